@@ -1,0 +1,44 @@
+/* safebpf/asm.h - assembler (text -> bytecode) and disassembler (bytecode
+ * -> text) for the bpf_conformance / uBPF assembly syntax, plus the kernel
+ * verifier-log style for reading.
+ */
+#ifndef SAFEBPF_ASM_H
+#define SAFEBPF_ASM_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "safebpf/diag.h"
+#include "safebpf/isa.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Assembles @text (named @file in diagnostics). On success stores a malloc'ed
+ * program in *@out / *@n and returns 0. On error returns -EINVAL and leaves
+ * every problem found (line:column, caret, hint) in @diags, which the caller
+ * frees with sbpf_diags__free(). */
+int sbpf_assemble(const char *text, const char *file, struct sbpf_insn **out,
+		  size_t *n, struct sbpf_diags *diags);
+
+enum sbpf_disasm_style {
+	SBPF_DISASM_ASM,    /* "ldxh %r9, [%r0+2]" - reassembles byte-identically */
+	SBPF_DISASM_KERNEL, /* "r9 = *(u16 *)(r0 +2)" - verifier-log style */
+};
+
+/* Writes one instruction (at slot @pc of @insns, @n slots; lddw reads the
+ * next slot) into @buf. Returns the slots consumed (1 or 2), or -EINVAL for
+ * an undecodable instruction (then @buf describes the raw bytes). */
+int sbpf_disasm_insn(const struct sbpf_insn *insns, size_t n, size_t pc,
+		     enum sbpf_disasm_style style, char *buf, size_t bufsz);
+
+/* Writes the whole program to @out, one instruction per line; jump targets
+ * get labels in the ASM style. Returns 0 or a negative error. */
+int sbpf_disasm(const struct sbpf_insn *insns, size_t n, enum sbpf_disasm_style style,
+		FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SAFEBPF_ASM_H */

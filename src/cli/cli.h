@@ -1,0 +1,36 @@
+/* cli.h - shared declarations for the command-line front end (src/cli/).
+ * Only this directory prints or exits; the library returns errors.
+ */
+#ifndef SAFEBPF_CLI_H
+#define SAFEBPF_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safebpf/isa.h"
+
+/* Exit codes scripts can rely on. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,      /* the operation ran and failed (test failed, program error) */
+	EXIT_USAGE = 2,     /* bad command line */
+	EXIT_INPUT = 3,     /* bad input file (assembly, bytecode, query) */
+	EXIT_PERM = 4,      /* missing privileges */
+};
+
+#define CMD(name, fn, summary) int cmd_##fn(int argc, char **argv);
+#include "commands.def"
+
+/* Reads a whole file (or stdin for "-") into a NUL-terminated malloc'ed
+ * buffer. Returns NULL and prints why on failure. */
+char *cli_read_file(const char *path, size_t *len);
+
+/* Loads a program from @path: assembly text (.s/.asm or anything that is not
+ * a multiple of 8 bytes of bytecode) or raw bytecode. Prints diagnostics and
+ * returns NULL on error. */
+struct sbpf_insn *cli_load_program(const char *path, size_t *n);
+
+/* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
+int cli_parse_hex(const char *text, uint8_t **out, size_t *len);
+
+#endif

@@ -1,0 +1,171 @@
+/* main.c - the safebpf command: dispatches to one cmd_<name>() per
+ * subcommand (see commands.def) and owns the shared input helpers.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "safebpf/asm.h"
+
+#define SAFEBPF_VERSION "0.1.0"
+
+struct command {
+	const char *name;                   /* as typed */
+	int (*fn)(int argc, char **argv);   /* handler; argv[0] is the name */
+	const char *summary;                /* one line for the help text */
+};
+
+static const struct command commands[] = {
+#define CMD(name, fn, summary) { name, cmd_##fn, summary },
+#include "commands.def"
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: safebpf <command> [options]   (safebpf <command> --help for more)\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-20s %s\n", commands[i].name, commands[i].summary);
+}
+
+int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("safebpf %s\n", SAFEBPF_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "safebpf: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		fprintf(stderr, "safebpf: cannot open %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (n < cap)
+			break;
+		char *nb = realloc(buf, cap * 2 + 1);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = nb;
+		cap *= 2;
+	}
+	int bad = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (!buf || bad) {
+		fprintf(stderr, "safebpf: cannot read %s\n", path);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static int looks_like_text(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t'))
+			return 0;
+	}
+	return 1;
+}
+
+struct sbpf_insn *cli_load_program(const char *path, size_t *n)
+{
+	size_t len;
+	char *buf = cli_read_file(path, &len);
+	if (!buf)
+		return NULL;
+	const char *dot = strrchr(path, '.');
+	int is_asm = (dot && (!strcmp(dot, ".s") || !strcmp(dot, ".asm"))) ||
+		     len % 8 != 0 || (len > 0 && looks_like_text(buf, len));
+	struct sbpf_insn *insns = NULL;
+	if (is_asm) {
+		struct sbpf_diags diags = { 0 };
+		if (sbpf_assemble(buf, path, &insns, n, &diags)) {
+			char *msg = sbpf_diags__format(&diags);
+			fputs(msg ? msg : "safebpf: assembly failed\n", stderr);
+			free(msg);
+			insns = NULL;
+		}
+		sbpf_diags__free(&diags);
+	} else if (len == 0) {
+		fprintf(stderr, "safebpf: %s: empty program\n", path);
+	} else {
+		insns = malloc(len);
+		if (insns) {
+			memcpy(insns, buf, len);
+			*n = len / 8;
+		}
+	}
+	free(buf);
+	return insns;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int cli_parse_hex(const char *text, uint8_t **out, size_t *len)
+{
+	size_t cap = strlen(text) / 2 + 1, n = 0;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (const char *p = text; *p;) {
+		if (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') {
+			p++;
+			continue;
+		}
+		int hi = hexval(p[0]), lo = p[1] ? hexval(p[1]) : -1;
+		if (hi < 0 || lo < 0) {
+			free(buf);
+			return -EINVAL;
+		}
+		buf[n++] = (uint8_t)(hi << 4 | lo);
+		p += 2;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}

@@ -1,0 +1,144 @@
+/* load.c - privileges, tracefs, and loading programs into the running kernel
+ * through libbpf, keeping the verifier's log for people.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "safebpf/kernel.h"
+
+#define TRACEFS_MAGIC_NR 0x74726163
+
+/* Effective capability set of this process (capget without libcap). */
+static int effective_caps(uint64_t *caps)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	*caps = data[0].effective | ((uint64_t)data[1].effective << 32);
+	return 0;
+}
+
+int sbpf_kernel_check_privileges(char *why, size_t whysz)
+{
+	uint64_t caps = 0;
+	if (effective_caps(&caps)) {
+		snprintf(why, whysz, "cannot read process capabilities");
+		return -EPERM;
+	}
+	int has_admin = !!(caps & (1ull << CAP_SYS_ADMIN));
+	int has_bpf = has_admin || (caps & (1ull << 39 /* CAP_BPF */));
+	int has_perfmon = has_admin || (caps & (1ull << 38 /* CAP_PERFMON */));
+	if (!has_bpf) {
+		snprintf(why, whysz, "missing CAP_BPF (run as root or grant cap_bpf)");
+		return -EPERM;
+	}
+	if (!has_perfmon) {
+		snprintf(why, whysz, "missing CAP_PERFMON (needed to attach to tracepoints)");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int is_tracefs(const char *path)
+{
+	struct statfs st;
+	struct stat ev;
+	char events[256];
+	if (statfs(path, &st) == 0 && st.f_type == TRACEFS_MAGIC_NR)
+		return 1;
+	/* debugfs/tracing may be tracefs automounted below debugfs. */
+	snprintf(events, sizeof(events), "%s/events", path);
+	return stat(events, &ev) == 0 && S_ISDIR(ev.st_mode);
+}
+
+const char *sbpf_kernel_tracefs(void)
+{
+	static const char *found;
+	if (found)
+		return found;
+	if (is_tracefs("/sys/kernel/tracing"))
+		return found = "/sys/kernel/tracing";
+	if (is_tracefs("/sys/kernel/debug/tracing"))
+		return found = "/sys/kernel/debug/tracing";
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
+	    is_tracefs("/sys/kernel/tracing"))
+		return found = "/sys/kernel/tracing";
+	if (errno == 0)
+		errno = ENOENT;
+	return NULL;
+}
+
+static enum bpf_prog_type kernel_type(enum sbpf_kprog_type t)
+{
+	switch (t) {
+	case SBPF_KPROG_TRACEPOINT:     return BPF_PROG_TYPE_TRACEPOINT;
+	case SBPF_KPROG_RAW_TRACEPOINT: return BPF_PROG_TYPE_RAW_TRACEPOINT;
+	case SBPF_KPROG_SOCKET_FILTER:  return BPF_PROG_TYPE_SOCKET_FILTER;
+	case SBPF_KPROG_XDP:
+	default:                        return BPF_PROG_TYPE_XDP;
+	}
+}
+
+int sbpf_kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbpf_kload_opts *opts)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, lo);
+	char name[16] = "safebpf";
+	if (opts->name)
+		snprintf(name, sizeof(name), "%s", opts->name);
+	enum bpf_prog_type type = kernel_type(opts->type);
+	const struct bpf_insn *kinsns = (const struct bpf_insn *)insns;
+
+	if (opts->log_always && opts->log_buf) {
+		lo.log_buf = opts->log_buf;
+		lo.log_size = (unsigned)opts->log_size;
+		lo.log_level = 1;
+	}
+	/* Load without a log first: logging makes the verifier much slower. */
+	int fd = bpf_prog_load(type, name, "GPL", kinsns, n, &lo);
+	if (fd >= 0 || !opts->log_buf || opts->log_always)
+		return fd >= 0 ? fd : -errno;
+	int err = errno;
+	lo.log_buf = opts->log_buf;
+	lo.log_size = (unsigned)opts->log_size;
+	lo.log_level = 1;
+	opts->log_buf[0] = '\0';
+	fd = bpf_prog_load(type, name, "GPL", kinsns, n, &lo);
+	if (fd >= 0) /* accepted on the second try: keep the first verdict honest */
+		return fd;
+	return -(errno ? errno : err);
+}
+
+void sbpf_kernel_log_reason(const char *log, char *buf, size_t bufsz)
+{
+	/* The reason is the last non-empty line before the "processed N insns"
+	 * summary (or the last line when there is no summary). */
+	const char *best = NULL, *p = log;
+	size_t best_len = 0;
+	while (p && *p) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len && strncmp(p, "processed ", 10) != 0 && strncmp(p, "verification time", 17) != 0 &&
+		    strncmp(p, "stack depth", 11) != 0) {
+			best = p;
+			best_len = len;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	if (!best) {
+		snprintf(buf, bufsz, "(no verifier log)");
+		return;
+	}
+	snprintf(buf, bufsz, "%.*s", (int)best_len, best);
+}

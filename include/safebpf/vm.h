@@ -96,7 +96,7 @@ const char *sbpf_vm__helper_name(const struct sbpf_vm *vm, uint32_t id);
 /* Why a run stopped early. */
 struct sbpf_run_error {
 	size_t pc;         /* instruction index where it happened */
-	char reason[160];  /* e.g. "out-of-bounds load of 4 bytes at mem+62 (len 64)" */
+	char reason[160];  /* e.g. "out-of-bounds 4-byte load at mem+62 (mem is 64 bytes)" */
 };
 
 /* Runs the program on @mem (@len bytes, read and written in place) and

@@ -256,28 +256,28 @@ static int mem_fault(struct vm_run *r, struct sbpf_run_error *err, size_t pc, co
 		}
 	}
 	if (best && bestd == 0 && (addr - best->start) + (uint64_t)size <= best->len)
-		return run_fail(err, pc, -EFAULT, "%s of %d bytes at %s+%" PRIu64 ": %s is %s", what,
-				size, best->name, addr - best->start, best->name,
+		return run_fail(err, pc, -EFAULT, "%d-byte %s at %s+%" PRIu64 ": %s is %s", size,
+				what, best->name, addr - best->start, best->name,
 				best->load ? "read-only (a context)" : "read-only");
 	if (!best || bestd > (1u << 20)) {
 		char names[64] = "";
 		for (int i = 0; i < r->nregion; i++)
 			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
 				 i ? (i == r->nregion - 1 ? " or " : ", ") : "", r->region[i].name);
-		return run_fail(err, pc, -EFAULT, "invalid %s of %d bytes at address 0x%" PRIx64
-				" (not in %s)", what, size, addr, names);
+		return run_fail(err, pc, -EFAULT, "invalid %d-byte %s at address 0x%" PRIx64
+				" (not in %s)", size, what, addr, names);
 	}
 	if (best == &r->region[0]) {
 		/* The stack: speak in offsets from the current frame pointer. */
 		uint64_t fp = best->start + SBPF_STACK_SIZE; /* current frame's r10 */
 		int64_t fpoff = (int64_t)(addr - fp);
-		return run_fail(err, pc, -EFAULT, "out-of-bounds %s of %d bytes at fp%+" PRId64
-				" (the stack is fp-%d..fp%+d%s)", what, size, fpoff, SBPF_STACK_SIZE,
+		return run_fail(err, pc, -EFAULT, "out-of-bounds %d-byte %s at fp%+" PRId64
+				" (the stack is fp-%d..fp%+d%s)", size, what, fpoff, SBPF_STACK_SIZE,
 				depth * SBPF_STACK_SIZE - 1, depth ? ", callers' frames included" : "");
 	}
 	int64_t off = (int64_t)(addr - best->start);
-	return run_fail(err, pc, -EFAULT, "out-of-bounds %s of %d bytes at %s%+" PRId64
-			" (%s is %" PRIu64 " bytes)", what, size, best->name, off, best->name, best->len);
+	return run_fail(err, pc, -EFAULT, "out-of-bounds %d-byte %s at %s%+" PRId64
+			" (%s is %" PRIu64 " bytes)", size, what, best->name, off, best->name, best->len);
 }
 
 /* ---- arithmetic helpers (RFC 9669 section 4.1) ---------------------- */

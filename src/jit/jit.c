@@ -260,6 +260,7 @@ static void emit_pass(struct jit_ctx *c, const struct jit_target *t)
 	c->buf.len = 0;
 	c->buf.err = 0;
 	c->nstubs = 0;
+	c->rel8_overflow = false;
 	t->prologue(c);
 	for (size_t pc = 0; pc < c->n;) {
 		c->addrs[pc] = (uint32_t)c->buf.len;
@@ -341,6 +342,10 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	}
 	if (c.pass > JIT_MAX_PASSES) {
 		rc = -E2BIG;
+		goto out;
+	}
+	if (c.rel8_overflow) {
+		rc = -EFAULT; /* a backend sized a short jump wrongly: refuse bad code */
 		goto out;
 	}
 	if (c.buf.len > map_size) {

@@ -115,6 +115,7 @@ struct jit_ctx {
 	uint32_t stack_size;             /* bytes of eBPF stack reserved (0 when unused) */
 
 	struct jit_buf buf;              /* this pass's code */
+	bool rel8_overflow;              /* a short jump did not reach this pass (fatal once converged) */
 	int pass;                        /* 1-based pass number */
 	uint64_t base;                   /* final load address (0 in pass 1: unknown) */
 	size_t image_max;                /* upper bound of the image size (pass 1 size) */

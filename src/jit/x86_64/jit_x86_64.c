@@ -93,18 +93,22 @@ static uint32_t frame_size(const struct jit_ctx *c)
 /* ---- jumps ---- */
 
 /* Emits jcc @cc (jmp when @cc < 0) to native offset @t of the image.
- * @exact: @t is this pass's address (a backward target); otherwise it is
- * the previous pass's address (-1 in the first pass) and the short form is
- * chosen only when @t is within reach of @ref, the previous-pass start of
- * the instruction being emitted, so that sizes only ever shrink. */
-static void jump_to(struct jit_ctx *c, int cc, long t, bool exact, long ref)
+ * @exact: @t is this pass's address (a backward target). Otherwise it is the
+ * previous pass's address (-1 in the first pass) and @end is the previous
+ * pass's end of the eBPF instruction being emitted: the short form is taken
+ * when the distance from @end, plus @tail (an upper bound of the bytes this
+ * instruction emits after the jump), fits rel8. Both only shrink from pass
+ * to pass, so a jump never grows back and the passes converge. */
+static void jump_to(struct jit_ctx *c, int cc, long t, bool exact, long end, int tail)
 {
 	struct jit_buf *b = &c->buf;
 	long cur = (long)b->len;
 	bool shrt = exact ? x64_is_imm8(t - (cur + 2))
-			  : t >= 0 && ref >= 0 && t - ref <= 127;
+			  : t >= 0 && end >= 0 && t - end + tail <= 127;
 	if (shrt) {
 		long rel = t - (cur + 2);
+		if (!x64_is_imm8(rel))
+			c->rel8_overflow = true; /* only possible before the passes converge */
 		if (cc < 0)
 			emit_jmp_rel8(b, (int8_t)rel);     /* jmp rel8 */
 		else
@@ -119,27 +123,33 @@ static void jump_to(struct jit_ctx *c, int cc, long t, bool exact, long ref)
 		emit_jcc_rel32(b, cc, (int32_t)rel);       /* jcc rel32 */
 }
 
-/* Jump from slot @pc to slot @target. */
-static void jump_to_pc(struct jit_ctx *c, size_t pc, int cc, size_t target)
+/* Bytes an instruction may still emit after a check's jump to a stub
+ * (the rest of the instruction: at most a division or a fetch loop). */
+#define TAIL_AFTER_CHECK 96
+
+/* Jump from slot @pc (as its last code, or followed by at most @tail
+ * bytes) to slot @target. */
+static void jump_to_pc(struct jit_ctx *c, size_t pc, int cc, size_t target, int tail)
 {
 	if (target <= pc)
-		jump_to(c, cc, (long)c->addrs[target], true, 0);
+		jump_to(c, cc, (long)c->addrs[target], true, 0, 0);
 	else
-		jump_to(c, cc, jit_prev_addr(c, target), false, jit_prev_addr(c, pc));
+		jump_to(c, cc, jit_prev_addr(c, target), false, jit_prev_addr(c, pc + 1), tail);
 }
 
 /* Jump from slot @pc to a shared label. */
-static void jump_to_label(struct jit_ctx *c, size_t pc, int cc, int label)
+static void jump_to_label(struct jit_ctx *c, size_t pc, int cc, int label, int tail)
 {
-	jump_to(c, cc, c->prev ? (long)c->prev_labels[label] : -1, false, jit_prev_addr(c, pc));
+	jump_to(c, cc, c->prev ? (long)c->prev_labels[label] : -1, false,
+		jit_prev_addr(c, pc + 1), tail);
 }
 
 /* Jump from slot @pc to a new stub. */
-static void jump_to_stub(struct jit_ctx *c, size_t pc, int cc, uint32_t kind, uint32_t arg)
+static void jump_to_stub(struct jit_ctx *c, size_t pc, int cc, uint32_t kind, uint32_t arg, int tail)
 {
 	size_t k = jit_add_stub(c, (uint32_t)pc, kind, 0, arg);
 	long t = c->prev && k < c->prev_nstubs ? (long)c->prev_stub_addrs[k] : -1;
-	jump_to(c, cc, t, false, jit_prev_addr(c, pc));
+	jump_to(c, cc, t, false, jit_prev_addr(c, pc + 1), tail);
 	if (k < c->nstubs)
 		c->stubs[k].resume = (uint32_t)c->buf.len;
 }
@@ -164,7 +174,7 @@ static int mem_operand(struct jit_ctx *c, size_t pc, int breg, int16_t off, int 
 	emit_alu_rm(b, 1, X64_OPR_SUB, TMP, RT, JIT_RT_MEM_LO);           /* sub r10, [r12+mem_lo] */
 	emit_alu_rm(b, 1, X64_OPR_CMP, TMP, RT,
 		    JIT_RT_MEM_CNT + 8 * size_index(size));                /* cmp r10, [r12+mem_cnt] */
-	jump_to_stub(c, pc, X64_CC_AE, STUB_ACCESS, (uint32_t)size);      /* jae stub */
+	jump_to_stub(c, pc, X64_CC_AE, STUB_ACCESS, (uint32_t)size, TAIL_AFTER_CHECK);      /* jae stub */
 	*disp = 0;
 	return ADDR;
 }
@@ -538,7 +548,7 @@ static void call_helper(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in
 			return;
 		}
 		jump_to_stub(c, pc, -1, STUB_ERROR,
-			     in->src_reg ? JIT_ERR_KFUNC : JIT_ERR_HELPER);   /* jmp stub */
+			     in->src_reg ? JIT_ERR_KFUNC : JIT_ERR_HELPER, 0); /* jmp stub */
 		return;
 	}
 	uint64_t target = (uint64_t)(uintptr_t)fn;
@@ -562,7 +572,8 @@ static void call_local(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	if (c->checked) {
 		emit_lea(b, ADDR, X64_RBP, -2 * SBPF_STACK_SIZE);           /* lea r11, [rbp-1024] */
 		emit_alu_rm(b, 1, X64_OPR_CMP, ADDR, RT, JIT_RT_STK_LO);   /* cmp r11, [r12+stk_lo] */
-		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_DEPTH);  /* jb stub */
+		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_DEPTH,
+			     TAIL_AFTER_CHECK);                            /* jb stub */
 	}
 	int regs[4];
 	int n = callee_saved(c, regs);
@@ -592,15 +603,15 @@ static void exit_insn(struct jit_ctx *c, size_t pc)
 	struct jit_buf *b = &c->buf;
 	if (!c->has_calls) {
 		if (pc + 1 < c->n)
-			jump_to_label(c, pc, -1, L_EPILOGUE);              /* jmp epilogue */
+			jump_to_label(c, pc, -1, L_EPILOGUE, 0);           /* jmp epilogue */
 		return; /* the last instruction falls into the epilogue */
 	}
 	if (c->checked) {
 		emit_alu_rm(b, 1, X64_OPR_CMP, X64_RBP, RT, JIT_RT_FP0);   /* cmp rbp, [r12+fp0] */
-		jump_to_label(c, pc, X64_CC_E, L_EPILOGUE);                /* je epilogue */
+		jump_to_label(c, pc, X64_CC_E, L_EPILOGUE, 1);             /* je epilogue */
 		emit_ret(b);                                               /* ret */
 	} else if (in_main(c, pc)) {
-		jump_to_label(c, pc, -1, L_EPILOGUE);                      /* jmp epilogue */
+		jump_to_label(c, pc, -1, L_EPILOGUE, 0);                   /* jmp epilogue */
 	} else {
 		emit_ret(b);                                               /* ret */
 	}
@@ -648,7 +659,7 @@ static void cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	} else {
 		emit_alu_ri(b, w, X64_EXT_CMP, d, in->imm);                 /* cmp dst, imm */
 	}
-	jump_to_pc(c, pc, jcc_of(jop), target);
+	jump_to_pc(c, pc, jcc_of(jop), target, 0);
 }
 
 /* ---- the vtable ---- */
@@ -696,7 +707,8 @@ static int x64_insn(struct jit_ctx *c, size_t pc)
 	const struct sbpf_op_info *f = sbpf_op_info(op);
 	if (c->checked && (c->flags[pc] & JIT_SLOT_LOOP_HEAD)) {
 		emit_alu_mi(b, 1, X64_EXT_SUB, RT, JIT_RT_BUDGET, 1);      /* sub qword [r12+budget], 1 */
-		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_BUDGET); /* jb stub */
+		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_BUDGET,
+			     TAIL_AFTER_CHECK);                            /* jb stub */
 	}
 	switch (f->fmt) {
 	case SBPF_FMT_ALU_K: case SBPF_FMT_ALU_X: case SBPF_FMT_MOVSX: case SBPF_FMT_NEG:
@@ -717,18 +729,18 @@ static int x64_insn(struct jit_ctx *c, size_t pc)
 			if (!c->checked)
 				jit_buf_fail(b, -EOPNOTSUPP);
 			else
-				jump_to_stub(c, pc, -1, STUB_ERROR, JIT_ERR_PSEUDO); /* jmp stub */
+				jump_to_stub(c, pc, -1, STUB_ERROR, JIT_ERR_PSEUDO, 0); /* jmp stub */
 			return 2;
 		}
 		load_const(b, R(in->dst_reg), (uint64_t)(uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
 		return 2;
 	case SBPF_FMT_JA:
 		if (in->off)
-			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->off));
+			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->off), 0);
 		return 1;
 	case SBPF_FMT_JA32:
 		if (in->imm)
-			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->imm));
+			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->imm), 0);
 		return 1;
 	case SBPF_FMT_JCOND_K: case SBPF_FMT_JCOND_X:
 		cond_jump(c, pc, in);
@@ -769,7 +781,7 @@ static void x64_tail(struct jit_ctx *c)
 	emit_store(b, 8, RT, JIT_RT_ERR_CODE, TMP);                        /* mov [r12+err_code], r10 */
 	emit_store(b, 8, RT, JIT_RT_ERR_FP, X64_RBP);                      /* mov [r12+err_fp], rbp */
 	emit_alu_rm(b, 1, X64_OPR_MOV, X64_RSP, RT, JIT_RT_STK_LO);        /* mov rsp, [r12+stk_lo] */
-	jump_to(c, -1, c->labels[L_EPILOGUE], true, 0);                    /* jmp epilogue */
+	jump_to(c, -1, c->labels[L_EPILOGUE], true, 0, 0);                    /* jmp epilogue */
 	for (size_t k = 0; k < c->nstubs; k++) {
 		const struct jit_stub *s = &c->stubs[k];
 		c->stub_addrs[k] = (uint32_t)b->len;
@@ -785,14 +797,14 @@ static void x64_tail(struct jit_ctx *c)
 				emit_alu_ri(b, 1, X64_EXT_ADD, AUX,
 					    (int32_t)(SBPF_STACK_SIZE - s->arg + 1));      /* add r9, 512-size+1 */
 				emit_alu_rr(b, 1, X64_OP_CMP, TMP, AUX);                   /* cmp r10, r9 */
-				jump_to(c, X64_CC_B, s->resume, true, 0);                  /* jb resume */
+				jump_to(c, X64_CC_B, s->resume, true, 0, 0);                  /* jb resume */
 			}
 			code = JIT_ERR_CODE(JIT_ERR_ACCESS, s->pc);
 		} else {
 			code = JIT_ERR_CODE(s->arg, s->pc);
 		}
 		emit_mov_ri32(b, TMP, code);                                       /* mov r10d, code */
-		jump_to(c, -1, c->labels[L_ERROR], true, 0);                       /* jmp error */
+		jump_to(c, -1, c->labels[L_ERROR], true, 0, 0);                       /* jmp error */
 	}
 }
 

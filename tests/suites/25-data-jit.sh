@@ -38,5 +38,16 @@ else
 	echo "bpf_conformance: skipped (no $conf/tests)"
 	skip=$((skip + 1))
 fi
+# safebpf jit --dump: capstone output under each eBPF instruction
+if [ -f "$conf/tests/ldxh.data" ]; then
+	out=$("$bin" jit --dump "$conf/tests/ldxh.data" 2>&1)
+	if grep -q '^   0: ldxh %r0, \[%r1+2\]' <<<"$out" &&
+	   grep -qE '^ +[0-9a-f]+: .*movzx +eax, word ptr \[rdi \+ 2\]' <<<"$out" &&
+	   grep -qE 'bytes of x86_64 code' <<<"$out"; then
+		echo "jit --dump: passed"; pass=$((pass + 1))
+	else
+		echo "$out"; echo "jit --dump: FAILED (no eBPF line with its native code)"; fail=$((fail + 1))
+	fi
+fi
 echo "25-data-jit: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

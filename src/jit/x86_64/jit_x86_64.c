@@ -161,30 +161,36 @@ static int size_index(int size) { return size == 1 ? 0 : size == 2 ? 1 : size ==
 /* Address operand for a @size-byte access at [r@breg + @off] by slot @pc:
  * returns the base register and stores the displacement in *@disp. In
  * checked mode, unless the access is provably inside the current stack
- * frame, emits the bounds check and returns ADDR (the checked address). */
+ * frame, first emits the bounds check against the input memory; its stub
+ * checks the stack and either resumes at the access or stops the program. */
 static int mem_operand(struct jit_ctx *c, size_t pc, int breg, int16_t off, int size, int32_t *disp)
 {
 	struct jit_buf *b = &c->buf;
-	if (!c->checked || (breg == SBPF_REG_FP && off >= -SBPF_STACK_SIZE && off + size <= 0)) {
-		*disp = off;
+	*disp = off;
+	if (!c->checked || (breg == SBPF_REG_FP && off >= -SBPF_STACK_SIZE && off + size <= 0))
 		return R(breg);
-	}
-	emit_lea(b, ADDR, R(breg), off);                                  /* lea r11, [base+off] */
-	emit_mov_rr(b, 1, TMP, ADDR);                                     /* mov r10, r11 */
+	emit_lea(b, TMP, R(breg), off);                                   /* lea r10, [base+off] */
 	emit_alu_rm(b, 1, X64_OPR_SUB, TMP, RT, JIT_RT_MEM_LO);           /* sub r10, [r12+mem_lo] */
 	emit_alu_rm(b, 1, X64_OPR_CMP, TMP, RT,
 		    JIT_RT_MEM_CNT + 8 * size_index(size));                /* cmp r10, [r12+mem_cnt] */
-	jump_to_stub(c, pc, X64_CC_AE, STUB_ACCESS, (uint32_t)size, TAIL_AFTER_CHECK);      /* jae stub */
-	*disp = 0;
-	return ADDR;
+	jump_to_stub(c, pc, X64_CC_AE, STUB_ACCESS, (uint32_t)size, TAIL_AFTER_CHECK); /* jae stub */
+	return R(breg);
+}
+
+/* Base register and offset of the memory access at slot @pc. */
+static int access_base(const struct jit_ctx *c, size_t pc, int16_t *off)
+{
+	const struct sbpf_insn *in = &c->insns[pc];
+	*off = in->off;
+	return R(SBPF_CLASS(in->code) == SBPF_LDX ? in->src_reg : in->dst_reg);
 }
 
 /* ---- ALU ---- */
 
-/* dst = dst / divisor or dst % divisor, divisor in ADDR, no special cases
- * left (the divisor is not zero and, when signed, not -1). Uses AUX and TMP
- * to keep rax and rdx (r0 and r3) intact. */
-static void divide(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d)
+/* dst = dst / divisor or dst % divisor, divisor in register @dv (neither
+ * rax nor rdx), no special cases left (the divisor is not zero and, when
+ * signed, not -1). Uses AUX and TMP to keep rax and rdx (r0, r3) intact. */
+static void divide(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d, int dv)
 {
 	if (d != X64_RAX)
 		emit_mov_rr(b, 1, TMP, X64_RAX);                  /* mov r10, rax */
@@ -196,7 +202,7 @@ static void divide(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d)
 		emit_cqo(b, w);                                   /* cqo / cdq */
 	else
 		emit_alu_rr(b, 0, X64_OP_XOR, X64_RDX, X64_RDX);  /* xor edx, edx */
-	emit_div(b, w, is_signed, ADDR);                          /* div/idiv r11 */
+	emit_div(b, w, is_signed, dv);                            /* div/idiv divisor */
 	int res = is_mod ? X64_RDX : X64_RAX;
 	if (d != res)
 		emit_mov_rr(b, w, d, res);                        /* mov dst, rax/rdx */
@@ -224,17 +230,22 @@ static void div_by_minus_one(struct jit_buf *b, int w, bool is_mod, int d)
 		emit_neg(b, w, d);                                /* neg dst */
 }
 
-/* div/mod/sdiv/smod by register @s. */
+/* div/mod/sdiv/smod by register @s (copied to r11 when it is rax or rdx,
+ * which the division itself uses). */
 static void divmod_reg(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d, int s)
 {
-	emit_mov_rr(b, w, ADDR, s);                               /* mov r11, src */
-	emit_alu_rr(b, w, X64_OP_TEST, ADDR, ADDR);               /* test r11, r11 */
+	int dv = s;
+	if (s == X64_RAX || s == X64_RDX) {
+		emit_mov_rr(b, w, ADDR, s);                       /* mov r11, src */
+		dv = ADDR;
+	}
+	emit_alu_rr(b, w, X64_OP_TEST, dv, dv);                   /* test divisor, divisor */
 	jit_put1(b, 0x74);                                        /* jz zero */
 	size_t jz = b->len;
 	jit_put1(b, 0);
 	size_t jne = 0, jdone_m1 = 0;
 	if (is_signed) {
-		emit_alu_ri(b, w, X64_EXT_CMP, ADDR, -1);         /* cmp r11, -1 */
+		emit_alu_ri(b, w, X64_EXT_CMP, dv, -1);           /* cmp divisor, -1 */
 		jit_put1(b, 0x75);                                /* jne do */
 		jne = b->len;
 		jit_put1(b, 0);
@@ -244,7 +255,7 @@ static void divmod_reg(struct jit_buf *b, int w, bool is_signed, bool is_mod, in
 		jit_put1(b, 0);
 		jit_patch_rel8(b, jne);
 	}
-	divide(b, w, is_signed, is_mod, d);
+	divide(b, w, is_signed, is_mod, d, dv);
 	size_t jdone = 0;
 	bool zero_code = !is_mod || !w;
 	if (zero_code) {
@@ -291,7 +302,7 @@ static void divmod_imm(struct jit_buf *b, int w, bool is_signed, bool is_mod, in
 		emit_mov_ri_sx(b, ADDR, imm);                     /* mov r11, simm32 */
 	else
 		emit_mov_ri32(b, ADDR, (uint32_t)imm);            /* mov r11d, imm32 */
-	divide(b, w, is_signed, is_mod, d);
+	divide(b, w, is_signed, is_mod, d, ADDR);
 }
 
 /* lsh/rsh/arsh by register: shlx/shrx/sarx with BMI2, else through cl. */
@@ -787,6 +798,9 @@ static void x64_tail(struct jit_ctx *c)
 		c->stub_addrs[k] = (uint32_t)b->len;
 		uint32_t code;
 		if (s->kind == STUB_ACCESS) {
+			int16_t off;
+			int base = access_base(c, s->pc, &off);
+			emit_lea(b, ADDR, base, off);                                      /* lea r11, [base+off] */
 			if (c->stack_size) {
 				/* Valid: the current frame up to the top of the main
 				 * frame, [rbp-512, fp0). */

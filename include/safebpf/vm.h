@@ -76,7 +76,7 @@ struct sbpf_vm;
 /* Validates and loads @insns (copied), decoding every instruction once.
  * @opts may be NULL (defaults). Returns NULL with errno set on error
  * (EINVAL: invalid program, with the failure in @err when not NULL;
- * ENOMEM). */
+ * EOPNOTSUPP: program type not available; ENOMEM). */
 struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 			     const struct sbpf_vm_opts *opts,
 			     struct sbpf_validate_error *err);

@@ -89,6 +89,11 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 		load_fail(err, "unknown program type");
 		return NULL;
 	}
+	if (!vm_prog_types[type].setup) {
+		load_fail(err, "this program type is not available in the interpreter");
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
 	struct sbpf_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return NULL;

@@ -204,7 +204,7 @@ struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_s
 		rc = load_probe(s, p, err, errsz);
 	/* Closing probes first: an opening event never waits for a closing
 	 * probe that is not attached yet. */
-	for (size_t p = t->nprobes; p-- > 0 && !rc;) {
+	for (size_t p = t->nprobes; p-- > 0 && !rc && !o.load_only;) {
 		s->link[p] = sbpf_klink__tracepoint(s->prog_fd[p], t->probes[p].tp, why, sizeof(why));
 		if (!s->link[p]) {
 			rc = -errno;

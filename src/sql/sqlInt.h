@@ -315,6 +315,7 @@ struct sql_source_opts {
 	size_t pair_entries;       /* bound on unmatched opening events (0: 65536) */
 	bool include_self;         /* also record this process's own events (off by default:
 				      polling makes system calls that would feed back) */
+	bool load_only;            /* load (the verifier judges) but do not attach: no rows */
 	/* Extension point for the optimizer: fields pushed into the generated
 	 * programs (filters evaluated before bpf_ringbuf_reserve, projections)
 	 * will be added here, after this line, keeping sz-based compatibility.

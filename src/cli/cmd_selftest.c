@@ -30,7 +30,8 @@ static void usage(FILE *f)
 		"usage: safebpf selftest [-v] [TABLE...]\n"
 		"Loads every minimum verifier-safe program of every table (or of the TABLEs\n"
 		"named) into the running kernel (the verifier judges each), attaches and detaches\n"
-		"two column sets per table, and prints one verdict per table. Exits 0 when all pass, 1 on any failure, 4 without privileges.\n\n"
+		"two column sets per table, and prints one verdict per table.\n"
+		"Exits 0 when all pass, 1 on any failure, 4 without privileges.\n\n"
 		"  -v   print every column set tried\n");
 }
 

@@ -23,6 +23,12 @@ if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
 	finish
 fi
 
+# docs/schema.md ends with the generated reference; it must match the catalog.
+marker='<!-- The rest of this file is generated: build/safebpf tables --markdown -->'
+awk -v m="$marker" 'found { print } $0 == m { found = 1 }' docs/schema.md | tail -n +2 >"$tmp/schema.doc"
+"$SB" tables --markdown >"$tmp/schema.gen"
+check "docs/schema.md matches 'safebpf tables --markdown'" "cmp -s '$tmp/schema.doc' '$tmp/schema.gen'"
+
 # Privileges: selftest exits 4 and names the missing capability.
 "$SB" selftest >"$tmp/selftest.out" 2>"$tmp/selftest.err"
 rc=$?

@@ -167,7 +167,7 @@ static int check_gone(const struct sql_source_info *info)
 {
 	int left = 0;
 	for (size_t p = 0; p < info->nprobes; p++) {
-		if (sbpf_kernel_prog_exists(info->probe[p].prog_id) != 0)
+		if (sbpf_kernel_prog_wait_gone(info->probe[p].prog_id, 1000) != 0)
 			left++, fprintf(stderr, "safebpf: program %u still loaded\n", info->probe[p].prog_id);
 		if (sbpf_kernel_link_exists(info->probe[p].link_id) != 0)
 			left++, fprintf(stderr, "safebpf: link %u still attached\n", info->probe[p].link_id);

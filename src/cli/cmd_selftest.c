@@ -72,7 +72,7 @@ static int try_columns(const struct sql_table *t, const bool *needed, const char
 	sql_source_close(s);
 	for (size_t p = 0; p < info.nprobes; p++) {
 		if ((attach && sbpf_kernel_link_exists(info.probe[p].link_id) != 0) ||
-		    sbpf_kernel_prog_exists(info.probe[p].prog_id) != 0) {
+		    sbpf_kernel_prog_wait_gone(info.probe[p].prog_id, 1000) != 0) {
 			printf("  FAIL %s, %s: program %u or link %u still in the kernel after close\n", t->name, what,
 			       info.probe[p].prog_id, info.probe[p].link_id);
 			bad = 1;

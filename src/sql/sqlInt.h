@@ -99,7 +99,7 @@ struct sql_table {
 	const char *alias;             /* "syscalls", or NULL */
 	const char *doc;               /* one line */
 	const struct sql_column *cols; /* context columns first, then event columns */
-	size_t ncols;
+	size_t ncols;                  /* entries in cols */
 	const char *const *tracepoints;/* "raw_syscalls/sys_enter", ... (NULL-terminated) */
 	const struct sql_probe *probes;/* the same tracepoints with their roles */
 	size_t nprobes;                /* 1 (event table) or 2 (paired table) */
@@ -144,7 +144,7 @@ struct sql_tp_format {
 	char name[64];         /* "sys_enter" */
 	uint32_t id;           /* tracepoint id (perf_event_attr.config) */
 	struct sql_tp_field *fields; /* malloc'ed; common_* fields included */
-	size_t nfields;
+	size_t nfields;              /* entries in fields */
 };
 
 /* Parses the text of an events/<sys>/<name>/format file. Returns 0, or
@@ -192,8 +192,8 @@ struct sql_layout {
 	const struct sql_tp_format *fmt;  /* its tracefs format (borrowed) */
 	uint32_t tp_id;                   /* tracepoint id, first header word */
 	uint32_t size;                    /* record bytes, a multiple of 8 */
-	struct sql_cap caps[SQL_MAX_CAPS];
-	size_t ncaps;
+	struct sql_cap caps[SQL_MAX_CAPS]; /* in record order */
+	size_t ncaps;                     /* entries used in caps */
 };
 
 enum sql_part {
@@ -364,7 +364,7 @@ struct sql_source_info {
 		uint32_t link_id;              /* kernel link id */
 		uint32_t record_bytes;         /* bytes per ring-buffer record */
 		const struct sbpf_insn *insns; /* the generated program */
-		size_t ninsns;
+		size_t ninsns;                 /* its length in slots */
 	} probe[SQL_MAX_PROBES];
 	uint32_t ringbuf_bytes;                /* ring buffer size */
 };

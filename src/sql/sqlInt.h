@@ -1,9 +1,10 @@
 /* sqlInt.h - private interfaces of the SQL engine (src/sql/).
  *
  * Two halves meet here:
- *   - the catalog and event sources (catalog.c, codegen.c, source.c, pair.c):
- *     the stable schema, tracefs formats, MVSF generation, loading/attaching,
- *     ring-buffer decoding into rows;
+ *   - the catalog and event sources (catalog.c, tracefs.c, record.c,
+ *     codegen.c, pair.c, source.c): the stable schema, tracefs formats,
+ *     record layouts, MVSF generation, loading/attaching, ring-buffer
+ *     decoding into rows, pairing;
  *   - the language and executor (lex.c, parse.c, bind.c, plan.c, exec.c,
  *     window.c, sink.c): text -> AST -> bound query -> plan -> rows out.
  * Rows flow between them as arrays of struct sql_value, one per table column.

@@ -266,6 +266,22 @@ Test(interp, local_call_frames)
 	free(p);
 }
 
+Test(interp, callee_frames_start_zeroed)
+{
+	/* f returns what it finds at fp-8 and leaves 55 there; called twice. */
+	struct sbpf_insn p[] = {
+		SBPF_INSN(SBPF_JMP | SBPF_CALL, 0, SBPF_PSEUDO_CALL, 0, 4),
+		SBPF_MOV64_REG(6, 0),
+		SBPF_INSN(SBPF_JMP | SBPF_CALL, 0, SBPF_PSEUDO_CALL, 0, 2),
+		SBPF_ALU64_REG(SBPF_ADD, 0, 6),
+		SBPF_EXIT_INSN(),
+		SBPF_LDX_MEM(SBPF_DW, 0, 10, -8),
+		SBPF_ST_MEM(SBPF_DW, 10, -8, 55),
+		SBPF_EXIT_INSN(),
+	};
+	cr_assert_eq(r0_of(p, ARRAY_LEN(p)), 0);
+}
+
 /* f(depth) calls itself r1 times: depth SBPF_MAX_CALL_DEPTH works, one more fails. */
 static int recurse(int64_t times, uint64_t *r0, struct sbpf_run_error *err)
 {

@@ -461,8 +461,9 @@ static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 	}
 	case JIT_ERR_BUDGET:
 		rc = -E2BIG;
-		snprintf(reason, sizeof(reason), "loop budget of %llu loop-header entries exhausted"
-			 " (endless loop?)", (unsigned long long)jit->loop_budget);
+		snprintf(reason, sizeof(reason), "instruction budget of %llu exhausted (the JIT"
+			 " charges loop-header entries against it; endless loop?)",
+			 (unsigned long long)jit->loop_budget);
 		break;
 	case JIT_ERR_HELPER:
 		snprintf(reason, sizeof(reason), "call to unknown helper %d", in ? in->imm : -1);

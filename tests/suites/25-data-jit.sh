@@ -8,8 +8,15 @@ set -u
 cd "$(dirname "$0")/../.."
 bin=build/asan/safebpf
 [ -x "$bin" ] || bin=build/safebpf
-conf=../shared/bpf_conformance
-[ -d "$conf" ] || conf=/work/shared/bpf_conformance
+# ../shared next to the checkout; for a git worktree, also next to the main
+# checkout (the directory holding the common .git).
+top=$(git rev-parse --show-toplevel 2>/dev/null || pwd)
+conf="$top/../shared/bpf_conformance"
+if [ ! -d "$conf" ]; then
+	common=$(cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)" && pwd)
+	[ -d "$(dirname "$common")/../shared/bpf_conformance" ] &&
+		conf="$(dirname "$common")/../shared/bpf_conformance"
+fi
 pass=0 fail=0 skip=0
 run() { # label, args...
 	local label=$1; shift

@@ -588,3 +588,23 @@ Test(jit_api, concurrent_runs_of_one_image)
 	}
 	sbpf_jit__free(jit);
 }
+
+/* Checked code gives every frame a zeroed stack, like the interpreter: a
+ * callee entered twice does not see what its first activation left. */
+Test(jit_calls, frames_start_zeroed)
+{
+	struct sbpf_insn p[] = {
+		SBPF_ST_MEM(SBPF_DW, 10, -8, 5),
+		SBPF_INSN(SBPF_JMP | SBPF_CALL, 0, SBPF_PSEUDO_CALL, 0, 4),
+		SBPF_INSN(SBPF_JMP | SBPF_CALL, 0, SBPF_PSEUDO_CALL, 0, 3),
+		SBPF_LDX_MEM(SBPF_DW, 1, 10, -8),   /* the caller's slot survives: 5 */
+		SBPF_ALU64_REG(SBPF_ADD, 0, 1),
+		SBPF_EXIT_INSN(),
+		SBPF_LDX_MEM(SBPF_DW, 0, 10, -8),   /* f: r0 = slot (must be 0) */
+		SBPF_ST_MEM(SBPF_DW, 10, -8, 77),
+		SBPF_EXIT_INSN(),
+	};
+	uint64_t r0;
+	cr_assert_eq(agree_on(p, ARRAY_LEN(p), NULL, 0, &r0, DIFF_CHECKED | DIFF_NO_BMI2), 0);
+	cr_assert_eq(r0, 5);
+}

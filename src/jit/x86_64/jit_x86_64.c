@@ -46,7 +46,7 @@ static const uint8_t reg_map[SBPF_NREGS] = {
 #define X64_F_BMI2 SBPF_JIT_NO_BMI2
 
 /* Shared labels (jit_ctx.labels). */
-enum { L_EPILOGUE, L_ERROR };
+enum { L_EPILOGUE, L_ERROR, L_ZERO_FRAME };
 
 /* Stub kinds. */
 enum { STUB_ACCESS, STUB_ERROR };
@@ -593,6 +593,10 @@ static void call_local(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	if (n % 2 == 0)
 		emit_alu_ri(b, 1, X64_EXT_SUB, X64_RSP, 8);                /* sub rsp, 8 */
 	emit_alu_ri(b, 1, X64_EXT_SUB, X64_RBP, SBPF_STACK_SIZE);          /* sub rbp, 512 */
+	if (c->checked) {
+		long z = c->prev ? (long)c->prev_labels[L_ZERO_FRAME] : -1;
+		emit_call_rel32(b, z >= 0 ? (int32_t)(z - (long)(b->len + 5)) : 0); /* call zero_frame */
+	}
 	long t = target <= pc ? (long)c->addrs[target] : jit_prev_addr(c, target);
 	emit_call_rel32(b, t >= 0 ? (int32_t)(t - (long)(b->len + 5)) : 0); /* call func */
 	emit_alu_ri(b, 1, X64_EXT_ADD, X64_RBP, SBPF_STACK_SIZE);          /* add rbp, 512 */
@@ -690,10 +694,11 @@ static void x64_prologue(struct jit_ctx *c)
 		emit_store(b, 8, RT, JIT_RT_STK_LO, X64_RSP);              /* mov [r12+stk_lo], rsp */
 	}
 	if (c->checked && c->stack_size) {
-		/* The interpreter's stack starts zeroed. */
+		/* Like the interpreter's, a frame starts zeroed. */
 		emit_mov_rr(b, 1, ADDR, X64_RDI);                          /* mov r11, rdi */
-		emit_mov_rr(b, 1, X64_RDI, X64_RSP);                       /* mov rdi, rsp */
-		emit_mov_ri32(b, X64_RCX, c->stack_size / 8);              /* mov ecx, stack/8 */
+		emit_lea(b, X64_RDI, X64_RSP,
+			 (int32_t)(c->stack_size - SBPF_STACK_SIZE));      /* lea rdi, [rsp+stack-512] */
+		emit_mov_ri32(b, X64_RCX, SBPF_STACK_SIZE / 8);            /* mov ecx, 64 */
 		emit_alu_rr(b, 0, X64_OP_XOR, X64_RAX, X64_RAX);           /* xor eax, eax */
 		emit_rep_stosq(b);                                         /* rep stosq */
 		emit_mov_rr(b, 1, X64_RDI, ADDR);                          /* mov rdi, r11 */
@@ -786,6 +791,22 @@ static void x64_tail(struct jit_ctx *c)
 	emit_ret(b);                                                       /* ret */
 	if (!c->checked)
 		return;
+	if (c->has_calls) {
+		/* zero_frame: zeroes the callee's new frame [rbp-512, rbp),
+		 * keeping every eBPF register. */
+		c->labels[L_ZERO_FRAME] = (uint32_t)b->len;
+		emit_mov_rr(b, 1, AUX, X64_RDI);                           /* mov r9, rdi */
+		emit_mov_rr(b, 1, TMP, X64_RCX);                           /* mov r10, rcx */
+		emit_mov_rr(b, 1, ADDR, X64_RAX);                          /* mov r11, rax */
+		emit_lea(b, X64_RDI, X64_RBP, -SBPF_STACK_SIZE);           /* lea rdi, [rbp-512] */
+		emit_mov_ri32(b, X64_RCX, SBPF_STACK_SIZE / 8);            /* mov ecx, 64 */
+		emit_alu_rr(b, 0, X64_OP_XOR, X64_RAX, X64_RAX);           /* xor eax, eax */
+		emit_rep_stosq(b);                                         /* rep stosq */
+		emit_mov_rr(b, 1, X64_RDI, AUX);                           /* mov rdi, r9 */
+		emit_mov_rr(b, 1, X64_RCX, TMP);                           /* mov rcx, r10 */
+		emit_mov_rr(b, 1, X64_RAX, ADDR);                          /* mov rax, r11 */
+		emit_ret(b);                                               /* ret */
+	}
 	/* Error exit: r10 = code, r11 = faulting address. */
 	c->labels[L_ERROR] = (uint32_t)b->len;
 	emit_store(b, 8, RT, JIT_RT_ERR_ADDR, ADDR);                       /* mov [r12+err_addr], r11 */

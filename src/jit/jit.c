@@ -293,6 +293,7 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	struct jit_ctx c = {
 		.insns = jit->insns, .n = jit->n, .helpers = jit->helpers,
 		.checked = jit->checked, .features = jit->features,
+		.nextra = jit_extra_regions(jit->type),
 	};
 	uint8_t *flags = calloc(jit->n + 1, 1);
 	uint32_t *a = calloc(jit->n + 1, sizeof(uint32_t));
@@ -400,48 +401,68 @@ static uint64_t region_distance(const struct msg_region *g, uint64_t addr)
 	return addr - (g->start + g->len) + 1;
 }
 
-/* Explains a refused access the way the interpreter does: in terms of the
- * nearest region (the active stack frames or the input memory). */
-static void access_reason(const struct jit_rt *rt, uint64_t mem_lo, size_t len, const char *what,
-			  int size, char *out, size_t outsz)
+/* Explains a refused access of @size bytes at rt->err_addr the way the
+ * interpreter does, in terms of the nearest region. The regions are listed
+ * in the interpreter's order: the active stack frames, the extra regions,
+ * then the primary one (for mem: stack, mem; for xdp: stack, ctx, packet). */
+static void access_reason(const struct jit_rt *rt, const struct jit_region *regions, size_t nregions,
+			  const char *what, int size, char *out, size_t outsz)
 {
-	struct msg_region regs[2];
-	int n = 0;
+	struct msg_region regs[2 + JIT_MAX_EXTRA];
+	bool ro[2 + JIT_MAX_EXTRA] = { false };
+	const char *names[2 + JIT_MAX_EXTRA];
+	int n = 0, nnames = 0;
 	uint64_t addr = rt->err_addr;
 	uint64_t fp = rt->err_fp, depth = 0;
+	names[nnames++] = "stack";
 	if (rt->fp0) {
 		depth = (rt->fp0 - fp) / SBPF_STACK_SIZE;
 		regs[n++] = (struct msg_region){ fp - SBPF_STACK_SIZE, rt->fp0 - fp + SBPF_STACK_SIZE, "stack" };
 	}
-	if (mem_lo && len)
-		regs[n++] = (struct msg_region){ mem_lo, len, "mem" };
-	const struct msg_region *best = NULL;
+	for (size_t k = 1; k <= nregions && k <= 1 + JIT_MAX_EXTRA; k++) {
+		const struct jit_region *g = &regions[k % nregions]; /* extras, then the primary */
+		if (!g->base || !g->len)
+			continue;
+		ro[n] = !g->writable;
+		names[nnames++] = g->name;
+		regs[n++] = (struct msg_region){ (uint64_t)(uintptr_t)g->base, g->len, g->name };
+	}
+	int best = -1;
 	uint64_t bestd = UINT64_MAX;
 	for (int i = 0; i < n; i++) {
 		uint64_t d = region_distance(&regs[i], addr);
 		if (d < bestd) {
 			bestd = d;
-			best = &regs[i];
+			best = i;
 		}
 	}
-	if (!best || bestd > (1u << 20)) {
-		snprintf(out, outsz, "invalid %d-byte %s at address 0x%llx (not in stack%s)", size, what,
-			 (unsigned long long)addr, mem_lo && len ? " or mem" : "");
-	} else if (!strcmp(best->name, "stack")) {
+	const struct msg_region *g = best >= 0 ? &regs[best] : NULL;
+	if (g && bestd == 0 && (addr - g->start) + (uint64_t)size <= g->len && ro[best]) {
+		snprintf(out, outsz, "%d-byte %s at %s+%llu: %s is read-only", size, what, g->name,
+			 (unsigned long long)(addr - g->start), g->name);
+	} else if (!g || bestd > (1u << 20)) {
+		char list[64] = "";
+		for (int i = 0; i < nnames; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? (i == nnames - 1 ? " or " : ", ") : "", names[i]);
+		snprintf(out, outsz, "invalid %d-byte %s at address 0x%llx (not in %s)", size, what,
+			 (unsigned long long)addr, list);
+	} else if (!strcmp(g->name, "stack")) {
 		snprintf(out, outsz, "out-of-bounds %d-byte %s at fp%+lld (the stack is fp-%d..fp%+d%s)",
 			 size, what, (long long)(addr - fp), SBPF_STACK_SIZE,
 			 (int)depth * SBPF_STACK_SIZE - 1, depth ? ", callers' frames included" : "");
 	} else {
 		snprintf(out, outsz, "out-of-bounds %d-byte %s at %s%+lld (%s is %llu bytes)", size, what,
-			 best->name, (long long)(addr - best->start), best->name,
-			 (unsigned long long)best->len);
+			 g->name, (long long)(addr - g->start), g->name, (unsigned long long)g->len);
 	}
 }
 
 /* Fills @err for an image that stopped with @rt->err_code and returns the
- * matching negative errno (the interpreter's codes and messages). */
-static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
-			  uint64_t mem_lo, size_t len, struct sbpf_run_error *err)
+ * matching negative errno (the interpreter's codes and messages); @regions
+ * are the run's memory regions, as given to jit_run_regions(). */
+static int describe_error_regions(const struct sbpf_jit *jit, const struct jit_rt *rt,
+				  const struct jit_region *regions, size_t nregions,
+				  struct sbpf_run_error *err)
 {
 	unsigned kind = (unsigned)(rt->err_code >> 24);
 	size_t pc = (size_t)(rt->err_code & 0xffffff);
@@ -455,7 +476,7 @@ static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 		rc = -EFAULT;
 		const char *what = !f ? "access" : f->fmt == SBPF_FMT_LDX ? "load" :
 				   f->fmt == SBPF_FMT_ATOMIC ? "atomic" : "store";
-		access_reason(rt, mem_lo, len, what, in ? sizes[(in->code >> 3) & 3] : 0,
+		access_reason(rt, regions, nregions, what, in ? sizes[(in->code >> 3) & 3] : 0,
 			      reason, sizeof(reason));
 		break;
 	}
@@ -492,6 +513,59 @@ static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 	return rc;
 }
 
+/* describe_error_regions() for a run over one primary region "mem" (kept
+ * for callers that fill struct jit_rt themselves). */
+__attribute__((unused)) static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
+			  uint64_t mem_lo, size_t len, struct sbpf_run_error *err)
+{
+	struct jit_region r = { (void *)(uintptr_t)mem_lo, len, true, "mem" };
+	return describe_error_regions(jit, rt, &r, 1, err);
+}
+
+int jit_extra_regions(enum sbpf_prog_type type)
+{
+	return type == SBPF_PROG_XDP ? 1 : 0;
+}
+
+/* Valid start offsets of @size-byte accesses in a region of @len bytes. */
+static uint64_t starts(const void *base, size_t len, size_t size)
+{
+	return base && len >= size ? len - size + 1 : 0;
+}
+
+int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct jit_region *regs,
+		    size_t nregs, uint64_t *r0, struct sbpf_run_error *err)
+{
+	if (!jit || (nregs && !regs) || nregs > 1 + (size_t)jit_extra_regions(jit->type) ||
+	    (nregs && regs[0].base && regs[0].len && !regs[0].writable))
+		return -EINVAL;
+	int rc = sbpf_jit__compile(jit);
+	if (rc)
+		return rc;
+	struct jit_rt rt = { 0 };
+	if (nregs) {
+		rt.mem_lo = (uint64_t)(uintptr_t)regs[0].base;
+		for (int i = 0; i < 4; i++)
+			rt.mem_cnt[i] = starts(regs[0].base, regs[0].len, (size_t)1 << i);
+	}
+	for (size_t k = 1; k < nregs; k++) {
+		struct jit_rt_region *x = &rt.extra[k - 1];
+		x->lo = (uint64_t)(uintptr_t)regs[k].base;
+		for (int i = 0; i < 4; i++) {
+			x->rcnt[i] = starts(regs[k].base, regs[k].len, (size_t)1 << i);
+			x->wcnt[i] = regs[k].writable ? x->rcnt[i] : 0;
+		}
+	}
+	rt.budget = jit->loop_budget;
+	jit_entry_fn entry = (jit_entry_fn)jit->image;
+	uint64_t ret = entry(r1, r2, &rt);
+	if (rt.err_code)
+		return describe_error_regions(jit, &rt, regs, nregs, err);
+	if (r0)
+		*r0 = ret;
+	return 0;
+}
+
 int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		  struct sbpf_run_error *err)
 {
@@ -508,20 +582,8 @@ int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		}
 		return -EOPNOTSUPP;
 	}
-	struct jit_rt rt = { 0 };
-	rt.mem_lo = (uint64_t)(uintptr_t)mem;
-	for (int i = 0; i < 4; i++) {
-		size_t size = (size_t)1 << i;
-		rt.mem_cnt[i] = mem && len >= size ? len - size + 1 : 0;
-	}
-	rt.budget = jit->loop_budget;
-	jit_entry_fn entry = (jit_entry_fn)jit->image;
-	uint64_t ret = entry((uint64_t)(uintptr_t)mem, mem ? (uint64_t)len : 0, &rt);
-	if (rt.err_code)
-		return describe_error(jit, &rt, rt.mem_lo, len, err);
-	if (r0)
-		*r0 = ret;
-	return 0;
+	struct jit_region r = { mem, mem ? len : 0, true, "mem" };
+	return jit_run_regions(jit, (uint64_t)(uintptr_t)mem, mem ? (uint64_t)len : 0, &r, 1, r0, err);
 }
 
 /* ---- introspection ---- */

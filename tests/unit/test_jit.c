@@ -608,3 +608,68 @@ Test(jit_calls, frames_start_zeroed)
 	cr_assert_eq(agree_on(p, ARRAY_LEN(p), NULL, 0, &r0, DIFF_CHECKED | DIFF_NO_BMI2), 0);
 	cr_assert_eq(r0, 5);
 }
+
+/* Program types with more than one region (xdp: a read-only context and
+ * the packet): the primary region is checked inline, the others out of
+ * line, and a read-only region refuses stores and atomics. The context is
+ * reached through r2 here so that no context rewriting applies. */
+Test(jit_api, extra_regions_for_program_types)
+{
+	struct tctx {
+		uint64_t data, data_end;  /* host pointers to the packet */
+		uint32_t a, b;            /* plain fields */
+	};
+	struct tctx *ctx = calloc(1, sizeof(*ctx));
+	uint8_t *pkt = malloc(16);
+	for (int i = 0; i < 16; i++)
+		pkt[i] = (uint8_t)(0x10 + i);
+	ctx->data = (uint64_t)(uintptr_t)pkt;
+	ctx->data_end = ctx->data + 16;
+	ctx->a = 0xabcd;
+	struct jit_region regs[2] = {
+		{ pkt, 16, true, "packet" },
+		{ ctx, sizeof(*ctx), false, "ctx" },
+	};
+	struct {
+		struct sbpf_insn p[4];   /* program (exit-padded) */
+		int rc;                  /* expected return code */
+		uint64_t r0;             /* expected r0 */
+		const char *msg;         /* expected message (NULL: any) */
+	} cases[] = {
+		{ { SBPF_LDX_MEM(SBPF_DW, 3, 2, 0), SBPF_LDX_MEM(SBPF_B, 0, 3, 3), SBPF_EXIT_INSN() }, 0, 0x13, NULL },
+		{ { SBPF_LDX_MEM(SBPF_W, 0, 2, 16), SBPF_EXIT_INSN() }, 0, 0xabcd, NULL },
+		{ { SBPF_LDX_MEM(SBPF_DW, 3, 2, 0), SBPF_ST_MEM(SBPF_B, 3, 15, 7), SBPF_LDX_MEM(SBPF_B, 0, 3, 15),
+		    SBPF_EXIT_INSN() }, 0, 7, NULL },
+		{ { SBPF_ST_MEM(SBPF_W, 2, 16, 1), SBPF_EXIT_INSN() }, -EFAULT, 0,
+		  "4-byte store at ctx+16: ctx is read-only" },
+		{ { SBPF_MOV64_IMM(0, 0), SBPF_ATOMIC_OP(SBPF_W, SBPF_ADD, 2, 0, 20), SBPF_EXIT_INSN() }, -EFAULT, 0,
+		  "4-byte atomic at ctx+20: ctx is read-only" },
+		{ { SBPF_LDX_MEM(SBPF_W, 0, 2, 22), SBPF_EXIT_INSN() }, -EFAULT, 0, NULL },
+		{ { SBPF_LDX_MEM(SBPF_DW, 3, 2, 0), SBPF_LDX_MEM(SBPF_H, 0, 3, 15), SBPF_EXIT_INSN() }, -EFAULT, 0, NULL },
+	};
+	for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
+		size_t n = 1;
+		while (cases[k].p[n - 1].code != (SBPF_JMP | SBPF_EXIT))
+			n++;
+		struct sbpf_jit_opts o = { .sz = sizeof(o), .type = SBPF_PROG_XDP };
+		struct sbpf_jit *jit = sbpf_jit__new(cases[k].p, n, &o, NULL);
+		cr_assert_not_null(jit);
+		uint64_t r0 = 0;
+		struct sbpf_run_error err = { 0 };
+		int rc = jit_run_regions(jit, 0, (uint64_t)(uintptr_t)ctx, regs, 2, &r0, &err);
+		cr_assert_eq(rc, cases[k].rc, "case %zu: rc %d (%s)", k, rc, err.reason);
+		if (!rc)
+			cr_assert_eq(r0, cases[k].r0, "case %zu: r0 0x%llx", k, (unsigned long long)r0);
+		if (cases[k].msg)
+			cr_assert_str_eq(err.reason, cases[k].msg);
+		sbpf_jit__free(jit);
+	}
+	/* mem programs have no extra regions */
+	struct sbpf_insn p[] = { SBPF_EXIT_INSN() };
+	struct sbpf_jit *jit = sbpf_jit__new(p, 1, NULL, NULL);
+	cr_assert_eq(jit_run_regions(jit, 0, 0, regs, 2, NULL, NULL), -EINVAL);
+	sbpf_jit__free(jit);
+	cr_assert_eq(pkt[15], 7, "runs on the packet in place");
+	free(ctx);
+	free(pkt);
+}

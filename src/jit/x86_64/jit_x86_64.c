@@ -834,6 +834,18 @@ static void x64_tail(struct jit_ctx *c)
 				emit_alu_rr(b, 1, X64_OP_CMP, TMP, AUX);                   /* cmp r10, r9 */
 				jump_to(c, X64_CC_B, s->resume, true, 0, 0);                  /* jb resume */
 			}
+			/* The program type's other regions (read-only ones have
+			 * no valid store offsets). */
+			bool store = SBPF_CLASS(c->insns[s->pc].code) != SBPF_LDX;
+			for (int k = 0; k < c->nextra; k++) {
+				int32_t x = JIT_RT_EXTRA + k * JIT_RT_EXTRA_SIZE;
+				int32_t cnt = x + 8 * size_index((int)s->arg) + (int32_t)(store
+					? offsetof(struct jit_rt_region, wcnt) : offsetof(struct jit_rt_region, rcnt));
+				emit_mov_rr(b, 1, TMP, ADDR);                              /* mov r10, r11 */
+				emit_alu_rm(b, 1, X64_OPR_SUB, TMP, RT, x);                /* sub r10, [r12+x.lo] */
+				emit_alu_rm(b, 1, X64_OPR_CMP, TMP, RT, cnt);              /* cmp r10, [r12+x.cnt] */
+				jump_to(c, X64_CC_B, s->resume, true, 0, 0);               /* jb resume */
+			}
 			code = JIT_ERR_CODE(JIT_ERR_ACCESS, s->pc);
 		} else {
 			code = JIT_ERR_CODE(s->arg, s->pc);

@@ -118,8 +118,7 @@ static int validate_one(const struct sbpf_insn *in, size_t i, struct sbpf_valida
 {
 	enum sbpf_op op = sbpf_decode(in);
 	if (op == SBPF_OP_INVALID) {
-		if (sbpf_decode(&(struct sbpf_insn){ .code = in->code }) != SBPF_OP_INVALID ||
-		    (in->code == 0x85 || in->code == 0x18))
+		if (first_form[in->code]) /* a known opcode byte with a key no form has */
 			return fail(err, i, "opcode 0x%02x: no instruction form with off=%d imm=%d src=r%d",
 				    in->code, in->off, in->imm, in->src_reg);
 		return fail(err, i, "unknown opcode 0x%02x", in->code);
@@ -146,6 +145,10 @@ static int validate_one(const struct sbpf_insn *in, size_t i, struct sbpf_valida
 		return fail(err, i, "%s: src register r%d out of range (r0-r10)", f->mnemonic, in->src_reg);
 	if (writes_dst(f) && in->dst_reg == SBPF_REG_FP)
 		return fail(err, i, "%s: r10 is the read-only frame pointer", f->mnemonic);
+	if (f->fmt == SBPF_FMT_ATOMIC && (in->imm & SBPF_FETCH) && in->imm != SBPF_CMPXCHG &&
+	    in->src_reg == SBPF_REG_FP)
+		return fail(err, i, "%s: r10 is the read-only frame pointer (the fetch writes the source register)",
+			    f->mnemonic);
 	return 0;
 }
 

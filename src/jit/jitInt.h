@@ -196,4 +196,12 @@ struct jit_target {
 
 extern const struct jit_target jit_target_x86_64;
 
+/* x86-64 backend facts the prover (src/prove/) needs, from the backend
+ * itself so they cannot drift: the hardware register (X64_RAX..X64_R15
+ * numbering) that holds eBPF register @bpf_reg (0..10), and the hardware
+ * registers that hold no eBPF state yet must survive every instruction's
+ * code (bit i = hardware register i: rsp and the run-time block). */
+int x64_bpf_reg(int bpf_reg);
+uint16_t x64_reserved_regs(void);
+
 #endif /* SAFEBPF_JIT_INT_H */

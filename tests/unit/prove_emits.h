@@ -31,6 +31,8 @@ enum {
 	WRONG_COPY_OVERREAD,        /* bulk_copy: reads one byte past the source */
 	WRONG_LEA_SCALE,            /* lea: scale one step too big */
 	WRONG_FLAGS_LEAK,           /* select: reads flags it did not set */
+	WRONG_ONLY_R7,              /* select: inverted condition, only when dst is r7 */
+	WRONG_READS_UNUSED,         /* rotate by imm: code depends on the unused field b */
 };
 static int te_wrong;
 
@@ -73,6 +75,8 @@ static void te_rotate(struct jit_buf *b, const struct sbpf_kops_payload *p)
 	int w = !(p->variant & KOPS_ROT_32), ext = p->variant & KOPS_ROT_RIGHT ? X64_SH_ROR : X64_SH_ROL;
 	int d = TR(p->dst);
 	if (!(p->variant & KOPS_ROT_REG)) {
+		if (te_wrong == WRONG_READS_UNUSED && p->b == 5)
+			emit_mov_rr(b, 1, d, d);                               /* mov dst, dst (harmless) */
 		if (te_wrong == WRONG_ROTATE_TEMP) {
 			int width = w ? 64 : 32, k = ext == X64_SH_ROL ? p->imm : width - p->imm;
 			emit_mov_rr(b, w, X64_RAX, d);                         /* mov rax, dst */
@@ -127,6 +131,8 @@ static void te_select(struct jit_buf *b, const struct sbpf_kops_payload *p)
 	int mov32 = p->variant & KOPS_SEL_MOV32;
 	int d = TR(p->dst), a = TR(p->a), c = TR(p->c);
 	int cc = te_cc(cond);
+	if (te_wrong == WRONG_ONLY_R7 && p->dst == 7)
+		cc ^= 1;
 	if (te_wrong == WRONG_SELECT_DST_FIRST) {
 		/* keep dst in r11, move c in, compare, move the old value back */
 		emit_mov_rr(b, 1, X64_R11, d);                                 /* mov r11, dst */

@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 
 #include "kops/kopsInt.h"
 #include "prove/proveInt.h"
+#include "safebpf/prove.h"
 
 #define MAX_CODE 4096        /* bytes one emit may produce */
 #define MAX_REPS 64          /* decided assignments kept per aliasing pattern */
@@ -369,4 +371,72 @@ int prove_run_group(const struct prove_target *t, const struct prove_group *g,
 	free(r);
 	res->seconds = now() - t0;
 	return rc;
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+#define OPT(o, f, def) \
+	((o) && (o)->sz >= offsetof(struct sbpf_prove_opts, f) + sizeof((o)->f) ? (o)->f : (def))
+
+int prove_run(const struct prove_target *t, uint32_t op, sbpf_prove_row_fn fn, void *arg,
+	      struct sbpf_prove_total *total)
+{
+	memset(total, 0, sizeof(*total));
+	struct prove_group *g;
+	size_t n;
+	int rc = prove_groups(op, &g, &n);
+	if (rc)
+		return rc;
+	double t0 = now();
+	for (size_t i = 0; i < n && !rc; i++) {
+		struct prove_group_result r;
+		if ((rc = prove_run_group(t, &g[i], &r)))
+			break;
+		struct sbpf_prove_row row = {
+			.op = sbpf_kops_info(g[i].op)->name, .group = g[i].label,
+			.obligations = r.obligations, .solved = r.solved, .renamed = r.renamed,
+			.failed = r.failed, .seconds = r.seconds, .report = r.report,
+		};
+		total->obligations += r.obligations;
+		total->solved += r.solved;
+		total->renamed += r.renamed;
+		total->failed += r.failed;
+		total->groups++;
+		total->failed_groups += r.failed > 0;
+		if (fn)
+			rc = fn(&row, arg);
+		free(r.report);
+	}
+	total->seconds = now() - t0;
+	prove_groups_free(g, n);
+	return rc;
+}
+
+int sbpf_prove(const struct sbpf_prove_opts *opts, sbpf_prove_row_fn fn, void *arg,
+	       struct sbpf_prove_total *total)
+{
+	const char *name = OPT(opts, op, NULL), *arch = OPT(opts, arch, NULL);
+	uint32_t op = 0;
+	if (name) {
+		int id = sbpf_kops_by_name(name);
+		if (id < 0)
+			return -ENOENT;
+		op = (uint32_t)id;
+	}
+	if (arch && strcmp(arch, "x86_64"))
+		return -ENOTSUP;
+	struct prove_target t;
+	int rc = prove_target_x86_64(&t, NULL);
+	if (rc)
+		return rc;
+	return prove_run(&t, op, fn, arg, total);
+}
+
+const char *sbpf_prove_z3_version(void)
+{
+	static char v[32];
+	unsigned major, minor, build, rev;
+	Z3_get_version(&major, &minor, &build, &rev);
+	snprintf(v, sizeof(v), "%u.%u.%u", major, minor, build);
+	return v;
 }

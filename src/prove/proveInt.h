@@ -21,6 +21,7 @@
 
 #include "safebpf/isa.h"
 #include "safebpf/kops.h"
+#include "safebpf/prove.h"
 
 /* ---- Z3 context ---------------------------------------------------------- */
 
@@ -250,5 +251,9 @@ struct prove_group_result {
 /* Proves group @g on target @t. Returns 0 (see res->failed) or -ENOMEM. */
 int prove_run_group(const struct prove_target *t, const struct prove_group *g,
 		    struct prove_group_result *res);
+/* Every group of @op (0: all) on @t, reported row by row to @fn as
+ * sbpf_prove() does. */
+int prove_run(const struct prove_target *t, uint32_t op, sbpf_prove_row_fn fn, void *arg,
+	      struct sbpf_prove_total *total);
 
 #endif /* SAFEBPF_PROVEINT_H */

@@ -642,10 +642,13 @@ enum sql_sink_format { SQL_SINK_TABLE, SQL_SINK_CSV, SQL_SINK_JSON };
 struct sql_window_info {
 	uint64_t start_ns, end_ns;  /* wall clock (CLOCK_REALTIME), end exclusive */
 	uint64_t rows;              /* rows emitted in the window */
+	uint64_t events;            /* rows read from the event sources in the window */
 	uint64_t lost;              /* kernel could not hand over (ring buffer full) */
 	uint64_t evicted;           /* dropped by bounded user-space state */
-	bool windowed;              /* a WINDOW clause (else: the whole run) */
 	bool last;                  /* final report of the run */
+	uint64_t total_events;      /* last: over the whole run */
+	uint64_t total_lost;        /* last: over the whole run */
+	uint64_t total_evicted;     /* last: over the whole run */
 };
 
 struct sql_sink;
@@ -653,6 +656,8 @@ struct sql_sink;
  * go to @log (table and CSV) or into the JSON stream. */
 struct sql_sink *sql_sink_new(const struct sql_query *q, enum sql_sink_format fmt, FILE *out,
 			      FILE *log);
+/* Rows that follow belong to the window starting at @start_ns (wall clock). */
+void sql_sink_window_start(struct sql_sink *s, uint64_t start_ns);
 /* Writes one output row; @hists[i] is the histogram of column i (NULL when
  * the query has none). */
 int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hist *const *hists);
@@ -662,21 +667,41 @@ void sql_sink_free(struct sql_sink *s);
 /* Formats a duration in ns for people ("10.07ms"). */
 void sql_fmt_duration(int64_t ns, char *buf, size_t bufsz);
 
-/* ---- executor (exec.c, window.c) ---------------------------------------- */
+/* ---- executor (exec.c: rows in, join, filter; window.c: output stage) ---- */
+
+/* Whether rows leave as they come (no grouping to finish, no sort). */
+bool sql_query_streaming(const struct sql_query *q);
 
 struct sql_exec;
 /* Runtime state of @q writing to @sink. NULL when out of memory. */
 struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink);
+/* With a JOIN: called when a right row finds no left row, so the caller can
+ * deliver left rows that are already in the kernel's buffer (they happened
+ * before the right one) by calling sql_exec_row(x, 0, ...) from inside. */
+void sql_exec_set_refill(struct sql_exec *x, void (*refill)(void *ctx), void *ctx);
 /* Feeds one input row of table @side. Returns 0, 1 when the query is done
  * (streaming LIMIT reached), or a negative error. */
 int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
 /* Closes the current window (or, without WINDOW, the run): emits its rows
- * and reports @w (rows is filled in here). */
+ * and reports @w to the sink (w->rows and w->evicted are added here). */
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
 /* Rows dropped by bounded executor state (join table, group table) so far. */
 uint64_t sql_exec_evicted(const struct sql_exec *x);
 bool sql_exec_done(const struct sql_exec *x);
 void sql_exec_free(struct sql_exec *x);
+
+/* Output stage of one window (window.c): grouping and aggregates, HAVING,
+ * DISTINCT, ORDER BY, LIMIT, then the sink. */
+struct sql_win;
+struct sql_win *sql_win_new(const struct sql_query *q, struct sql_sink *sink);
+/* One row that passed the filter; @c->row holds it. Returns 0, 1 when a
+ * streaming LIMIT is reached, or a negative error. */
+int sql_win_row(struct sql_win *w, struct sql_evalctx *c);
+/* Emits the window's rows, then resets for the next window. Returns the rows
+ * emitted or a negative error. */
+int64_t sql_win_flush(struct sql_win *w);
+uint64_t sql_win_evicted(const struct sql_win *w);
+void sql_win_free(struct sql_win *w);
 
 /* Bounds of executor state (each overflow is counted as evicted). */
 #define SQL_MAX_GROUPS   (1u << 20)   /* groups per window */

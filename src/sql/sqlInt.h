@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "safebpf/isa.h"
+
 /* ---- values ------------------------------------------------------------ */
 
 enum sql_type {
@@ -156,6 +158,116 @@ int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_
 const struct sql_tp_field *sql_tp_field(const struct sql_tp_format *fmt, const char *name);
 void sql_tp_format_free(struct sql_tp_format *fmt);
 
+/* ---- records (record.c): what an MVSF captures, how records become rows -- */
+
+#define SQL_MAX_PROBES 2     /* probes per table */
+#define SQL_MAX_CAPS 32      /* captures per probe record */
+#define SQL_REC_HDR 8        /* record header: u32 tracepoint id, u32 record size */
+#define SQL_MAX_RECORD 4096  /* bytes per record (header included) */
+
+/* One value an MVSF copies into its record. */
+enum sql_cap_kind {
+	SQL_CAP_TS,            /* u64 bpf_ktime_get_ns() */
+	SQL_CAP_CPU,           /* u32 bpf_get_smp_processor_id() */
+	SQL_CAP_PID_TGID,      /* u64 bpf_get_current_pid_tgid(): tgid << 32 | tid */
+	SQL_CAP_UID_GID,       /* u64 bpf_get_current_uid_gid(): gid << 32 | uid */
+	SQL_CAP_CGROUP,        /* u64 bpf_get_current_cgroup_id() */
+	SQL_CAP_COMM,          /* char[16] bpf_get_current_comm() */
+	SQL_CAP_FIELD,         /* the raw bytes of a tracepoint field (integers, arrays) */
+	SQL_CAP_LOC_STR,       /* string behind a __data_loc/__rel_loc field (kernel memory) */
+	SQL_CAP_KPTR_STR,      /* string behind a pointer field into kernel memory */
+	SQL_CAP_UPTR_STR,      /* string behind a pointer field into user memory */
+};
+
+struct sql_cap {
+	enum sql_cap_kind kind;           /* what to capture */
+	const struct sql_tp_field *field; /* tracepoint field (FIELD and *_STR), else NULL */
+	uint16_t off;                     /* byte offset in the record */
+	uint16_t size;                    /* bytes in the record */
+};
+
+/* The record of one probe: header, then the captures at fixed offsets. */
+struct sql_layout {
+	const char *tp;                   /* "raw_syscalls/sys_enter" */
+	const struct sql_tp_format *fmt;  /* its tracefs format (borrowed) */
+	uint32_t tp_id;                   /* tracepoint id, first header word */
+	uint32_t size;                    /* record bytes, a multiple of 8 */
+	struct sql_cap caps[SQL_MAX_CAPS];
+	size_t ncaps;
+};
+
+enum sql_part {
+	SQL_PART_ALL,          /* the whole value */
+	SQL_PART_LO32,         /* low 32 bits (tid of pid_tgid, uid of uid_gid) */
+	SQL_PART_HI32,         /* high 32 bits (tgid, gid) */
+};
+
+/* An input bound to a capture of a probe record. */
+struct sql_inbind {
+	int8_t probe;          /* probe index, -1: unused input */
+	int8_t cap;            /* capture index in that probe's layout */
+	int16_t elem;          /* array element, -1: whole field */
+	uint8_t part;          /* enum sql_part */
+};
+
+struct sql_colbind {
+	bool used;                     /* column requested */
+	struct sql_inbind in[3];       /* its inputs */
+	uint32_t stroff, strsize;      /* string storage for the column (STR only) */
+};
+
+/* Everything needed to generate the probes of one table and to turn their
+ * records into rows, for one set of requested columns. */
+struct sql_recplan {
+	const struct sql_table *t;            /* the table */
+	struct sql_layout lay[SQL_MAX_PROBES];/* per probe */
+	struct sql_colbind *cols;             /* per table column */
+	struct sql_inbind lkey[2], rkey[2];   /* pairing keys (paired tables) */
+	size_t nkeys;                         /* 0 for event tables */
+	char *strbuf;                         /* string storage of one row */
+};
+
+/* Binds the requested columns of @t (@needed per column, NULL: all) to
+ * captures, using the formats of its probes (@fmts[i] for t->probes[i]).
+ * Pairing keys are always captured. Returns 0, or -ENOENT/-EINVAL with the
+ * first column that cannot be read on this kernel named in @err. */
+int sql_recplan_build(struct sql_recplan *rp, const struct sql_table *t, const bool *needed,
+		      const struct sql_tp_format *const *fmts, char *err, size_t errsz);
+void sql_recplan_free(struct sql_recplan *rp);
+/* Checks one column of @t against the formats; 0 or -errno with @err. */
+int sql_column_check(const struct sql_table *t, size_t col, const struct sql_tp_format *const *fmts,
+		     char *err, size_t errsz);
+/* The probe index a record (@len bytes) belongs to, after checking its
+ * header; -EINVAL for a malformed record. */
+int sql_recplan_probe(const struct sql_recplan *rp, const void *rec, size_t len);
+/* The pairing key of a record of probe @probe (0: opening, 1: closing). */
+void sql_recplan_key(const struct sql_recplan *rp, int probe, const void *rec, uint64_t key[2]);
+/* Decodes a row: @rec0 is the probe-0 record, @rec1 the probe-1 record of
+ * a paired table (NULL otherwise). Strings point into @rp's storage and stay
+ * valid until the next call. */
+void sql_recplan_row(struct sql_recplan *rp, const void *rec0, const void *rec1, struct sql_value *row);
+
+/* ---- MVSF code generation (codegen.c) ----------------------------------- */
+
+/* Maps an MVSF program uses (file descriptors, patched into lddw). */
+struct sql_mvsf_maps {
+	int ringbuf_fd;        /* BPF_MAP_TYPE_RINGBUF receiving the records */
+	int scratch_fd;        /* per-CPU array, one value of >= the largest record */
+	int lost_fd;           /* per-CPU array, one u64: records the ring buffer refused */
+};
+
+struct sql_mvsf_opts {
+	size_t sz;             /* sizeof(struct sql_mvsf_opts) */
+	uint32_t skip_tgid;    /* events of this process are not recorded (0: none) */
+};
+
+/* Generates the minimum verifier-safe function of one probe: stage the
+ * record in per-CPU scratch (context values, fields, strings), reserve a
+ * ring-buffer record, copy, submit; count a lost event when the reserve
+ * fails. Returns 0 and a malloc'ed program in *@out, or a negative error. */
+int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *maps,
+		     const struct sql_mvsf_opts *opts, struct sbpf_insn **out, size_t *n);
+
 /* ---- pairing operator (pair.c) ------------------------------------------ */
 
 /* Matches closing ("right") events with earlier opening ("left") events of
@@ -186,7 +298,9 @@ int sql_pair_put(struct sql_pair *p, const void *key, size_t klen,
 /* For a right event: removes the latest unmatched left entry with an equal
  * key and returns its payload (valid until the next call on @p), or NULL. */
 const void *sql_pair_take(struct sql_pair *p, const void *key, size_t klen, size_t *plen);
-/* Evicts (and counts) every entry stored with ts < @before. Returns how many. */
+/* Evicts (and counts) entries stored with ts < @before, oldest first in
+ * insertion order, stopping at the first entry that is not older (events
+ * arrive in nearly increasing time). Returns how many. */
 size_t sql_pair_expire(struct sql_pair *p, uint64_t before);
 uint64_t sql_pair_evicted(const struct sql_pair *p);
 size_t sql_pair_count(const struct sql_pair *p);   /* entries held */
@@ -199,6 +313,9 @@ struct sql_source_opts {
 	const bool *needed;        /* per column of the table: read it? (NULL: all) */
 	size_t ringbuf_bytes;      /* ring buffer size (0: default, 4 MiB) */
 	size_t pair_entries;       /* bound on unmatched opening events (0: 65536) */
+	bool include_self;         /* also record this process's own events (off by default:
+				      polling makes system calls that would feed back) */
+	bool load_only;            /* load (the verifier judges) but do not attach: no rows */
 	/* Extension point for the optimizer: fields pushed into the generated
 	 * programs (filters evaluated before bpf_ringbuf_reserve, projections)
 	 * will be added here, after this line, keeping sz-based compatibility.
@@ -236,6 +353,22 @@ int sql_source_drain(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *
  * since open. */
 uint64_t sql_source_lost(const struct sql_source *s);
 uint64_t sql_source_evicted(const struct sql_source *s);
+
+/* What a source loaded, for EXPLAIN-like output and for tests that check
+ * that nothing stays attached after close. Pointers stay valid until close. */
+struct sql_source_info {
+	size_t nprobes;                        /* entries used in probe[] */
+	struct {
+		const char *tp;                /* "raw_syscalls/sys_enter" */
+		uint32_t prog_id;              /* kernel program id */
+		uint32_t link_id;              /* kernel link id */
+		uint32_t record_bytes;         /* bytes per ring-buffer record */
+		const struct sbpf_insn *insns; /* the generated program */
+		size_t ninsns;
+	} probe[SQL_MAX_PROBES];
+	uint32_t ringbuf_bytes;                /* ring buffer size */
+};
+void sql_source_info(const struct sql_source *s, struct sql_source_info *info);
 
 /* Detaches and unloads everything; nothing stays attached or pinned. */
 void sql_source_close(struct sql_source *s);

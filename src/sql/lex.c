@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "safebpf/diag.h"
+#include "safebpf/sql.h"
 #include "sql/sqlInt.h"
 
 static const char *const kw_names[] = {
@@ -286,4 +287,22 @@ int sql_lex(const char *text, const char *file, struct sql_arena *a, struct sql_
 	*toks = lx.toks;
 	*ntoks = lx.n;
 	return 0;
+}
+
+int sbpf_parse_duration(const char *text, uint64_t *ns)
+{
+	struct sbpf_diags d = { 0 };
+	struct sql_arena a = { 0 };
+	struct sql_token *t;
+	size_t n;
+	int rc = sql_lex(text, "<duration>", &a, &t, &n, &d);
+	if (!rc && n == 2 && t[0].kind == SQL_TK_DURATION)
+		*ns = t[0].num;
+	else if (!rc && n == 2 && t[0].kind == SQL_TK_INT && t[0].num <= INT64_MAX / 1000000000)
+		*ns = t[0].num * 1000000000u;
+	else
+		rc = -EINVAL;
+	sbpf_diags__free(&d);
+	sql_arena_reset(&a);
+	return rc ? -EINVAL : 0;
 }

@@ -433,6 +433,21 @@ static int want_condition(struct binder *b, struct sql_expr *e, const char *what
 		    "%s needs a condition, but this is a %s", what, sql_type_name(e->type));
 }
 
+/* For a number column compared with a string: the function that names it. */
+static const char *naming_function(const struct binder *b, const struct sql_expr *e)
+{
+	if (e->kind != SQL_E_COLUMN || e->side < 0)
+		return NULL;
+	const char *n = b->q->tables[e->side]->cols[e->col].name;
+	if (!strcmp(n, "syscall_number"))
+		return "syscall_name";
+	if (!strcmp(n, "sig"))
+		return "signal_name";
+	if (!strcmp(n, "ret") || !strcmp(n, "error"))
+		return "errno_name";
+	return NULL;
+}
+
 static int check_comparable(struct binder *b, struct sql_expr *at, const struct sql_expr *x,
 			    const struct sql_expr *y, const char *what)
 {
@@ -440,7 +455,15 @@ static int check_comparable(struct binder *b, struct sql_expr *at, const struct 
 	unify(x->type, y->type, &ok);
 	if (ok)
 		return 0;
-	return berr(b, at->off, at->len, mix_hint(x->type, y->type), "cannot %s a %s with a %s", what,
+	char hint[200];
+	const struct sql_expr *num = is_num(x->type) ? x : y, *str = x->type == SQL_T_STR ? x : y;
+	const char *fn = str->type == SQL_T_STR && is_num(num->type) ? naming_function(b, num) : NULL;
+	if (fn)
+		snprintf(hint, sizeof(hint), "compare names with names: %s(%s) = %.*s", fn, num->name, str->len,
+			 b->text + str->off);
+	else
+		snprintf(hint, sizeof(hint), "%s", mix_hint(x->type, y->type) ? mix_hint(x->type, y->type) : "");
+	return berr(b, at->off, at->len, hint[0] ? hint : NULL, "cannot %s a %s with a %s", what,
 		    sql_type_name(x->type), sql_type_name(y->type));
 }
 
@@ -1214,8 +1237,42 @@ static void print_value(const struct sql_value *v, FILE *f)
 	}
 }
 
+/* Binding strength of @e's operator: parentheses are printed only around
+ * an operand that binds less tightly than its context requires. */
+static int prec(const struct sql_expr *e)
+{
+	switch (e->kind) {
+	case SQL_E_BINARY:
+		switch (e->op) {
+		case SQL_OP_OR: return 1;
+		case SQL_OP_AND: return 2;
+		case SQL_OP_EQ: case SQL_OP_NE: case SQL_OP_LT: case SQL_OP_LE: case SQL_OP_GT: case SQL_OP_GE:
+			return 4;
+		case SQL_OP_BITAND: case SQL_OP_BITOR: return 5;
+		case SQL_OP_ADD: case SQL_OP_SUB: return 6;
+		default: return 7;
+		}
+	case SQL_E_UNARY:
+		return e->op == SQL_OP_NOT ? 3 : 8;
+	case SQL_E_IN: case SQL_E_BETWEEN: case SQL_E_LIKE: case SQL_E_ISNULL:
+		return 4;
+	default:
+		return 9;
+	}
+}
+
+static void print_prec(const struct sql_query *q, const struct sql_expr *e, int need, FILE *f);
+
 void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f)
 {
+	print_prec(q, e, 0, f);
+}
+
+static void print_prec(const struct sql_query *q, const struct sql_expr *e, int need, FILE *f)
+{
+	bool paren = prec(e) < need;
+	if (paren)
+		fputc('(', f);
 	switch (e->kind) {
 	case SQL_E_LIT:
 		print_value(&e->v, f);
@@ -1261,17 +1318,15 @@ void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f
 	}
 	case SQL_E_UNARY:
 		fputs(e->op == SQL_OP_NOT ? "NOT " : "-", f);
-		sql_expr_print(q, e->a, f);
+		print_prec(q, e->a, prec(e), f);
 		break;
 	case SQL_E_BINARY:
-		fputc('(', f);
-		sql_expr_print(q, e->a, f);
+		print_prec(q, e->a, prec(e), f);
 		fprintf(f, " %s ", op_text(e->op));
-		sql_expr_print(q, e->b, f);
-		fputc(')', f);
+		print_prec(q, e->b, prec(e) + 1, f);
 		break;
 	case SQL_E_IN:
-		sql_expr_print(q, e->a, f);
+		print_prec(q, e->a, 5, f);
 		fputs(e->negated ? " NOT IN (" : " IN (", f);
 		for (size_t i = 0; i < e->nlist; i++) {
 			if (i)
@@ -1281,19 +1336,19 @@ void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f
 		fputc(')', f);
 		break;
 	case SQL_E_BETWEEN:
-		sql_expr_print(q, e->a, f);
+		print_prec(q, e->a, 5, f);
 		fputs(e->negated ? " NOT BETWEEN " : " BETWEEN ", f);
-		sql_expr_print(q, e->b, f);
+		print_prec(q, e->b, 5, f);
 		fputs(" AND ", f);
-		sql_expr_print(q, e->c, f);
+		print_prec(q, e->c, 5, f);
 		break;
 	case SQL_E_LIKE:
-		sql_expr_print(q, e->a, f);
+		print_prec(q, e->a, 5, f);
 		fputs(e->negated ? " NOT LIKE " : " LIKE ", f);
-		sql_expr_print(q, e->b, f);
+		print_prec(q, e->b, 5, f);
 		break;
 	case SQL_E_ISNULL:
-		sql_expr_print(q, e->a, f);
+		print_prec(q, e->a, 5, f);
 		fputs(e->negated ? " IS NOT NULL" : " IS NULL", f);
 		break;
 	case SQL_E_CASE:
@@ -1315,4 +1370,6 @@ void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f
 		fputs(" END", f);
 		break;
 	}
+if (paren)
+		fputc(')', f);
 }

@@ -61,6 +61,18 @@ static bool is_word(const struct sql_token *t, const char *w)
 	return t->kind == SQL_TK_IDENT && !strcasecmp(t->str, w);
 }
 
+/* Words that are not keywords of the language but must not be taken as
+ * aliases, so that the SQL they start is refused with a clear message. */
+static bool reserved_word(const struct sql_token *t)
+{
+	static const char *const words[] = { "left", "right", "full", "cross", "outer", "natural",
+					     "union", "intersect", "except", "offset" };
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (is_word(t, words[i]))
+			return true;
+	return false;
+}
+
 static bool accept_kw(struct parser *p, enum sql_kw kw)
 {
 	if (!is_kw(peek(p), kw))
@@ -572,7 +584,7 @@ static bool parse_select_item(struct parser *p, struct sql_select_item *it)
 			return false;
 		}
 	}
-	if (a->kind == SQL_TK_IDENT) {
+	if (a->kind == SQL_TK_IDENT && !reserved_word(a)) {
 		next(p);
 		it->alias = a->str;
 		it->alias_off = a->off;
@@ -607,8 +619,7 @@ static bool parse_table_ref(struct parser *p, struct sql_table_ref *r, const cha
 			return false;
 		}
 	}
-	if (a->kind == SQL_TK_IDENT && !is_word(a, "left") && !is_word(a, "right") && !is_word(a, "full") &&
-	    !is_word(a, "cross") && !is_word(a, "outer")) {
+	if (a->kind == SQL_TK_IDENT && !reserved_word(a)) {
 		next(p);
 		r->alias = a->str;
 		r->alias_off = a->off;

@@ -126,6 +126,23 @@ static void explain_query(const struct sql_query *q, FILE *f)
 					: sql_type_name(q->cols[i].type));
 }
 
+/* The program in the verifier's notation, indented under its heading. */
+static void print_indented(FILE *f, const struct sbpf_insn *insns, size_t n)
+{
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *m = open_memstream(&buf, &sz);
+	if (!m)
+		return;
+	sbpf_disasm(insns, n, SBPF_DISASM_KERNEL, m);
+	fclose(m);
+	for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		fprintf(f, "    %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+	}
+	free(buf);
+}
+
 static void explain_kernel(const struct sql_plan *p, FILE *f)
 {
 	const struct sql_query *q = p->q;
@@ -145,7 +162,7 @@ static void explain_kernel(const struct sql_plan *p, FILE *f)
 		for (size_t k = 0; k < info.nprobes; k++) {
 			fprintf(f, "  %s (table %s): %zu instructions, %u-byte records, accepted by the verifier\n",
 				info.probe[k].tp, t->name, info.probe[k].ninsns, info.probe[k].record_bytes);
-			sbpf_disasm(info.probe[k].insns, info.probe[k].ninsns, SBPF_DISASM_KERNEL, f);
+			print_indented(f, info.probe[k].insns, info.probe[k].ninsns);
 		}
 		if (t->pair)
 			fprintf(f, "  (%s pairs %s with %s in user space)\n", t->name, t->probes[0].tp, t->probes[1].tp);

@@ -119,9 +119,10 @@ static int lex_number(struct lexer *lx, size_t *pos)
 		return 0;
 	}
 	for (; isdigit((unsigned char)s[i]); i++) {
-		if (v > (UINT64_MAX - 9) / 10)
+		uint64_t dg = (uint64_t)(s[i] - '0');
+		if (v > UINT64_MAX / 10 || (v == UINT64_MAX / 10 && dg > UINT64_MAX % 10))
 			overflow = true;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		v = v * 10 + dg;
 	}
 	/* Fraction: only meaningful with a unit. */
 	uint64_t frac = 0, fracscale = 1;

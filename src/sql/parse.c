@@ -554,7 +554,7 @@ static struct sql_expr *parse_expr(struct parser *p)
 	return l;
 }
 
-/* select_item := '*' | name '.' '*' | expr [ [AS] name ] */
+/* select_item := '*' | name '.' '*' | expr [ [AS] name | AS STRING ] */
 static bool parse_select_item(struct parser *p, struct sql_select_item *it)
 {
 	struct sql_token *t = peek(p);
@@ -578,9 +578,16 @@ static bool parse_select_item(struct parser *p, struct sql_select_item *it)
 	struct sql_token *a = peek(p);
 	if (accept_kw(p, SQL_KW_AS)) {
 		a = peek(p);
+		if (a->kind == SQL_TK_STRING && a->str[0]) {
+			/* AS "any header": a quoted name */
+			next(p);
+			it->alias = a->str;
+			it->alias_off = a->off;
+			return true;
+		}
 		if (a->kind != SQL_TK_IDENT) {
 			expected(p, "a name after AS", a->kind == SQL_TK_KEYWORD ?
-				 "keywords cannot be names; pick another name" : NULL);
+				 "keywords cannot be names; quote them: AS \"select\"" : NULL);
 			return false;
 		}
 	}

@@ -346,7 +346,7 @@ static const struct badcase bad[] = {
 	  "<query>:1:15: error: expected a name after AS, found SELECT\n"
 	  "    1 | SELECT pid AS select FROM system_calls\n"
 	  "      |               ^~~~~~\n"
-	  "      = hint: keywords cannot be names; pick another name\n"
+	  "      = hint: keywords cannot be names; quote them: AS \"select\"\n"
 	  "" },
 	{ "SELECT pid FROM system_calls GROUP pid",
 	  "<query>:1:36: error: expected BY after GROUP, found 'pid'\n"

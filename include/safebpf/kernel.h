@@ -32,6 +32,8 @@ enum sbpf_kmap_type {
 	SBPF_KMAP_HASH,            /* BPF_MAP_TYPE_HASH */
 	SBPF_KMAP_PERCPU_HASH,     /* BPF_MAP_TYPE_PERCPU_HASH */
 	SBPF_KMAP_RINGBUF,         /* BPF_MAP_TYPE_RINGBUF (max_entries = bytes, power of 2) */
+	SBPF_KMAP_ARRAY_OF_MAPS,   /* BPF_MAP_TYPE_ARRAY_OF_MAPS (value: u32 fd of a map like
+				      inner_map_fd) */
 };
 
 struct sbpf_kmap_opts {
@@ -41,6 +43,7 @@ struct sbpf_kmap_opts {
 	uint32_t key_size;         /* bytes (0 for ring buffers) */
 	uint32_t value_size;       /* bytes (0 for ring buffers) */
 	uint32_t max_entries;      /* entries, or ring buffer bytes */
+	int inner_map_fd;          /* ARRAY_OF_MAPS: a map of the type its slots hold */
 };
 
 /* Creates a map. Returns its fd or a negative errno. */

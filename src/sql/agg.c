@@ -273,3 +273,64 @@ void sql_agg_free(struct sql_aggstate *s)
 	}
 	memset(s, 0, sizeof(*s));
 }
+
+/* ---- merging partial states (kernel aggregation, optimize.c) ---- */
+
+int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struct sql_aggstate *src)
+{
+	if (!src->n)
+		return 0;
+	switch (a->kind) {
+	case SQL_AGG_COUNT:
+		break;
+	case SQL_AGG_SUM:
+	case SQL_AGG_AVG:
+		dst->u += src->u;
+		break;
+	case SQL_AGG_MIN:
+	case SQL_AGG_MAX: {
+		bool take = !dst->n;
+		if (!take && is_unsigned(a))
+			take = a->kind == SQL_AGG_MIN ? src->u < dst->u : src->u > dst->u;
+		else if (!take)
+			take = a->kind == SQL_AGG_MIN ? (int64_t)src->u < (int64_t)dst->u
+						      : (int64_t)src->u > (int64_t)dst->u;
+		if (take)
+			dst->u = src->u;
+		break;
+	}
+	case SQL_AGG_HIST:
+	case SQL_AGG_LHIST:
+		if (!src->hist)
+			break;
+		if (!dst->hist && !(dst->hist = hist_new(a)))
+			return -ENOMEM;
+		if (dst->hist->nbuckets != src->hist->nbuckets)
+			return -EINVAL;
+		for (size_t i = 0; i < src->hist->nbuckets; i++)
+			dst->hist->counts[i] += src->hist->counts[i];
+		dst->hist->total += src->hist->total;
+		break;
+	case SQL_AGG_QUANTILE:
+		if (!src->q)
+			break;
+		if (!dst->q && !(dst->q = calloc(1, sizeof(*dst->q))))
+			return -ENOMEM;
+		for (unsigned b = 0; b < QBLOCKS; b++) {
+			for (int sgn = 0; sgn < 2; sgn++) {
+				uint64_t *const *from = sgn ? src->q->neg : src->q->pos;
+				uint64_t **to = sgn ? dst->q->neg : dst->q->pos;
+				if (!from[b])
+					continue;
+				if (!to[b] && !(to[b] = calloc(QSUB, sizeof(uint64_t))))
+					return -ENOMEM;
+				for (unsigned s = 0; s < QSUB; s++)
+					to[b][s] += from[b][s];
+			}
+		}
+		dst->q->n += src->q->n;
+		break;
+	}
+	dst->n += src->n;
+	return 0;
+}

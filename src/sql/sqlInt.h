@@ -317,10 +317,16 @@ struct sql_source_opts {
 	bool include_self;         /* also record this process's own events (off by default:
 				      polling makes system calls that would feed back) */
 	bool load_only;            /* load (the verifier judges) but do not attach: no rows */
-	/* Extension point for the optimizer: fields pushed into the generated
-	 * programs (filters evaluated before bpf_ringbuf_reserve, projections)
-	 * will be added here, after this line, keeping sz-based compatibility.
-	 * Without them a source runs the minimum verifier-safe functions. */
+	/* Kernel-side operators chosen by the optimizer (optimize.c): filters,
+	 * projection, pairing, aggregation, batched output. NULL: the minimum
+	 * verifier-safe functions only. */
+	const struct sql_kspec *kspec;
+	int pidset_fd;             /* with kspec->pidset: hash map of traced tgids */
+	/* Set when a program was refused by the kernel verifier (as opposed to
+	 * another failure), with the verifier's reason in @reject_why. */
+	bool *rejected;
+	char *reject_why;          /* NULL or a buffer of @reject_whysz bytes */
+	size_t reject_whysz;
 };
 
 /* A running MVSF-only event source for one table: its programs are loaded
@@ -694,6 +700,7 @@ struct sql_plan {
 	size_t nneeded[2];             /* columns read, per side */
 	struct sql_node *nodes;        /* storage */
 	size_t nnodes;
+	struct sql_opt *opt;           /* the optimizer's candidates (optimize.c), or NULL */
 };
 
 /* Builds the MVSF-only plan of @q (every operator in user space) into @p,
@@ -841,5 +848,302 @@ void sql_win_free(struct sql_win *w);
 #define SQL_MAX_GROUPS   (1u << 20)   /* groups per window */
 #define SQL_MAX_BUFFERED (1u << 20)   /* buffered output rows per window (ORDER BY) */
 #define SQL_MAX_JOIN     (1u << 16)   /* unmatched left rows kept by JOIN */
+
+
+/* ======================================================================
+ * Optimizer and kernel-side operators (kexpr.c kprog.c kagg.c optimize.c
+ * cost.c vcache.c calibrate.c). The optimizer starts from the MVSF-only
+ * plan, makes candidate plans that move operators into eBPF, orders them by
+ * estimated cost, and keeps the cheapest one the kernel verifier accepts.
+ * ====================================================================== */
+
+/* ---- expressions in eBPF (kexpr.c) --------------------------------------- */
+
+#define SQL_KX_REGS 6   /* expression registers r0..r5 */
+
+/* Where the columns of one table side are while a program evaluates. */
+struct sql_kx {
+	struct sbpf_builder *b;        /* program being built */
+	const struct sql_recplan *rp;  /* staged layouts the columns are bound in */
+	int side;                      /* query side whose columns are read */
+	int base[SQL_MAX_PROBES];      /* register holding each probe's staged record (-1: none) */
+	int err;                       /* first error (too deep) */
+};
+
+/* Whether @e (over columns of @side of table @t) compiles to eBPF with the
+ * executor's exact result: as a condition (@pred) or a number. @probes
+ * receives the probes (bit mask) whose records it reads. */
+bool sql_kx_ok(const struct sql_table *t, int side, const struct sql_expr *e, bool pred, unsigned *probes);
+/* Emits code leaving the value of @e in register r<@reg> (registers above
+ * it up to r5 are clobbered). 0 or a negative error. */
+int sql_kx_value(struct sql_kx *k, const struct sql_expr *e, int reg);
+/* Emits r<@reg> = raw input @b as record.c reads it (sign, element, half). */
+int sql_kx_input(struct sql_kx *k, const struct sql_inbind *b, int reg);
+/* Emits "if (@e is true) == @sense goto @label" (r0..r5 clobbered). */
+int sql_kx_branch(struct sql_kx *k, const struct sql_expr *e, bool sense, int label);
+
+/* ---- the kernel part of one table side (kprog.c, kagg.c) --------------- */
+
+/* What runs in the kernel for one table side of a plan. */
+struct sql_kspec {
+	int side;                      /* query side (columns with e->side == side) */
+	const struct sql_query *q;     /* bound query: group keys, aggregates */
+	const bool *kneeded;           /* columns staged in the kernel (per table column) */
+	const bool *uneeded;           /* columns user space reads from records (streaming) */
+	const bool *gneeded;           /* columns forming the kernel group key (aggregating) */
+	struct sql_expr **pre;         /* conjuncts tested at the opening probe, before pairing */
+	size_t npre;
+	struct sql_expr **post;        /* conjuncts tested on the complete row */
+	size_t npost;
+	bool kpair;                    /* paired table: opening and closing events paired in a hash map */
+	bool kagg;                     /* group and aggregate in per-CPU maps (else stream rows) */
+	uint32_t batch;                /* streaming: wake user space once per this many records
+					  (0, 1: every record); the poll timer delivers the rest */
+	bool pidset;                   /* keep only events of the tgids in the pid-set map */
+	uint32_t fault;                /* testing: probes (bit mask) given an invalid program */
+};
+
+/* Per-CPU counters of a kernel plan (indexes of the counters map). */
+enum sql_kcnt {
+	SQL_KCNT_LOST,        /* ring buffer full */
+	SQL_KCNT_REPLACED,    /* unmatched opening event replaced by a newer one (evicted) */
+	SQL_KCNT_PAIR_FULL,   /* pairing map full: opening event dropped (evicted) */
+	SQL_KCNT_AGG_FULL,    /* group map full: row dropped (lost) */
+	SQL_KCNT_ROWS,        /* rows folded into kernel groups */
+	SQL_KCNT__COUNT
+};
+
+/* Bytes copied from a staged record into a destination (record or key). */
+struct sql_kcopy {
+	int8_t probe;          /* probe whose staged record is read */
+	uint16_t from;         /* offset in the staged record */
+	uint16_t to;           /* offset in the destination */
+	uint16_t size;         /* bytes */
+	uint16_t back;         /* offset in the decoding layout (group keys: record of that probe) */
+};
+
+#define SQL_KAGG_MAX 32          /* aggregates computed in the kernel */
+#define SQL_KAGG_MAX_KEY 128     /* group key bytes */
+#define SQL_KAGG_MAX_VALUE 4096  /* aggregate state bytes per group and CPU */
+
+/* Layout of kernel groups: the key is the raw captures of the key columns,
+ * the value one state per aggregate (u64 count, then u64 accumulator or
+ * histogram buckets). */
+struct sql_kagg {
+	struct sql_recplan g;                          /* key columns, for decoding keys */
+	struct sql_kcopy key[SQL_MAX_PROBES * SQL_MAX_CAPS]; /* key bytes from staged records */
+	size_t nkey;                                   /* entries in key */
+	uint32_t key_size;                             /* bytes (at least 8) */
+	uint32_t value_size;                           /* bytes per CPU */
+	uint32_t off[SQL_KAGG_MAX];                    /* per aggregate: offset of its count */
+	uint32_t nbuckets[SQL_KAGG_MAX];               /* per aggregate: histogram buckets (0: none) */
+	size_t naggs;                                  /* aggregates */
+	uint32_t max_groups;                           /* entries of each group map */
+};
+
+/* Map fds a kernel-plan program uses (-1: not used). */
+struct sql_kmaps {
+	int ringbuf_fd;        /* records to user space (streaming) */
+	int scratch_fd;        /* per-CPU array: staged records */
+	int counters_fd;       /* per-CPU array of SQL_KCNT__COUNT u64 */
+	int pair_fd;           /* hash: pairing key -> staged opening record */
+	int outer_fd;          /* array of maps, one slot: the current group map */
+	int zero_fd;           /* array, one zeroed aggregate value */
+	int pidset_fd;         /* hash: u32 tgid -> u8 (pid filter) */
+};
+
+/* Everything the generator needs for one probe of a kernel plan. */
+struct sql_kprog {
+	const struct sql_kspec *spec;  /* operators */
+	const struct sql_table *t;     /* the table */
+	const struct sql_recplan *krp; /* staged layouts */
+	const struct sql_recplan *urp; /* layouts of records sent to user space (streaming) */
+	const struct sql_kagg *agg;    /* group layout (aggregating) */
+	int probe;                     /* which probe */
+	uint32_t skip_tgid;            /* events of this process are ignored (0: none) */
+	uint32_t scratch_pair_off;     /* closing probe of a kernel pair: where the opening record is copied */
+};
+
+/* Generates the program of one probe of a kernel plan. Returns 0 and a
+ * malloc'ed program, or a negative error. */
+int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, struct sbpf_insn **out,
+		      size_t *n);
+/* Emits the staging of @lay into per-CPU scratch (r6 = tracepoint record,
+ * r7 = scratch): header, context values, fields, strings (codegen.c). */
+void sql_codegen_stage(struct sbpf_builder *b, const struct sql_layout *lay);
+/* Drops the captures of @rp no used column (nor, with @keys, the pairing
+ * keys) reads and packs the others, keeping record.c's alignment rules. */
+void sql_layout_compact(struct sql_recplan *rp, bool keys);
+/* Copies of the captures of @dst's layout @p from the staged layouts @src
+ * (equal kind and field), at @base in the destination. Returns the number
+ * of copies, or -ENOENT when a capture is not staged. */
+int sql_kcopy_plan(const struct sql_recplan *src, const struct sql_recplan *dst, int p, uint32_t base,
+		   struct sql_kcopy *out, size_t max);
+
+/* Kernel group layout for @spec (kneeded staged in @krp). 0 or -errno. */
+int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const struct sql_recplan *krp,
+		   const struct sql_tp_format *const *fmts, char *err, size_t errsz);
+void sql_kagg_free(struct sql_kagg *ka);
+/* Whether aggregate @a can be computed in the kernel. */
+bool sql_kagg_supported(const struct sql_query *q, const struct sql_agg *a, int side);
+/* Emits the group update of a kernel plan: r6..r8 as sql_codegen_kprog
+ * leaves them, @kx ready; jumps to @l_out when done. */
+int sql_kagg_emit(struct sbpf_builder *b, const struct sql_kprog *kp, const struct sql_kmaps *maps,
+		  struct sql_kx *kx, int l_out);
+/* Called per kernel group: @row holds the key columns (others NULL),
+ * @st one merged state per aggregate. Non-zero stops. */
+typedef int (*sql_group_fn)(void *ctx, const struct sql_value *row, const struct sql_aggstate *st);
+/* Reads every group of group map @fd (then empties it): merges the per-CPU
+ * states and hands each group to @fn. Returns groups read or -errno. */
+int sql_kagg_read(struct sql_kagg *ka, const struct sql_query *q, int fd, sql_group_fn fn, void *ctx);
+
+/* Merges state @src of aggregate @a into @dst (agg.c). 0 or -ENOMEM. */
+int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struct sql_aggstate *src);
+/* Kernel aggregation in the executor (window.c, exec.c): folds the partial
+ * states @st of the group whose key columns are in @row into the current
+ * window. 0 or a negative error. */
+int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st);
+int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_aggstate *st);
+
+/* Kernel group maps of a running source: swaps in the empty map (the
+ * kernel waits for programs still using the old one), reads the old one.
+ * Returns groups read, 0 for sources without kernel aggregation. */
+int sql_source_collect(struct sql_source *s, sql_group_fn fn, void *ctx);
+/* Fingerprint of the programs sql_source_open() would load with @opts
+ * (placeholder map fds; map definitions; kernel release), without
+ * creating maps or loading anything. 0 or -errno with a reason in @err. */
+int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
+			   char *err, size_t errsz);
+/* Rows the kernel folded into groups since open. */
+uint64_t sql_source_kernel_rows(const struct sql_source *s);
+
+/* ---- pid sets in the kernel (kpids.c) ------------------------------------ */
+
+/* A hash map of traced process ids, optionally grown by a program on
+ * sched/sched_process_fork that adds children of traced processes. */
+struct sql_kpids;
+struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz);
+int sql_kpids_fd(const struct sql_kpids *k);
+void sql_kpids_free(struct sql_kpids *k);
+
+/* ---- cost model (cost.c) --------------------------------------------------- */
+
+/* Machine constants of the cost model, in nanoseconds (calibrate.c). */
+struct sql_costk {
+	double prog;           /* running an attached tracepoint program (entry and exit) */
+	double helper;         /* a cheap helper call (time, ids) */
+	double copy8;          /* staging or copying 8 bytes */
+	double lookup;         /* hash-map lookup */
+	double update;         /* hash-map update or delete */
+	double percpu;         /* per-CPU array lookup (inlined) */
+	double reserve;        /* ring-buffer reserve + submit, without wake-up */
+	double wakeup;         /* waking the consumer (per wake-up, user space included) */
+	double user_rec;       /* user space: decode a record, run it through the executor */
+	double user_byte;      /* user space: per record byte read */
+	double user_pair;      /* user space: pairing one event */
+	bool calibrated;       /* measured on this machine (else defaults) */
+	char source[700];      /* where the constants came from */
+};
+
+/* Defaults, overridden by the calibration file when present. */
+void sql_costk_load(struct sql_costk *k);
+/* Writes @k to the calibration file. 0 or -errno. */
+int sql_costk_save(const struct sql_costk *k, char *path, size_t pathsz);
+
+/* Estimated cost of a candidate, per event of the first probe (ns). */
+struct sql_cost {
+	double kernel;         /* eBPF work per event */
+	double bytes;          /* bytes sent to user space per event */
+	double user;           /* user-space work per event */
+	double contention;     /* shared-map contention per event */
+	double total;          /* sum, in ns per event */
+};
+
+struct sql_cand;
+/* Fills @c->cost for candidate @c of plan @p. */
+void sql_cost_estimate(const struct sql_plan *p, struct sql_cand *c, bool pid_filter, const struct sql_costk *k);
+
+/* ---- optimizer (optimize.c) ------------------------------------------------ */
+
+enum sql_strategy {
+	SQL_STRATEGY_AUTO,      /* cheapest plan the verifier accepts */
+	SQL_STRATEGY_MVSF,      /* minimum verifier-safe functions only */
+	SQL_STRATEGY_KERNEL_MAX,/* as much as possible in the kernel (falls back like auto) */
+};
+
+enum sql_verdict {
+	SQL_VERDICT_UNTRIED,    /* not loaded */
+	SQL_VERDICT_ACCEPTED,   /* the verifier accepted every program */
+	SQL_VERDICT_REJECTED,   /* the verifier refused a program */
+	SQL_VERDICT_FAILED,     /* could not be tried (no privilege, missing tracepoint, ...) */
+};
+
+/* One candidate plan: per side, what runs in the kernel. */
+struct sql_cand {
+	struct sql_kspec spec[2];     /* per side; spec[s] used when kernel[s] */
+	bool kernel[2];               /* side uses kernel operators (else MVSF) */
+	char placement[160];          /* "filter(2/2)+pair+agg @kernel", for explain */
+	struct sql_cost cost;         /* estimate */
+	enum sql_verdict verdict;     /* after trying */
+	bool cached;                  /* verdict from the cache */
+	char reason[256];             /* verifier's reason (rejected) or failure */
+	uint64_t fingerprint;         /* plan fingerprint (programs + maps) */
+	struct sql_query uq;          /* the query user space runs (residual WHERE) */
+};
+
+struct sql_opt {
+	enum sql_strategy strategy;   /* requested strategy */
+	struct sql_cand *cands;       /* candidates, cheapest first; the MVSF plan last */
+	size_t ncands;
+	int chosen;                   /* index of the plan chosen (-1: none yet) */
+	double rate_note;             /* unused */
+};
+
+/* Builds the candidates of @p's query (in @a), ordered by estimated cost,
+ * the MVSF-only plan last. Pure: loads nothing. 0 or -ENOMEM. */
+int sql_optimize(struct sql_plan *p, struct sql_arena *a, enum sql_strategy strategy, bool pid_filter);
+/* Fingerprint of candidate @c (programs with placeholder fds, map
+ * definitions, kernel release); 0 when it cannot be computed. */
+uint64_t sql_cand_fingerprint(const struct sql_plan *p, const struct sql_cand *c);
+/* Loads the programs of every candidate (not attached) so the verifier
+ * judges each, using and filling the verdict cache; chooses the cheapest
+ * accepted one. For explain. */
+void sql_opt_verify_all(struct sql_plan *p);
+/* Marks candidate @i chosen: node places of the plan follow it. */
+void sql_opt_choose(struct sql_plan *p, int i);
+/* Prints the candidates (placement, cost, verdict, reason) and the choice. */
+void sql_opt_print(const struct sql_plan *p, FILE *f);
+
+/* Runtime: opens the sources of the cheapest candidate the verifier
+ * accepts, falling back candidate by candidate to the MVSF plan. */
+struct sql_open_req {
+	int pid;                       /* pid filter (0: none) */
+	bool follow;                   /* with pid: descendants too */
+	const char *pidcol_name;       /* column user space filters by ("pid") */
+};
+struct sql_opened {
+	struct sql_source *src[2];     /* per side */
+	struct sql_kpids *kpids;       /* kernel pid set (NULL: user space filters) */
+	const struct sql_query *uq;    /* query the executor runs */
+	bool kagg;                     /* groups come from the kernel */
+	int chosen;                    /* candidate index */
+	int tried;                     /* candidates tried (loaded) */
+};
+int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open_req *req,
+		  struct sql_opened *out, char *err, size_t errsz);
+void sql_opened_close(struct sql_opened *o);
+
+/* ---- verdict cache (vcache.c) ------------------------------------------------ */
+
+/* Looks up the verdict of @fingerprint on this kernel release. Returns
+ * true when cached (verdict and reason filled). */
+bool sql_vcache_get(uint64_t fingerprint, enum sql_verdict *v, char *reason, size_t reasonsz);
+/* Records a verdict (ACCEPTED or REJECTED). Errors are ignored (a cache). */
+void sql_vcache_put(uint64_t fingerprint, enum sql_verdict v, const char *reason);
+/* The cache directory ($SAFEBPF_CACHE_DIR, else $XDG_CACHE_HOME/safebpf,
+ * else ~/.cache/safebpf), created when missing. NULL when unusable. */
+const char *sql_cache_dir(void);
+/* uname release of the running kernel. */
+const char *sql_kernel_release(void);
 
 #endif /* SAFEBPF_SQLINT_H */

@@ -411,3 +411,23 @@ void sql_win_free(struct sql_win *w)
 	free(w->tmpkeys);
 	free(w);
 }
+
+/* ---- kernel aggregation (optimize.c) ---- */
+
+int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st)
+{
+	const struct sql_query *q = w->q;
+	if (!w->grouped || w->streaming)
+		return -EINVAL;
+	for (size_t i = 0; i < q->nkeys; i++)
+		w->tmpkeys[i] = sql_eval(c, q->keys[i]);
+	bool created;
+	int rc;
+	struct group *g = find_group(w, w->tmpkeys, &created, &rc);
+	if (!g)
+		return rc;
+	for (size_t i = 0; i < q->naggs; i++)
+		if ((rc = sql_agg_merge(&q->aggs[i], &g->st[i], &st[i])))
+			return rc;
+	return 0;
+}

@@ -1096,7 +1096,8 @@ struct sql_opt {
 	struct sql_cand *cands;       /* candidates, cheapest first; the MVSF plan last */
 	size_t ncands;
 	int chosen;                   /* index of the plan chosen (-1: none yet) */
-	double rate_note;             /* unused */
+	bool pid_filter;              /* made for a run filtered by process */
+	char costk_source[700];       /* where the cost constants came from */
 };
 
 /* Builds the candidates of @p's query (in @a), ordered by estimated cost,
@@ -1111,6 +1112,8 @@ uint64_t sql_cand_fingerprint(const struct sql_plan *p, const struct sql_cand *c
 void sql_opt_verify_all(struct sql_plan *p);
 /* Marks candidate @i chosen: node places of the plan follow it. */
 void sql_opt_choose(struct sql_plan *p, int i);
+/* Kernel operators of side @side in the chosen candidate, or NULL (MVSF). */
+const struct sql_kspec *sql_plan_kspec(const struct sql_plan *p, int side);
 /* Prints the candidates (placement, cost, verdict, reason) and the choice. */
 void sql_opt_print(const struct sql_plan *p, FILE *f);
 

@@ -20,10 +20,24 @@ extern "C" {
 
 struct sbpf_query;
 
+/* Where operators run (`--plan`): the optimizer's choice, the minimum
+ * verifier-safe functions only (every operator in user space), or as much
+ * as possible in the kernel. Every strategy falls back, candidate by
+ * candidate, to the MVSF-only plan when the kernel verifier refuses one. */
+enum sbpf_plan_strategy {
+	SBPF_PLAN_AUTO,       /* cheapest plan the verifier accepts (default) */
+	SBPF_PLAN_MVSF,       /* MVSF only */
+	SBPF_PLAN_KERNEL_MAX, /* most operators in the kernel */
+};
+
 struct sbpf_query_opts {
 	size_t sz;          /* sizeof(struct sbpf_query_opts) */
 	const char *file;   /* name shown in diagnostics (NULL: "<query>") */
+	enum sbpf_plan_strategy plan; /* optimizer strategy */
 };
+
+/* Parses "auto", "mvsf", "kernel-max". 0 or -EINVAL. */
+int sbpf_plan_strategy_parse(const char *name, enum sbpf_plan_strategy *out);
 
 /* Compiles @text: parse, bind against the catalog, plan. On success stores
  * the query in *@out and returns 0. On a bad query returns -EINVAL with one
@@ -79,6 +93,23 @@ struct sbpf_query_run_opts {
  * missing capability, -ENOENT a missing tracepoint. */
 int sbpf_query__run(struct sbpf_query *q, const struct sbpf_query_run_opts *opts, char *err,
 		    size_t errsz);
+
+/* What the last run chose: the candidate plan (1-based, in explain's
+ * numbering), how many candidates were loaded before it, and its placement. */
+struct sbpf_query_plan_info {
+	int chosen;             /* candidate number, 0 before a run */
+	int tried;              /* candidates loaded (1: the first verified) */
+	int ncands;             /* candidates */
+	bool kernel;            /* some operator runs in the kernel */
+	const char *placement;  /* "filter 1/1, pair, aggregate @kernel" (valid until free) */
+};
+void sbpf_query__plan_info(const struct sbpf_query *q, struct sbpf_query_plan_info *info);
+
+/* Writes a random valid query over the tables this kernel provides into
+ * @buf (grammar-based: every filter, aggregate, window and join form), for
+ * testing the optimizer. The same @seed gives the same query. Returns its
+ * length, or -ENOSPC when @bufsz is too small. */
+int sbpf_query_random(uint64_t seed, char *buf, size_t bufsz);
 
 /* Parses a duration as the language writes it ("10us", "5ms", "1sec", "2s",
  * "1m", "1.5s"); a bare number means seconds. Returns 0 with nanoseconds in

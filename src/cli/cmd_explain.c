@@ -13,11 +13,14 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: safebpf explain 'SQL' [--no-kernel]\n"
+	fputs("usage: safebpf explain 'SQL' [--no-kernel] [--plan auto|mvsf|kernel-max]\n"
 	      "Shows how a query runs: the bound query, the plan, the eBPF programs loaded per\n"
 	      "tracepoint (disassembled; loading needs CAP_BPF and CAP_PERFMON) and what runs in\n"
 	      "user space.\n\n"
 	      "  --no-kernel   do not load and show the eBPF programs\n"
+	      "  --plan P      optimizer strategy: auto (default), mvsf, kernel-max; every\n"
+	      "                candidate plan is listed with its estimated cost and the\n"
+	      "                verifier's verdict (and reason, when it refused one)\n"
 	      "  -h, --help    this help\n",
 	      f);
 }
@@ -26,10 +29,17 @@ int cmd_explain(int argc, char **argv)
 {
 	const char *sql = NULL;
 	unsigned flags = SBPF_EXPLAIN_KERNEL;
+	enum sbpf_plan_strategy plan = SBPF_PLAN_AUTO;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--plan")) {
+			if (i + 1 >= argc || sbpf_plan_strategy_parse(argv[i + 1], &plan)) {
+				fprintf(stderr, "safebpf: --plan needs auto, mvsf or kernel-max\n");
+				return EXIT_USAGE;
+			}
+			i++;
 		} else if (!strcmp(argv[i], "--no-kernel")) {
 			flags &= ~(unsigned)SBPF_EXPLAIN_KERNEL;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
@@ -48,7 +58,7 @@ int cmd_explain(int argc, char **argv)
 	}
 	struct sbpf_diags diags = { 0 };
 	struct sbpf_query *q;
-	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>" };
+	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>", .plan = plan };
 	int rc = sbpf_query__compile(sql, &qo, &q, &diags);
 	if (rc) {
 		char *msg = sbpf_diags__format(&diags);

@@ -29,6 +29,10 @@ static void usage(FILE *f)
 	      "  -p, --pid PID      only events of process PID\n"
 	      "  -c, --command CMD  run CMD (split into words, no shell), trace it and its children,\n"
 	      "                     stop when it exits; `-- COMMAND ARGS` does the same\n"
+	      "      --plan P       where operators run: auto (default: the cheapest plan the kernel\n"
+	      "                     verifier accepts), mvsf (every operator in user space), or\n"
+	      "                     kernel-max (as much as possible in the kernel)\n"
+	      "      --show-plan    say on standard error which plan ran (safebpf explain shows all)\n"
 	      "  -h, --help         this help\n\n"
 	      "examples:\n"
 	      "  safebpf query -d 5s 'SELECT syscall_name(syscall_number) AS syscall, COUNT(*) AS calls,\n"
@@ -241,11 +245,16 @@ int cmd_query(int argc, char **argv)
 	const char *sql = NULL, *outpath = NULL, *cmdline = NULL;
 	char **cmd = NULL;
 	struct sbpf_query_run_opts ro = { .sz = sizeof(ro), .format = SBPF_QUERY_TABLE, .log = stderr };
+	enum sbpf_plan_strategy plan = SBPF_PLAN_AUTO;
+	bool show_plan = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return EXIT_OK;
+		} else if (!strcmp(a, "--show-plan")) {
+			show_plan = true;
+			continue;
 		} else if (!strcmp(a, "--")) {
 			cmd = argv + i + 1;
 			if (!*cmd) {
@@ -293,6 +302,12 @@ int cmd_query(int argc, char **argv)
 		} else if (!strcmp(a, "-c") || !strcmp(a, "--command")) {
 			cmdline = val;
 			i++;
+		} else if (!strcmp(a, "--plan")) {
+			if (sbpf_plan_strategy_parse(val, &plan)) {
+				fprintf(stderr, "safebpf: unknown plan '%s' (auto, mvsf or kernel-max)\n", val);
+				return EXIT_USAGE;
+			}
+			i++;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "safebpf: unknown option %s (see safebpf query --help)\n", a);
 			return EXIT_USAGE;
@@ -318,7 +333,7 @@ int cmd_query(int argc, char **argv)
 
 	struct sbpf_diags diags = { 0 };
 	struct sbpf_query *q;
-	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>" };
+	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>", .plan = plan };
 	int rc = sbpf_query__compile(sql, &qo, &q, &diags);
 	if (rc) {
 		char *msg = sbpf_diags__format(&diags);
@@ -369,6 +384,12 @@ int cmd_query(int argc, char **argv)
 	finish_command(&t, true);
 	if (rc)
 		fprintf(stderr, "safebpf: %s\n", err[0] ? err : strerror(-rc));
+	if (show_plan) {
+		struct sbpf_query_plan_info pi;
+		sbpf_query__plan_info(q, &pi);
+		if (pi.chosen)
+			fprintf(stderr, "plan: #%d of %d (%d loaded): %s\n", pi.chosen, pi.ncands, pi.tried, pi.placement);
+	}
 	if (out != stdout && fclose(out)) {
 		fprintf(stderr, "safebpf: cannot write %s: %s\n", outpath, strerror(errno));
 		rc = rc ? rc : -EIO;

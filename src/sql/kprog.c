@@ -169,6 +169,8 @@ static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
 	sbpf_builder__bind(g->b, l_full);
 	count(g, SQL_KCNT_PAIR_FULL);
 	jump(g, SBPF_JA(0), l_out);
+	if (!sp->pidset && !sp->npre)
+		return 0;
 	/* Filtered out: the executor would have replaced the older entry with
 	 * this one and then dropped the row, so the older one goes too. */
 	sbpf_builder__bind(g->b, l_drop);
@@ -242,7 +244,8 @@ static int stream(struct gen *g, int l_out)
 			copy_bytes(g, R_TMP, cp[at].to, src, cp[at].from, cp[at].size);
 		base += lay->size;
 	}
-	emit(g, SBPF_MOV64_IMM(2, 0));                                       /* r2 = 0: wake up */
+	if (kp->spec->batch <= 1)
+		emit(g, SBPF_MOV64_IMM(2, 0));                               /* r2 = 0: wake up as usual */
 	if (kp->spec->batch > 1) {
 		int l_submit = sbpf_builder__new_label(g->b);
 		load_map(g, 1, g->maps->ringbuf_fd);                         /* r1 = ring buffer */
@@ -298,9 +301,9 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 			rc = pair_open(&g, &kx, l_out);
 			row_here = false;
 		} else {
+			kx.base[1] = R_REC;
 			rc = pair_close(&g, &kx, l_out);
 			kx.base[0] = R_OPEN;
-			kx.base[1] = R_REC;
 		}
 	} else {
 		kx.base[p] = R_REC;

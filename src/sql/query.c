@@ -17,7 +17,9 @@
 struct sbpf_query {
 	struct sql_arena arena;   /* AST, bound query and plan */
 	struct sql_query q;       /* bound query */
-	struct sql_plan plan;     /* MVSF-only physical plan */
+	struct sql_plan plan;     /* physical plan, with the optimizer's candidates */
+	enum sql_strategy strategy; /* --plan */
+	int tried;                /* candidates loaded by the last run */
 };
 
 int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, struct sbpf_query **out,
@@ -38,6 +40,12 @@ int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, st
 		rc = sql_bind(st, copy, fcopy, &Q->arena, &Q->q, diags);
 	if (!rc)
 		rc = sql_plan_build(&Q->q, &Q->arena, &Q->plan);
+	/* optimize.c: candidate plans (judged by the verifier when run) */
+	if (opts && opts->sz >= offsetof(struct sbpf_query_opts, plan) + sizeof(opts->plan))
+		Q->strategy = opts->plan == SBPF_PLAN_MVSF ? SQL_STRATEGY_MVSF
+			      : opts->plan == SBPF_PLAN_KERNEL_MAX ? SQL_STRATEGY_KERNEL_MAX : SQL_STRATEGY_AUTO;
+	if (!rc)
+		rc = sql_optimize(&Q->plan, &Q->arena, Q->strategy, false);
 	if (rc) {
 		sbpf_query__free(Q);
 		return rc;
@@ -146,11 +154,18 @@ static void print_indented(FILE *f, const struct sbpf_insn *insns, size_t n)
 static void explain_kernel(const struct sql_plan *p, FILE *f)
 {
 	const struct sql_query *q = p->q;
-	fputs("\nkernel (eBPF, minimum verifier-safe functions: read the event, copy the needed\n"
-	      "columns into a ring-buffer record, submit; nothing else runs in the kernel):\n", f);
+	bool kernel = false;
+	for (int s = 0; s < q->ntables; s++)
+		kernel |= sql_plan_kspec(p, s) != NULL;
+	if (kernel)
+		fputs("\nkernel (eBPF of the chosen plan: the operators placed @kernel run here):\n", f);
+	else
+		fputs("\nkernel (eBPF, minimum verifier-safe functions: read the event, copy the needed\n"
+		      "columns into a ring-buffer record, submit; nothing else runs in the kernel):\n", f);
 	for (int s = 0; s < q->ntables; s++) {
 		const struct sql_table *t = q->tables[s];
-		struct sql_source_opts so = { .sz = sizeof(so), .needed = p->needed[s], .load_only = true };
+		struct sql_source_opts so = { .sz = sizeof(so), .needed = p->needed[s], .load_only = true,
+					      .kspec = sql_plan_kspec(p, s) };
 		char err[512];
 		struct sql_source *src = sql_source_open(t, &so, err, sizeof(err));
 		if (!src) {
@@ -165,7 +180,8 @@ static void explain_kernel(const struct sql_plan *p, FILE *f)
 			print_indented(f, info.probe[k].insns, info.probe[k].ninsns);
 		}
 		if (t->pair)
-			fprintf(f, "  (%s pairs %s with %s in user space)\n", t->name, t->probes[0].tp, t->probes[1].tp);
+			fprintf(f, "  (%s pairs %s with %s in %s)\n", t->name, t->probes[0].tp, t->probes[1].tp,
+				so.kspec && so.kspec->kpair ? "the kernel" : "user space");
 		sql_source_close(src);
 	}
 }
@@ -209,7 +225,15 @@ int sbpf_query__explain(const struct sbpf_query *Q, FILE *out, unsigned flags, c
 	(void)err;
 	(void)errsz;
 	explain_query(&Q->q, out);
-	fputs("\nplan (MVSF only: every operator in user space; @ says where it runs):\n", out);
+	/* optimize.c: every candidate, judged by the verifier (or the cache) */
+	char why[256];
+	bool judge = (flags & SBPF_EXPLAIN_KERNEL) && !sbpf_kernel_check_privileges(why, sizeof(why));
+	struct sbpf_query *W = (struct sbpf_query *)Q;
+	if (judge)
+		sql_opt_verify_all(&W->plan);
+	fputc('\n', out);
+	sql_opt_print(&Q->plan, out);
+	fputs("\nplan (@ says where each operator runs):\n", out);
 	sql_plan_print(&Q->plan, out);
 	if (flags & SBPF_EXPLAIN_KERNEL)
 		explain_kernel(&Q->plan, out);
@@ -277,6 +301,7 @@ struct runner {
 	const struct sql_query *q;      /* the query */
 	struct sql_exec *x;             /* executor */
 	struct sql_source *src[2];      /* per table side */
+	struct sql_opened opened;       /* sources of the chosen plan (optimize.c) */
 	struct sql_source *forks;       /* process_fork, when following descendants */
 	int pidcol[2];                  /* pid column per side (-1: no filter) */
 	int fork_pid, fork_child;       /* columns of process_fork */
@@ -285,6 +310,8 @@ struct runner {
 	struct pidset mine;             /* processes traced */
 	struct pidset foreign;          /* processes seen not to be traced */
 	uint64_t events, total_events;  /* rows given to the executor */
+	const struct sql_query *uq;     /* query the executor runs (residual WHERE) */
+	uint64_t krows;                 /* rows the kernel aggregated, at the last window */
 	int err;                        /* first executor error */
 	bool done;                      /* executor finished (LIMIT) */
 	int side;                       /* side of the source being polled */
@@ -408,28 +435,24 @@ static int poll_once(struct runner *r, int timeout_ms)
 	return rc < 0 ? rc : r->err;
 }
 
-static int open_sources(struct runner *r, const struct sbpf_query *Q, struct sql_arena *a, char *err,
+static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena *a, int pid, char *err,
 			size_t errsz)
 {
 	const struct sql_query *q = r->q;
-	for (int s = 0; s < q->ntables; s++) {
-		const struct sql_table *t = q->tables[s];
-		bool *needed = sql_arena_alloc(a, t->ncols * sizeof(bool));
-		if (!needed)
-			return -ENOMEM;
-		memcpy(needed, Q->plan.needed[s], t->ncols * sizeof(bool));
-		r->pidcol[s] = -1;
-		if (r->filter) {
-			if ((r->pidcol[s] = sql_table_column(t, "pid")) < 0) {
-				snprintf(err, errsz, "table %s has no pid column: it cannot be filtered by process", t->name);
-				return -EINVAL;
-			}
-			needed[r->pidcol[s]] = true;
-		}
-		struct sql_source_opts so = { .sz = sizeof(so), .needed = needed };
-		if (!(r->src[s] = sql_source_open(t, &so, err, errsz)))
-			return errno ? -errno : -EINVAL;
-	}
+	/* optimize.c: the cheapest candidate the verifier accepts; a kernel
+	 * plan filters processes itself (pid set), the MVSF plan here. */
+	struct sql_open_req req = { .pid = pid, .follow = r->follow, .pidcol_name = "pid" };
+	int rc = sql_plan_open(&Q->plan, &Q->arena, &req, &r->opened, err, errsz);
+	if (rc)
+		return rc;
+	Q->tried = r->opened.tried;
+	for (int s = 0; s < q->ntables; s++)
+		r->src[s] = r->opened.src[s];
+	r->uq = r->opened.uq;
+	if (r->opened.kpids)
+		r->filter = r->follow = false;
+	for (int s = 0; s < q->ntables; s++)
+		r->pidcol[s] = r->filter ? sql_table_column(q->tables[s], "pid") : -1;
 	if (r->follow) {
 		const struct sql_table *ft = sql_catalog_find("process_fork");
 		bool *needed = ft ? sql_arena_alloc(a, ft->ncols * sizeof(bool)) : NULL;
@@ -451,9 +474,35 @@ static int open_sources(struct runner *r, const struct sbpf_query *Q, struct sql
 	return 0;
 }
 
+static int on_group(void *ctx, const struct sql_value *row, const struct sql_aggstate *st)
+{
+	struct runner *r = ctx;
+	int rc = sql_exec_merge(r->x, 0, row, st);
+	if (rc && !r->err)
+		r->err = rc;
+	return rc;
+}
+
+/* Groups aggregated in the kernel during the window (optimize.c, kagg.c). */
+static int collect_kernel(struct runner *r)
+{
+	if (!r->opened.kagg)
+		return 0;
+	int n = sql_source_collect(r->src[0], on_group, r);
+	if (n < 0)
+		return r->err ? r->err : n;
+	uint64_t rows = sql_source_kernel_rows(r->src[0]);
+	r->events += rows - r->krows;
+	r->krows = rows;
+	return 0;
+}
+
 static int close_window(struct runner *r, uint64_t start, uint64_t end, bool last, uint64_t *lost0,
 			uint64_t *evicted0)
 {
+	int krc = collect_kernel(r);
+	if (krc)
+		return krc;
 	uint64_t lost = total_lost(r), evicted = total_evicted(r);
 	struct sql_window_info w = {
 		.start_ns = start, .end_ns = end, .events = r->events, .lost = lost - *lost0,
@@ -531,14 +580,17 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	struct sql_arena a = { 0 };
 	struct sql_sink *sink = sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], o.out, o.log);
 	int rc = sink ? 0 : -ENOMEM;
-	if (!rc && !(r.x = sql_exec_new(q, sink)))
-		rc = -ENOMEM;
 	if (!rc && r.filter)
 		rc = pidset_add(&r.mine, o.pid);
 	if (rc)
 		snprintf(err, errsz, "out of memory");
 	if (!rc)
-		rc = open_sources(&r, Q, &a, err, errsz);
+		rc = open_sources(&r, Q, &a, o.pid, err, errsz);
+	/* The executor runs what the chosen plan left in user space. */
+	if (!rc && !(r.x = sql_exec_new(r.uq ? r.uq : q, sink))) {
+		rc = -ENOMEM;
+		snprintf(err, errsz, "out of memory");
+	}
 	if (!rc && q->ntables == 2)
 		sql_exec_set_refill(r.x, refill, &r);
 	if (!rc && o.attached && o.attached(o.ctx)) {
@@ -550,9 +602,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		if (rc)
 			snprintf(err, errsz, "query failed: %s", strerror(-rc));
 	}
-	for (int s = 0; s < 2; s++)
-		if (r.src[s])
-			sql_source_close(r.src[s]);
+	sql_opened_close(&r.opened);
 	if (r.forks)
 		sql_source_close(r.forks);
 	sql_exec_free(r.x);
@@ -561,4 +611,34 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	pidset_clear(&r.foreign);
 	sql_arena_reset(&a);
 	return rc;
+}
+
+/* ---- plan strategy (optimize.c) ---- */
+
+int sbpf_plan_strategy_parse(const char *name, enum sbpf_plan_strategy *out)
+{
+	if (!strcmp(name, "auto"))
+		*out = SBPF_PLAN_AUTO;
+	else if (!strcmp(name, "mvsf"))
+		*out = SBPF_PLAN_MVSF;
+	else if (!strcmp(name, "kernel-max"))
+		*out = SBPF_PLAN_KERNEL_MAX;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void sbpf_query__plan_info(const struct sbpf_query *Q, struct sbpf_query_plan_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	const struct sql_opt *o = Q->plan.opt;
+	if (!o)
+		return;
+	info->ncands = (int)o->ncands;
+	info->tried = Q->tried;
+	if (o->chosen >= 0) {
+		info->chosen = o->chosen + 1;
+		info->kernel = sql_plan_kspec(&Q->plan, 0) || sql_plan_kspec(&Q->plan, 1);
+		info->placement = o->cands[o->chosen].placement;
+	}
 }

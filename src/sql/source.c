@@ -174,7 +174,7 @@ static int create_maps(struct sql_source *s, char *err, size_t errsz)
 	s->rb_fd = sbpf_kmap_create(&rb);
 	s->scratch_fd = s->rb_fd < 0 ? s->rb_fd : sbpf_kmap_create(&sc);
 	s->lost_fd = s->scratch_fd < 0 ? s->scratch_fd : sbpf_kmap_create(&lo);
-	int rc = s->rb_fd < 0 ? s->rb_fd : s->scratch_fd < 0 ? s->scratch_fd : s->lost_fd;
+	int rc = s->rb_fd < 0 ? s->rb_fd : s->scratch_fd < 0 ? s->scratch_fd : s->lost_fd < 0 ? s->lost_fd : 0;
 	if (!rc && s->k)
 		rc = create_kernel_maps(s);
 	if (rc < 0) {
@@ -273,8 +273,11 @@ static int fingerprint(struct sql_source *s, uint64_t *fp)
 				scratch = s->krp.lay[p].size;
 		s->pair_off = (scratch + 7) & ~7u;
 	}
+	/* The build is part of it: a new safebpf judges its programs anew. */
+	static const char build[] = __DATE__ " " __TIME__;
 	const char *rel = sql_kernel_release();
 	uint64_t h = fnv(0xcbf29ce484222325ull, rel, strlen(rel));
+	h = fnv(h, build, sizeof(build));
 	uint32_t defs[] = { s->rb_bytes, s->k ? s->pair_entries : 0, s->k && s->k->kagg ? s->agg.key_size : 0,
 			    s->k && s->k->kagg ? s->agg.value_size : 0, s->k && s->k->kagg ? s->agg.max_groups : 0 };
 	h = fnv(h, defs, sizeof(defs));

@@ -54,6 +54,8 @@ const char *sbpf_query__col_name(const struct sbpf_query *q, size_t i);
 
 enum {
 	SBPF_EXPLAIN_KERNEL = 1, /* also load the programs (not attached) and disassemble them */
+	SBPF_EXPLAIN_OPTIMIZER = 2, /* only the optimizer's candidates, with the verdicts of the last
+				       run (nothing loaded) */
 };
 
 /* Writes the bound query, the plan, and the kernel and user-space parts.

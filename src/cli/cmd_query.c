@@ -389,6 +389,8 @@ int cmd_query(int argc, char **argv)
 		sbpf_query__plan_info(q, &pi);
 		if (pi.chosen)
 			fprintf(stderr, "plan: #%d of %d (%d loaded): %s\n", pi.chosen, pi.ncands, pi.tried, pi.placement);
+		if (pi.tried > 1)
+			sbpf_query__explain(q, stderr, SBPF_EXPLAIN_OPTIMIZER, NULL, 0);
 	}
 	if (out != stdout && fclose(out)) {
 		fprintf(stderr, "safebpf: cannot write %s: %s\n", outpath, strerror(errno));

@@ -7,7 +7,7 @@
  * attach, then it is released. Both therefore see the same events, and
  * their results (CSV rows, compared as multisets; the window column
  * dropped) must be equal. "merge:" before a query sums the last column per
- * key over windows first: windows close on each run's own clock, so an
+ * key over windows first ("merge-max:" takes the maximum): windows close on each run's own clock, so an
  * event at a boundary may count in either neighbour, but never twice and
  * never not at all.
  *
@@ -39,7 +39,8 @@ static void usage(FILE *f)
 	      "Differential testing of the optimizer: every query runs under two plans at once\n"
 	      "on one shared workload, and the results must be equal.\n\n"
 	      "  FILE              queries, one per line ('#' starts a comment); \"merge: QUERY\"\n"
-	      "                    sums the last column per key over windows before comparing\n"
+	      "                    sums the last column per key over windows before comparing,\n"
+	      "                    \"merge-max: QUERY\" takes its maximum\n"
 	      "  --generate N      N random valid queries (grammar-based) instead of FILE: each must\n"
 	      "                    compile, pass the verifier (after the optimizer's fallbacks) and run\n"
 	      "  --seed S          seed of the first generated query (default 1)\n"
@@ -213,7 +214,9 @@ static int cmp_str(const void *a, const void *b)
 /* Rows of a CSV output, without the window column, sorted; with @merge,
  * the last column summed per key. Returns a malloc'ed array of malloc'ed
  * lines (count in *n), the header first. */
-static char **rows_of(const char *csv, bool merge, size_t *n)
+enum merge { MERGE_NONE, MERGE_SUM, MERGE_MAX };
+
+static char **rows_of(const char *csv, enum merge merge, size_t *n)
 {
 	size_t cap = 16, k = 0;
 	char **v = malloc(cap * sizeof(*v));
@@ -252,7 +255,8 @@ static char **rows_of(const char *csv, bool merge, size_t *n)
 			long long sum = comma ? strtoll(comma + 1, NULL, 10) : strtoll(v[i], NULL, 10);
 			char *prev = w > 1 ? v[w - 1] : NULL, *pc = prev ? strrchr(prev, ',') : NULL;
 			if (prev && pc && (size_t)(pc - prev) == keylen && !strncmp(prev, v[i], keylen)) {
-				long long total = strtoll(pc + 1, NULL, 10) + sum;
+				long long old = strtoll(pc + 1, NULL, 10);
+				long long total = merge == MERGE_SUM ? old + sum : old > sum ? old : sum;
 				char *nr = malloc(keylen + 32);
 				snprintf(nr, keylen + 32, "%.*s,%lld", (int)keylen, v[i], total);
 				free(prev);
@@ -276,7 +280,7 @@ static void free_rows(char **v, size_t n)
 }
 
 /* Whether two outputs hold the same rows. */
-static bool same_results(const char *a, const char *b, bool merge, size_t *nrows)
+static bool same_results(const char *a, const char *b, enum merge merge, size_t *nrows)
 {
 	size_t na = 0, nb = 0;
 	char **ra = rows_of(a ? a : "", merge, &na), **rb = rows_of(b ? b : "", merge, &nb);
@@ -328,7 +332,8 @@ static double now_s(void)
 }
 
 /* Compiles, runs and compares one query. @compare: results must be equal. */
-static void check_query(const char *sql, const enum sbpf_plan_strategy *plans, int nplans, bool merge, bool compare,
+static void check_query(const char *sql, const enum sbpf_plan_strategy *plans, int nplans, enum merge merge,
+			bool compare,
 			char **workload, bool print, bool verbose, const char *label, struct stats *st)
 {
 	struct run runs[2];
@@ -370,7 +375,7 @@ static void check_query(const char *sql, const enum sbpf_plan_strategy *plans, i
 		snprintf(why, sizeof(why), "results differ");
 	} else if (ok && nplans == 1) {
 		size_t n;
-		char **v = rows_of(runs[0].out ? runs[0].out : "", false, &n);
+		char **v = rows_of(runs[0].out ? runs[0].out : "", MERGE_NONE, &n);
 		nrows = n ? n - 1 : 0;
 		free_rows(v, n);
 	}
@@ -494,9 +499,14 @@ int cmd_sqlcheck(int argc, char **argv)
 			char *q = line + strspn(line, " \t");
 			if (!*q || *q == '#')
 				continue;
-			bool merge = !strncmp(q, "merge:", 6);
-			if (merge)
+			enum merge merge = MERGE_NONE;
+			if (!strncmp(q, "merge:", 6)) {
+				merge = MERGE_SUM;
 				q += 6 + strspn(q + 6, " \t");
+			} else if (!strncmp(q, "merge-max:", 10)) {
+				merge = MERGE_MAX;
+				q += 10 + strspn(q + 10, " \t");
+			}
 			char label[300];
 			snprintf(label, sizeof(label), "%s:%d", file, lineno);
 			check_query(q, plans, nplans, merge, true, wl, print, verbose, label, &st);
@@ -512,7 +522,7 @@ int cmd_sqlcheck(int argc, char **argv)
 			}
 			snprintf(label, sizeof(label), "seed %llu", seed + (unsigned long long)i);
 			bool deterministic = !strstr(q, " LIMIT ") && !strstr(q, " JOIN ") && !strstr(q, " WINDOW ");
-			check_query(q, plans, nplans, false, deterministic, wl, print, verbose, label, &st);
+			check_query(q, plans, nplans, MERGE_NONE, deterministic, wl, print, verbose, label, &st);
 		}
 	}
 	for (size_t i = 0; wl[i]; i++)

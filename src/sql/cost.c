@@ -184,7 +184,7 @@ static void side_cost(const struct sql_plan *p, int s, const struct sql_cand *c,
 		double rec = stage / probes + 8;
 		out->kernel += probes * (k->reserve + rec / 8 * k->copy8);
 		out->bytes += probes * rec;
-		out->user += probes * (k->user_rec + rec * k->user_byte + k->wakeup / 8);
+		out->user += probes * (k->user_rec + rec * k->user_byte + k->wakeup / 8) + 10 * ops(p->q->where);
 		if (t->pair)
 			out->user += k->user_pair;
 		out->contention += probes * k->reserve * 0.1;
@@ -193,16 +193,19 @@ static void side_cost(const struct sql_plan *p, int s, const struct sql_cand *c,
 	const struct sql_kspec *sp = &c->spec[s];
 	double sel = 1;
 	if (sp->pidset) {
-		out->kernel += (sp->kpair ? 1 : probes) * k->lookup;
+		out->kernel += probes * k->lookup;
 		sel *= 0.05;
+		/* untraced events stop here: only traced ones pay what follows */
+		out->kernel -= (1 - sel) * (nstaged * k->helper * 0.5 + stage / 8 * k->copy8);
 	}
 	for (size_t i = 0; i < sp->npre; i++) {
 		out->kernel += ops(sp->pre[i]);
 		sel *= selectivity(sp->pre[i]);
 	}
 	if (sp->kpair) {
-		/* open: update; close: lookup + copy + delete; filtered opens delete */
-		out->kernel += k->update + sel * (k->lookup + k->update + stage / 16 * k->copy8);
+		/* open: update (or delete when filtered); close: lookup + copy + delete */
+		double opened = sp->pidset ? 0.05 : 1;
+		out->kernel += opened * k->update + sel * (k->lookup + k->update + stage / 16 * k->copy8);
 		out->contention += k->update * 0.05;
 	}
 	for (size_t i = 0; i < sp->npost; i++) {
@@ -222,7 +225,7 @@ static void side_cost(const struct sql_plan *p, int s, const struct sql_cand *c,
 	double batch = sp->batch > 1 ? (double)sp->batch : 8;
 	out->kernel += nrec * (k->reserve + rec / 8 * k->copy8 + (sp->batch > 1 ? k->helper : 0));
 	out->bytes += nrec * rec;
-	out->user += nrec * (k->user_rec + rec * k->user_byte + k->wakeup / batch);
+	out->user += nrec * (k->user_rec + rec * k->user_byte + k->wakeup / batch + 10 * ops(c->uq.where));
 	if (t->pair && !sp->kpair)
 		out->user += sel * k->user_pair;
 	out->contention += nrec * k->reserve * 0.1;

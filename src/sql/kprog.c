@@ -148,8 +148,6 @@ static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
 	int rc = store_pair_key(g, kx, 0);
 	if (rc)
 		return rc;
-	if (sp->pidset)
-		pidset_check(g, l_drop);
 	for (size_t i = 0; i < sp->npre && !rc; i++)
 		rc = sql_kx_branch(kx, sp->pre[i], false, l_drop);
 	if (rc)
@@ -169,7 +167,7 @@ static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
 	sbpf_builder__bind(g->b, l_full);
 	count(g, SQL_KCNT_PAIR_FULL);
 	jump(g, SBPF_JA(0), l_out);
-	if (!sp->pidset && !sp->npre)
+	if (!sp->npre)
 		return 0;
 	/* Filtered out: the executor would have replaced the older entry with
 	 * this one and then dropped the row, so the older one goes too. */
@@ -287,7 +285,11 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
 		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
 	}
-	if (sp->pidset && !sp->kpair)
+	/* Processes not traced: nothing to do. With pairing in the kernel the
+	 * closing probe checks too, so an opening event left over from a traced
+	 * thread whose id an untraced one reuses is never taken (the executor
+	 * would have dropped that row by its pid). */
+	if (sp->pidset)
 		pidset_check(&g, l_out);
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */

@@ -224,6 +224,10 @@ int sbpf_query__explain(const struct sbpf_query *Q, FILE *out, unsigned flags, c
 {
 	(void)err;
 	(void)errsz;
+	if (flags & SBPF_EXPLAIN_OPTIMIZER) {
+		sql_opt_print(&Q->plan, out);
+		return ferror(out) ? -EIO : 0;
+	}
 	explain_query(&Q->q, out);
 	/* optimize.c: every candidate, judged by the verifier (or the cache) */
 	char why[256];

@@ -44,6 +44,8 @@ struct sbpf_kmap_opts {
 	uint32_t value_size;       /* bytes (0 for ring buffers) */
 	uint32_t max_entries;      /* entries, or ring buffer bytes */
 	int inner_map_fd;          /* ARRAY_OF_MAPS: a map of the type its slots hold */
+	uint32_t map_flags;        /* BPF_F_* creation flags (BPF_F_NO_PREALLOC: hash maps
+				      allocate elements when they are added) */
 };
 
 /* Creates a map. Returns its fd or a negative errno. */

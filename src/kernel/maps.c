@@ -35,6 +35,8 @@ int sbpf_kmap_create(const struct sbpf_kmap_opts *opts)
 	if (opts->sz >= offsetof(struct sbpf_kmap_opts, inner_map_fd) + sizeof(opts->inner_map_fd) &&
 	    opts->type == SBPF_KMAP_ARRAY_OF_MAPS)
 		mo.inner_map_fd = (uint32_t)opts->inner_map_fd;
+	if (opts->sz >= offsetof(struct sbpf_kmap_opts, map_flags) + sizeof(opts->map_flags))
+		mo.map_flags = opts->map_flags;
 	int fd = bpf_map_create(kernel_map_type(opts->type), name[0] ? name : NULL, opts->key_size,
 				opts->value_size, opts->max_entries, &mo);
 	return fd >= 0 ? fd : -errno;

@@ -295,11 +295,10 @@ static int kernel_score(const struct sql_cand *c)
 	return s;
 }
 
-static enum sql_strategy sort_strategy;
-
-static int cand_cmp(const void *pa, const void *pb)
+static int cand_cmp(const void *pa, const void *pb, void *ctx)
 {
 	const struct sql_cand *a = pa, *b = pb;
+	enum sql_strategy sort_strategy = *(const enum sql_strategy *)ctx;
 	bool am = !a->kernel[0] && !a->kernel[1], bm = !b->kernel[0] && !b->kernel[1];
 	if (am != bm)
 		return am ? 1 : -1; /* the MVSF plan goes last */
@@ -369,8 +368,7 @@ int sql_optimize(struct sql_plan *p, struct sql_arena *a, enum sql_strategy stra
 	sql_costk_load(&k);
 	for (size_t i = 0; i < o->ncands; i++)
 		sql_cost_estimate(p, &o->cands[i], pid_filter, &k);
-	sort_strategy = strategy;
-	qsort(o->cands, o->ncands, sizeof(*o->cands), cand_cmp);
+	qsort_r(o->cands, o->ncands, sizeof(*o->cands), cand_cmp, &strategy);
 	snprintf(o->costk_source, sizeof(o->costk_source), "%s", k.source);
 	p->opt = o;
 	return 0;

@@ -319,10 +319,12 @@ static void alias(struct qg *g, const char *base, int i)
 	put(g, " AS %s%d", base, i);
 }
 
-/* An aggregate over side @s, written with its alias. */
-static void aggregate(struct qg *g, int s, int i)
+/* An aggregate over side @s, written with its alias. Returns whether it
+ * is a histogram (which can be selected only, not sorted on). */
+static bool aggregate(struct qg *g, int s, int i)
 {
 	int c;
+	bool hist = false;
 	switch (pick(g, 10)) {
 	case 0:
 		put(g, "COUNT(*)");
@@ -358,8 +360,10 @@ static void aggregate(struct qg *g, int s, int i)
 		put(g, "HIST(");
 		colref(g, s, c);
 		put(g, ")");
+		hist = true;
 		break;
 	case 6:
+		hist = true;
 		if ((c = column(g, s, K_DUR)) >= 0) {
 			put(g, "LHIST(");
 			colref(g, s, c);
@@ -369,6 +373,7 @@ static void aggregate(struct qg *g, int s, int i)
 			colref(g, s, c);
 			put(g, ", 0, 1000, %d)", chance(g, 50) ? 100 : 250);
 		} else {
+			hist = false;
 			put(g, "COUNT(*)");
 		}
 		break;
@@ -392,6 +397,7 @@ static void aggregate(struct qg *g, int s, int i)
 		break;
 	}
 	alias(g, "a", i);
+	return hist;
 }
 
 /* A group key over side @s: a column, or a function of one. */
@@ -450,10 +456,13 @@ static void gen_select(struct qg *g)
 		put(g, " WHERE ");
 		pred(g, 0, 0);
 	}
-	window_clause(g);
-	if (chance(g, 25))
+	/* a streaming select takes a window only with ORDER BY or LIMIT */
+	bool order = chance(g, 25), limit = chance(g, 20);
+	if (order || limit)
+		window_clause(g);
+	if (order)
 		put(g, " ORDER BY c%d%s", pick(g, n), chance(g, 50) ? " DESC" : "");
-	if (chance(g, 20))
+	if (limit)
 		put(g, " LIMIT %d", 1 + pick(g, 20));
 }
 
@@ -470,9 +479,11 @@ static void gen_aggregate(struct qg *g)
 		key_len[i] = g->len - key_at[i];
 		alias(g, "k", i);
 	}
+	int sortable[3], ns = 0;
 	for (int i = 0; i < na; i++) {
 		put(g, "%s", nk || i ? ", " : "");
-		aggregate(g, 0, i);
+		if (!aggregate(g, 0, i))
+			sortable[ns++] = i;
 	}
 	put(g, " FROM %s", g->t[0]->name);
 	if (chance(g, 70)) {
@@ -490,9 +501,11 @@ static void gen_aggregate(struct qg *g)
 	if (chance(g, 20))
 		put(g, " HAVING COUNT(*) > %d", pick(g, 3));
 	window_clause(g);
-	if (chance(g, 30))
-		put(g, " ORDER BY %s%d%s", nk && chance(g, 50) ? "k" : "a", nk && chance(g, 50) ? pick(g, nk) : 0,
+	if (chance(g, 30) && (nk || ns)) {
+		bool by_key = nk && (!ns || chance(g, 50));
+		put(g, " ORDER BY %s%d%s", by_key ? "k" : "a", by_key ? pick(g, nk) : sortable[pick(g, ns)],
 		    chance(g, 50) ? " DESC" : "");
+	}
 	if (chance(g, 15))
 		put(g, " LIMIT %d", 1 + pick(g, 10));
 }

@@ -121,9 +121,11 @@ static int create_kernel_maps(struct sql_source *s)
 			return s->pair_fd;
 	}
 	if (s->k->kagg) {
+		/* Groups are added rarely (once per window): allocate them then
+		 * rather than preallocating every entry on every CPU. */
 		struct sbpf_kmap_opts go = { .sz = sizeof(go), .type = SBPF_KMAP_PERCPU_HASH, .name = "sbpf_groups",
 					     .key_size = s->agg.key_size, .value_size = s->agg.value_size,
-					     .max_entries = s->agg.max_groups };
+					     .max_entries = s->agg.max_groups, .map_flags = 1 /* BPF_F_NO_PREALLOC */ };
 		for (int i = 0; i < 2; i++)
 			if ((s->inner_fd[i] = sbpf_kmap_create(&go)) < 0)
 				return s->inner_fd[i];
@@ -340,7 +342,7 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 	s->counters_fd = s->pair_fd = s->outer_fd = s->zero_fd = s->inner_fd[0] = s->inner_fd[1] = -1;
 	s->k = o.kspec;
 	s->pidset_fd = o.kspec && o.kspec->pidset ? o.pidset_fd : -1;
-	s->pair_entries = o.pair_entries ? (uint32_t)o.pair_entries : 65536;
+	s->pair_entries = o.pair_entries ? (uint32_t)o.pair_entries : 16384; /* threads in a system call at once */
 	s->rejected = o.rejected;
 	s->reject_why = o.reject_why;
 	s->reject_whysz = o.reject_whysz;

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,15 @@
 
 #include "sql/sqlInt.h"
 
+static char rel[128];          /* uname release, set once */
+static char dir[400];          /* cache directory, set once ("" when unusable) */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void init_once(void);
+
 const char *sql_kernel_release(void)
 {
-	static char rel[128];
-	if (!rel[0]) {
-		struct utsname u;
-		snprintf(rel, sizeof(rel), "%s", uname(&u) ? "unknown" : u.release);
-	}
+	pthread_once(&once, init_once);
 	return rel;
 }
 
@@ -50,9 +53,14 @@ static int mkdirs(const char *path)
 
 const char *sql_cache_dir(void)
 {
-	static char dir[400];
-	if (dir[0])
-		return dir;
+	pthread_once(&once, init_once);
+	return dir[0] ? dir : NULL;
+}
+
+static void init_once(void)
+{
+	struct utsname u;
+	snprintf(rel, sizeof(rel), "%s", uname(&u) ? "unknown" : u.release);
 	const char *env = getenv("SAFEBPF_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	if (env && env[0])
 		snprintf(dir, sizeof(dir), "%s", env);
@@ -61,12 +69,9 @@ const char *sql_cache_dir(void)
 	else if (home && home[0])
 		snprintf(dir, sizeof(dir), "%s/.cache/safebpf", home);
 	else
-		return NULL;
-	if (mkdirs(dir)) {
+		return;
+	if (mkdirs(dir))
 		dir[0] = '\0';
-		return NULL;
-	}
-	return dir;
 }
 
 static int cache_path(char *path, size_t sz)

@@ -59,7 +59,7 @@ SELECT comm, basename(filename) AS f FROM process_exec
 SELECT signal, code, process_wide, COUNT(*) AS n FROM signals WHERE sig = 17 GROUP BY signal, code, process_wide
 
 # --- scheduler, page faults, TCP, block I/O ---
-SELECT prev_state, COUNT(*) AS n FROM sched_switch WHERE prev_prio >= 100 GROUP BY prev_state
+SELECT prev_state, COUNT(*) AS n FROM sched_switch WHERE prev_prio >= 100 AND prev_state IN ('S', 'D') GROUP BY prev_state
 SELECT COUNT(*) AS n, SUM(target_prio) AS p FROM sched_wakeup WHERE target_cpu >= 0
 SELECT error_code & 2 AS write, COUNT(*) AS n FROM page_faults WHERE address > 4096 GROUP BY error_code & 2
 SELECT old_state, new_state, COUNT(*) AS n FROM tcp_state WHERE family = 'inet' AND dport > 0 GROUP BY old_state, new_state

@@ -47,6 +47,7 @@ struct sql_source {
 	int pidset_fd;                             /* pid set (borrowed), or -1 */
 	uint32_t pair_off;                         /* scratch offset of the opening record copy */
 	uint32_t pair_entries;                     /* bound of the kernel pairing map */
+	bool fingerprinting;                       /* placeholder fds and process id */
 	bool *rejected;                            /* out: a program was refused by the verifier */
 	char *reject_why;                          /* out: the verifier's reason */
 	size_t reject_whysz;
@@ -196,7 +197,7 @@ static void prog_name(const char *tp, char *out, size_t outsz)
 /* Generates the program of probe @p: the MVSF, or the kernel plan's. */
 static int generate(struct sql_source *s, size_t p)
 {
-	uint32_t skip = s->include_self ? 0 : (uint32_t)getpid();
+	uint32_t skip = s->include_self ? 0 : s->fingerprinting ? 1 : (uint32_t)getpid();
 	if (!s->k) {
 		struct sql_mvsf_maps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
 					      .lost_fd = s->lost_fd };
@@ -261,6 +262,7 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n)
  * the map definitions and the kernel release. */
 static int fingerprint(struct sql_source *s, uint64_t *fp)
 {
+	s->fingerprinting = true;
 	s->rb_fd = 1001;
 	s->scratch_fd = 1002;
 	s->lost_fd = s->counters_fd = 1003;

@@ -101,6 +101,7 @@ int sbpf_query__run(struct sbpf_query *q, const struct sbpf_query_run_opts *opts
 struct sbpf_query_plan_info {
 	int chosen;             /* candidate number, 0 before a run */
 	int tried;              /* candidates loaded (1: the first verified) */
+	int rejected;           /* of those, refused by the kernel verifier */
 	int ncands;             /* candidates */
 	bool kernel;            /* some operator runs in the kernel */
 	const char *placement;  /* "filter 1/1, pair, aggregate @kernel" (valid until free) */

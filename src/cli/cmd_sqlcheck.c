@@ -303,7 +303,8 @@ struct stats {
 	int passed, failed;
 	int compared;            /* queries whose results were compared */
 	int kernel;              /* auto runs that chose an in-kernel plan */
-	int fallbacks;           /* candidates loaded but refused before the chosen one */
+	int fallbacks;           /* candidates loaded but not usable before the chosen one */
+	int rejected;            /* of those, refused by the verifier */
 	int user_rejections;     /* runs that failed with a verifier rejection */
 	int compile_errors;      /* queries that did not compile */
 };
@@ -395,6 +396,7 @@ static void check_query(const char *sql, const enum sbpf_plan_strategy *plans, i
 	sbpf_query__plan_info(runs[nplans - 1].q, &pi);
 	st->kernel += pi.kernel;
 	st->fallbacks += pi.tried > 1 ? pi.tried - 1 : 0;
+	st->rejected += pi.rejected;
 	double dt = now_s() - t0;
 	if (ok) {
 		st->passed++;
@@ -647,10 +649,10 @@ int cmd_sqlcheck(int argc, char **argv)
 		free(wl[i]);
 	free(wl);
 	printf("sqlcheck: %d queries in %.1fs; %d compared (equal results required); %d ran an in-kernel plan; "
-	       "%d candidates refused by the verifier before the chosen one; %d verifier rejections reached "
-	       "the user; %d did not compile\n",
-	       st.passed + st.failed, now_s() - t0, st.compared, st.kernel, st.fallbacks, st.user_rejections,
-	       st.compile_errors);
+	       "%d candidates set aside before the chosen one (%d refused by the verifier); %d verifier rejections "
+	       "reached the user; %d did not compile\n",
+	       st.passed + st.failed, now_s() - t0, st.compared, st.kernel, st.fallbacks, st.rejected,
+	       st.user_rejections, st.compile_errors);
 	printf("sqlcheck: %d passed, %d failed\n", st.passed, st.failed);
 	return st.failed ? EXIT_FAIL : EXIT_OK;
 }

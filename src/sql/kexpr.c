@@ -34,6 +34,16 @@ static void jump(struct sql_kx *k, struct sbpf_insn insn, int label)
 	sbpf_builder__jump(k->b, insn, label);
 }
 
+/* goto @label, written as "if r10 != 0" (always true): the verifier's CFG
+ * check refuses code no edge reaches, and a constant condition (IS NULL of
+ * a value that cannot be NULL, a string longer than its field) would leave
+ * the code after an unconditional jump unreachable; with a conditional
+ * jump that code stays in the CFG and the verifier prunes it as dead. */
+static void always(struct sql_kx *k, int label)
+{
+	sbpf_builder__jump(k->b, SBPF_JMP_IMM(SBPF_JNE, SBPF_REG_FP, 0, 0), label);
+}
+
 static int size_code(unsigned size)
 {
 	return size == 8 ? SBPF_DW : size == 4 ? SBPF_W : size == 2 ? SBPF_H : SBPF_B;
@@ -312,7 +322,7 @@ static int materialize(struct sql_kx *k, const struct sql_expr *e, int d)
 	int l_true = sbpf_builder__new_label(k->b), l_end = sbpf_builder__new_label(k->b);
 	int rc = branch(k, e, true, l_true, d);
 	emit(k, SBPF_MOV64_IMM(r, 0));                                                   /* r = 0 */
-	jump(k, SBPF_JA(0), l_end);
+	always(k, l_end);
 	sbpf_builder__bind(k->b, l_true);
 	emit(k, SBPF_MOV64_IMM(r, 1));                                                   /* r = 1 */
 	sbpf_builder__bind(k->b, l_end);
@@ -327,7 +337,7 @@ static void signed_divmod(struct sql_kx *k, int r, int tmp, uint64_t c, bool mod
 	load_const(k, tmp, c);
 	jump(k, SBPF_JMP_IMM(SBPF_JSLT, r, 0, 0), l_neg);                               /* if r s< 0 goto neg */
 	emit(k, SBPF_ALU64_REG(mod ? SBPF_MOD : SBPF_DIV, r, tmp));                      /* r = r op tmp */
-	jump(k, SBPF_JA(0), l_end);
+	always(k, l_end);
 	sbpf_builder__bind(k->b, l_neg);
 	emit(k, SBPF_INSN(SBPF_ALU64 | SBPF_NEG | SBPF_K, r, 0, 0, 0));                  /* r = -r */
 	emit(k, SBPF_ALU64_REG(mod ? SBPF_MOD : SBPF_DIV, r, tmp));                      /* r = r op tmp */
@@ -486,7 +496,7 @@ static int compare(struct sql_kx *k, enum sql_op op, const struct sql_expr *a, c
 		} else {
 			/* a unsigned, b negative: a > b always (op already adjusted for sense) */
 			if (mixed_negative_result(op))
-				jump(k, SBPF_JA(0), label);
+				always(k, label);
 			return 0;
 		}
 	}
@@ -510,9 +520,9 @@ static int compare(struct sql_kx *k, enum sql_op op, const struct sql_expr *a, c
 	/* negative signed operand: unsigned one is greater */
 	bool holds = au ? mixed_negative_result(op) : mixed_negative_result(swap_op(op));
 	if (holds)
-		jump(k, SBPF_JA(0), label);
+		always(k, label);
 	int l_end = sbpf_builder__new_label(k->b);
-	jump(k, SBPF_JA(0), l_end);
+	always(k, l_end);
 	sbpf_builder__bind(k->b, l_pos);
 	jump(k, SBPF_JMP_REG(jmp_op(op, false), ra, rb, 0), label);
 	sbpf_builder__bind(k->b, l_end);
@@ -571,19 +581,19 @@ static int string_test(struct sql_kx *k, const struct sql_expr *col, const char 
 		return -EINVAL;
 	if (len > size || (len == size && !prefix && memchr(lit, 0, len))) {
 		if (!sense)
-			jump(k, SBPF_JA(0), label); /* can never match */
+			always(k, label); /* can never match */
 		return 0;
 	}
 	size_t n = prefix || len == size ? len : len + 1; /* the NUL ends an equal string */
 	if (n == 0) {
 		if (sense)
-			jump(k, SBPF_JA(0), label); /* LIKE '%' matches everything */
+			always(k, label); /* LIKE '%' matches everything */
 		return 0;
 	}
 	if (sense) {
 		int l_ne = sbpf_builder__new_label(k->b);
 		int rc = bytes_equal(k, col, lit, len, n, l_ne, d);
-		jump(k, SBPF_JA(0), label);
+		always(k, label);
 		sbpf_builder__bind(k->b, l_ne);
 		return rc;
 	}
@@ -596,7 +606,7 @@ static int branch(struct sql_kx *k, const struct sql_expr *e, bool sense, int la
 	switch (e->kind) {
 	case SQL_E_LIT:
 		if ((e->v.type == SQL_T_BOOL && e->v.i) == sense)
-			jump(k, SBPF_JA(0), label);
+			always(k, label);
 		return 0;
 	case SQL_E_COLUMN:
 		if ((rc = value(k, e, d)))
@@ -653,7 +663,7 @@ static int branch(struct sql_kx *k, const struct sql_expr *e, bool sense, int la
 				return rc;
 		}
 		if (!want_hit) {
-			jump(k, SBPF_JA(0), label); /* no item matched */
+			always(k, label); /* no item matched */
 			sbpf_builder__bind(k->b, l_hit);
 		}
 		return 0;
@@ -683,7 +693,7 @@ static int branch(struct sql_kx *k, const struct sql_expr *e, bool sense, int la
 	case SQL_E_ISNULL:
 		/* never NULL: IS NULL is false, IS NOT NULL true */
 		if (e->negated == sense)
-			jump(k, SBPF_JA(0), label);
+			always(k, label);
 		return 0;
 	default:
 		return -EINVAL;

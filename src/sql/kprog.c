@@ -166,7 +166,13 @@ static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);
 	sbpf_builder__bind(g->b, l_full);
 	count(g, SQL_KCNT_PAIR_FULL);
-	jump(g, SBPF_JA(0), l_out);
+	if (!sp->npre) {
+		jump(g, SBPF_JA(0), l_out);
+		return 0;
+	}
+	/* Conditional, always taken: the drop block stays in the CFG even when
+	 * no conjunct can fail (see kexpr.c always()). */
+	jump(g, SBPF_JMP_IMM(SBPF_JNE, SBPF_REG_FP, 0, 0), l_out);
 	if (!sp->npre)
 		return 0;
 	/* Filtered out: the executor would have replaced the older entry with

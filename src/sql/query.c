@@ -640,6 +640,8 @@ void sbpf_query__plan_info(const struct sbpf_query *Q, struct sbpf_query_plan_in
 		return;
 	info->ncands = (int)o->ncands;
 	info->tried = Q->tried;
+	for (size_t i = 0; i < o->ncands; i++)
+		info->rejected += o->cands[i].verdict == SQL_VERDICT_REJECTED && !o->cands[i].cached;
 	if (o->chosen >= 0) {
 		info->chosen = o->chosen + 1;
 		info->kernel = sql_plan_kspec(&Q->plan, 0) || sql_plan_kspec(&Q->plan, 1);

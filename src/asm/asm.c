@@ -255,7 +255,7 @@ static int grow(struct asm_ctx *a, void **p, size_t *cap, size_t need, size_t sz
 {
 	if (need <= *cap)
 		return 0;
-	size_t ncap = *cap ? *cap * 2 : 64;
+	size_t ncap = *cap ? *cap * 2 : 8; /* small: ASan sees writes past the used part sooner */
 	while (ncap < need)
 		ncap *= 2;
 	void *np = realloc(*p, ncap * sz);

@@ -702,7 +702,7 @@ Test(asm, keeps_going_after_errors)
 
 Test(asm, a_dropped_line_keeps_no_label_reference)
 {
-	/* 64 slots fill the slot array exactly (it grows 64, 128, ...); the bad
+	/* 64 slots fill the slot array exactly (it grows 8, 16, 32, 64, ...); the bad
 	 * jump is dropped, and its reference to L must go with it: resolving it
 	 * once wrote slot 64, past the array (ASan reports that). */
 	char text[1024] = "L: exit\n";

@@ -106,6 +106,10 @@ int sbpf_kernel_prog_info(int prog_fd, struct sbpf_kprog_info *info);
  * a negative errno when that cannot be known. */
 int sbpf_kernel_prog_exists(uint32_t id);
 int sbpf_kernel_link_exists(uint32_t id);
+/* Waits up to @timeout_ms for program @id to leave the kernel (the last
+ * reference of a detached program may be dropped after an RCU grace
+ * period). Returns 0 when gone, -ETIMEDOUT, or another negative errno. */
+int sbpf_kernel_prog_wait_gone(uint32_t id, int timeout_ms);
 
 /* ---- loading ---------------------------------------------------------- */
 

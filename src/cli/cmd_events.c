@@ -37,6 +37,8 @@ static void usage(FILE *f)
 		"  -p, --pid PID      print rows of process PID only\n"
 		"  -n, --rows N       stop after N rows\n"
 		"      --csv          comma-separated output (default: tab-separated)\n"
+		"      --ringbuf BYTES ring buffer size (default 4 MiB; rounded up to a power of 2)\n"
+		"      --read-after   with COMMAND: read nothing until it exits (shows overflow: lost events)\n"
 		"      --ids          print the kernel ids of programs and links, and check after\n"
 		"                     closing that none of them is left in the kernel\n"
 		"  -- COMMAND ARGS    run COMMAND (started after attaching) and print its rows only\n");
@@ -165,7 +167,7 @@ static int check_gone(const struct sql_source_info *info)
 {
 	int left = 0;
 	for (size_t p = 0; p < info->nprobes; p++) {
-		if (sbpf_kernel_prog_exists(info->probe[p].prog_id) != 0)
+		if (sbpf_kernel_prog_wait_gone(info->probe[p].prog_id, 1000) != 0)
 			left++, fprintf(stderr, "safebpf: program %u still loaded\n", info->probe[p].prog_id);
 		if (sbpf_kernel_link_exists(info->probe[p].link_id) != 0)
 			left++, fprintf(stderr, "safebpf: link %u still attached\n", info->probe[p].link_id);
@@ -178,7 +180,8 @@ int cmd_events(int argc, char **argv)
 {
 	const char *table = NULL, *cols = NULL;
 	long duration = -1;
-	int show_ids = 0;
+	int show_ids = 0, read_after = 0;
+	size_t ringbuf = 0;
 	char **cmd = NULL;
 	struct events_run r = { .sep = '\t' };
 	for (int i = 1; i < argc; i++) {
@@ -207,6 +210,11 @@ int cmd_events(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--csv")) {
 			r.sep = ',';
+		} else if (!strcmp(a, "--ringbuf") && val) {
+			ringbuf = (size_t)strtoull(val, NULL, 0);
+			i++;
+		} else if (!strcmp(a, "--read-after")) {
+			read_after = 1;
 		} else if (!strcmp(a, "--ids")) {
 			show_ids = 1;
 		} else if (a[0] != '-' && !table) {
@@ -255,7 +263,7 @@ int cmd_events(int argc, char **argv)
 		r.only_pid = child;
 	}
 	char err[512];
-	struct sql_source_opts so = { .sz = sizeof(so), .needed = read };
+	struct sql_source_opts so = { .sz = sizeof(so), .needed = read, .ringbuf_bytes = ringbuf };
 	struct sql_source *s = sql_source_open(r.t, &so, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "safebpf: %s\n", err);
@@ -293,7 +301,14 @@ int cmd_events(int argc, char **argv)
 		long left = deadline >= 0 ? deadline - now_ms() : 100;
 		if (left <= 0)
 			break;
-		int n = sql_source_poll(s, left < 100 ? (int)left : 100, on_row, &r);
+		int n = 0;
+		if (read_after && child > 0) {
+			if (waitpid(child, &status, 0) == child) /* blocks: the test of overflow */
+				child = 0;
+			done = 1;
+			continue;
+		}
+		n = sql_source_poll(s, left < 100 ? (int)left : 100, on_row, &r);
 		if (n < 0) {
 			fprintf(stderr, "safebpf: reading events: %s\n", strerror(-n));
 			rc = EXIT_FAIL;

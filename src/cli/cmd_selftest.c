@@ -30,7 +30,8 @@ static void usage(FILE *f)
 		"usage: safebpf selftest [-v] [TABLE...]\n"
 		"Loads every minimum verifier-safe program of every table (or of the TABLEs\n"
 		"named) into the running kernel (the verifier judges each), attaches and detaches\n"
-		"two column sets per table, and prints one verdict per table. Exits 0 when all pass, 1 on any failure, 4 without privileges.\n\n"
+		"two column sets per table, and prints one verdict per table.\n"
+		"Exits 0 when all pass, 1 on any failure, 4 without privileges.\n\n"
 		"  -v   print every column set tried\n");
 }
 
@@ -71,7 +72,7 @@ static int try_columns(const struct sql_table *t, const bool *needed, const char
 	sql_source_close(s);
 	for (size_t p = 0; p < info.nprobes; p++) {
 		if ((attach && sbpf_kernel_link_exists(info.probe[p].link_id) != 0) ||
-		    sbpf_kernel_prog_exists(info.probe[p].prog_id) != 0) {
+		    sbpf_kernel_prog_wait_gone(info.probe[p].prog_id, 1000) != 0) {
 			printf("  FAIL %s, %s: program %u or link %u still in the kernel after close\n", t->name, what,
 			       info.probe[p].prog_id, info.probe[p].link_id);
 			bad = 1;

@@ -157,7 +157,7 @@ static void md_cell(const char *s)
 
 static void markdown(void)
 {
-	printf("## Tables\n\n| table | alias | one row per | tracepoints |\n|---|---|---|---|\n");
+	printf("## Tables\n\n| table | alias | rows | tracepoints |\n|---|---|---|---|\n");
 	for (size_t i = 0; i < sql_catalog_count(); i++) {
 		const struct sql_table *t = sql_catalog_get(i);
 		printf("| [`%s`](#%s) | %s%s%s | ", t->name, t->name, t->alias ? "`" : "", t->alias ? t->alias : "-",
@@ -165,7 +165,7 @@ static void markdown(void)
 		md_cell(t->doc);
 		printf(" |");
 		for (size_t p = 0; p < t->nprobes; p++)
-			printf(" %s`%s`", p ? "+" : "", t->probes[p].tp);
+			printf(" %s`%s`", p ? "+ " : "", t->probes[p].tp);
 		printf(" |\n");
 	}
 	for (size_t i = 0; i < sql_catalog_count(); i++) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
 
@@ -166,4 +167,17 @@ int sbpf_kernel_prog_exists(uint32_t id)
 int sbpf_kernel_link_exists(uint32_t id)
 {
 	return exists(bpf_link_get_fd_by_id, id);
+}
+
+int sbpf_kernel_prog_wait_gone(uint32_t id, int timeout_ms)
+{
+	struct timespec step = { .tv_sec = 0, .tv_nsec = 1000000 };
+	for (int waited = 0;; waited++) {
+		int rc = sbpf_kernel_prog_exists(id);
+		if (rc <= 0)
+			return rc;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		nanosleep(&step, NULL); /* polling a condition, bounded by timeout_ms */
+	}
 }

@@ -229,7 +229,7 @@ static const struct sql_table tables[] = {
 	PAIRED_TABLE("system_calls", "syscalls", "one row per completed system call", syscalls_cols,
 		     syscalls_tps, syscalls_probes, &syscalls_pair,
 		     "Entry and exit are paired by thread in user space. A call that never returns "
-		     "(exit, exit_group, a successful execve of a multi-threaded process) gives no row; "
+		     "(exit, exit_group) gives no row; "
 		     "its entry is dropped when the thread enters its next call or when the pairing "
 		     "state is full, and counted as evicted. Context columns (pid, comm, ...) are taken "
 		     "at entry, so an execve row shows the old command name."),

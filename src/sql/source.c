@@ -33,7 +33,8 @@ struct sql_source {
 	uint32_t rb_bytes;                         /* ring buffer size */
 	struct sql_pair *pair;                     /* open events waiting (paired tables) */
 	struct sql_value *row;                     /* one row being delivered */
-	uint64_t malformed;                        /* records with a bad header (never expected) */
+	uint64_t dropped;                          /* records with a bad header or that could not
+						      be stored for pairing (never expected) */
 	bool include_self;                         /* record this process's events too */
 	sql_row_fn fn;                             /* callback of the current poll */
 	void *fn_ctx;                              /* its argument */
@@ -54,7 +55,7 @@ static int on_record(void *ctx, const void *data, size_t len)
 	struct sql_source *s = ctx;
 	int probe = sql_recplan_probe(&s->rp, data, len);
 	if (probe < 0) {
-		s->malformed++;
+		s->dropped++;
 		return 0;
 	}
 	if (!s->t->pair)
@@ -65,7 +66,7 @@ static int on_record(void *ctx, const void *data, size_t len)
 	if (probe == 0) {
 		/* -ENOMEM drops the event; the pairing state stays consistent. */
 		if (sql_pair_put(s->pair, key, klen, data, s->rp.lay[0].size, 0))
-			s->malformed++;
+			s->dropped++;
 		return 0;
 	}
 	const void *left = sql_pair_take(s->pair, key, klen, NULL);
@@ -281,7 +282,7 @@ uint64_t sql_source_lost(const struct sql_source *s)
 		if (s->prog_fd[p] >= 0 && !sbpf_kernel_prog_info(s->prog_fd[p], &info))
 			lost += info.recursion_misses;
 	}
-	return lost + s->malformed;
+	return lost + s->dropped;
 }
 
 uint64_t sql_source_evicted(const struct sql_source *s)

@@ -1,9 +1,10 @@
 /* sqlInt.h - private interfaces of the SQL engine (src/sql/).
  *
  * Two halves meet here:
- *   - the catalog and event sources (catalog.c, codegen.c, source.c, pair.c):
- *     the stable schema, tracefs formats, MVSF generation, loading/attaching,
- *     ring-buffer decoding into rows;
+ *   - the catalog and event sources (catalog.c, tracefs.c, record.c,
+ *     codegen.c, pair.c, source.c): the stable schema, tracefs formats,
+ *     record layouts, MVSF generation, loading/attaching, ring-buffer
+ *     decoding into rows, pairing;
  *   - the language and executor (lex.c, parse.c, bind.c, plan.c, exec.c,
  *     window.c, sink.c): text -> AST -> bound query -> plan -> rows out.
  * Rows flow between them as arrays of struct sql_value, one per table column.
@@ -99,7 +100,7 @@ struct sql_table {
 	const char *alias;             /* "syscalls", or NULL */
 	const char *doc;               /* one line */
 	const struct sql_column *cols; /* context columns first, then event columns */
-	size_t ncols;
+	size_t ncols;                  /* entries in cols */
 	const char *const *tracepoints;/* "raw_syscalls/sys_enter", ... (NULL-terminated) */
 	const struct sql_probe *probes;/* the same tracepoints with their roles */
 	size_t nprobes;                /* 1 (event table) or 2 (paired table) */
@@ -144,7 +145,7 @@ struct sql_tp_format {
 	char name[64];         /* "sys_enter" */
 	uint32_t id;           /* tracepoint id (perf_event_attr.config) */
 	struct sql_tp_field *fields; /* malloc'ed; common_* fields included */
-	size_t nfields;
+	size_t nfields;              /* entries in fields */
 };
 
 /* Parses the text of an events/<sys>/<name>/format file. Returns 0, or
@@ -192,8 +193,8 @@ struct sql_layout {
 	const struct sql_tp_format *fmt;  /* its tracefs format (borrowed) */
 	uint32_t tp_id;                   /* tracepoint id, first header word */
 	uint32_t size;                    /* record bytes, a multiple of 8 */
-	struct sql_cap caps[SQL_MAX_CAPS];
-	size_t ncaps;
+	struct sql_cap caps[SQL_MAX_CAPS]; /* in record order */
+	size_t ncaps;                     /* entries used in caps */
 };
 
 enum sql_part {
@@ -364,7 +365,7 @@ struct sql_source_info {
 		uint32_t link_id;              /* kernel link id */
 		uint32_t record_bytes;         /* bytes per ring-buffer record */
 		const struct sbpf_insn *insns; /* the generated program */
-		size_t ninsns;
+		size_t ninsns;                 /* its length in slots */
 	} probe[SQL_MAX_PROBES];
 	uint32_t ringbuf_bytes;                /* ring buffer size */
 };

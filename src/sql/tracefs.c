@@ -227,7 +227,8 @@ int sql_tracefs_parse(const char *text, struct sql_tp_format *fmt, char *err, si
 		free(fields);
 		return -EINVAL;
 	}
-	fmt->fields = fields;
+	struct sql_tp_field *fit = realloc(fields, nfields * sizeof(*fields));
+	fmt->fields = fit ? fit : fields;
 	fmt->nfields = nfields;
 	return 0;
 bad:

@@ -265,7 +265,7 @@ static void dedupe(struct sql_win *w)
 static void sort_and_cut(struct sql_win *w)
 {
 	const struct sql_query *q = w->q;
-	if (q->norder)
+	if (q->norder && w->nrecs > 1)
 		qsort_r(w->recs, w->nrecs, sizeof(*w->recs), rec_cmp, (void *)q);
 	if (q->limit >= 0 && w->nrecs > (uint64_t)q->limit)
 		w->nrecs = (size_t)q->limit;

@@ -729,10 +729,11 @@ struct sql_qhist {
 	uint64_t *pos[64 - SQL_QSUB_BITS + 1]; /* blocks for |v|, allocated on first use */
 	uint64_t *neg[64 - SQL_QSUB_BITS + 1]; /* same for negative values */
 	uint64_t n;                            /* values counted */
+	int64_t min, max;                      /* smallest and largest value (estimates are clamped) */
 };
 int sql_qhist_add(struct sql_qhist *h, int64_t v);
 /* Value at rank ceil(q * n) (q = permille / 1000), within 1/128 of the exact
- * value of that rank; false when empty. */
+ * value of that rank and never outside [min, max]; false when empty. */
 bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out);
 void sql_qhist_free(struct sql_qhist *h);
 

@@ -318,6 +318,19 @@ Test(sql_exec, quantiles_within_documented_bound)
 	sql_qhist_free(&h);
 }
 
+Test(sql_exec, quantiles_never_leave_the_observed_range)
+{
+	struct sql_qhist h = { 0 };
+	int64_t est;
+	cr_assert_eq(sql_qhist_add(&h, 1000), 0); /* bucket [1000, 1008), middle 1004 */
+	cr_assert_eq(sql_qhist_add(&h, 1003), 0);
+	cr_assert(sql_qhist_quantile(&h, 990, &est));
+	cr_expect_eq(est, 1003);
+	cr_assert(sql_qhist_quantile(&h, 500, &est));
+	cr_expect_eq(est, 1003);
+	sql_qhist_free(&h);
+}
+
 Test(sql_exec, quantiles_in_queries)
 {
 	struct run r;

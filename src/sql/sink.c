@@ -119,6 +119,17 @@ static void fmt_clock(const struct sql_sink *s, int64_t real_ns, bool micro, cha
 	(void)s;
 }
 
+/* A window boundary: "14:03:22", with milliseconds when not a whole second. */
+static void fmt_boundary(int64_t real_ns, char *buf, size_t sz)
+{
+	time_t sec = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+	localtime_r(&sec, &tm);
+	size_t n = strftime(buf, sz, "%H:%M:%S", &tm);
+	if (real_ns % 1000000000 && n < sz)
+		snprintf(buf + n, sz - n, ".%03" PRId64, (real_ns % 1000000000) / 1000000);
+}
+
 static void fmt_iso(uint64_t real_ns, char *buf, size_t sz)
 {
 	time_t sec = (time_t)(real_ns / 1000000000);
@@ -515,8 +526,8 @@ static void table_flush(struct sql_sink *s, const struct sql_window_info *w)
 	const struct sql_query *q = s->q;
 	if (s->windowed) {
 		char a[32], b[32];
-		fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
-		fmt_clock(s, (int64_t)w->end_ns, false, b, sizeof(b));
+		fmt_boundary((int64_t)w->start_ns, a, sizeof(a));
+		fmt_boundary((int64_t)w->end_ns, b, sizeof(b));
 		fprintf(s->out, "[%s - %s] %" PRIu64 " row%s\n", a, b, w->rows, w->rows == 1 ? "" : "s");
 	}
 	if (s->streaming)

@@ -479,6 +479,32 @@ Test(sql_exec, join_takes_latest_unmatched_left_row)
 	finish(&r);
 }
 
+static void timed_row(struct run *r, int side, const char *table, int64_t ts, int64_t key, const char *s)
+{
+	struct row w;
+	row_init(&w, table);
+	set(&w, "ts", ts);
+	set(&w, side ? "pid" : "child_tid", key);
+	sets(&w, side ? "filename" : "parent_comm", s);
+	cr_assert_eq(sql_exec_row(r->x, side, w.v), 0);
+}
+
+Test(sql_exec, join_never_pairs_with_a_later_left_event)
+{
+	struct run r;
+	start(&r, "SELECT f.parent_comm, e.filename FROM process_fork AS f JOIN process_exec AS e "
+		  "ON f.child_tid = e.pid", SQL_SINK_CSV);
+	timed_row(&r, 0, "process_fork", 100, 10, "old");
+	timed_row(&r, 0, "process_fork", 300, 10, "new");   /* read before the exec of ts 200 */
+	timed_row(&r, 0, "process_fork", 350, 10, "newer");
+	timed_row(&r, 1, "process_exec", 200, 10, "/a");    /* takes old, the latest before it */
+	timed_row(&r, 1, "process_exec", 250, 10, "/b");    /* nothing before 250 is left */
+	timed_row(&r, 1, "process_exec", 400, 10, "/c");    /* newer is the latest again */
+	timed_row(&r, 1, "process_exec", 500, 10, "/d");    /* then new */
+	cr_expect_str_eq(out(&r), "parent_comm,filename\nold,/a\nnewer,/c\nnew,/d\n");
+	finish(&r);
+}
+
 Test(sql_exec, join_state_is_bounded_and_evictions_counted)
 {
 	struct run r;

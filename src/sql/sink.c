@@ -3,6 +3,10 @@
  * the kernel could not hand over (lost) and those dropped by bounded state
  * (evicted): on the log stream for table and CSV, as a record in JSON.
  *
+ * Streaming tables start from widths by type and widen a column when a
+ * longer value arrives; finished tables (per window, or at the end) are
+ * measured first.
+ *
  * Value formats:   table            CSV / JSON
  *   duration       10.071ms         nanoseconds (integer)
  *   time           14:03:22.123456  nanoseconds since boot (integer)
@@ -176,7 +180,7 @@ static int default_width(enum sql_type t)
 	case SQL_T_UINT: return 10;
 	case SQL_T_TIME: return 15;
 	case SQL_T_DURATION: return 10;
-	case SQL_T_STR: return 16;
+	case SQL_T_STR: return 8;
 	default: return 5;
 	}
 }
@@ -489,6 +493,10 @@ static int table_row(struct sql_sink *s, const struct sql_value *vals, struct sq
 		for (size_t i = 0; i < q->ncols; i++) {
 			cells[i] = store + i * 256;
 			fmt_cell(s, &vals[i], cells[i], 256);
+			/* A longer value widens its column for the rows that follow. */
+			int n = (int)strlen(cells[i]);
+			if (n > s->width[i] && i + 1 < q->ncols)
+				s->width[i] = n;
 		}
 		table_line(s, cells);
 		free(store);

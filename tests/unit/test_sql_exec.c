@@ -565,12 +565,16 @@ Test(sql_exec, table_aligns_columns)
 	finish(&r);
 }
 
-Test(sql_exec, table_streams_with_fixed_widths)
+Test(sql_exec, table_streams_and_widens_columns)
 {
 	struct run r;
 	start(&r, "SELECT pid, comm, duration FROM system_calls", SQL_SINK_TABLE);
 	call(&r, 42, "bash", 0, 2000, 0);
-	cr_expect_str_eq(out(&r), "    pid  comm                duration\n"
-				  "     42  bash                     2us\n");
+	call(&r, 7, "systemd-journal", 0, 1500000, 0);
+	call(&r, 8, "sh", 0, 1, 0);
+	cr_expect_str_eq(out(&r), "    pid  comm        duration\n"
+				  "     42  bash             2us\n"
+				  "      7  systemd-journal       1.5ms\n"
+				  "      8  sh                      1ns\n");
 	finish(&r);
 }

@@ -180,7 +180,7 @@ static int default_width(enum sql_type t)
 	case SQL_T_UINT: return 10;
 	case SQL_T_TIME: return 15;
 	case SQL_T_DURATION: return 10;
-	case SQL_T_STR: return 8;
+	case SQL_T_STR: return 16;
 	default: return 5;
 	}
 }

@@ -575,8 +575,8 @@ Test(sql_exec, table_streams_and_widens_columns)
 	call(&r, 9, "a-very-long-command", 0, 1, 0);
 	cr_expect_str_eq(out(&r), "    pid  comm                duration\n"
 				  "     42  bash                     2us\n"
-				  "      7  systemd-journal       1.5ms\n"
-				  "      8  sh                      1ns\n"
-				  "      9  a-very-long-command       1ns\n");
+				  "      7  systemd-journal        1.5ms\n"
+				  "      8  sh                       1ns\n"
+				  "      9  a-very-long-command         1ns\n");
 	finish(&r);
 }

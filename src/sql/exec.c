@@ -324,7 +324,7 @@ struct sql_exec {
 	struct sql_value *lrow;      /* JOIN: decoded left row */
 	uint64_t seq;                /* JOIN: insertion order */
 	void (*refill)(void *);      /* JOIN: deliver pending left rows */
-	void *refill_ctx;
+	void *refill_ctx;            /* its argument */
 	int depth;                   /* nesting of sql_exec_row (refill re-enters) */
 	struct sql_arena scratch;    /* strings made while evaluating one row */
 	bool done;                   /* streaming LIMIT reached */

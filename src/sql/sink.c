@@ -41,7 +41,7 @@ struct sql_sink {
 	uint64_t window_start;      /* wall clock start of the current window */
 	int *width;                 /* table column widths */
 	struct trow *rows;          /* table rows of the current window */
-	size_t nrows, rcap;
+	size_t nrows, rcap;         /* rows used / allocated */
 };
 
 static int64_t ns_of(clockid_t id)

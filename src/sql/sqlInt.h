@@ -563,15 +563,18 @@ enum sql_agg_kind {
 
 /* A scalar function: name, argument checks, evaluation. */
 struct sql_evalctx;
+/* Checks argument types and returns the result type, or SQL_T_NULL with a
+ * message in @why (which argument is wrong and how). */
+typedef enum sql_type (*sql_func_check_fn)(const enum sql_type *args, char *why, size_t whysz);
+/* Computes the result; strings it makes live in ctx->scratch. */
+typedef struct sql_value (*sql_func_eval_fn)(struct sql_evalctx *ctx, const struct sql_value *args);
 struct sql_func {
 	const char *name;                 /* lower case */
 	int nargs;                        /* exact argument count */
 	const char *signature;            /* for messages: "syscall_name(number)" */
 	const char *doc;                  /* one line */
-	enum sql_type (*check)(const enum sql_type *args, char *why, size_t whysz);
-					  /* result type, or SQL_T_NULL with why */
-	struct sql_value (*eval)(struct sql_evalctx *ctx, const struct sql_value *args);
-					  /* result; strings it makes in ctx->scratch */
+	sql_func_check_fn check;          /* argument types -> result type */
+	sql_func_eval_fn eval;            /* arguments -> result */
 };
 const struct sql_func *sql_func_find(const char *name);
 size_t sql_func_count(void);

@@ -214,9 +214,9 @@ struct asm_ctx {
 	struct srcpos *pos;     /* source span per slot (parallel to insns) */
 	size_t n, cap;          /* slots used / allocated */
 	struct label *labels;   /* label definitions, in source order */
-	size_t nlabels, label_cap;
+	size_t nlabels, label_cap; /* labels used / allocated */
 	struct fixup *fix;      /* label references to resolve */
-	size_t nfix, fix_cap;
+	size_t nfix, fix_cap;   /* fixups used / allocated */
 	long first_exit;        /* slot of the first exit instruction, -1 if none */
 	struct lexer lx;        /* scanner over the current line */
 };

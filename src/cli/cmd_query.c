@@ -26,7 +26,7 @@ static void usage(FILE *f)
 	      "  -d, --duration D   stop after D (10s, 500ms, 1m; default: until Ctrl-C or COMMAND exits)\n"
 	      "  -f, --format F     table (default), csv or json (one object per line)\n"
 	      "  -o, --output FILE  write rows to FILE instead of standard output\n"
-	      "  -p, --pid PID      only events of process PID\n"
+	      "  -p, --pid PID      only events of process PID; the run ends when it exits\n"
 	      "  -c, --command CMD  run CMD (split into words, no shell), trace it and its children,\n"
 	      "                     stop when it exits; `-- COMMAND ARGS` does the same\n"
 	      "      --plan P       where operators run: auto (default: the cheapest plan the kernel\n"
@@ -65,6 +65,7 @@ struct traced {
 	int go;             /* write end of the start pipe */
 	int status;         /* wait status once reaped */
 	bool reaped;        /* status is valid */
+	pid_t watch;        /* -p: end the run when this process is gone */
 };
 
 /* Splits @s into words: blanks separate, quotes group, backslash escapes.
@@ -180,6 +181,10 @@ static int spawn_stopped(char **argv, struct traced *t)
 static int release(void *ctx)
 {
 	struct traced *t = ctx;
+	/* Scripts may wait for this line before starting a workload. */
+	fprintf(stderr, "safebpf: attached; %s\n",
+		t->pid ? "starting the command" : t->watch ? "tracing until the process exits or Ctrl-C"
+							   : "Ctrl-C to end");
 	if (!t->pid)
 		return 0;
 	ssize_t n = write(t->go, "g", 1);
@@ -192,6 +197,8 @@ static bool should_stop(void *ctx)
 {
 	struct traced *t = ctx;
 	if (stop_requested)
+		return true;
+	if (t->watch && kill(t->watch, 0) && errno == ESRCH)
 		return true;
 	/* SIGCHLD only interrupts the poll; waitpid says whether it was ours. */
 	child_exited = 0;
@@ -376,6 +383,8 @@ int cmd_query(int argc, char **argv)
 		ro.pid = t.pid;
 		ro.follow_forks = true;
 	}
+	if (!cmd)
+		t.watch = ro.pid;
 	ro.attached = release;
 	ro.should_stop = should_stop;
 	ro.ctx = &t;

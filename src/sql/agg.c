@@ -5,7 +5,9 @@
  *   values |v| < 64 are counted exactly; above, each power of two [2^e, 2^(e+1))
  *   is split into 64 equal buckets of width w = 2^(e-6). A quantile returns the
  *   middle of the bucket holding the exact value v of rank ceil(q*n), so the
- *   error is at most w/2 <= 2^(e-7) <= v/128: within 0.79% of v.
+ *   error is at most w/2 <= 2^(e-7) <= v/128: within 0.79% of v. The estimate
+ *   is then clamped to the smallest and largest value seen, which can only
+ *   bring it closer to v.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,8 +51,18 @@ int sql_qhist_add(struct sql_qhist *h, int64_t v)
 	if (!blocks[block] && !(blocks[block] = calloc(QSUB, sizeof(uint64_t))))
 		return -ENOMEM;
 	blocks[block][sub]++;
+	if (!h->n || v < h->min)
+		h->min = v;
+	if (!h->n || v > h->max)
+		h->max = v;
 	h->n++;
 	return 0;
+}
+
+/* The true value lies in [min, max], so clamping only moves an estimate closer. */
+static int64_t clamp(const struct sql_qhist *h, int64_t v)
+{
+	return v < h->min ? h->min : v > h->max ? h->max : v;
 }
 
 bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out)
@@ -67,7 +79,7 @@ bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out)
 		for (int s = QSUB - 1; s >= 0; s--) {
 			seen += h->neg[b][s];
 			if (seen >= rank) {
-				*out = (int64_t)(0 - qvalue((unsigned)b, (unsigned)s));
+				*out = clamp(h, (int64_t)(0 - qvalue((unsigned)b, (unsigned)s)));
 				return true;
 			}
 		}
@@ -79,7 +91,7 @@ bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out)
 			seen += h->pos[b][s];
 			if (seen >= rank) {
 				uint64_t v = qvalue(b, s);
-				*out = v > INT64_MAX ? INT64_MAX : (int64_t)v;
+				*out = clamp(h, v > INT64_MAX ? INT64_MAX : (int64_t)v);
 				return true;
 			}
 		}

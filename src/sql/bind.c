@@ -42,7 +42,7 @@ struct binder {
 	struct sql_expr **sel;       /* expressions */
 	const char **selname;        /* header names */
 	const char **selalias;       /* AS names (NULL when none) */
-	size_t nsel;
+	size_t nsel;                 /* entries in the three arrays */
 };
 
 #define berr(b, off, len, hint, ...) \

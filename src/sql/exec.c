@@ -5,9 +5,10 @@
  *
  * JOIN meaning: rows of the FROM table ("left") are remembered; each row of
  * the JOIN table ("right") takes the latest unmatched left row with equal
- * keys and produces one joined row, or nothing when there is none. Left rows
- * are used at most once. At most SQL_MAX_JOIN unmatched left rows are kept;
- * older ones are evicted and counted (reported as "evicted").
+ * keys that did not happen after it (by the ts column) and produces one
+ * joined row, or nothing when there is none. Left rows are used at most
+ * once. At most SQL_MAX_JOIN unmatched left rows are kept; older ones are
+ * evicted and counted (reported as "evicted").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -318,10 +319,12 @@ struct sql_exec {
 	struct sql_sink *sink;       /* where windows are reported */
 	struct sql_pair *pair;       /* JOIN: unmatched left rows */
 	struct buf lkey, rkey, row;  /* JOIN: key and payload encodings */
+	struct buf stash;            /* JOIN: left rows newer than the right row, to put back */
+	int ts_col[2];               /* JOIN: ts column per side (-1: none) */
 	struct sql_value *lrow;      /* JOIN: decoded left row */
 	uint64_t seq;                /* JOIN: insertion order */
 	void (*refill)(void *);      /* JOIN: deliver pending left rows */
-	void *refill_ctx;
+	void *refill_ctx;            /* its argument */
 	int depth;                   /* nesting of sql_exec_row (refill re-enters) */
 	struct sql_arena scratch;    /* strings made while evaluating one row */
 	bool done;                   /* streaming LIMIT reached */
@@ -346,6 +349,8 @@ struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink)
 		if (!(x->pair = sql_pair_new(&po)) ||
 		    !(x->lrow = calloc(q->tables[0]->ncols, sizeof(*x->lrow))))
 			goto fail;
+		for (int s = 0; s < 2; s++)
+			x->ts_col[s] = sql_table_column(q->tables[s], "ts");
 	}
 	return x;
 fail:
@@ -370,16 +375,41 @@ static int encode_key(struct sql_exec *x, struct buf *b, struct sql_expr **keys,
 	return 0;
 }
 
-/* Left row: remember it. Right row: find its left row; the joined row goes on. */
+/* Time of a row (the ts column), or -1 when the table has none or it is NULL. */
+static int64_t row_ts(const struct sql_value *row, int col)
+{
+	return col >= 0 && row[col].type != SQL_T_NULL ? row[col].i : -1;
+}
+
+/* Puts back left rows taken while looking for an older one, oldest first so
+ * that the newest is again the latest. */
+static int put_back(struct sql_exec *x)
+{
+	size_t off = x->stash.n;
+	int rc = 0;
+	while (off > 0 && !rc) {
+		size_t len;
+		memcpy(&len, x->stash.p + off - sizeof(len), sizeof(len));
+		off -= sizeof(len) + len;
+		rc = sql_pair_put(x->pair, x->rkey.p, x->rkey.n, x->stash.p + off, len, x->seq++);
+	}
+	x->stash.n = 0;
+	return rc == -E2BIG ? 0 : rc;
+}
+
+/* Left row: remember it. Right row: take the latest unmatched left row with
+ * equal keys that did not happen after it; the joined row goes on. Returns
+ * 1 with c->row[0] set when there is a joined row. */
 static int join_row(struct sql_exec *x, int side, const struct sql_value *row, struct sql_evalctx *c)
 {
 	const struct sql_query *q = x->q;
+	size_t nl = q->tables[0]->ncols;
 	if (side == 0) {
 		c->row[0] = row;
 		if (encode_key(x, &x->lkey, q->lkeys, c))
 			return -ENOMEM;
 		x->row.n = 0;
-		for (size_t i = 0; i < q->tables[0]->ncols; i++)
+		for (size_t i = 0; i < nl; i++)
 			if (put_value(&x->row, &row[i], false))
 				return -ENOMEM;
 		int rc = sql_pair_put(x->pair, x->lkey.p, x->lkey.n, x->row.p, x->row.n, x->seq++);
@@ -388,18 +418,42 @@ static int join_row(struct sql_exec *x, int side, const struct sql_value *row, s
 	c->row[1] = row;
 	if (encode_key(x, &x->rkey, q->rkeys, c))
 		return -ENOMEM;
-	size_t plen;
-	const void *payload = sql_pair_take(x->pair, x->rkey.p, x->rkey.n, &plen);
-	if (!payload && x->refill && x->depth == 1) {
-		x->refill(x->refill_ctx);
-		payload = sql_pair_take(x->pair, x->rkey.p, x->rkey.n, &plen);
+	int64_t rts = row_ts(row, x->ts_col[1]);
+	bool refilled = !x->refill || x->depth != 1;
+	for (;;) {
+		size_t plen;
+		const unsigned char *payload = sql_pair_take(x->pair, x->rkey.p, x->rkey.n, &plen);
+		if (!payload && !refilled) {
+			/* Left rows already produced may still be in the kernel's buffer. */
+			refilled = true;
+			int rc = put_back(x);
+			if (rc)
+				return rc;
+			x->refill(x->refill_ctx);
+			continue;
+		}
+		if (!payload)
+			break;
+		memset(x->lrow, 0, nl * sizeof(*x->lrow));
+		get_row(payload, plen, x->lrow, nl);
+		int64_t lts = row_ts(x->lrow, x->ts_col[0]);
+		if (rts < 0 || lts < 0 || lts <= rts) {
+			/* Copy out: the payload dies at the next call on the pair. */
+			x->row.n = 0;
+			if (buf_put(&x->row, payload, plen))
+				return -ENOMEM;
+			get_row(x->row.p, plen, x->lrow, nl);
+			int rc = put_back(x);
+			if (rc)
+				return rc;
+			c->row[0] = x->lrow;
+			return 1;
+		}
+		/* It happened after the right row: keep it for a later one. */
+		if (buf_put(&x->stash, payload, plen) || buf_put(&x->stash, &plen, sizeof(plen)))
+			return -ENOMEM;
 	}
-	if (!payload)
-		return 0;
-	memset(x->lrow, 0, q->tables[0]->ncols * sizeof(*x->lrow));
-	get_row(payload, plen, x->lrow, q->tables[0]->ncols);
-	c->row[0] = x->lrow;
-	return 1;
+	return put_back(x);
 }
 
 int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row)
@@ -459,6 +513,7 @@ void sql_exec_free(struct sql_exec *x)
 	free(x->lkey.p);
 	free(x->rkey.p);
 	free(x->row.p);
+	free(x->stash.p);
 	free(x->lrow);
 	sql_arena_reset(&x->scratch);
 	free(x);

@@ -46,7 +46,7 @@ struct lexer {
 	struct sql_arena *a;      /* token storage */
 	struct sbpf_diags *d;     /* where errors go */
 	struct sql_token *toks;   /* tokens so far */
-	size_t n, cap;
+	size_t n, cap;            /* tokens used / allocated */
 };
 
 int sql_error(struct sbpf_diags *d, const char *file, const char *text, size_t off, int len,

@@ -71,6 +71,14 @@ int sql_plan_build(const struct sql_query *q, struct sql_arena *a, struct sql_pl
 		mark(q, q->lkeys[i], p);
 		mark(q, q->rkeys[i], p);
 	}
+	/* A join orders its two streams by event time. */
+	for (int s = 0; q->ntables == 2 && s < 2; s++) {
+		int ts = sql_table_column(q->tables[s], "ts");
+		if (ts >= 0 && !p->needed[s][ts]) {
+			p->needed[s][ts] = true;
+			p->nneeded[s]++;
+		}
+	}
 	for (size_t i = 0; i < q->nkeys; i++)
 		mark(q, q->keys[i], p);
 	for (size_t i = 0; i < q->naggs; i++)

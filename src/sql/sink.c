@@ -3,6 +3,10 @@
  * the kernel could not hand over (lost) and those dropped by bounded state
  * (evicted): on the log stream for table and CSV, as a record in JSON.
  *
+ * Streaming tables start from widths by type and widen a column when a
+ * longer value arrives; finished tables (per window, or at the end) are
+ * measured first.
+ *
  * Value formats:   table            CSV / JSON
  *   duration       10.071ms         nanoseconds (integer)
  *   time           14:03:22.123456  nanoseconds since boot (integer)
@@ -37,7 +41,7 @@ struct sql_sink {
 	uint64_t window_start;      /* wall clock start of the current window */
 	int *width;                 /* table column widths */
 	struct trow *rows;          /* table rows of the current window */
-	size_t nrows, rcap;
+	size_t nrows, rcap;         /* rows used / allocated */
 };
 
 static int64_t ns_of(clockid_t id)
@@ -117,6 +121,17 @@ static void fmt_clock(const struct sql_sink *s, int64_t real_ns, bool micro, cha
 	if (micro && n < sz)
 		snprintf(buf + n, sz - n, ".%06" PRId64, (real_ns % 1000000000) / 1000);
 	(void)s;
+}
+
+/* A window boundary: "14:03:22", with milliseconds when not a whole second. */
+static void fmt_boundary(int64_t real_ns, char *buf, size_t sz)
+{
+	time_t sec = (time_t)(real_ns / 1000000000);
+	struct tm tm;
+	localtime_r(&sec, &tm);
+	size_t n = strftime(buf, sz, "%H:%M:%S", &tm);
+	if (real_ns % 1000000000 && n < sz)
+		snprintf(buf + n, sz - n, ".%03" PRId64, (real_ns % 1000000000) / 1000000);
 }
 
 static void fmt_iso(uint64_t real_ns, char *buf, size_t sz)
@@ -478,6 +493,10 @@ static int table_row(struct sql_sink *s, const struct sql_value *vals, struct sq
 		for (size_t i = 0; i < q->ncols; i++) {
 			cells[i] = store + i * 256;
 			fmt_cell(s, &vals[i], cells[i], 256);
+			/* A longer value widens its column for the rows that follow. */
+			int n = (int)strlen(cells[i]);
+			if (n > s->width[i] && i + 1 < q->ncols)
+				s->width[i] = n;
 		}
 		table_line(s, cells);
 		free(store);
@@ -515,8 +534,8 @@ static void table_flush(struct sql_sink *s, const struct sql_window_info *w)
 	const struct sql_query *q = s->q;
 	if (s->windowed) {
 		char a[32], b[32];
-		fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
-		fmt_clock(s, (int64_t)w->end_ns, false, b, sizeof(b));
+		fmt_boundary((int64_t)w->start_ns, a, sizeof(a));
+		fmt_boundary((int64_t)w->end_ns, b, sizeof(b));
 		fprintf(s->out, "[%s - %s] %" PRIu64 " row%s\n", a, b, w->rows, w->rows == 1 ? "" : "s");
 	}
 	if (s->streaming)

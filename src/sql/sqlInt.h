@@ -509,7 +509,7 @@ struct sql_select_item {
 	const char *star_qual;/* qualifier of "A.*", or NULL */
 	const char *alias;    /* AS name, or NULL */
 	size_t off;           /* source span of the item (without alias) */
-	int len;
+	int len;              /* its length */
 	size_t alias_off;     /* where the alias is written */
 };
 
@@ -517,9 +517,9 @@ struct sql_table_ref {
 	const char *name;     /* table name as written */
 	const char *alias;    /* AS name, or NULL */
 	size_t off;           /* position of the name */
-	int len;
+	int len;              /* its length */
 	size_t alias_off;     /* position of the alias */
-	int alias_len;
+	int alias_len;        /* its length */
 };
 
 struct sql_order_item {
@@ -531,7 +531,7 @@ struct sql_order_item {
 struct sql_stmt {
 	bool distinct;                    /* SELECT DISTINCT */
 	struct sql_select_item *items;    /* select list */
-	size_t nitems;
+	size_t nitems;                    /* its items */
 	struct sql_table_ref from;        /* FROM table */
 	bool has_join;                    /* JOIN present */
 	struct sql_table_ref join;        /* JOIN table */
@@ -539,17 +539,17 @@ struct sql_stmt {
 	size_t join_off;                  /* position of JOIN */
 	struct sql_expr *where;           /* WHERE, or NULL */
 	struct sql_expr **group;          /* GROUP BY keys */
-	size_t ngroup;
+	size_t ngroup;                    /* their number */
 	size_t group_off;                 /* position of GROUP */
 	struct sql_expr *having;          /* HAVING, or NULL */
-	size_t having_off;
+	size_t having_off;                /* position of HAVING */
 	uint64_t window_ns;               /* WINDOW length (0: none) */
 	size_t window_off;                /* position of WINDOW */
-	int window_len;
+	int window_len;                   /* length of "WINDOW 1sec" */
 	struct sql_order_item *order;     /* ORDER BY keys */
-	size_t norder;
+	size_t norder;                    /* their number */
 	int64_t limit;                    /* LIMIT n (-1: none) */
-	size_t limit_off;
+	size_t limit_off;                 /* position of LIMIT */
 };
 
 /* Parses @text into *@out (arena-owned). Returns 0, -EINVAL with one
@@ -569,16 +569,18 @@ enum sql_agg_kind {
 
 /* A scalar function: name, argument checks, evaluation. */
 struct sql_evalctx;
+/* Checks argument types and returns the result type, or SQL_T_NULL with a
+ * message in @why (which argument is wrong and how). */
+typedef enum sql_type (*sql_func_check_fn)(const enum sql_type *args, char *why, size_t whysz);
+/* Computes the result; strings it makes live in ctx->scratch. */
+typedef struct sql_value (*sql_func_eval_fn)(struct sql_evalctx *ctx, const struct sql_value *args);
 struct sql_func {
 	const char *name;                 /* lower case */
 	int nargs;                        /* exact argument count */
 	const char *signature;            /* for messages: "syscall_name(number)" */
 	const char *doc;                  /* one line */
-	/* Checks argument types and returns the result type, or SQL_T_NULL with a
-	 * message in @why (which argument is wrong and how). */
-	enum sql_type (*check)(const enum sql_type *args, char *why, size_t whysz);
-	/* Computes the result; strings it makes live in ctx->scratch. */
-	struct sql_value (*eval)(struct sql_evalctx *ctx, const struct sql_value *args);
+	sql_func_check_fn check;          /* argument types -> result type */
+	sql_func_eval_fn eval;            /* arguments -> result */
 };
 const struct sql_func *sql_func_find(const char *name);
 size_t sql_func_count(void);
@@ -635,19 +637,19 @@ struct sql_query {
 	const struct sql_table *tables[2];  /* FROM, JOIN */
 	const char *names[2];               /* alias or table name, as written */
 	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
-	size_t njkeys;
+	size_t njkeys;                      /* their number */
 	struct sql_expr *where;             /* filter over input rows, or NULL */
 	bool aggregate;                     /* GROUP BY or aggregates present */
 	bool distinct_groups;               /* DISTINCT without aggregates: grouped by all columns */
 	struct sql_expr **keys;             /* grouping keys over input rows */
-	size_t nkeys;
+	size_t nkeys;                       /* their number */
 	struct sql_agg *aggs;               /* aggregates computed per group */
-	size_t naggs;
+	size_t naggs;                       /* their number */
 	struct sql_outcol *cols;            /* output columns */
-	size_t ncols;
+	size_t ncols;                       /* their number */
 	struct sql_expr *having;            /* filter over groups, or NULL */
 	struct sql_sortkey *order;          /* ORDER BY */
-	size_t norder;
+	size_t norder;                      /* sort keys */
 	bool distinct;                      /* DISTINCT over output rows */
 	int64_t limit;                      /* rows per window (-1: all) */
 	uint64_t window_ns;                 /* tumbling window (0: none) */
@@ -699,7 +701,7 @@ struct sql_plan {
 	bool *needed[2];               /* per side: columns the source reads */
 	size_t nneeded[2];             /* columns read, per side */
 	struct sql_node *nodes;        /* storage */
-	size_t nnodes;
+	size_t nnodes;                 /* nodes used */
 	struct sql_opt *opt;           /* the optimizer's candidates (optimize.c), or NULL */
 };
 
@@ -736,10 +738,11 @@ struct sql_qhist {
 	uint64_t *pos[64 - SQL_QSUB_BITS + 1]; /* blocks for |v|, allocated on first use */
 	uint64_t *neg[64 - SQL_QSUB_BITS + 1]; /* same for negative values */
 	uint64_t n;                            /* values counted */
+	int64_t min, max;                      /* smallest and largest value (estimates are clamped) */
 };
 int sql_qhist_add(struct sql_qhist *h, int64_t v);
 /* Value at rank ceil(q * n) (q = permille / 1000), within 1/128 of the exact
- * value of that rank; false when empty. */
+ * value of that rank and never outside [min, max]; false when empty. */
 bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out);
 void sql_qhist_free(struct sql_qhist *h);
 

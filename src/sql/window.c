@@ -40,13 +40,13 @@ struct sql_win {
 	bool hists;                 /* some column is a histogram */
 	/* group table */
 	struct group *groups;       /* in insertion order */
-	size_t ngroups, gcap;
+	size_t ngroups, gcap;       /* groups used / allocated */
 	uint32_t *buckets;          /* group index + 1 per bucket, 0: empty */
 	size_t nbuckets;            /* power of two */
 	struct sql_value *tmpkeys;  /* keys of the row being grouped */
 	/* buffered rows */
-	struct rec *recs;
-	size_t nrecs, rcap;
+	struct rec *recs;           /* finished rows of this window */
+	size_t nrecs, rcap;         /* used / allocated */
 	uint64_t seq;               /* records made this window */
 	uint64_t emitted;           /* rows emitted this window */
 	uint64_t evicted;           /* rows refused by full tables, since start */
@@ -265,7 +265,7 @@ static void dedupe(struct sql_win *w)
 static void sort_and_cut(struct sql_win *w)
 {
 	const struct sql_query *q = w->q;
-	if (q->norder)
+	if (q->norder && w->nrecs > 1)
 		qsort_r(w->recs, w->nrecs, sizeof(*w->recs), rec_cmp, (void *)q);
 	if (q->limit >= 0 && w->nrecs > (uint64_t)q->limit)
 		w->nrecs = (size_t)q->limit;

@@ -318,6 +318,19 @@ Test(sql_exec, quantiles_within_documented_bound)
 	sql_qhist_free(&h);
 }
 
+Test(sql_exec, quantiles_never_leave_the_observed_range)
+{
+	struct sql_qhist h = { 0 };
+	int64_t est;
+	cr_assert_eq(sql_qhist_add(&h, 1000), 0); /* bucket [1000, 1008), middle 1004 */
+	cr_assert_eq(sql_qhist_add(&h, 1003), 0);
+	cr_assert(sql_qhist_quantile(&h, 990, &est));
+	cr_expect_eq(est, 1003);
+	cr_assert(sql_qhist_quantile(&h, 500, &est));
+	cr_expect_eq(est, 1003);
+	sql_qhist_free(&h);
+}
+
 Test(sql_exec, quantiles_in_queries)
 {
 	struct run r;
@@ -466,6 +479,32 @@ Test(sql_exec, join_takes_latest_unmatched_left_row)
 	finish(&r);
 }
 
+static void timed_row(struct run *r, int side, const char *table, int64_t ts, int64_t key, const char *s)
+{
+	struct row w;
+	row_init(&w, table);
+	set(&w, "ts", ts);
+	set(&w, side ? "pid" : "child_tid", key);
+	sets(&w, side ? "filename" : "parent_comm", s);
+	cr_assert_eq(sql_exec_row(r->x, side, w.v), 0);
+}
+
+Test(sql_exec, join_never_pairs_with_a_later_left_event)
+{
+	struct run r;
+	start(&r, "SELECT f.parent_comm, e.filename FROM process_fork AS f JOIN process_exec AS e "
+		  "ON f.child_tid = e.pid", SQL_SINK_CSV);
+	timed_row(&r, 0, "process_fork", 100, 10, "old");
+	timed_row(&r, 0, "process_fork", 300, 10, "new");   /* read before the exec of ts 200 */
+	timed_row(&r, 0, "process_fork", 350, 10, "newer");
+	timed_row(&r, 1, "process_exec", 200, 10, "/a");    /* takes old, the latest before it */
+	timed_row(&r, 1, "process_exec", 250, 10, "/b");    /* nothing before 250 is left */
+	timed_row(&r, 1, "process_exec", 400, 10, "/c");    /* newer is the latest again */
+	timed_row(&r, 1, "process_exec", 500, 10, "/d");    /* then new */
+	cr_expect_str_eq(out(&r), "parent_comm,filename\nold,/a\nnewer,/c\nnew,/d\n");
+	finish(&r);
+}
+
 Test(sql_exec, join_state_is_bounded_and_evictions_counted)
 {
 	struct run r;
@@ -526,12 +565,18 @@ Test(sql_exec, table_aligns_columns)
 	finish(&r);
 }
 
-Test(sql_exec, table_streams_with_fixed_widths)
+Test(sql_exec, table_streams_and_widens_columns)
 {
 	struct run r;
 	start(&r, "SELECT pid, comm, duration FROM system_calls", SQL_SINK_TABLE);
 	call(&r, 42, "bash", 0, 2000, 0);
+	call(&r, 7, "systemd-journal", 0, 1500000, 0);
+	call(&r, 8, "sh", 0, 1, 0);
+	call(&r, 9, "a-very-long-command", 0, 1, 0);
 	cr_expect_str_eq(out(&r), "    pid  comm                duration\n"
-				  "     42  bash                     2us\n");
+				  "     42  bash                     2us\n"
+				  "      7  systemd-journal        1.5ms\n"
+				  "      8  sh                       1ns\n"
+				  "      9  a-very-long-command         1ns\n");
 	finish(&r);
 }

@@ -1050,6 +1050,10 @@ struct sql_costk {
 
 /* Defaults, overridden by the calibration file when present. */
 void sql_costk_load(struct sql_costk *k);
+/* Measures @k on this machine (calibrate.c): programs attached to
+ * raw_syscalls/sys_enter timed against a getppid() loop, and the executor
+ * on synthetic records. Progress dots go to @log. 0 or -errno with @err. */
+int sql_calibrate(struct sql_costk *k, FILE *log, char *err, size_t errsz);
 /* Writes @k to the calibration file. 0 or -errno. */
 int sql_costk_save(const struct sql_costk *k, char *path, size_t pathsz);
 

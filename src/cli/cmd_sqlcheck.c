@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -134,9 +135,16 @@ static pid_t spawn_blocked(char **argv, int *go)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* Other threads may fork too: keep only our end of our pipe, so
+		 * that no sibling holds its release pipe open, and die with us. */
 		char c;
-		if (read(p[0], &c, 1) != 1)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (p[0] != 3 && (dup2(p[0], 3) < 0 || close(p[0])))
 			_exit(126);
+		close_range(4, ~0u, 0);
+		if (read(3, &c, 1) != 1)
+			_exit(126);
+		close(3);
 		execvp(argv[0], argv);
 		_exit(127);
 	}

@@ -36,7 +36,7 @@ E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 
-.PHONY: all test unit bench fuzz install clean asan e2e-helpers
+.PHONY: all test unit bench bench-probe fuzz install clean asan e2e-helpers
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -97,6 +97,10 @@ fuzz: $(FUZZ_BINS)
 
 bench: $(BUILD)/safebpf
 	@scripts/run-bench.sh
+
+# Probe effect of SQL queries on RocksDB db_bench (bench/probe/run.sh).
+bench-probe: $(BUILD)/safebpf
+	@bench/probe/run.sh
 
 install: $(BUILD)/safebpf
 	install -D -m 0755 $(BUILD)/safebpf $(DESTDIR)$(PREFIX)/bin/safebpf

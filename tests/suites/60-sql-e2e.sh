@@ -219,7 +219,7 @@ left=$(bpftool link show 2>/dev/null | grep -c "prog_id" || true)
 echo "links in the kernel after the runs (all users): $left"
 
 # 10. explain: plan, both MVSF programs accepted and disassembled, user-space part.
-"$SB" explain "$PAPER" >"$tmp/explain.out" 2>&1
+"$SB" explain --plan mvsf "$PAPER" >"$tmp/explain.out" 2>&1
 rc=$?
 check "explain: exits 0" "[ $rc -eq 0 ]"
 check "explain: both tracepoints accepted by the verifier" \

@@ -94,14 +94,17 @@ start_tracer() {
 	esac
 }
 
-# stop_tracer CONFIG: SIGINT, wait; prints "events lost" as counted by the tool.
+# stop_tracer CONFIG: SIGINT, wait; sets EVENTS and LOST as counted by the tool.
 stop_tracer() {
 	kill -INT "$TPID" 2>/dev/null
 	wait "$TPID" 2>/dev/null
+	EVENTS=- LOST=0
 	case $1 in
-	safebpf-*) sed -n 's/^safebpf: \([0-9]*\) events, \([0-9]*\) lost, \([0-9]*\) evicted.*/\1 \2/p' "$TERR" | tail -n 1 ;;
-	bpftrace) echo "- $(grep -o 'Lost [0-9]* events' "$TERR" "$TOUT" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')" ;;
-	hand) echo "- $(sed -n 's/^lost \([0-9]*\)/\1/p' "$TERR")" ;;
+	safebpf-*)
+		EVENTS=$(sed -n 's/^safebpf: \([0-9]*\) events, .*/\1/p' "$TERR" | tail -n 1)
+		LOST=$(sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$TERR" | tail -n 1) ;;
+	bpftrace) LOST=$(grep -ho 'Lost [0-9]* events' "$TERR" "$TOUT" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }') ;;
+	hand) LOST=$(sed -n 's/^lost \([0-9]*\)/\1/p' "$TERR") ;;
 	esac
 }
 
@@ -125,7 +128,8 @@ for rep in $(seq "$REPS"); do
 		t0=$(cpu_ticks "$TPID")
 		ops=$(workload "$rep")
 		t1=$(cpu_ticks "$TPID")
-		read -r events lost <<<"$(stop_tracer "$cfg")"
+		stop_tracer "$cfg"
+		events=$EVENTS lost=$LOST
 		rows=$(wc -l <"$TOUT" 2>/dev/null || echo 0)
 		plan=$(sed -n 's/^plan: #[0-9]* of [0-9]* ([0-9]* loaded): //p' "$TERR" | tr ',' ';')
 		cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')
@@ -147,11 +151,11 @@ for i in $(seq "$STARTS"); do
 			[ "$cache" = cold ] && rm -rf "$OUT/vcache"
 			t0=$(now_ns)
 			SAFEBPF_CACHE_DIR="$OUT/vcache" "$SB" query -f csv -o /dev/null "$sql" \
-				-c "sh -c 'date +%s%N > $stamp'" 2>/dev/null
+				-c "/bin/sh -c 'date +%s%N > $stamp'" 2>/dev/null
 			echo "safebpf,$q,$cache,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 		done
 		t0=$(now_ns)
-		bpftrace -o /dev/null "bench/probe/$q.bt" -c "sh -c 'date +%s%N > $stamp'" >/dev/null 2>&1
+		bpftrace -o /dev/null "bench/probe/$q.bt" -c "/bin/sh -c 'date +%s%N > $stamp'" >/dev/null 2>&1
 		echo "bpftrace,$q,-,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 		# the hand tool says "attached" on stderr: stamp the moment it is read
 		t0=$(now_ns)

@@ -340,6 +340,10 @@ int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struc
 					to[b][s] += from[b][s];
 			}
 		}
+		if (src->q->n && (!dst->q->n || src->q->min < dst->q->min))
+			dst->q->min = src->q->min;
+		if (src->q->n && (!dst->q->n || src->q->max > dst->q->max))
+			dst->q->max = src->q->max;
 		dst->q->n += src->q->n;
 		break;
 	}

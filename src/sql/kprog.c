@@ -286,7 +286,15 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                                  /* r6 = ctx */
 	if (sp->fault & (1u << p))
 		emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, 8));          /* (test fault) read above the stack */
-	if (kp->skip_tgid) {
+	/* The tracer's own events: when the record captures pid_tgid anyway
+	 * and no pid set comes first, test the staged value (one helper call
+	 * less per event); otherwise ask before staging. */
+	const struct sql_layout *lay = &kp->krp->lay[p];
+	int tgid_off = -1;
+	for (size_t i = 0; i < lay->ncaps && !sp->pidset; i++)
+		if (lay->caps[i].kind == SQL_CAP_PID_TGID)
+			tgid_off = lay->caps[i].off;
+	if (kp->skip_tgid && tgid_off < 0) {
 		call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
 		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
@@ -299,7 +307,12 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 		pidset_check(&g, l_out);
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */
-	sql_codegen_stage(g.b, &kp->krp->lay[p]);
+	sql_codegen_stage(g.b, lay);
+	if (kp->skip_tgid && tgid_off >= 0) {
+		emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, R_REC, (int16_t)tgid_off));   /* r0 = staged pid_tgid */
+		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
+		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
+	}
 
 	struct sql_kx kx = { .b = g.b, .rp = kp->krp, .side = sp->side, .base = { -1, -1 } };
 	bool row_here = true; /* the whole row is known at this probe */

@@ -416,8 +416,15 @@ int sbpf_kops_lower(const struct sbpf_insn *insns, size_t n, struct sbpf_kops_lo
 		out->insns = calloc(out->n ? out->n : 1, sizeof(*out->insns));
 		rc = out->insns ? emit_lowered(insns, n, out, err) : -ENOMEM;
 	}
-	if (!rc)
-		rc = sbpf_validate(out->insns, out->n, err);
+	if (!rc && (rc = sbpf_validate(out->insns, out->n, err)) == -EINVAL && err) {
+		/* Report the slot of the input that became the faulty one. */
+		size_t pc = 0;
+		while (pc + 1 < n && out->old_to_new[pc + 1] <= err->index)
+			pc++;
+		if (pc > 0 && sbpf_kops_is_site(insns, n, pc - 1))
+			pc--; /* a site's call slot: name its sidecar */
+		err->index = pc;
+	}
 	if (!rc)
 		rc = sbpf_kops_check_sites(out->insns, out->n, out->sites, out->nsites, err);
 	if (rc)

@@ -146,6 +146,10 @@ static int validate_one(const struct sbpf_insn *in, size_t i, struct sbpf_valida
 		return fail(err, i, "%s: src register r%d out of range (r0-r10)", f->mnemonic, in->src_reg);
 	if (writes_dst(f) && in->dst_reg == SBPF_REG_FP)
 		return fail(err, i, "%s: r10 is the read-only frame pointer", f->mnemonic);
+	if (f->fmt == SBPF_FMT_ATOMIC && (in->imm & SBPF_FETCH) && in->imm != SBPF_CMPXCHG &&
+	    in->src_reg == SBPF_REG_FP)
+		return fail(err, i, "%s: r10 is the read-only frame pointer (the fetch writes the source register)",
+			    f->mnemonic);
 	return 0;
 }
 

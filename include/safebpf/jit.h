@@ -1,0 +1,94 @@
+/* safebpf/jit.h - the native-code compiler: translates eBPF bytecode into
+ * machine code one instruction at a time (like the Linux kernel JIT) and runs
+ * it in user space. Semantics are those of the reference interpreter (vm.h).
+ *
+ * Two safety modes:
+ *   checked (default)  every load, store and atomic is bounds-checked against
+ *                      the input memory and the eBPF stack; a bad access, a
+ *                      call to an unknown helper, a too-deep bpf-to-bpf call or
+ *                      an exhausted loop budget stops the program with an
+ *                      error and the faulting pc, exactly as the interpreter
+ *                      would (the budget counts loop-header entries rather
+ *                      than instructions, see loop_budget). Safe for any
+ *                      program that passes sbpf_validate().
+ *   unchecked          no checks at all: for programs the kernel verifier
+ *                      accepted (memory safety and termination are then
+ *                      proven); the code is what a verifier-trusting JIT such
+ *                      as the kernel's would produce. Used for speed figures.
+ */
+#ifndef SAFEBPF_JIT_H
+#define SAFEBPF_JIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safebpf/isa.h"
+#include "safebpf/vm.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sbpf_jit_opts {
+	size_t sz;                 /* sizeof(struct sbpf_jit_opts) */
+	enum sbpf_prog_type type;  /* program type (default SBPF_PROG_MEM) */
+	const char *target;        /* backend name ("x86_64"); NULL: the host */
+	int unchecked;             /* 1: no bounds/budget/depth checks (kernel-verified programs only) */
+	uint64_t loop_budget;      /* checked mode: loop-header entries before -E2BIG (0: 100M) */
+	unsigned int features;     /* SBPF_JIT_F_* bits to disable (testing the fallback paths) */
+};
+
+/* Feature bits that opts.features may switch off. */
+enum {
+	SBPF_JIT_NO_BMI2 = 1u << 0,  /* shifts by register through cl instead of shlx/shrx/sarx */
+};
+
+struct sbpf_jit;
+
+/* Validates and copies @insns (@n slots). Returns NULL with errno set on
+ * error (EINVAL: invalid program, details in @err when not NULL; ENOTSUP:
+ * unknown target or program type). Nothing is compiled yet. */
+struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
+			       const struct sbpf_jit_opts *opts,
+			       struct sbpf_validate_error *err);
+void sbpf_jit__free(struct sbpf_jit *jit);
+
+/* Registers helper @id before compiling (calls are bound at compile time;
+ * calling an id left unregistered stops the program with -EINVAL, as in the
+ * interpreter). Returns 0, -EINVAL (id out of range) or -EBUSY (compiled). */
+int sbpf_jit__set_helper(struct sbpf_jit *jit, uint32_t id, sbpf_helper_fn fn);
+/* Registers every helper that @vm has (the interpreter's helper table). */
+int sbpf_jit__helpers_from_vm(struct sbpf_jit *jit, const struct sbpf_vm *vm);
+
+/* Compiles (once; later calls return 0). Returns 0, -ENOMEM, or -E2BIG when
+ * the image would not converge or exceed the code size limit. */
+int sbpf_jit__compile(struct sbpf_jit *jit);
+
+/* Runs the program (compiling first if needed) on @mem (@len bytes, read and
+ * written in place; r1 = mem, r2 = len) and stores r0 in *@r0. Returns 0, or
+ * -EFAULT (bad memory access), -E2BIG (loop budget), -EINVAL (unknown
+ * helper, call depth) with @err filled, as sbpf_vm__run() does. */
+int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
+		  struct sbpf_run_error *err);
+
+/* The compiled image (NULL before compiling) and its size in bytes. */
+const void *sbpf_jit__code(const struct sbpf_jit *jit, size_t *size);
+
+/* Native offset of eBPF slot @pc in the image; @pc == n gives the end of the
+ * translated instructions (start of the epilogue and out-of-line stubs).
+ * Returns -1 when @pc is out of range or not compiled. The second slot of an
+ * lddw maps to the end of the lddw's code. */
+long sbpf_jit__insn_offset(const struct sbpf_jit *jit, size_t pc);
+
+/* Name of the backend ("x86_64") and the capstone architecture/mode that
+ * disassembles its code (cs_arch and cs_mode values). */
+const char *sbpf_jit__target_name(const struct sbpf_jit *jit);
+void sbpf_jit__capstone_mode(const struct sbpf_jit *jit, int *arch, int *mode);
+
+/* Number of passes the last compile needed to converge (jump shrinking). */
+int sbpf_jit__passes(const struct sbpf_jit *jit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SAFEBPF_JIT_H */

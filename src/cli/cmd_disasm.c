@@ -1,0 +1,134 @@
+/* cmd_disasm.c - "safebpf disasm": print a program in the assembler syntax
+ * (default; reassembles to the same bytes) or the kernel verifier-log style.
+ * Input: raw bytecode, hex text as printed by "safebpf asm", or assembly.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "safebpf/asm.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: safebpf disasm FILE [--kernel-style] [--no-labels]\n"
+		   "\n"
+		   "Disassembles FILE ('-' reads stdin): raw bytecode (8 bytes per slot), hex\n"
+		   "text as printed by 'safebpf asm', or assembly text (.s/.asm).\n"
+		   "  --kernel-style   verifier-log style: '3: (79) r0 = *(u64 *)(r1 +8)'\n"
+		   "  --no-labels      write jump targets as +off/-off instead of labels\n"
+		   "Undecodable slots are printed as '.raw 0x<bytes>'.\n"
+		   "\n"
+		   "exit codes: 0 ok, 2 usage, 3 unreadable or undecodable input.\n");
+}
+
+/* Whether @text holds only hex byte pairs and white space (hex dump input). */
+static int is_hex_dump(const char *text, size_t len)
+{
+	size_t digits = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = text[i];
+		if (c == ' ' || c == '\n' || c == '\t' || c == '\r')
+			continue;
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return 0;
+		digits++;
+	}
+	return digits > 0 && digits % 16 == 0;
+}
+
+/* Loads @path once (stdin allowed): hex dump, assembly or raw bytecode. */
+static struct sbpf_insn *load(const char *path, size_t *n)
+{
+	size_t len;
+	char *buf = cli_read_file(path, &len);
+	if (!buf)
+		return NULL;
+	struct sbpf_insn *insns = NULL;
+	const char *dot = strrchr(path, '.');
+	int is_asm_name = dot && (!strcmp(dot, ".s") || !strcmp(dot, ".asm"));
+	if (!is_asm_name && is_hex_dump(buf, len)) {
+		uint8_t *bytes;
+		size_t nb;
+		if (cli_parse_hex(buf, &bytes, &nb) == 0) {
+			insns = (struct sbpf_insn *)bytes;
+			*n = nb / sizeof(*insns);
+		}
+	} else if (is_asm_name || len % 8 != 0 || !memchr(buf, '\0', len)) {
+		/* Text (no NUL byte) or not whole slots: assembly. */
+		struct sbpf_diags diags = { 0 };
+		if (sbpf_assemble(buf, path, &insns, n, &diags)) {
+			char *msg = sbpf_diags__format(&diags);
+			fputs(msg ? msg : "safebpf: assembly failed\n", stderr);
+			free(msg);
+			insns = NULL;
+		}
+		sbpf_diags__free(&diags);
+	} else {
+		insns = malloc(len);
+		if (insns) {
+			memcpy(insns, buf, len);
+			*n = len / sizeof(*insns);
+		}
+	}
+	free(buf);
+	return insns;
+}
+
+int cmd_disasm(int argc, char **argv)
+{
+	const char *in = NULL;
+	enum sbpf_disasm_style style = SBPF_DISASM_ASM;
+	int no_labels = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--kernel-style")) {
+			style = SBPF_DISASM_KERNEL;
+		} else if (!strcmp(argv[i], "--no-labels")) {
+			no_labels = 1;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "safebpf disasm: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		} else if (!in) {
+			in = argv[i];
+		} else {
+			fprintf(stderr, "safebpf disasm: more than one input file\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (!in) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (no_labels && style == SBPF_DISASM_ASM)
+		style = SBPF_DISASM_ASM_NOLABELS;
+	size_t n = 0;
+	struct sbpf_insn *insns = load(in, &n);
+	if (!insns)
+		return EXIT_INPUT;
+	if (n == 0) {
+		fprintf(stderr, "safebpf: %s: empty program\n", in);
+		free(insns);
+		return EXIT_INPUT;
+	}
+	int rc = sbpf_disasm(insns, n, style, stdout);
+	int status = EXIT_OK;
+	if (rc == -EINVAL) {
+		fprintf(stderr, "safebpf: %s: some slots are not valid instructions (shown as .raw)\n", in);
+		status = EXIT_INPUT;
+	} else if (rc) {
+		fprintf(stderr, "safebpf: cannot write the listing: %s\n", strerror(-rc));
+		status = EXIT_FAIL;
+	} else {
+		struct sbpf_validate_error ve;
+		if (sbpf_validate(insns, n, &ve))
+			fprintf(stderr, "safebpf: note: %s is not a valid program: slot %zu: %s\n", in,
+				ve.index, ve.rule);
+	}
+	free(insns);
+	return status;
+}

@@ -1,0 +1,187 @@
+/* cmd_run.c - `safebpf run`: load a program (assembly, raw bytecode or a
+ * .data test file), run it once on an input buffer with the chosen engine,
+ * print r0. A run-time error prints "error at pc N: reason" and exits 1.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "engine.h"
+#include "safebpf/datafile.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: safebpf run FILE [--mem HEX | --mem-file F] [--dump-mem] [engine options]\n"
+		"\n"
+		"Runs FILE - assembly text (.s), raw bytecode, or a .data test file (its\n"
+		"program, and its -- mem unless --mem/--mem-file is given) - and prints r0.\n"
+		"\n"
+		"  --mem HEX         input memory as hex bytes (\"00 01 ff\" or \"0001ff\")\n"
+		"  --mem-file F      input memory from the bytes of file F\n"
+		"  --dump-mem        print the memory (hex) after the run\n");
+	cli_engine_usage(f);
+	fprintf(f, "\nExit: 0 ok, 1 run-time error, 2 usage, 3 bad program or input.\n");
+}
+
+/* Everything the command was asked to do. */
+struct run_args {
+	const char *file;       /* program file */
+	const char *mem_hex;    /* --mem */
+	const char *mem_file;   /* --mem-file */
+	int dump_mem;           /* --dump-mem */
+	struct cli_exec exec;   /* engine and its options */
+};
+
+/* Parses argv into @a. Returns -1 to continue, else an exit code. */
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+	cli_exec_init(&a->exec);
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		int rc = cli_engine_parse_opt(argc, argv, &i, &a->exec);
+		if (rc < 0)
+			return EXIT_USAGE;
+		if (rc > 0)
+			continue;
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(arg, "--mem") && i + 1 < argc) {
+			a->mem_hex = argv[++i];
+		} else if (!strcmp(arg, "--mem-file") && i + 1 < argc) {
+			a->mem_file = argv[++i];
+		} else if (!strcmp(arg, "--dump-mem")) {
+			a->dump_mem = 1;
+		} else if (arg[0] == '-' && arg[1]) {
+			fprintf(stderr, "safebpf run: unknown option or missing value: %s\n", arg);
+			usage(stderr);
+			return EXIT_USAGE;
+		} else if (!a->file) {
+			a->file = arg;
+		} else {
+			fprintf(stderr, "safebpf run: more than one program file (%s, %s)\n", a->file, arg);
+			return EXIT_USAGE;
+		}
+	}
+	if (!a->file) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a->mem_hex && a->mem_file) {
+		fprintf(stderr, "safebpf run: give --mem or --mem-file, not both\n");
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Loads the program (and, for .data files, its memory into *@mem unless
+ * the command line gives memory). Returns 0 or an exit code. */
+static int load_inputs(const struct run_args *a, struct sbpf_insn **insns, size_t *n,
+		       uint8_t **mem, size_t *mem_len)
+{
+	if (ends_with(a->file, ".data")) {
+		char *text = cli_read_file(a->file, NULL);
+		if (!text)
+			return EXIT_INPUT;
+		struct sbpf_datafile df;
+		struct sbpf_diags diags = { 0 };
+		int rc = sbpf_datafile__parse(text, a->file, &df, &diags);
+		if (!rc)
+			rc = sbpf_datafile__program(&df, a->file, insns, n, &diags);
+		if (rc) {
+			char *msg = sbpf_diags__format(&diags);
+			if (rc == -ENOENT)
+				fprintf(stderr, "safebpf: %s: no program (no -- asm or -- raw section)\n", a->file);
+			else
+				fputs(msg && *msg ? msg : "safebpf: cannot read the test file\n", stderr);
+			free(msg);
+		} else if (!a->mem_hex && !a->mem_file && df.mem) {
+			*mem = df.mem;
+			*mem_len = df.mem_len;
+			df.mem = NULL;
+		}
+		sbpf_diags__free(&diags);
+		sbpf_datafile__free(&df);
+		free(text);
+		if (rc)
+			return EXIT_INPUT;
+	} else {
+		*insns = cli_load_program(a->file, n);
+		if (!*insns)
+			return EXIT_INPUT;
+	}
+	if (a->mem_hex && cli_parse_hex(a->mem_hex, mem, mem_len)) {
+		fprintf(stderr, "safebpf run: --mem: not hex bytes: %s\n", a->mem_hex);
+		return EXIT_USAGE;
+	}
+	if (a->mem_file) {
+		char *buf = cli_read_file(a->mem_file, mem_len);
+		if (!buf)
+			return EXIT_INPUT;
+		*mem = (uint8_t *)buf;
+	}
+	return 0;
+}
+
+static void print_r0(uint64_t r0)
+{
+	if ((int64_t)r0 < 0)
+		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ", %" PRId64 ")\n", r0, r0, (int64_t)r0);
+	else
+		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ")\n", r0, r0);
+}
+
+static void dump_mem(const uint8_t *mem, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		printf("%02x%s", mem[i], (i + 1) % 16 == 0 || i + 1 == len ? "\n" : " ");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = { 0 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	struct sbpf_insn *insns = NULL;
+	uint8_t *mem = NULL;
+	size_t n = 0, mem_len = 0;
+	rc = load_inputs(&a, &insns, &n, &mem, &mem_len);
+	if (rc) {
+		free(insns);
+		free(mem);
+		return rc;
+	}
+	char why[256] = "";
+	void *h = a.exec.engine->load(insns, n, &a.exec.opts, why, sizeof(why));
+	if (!h) {
+		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
+		free(insns);
+		free(mem);
+		return EXIT_INPUT;
+	}
+	uint64_t r0 = 0;
+	struct sbpf_run_error err = { 0 };
+	rc = a.exec.engine->run(h, mem, mem_len, &r0, &err);
+	if (rc) {
+		fprintf(stderr, "error at pc %zu: %s\n", err.pc, err.reason);
+	} else {
+		print_r0(r0);
+		if (a.dump_mem)
+			dump_mem(mem, mem_len);
+	}
+	a.exec.engine->unload(h);
+	free(insns);
+	free(mem);
+	return rc ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,67 @@
+/* engine.h - execution engines for the CLI commands that run programs
+ * (run, test-data, conformance-plugin): one table (engines.def) and one
+ * option parser, so a new engine or engine option is added in one place and
+ * every command gets it.
+ */
+#ifndef SAFEBPF_CLI_ENGINE_H
+#define SAFEBPF_CLI_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "safebpf/isa.h"
+#include "safebpf/vm.h"
+
+/* How to load and run a program; filled by cli_engine_parse_opt(). */
+struct cli_engine_opts {
+	size_t sz;                 /* sizeof(struct cli_engine_opts) */
+	enum sbpf_prog_type type;  /* --type (default mem) */
+	uint64_t budget;           /* --budget: instructions per run (0: engine default) */
+};
+
+/* One engine. A handle from load() runs any number of times. */
+struct cli_engine {
+	const char *name;     /* as given to --engine */
+	const char *summary;  /* one line for --help */
+	/* Loads (validates, compiles...) @insns. Returns a handle, or NULL with
+	 * a reason for people in @why; a program that fails validation gives
+	 * "invalid program: instruction N: rule". */
+	void *(*load)(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
+		      char *why, size_t whysz);
+	/* Runs on @mem/@len (in place). Returns 0 with *@r0 set, or a negative
+	 * errno with @err filled. */
+	int (*run)(void *h, void *mem, size_t len, uint64_t *r0, struct sbpf_run_error *err);
+	void (*unload)(void *h);
+};
+
+#define ENGINE(name, prefix, summary)                                                      \
+	void *prefix##_load(const struct sbpf_insn *insns, size_t n,                       \
+			    const struct cli_engine_opts *o, char *why, size_t whysz);     \
+	int prefix##_run(void *h, void *mem, size_t len, uint64_t *r0,                    \
+			 struct sbpf_run_error *err);                                      \
+	void prefix##_unload(void *h);
+#include "engines.def"
+
+/* The engine selection a command works with. */
+struct cli_exec {
+	const struct cli_engine *engine; /* --engine (default: first in engines.def) */
+	struct cli_engine_opts opts;     /* options passed to it */
+};
+
+/* Defaults: first engine, type mem, default budget. */
+void cli_exec_init(struct cli_exec *x);
+
+/* The engine called @name, or NULL. */
+const struct cli_engine *cli_engine_find(const char *name);
+
+/* If argv[*i] is an engine option (--engine NAME, --type TYPE, --budget N),
+ * consumes it and its value (advancing *i to the last argument used) and
+ * returns 1; returns 0 when it is not one; prints the problem and returns
+ * -1 on a bad value. */
+int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x);
+
+/* Writes the help lines for the engine options to @f. */
+void cli_engine_usage(FILE *f);
+
+#endif

@@ -1,0 +1,32 @@
+/* engine_interp.c - the "interp" engine: the reference interpreter
+ * (include/safebpf/vm.h) behind the CLI engine interface. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+
+void *engine_interp_load(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
+			 char *why, size_t whysz)
+{
+	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type, .insn_budget = o->budget };
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, &verr);
+	if (!vm) {
+		if (errno == EINVAL)
+			snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
+		else
+			snprintf(why, whysz, "cannot load program: %s", strerror(errno));
+	}
+	return vm;
+}
+
+int engine_interp_run(void *h, void *mem, size_t len, uint64_t *r0, struct sbpf_run_error *err)
+{
+	return sbpf_vm__run(h, mem, len, r0, err);
+}
+
+void engine_interp_unload(void *h)
+{
+	sbpf_vm__free(h);
+}

@@ -1,0 +1,491 @@
+/* jit.c - the target-independent half of the JIT: program analysis (function
+ * entries, loop headers, registers used), the pass loop that re-emits the
+ * whole program until every jump has its shortest encoding and no address
+ * moves, W^X executable memory (mmap RW, copy, mprotect RX; never writable
+ * and executable at once), the per-eBPF-instruction offset table, and the
+ * public sbpf_jit__* API including running an image and turning its error
+ * exits into the interpreter's error codes and messages.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "jit/jitInt.h"
+
+#define JIT_MAX_PASSES 40
+#define JIT_DEFAULT_BUDGET 100000000ull
+
+struct sbpf_jit {
+	struct sbpf_insn *insns;              /* validated copy of the program */
+	size_t n;                             /* slots */
+	enum sbpf_prog_type type;             /* program type */
+	bool checked;                         /* bounds/budget/depth checks on */
+	uint64_t loop_budget;                 /* loop-header entries per run (checked mode) */
+	unsigned int features;                /* backend features in use */
+	const struct jit_target *target;      /* backend */
+	sbpf_helper_fn helpers[SBPF_MAX_HELPERS]; /* bound at compile time */
+	uint8_t *flags;                       /* JIT_SLOT_* per slot */
+	uint32_t *addrs;                      /* n+1 native offsets of the final image */
+	void *image;                          /* RX mapping, NULL before compiling */
+	size_t image_size;                    /* bytes of code in the image */
+	size_t map_size;                      /* bytes mapped */
+	int passes;                           /* passes the compile needed */
+};
+
+/* ---- code buffer ---- */
+
+void jit_buf_fail(struct jit_buf *b, int err)
+{
+	if (!b->err)
+		b->err = err;
+}
+
+void jit_buf_put(struct jit_buf *b, const void *src, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *p = realloc(b->p, cap);
+		if (!p) {
+			jit_buf_fail(b, -ENOMEM);
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+}
+
+void jit_patch_rel8(struct jit_buf *b, size_t at)
+{
+	if (b->err)
+		return;
+	long rel = (long)b->len - (long)(at + 1);
+	if (rel < -128 || rel > 127) {
+		jit_buf_fail(b, -ERANGE);
+		return;
+	}
+	b->p[at] = (uint8_t)(int8_t)rel;
+}
+
+size_t jit_add_stub(struct jit_ctx *c, uint32_t pc, uint32_t kind, uint32_t resume, uint32_t arg)
+{
+	if (c->nstubs == c->stubs_cap) {
+		size_t cap = c->stubs_cap ? c->stubs_cap * 2 : 64;
+		struct jit_stub *s = realloc(c->stubs, cap * sizeof(*s));
+		uint32_t *a = s ? realloc(c->stub_addrs, cap * sizeof(*a)) : NULL;
+		if (s)
+			c->stubs = s;
+		if (a)
+			c->stub_addrs = a;
+		if (!s || !a) {
+			jit_buf_fail(&c->buf, -ENOMEM);
+			return 0;
+		}
+		c->stubs_cap = cap;
+	}
+	c->stubs[c->nstubs] = (struct jit_stub){ pc, kind, resume, arg };
+	c->stub_addrs[c->nstubs] = 0;
+	return c->nstubs++;
+}
+
+/* ---- public API: creation ---- */
+
+static const struct jit_target *find_target(const char *name)
+{
+#if defined(__x86_64__)
+	if (!name || !strcmp(name, "x86_64") || !strcmp(name, "x86-64"))
+		return &jit_target_x86_64;
+#else
+	(void)name;
+#endif
+	return NULL;
+}
+
+struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
+			       const struct sbpf_jit_opts *opts,
+			       struct sbpf_validate_error *err)
+{
+	struct sbpf_jit_opts o = { .sz = sizeof(o) };
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	const struct jit_target *t = find_target(o.target);
+	if (!t || (o.type != SBPF_PROG_MEM && o.type != SBPF_PROG_XDP)) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	if (!insns || n == 0 || n > SBPF_MAX_INSNS) {
+		if (err) {
+			err->index = 0;
+			snprintf(err->rule, sizeof(err->rule), "program has %zu instructions (1..%u allowed)",
+				 n, SBPF_MAX_INSNS);
+		}
+		errno = EINVAL;
+		return NULL;
+	}
+	int rc = sbpf_validate(insns, n, err);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	struct sbpf_jit *jit = calloc(1, sizeof(*jit));
+	if (!jit || !(jit->insns = malloc(n * sizeof(*insns)))) {
+		free(jit);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(jit->insns, insns, n * sizeof(*insns));
+	jit->n = n;
+	jit->type = o.type;
+	jit->checked = !o.unchecked;
+	jit->loop_budget = o.loop_budget ? o.loop_budget : JIT_DEFAULT_BUDGET;
+	jit->target = t;
+	jit->features = t->probe() & ~o.features;
+	return jit;
+}
+
+void sbpf_jit__free(struct sbpf_jit *jit)
+{
+	if (!jit)
+		return;
+	if (jit->image)
+		munmap(jit->image, jit->map_size);
+	free(jit->insns);
+	free(jit->flags);
+	free(jit->addrs);
+	free(jit);
+}
+
+int sbpf_jit__set_helper(struct sbpf_jit *jit, uint32_t id, sbpf_helper_fn fn)
+{
+	if (!jit || id >= SBPF_MAX_HELPERS)
+		return -EINVAL;
+	if (jit->image)
+		return -EBUSY;
+	jit->helpers[id] = fn;
+	return 0;
+}
+
+/* ---- analysis ---- */
+
+/* Slot the jump/call at @pc goes to (pc + 1 + off, or + imm for ja32 and
+ * local calls). */
+static size_t jump_target(const struct sbpf_insn *in, size_t pc, enum sbpf_op op)
+{
+	const struct sbpf_op_info *f = sbpf_op_info(op);
+	if (f->fmt == SBPF_FMT_JA32 || f->fmt == SBPF_FMT_CALL_LOCAL)
+		return (size_t)((long)pc + 1 + in->imm);
+	return (size_t)((long)pc + 1 + in->off);
+}
+
+/* Marks function entries, loop headers and lddw second slots in @c->flags
+ * (already zeroed) and collects which registers the program names, whether
+ * it calls functions or helpers, and how much stack it needs. */
+static void analyze(struct jit_ctx *c, uint8_t *flags)
+{
+	flags[0] |= JIT_SLOT_FUNC;
+	for (size_t pc = 0; pc < c->n; pc++) {
+		const struct sbpf_insn *in = &c->insns[pc];
+		enum sbpf_op op = sbpf_decode(in);
+		const struct sbpf_op_info *f = sbpf_op_info(op);
+		switch (f->fmt) {
+		case SBPF_FMT_LDDW:
+			c->regs_used |= 1u << in->dst_reg;
+			flags[pc + 1] |= JIT_SLOT_LDDW_HI;
+			pc++;
+			continue;
+		case SBPF_FMT_JA: case SBPF_FMT_JA32: case SBPF_FMT_JCOND_K: case SBPF_FMT_JCOND_X: {
+			size_t t = jump_target(in, pc, op);
+			if (t <= pc)
+				flags[t] |= JIT_SLOT_LOOP_HEAD;
+			break;
+		}
+		case SBPF_FMT_CALL_LOCAL:
+			flags[jump_target(in, pc, op)] |= JIT_SLOT_FUNC;
+			c->has_calls = true;
+			break;
+		case SBPF_FMT_CALL:
+			c->has_helper_calls = true;
+			break;
+		default:
+			break;
+		}
+		switch (f->fmt) {
+		case SBPF_FMT_ALU_X: case SBPF_FMT_MOVSX: case SBPF_FMT_LDX: case SBPF_FMT_STX:
+		case SBPF_FMT_ATOMIC: case SBPF_FMT_JCOND_X:
+			c->regs_used |= 1u << in->src_reg;
+			/* fall through */
+		case SBPF_FMT_ALU_K: case SBPF_FMT_NEG: case SBPF_FMT_END: case SBPF_FMT_ST:
+		case SBPF_FMT_JCOND_K:
+			c->regs_used |= 1u << in->dst_reg;
+			break;
+		default:
+			break;
+		}
+	}
+	c->first_sub = c->n;
+	for (size_t pc = 1; pc < c->n; pc++)
+		if (flags[pc] & JIT_SLOT_FUNC) {
+			c->first_sub = pc;
+			break;
+		}
+	if (c->has_calls)
+		c->stack_size = SBPF_STACK_SIZE * JIT_MAX_FRAMES;
+	else if (c->regs_used & (1u << SBPF_REG_FP))
+		c->stack_size = SBPF_STACK_SIZE;
+}
+
+/* ---- the pass loop ---- */
+
+/* Maps @size bytes read-write, near our own code when possible so that the
+ * backend can reach helpers with rel32 calls. */
+static void *map_rw(size_t size)
+{
+	uintptr_t near = (uintptr_t)&sbpf_jit__compile & ~(uintptr_t)0xfff;
+	void *hint = near > (256u << 20) ? (void *)(near - (256u << 20)) : NULL;
+	void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Emits the whole program once into c->buf (reset first). */
+static void emit_pass(struct jit_ctx *c, const struct jit_target *t)
+{
+	c->buf.len = 0;
+	c->buf.err = 0;
+	c->nstubs = 0;
+	t->prologue(c);
+	for (size_t pc = 0; pc < c->n;) {
+		c->addrs[pc] = (uint32_t)c->buf.len;
+		int slots = t->insn(c, pc);
+		if (slots == 2)
+			c->addrs[pc + 1] = (uint32_t)c->buf.len;
+		pc += slots > 0 ? (size_t)slots : 1;
+	}
+	c->addrs[c->n] = (uint32_t)c->buf.len;
+	t->tail(c);
+	if (c->buf.len > UINT32_MAX)
+		jit_buf_fail(&c->buf, -E2BIG);
+}
+
+static bool same_layout(const struct jit_ctx *c, const uint32_t *prev_addrs)
+{
+	return prev_addrs && c->nstubs == c->prev_nstubs &&
+	       !memcmp(c->addrs, prev_addrs, (c->n + 1) * sizeof(uint32_t)) &&
+	       !memcmp(c->stub_addrs, c->prev_stub_addrs, c->nstubs * sizeof(uint32_t)) &&
+	       !memcmp(c->labels, c->prev_labels, sizeof(c->labels));
+}
+
+int sbpf_jit__compile(struct sbpf_jit *jit)
+{
+	if (!jit)
+		return -EINVAL;
+	if (jit->image)
+		return 0;
+	int rc = 0;
+	struct jit_ctx c = {
+		.insns = jit->insns, .n = jit->n, .helpers = jit->helpers,
+		.checked = jit->checked, .features = jit->features,
+	};
+	uint8_t *flags = calloc(jit->n + 1, 1);
+	uint32_t *a = calloc(jit->n + 1, sizeof(uint32_t));
+	uint32_t *b = calloc(jit->n + 1, sizeof(uint32_t));
+	uint32_t *prev_stubs = NULL;
+	void *map = NULL;
+	size_t map_size = 0;
+	if (!flags || !a || !b) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	analyze(&c, flags);
+	c.flags = flags;
+	for (c.pass = 1; c.pass <= JIT_MAX_PASSES; c.pass++) {
+		c.addrs = a;
+		emit_pass(&c, jit->target);
+		if ((rc = c.buf.err))
+			goto out;
+		if (same_layout(&c, c.prev))
+			break;
+		if (c.pass == 1) {
+			/* Pass 1 uses the longest forms: its size bounds every later pass. */
+			map_size = (c.buf.len + 4095) & ~(size_t)4095;
+			if (!(map = map_rw(map_size))) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			c.base = (uint64_t)(uintptr_t)map;
+			c.image_max = c.buf.len;
+		}
+		/* This pass becomes the previous one. */
+		free(prev_stubs);
+		prev_stubs = malloc((c.nstubs ? c.nstubs : 1) * sizeof(uint32_t));
+		if (!prev_stubs) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (c.nstubs)
+			memcpy(prev_stubs, c.stub_addrs, c.nstubs * sizeof(uint32_t));
+		c.prev_stub_addrs = prev_stubs;
+		c.prev_nstubs = c.nstubs;
+		memcpy(c.prev_labels, c.labels, sizeof(c.labels));
+		c.prev = a;
+		uint32_t *tmp = a;
+		a = b;
+		b = tmp;
+	}
+	if (c.pass > JIT_MAX_PASSES) {
+		rc = -E2BIG;
+		goto out;
+	}
+	if (c.buf.len > map_size) {
+		rc = -EFAULT; /* cannot happen: sizes only shrink after pass 1 */
+		goto out;
+	}
+	memcpy(map, c.buf.p, c.buf.len);
+	if (mprotect(map, map_size, PROT_READ | PROT_EXEC)) {
+		rc = -errno;
+		goto out;
+	}
+	__builtin___clear_cache((char *)map, (char *)map + c.buf.len);
+	jit->image = map;
+	jit->map_size = map_size;
+	jit->image_size = c.buf.len;
+	jit->passes = c.pass;
+	jit->flags = flags;
+	jit->addrs = c.addrs;
+	flags = NULL;
+	map = NULL;
+	if (c.addrs == a)
+		a = NULL;
+	else
+		b = NULL;
+out:
+	if (map)
+		munmap(map, map_size);
+	free(flags);
+	free(a);
+	free(b);
+	free(prev_stubs);
+	free(c.buf.p);
+	free(c.stubs);
+	free(c.stub_addrs);
+	return rc;
+}
+
+/* ---- running ---- */
+
+/* Fills @err for an image that stopped with @rt->err_code and returns the
+ * matching negative errno. */
+static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
+			  uint64_t mem_lo, size_t len, struct sbpf_run_error *err)
+{
+	unsigned kind = (unsigned)(rt->err_code >> 24);
+	size_t pc = (size_t)(rt->err_code & 0xffffff);
+	int rc = -EINVAL;
+	char reason[160] = "";
+	const struct sbpf_insn *in = pc < jit->n ? &jit->insns[pc] : NULL;
+	switch (kind) {
+	case JIT_ERR_ACCESS: {
+		rc = -EFAULT;
+		const struct sbpf_op_info *f = in ? sbpf_op_info(sbpf_decode(in)) : NULL;
+		static const int sizes[4] = { 4, 2, 1, 8 };
+		int size = in ? sizes[(in->code >> 3) & 3] : 0;
+		const char *what = !f ? "access" : f->fmt == SBPF_FMT_LDX ? "load" :
+				   f->fmt == SBPF_FMT_ATOMIC ? "atomic access" : "store";
+		uint64_t a = rt->err_addr;
+		if (a >= mem_lo && a - mem_lo <= len + 4096)
+			snprintf(reason, sizeof(reason), "out-of-bounds %s of %d bytes at mem+%llu (len %zu)",
+				 what, size, (unsigned long long)(a - mem_lo), len);
+		else if (a >= rt->stk_lo - 4096 && a < rt->fp0 + 4096 && rt->fp0)
+			snprintf(reason, sizeof(reason), "out-of-bounds %s of %d bytes at stack%+lld",
+				 what, size, (long long)(a - rt->fp0));
+		else
+			snprintf(reason, sizeof(reason), "out-of-bounds %s of %d bytes at address 0x%llx",
+				 what, size, (unsigned long long)a);
+		break;
+	}
+	case JIT_ERR_BUDGET:
+		rc = -E2BIG;
+		snprintf(reason, sizeof(reason), "loop budget exhausted (%llu loop-header entries)",
+			 (unsigned long long)jit->loop_budget);
+		break;
+	case JIT_ERR_HELPER:
+		snprintf(reason, sizeof(reason), "call to unknown helper %d", in ? in->imm : -1);
+		break;
+	case JIT_ERR_DEPTH:
+		snprintf(reason, sizeof(reason), "bpf-to-bpf calls nested deeper than %d",
+			 SBPF_MAX_CALL_DEPTH);
+		break;
+	default:
+		snprintf(reason, sizeof(reason), "stopped with unknown error code 0x%llx",
+			 (unsigned long long)rt->err_code);
+		break;
+	}
+	if (err) {
+		err->pc = pc;
+		memcpy(err->reason, reason, sizeof(err->reason));
+	}
+	return rc;
+}
+
+int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
+		  struct sbpf_run_error *err)
+{
+	if (!jit)
+		return -EINVAL;
+	int rc = sbpf_jit__compile(jit);
+	if (rc)
+		return rc;
+	struct jit_rt rt = { 0 };
+	rt.mem_lo = (uint64_t)(uintptr_t)mem;
+	for (int i = 0; i < 4; i++) {
+		size_t size = (size_t)1 << i;
+		rt.mem_cnt[i] = mem && len >= size ? len - size + 1 : 0;
+	}
+	rt.budget = jit->loop_budget;
+	jit_entry_fn entry = (jit_entry_fn)jit->image;
+	uint64_t ret = entry((uint64_t)(uintptr_t)mem, (uint64_t)len, &rt);
+	if (rt.err_code)
+		return describe_error(jit, &rt, rt.mem_lo, len, err);
+	if (r0)
+		*r0 = ret;
+	return 0;
+}
+
+/* ---- introspection ---- */
+
+const void *sbpf_jit__code(const struct sbpf_jit *jit, size_t *size)
+{
+	if (size)
+		*size = jit && jit->image ? jit->image_size : 0;
+	return jit ? jit->image : NULL;
+}
+
+long sbpf_jit__insn_offset(const struct sbpf_jit *jit, size_t pc)
+{
+	if (!jit || !jit->image || pc > jit->n)
+		return -1;
+	return (long)jit->addrs[pc];
+}
+
+const char *sbpf_jit__target_name(const struct sbpf_jit *jit)
+{
+	return jit ? jit->target->name : NULL;
+}
+
+void sbpf_jit__capstone_mode(const struct sbpf_jit *jit, int *arch, int *mode)
+{
+	*arch = jit ? jit->target->cs_arch : -1;
+	*mode = jit ? jit->target->cs_mode : -1;
+}
+
+int sbpf_jit__passes(const struct sbpf_jit *jit)
+{
+	return jit ? jit->passes : 0;
+}

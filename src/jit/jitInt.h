@@ -1,0 +1,156 @@
+/* jitInt.h - private interfaces of the JIT: the code buffer (first error
+ * sticks, nothing emitted after it), the per-compile context shared by the
+ * target-independent driver (jit.c) and a backend, the backend vtable
+ * (struct jit_target) and the run-time block that generated code reads.
+ */
+#ifndef SAFEBPF_JIT_INT_H
+#define SAFEBPF_JIT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safebpf/jit.h"
+
+/* ---- code buffer ------------------------------------------------------ */
+
+struct jit_buf {
+	uint8_t *p;        /* bytes emitted so far (malloc'ed, grows) */
+	size_t len;        /* bytes used */
+	size_t cap;        /* bytes allocated */
+	int err;           /* first error (negative errno); once set nothing is emitted */
+};
+
+/* Appends @n bytes; on failure records -ENOMEM and ignores later emits. */
+void jit_buf_put(struct jit_buf *b, const void *src, size_t n);
+/* Records @err unless an error is already recorded. */
+void jit_buf_fail(struct jit_buf *b, int err);
+
+static inline void jit_put1(struct jit_buf *b, uint8_t v) { jit_buf_put(b, &v, 1); }
+static inline void jit_put2(struct jit_buf *b, uint16_t v) { jit_buf_put(b, &v, 2); }
+static inline void jit_put4(struct jit_buf *b, uint32_t v) { jit_buf_put(b, &v, 4); }
+static inline void jit_put8(struct jit_buf *b, uint64_t v) { jit_buf_put(b, &v, 8); }
+
+/* Overwrites the rel8 byte at @at so that it jumps to the current end of the
+ * buffer (a forward jump inside one instruction's code). Fails the buffer
+ * with -ERANGE when the distance does not fit. */
+void jit_patch_rel8(struct jit_buf *b, size_t at);
+
+/* ---- run-time block ----------------------------------------------------- */
+
+/* What generated code in checked mode reads and writes through a pointer in
+ * a callee-saved register. Offsets are part of the code; keep them small
+ * (disp8) and in sync with the JIT_RT_* constants below. */
+struct jit_rt {
+	uint64_t mem_lo;        /* address of the input memory */
+	uint64_t mem_cnt[4];    /* per access size 1,2,4,8: valid start offsets (len-size+1, or 0) */
+	uint64_t stk_lo;        /* lowest byte of the eBPF stack area (= native rsp in the body) */
+	uint64_t fp0;           /* r10 of the outermost frame */
+	uint64_t budget;        /* loop-header entries left */
+	uint64_t err_code;      /* JIT_ERR_* << 24 | pc when the program stopped early, else 0 */
+	uint64_t err_addr;      /* address of the faulting access */
+};
+#define JIT_RT_MEM_LO   0
+#define JIT_RT_MEM_CNT  8
+#define JIT_RT_STK_LO   40
+#define JIT_RT_FP0      48
+#define JIT_RT_BUDGET   56
+#define JIT_RT_ERR_CODE 64
+#define JIT_RT_ERR_ADDR 72
+
+/* Why generated code stopped (the high byte of err_code). */
+enum {
+	JIT_ERR_NONE = 0,
+	JIT_ERR_ACCESS = 1,   /* out-of-bounds load/store/atomic: -EFAULT */
+	JIT_ERR_BUDGET = 2,   /* loop budget exhausted: -E2BIG */
+	JIT_ERR_HELPER = 3,   /* call to an unregistered helper: -EINVAL */
+	JIT_ERR_DEPTH = 4,    /* bpf-to-bpf calls nested too deeply: -EINVAL */
+};
+#define JIT_ERR_CODE(kind, pc) ((uint32_t)(kind) << 24 | (uint32_t)(pc))
+
+/* Entry point of an image: r1, r2 of the program and the run-time block
+ * (ignored in unchecked mode). Returns r0. */
+typedef uint64_t (*jit_entry_fn)(uint64_t r1, uint64_t r2, struct jit_rt *rt);
+
+/* Frames of eBPF stack an image reserves: the outermost frame plus one per
+ * nested bpf-to-bpf call the interpreter allows. */
+#define JIT_MAX_FRAMES (SBPF_MAX_CALL_DEPTH + 1)
+
+/* ---- compile context ---------------------------------------------------- */
+
+/* Per-slot facts found before emitting. */
+enum {
+	JIT_SLOT_LOOP_HEAD = 1 << 0,  /* target of a backward jump: budget check here */
+	JIT_SLOT_FUNC = 1 << 1,       /* entry of a bpf-to-bpf function (or slot 0) */
+	JIT_SLOT_LDDW_HI = 1 << 2,    /* second slot of an lddw: no code */
+};
+
+/* One out-of-line stub requested while emitting an instruction; stubs are
+ * emitted after the epilogue, in request order (so indexes are stable across
+ * passes). */
+struct jit_stub {
+	uint32_t pc;        /* eBPF slot that requested it */
+	uint32_t kind;      /* backend-defined (what the stub does) */
+	uint32_t resume;    /* native offset the stub jumps back to (this pass) */
+	uint32_t arg;       /* backend-defined (e.g. access size) */
+};
+
+struct jit_target;
+
+struct jit_ctx {
+	const struct sbpf_insn *insns;   /* program */
+	size_t n;                        /* slots */
+	const uint8_t *flags;            /* JIT_SLOT_* per slot */
+	const sbpf_helper_fn *helpers;   /* SBPF_MAX_HELPERS entries, NULL when unregistered */
+	bool checked;                    /* emit bounds/budget/depth checks */
+	unsigned int features;           /* backend features in use (target-defined bits) */
+	unsigned int regs_used;          /* bit i set when eBPF register ri is mentioned */
+	bool has_calls;                  /* program has bpf-to-bpf calls */
+	size_t first_sub;                /* first slot of the first called function (n if none) */
+	bool has_helper_calls;           /* program calls helpers */
+	uint32_t stack_size;             /* bytes of eBPF stack reserved (0 when unused) */
+
+	struct jit_buf buf;              /* this pass's code */
+	int pass;                        /* 1-based pass number */
+	uint64_t base;                   /* final load address (0 in pass 1: unknown) */
+	size_t image_max;                /* upper bound of the image size (pass 1 size) */
+	uint32_t *addrs;                 /* n+1: native offset of each slot, this pass */
+	const uint32_t *prev;            /* n+1: same for the previous pass (NULL in pass 1) */
+	struct jit_stub *stubs;          /* stubs requested this pass */
+	size_t nstubs, stubs_cap;        /* count / allocated */
+	uint32_t *stub_addrs;            /* native offset of stub i, this pass */
+	const uint32_t *prev_stub_addrs; /* same, previous pass (NULL in pass 1) */
+	size_t prev_nstubs;              /* stubs of the previous pass */
+	uint32_t labels[8];              /* backend-defined shared labels, this pass */
+	uint32_t prev_labels[8];         /* same, previous pass */
+};
+
+/* Requests a stub; returns its index (the stub's previous-pass address is
+ * prev_stub_addrs[index] when pass > 1). */
+size_t jit_add_stub(struct jit_ctx *c, uint32_t pc, uint32_t kind, uint32_t resume, uint32_t arg);
+
+/* Previous-pass native offset of the code for @pc, or -1 in the first pass. */
+static inline long jit_prev_addr(const struct jit_ctx *c, size_t pc)
+{
+	return c->prev ? (long)c->prev[pc] : -1;
+}
+
+/* ---- backend vtable ---------------------------------------------------- */
+
+struct jit_target {
+	const char *name;      /* "x86_64" */
+	int cs_arch, cs_mode;  /* capstone architecture and mode for disassembly */
+	/* Features of the host CPU the backend can use (target-defined bits). */
+	unsigned int (*probe)(void);
+	/* Emits the function prologue. */
+	void (*prologue)(struct jit_ctx *c);
+	/* Emits the code for slot @pc; returns the slots consumed (1 or 2). */
+	int (*insn)(struct jit_ctx *c, size_t pc);
+	/* Emits the epilogue, shared exits and every requested stub, recording
+	 * stub_addrs[] and labels[]. */
+	void (*tail)(struct jit_ctx *c);
+};
+
+extern const struct jit_target jit_target_x86_64;
+
+#endif /* SAFEBPF_JIT_INT_H */

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 
 static const struct cli_engine engines[] = {
-#define ENGINE(name, prefix, summary) { name, summary, prefix##_load, prefix##_run, prefix##_unload },
+#define ENGINE(name, prefix, summary) { name, summary, prefix##_load, prefix##_run, prefix##_unload, NULL },
+#define ENGINE_TIMED(name, prefix, summary) \
+	{ name, summary, prefix##_load, prefix##_run, prefix##_unload, prefix##_run_timed },
 #include "engines.def"
 };
 #define NENGINES (sizeof(engines) / sizeof(engines[0]))
@@ -83,6 +86,7 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 			fprintf(stderr, ")\n");
 			return -1;
 		}
+		x->opts.type_set = 1;
 		return 1;
 	}
 	if ((rc = opt_value(argc, argv, i, "--budget", &v)) != 0) {
@@ -112,4 +116,25 @@ void cli_engine_usage(FILE *f)
 	fprintf(f, " (default mem: r1 = input memory, r2 = its length)\n");
 	fprintf(f, "  --budget N        stop a run after N instructions (default %llu)\n",
 		(unsigned long long)SBPF_DEFAULT_BUDGET);
+}
+
+int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,
+			  uint64_t repeat, uint64_t *r0, double *ns_per_run,
+			  struct sbpf_run_error *err)
+{
+	if (!repeat)
+		repeat = 1;
+	if (e->run_timed)
+		return e->run_timed(h, mem, len, repeat, r0, ns_per_run, err);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint64_t i = 0; i < repeat; i++) {
+		int rc = e->run(h, mem, len, r0, err);
+		if (rc)
+			return rc;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+	*ns_per_run = ns / (double)repeat;
+	return 0;
 }

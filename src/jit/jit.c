@@ -117,7 +117,7 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 	if (opts)
 		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
 	const struct jit_target *t = find_target(o.target);
-	if (!t || (o.type != SBPF_PROG_MEM && o.type != SBPF_PROG_XDP)) {
+	if (!t || (int)o.type < 0 || o.type >= SBPF_PROG__COUNT) {
 		errno = ENOTSUP;
 		return NULL;
 	}
@@ -380,8 +380,61 @@ out:
 
 /* ---- running ---- */
 
+/* A memory region for error messages (mirrors the interpreter's). */
+struct msg_region {
+	uint64_t start, len;  /* host range */
+	const char *name;     /* "stack", "mem" */
+};
+
+static uint64_t region_distance(const struct msg_region *g, uint64_t addr)
+{
+	if (addr < g->start)
+		return g->start - addr;
+	if (addr - g->start < g->len)
+		return 0;
+	return addr - (g->start + g->len) + 1;
+}
+
+/* Explains a refused access the way the interpreter does: in terms of the
+ * nearest region (the active stack frames or the input memory). */
+static void access_reason(const struct jit_rt *rt, uint64_t mem_lo, size_t len, const char *what,
+			  int size, char *out, size_t outsz)
+{
+	struct msg_region regs[2];
+	int n = 0;
+	uint64_t addr = rt->err_addr;
+	uint64_t fp = rt->err_fp, depth = 0;
+	if (rt->fp0) {
+		depth = (rt->fp0 - fp) / SBPF_STACK_SIZE;
+		regs[n++] = (struct msg_region){ fp - SBPF_STACK_SIZE, rt->fp0 - fp + SBPF_STACK_SIZE, "stack" };
+	}
+	if (mem_lo && len)
+		regs[n++] = (struct msg_region){ mem_lo, len, "mem" };
+	const struct msg_region *best = NULL;
+	uint64_t bestd = UINT64_MAX;
+	for (int i = 0; i < n; i++) {
+		uint64_t d = region_distance(&regs[i], addr);
+		if (d < bestd) {
+			bestd = d;
+			best = &regs[i];
+		}
+	}
+	if (!best || bestd > (1u << 20)) {
+		snprintf(out, outsz, "invalid %d-byte %s at address 0x%llx (not in stack%s)", size, what,
+			 (unsigned long long)addr, mem_lo && len ? " or mem" : "");
+	} else if (!strcmp(best->name, "stack")) {
+		snprintf(out, outsz, "out-of-bounds %d-byte %s at fp%+lld (the stack is fp-%d..fp%+d%s)",
+			 size, what, (long long)(addr - fp), SBPF_STACK_SIZE,
+			 (int)depth * SBPF_STACK_SIZE - 1, depth ? ", callers' frames included" : "");
+	} else {
+		snprintf(out, outsz, "out-of-bounds %d-byte %s at %s%+lld (%s is %llu bytes)", size, what,
+			 best->name, (long long)(addr - best->start), best->name,
+			 (unsigned long long)best->len);
+	}
+}
+
 /* Fills @err for an image that stopped with @rt->err_code and returns the
- * matching negative errno. */
+ * matching negative errno (the interpreter's codes and messages). */
 static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 			  uint64_t mem_lo, size_t len, struct sbpf_run_error *err)
 {
@@ -390,37 +443,36 @@ static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 	int rc = -EINVAL;
 	char reason[160] = "";
 	const struct sbpf_insn *in = pc < jit->n ? &jit->insns[pc] : NULL;
+	const struct sbpf_op_info *f = in ? sbpf_op_info(sbpf_decode(in)) : NULL;
 	switch (kind) {
 	case JIT_ERR_ACCESS: {
-		rc = -EFAULT;
-		const struct sbpf_op_info *f = in ? sbpf_op_info(sbpf_decode(in)) : NULL;
 		static const int sizes[4] = { 4, 2, 1, 8 };
-		int size = in ? sizes[(in->code >> 3) & 3] : 0;
+		rc = -EFAULT;
 		const char *what = !f ? "access" : f->fmt == SBPF_FMT_LDX ? "load" :
-				   f->fmt == SBPF_FMT_ATOMIC ? "atomic access" : "store";
-		uint64_t a = rt->err_addr;
-		if (a >= mem_lo && a - mem_lo <= len + 4096)
-			snprintf(reason, sizeof(reason), "out-of-bounds %s of %d bytes at mem+%llu (len %zu)",
-				 what, size, (unsigned long long)(a - mem_lo), len);
-		else if (a >= rt->stk_lo - 4096 && a < rt->fp0 + 4096 && rt->fp0)
-			snprintf(reason, sizeof(reason), "out-of-bounds %s of %d bytes at stack%+lld",
-				 what, size, (long long)(a - rt->fp0));
-		else
-			snprintf(reason, sizeof(reason), "out-of-bounds %s of %d bytes at address 0x%llx",
-				 what, size, (unsigned long long)a);
+				   f->fmt == SBPF_FMT_ATOMIC ? "atomic" : "store";
+		access_reason(rt, mem_lo, len, what, in ? sizes[(in->code >> 3) & 3] : 0,
+			      reason, sizeof(reason));
 		break;
 	}
 	case JIT_ERR_BUDGET:
 		rc = -E2BIG;
-		snprintf(reason, sizeof(reason), "loop budget exhausted (%llu loop-header entries)",
-			 (unsigned long long)jit->loop_budget);
+		snprintf(reason, sizeof(reason), "loop budget of %llu loop-header entries exhausted"
+			 " (endless loop?)", (unsigned long long)jit->loop_budget);
 		break;
 	case JIT_ERR_HELPER:
 		snprintf(reason, sizeof(reason), "call to unknown helper %d", in ? in->imm : -1);
 		break;
+	case JIT_ERR_KFUNC:
+		snprintf(reason, sizeof(reason), "kfunc call (BTF id %d) is not available in user space",
+			 in ? in->imm : -1);
+		break;
 	case JIT_ERR_DEPTH:
-		snprintf(reason, sizeof(reason), "bpf-to-bpf calls nested deeper than %d",
+		snprintf(reason, sizeof(reason), "call depth limit exceeded (%d nested local calls)",
 			 SBPF_MAX_CALL_DEPTH);
+		break;
+	case JIT_ERR_PSEUDO:
+		snprintf(reason, sizeof(reason), "lddw with src=%d (%s) needs a map or BTF relocation,"
+			 " which user space does not provide", in ? in->src_reg : -1, f ? f->symbol : "?");
 		break;
 	default:
 		snprintf(reason, sizeof(reason), "stopped with unknown error code 0x%llx",
@@ -442,6 +494,14 @@ int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	if (jit->type != SBPF_PROG_MEM) {
+		if (err) {
+			err->pc = 0;
+			snprintf(err->reason, sizeof(err->reason),
+				 "program type %s is not available in the JIT", sbpf_prog_type__name(jit->type));
+		}
+		return -EOPNOTSUPP;
+	}
 	struct jit_rt rt = { 0 };
 	rt.mem_lo = (uint64_t)(uintptr_t)mem;
 	for (int i = 0; i < 4; i++) {
@@ -450,7 +510,7 @@ int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 	}
 	rt.budget = jit->loop_budget;
 	jit_entry_fn entry = (jit_entry_fn)jit->image;
-	uint64_t ret = entry((uint64_t)(uintptr_t)mem, (uint64_t)len, &rt);
+	uint64_t ret = entry((uint64_t)(uintptr_t)mem, mem ? (uint64_t)len : 0, &rt);
 	if (rt.err_code)
 		return describe_error(jit, &rt, rt.mem_lo, len, err);
 	if (r0)

@@ -49,6 +49,7 @@ struct jit_rt {
 	uint64_t budget;        /* loop-header entries left */
 	uint64_t err_code;      /* JIT_ERR_* << 24 | pc when the program stopped early, else 0 */
 	uint64_t err_addr;      /* address of the faulting access */
+	uint64_t err_fp;        /* r10 when the program stopped (call depth for messages) */
 };
 #define JIT_RT_MEM_LO   0
 #define JIT_RT_MEM_CNT  8
@@ -57,6 +58,7 @@ struct jit_rt {
 #define JIT_RT_BUDGET   56
 #define JIT_RT_ERR_CODE 64
 #define JIT_RT_ERR_ADDR 72
+#define JIT_RT_ERR_FP   80
 
 /* Why generated code stopped (the high byte of err_code). */
 enum {
@@ -65,6 +67,8 @@ enum {
 	JIT_ERR_BUDGET = 2,   /* loop budget exhausted: -E2BIG */
 	JIT_ERR_HELPER = 3,   /* call to an unregistered helper: -EINVAL */
 	JIT_ERR_DEPTH = 4,    /* bpf-to-bpf calls nested too deeply: -EINVAL */
+	JIT_ERR_PSEUDO = 5,   /* lddw with a pseudo source (needs a map): -EINVAL */
+	JIT_ERR_KFUNC = 6,    /* kfunc call: -EINVAL */
 };
 #define JIT_ERR_CODE(kind, pc) ((uint32_t)(kind) << 24 | (uint32_t)(pc))
 

@@ -395,6 +395,14 @@ static inline void emit_test_ri8(struct jit_buf *b, int dst, uint8_t imm)
 	jit_put1(b, imm);
 }
 
+/* rep stosq  (store rax to [rdi], rcx times) */
+static inline void emit_rep_stosq(struct jit_buf *b)
+{
+	jit_put1(b, 0xf3);
+	jit_put1(b, 0x48);
+	jit_put1(b, 0xab);
+}
+
 /* push reg */
 static inline void emit_push(struct jit_buf *b, int reg)
 {

@@ -537,7 +537,8 @@ static void call_helper(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in
 			jit_buf_fail(b, -ENOENT); /* unchecked code has no error exit */
 			return;
 		}
-		jump_to_stub(c, pc, -1, STUB_ERROR, JIT_ERR_HELPER);      /* jmp stub */
+		jump_to_stub(c, pc, -1, STUB_ERROR,
+			     in->src_reg ? JIT_ERR_KFUNC : JIT_ERR_HELPER);   /* jmp stub */
 		return;
 	}
 	uint64_t target = (uint64_t)(uintptr_t)fn;
@@ -666,10 +667,25 @@ static void x64_prologue(struct jit_ctx *c)
 		emit_mov_rr(b, 1, RT, X64_RDX);                            /* mov r12, rdx */
 		emit_store(b, 8, RT, JIT_RT_STK_LO, X64_RSP);              /* mov [r12+stk_lo], rsp */
 	}
+	if (c->checked && c->stack_size) {
+		/* The interpreter's stack starts zeroed. */
+		emit_mov_rr(b, 1, ADDR, X64_RDI);                          /* mov r11, rdi */
+		emit_mov_rr(b, 1, X64_RDI, X64_RSP);                       /* mov rdi, rsp */
+		emit_mov_ri32(b, X64_RCX, c->stack_size / 8);              /* mov ecx, stack/8 */
+		emit_alu_rr(b, 0, X64_OP_XOR, X64_RAX, X64_RAX);           /* xor eax, eax */
+		emit_rep_stosq(b);                                         /* rep stosq */
+		emit_mov_rr(b, 1, X64_RDI, ADDR);                          /* mov rdi, r11 */
+	}
 	if (c->stack_size)
 		emit_lea(b, X64_RBP, X64_RSP, (int32_t)c->stack_size);     /* lea rbp, [rsp+stack] */
 	if (c->checked && c->stack_size)
 		emit_store(b, 8, RT, JIT_RT_FP0, X64_RBP);                 /* mov [r12+fp0], rbp */
+	if (c->checked) {
+		/* The interpreter starts with r0 and r3..r9 zero. */
+		for (int r = 0; r <= 9; r++)
+			if (r != 1 && r != 2 && (r <= 5 || (c->regs_used & (1u << r))))
+				emit_alu_rr(b, 0, X64_OP_XOR, R(r), R(r)); /* xor reg32, reg32 */
+	}
 }
 
 static int x64_insn(struct jit_ctx *c, size_t pc)
@@ -696,6 +712,14 @@ static int x64_insn(struct jit_ctx *c, size_t pc)
 		atomic(c, pc, in);
 		return 1;
 	case SBPF_FMT_LDDW:
+		if (in->src_reg) {
+			/* Needs a map or BTF relocation user space does not have. */
+			if (!c->checked)
+				jit_buf_fail(b, -EOPNOTSUPP);
+			else
+				jump_to_stub(c, pc, -1, STUB_ERROR, JIT_ERR_PSEUDO); /* jmp stub */
+			return 2;
+		}
 		load_const(b, R(in->dst_reg), (uint64_t)(uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
 		return 2;
 	case SBPF_FMT_JA:
@@ -743,6 +767,7 @@ static void x64_tail(struct jit_ctx *c)
 	c->labels[L_ERROR] = (uint32_t)b->len;
 	emit_store(b, 8, RT, JIT_RT_ERR_ADDR, ADDR);                       /* mov [r12+err_addr], r11 */
 	emit_store(b, 8, RT, JIT_RT_ERR_CODE, TMP);                        /* mov [r12+err_code], r10 */
+	emit_store(b, 8, RT, JIT_RT_ERR_FP, X64_RBP);                      /* mov [r12+err_fp], rbp */
 	emit_alu_rm(b, 1, X64_OPR_MOV, X64_RSP, RT, JIT_RT_STK_LO);        /* mov rsp, [r12+stk_lo] */
 	jump_to(c, -1, c->labels[L_EPILOGUE], true, 0);                    /* jmp epilogue */
 	for (size_t k = 0; k < c->nstubs; k++) {
@@ -750,11 +775,16 @@ static void x64_tail(struct jit_ctx *c)
 		c->stub_addrs[k] = (uint32_t)b->len;
 		uint32_t code;
 		if (s->kind == STUB_ACCESS) {
-			if (c->stack_size >= s->arg) {
-				emit_mov_rr(b, 1, TMP, ADDR);                              /* mov r10, r11 */
-				emit_alu_rm(b, 1, X64_OPR_SUB, TMP, RT, JIT_RT_STK_LO);    /* sub r10, [r12+stk_lo] */
-				emit_alu_ri(b, 1, X64_EXT_CMP, TMP,
-					    (int32_t)(c->stack_size - s->arg + 1));        /* cmp r10, stack-size+1 */
+			if (c->stack_size) {
+				/* Valid: the current frame up to the top of the main
+				 * frame, [rbp-512, fp0). */
+				emit_lea(b, TMP, ADDR, SBPF_STACK_SIZE);                   /* lea r10, [r11+512] */
+				emit_alu_rr(b, 1, X64_OP_SUB, TMP, X64_RBP);               /* sub r10, rbp */
+				emit_alu_rm(b, 1, X64_OPR_MOV, AUX, RT, JIT_RT_FP0);       /* mov r9, [r12+fp0] */
+				emit_alu_rr(b, 1, X64_OP_SUB, AUX, X64_RBP);               /* sub r9, rbp */
+				emit_alu_ri(b, 1, X64_EXT_ADD, AUX,
+					    (int32_t)(SBPF_STACK_SIZE - s->arg + 1));      /* add r9, 512-size+1 */
+				emit_alu_rr(b, 1, X64_OP_CMP, TMP, AUX);                   /* cmp r10, r9 */
 				jump_to(c, X64_CC_B, s->resume, true, 0);                  /* jb resume */
 			}
 			code = JIT_ERR_CODE(JIT_ERR_ACCESS, s->pc);

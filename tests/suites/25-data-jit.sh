@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Instruction tests on the JIT: every .data file (the project's tests/data and
+# the external bpf_conformance suite when ../shared/bpf_conformance exists)
+# runs through `safebpf test-data --engine jit` (bounds-checked JIT), and the
+# conformance tests also through jit-unchecked (they are all memory-safe).
+# Expected results are the interpreter's, so passing means the engines agree.
+set -u
+cd "$(dirname "$0")/../.."
+bin=build/asan/safebpf
+[ -x "$bin" ] || bin=build/safebpf
+conf=../shared/bpf_conformance
+[ -d "$conf" ] || conf=/work/shared/bpf_conformance
+pass=0 fail=0 skip=0
+run() { # label, args...
+	local label=$1; shift
+	local out line p f
+	out=$("$bin" test-data "$@" 2>&1)
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "$out" | tail -n 20
+		echo "$label: no summary line"
+		fail=$((fail + 1)); return
+	fi
+	p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+	[ "$f" -gt 0 ] && grep -vE '^[0-9]+ passed' <<<"$out" | head -n 40
+	echo "$label: $p passed, $f failed"
+	pass=$((pass + p)); fail=$((fail + f))
+}
+if [ -d tests/data ]; then
+	run "tests/data (jit)" --engine jit tests/data
+fi
+if [ -d "$conf/tests" ]; then
+	run "bpf_conformance (jit)" --engine jit "$conf/tests"
+	run "bpf_conformance (jit-unchecked)" --engine jit-unchecked "$conf/tests"
+	[ -d "$conf/negative" ] && run "bpf_conformance negative (jit)" --engine jit "$conf/negative"
+else
+	echo "bpf_conformance: skipped (no $conf/tests)"
+	skip=$((skip + 1))
+fi
+echo "25-data-jit: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -26,7 +26,13 @@ struct sbpf_gen_opts {
 	uint64_t seed;      /* the program is a pure function of the seed and options */
 	unsigned body_len;  /* about how many body instructions (0: 48) */
 	int kernel_safe;    /* 1: only what the kernel verifier accepts as XDP (no atomics
-			     * on the packet, no variable-offset packet access) */
+			     * on the packet, no variable-offset packet access) and
+			     * no fetching atomics (see kernel_fetch) */
+	int kernel_fetch;   /* with kernel_safe: still emit fetching atomics (fetch ops,
+			     * xchg, cmpxchg) on the stack. Off by default: Linux 6.18's
+			     * verifier does not carry precision from a fetched register
+			     * back to its stack slot, prunes a live path and hard-wires a
+			     * branch (tests/xdp/kernel-bugs/atomic-fetch-precision.s) */
 };
 
 /* One generated test case. */
@@ -58,11 +64,17 @@ void sbpf_gen_swap_prologue(struct sbpf_insn *insns, size_t n, size_t prologue,
  * range splits an lddw. The result may be invalid (check sbpf_validate). */
 int sbpf_gen_drop(struct sbpf_insn *insns, size_t *n, size_t at, size_t count);
 
-/* 0 when every register read and every stack byte read on every path is
- * written first (r1, r2 and r10 count as written on entry; r1..r5 in a
- * callee), else -EINVAL with the first offending slot in *@pc. Engines may
- * disagree on uninitialised values; programs failing this are not compared. */
-int sbpf_gen_check_init(const struct sbpf_insn *insns, size_t n, size_t *pc);
+/* Fairness of a program for comparing engines: 0 when, on every path,
+ * every register and stack byte read was written first, and no host
+ * pointer (r10, the input pointer, anything computed from them) is used
+ * except as a memory base, moved, or offset by add/sub - so no address can
+ * reach r0, memory or a branch. Engines may disagree on anything else, so
+ * unfair programs are not compared. The check starts at slot @start: 0 for
+ * a whole mem-form program (r1 = input pointer, r2 = length, r10 written);
+ * a generated program's prologue length to check what follows it (r9 =
+ * input pointer and r10 written). Returns -EINVAL with the first
+ * offending slot in *@pc, or -ENOMEM. */
+int sbpf_gen_check_fair(const struct sbpf_insn *insns, size_t n, size_t start, size_t *pc);
 
 /* Decides whether a candidate program still shows the disagreement being
  * minimized: returns 1 when it does, 0 when not (or when it is not a fair
@@ -70,8 +82,8 @@ int sbpf_gen_check_init(const struct sbpf_insn *insns, size_t n, size_t *pc);
 typedef int (*sbpf_gen_still_fails)(const struct sbpf_insn *insns, size_t n, void *arg);
 
 /* Delta-debugging minimization: repeatedly drops chunks of slots (never the
- * first @keep_head slots) while the program stays valid, initialised
- * (sbpf_gen_check_init) and @fails says it still disagrees. Works in place
+ * first @keep_head slots, the prologue) while the program stays valid, fair
+ * (sbpf_gen_check_fair from @keep_head) and @fails says it still disagrees. Works in place
  * on @insns / *@n. Returns the number of candidates tried. */
 unsigned sbpf_gen_minimize(struct sbpf_insn *insns, size_t *n, size_t keep_head,
 			   sbpf_gen_still_fails fails, void *arg);

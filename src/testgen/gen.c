@@ -36,6 +36,7 @@ struct gen {
 	struct sbpf_builder *b;  /* program being built */
 	uint64_t s;              /* xorshift64* state */
 	int kernel_safe;         /* restrict to what the verifier accepts */
+	int kernel_fetch;        /* kernel_safe but fetching atomics allowed */
 	int budget;              /* body slots left for the current function */
 	int depth;               /* nesting of if/else and loops */
 	int in_loop;             /* r8 is a live loop counter */
@@ -279,7 +280,9 @@ static void gen_atomic(struct gen *g)
 	};
 	uint8_t sz = chance(g, 50) ? SBPF_W : SBPF_DW;
 	int bytes = size_bytes(sz);
-	int32_t op = ops[below(g, sizeof(ops) / sizeof(ops[0]))];
+	/* the first four ops do not fetch */
+	unsigned nops = g->kernel_safe && !g->kernel_fetch ? 4 : sizeof(ops) / sizeof(ops[0]);
+	int32_t op = ops[below(g, nops)];
 	int base = SBPF_REG_FP;
 	int16_t off = stack_off(g, bytes);
 	if (!g->fn && !g->kernel_safe && chance(g, 50)) {
@@ -520,7 +523,7 @@ int sbpf_gen_program(const struct sbpf_gen_opts *opts, struct sbpf_gen_prog *out
 		     char *why, size_t whysz)
 {
 	memset(out, 0, sizeof(*out));
-	struct gen g = { .kernel_safe = opts->kernel_safe };
+	struct gen g = { .kernel_safe = opts->kernel_safe, .kernel_fetch = opts->kernel_fetch };
 	/* splitmix64 of the seed: nearby seeds give unrelated streams */
 	uint64_t z = opts->seed + 0x9e3779b97f4a7c15ull;
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;

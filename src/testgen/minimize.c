@@ -1,6 +1,7 @@
 /* minimize.c - shrinking programs on which engines disagree: dropping slots
- * with jump fix-ups, the "everything read was written" check that keeps
- * candidates fair, and the delta-debugging loop (see safebpf/testgen.h).
+ * with jump fix-ups, the fairness check (everything read was written, no
+ * host pointer used as a value) that keeps candidates comparable, and the
+ * delta-debugging loop (see safebpf/testgen.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -71,10 +72,11 @@ int sbpf_gen_drop(struct sbpf_insn *insns, size_t *n, size_t at, size_t count)
 	return 0;
 }
 
-/* ---- definite initialisation ------------------------------------------------------ */
+/* ---- fairness: definite initialisation and no pointer leaks -------------- */
 
 struct istate {
-	uint16_t regs;                         /* bit r: register r written */
+	uint16_t regs;                         /* bit r: register r written on every path */
+	uint16_t ptrs;                         /* bit r: register r may hold a host pointer */
 	uint8_t stack[SBPF_STACK_SIZE / 8];    /* bit per byte below r10 (byte 0 = r10-512) */
 	uint8_t seen;                          /* reached */
 };
@@ -84,9 +86,19 @@ static int reg_ok(const struct istate *s, int r)
 	return (s->regs >> r) & 1;
 }
 
-static void set_reg(struct istate *s, int r)
+static int is_ptr(const struct istate *s, int r)
+{
+	return (s->ptrs >> r) & 1;
+}
+
+/* Marks @r written, holding a pointer or not. */
+static void set_reg(struct istate *s, int r, int ptr)
 {
 	s->regs |= (uint16_t)(1u << r);
+	if (ptr)
+		s->ptrs |= (uint16_t)(1u << r);
+	else
+		s->ptrs &= (uint16_t)~(1u << r);
 }
 
 static int access_bytes(uint8_t code)
@@ -115,7 +127,8 @@ static int stack_bytes(struct istate *s, int off, int size, int set)
 	return 1;
 }
 
-/* Meets @in into @out (intersection); returns 1 when @out changed. */
+/* Merges @in into @out (written: intersection; pointers: union); returns
+ * 1 when @out changed. */
 static int meet(struct istate *out, const struct istate *in)
 {
 	if (!out->seen) {
@@ -124,9 +137,10 @@ static int meet(struct istate *out, const struct istate *in)
 		return 1;
 	}
 	int changed = 0;
-	uint16_t r = out->regs & in->regs;
-	changed |= r != out->regs;
+	uint16_t r = out->regs & in->regs, p = out->ptrs | in->ptrs;
+	changed |= r != out->regs || p != out->ptrs;
 	out->regs = r;
+	out->ptrs = p;
 	for (size_t i = 0; i < sizeof(out->stack); i++) {
 		uint8_t v = out->stack[i] & in->stack[i];
 		changed |= v != out->stack[i];
@@ -135,7 +149,14 @@ static int meet(struct istate *out, const struct istate *in)
 	return changed;
 }
 
-/* Applies @in to @s; returns 0 when it reads something unwritten. */
+/* A scalar operand: written and not a pointer. */
+static int scalar(const struct istate *s, int r)
+{
+	return reg_ok(s, r) && !is_ptr(s, r);
+}
+
+/* Applies @in to @s; returns 0 when it reads something unwritten or uses a
+ * pointer as a value. */
 static int step(const struct sbpf_insn *in, struct istate *s)
 {
 	enum sbpf_op op = sbpf_decode(in);
@@ -143,73 +164,104 @@ static int step(const struct sbpf_insn *in, struct istate *s)
 	if (!info)
 		return 0;
 	int bytes = access_bytes(in->code);
+	int d = in->dst_reg, r = in->src_reg;
+	int is64 = SBPF_CLASS(in->code) == SBPF_ALU64;
 	switch (info->fmt) {
 	case SBPF_FMT_ALU_K:
-		if (op != SBPF_OP_MOV64_IMM && op != SBPF_OP_MOV32_IMM && !reg_ok(s, in->dst_reg))
+		if (op == SBPF_OP_MOV64_IMM || op == SBPF_OP_MOV32_IMM) {
+			set_reg(s, d, 0);
+			return 1;
+		}
+		if (!reg_ok(s, d))
 			return 0;
-		set_reg(s, in->dst_reg);
+		if (is_ptr(s, d)) /* only ptr +/- constant stays fair */
+			return is64 && (op == SBPF_OP_ADD64_IMM || op == SBPF_OP_SUB64_IMM);
+		set_reg(s, d, 0);
 		return 1;
-	case SBPF_FMT_ALU_X: case SBPF_FMT_MOVSX:
-		if (!reg_ok(s, in->src_reg))
+	case SBPF_FMT_ALU_X:
+		if (!reg_ok(s, r))
 			return 0;
-		if (info->fmt == SBPF_FMT_ALU_X && op != SBPF_OP_MOV64_REG && op != SBPF_OP_MOV32_REG &&
-		    !reg_ok(s, in->dst_reg))
+		if (op == SBPF_OP_MOV64_REG) {
+			set_reg(s, d, is_ptr(s, r));
+			return 1;
+		}
+		if (op != SBPF_OP_MOV32_REG && !reg_ok(s, d))
 			return 0;
-		set_reg(s, in->dst_reg);
+		if (op == SBPF_OP_ADD64_REG && is_ptr(s, d) + is_ptr(s, r) == 1) {
+			set_reg(s, d, 1); /* pointer + scalar */
+			return 1;
+		}
+		if (is_ptr(s, r) || (op != SBPF_OP_MOV32_REG && is_ptr(s, d)))
+			return 0;
+		set_reg(s, d, 0);
+		return 1;
+	case SBPF_FMT_MOVSX:
+		if (!scalar(s, r))
+			return 0;
+		set_reg(s, d, 0);
 		return 1;
 	case SBPF_FMT_NEG: case SBPF_FMT_END:
-		return reg_ok(s, in->dst_reg);
+		return scalar(s, d);
 	case SBPF_FMT_LDX:
-		if (!reg_ok(s, in->src_reg))
+		if (!reg_ok(s, r))
 			return 0;
-		if (in->src_reg == SBPF_REG_FP && !stack_bytes(s, in->off, bytes, 0))
+		if (r == SBPF_REG_FP && !stack_bytes(s, in->off, bytes, 0))
 			return 0;
-		set_reg(s, in->dst_reg);
+		set_reg(s, d, 0);
 		return 1;
 	case SBPF_FMT_ST: case SBPF_FMT_STX:
-		if (!reg_ok(s, in->dst_reg) || (info->fmt == SBPF_FMT_STX && !reg_ok(s, in->src_reg)))
+		if (!reg_ok(s, d) || (info->fmt == SBPF_FMT_STX && !scalar(s, r)))
 			return 0;
-		if (in->dst_reg == SBPF_REG_FP)
+		if (d == SBPF_REG_FP)
 			stack_bytes(s, in->off, bytes, 1);
 		return 1;
 	case SBPF_FMT_ATOMIC:
-		if (!reg_ok(s, in->dst_reg) || !reg_ok(s, in->src_reg) ||
-		    (in->imm == SBPF_CMPXCHG && !reg_ok(s, 0)))
+		if (!reg_ok(s, d) || !scalar(s, r) || (in->imm == SBPF_CMPXCHG && !scalar(s, 0)))
 			return 0;
-		if (in->dst_reg == SBPF_REG_FP && !stack_bytes(s, in->off, bytes, 0))
+		if (d == SBPF_REG_FP && !stack_bytes(s, in->off, bytes, 0))
 			return 0;
 		if (in->imm == SBPF_CMPXCHG)
-			set_reg(s, 0);
+			set_reg(s, 0, 0);
+		else if (in->imm & SBPF_FETCH)
+			set_reg(s, r, 0);
 		return 1;
 	case SBPF_FMT_LDDW:
-		set_reg(s, in->dst_reg);
+		set_reg(s, d, 0);
 		return 1;
 	case SBPF_FMT_JCOND_K:
-		return reg_ok(s, in->dst_reg);
+		return scalar(s, d);
 	case SBPF_FMT_JCOND_X:
-		return reg_ok(s, in->dst_reg) && reg_ok(s, in->src_reg);
+		return scalar(s, d) && scalar(s, r);
 	case SBPF_FMT_CALL: case SBPF_FMT_CALL_LOCAL:
 		s->regs &= (uint16_t)~0x3eu; /* r1..r5 clobbered */
-		set_reg(s, 0);
+		s->ptrs &= (uint16_t)~0x3eu;
+		set_reg(s, 0, 0);
 		return 1;
 	case SBPF_FMT_EXIT:
-		return reg_ok(s, 0);
+		return scalar(s, 0);
 	default:
 		return 1;
 	}
 }
 
-int sbpf_gen_check_init(const struct sbpf_insn *insns, size_t n, size_t *bad_pc)
+int sbpf_gen_check_fair(const struct sbpf_insn *insns, size_t n, size_t start, size_t *bad_pc)
 {
+	if (start >= n)
+		return -EINVAL;
 	struct istate *st = calloc(n + 1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
-	st[0].seen = 1;
-	st[0].regs = (1u << 1) | (1u << 2) | (1u << SBPF_REG_FP);
+	st[start].seen = 1;
+	if (start == 0) {
+		st[0].regs = (1u << 1) | (1u << 2) | (1u << SBPF_REG_FP);
+		st[0].ptrs = (1u << 1) | (1u << SBPF_REG_FP);
+	} else {
+		st[start].regs = st[start].ptrs = (1u << 9) | (1u << SBPF_REG_FP);
+	}
 	int rc = 0;
 	for (int changed = 1; changed && !rc;) {
 		changed = 0;
-		for (size_t pc = 0; pc < n && !rc; pc++) {
+		for (size_t pc = start; pc < n && !rc; pc++) {
 			if (!st[pc].seen)
 				continue;
 			const struct sbpf_insn *in = &insns[pc];
@@ -239,6 +291,7 @@ int sbpf_gen_check_init(const struct sbpf_insn *insns, size_t n, size_t *bad_pc)
 			case SBPF_FMT_CALL_LOCAL: {
 				struct istate entry = { .seen = 1 };
 				entry.regs = (uint16_t)((st[pc].regs & 0x3eu) | (1u << SBPF_REG_FP));
+				entry.ptrs = (uint16_t)((st[pc].ptrs & 0x3eu) | (1u << SBPF_REG_FP));
 				changed |= meet(&st[pc + 1 + in->imm], &entry);
 				changed |= meet(&st[next], &s);
 				break;
@@ -274,7 +327,7 @@ unsigned sbpf_gen_minimize(struct sbpf_insn *insns, size_t *n, size_t keep_head,
 			memcpy(cand, insns, cn * sizeof(*cand));
 			if (sbpf_gen_drop(cand, &cn, at, count) ||
 			    sbpf_validate(cand, cn, NULL) ||
-			    sbpf_gen_check_init(cand, cn, &bad)) {
+			    sbpf_gen_check_fair(cand, cn, keep_head, &bad)) {
 				at += chunk;
 				continue;
 			}

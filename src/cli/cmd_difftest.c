@@ -3,8 +3,8 @@
  *
  * Every program runs in its mem form on the interpreter and the JIT; with
  * --kernel, kernel-safe programs also run in their xdp form on the
- * interpreter, the JIT and the kernel (BPF_PROG_TEST_RUN) when the verifier
- * accepts them. Engines must agree on the outcome: r0 (the low 32 bits
+ * interpreter, the JIT (checked and unchecked) and the kernel
+ * (BPF_PROG_TEST_RUN) when the verifier accepts them. Engines must agree on the outcome: r0 (the low 32 bits
  * against the kernel, which keeps no more), the memory afterwards, or the
  * same error at the same pc. A disagreement is minimized by dropping
  * instructions while it persists and saved as a .data regression file whose
@@ -323,7 +323,8 @@ int cmd_difftest(int argc, char **argv)
 	const struct cli_engine *interp = cli_engine_find("interp");
 	const struct cli_engine *jit = cli_engine_find("jit");
 	const struct cli_engine *kernel = cli_engine_find("kernel");
-	if (!interp || !jit || !kernel) {
+	const struct cli_engine *unchecked = cli_engine_find("jit-unchecked");
+	if (!interp || !jit || !kernel || !unchecked) {
 		fprintf(stderr, "safebpf difftest: this build lacks an engine (interp, jit, kernel)\n");
 		return EXIT_FAIL;
 	}
@@ -401,6 +402,10 @@ int cmd_difftest(int argc, char **argv)
 							st.jit_xdp++;
 							kbad |= check_pair(&a, seed, interp, &kref, jit, SBPF_PROG_XDP,
 									   gp.xdp_insns, gp.xdp_n, &gp, ~0ull);
+							/* verified (and safe by construction): unchecked code too */
+							kbad |= check_pair(&a, seed, interp, &kref, unchecked,
+									   SBPF_PROG_XDP, gp.xdp_insns, gp.xdp_n,
+									   &gp, ~0ull);
 						}
 					}
 					st.kernel_agreed += !kbad;
@@ -420,7 +425,7 @@ int cmd_difftest(int argc, char **argv)
 	if (a.kernel)
 		printf("kernel: %" PRIu64 " xdp programs sent, %" PRIu64 " refused by the verifier, %" PRIu64
 		       " agree (interp%s, kernel)\n", st.kernel_sent, st.kernel_rejected, st.kernel_agreed,
-		       jit_has_xdp > 0 ? ", jit" : "");
+		       jit_has_xdp > 0 ? ", jit, jit-unchecked" : "");
 	if (a.kernel && jit_has_xdp == 0)
 		printf("jit: the xdp form was not compared (the JIT has no xdp program type yet)\n");
 	printf("difftest: %" PRIu64 " passed, %" PRIu64 " failed\n", st.passed, st.failed);

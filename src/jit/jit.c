@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "jit/jitInt.h"
+#include "safebpf/ctx.h"
 
 #define JIT_MAX_PASSES 40
 #define JIT_DEFAULT_BUDGET 100000000ull
@@ -142,6 +143,14 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	memcpy(jit->insns, insns, n * sizeof(*insns));
+	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
+	rc = sbpf_ctx_rewrite(o.type, jit->insns, n, err);
+	if (rc) {
+		free(jit->insns);
+		free(jit);
+		errno = -rc;
+		return NULL;
+	}
 	jit->n = n;
 	jit->type = o.type;
 	jit->checked = !o.unchecked;
@@ -486,6 +495,60 @@ static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 	return rc;
 }
 
+/* [xdp branch] Program type xdp: r1 = a struct sbpf_xdp_ctx whose data /
+ * data_end point at the packet (the program's xdp_md loads were rewritten
+ * by sbpf_ctx_rewrite in sbpf_jit__new). Unchecked code reads the context
+ * and the caller's packet directly. Checked code bounds-checks against one
+ * region, so the context and a copy of the packet sit back to back in one
+ * buffer [context | packet] and the packet is copied back after the run.
+ * (So checked code, unlike the interpreter, would let a packet pointer
+ * moved below data read the context: only programs the verifier refuses
+ * can do that.) */
+#define XDP_CTX_ROOM 64 /* bytes before the packet copy; >= sizeof(struct sbpf_xdp_ctx) */
+static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
+		   struct sbpf_run_error *err)
+{
+	_Static_assert(sizeof(struct sbpf_xdp_ctx) <= XDP_CTX_ROOM, "XDP_CTX_ROOM too small");
+	jit_entry_fn entry = (jit_entry_fn)jit->image;
+	struct jit_rt rt = { 0 };
+	rt.budget = jit->loop_budget;
+	if (!mem)
+		len = 0;
+	if (!jit->checked) {
+		struct sbpf_xdp_ctx ctx;
+		sbpf_xdp_ctx__init(&ctx, mem, len);
+		uint64_t ret = entry((uint64_t)(uintptr_t)&ctx, 0, &rt);
+		if (rt.err_code)
+			return describe_error(jit, &rt, 0, 0, err);
+		if (r0)
+			*r0 = ret;
+		return 0;
+	}
+	size_t total = XDP_CTX_ROOM + len;
+	uint8_t *buf = malloc(total);
+	if (!buf)
+		return -ENOMEM;
+	if (len)
+		memcpy(buf + XDP_CTX_ROOM, mem, len);
+	memset(buf, 0, XDP_CTX_ROOM);
+	sbpf_xdp_ctx__init((struct sbpf_xdp_ctx *)buf, buf + XDP_CTX_ROOM, len);
+	rt.mem_lo = (uint64_t)(uintptr_t)buf;
+	for (int i = 0; i < 4; i++) {
+		size_t size = (size_t)1 << i;
+		rt.mem_cnt[i] = total - size + 1;
+	}
+	uint64_t ret = entry((uint64_t)(uintptr_t)buf, 0, &rt);
+	if (len)
+		memcpy(mem, buf + XDP_CTX_ROOM, len);
+	int rc = 0;
+	if (rt.err_code)
+		rc = describe_error(jit, &rt, rt.mem_lo, total, err);
+	else if (r0)
+		*r0 = ret;
+	free(buf);
+	return rc;
+}
+
 int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		  struct sbpf_run_error *err)
 {
@@ -494,6 +557,8 @@ int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	if (jit->type == SBPF_PROG_XDP)
+		return run_xdp(jit, mem, len, r0, err); /* [xdp branch] */
 	if (jit->type != SBPF_PROG_MEM) {
 		if (err) {
 			err->pc = 0;

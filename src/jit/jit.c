@@ -287,7 +287,7 @@ static bool same_layout(const struct jit_ctx *c, const uint32_t *prev_addrs)
 {
 	return prev_addrs && c->nstubs == c->prev_nstubs &&
 	       !memcmp(c->addrs, prev_addrs, (c->n + 1) * sizeof(uint32_t)) &&
-	       !memcmp(c->stub_addrs, c->prev_stub_addrs, c->nstubs * sizeof(uint32_t)) &&
+	       (!c->nstubs || !memcmp(c->stub_addrs, c->prev_stub_addrs, c->nstubs * sizeof(uint32_t))) &&
 	       !memcmp(c->labels, c->prev_labels, sizeof(c->labels));
 }
 

@@ -1,0 +1,250 @@
+/* cmd_jit.c - `safebpf jit`: compile a program with the JIT and show what
+ * came out: with --dump every eBPF instruction (disassembled by the
+ * assembler's disassembler) followed by the native instructions it became
+ * (disassembled by capstone), then the prologue/epilogue/stub regions and
+ * the code size.
+ */
+#include <capstone/capstone.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "safebpf/asm.h"
+#include "safebpf/datafile.h"
+#include "safebpf/jit.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: safebpf jit FILE [--dump] [--unchecked] [--no-bmi2] [--kernel-style] [--type T]\n"
+		"\n"
+		"Compiles FILE (assembly text, raw bytecode or a .data test file) to native\n"
+		"code and prints its size; with --dump, also the native code of every eBPF\n"
+		"instruction, next to that instruction.\n"
+		"\n"
+		"  --dump           show the native code per eBPF instruction (capstone)\n"
+		"  --unchecked      compile without bounds/budget/depth checks, as used for\n"
+		"                   programs the kernel verifier accepted\n"
+		"  --no-bmi2        do not use BMI2 shifts (shlx/shrx/sarx)\n"
+		"  --kernel-style   show eBPF instructions in the verifier-log style\n"
+		"  --type T         program type (mem, xdp)\n"
+		"\n"
+		"Exit: 0 ok, 1 compile error, 2 usage, 3 bad program.\n");
+}
+
+/* What the command was asked to do. */
+struct jit_args {
+	const char *file;        /* program file */
+	int dump;                /* --dump */
+	int unchecked;           /* --unchecked */
+	int no_bmi2;             /* --no-bmi2 */
+	int kernel_style;        /* --kernel-style */
+	enum sbpf_prog_type type; /* --type */
+};
+
+static int parse_args(int argc, char **argv, struct jit_args *a)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(arg, "--dump")) {
+			a->dump = 1;
+		} else if (!strcmp(arg, "--unchecked")) {
+			a->unchecked = 1;
+		} else if (!strcmp(arg, "--no-bmi2")) {
+			a->no_bmi2 = 1;
+		} else if (!strcmp(arg, "--kernel-style")) {
+			a->kernel_style = 1;
+		} else if (!strcmp(arg, "--type") && i + 1 < argc) {
+			if (sbpf_prog_type__from_name(argv[++i], &a->type)) {
+				fprintf(stderr, "safebpf jit: unknown program type '%s' (mem, xdp)\n", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (arg[0] == '-' && arg[1]) {
+			fprintf(stderr, "safebpf jit: unknown option or missing value: %s\n", arg);
+			usage(stderr);
+			return EXIT_USAGE;
+		} else if (!a->file) {
+			a->file = arg;
+		} else {
+			fprintf(stderr, "safebpf jit: more than one program file (%s, %s)\n", a->file, arg);
+			return EXIT_USAGE;
+		}
+	}
+	if (!a->file) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* Loads the program from a .data file or through cli_load_program(). */
+static struct sbpf_insn *load(const char *file, size_t *n)
+{
+	size_t len = strlen(file);
+	if (len < 5 || strcmp(file + len - 5, ".data"))
+		return cli_load_program(file, n);
+	char *text = cli_read_file(file, NULL);
+	if (!text)
+		return NULL;
+	struct sbpf_datafile df;
+	struct sbpf_diags diags = { 0 };
+	struct sbpf_insn *insns = NULL;
+	int rc = sbpf_datafile__parse(text, file, &df, &diags);
+	if (!rc)
+		rc = sbpf_datafile__program(&df, file, &insns, n, &diags);
+	if (rc) {
+		char *msg = sbpf_diags__format(&diags);
+		if (rc == -ENOENT)
+			fprintf(stderr, "safebpf: %s: no program (no -- asm or -- raw section)\n", file);
+		else
+			fputs(msg && *msg ? msg : "safebpf: cannot read the test file\n", stderr);
+		free(msg);
+		insns = NULL;
+	}
+	sbpf_diags__free(&diags);
+	sbpf_datafile__free(&df);
+	free(text);
+	return insns;
+}
+
+/* The slot whose code starts at native offset @off, or -1. */
+static long pc_at(const struct sbpf_jit *jit, size_t n, uint64_t off)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if ((uint64_t)sbpf_jit__insn_offset(jit, mid) < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* The first slot at that offset that has code of its own. */
+	if (lo < n && (uint64_t)sbpf_jit__insn_offset(jit, lo) == off)
+		return (long)lo;
+	return -1;
+}
+
+/* Prints native code [@from, @to) of the image, one instruction a line,
+ * naming the eBPF target of jumps and calls into the program. */
+static void print_native(csh cs, const struct sbpf_jit *jit, size_t n, const uint8_t *code,
+			 size_t from, size_t to)
+{
+	cs_insn *ins;
+	size_t count = cs_disasm(cs, code + from, to - from, from, 0, &ins);
+	size_t done = from;
+	for (size_t i = 0; i < count; i++) {
+		char bytes[3 * 16 + 1] = "";
+		for (int k = 0; k < ins[i].size && k < 12; k++)
+			sprintf(bytes + 3 * k, "%02x ", ins[i].bytes[k]);
+		char note[48] = "";
+		const char *m = ins[i].mnemonic;
+		if ((m[0] == 'j' || !strcmp(m, "call")) && !strncmp(ins[i].op_str, "0x", 2)) {
+			uint64_t t = strtoull(ins[i].op_str, NULL, 16);
+			long pc = pc_at(jit, n, t);
+			if (pc >= 0)
+				snprintf(note, sizeof(note), "  ; -> %ld", pc);
+			else if (t >= (uint64_t)sbpf_jit__insn_offset(jit, n))
+				snprintf(note, sizeof(note), "  ; -> exit/stub");
+		}
+		printf("    %5" PRIx64 ":  %-36s %s %s%s\n", ins[i].address, bytes, ins[i].mnemonic,
+		       ins[i].op_str, note);
+		done = ins[i].address + ins[i].size;
+	}
+	cs_free(ins, count);
+	if (done < to)
+		printf("    %5zx:  (%zu bytes capstone cannot decode)\n", done, to - done);
+}
+
+static int dump(const struct sbpf_jit *jit, const struct sbpf_insn *insns, size_t n,
+		enum sbpf_disasm_style style)
+{
+	size_t size;
+	const uint8_t *code = sbpf_jit__code(jit, &size);
+	int arch, mode;
+	sbpf_jit__capstone_mode(jit, &arch, &mode);
+	csh cs;
+	if (cs_open((cs_arch)arch, (cs_mode)mode, &cs) != CS_ERR_OK) {
+		fprintf(stderr, "safebpf jit: capstone cannot open %s\n", sbpf_jit__target_name(jit));
+		return EXIT_FAIL;
+	}
+	size_t start = (size_t)sbpf_jit__insn_offset(jit, 0);
+	if (start) {
+		printf("prologue:\n");
+		print_native(cs, jit, n, code, 0, start);
+	}
+	for (size_t pc = 0; pc < n;) {
+		char text[160];
+		int slots = sbpf_disasm_insn(insns, n, pc, style, text, sizeof(text));
+		if (slots < 1)
+			slots = 1;
+		size_t from = (size_t)sbpf_jit__insn_offset(jit, pc);
+		size_t to = (size_t)sbpf_jit__insn_offset(jit, pc + (size_t)slots);
+		printf("%4zu: %s%s\n", pc, text, from == to ? "   (no code)" : "");
+		print_native(cs, jit, n, code, from, to);
+		pc += (size_t)slots;
+	}
+	size_t end = (size_t)sbpf_jit__insn_offset(jit, n);
+	if (end < size) {
+		printf("epilogue, error exit and out-of-line checks:\n");
+		print_native(cs, jit, n, code, end, size);
+	}
+	cs_close(&cs);
+	return EXIT_OK;
+}
+
+int cmd_jit(int argc, char **argv)
+{
+	struct jit_args a = { 0 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	size_t n = 0;
+	struct sbpf_insn *insns = load(a.file, &n);
+	if (!insns)
+		return EXIT_INPUT;
+	struct sbpf_jit_opts jo = {
+		.sz = sizeof(jo), .type = a.type, .unchecked = a.unchecked,
+		.features = a.no_bmi2 ? SBPF_JIT_NO_BMI2 : 0,
+	};
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_jit *jit = sbpf_jit__new(insns, n, &jo, &verr);
+	if (!jit) {
+		if (errno == EINVAL)
+			fprintf(stderr, "safebpf: %s: invalid program: instruction %zu: %s\n", a.file,
+				verr.index, verr.rule);
+		else
+			fprintf(stderr, "safebpf: %s: cannot load program: %s\n", a.file, strerror(errno));
+		free(insns);
+		return EXIT_INPUT;
+	}
+	struct sbpf_vm *vm = sbpf_vm__new(insns, n, NULL, NULL);
+	rc = vm ? sbpf_jit__helpers_from_vm(jit, vm) : -errno;
+	sbpf_vm__free(vm);
+	if (!rc)
+		rc = sbpf_jit__compile(jit);
+	if (rc) {
+		fprintf(stderr, "safebpf: %s: cannot compile: %s\n", a.file, strerror(-rc));
+		sbpf_jit__free(jit);
+		free(insns);
+		return EXIT_FAIL;
+	}
+	int ex = EXIT_OK;
+	if (a.dump)
+		ex = dump(jit, insns, n, a.kernel_style ? SBPF_DISASM_KERNEL : SBPF_DISASM_ASM);
+	size_t size;
+	sbpf_jit__code(jit, &size);
+	size_t body = (size_t)(sbpf_jit__insn_offset(jit, n) - sbpf_jit__insn_offset(jit, 0));
+	printf("%s: %zu eBPF instructions -> %zu bytes of %s code (%s; prologue %ld, body %zu,"
+	       " epilogue and stubs %zu; %d passes)\n", a.file, n, size, sbpf_jit__target_name(jit),
+	       a.unchecked ? "unchecked" : "checked", sbpf_jit__insn_offset(jit, 0), body,
+	       size - (size_t)sbpf_jit__insn_offset(jit, n), sbpf_jit__passes(jit));
+	sbpf_jit__free(jit);
+	free(insns);
+	return ex;
+}

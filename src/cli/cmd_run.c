@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"                    with several; an XDP section selects --type xdp\n"
 		"  --repeat N        run N times on the same memory and print the time per\n"
 		"                    run (kernel: BPF_PROG_TEST_RUN's average duration; other\n"
-		"                    engines: wall time of the N runs / N)\n"
+		"                    engines: CPU time of the N runs / N)\n"
 		"  --verbose         print the kernel verifier's log (engine kernel)\n");
 	cli_engine_usage(f);
 	fprintf(f, "\nExit: 0 ok, 1 run-time error, 2 usage, 3 bad program or input.\n");

@@ -77,8 +77,10 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x);
 
 /* Runs the loaded handle @h of engine @e @repeat times (at least once) on
  * @mem and stores r0 of the last run and the time per run in ns: the
- * engine's own figure when it has one (run_timed), else the wall time of
- * the whole loop (CLOCK_MONOTONIC) divided by @repeat. Returns 0 or the
+ * engine's own figure when it has one (run_timed), else the time of the
+ * whole loop divided by @repeat, measured as this thread's CPU time
+ * (CLOCK_THREAD_CPUTIME_ID: like the kernel's test-run clock, it does not
+ * count time the loop spent preempted). Returns 0 or the
  * first run's error. */
 int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,
 			  uint64_t repeat, uint64_t *r0, double *ns_per_run,

@@ -34,6 +34,8 @@ struct sbpf_jit {
 	size_t image_size;                    /* bytes of code in the image */
 	size_t map_size;                      /* bytes mapped */
 	int passes;                           /* passes the compile needed */
+	uint8_t *xdp_buf;                     /* [xdp branch] checked xdp runs: [ctx | packet copy] */
+	size_t xdp_cap;                       /* [xdp branch] bytes allocated at xdp_buf */
 };
 
 /* ---- code buffer ---- */
@@ -167,6 +169,7 @@ void sbpf_jit__free(struct sbpf_jit *jit)
 	if (jit->image)
 		munmap(jit->image, jit->map_size);
 	free(jit->insns);
+	free(jit->xdp_buf);
 	free(jit->flags);
 	free(jit->addrs);
 	free(jit);
@@ -525,9 +528,14 @@ static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		return 0;
 	}
 	size_t total = XDP_CTX_ROOM + len;
-	uint8_t *buf = malloc(total);
-	if (!buf)
-		return -ENOMEM;
+	if (total > jit->xdp_cap) { /* kept between runs: no allocation per packet */
+		uint8_t *nb = realloc(jit->xdp_buf, total);
+		if (!nb)
+			return -ENOMEM;
+		jit->xdp_buf = nb;
+		jit->xdp_cap = total;
+	}
+	uint8_t *buf = jit->xdp_buf;
 	if (len)
 		memcpy(buf + XDP_CTX_ROOM, mem, len);
 	memset(buf, 0, XDP_CTX_ROOM);
@@ -545,7 +553,6 @@ static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		rc = describe_error(jit, &rt, rt.mem_lo, total, err);
 	else if (r0)
 		*r0 = ret;
-	free(buf);
 	return rc;
 }
 

@@ -184,12 +184,18 @@ static int load_inputs(struct run_args *a, struct sbpf_insn **insns, size_t *n,
 	return 0;
 }
 
-static void print_r0(uint64_t r0)
+static void print_r0(uint64_t r0, enum sbpf_prog_type type)
 {
+	static const char *const xdp_actions[] = {
+		"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT",
+	};
 	if ((int64_t)r0 < 0)
-		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ", %" PRId64 ")\n", r0, r0, (int64_t)r0);
+		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ", %" PRId64 ")", r0, r0, (int64_t)r0);
 	else
-		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ")\n", r0, r0);
+		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ")", r0, r0);
+	if (type == SBPF_PROG_XDP && r0 < sizeof(xdp_actions) / sizeof(xdp_actions[0]))
+		printf(" %s", xdp_actions[r0]);
+	putchar('\n');
 }
 
 static void dump_mem(const uint8_t *mem, size_t len)
@@ -231,7 +237,7 @@ int cmd_run(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "error at pc %zu: %s\n", err.pc, err.reason);
 	} else {
-		print_r0(r0);
+		print_r0(r0, a.exec.opts.type);
 		if (a.repeat)
 			printf("time: %.1f ns per run (%s, %" PRIu64 " runs%s)\n", ns, a.exec.engine->name,
 			       a.repeat, a.exec.engine->run_timed ? ", kernel-measured" : "");

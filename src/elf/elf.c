@@ -12,6 +12,11 @@
  *
  * libbpf's messages are captured (never printed) so the last warning can be
  * quoted in an error.
+ *
+ * libbpf 1.1 crashes on some malformed objects, so every libbpf parse runs
+ * in a child process (isolate.c): the *_inproc functions below do the work
+ * there and serialise their answer; the public functions fork, read the
+ * answer back, and turn a crashed child into an error.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -27,6 +32,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "elf/elfInt.h"
 #include "safebpf/elf.h"
 
 struct prog_entry {
@@ -126,7 +132,8 @@ static struct bpf_object *open_object(const char *path, struct sbpf_elf_error *e
 	return bo;
 }
 
-struct sbpf_elf *sbpf_elf__open(const char *path, struct sbpf_elf_error *err)
+/* In-process listing (runs in the child). */
+static struct sbpf_elf *open_inproc(const char *path, struct sbpf_elf_error *err)
 {
 	struct bpf_object *bo = open_object(path, err);
 	if (!bo)
@@ -355,8 +362,9 @@ static int check_insns(struct bpf_object *bo, const char *prog, const struct bpf
 
 /* ---- extraction ---------------------------------------------------------- */
 
-int sbpf_elf__prog_insns(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
-			 size_t *n, struct sbpf_elf_error *err)
+/* In-process extraction (runs in the child). */
+static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
+			size_t *n, struct sbpf_elf_error *err)
 {
 	if (idx >= obj->nprogs)
 		return fail(err, -ENOENT, "no program #%zu in %s", idx, obj->path);
@@ -418,4 +426,148 @@ int sbpf_elf__prog_insns(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **ou
 out:
 	bpf_object__close(bo);
 	return rc;
+}
+
+/* ---- isolation: the public entry points ------------------------------------ */
+
+/* Message for a child that did not come back. */
+static int child_died(struct sbpf_elf_error *err, const char *path, int rc, int sig)
+{
+	if (rc == -ECHILD)
+		return fail(err, -EINVAL, "%s: malformed object: libbpf failed while reading it%s%s", path,
+			    sig ? ", killed by " : "", sig ? strsignal(sig) : "");
+	return fail(err, rc, "%s: cannot read the object: %s", path, strerror(-rc));
+}
+
+struct open_job {
+	const char *path;        /* object to list */
+};
+
+/* Child: lists programs. Answer: u32 errno (0 ok), str message, u32 count,
+ * then per program str name, str section, u32 is_xdp. */
+static void open_child(void *arg, struct elf_blob *out)
+{
+	const struct open_job *job = arg;
+	struct sbpf_elf_error err = { "" };
+	struct sbpf_elf *obj = open_inproc(job->path, &err);
+	elf_blob_put_u32(out, obj ? 0 : (uint32_t)(errno ? errno : EINVAL));
+	elf_blob_put_str(out, err.msg);
+	elf_blob_put_u32(out, obj ? (uint32_t)obj->nprogs : 0);
+	for (size_t i = 0; obj && i < obj->nprogs; i++) {
+		elf_blob_put_str(out, obj->progs[i].name);
+		elf_blob_put_str(out, obj->progs[i].section);
+		elf_blob_put_u32(out, (uint32_t)obj->progs[i].is_xdp);
+	}
+}
+
+struct sbpf_elf *sbpf_elf__open(const char *path, struct sbpf_elf_error *err)
+{
+	struct open_job job = { path };
+	struct elf_blob r;
+	int sig;
+	int rc = elf_isolated(open_child, &job, &r, &sig);
+	if (rc) {
+		errno = -child_died(err, path, rc, sig);
+		return NULL;
+	}
+	size_t pos = 0;
+	uint32_t e = 0, count = 0;
+	const char *msg = "";
+	struct sbpf_elf *obj = NULL;
+	if (elf_blob_get_u32(&r, &pos, &e) || elf_blob_get_str(&r, &pos, &msg) ||
+	    elf_blob_get_u32(&r, &pos, &count))
+		goto garbled;
+	if (e) {
+		fail(err, 0, "%s", msg);
+		elf_blob_free(&r);
+		errno = (int)e;
+		return NULL;
+	}
+	obj = calloc(1, sizeof(*obj));
+	if (!obj || !(obj->path = strdup(path)) || !(obj->progs = calloc(count ? count : 1, sizeof(*obj->progs))))
+		goto nomem;
+	for (uint32_t i = 0; i < count; i++) {
+		const char *name, *sec;
+		uint32_t xdp;
+		if (elf_blob_get_str(&r, &pos, &name) || elf_blob_get_str(&r, &pos, &sec) ||
+		    elf_blob_get_u32(&r, &pos, &xdp))
+			goto garbled;
+		struct prog_entry *pe = &obj->progs[obj->nprogs++];
+		pe->name = strdup(name);
+		pe->section = strdup(sec);
+		pe->is_xdp = (int)xdp;
+		if (!pe->name || !pe->section)
+			goto nomem;
+	}
+	elf_blob_free(&r);
+	return obj;
+nomem:
+	elf_blob_free(&r);
+	sbpf_elf__close(obj);
+	fail(err, 0, "out of memory");
+	errno = ENOMEM;
+	return NULL;
+garbled:
+	elf_blob_free(&r);
+	sbpf_elf__close(obj);
+	fail(err, 0, "%s: internal error: garbled answer from the reading process", path);
+	errno = EIO;
+	return NULL;
+}
+
+struct insns_job {
+	struct sbpf_elf *obj;    /* the listed object */
+	size_t idx;              /* program wanted */
+};
+
+/* Child: extracts one program. Answer: u32 -rc, str message, u32 slots,
+ * the slots. */
+static void insns_child(void *arg, struct elf_blob *out)
+{
+	const struct insns_job *job = arg;
+	struct sbpf_elf_error err = { "" };
+	struct sbpf_insn *insns = NULL;
+	size_t n = 0;
+	int rc = insns_inproc(job->obj, job->idx, &insns, &n, &err);
+	elf_blob_put_u32(out, (uint32_t)-rc);
+	elf_blob_put_str(out, err.msg);
+	elf_blob_put_u32(out, rc ? 0 : (uint32_t)n);
+	if (!rc)
+		elf_blob_put(out, insns, n * sizeof(*insns));
+	free(insns);
+}
+
+int sbpf_elf__prog_insns(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
+			 size_t *n, struct sbpf_elf_error *err)
+{
+	if (idx >= obj->nprogs)
+		return fail(err, -ENOENT, "no program #%zu in %s", idx, obj->path);
+	struct insns_job job = { obj, idx };
+	struct elf_blob r;
+	int sig;
+	int rc = elf_isolated(insns_child, &job, &r, &sig);
+	if (rc)
+		return child_died(err, obj->path, rc, sig);
+	size_t pos = 0;
+	uint32_t e = 0, count = 0;
+	const char *msg = "";
+	if (elf_blob_get_u32(&r, &pos, &e) || elf_blob_get_str(&r, &pos, &msg) ||
+	    elf_blob_get_u32(&r, &pos, &count) || r.len - pos != (size_t)count * sizeof(struct sbpf_insn)) {
+		elf_blob_free(&r);
+		return fail(err, -EIO, "%s: internal error: garbled answer from the reading process", obj->path);
+	}
+	if (e) {
+		fail(err, 0, "%s", msg);
+		elf_blob_free(&r);
+		return -(int)e;
+	}
+	*out = malloc(count * sizeof(**out));
+	if (!*out) {
+		elf_blob_free(&r);
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	memcpy(*out, r.p + pos, count * sizeof(**out));
+	*n = count;
+	elf_blob_free(&r);
+	return 0;
 }

@@ -36,6 +36,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 XDP_OBJS  := $(XDP_SRCS:tests/xdp/%.c=$(BUILD)/xdp/%.o)
+REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 
 .PHONY: all test unit bench fuzz install clean asan e2e-helpers
 all: $(BUILD)/safebpf
@@ -80,7 +81,13 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
 
-asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(XDP_OBJS)
+# Fuzz targets without libFuzzer (gcc + ASan, tests/fuzz/replay_main.c), for
+# replaying the seed corpora in `make test`.
+$(BUILD)/asan/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/asan/libsafebpf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/asan/libsafebpf.a $(LIBS)
+
+asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS)
 
 # The one test command: install what is missing, build with sanitizers, run
 # every suite, end with one "N passed, N failed, N skipped" line.

@@ -24,6 +24,93 @@ int sbpf_kernel_check_privileges(char *why, size_t whysz);
  * missing and we are allowed to. Returns a static string, or NULL with errno. */
 const char *sbpf_kernel_tracefs(void);
 
+/* ---- maps (maps.c) ---------------------------------------------------- */
+
+enum sbpf_kmap_type {
+	SBPF_KMAP_ARRAY,           /* BPF_MAP_TYPE_ARRAY */
+	SBPF_KMAP_PERCPU_ARRAY,    /* BPF_MAP_TYPE_PERCPU_ARRAY */
+	SBPF_KMAP_HASH,            /* BPF_MAP_TYPE_HASH */
+	SBPF_KMAP_PERCPU_HASH,     /* BPF_MAP_TYPE_PERCPU_HASH */
+	SBPF_KMAP_RINGBUF,         /* BPF_MAP_TYPE_RINGBUF (max_entries = bytes, power of 2) */
+};
+
+struct sbpf_kmap_opts {
+	size_t sz;                 /* sizeof(struct sbpf_kmap_opts) */
+	enum sbpf_kmap_type type;  /* map type */
+	const char *name;          /* shown by bpftool (<= 15 chars kept), or NULL */
+	uint32_t key_size;         /* bytes (0 for ring buffers) */
+	uint32_t value_size;       /* bytes (0 for ring buffers) */
+	uint32_t max_entries;      /* entries, or ring buffer bytes */
+};
+
+/* Creates a map. Returns its fd or a negative errno. */
+int sbpf_kmap_create(const struct sbpf_kmap_opts *opts);
+/* Number of possible CPUs (the number of values of a per-CPU map entry). */
+int sbpf_kernel_ncpus(void);
+/* Element access; for per-CPU maps @value holds ncpus values, each rounded
+ * up to 8 bytes. Return 0 or a negative errno (-ENOENT: no such key). */
+int sbpf_kmap_lookup(int fd, const void *key, void *value);
+int sbpf_kmap_update(int fd, const void *key, const void *value, uint64_t flags);
+int sbpf_kmap_delete(int fd, const void *key);
+/* Iteration: the key after @key (NULL: the first) in @next; -ENOENT at the end. */
+int sbpf_kmap_next_key(int fd, const void *key, void *next);
+/* Sum over CPUs of the u64 at entry @index of a per-CPU array of u64. */
+int sbpf_kmap_percpu_sum(int fd, uint32_t index, uint64_t *sum);
+
+/* ---- ring buffers (ringbuf.c) --------------------------------------------- */
+
+/* Called for each record; return 0 to go on, non-zero to stop consuming
+ * (the record counts as consumed). */
+typedef int (*sbpf_kringbuf_fn)(void *ctx, const void *data, size_t len);
+
+struct sbpf_kringbuf;
+
+/* A consumer of ring-buffer map @map_fd. NULL with errno on failure. */
+struct sbpf_kringbuf *sbpf_kringbuf__new(int map_fd, sbpf_kringbuf_fn fn, void *ctx);
+/* Waits up to @timeout_ms (0: no wait) for records and consumes them.
+ * Returns the records consumed, or a negative errno; -ECANCELED when the
+ * callback asked to stop. */
+int sbpf_kringbuf__poll(struct sbpf_kringbuf *rb, int timeout_ms);
+/* Byte positions since creation: how far the consumer has read and how far
+ * producers have reserved (records in between are pending or being filled). */
+int sbpf_kringbuf__positions(const struct sbpf_kringbuf *rb, uint64_t *consumer, uint64_t *producer);
+void sbpf_kringbuf__free(struct sbpf_kringbuf *rb);
+
+/* ---- attachment (attach.c) ------------------------------------------------- */
+
+/* Id of tracepoint @tp ("sys/name") from tracefs, or a negative errno. */
+int sbpf_kernel_tracepoint_id(const char *tp);
+
+struct sbpf_klink;
+
+/* Attaches tracepoint program @prog_fd to @tp ("sys/name"): perf_event_open
+ * of the tracepoint, then a BPF_PERF_EVENT link. NULL with errno and a
+ * reason in @err on failure. */
+struct sbpf_klink *sbpf_klink__tracepoint(int prog_fd, const char *tp, char *err, size_t errsz);
+/* Attaches raw-tracepoint program @prog_fd to raw tracepoint @name. */
+struct sbpf_klink *sbpf_klink__raw_tracepoint(int prog_fd, const char *name, char *err, size_t errsz);
+/* The kernel's id of the link (as `bpftool link` shows it), 0 if unknown. */
+uint32_t sbpf_klink__id(const struct sbpf_klink *l);
+/* Detaches and closes everything the link holds. */
+void sbpf_klink__destroy(struct sbpf_klink *l);
+
+struct sbpf_kprog_info {
+	uint32_t id;               /* program id (bpftool prog show id N) */
+	uint64_t run_cnt;          /* runs counted (only with kernel.bpf_stats_enabled) */
+	uint64_t recursion_misses; /* runs skipped because a BPF program was already running */
+};
+
+/* Facts about a loaded program. 0 or a negative errno. */
+int sbpf_kernel_prog_info(int prog_fd, struct sbpf_kprog_info *info);
+/* Whether a program / link with this id is still in the kernel: 1, 0, or
+ * a negative errno when that cannot be known. */
+int sbpf_kernel_prog_exists(uint32_t id);
+int sbpf_kernel_link_exists(uint32_t id);
+/* Waits up to @timeout_ms for program @id to leave the kernel (the last
+ * reference of a detached program may be dropped after an RCU grace
+ * period). Returns 0 when gone, -ETIMEDOUT, or another negative errno. */
+int sbpf_kernel_prog_wait_gone(uint32_t id, int timeout_ms);
+
 /* ---- loading ---------------------------------------------------------- */
 
 enum sbpf_kprog_type {

@@ -5,7 +5,7 @@
  * Semantics are those of RFC 9669, with these choices where it leaves room:
  *  - On entry r0 and r3..r9 are 0; r1/r2 depend on the program type (mem:
  *    r1 = the caller's buffer, r2 = its length); r10 points one past the top
- *    of a zeroed 512-byte stack frame.
+ *    of a zeroed 512-byte stack frame. Every callee frame starts zeroed too.
  *  - Every load, store and atomic is bounds-checked. Valid targets are the
  *    regions of the program type (mem: the buffer) and the stack of the
  *    active frames: from the bottom of the current frame up to the top of
@@ -76,7 +76,7 @@ struct sbpf_vm;
 /* Validates and loads @insns (copied), decoding every instruction once.
  * @opts may be NULL (defaults). Returns NULL with errno set on error
  * (EINVAL: invalid program, with the failure in @err when not NULL;
- * ENOMEM). */
+ * EOPNOTSUPP: program type not available; ENOMEM). */
 struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 			     const struct sbpf_vm_opts *opts,
 			     struct sbpf_validate_error *err);

@@ -554,13 +554,14 @@ static int imm32(struct asm_ctx *a, const struct num *n, int32_t *out)
 }
 
 /* A signed offset of @bits bits (16 or 32), whatever the base. */
-static int soff(struct asm_ctx *a, const struct num *n, int bits, const char *what, long long *out)
+static int soff(struct asm_ctx *a, const struct num *n, int bits, const char *what,
+		const char *hint, long long *out)
 {
 	uint64_t lim = 1ull << (bits - 1);
 	if (n->neg ? n->mag > lim : n->mag > lim - 1) {
 		char txt[64];
 		num_text(a, n, txt, sizeof(txt));
-		error_at(a, n->off, n->len, NULL, "%s %s does not fit in %d bits (%lld..%lld)", what,
+		error_at(a, n->off, n->len, hint, "%s %s does not fit in %d bits (%lld..%lld)", what,
 			 txt, bits, -(long long)lim, (long long)lim - 1);
 		return -1;
 	}
@@ -824,7 +825,8 @@ static int target(struct asm_ctx *a, const struct operand *o, int field, struct 
 		return 0;
 	}
 	long long v;
-	if (soff(a, &o->n, field == FIX_OFF ? 16 : 32, "jump offset", &v))
+	if (soff(a, &o->n, field == FIX_OFF ? 16 : 32, "jump offset",
+		 in->code == (SBPF_JMP | SBPF_JA) ? "ja32 takes a 32-bit offset" : NULL, &v))
 		return -1;
 	if (field == FIX_OFF)
 		in->off = (int16_t)v;
@@ -857,12 +859,12 @@ static int encode(struct asm_ctx *a, const struct sbpf_op_info *f, const struct 
 	case SBPF_FMT_LDX:
 		in->dst_reg = (uint8_t)ops[0].reg;
 		in->src_reg = (uint8_t)ops[1].reg;
-		rc = soff(a, &ops[1].n, 16, "offset", &v);
+		rc = soff(a, &ops[1].n, 16, "offset", NULL, &v);
 		in->off = (int16_t)v;
 		break;
 	case SBPF_FMT_ST:
 		in->dst_reg = (uint8_t)ops[0].reg;
-		rc = soff(a, &ops[0].n, 16, "offset", &v);
+		rc = soff(a, &ops[0].n, 16, "offset", NULL, &v);
 		in->off = (int16_t)v;
 		rc |= imm32(a, &ops[1].n, &imm);
 		in->imm = imm;
@@ -870,7 +872,7 @@ static int encode(struct asm_ctx *a, const struct sbpf_op_info *f, const struct 
 	case SBPF_FMT_STX: case SBPF_FMT_ATOMIC:
 		in->dst_reg = (uint8_t)ops[0].reg;
 		in->src_reg = (uint8_t)ops[1].reg;
-		rc = soff(a, &ops[0].n, 16, "offset", &v);
+		rc = soff(a, &ops[0].n, 16, "offset", NULL, &v);
 		in->off = (int16_t)v;
 		break;
 	case SBPF_FMT_LDDW:
@@ -890,7 +892,7 @@ static int encode(struct asm_ctx *a, const struct sbpf_op_info *f, const struct 
 			}
 			add_fixup(a, a->n, ops[1].label_off, ops[1].label_len, FIX_IMM);
 		} else if (f->key_value == SBPF_PSEUDO_FUNC) {
-			rc = soff(a, &ops[1].n, 32, "code offset", &v);
+			rc = soff(a, &ops[1].n, 32, "code offset", NULL, &v);
 			in->imm = (int32_t)v;
 		} else {
 			rc = imm32(a, &ops[1].n, &imm);
@@ -919,7 +921,7 @@ static int encode(struct asm_ctx *a, const struct sbpf_op_info *f, const struct 
 		rc = imm32(a, &ops[0].n, &imm);
 		in->imm = imm;
 		if (nops > 1) {
-			rc |= soff(a, &ops[1].n, 16, "BTF object index", &v);
+			rc |= soff(a, &ops[1].n, 16, "BTF object index", NULL, &v);
 			in->off = (int16_t)v;
 		}
 		break;
@@ -1272,6 +1274,22 @@ static void check_program(struct asm_ctx *a)
 	}
 }
 
+/* Orders the diagnostics from @from on by position (stable), so that label
+ * errors found after parsing appear among the others. */
+static void sort_diags(struct sbpf_diags *d, size_t from)
+{
+	for (size_t i = from + 1; i < d->n; i++) {
+		struct sbpf_diag g = d->items[i];
+		size_t j = i;
+		while (j > from && (d->items[j - 1].line > g.line ||
+				    (d->items[j - 1].line == g.line && d->items[j - 1].col > g.col))) {
+			d->items[j] = d->items[j - 1];
+			j--;
+		}
+		d->items[j] = g;
+	}
+}
+
 int sbpf_assemble(const char *text, const char *file, struct sbpf_insn **out, size_t *n,
 		  struct sbpf_diags *diags)
 {
@@ -1280,6 +1298,7 @@ int sbpf_assemble(const char *text, const char *file, struct sbpf_insn **out, si
 	*out = NULL;
 	*n = 0;
 	struct asm_ctx a = { .text = text, .file = file, .diags = diags, .first_exit = -1 };
+	size_t first_diag = diags->n;
 	a.lx.text = text;
 	size_t len = strlen(text), p = 0;
 	for (;;) {
@@ -1295,6 +1314,7 @@ int sbpf_assemble(const char *text, const char *file, struct sbpf_insn **out, si
 		resolve_labels(&a);
 	if (!a.oom && !a.nerr)
 		check_program(&a);
+	sort_diags(diags, first_diag);
 	int rc = a.oom ? -ENOMEM : a.nerr ? -EINVAL : 0;
 	if (!rc) {
 		*out = a.insns;

@@ -146,11 +146,14 @@ static void print_native(csh cs, const struct sbpf_jit *jit, size_t n, const uin
 		const char *m = ins[i].mnemonic;
 		if ((m[0] == 'j' || !strcmp(m, "call")) && !strncmp(ins[i].op_str, "0x", 2)) {
 			uint64_t t = strtoull(ins[i].op_str, NULL, 16);
+			uint64_t end = (uint64_t)sbpf_jit__insn_offset(jit, n);
 			long pc = pc_at(jit, n, t);
-			if (pc >= 0)
+			if (t == end)
+				snprintf(note, sizeof(note), "  ; -> epilogue");
+			else if (t > end)
+				snprintf(note, sizeof(note), "  ; -> error exit / stub");
+			else if (pc >= 0)
 				snprintf(note, sizeof(note), "  ; -> %ld", pc);
-			else if (t >= (uint64_t)sbpf_jit__insn_offset(jit, n))
-				snprintf(note, sizeof(note), "  ; -> exit/stub");
 		}
 		printf("    %5" PRIx64 ":  %-36s %s %s%s\n", ins[i].address, bytes, ins[i].mnemonic,
 		       ins[i].op_str, note);

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "safebpf/asm.h"
 #include "safebpf/datafile.h"
 #include "safebpf/elf.h"
 
@@ -235,7 +236,10 @@ int cmd_run(int argc, char **argv)
 	else
 		rc = a.exec.engine->run(h, mem, mem_len, &r0, &err);
 	if (rc) {
+		char text[128];
 		fprintf(stderr, "error at pc %zu: %s\n", err.pc, err.reason);
+		if (err.pc < n && sbpf_disasm_insn(insns, n, err.pc, SBPF_DISASM_ASM, text, sizeof(text)) > 0)
+			fprintf(stderr, "  %zu: %s\n", err.pc, text);
 	} else {
 		print_r0(r0, a.exec.opts.type);
 		if (a.repeat)

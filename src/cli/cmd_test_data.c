@@ -109,7 +109,8 @@ static int collect(struct file_list *l, const char *path)
 		free(sub);
 	}
 	closedir(d);
-	qsort(here.path, here.n, sizeof(*here.path), cmp_str);
+	if (here.n)
+		qsort(here.path, here.n, sizeof(*here.path), cmp_str);
 	for (size_t i = 0; i < here.n; i++) {
 		if (!rc)
 			rc = collect(l, here.path[i]);

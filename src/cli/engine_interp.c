@@ -15,6 +15,9 @@ void *engine_interp_load(const struct sbpf_insn *insns, size_t n, const struct c
 	if (!vm) {
 		if (errno == EINVAL)
 			snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
+		else if (errno == EOPNOTSUPP)
+			snprintf(why, whysz, "program type %s is not available in the interpreter",
+				 sbpf_prog_type__name(o->type));
 		else
 			snprintf(why, whysz, "cannot load program: %s", strerror(errno));
 	}

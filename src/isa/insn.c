@@ -118,8 +118,7 @@ static int validate_one(const struct sbpf_insn *in, size_t i, struct sbpf_valida
 {
 	enum sbpf_op op = sbpf_decode(in);
 	if (op == SBPF_OP_INVALID) {
-		if (sbpf_decode(&(struct sbpf_insn){ .code = in->code }) != SBPF_OP_INVALID ||
-		    (in->code == 0x85 || in->code == 0x18))
+		if (first_form[in->code]) /* a known opcode byte with a key no form has */
 			return fail(err, i, "opcode 0x%02x: no instruction form with off=%d imm=%d src=r%d",
 				    in->code, in->off, in->imm, in->src_reg);
 		return fail(err, i, "unknown opcode 0x%02x", in->code);

@@ -34,8 +34,6 @@ struct sbpf_jit {
 	size_t image_size;                    /* bytes of code in the image */
 	size_t map_size;                      /* bytes mapped */
 	int passes;                           /* passes the compile needed */
-	uint8_t *xdp_buf;                     /* [xdp branch] checked xdp runs: [ctx | packet copy] */
-	size_t xdp_cap;                       /* [xdp branch] bytes allocated at xdp_buf */
 };
 
 /* ---- code buffer ---- */
@@ -169,7 +167,6 @@ void sbpf_jit__free(struct sbpf_jit *jit)
 	if (jit->image)
 		munmap(jit->image, jit->map_size);
 	free(jit->insns);
-	free(jit->xdp_buf);
 	free(jit->flags);
 	free(jit->addrs);
 	free(jit);
@@ -272,6 +269,7 @@ static void emit_pass(struct jit_ctx *c, const struct jit_target *t)
 	c->buf.len = 0;
 	c->buf.err = 0;
 	c->nstubs = 0;
+	c->rel8_overflow = false;
 	t->prologue(c);
 	for (size_t pc = 0; pc < c->n;) {
 		c->addrs[pc] = (uint32_t)c->buf.len;
@@ -304,6 +302,7 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	struct jit_ctx c = {
 		.insns = jit->insns, .n = jit->n, .helpers = jit->helpers,
 		.checked = jit->checked, .features = jit->features,
+		.nextra = jit_extra_regions(jit->type),
 	};
 	uint8_t *flags = calloc(jit->n + 1, 1);
 	uint32_t *a = calloc(jit->n + 1, sizeof(uint32_t));
@@ -353,6 +352,10 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	}
 	if (c.pass > JIT_MAX_PASSES) {
 		rc = -E2BIG;
+		goto out;
+	}
+	if (c.rel8_overflow) {
+		rc = -EFAULT; /* a backend sized a short jump wrongly: refuse bad code */
 		goto out;
 	}
 	if (c.buf.len > map_size) {
@@ -407,48 +410,68 @@ static uint64_t region_distance(const struct msg_region *g, uint64_t addr)
 	return addr - (g->start + g->len) + 1;
 }
 
-/* Explains a refused access the way the interpreter does: in terms of the
- * nearest region (the active stack frames or the input memory). */
-static void access_reason(const struct jit_rt *rt, uint64_t mem_lo, size_t len, const char *what,
-			  int size, char *out, size_t outsz)
+/* Explains a refused access of @size bytes at rt->err_addr the way the
+ * interpreter does, in terms of the nearest region. The regions are listed
+ * in the interpreter's order: the active stack frames, the extra regions,
+ * then the primary one (for mem: stack, mem; for xdp: stack, ctx, packet). */
+static void access_reason(const struct jit_rt *rt, const struct jit_region *regions, size_t nregions,
+			  const char *what, int size, char *out, size_t outsz)
 {
-	struct msg_region regs[2];
-	int n = 0;
+	struct msg_region regs[2 + JIT_MAX_EXTRA];
+	bool ro[2 + JIT_MAX_EXTRA] = { false };
+	const char *names[2 + JIT_MAX_EXTRA];
+	int n = 0, nnames = 0;
 	uint64_t addr = rt->err_addr;
 	uint64_t fp = rt->err_fp, depth = 0;
+	names[nnames++] = "stack";
 	if (rt->fp0) {
 		depth = (rt->fp0 - fp) / SBPF_STACK_SIZE;
 		regs[n++] = (struct msg_region){ fp - SBPF_STACK_SIZE, rt->fp0 - fp + SBPF_STACK_SIZE, "stack" };
 	}
-	if (mem_lo && len)
-		regs[n++] = (struct msg_region){ mem_lo, len, "mem" };
-	const struct msg_region *best = NULL;
+	for (size_t k = 1; k <= nregions && k <= 1 + JIT_MAX_EXTRA; k++) {
+		const struct jit_region *g = &regions[k % nregions]; /* extras, then the primary */
+		if (!g->base || !g->len)
+			continue;
+		ro[n] = !g->writable;
+		names[nnames++] = g->name;
+		regs[n++] = (struct msg_region){ (uint64_t)(uintptr_t)g->base, g->len, g->name };
+	}
+	int best = -1;
 	uint64_t bestd = UINT64_MAX;
 	for (int i = 0; i < n; i++) {
 		uint64_t d = region_distance(&regs[i], addr);
 		if (d < bestd) {
 			bestd = d;
-			best = &regs[i];
+			best = i;
 		}
 	}
-	if (!best || bestd > (1u << 20)) {
-		snprintf(out, outsz, "invalid %d-byte %s at address 0x%llx (not in stack%s)", size, what,
-			 (unsigned long long)addr, mem_lo && len ? " or mem" : "");
-	} else if (!strcmp(best->name, "stack")) {
+	const struct msg_region *g = best >= 0 ? &regs[best] : NULL;
+	if (g && bestd == 0 && (addr - g->start) + (uint64_t)size <= g->len && ro[best]) {
+		snprintf(out, outsz, "%d-byte %s at %s+%llu: %s is read-only", size, what, g->name,
+			 (unsigned long long)(addr - g->start), g->name);
+	} else if (!g || bestd > (1u << 20)) {
+		char list[64] = "";
+		for (int i = 0; i < nnames; i++)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				 i ? (i == nnames - 1 ? " or " : ", ") : "", names[i]);
+		snprintf(out, outsz, "invalid %d-byte %s at address 0x%llx (not in %s)", size, what,
+			 (unsigned long long)addr, list);
+	} else if (!strcmp(g->name, "stack")) {
 		snprintf(out, outsz, "out-of-bounds %d-byte %s at fp%+lld (the stack is fp-%d..fp%+d%s)",
 			 size, what, (long long)(addr - fp), SBPF_STACK_SIZE,
 			 (int)depth * SBPF_STACK_SIZE - 1, depth ? ", callers' frames included" : "");
 	} else {
 		snprintf(out, outsz, "out-of-bounds %d-byte %s at %s%+lld (%s is %llu bytes)", size, what,
-			 best->name, (long long)(addr - best->start), best->name,
-			 (unsigned long long)best->len);
+			 g->name, (long long)(addr - g->start), g->name, (unsigned long long)g->len);
 	}
 }
 
 /* Fills @err for an image that stopped with @rt->err_code and returns the
- * matching negative errno (the interpreter's codes and messages). */
-static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
-			  uint64_t mem_lo, size_t len, struct sbpf_run_error *err)
+ * matching negative errno (the interpreter's codes and messages); @regions
+ * are the run's memory regions, as given to jit_run_regions(). */
+static int describe_error_regions(const struct sbpf_jit *jit, const struct jit_rt *rt,
+				  const struct jit_region *regions, size_t nregions,
+				  struct sbpf_run_error *err)
 {
 	unsigned kind = (unsigned)(rt->err_code >> 24);
 	size_t pc = (size_t)(rt->err_code & 0xffffff);
@@ -462,14 +485,15 @@ static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 		rc = -EFAULT;
 		const char *what = !f ? "access" : f->fmt == SBPF_FMT_LDX ? "load" :
 				   f->fmt == SBPF_FMT_ATOMIC ? "atomic" : "store";
-		access_reason(rt, mem_lo, len, what, in ? sizes[(in->code >> 3) & 3] : 0,
+		access_reason(rt, regions, nregions, what, in ? sizes[(in->code >> 3) & 3] : 0,
 			      reason, sizeof(reason));
 		break;
 	}
 	case JIT_ERR_BUDGET:
 		rc = -E2BIG;
-		snprintf(reason, sizeof(reason), "loop budget of %llu loop-header entries exhausted"
-			 " (endless loop?)", (unsigned long long)jit->loop_budget);
+		snprintf(reason, sizeof(reason), "instruction budget of %llu exhausted (the JIT"
+			 " charges loop-header entries against it; endless loop?)",
+			 (unsigned long long)jit->loop_budget);
 		break;
 	case JIT_ERR_HELPER:
 		snprintf(reason, sizeof(reason), "call to unknown helper %d", in ? in->imm : -1);
@@ -498,62 +522,76 @@ static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
 	return rc;
 }
 
-/* [xdp branch] Program type xdp: r1 = a struct sbpf_xdp_ctx whose data /
- * data_end point at the packet (the program's xdp_md loads were rewritten
- * by sbpf_ctx_rewrite in sbpf_jit__new). Unchecked code reads the context
- * and the caller's packet directly. Checked code bounds-checks against one
- * region, so the context and a copy of the packet sit back to back in one
- * buffer [context | packet] and the packet is copied back after the run.
- * (So checked code, unlike the interpreter, would let a packet pointer
- * moved below data read the context: only programs the verifier refuses
- * can do that.) */
-#define XDP_CTX_ROOM 64 /* bytes before the packet copy; >= sizeof(struct sbpf_xdp_ctx) */
+/* describe_error_regions() for a run over one primary region "mem" (kept
+ * for callers that fill struct jit_rt themselves). */
+__attribute__((unused)) static int describe_error(const struct sbpf_jit *jit, const struct jit_rt *rt,
+			  uint64_t mem_lo, size_t len, struct sbpf_run_error *err)
+{
+	struct jit_region r = { (void *)(uintptr_t)mem_lo, len, true, "mem" };
+	return describe_error_regions(jit, rt, &r, 1, err);
+}
+
+int jit_extra_regions(enum sbpf_prog_type type)
+{
+	return type == SBPF_PROG_XDP ? 1 : 0;
+}
+
+/* Valid start offsets of @size-byte accesses in a region of @len bytes. */
+static uint64_t starts(const void *base, size_t len, size_t size)
+{
+	return base && len >= size ? len - size + 1 : 0;
+}
+
+int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct jit_region *regs,
+		    size_t nregs, uint64_t *r0, struct sbpf_run_error *err)
+{
+	if (!jit || (nregs && !regs) || nregs > 1 + (size_t)jit_extra_regions(jit->type) ||
+	    (nregs && regs[0].base && regs[0].len && !regs[0].writable))
+		return -EINVAL;
+	int rc = sbpf_jit__compile(jit);
+	if (rc)
+		return rc;
+	struct jit_rt rt = { 0 };
+	if (nregs) {
+		rt.mem_lo = (uint64_t)(uintptr_t)regs[0].base;
+		for (int i = 0; i < 4; i++)
+			rt.mem_cnt[i] = starts(regs[0].base, regs[0].len, (size_t)1 << i);
+	}
+	for (size_t k = 1; k < nregs; k++) {
+		struct jit_rt_region *x = &rt.extra[k - 1];
+		x->lo = (uint64_t)(uintptr_t)regs[k].base;
+		for (int i = 0; i < 4; i++) {
+			x->rcnt[i] = starts(regs[k].base, regs[k].len, (size_t)1 << i);
+			x->wcnt[i] = regs[k].writable ? x->rcnt[i] : 0;
+		}
+	}
+	rt.budget = jit->loop_budget;
+	jit_entry_fn entry = (jit_entry_fn)jit->image;
+	uint64_t ret = entry(r1, r2, &rt);
+	if (rt.err_code)
+		return describe_error_regions(jit, &rt, regs, nregs, err);
+	if (r0)
+		*r0 = ret;
+	return 0;
+}
+
+/* [xdp branch] Program type xdp: r1 = a struct sbpf_xdp_ctx (safebpf/ctx.h)
+ * whose data/data_end point at the packet; the program's xdp_md loads were
+ * rewritten by sbpf_ctx_rewrite() in sbpf_jit__new(). The packet is the
+ * primary (read-write) region, the context a read-only extra region, as in
+ * the interpreter. */
 static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		   struct sbpf_run_error *err)
 {
-	_Static_assert(sizeof(struct sbpf_xdp_ctx) <= XDP_CTX_ROOM, "XDP_CTX_ROOM too small");
-	jit_entry_fn entry = (jit_entry_fn)jit->image;
-	struct jit_rt rt = { 0 };
-	rt.budget = jit->loop_budget;
 	if (!mem)
 		len = 0;
-	if (!jit->checked) {
-		struct sbpf_xdp_ctx ctx;
-		sbpf_xdp_ctx__init(&ctx, mem, len);
-		uint64_t ret = entry((uint64_t)(uintptr_t)&ctx, 0, &rt);
-		if (rt.err_code)
-			return describe_error(jit, &rt, 0, 0, err);
-		if (r0)
-			*r0 = ret;
-		return 0;
-	}
-	size_t total = XDP_CTX_ROOM + len;
-	if (total > jit->xdp_cap) { /* kept between runs: no allocation per packet */
-		uint8_t *nb = realloc(jit->xdp_buf, total);
-		if (!nb)
-			return -ENOMEM;
-		jit->xdp_buf = nb;
-		jit->xdp_cap = total;
-	}
-	uint8_t *buf = jit->xdp_buf;
-	if (len)
-		memcpy(buf + XDP_CTX_ROOM, mem, len);
-	memset(buf, 0, XDP_CTX_ROOM);
-	sbpf_xdp_ctx__init((struct sbpf_xdp_ctx *)buf, buf + XDP_CTX_ROOM, len);
-	rt.mem_lo = (uint64_t)(uintptr_t)buf;
-	for (int i = 0; i < 4; i++) {
-		size_t size = (size_t)1 << i;
-		rt.mem_cnt[i] = total - size + 1;
-	}
-	uint64_t ret = entry((uint64_t)(uintptr_t)buf, 0, &rt);
-	if (len)
-		memcpy(mem, buf + XDP_CTX_ROOM, len);
-	int rc = 0;
-	if (rt.err_code)
-		rc = describe_error(jit, &rt, rt.mem_lo, total, err);
-	else if (r0)
-		*r0 = ret;
-	return rc;
+	struct sbpf_xdp_ctx ctx;
+	sbpf_xdp_ctx__init(&ctx, mem, len);
+	struct jit_region regs[2] = {
+		{ mem, len, true, "packet" },
+		{ &ctx, sizeof(ctx), false, "ctx" },
+	};
+	return jit_run_regions(jit, (uint64_t)(uintptr_t)&ctx, 0, regs, 2, r0, err);
 }
 
 int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
@@ -574,20 +612,8 @@ int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		}
 		return -EOPNOTSUPP;
 	}
-	struct jit_rt rt = { 0 };
-	rt.mem_lo = (uint64_t)(uintptr_t)mem;
-	for (int i = 0; i < 4; i++) {
-		size_t size = (size_t)1 << i;
-		rt.mem_cnt[i] = mem && len >= size ? len - size + 1 : 0;
-	}
-	rt.budget = jit->loop_budget;
-	jit_entry_fn entry = (jit_entry_fn)jit->image;
-	uint64_t ret = entry((uint64_t)(uintptr_t)mem, mem ? (uint64_t)len : 0, &rt);
-	if (rt.err_code)
-		return describe_error(jit, &rt, rt.mem_lo, len, err);
-	if (r0)
-		*r0 = ret;
-	return 0;
+	struct jit_region r = { mem, mem ? len : 0, true, "mem" };
+	return jit_run_regions(jit, (uint64_t)(uintptr_t)mem, mem ? (uint64_t)len : 0, &r, 1, r0, err);
 }
 
 /* ---- introspection ---- */

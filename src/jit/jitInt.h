@@ -38,11 +38,21 @@ void jit_patch_rel8(struct jit_buf *b, size_t at);
 
 /* ---- run-time block ----------------------------------------------------- */
 
+/* A region checked out of line (after the primary region and the stack):
+ * valid start offsets per access size 1, 2, 4, 8, for loads and for stores
+ * (0: that access never fits; read-only regions have wcnt all 0). */
+struct jit_rt_region {
+	uint64_t lo;            /* address of the first byte */
+	uint64_t rcnt[4];       /* loads: len-size+1, or 0 */
+	uint64_t wcnt[4];       /* stores and atomics: same, or 0 when read-only */
+};
+#define JIT_MAX_EXTRA 2     /* extra regions a program type may add */
+
 /* What generated code in checked mode reads and writes through a pointer in
- * a callee-saved register. Offsets are part of the code; keep them small
- * (disp8) and in sync with the JIT_RT_* constants below. */
+ * a callee-saved register. The fields the hot path uses come first so that
+ * their offsets fit a disp8. */
 struct jit_rt {
-	uint64_t mem_lo;        /* address of the input memory */
+	uint64_t mem_lo;        /* address of the primary (read-write) region, checked inline */
 	uint64_t mem_cnt[4];    /* per access size 1,2,4,8: valid start offsets (len-size+1, or 0) */
 	uint64_t stk_lo;        /* lowest byte of the eBPF stack area (= native rsp in the body) */
 	uint64_t fp0;           /* r10 of the outermost frame */
@@ -50,6 +60,7 @@ struct jit_rt {
 	uint64_t err_code;      /* JIT_ERR_* << 24 | pc when the program stopped early, else 0 */
 	uint64_t err_addr;      /* address of the faulting access */
 	uint64_t err_fp;        /* r10 when the program stopped (call depth for messages) */
+	struct jit_rt_region extra[JIT_MAX_EXTRA]; /* other regions (program-type specific) */
 };
 #define JIT_RT_MEM_LO   0
 #define JIT_RT_MEM_CNT  8
@@ -59,6 +70,32 @@ struct jit_rt {
 #define JIT_RT_ERR_CODE 64
 #define JIT_RT_ERR_ADDR 72
 #define JIT_RT_ERR_FP   80
+#define JIT_RT_EXTRA    88
+#define JIT_RT_EXTRA_SIZE 72
+_Static_assert(offsetof(struct jit_rt, err_fp) == JIT_RT_ERR_FP, "jit_rt layout");
+_Static_assert(offsetof(struct jit_rt, extra) == JIT_RT_EXTRA, "jit_rt layout");
+_Static_assert(sizeof(struct jit_rt_region) == JIT_RT_EXTRA_SIZE, "jit_rt_region layout");
+
+/* A memory region of one run, for jit_run_regions(). */
+struct jit_region {
+	void *base;             /* first byte (NULL: no region) */
+	size_t len;             /* bytes */
+	bool writable;          /* stores and atomics allowed */
+	const char *name;       /* for messages: "mem", "packet", "ctx" */
+};
+
+/* Runs @jit (compiling it first if needed) with r1 = @r1, r2 = @r2 and the
+ * memory @regs[0..@nregs): regs[0] is the primary region, checked inline
+ * (it must be writable, or empty); the others are checked out of line and
+ * at most sbpf_jit's extra-region count for its program type (see
+ * jit_extra_regions) are honoured. Returns 0 with r0 in *@r0, or a negative
+ * errno with @err filled as sbpf_jit__run() does. */
+int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct jit_region *regs,
+		    size_t nregs, uint64_t *r0, struct sbpf_run_error *err);
+
+/* Extra regions checked code of program type @type supports (0 for mem; 1
+ * for xdp: its read-only context). */
+int jit_extra_regions(enum sbpf_prog_type type);
 
 /* Why generated code stopped (the high byte of err_code). */
 enum {
@@ -113,8 +150,10 @@ struct jit_ctx {
 	size_t first_sub;                /* first slot of the first called function (n if none) */
 	bool has_helper_calls;           /* program calls helpers */
 	uint32_t stack_size;             /* bytes of eBPF stack reserved (0 when unused) */
+	int nextra;                      /* extra regions the access stubs check (jit_rt.extra) */
 
 	struct jit_buf buf;              /* this pass's code */
+	bool rel8_overflow;              /* a short jump did not reach this pass (fatal once converged) */
 	int pass;                        /* 1-based pass number */
 	uint64_t base;                   /* final load address (0 in pass 1: unknown) */
 	size_t image_max;                /* upper bound of the image size (pass 1 size) */

@@ -99,13 +99,15 @@ void sbpf_diags__free(struct sbpf_diags *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Case-insensitive Levenshtein distance, capped at 32-character words. */
+/* Case-insensitive edit distance (insert, delete, substitute, or swap two
+ * adjacent characters - "mvo" is one edit from "mov"), capped at
+ * 32-character words. */
 static size_t edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	if (la > 32 || lb > 32)
 		return (size_t)-1;
-	size_t prev[33], cur[33];
+	size_t prev2[33] = { 0 }, prev[33], cur[33];
 	for (size_t j = 0; j <= lb; j++)
 		prev[j] = j;
 	for (size_t i = 1; i <= la; i++) {
@@ -115,8 +117,12 @@ static size_t edit_distance(const char *a, const char *b)
 			size_t best = prev[j - 1] + cost;
 			if (prev[j] + 1 < best) best = prev[j] + 1;
 			if (cur[j - 1] + 1 < best) best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && !strncasecmp(a + i - 1, b + j - 2, 1) &&
+			    !strncasecmp(a + i - 2, b + j - 1, 1) && prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
 			cur[j] = best;
 		}
+		memcpy(prev2, prev, sizeof(prev));
 		memcpy(prev, cur, sizeof(prev));
 	}
 	return prev[lb];

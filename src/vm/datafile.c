@@ -77,6 +77,7 @@ struct parser {
 	const char *file;          /* its name */
 	struct sbpf_diags *diags;  /* where problems go */
 	int errors;                /* problems found */
+	int raw_bad;               /* bad tokens in -- raw (its length is then meaningless) */
 };
 
 static void problem(struct parser *p, const char *at, size_t len, const char *hint, const char *msg)
@@ -94,6 +95,7 @@ static int hex_token(struct parser *p, const char *tok, size_t len, int raw, str
 	const char *digits = prefixed ? tok + 2 : tok;
 	size_t nd = prefixed ? len - 2 : len;
 	if (parse_hex(digits, nd, &v)) {
+		p->raw_bad |= raw;
 		problem(p, tok, len, raw ? "write bytes as two hex digits (\"b7\") or instructions as 0x-prefixed 64-bit words"
 					 : "write bytes as two hex digits, e.g. \"00 ff 1a\"",
 			"bad hex value");
@@ -106,6 +108,7 @@ static int hex_token(struct parser *p, const char *tok, size_t len, int raw, str
 		return 0;
 	}
 	if (v > 0xff) {
+		p->raw_bad |= raw;
 		problem(p, tok, len, "write one byte per token, separated by spaces", "hex byte out of range");
 		return 0;
 	}
@@ -238,7 +241,7 @@ int sbpf_datafile__parse(const char *text, const char *file, struct sbpf_datafil
 		s = *e ? e + 1 : e;
 	}
 	asm_text[asm_len] = '\0';
-	if (!rc && has_raw && raw.n % 8)
+	if (!rc && has_raw && !p.raw_bad && raw.n % 8)
 		problem(&p, raw_start, 6, "each instruction is 8 bytes",
 			"-- raw section is not a whole number of instructions");
 	if (has_asm)

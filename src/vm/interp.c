@@ -90,6 +90,11 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 		load_fail(err, "unknown program type");
 		return NULL;
 	}
+	if (!vm_prog_types[type].setup) {
+		load_fail(err, "this program type is not available in the interpreter");
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
 	struct sbpf_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return NULL;
@@ -598,6 +603,7 @@ static int interp(struct sbpf_vm *vm, struct vm_run *r, uint64_t *r0, struct sbp
 			reg[SBPF_REG_FP] -= SBPF_STACK_SIZE;
 			r->region[0].start -= SBPF_STACK_SIZE;
 			r->region[0].len += SBPF_STACK_SIZE;
+			memset((void *)(uintptr_t)r->region[0].start, 0, SBPF_STACK_SIZE); /* fresh frame */
 			pc += (size_t)(int64_t)in->imm;
 			break;
 		}
@@ -647,9 +653,10 @@ int sbpf_vm__run(struct sbpf_vm *vm, void *mem, size_t len, uint64_t *r0,
 				t->name);
 	struct vm_run r;
 	memset(&r, 0, sizeof(r));
-	memset(vm->stack, 0, STACK_BYTES);
-	/* The main frame is the top SBPF_STACK_SIZE bytes of the stack area. */
+	/* The main frame is the top SBPF_STACK_SIZE bytes of the stack area;
+	 * each frame is zeroed when it is entered. */
 	uint64_t top = (uint64_t)(uintptr_t)(vm->stack + STACK_BYTES);
+	memset(vm->stack + STACK_BYTES - SBPF_STACK_SIZE, 0, SBPF_STACK_SIZE);
 	r.reg[SBPF_REG_FP] = top;
 	r.region[0] = (struct vm_region){
 		.start = top - SBPF_STACK_SIZE, .len = SBPF_STACK_SIZE, .flags = VM_R | VM_W, .name = "stack",

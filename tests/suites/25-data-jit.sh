@@ -8,8 +8,15 @@ set -u
 cd "$(dirname "$0")/../.."
 bin=build/asan/safebpf
 [ -x "$bin" ] || bin=build/safebpf
-conf=../shared/bpf_conformance
-[ -d "$conf" ] || conf=/work/shared/bpf_conformance
+# ../shared next to the checkout; for a git worktree, also next to the main
+# checkout (the directory holding the common .git).
+top=$(git rev-parse --show-toplevel 2>/dev/null || pwd)
+conf="$top/../shared/bpf_conformance"
+if [ ! -d "$conf" ]; then
+	common=$(cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)" && pwd)
+	[ -d "$(dirname "$common")/../shared/bpf_conformance" ] &&
+		conf="$(dirname "$common")/../shared/bpf_conformance"
+fi
 pass=0 fail=0 skip=0
 run() { # label, args...
 	local label=$1; shift
@@ -37,6 +44,17 @@ if [ -d "$conf/tests" ]; then
 else
 	echo "bpf_conformance: skipped (no $conf/tests)"
 	skip=$((skip + 1))
+fi
+# safebpf jit --dump: capstone output under each eBPF instruction
+if [ -f "$conf/tests/ldxh.data" ]; then
+	out=$("$bin" jit --dump "$conf/tests/ldxh.data" 2>&1)
+	if grep -q '^   0: ldxh %r0, \[%r1+2\]' <<<"$out" &&
+	   grep -qE '^ +[0-9a-f]+: .*movzx +eax, word ptr \[rdi \+ 2\]' <<<"$out" &&
+	   grep -qE 'bytes of x86_64 code' <<<"$out"; then
+		echo "jit --dump: passed"; pass=$((pass + 1))
+	else
+		echo "$out"; echo "jit --dump: FAILED (no eBPF line with its native code)"; fail=$((fail + 1))
+	fi
 fi
 echo "25-data-jit: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -46,7 +46,7 @@ static const uint8_t reg_map[SBPF_NREGS] = {
 #define X64_F_BMI2 SBPF_JIT_NO_BMI2
 
 /* Shared labels (jit_ctx.labels). */
-enum { L_EPILOGUE, L_ERROR };
+enum { L_EPILOGUE, L_ERROR, L_ZERO_FRAME };
 
 /* Stub kinds. */
 enum { STUB_ACCESS, STUB_ERROR };
@@ -93,18 +93,22 @@ static uint32_t frame_size(const struct jit_ctx *c)
 /* ---- jumps ---- */
 
 /* Emits jcc @cc (jmp when @cc < 0) to native offset @t of the image.
- * @exact: @t is this pass's address (a backward target); otherwise it is
- * the previous pass's address (-1 in the first pass) and the short form is
- * chosen only when @t is within reach of @ref, the previous-pass start of
- * the instruction being emitted, so that sizes only ever shrink. */
-static void jump_to(struct jit_ctx *c, int cc, long t, bool exact, long ref)
+ * @exact: @t is this pass's address (a backward target). Otherwise it is the
+ * previous pass's address (-1 in the first pass) and @end is the previous
+ * pass's end of the eBPF instruction being emitted: the short form is taken
+ * when the distance from @end, plus @tail (an upper bound of the bytes this
+ * instruction emits after the jump), fits rel8. Both only shrink from pass
+ * to pass, so a jump never grows back and the passes converge. */
+static void jump_to(struct jit_ctx *c, int cc, long t, bool exact, long end, int tail)
 {
 	struct jit_buf *b = &c->buf;
 	long cur = (long)b->len;
 	bool shrt = exact ? x64_is_imm8(t - (cur + 2))
-			  : t >= 0 && ref >= 0 && t - ref <= 127;
+			  : t >= 0 && end >= 0 && t - end + tail <= 127;
 	if (shrt) {
 		long rel = t - (cur + 2);
+		if (!x64_is_imm8(rel))
+			c->rel8_overflow = true; /* only possible before the passes converge */
 		if (cc < 0)
 			emit_jmp_rel8(b, (int8_t)rel);     /* jmp rel8 */
 		else
@@ -119,27 +123,33 @@ static void jump_to(struct jit_ctx *c, int cc, long t, bool exact, long ref)
 		emit_jcc_rel32(b, cc, (int32_t)rel);       /* jcc rel32 */
 }
 
-/* Jump from slot @pc to slot @target. */
-static void jump_to_pc(struct jit_ctx *c, size_t pc, int cc, size_t target)
+/* Bytes an instruction may still emit after a check's jump to a stub
+ * (the rest of the instruction: at most a division or a fetch loop). */
+#define TAIL_AFTER_CHECK 96
+
+/* Jump from slot @pc (as its last code, or followed by at most @tail
+ * bytes) to slot @target. */
+static void jump_to_pc(struct jit_ctx *c, size_t pc, int cc, size_t target, int tail)
 {
 	if (target <= pc)
-		jump_to(c, cc, (long)c->addrs[target], true, 0);
+		jump_to(c, cc, (long)c->addrs[target], true, 0, 0);
 	else
-		jump_to(c, cc, jit_prev_addr(c, target), false, jit_prev_addr(c, pc));
+		jump_to(c, cc, jit_prev_addr(c, target), false, jit_prev_addr(c, pc + 1), tail);
 }
 
 /* Jump from slot @pc to a shared label. */
-static void jump_to_label(struct jit_ctx *c, size_t pc, int cc, int label)
+static void jump_to_label(struct jit_ctx *c, size_t pc, int cc, int label, int tail)
 {
-	jump_to(c, cc, c->prev ? (long)c->prev_labels[label] : -1, false, jit_prev_addr(c, pc));
+	jump_to(c, cc, c->prev ? (long)c->prev_labels[label] : -1, false,
+		jit_prev_addr(c, pc + 1), tail);
 }
 
 /* Jump from slot @pc to a new stub. */
-static void jump_to_stub(struct jit_ctx *c, size_t pc, int cc, uint32_t kind, uint32_t arg)
+static void jump_to_stub(struct jit_ctx *c, size_t pc, int cc, uint32_t kind, uint32_t arg, int tail)
 {
 	size_t k = jit_add_stub(c, (uint32_t)pc, kind, 0, arg);
 	long t = c->prev && k < c->prev_nstubs ? (long)c->prev_stub_addrs[k] : -1;
-	jump_to(c, cc, t, false, jit_prev_addr(c, pc));
+	jump_to(c, cc, t, false, jit_prev_addr(c, pc + 1), tail);
 	if (k < c->nstubs)
 		c->stubs[k].resume = (uint32_t)c->buf.len;
 }
@@ -151,30 +161,36 @@ static int size_index(int size) { return size == 1 ? 0 : size == 2 ? 1 : size ==
 /* Address operand for a @size-byte access at [r@breg + @off] by slot @pc:
  * returns the base register and stores the displacement in *@disp. In
  * checked mode, unless the access is provably inside the current stack
- * frame, emits the bounds check and returns ADDR (the checked address). */
+ * frame, first emits the bounds check against the input memory; its stub
+ * checks the stack and either resumes at the access or stops the program. */
 static int mem_operand(struct jit_ctx *c, size_t pc, int breg, int16_t off, int size, int32_t *disp)
 {
 	struct jit_buf *b = &c->buf;
-	if (!c->checked || (breg == SBPF_REG_FP && off >= -SBPF_STACK_SIZE && off + size <= 0)) {
-		*disp = off;
+	*disp = off;
+	if (!c->checked || (breg == SBPF_REG_FP && off >= -SBPF_STACK_SIZE && off + size <= 0))
 		return R(breg);
-	}
-	emit_lea(b, ADDR, R(breg), off);                                  /* lea r11, [base+off] */
-	emit_mov_rr(b, 1, TMP, ADDR);                                     /* mov r10, r11 */
+	emit_lea(b, TMP, R(breg), off);                                   /* lea r10, [base+off] */
 	emit_alu_rm(b, 1, X64_OPR_SUB, TMP, RT, JIT_RT_MEM_LO);           /* sub r10, [r12+mem_lo] */
 	emit_alu_rm(b, 1, X64_OPR_CMP, TMP, RT,
 		    JIT_RT_MEM_CNT + 8 * size_index(size));                /* cmp r10, [r12+mem_cnt] */
-	jump_to_stub(c, pc, X64_CC_AE, STUB_ACCESS, (uint32_t)size);      /* jae stub */
-	*disp = 0;
-	return ADDR;
+	jump_to_stub(c, pc, X64_CC_AE, STUB_ACCESS, (uint32_t)size, TAIL_AFTER_CHECK); /* jae stub */
+	return R(breg);
+}
+
+/* Base register and offset of the memory access at slot @pc. */
+static int access_base(const struct jit_ctx *c, size_t pc, int16_t *off)
+{
+	const struct sbpf_insn *in = &c->insns[pc];
+	*off = in->off;
+	return R(SBPF_CLASS(in->code) == SBPF_LDX ? in->src_reg : in->dst_reg);
 }
 
 /* ---- ALU ---- */
 
-/* dst = dst / divisor or dst % divisor, divisor in ADDR, no special cases
- * left (the divisor is not zero and, when signed, not -1). Uses AUX and TMP
- * to keep rax and rdx (r0 and r3) intact. */
-static void divide(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d)
+/* dst = dst / divisor or dst % divisor, divisor in register @dv (neither
+ * rax nor rdx), no special cases left (the divisor is not zero and, when
+ * signed, not -1). Uses AUX and TMP to keep rax and rdx (r0, r3) intact. */
+static void divide(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d, int dv)
 {
 	if (d != X64_RAX)
 		emit_mov_rr(b, 1, TMP, X64_RAX);                  /* mov r10, rax */
@@ -186,7 +202,7 @@ static void divide(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d)
 		emit_cqo(b, w);                                   /* cqo / cdq */
 	else
 		emit_alu_rr(b, 0, X64_OP_XOR, X64_RDX, X64_RDX);  /* xor edx, edx */
-	emit_div(b, w, is_signed, ADDR);                          /* div/idiv r11 */
+	emit_div(b, w, is_signed, dv);                            /* div/idiv divisor */
 	int res = is_mod ? X64_RDX : X64_RAX;
 	if (d != res)
 		emit_mov_rr(b, w, d, res);                        /* mov dst, rax/rdx */
@@ -214,17 +230,22 @@ static void div_by_minus_one(struct jit_buf *b, int w, bool is_mod, int d)
 		emit_neg(b, w, d);                                /* neg dst */
 }
 
-/* div/mod/sdiv/smod by register @s. */
+/* div/mod/sdiv/smod by register @s (copied to r11 when it is rax or rdx,
+ * which the division itself uses). */
 static void divmod_reg(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d, int s)
 {
-	emit_mov_rr(b, w, ADDR, s);                               /* mov r11, src */
-	emit_alu_rr(b, w, X64_OP_TEST, ADDR, ADDR);               /* test r11, r11 */
+	int dv = s;
+	if (s == X64_RAX || s == X64_RDX) {
+		emit_mov_rr(b, w, ADDR, s);                       /* mov r11, src */
+		dv = ADDR;
+	}
+	emit_alu_rr(b, w, X64_OP_TEST, dv, dv);                   /* test divisor, divisor */
 	jit_put1(b, 0x74);                                        /* jz zero */
 	size_t jz = b->len;
 	jit_put1(b, 0);
 	size_t jne = 0, jdone_m1 = 0;
 	if (is_signed) {
-		emit_alu_ri(b, w, X64_EXT_CMP, ADDR, -1);         /* cmp r11, -1 */
+		emit_alu_ri(b, w, X64_EXT_CMP, dv, -1);           /* cmp divisor, -1 */
 		jit_put1(b, 0x75);                                /* jne do */
 		jne = b->len;
 		jit_put1(b, 0);
@@ -234,7 +255,7 @@ static void divmod_reg(struct jit_buf *b, int w, bool is_signed, bool is_mod, in
 		jit_put1(b, 0);
 		jit_patch_rel8(b, jne);
 	}
-	divide(b, w, is_signed, is_mod, d);
+	divide(b, w, is_signed, is_mod, d, dv);
 	size_t jdone = 0;
 	bool zero_code = !is_mod || !w;
 	if (zero_code) {
@@ -281,7 +302,7 @@ static void divmod_imm(struct jit_buf *b, int w, bool is_signed, bool is_mod, in
 		emit_mov_ri_sx(b, ADDR, imm);                     /* mov r11, simm32 */
 	else
 		emit_mov_ri32(b, ADDR, (uint32_t)imm);            /* mov r11d, imm32 */
-	divide(b, w, is_signed, is_mod, d);
+	divide(b, w, is_signed, is_mod, d, ADDR);
 }
 
 /* lsh/rsh/arsh by register: shlx/shrx/sarx with BMI2, else through cl. */
@@ -538,7 +559,7 @@ static void call_helper(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in
 			return;
 		}
 		jump_to_stub(c, pc, -1, STUB_ERROR,
-			     in->src_reg ? JIT_ERR_KFUNC : JIT_ERR_HELPER);   /* jmp stub */
+			     in->src_reg ? JIT_ERR_KFUNC : JIT_ERR_HELPER, 0); /* jmp stub */
 		return;
 	}
 	uint64_t target = (uint64_t)(uintptr_t)fn;
@@ -562,7 +583,8 @@ static void call_local(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	if (c->checked) {
 		emit_lea(b, ADDR, X64_RBP, -2 * SBPF_STACK_SIZE);           /* lea r11, [rbp-1024] */
 		emit_alu_rm(b, 1, X64_OPR_CMP, ADDR, RT, JIT_RT_STK_LO);   /* cmp r11, [r12+stk_lo] */
-		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_DEPTH);  /* jb stub */
+		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_DEPTH,
+			     TAIL_AFTER_CHECK);                            /* jb stub */
 	}
 	int regs[4];
 	int n = callee_saved(c, regs);
@@ -571,6 +593,10 @@ static void call_local(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	if (n % 2 == 0)
 		emit_alu_ri(b, 1, X64_EXT_SUB, X64_RSP, 8);                /* sub rsp, 8 */
 	emit_alu_ri(b, 1, X64_EXT_SUB, X64_RBP, SBPF_STACK_SIZE);          /* sub rbp, 512 */
+	if (c->checked) {
+		long z = c->prev ? (long)c->prev_labels[L_ZERO_FRAME] : -1;
+		emit_call_rel32(b, z >= 0 ? (int32_t)(z - (long)(b->len + 5)) : 0); /* call zero_frame */
+	}
 	long t = target <= pc ? (long)c->addrs[target] : jit_prev_addr(c, target);
 	emit_call_rel32(b, t >= 0 ? (int32_t)(t - (long)(b->len + 5)) : 0); /* call func */
 	emit_alu_ri(b, 1, X64_EXT_ADD, X64_RBP, SBPF_STACK_SIZE);          /* add rbp, 512 */
@@ -592,15 +618,15 @@ static void exit_insn(struct jit_ctx *c, size_t pc)
 	struct jit_buf *b = &c->buf;
 	if (!c->has_calls) {
 		if (pc + 1 < c->n)
-			jump_to_label(c, pc, -1, L_EPILOGUE);              /* jmp epilogue */
+			jump_to_label(c, pc, -1, L_EPILOGUE, 0);           /* jmp epilogue */
 		return; /* the last instruction falls into the epilogue */
 	}
 	if (c->checked) {
 		emit_alu_rm(b, 1, X64_OPR_CMP, X64_RBP, RT, JIT_RT_FP0);   /* cmp rbp, [r12+fp0] */
-		jump_to_label(c, pc, X64_CC_E, L_EPILOGUE);                /* je epilogue */
+		jump_to_label(c, pc, X64_CC_E, L_EPILOGUE, 1);             /* je epilogue */
 		emit_ret(b);                                               /* ret */
 	} else if (in_main(c, pc)) {
-		jump_to_label(c, pc, -1, L_EPILOGUE);                      /* jmp epilogue */
+		jump_to_label(c, pc, -1, L_EPILOGUE, 0);                   /* jmp epilogue */
 	} else {
 		emit_ret(b);                                               /* ret */
 	}
@@ -648,7 +674,7 @@ static void cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	} else {
 		emit_alu_ri(b, w, X64_EXT_CMP, d, in->imm);                 /* cmp dst, imm */
 	}
-	jump_to_pc(c, pc, jcc_of(jop), target);
+	jump_to_pc(c, pc, jcc_of(jop), target, 0);
 }
 
 /* ---- the vtable ---- */
@@ -668,10 +694,11 @@ static void x64_prologue(struct jit_ctx *c)
 		emit_store(b, 8, RT, JIT_RT_STK_LO, X64_RSP);              /* mov [r12+stk_lo], rsp */
 	}
 	if (c->checked && c->stack_size) {
-		/* The interpreter's stack starts zeroed. */
+		/* Like the interpreter's, a frame starts zeroed. */
 		emit_mov_rr(b, 1, ADDR, X64_RDI);                          /* mov r11, rdi */
-		emit_mov_rr(b, 1, X64_RDI, X64_RSP);                       /* mov rdi, rsp */
-		emit_mov_ri32(b, X64_RCX, c->stack_size / 8);              /* mov ecx, stack/8 */
+		emit_lea(b, X64_RDI, X64_RSP,
+			 (int32_t)(c->stack_size - SBPF_STACK_SIZE));      /* lea rdi, [rsp+stack-512] */
+		emit_mov_ri32(b, X64_RCX, SBPF_STACK_SIZE / 8);            /* mov ecx, 64 */
 		emit_alu_rr(b, 0, X64_OP_XOR, X64_RAX, X64_RAX);           /* xor eax, eax */
 		emit_rep_stosq(b);                                         /* rep stosq */
 		emit_mov_rr(b, 1, X64_RDI, ADDR);                          /* mov rdi, r11 */
@@ -696,7 +723,8 @@ static int x64_insn(struct jit_ctx *c, size_t pc)
 	const struct sbpf_op_info *f = sbpf_op_info(op);
 	if (c->checked && (c->flags[pc] & JIT_SLOT_LOOP_HEAD)) {
 		emit_alu_mi(b, 1, X64_EXT_SUB, RT, JIT_RT_BUDGET, 1);      /* sub qword [r12+budget], 1 */
-		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_BUDGET); /* jb stub */
+		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_BUDGET,
+			     TAIL_AFTER_CHECK);                            /* jb stub */
 	}
 	switch (f->fmt) {
 	case SBPF_FMT_ALU_K: case SBPF_FMT_ALU_X: case SBPF_FMT_MOVSX: case SBPF_FMT_NEG:
@@ -717,18 +745,18 @@ static int x64_insn(struct jit_ctx *c, size_t pc)
 			if (!c->checked)
 				jit_buf_fail(b, -EOPNOTSUPP);
 			else
-				jump_to_stub(c, pc, -1, STUB_ERROR, JIT_ERR_PSEUDO); /* jmp stub */
+				jump_to_stub(c, pc, -1, STUB_ERROR, JIT_ERR_PSEUDO, 0); /* jmp stub */
 			return 2;
 		}
 		load_const(b, R(in->dst_reg), (uint64_t)(uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
 		return 2;
 	case SBPF_FMT_JA:
 		if (in->off)
-			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->off));
+			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->off), 0);
 		return 1;
 	case SBPF_FMT_JA32:
 		if (in->imm)
-			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->imm));
+			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->imm), 0);
 		return 1;
 	case SBPF_FMT_JCOND_K: case SBPF_FMT_JCOND_X:
 		cond_jump(c, pc, in);
@@ -763,18 +791,37 @@ static void x64_tail(struct jit_ctx *c)
 	emit_ret(b);                                                       /* ret */
 	if (!c->checked)
 		return;
+	if (c->has_calls) {
+		/* zero_frame: zeroes the callee's new frame [rbp-512, rbp),
+		 * keeping every eBPF register. */
+		c->labels[L_ZERO_FRAME] = (uint32_t)b->len;
+		emit_mov_rr(b, 1, AUX, X64_RDI);                           /* mov r9, rdi */
+		emit_mov_rr(b, 1, TMP, X64_RCX);                           /* mov r10, rcx */
+		emit_mov_rr(b, 1, ADDR, X64_RAX);                          /* mov r11, rax */
+		emit_lea(b, X64_RDI, X64_RBP, -SBPF_STACK_SIZE);           /* lea rdi, [rbp-512] */
+		emit_mov_ri32(b, X64_RCX, SBPF_STACK_SIZE / 8);            /* mov ecx, 64 */
+		emit_alu_rr(b, 0, X64_OP_XOR, X64_RAX, X64_RAX);           /* xor eax, eax */
+		emit_rep_stosq(b);                                         /* rep stosq */
+		emit_mov_rr(b, 1, X64_RDI, AUX);                           /* mov rdi, r9 */
+		emit_mov_rr(b, 1, X64_RCX, TMP);                           /* mov rcx, r10 */
+		emit_mov_rr(b, 1, X64_RAX, ADDR);                          /* mov rax, r11 */
+		emit_ret(b);                                               /* ret */
+	}
 	/* Error exit: r10 = code, r11 = faulting address. */
 	c->labels[L_ERROR] = (uint32_t)b->len;
 	emit_store(b, 8, RT, JIT_RT_ERR_ADDR, ADDR);                       /* mov [r12+err_addr], r11 */
 	emit_store(b, 8, RT, JIT_RT_ERR_CODE, TMP);                        /* mov [r12+err_code], r10 */
 	emit_store(b, 8, RT, JIT_RT_ERR_FP, X64_RBP);                      /* mov [r12+err_fp], rbp */
 	emit_alu_rm(b, 1, X64_OPR_MOV, X64_RSP, RT, JIT_RT_STK_LO);        /* mov rsp, [r12+stk_lo] */
-	jump_to(c, -1, c->labels[L_EPILOGUE], true, 0);                    /* jmp epilogue */
+	jump_to(c, -1, c->labels[L_EPILOGUE], true, 0, 0);                    /* jmp epilogue */
 	for (size_t k = 0; k < c->nstubs; k++) {
 		const struct jit_stub *s = &c->stubs[k];
 		c->stub_addrs[k] = (uint32_t)b->len;
 		uint32_t code;
 		if (s->kind == STUB_ACCESS) {
+			int16_t off;
+			int base = access_base(c, s->pc, &off);
+			emit_lea(b, ADDR, base, off);                                      /* lea r11, [base+off] */
 			if (c->stack_size) {
 				/* Valid: the current frame up to the top of the main
 				 * frame, [rbp-512, fp0). */
@@ -785,14 +832,26 @@ static void x64_tail(struct jit_ctx *c)
 				emit_alu_ri(b, 1, X64_EXT_ADD, AUX,
 					    (int32_t)(SBPF_STACK_SIZE - s->arg + 1));      /* add r9, 512-size+1 */
 				emit_alu_rr(b, 1, X64_OP_CMP, TMP, AUX);                   /* cmp r10, r9 */
-				jump_to(c, X64_CC_B, s->resume, true, 0);                  /* jb resume */
+				jump_to(c, X64_CC_B, s->resume, true, 0, 0);                  /* jb resume */
+			}
+			/* The program type's other regions (read-only ones have
+			 * no valid store offsets). */
+			bool store = SBPF_CLASS(c->insns[s->pc].code) != SBPF_LDX;
+			for (int k = 0; k < c->nextra; k++) {
+				int32_t x = JIT_RT_EXTRA + k * JIT_RT_EXTRA_SIZE;
+				int32_t cnt = x + 8 * size_index((int)s->arg) + (int32_t)(store
+					? offsetof(struct jit_rt_region, wcnt) : offsetof(struct jit_rt_region, rcnt));
+				emit_mov_rr(b, 1, TMP, ADDR);                              /* mov r10, r11 */
+				emit_alu_rm(b, 1, X64_OPR_SUB, TMP, RT, x);                /* sub r10, [r12+x.lo] */
+				emit_alu_rm(b, 1, X64_OPR_CMP, TMP, RT, cnt);              /* cmp r10, [r12+x.cnt] */
+				jump_to(c, X64_CC_B, s->resume, true, 0, 0);               /* jb resume */
 			}
 			code = JIT_ERR_CODE(JIT_ERR_ACCESS, s->pc);
 		} else {
 			code = JIT_ERR_CODE(s->arg, s->pc);
 		}
 		emit_mov_ri32(b, TMP, code);                                       /* mov r10d, code */
-		jump_to(c, -1, c->labels[L_ERROR], true, 0);                       /* jmp error */
+		jump_to(c, -1, c->labels[L_ERROR], true, 0, 0);                       /* jmp error */
 	}
 }
 

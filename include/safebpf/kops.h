@@ -1,0 +1,111 @@
+/* safebpf/kops.h - Kops native operations: encoding of operation sites in
+ * bytecode, lowering to proof sequences, site checks, and the registry of
+ * operations (EInsn: rotate, select, extract, bswap load, prefetch, bulk
+ * copy, lea). See docs/kops.md.
+ *
+ * A site occupies two slots that vanilla tools still parse:
+ *   sidecar  MOV64_K  dst_reg=dst  src_reg=SBPF_KOPS_SIDECAR_SRC
+ *                     off = a | b << 4 | c << 8 (bits 12-15 zero)  imm = imm
+ *   call     CALL     dst_reg=0    src_reg=SBPF_KOPS_CALL_SRC
+ *                     off = variant  imm = operation id
+ */
+#ifndef SAFEBPF_KOPS_H
+#define SAFEBPF_KOPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "safebpf/diag.h"
+#include "safebpf/isa.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SBPF_KOPS_SIDECAR_SRC 0xa /* src_reg marking a site's sidecar MOV64_K */
+#define SBPF_KOPS_CALL_SRC    0xb /* src_reg marking a site's CALL */
+
+/* Operation ids (the CALL slot's imm). Never renumber: they are bytecode. */
+enum sbpf_kops_id {
+	SBPF_KOPS_ROTATE = 1,
+	SBPF_KOPS_SELECT = 2,
+	SBPF_KOPS_EXTRACT = 3,
+	SBPF_KOPS_BSWAP_LOAD = 4,
+	SBPF_KOPS_PREFETCH = 5,
+	SBPF_KOPS_BULK_COPY = 6,
+	SBPF_KOPS_LEA = 7,
+	SBPF_KOPS__MAX = 8,
+};
+
+/* The operands of one site; each operation documents how it uses them. */
+struct sbpf_kops_payload {
+	uint32_t op;       /* enum sbpf_kops_id */
+	uint16_t variant;  /* op-specific flags (CALL slot off) */
+	uint8_t dst;       /* destination register */
+	uint8_t a, b, c;   /* operand / scratch registers */
+	int32_t imm;       /* immediate operand */
+};
+
+/* A site found in a program with sites. */
+struct sbpf_kops_site {
+	size_t pc;                       /* slot of the sidecar in the site program */
+	size_t lowered_start;            /* first slot of its proof sequence after lowering */
+	size_t lowered_len;              /* slots of the proof sequence (0 for prefetch) */
+	struct sbpf_kops_payload p;      /* operands */
+};
+
+/* Encodes @p as a site into @out[0..1]. */
+void sbpf_kops_encode(const struct sbpf_kops_payload *p, struct sbpf_insn out[2]);
+/* 1 when @insns[pc] starts a site (sidecar followed by a Kops CALL), else 0. */
+int sbpf_kops_is_site(const struct sbpf_insn *insns, size_t n, size_t pc);
+/* Decodes the site at @pc into @p. Returns 0 or -EINVAL. */
+int sbpf_kops_decode(const struct sbpf_insn *insns, size_t n, size_t pc,
+		     struct sbpf_kops_payload *p);
+
+/* Result of lowering a program with sites to vanilla eBPF. */
+struct sbpf_kops_lowered {
+	struct sbpf_insn *insns;      /* vanilla program (proof sequences inlined) */
+	size_t n;                     /* its slots */
+	struct sbpf_kops_site *sites; /* one per site, in program order */
+	size_t nsites;
+	size_t *old_to_new;           /* slot map from the site program (n_old + 1 entries) */
+};
+
+/* Replaces every site by its proof sequence, fixes every jump and call
+ * offset, and checks the site rules: payload well formed; no jump from
+ * outside into a site or its proof sequence except at its start; proof
+ * sequences free of calls, exits, back edges and other sites; registers a
+ * proof sequence clobbers are dead after the site. Returns 0, or -EINVAL
+ * with the reason in @err (index = slot in the input). */
+int sbpf_kops_lower(const struct sbpf_insn *insns, size_t n, struct sbpf_kops_lowered *out,
+		    struct sbpf_validate_error *err);
+void sbpf_kops_lowered__free(struct sbpf_kops_lowered *l);
+
+/* Registry access, for listings and tools. */
+struct sbpf_kops_info {
+	const char *name;      /* "rotate" */
+	const char *summary;   /* one line */
+	const char *payload;   /* how the operation reads its payload, for people */
+};
+const struct sbpf_kops_info *sbpf_kops_info(uint32_t op);
+/* Id of the operation named @name, or -ENOENT. */
+int sbpf_kops_by_name(const char *name);
+
+/* Computes the operation's specification (plain C) on a register file;
+ * memory operands are host addresses in the registers. Returns 0 or
+ * -EINVAL for an ill-formed payload. */
+int sbpf_kops_spec(const struct sbpf_kops_payload *p, uint64_t regs[SBPF_NREGS]);
+
+/* Appends the proof sequence of @p to @b. */
+int sbpf_kops_instantiate(const struct sbpf_kops_payload *p, struct sbpf_builder *b);
+
+/* Bit mask of eBPF registers the proof sequence may write besides dst. */
+uint16_t sbpf_kops_clobbers(const struct sbpf_kops_payload *p);
+
+/* 0 when @p is well formed for its operation, else -EINVAL with @why. */
+int sbpf_kops_check_payload(const struct sbpf_kops_payload *p, char *why, size_t whysz);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SAFEBPF_KOPS_H */

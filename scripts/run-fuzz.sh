@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# run-fuzz.sh SECONDS BIN... - run each libFuzzer target for SECONDS seconds.
+#
+# Target build/fuzz/<name> starts from its committed seeds in
+# tests/fuzz/corpus/<name>/ (read only) and writes what it discovers to
+# build/fuzz/corpus/<name>/; crashes go to build/fuzz/artifacts/<name>-*.
+# tests/fuzz/<name>.dict is used as a dictionary when present. To keep a
+# crashing input as a regression test, fix the bug and copy the artifact into
+# tests/fuzz/corpus/<name>/ (the replay suite runs it in `make test`).
+# Exit status: 0 when no target crashed.
+set -u
+cd "$(dirname "$0")/.."
+if [ $# -lt 2 ]; then
+	echo "usage: scripts/run-fuzz.sh SECONDS BIN..." >&2
+	exit 2
+fi
+secs=$1
+shift
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+failed=0
+for bin in "$@"; do
+	name=$(basename "$bin")
+	seeds=tests/fuzz/corpus/$name
+	work=build/fuzz/corpus/$name
+	mkdir -p "$work" "$seeds" build/fuzz/artifacts
+	args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+	      -artifact_prefix="build/fuzz/artifacts/$name-")
+	[ -f "tests/fuzz/$name.dict" ] && args+=(-dict="tests/fuzz/$name.dict")
+	echo "=== $name: ${secs}s, seeds $seeds ($(ls "$seeds" | wc -l) files)"
+	log=build/fuzz/$name.log
+	"$bin" "${args[@]}" "$work" "$seeds" >"$log" 2>&1
+	rc=$?
+	runs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}')
+	cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+' || true)
+	if [ $rc -ne 0 ]; then
+		failed=$((failed + 1))
+		grep -E 'ERROR|property violated|SUMMARY|Test unit written' "$log" | head -n 20 ||
+			tail -n 20 "$log"
+		echo "$name: CRASH (exit $rc), log $log"
+	else
+		echo "$name: ok, ${runs:-?} runs, ${cov:-cov ?}, corpus $(ls "$work" | wc -l) files"
+	fi
+done
+[ $failed -eq 0 ]

@@ -1,0 +1,242 @@
+/* cmd_tables.c - `safebpf tables [NAME] [--markdown]`: the stable schema.
+ * Without NAME, every table and whether this kernel can run it; with NAME,
+ * its columns (type, alias, meaning, origin), tracepoints and notes;
+ * --markdown prints the whole schema as docs/schema.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "safebpf/diag.h"
+#include "safebpf/kernel.h"
+#include "sql/sqlInt.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: safebpf tables [NAME] [--markdown]\n"
+		"Lists the tables of kernel events and whether this kernel has their tracepoints;\n"
+		"with NAME, the table's columns, tracepoints and notes.\n\n"
+		"  --markdown   print the schema reference (docs/schema.md) instead\n");
+}
+
+static const char *type_name(enum sql_type t)
+{
+	switch (t) {
+	case SQL_T_INT:      return "int";
+	case SQL_T_UINT:     return "uint";
+	case SQL_T_TIME:     return "time";
+	case SQL_T_DURATION: return "duration";
+	case SQL_T_BOOL:     return "bool";
+	case SQL_T_STR:      return "string";
+	default:             return "null";
+	}
+}
+
+/* Describes one input: a helper call or "tracepoint.field[elem]". */
+static void describe_input(const struct sql_table *t, const struct sql_input *in, char *out, size_t outsz)
+{
+	static const struct { const char *name, *text; } ctx[] = {
+		{ "$ts", "bpf_ktime_get_ns()" },
+		{ "$cpu", "bpf_get_smp_processor_id()" },
+		{ "$pid", "bpf_get_current_pid_tgid() >> 32" },
+		{ "$tid", "bpf_get_current_pid_tgid() & 0xffffffff" },
+		{ "$uid", "bpf_get_current_uid_gid() & 0xffffffff" },
+		{ "$gid", "bpf_get_current_uid_gid() >> 32" },
+		{ "$cgroup", "bpf_get_current_cgroup_id()" },
+		{ "$comm", "bpf_get_current_comm()" },
+	};
+	const char *tp = in->probe < t->nprobes ? t->probes[in->probe].tp : "?";
+	for (size_t i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++)
+		if (!strcmp(in->name, ctx[i].name)) {
+			if (t->nprobes > 1)
+				snprintf(out, outsz, "%s at %s", ctx[i].text, tp);
+			else
+				snprintf(out, outsz, "%s", ctx[i].text);
+			return;
+		}
+	if (in->elem >= 0)
+		snprintf(out, outsz, "%s:%s[%d]", tp, in->name, in->elem);
+	else
+		snprintf(out, outsz, "%s:%s", tp, in->name);
+}
+
+/* Where column @c comes from, for people. */
+static void describe_origin(const struct sql_table *t, const struct sql_column *c, char *out, size_t outsz)
+{
+	char a[160], b[160];
+	describe_input(t, &c->src.in[0], a, sizeof(a));
+	switch (c->src.conv) {
+	case SQL_CONV_DIFF:
+		describe_input(t, &c->src.in[1], b, sizeof(b));
+		snprintf(out, outsz, "%s - %s", a, b);
+		break;
+	case SQL_CONV_DEV:        snprintf(out, outsz, "%s as major:minor", a); break;
+	case SQL_CONV_FAMILY:     snprintf(out, outsz, "%s as a name", a); break;
+	case SQL_CONV_TCP_STATE:  snprintf(out, outsz, "%s as a state name", a); break;
+	case SQL_CONV_TASK_STATE: snprintf(out, outsz, "%s as a state letter", a); break;
+	case SQL_CONV_SIGNAL:     snprintf(out, outsz, "%s as a signal name", a); break;
+	case SQL_CONV_INET_ADDR:
+		describe_input(t, &c->src.in[1], a, sizeof(a));
+		describe_input(t, &c->src.in[2], b, sizeof(b));
+		snprintf(out, outsz, "%s or %s by family", a, b);
+		break;
+	default:
+		snprintf(out, outsz, "%s", a);
+		break;
+	}
+}
+
+static void pairing_text(const struct sql_table *t, char *out, size_t outsz)
+{
+	char k[128] = "";
+	for (int i = 0; i < 2 && t->pair->lkey[i].name; i++) {
+		const char *n = t->pair->lkey[i].name;
+		snprintf(k + strlen(k), sizeof(k) - strlen(k), "%s%s", i ? ", " : "",
+			 !strcmp(n, "$tid") ? "thread id" : n);
+	}
+	snprintf(out, outsz, "%s events are paired with the latest unmatched %s event of the same %s%s",
+		 t->probes[1].tp, t->probes[0].tp, k,
+		 t->pair->max_per_key == 1 ? " (one open event per key; a newer one replaces it, counted as evicted)"
+					   : "");
+}
+
+static void list_tables(void)
+{
+	printf("%-14s %-9s %-9s %s\n", "TABLE", "ALIAS", "AVAILABLE", "DESCRIPTION");
+	for (size_t i = 0; i < sql_catalog_count(); i++) {
+		const struct sql_table *t = sql_catalog_get(i);
+		char why[300];
+		bool ok = sql_table_available(t, why, sizeof(why));
+		printf("%-14s %-9s %-9s %s\n", t->name, t->alias ? t->alias : "-", ok ? "yes" : "NO", t->doc);
+		if (!ok)
+			printf("%-14s %-9s %-9s   (%s)\n", "", "", "", why);
+	}
+	printf("\nEvery table also has the context columns ts, cpu, pid, tid, comm, uid, gid, cgroup.\n"
+	       "safebpf tables NAME shows a table's columns.\n");
+}
+
+static void show_table(const struct sql_table *t)
+{
+	char why[300], txt[400];
+	bool ok = sql_table_available(t, why, sizeof(why));
+	printf("%s%s%s%s: %s\n", t->name, t->alias ? " (alias " : "", t->alias ? t->alias : "", t->alias ? ")" : "",
+	       t->doc);
+	printf("available on this kernel: %s%s%s\n\ntracepoints:\n", ok ? "yes" : "NO (", ok ? "" : why, ok ? "" : ")");
+	for (size_t p = 0; p < t->nprobes; p++) {
+		int id = sbpf_kernel_tracepoint_id(t->probes[p].tp);
+		if (id >= 0)
+			printf("  %-28s id %-5d %s\n", t->probes[p].tp, id, t->probes[p].doc);
+		else
+			printf("  %-28s MISSING  %s\n", t->probes[p].tp, t->probes[p].doc);
+	}
+	if (t->pair) {
+		pairing_text(t, txt, sizeof(txt));
+		printf("pairing: %s\n", txt);
+	}
+	printf("\n%-15s %-13s %-9s %s\n", "COLUMN", "ALIAS", "TYPE", "MEANING");
+	for (size_t c = 0; c < t->ncols; c++) {
+		const struct sql_column *col = &t->cols[c];
+		printf("%-15s %-13s %-9s %s\n", col->name, col->alias ? col->alias : "-", type_name(col->type), col->doc);
+		describe_origin(t, col, txt, sizeof(txt));
+		printf("%-15s %-13s %-9s   from %s\n", "", "", "", txt);
+		if (ok && !sql_column_available(t, c, why, sizeof(why)))
+			printf("%-15s %-13s %-9s   UNAVAILABLE here: %s\n", "", "", "", why);
+	}
+	if (t->notes)
+		printf("\nnotes: %s\n", t->notes);
+}
+
+/* Escapes '|' for a markdown table cell. */
+static void md_cell(const char *s)
+{
+	for (; *s; s++)
+		fputs(*s == '|' ? "\\|" : (char[]){ *s, 0 }, stdout);
+}
+
+static void markdown(void)
+{
+	printf("## Tables\n\n| table | alias | rows | tracepoints |\n|---|---|---|---|\n");
+	for (size_t i = 0; i < sql_catalog_count(); i++) {
+		const struct sql_table *t = sql_catalog_get(i);
+		printf("| [`%s`](#%s) | %s%s%s | ", t->name, t->name, t->alias ? "`" : "", t->alias ? t->alias : "-",
+		       t->alias ? "`" : "");
+		md_cell(t->doc);
+		printf(" |");
+		for (size_t p = 0; p < t->nprobes; p++)
+			printf(" %s`%s`", p ? "+ " : "", t->probes[p].tp);
+		printf(" |\n");
+	}
+	for (size_t i = 0; i < sql_catalog_count(); i++) {
+		const struct sql_table *t = sql_catalog_get(i);
+		char txt[400];
+		printf("\n### %s\n\n", t->name);
+		if (t->alias)
+			printf("Alias: `%s`. ", t->alias);
+		printf("%c%s.\n\nTracepoints:\n\n", t->doc[0] - 'a' + 'A', t->doc + 1);
+		for (size_t p = 0; p < t->nprobes; p++)
+			printf("- `%s` — %s\n", t->probes[p].tp, t->probes[p].doc);
+		if (t->pair) {
+			pairing_text(t, txt, sizeof(txt));
+			printf("\nPairing: %s.\n", txt);
+		}
+		printf("\n| column | alias | type | meaning | from |\n|---|---|---|---|---|\n");
+		for (size_t c = 0; c < t->ncols; c++) {
+			const struct sql_column *col = &t->cols[c];
+			printf("| `%s` | %s%s%s | %s | ", col->name, col->alias ? "`" : "", col->alias ? col->alias : "-",
+			       col->alias ? "`" : "", type_name(col->type));
+			md_cell(col->doc);
+			describe_origin(t, col, txt, sizeof(txt));
+			printf(" | ");
+			md_cell(txt);
+			printf(" |\n");
+		}
+		if (t->notes)
+			printf("\nNotes: %s\n", t->notes);
+	}
+}
+
+int cmd_tables(int argc, char **argv)
+{
+	const char *name = NULL;
+	int md = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--markdown")) {
+			md = 1;
+		} else if (argv[i][0] != '-' && !name) {
+			name = argv[i];
+		} else {
+			fprintf(stderr, "safebpf tables: unexpected '%s'\n", argv[i]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (md) {
+		markdown();
+		return EXIT_OK;
+	}
+	if (!name) {
+		list_tables();
+		return EXIT_OK;
+	}
+	const struct sql_table *t = sql_catalog_find(name);
+	if (!t) {
+		const char *names[64];
+		size_t n = 0;
+		for (size_t i = 0; i < sql_catalog_count() && n < 63; i++) {
+			names[n++] = sql_catalog_get(i)->name;
+			if (sql_catalog_get(i)->alias && n < 63)
+				names[n++] = sql_catalog_get(i)->alias;
+		}
+		const char *s = sbpf_suggest(name, names, n);
+		fprintf(stderr, "safebpf: no table '%s'%s%s%s\n", name, s ? " — did you mean '" : "", s ? s : "",
+			s ? "'?" : "");
+		return EXIT_USAGE;
+	}
+	show_table(t);
+	return EXIT_OK;
+}

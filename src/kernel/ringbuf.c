@@ -1,0 +1,89 @@
+/* ringbuf.c - consuming BPF ring buffers through libbpf (ring_buffer__new,
+ * ring_buffer__poll), plus a read-only view of the producer and consumer
+ * positions so that a caller can wait until everything reserved before a
+ * given moment has been consumed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "safebpf/kernel.h"
+
+struct sbpf_kringbuf {
+	struct ring_buffer *rb;     /* libbpf consumer */
+	sbpf_kringbuf_fn fn;        /* user callback */
+	void *ctx;                  /* its argument */
+	int stopped;                /* the callback asked to stop in this poll */
+	void *pos_pages;            /* read-only map of the consumer and producer pages */
+	size_t page;                /* page size */
+};
+
+static int on_sample(void *ctx, void *data, size_t len)
+{
+	struct sbpf_kringbuf *r = ctx;
+	if (r->fn(r->ctx, data, len)) {
+		r->stopped = 1;
+		return -ECANCELED; /* libbpf stops at a negative value, record consumed */
+	}
+	return 0;
+}
+
+struct sbpf_kringbuf *sbpf_kringbuf__new(int map_fd, sbpf_kringbuf_fn fn, void *ctx)
+{
+	struct sbpf_kringbuf *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->fn = fn;
+	r->ctx = ctx;
+	r->page = (size_t)sysconf(_SC_PAGESIZE);
+	r->rb = ring_buffer__new(map_fd, on_sample, r, NULL);
+	if (!r->rb) {
+		int e = errno;
+		free(r);
+		errno = e;
+		return NULL;
+	}
+	/* Page 0 holds the consumer position, page 1 the producer position. */
+	r->pos_pages = mmap(NULL, 2 * r->page, PROT_READ, MAP_SHARED, map_fd, 0);
+	if (r->pos_pages == MAP_FAILED) {
+		int e = errno;
+		ring_buffer__free(r->rb);
+		free(r);
+		errno = e;
+		return NULL;
+	}
+	return r;
+}
+
+int sbpf_kringbuf__poll(struct sbpf_kringbuf *r, int timeout_ms)
+{
+	r->stopped = 0;
+	int n = timeout_ms == 0 ? ring_buffer__consume(r->rb) : ring_buffer__poll(r->rb, timeout_ms);
+	if (r->stopped)
+		return -ECANCELED;
+	if (n == -EINTR)
+		return 0;
+	return n;
+}
+
+int sbpf_kringbuf__positions(const struct sbpf_kringbuf *r, uint64_t *consumer, uint64_t *producer)
+{
+	const volatile uint64_t *cons = r->pos_pages;
+	const volatile uint64_t *prod = (const volatile uint64_t *)((const char *)r->pos_pages + r->page);
+	*producer = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+	*consumer = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+void sbpf_kringbuf__free(struct sbpf_kringbuf *r)
+{
+	if (!r)
+		return;
+	if (r->pos_pages && r->pos_pages != MAP_FAILED)
+		munmap(r->pos_pages, 2 * r->page);
+	ring_buffer__free(r->rb);
+	free(r);
+}

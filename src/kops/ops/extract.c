@@ -1,0 +1,68 @@
+/* extract.c - Kops operation "extract": dst = (a >> shift) & (2^len - 1),
+ * the bit-field extract clang emits as rsh; and. Native: BEXTR (BMI1) or
+ * SHR + AND.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "kops/kopsInt.h"
+#include "kops/ops/ops.h"
+
+#define SHIFT(p) ((p)->imm & 0xff)
+#define LEN(p)   (((p)->imm >> 8) & 0xff)
+
+static int check(const struct sbpf_kops_payload *p, char *why, size_t whysz)
+{
+	int width = p->variant & KOPS_EXT_32 ? 32 : 64;
+	if (p->variant & ~KOPS_EXT_32)
+		return snprintf(why, whysz, "extract: unknown variant bits 0x%x", p->variant), -EINVAL;
+	if (p->imm & ~0xffff)
+		return snprintf(why, whysz, "extract: imm must be shift | len << 8"), -EINVAL;
+	if (SHIFT(p) >= width || LEN(p) < 1 || SHIFT(p) + LEN(p) > width || LEN(p) > 32)
+		return snprintf(why, whysz, "extract: field [%d, +%d) does not fit %d bits (len 1..32)",
+				SHIFT(p), LEN(p), width), -EINVAL;
+	return kops_check_reg("dst", p->dst, true, why, whysz) ? -EINVAL
+	       : kops_check_reg("source a", p->a, false, why, whysz);
+}
+
+/* dst = a; dst >>= shift; dst &= mask   (len 32 in 64-bit: dst = (u32)dst) */
+static int instantiate(const struct sbpf_kops_payload *p, struct sbpf_builder *b)
+{
+	int is32 = p->variant & KOPS_EXT_32;
+	if (p->dst != p->a || is32)
+		sbpf_builder__emit(b, is32 ? SBPF_MOV32_REG(p->dst, p->a) : SBPF_MOV64_REG(p->dst, p->a));
+	if (SHIFT(p))
+		sbpf_builder__emit(b, is32 ? SBPF_ALU32_IMM(SBPF_RSH, p->dst, SHIFT(p))
+					   : SBPF_ALU64_IMM(SBPF_RSH, p->dst, SHIFT(p)));
+	if (LEN(p) == 32)
+		return is32 ? 0 : sbpf_builder__emit(b, SBPF_MOV32_REG(p->dst, p->dst));
+	int32_t mask = (int32_t)((1u << LEN(p)) - 1);
+	return sbpf_builder__emit(b, is32 ? SBPF_ALU32_IMM(SBPF_AND, p->dst, mask)
+					  : SBPF_ALU64_IMM(SBPF_AND, p->dst, mask));
+}
+
+static void spec(const struct sbpf_kops_payload *p, uint64_t r[SBPF_NREGS])
+{
+	uint64_t x = p->variant & KOPS_EXT_32 ? (uint32_t)r[p->a] : r[p->a];
+	uint64_t mask = LEN(p) == 64 ? ~0ull : (1ull << LEN(p)) - 1;
+	r[p->dst] = (x >> SHIFT(p)) & mask;
+}
+
+static uint16_t clobbers(const struct sbpf_kops_payload *p)
+{
+	(void)p;
+	return 0;
+}
+
+const struct kops_op kops_op_extract = {
+	.id = SBPF_KOPS_EXTRACT,
+	.name = "extract",
+	.summary = "dst = (a >> shift) & (2^len - 1)  (bit-field extract)",
+	.payload_doc = "dst; a = source; imm = shift | len << 8 (len 1..32); variant bit0 = 32-bit",
+	.max_proof_len = 3,
+	.writes_dst = true,
+	.check = check,
+	.instantiate = instantiate,
+	.spec = spec,
+	.clobbers = clobbers,
+};

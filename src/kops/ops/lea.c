@@ -1,0 +1,74 @@
+/* lea.c - Kops operation "lea": dst = a + (b << s) + imm, the address
+ * arithmetic clang emits as lsh; add; add. Native: one LEA.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "kops/kopsInt.h"
+#include "kops/ops/ops.h"
+
+/* When dst is also the base a, the scaled index is built in scratch c. */
+static int uses_scratch(const struct sbpf_kops_payload *p)
+{
+	return p->dst == p->a;
+}
+
+static int check(const struct sbpf_kops_payload *p, char *why, size_t whysz)
+{
+	if (p->variant > 3)
+		return snprintf(why, whysz, "lea: shift %d outside 0..3", p->variant), -EINVAL;
+	if (kops_check_reg("dst", p->dst, true, why, whysz) ||
+	    kops_check_reg("base a", p->a, false, why, whysz) ||
+	    kops_check_reg("index b", p->b, false, why, whysz))
+		return -EINVAL;
+	if (uses_scratch(p)) {
+		if (kops_check_reg("scratch c", p->c, true, why, whysz))
+			return -EINVAL;
+		if (p->c == p->dst)
+			return snprintf(why, whysz, "lea: scratch c must differ from dst when dst is the base"), -EINVAL;
+	}
+	return 0;
+}
+
+/* dst != a:  dst = b; dst <<= s; dst += a; dst += imm
+ * dst == a:  c = b;   c <<= s;   dst += c; dst += imm   (c may be b itself) */
+static int instantiate(const struct sbpf_kops_payload *p, struct sbpf_builder *b)
+{
+	uint8_t t = uses_scratch(p) ? p->c : p->dst;
+	int rc = 0;
+	if (t != p->b)
+		rc = sbpf_builder__emit(b, SBPF_MOV64_REG(t, p->b));
+	if (p->variant)
+		rc = sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_LSH, t, p->variant));
+	rc = sbpf_builder__emit(b, SBPF_ALU64_REG(SBPF_ADD, p->dst, uses_scratch(p) ? p->c : p->a));
+	if (p->imm)
+		rc = sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, p->dst, p->imm));
+	return rc;
+}
+
+static void spec(const struct sbpf_kops_payload *p, uint64_t r[SBPF_NREGS])
+{
+	uint64_t index = r[p->b] << p->variant;
+	if (uses_scratch(p))
+		r[p->c] = index;
+	r[p->dst] = r[p->a] + index + (uint64_t)(int64_t)p->imm;
+}
+
+static uint16_t clobbers(const struct sbpf_kops_payload *p)
+{
+	return uses_scratch(p) ? (uint16_t)(1u << p->c) : 0;
+}
+
+const struct kops_op kops_op_lea = {
+	.id = SBPF_KOPS_LEA,
+	.name = "lea",
+	.summary = "dst = a + (b << s) + imm  (address arithmetic)",
+	.payload_doc = "dst; a = base; b = index; variant = shift (0..3); imm = displacement; "
+		       "c = scratch when dst == a (may be b)",
+	.max_proof_len = 4,
+	.writes_dst = true,
+	.check = check,
+	.instantiate = instantiate,
+	.spec = spec,
+	.clobbers = clobbers,
+};

@@ -1,0 +1,120 @@
+/* select.c - Kops operation "select": dst = (a COND rhs) ? c : dst, the
+ * shape clang emits as a conditional jump over a mov. Native: CMP/TEST +
+ * CMOVcc.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "kops/kopsInt.h"
+#include "kops/ops/ops.h"
+
+/* Jump conditions (the JMP op nibble) that have an exact inverse. */
+static int inverse(int cond)
+{
+	switch (cond << 4) {
+	case SBPF_JEQ:  return SBPF_JNE >> 4;
+	case SBPF_JNE:  return SBPF_JEQ >> 4;
+	case SBPF_JGT:  return SBPF_JLE >> 4;
+	case SBPF_JLE:  return SBPF_JGT >> 4;
+	case SBPF_JGE:  return SBPF_JLT >> 4;
+	case SBPF_JLT:  return SBPF_JGE >> 4;
+	case SBPF_JSGT: return SBPF_JSLE >> 4;
+	case SBPF_JSLE: return SBPF_JSGT >> 4;
+	case SBPF_JSGE: return SBPF_JSLT >> 4;
+	case SBPF_JSLT: return SBPF_JSGE >> 4;
+	default:        return -1; /* JSET */
+	}
+}
+
+static int valid_cond(int cond)
+{
+	return inverse(cond) >= 0 || (cond << 4) == SBPF_JSET;
+}
+
+static int check(const struct sbpf_kops_payload *p, char *why, size_t whysz)
+{
+	if (p->variant & ~(KOPS_SEL_COND_MASK | KOPS_SEL_RHS_REG | KOPS_SEL_CMP32 | KOPS_SEL_MOV32))
+		return snprintf(why, whysz, "select: unknown variant bits 0x%x", p->variant), -EINVAL;
+	if (!valid_cond(p->variant & KOPS_SEL_COND_MASK))
+		return snprintf(why, whysz, "select: condition %d is not a jump condition",
+				p->variant & KOPS_SEL_COND_MASK), -EINVAL;
+	if (kops_check_reg("dst", p->dst, true, why, whysz) ||
+	    kops_check_reg("lhs a", p->a, false, why, whysz) ||
+	    kops_check_reg("value c", p->c, false, why, whysz))
+		return -EINVAL;
+	if ((p->variant & KOPS_SEL_RHS_REG) && kops_check_reg("rhs b", p->b, false, why, whysz))
+		return -EINVAL;
+	return 0;
+}
+
+/* if !(a COND rhs) goto +1; dst = c      (inverse condition)
+ * or, for jset:  if a & rhs goto +1; goto +1; dst = c */
+static int instantiate(const struct sbpf_kops_payload *p, struct sbpf_builder *b)
+{
+	int cond = p->variant & KOPS_SEL_COND_MASK;
+	int inv = inverse(cond);
+	uint8_t cls = p->variant & KOPS_SEL_CMP32 ? SBPF_JMP32 : SBPF_JMP;
+	uint8_t src = p->variant & KOPS_SEL_RHS_REG ? SBPF_X : SBPF_K;
+	uint8_t rb = p->variant & KOPS_SEL_RHS_REG ? p->b : 0;
+	int32_t imm = p->variant & KOPS_SEL_RHS_REG ? 0 : p->imm;
+	if (inv >= 0) {
+		sbpf_builder__emit(b, SBPF_INSN(cls | src | (uint8_t)(inv << 4), p->a, rb, 1, imm));
+	} else {
+		sbpf_builder__emit(b, SBPF_INSN(cls | src | SBPF_JSET, p->a, rb, 1, imm));
+		sbpf_builder__emit(b, SBPF_JA(1));
+	}
+	return sbpf_builder__emit(b, p->variant & KOPS_SEL_MOV32 ? SBPF_MOV32_REG(p->dst, p->c)
+							      : SBPF_MOV64_REG(p->dst, p->c));
+}
+
+/* The condition of a select (or any JMP/JMP32 condition) on concrete values. */
+static int holds(int cond, int is32, uint64_t x, uint64_t y)
+{
+	if (is32) {
+		x = (uint32_t)x;
+		y = (uint32_t)y;
+	}
+	int64_t sx = is32 ? (int32_t)x : (int64_t)x, sy = is32 ? (int32_t)y : (int64_t)y;
+	switch (cond << 4) {
+	case SBPF_JEQ:  return x == y;
+	case SBPF_JNE:  return x != y;
+	case SBPF_JGT:  return x > y;
+	case SBPF_JGE:  return x >= y;
+	case SBPF_JLT:  return x < y;
+	case SBPF_JLE:  return x <= y;
+	case SBPF_JSET: return (x & y) != 0;
+	case SBPF_JSGT: return sx > sy;
+	case SBPF_JSGE: return sx >= sy;
+	case SBPF_JSLT: return sx < sy;
+	case SBPF_JSLE: return sx <= sy;
+	default:        return 0;
+	}
+}
+
+static void spec(const struct sbpf_kops_payload *p, uint64_t r[SBPF_NREGS])
+{
+	/* An immediate rhs is sign-extended to 64 bits, as in eBPF jumps. */
+	uint64_t rhs = p->variant & KOPS_SEL_RHS_REG ? r[p->b] : (uint64_t)(int64_t)p->imm;
+	if (holds(p->variant & KOPS_SEL_COND_MASK, !!(p->variant & KOPS_SEL_CMP32), r[p->a], rhs))
+		r[p->dst] = p->variant & KOPS_SEL_MOV32 ? (uint32_t)r[p->c] : r[p->c];
+}
+
+static uint16_t clobbers(const struct sbpf_kops_payload *p)
+{
+	(void)p;
+	return 0;
+}
+
+const struct kops_op kops_op_select = {
+	.id = SBPF_KOPS_SELECT,
+	.name = "select",
+	.summary = "dst = (a COND rhs) ? c : dst  (conditional move)",
+	.payload_doc = "dst; a = lhs; b = rhs register (variant bit4) or imm = rhs; c = value; "
+		       "variant bits0-3 = jump condition, bit5 = 32-bit compare, bit6 = 32-bit move",
+	.max_proof_len = 3,
+	.writes_dst = true,
+	.check = check,
+	.instantiate = instantiate,
+	.spec = spec,
+	.clobbers = clobbers,
+};

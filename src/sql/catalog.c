@@ -1,0 +1,347 @@
+/* catalog.c - the stable schema: tables of kernel events with typed
+ * columns, each column mapped to a context value (read with a helper) or to
+ * a tracepoint field whose layout is read from tracefs at run time.
+ *
+ * Names here are the interface people write queries against: change them
+ * only by adding aliases. docs/schema.md is generated from these tables
+ * (`safebpf tables --markdown`).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sql/sqlInt.h"
+
+/* ---- helpers for the tables below ---------------------------------------- */
+
+#define IN(p, n)      { .probe = (p), .elem = -1, .name = (n) }
+#define IE(p, n, e)   { .probe = (p), .elem = (e), .name = (n) }
+#define NUM(p, n)     { .conv = SQL_CONV_NUM, .in = { IN(p, n) } }
+#define ELEM(p, n, e) { .conv = SQL_CONV_NUM, .in = { IE(p, n, e) } }
+#define STR(p, n, m)  { .conv = SQL_CONV_STR, .in = { IN(p, n) }, .strmax = (m) }
+#define CONV(c, p, n) { .conv = (c), .in = { IN(p, n) } }
+#define DIFF(p1, n1, p0, n0) { .conv = SQL_CONV_DIFF, .in = { IN(p1, n1), IN(p0, n0) } }
+
+/* The context columns every table starts with. @tsp is the probe whose time
+ * is the row's time (the closing probe of a paired table); the others
+ * describe the task that ran the first probe. */
+#define CONTEXT_COLUMNS(tsp) \
+	{ "ts", NULL, SQL_T_TIME, "when the row's event happened (ns since boot, CLOCK_MONOTONIC)", NUM(tsp, "$ts") }, \
+	{ "cpu", NULL, SQL_T_UINT, "CPU the event ran on", NUM(0, "$cpu") }, \
+	{ "pid", "tgid", SQL_T_INT, "process id (thread group id) of the current task", NUM(0, "$pid") }, \
+	{ "tid", NULL, SQL_T_INT, "thread id of the current task", NUM(0, "$tid") }, \
+	{ "comm", NULL, SQL_T_STR, "command name of the current task (at most 15 characters)", STR(0, "$comm", 16) }, \
+	{ "uid", NULL, SQL_T_UINT, "real user id of the current task", NUM(0, "$uid") }, \
+	{ "gid", NULL, SQL_T_UINT, "real group id of the current task", NUM(0, "$gid") }, \
+	{ "cgroup", NULL, SQL_T_UINT, "cgroup v2 id of the current task", NUM(0, "$cgroup") }
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- system_calls ----------------------------------------------------------- */
+
+static const char *const syscalls_tps[] = { "raw_syscalls/sys_enter", "raw_syscalls/sys_exit", NULL };
+static const struct sql_probe syscalls_probes[] = {
+	{ "raw_syscalls/sys_enter", "a thread enters a system call (number, arguments)" },
+	{ "raw_syscalls/sys_exit", "the thread returns from it (return value)" },
+};
+static const struct sql_pairing syscalls_pair = {
+	.lkey = { IN(0, "$tid") }, .rkey = { IN(1, "$tid") }, .max_per_key = 1,
+};
+static const struct sql_column syscalls_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "syscall_number", "syscall", SQL_T_INT, "system call number of this architecture (x86-64: 39 = getpid)", NUM(0, "id") },
+	{ "enter_ts", NULL, SQL_T_TIME, "when the thread entered the call", NUM(0, "$ts") },
+	{ "exit_ts", NULL, SQL_T_TIME, "when it returned (same as ts)", NUM(1, "$ts") },
+	{ "duration", "latency", SQL_T_DURATION, "exit_ts - enter_ts", DIFF(1, "$ts", 0, "$ts") },
+	{ "ret", NULL, SQL_T_INT, "return value (negative errno on failure)", NUM(1, "ret") },
+	{ "arg0", NULL, SQL_T_UINT, "first argument register", ELEM(0, "args", 0) },
+	{ "arg1", NULL, SQL_T_UINT, "second argument register", ELEM(0, "args", 1) },
+	{ "arg2", NULL, SQL_T_UINT, "third argument register", ELEM(0, "args", 2) },
+	{ "arg3", NULL, SQL_T_UINT, "fourth argument register", ELEM(0, "args", 3) },
+	{ "arg4", NULL, SQL_T_UINT, "fifth argument register", ELEM(0, "args", 4) },
+	{ "arg5", NULL, SQL_T_UINT, "sixth argument register", ELEM(0, "args", 5) },
+};
+
+/* ---- scheduler ------------------------------------------------------------------ */
+
+static const char *const switch_tps[] = { "sched/sched_switch", NULL };
+static const struct sql_probe switch_probes[] = {
+	{ "sched/sched_switch", "a CPU switches from one task to another" },
+};
+static const struct sql_column switch_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "prev_comm", NULL, SQL_T_STR, "command name of the task switched out", STR(0, "prev_comm", 16) },
+	{ "prev_tid", "prev_pid", SQL_T_INT, "thread id of the task switched out (0: idle)", NUM(0, "prev_pid") },
+	{ "prev_prio", NULL, SQL_T_INT, "kernel priority of the task switched out (0..139, lower runs first)", NUM(0, "prev_prio") },
+	{ "prev_state", NULL, SQL_T_STR, "its state: R (preempted, still runnable), S (sleeping), D (uninterruptible), T, t, X, Z, P, I, or R+", CONV(SQL_CONV_TASK_STATE, 0, "prev_state") },
+	{ "next_comm", NULL, SQL_T_STR, "command name of the task switched in", STR(0, "next_comm", 16) },
+	{ "next_tid", "next_pid", SQL_T_INT, "thread id of the task switched in (0: idle)", NUM(0, "next_pid") },
+	{ "next_prio", NULL, SQL_T_INT, "kernel priority of the task switched in", NUM(0, "next_prio") },
+};
+
+static const char *const wakeup_tps[] = { "sched/sched_wakeup", NULL };
+static const struct sql_probe wakeup_probes[] = {
+	{ "sched/sched_wakeup", "a sleeping task is made runnable (runs in the waker's context)" },
+};
+static const struct sql_column wakeup_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "target_comm", NULL, SQL_T_STR, "command name of the task woken up", STR(0, "comm", 16) },
+	{ "target_tid", "target_pid", SQL_T_INT, "thread id of the task woken up", NUM(0, "pid") },
+	{ "target_prio", NULL, SQL_T_INT, "its kernel priority", NUM(0, "prio") },
+	{ "target_cpu", NULL, SQL_T_INT, "CPU it will run on", NUM(0, "target_cpu") },
+};
+
+/* ---- processes ------------------------------------------------------------------ */
+
+static const char *const exec_tps[] = { "sched/sched_process_exec", NULL };
+static const struct sql_probe exec_probes[] = {
+	{ "sched/sched_process_exec", "a task has replaced its program with execve (runs in the new program's context)" },
+};
+static const struct sql_column exec_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "filename", NULL, SQL_T_STR, "path of the program file as given to execve (up to 255 bytes)", STR(0, "filename", 256) },
+	{ "old_tid", NULL, SQL_T_INT, "thread id before the exec (differs from tid when a non-leader thread exec'ed)", NUM(0, "old_pid") },
+};
+
+static const char *const exit_tps[] = { "sched/sched_process_exit", NULL };
+static const struct sql_probe exit_probes[] = {
+	{ "sched/sched_process_exit", "a task (thread) exits" },
+};
+static const struct sql_column exit_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "prio", NULL, SQL_T_INT, "kernel priority of the exiting task", NUM(0, "prio") },
+	{ "group_dead", "last_thread", SQL_T_BOOL, "true when it was the last thread of its process (the process is gone)", NUM(0, "group_dead") },
+};
+
+static const char *const fork_tps[] = { "sched/sched_process_fork", NULL };
+static const struct sql_probe fork_probes[] = {
+	{ "sched/sched_process_fork", "a task creates a new task: fork, vfork or clone (threads too); runs in the parent" },
+};
+static const struct sql_column fork_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "parent_tid", "parent_pid", SQL_T_INT, "thread id of the creating task", NUM(0, "parent_pid") },
+	{ "parent_comm", NULL, SQL_T_STR, "its command name", STR(0, "parent_comm", 16) },
+	{ "child_tid", "child_pid", SQL_T_INT, "thread id of the new task (its process id too, unless it is a thread)", NUM(0, "child_pid") },
+	{ "child_comm", NULL, SQL_T_STR, "command name of the new task", STR(0, "child_comm", 16) },
+};
+
+/* ---- block I/O ------------------------------------------------------------------- */
+
+static const char *const block_tps[] = { "block/block_rq_issue", "block/block_rq_complete", NULL };
+static const struct sql_probe block_probes[] = {
+	{ "block/block_rq_issue", "a block request is handed to the device driver" },
+	{ "block/block_rq_complete", "the device completes it" },
+};
+static const struct sql_pairing block_pair = {
+	.lkey = { IN(0, "dev"), IN(0, "sector") }, .rkey = { IN(1, "dev"), IN(1, "sector") },
+	.max_per_key = 0,
+};
+static const struct sql_column block_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "dev", NULL, SQL_T_STR, "device as major:minor (see /proc/partitions)", CONV(SQL_CONV_DEV, 0, "dev") },
+	{ "sector", NULL, SQL_T_UINT, "first sector (512 bytes) of the request", NUM(0, "sector") },
+	{ "bytes", NULL, SQL_T_UINT, "size of the request in bytes", NUM(0, "bytes") },
+	{ "rwbs", NULL, SQL_T_STR, "operation flags: R read, W write, D discard, F flush, S sync, M metadata, A readahead, N none", STR(0, "rwbs", 16) },
+	{ "issue_ts", NULL, SQL_T_TIME, "when the request was issued to the driver", NUM(0, "$ts") },
+	{ "complete_ts", NULL, SQL_T_TIME, "when it completed (same as ts)", NUM(1, "$ts") },
+	{ "latency", "duration", SQL_T_DURATION, "complete_ts - issue_ts (device time)", DIFF(1, "$ts", 0, "$ts") },
+	{ "error", NULL, SQL_T_INT, "completion status (0: success, else a negative errno)", NUM(1, "error") },
+};
+
+/* ---- network ---------------------------------------------------------------------- */
+
+static const char *const tcp_tps[] = { "sock/inet_sock_set_state", NULL };
+static const struct sql_probe tcp_probes[] = {
+	{ "sock/inet_sock_set_state", "a socket changes protocol state" },
+};
+static const struct sql_column tcp_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "skaddr", NULL, SQL_T_UINT, "kernel address of the socket (identifies a connection over its lifetime)", NUM(0, "skaddr") },
+	{ "family", NULL, SQL_T_STR, "address family: inet or inet6", CONV(SQL_CONV_FAMILY, 0, "family") },
+	{ "protocol", NULL, SQL_T_UINT, "IP protocol number (6: TCP)", NUM(0, "protocol") },
+	{ "saddr", NULL, SQL_T_STR, "local address", { .conv = SQL_CONV_INET_ADDR, .in = { IN(0, "family"), IN(0, "saddr"), IN(0, "saddr_v6") } } },
+	{ "sport", NULL, SQL_T_UINT, "local port", NUM(0, "sport") },
+	{ "daddr", NULL, SQL_T_STR, "remote address", { .conv = SQL_CONV_INET_ADDR, .in = { IN(0, "family"), IN(0, "daddr"), IN(0, "daddr_v6") } } },
+	{ "dport", NULL, SQL_T_UINT, "remote port", NUM(0, "dport") },
+	{ "old_state", "oldstate", SQL_T_STR, "state before: ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING, NEW_SYN_RECV, BOUND_INACTIVE", CONV(SQL_CONV_TCP_STATE, 0, "oldstate") },
+	{ "new_state", "newstate", SQL_T_STR, "state after (same names)", CONV(SQL_CONV_TCP_STATE, 0, "newstate") },
+};
+
+/* ---- memory and signals ----------------------------------------------------------- */
+
+static const char *const fault_tps[] = { "exceptions/page_fault_user", NULL };
+static const struct sql_probe fault_probes[] = {
+	{ "exceptions/page_fault_user", "a page fault taken on a user-space address (x86)" },
+};
+static const struct sql_column fault_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "address", NULL, SQL_T_UINT, "faulting virtual address", NUM(0, "address") },
+	{ "ip", NULL, SQL_T_UINT, "instruction pointer of the faulting instruction", NUM(0, "ip") },
+	{ "error_code", NULL, SQL_T_UINT, "x86 error code bits: 1 protection violation (else not present), 2 write, 4 user, 16 instruction fetch", NUM(0, "error_code") },
+};
+
+static const char *const signal_tps[] = { "signal/signal_generate", NULL };
+static const struct sql_probe signal_probes[] = {
+	{ "signal/signal_generate", "a signal is sent (runs in the sender's context)" },
+};
+static const struct sql_column signal_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "sig", NULL, SQL_T_INT, "signal number", NUM(0, "sig") },
+	{ "signal", "signame", SQL_T_STR, "signal name without SIG (KILL, TERM, CHLD, ...)", CONV(SQL_CONV_SIGNAL, 0, "sig") },
+	{ "code", NULL, SQL_T_INT, "si_code: 0 SI_USER (kill), -6 SI_TKILL, 128 SI_KERNEL, positive: signal-specific", NUM(0, "code") },
+	{ "target_tid", "target_pid", SQL_T_INT, "thread id of the receiving task", NUM(0, "pid") },
+	{ "target_comm", NULL, SQL_T_STR, "command name of the receiving task", STR(0, "comm", 16) },
+	{ "process_wide", "group_signal", SQL_T_BOOL, "true when sent to the whole process rather than one thread", NUM(0, "group") },
+	{ "result", NULL, SQL_T_INT, "0 delivered, 1 ignored, 2 already pending, 3 queue overflow, 4 delivered without siginfo", NUM(0, "result") },
+};
+
+/* ---- files --------------------------------------------------------------------------- */
+
+static const char *const open_tps[] = { "syscalls/sys_enter_openat", "syscalls/sys_exit_openat", NULL };
+static const struct sql_probe open_probes[] = {
+	{ "syscalls/sys_enter_openat", "a thread calls openat (path read from user memory)" },
+	{ "syscalls/sys_exit_openat", "openat returns (file descriptor or error)" },
+};
+static const struct sql_pairing open_pair = {
+	.lkey = { IN(0, "$tid") }, .rkey = { IN(1, "$tid") }, .max_per_key = 1,
+};
+static const struct sql_column open_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "path", "filename", SQL_T_STR, "path as passed to openat (up to 255 bytes; empty when the page was not resident)", STR(0, "filename", 256) },
+	{ "dfd", NULL, SQL_T_INT, "directory fd the path is relative to (-100: AT_FDCWD)", NUM(0, "dfd") },
+	{ "flags", NULL, SQL_T_UINT, "open flags (O_RDONLY 0, O_WRONLY 1, O_RDWR 2, O_CREAT 64, O_TRUNC 512, ...)", NUM(0, "flags") },
+	{ "mode", NULL, SQL_T_UINT, "permission bits used when creating", NUM(0, "mode") },
+	{ "ret", "fd", SQL_T_INT, "new file descriptor, or a negative errno", NUM(1, "ret") },
+	{ "enter_ts", NULL, SQL_T_TIME, "when openat was entered", NUM(0, "$ts") },
+	{ "exit_ts", NULL, SQL_T_TIME, "when it returned (same as ts)", NUM(1, "$ts") },
+	{ "duration", "latency", SQL_T_DURATION, "exit_ts - enter_ts", DIFF(1, "$ts", 0, "$ts") },
+};
+
+/* ---- the catalog ----------------------------------------------------------------------- */
+
+#define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt) \
+	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), NULL, nt }
+#define PAIRED_TABLE(nm, al, dc, cols, tps, probes, pr, nt) \
+	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), pr, nt }
+
+static const struct sql_table tables[] = {
+	PAIRED_TABLE("system_calls", "syscalls", "one row per completed system call", syscalls_cols,
+		     syscalls_tps, syscalls_probes, &syscalls_pair,
+		     "Entry and exit are paired by thread in user space. A call that never returns "
+		     "(exit, exit_group) gives no row; "
+		     "its entry is dropped when the thread enters its next call or when the pairing "
+		     "state is full, and counted as evicted. Context columns (pid, comm, ...) are taken "
+		     "at entry, so an execve row shows the old command name."),
+	EVENT_TABLE("sched_switch", NULL, "one row per context switch", switch_cols, switch_tps, switch_probes,
+		    "Runs in the context of the task being switched out, so pid/tid/comm equal "
+		    "prev_tid's process. prev_state letters follow the kernel's TASK_REPORT order and "
+		    "may differ on very old kernels."),
+	EVENT_TABLE("sched_wakeup", NULL, "one row per task wakeup", wakeup_cols, wakeup_tps, wakeup_probes,
+		    "The context columns describe the waker, the target_* columns the task woken up."),
+	EVENT_TABLE("process_exec", NULL, "one row per successful execve", exec_cols, exec_tps, exec_probes,
+		    "Runs after the new program is loaded: comm is already the new command name."),
+	EVENT_TABLE("process_exit", NULL, "one row per exiting task (thread)", exit_cols, exit_tps, exit_probes,
+		    "Every thread exit is a row; filter on group_dead for whole processes."),
+	EVENT_TABLE("process_fork", NULL, "one row per task creation", fork_cols, fork_tps, fork_probes,
+		    "Thread creation (clone with CLONE_THREAD) is a row too: child_tid is then a thread id."),
+	PAIRED_TABLE("block_io", NULL, "one row per completed block-device request", block_cols,
+		     block_tps, block_probes, &block_pair,
+		     "Issue and completion are paired by (dev, sector). Context columns describe the task "
+		     "that issued the request (often a kernel worker); ts is the completion time. Requests "
+		     "completed without an issue event (e.g. issued before the query started) give no row."),
+	EVENT_TABLE("tcp_state", NULL, "one row per TCP socket state change", tcp_cols, tcp_tps, tcp_probes,
+		    "Connection set-up and tear-down: a new outgoing connection goes CLOSE -> SYN_SENT -> "
+		    "ESTABLISHED. Ports are in host byte order. The context is whatever task (or softirq) "
+		    "made the change."),
+	EVENT_TABLE("page_faults", NULL, "one row per user-space page fault", fault_cols, fault_tps, fault_probes,
+		    "x86 only (exceptions tracepoints); on other architectures the table is unavailable."),
+	EVENT_TABLE("signals", NULL, "one row per signal sent", signal_cols, signal_tps, signal_probes,
+		    "The context columns describe the sender (the kernel for faults, a timer's task for "
+		    "timers); the target_* columns the receiver."),
+	PAIRED_TABLE("file_opens", "opens", "one row per completed openat system call", open_cols,
+		     open_tps, open_probes, &open_pair,
+		     "The path is read from user memory at entry with bpf_probe_read_user_str; when that "
+		     "page is not resident the path is empty. open(2) itself is not covered (the C library "
+		     "uses openat on x86-64 and arm64)."),
+};
+
+size_t sql_catalog_count(void)
+{
+	return NCOLS(tables);
+}
+
+const struct sql_table *sql_catalog_get(size_t i)
+{
+	return i < NCOLS(tables) ? &tables[i] : NULL;
+}
+
+const struct sql_table *sql_catalog_find(const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < NCOLS(tables); i++)
+		if (!strcasecmp(tables[i].name, name) || (tables[i].alias && !strcasecmp(tables[i].alias, name)))
+			return &tables[i];
+	return NULL;
+}
+
+int sql_table_column(const struct sql_table *t, const char *name)
+{
+	if (!t || !name)
+		return -1;
+	for (size_t i = 0; i < t->ncols; i++)
+		if (!strcasecmp(t->cols[i].name, name))
+			return (int)i;
+	for (size_t i = 0; i < t->ncols; i++)
+		if (t->cols[i].alias && !strcasecmp(t->cols[i].alias, name))
+			return (int)i;
+	return -1;
+}
+
+bool sql_table_available(const struct sql_table *t, char *why, size_t whysz)
+{
+	for (size_t i = 0; i < t->nprobes; i++) {
+		struct sql_tp_format fmt;
+		char err[256];
+		if (sql_tracefs_load(t->probes[i].tp, &fmt, err, sizeof(err))) {
+			snprintf(why, whysz, "%s", err);
+			return false;
+		}
+		sql_tp_format_free(&fmt);
+	}
+	if (whysz)
+		why[0] = '\0';
+	return true;
+}
+
+bool sql_column_available(const struct sql_table *t, size_t col, char *why, size_t whysz)
+{
+	struct sql_tp_format fmts[SQL_MAX_PROBES];
+	const struct sql_tp_format *pf[SQL_MAX_PROBES] = { 0 };
+	bool ok = col < t->ncols;
+	if (!ok)
+		snprintf(why, whysz, "no such column");
+	size_t loaded = 0;
+	for (; ok && loaded < t->nprobes; loaded++) {
+		char err[256];
+		if (sql_tracefs_load(t->probes[loaded].tp, &fmts[loaded], err, sizeof(err))) {
+			snprintf(why, whysz, "%s", err);
+			ok = false;
+			break;
+		}
+		pf[loaded] = &fmts[loaded];
+	}
+	if (ok) {
+		char err[256];
+		if (sql_column_check(t, col, pf, err, sizeof(err))) {
+			snprintf(why, whysz, "%s", err);
+			ok = false;
+		} else if (whysz) {
+			why[0] = '\0';
+		}
+	}
+	for (size_t i = 0; i < loaded; i++)
+		sql_tp_format_free(&fmts[i]);
+	return ok;
+}

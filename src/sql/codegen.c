@@ -1,0 +1,198 @@
+/* codegen.c - generation of the minimum verifier-safe function (MVSF) of a
+ * probe with the builder API: a BPF_PROG_TYPE_TRACEPOINT program that
+ * reads the captures of a record layout (record.c) and hands the record to
+ * user space through a ring buffer. No compiler runs: the program is built
+ * instruction by instruction, with map fds patched into lddw.
+ *
+ * Program shape (r6 = tracepoint record, r7 = per-CPU scratch record):
+ *
+ *     [skip the tracer's own process]
+ *     r7 = scratch[0]                 stage the record in per-CPU scratch
+ *     header; context values; fields; strings
+ *     -- pushed-down predicates go here: they see the staged record and
+ *        jump to `out` before any ring-buffer space is taken --
+ *     r0 = bpf_ringbuf_reserve(rb, size)
+ *     if r0 == 0: lost[0] += 1; goto out
+ *     copy scratch -> r0; bpf_ringbuf_submit(r0)
+ *   out:
+ *     return 0
+ *
+ * Staging in scratch keeps strings (paths of up to SQL_MAX_RECORD bytes)
+ * off the 512-byte stack, and it is where an optimizer's filters will run.
+ * Per-CPU scratch is safe because tracepoint programs attached through perf
+ * events never nest on a CPU (the kernel skips, and counts, a nested run).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/bpf.h>
+
+#include "safebpf/isa.h"
+#include "sql/sqlInt.h"
+
+/* Registers with a fixed role in every MVSF. */
+enum { R_CTX = 6, R_SCRATCH = 7 };
+
+struct gen {
+	struct sbpf_builder *b;          /* program being built */
+	const struct sql_layout *lay;    /* record to produce */
+};
+
+static void emit(struct gen *g, struct sbpf_insn insn)
+{
+	sbpf_builder__emit(g->b, insn);
+}
+
+static void call(struct gen *g, enum bpf_func_id helper)
+{
+	emit(g, SBPF_CALL_HELPER((int32_t)helper));
+}
+
+/* lddw rD, map_fd (pseudo map fd: the kernel swaps in the map pointer). */
+static void load_map(struct gen *g, int reg, int fd)
+{
+	sbpf_builder__emit_lddw(g->b, reg, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)fd);
+}
+
+static int size_code(unsigned size)
+{
+	return size == 8 ? SBPF_DW : size == 4 ? SBPF_W : size == 2 ? SBPF_H : SBPF_B;
+}
+
+/* r0 = &map[0] for a one-entry array map, or jump to @out when missing. */
+static void lookup_first(struct gen *g, int fd, int out)
+{
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -4, 0));          /* *(u32 *)(r10 - 4) = 0 */
+	load_map(g, 1, fd);                                          /* r1 = map */
+	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));                     /* r2 = r10 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                    /* r2 += -4 */
+	call(g, BPF_FUNC_map_lookup_elem);                           /* r0 = lookup(map, r2) */
+	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), out); /* if r0 == 0 goto out */
+}
+
+/* Copies tracepoint field bytes [foff, foff + size) to the record at
+ * @roff with the widest loads the context allows (aligned, 1..8 bytes). */
+static void copy_field(struct gen *g, unsigned foff, unsigned size, unsigned roff)
+{
+	for (unsigned i = 0; i < size;) {
+		unsigned s = 8;
+		while (s > 1 && ((foff + i) % s || size - i < s))
+			s /= 2;
+		emit(g, SBPF_LDX_MEM(size_code(s), 1, R_CTX, (int16_t)(foff + i)));       /* r1 = *(ctx + off) */
+		emit(g, SBPF_STX_MEM(size_code(s), R_SCRATCH, 1, (int16_t)(roff + i)));   /* *(rec + off) = r1 */
+		i += s;
+	}
+}
+
+/* r1 = &record[off], r2 = size: the destination of a string helper. */
+static void string_dest(struct gen *g, const struct sql_cap *c)
+{
+	emit(g, SBPF_MOV64_REG(1, R_SCRATCH));                       /* r1 = r7 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off));                /* r1 += off */
+	emit(g, SBPF_MOV64_IMM(2, c->size));                         /* r2 = size */
+}
+
+/* Emits the instructions that fill capture @c of the staged record. */
+static void capture(struct gen *g, const struct sql_cap *c)
+{
+	const struct sql_tp_field *f = c->field;
+	switch (c->kind) {
+	case SQL_CAP_TS:
+		call(g, BPF_FUNC_ktime_get_ns);
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));   /* *(u64 *)(r7 + off) = r0 */
+		break;
+	case SQL_CAP_CPU:
+		call(g, BPF_FUNC_get_smp_processor_id);
+		emit(g, SBPF_STX_MEM(SBPF_W, R_SCRATCH, 0, c->off));    /* *(u32 *)(r7 + off) = r0 */
+		break;
+	case SQL_CAP_PID_TGID:
+		call(g, BPF_FUNC_get_current_pid_tgid);
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
+		break;
+	case SQL_CAP_UID_GID:
+		call(g, BPF_FUNC_get_current_uid_gid);
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
+		break;
+	case SQL_CAP_CGROUP:
+		call(g, BPF_FUNC_get_current_cgroup_id);
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
+		break;
+	case SQL_CAP_COMM:
+		string_dest(g, c);
+		call(g, BPF_FUNC_get_current_comm);
+		break;
+	case SQL_CAP_FIELD:
+		copy_field(g, f->offset, f->size, c->off);
+		break;
+	case SQL_CAP_LOC_STR:
+		/* u32 at the field: length << 16 | offset (from the record start for
+		 * __data_loc, from the end of the field for __rel_loc). */
+		emit(g, SBPF_LDX_MEM(SBPF_W, 4, R_CTX, f->offset));     /* r4 = *(u32 *)(ctx + off) */
+		emit(g, SBPF_ALU64_IMM(SBPF_AND, 4, 0xffff));            /* r4 &= 0xffff */
+		if (f->kind == SQL_FIELD_REL_LOC)
+			emit(g, SBPF_ALU64_IMM(SBPF_ADD, 4, f->offset + f->size)); /* r4 += end of field */
+		emit(g, SBPF_MOV64_REG(3, R_CTX));                       /* r3 = ctx */
+		emit(g, SBPF_ALU64_REG(SBPF_ADD, 3, 4));                 /* r3 += r4 */
+		string_dest(g, c);
+		call(g, BPF_FUNC_probe_read_kernel_str);
+		break;
+	case SQL_CAP_KPTR_STR:
+	case SQL_CAP_UPTR_STR:
+		emit(g, SBPF_LDX_MEM(size_code(f->size), 3, R_CTX, f->offset)); /* r3 = pointer */
+		string_dest(g, c);
+		call(g, c->kind == SQL_CAP_UPTR_STR ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_kernel_str);
+		break;
+	}
+}
+
+int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *maps,
+		     const struct sql_mvsf_opts *opts, struct sbpf_insn **out, size_t *n)
+{
+	if (lay->size < SQL_REC_HDR || lay->size > SQL_MAX_RECORD || lay->size % 8)
+		return -EINVAL;
+	struct gen g = { .b = sbpf_builder__new(), .lay = lay };
+	if (!g.b)
+		return -ENOMEM;
+	int l_out = sbpf_builder__new_label(g.b);
+	int l_have = sbpf_builder__new_label(g.b);
+
+	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                          /* r6 = ctx */
+	uint32_t skip = opts && opts->sz >= sizeof(*opts) ? opts->skip_tgid : 0;
+	if (skip) {
+		call(&g, BPF_FUNC_get_current_pid_tgid);
+		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));               /* r0 >>= 32 (tgid) */
+		sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)skip, 0), l_out);
+	}
+	lookup_first(&g, maps->scratch_fd, l_out);
+	emit(&g, SBPF_MOV64_REG(R_SCRATCH, 0));                      /* r7 = scratch record */
+	emit(&g, SBPF_ST_MEM(SBPF_W, R_SCRATCH, 0, (int32_t)lay->tp_id)); /* header: tracepoint id */
+	emit(&g, SBPF_ST_MEM(SBPF_W, R_SCRATCH, 4, (int32_t)lay->size));  /* header: record size */
+	for (size_t i = 0; i < lay->ncaps; i++)
+		capture(&g, &lay->caps[i]);
+
+	load_map(&g, 1, maps->ringbuf_fd);                           /* r1 = ring buffer */
+	emit(&g, SBPF_MOV64_IMM(2, (int32_t)lay->size));             /* r2 = size */
+	emit(&g, SBPF_MOV64_IMM(3, 0));                              /* r3 = 0 */
+	call(&g, BPF_FUNC_ringbuf_reserve);
+	sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_have); /* if r0 != 0 goto have */
+	lookup_first(&g, maps->lost_fd, l_out);                      /* ring buffer full: */
+	emit(&g, SBPF_MOV64_IMM(1, 1));                              /* r1 = 1 */
+	emit(&g, SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, 0, 1, 0));        /* lock *(u64 *)(r0 + 0) += r1 */
+	sbpf_builder__jump(g.b, SBPF_JA(0), l_out);
+	sbpf_builder__bind(g.b, l_have);
+	for (uint32_t off = 0; off < lay->size; off += 8) {
+		emit(&g, SBPF_LDX_MEM(SBPF_DW, 1, R_SCRATCH, (int16_t)off)); /* r1 = *(u64 *)(r7 + off) */
+		emit(&g, SBPF_STX_MEM(SBPF_DW, 0, 1, (int16_t)off));         /* *(u64 *)(r0 + off) = r1 */
+	}
+	emit(&g, SBPF_MOV64_REG(1, 0));                              /* r1 = record */
+	emit(&g, SBPF_MOV64_IMM(2, 0));                              /* r2 = 0 (flags) */
+	call(&g, BPF_FUNC_ringbuf_submit);
+	sbpf_builder__bind(g.b, l_out);
+	emit(&g, SBPF_MOV64_IMM(0, 0));                              /* r0 = 0 */
+	emit(&g, SBPF_EXIT_INSN());                                  /* exit */
+
+	int rc = sbpf_builder__finish(g.b, out, n, NULL);
+	sbpf_builder__free(g.b);
+	return rc;
+}

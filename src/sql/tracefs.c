@@ -1,0 +1,315 @@
+/* tracefs.c - tracepoint record layouts read at run time from tracefs
+ * (events/<sys>/<name>/format), so that generated programs use the field
+ * offsets of the running kernel rather than of the machine they were
+ * written on.
+ *
+ * A format file looks like:
+ *   name: sys_enter
+ *   ID: 443
+ *   format:
+ *   \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+ *   \tfield:long id;\toffset:8;\tsize:8;\tsigned:1;
+ *   print fmt: "..."
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safebpf/kernel.h"
+#include "sql/sqlInt.h"
+
+#define MAX_FIELDS 256
+#define MAX_FORMAT_BYTES (1 << 20)
+
+/* Copies the text between @p and @end (trimmed) into @out. */
+static void copy_trim(char *out, size_t outsz, const char *p, const char *end)
+{
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	size_t n = (size_t)(end - p);
+	if (n >= outsz)
+		n = outsz - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* Parses "key:NUMBER;" somewhere in @line. Returns 0 and the value, or -1. */
+static int find_number(const char *line, const char *key, long *val)
+{
+	const char *p = strstr(line, key);
+	if (!p)
+		return -1;
+	p += strlen(key);
+	char *end;
+	errno = 0;
+	long v = strtol(p, &end, 10);
+	if (end == p || errno || *end != ';')
+		return -1;
+	*val = v;
+	return 0;
+}
+
+/* Splits a declaration "unsigned long args[6]" into its name ("args"), the
+ * type as the kernel would write it without the name ("unsigned long[6]"),
+ * and the array length (0 when not an array, -1 for "[]").
+ * Returns 0 or -1 when no name can be found. */
+static int split_decl(const char *decl, struct sql_tp_field *f, long *alen)
+{
+	char buf[192];
+	copy_trim(buf, sizeof(buf), decl, decl + strlen(decl));
+	size_t n = strlen(buf);
+	*alen = 0;
+	char suffix[32] = "";
+	if (n && buf[n - 1] == ']') {
+		char *lb = strrchr(buf, '[');
+		if (!lb)
+			return -1;
+		if (lb[1] == ']') {
+			*alen = -1;
+		} else {
+			char *end;
+			long v = strtol(lb + 1, &end, 10);
+			if (end == lb + 1 || *end != ']' || v <= 0)
+				return -1;
+			*alen = v;
+		}
+		snprintf(suffix, sizeof(suffix), "%.30s", lb);
+		*lb = '\0';
+		n = strlen(buf);
+	}
+	while (n && isspace((unsigned char)buf[n - 1]))
+		buf[--n] = '\0';
+	size_t e = n;
+	while (n && (isalnum((unsigned char)buf[n - 1]) || buf[n - 1] == '_'))
+		n--;
+	if (n == e || isdigit((unsigned char)buf[n]))
+		return -1;
+	snprintf(f->name, sizeof(f->name), "%s", buf + n);
+	buf[n] = '\0';
+	char type[96];
+	copy_trim(type, sizeof(type), buf, buf + n);
+	if (!type[0])
+		return -1;
+	snprintf(f->type, sizeof(f->type), "%.72s%.23s", type, suffix);
+	return 0;
+}
+
+/* Whether @type (without array suffix) is a character type holding text. */
+static int is_char_type(const char *type)
+{
+	return !strncmp(type, "char[", 5) || !strncmp(type, "const char[", 11) ||
+	       !strncmp(type, "signed char[", 12) || !strncmp(type, "unsigned char[", 14);
+}
+
+/* Fills in kind and nelem from the type, size and array length; -1 when the
+ * layout makes no sense. */
+static int classify(struct sql_tp_field *f, long alen)
+{
+	if (strstr(f->type, "__data_loc")) {
+		f->kind = SQL_FIELD_DATA_LOC;
+		f->nelem = 1;
+		return f->size == 4 ? 0 : -1;
+	}
+	if (strstr(f->type, "__rel_loc")) {
+		f->kind = SQL_FIELD_REL_LOC;
+		f->nelem = 1;
+		return f->size == 4 ? 0 : -1;
+	}
+	if (strchr(f->type, '*')) {
+		f->kind = SQL_FIELD_PTR;
+		f->nelem = 1;
+		return f->size == 8 || f->size == 4 ? 0 : -1;
+	}
+	if (alen > 0) {
+		if (f->size % alen)
+			return -1;
+		f->nelem = (uint16_t)alen;
+		f->kind = is_char_type(f->type) ? SQL_FIELD_CHARS : SQL_FIELD_INT;
+		return 0;
+	}
+	if (alen < 0) /* "[]" outside __data_loc: bytes of unknown element count */
+		return -1;
+	f->kind = SQL_FIELD_INT;
+	f->nelem = 1;
+	return 0;
+}
+
+/* Parses one "field:...;" line into @f. Returns 0 or -1 with @why set. */
+static int parse_field(const char *line, struct sql_tp_field *f, const char **why)
+{
+	const char *p = strstr(line, "field:");
+	const char *semi = p ? strchr(p, ';') : NULL;
+	if (!p || !semi) {
+		*why = "expected 'field:<declaration>;'";
+		return -1;
+	}
+	char decl[192];
+	copy_trim(decl, sizeof(decl), p + 6, semi);
+	long alen, off, size, sgn = 0;
+	memset(f, 0, sizeof(*f));
+	if (split_decl(decl, f, &alen)) {
+		*why = "cannot find the field name in the declaration";
+		return -1;
+	}
+	if (find_number(semi, "offset:", &off) || find_number(semi, "size:", &size)) {
+		*why = "missing or malformed offset:/size:";
+		return -1;
+	}
+	if (find_number(semi, "signed:", &sgn))
+		sgn = 0; /* very old kernels omit it */
+	if (off < 0 || size <= 0 || off + size > 65535) {
+		*why = "offset or size out of range";
+		return -1;
+	}
+	f->offset = (uint16_t)off;
+	f->size = (uint16_t)size;
+	f->is_signed = sgn != 0;
+	if (classify(f, alen)) {
+		*why = "field type does not match its size";
+		return -1;
+	}
+	return 0;
+}
+
+int sql_tracefs_parse(const char *text, struct sql_tp_format *fmt, char *err, size_t errsz)
+{
+	memset(fmt, 0, sizeof(*fmt));
+	int lineno = 0, have_id = 0, have_name = 0;
+	const char *why = NULL;
+	struct sql_tp_field *fields = calloc(MAX_FIELDS, sizeof(*fields));
+	if (!fields) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	size_t nfields = 0;
+	for (const char *p = text; p && *p;) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char line[512];
+		lineno++;
+		copy_trim(line, sizeof(line), p, p + len);
+		p = end ? end + 1 : NULL;
+		if (!strncmp(line, "name:", 5)) {
+			copy_trim(fmt->name, sizeof(fmt->name), line + 5, line + strlen(line));
+			have_name = 1;
+		} else if (!strncmp(line, "ID:", 3)) {
+			char *e;
+			errno = 0;
+			unsigned long id = strtoul(line + 3, &e, 10);
+			while (isspace((unsigned char)*e))
+				e++;
+			if (e == line + 3 || *e || errno || id > UINT32_MAX) {
+				why = "malformed ID";
+				goto bad;
+			}
+			fmt->id = (uint32_t)id;
+			have_id = 1;
+		} else if (!strncmp(line, "field:", 6)) {
+			if (nfields == MAX_FIELDS) {
+				why = "too many fields";
+				goto bad;
+			}
+			if (parse_field(line, &fields[nfields], &why))
+				goto bad;
+			nfields++;
+		} else if (!strncmp(line, "print fmt:", 10)) {
+			break;
+		}
+		/* "format:" and blank lines carry nothing */
+	}
+	if (!have_name || !have_id || nfields == 0) {
+		snprintf(err, errsz, "not a tracepoint format (missing %s)",
+			 !have_name ? "name:" : !have_id ? "ID:" : "fields");
+		free(fields);
+		return -EINVAL;
+	}
+	struct sql_tp_field *fit = realloc(fields, nfields * sizeof(*fields));
+	fmt->fields = fit ? fit : fields;
+	fmt->nfields = nfields;
+	return 0;
+bad:
+	snprintf(err, errsz, "line %d: %s", lineno, why);
+	free(fields);
+	memset(fmt, 0, sizeof(*fmt));
+	return -EINVAL;
+}
+
+/* Whether @tp is "sys/name" with plain identifier parts (no path tricks). */
+static int valid_tp_name(const char *tp)
+{
+	const char *slash = strchr(tp, '/');
+	if (!slash || slash == tp || !slash[1] || strchr(slash + 1, '/'))
+		return 0;
+	for (const char *c = tp; *c; c++)
+		if (c != slash && !isalnum((unsigned char)*c) && *c != '_' && *c != '-')
+			return 0;
+	return 1;
+}
+
+int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
+{
+	memset(fmt, 0, sizeof(*fmt));
+	if (!valid_tp_name(tp)) {
+		snprintf(err, errsz, "'%s' is not a tracepoint name (sys/name)", tp);
+		return -EINVAL;
+	}
+	const char *root = sbpf_kernel_tracefs();
+	if (!root) {
+		int e = errno;
+		snprintf(err, errsz, "tracefs is not mounted and cannot be mounted (%s)", strerror(e));
+		return -(e ? e : ENOENT);
+	}
+	char path[512];
+	snprintf(path, sizeof(path), "%s/events/%s/format", root, tp);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		if (e == ENOENT)
+			snprintf(err, errsz, "tracepoint %s does not exist on this kernel", tp);
+		else
+			snprintf(err, errsz, "cannot read %s: %s", path, strerror(e));
+		return -e;
+	}
+	char *buf = malloc(MAX_FORMAT_BYTES + 1);
+	if (!buf) {
+		fclose(f);
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	size_t n = fread(buf, 1, MAX_FORMAT_BYTES, f);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		free(buf);
+		snprintf(err, errsz, "cannot read %s", path);
+		return -EIO;
+	}
+	buf[n] = '\0';
+	char why[160];
+	int rc = sql_tracefs_parse(buf, fmt, why, sizeof(why));
+	free(buf);
+	if (rc)
+		snprintf(err, errsz, "%s: %s", path, why);
+	return rc;
+}
+
+const struct sql_tp_field *sql_tp_field(const struct sql_tp_format *fmt, const char *name)
+{
+	for (size_t i = 0; i < fmt->nfields; i++)
+		if (!strcmp(fmt->fields[i].name, name))
+			return &fmt->fields[i];
+	return NULL;
+}
+
+void sql_tp_format_free(struct sql_tp_format *fmt)
+{
+	if (!fmt)
+		return;
+	free(fmt->fields);
+	fmt->fields = NULL;
+	fmt->nfields = 0;
+}

@@ -1,0 +1,2 @@
+ldxq %r0, %r1
+exit

@@ -1,0 +1,3 @@
+fail:
+ja fial
+exit

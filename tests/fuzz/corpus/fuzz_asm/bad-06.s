@@ -1,0 +1,2 @@
+mov %rax, 1
+exit

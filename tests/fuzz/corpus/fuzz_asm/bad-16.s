@@ -1,0 +1,2 @@
+lock fetch xchg [%r1], %r2
+exit

@@ -1,0 +1,2 @@
+call foo
+foo: exit

@@ -1,0 +1,2 @@
+lddw %r1, mapfd 3
+exit

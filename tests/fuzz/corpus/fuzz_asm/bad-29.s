@@ -1,0 +1,2 @@
+lddw %r1, map_fd foo
+exit

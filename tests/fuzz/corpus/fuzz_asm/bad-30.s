@@ -1,0 +1,2 @@
+x: mov %r0, 1
+x: exit

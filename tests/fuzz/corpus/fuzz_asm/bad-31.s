@@ -1,0 +1,3 @@
+ja end
+exit
+end:

@@ -1,0 +1,5 @@
+# a comment
+
+   # indented comment
+mov %r0, 1   # trailing
+	EXIT	# upper case

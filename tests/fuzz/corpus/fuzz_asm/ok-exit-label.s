@@ -1,0 +1,4 @@
+ja exit
+exit
+exit:
+exit

@@ -25,6 +25,7 @@ CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 E2E_SRCS  := $(sort $(wildcard tests/e2e/*.c))
+XDP_SRCS  := $(sort $(wildcard tests/xdp/*.c))
 
 # Optimized objects: build/opt/...; sanitized objects: build/asan/...
 OPT_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/opt/%.o)
@@ -34,6 +35,7 @@ ASAN_CLI  := $(CLI_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+XDP_OBJS  := $(XDP_SRCS:tests/xdp/%.c=$(BUILD)/xdp/%.o)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 
 .PHONY: all test unit bench fuzz install clean asan e2e-helpers
@@ -70,6 +72,11 @@ $(BUILD)/e2e/%: tests/e2e/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O2 -o $@ $<
 
+# Sample XDP programs: clang-compiled BPF objects (tests/xdp, benchmarks).
+$(BUILD)/xdp/%.o: tests/xdp/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
@@ -80,7 +87,7 @@ $(BUILD)/asan/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/asan/li
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/asan/libsafebpf.a $(LIBS)
 
-asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS)
+asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS)
 
 # The one test command: install what is missing, build with sanitizers, run
 # every suite, end with one "N passed, N failed, N skipped" line.
@@ -95,7 +102,7 @@ unit: $(UNIT_BINS)
 fuzz: $(FUZZ_BINS)
 	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-bench: $(BUILD)/safebpf
+bench: $(BUILD)/safebpf $(XDP_OBJS)
 	@scripts/run-bench.sh
 
 install: $(BUILD)/safebpf

@@ -26,10 +26,17 @@ enum {
  * buffer. Returns NULL and prints why on failure. */
 char *cli_read_file(const char *path, size_t *len);
 
-/* Loads a program from @path: assembly text (.s/.asm or anything that is not
- * a multiple of 8 bytes of bytecode) or raw bytecode. Prints diagnostics and
+/* Loads a program from @path: a clang-compiled BPF object (ELF magic; its
+ * only program), assembly text (.s/.asm or anything that is not a multiple
+ * of 8 bytes of bytecode) or raw bytecode. Prints diagnostics and
  * returns NULL on error. */
 struct sbpf_insn *cli_load_program(const char *path, size_t *n);
+
+/* Loads program @prog (a name or section; NULL: the only one, an error
+ * listing them when there are several) of the clang-compiled BPF object
+ * @path (safebpf/elf.h). *@is_xdp (when not NULL) tells whether its section
+ * makes it an XDP program. Prints why and returns NULL on error. */
+struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, int *is_xdp);
 
 /* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
 int cli_parse_hex(const char *text, uint8_t **out, size_t *len);

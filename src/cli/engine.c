@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "engine.h"
 
 static const struct cli_engine engines[] = {
-#define ENGINE(name, prefix, summary) { name, summary, prefix##_load, prefix##_run, prefix##_unload },
+#define ENGINE(name, prefix, summary) { name, summary, prefix##_load, prefix##_run, prefix##_unload, NULL },
+#define ENGINE_TIMED(name, prefix, summary) \
+	{ name, summary, prefix##_load, prefix##_run, prefix##_unload, prefix##_run_timed },
 #include "engines.def"
 };
 #define NENGINES (sizeof(engines) / sizeof(engines[0]))
@@ -84,6 +87,7 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 			fprintf(stderr, ")\n");
 			return -1;
 		}
+		x->opts.type_set = 1;
 		return 1;
 	}
 	if (!strcmp(argv[*i], "--kops")) {
@@ -125,4 +129,28 @@ void cli_engine_usage(FILE *f)
 		   "                    kernel verifier accepts the lowered program (root); without\n"
 		   "                    it, sites run their proof sequences\n"
 		   "  --kops-unverified as --kops without asking the kernel (tests only)\n");
+}
+
+int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,
+			  uint64_t repeat, uint64_t *r0, double *ns_per_run,
+			  struct sbpf_run_error *err)
+{
+	if (!repeat)
+		repeat = 1;
+	if (e->run_timed)
+		return e->run_timed(h, mem, len, repeat, r0, ns_per_run, err);
+	/* CPU time of this thread, not wall time: BPF_PROG_TEST_RUN also stops
+	 * its clock while the test loop is rescheduled, and these machines are
+	 * shared. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	for (uint64_t i = 0; i < repeat; i++) {
+		int rc = e->run(h, mem, len, r0, err);
+		if (rc)
+			return rc;
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+	*ns_per_run = ns / (double)repeat;
+	return 0;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "jit/jitInt.h"
+#include "safebpf/ctx.h"
 
 #define JIT_MAX_PASSES 40
 #define JIT_DEFAULT_BUDGET 100000000ull
@@ -113,13 +114,16 @@ size_t jit_add_stub(struct jit_ctx *c, uint32_t pc, uint32_t kind, uint32_t resu
 
 /* ---- public API: creation ---- */
 
-/* Takes the Kops sites of @o after checking them against the program: the
- * JIT replaces code by native emits only where the site rules hold and the
- * region is the proof sequence the verifier saw. */
-static int copy_sites(struct sbpf_jit *jit, const struct sbpf_jit_opts *o, struct sbpf_validate_error *err)
+/* Takes the Kops sites of @o after checking them against the program
+ * @insns given to sbpf_jit__new() and, region by region, against the code
+ * to compile (after the program type's context rewrite, which must leave
+ * every region alone): the JIT replaces code by native emits only where
+ * the site rules hold and the region is the proof sequence the verifier saw. */
+static int copy_sites(struct sbpf_jit *jit, const struct sbpf_insn *insns, const struct sbpf_jit_opts *o,
+		      struct sbpf_validate_error *err)
 {
 	const struct sbpf_kops_lowered *l = o->kops;
-	if (l->n != jit->n || !l->insns || memcmp(l->insns, jit->insns, jit->n * sizeof(*jit->insns))) {
+	if (l->n != jit->n || !l->insns || memcmp(l->insns, insns, jit->n * sizeof(*insns))) {
 		if (err) {
 			err->index = 0;
 			snprintf(err->rule, sizeof(err->rule),
@@ -184,8 +188,16 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	memcpy(jit->insns, insns, n * sizeof(*insns));
+	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
+	rc = sbpf_ctx_rewrite(o.type, jit->insns, n, err);
+	if (rc) {
+		free(jit->insns);
+		free(jit);
+		errno = -rc;
+		return NULL;
+	}
 	jit->n = n;
-	if (o.kops && (rc = copy_sites(jit, &o, err))) {
+	if (o.kops && (rc = copy_sites(jit, insns, &o, err))) {
 		sbpf_jit__free(jit);
 		errno = -rc;
 		return NULL;
@@ -662,6 +674,25 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	return 0;
 }
 
+/* [xdp branch] Program type xdp: r1 = a struct sbpf_xdp_ctx (safebpf/ctx.h)
+ * whose data/data_end point at the packet; the program's xdp_md loads were
+ * rewritten by sbpf_ctx_rewrite() in sbpf_jit__new(). The packet is the
+ * primary (read-write) region, the context a read-only extra region, as in
+ * the interpreter. */
+static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
+		   struct sbpf_run_error *err)
+{
+	if (!mem)
+		len = 0;
+	struct sbpf_xdp_ctx ctx;
+	sbpf_xdp_ctx__init(&ctx, mem, len);
+	struct jit_region regs[2] = {
+		{ mem, len, true, "packet" },
+		{ &ctx, sizeof(ctx), false, "ctx" },
+	};
+	return jit_run_regions(jit, (uint64_t)(uintptr_t)&ctx, 0, regs, 2, r0, err);
+}
+
 int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		  struct sbpf_run_error *err)
 {
@@ -670,6 +701,8 @@ int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	if (jit->type == SBPF_PROG_XDP)
+		return run_xdp(jit, mem, len, r0, err); /* [xdp branch] */
 	if (jit->type != SBPF_PROG_MEM) {
 		if (err) {
 			err->pc = 0;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "safebpf/ctx.h"
 #include "vm/vmInt.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -106,6 +107,13 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	memcpy(vm->insns, insns, n * sizeof(*insns));
+	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
+	rc = sbpf_ctx_rewrite(type, vm->insns, n, err);
+	if (rc) {
+		sbpf_vm__free(vm);
+		errno = -rc;
+		return NULL;
+	}
 	vm->n = n;
 	vm->type = type;
 	vm->budget = OPT(opts, insn_budget, 0);

@@ -541,7 +541,8 @@ static int sym_candidates(struct ctx *cx, struct list *l)
 			cands[nc++] = c;
 		}
 	}
-	qsort(cands, nc, sizeof(*cands), by_end);
+	if (nc)
+		qsort(cands, nc, sizeof(*cands), by_end);
 	int rc = 0;
 	for (size_t i = 0; i < nc && !rc;) {
 		size_t j = i, before = l->n;

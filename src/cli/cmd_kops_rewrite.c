@@ -135,11 +135,12 @@ static int is_elf_path(const char *path)
 	return sbpf_elf_is_elf(magic, got);
 }
 
-/* -v: one line per refused idiom. */
+/* -v: one line per refused idiom (@arg counts them). */
 static void print_refusal(void *arg, size_t slot, uint32_t op, const char *why)
 {
-	(void)arg;
-	printf("  %5zu  %-10s refused: %s\n", slot, sbpf_kops_info(op) ? sbpf_kops_info(op)->name : "?", why);
+	if (!(*(int *)arg)++)
+		printf("refused idioms (input slots):\n");
+	printf("  %5zu  %-10s %s\n", slot, sbpf_kops_info(op) ? sbpf_kops_info(op)->name : "?", why);
 }
 
 /* Loads the input and runs the recognizer; prints why on failure. */
@@ -243,9 +244,10 @@ int kops_cmd_stats(int argc, char **argv)
 	struct sbpf_insn *out = NULL;
 	size_t n = 0;
 	struct sbpf_kops_stats st;
+	int nref = 0;
 	if (a.verbose) {
 		a.pol.on_refuse = print_refusal;
-		printf("refused idioms (input slots):\n");
+		a.pol.arg = &nref;
 	}
 	int rc = recognize(&a, &out, &n, &st);
 	if (rc)
@@ -261,7 +263,7 @@ int kops_cmd_stats(int argc, char **argv)
 	printf("%-12s %6zu %6zu %8zu\n", "total", tf, ts, tr);
 	printf("slots: %zu in, %zu with sites, %zu lowered; about %ld native instructions saved\n",
 	       st.insns_in, st.insns_out, st.insns_lowered, st.saved);
-	if (a.verbose) {
+	if (a.verbose && ts) {
 		printf("sites (output slots):\n");
 		list_sites(out, n);
 	}

@@ -1,9 +1,8 @@
 /* cmd_kops_rewrite.c - the recognizer's subcommands of `safebpf kops`:
  *   kops rewrite IN -o OUT   find EInsn idioms and write the program with sites
  *   kops stats IN            sites per operation, before/after slot counts
- * kops_cmd_rewrite() and kops_cmd_stats() are what the `kops` subcommand
- * table calls (argv[0] is the subcommand name). Until src/cli/cmd_kops.c
- * provides that table, a weak cmd_kops() below dispatches to them.
+ * kops_cmd_rewrite() and kops_cmd_stats() are rows of the `kops` subcommand
+ * table in cmd_kops.c (argv[0] is the subcommand name).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -269,19 +268,4 @@ int kops_cmd_stats(int argc, char **argv)
 	}
 	free(out);
 	return EXIT_OK;
-}
-
-/* Stand-in for the `kops` command until src/cli/cmd_kops.c (with its own
- * subcommand table, which should list rewrite and stats) replaces it. */
-__attribute__((weak)) int cmd_kops(int argc, char **argv)
-{
-	if (argc >= 2 && !strcmp(argv[1], "rewrite"))
-		return kops_cmd_rewrite(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "stats"))
-		return kops_cmd_stats(argc - 1, argv + 1);
-	FILE *f = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
-	fprintf(f, "usage: safebpf kops <rewrite|stats> ...   (safebpf kops <sub> --help)\n"
-		   "  rewrite   rewrite EInsn idioms into Kops sites (exact rewrites only)\n"
-		   "  stats     sites per operation and slot counts\n");
-	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }

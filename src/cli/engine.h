@@ -21,6 +21,11 @@ struct cli_engine_opts {
 	int type_set;              /* --type was given (not just the default) */
 	int verbose;               /* the command's --verbose: engines may print load logs
 				    * (kernel: the verifier's) to stderr */
+	int kops;                  /* --kops / --kops-unverified: CLI_KOPS_* (JIT engines only) */
+	/* The lowered program's sites when the command lowered the program
+	 * itself (cli_kops_prepare) and passes the lowered program to load();
+	 * NULL: load() lowers a program with sites on its own. */
+	const struct sbpf_kops_lowered *lowered;
 };
 
 /* One engine. A handle from load() runs any number of times. */
@@ -69,7 +74,8 @@ void cli_exec_init(struct cli_exec *x);
 /* The engine called @name, or NULL. */
 const struct cli_engine *cli_engine_find(const char *name);
 
-/* If argv[*i] is an engine option (--engine NAME, --type TYPE, --budget N),
+/* If argv[*i] is an engine option (--engine NAME, --type TYPE, --budget N,
+ * --kops, --kops-unverified),
  * consumes it and its value (advancing *i to the last argument used) and
  * returns 1; returns 0 when it is not one; prints the problem and returns
  * -1 on a bad value. */

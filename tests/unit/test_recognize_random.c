@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "safebpf/jit.h"
 #include "safebpf/kops.h"
 #include "safebpf/testgen.h"
 #include "safebpf/vm.h"
@@ -275,6 +276,39 @@ static void same_behaviour(const struct sbpf_insn *a, size_t na, const struct sb
 	sbpf_vm__free(vb);
 }
 
+/* The JIT running @low's sites as native operations (checked mode) agrees
+ * with the interpreter on the original @p. */
+static void same_on_kops_jit(const struct sbpf_insn *p, size_t n, const struct sbpf_kops_lowered *low, int rounds,
+			     const char *what)
+{
+	struct sbpf_validate_error e1, e2;
+	struct sbpf_vm *va = sbpf_vm__new(p, n, NULL, &e1);
+	struct sbpf_jit_opts jo = { .sz = sizeof(jo), .kops = low };
+	struct sbpf_jit *jit = sbpf_jit__new(low->insns, low->n, &jo, &e2);
+	cr_assert_not_null(va);
+	cr_assert_not_null(jit, "%s: jit: %s", what, e2.rule);
+	cr_assert_eq(sbpf_jit__compile(jit), 0, "%s: compile", what);
+	uint8_t init[MEM], buf[MEM], after[MEM];
+	for (int round = 0; round < rounds; round++) {
+		for (size_t i = 0; i < MEM; i++)
+			init[i] = (uint8_t)rnd();
+		uint64_t ra = 0, rb = 0;
+		memcpy(buf, init, MEM);
+		int ca = sbpf_vm__run(va, buf, MEM, &ra, NULL);
+		memcpy(after, buf, MEM);
+		memcpy(buf, init, MEM);
+		int cb = sbpf_jit__run(jit, buf, MEM, &rb, NULL);
+		cr_assert_eq(ca, cb, "%s round %d: interpreter %d, kops JIT %d", what, round, ca, cb);
+		if (ca)
+			continue;
+		cr_assert_eq(ra, rb, "%s round %d: r0 0x%llx interpreter, 0x%llx kops JIT", what, round,
+			     (unsigned long long)ra, (unsigned long long)rb);
+		cr_assert_arr_eq(after, buf, MEM, "%s round %d: memory differs on the kops JIT", what, round);
+	}
+	sbpf_jit__free(jit);
+	sbpf_vm__free(va);
+}
+
 /* Recognizes (every exact rewrite), lowers, compares; returns the sites. */
 static size_t check(const struct sbpf_insn *p, size_t n, int every, const char *what, size_t per_op[SBPF_KOPS__MAX])
 {
@@ -292,6 +326,7 @@ static size_t check(const struct sbpf_insn *p, size_t n, int every, const char *
 	struct sbpf_kops_lowered low;
 	cr_assert_eq(sbpf_kops_lower(out, nout, &low, &err), 0, "%s: lower: %s", what, err.rule);
 	same_behaviour(p, n, low.insns, low.n, 12, what);
+	same_on_kops_jit(p, n, &low, 6, what);
 	size_t sites = 0;
 	for (int i = 0; i < SBPF_KOPS__MAX; i++) {
 		sites += st.sites[i];

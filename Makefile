@@ -26,6 +26,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 E2E_SRCS  := $(sort $(wildcard tests/e2e/*.c))
 XDP_SRCS  := $(sort $(wildcard tests/xdp/*.c))
+KOPS_SRCS := $(sort $(wildcard tests/kops/*.c))
 
 # Optimized objects: build/opt/...; sanitized objects: build/asan/...
 OPT_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/opt/%.o)
@@ -36,6 +37,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 XDP_OBJS  := $(XDP_SRCS:tests/xdp/%.c=$(BUILD)/xdp/%.o)
+KOPS_OBJS := $(KOPS_SRCS:tests/kops/%.c=$(BUILD)/kops/%.o) $(KOPS_SRCS:tests/kops/%.c=$(BUILD)/kops/%.v3.o)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 
 .PHONY: all test unit bench fuzz install clean asan e2e-helpers demo
@@ -87,7 +89,17 @@ $(BUILD)/asan/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/asan/li
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/asan/libsafebpf.a $(LIBS)
 
-asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS)
+# Kops recognizer test programs: each idiom as clang emits it, for the
+# default CPU (64-bit ALU only) and for -mcpu=v3 (32-bit ALU and jumps).
+$(BUILD)/kops/%.o: tests/kops/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+$(BUILD)/kops/%.v3.o: tests/kops/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) $(KOPS_OBJS)
 
 # The one test command: install what is missing, build with sanitizers, run
 # every suite, end with one "N passed, N failed, N skipped" line.

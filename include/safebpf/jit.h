@@ -36,6 +36,8 @@ struct sbpf_jit_opts {
 	int unchecked;             /* 1: no bounds/budget/depth checks (kernel-verified programs only) */
 	uint64_t loop_budget;      /* checked mode: loop-header entries before -E2BIG (0: 100M) */
 	unsigned int features;     /* SBPF_JIT_F_* bits to disable (testing the fallback paths) */
+	const void *rodata;        /* the program's read-only data (copied; vm.h sbpf_rodata_resolve), or NULL */
+	size_t rodata_len;         /* its bytes */
 };
 
 /* Feature bits that opts.features may switch off. */

@@ -21,6 +21,8 @@ struct cli_engine_opts {
 	int type_set;              /* --type was given (not just the default) */
 	int verbose;               /* the command's --verbose: engines may print load logs
 				    * (kernel: the verifier's) to stderr */
+	const void *rodata;        /* the program's read-only data (vm.h SBPF_RODATA_PSEUDO), or NULL */
+	size_t rodata_len;         /* its bytes */
 };
 
 /* One engine. A handle from load() runs any number of times. */

@@ -18,6 +18,7 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 {
 	struct sbpf_jit_opts jo = {
 		.sz = sizeof(jo), .type = o->type, .unchecked = unchecked, .loop_budget = o->budget,
+		.rodata = o->rodata, .rodata_len = o->rodata_len,
 	};
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_jit *jit = sbpf_jit__new(insns, n, &jo, &verr);

@@ -34,7 +34,16 @@ struct sbpf_jit {
 	size_t image_size;                    /* bytes of code in the image */
 	size_t map_size;                      /* bytes mapped */
 	int passes;                           /* passes the compile needed */
+	uint8_t *rodata;                      /* copy of the read-only data (a read-only extra region), or NULL */
+	size_t rodata_len;                    /* its bytes */
 };
+
+/* Extra regions checked code of @jit looks at: its program type's, plus
+ * its read-only data. */
+static int extra_regions(const struct sbpf_jit *jit)
+{
+	return jit_extra_regions(jit->type) + (jit->rodata ? 1 : 0);
+}
 
 /* ---- code buffer ---- */
 
@@ -151,6 +160,18 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		errno = -rc;
 		return NULL;
 	}
+	/* Read-only data: a private copy, its references resolved to it. */
+	if (o.rodata && o.rodata_len) {
+		if (jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA || !(jit->rodata = malloc(o.rodata_len))) {
+			free(jit->insns);
+			free(jit);
+			errno = jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA ? ENOTSUP : ENOMEM;
+			return NULL;
+		}
+		memcpy(jit->rodata, o.rodata, o.rodata_len);
+		jit->rodata_len = o.rodata_len;
+		sbpf_rodata_resolve(jit->insns, n, jit->rodata, o.rodata_len);
+	}
 	jit->n = n;
 	jit->type = o.type;
 	jit->checked = !o.unchecked;
@@ -169,6 +190,7 @@ void sbpf_jit__free(struct sbpf_jit *jit)
 	free(jit->insns);
 	free(jit->flags);
 	free(jit->addrs);
+	free(jit->rodata);
 	free(jit);
 }
 
@@ -302,7 +324,7 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	struct jit_ctx c = {
 		.insns = jit->insns, .n = jit->n, .helpers = jit->helpers,
 		.checked = jit->checked, .features = jit->features,
-		.nextra = jit_extra_regions(jit->type),
+		.nextra = extra_regions(jit),
 	};
 	uint8_t *flags = calloc(jit->n + 1, 1);
 	uint32_t *a = calloc(jit->n + 1, sizeof(uint32_t));
@@ -551,6 +573,19 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	/* The read-only data is the last extra region. */
+	struct jit_region all[1 + JIT_MAX_EXTRA];
+	if (jit->rodata) {
+		struct jit_region none = { NULL, 0, true, "mem" };
+		for (size_t k = 0; k < nregs; k++)
+			all[k] = regs[k];
+		if (!nregs)
+			all[nregs++] = none;
+		while (nregs < 1 + (size_t)jit_extra_regions(jit->type))
+			all[nregs++] = (struct jit_region){ NULL, 0, false, "none" };
+		all[nregs++] = (struct jit_region){ jit->rodata, jit->rodata_len, false, "rodata" };
+		regs = all;
+	}
 	struct jit_rt rt = { 0 };
 	if (nregs) {
 		rt.mem_lo = (uint64_t)(uintptr_t)regs[0].base;

@@ -26,6 +26,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 E2E_SRCS  := $(sort $(wildcard tests/e2e/*.c))
 XDP_SRCS  := $(sort $(wildcard tests/xdp/*.c))
+MICRO_SRCS := $(sort $(wildcard bench/micro/*.c))
 
 # Optimized objects: build/opt/...; sanitized objects: build/asan/...
 OPT_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/opt/%.o)
@@ -37,8 +38,10 @@ E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 XDP_OBJS  := $(XDP_SRCS:tests/xdp/%.c=$(BUILD)/xdp/%.o)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
+MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
+MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 
-.PHONY: all test unit bench fuzz install clean asan e2e-helpers
+.PHONY: all test unit bench bench-micro fuzz install clean asan e2e-helpers
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -77,6 +80,21 @@ $(BUILD)/xdp/%.o: tests/xdp/%.c
 	@mkdir -p $(dir $@)
 	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
 
+# Microbenchmarks (bench/micro): each source twice, as an XDP object and as
+# a native function (cc -O2) in one shared object that safebpf bench loads.
+$(BUILD)/bench/micro/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+$(BUILD)/bench/micro/native/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -fPIC -c $< -o $@
+
+$(BUILD)/bench/micro/native.so: $(MICRO_NATIVE)
+	$(CC) -shared -o $@ $^
+
+bench-micro: $(MICRO_OBJS) $(BUILD)/bench/micro/native.so
+
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
@@ -87,7 +105,7 @@ $(BUILD)/asan/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/asan/li
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/asan/libsafebpf.a $(LIBS)
 
-asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS)
+asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) bench-micro
 
 # The one test command: install what is missing, build with sanitizers, run
 # every suite, end with one "N passed, N failed, N skipped" line.
@@ -102,7 +120,7 @@ unit: $(UNIT_BINS)
 fuzz: $(FUZZ_BINS)
 	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-bench: $(BUILD)/safebpf $(XDP_OBJS)
+bench: $(BUILD)/safebpf $(XDP_OBJS) bench-micro
 	@scripts/run-bench.sh
 
 install: $(BUILD)/safebpf

@@ -43,6 +43,22 @@ struct xdp_md {
 #define NOUNROLL
 #endif
 
+/* Constant tables: read-only data. Placed in .rodata explicitly because
+ * clang moves small constants of some sizes into mergeable sections
+ * (.rodata.cst16, .rodata.cst32) that libbpf 1.1 cannot open. */
+#define RODATA SEC(".rodata")
+
+/* A compiler barrier: memory may have changed, so loads after it are
+ * redone. The repetition loops of the parsing benchmarks use it so that
+ * every round parses the packet again, as for a new packet. */
+#ifndef barrier
+#define barrier() __asm__ __volatile__("" : : : "memory")
+#endif
+
+/* Hides @var's value from the optimizer at this point (it must assume any
+ * value): keeps branch-free code branch-free on both compilers. */
+#define opaque(var) __asm__ __volatile__("" : "+r"(var))
+
 /* Layout of the benchmark packet (packet.txt). */
 #define OFF_ETH   0     /* Ethernet header */
 #define OFF_VLAN  14    /* 802.1Q tag (TPID 0x8100 at 12) */
@@ -61,6 +77,14 @@ static __always_inline const __u8 *packet(struct xdp_md *ctx, unsigned need)
 	if (data + need > end)
 		return 0;
 	return data;
+}
+
+/* One past the last packet byte: what a variable-offset header pointer is
+ * checked against again (the verifier forgets the range of a packet
+ * pointer with a variable offset added). */
+static __always_inline const __u8 *packet_end(struct xdp_md *ctx)
+{
+	return (const __u8 *)(long)ctx->data_end;
 }
 
 /* Idioms written the portable way (no builtins the BPF target lacks):
@@ -93,6 +117,32 @@ static __always_inline __u32 load_le32(const __u8 *p)
 static __always_inline __u64 load_le64(const __u8 *p)
 {
 	return *(const __u64 *)p;
+}
+
+/* Loads and stores of stack buffers (any alignment, no aliasing rules
+ * broken): one load or store instruction on both targets. */
+static __always_inline __u16 get16(const void *p)
+{
+	__u16 v;
+	__builtin_memcpy(&v, p, 2);
+	return v;
+}
+
+static __always_inline __u32 get32(const void *p)
+{
+	__u32 v;
+	__builtin_memcpy(&v, p, 4);
+	return v;
+}
+
+static __always_inline void put16(void *p, __u16 v)
+{
+	__builtin_memcpy(p, &v, 2);
+}
+
+static __always_inline void put32(void *p, __u32 v)
+{
+	__builtin_memcpy(p, &v, 4);
 }
 
 /* A 32-bit finalizer for digests (murmur3's fmix32). */

@@ -81,11 +81,32 @@ int sbpf_kops_lower(const struct sbpf_insn *insns, size_t n, struct sbpf_kops_lo
 		    struct sbpf_validate_error *err);
 void sbpf_kops_lowered__free(struct sbpf_kops_lowered *l);
 
+/* Checks @sites against the vanilla program @insns (@n slots), as a JIT
+ * must before trusting them: regions in order, inside the program, each
+ * holding exactly the proof sequence of its payload; no jump into a
+ * region except at its start; no call, exit or backward jump inside one;
+ * registers a proof sequence clobbers dead after it. sbpf_kops_lower()
+ * applies it to its result. Returns 0, or -EINVAL with the reason in @err
+ * (index = the site's slot in the site program). */
+int sbpf_kops_check_sites(const struct sbpf_insn *insns, size_t n, const struct sbpf_kops_site *sites,
+			  size_t nsites, struct sbpf_validate_error *err);
+
+/* Loads the lowered program @l into the running kernel as an XDP program,
+ * so that the kernel verifier judges every proof sequence in context, and
+ * unloads it. Returns 0 when the verifier accepts it; otherwise a negative
+ * errno with a reason for people in @why: -EPERM/-EACCES when this process
+ * may not load programs, else the verifier's own reason (its log's last
+ * line) for a rejected program. */
+int sbpf_kops_verify_kernel(const struct sbpf_kops_lowered *l, char *why, size_t whysz);
+
 /* Registry access, for listings and tools. */
 struct sbpf_kops_info {
 	const char *name;      /* "rotate" */
 	const char *summary;   /* one line */
 	const char *payload;   /* how the operation reads its payload, for people */
+	struct sbpf_kops_payload example; /* a payload that shows the operation */
+	int has_x86_64;        /* 1 when the operation has an x86-64 native emit */
+	int native_max_x86_64; /* upper bound of that emit's bytes */
 };
 const struct sbpf_kops_info *sbpf_kops_info(uint32_t op);
 /* Id of the operation named @name, or -ENOENT. */

@@ -4,7 +4,9 @@
  * moves, W^X executable memory (mmap RW, copy, mprotect RX; never writable
  * and executable at once), the per-eBPF-instruction offset table, and the
  * public sbpf_jit__* API including running an image and turning its error
- * exits into the interpreter's error codes and messages.
+ * exits into the interpreter's error codes and messages. With Kops sites
+ * (opts.kops) the pass loop hands each site's region to the backend's
+ * native emit, or compiles its proof sequence when there is none.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +38,11 @@ struct sbpf_jit {
 	int passes;                           /* passes the compile needed */
 	uint8_t *rodata;                      /* copy of the read-only data (a read-only extra region), or NULL */
 	size_t rodata_len;                    /* its bytes */
+	struct sbpf_kops_site *kops;          /* Kops sites (checked copy of opts.kops), or NULL */
+	size_t nkops;                         /* their count */
+	int kops_mutant;                      /* deliberately wrong emits (tests only) */
+	uint32_t *kops_from, *kops_to;        /* nkops: code range of each site in the image */
+	uint8_t *kops_native;                 /* nkops: 1 when the site runs its native emit */
 };
 
 /* Extra regions checked code of @jit looks at: its program type's, plus
@@ -73,6 +80,14 @@ void jit_buf_put(struct jit_buf *b, const void *src, size_t n)
 	b->len += n;
 }
 
+void jit_patch_rel32(struct jit_buf *b, size_t at)
+{
+	if (b->err)
+		return;
+	int32_t rel = (int32_t)((long)b->len - (long)(at + 4));
+	memcpy(b->p + at, &rel, 4);
+}
+
 void jit_patch_rel8(struct jit_buf *b, size_t at)
 {
 	if (b->err)
@@ -107,6 +122,33 @@ size_t jit_add_stub(struct jit_ctx *c, uint32_t pc, uint32_t kind, uint32_t resu
 }
 
 /* ---- public API: creation ---- */
+
+/* Takes the Kops sites of @o after checking them against the program: the
+ * JIT replaces code by native emits only where the site rules hold and the
+ * region is the proof sequence the verifier saw. */
+static int copy_sites(struct sbpf_jit *jit, const struct sbpf_jit_opts *o, struct sbpf_validate_error *err)
+{
+	const struct sbpf_kops_lowered *l = o->kops;
+	if (l->n != jit->n || !l->insns || memcmp(l->insns, jit->insns, jit->n * sizeof(*jit->insns))) {
+		if (err) {
+			err->index = 0;
+			snprintf(err->rule, sizeof(err->rule),
+				 "Kops sites belong to another program (give the lowered program itself)");
+		}
+		return -EINVAL;
+	}
+	int rc = sbpf_kops_check_sites(jit->insns, jit->n, l->sites, l->nsites, err);
+	if (rc)
+		return rc;
+	if (!l->nsites)
+		return 0;
+	jit->kops = malloc(l->nsites * sizeof(*jit->kops));
+	if (!jit->kops)
+		return -ENOMEM;
+	memcpy(jit->kops, l->sites, l->nsites * sizeof(*jit->kops));
+	jit->nkops = l->nsites;
+	return 0;
+}
 
 static const struct jit_target *find_target(const char *name)
 {
@@ -152,19 +194,26 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	memcpy(jit->insns, insns, n * sizeof(*insns));
+	/* Kops sites are checked against the program as given (the lowered
+	 * program), before the rewrites below change context loads and
+	 * read-only data references. */
+	jit->n = n;
+	if (o.kops && (rc = copy_sites(jit, &o, err))) {
+		sbpf_jit__free(jit);
+		errno = -rc;
+		return NULL;
+	}
 	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
 	rc = sbpf_ctx_rewrite(o.type, jit->insns, n, err);
 	if (rc) {
-		free(jit->insns);
-		free(jit);
+		sbpf_jit__free(jit);
 		errno = -rc;
 		return NULL;
 	}
 	/* Read-only data: a private copy, its references resolved to it. */
 	if (o.rodata && o.rodata_len) {
 		if (jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA || !(jit->rodata = malloc(o.rodata_len))) {
-			free(jit->insns);
-			free(jit);
+			sbpf_jit__free(jit);
 			errno = jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA ? ENOTSUP : ENOMEM;
 			return NULL;
 		}
@@ -191,6 +240,10 @@ void sbpf_jit__free(struct sbpf_jit *jit)
 	free(jit->flags);
 	free(jit->addrs);
 	free(jit->rodata);
+	free(jit->kops);
+	free(jit->kops_from);
+	free(jit->kops_to);
+	free(jit->kops_native);
 	free(jit);
 }
 
@@ -261,6 +314,12 @@ static void analyze(struct jit_ctx *c, uint8_t *flags)
 			break;
 		}
 	}
+	/* Native emits read their payload's registers (a prefetch has no proof
+	 * sequence that would name its base). */
+	for (size_t i = 0; i < c->nkops; i++) {
+		const struct sbpf_kops_payload *p = &c->kops[i].p;
+		c->regs_used |= (1u << p->dst | 1u << p->a | 1u << p->b | 1u << p->c) & 0x7ff;
+	}
 	c->first_sub = c->n;
 	for (size_t pc = 1; pc < c->n; pc++)
 		if (flags[pc] & JIT_SLOT_FUNC) {
@@ -293,14 +352,40 @@ static void emit_pass(struct jit_ctx *c, const struct jit_target *t)
 	c->nstubs = 0;
 	c->rel8_overflow = false;
 	t->prologue(c);
+	size_t k = 0; /* next Kops site */
 	for (size_t pc = 0; pc < c->n;) {
 		c->addrs[pc] = (uint32_t)c->buf.len;
+		size_t native = 0; /* slots a native emit replaced */
+		while (k < c->nkops && c->kops[k].lowered_start == pc) {
+			const struct sbpf_kops_site *s = &c->kops[k];
+			c->kops_from[k] = (uint32_t)c->buf.len;
+			c->kops_native[k] = t->kops && t->kops(c, pc, s) ? 1 : 0;
+			c->kops_to[k] = (uint32_t)c->buf.len;
+			k++;
+			if (s->lowered_len) {
+				if (c->kops_native[k - 1])
+					native = s->lowered_len;
+				break;
+			}
+		}
+		if (native) {
+			/* Inner slots (never jump targets) map to the end, like an
+			 * lddw's second slot. */
+			for (size_t i = 1; i < native; i++)
+				c->addrs[pc + i] = (uint32_t)c->buf.len;
+			pc += native;
+			continue;
+		}
 		int slots = t->insn(c, pc);
 		if (slots == 2)
 			c->addrs[pc + 1] = (uint32_t)c->buf.len;
 		pc += slots > 0 ? (size_t)slots : 1;
 	}
 	c->addrs[c->n] = (uint32_t)c->buf.len;
+	for (; k < c->nkops; k++) { /* an empty region at the very end: no code */
+		c->kops_from[k] = c->kops_to[k] = (uint32_t)c->buf.len;
+		c->kops_native[k] = 0;
+	}
 	t->tail(c);
 	if (c->buf.len > UINT32_MAX)
 		jit_buf_fail(&c->buf, -E2BIG);
@@ -325,6 +410,7 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 		.insns = jit->insns, .n = jit->n, .helpers = jit->helpers,
 		.checked = jit->checked, .features = jit->features,
 		.nextra = extra_regions(jit),
+		.kops = jit->kops, .nkops = jit->nkops, .kops_mutant = jit->kops_mutant,
 	};
 	uint8_t *flags = calloc(jit->n + 1, 1);
 	uint32_t *a = calloc(jit->n + 1, sizeof(uint32_t));
@@ -332,7 +418,11 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	uint32_t *prev_stubs = NULL;
 	void *map = NULL;
 	size_t map_size = 0;
-	if (!flags || !a || !b) {
+	size_t nk = jit->nkops ? jit->nkops : 1;
+	c.kops_from = calloc(nk, sizeof(uint32_t));
+	c.kops_to = calloc(nk, sizeof(uint32_t));
+	c.kops_native = calloc(nk, 1);
+	if (!flags || !a || !b || !c.kops_from || !c.kops_to || !c.kops_native) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -396,6 +486,11 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	jit->passes = c.pass;
 	jit->flags = flags;
 	jit->addrs = c.addrs;
+	jit->kops_from = c.kops_from;
+	jit->kops_to = c.kops_to;
+	jit->kops_native = c.kops_native;
+	c.kops_from = c.kops_to = NULL;
+	c.kops_native = NULL;
 	flags = NULL;
 	map = NULL;
 	if (c.addrs == a)
@@ -412,6 +507,9 @@ out:
 	free(c.buf.p);
 	free(c.stubs);
 	free(c.stub_addrs);
+	free(c.kops_from);
+	free(c.kops_to);
+	free(c.kops_native);
 	return rc;
 }
 
@@ -681,4 +779,30 @@ void sbpf_jit__capstone_mode(const struct sbpf_jit *jit, int *arch, int *mode)
 int sbpf_jit__passes(const struct sbpf_jit *jit)
 {
 	return jit ? jit->passes : 0;
+}
+
+int sbpf_jit__kops_site(const struct sbpf_jit *jit, size_t i, size_t *from, size_t *to)
+{
+	if (!jit || !jit->image || i >= jit->nkops)
+		return -1;
+	const struct sbpf_kops_site *s = &jit->kops[i];
+	if (jit->kops_native[i] || !s->lowered_len) {
+		*from = jit->kops_from[i];
+		*to = jit->kops_to[i];
+	} else {
+		*from = jit->addrs[s->lowered_start];
+		*to = jit->addrs[s->lowered_start + s->lowered_len];
+	}
+	return jit->kops_native[i];
+}
+
+unsigned int sbpf_jit__features(const struct sbpf_jit *jit)
+{
+	return jit ? jit->features : 0;
+}
+
+void jit_set_kops_mutant(struct sbpf_jit *jit, int mutant)
+{
+	if (jit)
+		jit->kops_mutant = mutant;
 }

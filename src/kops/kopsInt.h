@@ -1,5 +1,6 @@
 /* kopsInt.h - private interfaces of Kops (src/kops/): the operation
  * descriptor every ops/<op>.c file fills in, and register liveness.
+ * Native emits for x86-64 see struct kops_x86 (src/jit/x86_64/kops_x86.h).
  */
 #ifndef SAFEBPF_KOPSINT_H
 #define SAFEBPF_KOPSINT_H
@@ -9,6 +10,8 @@
 #include <stdint.h>
 
 #include "safebpf/kops.h"
+
+struct kops_x86;
 
 /* One native operation. Adding an operation = one ops/<op>.c file defining
  * a `const struct kops_op kops_op_<name>` and one line in kops.c's registry. */
@@ -28,6 +31,16 @@ struct kops_op {
 	/* Registers the proof sequence writes besides its result (bit i = r<i>);
 	 * they must be dead after the site. */
 	uint16_t (*clobbers)(const struct sbpf_kops_payload *p);
+	/* A payload that shows the operation (listings, `safebpf kops list`). */
+	struct sbpf_kops_payload example;
+	/* x86-64 native emit: appends machine code computing exactly what the
+	 * proof sequence computes (registers except clobbers, memory), or
+	 * returns -EOPNOTSUPP having emitted nothing, and the JIT compiles the
+	 * proof sequence instead. NULL: no emit. See kops_x86.h for the rules. */
+	int (*emit_x86_64)(const struct sbpf_kops_payload *p, struct kops_x86 *x);
+	int native_max_x86_64;     /* upper bound of the bytes emit_x86_64 appends */
+	uint32_t x86_scratch;      /* host registers the emit may write besides the
+				    * eBPF dst and clobbers (KOPS_X86_SCRATCH_* bits) */
 };
 
 /* Registry lookup, NULL for an unknown id. */
@@ -41,5 +54,11 @@ int kops_check_distinct(const uint8_t *regs, size_t n, char *why, size_t whysz);
  * program, by backward dataflow over its control-flow graph. Returns a
  * malloc'ed array of @n masks, or NULL with errno. */
 uint16_t *kops_liveness(const struct sbpf_insn *insns, size_t n);
+
+/* Host scratch registers an x86-64 emit may write (struct kops_op
+ * x86_scratch): bit i = x86 register i (only r9, r10, r11 are allowed),
+ * bit 16 + i = xmm i. */
+#define KOPS_X86_SCRATCH_GPR(r) (1u << (r))
+#define KOPS_X86_SCRATCH_XMM(i) (1u << (16 + (i)))
 
 #endif /* SAFEBPF_KOPSINT_H */

@@ -70,6 +70,9 @@ size_t bench_engine_code_size(const struct bench_handle *h);
 /* Native-operation sites applied per operation id (EInsn engines; all 0
  * otherwise). */
 void bench_engine_sites(const struct bench_handle *h, unsigned sites[SBPF_KOPS__MAX]);
+/* A remark about how the program was loaded (e.g. EInsn sites dropped
+ * because the verifier refused them), or "". */
+const char *bench_engine_note(const struct bench_handle *h);
 void bench_engine_unload(struct bench_handle *h);
 
 /* ---- measurements and reports (bench_report.c) ---- */
@@ -80,7 +83,7 @@ struct bench_cell {
 	size_t nrounds, cap;        /* used / allocated */
 	uint64_t runs;              /* runs per measurement */
 	int state;                  /* 0 ok, 1 wrong result, 2 could not load/run, 3 not available */
-	char note[160];             /* why state != 0 */
+	char note[240];             /* why state != 0, or a remark when state == 0 */
 	uint64_t bad_r0;            /* the wrong result (state 1) */
 	size_t code_size;           /* bytes of native code */
 	unsigned sites[SBPF_KOPS__MAX]; /* EInsn sites per op */

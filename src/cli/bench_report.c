@@ -367,6 +367,16 @@ void bench_report_table(const struct bench_result *r, FILE *f)
 		}
 	if (!bad)
 		fprintf(f, "\nEvery engine that ran returned the expected result on every benchmark.\n");
+	int notes = 0;
+	for (size_t p = 0; p < r->nprogs; p++)
+		for (size_t e = 0; e < r->nengines; e++) {
+			const struct bench_cell *c = cell(r, p, e);
+			if (c->state == 0 && c->note[0]) {
+				if (!notes++)
+					fprintf(f, "\nNotes:\n");
+				fprintf(f, "  %s on %s: %s\n", r->progs[p].name, r->engines[e].name, c->note);
+			}
+		}
 }
 
 /* ---- CSV ---- */

@@ -288,11 +288,12 @@ static size_t pick_engines(const struct bench_args *a, struct bench_engine *e)
 				e[n].kops_mask |= 1u << op;
 		n++;
 	}
-	for (uint32_t op = 1; op < SBPF_KOPS__MAX && a->ablation && !a->check; op++) {
+	/* --check leaves the ablation out unless --engines names its columns. */
+	for (uint32_t op = 1; op < SBPF_KOPS__MAX && a->ablation && (!a->check || a->engines); op++) {
 		const struct sbpf_kops_info *in = sbpf_kops_info(op);
 		char name[32];
 		snprintf(name, sizeof(name), "einsn:%s", in ? in->name : "?");
-		if (!in || (a->engines && !in_list(a->engines, name) && !in_list(a->engines, "einsn")) ||
+		if (!in || (a->engines && !in_list(a->engines, name) && !(in_list(a->engines, "einsn") && !a->check)) ||
 		    n == MAX_ENGINES)
 			continue;
 		e[n] = (struct bench_engine){ .kind = BENCH_EINSN, .kops_mask = 1u << op };
@@ -366,6 +367,7 @@ static void load_all(const struct bench_prog *p, const struct bench_engine *e, s
 			continue;
 		}
 		cells[j].code_size = bench_engine_code_size(h[j]);
+		snprintf(cells[j].note, sizeof(cells[j].note), "%s", bench_engine_note(h[j]));
 		bench_engine_sites(h[j], cells[j].sites);
 	}
 }
@@ -437,7 +439,7 @@ static int print_check(const struct bench_result *res)
 		putchar('\n');
 		for (size_t e = 0; e < res->nengines; e++) {
 			const struct bench_cell *c = &res->cells[p * res->nengines + e];
-			if (c->state == 2)
+			if (c->state == 2 || (c->state == 0 && c->note[0]))
 				printf("  %s: %s\n", res->engines[e].name, c->note);
 		}
 	}

@@ -27,6 +27,7 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 E2E_SRCS  := $(sort $(wildcard tests/e2e/*.c))
 XDP_SRCS  := $(sort $(wildcard tests/xdp/*.c))
 MICRO_SRCS := $(sort $(wildcard bench/micro/*.c))
+KOPS_SRCS := $(sort $(wildcard tests/kops/*.c))
 
 # Optimized objects: build/opt/...; sanitized objects: build/asan/...
 OPT_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/opt/%.o)
@@ -37,6 +38,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 XDP_OBJS  := $(XDP_SRCS:tests/xdp/%.c=$(BUILD)/xdp/%.o)
+KOPS_OBJS := $(KOPS_SRCS:tests/kops/%.c=$(BUILD)/kops/%.o) $(KOPS_SRCS:tests/kops/%.c=$(BUILD)/kops/%.v3.o)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
 MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
@@ -105,7 +107,17 @@ $(BUILD)/asan/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/asan/li
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/asan/libsafebpf.a $(LIBS)
 
-asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) bench-micro
+# Kops recognizer test programs: each idiom as clang emits it, for the
+# default CPU (64-bit ALU only) and for -mcpu=v3 (32-bit ALU and jumps).
+$(BUILD)/kops/%.o: tests/kops/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+$(BUILD)/kops/%.v3.o: tests/kops/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) $(KOPS_OBJS) bench-micro
 
 # The one test command: install what is missing, build with sanitizers, run
 # every suite, end with one "N passed, N failed, N skipped" line.

@@ -49,15 +49,13 @@ static void set_fp(struct kops_regfacts *s, int r, int32_t off)
 	s->fpoff[r] = off;
 }
 
-/* Facts on entry to a function: r10 is its frame, arguments may be stack
- * pointers (of a caller). */
+/* Facts on entry to the program: r1 is the context, r10 the frame. */
 static void entry_state(struct kops_regfacts *s, int subprog)
 {
+	(void)subprog;
 	memset(s, 0, sizeof(*s));
 	s->reached = 1;
 	set_fp(s, SBPF_REG_FP, 0);
-	if (subprog)
-		s->maybe_fp = ARGS;
 }
 
 /* Zero-extension of an ALU64 result from the operands' facts. */
@@ -191,26 +189,43 @@ static int join(struct kops_regfacts *dst, const struct kops_regfacts *src)
 	return memcmp(&old, dst, sizeof(old)) != 0;
 }
 
+/* Facts on entry to the callee of a local call made in state @s: the
+ * arguments r1..r5 carry their facts (a stack offset stays meaningful for
+ * alignment: every frame is 8-byte aligned), r10 is the callee's frame,
+ * everything else is unknown. */
+static void callee_state(const struct kops_regfacts *s, struct kops_regfacts *e)
+{
+	uint16_t keep = ARGS;
+	memset(e, 0, sizeof(*e));
+	e->reached = 1;
+	e->known = s->known & keep;
+	e->zext = s->zext & keep;
+	e->fpknown = s->fpknown & keep;
+	e->maybe_fp = s->maybe_fp & keep;
+	for (int r = 1; r <= 5; r++) {
+		e->val[r] = s->val[r];
+		e->fpoff[r] = s->fpoff[r];
+	}
+	set_fp(e, SBPF_REG_FP, 0);
+}
+
 static int forward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f)
 {
 	struct kops_regfacts *in = f->in;
 	entry_state(&in[0], 0);
-	for (size_t i = 0; i < n; i++) {
-		const struct sbpf_op_info *o = sbpf_op_info(sbpf_decode(&insns[i]));
-		if (!f->second[i] && o->fmt == SBPF_FMT_CALL_LOCAL) {
-			long long t = (long long)i + 1 + insns[i].imm;
-			if (t >= 0 && (size_t)t < n) {
-				struct kops_regfacts e;
-				entry_state(&e, 1);
-				join(&in[t], &e);
-			}
-		}
-	}
 	for (int changed = 1; changed;) {
 		changed = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (f->second[i] || !in[i].reached)
 				continue;
+			const struct sbpf_op_info *o = sbpf_op_info(sbpf_decode(&insns[i]));
+			if (o->fmt == SBPF_FMT_CALL_LOCAL) {
+				long long t = (long long)i + 1 + insns[i].imm;
+				struct kops_regfacts e;
+				callee_state(&in[i], &e);
+				if (t >= 0 && (size_t)t < n && join(&in[t], &e))
+					changed |= (size_t)t <= i;
+			}
 			struct kops_regfacts s = in[i];
 			step(&insns[i], i + 1 < n ? &insns[i + 1] : NULL, &s);
 			size_t succ[2];

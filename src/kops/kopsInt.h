@@ -107,7 +107,7 @@ uint64_t kops_alu_eval(uint8_t code, int16_t off, int32_t imm, uint64_t dst, uin
  * flattened, constants folded, a few exact identities applied). */
 enum { KSYM_LEAF, KSYM_CONST, KSYM_OP, KSYM_LOAD };
 #define KSYM_MAX 384
-#define KOPS_WIN_MAX 24          /* slots in one window */
+#define KOPS_WIN_MAX 32          /* instructions in one window */
 
 struct ksym_node {
 	uint8_t kind;                /* KSYM_* */

@@ -586,7 +586,8 @@ static int sym_candidates(struct ctx *cx, struct list *l)
 			cands[nc++] = c;
 		}
 	}
-	qsort(cands, nc, sizeof(*cands), by_end);
+	if (nc)
+		qsort(cands, nc, sizeof(*cands), by_end);
 	int rc = 0;
 	for (size_t i = 0; i < nc && !rc;) {
 		size_t j = i, before = l->n;
@@ -621,43 +622,67 @@ static int shape_candidates(struct ctx *cx, struct list *l)
 	return rc;
 }
 
-/* Larger saving first, then program order. */
-static int by_saving(const void *x, const void *y)
-{
-	const struct rewrite *a = x, *b = y;
-	if (a->saved != b->saved)
-		return a->saved > b->saved ? -1 : 1;
-	return a->c.start < b->c.start ? -1 : a->c.start > b->c.start;
-}
-
-static int by_start(const void *x, const void *y)
+static int by_end_rw(const void *x, const void *y)
 {
 	const struct rewrite *a = *(const struct rewrite *const *)x, *b = *(const struct rewrite *const *)y;
+	if (a->c.end != b->c.end)
+		return a->c.end < b->c.end ? -1 : 1;
 	return a->c.start < b->c.start ? -1 : a->c.start > b->c.start;
 }
 
-/* Chooses non-overlapping rewrites (the policy's, when @pol). Returns
+/* Chooses non-overlapping rewrites of the greatest total weight (weighted
+ * interval scheduling). With @pol: only rewrites the policy wants, weighed
+ * by their saving; without: every rewrite, most rewrites first. Returns
  * their count; pointers in @out, sorted by start. */
-static size_t choose(struct list *l, const struct sbpf_kops_policy *pol, size_t n, struct rewrite **out)
+static size_t choose(struct list *l, const struct sbpf_kops_policy *pol, struct rewrite **out)
 {
-	uint8_t *used = calloc(n ? n : 1, 1);
-	size_t k = 0;
-	if (!used)
-		return 0;
+	size_t m = 0, k = 0;
+	struct rewrite **v = malloc((l->n + 1) * sizeof(*v));
+	long *best = malloc((l->n + 1) * sizeof(*best));
+	size_t *prev = malloc((l->n + 1) * sizeof(*prev));
+	if (!v || !best || !prev)
+		goto out;
 	for (size_t i = 0; i < l->n; i++) {
 		struct rewrite *r = &l->v[i];
-		if (pol && (!(pol->ops & (1u << r->c.p.op)) || r->saved < pol->min_saved))
-			continue;
-		int clash = 0;
-		for (size_t s = r->c.start; s < r->c.end && !clash; s++)
-			clash = used[s];
-		if (clash)
-			continue;
-		memset(used + r->c.start, 1, r->c.end - r->c.start);
-		out[k++] = r;
+		if (!pol || ((pol->ops & (1u << r->c.p.op)) && r->saved >= pol->min_saved))
+			v[m++] = r;
 	}
-	free(used);
-	qsort(out, k, sizeof(*out), by_start);
+	qsort(v, m, sizeof(*v), by_end_rw);
+	/* best[i]: the best total with the first i rewrites; prev[i]: how many
+	 * of them end before rewrite i - 1 starts */
+	best[0] = 0;
+	for (size_t i = 1; i <= m; i++) {
+		size_t lo = 0, hi = i - 1; /* largest j with v[j-1]->end <= v[i-1]->start */
+		while (lo < hi) {
+			size_t mid = (lo + hi + 1) / 2;
+			if (v[mid - 1]->c.end <= v[i - 1]->c.start)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		prev[i] = lo;
+		long w = (!pol || pol->min_saved <= 0 ? 1000 : 0) + v[i - 1]->saved;
+		best[i] = best[i - 1] > w + best[lo] ? best[i - 1] : w + best[lo];
+	}
+	for (size_t i = m; i > 0;) {
+		long w = (!pol || pol->min_saved <= 0 ? 1000 : 0) + v[i - 1]->saved;
+		if (best[i] == best[i - 1]) {
+			i--;
+		} else {
+			out[k++] = v[i - 1];
+			(void)w;
+			i = prev[i];
+		}
+	}
+	for (size_t i = 0; i < k / 2; i++) { /* collected backwards */
+		struct rewrite *t = out[i];
+		out[i] = out[k - 1 - i];
+		out[k - 1 - i] = t;
+	}
+out:
+	free(v);
+	free(best);
+	free(prev);
 	return k;
 }
 
@@ -748,13 +773,22 @@ static int build(struct ctx *cx, struct rewrite **ch, size_t k, struct sbpf_insn
 	return 0;
 }
 
-static int has_sites(const struct sbpf_insn *insns, size_t n)
+/* Why the recognizer cannot take @insns, or NULL: sites already there, or
+ * an lddw holding a code address (its offset would need retargeting, which
+ * lowering does not do). */
+static const char *unsupported(const struct sbpf_insn *insns, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if ((insns[i].code == (SBPF_ALU64 | SBPF_MOV | SBPF_K) && insns[i].src_reg == SBPF_KOPS_SIDECAR_SRC) ||
 		    (insns[i].code == (SBPF_JMP | SBPF_CALL) && insns[i].src_reg == SBPF_KOPS_CALL_SRC))
-			return 1;
-	return 0;
+			return "the program already contains Kops sites";
+		if (insns[i].code == (SBPF_LD | SBPF_DW | SBPF_IMM)) {
+			if (insns[i].src_reg == SBPF_PSEUDO_FUNC)
+				return "lddw of a function address (callbacks) is not supported";
+			i++;
+		}
+	}
+	return NULL;
 }
 
 int sbpf_kops_recognize(const struct sbpf_insn *insns, size_t n, const struct sbpf_kops_policy *pol,
@@ -778,10 +812,11 @@ int sbpf_kops_recognize(const struct sbpf_insn *insns, size_t n, const struct sb
 	struct sbpf_kops_policy eff = *pol;
 	if (!eff.check_rounds)
 		eff.check_rounds = 64;
-	if (has_sites(insns, n)) {
+	const char *why = unsupported(insns, n);
+	if (why) {
 		if (err) {
 			err->index = 0;
-			snprintf(err->rule, sizeof(err->rule), "the program already contains Kops sites");
+			snprintf(err->rule, sizeof(err->rule), "%s", why);
 		}
 		return -EINVAL;
 	}
@@ -805,12 +840,11 @@ int sbpf_kops_recognize(const struct sbpf_insn *insns, size_t n, const struct sb
 	if (!rc && !(ch = malloc((l.n ? l.n : 1) * sizeof(*ch))))
 		rc = -ENOMEM;
 	if (!rc) {
-		qsort(l.v, l.n, sizeof(*l.v), by_saving);
-		size_t k = choose(&l, NULL, n, ch);
+		size_t k = choose(&l, NULL, ch);
 		for (size_t i = 0; i < k; i++)
 			stats->found[ch[i]->c.p.op]++;
 		report_refusals(cx, ch, k);
-		k = choose(&l, &eff, n, ch);
+		k = choose(&l, &eff, ch);
 		for (size_t i = 0; i < k; i++) {
 			stats->sites[ch[i]->c.p.op]++;
 			stats->saved += ch[i]->saved;

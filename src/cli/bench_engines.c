@@ -221,7 +221,7 @@ static int load_einsn(struct bench_handle *h, const struct bench_prog *p, char *
 			char tmp[200];
 			if (!lowered_ok(h, p, tmp, sizeof(tmp))) {
 				ok = 1;
-				snprintf(h->note, sizeof(h->note), "%s sites dropped, the verifier refused them: %s",
+				snprintf(h->note, sizeof(h->note), "%s sites dropped, the verifier refused them: %.150s",
 					 sbpf_kops_info(op)->name, refusal);
 			}
 		}

@@ -223,7 +223,7 @@ static struct bench_prog *read_suite(const char *path, const char *only, size_t 
 				}
 				struct bench_prog *p = &progs[n++];
 				memset(p, 0, sizeof(*p));
-				snprintf(p->name, sizeof(p->name), "%s", name);
+				snprintf(p->name, sizeof(p->name), "%.47s", name);
 				snprintf(p->desc, sizeof(p->desc), "%s", line + used);
 				p->expect = (uint32_t)v;
 			}

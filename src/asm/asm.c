@@ -214,9 +214,9 @@ struct asm_ctx {
 	struct srcpos *pos;     /* source span per slot (parallel to insns) */
 	size_t n, cap;          /* slots used / allocated */
 	struct label *labels;   /* label definitions, in source order */
-	size_t nlabels, label_cap;
+	size_t nlabels, label_cap; /* labels used / allocated */
 	struct fixup *fix;      /* label references to resolve */
-	size_t nfix, fix_cap;
+	size_t nfix, fix_cap;   /* fixups used / allocated */
 	long first_exit;        /* slot of the first exit instruction, -1 if none */
 	struct lexer lx;        /* scanner over the current line */
 };
@@ -255,7 +255,7 @@ static int grow(struct asm_ctx *a, void **p, size_t *cap, size_t need, size_t sz
 {
 	if (need <= *cap)
 		return 0;
-	size_t ncap = *cap ? *cap * 2 : 64;
+	size_t ncap = *cap ? *cap * 2 : 8; /* small: ASan sees writes past the used part sooner */
 	while (ncap < need)
 		ncap *= 2;
 	void *np = realloc(*p, ncap * sz);
@@ -1069,13 +1069,15 @@ static void parse_insn(struct asm_ctx *a)
 		return;
 	}
 	struct sbpf_insn in = { 0 }, hi = { 0 };
-	if (encode(a, f, ops, nops, &in, &hi))
-		return;
+	size_t nfix = a->nfix;
 	int len = (int)(lx->prev_end - mn_off);
+	if (encode(a, f, ops, nops, &in, &hi) || emit(a, in, mn_off, len) ||
+	    (f->fmt == SBPF_FMT_LDDW && emit(a, hi, mn_off, len))) {
+		a->nfix = nfix; /* the label references of a dropped line name no slot */
+		return;
+	}
 	if (f->fmt == SBPF_FMT_EXIT && a->first_exit < 0)
-		a->first_exit = (long)a->n;
-	if (emit(a, in, mn_off, len) == 0 && f->fmt == SBPF_FMT_LDDW)
-		emit(a, hi, mn_off, len);
+		a->first_exit = (long)a->n - 1;
 }
 
 /* directive: '.raw' 0x<16 hex digits>   -- 8 bytes in memory order */
@@ -1216,6 +1218,8 @@ static void resolve_labels(struct asm_ctx *a)
 	}
 	for (size_t i = 0; i < a->nfix; i++) {
 		const struct fixup *fx = &a->fix[i];
+		if (fx->slot >= a->n)
+			continue; /* cannot happen: dropped lines remove their fixups */
 		const struct label *l = find_label(a, fx->off, fx->len);
 		long long tgt;
 		if (l) {

@@ -39,6 +39,17 @@ static int is_hex_dump(const char *text, size_t len)
 	return digits > 0 && digits % 16 == 0;
 }
 
+/* Whether @buf looks like text: no NUL or control bytes but tab, CR, LF. */
+static int is_text(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+			return 0;
+	}
+	return 1;
+}
+
 /* Loads @path once (stdin allowed): hex dump, assembly or raw bytecode. */
 static struct sbpf_insn *load(const char *path, size_t *n)
 {
@@ -60,8 +71,10 @@ static struct sbpf_insn *load(const char *path, size_t *n)
 			insns = (struct sbpf_insn *)bytes;
 			*n = nb / sizeof(*insns);
 		}
-	} else if (is_asm_name || len % 8 != 0 || !memchr(buf, '\0', len)) {
-		/* Text (no NUL byte) or not whole slots: assembly. */
+	} else if (!is_asm_name && !is_text(buf, len) && len % sizeof(*insns)) {
+		fprintf(stderr, "safebpf: %s: %zu bytes is not a whole number of 8-byte slots\n",
+			path, len);
+	} else if (is_asm_name || is_text(buf, len)) {
 		struct sbpf_diags diags = { 0 };
 		if (sbpf_assemble(buf, path, &insns, n, &diags)) {
 			char *msg = sbpf_diags__format(&diags);

@@ -374,4 +374,475 @@ void sql_source_info(const struct sql_source *s, struct sql_source_info *info);
 /* Detaches and unloads everything; nothing stays attached or pinned. */
 void sql_source_close(struct sql_source *s);
 
+/* ======================================================================
+ * Language and executor (lex.c parse.c bind.c func.c names.c plan.c exec.c
+ * agg.c window.c sink.c query.c arena.c). Private to src/sql/.
+ * ====================================================================== */
+
+#include <stdio.h>
+
+struct sbpf_diags;
+
+/* ---- arena: bump allocation freed all at once --------------------------- */
+
+struct sql_arena_block;
+struct sql_arena {
+	struct sql_arena_block *head; /* newest block first */
+};
+
+/* Zeroed memory that lives until sql_arena_reset(); NULL when out of memory. */
+void *sql_arena_alloc(struct sql_arena *a, size_t n);
+/* Copy of @n bytes of @s plus a NUL, or NULL. */
+char *sql_arena_strndup(struct sql_arena *a, const char *s, size_t n);
+/* Frees every block. */
+void sql_arena_reset(struct sql_arena *a);
+
+/* Adds a diagnostic (see sbpf_diags__add) and returns -EINVAL, or -ENOMEM
+ * when it could not be recorded. */
+int sql_error(struct sbpf_diags *d, const char *file, const char *text, size_t off, int len,
+	      const char *hint, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* ---- lexer (lex.c) ------------------------------------------------------- */
+
+enum sql_tok {
+	SQL_TK_EOF,
+	SQL_TK_IDENT,     /* name (not a keyword) */
+	SQL_TK_INT,       /* 123, 0x7b */
+	SQL_TK_DURATION,  /* 10us, 1sec (value in nanoseconds) */
+	SQL_TK_STRING,    /* 'bash' or "bash" */
+	SQL_TK_KEYWORD,   /* see enum sql_kw */
+	SQL_TK_PUNCT,     /* operators and punctuation (see enum sql_punct) */
+};
+
+enum sql_kw {
+	SQL_KW_NONE,
+#define SQL_KEYWORDS(X) X(SELECT) X(DISTINCT) X(FROM) X(AS) X(JOIN) X(INNER) X(ON) \
+	X(WHERE) X(GROUP) X(BY) X(HAVING) X(WINDOW) X(ORDER) X(ASC) X(DESC) X(LIMIT) \
+	X(AND) X(OR) X(NOT) X(IN) X(BETWEEN) X(LIKE) X(CASE) X(WHEN) X(THEN) X(ELSE) \
+	X(END) X(IS) X(NULL) X(TRUE) X(FALSE)
+#define SQL_KW_ENUM(k) SQL_KW_##k,
+	SQL_KEYWORDS(SQL_KW_ENUM)
+#undef SQL_KW_ENUM
+};
+
+enum sql_punct {
+	SQL_P_LPAREN = 1, SQL_P_RPAREN, SQL_P_COMMA, SQL_P_DOT, SQL_P_SEMI, SQL_P_STAR,
+	SQL_P_PLUS, SQL_P_MINUS, SQL_P_SLASH, SQL_P_PERCENT, SQL_P_EQ, SQL_P_NE, SQL_P_LT,
+	SQL_P_LE, SQL_P_GT, SQL_P_GE, SQL_P_AMP, SQL_P_PIPE,
+};
+
+struct sql_token {
+	enum sql_tok kind;  /* token class */
+	int sub;            /* enum sql_kw or enum sql_punct */
+	size_t off;         /* byte offset in the query text */
+	int len;            /* bytes of source text */
+	uint64_t num;       /* INT value, DURATION in ns */
+	const char *str;    /* IDENT (as written) or STRING (decoded), arena-owned */
+};
+
+/* Splits @text into tokens (ending with SQL_TK_EOF) allocated in @a.
+ * Returns 0, -EINVAL with one diagnostic in @d, or -ENOMEM. */
+int sql_lex(const char *text, const char *file, struct sql_arena *a, struct sql_token **toks,
+	    size_t *ntoks, struct sbpf_diags *d);
+/* Keyword spelling ("SELECT") of @kw. */
+const char *sql_kw_name(enum sql_kw kw);
+/* Duration units accepted after a number, for messages ("ns, us, ms, ..."). */
+extern const char sql_duration_units[];
+
+/* ---- AST (parse.c) and bound expressions (bind.c) ----------------------- */
+
+enum sql_expr_kind {
+	SQL_E_LIT,       /* literal: v holds the value */
+	SQL_E_COLUMN,    /* [qual.]name; bound: side + col */
+	SQL_E_STAR,      /* the * of COUNT(*) */
+	SQL_E_UNARY,     /* op a: SQL_OP_NEG, SQL_OP_NOT */
+	SQL_E_BINARY,    /* a op b */
+	SQL_E_IN,        /* a [NOT] IN (list) */
+	SQL_E_BETWEEN,   /* a [NOT] BETWEEN b AND c */
+	SQL_E_LIKE,      /* a [NOT] LIKE b */
+	SQL_E_ISNULL,    /* a IS [NOT] NULL */
+	SQL_E_CASE,      /* CASE [a] WHEN list[2i] THEN list[2i+1] ... [ELSE c] END */
+	SQL_E_CALL,      /* name(list): scalar function or aggregate */
+	/* produced by the binder for aggregate queries: */
+	SQL_E_GROUPKEY,  /* value of GROUP BY key number idx */
+	SQL_E_AGGREF,    /* result of aggregate number idx */
+};
+
+enum sql_op {
+	SQL_OP_NONE,
+	SQL_OP_NEG, SQL_OP_NOT,
+	SQL_OP_ADD, SQL_OP_SUB, SQL_OP_MUL, SQL_OP_DIV, SQL_OP_MOD,
+	SQL_OP_BITAND, SQL_OP_BITOR,
+	SQL_OP_EQ, SQL_OP_NE, SQL_OP_LT, SQL_OP_LE, SQL_OP_GT, SQL_OP_GE,
+	SQL_OP_AND, SQL_OP_OR,
+};
+
+struct sql_func;
+struct sql_expr {
+	enum sql_expr_kind kind;    /* node kind */
+	enum sql_op op;             /* UNARY/BINARY operator */
+	size_t off;                 /* source span start (for diagnostics) */
+	int len;                    /* source span length */
+	struct sql_expr *a, *b, *c; /* operands (see enum sql_expr_kind) */
+	struct sql_expr **list;     /* IN list, call arguments, CASE WHEN/THEN pairs */
+	size_t nlist;               /* entries in list */
+	bool negated;               /* NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
+	const char *name;           /* COLUMN name, CALL function name */
+	const char *qual;           /* COLUMN qualifier (table or alias), or NULL */
+	struct sql_value v;         /* LIT value (strings arena-owned) */
+	/* filled by the binder */
+	enum sql_type type;         /* result type */
+	int side;                   /* COLUMN: 0 = FROM table, 1 = JOIN table */
+	int col;                    /* COLUMN: index in the table's columns */
+	const struct sql_func *fn;  /* CALL: scalar function */
+	int idx;                    /* GROUPKEY / AGGREF index */
+};
+
+struct sql_select_item {
+	struct sql_expr *e;   /* expression, or NULL for * */
+	const char *star_qual;/* qualifier of "A.*", or NULL */
+	const char *alias;    /* AS name, or NULL */
+	size_t off;           /* source span of the item (without alias) */
+	int len;              /* its length */
+	size_t alias_off;     /* where the alias is written */
+};
+
+struct sql_table_ref {
+	const char *name;     /* table name as written */
+	const char *alias;    /* AS name, or NULL */
+	size_t off;           /* position of the name */
+	int len;              /* its length */
+	size_t alias_off;     /* position of the alias */
+	int alias_len;        /* its length */
+};
+
+struct sql_order_item {
+	struct sql_expr *e;   /* sort key as written */
+	bool desc;            /* DESC */
+};
+
+/* One parsed SELECT statement (all arena-owned). */
+struct sql_stmt {
+	bool distinct;                    /* SELECT DISTINCT */
+	struct sql_select_item *items;    /* select list */
+	size_t nitems;                    /* its items */
+	struct sql_table_ref from;        /* FROM table */
+	bool has_join;                    /* JOIN present */
+	struct sql_table_ref join;        /* JOIN table */
+	struct sql_expr *on;              /* JOIN ... ON condition */
+	size_t join_off;                  /* position of JOIN */
+	struct sql_expr *where;           /* WHERE, or NULL */
+	struct sql_expr **group;          /* GROUP BY keys */
+	size_t ngroup;                    /* their number */
+	size_t group_off;                 /* position of GROUP */
+	struct sql_expr *having;          /* HAVING, or NULL */
+	size_t having_off;                /* position of HAVING */
+	uint64_t window_ns;               /* WINDOW length (0: none) */
+	size_t window_off;                /* position of WINDOW */
+	int window_len;                   /* length of "WINDOW 1sec" */
+	struct sql_order_item *order;     /* ORDER BY keys */
+	size_t norder;                    /* their number */
+	int64_t limit;                    /* LIMIT n (-1: none) */
+	size_t limit_off;                 /* position of LIMIT */
+};
+
+/* Parses @text into *@out (arena-owned). Returns 0, -EINVAL with one
+ * diagnostic in @d, or -ENOMEM. */
+int sql_parse(const char *text, const char *file, struct sql_arena *a, struct sql_stmt **out,
+	      struct sbpf_diags *d);
+
+/* ---- functions and names (func.c, names.c) ------------------------------ */
+
+enum sql_agg_kind {
+	SQL_AGG_COUNT,      /* COUNT(*) / COUNT(x): rows / non-NULL values */
+	SQL_AGG_SUM, SQL_AGG_MIN, SQL_AGG_MAX, SQL_AGG_AVG,
+	SQL_AGG_HIST,       /* log2 histogram */
+	SQL_AGG_LHIST,      /* linear histogram (min, max, step) */
+	SQL_AGG_QUANTILE,   /* P50/P90/P95/P99 from a log-linear histogram */
+};
+
+/* A scalar function: name, argument checks, evaluation. */
+struct sql_evalctx;
+/* Checks argument types and returns the result type, or SQL_T_NULL with a
+ * message in @why (which argument is wrong and how). */
+typedef enum sql_type (*sql_func_check_fn)(const enum sql_type *args, char *why, size_t whysz);
+/* Computes the result; strings it makes live in ctx->scratch. */
+typedef struct sql_value (*sql_func_eval_fn)(struct sql_evalctx *ctx, const struct sql_value *args);
+struct sql_func {
+	const char *name;                 /* lower case */
+	int nargs;                        /* exact argument count */
+	const char *signature;            /* for messages: "syscall_name(number)" */
+	const char *doc;                  /* one line */
+	sql_func_check_fn check;          /* argument types -> result type */
+	sql_func_eval_fn eval;            /* arguments -> result */
+};
+const struct sql_func *sql_func_find(const char *name);
+size_t sql_func_count(void);
+const struct sql_func *sql_func_get(size_t i);
+
+/* Aggregate function by name: kind and, for quantiles, q in per-mille. */
+struct sql_aggdef {
+	const char *name;         /* "count", "p99" */
+	enum sql_agg_kind kind;   /* what it computes */
+	int permille;             /* QUANTILE: 500, 900, 950, 990 */
+	const char *signature;    /* for messages */
+	const char *doc;          /* one line */
+};
+const struct sql_aggdef *sql_aggdef_find(const char *name);
+size_t sql_aggdef_count(void);
+const struct sql_aggdef *sql_aggdef_get(size_t i);
+
+/* Name tables (names.c). Each returns NULL for an unknown number. */
+const char *sql_syscall_name(int64_t nr);     /* x86-64 syscall numbers */
+const char *sql_errno_name(int64_t err);      /* 2 or -2 -> "ENOENT" */
+const char *sql_signal_name(int64_t sig);     /* 9 -> "SIGKILL" */
+const char *sql_tcp_state_name(int64_t st);   /* 1 -> "ESTABLISHED" */
+
+/* ---- bound query (bind.c) ------------------------------------------------ */
+
+struct sql_agg {
+	enum sql_agg_kind kind;    /* what to compute */
+	struct sql_expr *arg;      /* argument over input rows (NULL for COUNT(*)) */
+	enum sql_type type;        /* result type */
+	int permille;              /* QUANTILE */
+	int64_t lmin, lmax, lstep; /* LHIST parameters */
+	struct sql_expr *call;     /* the call as written (for explain and messages) */
+};
+
+struct sql_outcol {
+	const char *name;          /* header: alias, column name, or expression text */
+	struct sql_expr *e;        /* value: over input rows, or over groups (aggregate query) */
+	enum sql_type type;        /* value type (SQL_T_NULL for histogram columns) */
+	int hist;                  /* histogram column: aggregate index + 1, else 0 */
+};
+
+struct sql_sortkey {
+	struct sql_expr *e;        /* key, in the same context as the output columns */
+	bool desc;                 /* descending */
+};
+
+/* The query after name resolution and type checking. Expressions point into
+ * the statement's arena. */
+struct sql_query {
+	const char *text;                   /* query text (arena copy) */
+	const char *file;                   /* name used in diagnostics */
+	struct sql_stmt *stmt;              /* parse tree */
+	int ntables;                        /* 1, or 2 with JOIN */
+	const struct sql_table *tables[2];  /* FROM, JOIN */
+	const char *names[2];               /* alias or table name, as written */
+	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
+	size_t njkeys;                      /* their number */
+	struct sql_expr *where;             /* filter over input rows, or NULL */
+	bool aggregate;                     /* GROUP BY or aggregates present */
+	bool distinct_groups;               /* DISTINCT without aggregates: grouped by all columns */
+	struct sql_expr **keys;             /* grouping keys over input rows */
+	size_t nkeys;                       /* their number */
+	struct sql_agg *aggs;               /* aggregates computed per group */
+	size_t naggs;                       /* their number */
+	struct sql_outcol *cols;            /* output columns */
+	size_t ncols;                       /* their number */
+	struct sql_expr *having;            /* filter over groups, or NULL */
+	struct sql_sortkey *order;          /* ORDER BY */
+	size_t norder;                      /* sort keys */
+	bool distinct;                      /* DISTINCT over output rows */
+	int64_t limit;                      /* rows per window (-1: all) */
+	uint64_t window_ns;                 /* tumbling window (0: none) */
+};
+
+/* Resolves names and types of @st against the catalog into @q (allocated in
+ * @a). Returns 0, -EINVAL with one diagnostic in @d, or -ENOMEM. */
+int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql_arena *a,
+	     struct sql_query *q, struct sbpf_diags *d);
+
+/* Writes @e as SQL text (normalized, fully qualified) to @f. */
+void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f);
+/* Human name of a type ("duration"). */
+const char *sql_type_name(enum sql_type t);
+
+/* ---- plans (plan.c) ------------------------------------------------------ */
+
+enum sql_node_kind {
+	SQL_N_SCAN,       /* event source of one table */
+	SQL_N_JOIN,       /* streaming pairing of two scans on equality keys */
+	SQL_N_FILTER,     /* WHERE */
+	SQL_N_PROJECT,    /* select list over rows */
+	SQL_N_AGGREGATE,  /* group by + aggregates */
+	SQL_N_HAVING,     /* filter over groups */
+	SQL_N_DISTINCT,   /* duplicate output rows removed */
+	SQL_N_ORDER,      /* sort (per window) */
+	SQL_N_LIMIT,      /* first n rows (per window) */
+};
+
+enum sql_place {
+	SQL_PLACE_USER,   /* runs in the executor */
+	SQL_PLACE_KERNEL, /* runs in eBPF (the optimizer's decision; none yet) */
+};
+
+struct sql_node {
+	enum sql_node_kind kind;    /* operator */
+	enum sql_place place;       /* where it runs */
+	struct sql_node *in[2];     /* inputs (JOIN has two) */
+	int side;                   /* SCAN: table side */
+};
+
+/* Physical plan: the operator chain plus, per table, what the MVSF source
+ * must read. The optimizer (part 2) will rewrite node places and the
+ * kernel part here, between sql_plan_build() and execution. */
+struct sql_plan {
+	const struct sql_query *q;     /* the bound query */
+	struct sql_node *root;         /* last operator before the sink */
+	struct sql_node *scan[2];      /* scans, per side */
+	bool *needed[2];               /* per side: columns the source reads */
+	size_t nneeded[2];             /* columns read, per side */
+	struct sql_node *nodes;        /* storage */
+	size_t nnodes;                 /* nodes used */
+};
+
+/* Builds the MVSF-only plan of @q (every operator in user space) into @p,
+ * allocated in @a. Returns 0 or -ENOMEM. */
+int sql_plan_build(const struct sql_query *q, struct sql_arena *a, struct sql_plan *p);
+/* Prints the operator tree, indented, one operator per line. */
+void sql_plan_print(const struct sql_plan *p, FILE *f);
+/* Name of an operator ("aggregate"). */
+const char *sql_node_name(enum sql_node_kind k);
+
+/* ---- aggregates and histograms (agg.c) ---------------------------------- */
+
+/* Log2 histogram: bucket 0 = negative values, 1 = 0, 2 = 1, k+1 = [2^(k-1), 2^k).
+ * Linear histogram: bucket 0 = below min, 1..n = [min + (i-1)step, min + i step),
+ * n+1 = at or above max. */
+#define SQL_HIST_LOG2_BUCKETS 66
+struct sql_hist {
+	bool linear;              /* LHIST, else log2 */
+	bool duration;            /* values are durations (print with units) */
+	int64_t min, max, step;   /* LHIST parameters */
+	size_t nbuckets;          /* entries in counts */
+	uint64_t *counts;         /* per bucket */
+	uint64_t total;           /* values counted */
+};
+/* Lower and upper bound of bucket @i (upper exclusive); false for the open
+ * ends (negative / below-min and at-or-above-max buckets set only one bound). */
+void sql_hist_bounds(const struct sql_hist *h, size_t i, int64_t *lo, int64_t *hi);
+
+/* Log-linear histogram for quantiles: values below 64 are counted exactly;
+ * above, each power of two is split into 64 equal buckets. */
+#define SQL_QSUB_BITS 6
+struct sql_qhist {
+	uint64_t *pos[64 - SQL_QSUB_BITS + 1]; /* blocks for |v|, allocated on first use */
+	uint64_t *neg[64 - SQL_QSUB_BITS + 1]; /* same for negative values */
+	uint64_t n;                            /* values counted */
+	int64_t min, max;                      /* smallest and largest value (estimates are clamped) */
+};
+int sql_qhist_add(struct sql_qhist *h, int64_t v);
+/* Value at rank ceil(q * n) (q = permille / 1000), within 1/128 of the exact
+ * value of that rank and never outside [min, max]; false when empty. */
+bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out);
+void sql_qhist_free(struct sql_qhist *h);
+
+/* Per-group state of one aggregate. */
+struct sql_aggstate {
+	uint64_t n;               /* values seen (non-NULL) */
+	int64_t i;                /* SUM/MIN/MAX accumulator (signed) */
+	uint64_t u;               /* same for unsigned inputs */
+	struct sql_hist *hist;    /* HIST / LHIST */
+	struct sql_qhist *q;      /* QUANTILE */
+};
+/* Folds @v into @s. Returns 0 or -ENOMEM. */
+int sql_agg_step(const struct sql_agg *a, struct sql_aggstate *s, const struct sql_value *v);
+/* The result of @s (NULL-typed when undefined, e.g. MAX of nothing). */
+struct sql_value sql_agg_result(const struct sql_agg *a, const struct sql_aggstate *s);
+void sql_agg_free(struct sql_aggstate *s);
+
+/* ---- expression evaluation (exec.c) -------------------------------------- */
+
+struct sql_evalctx {
+	const struct sql_value *row[2];   /* input rows per side (row queries) */
+	const struct sql_value *keys;     /* group keys (aggregate queries) */
+	const struct sql_value *aggs;     /* aggregate results (aggregate queries) */
+	struct sql_arena *scratch;        /* strings made by functions */
+};
+struct sql_value sql_eval(struct sql_evalctx *c, const struct sql_expr *e);
+/* WHERE / HAVING / ON semantics: true only for a non-NULL true value. */
+bool sql_eval_true(struct sql_evalctx *c, const struct sql_expr *e);
+/* SQL LIKE with % and _ (case-sensitive). */
+bool sql_like(const char *s, const char *pattern);
+/* Total order used by ORDER BY, MIN/MAX and DISTINCT: NULL first, numbers by
+ * value (signed and unsigned compared mathematically), strings bytewise. */
+int sql_value_cmp(const struct sql_value *a, const struct sql_value *b);
+bool sql_value_eq(const struct sql_value *a, const struct sql_value *b);
+uint64_t sql_value_hash(const struct sql_value *v, uint64_t h);
+
+/* ---- sinks (sink.c) ------------------------------------------------------ */
+
+enum sql_sink_format { SQL_SINK_TABLE, SQL_SINK_CSV, SQL_SINK_JSON };
+
+struct sql_window_info {
+	uint64_t start_ns, end_ns;  /* wall clock (CLOCK_REALTIME), end exclusive */
+	uint64_t rows;              /* rows emitted in the window */
+	uint64_t events;            /* rows read from the event sources in the window */
+	uint64_t lost;              /* kernel could not hand over (ring buffer full) */
+	uint64_t evicted;           /* dropped by bounded user-space state */
+	bool last;                  /* final report of the run */
+	uint64_t total_events;      /* last: over the whole run */
+	uint64_t total_lost;        /* last: over the whole run */
+	uint64_t total_evicted;     /* last: over the whole run */
+};
+
+struct sql_sink;
+/* A sink writing @q's output columns in @fmt to @out; lost/evicted reports
+ * go to @log (table and CSV) or into the JSON stream. */
+struct sql_sink *sql_sink_new(const struct sql_query *q, enum sql_sink_format fmt, FILE *out,
+			      FILE *log);
+/* Rows that follow belong to the window starting at @start_ns (wall clock). */
+void sql_sink_window_start(struct sql_sink *s, uint64_t start_ns);
+/* Writes one output row; @hists[i] is the histogram of column i (NULL when
+ * the query has none). */
+int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hist *const *hists);
+/* Ends a window (or the run): prints its footer and loss report. */
+int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w);
+void sql_sink_free(struct sql_sink *s);
+/* Formats a duration in ns for people ("10.07ms"). */
+void sql_fmt_duration(int64_t ns, char *buf, size_t bufsz);
+
+/* ---- executor (exec.c: rows in, join, filter; window.c: output stage) ---- */
+
+/* Whether rows leave as they come (no grouping to finish, no sort). */
+bool sql_query_streaming(const struct sql_query *q);
+
+struct sql_exec;
+/* Runtime state of @q writing to @sink. NULL when out of memory. */
+struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink);
+/* With a JOIN: called when a right row finds no left row, so the caller can
+ * deliver left rows that are already in the kernel's buffer (they happened
+ * before the right one) by calling sql_exec_row(x, 0, ...) from inside. */
+void sql_exec_set_refill(struct sql_exec *x, void (*refill)(void *ctx), void *ctx);
+/* Feeds one input row of table @side. Returns 0, 1 when the query is done
+ * (streaming LIMIT reached), or a negative error. */
+int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
+/* Closes the current window (or, without WINDOW, the run): emits its rows
+ * and reports @w to the sink (w->rows and w->evicted are added here). */
+int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
+/* Rows dropped by bounded executor state (join table, group table) so far. */
+uint64_t sql_exec_evicted(const struct sql_exec *x);
+bool sql_exec_done(const struct sql_exec *x);
+void sql_exec_free(struct sql_exec *x);
+
+/* Output stage of one window (window.c): grouping and aggregates, HAVING,
+ * DISTINCT, ORDER BY, LIMIT, then the sink. */
+struct sql_win;
+struct sql_win *sql_win_new(const struct sql_query *q, struct sql_sink *sink);
+/* One row that passed the filter; @c->row holds it. Returns 0, 1 when a
+ * streaming LIMIT is reached, or a negative error. */
+int sql_win_row(struct sql_win *w, struct sql_evalctx *c);
+/* Emits the window's rows, then resets for the next window. Returns the rows
+ * emitted or a negative error. */
+int64_t sql_win_flush(struct sql_win *w);
+uint64_t sql_win_evicted(const struct sql_win *w);
+void sql_win_free(struct sql_win *w);
+
+/* Bounds of executor state (each overflow is counted as evicted). */
+#define SQL_MAX_GROUPS   (1u << 20)   /* groups per window */
+#define SQL_MAX_BUFFERED (1u << 20)   /* buffered output rows per window (ORDER BY) */
+#define SQL_MAX_JOIN     (1u << 16)   /* unmatched left rows kept by JOIN */
+
 #endif /* SAFEBPF_SQLINT_H */

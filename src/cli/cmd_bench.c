@@ -525,8 +525,11 @@ int cmd_bench(int argc, char **argv)
 	if (!rc && a.check) {
 		rc = print_check(&res) ? EXIT_FAIL : EXIT_OK;
 	} else if (!rc) {
-		printf("safebpf bench: %zu benchmarks, %d rounds (interpreter 3), ~%.0f ms per measurement, "
-		       "%.0f s\n", np, a.rounds, a.time_ms, now_s() - t0);
+		int interp = 0;
+		for (size_t j = 0; j < ne; j++)
+			interp |= engines[j].reference;
+		printf("safebpf bench: %zu benchmarks, %d rounds%s, ~%g ms per measurement, %.0f s\n", np,
+		       a.rounds, interp && a.rounds > 3 ? " (interpreter 3)" : "", a.time_ms, now_s() - t0);
 		bench_report_table(&res, stdout);
 		for (size_t c = 0; c < np * ne; c++)
 			if (cells[c].state == 1 || cells[c].state == 2)

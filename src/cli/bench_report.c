@@ -4,8 +4,9 @@
  * EInsn sites; printed as tables, written as CSV, drawn with gnuplot.
  *
  * Definitions (per program; S is a speedup over the kernel JIT):
- *   ratio          = engine median / kernel median   (time; < 1 is faster)
- *   S(engine)      = kernel median / engine median
+ *   ratio          = engine time / kernel time (time; < 1 is faster): the
+ *                    median over rounds of the per-round ratio
+ *   S(engine)      = 1 / ratio
  *   gap recovered  = (S(engine) - 1) / (S(native) - 1), when S(native) > 1
  * Geomeans are over the programs every engine of the column ran correctly.
  */
@@ -95,16 +96,42 @@ static int find_engine(const struct bench_result *r, enum bench_kind kind, const
 	return -1;
 }
 
-/* Geomean of median(@num)/median(@den) over programs where both ran;
- * 0 when none did. *@count = programs used. */
+/* Time of engine @num relative to engine @den on program @p: the median
+ * over the rounds both measured of the per-round ratio (the engines of a
+ * round run back to back, so slow drifts of a shared machine cancel), or
+ * the ratio of the medians when no round pairs up; 0 when either did not
+ * run correctly. */
+static double ratio(const struct bench_result *r, size_t p, int num, int den)
+{
+	double a = ok_median(r, p, num), b = ok_median(r, p, den);
+	if (a <= 0 || b <= 0)
+		return 0;
+	const struct bench_cell *x = cell(r, p, (size_t)num), *y = cell(r, p, (size_t)den);
+	size_t n = x->nrounds < y->nrounds ? x->nrounds : y->nrounds;
+	double *v = n ? malloc(n * sizeof(*v)) : NULL;
+	size_t k = 0;
+	for (size_t i = 0; v && i < n; i++)
+		if (x->ns[i] > 0 && y->ns[i] > 0)
+			v[k++] = x->ns[i] / y->ns[i];
+	double q = a / b;
+	if (k) {
+		qsort(v, k, sizeof(*v), cmp_double);
+		q = quantile(v, k, 0.5);
+	}
+	free(v);
+	return q;
+}
+
+/* Geomean over programs of ratio(@num, @den), where both ran; 0 when none
+ * did. *@count = programs used. */
 static double geomean_ratio(const struct bench_result *r, int num, int den, size_t *count)
 {
 	double sum = 0;
 	size_t k = 0;
 	for (size_t p = 0; p < r->nprogs; p++) {
-		double a = ok_median(r, p, num), b = ok_median(r, p, den);
-		if (a > 0 && b > 0) {
-			sum += log(a / b);
+		double q = ratio(r, p, num, den);
+		if (q > 0) {
+			sum += log(q);
 			k++;
 		}
 	}
@@ -185,8 +212,8 @@ static void table_ratios(const struct bench_result *r, FILE *f)
 	if (k < 0)
 		return;
 	int v = find_engine(r, BENCH_JIT_UNCHECKED, NULL), x = find_engine(r, BENCH_EINSN, "einsn");
-	fprintf(f, "\nTime relative to the kernel JIT (engine / kernel; below 1 is faster) and share of the\n"
-		"native gap recovered, (speedup - 1) / (native speedup - 1)\n");
+	fprintf(f, "\nTime relative to the kernel JIT (engine / kernel, median of per-round ratios; below 1\n"
+		"is faster) and share of the native gap recovered, (speedup - 1) / (native speedup - 1)\n");
 	int width = 14;
 	fprintf(f, "%-14s", "benchmark");
 	for (size_t e = 0; e < r->nengines; e++)
@@ -198,22 +225,22 @@ static void table_ratios(const struct bench_result *r, FILE *f)
 	width += 28;
 	print_rule(f, width);
 	for (size_t p = 0; p < r->nprogs; p++) {
-		double kb = ok_median(r, p, k);
 		fprintf(f, "%-14s", r->progs[p].name);
 		for (size_t e = 0; e < r->nengines; e++) {
 			if (!is_main(&r->engines[e]) || (int)e == k)
 				continue;
-			double m = ok_median(r, p, (int)e);
-			if (m > 0 && kb > 0)
-				fprintf(f, " %13.2f", m / kb);
+			double q = ratio(r, p, (int)e, k);
+			if (q > 0)
+				fprintf(f, " %13.2f", q);
 			else
 				print_time(f, cell(r, p, e), 13);
 		}
-		double sn = ok_median(r, p, n) > 0 && kb > 0 ? kb / ok_median(r, p, n) : 0;
+		double qn = n >= 0 ? ratio(r, p, n, k) : 0;
+		double sn = qn > 0 ? 1 / qn : 0;
 		for (int i = 0; i < 2; i++) {
 			int e = i ? x : v;
-			double m = ok_median(r, p, e);
-			double g = m > 0 && sn > 0 ? gap_recovered(kb / m, sn) : NAN;
+			double q = e >= 0 ? ratio(r, p, e, k) : 0;
+			double g = q > 0 && sn > 0 ? gap_recovered(1 / q, sn) : NAN;
 			if (isnan(g))
 				fprintf(f, " %13s", "-");
 			else
@@ -325,11 +352,11 @@ static void table_ablation(const struct bench_result *r, FILE *f)
 		for (size_t e = 0; e < r->nengines; e++) {
 			if (is_main(&r->engines[e]))
 				continue;
-			double m = ok_median(r, p, (int)e), b = ok_median(r, p, v);
+			double q = ratio(r, p, v, (int)e);
 			int op = sbpf_kops_by_name(r->engines[e].name + 6);
 			unsigned s = op > 0 ? cell(r, p, e)->sites[op] : 0;
-			if (m > 0 && b > 0)
-				fprintf(f, " %9.3f (%3u)", b / m, s);
+			if (q > 0)
+				fprintf(f, " %9.3f (%3u)", q, s);
 			else
 				print_time(f, cell(r, p, e), 15);
 		}
@@ -414,7 +441,7 @@ int bench_report_csv(const struct bench_result *r, const char *dir)
 	fprintf(sum, "\n");
 	int k = bench_baseline(r), n = find_engine(r, BENCH_NATIVE, NULL);
 	for (size_t p = 0; p < r->nprogs; p++) {
-		double kb = ok_median(r, p, k), nb = ok_median(r, p, n);
+		double qn = k >= 0 && n >= 0 ? ratio(r, p, n, k) : 0;
 		for (size_t e = 0; e < r->nengines; e++) {
 			const struct bench_cell *c = cell(r, p, e);
 			for (size_t i = 0; i < c->nrounds; i++)
@@ -427,9 +454,10 @@ int bench_report_csv(const struct bench_result *r, const char *dir)
 				fprintf(sum, "%.3f,%.3f,%.3f,%.3f,%.3f,", c->median, c->q1, c->q3, c->min, c->max);
 			else
 				fprintf(sum, ",,,,,");
-			if (m > 0 && kb > 0) {
-				double g = nb > 0 ? gap_recovered(kb / m, kb / nb) : NAN;
-				fprintf(sum, "%.4f,%.4f,", m / kb, kb / m);
+			double q = k >= 0 ? ratio(r, p, (int)e, k) : 0;
+			if (q > 0) {
+				double g = qn > 0 ? gap_recovered(1 / q, 1 / qn) : NAN;
+				fprintf(sum, "%.4f,%.4f,", q, 1 / q);
 				if (!isnan(g))
 					fprintf(sum, "%.4f", g);
 			} else {
@@ -485,8 +513,8 @@ static int write_dat(const struct bench_result *r, const char *dir, const char *
 				continue;
 			double s;
 			if (p < r->nprogs) {
-				double a = ok_median(r, p, base), b = ok_median(r, p, (int)e);
-				s = a > 0 && b > 0 ? a / b : 0;
+				double q = ratio(r, p, base, (int)e);
+				s = q > 0 ? q : 0;
 			} else {
 				s = geomean_ratio(r, base, (int)e, NULL);
 			}

@@ -517,10 +517,11 @@ int cmd_bench(int argc, char **argv)
 	for (size_t i = 0; i < np && !rc; i++) {
 		double t1 = now_s();
 		run_prog(&a, i, np, &progs[i], engines, ne, &cells[i * ne], unavail, pkt, len);
-		if (!progress_tty || a.check)
+		if (a.check)
 			continue;
-		progress("[%2zu/%zu] %-14s %.1f s", i + 1, np, progs[i].name, now_s() - t1);
-		fputc('\n', stderr);
+		if (progress_tty)
+			fputs("\r\033[K", stderr);
+		fprintf(stderr, "[%2zu/%zu] %-14s %.1f s\n", i + 1, np, progs[i].name, now_s() - t1);
 	}
 	if (!rc && a.check) {
 		rc = print_check(&res) ? EXIT_FAIL : EXIT_OK;

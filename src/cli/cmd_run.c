@@ -2,7 +2,9 @@
  * clang-compiled BPF object or a .data test file), run it on an input buffer
  * with the chosen engine (interpreter, JIT or the kernel), print r0 and,
  * with --repeat, the time per run. A run-time error prints "error at pc N:
- * reason" and exits 1.
+ * reason" and exits 1. A program with Kops sites is lowered first (error
+ * pcs are slots of the lowered program); --kops runs the sites as native
+ * operations once the kernel verifier accepts the lowered program.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -225,11 +227,36 @@ int cmd_run(int argc, char **argv)
 		free(a.rodata);
 		return rc;
 	}
-	char why[256] = "";
+	char why[512] = "";
+	if (a.exec.opts.kops && strncmp(a.exec.engine->name, "jit", 3)) {
+		fprintf(stderr, "safebpf run: --kops needs a JIT engine (--engine jit or jit-unchecked)\n");
+		free(insns);
+		free(mem);
+		return EXIT_USAGE;
+	}
+	struct sbpf_kops_lowered low;
+	rc = cli_kops_prepare(insns, n, a.exec.opts.kops, &low, why, sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
+		free(insns);
+		free(mem);
+		return rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
+	}
+	if (rc > 0) {
+		free(insns);
+		insns = low.insns; /* run and report on the lowered program */
+		n = low.n;
+		a.exec.opts.lowered = &low;
+	} else if (a.exec.opts.kops) {
+		fprintf(stderr, "safebpf: %s: note: no Kops sites, so nothing runs natively\n", a.file);
+	}
 	void *h = a.exec.engine->load(insns, n, &a.exec.opts, why, sizeof(why));
 	if (!h) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
-		free(insns);
+		if (low.insns)
+			sbpf_kops_lowered__free(&low);
+		else
+			free(insns);
 		free(mem);
 		free(a.rodata);
 		return EXIT_INPUT;
@@ -255,7 +282,10 @@ int cmd_run(int argc, char **argv)
 			dump_mem(mem, mem_len);
 	}
 	a.exec.engine->unload(h);
-	free(insns);
+	if (low.insns)
+		sbpf_kops_lowered__free(&low);
+	else
+		free(insns);
 	free(mem);
 	free(a.rodata);
 	return rc ? EXIT_FAIL : EXIT_OK;

@@ -1,5 +1,5 @@
 /* engine.c - the engine table (from engines.def) and the engine options
- * every program-running command accepts: --engine, --type, --budget.
+ * every program-running command accepts: --engine, --type, --budget, --kops.
  * To add an option: a field in struct cli_engine_opts, a branch in
  * cli_engine_parse_opt() and a line in cli_engine_usage().
  */
@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "engine.h"
 
 static const struct cli_engine engines[] = {
@@ -89,6 +90,14 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 		x->opts.type_set = 1;
 		return 1;
 	}
+	if (!strcmp(argv[*i], "--kops")) {
+		x->opts.kops = CLI_KOPS_ON;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--kops-unverified")) {
+		x->opts.kops = CLI_KOPS_UNVERIFIED;
+		return 1;
+	}
 	if ((rc = opt_value(argc, argv, i, "--budget", &v)) != 0) {
 		if (rc < 0)
 			return -1;
@@ -116,6 +125,10 @@ void cli_engine_usage(FILE *f)
 	fprintf(f, " (default mem: r1 = input memory, r2 = its length)\n");
 	fprintf(f, "  --budget N        stop a run after N instructions (default %llu)\n",
 		(unsigned long long)SBPF_DEFAULT_BUDGET);
+	fprintf(f, "  --kops            JIT engines: run Kops sites as native operations, once the\n"
+		   "                    kernel verifier accepts the lowered program (root); without\n"
+		   "                    it, sites run their proof sequences\n"
+		   "  --kops-unverified as --kops without asking the kernel (tests only)\n");
 }
 
 int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,

@@ -123,13 +123,16 @@ size_t jit_add_stub(struct jit_ctx *c, uint32_t pc, uint32_t kind, uint32_t resu
 
 /* ---- public API: creation ---- */
 
-/* Takes the Kops sites of @o after checking them against the program: the
- * JIT replaces code by native emits only where the site rules hold and the
- * region is the proof sequence the verifier saw. */
-static int copy_sites(struct sbpf_jit *jit, const struct sbpf_jit_opts *o, struct sbpf_validate_error *err)
+/* Takes the Kops sites of @o after checking them against the program
+ * @insns given to sbpf_jit__new() and, region by region, against the code
+ * to compile (after the program type's context rewrite, which must leave
+ * every region alone): the JIT replaces code by native emits only where
+ * the site rules hold and the region is the proof sequence the verifier saw. */
+static int copy_sites(struct sbpf_jit *jit, const struct sbpf_insn *insns, const struct sbpf_jit_opts *o,
+		      struct sbpf_validate_error *err)
 {
 	const struct sbpf_kops_lowered *l = o->kops;
-	if (l->n != jit->n || !l->insns || memcmp(l->insns, jit->insns, jit->n * sizeof(*jit->insns))) {
+	if (l->n != jit->n || !l->insns || memcmp(l->insns, insns, jit->n * sizeof(*insns))) {
 		if (err) {
 			err->index = 0;
 			snprintf(err->rule, sizeof(err->rule),
@@ -194,15 +197,6 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	memcpy(jit->insns, insns, n * sizeof(*insns));
-	/* Kops sites are checked against the program as given (the lowered
-	 * program), before the rewrites below change context loads and
-	 * read-only data references. */
-	jit->n = n;
-	if (o.kops && (rc = copy_sites(jit, &o, err))) {
-		sbpf_jit__free(jit);
-		errno = -rc;
-		return NULL;
-	}
 	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
 	rc = sbpf_ctx_rewrite(o.type, jit->insns, n, err);
 	if (rc) {
@@ -210,7 +204,14 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		errno = -rc;
 		return NULL;
 	}
-	/* Read-only data: a private copy, its references resolved to it. */
+	jit->n = n;
+	if (o.kops && (rc = copy_sites(jit, insns, &o, err))) {
+		sbpf_jit__free(jit);
+		errno = -rc;
+		return NULL;
+	}
+	/* Read-only data: a private copy, its references (lddw, never inside a
+	 * site's region) resolved to it. */
 	if (o.rodata && o.rodata_len) {
 		if (jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA || !(jit->rodata = malloc(o.rodata_len))) {
 			sbpf_jit__free(jit);

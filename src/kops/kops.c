@@ -343,6 +343,37 @@ int sbpf_kops_check_sites(const struct sbpf_insn *insns, size_t n, const struct 
 				    kops_op(s->p.op)->name, s->lowered_start, s->lowered_len);
 		prev_end = s->lowered_start + s->lowered_len;
 	}
+	/* Outside jumps into (start, end): one pass over the jumps, finding the
+	 * region around each target by binary search (regions are sorted). */
+	for (size_t k = 0; k < n && nsites; k++) {
+		const struct sbpf_insn *in = &insns[k];
+		const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
+		long long t;
+		if (f->fmt == SBPF_FMT_LDDW) {
+			k++;
+			continue;
+		}
+		if (f->fmt == SBPF_FMT_JA || f->fmt == SBPF_FMT_JCOND_K || f->fmt == SBPF_FMT_JCOND_X)
+			t = (long long)k + 1 + in->off;
+		else if (f->fmt == SBPF_FMT_JA32 || f->fmt == SBPF_FMT_CALL_LOCAL)
+			t = (long long)k + 1 + in->imm;
+		else
+			continue;
+		size_t lo = 0, hi = nsites; /* first site starting at or after t */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if ((long long)sites[mid].lowered_start < t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			continue;
+		const struct sbpf_kops_site *s = &sites[lo - 1]; /* the last one starting before t */
+		size_t end = s->lowered_start + s->lowered_len;
+		if (t < (long long)end && (k < s->lowered_start || k >= end))
+			return fail(err, s->pc, "jump from slot %zu enters the middle of a site", k);
+	}
 	uint16_t *live = kops_liveness(insns, n);
 	if (!live)
 		return -ENOMEM;
@@ -360,22 +391,6 @@ int sbpf_kops_check_sites(const struct sbpf_insn *insns, size_t n, const struct 
 					rc = fail(err, s->pc, "%s: proof sequence jumps backward or out of its region",
 						  kops_op(s->p.op)->name);
 			}
-		}
-		/* Outside jumps into (start, end): any jump whose target is inside. */
-		for (size_t k = 0; k < n && !rc; k++) {
-			if (k >= s->lowered_start && k < end)
-				continue;
-			const struct sbpf_insn *in = &insns[k];
-			const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
-			long long t = -1;
-			if (k > 0 && is_lddw(&insns[k - 1]))
-				continue;
-			if (f->fmt == SBPF_FMT_JA || f->fmt == SBPF_FMT_JCOND_K || f->fmt == SBPF_FMT_JCOND_X)
-				t = (long long)k + 1 + in->off;
-			else if (f->fmt == SBPF_FMT_JA32 || f->fmt == SBPF_FMT_CALL_LOCAL)
-				t = (long long)k + 1 + in->imm;
-			if (t > (long long)s->lowered_start && t < (long long)end)
-				rc = fail(err, s->pc, "jump from slot %zu enters the middle of a site", k);
 		}
 		uint16_t clob = kops_op(s->p.op)->clobbers(&s->p);
 		uint16_t after = end < n ? live[end] : 0;
@@ -401,8 +416,15 @@ int sbpf_kops_lower(const struct sbpf_insn *insns, size_t n, struct sbpf_kops_lo
 		out->insns = calloc(out->n ? out->n : 1, sizeof(*out->insns));
 		rc = out->insns ? emit_lowered(insns, n, out, err) : -ENOMEM;
 	}
-	if (!rc)
-		rc = sbpf_validate(out->insns, out->n, err);
+	if (!rc && (rc = sbpf_validate(out->insns, out->n, err)) == -EINVAL && err) {
+		/* Report the slot of the input that became the faulty one. */
+		size_t pc = 0;
+		while (pc + 1 < n && out->old_to_new[pc + 1] <= err->index)
+			pc++;
+		if (pc > 0 && sbpf_kops_is_site(insns, n, pc - 1))
+			pc--; /* a site's call slot: name its sidecar */
+		err->index = pc;
+	}
 	if (!rc)
 		rc = sbpf_kops_check_sites(out->insns, out->n, out->sites, out->nsites, err);
 	if (rc)

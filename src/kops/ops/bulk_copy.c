@@ -155,7 +155,7 @@ const struct kops_op kops_op_bulk_copy = {
 	.summary = "copy len bytes from a + soff to dst + doff (fixed-size memcpy)",
 	.payload_doc = "dst = destination base; a = source base; c = scratch; "
 		       "imm = soff (low 16 bits) | doff << 16; variant = length (1..256)",
-	.max_proof_len = 2 * (KOPS_COPY_MAX / 8),
+	.max_proof_len = 2 * (KOPS_COPY_MAX / 8 + 3), /* 8-byte chunks, then at most a 4, 2 and 1 */
 	.writes_dst = false,
 	.check = check,
 	.instantiate = instantiate,

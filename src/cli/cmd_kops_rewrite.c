@@ -1,9 +1,8 @@
 /* cmd_kops_rewrite.c - the recognizer's subcommands of `safebpf kops`:
  *   kops rewrite IN -o OUT   find EInsn idioms and write the program with sites
  *   kops stats IN            sites per operation, before/after slot counts
- * kops_cmd_rewrite() and kops_cmd_stats() are what the `kops` subcommand
- * table calls (argv[0] is the subcommand name). Until src/cli/cmd_kops.c
- * provides that table, a weak cmd_kops() below dispatches to them.
+ * kops_cmd_rewrite() and kops_cmd_stats() are rows of the `kops` subcommand
+ * table in cmd_kops.c (argv[0] is the subcommand name).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -135,11 +134,12 @@ static int is_elf_path(const char *path)
 	return sbpf_elf_is_elf(magic, got);
 }
 
-/* -v: one line per refused idiom. */
+/* -v: one line per refused idiom (@arg counts them). */
 static void print_refusal(void *arg, size_t slot, uint32_t op, const char *why)
 {
-	(void)arg;
-	printf("  %5zu  %-10s refused: %s\n", slot, sbpf_kops_info(op) ? sbpf_kops_info(op)->name : "?", why);
+	if (!(*(int *)arg)++)
+		printf("refused idioms (input slots):\n");
+	printf("  %5zu  %-10s %s\n", slot, sbpf_kops_info(op) ? sbpf_kops_info(op)->name : "?", why);
 }
 
 /* Loads the input and runs the recognizer; prints why on failure. */
@@ -243,9 +243,10 @@ int kops_cmd_stats(int argc, char **argv)
 	struct sbpf_insn *out = NULL;
 	size_t n = 0;
 	struct sbpf_kops_stats st;
+	int nref = 0;
 	if (a.verbose) {
 		a.pol.on_refuse = print_refusal;
-		printf("refused idioms (input slots):\n");
+		a.pol.arg = &nref;
 	}
 	int rc = recognize(&a, &out, &n, &st);
 	if (rc)
@@ -261,25 +262,10 @@ int kops_cmd_stats(int argc, char **argv)
 	printf("%-12s %6zu %6zu %8zu\n", "total", tf, ts, tr);
 	printf("slots: %zu in, %zu with sites, %zu lowered; about %ld native instructions saved\n",
 	       st.insns_in, st.insns_out, st.insns_lowered, st.saved);
-	if (a.verbose) {
+	if (a.verbose && ts) {
 		printf("sites (output slots):\n");
 		list_sites(out, n);
 	}
 	free(out);
 	return EXIT_OK;
-}
-
-/* Stand-in for the `kops` command until src/cli/cmd_kops.c (with its own
- * subcommand table, which should list rewrite and stats) replaces it. */
-__attribute__((weak)) int cmd_kops(int argc, char **argv)
-{
-	if (argc >= 2 && !strcmp(argv[1], "rewrite"))
-		return kops_cmd_rewrite(argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "stats"))
-		return kops_cmd_stats(argc - 1, argv + 1);
-	FILE *f = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) ? stdout : stderr;
-	fprintf(f, "usage: safebpf kops <rewrite|stats> ...   (safebpf kops <sub> --help)\n"
-		   "  rewrite   rewrite EInsn idioms into Kops sites (exact rewrites only)\n"
-		   "  stats     sites per operation and slot counts\n");
-	return f == stdout ? EXIT_OK : EXIT_USAGE;
 }

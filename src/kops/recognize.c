@@ -365,6 +365,13 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 				REFUSE("the site clobbers r%d, which is live after it", __builtin_ctz(busy));
 				continue;
 			}
+			/* no register may become live before the window that was not:
+			 * the rules checked for rewrites before this one stay true */
+			uint16_t more = live_before(seq, len, live) & ~cx->f.live[s];
+			if (more) {
+				REFUSE("the rewrite would read r%d, dead before the idiom", __builtin_ctz(more));
+				continue;
+			}
 			int rc = kops_rcheck(&cx->insns[s], e - s, seq, (size_t)len, &cx->f.in[s], ptrs,
 					     (uint16_t)~live, low32, cx->pol->check_rounds, why, sizeof(why));
 			if (rc) /* a disagreement means a wrong rule: refuse outright */

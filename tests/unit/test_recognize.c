@@ -16,6 +16,7 @@
 
 #include "safebpf/asm.h"
 #include "safebpf/elf.h"
+#include "safebpf/jit.h"
 #include "safebpf/kernel.h"
 #include "safebpf/kops.h"
 #include "safebpf/vm.h"
@@ -758,4 +759,74 @@ Test(recognize, clang_programs_pass_the_kernel_verifier)
 			free(p);
 			result_free(&r);
 		}
+}
+
+/* The sites the recognizer writes run as native operations in the JIT
+ * (--kops) with the interpreter's results on the original program, and -
+ * once the kernel verifier accepted the lowered program - the kernel's. */
+Test(recognize, clang_programs_on_the_kops_jit)
+{
+	char why[256];
+	int kernel = !sbpf_kernel_check_privileges(why, sizeof(why));
+	if (!kernel)
+		cr_log_warn("kernel comparison skipped: %s", why);
+	srandom(13);
+	size_t native = 0;
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+		for (int v3 = 0; v3 < 2; v3++) {
+			char file[64];
+			snprintf(file, sizeof(file), "%s%s.o", programs[i].name, v3 ? ".v3" : "");
+			size_t n;
+			struct sbpf_insn *p = load_obj(file, &n);
+			struct result r;
+			recognize_with(p, n, NULL, &r);
+			struct sbpf_kops_lowered low;
+			struct sbpf_validate_error err;
+			cr_assert_eq(sbpf_kops_lower(r.out, r.n, &low, &err), 0, "%s: %s", file, err.rule);
+			if (kernel)
+				cr_assert_eq(sbpf_kops_verify_kernel(&low, why, sizeof(why)), 0, "%s: verifier: %s", file, why);
+			struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = SBPF_PROG_XDP };
+			struct sbpf_vm *vm = sbpf_vm__new(p, n, &vo, NULL);
+			cr_assert_not_null(vm);
+			for (int unchecked = 0; unchecked < 2; unchecked++) {
+				struct sbpf_jit_opts jo = { .sz = sizeof(jo), .type = SBPF_PROG_XDP, .unchecked = unchecked,
+							    .kops = &low };
+				struct sbpf_jit *jit = sbpf_jit__new(low.insns, low.n, &jo, &err);
+				cr_assert_not_null(jit, "%s: jit: %s", file, err.rule);
+				cr_assert_eq(sbpf_jit__compile(jit), 0);
+				for (size_t s = 0; s < low.nsites; s++) {
+					size_t from, to;
+					native += sbpf_jit__kops_site(jit, s, &from, &to) == 1;
+				}
+				for (int round = 0; round < 20; round++) {
+					uint8_t pkt[PKT], a[PKT], b[PKT];
+					for (size_t k = 0; k < PKT; k++)
+						pkt[k] = (uint8_t)rnd();
+					memcpy(a, pkt, PKT);
+					memcpy(b, pkt, PKT);
+					uint64_t want = 0, got = 0;
+					cr_assert_eq(sbpf_vm__run(vm, a, PKT, &want, NULL), 0);
+					struct sbpf_run_error re;
+					cr_assert_eq(sbpf_jit__run(jit, b, PKT, &got, &re), 0, "%s: %s", file, re.reason);
+					cr_assert_eq(got, want, "%s (%s): kops JIT r0 0x%llx, interpreter 0x%llx", file,
+						     unchecked ? "unchecked" : "checked", (unsigned long long)got,
+						     (unsigned long long)want);
+					cr_assert_arr_eq(a, b, PKT, "%s: packet differs", file);
+					if (kernel && unchecked && round < 3) {
+						struct sbpf_ktest_opts to = { .sz = sizeof(to), .data_in = pkt, .data_len = PKT };
+						struct sbpf_ktest_result res = { 0 };
+						cr_assert_eq(sbpf_kernel_run_xdp(p, n, NULL, &to, &res), 0);
+						cr_assert_eq(res.retval, (uint32_t)got, "%s: kernel 0x%x, kops JIT 0x%llx", file,
+							     res.retval, (unsigned long long)got);
+					}
+				}
+				sbpf_jit__free(jit);
+			}
+			sbpf_vm__free(vm);
+			sbpf_kops_lowered__free(&low);
+			free(p);
+			result_free(&r);
+		}
+	cr_log_info("kops JIT: %zu site compilations ran their native emit", native);
+	cr_assert_gt(native, 50);
 }

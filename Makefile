@@ -43,7 +43,7 @@ REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
 MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 
-.PHONY: all test unit bench bench-micro fuzz install clean asan e2e-helpers
+.PHONY: all test unit bench bench-micro fuzz install clean asan e2e-helpers demo
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -134,6 +134,14 @@ fuzz: $(FUZZ_BINS)
 
 bench: $(BUILD)/safebpf $(XDP_OBJS) bench-micro
 	@scripts/run-bench.sh
+
+# The README's first command: install what is missing, build, and run the
+# default query (top system calls for 5 seconds) on the running kernel.
+DEMO_QUERY := SELECT syscall_name(syscall_number) AS syscall, COUNT(*) AS calls, P50(duration) AS p50, P99(duration) AS p99, MAX(duration) AS worst FROM system_calls GROUP BY syscall ORDER BY calls DESC LIMIT 10
+demo:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/safebpf
+	$(BUILD)/safebpf query -d 5s '$(DEMO_QUERY)'
 
 install: $(BUILD)/safebpf
 	install -D -m 0755 $(BUILD)/safebpf $(DESTDIR)$(PREFIX)/bin/safebpf

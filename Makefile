@@ -42,6 +42,7 @@ KOPS_OBJS := $(KOPS_SRCS:tests/kops/%.c=$(BUILD)/kops/%.o) $(KOPS_SRCS:tests/kop
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
 MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
+MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 
 .PHONY: all test unit bench bench-micro fuzz install clean asan e2e-helpers demo
 all: $(BUILD)/safebpf
@@ -88,6 +89,11 @@ $(BUILD)/bench/micro/%.o: bench/micro/%.c bench/micro/bench.h
 	@mkdir -p $(dir $@)
 	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
 
+# The same programs for -mcpu=v3 (32-bit ALU and jumps), a second figure.
+$(BUILD)/bench/micro/v3/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
 $(BUILD)/bench/micro/native/%.o: bench/micro/%.c bench/micro/bench.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -fPIC -c $< -o $@
@@ -95,7 +101,7 @@ $(BUILD)/bench/micro/native/%.o: bench/micro/%.c bench/micro/bench.h
 $(BUILD)/bench/micro/native.so: $(MICRO_NATIVE)
 	$(CC) -shared -o $@ $^
 
-bench-micro: $(MICRO_OBJS) $(BUILD)/bench/micro/native.so
+bench-micro: $(MICRO_OBJS) $(MICRO_V3) $(BUILD)/bench/micro/native.so
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)

@@ -550,16 +550,16 @@ static int write_gp(const struct bench_result *r, const char *dir, const char *n
 		"set boxwidth 0.9\n"
 		"set xtics rotate by -50 scale 0 font \",9\"\n"
 		"set logscale y 2\n"
-		"set yrange [0.25:8]\n"
-		"set ytics (\"1/4\" 0.25, \"1/2\" 0.5, \"1\" 1, \"1.5\" 1.5, \"2\" 2, \"3\" 3, \"4\" 4, \"8\" 8)\n"
+		"set yrange [0.125:8]\n"
+		"set ytics (\"1/8\" 0.125, \"1/4\" 0.25, \"1/2\" 0.5, \"1\" 1, \"1.5\" 1.5, \"2\" 2, \"3\" 3, \"4\" 4, \"8\" 8)\n"
 		"set grid ytics\n"
 		"set key top left horizontal\n"
 		"set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb \"black\"\n"
 		"set datafile missing \"NaN\"\n",
 		name, name, name, name, title, ylabel);
 	const char *terms[2][2] = {
-		{ "svg size 1400,560 dynamic font \"sans,11\"", "svg" },
-		{ "pngcairo size 1400,560 font \"sans,10\"", "png" },
+		{ "svg size 1400,560 dynamic noenhanced font \"sans,11\"", "svg" },
+		{ "pngcairo size 1400,560 noenhanced font \"sans,10\"", "png" },
 	};
 	for (int t = 0; t < 2; t++) {
 		fprintf(f, "set terminal %s\nset output \"%s.%s\"\n", terms[t][0], name, terms[t][1]);
@@ -601,7 +601,7 @@ int bench_report_plot(const struct bench_result *r, const char *dir, char *why, 
 	}
 	int rc = write_dat(r, dir, "micro", k, 0);
 	if (rc < 0 || (rc = write_gp(r, dir, "micro", 0, "speedup over the kernel JIT (log scale)",
-				     "safebpf microbenchmarks: speedup over the kernel JIT (median of rounds)")) ||
+				     "safebpf microbenchmarks: speedup over the kernel JIT (median of per-round ratios)")) ||
 	    (rc = run_gnuplot(dir, "micro", why, whysz))) {
 		if (rc < 0 && !why[0])
 			snprintf(why, whysz, "cannot write the plot files: %s", strerror(-rc));

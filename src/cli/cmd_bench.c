@@ -248,6 +248,10 @@ static int load_prog(struct bench_prog *p, const char *objdir, void *so)
 	char path[4096], fn[80];
 	snprintf(path, sizeof(path), "%s/%s.o", objdir, p->name);
 	snprintf(fn, sizeof(fn), "bench_%s", p->name);
+	if (access(path, R_OK)) {
+		fprintf(stderr, "safebpf bench: %s: %s (make bench-micro builds the suite)\n", path, strerror(errno));
+		return -1;
+	}
 	struct sbpf_elf_error err = { "" };
 	struct sbpf_elf *obj = sbpf_elf__open(path, &err);
 	int idx = obj ? sbpf_elf__find_prog(obj, fn, &err) : -1;

@@ -35,7 +35,8 @@ static void usage(FILE *f, const char *cmd)
 			"Finds the EInsn idioms clang emits in program IN (assembly, raw bytecode or a\n"
 			"clang-compiled BPF object) and writes it with each idiom replaced by a Kops\n"
 			"site, only where the rewrite is provably exact. OUT is assembly text when it\n"
-			"ends in .s (sites as .raw lines), raw bytecode otherwise.\n\n"
+			"ends in .s (sites as .raw lines), raw bytecode otherwise; run it with\n"
+			"safebpf run OUT --type xdp --engine jit --kops.\n\n"
 			"  --lowered       write the vanilla program the sites lower to (each site\n"
 			"                  replaced by its proof sequence), e.g. for the kernel verifier\n");
 	else

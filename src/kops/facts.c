@@ -50,9 +50,8 @@ static void set_fp(struct kops_regfacts *s, int r, int32_t off)
 }
 
 /* Facts on entry to the program: r1 is the context, r10 the frame. */
-static void entry_state(struct kops_regfacts *s, int subprog)
+static void entry_state(struct kops_regfacts *s)
 {
-	(void)subprog;
 	memset(s, 0, sizeof(*s));
 	s->reached = 1;
 	set_fp(s, SBPF_REG_FP, 0);
@@ -212,7 +211,7 @@ static void callee_state(const struct kops_regfacts *s, struct kops_regfacts *e)
 static int forward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f)
 {
 	struct kops_regfacts *in = f->in;
-	entry_state(&in[0], 0);
+	entry_state(&in[0]);
 	for (int changed = 1; changed;) {
 		changed = 0;
 		for (size_t i = 0; i < n; i++) {

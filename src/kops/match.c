@@ -192,21 +192,6 @@ int kops_match_lea(struct ksym *st, int d, struct kops_cand *c)
 /* ---- bswap_load -----------------------------------------------------------
  * d = the 2, 4 or 8 bytes at A + off in big-endian order, however it was
  * assembled: a load then `be`, or byte loads shifted and or-ed. */
-int kops_sym_base(const struct ksym *st, int n, int *reg, int64_t *off)
-{
-	const struct ksym_node *o = nd(st, n);
-	uint64_t k;
-	*off = 0;
-	if ((*reg = leaf_reg(st, n)) >= 0)
-		return 1;
-	if (o && o->kind == KSYM_OP && o->op == SBPF_ADD && o->w == 64 && const_of(st, o->b, &k) &&
-	    (*reg = leaf_reg(st, o->a)) >= 0) {
-		*off = (int64_t)k;
-		return 1;
-	}
-	return 0;
-}
-
 int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, struct kops_cand *c)
 {
 	struct ksym_bytes map;

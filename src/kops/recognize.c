@@ -54,7 +54,7 @@ struct ctx {
 	struct rewrite tmp;                 /* the rewrite being proven */
 	char why[200];                      /* why the last candidate was refused */
 	struct refusal *ref;                /* idioms refused (reported after the choice) */
-	size_t nref, capref;
+	size_t nref, capref;                /* used, allocated */
 	struct sbpf_kops_stats *stats;      /* counters */
 };
 
@@ -176,8 +176,8 @@ struct window {
 	uint32_t contrib[SBPF_NREGS];       /* instructions behind each register */
 	uint16_t written;                   /* registers written */
 	int load_base[KOPS_WIN_MAX];        /* per instruction: load address node or -1 */
-	int64_t load_off[KOPS_WIN_MAX];
-	int load_size[KOPS_WIN_MAX];
+	int64_t load_off[KOPS_WIN_MAX];     /* the load's offset */
+	int load_size[KOPS_WIN_MAX];        /* the load's bytes (0: not a load) */
 };
 
 static int eval_window(struct ctx *cx, size_t s, size_t e, struct window *w)
@@ -478,7 +478,7 @@ static int prove_shape(struct ctx *cx, const struct kops_cand *cand, struct rewr
 
 struct list {
 	struct rewrite *v;                  /* proven rewrites */
-	size_t n, cap;
+	size_t n, cap;                      /* used, allocated */
 };
 
 static int push(struct list *l, const struct rewrite *r)

@@ -453,6 +453,27 @@ int kops_sym__step(struct ksym *st, const struct sbpf_insn *insns, size_t n, siz
 	return slots;
 }
 
+/* ---- addresses ------------------------------------------------------------ */
+
+int kops_sym_base(const struct ksym *st, int n, int *reg, int64_t *off)
+{
+	const struct ksym_node *o = n >= 0 && n < st->nnodes ? &st->node[n] : NULL;
+	uint64_t k;
+	*off = 0;
+	*reg = -1;
+	if (o && o->kind == KSYM_LEAF) {
+		*reg = (int)o->k;
+		return 1;
+	}
+	if (o && o->kind == KSYM_OP && o->op == SBPF_ADD && o->w == 64 && is_const(st, o->b, &k) &&
+	    o->a >= 0 && st->node[o->a].kind == KSYM_LEAF) {
+		*reg = (int)st->node[o->a].k;
+		*off = (int64_t)k;
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- comparisons ---------------------------------------------------------- */
 
 int kops_sym__low32(struct ksym *st, int n)
@@ -508,12 +529,21 @@ static int bytes_of(const struct ksym *st, int n, struct ksym_bytes *o, int dept
 	switch (nd->kind) {
 	case KSYM_CONST:
 		return nd->k ? -1 : 0;
-	case KSYM_LOAD:
+	case KSYM_LOAD: {
 		if (nd->sx)
 			return -1;
+		/* (x + c) + off is x + (c + off): one address, one name */
+		int base = nd->a;
+		int64_t off = (int64_t)nd->k;
+		const struct ksym_node *an = op_node(st, base, SBPF_ADD, 64);
+		if (an && is_const(st, an->b, &k)) {
+			base = an->a;
+			off += (int64_t)k;
+		}
 		for (int i = 0; i < nd->w; i++)
-			o->base[i] = nd->a, o->off[i] = (int64_t)nd->k + i;
+			o->base[i] = base, o->off[i] = off + i;
 		return 0;
+	}
 	case KSYM_OP:
 		break;
 	default:

@@ -283,6 +283,15 @@ Test(recognize, bswap_loads)
 		   "or %r4, %r2\n"
 		   "mov %r0, %r4\n"
 		   "exit\n", SBPF_KOPS_BSWAP_LOAD);
+	/* through a computed pointer (p = data + 14), which dies */
+	expect_one("mov %r2, %r1\n"
+		   "add %r2, 14\n"
+		   "ldxb %r3, [%r2+0]\n"
+		   "lsh %r3, 8\n"
+		   "ldxb %r4, [%r2+1]\n"
+		   "or %r4, %r3\n"
+		   "mov %r0, %r4\n"
+		   "exit\n", SBPF_KOPS_BSWAP_LOAD);
 	/* an aligned stack word */
 	expect_one("ldxdw %r2, [%r1+0]\n"
 		   "stxdw [%r10-8], %r2\n"

@@ -1,9 +1,10 @@
 /* safebpf/elf.h - reading clang-compiled BPF objects (clang -O2 -target bpf)
  * through libbpf's object API, without loading anything into the kernel:
  * list the programs, pick one by name or section, and get its instructions
- * after libbpf's own relocation of local (bpf-to-bpf) calls. Objects that
- * need what user-space runs cannot give (maps and global data, BTF CO-RE
- * relocations, kernel symbols, kfuncs) are refused with a reason.
+ * after libbpf's own relocation of local (bpf-to-bpf) calls, and with its
+ * read-only data (const tables). Objects that need what user-space runs
+ * cannot give (maps and writable global data, BTF CO-RE relocations,
+ * kernel symbols, kfuncs) are refused with a reason.
  */
 #ifndef SAFEBPF_ELF_H
 #define SAFEBPF_ELF_H
@@ -53,6 +54,20 @@ int sbpf_elf__find_prog(const struct sbpf_elf *obj, const char *which,
  * another negative errno. */
 int sbpf_elf__prog_insns(struct sbpf_elf *obj, size_t i, struct sbpf_insn **out,
 			 size_t *n, struct sbpf_elf_error *err);
+
+/* As sbpf_elf__prog_insns(), and also takes programs that read read-only
+ * global data (.rodata sections: const tables, string literals). The data
+ * of every such section the program uses is merged into one malloc'ed
+ * block (*@rodata, *@rodata_len bytes; NULL and 0 when there is none,
+ * sections 8-byte aligned), and each reference becomes
+ *   lddw dst, src=BPF_PSEUDO_MAP_IDX_VALUE imm=0, second slot imm = offset
+ * i.e. "address of byte <offset> of read-only region 0": the engines
+ * (vm.h, jit.h rodata options) resolve it to their copy of the block, the
+ * kernel (kernel.h) to a frozen read-only array map in fd_array[0].
+ * Writable global data (.data, .bss) is still refused. */
+int sbpf_elf__prog_insns_rodata(struct sbpf_elf *obj, size_t i, struct sbpf_insn **out,
+				size_t *n, uint8_t **rodata, size_t *rodata_len,
+				struct sbpf_elf_error *err);
 
 #ifdef __cplusplus
 }

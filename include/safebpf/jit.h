@@ -37,6 +37,8 @@ struct sbpf_jit_opts {
 	int unchecked;             /* 1: no bounds/budget/depth checks (kernel-verified programs only) */
 	uint64_t loop_budget;      /* checked mode: loop-header entries before -E2BIG (0: 100M) */
 	unsigned int features;     /* SBPF_JIT_NO_* bits: features not to use (testing the fallback paths) */
+	const void *rodata;        /* the program's read-only data (copied; vm.h sbpf_rodata_resolve), or NULL */
+	size_t rodata_len;         /* its bytes */
 	/* Kops native operations: the sites of the program, which must be the
 	 * lowered program of sbpf_kops_lower() (insns/n = kops->insns/kops->n).
 	 * The JIT re-checks every site (its region holds exactly the proof

@@ -98,6 +98,8 @@ struct sbpf_kprog_info {
 	uint32_t id;               /* program id (bpftool prog show id N) */
 	uint64_t run_cnt;          /* runs counted (only with kernel.bpf_stats_enabled) */
 	uint64_t recursion_misses; /* runs skipped because a BPF program was already running */
+	uint32_t jited_len;        /* bytes of native code the kernel's JIT made */
+	uint32_t xlated_len;       /* bytes of the program after the verifier's rewrites */
 };
 
 /* Facts about a loaded program. 0 or a negative errno. */
@@ -127,11 +129,16 @@ struct sbpf_kload_opts {
 	char *log_buf;             /* receives the verifier log on failure, or NULL */
 	size_t log_size;           /* size of log_buf */
 	int log_always;            /* also fill log_buf when the load succeeds */
+	const void *rodata;        /* the program's read-only data (vm.h SBPF_RODATA_PSEUDO), or NULL */
+	size_t rodata_len;         /* its bytes */
 };
 
 /* Loads @insns into the kernel (the real verifier judges it). Returns the
  * program fd, or a negative errno; on rejection the verifier's log is in
- * opts->log_buf. */
+ * opts->log_buf. With opts->rodata the data goes into a frozen read-only
+ * array map (one entry, BPF_F_RDONLY_PROG) passed as fd_array[0], which is
+ * what the program's src=BPF_PSEUDO_MAP_IDX_VALUE imm=0 lddws name; the
+ * program holds the only reference to it. */
 int sbpf_kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbpf_kload_opts *opts);
 
 /* The last line of a verifier log that says why it refused (the reason a

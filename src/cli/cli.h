@@ -37,6 +37,10 @@ struct sbpf_insn *cli_load_program(const char *path, size_t *n);
  * @path (safebpf/elf.h). *@is_xdp (when not NULL) tells whether its section
  * makes it an XDP program. Prints why and returns NULL on error. */
 struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, int *is_xdp);
+/* cli_load_elf() that also takes read-only data (safebpf/elf.h
+ * sbpf_elf__prog_insns_rodata): *@rodata malloc'ed or NULL. */
+struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t *n, int *is_xdp,
+				      uint8_t **rodata, size_t *rodata_len);
 
 /* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
 int cli_parse_hex(const char *text, uint8_t **out, size_t *len);

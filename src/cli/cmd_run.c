@@ -51,6 +51,8 @@ struct run_args {
 	const char *prog;       /* --prog: program of an object file */
 	uint64_t repeat;        /* --repeat (0: run once, no timing) */
 	struct cli_exec exec;   /* engine and its options */
+	uint8_t *rodata;        /* read-only data of an object file's program, or NULL */
+	size_t rodata_len;      /* its bytes */
 };
 
 /* 1 when @path starts with the ELF magic. */
@@ -138,9 +140,11 @@ static int load_inputs(struct run_args *a, struct sbpf_insn **insns, size_t *n,
 {
 	if (is_elf_file(a->file)) {
 		int is_xdp = 0;
-		*insns = cli_load_elf(a->file, a->prog, n, &is_xdp);
+		*insns = cli_load_elf_rodata(a->file, a->prog, n, &is_xdp, &a->rodata, &a->rodata_len);
 		if (!*insns)
 			return EXIT_INPUT;
+		a->exec.opts.rodata = a->rodata;
+		a->exec.opts.rodata_len = a->rodata_len;
 		if (is_xdp && !a->exec.opts.type_set)
 			a->exec.opts.type = SBPF_PROG_XDP;
 	} else if (ends_with(a->file, ".data")) {
@@ -220,6 +224,7 @@ int cmd_run(int argc, char **argv)
 	if (rc) {
 		free(insns);
 		free(mem);
+		free(a.rodata);
 		return rc;
 	}
 	char why[512] = "";
@@ -253,6 +258,7 @@ int cmd_run(int argc, char **argv)
 		else
 			free(insns);
 		free(mem);
+		free(a.rodata);
 		return EXIT_INPUT;
 	}
 	uint64_t r0 = 0;
@@ -281,5 +287,6 @@ int cmd_run(int argc, char **argv)
 	else
 		free(insns);
 	free(mem);
+	free(a.rodata);
 	return rc ? EXIT_FAIL : EXIT_OK;
 }

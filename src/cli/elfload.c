@@ -11,6 +11,12 @@
 
 struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, int *is_xdp)
 {
+	return cli_load_elf_rodata(path, prog, n, is_xdp, NULL, NULL);
+}
+
+struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t *n, int *is_xdp,
+				      uint8_t **rodata, size_t *rodata_len)
+{
 	struct sbpf_elf_error err = { "" };
 	struct sbpf_elf *obj = sbpf_elf__open(path, &err);
 	if (!obj) {
@@ -30,7 +36,8 @@ struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, in
 		return NULL;
 	}
 	struct sbpf_insn *insns = NULL;
-	if (idx >= 0 && sbpf_elf__prog_insns(obj, (size_t)idx, &insns, n, &err) == 0) {
+	if (idx >= 0 && sbpf_elf__prog_insns_rodata(obj, (size_t)idx, &insns, n, rodata, rodata_len,
+						    &err) == 0) {
 		if (is_xdp)
 			*is_xdp = sbpf_elf__prog_is_xdp(obj, (size_t)idx);
 	} else {

@@ -21,6 +21,8 @@ struct cli_engine_opts {
 	int type_set;              /* --type was given (not just the default) */
 	int verbose;               /* the command's --verbose: engines may print load logs
 				    * (kernel: the verifier's) to stderr */
+	const void *rodata;        /* the program's read-only data (vm.h SBPF_RODATA_PSEUDO), or NULL */
+	size_t rodata_len;         /* its bytes */
 	int kops;                  /* --kops / --kops-unverified: CLI_KOPS_* (JIT engines only) */
 	/* The lowered program's sites when the command lowered the program
 	 * itself (cli_kops_prepare) and passes the lowered program to load();

@@ -36,6 +36,7 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 	}
 	struct sbpf_jit_opts jo = {
 		.sz = sizeof(jo), .type = o->type, .unchecked = unchecked, .loop_budget = o->budget,
+		.rodata = o->rodata, .rodata_len = o->rodata_len,
 		.kops = l && o->kops ? l : NULL,
 	};
 	struct sbpf_validate_error verr = { 0 };

@@ -45,6 +45,7 @@ void *engine_kernel_load(const struct sbpf_insn *insns, size_t n, const struct c
 	struct sbpf_kload_opts lo = {
 		.sz = sizeof(lo), .type = SBPF_KPROG_XDP, .name = "safebpf_run",
 		.log_buf = log, .log_size = LOG_SIZE, .log_always = o->verbose,
+		.rodata = o->rodata, .rodata_len = o->rodata_len,
 	};
 	h->fd = sbpf_kernel_load(insns, n, &lo);
 	if (o->verbose && log[0])

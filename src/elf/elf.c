@@ -10,6 +10,10 @@
  * out as BPF_PSEUDO_MAP_IDX / _IDX_VALUE, which makes them easy to refuse.
  * Only the chosen program is marked for loading.
  *
+ * Read-only global data (.rodata* maps) is merged into one block that
+ * travels with the instructions (sbpf_elf__prog_insns_rodata); every other
+ * map reference is refused.
+ *
  * libbpf's messages are captured (never printed) so the last warning can be
  * quoted in an error.
  *
@@ -323,9 +327,30 @@ static const char *map_name(struct bpf_object *bo, int idx)
 	return "?";
 }
 
-/* Refuses relocated instructions that reach outside the program. */
+/* Map @idx of @bo, or NULL. */
+static struct bpf_map *map_at(struct bpf_object *bo, int idx)
+{
+	struct bpf_map *m;
+	int i = 0;
+	bpf_object__for_each_map(m, bo)
+		if (i++ == idx)
+			return m;
+	return NULL;
+}
+
+/* 1 when map @idx is read-only global data: one of the internal maps
+ * libbpf makes of .rodata* sections (never written by programs). */
+static int is_rodata_map(struct bpf_object *bo, int idx)
+{
+	struct bpf_map *m = map_at(bo, idx);
+	return m && bpf_map__is_internal(m) && (bpf_map__map_flags(m) & BPF_F_RDONLY_PROG) &&
+	       strstr(bpf_map__name(m), ".rodata");
+}
+
+/* Refuses relocated instructions that reach outside the program; with
+ * @want_rodata, references to read-only data maps are allowed. */
 static int check_insns(struct bpf_object *bo, const char *prog, const struct bpf_insn *in,
-		       size_t n, struct sbpf_elf_error *err)
+		       size_t n, int want_rodata, struct sbpf_elf_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t code = in[i].code;
@@ -337,9 +362,18 @@ static int check_insns(struct bpf_object *bo, const char *prog, const struct bpf
 				return fail(err, -EOPNOTSUPP, "program '%s': instruction %zu references map '%s': "
 					    "map references are not supported for user-space runs yet",
 					    prog, i, map_name(bo, in[i].imm));
-			case BPF_PSEUDO_MAP_VALUE: case BPF_PSEUDO_MAP_IDX_VALUE:
+			case BPF_PSEUDO_MAP_IDX_VALUE:
+				if (want_rodata && is_rodata_map(bo, in[i].imm))
+					break; /* merged by collect_rodata() */
+				if (is_rodata_map(bo, in[i].imm))
+					return fail(err, -EOPNOTSUPP, "program '%s': instruction %zu reads read-only "
+						    "data ('%s': const tables, string literals), which this caller "
+						    "does not take", prog, i, map_name(bo, in[i].imm));
+				/* fall through */
+			case BPF_PSEUDO_MAP_VALUE:
 				return fail(err, -EOPNOTSUPP, "program '%s': instruction %zu references global data or "
-					    "map '%s': map references are not supported for user-space runs yet",
+					    "map '%s': map references are not supported for user-space runs yet "
+					    "(only read-only .rodata is)",
 					    prog, i, map_name(bo, in[i].imm));
 			case BPF_PSEUDO_BTF_ID:
 				return fail(err, -EOPNOTSUPP, "program '%s': instruction %zu references a kernel symbol "
@@ -362,9 +396,70 @@ static int check_insns(struct bpf_object *bo, const char *prog, const struct bpf
 
 /* ---- extraction ---------------------------------------------------------- */
 
-/* In-process extraction (runs in the child). */
+#define RODATA_ALIGN 8
+
+/* Merges the read-only data maps @in (@n slots, already checked) refers to
+ * into one malloc'ed block (*@data, *@len; each map 8-byte aligned, in map
+ * order) and rewrites each reference to index 0 with its offset into the
+ * block: lddw src=BPF_PSEUDO_MAP_IDX_VALUE imm=0, second imm = offset. */
+static int collect_rodata(struct bpf_object *bo, struct sbpf_insn *in, size_t n,
+			  uint8_t **data, size_t *len, struct sbpf_elf_error *err)
+{
+	size_t nmaps = 0, total = 0;
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, bo)
+		nmaps++;
+	size_t *base = calloc(nmaps ? nmaps : 1, sizeof(*base));
+	uint8_t *used = calloc(nmaps ? nmaps : 1, 1);
+	if (!base || !used) {
+		free(base);
+		free(used);
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (in[i].code == (BPF_LD | BPF_DW | BPF_IMM) && in[i].src_reg == BPF_PSEUDO_MAP_IDX_VALUE &&
+		    in[i].imm >= 0 && (size_t)in[i].imm < nmaps)
+			used[in[i].imm] = 1;
+	for (size_t k = 0; k < nmaps; k++) {
+		size_t sz = 0;
+		if (!used[k])
+			continue;
+		bpf_map__initial_value(map_at(bo, (int)k), &sz);
+		base[k] = total;
+		total += (sz + RODATA_ALIGN - 1) / RODATA_ALIGN * RODATA_ALIGN;
+	}
+	*data = NULL;
+	*len = 0;
+	if (total) {
+		if (total > UINT32_MAX || !(*data = calloc(1, total))) {
+			free(base);
+			free(used);
+			return fail(err, -ENOMEM, "read-only data too large (%zu bytes)", total);
+		}
+		for (size_t k = 0; k < nmaps; k++) {
+			size_t sz = 0;
+			const void *v = used[k] ? bpf_map__initial_value(map_at(bo, (int)k), &sz) : NULL;
+			if (v && sz)
+				memcpy(*data + base[k], v, sz);
+		}
+		*len = total;
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (in[i].code == (BPF_LD | BPF_DW | BPF_IMM) && in[i].src_reg == BPF_PSEUDO_MAP_IDX_VALUE &&
+		    in[i].imm >= 0 && (size_t)in[i].imm < nmaps) {
+			in[i + 1].imm = (int32_t)((uint32_t)in[i + 1].imm + (uint32_t)base[in[i].imm]);
+			in[i].imm = 0;
+			i++;
+		}
+	free(base);
+	free(used);
+	return 0;
+}
+
+/* In-process extraction (runs in the child); @rodata NULL refuses
+ * programs that read read-only data. */
 static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
-			size_t *n, struct sbpf_elf_error *err)
+			size_t *n, uint8_t **rodata, size_t *rodata_len, struct sbpf_elf_error *err)
 {
 	if (idx >= obj->nprogs)
 		return fail(err, -ENOENT, "no program #%zu in %s", idx, obj->path);
@@ -409,7 +504,7 @@ static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out
 	}
 	const struct bpf_insn *insns = bpf_program__insns(chosen);
 	size_t cnt = bpf_program__insn_cnt(chosen);
-	rc = check_insns(bo, want->name, insns, cnt, err);
+	rc = check_insns(bo, want->name, insns, cnt, rodata != NULL, err);
 	if (rc)
 		goto out;
 	if (!cnt) {
@@ -423,6 +518,12 @@ static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out
 	}
 	memcpy(*out, insns, cnt * sizeof(**out));
 	*n = cnt;
+	if (rodata)
+		rc = collect_rodata(bo, *out, cnt, rodata, rodata_len, err);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
 out:
 	bpf_object__close(bo);
 	return rc;
@@ -518,41 +619,50 @@ garbled:
 struct insns_job {
 	struct sbpf_elf *obj;    /* the listed object */
 	size_t idx;              /* program wanted */
+	int want_rodata;         /* accept and return read-only data */
 };
 
 /* Child: extracts one program. Answer: u32 -rc, str message, u32 slots,
- * the slots. */
+ * u32 read-only data bytes, the slots, the data. */
 static void insns_child(void *arg, struct elf_blob *out)
 {
 	const struct insns_job *job = arg;
 	struct sbpf_elf_error err = { "" };
 	struct sbpf_insn *insns = NULL;
-	size_t n = 0;
-	int rc = insns_inproc(job->obj, job->idx, &insns, &n, &err);
+	uint8_t *ro = NULL;
+	size_t n = 0, ro_len = 0;
+	int rc = insns_inproc(job->obj, job->idx, &insns, &n, job->want_rodata ? &ro : NULL, &ro_len, &err);
 	elf_blob_put_u32(out, (uint32_t)-rc);
 	elf_blob_put_str(out, err.msg);
 	elf_blob_put_u32(out, rc ? 0 : (uint32_t)n);
-	if (!rc)
+	elf_blob_put_u32(out, rc ? 0 : (uint32_t)ro_len);
+	if (!rc) {
 		elf_blob_put(out, insns, n * sizeof(*insns));
+		elf_blob_put(out, ro, ro_len);
+	}
 	free(insns);
+	free(ro);
 }
 
-int sbpf_elf__prog_insns(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
-			 size_t *n, struct sbpf_elf_error *err)
+int sbpf_elf__prog_insns_rodata(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
+				size_t *n, uint8_t **rodata, size_t *rodata_len,
+				struct sbpf_elf_error *err)
 {
 	if (idx >= obj->nprogs)
 		return fail(err, -ENOENT, "no program #%zu in %s", idx, obj->path);
-	struct insns_job job = { obj, idx };
+	struct insns_job job = { obj, idx, rodata != NULL };
 	struct elf_blob r;
 	int sig;
 	int rc = elf_isolated(insns_child, &job, &r, &sig);
 	if (rc)
 		return child_died(err, obj->path, rc, sig);
 	size_t pos = 0;
-	uint32_t e = 0, count = 0;
+	uint32_t e = 0, count = 0, ro_len = 0;
 	const char *msg = "";
 	if (elf_blob_get_u32(&r, &pos, &e) || elf_blob_get_str(&r, &pos, &msg) ||
-	    elf_blob_get_u32(&r, &pos, &count) || r.len - pos != (size_t)count * sizeof(struct sbpf_insn)) {
+	    elf_blob_get_u32(&r, &pos, &count) || elf_blob_get_u32(&r, &pos, &ro_len) ||
+	    r.len - pos != (size_t)count * sizeof(struct sbpf_insn) + ro_len ||
+	    (ro_len && !rodata)) {
 		elf_blob_free(&r);
 		return fail(err, -EIO, "%s: internal error: garbled answer from the reading process", obj->path);
 	}
@@ -562,12 +672,28 @@ int sbpf_elf__prog_insns(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **ou
 		return -(int)e;
 	}
 	*out = malloc(count * sizeof(**out));
-	if (!*out) {
+	uint8_t *ro = ro_len ? malloc(ro_len) : NULL;
+	if (!*out || (ro_len && !ro)) {
+		free(*out);
+		*out = NULL;
+		free(ro);
 		elf_blob_free(&r);
 		return fail(err, -ENOMEM, "out of memory");
 	}
 	memcpy(*out, r.p + pos, count * sizeof(**out));
+	if (ro_len)
+		memcpy(ro, r.p + pos + count * sizeof(**out), ro_len);
 	*n = count;
+	if (rodata) {
+		*rodata = ro;
+		*rodata_len = ro_len;
+	}
 	elf_blob_free(&r);
 	return 0;
+}
+
+int sbpf_elf__prog_insns(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
+			 size_t *n, struct sbpf_elf_error *err)
+{
+	return sbpf_elf__prog_insns_rodata(obj, idx, out, n, NULL, NULL, err);
 }

@@ -36,12 +36,21 @@ struct sbpf_jit {
 	size_t image_size;                    /* bytes of code in the image */
 	size_t map_size;                      /* bytes mapped */
 	int passes;                           /* passes the compile needed */
+	uint8_t *rodata;                      /* copy of the read-only data (a read-only extra region), or NULL */
+	size_t rodata_len;                    /* its bytes */
 	struct sbpf_kops_site *kops;          /* Kops sites (checked copy of opts.kops), or NULL */
 	size_t nkops;                         /* their count */
 	int kops_mutant;                      /* deliberately wrong emits (tests only) */
 	uint32_t *kops_from, *kops_to;        /* nkops: code range of each site in the image */
 	uint8_t *kops_native;                 /* nkops: 1 when the site runs its native emit */
 };
+
+/* Extra regions checked code of @jit looks at: its program type's, plus
+ * its read-only data. */
+static int extra_regions(const struct sbpf_jit *jit)
+{
+	return jit_extra_regions(jit->type) + (jit->rodata ? 1 : 0);
+}
 
 /* ---- code buffer ---- */
 
@@ -191,8 +200,7 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
 	rc = sbpf_ctx_rewrite(o.type, jit->insns, n, err);
 	if (rc) {
-		free(jit->insns);
-		free(jit);
+		sbpf_jit__free(jit);
 		errno = -rc;
 		return NULL;
 	}
@@ -202,6 +210,19 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		errno = -rc;
 		return NULL;
 	}
+	/* Read-only data: a private copy, its references (lddw, never inside a
+	 * site's region) resolved to it. */
+	if (o.rodata && o.rodata_len) {
+		if (jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA || !(jit->rodata = malloc(o.rodata_len))) {
+			sbpf_jit__free(jit);
+			errno = jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA ? ENOTSUP : ENOMEM;
+			return NULL;
+		}
+		memcpy(jit->rodata, o.rodata, o.rodata_len);
+		jit->rodata_len = o.rodata_len;
+		sbpf_rodata_resolve(jit->insns, n, jit->rodata, o.rodata_len);
+	}
+	jit->n = n;
 	jit->type = o.type;
 	jit->checked = !o.unchecked;
 	jit->loop_budget = o.loop_budget ? o.loop_budget : JIT_DEFAULT_BUDGET;
@@ -219,6 +240,7 @@ void sbpf_jit__free(struct sbpf_jit *jit)
 	free(jit->insns);
 	free(jit->flags);
 	free(jit->addrs);
+	free(jit->rodata);
 	free(jit->kops);
 	free(jit->kops_from);
 	free(jit->kops_to);
@@ -388,7 +410,7 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	struct jit_ctx c = {
 		.insns = jit->insns, .n = jit->n, .helpers = jit->helpers,
 		.checked = jit->checked, .features = jit->features,
-		.nextra = jit_extra_regions(jit->type),
+		.nextra = extra_regions(jit),
 		.kops = jit->kops, .nkops = jit->nkops, .kops_mutant = jit->kops_mutant,
 	};
 	uint8_t *flags = calloc(jit->n + 1, 1);
@@ -650,6 +672,19 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	/* The read-only data is the last extra region. */
+	struct jit_region all[1 + JIT_MAX_EXTRA];
+	if (jit->rodata) {
+		struct jit_region none = { NULL, 0, true, "mem" };
+		for (size_t k = 0; k < nregs; k++)
+			all[k] = regs[k];
+		if (!nregs)
+			all[nregs++] = none;
+		while (nregs < 1 + (size_t)jit_extra_regions(jit->type))
+			all[nregs++] = (struct jit_region){ NULL, 0, false, "none" };
+		all[nregs++] = (struct jit_region){ jit->rodata, jit->rodata_len, false, "rodata" };
+		regs = all;
+	}
 	struct jit_rt rt = { 0 };
 	if (nregs) {
 		rt.mem_lo = (uint64_t)(uintptr_t)regs[0].base;

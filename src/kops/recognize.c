@@ -395,6 +395,49 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 	return -1;
 }
 
+/* Policy tuning from the per-op ablation of safebpf bench (lb_select,
+ * where select cost 30%): a select whose result soon becomes part of a
+ * load or store address puts the comparison on that access's critical
+ * path (cmov waits for both operands), where the branch it replaces let
+ * the CPU predict and load early; the same reason makes LLVM's x86 cmov
+ * conversion turn such cmovs back into branches. Such a select counts
+ * this many instructions less saved, below the default min_saved. */
+#define SELECT_ADDR_PENALTY 4
+#define SELECT_ADDR_WINDOW 12   /* straight-line slots looked at after the site */
+
+/* 1 when the value of @reg after slot @e - 1 flows (moves, ALU) into the
+ * base register of a load, store or atomic within the next
+ * SELECT_ADDR_WINDOW slots of straight-line code. */
+static int feeds_address(const struct ctx *cx, size_t e, int reg)
+{
+	uint16_t taint = (uint16_t)(1u << reg);
+	for (size_t i = e; i < cx->n && i < e + SELECT_ADDR_WINDOW && taint; i++) {
+		const struct sbpf_insn *in = &cx->insns[i];
+		uint8_t cls = in->code & 7;
+		uint16_t d = (uint16_t)(1u << in->dst_reg), sr = (uint16_t)(1u << in->src_reg);
+		if (cls == SBPF_LDX) {
+			if (taint & sr)
+				return 1;
+			taint &= (uint16_t)~d;
+		} else if (cls == SBPF_ST || cls == SBPF_STX) {
+			if (taint & d)
+				return 1;
+		} else if (cls == SBPF_ALU || cls == SBPF_ALU64) {
+			int x = (in->code & 0x08) != 0;            /* register source */
+			if ((in->code & 0xf0) == 0xb0)             /* mov */
+				taint = (uint16_t)((taint & ~d) | (x && (taint & sr) ? d : 0));
+			else if (x && (taint & sr))
+				taint |= d;
+		} else if (cls == SBPF_LD) {
+			taint &= (uint16_t)~d;
+			i++;                                       /* lddw: second slot */
+		} else {
+			return 0;                                  /* jump, call, exit: stop */
+		}
+	}
+	return 0;
+}
+
 /* Proves a shape candidate (its proof sequence is the original code, up
  * to a scratch register holding a constant). */
 static int prove_shape(struct ctx *cx, const struct kops_cand *cand, struct rewrite *out)
@@ -426,6 +469,8 @@ static int prove_shape(struct ctx *cx, const struct kops_cand *cand, struct rewr
 	for (size_t i = s; i < e; i++)
 		cost += vanilla_cost(&cx->insns[i]);
 	out->saved = cost - cand->npre - native_cost(&cand->p);
+	if (cand->p.op == SBPF_KOPS_SELECT && feeds_address(cx, e, cand->p.dst))
+		out->saved -= SELECT_ADDR_PENALTY;
 	return 0;
 }
 

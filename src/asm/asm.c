@@ -3,7 +3,9 @@
  *
  * One pass over the lines scans tokens, parses each instruction into one or
  * two slots and records label definitions and references; then labels are
- * resolved and sbpf_validate() checks the whole program. Mnemonics and their
+ * resolved and sbpf_validate() checks the whole program (a program with Kops
+ * sites, written as .raw pairs, is checked by lowering it: sbpf_kops_lower()
+ * applies the site rules and validates the result). Mnemonics and their
  * operand layouts come from opcodes.def through sbpf_op_info(). Every problem
  * becomes a caret diagnostic; parsing resumes at the next line, so one run
  * reports many problems.
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "safebpf/asm.h"
+#include "safebpf/kops.h"
 
 #define MAX_ERRORS   50 /* diagnostics collected before giving up */
 #define MAX_MNEMONIC 40 /* longest mnemonic text considered ("lock fetch add32") */
@@ -1262,7 +1265,17 @@ static void check_program(struct asm_ctx *a)
 		return;
 	}
 	struct sbpf_validate_error ve;
-	int rc = sbpf_validate(a->insns, a->n, &ve);
+	int sites = 0;
+	for (size_t i = 0; i < a->n && !sites; i++)
+		sites = sbpf_kops_is_site(a->insns, a->n, i);
+	int rc;
+	if (sites) {
+		struct sbpf_kops_lowered l;
+		rc = sbpf_kops_lower(a->insns, a->n, &l, &ve);
+		sbpf_kops_lowered__free(&l);
+	} else {
+		rc = sbpf_validate(a->insns, a->n, &ve);
+	}
 	if (rc == -ENOMEM) {
 		a->oom = 1;
 	} else if (rc) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "safebpf/elf.h"
 #include "safebpf/asm.h"
 
 static void usage(FILE *f)
@@ -56,6 +57,10 @@ static struct sbpf_insn *load(const char *path, size_t *n)
 	char *buf = cli_read_file(path, &len);
 	if (!buf)
 		return NULL;
+	if (sbpf_elf_is_elf(buf, len) && strcmp(path, "-")) { /* [xdp branch] BPF object */
+		free(buf);
+		return cli_load_elf(path, NULL, n, NULL);
+	}
 	struct sbpf_insn *insns = NULL;
 	const char *dot = strrchr(path, '.');
 	int is_asm_name = dot && (!strcmp(dot, ".s") || !strcmp(dot, ".asm"));

@@ -614,14 +614,15 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 	}
 	fflush(s->out);
 	if (s->log && s->fmt != SQL_SINK_JSON) {
-		if (w->lost || w->evicted) {
-			char prefix[64] = "";
-			if (s->windowed) {
-				fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
-				snprintf(prefix, sizeof(prefix), "window %s: ", a);
-			}
-			fprintf(s->log, "safebpf: %s%" PRIu64 " events lost (kernel buffer full), %" PRIu64
-				" evicted (bounded state full)\n", prefix, w->lost, w->evicted);
+		/* Every window says what it lost, even when nothing: losses are
+		 * never silent, and a steady "0 lost" is itself information. */
+		if (s->windowed) {
+			fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
+			fprintf(s->log, "safebpf: window %s: %" PRIu64 " events, %" PRIu64 " lost (kernel buffer full), %"
+				PRIu64 " evicted (bounded state full)\n", a, w->events, w->lost, w->evicted);
+		} else if (w->lost || w->evicted) {
+			fprintf(s->log, "safebpf: %" PRIu64 " events lost (kernel buffer full), %" PRIu64
+				" evicted (bounded state full)\n", w->lost, w->evicted);
 		}
 		if (w->last)
 			fprintf(s->log, "safebpf: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " evicted\n",

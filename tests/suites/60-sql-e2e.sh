@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=29  # kernel checks below, reported as skipped when the kernel cannot be used
+NCHECKS=30  # kernel checks below, reported as skipped when the kernel cannot be used
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -59,6 +59,8 @@ PAPER='SELECT A.pid, A.syscall_number, MAX(A.exit_ts - A.enter_ts) AS latency FR
 rc=$?
 cat "$tmp/paper.out"
 check "paper query: exits 0" "[ $rc -eq 0 ]"
+check "paper query: every window reports its losses on stderr" \
+	"[ \$(grep -c '^safebpf: window .* lost (kernel buffer full)' '$tmp/paper.err') -ge 1 ] && [ \$(grep -c '^safebpf: window' '$tmp/paper.err') -eq \$(grep -c '^\\[' '$tmp/paper.out') ]"
 check "paper query: table header" "grep -qE '^ +pid  syscall_number +latency$' '$tmp/paper.out'"
 check "paper query: a nanosleep (35) row of at least 10ms" \
 	"awk '\$2 == 35 && \$3 ~ /ms\$/ && \$3 + 0 >= 10 { f = 1 } END { exit !f }' '$tmp/paper.out'"

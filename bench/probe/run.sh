@@ -144,24 +144,30 @@ STARTCSV="$OUT/startup.csv"
 echo "tool,query,cache,ms" >"$STARTCSV"
 now_ns() { date +%s%N; }
 stamp="$OUT/stamp"
+# the command both tools start once attached (bpftrace -c splits on spaces)
+printf '#!/bin/sh\ndate +%%s%%N > %s\n' "$stamp" >"$OUT/stamp.sh"
+chmod +x "$OUT/stamp.sh"
 for i in $(seq "$STARTS"); do
 	for q in q1 q2; do
 		[ "$q" = q1 ] && sql=$Q1 || sql=$Q2
 		for cache in cold warm; do
 			[ "$cache" = cold ] && rm -rf "$OUT/vcache"
+			rm -f "$stamp"
 			t0=$(now_ns)
 			SAFEBPF_CACHE_DIR="$OUT/vcache" "$SB" query -f csv -o /dev/null "$sql" \
-				-c "/bin/sh -c 'date +%s%N > $stamp'" 2>/dev/null
-			echo "safebpf,$q,$cache,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
+				-c "$OUT/stamp.sh" 2>/dev/null
+			[ -s "$stamp" ] && echo "safebpf,$q,$cache,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 		done
+		rm -f "$stamp"
 		t0=$(now_ns)
-		bpftrace -o /dev/null "bench/probe/$q.bt" -c "/bin/sh -c 'date +%s%N > $stamp'" >/dev/null 2>&1
-		echo "bpftrace,$q,-,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
+		bpftrace -o /dev/null "bench/probe/$q.bt" -c "$(realpath "$OUT/stamp.sh")" >/dev/null 2>&1
+		[ -s "$stamp" ] && echo "bpftrace,$q,-,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 		# the hand tool says "attached" on stderr: stamp the moment it is read
+		rm -f "$stamp"
 		t0=$(now_ns)
 		{ "$OUT/probe_tool" "$q" "$OUT/probe_$q.bpf.o" -o /dev/null 2>&1 >/dev/null & echo $! >"$OUT/hand.pid"; } |
 			{ read -r _; date +%s%N >"$stamp"; kill -INT "$(cat "$OUT/hand.pid")"; cat >/dev/null; }
-		echo "hand,$q,-,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
+		[ -s "$stamp" ] && echo "hand,$q,-,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 	done
 done
 # The safebpf calibration in use (copied next to the results).

@@ -550,6 +550,7 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 		int timeout = wait_ns > 200000000u ? 200 : (int)((wait_ns + 999999) / 1000000);
 		if ((rc = poll_once(r, timeout)))
 			return rc;
+		fflush(o->out); /* rows of this poll (the sink does not flush per row into files) */
 	}
 	uint64_t end = now_real();
 	if (end > deadline)

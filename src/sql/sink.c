@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "sql/sqlInt.h"
@@ -35,6 +36,8 @@ struct sql_sink {
 	FILE *out;                  /* results */
 	FILE *log;                  /* loss reports (table, CSV), or NULL */
 	bool streaming;             /* rows are printed as they come */
+	bool flush_rows;            /* flush after each row (not for regular files: the run loop
+				       flushes after every poll, a write per batch, not per row) */
 	bool windowed;              /* WINDOW clause */
 	bool header_done;           /* table/CSV header written */
 	int64_t mono_to_real;       /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
@@ -61,6 +64,8 @@ struct sql_sink *sql_sink_new(const struct sql_query *q, enum sql_sink_format fm
 	s->out = out;
 	s->log = log;
 	s->streaming = sql_query_streaming(q);
+	struct stat st;
+	s->flush_rows = s->streaming && !(out && !fstat(fileno(out), &st) && S_ISREG(st.st_mode));
 	s->windowed = q->window_ns != 0;
 	s->mono_to_real = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_MONOTONIC);
 	if (!(s->width = calloc(q->ncols ? q->ncols : 1, sizeof(*s->width)))) {
@@ -577,7 +582,7 @@ int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hi
 	case SQL_SINK_TABLE:
 		return table_row(s, vals, hists);
 	}
-	if (s->streaming)
+	if (s->flush_rows)
 		fflush(s->out);
 	return ferror(s->out) ? -EIO : 0;
 }

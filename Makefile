@@ -25,6 +25,9 @@ CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 E2E_SRCS  := $(sort $(wildcard tests/e2e/*.c))
+XDP_SRCS  := $(sort $(wildcard tests/xdp/*.c))
+MICRO_SRCS := $(sort $(wildcard bench/micro/*.c))
+KOPS_SRCS := $(sort $(wildcard tests/kops/*.c))
 
 # Optimized objects: build/opt/...; sanitized objects: build/asan/...
 OPT_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/opt/%.o)
@@ -34,9 +37,14 @@ ASAN_CLI  := $(CLI_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+XDP_OBJS  := $(XDP_SRCS:tests/xdp/%.c=$(BUILD)/xdp/%.o)
+KOPS_OBJS := $(KOPS_SRCS:tests/kops/%.c=$(BUILD)/kops/%.o) $(KOPS_SRCS:tests/kops/%.c=$(BUILD)/kops/%.v3.o)
 REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
+MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
+MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
+MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 
-.PHONY: all test unit bench fuzz install clean asan e2e-helpers
+.PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -70,6 +78,31 @@ $(BUILD)/e2e/%: tests/e2e/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O2 -o $@ $<
 
+# Sample XDP programs: clang-compiled BPF objects (tests/xdp, benchmarks).
+$(BUILD)/xdp/%.o: tests/xdp/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+# Microbenchmarks (bench/micro): each source twice, as an XDP object and as
+# a native function (cc -O2) in one shared object that safebpf bench loads.
+$(BUILD)/bench/micro/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+# The same programs for -mcpu=v3 (32-bit ALU and jumps), a second figure.
+$(BUILD)/bench/micro/v3/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+$(BUILD)/bench/micro/native/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -fPIC -c $< -o $@
+
+$(BUILD)/bench/micro/native.so: $(MICRO_NATIVE)
+	$(CC) -shared -o $@ $^
+
+bench-micro: $(MICRO_OBJS) $(MICRO_V3) $(BUILD)/bench/micro/native.so
+
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
@@ -80,7 +113,17 @@ $(BUILD)/asan/replay/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/asan/li
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/asan/libsafebpf.a $(LIBS)
 
-asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS)
+# Kops recognizer test programs: each idiom as clang emits it, for the
+# default CPU (64-bit ALU only) and for -mcpu=v3 (32-bit ALU and jumps).
+$(BUILD)/kops/%.o: tests/kops/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+$(BUILD)/kops/%.v3.o: tests/kops/%.c
+	@mkdir -p $(dir $@)
+	clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) $(KOPS_OBJS) bench-micro
 
 # The one test command: install what is missing, build with sanitizers, run
 # every suite, end with one "N passed, N failed, N skipped" line.
@@ -95,8 +138,20 @@ unit: $(UNIT_BINS)
 fuzz: $(FUZZ_BINS)
 	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-bench: $(BUILD)/safebpf
+bench: $(BUILD)/safebpf $(XDP_OBJS) bench-micro
 	@scripts/run-bench.sh
+
+# The README's first command: install what is missing, build, and run the
+# default query (top system calls for 5 seconds) on the running kernel.
+DEMO_QUERY := SELECT syscall_name(syscall_number) AS syscall, COUNT(*) AS calls, P50(duration) AS p50, P99(duration) AS p99, MAX(duration) AS worst FROM system_calls GROUP BY syscall ORDER BY calls DESC LIMIT 10
+demo:
+	@scripts/install-deps.sh
+	@$(MAKE) --no-print-directory $(BUILD)/safebpf
+	$(BUILD)/safebpf query -d 5s '$(DEMO_QUERY)'
+
+# Probe effect of SQL queries on RocksDB db_bench (bench/probe/run.sh).
+bench-probe: $(BUILD)/safebpf
+	@bench/probe/run.sh
 
 install: $(BUILD)/safebpf
 	install -D -m 0755 $(BUILD)/safebpf $(DESTDIR)$(PREFIX)/bin/safebpf

@@ -7,6 +7,7 @@
 # tests/fuzz/<name>.dict is used as a dictionary when present. To keep a
 # crashing input as a regression test, fix the bug and copy the artifact into
 # tests/fuzz/corpus/<name>/ (the replay suite runs it in `make test`).
+# Extra libFuzzer flags may be given in FUZZ_FLAGS (e.g. "-len_control=0").
 # Exit status: 0 when no target crashed.
 set -u
 cd "$(dirname "$0")/.."
@@ -26,6 +27,8 @@ for bin in "$@"; do
 	args=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 	      -artifact_prefix="build/fuzz/artifacts/$name-")
 	[ -f "tests/fuzz/$name.dict" ] && args+=(-dict="tests/fuzz/$name.dict")
+	# shellcheck disable=SC2206 # FUZZ_FLAGS is a list of words on purpose
+	args+=(${FUZZ_FLAGS:-})
 	echo "=== $name: ${secs}s, seeds $seeds ($(ls "$seeds" | wc -l) files)"
 	log=build/fuzz/$name.log
 	"$bin" "${args[@]}" "$work" "$seeds" >"$log" 2>&1

@@ -144,6 +144,14 @@ struct sbpf_op_info {
 /* Table entry for form @op, or NULL when out of range. */
 const struct sbpf_op_info *sbpf_op_info(enum sbpf_op op);
 
+/* Instruction fields, as bits of sbpf_op_operands(). */
+enum { SBPF_FIELD_DST = 1, SBPF_FIELD_SRC = 2, SBPF_FIELD_OFF = 4, SBPF_FIELD_IMM = 8 };
+
+/* The fields form @op takes operands from (kfunc calls: imm and the BTF
+ * object index in off). Its key field, if any, is part of the opcode and not
+ * counted; every other field must be zero. */
+int sbpf_op_operands(enum sbpf_op op);
+
 /* The form of @insn, or SBPF_OP_INVALID when no form matches its opcode
  * byte and key field. Does not check reserved fields (see sbpf_validate). */
 enum sbpf_op sbpf_decode(const struct sbpf_insn *insn);

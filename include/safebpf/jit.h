@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "safebpf/isa.h"
+#include "safebpf/kops.h"
 #include "safebpf/vm.h"
 
 #ifdef __cplusplus
@@ -35,12 +36,24 @@ struct sbpf_jit_opts {
 	const char *target;        /* backend name ("x86_64"); NULL: the host */
 	int unchecked;             /* 1: no bounds/budget/depth checks (kernel-verified programs only) */
 	uint64_t loop_budget;      /* checked mode: loop-header entries before -E2BIG (0: 100M) */
-	unsigned int features;     /* SBPF_JIT_F_* bits to disable (testing the fallback paths) */
+	unsigned int features;     /* SBPF_JIT_NO_* bits: features not to use (testing the fallback paths) */
+	const void *rodata;        /* the program's read-only data (copied; vm.h sbpf_rodata_resolve), or NULL */
+	size_t rodata_len;         /* its bytes */
+	/* Kops native operations: the sites of the program, which must be the
+	 * lowered program of sbpf_kops_lower() (insns/n = kops->insns/kops->n).
+	 * The JIT re-checks every site (its region holds exactly the proof
+	 * sequence of its payload, and the site rules hold) and compiles each
+	 * site's native emit in place of its proof sequence, or the proof
+	 * sequence when the op has no usable emit. NULL: no native operations.
+	 * Only for programs the kernel verifier accepted (sbpf_kops_verify_kernel). */
+	const struct sbpf_kops_lowered *kops;
 };
 
 /* Feature bits that opts.features may switch off. */
 enum {
 	SBPF_JIT_NO_BMI2 = 1u << 0,  /* shifts by register through cl instead of shlx/shrx/sarx */
+	SBPF_JIT_NO_BMI1 = 1u << 1,  /* Kops extract with shr + and instead of bextr */
+	SBPF_JIT_NO_MOVBE = 1u << 2, /* Kops bswap_load with mov + bswap instead of movbe */
 };
 
 struct sbpf_jit;
@@ -87,6 +100,17 @@ void sbpf_jit__capstone_mode(const struct sbpf_jit *jit, int *arch, int *mode);
 
 /* Number of passes the last compile needed to converge (jump shrinking). */
 int sbpf_jit__passes(const struct sbpf_jit *jit);
+
+/* Site @i of opts.kops after compiling: its code is [*@from, *@to) in the
+ * image (for a native emit, the emit, after the budget check when the site
+ * starts a loop in checked mode; for a proof sequence, its slots' code). Returns 1 when the site runs its native emit, 0 when
+ * it runs its proof sequence, -1 when @i is out of range or nothing is
+ * compiled. */
+int sbpf_jit__kops_site(const struct sbpf_jit *jit, size_t i, size_t *from, size_t *to);
+
+/* CPU features the JIT uses on this host after opts.features
+ * (SBPF_JIT_NO_* bits set = feature present and used). */
+unsigned int sbpf_jit__features(const struct sbpf_jit *jit);
 
 #ifdef __cplusplus
 }

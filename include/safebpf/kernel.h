@@ -32,6 +32,8 @@ enum sbpf_kmap_type {
 	SBPF_KMAP_HASH,            /* BPF_MAP_TYPE_HASH */
 	SBPF_KMAP_PERCPU_HASH,     /* BPF_MAP_TYPE_PERCPU_HASH */
 	SBPF_KMAP_RINGBUF,         /* BPF_MAP_TYPE_RINGBUF (max_entries = bytes, power of 2) */
+	SBPF_KMAP_ARRAY_OF_MAPS,   /* BPF_MAP_TYPE_ARRAY_OF_MAPS (value: u32 fd of a map like
+				      inner_map_fd) */
 };
 
 struct sbpf_kmap_opts {
@@ -41,6 +43,9 @@ struct sbpf_kmap_opts {
 	uint32_t key_size;         /* bytes (0 for ring buffers) */
 	uint32_t value_size;       /* bytes (0 for ring buffers) */
 	uint32_t max_entries;      /* entries, or ring buffer bytes */
+	int inner_map_fd;          /* ARRAY_OF_MAPS: a map of the type its slots hold */
+	uint32_t map_flags;        /* BPF_F_* creation flags (BPF_F_NO_PREALLOC: hash maps
+				      allocate elements when they are added) */
 };
 
 /* Creates a map. Returns its fd or a negative errno. */
@@ -98,6 +103,8 @@ struct sbpf_kprog_info {
 	uint32_t id;               /* program id (bpftool prog show id N) */
 	uint64_t run_cnt;          /* runs counted (only with kernel.bpf_stats_enabled) */
 	uint64_t recursion_misses; /* runs skipped because a BPF program was already running */
+	uint32_t jited_len;        /* bytes of native code the kernel's JIT made */
+	uint32_t xlated_len;       /* bytes of the program after the verifier's rewrites */
 };
 
 /* Facts about a loaded program. 0 or a negative errno. */
@@ -127,16 +134,58 @@ struct sbpf_kload_opts {
 	char *log_buf;             /* receives the verifier log on failure, or NULL */
 	size_t log_size;           /* size of log_buf */
 	int log_always;            /* also fill log_buf when the load succeeds */
+	const void *rodata;        /* the program's read-only data (vm.h SBPF_RODATA_PSEUDO), or NULL */
+	size_t rodata_len;         /* its bytes */
 };
 
 /* Loads @insns into the kernel (the real verifier judges it). Returns the
  * program fd, or a negative errno; on rejection the verifier's log is in
- * opts->log_buf. */
+ * opts->log_buf. With opts->rodata the data goes into a frozen read-only
+ * array map (one entry, BPF_F_RDONLY_PROG) passed as fd_array[0], which is
+ * what the program's src=BPF_PSEUDO_MAP_IDX_VALUE imm=0 lddws name; the
+ * program holds the only reference to it. */
 int sbpf_kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbpf_kload_opts *opts);
 
 /* The last line of a verifier log that says why it refused (the reason a
  * person needs), copied into @buf. */
 void sbpf_kernel_log_reason(const char *log, char *buf, size_t bufsz);
+
+
+/* ---- BPF_PROG_TEST_RUN: the kernel-JIT baseline (src/kernel/testrun.c) - */
+
+/* Input and output of one BPF_PROG_TEST_RUN of an XDP program. */
+struct sbpf_ktest_opts {
+	size_t sz;                 /* sizeof(struct sbpf_ktest_opts) */
+	const void *data_in;       /* packet bytes (at least 14: an Ethernet header) */
+	size_t data_len;           /* length of data_in */
+	void *data_out;            /* receives the packet after the run, or NULL */
+	size_t data_out_size;      /* capacity of data_out */
+	uint32_t repeat;           /* runs on the same packet (0 means 1) */
+};
+
+/* What the kernel reported. */
+struct sbpf_ktest_result {
+	uint32_t retval;           /* the program's return value (the kernel keeps 32 bits) */
+	uint32_t duration_ns;      /* kernel's average time per run, in ns */
+	size_t data_out_len;       /* bytes written to data_out */
+};
+
+/* Runs the loaded XDP program @prog_fd once per repetition on a copy of the
+ * packet with BPF_PROG_TEST_RUN. Returns 0 with @res filled, or a negative
+ * errno (-EINVAL for a packet the kernel refuses, e.g. shorter than 14
+ * bytes; -ENOSPC when data_out is too small). */
+int sbpf_kernel_test_run(int prog_fd, const struct sbpf_ktest_opts *opts,
+			 struct sbpf_ktest_result *res);
+
+/* Loads @insns as an XDP program (the real verifier judges it; with @lopts
+ * its log lands in lopts->log_buf as for sbpf_kernel_load, which also
+ * names the program), runs it as sbpf_kernel_test_run does and closes it:
+ * nothing stays loaded. @lopts may be NULL; its type is ignored (XDP).
+ * Returns 0, or the negative errno of the load (-EACCES/-EINVAL: the
+ * verifier refused) or of the run. */
+int sbpf_kernel_run_xdp(const struct sbpf_insn *insns, size_t n,
+			const struct sbpf_kload_opts *lopts,
+			const struct sbpf_ktest_opts *opts, struct sbpf_ktest_result *res);
 
 #ifdef __cplusplus
 }

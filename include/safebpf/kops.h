@@ -81,11 +81,32 @@ int sbpf_kops_lower(const struct sbpf_insn *insns, size_t n, struct sbpf_kops_lo
 		    struct sbpf_validate_error *err);
 void sbpf_kops_lowered__free(struct sbpf_kops_lowered *l);
 
+/* Checks @sites against the vanilla program @insns (@n slots), as a JIT
+ * must before trusting them: regions in order, inside the program, each
+ * holding exactly the proof sequence of its payload; no jump into a
+ * region except at its start; no call, exit or backward jump inside one;
+ * registers a proof sequence clobbers dead after it. sbpf_kops_lower()
+ * applies it to its result. Returns 0, or -EINVAL with the reason in @err
+ * (index = the site's slot in the site program). */
+int sbpf_kops_check_sites(const struct sbpf_insn *insns, size_t n, const struct sbpf_kops_site *sites,
+			  size_t nsites, struct sbpf_validate_error *err);
+
+/* Loads the lowered program @l into the running kernel as an XDP program,
+ * so that the kernel verifier judges every proof sequence in context, and
+ * unloads it. Returns 0 when the verifier accepts it; otherwise a negative
+ * errno with a reason for people in @why: -EPERM/-EACCES when this process
+ * may not load programs, else the verifier's own reason (its log's last
+ * line) for a rejected program. */
+int sbpf_kops_verify_kernel(const struct sbpf_kops_lowered *l, char *why, size_t whysz);
+
 /* Registry access, for listings and tools. */
 struct sbpf_kops_info {
 	const char *name;      /* "rotate" */
 	const char *summary;   /* one line */
 	const char *payload;   /* how the operation reads its payload, for people */
+	struct sbpf_kops_payload example; /* a payload that shows the operation */
+	int has_x86_64;        /* 1 when the operation has an x86-64 native emit */
+	int native_max_x86_64; /* upper bound of that emit's bytes */
 };
 const struct sbpf_kops_info *sbpf_kops_info(uint32_t op);
 /* Id of the operation named @name, or -ENOENT. */
@@ -104,6 +125,50 @@ uint16_t sbpf_kops_clobbers(const struct sbpf_kops_payload *p);
 
 /* 0 when @p is well formed for its operation, else -EINVAL with @why. */
 int sbpf_kops_check_payload(const struct sbpf_kops_payload *p, char *why, size_t whysz);
+
+/* ---- recognizer (src/kops/recognize.c): idioms in vanilla code -> sites ---- */
+
+/* Which exact rewrites are worth making. A site is written only when its
+ * operation is enabled and it saves at least @min_saved machine
+ * instructions by the estimate of docs/kops.md ("Recognizer"): the x86-64
+ * instructions the vanilla JIT emits for what the site replaces, plus one
+ * for a conditional branch a select removes, minus the native emit's. */
+struct sbpf_kops_policy {
+	size_t sz;                 /* sizeof(struct sbpf_kops_policy) */
+	uint32_t ops;              /* enabled operations: bit (1u << id) per enum sbpf_kops_id */
+	int min_saved;             /* estimated instructions a site must save (default 1) */
+	unsigned check_rounds;     /* random states each rewrite is run on in the interpreter (0: 64) */
+	/* Called, when not NULL, for each idiom matched at input slot @slot
+	 * but refused as not provably exact, with the reason. */
+	void (*on_refuse)(void *arg, size_t slot, uint32_t op, const char *why);
+	void *arg;                 /* passed to on_refuse */
+};
+
+/* Every operation enabled, min_saved 1, check_rounds 64. */
+void sbpf_kops_policy__init(struct sbpf_kops_policy *pol);
+
+/* What the recognizer found and did. */
+struct sbpf_kops_stats {
+	size_t found[SBPF_KOPS__MAX];   /* exact, non-overlapping rewrites found, per operation */
+	size_t sites[SBPF_KOPS__MAX];   /* sites written (found and wanted by the policy) */
+	size_t refused[SBPF_KOPS__MAX]; /* idioms matched but not provably exact (a live
+					 * temporary, observed upper bits, a check mismatch) */
+	size_t insns_in;                /* slots of the input */
+	size_t insns_out;               /* slots of the output (sites take 2) */
+	size_t insns_lowered;           /* slots of the output lowered again */
+	long saved;                     /* instructions saved by the policy's estimate */
+};
+
+/* Finds the EInsn idioms of the vanilla program @insns (@n slots) and
+ * rewrites those the policy wants into sites, only where the rewrite is
+ * exact: the output, once lowered, computes what the input computes on
+ * every input, except in registers that are dead afterwards. Stores the
+ * program with sites (malloc'ed) in *@out / *@out_n. @pol and @stats may
+ * be NULL. Returns 0, -EINVAL for an invalid input or one that already
+ * has sites (reason in @err when not NULL), or -ENOMEM. */
+int sbpf_kops_recognize(const struct sbpf_insn *insns, size_t n, const struct sbpf_kops_policy *pol,
+			struct sbpf_insn **out, size_t *out_n, struct sbpf_kops_stats *stats,
+			struct sbpf_validate_error *err);
 
 #ifdef __cplusplus
 }

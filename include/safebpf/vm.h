@@ -20,6 +20,8 @@
  *    verifier forbids reading them afterwards, so other engines may differ).
  *  - lddw with a pseudo source (map fd, map value, BTF id, code address...)
  *    is a run-time error: user space has no maps to resolve it against.
+ *    The one exception is the program's read-only data (opts.rodata, see
+ *    sbpf_rodata_resolve): a read-only region "rodata".
  *    kfunc calls are run-time errors too.
  *  - An instruction budget stops runaway programs.
  * A run that breaks a rule stops with a negative errno and a reason; the
@@ -69,7 +71,19 @@ struct sbpf_vm_opts {
 	size_t sz;                 /* sizeof(struct sbpf_vm_opts) */
 	enum sbpf_prog_type type;  /* program type (default SBPF_PROG_MEM) */
 	uint64_t insn_budget;      /* instructions executed before giving up (0: SBPF_DEFAULT_BUDGET) */
+	const void *rodata;        /* the program's read-only data (copied), or NULL */
+	size_t rodata_len;         /* its bytes */
 };
+
+/* Read-only data. A program addresses byte OFF of its read-only block with
+ *   lddw dst, src=SBPF_RODATA_PSEUDO imm=0, second slot imm = OFF
+ * (BPF_PSEUDO_MAP_IDX_VALUE of map 0: what safebpf/elf.h makes of .rodata
+ * references, and what the kernel resolves against fd_array[0]). */
+#define SBPF_RODATA_PSEUDO 6
+/* Rewrites every such lddw of @insns (@n slots) with OFF <= @len into a
+ * plain lddw of the host address @base + OFF; others are left alone.
+ * Returns the number rewritten. Engines call it on their own copy. */
+int sbpf_rodata_resolve(struct sbpf_insn *insns, size_t n, const void *base, size_t len);
 
 struct sbpf_vm;
 

@@ -3,7 +3,9 @@
  *
  * One pass over the lines scans tokens, parses each instruction into one or
  * two slots and records label definitions and references; then labels are
- * resolved and sbpf_validate() checks the whole program. Mnemonics and their
+ * resolved and sbpf_validate() checks the whole program (a program with Kops
+ * sites, written as .raw pairs, is checked by lowering it: sbpf_kops_lower()
+ * applies the site rules and validates the result). Mnemonics and their
  * operand layouts come from opcodes.def through sbpf_op_info(). Every problem
  * becomes a caret diagnostic; parsing resumes at the next line, so one run
  * reports many problems.
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "safebpf/asm.h"
+#include "safebpf/kops.h"
 
 #define MAX_ERRORS   50 /* diagnostics collected before giving up */
 #define MAX_MNEMONIC 40 /* longest mnemonic text considered ("lock fetch add32") */
@@ -214,9 +217,9 @@ struct asm_ctx {
 	struct srcpos *pos;     /* source span per slot (parallel to insns) */
 	size_t n, cap;          /* slots used / allocated */
 	struct label *labels;   /* label definitions, in source order */
-	size_t nlabels, label_cap;
+	size_t nlabels, label_cap; /* labels used / allocated */
 	struct fixup *fix;      /* label references to resolve */
-	size_t nfix, fix_cap;
+	size_t nfix, fix_cap;   /* fixups used / allocated */
 	long first_exit;        /* slot of the first exit instruction, -1 if none */
 	struct lexer lx;        /* scanner over the current line */
 };
@@ -255,7 +258,7 @@ static int grow(struct asm_ctx *a, void **p, size_t *cap, size_t need, size_t sz
 {
 	if (need <= *cap)
 		return 0;
-	size_t ncap = *cap ? *cap * 2 : 64;
+	size_t ncap = *cap ? *cap * 2 : 8; /* small: ASan sees writes past the used part sooner */
 	while (ncap < need)
 		ncap *= 2;
 	void *np = realloc(*p, ncap * sz);
@@ -1069,13 +1072,15 @@ static void parse_insn(struct asm_ctx *a)
 		return;
 	}
 	struct sbpf_insn in = { 0 }, hi = { 0 };
-	if (encode(a, f, ops, nops, &in, &hi))
-		return;
+	size_t nfix = a->nfix;
 	int len = (int)(lx->prev_end - mn_off);
+	if (encode(a, f, ops, nops, &in, &hi) || emit(a, in, mn_off, len) ||
+	    (f->fmt == SBPF_FMT_LDDW && emit(a, hi, mn_off, len))) {
+		a->nfix = nfix; /* the label references of a dropped line name no slot */
+		return;
+	}
 	if (f->fmt == SBPF_FMT_EXIT && a->first_exit < 0)
-		a->first_exit = (long)a->n;
-	if (emit(a, in, mn_off, len) == 0 && f->fmt == SBPF_FMT_LDDW)
-		emit(a, hi, mn_off, len);
+		a->first_exit = (long)a->n - 1;
 }
 
 /* directive: '.raw' 0x<16 hex digits>   -- 8 bytes in memory order */
@@ -1216,6 +1221,8 @@ static void resolve_labels(struct asm_ctx *a)
 	}
 	for (size_t i = 0; i < a->nfix; i++) {
 		const struct fixup *fx = &a->fix[i];
+		if (fx->slot >= a->n)
+			continue; /* cannot happen: dropped lines remove their fixups */
 		const struct label *l = find_label(a, fx->off, fx->len);
 		long long tgt;
 		if (l) {
@@ -1258,7 +1265,17 @@ static void check_program(struct asm_ctx *a)
 		return;
 	}
 	struct sbpf_validate_error ve;
-	int rc = sbpf_validate(a->insns, a->n, &ve);
+	int sites = 0;
+	for (size_t i = 0; i < a->n && !sites; i++)
+		sites = sbpf_kops_is_site(a->insns, a->n, i);
+	int rc;
+	if (sites) {
+		struct sbpf_kops_lowered l;
+		rc = sbpf_kops_lower(a->insns, a->n, &l, &ve);
+		sbpf_kops_lowered__free(&l);
+	} else {
+		rc = sbpf_validate(a->insns, a->n, &ve);
+	}
 	if (rc == -ENOMEM) {
 		a->oom = 1;
 	} else if (rc) {

@@ -36,36 +36,12 @@ static void put(struct sbuf *b, const char *fmt, ...)
 		b->len += (size_t)k;
 }
 
-/* Which fields the text of a form shows (the others must be zero). */
-enum { F_DST = 1, F_SRC = 2, F_OFF = 4, F_IMM = 8 };
+enum { F_DST = SBPF_FIELD_DST, F_SRC = SBPF_FIELD_SRC, F_OFF = SBPF_FIELD_OFF, F_IMM = SBPF_FIELD_IMM };
 
-static int shown_fields(const struct sbpf_op_info *f)
+/* Whether the text for form @op (@f) reproduces @in exactly. */
+static int reproducible(const struct sbpf_insn *in, enum sbpf_op op, const struct sbpf_op_info *f)
 {
-	switch (f->fmt) {
-	case SBPF_FMT_ALU_K: return F_DST | F_IMM;
-	case SBPF_FMT_ALU_X: return F_DST | F_SRC;
-	case SBPF_FMT_MOVSX: return F_DST | F_SRC;
-	case SBPF_FMT_NEG: return F_DST;
-	case SBPF_FMT_END: return F_DST;
-	case SBPF_FMT_LDX: return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_ST: return F_DST | F_OFF | F_IMM;
-	case SBPF_FMT_STX: return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_ATOMIC: return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_LDDW: return F_DST | F_IMM;
-	case SBPF_FMT_JA: return F_OFF;
-	case SBPF_FMT_JA32: return F_IMM;
-	case SBPF_FMT_JCOND_K: return F_DST | F_OFF | F_IMM;
-	case SBPF_FMT_JCOND_X: return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_CALL: return F_IMM | (f->key_value == SBPF_PSEUDO_KFUNC_CALL ? F_OFF : 0);
-	case SBPF_FMT_CALL_LOCAL: return F_IMM;
-	default: return 0;
-	}
-}
-
-/* Whether the text for form @f reproduces @in exactly. */
-static int reproducible(const struct sbpf_insn *in, const struct sbpf_op_info *f)
-{
-	int shown = shown_fields(f);
+	int shown = sbpf_op_operands(op);
 	struct sbpf_insn t = { .code = f->code };
 	if (shown & F_DST) {
 		if (in->dst_reg > SBPF_REG_FP)
@@ -99,7 +75,7 @@ static const struct sbpf_op_info *printable(const struct sbpf_insn *insns, size_
 	if (op == SBPF_OP_INVALID)
 		return NULL;
 	const struct sbpf_op_info *f = sbpf_op_info(op);
-	if (!reproducible(in, f))
+	if (!reproducible(in, op, f))
 		return NULL;
 	if (f->fmt == SBPF_FMT_LDDW) {
 		if (pc + 1 >= n)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "safebpf/isa.h"
+#include "safebpf/kops.h"
 
 /* Exit codes scripts can rely on. */
 enum {
@@ -25,12 +26,48 @@ enum {
  * buffer. Returns NULL and prints why on failure. */
 char *cli_read_file(const char *path, size_t *len);
 
-/* Loads a program from @path: assembly text (.s/.asm or anything that is not
- * a multiple of 8 bytes of bytecode) or raw bytecode. Prints diagnostics and
+/* Loads a program from @path: a clang-compiled BPF object (ELF magic; its
+ * only program), assembly text (.s/.asm or anything that is not a multiple
+ * of 8 bytes of bytecode) or raw bytecode. Prints diagnostics and
  * returns NULL on error. */
 struct sbpf_insn *cli_load_program(const char *path, size_t *n);
 
+/* Loads program @prog (a name or section; NULL: the only one, an error
+ * listing them when there are several) of the clang-compiled BPF object
+ * @path (safebpf/elf.h). *@is_xdp (when not NULL) tells whether its section
+ * makes it an XDP program. Prints why and returns NULL on error. */
+struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, int *is_xdp);
+/* cli_load_elf() that also takes read-only data (safebpf/elf.h
+ * sbpf_elf__prog_insns_rodata): *@rodata malloc'ed or NULL. */
+struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t *n, int *is_xdp,
+				      uint8_t **rodata, size_t *rodata_len);
+
 /* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
 int cli_parse_hex(const char *text, uint8_t **out, size_t *len);
+
+/* ---- Kops (kops_cli.c) ---- */
+
+/* --kops modes (struct cli_engine_opts kops, safebpf jit). */
+enum {
+	CLI_KOPS_OFF = 0,        /* sites run their proof sequences */
+	CLI_KOPS_ON = 1,         /* native operations, after the kernel verifier accepts */
+	CLI_KOPS_UNVERIFIED = 2, /* native operations without asking the kernel (tests only) */
+};
+
+/* 1 when @insns holds at least one Kops site. */
+int cli_kops_has_sites(const struct sbpf_insn *insns, size_t n);
+
+/* When @insns has Kops sites, lowers it into @l (the caller runs l->insns
+ * and frees @l) and returns 1; with @mode CLI_KOPS_ON the lowered program
+ * must first pass the running kernel's verifier. Returns 0 (nothing done,
+ * @l empty) when there are no sites, or a negative errno with a reason for
+ * people in @why: -EINVAL for a malformed site or a broken site rule
+ * ("invalid program: instruction N: ..."), -EPERM when the kernel cannot
+ * be asked, another errno with the verifier's reason when it refuses. */
+int cli_kops_prepare(const struct sbpf_insn *insns, size_t n, int mode, struct sbpf_kops_lowered *l,
+		     char *why, size_t whysz);
+
+/* "rotate dst=r1 a=r0 b=r0 c=r2 imm=8 variant=0x0" */
+void cli_kops_describe(const struct sbpf_kops_payload *p, char *buf, size_t bufsz);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "safebpf/elf.h"
 #include "safebpf/asm.h"
 
 static void usage(FILE *f)
@@ -38,6 +39,17 @@ static int is_hex_dump(const char *text, size_t len)
 	return digits > 0 && digits % 16 == 0;
 }
 
+/* Whether @buf looks like text: no NUL or control bytes but tab, CR, LF. */
+static int is_text(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+		if (c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+			return 0;
+	}
+	return 1;
+}
+
 /* Loads @path once (stdin allowed): hex dump, assembly or raw bytecode. */
 static struct sbpf_insn *load(const char *path, size_t *n)
 {
@@ -45,6 +57,10 @@ static struct sbpf_insn *load(const char *path, size_t *n)
 	char *buf = cli_read_file(path, &len);
 	if (!buf)
 		return NULL;
+	if (sbpf_elf_is_elf(buf, len) && strcmp(path, "-")) { /* [xdp branch] BPF object */
+		free(buf);
+		return cli_load_elf(path, NULL, n, NULL);
+	}
 	struct sbpf_insn *insns = NULL;
 	const char *dot = strrchr(path, '.');
 	int is_asm_name = dot && (!strcmp(dot, ".s") || !strcmp(dot, ".asm"));
@@ -55,8 +71,10 @@ static struct sbpf_insn *load(const char *path, size_t *n)
 			insns = (struct sbpf_insn *)bytes;
 			*n = nb / sizeof(*insns);
 		}
-	} else if (is_asm_name || len % 8 != 0 || !memchr(buf, '\0', len)) {
-		/* Text (no NUL byte) or not whole slots: assembly. */
+	} else if (!is_asm_name && !is_text(buf, len) && len % sizeof(*insns)) {
+		fprintf(stderr, "safebpf: %s: %zu bytes is not a whole number of 8-byte slots\n",
+			path, len);
+	} else if (is_asm_name || is_text(buf, len)) {
 		struct sbpf_diags diags = { 0 };
 		if (sbpf_assemble(buf, path, &insns, n, &diags)) {
 			char *msg = sbpf_diags__format(&diags);

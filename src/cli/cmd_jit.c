@@ -2,7 +2,9 @@
  * came out: with --dump every eBPF instruction (disassembled by the
  * assembler's disassembler) followed by the native instructions it became
  * (disassembled by capstone), then the prologue/epilogue/stub regions and
- * the code size.
+ * the code size. A program with Kops sites is lowered first; with --kops
+ * (after the kernel verifier accepts the lowered program) each site's
+ * native emit is shown next to its proof sequence.
  */
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -19,7 +21,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf jit FILE [--dump] [--unchecked] [--no-bmi2] [--kernel-style] [--type T]\n"
+		"usage: safebpf jit FILE [--dump] [--unchecked] [--kops | --kops-unverified]\n"
+		"                        [--no-bmi1] [--no-bmi2] [--no-movbe] [--kernel-style] [--type T]\n"
 		"\n"
 		"Compiles FILE (assembly text, raw bytecode or a .data test file) to native\n"
 		"code and prints its size; with --dump, also the native code of every eBPF\n"
@@ -28,11 +31,18 @@ static void usage(FILE *f)
 		"  --dump           show the native code per eBPF instruction (capstone)\n"
 		"  --unchecked      compile without bounds/budget/depth checks, as used for\n"
 		"                   programs the kernel verifier accepted\n"
+		"  --kops           compile Kops sites to their native operations, once the\n"
+		"                   kernel verifier accepts the lowered program (needs root);\n"
+		"                   without it, sites compile as their proof sequences\n"
+		"  --kops-unverified  as --kops without asking the kernel (tests only)\n"
+		"  --no-bmi1        Kops extract without bextr (shr + and)\n"
 		"  --no-bmi2        do not use BMI2 shifts (shlx/shrx/sarx)\n"
+		"  --no-movbe       Kops bswap_load without movbe (mov + bswap)\n"
 		"  --kernel-style   show eBPF instructions in the verifier-log style\n"
 		"  --type T         program type (mem, xdp)\n"
 		"\n"
-		"Exit: 0 ok, 1 compile error, 2 usage, 3 bad program.\n");
+		"Exit: 0 ok, 1 compile error, 2 usage, 3 bad program or refused by the\n"
+		"kernel verifier, 4 --kops without the privileges to ask the kernel.\n");
 }
 
 /* What the command was asked to do. */
@@ -41,6 +51,9 @@ struct jit_args {
 	int dump;                /* --dump */
 	int unchecked;           /* --unchecked */
 	int no_bmi2;             /* --no-bmi2 */
+	int no_bmi1;             /* --no-bmi1 */
+	int no_movbe;            /* --no-movbe */
+	int kops;                /* --kops / --kops-unverified: CLI_KOPS_* */
 	int kernel_style;        /* --kernel-style */
 	enum sbpf_prog_type type; /* --type */
 };
@@ -58,6 +71,14 @@ static int parse_args(int argc, char **argv, struct jit_args *a)
 			a->unchecked = 1;
 		} else if (!strcmp(arg, "--no-bmi2")) {
 			a->no_bmi2 = 1;
+		} else if (!strcmp(arg, "--no-bmi1")) {
+			a->no_bmi1 = 1;
+		} else if (!strcmp(arg, "--no-movbe")) {
+			a->no_movbe = 1;
+		} else if (!strcmp(arg, "--kops")) {
+			a->kops = CLI_KOPS_ON;
+		} else if (!strcmp(arg, "--kops-unverified")) {
+			a->kops = CLI_KOPS_UNVERIFIED;
 		} else if (!strcmp(arg, "--kernel-style")) {
 			a->kernel_style = 1;
 		} else if (!strcmp(arg, "--type") && i + 1 < argc) {
@@ -164,8 +185,41 @@ static void print_native(csh cs, const struct sbpf_jit *jit, size_t n, const uin
 		printf("    %5zx:  (%zu bytes capstone cannot decode)\n", done, to - done);
 }
 
+/* Prints the header of Kops site @k of @l (and, for a native one, its
+ * proof sequence and native code); returns the slots it covered (0: the
+ * slots follow as ordinary instructions). */
+static size_t dump_site(csh cs, const struct sbpf_jit *jit, const struct sbpf_kops_lowered *l, size_t k,
+			enum sbpf_disasm_style style, const uint8_t *code)
+{
+	const struct sbpf_kops_site *s = &l->sites[k];
+	char d[128];
+	size_t from, to;
+	cli_kops_describe(&s->p, d, sizeof(d));
+	int native = sbpf_jit__kops_site(jit, k, &from, &to);
+	if (native != 1) {
+		printf("      kops %s: proof sequence, slots %zu..%zu%s\n", d, s->lowered_start,
+		       s->lowered_start + s->lowered_len - 1,
+		       native < 0 ? " (--kops for the native operation)" : " (no native emit in this mode)");
+		return 0;
+	}
+	if (!s->lowered_len) {
+		printf("%4zu: kops %s   (no proof sequence)\n", s->lowered_start, d);
+	} else {
+		printf("%4zu: kops %s   native, in place of slots %zu..%zu:\n", s->lowered_start, d,
+		       s->lowered_start, s->lowered_start + s->lowered_len - 1);
+		for (size_t pc = s->lowered_start; pc < s->lowered_start + s->lowered_len;) {
+			char text[160];
+			int slots = sbpf_disasm_insn(l->insns, l->n, pc, style, text, sizeof(text));
+			printf("      | %s\n", text);
+			pc += slots > 0 ? (size_t)slots : 1;
+		}
+	}
+	print_native(cs, jit, l->n, code, from, to);
+	return s->lowered_len;
+}
+
 static int dump(const struct sbpf_jit *jit, const struct sbpf_insn *insns, size_t n,
-		enum sbpf_disasm_style style)
+		const struct sbpf_kops_lowered *l, enum sbpf_disasm_style style)
 {
 	size_t size;
 	const uint8_t *code = sbpf_jit__code(jit, &size);
@@ -181,7 +235,18 @@ static int dump(const struct sbpf_jit *jit, const struct sbpf_insn *insns, size_
 		printf("prologue:\n");
 		print_native(cs, jit, n, code, 0, start);
 	}
+	size_t k = 0; /* next Kops site */
 	for (size_t pc = 0; pc < n;) {
+		size_t covered = 0;
+		while (l && k < l->nsites && l->sites[k].lowered_start == pc) {
+			covered = dump_site(cs, jit, l, k++, style, code);
+			if (l->sites[k - 1].lowered_len)
+				break;
+		}
+		if (covered) {
+			pc += covered;
+			continue;
+		}
 		char text[160];
 		int slots = sbpf_disasm_insn(insns, n, pc, style, text, sizeof(text));
 		if (slots < 1)
@@ -201,6 +266,40 @@ static int dump(const struct sbpf_jit *jit, const struct sbpf_insn *insns, size_
 	return EXIT_OK;
 }
 
+/* Frees the program: the lowered one with its sites, or the loaded one. */
+static void release(struct sbpf_insn *insns, struct sbpf_kops_lowered *low)
+{
+	if (low->insns)
+		sbpf_kops_lowered__free(low);
+	else
+		free(insns);
+}
+
+/* "kops: 3 sites, 3 native (rotate x2, lea), 0 as proof sequences" */
+static void print_sites(const struct sbpf_jit *jit, const struct sbpf_kops_lowered *l, int kops)
+{
+	size_t native = 0, per_op[SBPF_KOPS__MAX] = { 0 };
+	for (size_t k = 0; k < l->nsites; k++) {
+		size_t from, to;
+		if (sbpf_jit__kops_site(jit, k, &from, &to) == 1) {
+			native++;
+			if (l->sites[k].p.op < SBPF_KOPS__MAX)
+				per_op[l->sites[k].p.op]++;
+		}
+	}
+	printf("kops: %zu site%s, %zu native", l->nsites, l->nsites == 1 ? "" : "s", native);
+	const char *sep = " (";
+	for (uint32_t op = 0; op < SBPF_KOPS__MAX; op++)
+		if (per_op[op]) {
+			printf("%s%s", sep, sbpf_kops_info(op)->name);
+			if (per_op[op] > 1)
+				printf(" x%zu", per_op[op]);
+			sep = ", ";
+		}
+	printf("%s, %zu as proof sequences%s\n", native ? ")" : "", l->nsites - native,
+	       kops ? "" : " (--kops for native operations)");
+}
+
 int cmd_jit(int argc, char **argv)
 {
 	struct jit_args a = { 0 };
@@ -211,9 +310,27 @@ int cmd_jit(int argc, char **argv)
 	struct sbpf_insn *insns = load(a.file, &n);
 	if (!insns)
 		return EXIT_INPUT;
+	char why[512];
+	struct sbpf_kops_lowered low;
+	rc = cli_kops_prepare(insns, n, a.kops, &low, why, sizeof(why));
+	if (rc < 0) {
+		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
+		free(insns);
+		return rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
+	}
+	const struct sbpf_kops_lowered *l = rc > 0 ? &low : NULL;
+	if (l) {
+		free(insns);
+		insns = low.insns; /* compile (and show) the lowered program */
+		n = low.n;
+	} else if (a.kops) {
+		fprintf(stderr, "safebpf: %s: note: no Kops sites, so nothing is native\n", a.file);
+	}
 	struct sbpf_jit_opts jo = {
 		.sz = sizeof(jo), .type = a.type, .unchecked = a.unchecked,
-		.features = a.no_bmi2 ? SBPF_JIT_NO_BMI2 : 0,
+		.features = (a.no_bmi2 ? SBPF_JIT_NO_BMI2 : 0) | (a.no_bmi1 ? SBPF_JIT_NO_BMI1 : 0) |
+			    (a.no_movbe ? SBPF_JIT_NO_MOVBE : 0),
+		.kops = a.kops ? l : NULL,
 	};
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_jit *jit = sbpf_jit__new(insns, n, &jo, &verr);
@@ -223,7 +340,7 @@ int cmd_jit(int argc, char **argv)
 				verr.index, verr.rule);
 		else
 			fprintf(stderr, "safebpf: %s: cannot load program: %s\n", a.file, strerror(errno));
-		free(insns);
+		release(insns, &low);
 		return EXIT_INPUT;
 	}
 	struct sbpf_vm *vm = sbpf_vm__new(insns, n, NULL, NULL);
@@ -234,12 +351,12 @@ int cmd_jit(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "safebpf: %s: cannot compile: %s\n", a.file, strerror(-rc));
 		sbpf_jit__free(jit);
-		free(insns);
+		release(insns, &low);
 		return EXIT_FAIL;
 	}
 	int ex = EXIT_OK;
 	if (a.dump)
-		ex = dump(jit, insns, n, a.kernel_style ? SBPF_DISASM_KERNEL : SBPF_DISASM_ASM);
+		ex = dump(jit, insns, n, l, a.kernel_style ? SBPF_DISASM_KERNEL : SBPF_DISASM_ASM);
 	size_t size;
 	sbpf_jit__code(jit, &size);
 	size_t body = (size_t)(sbpf_jit__insn_offset(jit, n) - sbpf_jit__insn_offset(jit, 0));
@@ -247,7 +364,9 @@ int cmd_jit(int argc, char **argv)
 	       " epilogue and stubs %zu; %d passes)\n", a.file, n, size, sbpf_jit__target_name(jit),
 	       a.unchecked ? "unchecked" : "checked", sbpf_jit__insn_offset(jit, 0), body,
 	       size - (size_t)sbpf_jit__insn_offset(jit, n), sbpf_jit__passes(jit));
+	if (l)
+		print_sites(jit, l, a.kops);
 	sbpf_jit__free(jit);
-	free(insns);
+	release(insns, &low);
 	return ex;
 }

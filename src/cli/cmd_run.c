@@ -1,6 +1,10 @@
-/* cmd_run.c - `safebpf run`: load a program (assembly, raw bytecode or a
- * .data test file), run it once on an input buffer with the chosen engine,
- * print r0. A run-time error prints "error at pc N: reason" and exits 1.
+/* cmd_run.c - `safebpf run`: load a program (assembly, raw bytecode, a
+ * clang-compiled BPF object or a .data test file), run it on an input buffer
+ * with the chosen engine (interpreter, JIT or the kernel), print r0 and,
+ * with --repeat, the time per run. A run-time error prints "error at pc N:
+ * reason" and exits 1. A program with Kops sites is lowered first (error
+ * pcs are slots of the lowered program); --kops runs the sites as native
+ * operations once the kernel verifier accepts the lowered program.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,18 +16,28 @@
 #include "engine.h"
 #include "safebpf/asm.h"
 #include "safebpf/datafile.h"
+#include "safebpf/elf.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf run FILE [--mem HEX | --mem-file F] [--dump-mem] [engine options]\n"
+		"usage: safebpf run FILE [--mem HEX | --mem-file F] [--dump-mem] [--prog NAME]\n"
+		"                        [--repeat N] [--verbose] [engine options]\n"
 		"\n"
-		"Runs FILE - assembly text (.s), raw bytecode, or a .data test file (its\n"
-		"program, and its -- mem unless --mem/--mem-file is given) - and prints r0.\n"
+		"Runs FILE - assembly text (.s), raw bytecode, a clang-compiled BPF object\n"
+		"(clang -O2 -target bpf -c x.c), or a .data test file (its program, and its\n"
+		"-- mem unless --mem/--mem-file is given) - and prints r0. For type xdp the\n"
+		"memory is the packet.\n"
 		"\n"
 		"  --mem HEX         input memory as hex bytes (\"00 01 ff\" or \"0001ff\")\n"
 		"  --mem-file F      input memory from the bytes of file F\n"
-		"  --dump-mem        print the memory (hex) after the run\n");
+		"  --dump-mem        print the memory (hex) after the run\n"
+		"  --prog NAME       the program (function name or section) of an object file\n"
+		"                    with several; an XDP section selects --type xdp\n"
+		"  --repeat N        run N times on the same memory and print the time per\n"
+		"                    run (kernel: BPF_PROG_TEST_RUN's average duration; other\n"
+		"                    engines: CPU time of the N runs / N)\n"
+		"  --verbose         print the kernel verifier's log (engine kernel)\n");
 	cli_engine_usage(f);
 	fprintf(f, "\nExit: 0 ok, 1 run-time error, 2 usage, 3 bad program or input.\n");
 }
@@ -34,8 +48,24 @@ struct run_args {
 	const char *mem_hex;    /* --mem */
 	const char *mem_file;   /* --mem-file */
 	int dump_mem;           /* --dump-mem */
+	const char *prog;       /* --prog: program of an object file */
+	uint64_t repeat;        /* --repeat (0: run once, no timing) */
 	struct cli_exec exec;   /* engine and its options */
+	uint8_t *rodata;        /* read-only data of an object file's program, or NULL */
+	size_t rodata_len;      /* its bytes */
 };
+
+/* 1 when @path starts with the ELF magic. */
+static int is_elf_file(const char *path)
+{
+	unsigned char magic[4];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t got = fread(magic, 1, sizeof(magic), f);
+	fclose(f);
+	return sbpf_elf_is_elf(magic, got);
+}
 
 /* Parses argv into @a. Returns -1 to continue, else an exit code. */
 static int parse_args(int argc, char **argv, struct run_args *a)
@@ -57,6 +87,19 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			a->mem_file = argv[++i];
 		} else if (!strcmp(arg, "--dump-mem")) {
 			a->dump_mem = 1;
+		} else if (!strcmp(arg, "--prog") && i + 1 < argc) {
+			a->prog = argv[++i];
+		} else if (!strcmp(arg, "--verbose")) {
+			a->exec.opts.verbose = 1;
+		} else if (!strcmp(arg, "--repeat") && i + 1 < argc) {
+			char *end;
+			const char *v = argv[++i];
+			errno = 0;
+			a->repeat = strtoull(v, &end, 0);
+			if (errno || end == v || *end || v[0] == '-' || !a->repeat) {
+				fprintf(stderr, "safebpf run: --repeat wants a positive number, not '%s'\n", v);
+				return EXIT_USAGE;
+			}
 		} else if (arg[0] == '-' && arg[1]) {
 			fprintf(stderr, "safebpf run: unknown option or missing value: %s\n", arg);
 			usage(stderr);
@@ -76,6 +119,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		fprintf(stderr, "safebpf run: give --mem or --mem-file, not both\n");
 		return EXIT_USAGE;
 	}
+	if (a->prog && !is_elf_file(a->file)) {
+		fprintf(stderr, "safebpf run: --prog chooses a program of an object file; %s is not one\n",
+			a->file);
+		return EXIT_USAGE;
+	}
 	return -1;
 }
 
@@ -87,10 +135,19 @@ static int ends_with(const char *s, const char *suffix)
 
 /* Loads the program (and, for .data files, its memory into *@mem unless
  * the command line gives memory). Returns 0 or an exit code. */
-static int load_inputs(const struct run_args *a, struct sbpf_insn **insns, size_t *n,
+static int load_inputs(struct run_args *a, struct sbpf_insn **insns, size_t *n,
 		       uint8_t **mem, size_t *mem_len)
 {
-	if (ends_with(a->file, ".data")) {
+	if (is_elf_file(a->file)) {
+		int is_xdp = 0;
+		*insns = cli_load_elf_rodata(a->file, a->prog, n, &is_xdp, &a->rodata, &a->rodata_len);
+		if (!*insns)
+			return EXIT_INPUT;
+		a->exec.opts.rodata = a->rodata;
+		a->exec.opts.rodata_len = a->rodata_len;
+		if (is_xdp && !a->exec.opts.type_set)
+			a->exec.opts.type = SBPF_PROG_XDP;
+	} else if (ends_with(a->file, ".data")) {
 		char *text = cli_read_file(a->file, NULL);
 		if (!text)
 			return EXIT_INPUT;
@@ -134,12 +191,18 @@ static int load_inputs(const struct run_args *a, struct sbpf_insn **insns, size_
 	return 0;
 }
 
-static void print_r0(uint64_t r0)
+static void print_r0(uint64_t r0, enum sbpf_prog_type type)
 {
+	static const char *const xdp_actions[] = {
+		"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX", "XDP_REDIRECT",
+	};
 	if ((int64_t)r0 < 0)
-		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ", %" PRId64 ")\n", r0, r0, (int64_t)r0);
+		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ", %" PRId64 ")", r0, r0, (int64_t)r0);
 	else
-		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ")\n", r0, r0);
+		printf("r0 = 0x%" PRIx64 " (%" PRIu64 ")", r0, r0);
+	if (type == SBPF_PROG_XDP && r0 < sizeof(xdp_actions) / sizeof(xdp_actions[0]))
+		printf(" %s", xdp_actions[r0]);
+	putchar('\n');
 }
 
 static void dump_mem(const uint8_t *mem, size_t len)
@@ -161,31 +224,69 @@ int cmd_run(int argc, char **argv)
 	if (rc) {
 		free(insns);
 		free(mem);
+		free(a.rodata);
 		return rc;
 	}
-	char why[256] = "";
-	void *h = a.exec.engine->load(insns, n, &a.exec.opts, why, sizeof(why));
-	if (!h) {
+	char why[512] = "";
+	if (a.exec.opts.kops && strncmp(a.exec.engine->name, "jit", 3)) {
+		fprintf(stderr, "safebpf run: --kops needs a JIT engine (--engine jit or jit-unchecked)\n");
+		free(insns);
+		free(mem);
+		return EXIT_USAGE;
+	}
+	struct sbpf_kops_lowered low;
+	rc = cli_kops_prepare(insns, n, a.exec.opts.kops, &low, why, sizeof(why));
+	if (rc < 0) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
 		free(insns);
 		free(mem);
+		return rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
+	}
+	if (rc > 0) {
+		free(insns);
+		insns = low.insns; /* run and report on the lowered program */
+		n = low.n;
+		a.exec.opts.lowered = &low;
+	} else if (a.exec.opts.kops) {
+		fprintf(stderr, "safebpf: %s: note: no Kops sites, so nothing runs natively\n", a.file);
+	}
+	void *h = a.exec.engine->load(insns, n, &a.exec.opts, why, sizeof(why));
+	if (!h) {
+		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
+		if (low.insns)
+			sbpf_kops_lowered__free(&low);
+		else
+			free(insns);
+		free(mem);
+		free(a.rodata);
 		return EXIT_INPUT;
 	}
 	uint64_t r0 = 0;
+	double ns = 0;
 	struct sbpf_run_error err = { 0 };
-	rc = a.exec.engine->run(h, mem, mem_len, &r0, &err);
+	if (a.repeat)
+		rc = cli_engine_run_repeat(a.exec.engine, h, mem, mem_len, a.repeat, &r0, &ns, &err);
+	else
+		rc = a.exec.engine->run(h, mem, mem_len, &r0, &err);
 	if (rc) {
 		char text[128];
 		fprintf(stderr, "error at pc %zu: %s\n", err.pc, err.reason);
 		if (err.pc < n && sbpf_disasm_insn(insns, n, err.pc, SBPF_DISASM_ASM, text, sizeof(text)) > 0)
 			fprintf(stderr, "  %zu: %s\n", err.pc, text);
 	} else {
-		print_r0(r0);
+		print_r0(r0, a.exec.opts.type);
+		if (a.repeat)
+			printf("time: %.1f ns per run (%s, %" PRIu64 " runs%s)\n", ns, a.exec.engine->name,
+			       a.repeat, a.exec.engine->run_timed ? ", kernel-measured" : "");
 		if (a.dump_mem)
 			dump_mem(mem, mem_len);
 	}
 	a.exec.engine->unload(h);
-	free(insns);
+	if (low.insns)
+		sbpf_kops_lowered__free(&low);
+	else
+		free(insns);
 	free(mem);
+	free(a.rodata);
 	return rc ? EXIT_FAIL : EXIT_OK;
 }

@@ -1,5 +1,5 @@
 /* engine.c - the engine table (from engines.def) and the engine options
- * every program-running command accepts: --engine, --type, --budget.
+ * every program-running command accepts: --engine, --type, --budget, --kops.
  * To add an option: a field in struct cli_engine_opts, a branch in
  * cli_engine_parse_opt() and a line in cli_engine_usage().
  */
@@ -7,11 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cli.h"
 #include "engine.h"
 
 static const struct cli_engine engines[] = {
-#define ENGINE(name, prefix, summary) { name, summary, prefix##_load, prefix##_run, prefix##_unload },
+#define ENGINE(name, prefix, summary) { name, summary, prefix##_load, prefix##_run, prefix##_unload, NULL },
+#define ENGINE_TIMED(name, prefix, summary) \
+	{ name, summary, prefix##_load, prefix##_run, prefix##_unload, prefix##_run_timed },
 #include "engines.def"
 };
 #define NENGINES (sizeof(engines) / sizeof(engines[0]))
@@ -83,6 +87,15 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 			fprintf(stderr, ")\n");
 			return -1;
 		}
+		x->opts.type_set = 1;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--kops")) {
+		x->opts.kops = CLI_KOPS_ON;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--kops-unverified")) {
+		x->opts.kops = CLI_KOPS_UNVERIFIED;
 		return 1;
 	}
 	if ((rc = opt_value(argc, argv, i, "--budget", &v)) != 0) {
@@ -112,4 +125,32 @@ void cli_engine_usage(FILE *f)
 	fprintf(f, " (default mem: r1 = input memory, r2 = its length)\n");
 	fprintf(f, "  --budget N        stop a run after N instructions (default %llu)\n",
 		(unsigned long long)SBPF_DEFAULT_BUDGET);
+	fprintf(f, "  --kops            JIT engines: run Kops sites as native operations, once the\n"
+		   "                    kernel verifier accepts the lowered program (root); without\n"
+		   "                    it, sites run their proof sequences\n"
+		   "  --kops-unverified as --kops without asking the kernel (tests only)\n");
+}
+
+int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,
+			  uint64_t repeat, uint64_t *r0, double *ns_per_run,
+			  struct sbpf_run_error *err)
+{
+	if (!repeat)
+		repeat = 1;
+	if (e->run_timed)
+		return e->run_timed(h, mem, len, repeat, r0, ns_per_run, err);
+	/* CPU time of this thread, not wall time: BPF_PROG_TEST_RUN also stops
+	 * its clock while the test loop is rescheduled, and these machines are
+	 * shared. */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+	for (uint64_t i = 0; i < repeat; i++) {
+		int rc = e->run(h, mem, len, r0, err);
+		if (rc)
+			return rc;
+	}
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+	*ns_per_run = ns / (double)repeat;
+	return 0;
 }

@@ -4,14 +4,31 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "engine.h"
 
+/* A program with Kops sites runs its proof sequences (lowered here unless
+ * the command lowered it already); --kops is for the JIT engines. */
 void *engine_interp_load(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
 			 char *why, size_t whysz)
 {
-	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type, .insn_budget = o->budget };
+	if (o->kops) {
+		snprintf(why, whysz, "--kops needs a JIT engine (--engine jit or jit-unchecked): "
+			 "the interpreter runs proof sequences");
+		return NULL;
+	}
+	struct sbpf_kops_lowered l = { 0 };
+	if (!o->lowered && cli_kops_prepare(insns, n, CLI_KOPS_OFF, &l, why, whysz) < 0)
+		return NULL;
+	if (l.insns) {
+		insns = l.insns;
+		n = l.n;
+	}
+	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type, .insn_budget = o->budget,
+				     .rodata = o->rodata, .rodata_len = o->rodata_len };
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, &verr);
+	sbpf_kops_lowered__free(&l);
 	if (!vm) {
 		if (errno == EINVAL)
 			snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);

@@ -3,21 +3,41 @@
  * interpreter's default helpers. "jit" is bounds-checked and safe on any
  * valid program; "jit-unchecked" elides every check and is only for
  * programs the kernel verifier accepted. --budget is the JIT's loop budget
- * (loop-header entries per run).
+ * (loop-header entries per run); --kops compiles Kops sites to their native
+ * emits (docs/kops.md).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "engine.h"
 #include "safebpf/jit.h"
 
-/* Loads and compiles @insns; @unchecked selects the mode. */
+/* Loads and compiles @insns; @unchecked selects the mode. A program with
+ * Kops sites is lowered (unless the command did it: o->lowered); with
+ * --kops its sites become native operations once the kernel verifier has
+ * accepted the lowered program (cli_kops_prepare), else they run their
+ * proof sequences. */
 static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
 		      int unchecked, char *why, size_t whysz)
 {
+	struct sbpf_kops_lowered own = { 0 };
+	const struct sbpf_kops_lowered *l = o->lowered;
+	if (!l) {
+		int has = cli_kops_prepare(insns, n, o->kops, &own, why, whysz);
+		if (has < 0)
+			return NULL;
+		l = has ? &own : NULL;
+	}
+	if (l) {
+		insns = l->insns;
+		n = l->n;
+	}
 	struct sbpf_jit_opts jo = {
 		.sz = sizeof(jo), .type = o->type, .unchecked = unchecked, .loop_budget = o->budget,
+		.rodata = o->rodata, .rodata_len = o->rodata_len,
+		.kops = l && o->kops ? l : NULL,
 	};
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_jit *jit = sbpf_jit__new(insns, n, &jo, &verr);
@@ -26,6 +46,7 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 			snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
 		else
 			snprintf(why, whysz, "cannot load program: %s", strerror(errno));
+		sbpf_kops_lowered__free(&own);
 		return NULL;
 	}
 	/* The interpreter's helper table: same ids, same functions. */
@@ -33,6 +54,7 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, NULL);
 	int rc = vm ? sbpf_jit__helpers_from_vm(jit, vm) : -errno;
 	sbpf_vm__free(vm);
+	sbpf_kops_lowered__free(&own); /* the JIT has its own copies */
 	if (!rc)
 		rc = sbpf_jit__compile(jit);
 	if (rc) {

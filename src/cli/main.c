@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "safebpf/asm.h"
+#include "safebpf/elf.h"
 
 #define SAFEBPF_VERSION "0.1.0"
 
@@ -112,6 +113,10 @@ struct sbpf_insn *cli_load_program(const char *path, size_t *n)
 	char *buf = cli_read_file(path, &len);
 	if (!buf)
 		return NULL;
+	if (sbpf_elf_is_elf(buf, len)) {
+		free(buf);
+		return cli_load_elf(path, NULL, n, NULL);
+	}
 	const char *dot = strrchr(path, '.');
 	int is_asm = (dot && (!strcmp(dot, ".s") || !strcmp(dot, ".asm"))) ||
 		     len % 8 != 0 || (len > 0 && looks_like_text(buf, len));

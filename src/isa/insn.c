@@ -76,28 +76,27 @@ static int fail(struct sbpf_validate_error *err, size_t idx, const char *fmt, ..
 	return -EINVAL;
 }
 
-/* Field-usage masks per format: which fields may be non-zero. */
-enum { F_DST = 1, F_SRC = 2, F_OFF = 4, F_IMM = 8 };
-
-static int used_fields(const struct sbpf_op_info *f)
+int sbpf_op_operands(enum sbpf_op op)
 {
-	switch (f->fmt) {
-	case SBPF_FMT_ALU_K:      return F_DST | F_IMM;
-	case SBPF_FMT_ALU_X:      return F_DST | F_SRC;
-	case SBPF_FMT_MOVSX:      return F_DST | F_SRC;
-	case SBPF_FMT_NEG:        return F_DST;
-	case SBPF_FMT_END:        return F_DST;
-	case SBPF_FMT_LDX:        return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_ST:         return F_DST | F_OFF | F_IMM;
-	case SBPF_FMT_STX:        return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_ATOMIC:     return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_LDDW:       return F_DST | F_IMM;
-	case SBPF_FMT_JA:         return F_OFF;
-	case SBPF_FMT_JA32:       return F_IMM;
-	case SBPF_FMT_JCOND_K:    return F_DST | F_OFF | F_IMM;
-	case SBPF_FMT_JCOND_X:    return F_DST | F_SRC | F_OFF;
-	case SBPF_FMT_CALL:       return F_IMM;
-	case SBPF_FMT_CALL_LOCAL: return F_IMM;
+	const struct sbpf_op_info *f = sbpf_op_info(op);
+	enum { D = SBPF_FIELD_DST, S = SBPF_FIELD_SRC, O = SBPF_FIELD_OFF, I = SBPF_FIELD_IMM };
+	switch (f ? f->fmt : -1) {
+	case SBPF_FMT_ALU_K:      return D | I;
+	case SBPF_FMT_ALU_X:      return D | S;
+	case SBPF_FMT_MOVSX:      return D | S;
+	case SBPF_FMT_NEG:        return D;
+	case SBPF_FMT_END:        return D;
+	case SBPF_FMT_LDX:        return D | S | O;
+	case SBPF_FMT_ST:         return D | O | I;
+	case SBPF_FMT_STX:        return D | S | O;
+	case SBPF_FMT_ATOMIC:     return D | S | O;
+	case SBPF_FMT_LDDW:       return D | I;
+	case SBPF_FMT_JA:         return O;
+	case SBPF_FMT_JA32:       return I;
+	case SBPF_FMT_JCOND_K:    return D | O | I;
+	case SBPF_FMT_JCOND_X:    return D | S | O;
+	case SBPF_FMT_CALL:       return I | (op == SBPF_OP_CALL_KFUNC ? O : 0);
+	case SBPF_FMT_CALL_LOCAL: return I;
 	default:                  return 0;
 	}
 }
@@ -124,24 +123,23 @@ static int validate_one(const struct sbpf_insn *in, size_t i, struct sbpf_valida
 		return fail(err, i, "unknown opcode 0x%02x", in->code);
 	}
 	const struct sbpf_op_info *f = sbpf_op_info(op);
-	int used = used_fields(f);
+	int used = sbpf_op_operands(op);
 	/* The key field is part of the opcode, never "unused". */
-	if (f->key == SBPF_KEY_OFF) used |= F_OFF;
-	if (f->key == SBPF_KEY_IMM) used |= F_IMM;
-	if (f->key == SBPF_KEY_SRC) used |= F_SRC;
-	if (op == SBPF_OP_CALL_KFUNC) used |= F_OFF; /* BTF object index */
+	if (f->key == SBPF_KEY_OFF) used |= SBPF_FIELD_OFF;
+	if (f->key == SBPF_KEY_IMM) used |= SBPF_FIELD_IMM;
+	if (f->key == SBPF_KEY_SRC) used |= SBPF_FIELD_SRC;
 
-	if (!(used & F_DST) && in->dst_reg)
+	if (!(used & SBPF_FIELD_DST) && in->dst_reg)
 		return fail(err, i, "%s: unused dst_reg field must be zero (is %d)", f->mnemonic, in->dst_reg);
-	if (!(used & F_SRC) && in->src_reg)
+	if (!(used & SBPF_FIELD_SRC) && in->src_reg)
 		return fail(err, i, "%s: unused src_reg field must be zero (is %d)", f->mnemonic, in->src_reg);
-	if (!(used & F_OFF) && in->off)
+	if (!(used & SBPF_FIELD_OFF) && in->off)
 		return fail(err, i, "%s: unused offset field must be zero (is %d)", f->mnemonic, in->off);
-	if (!(used & F_IMM) && in->imm)
+	if (!(used & SBPF_FIELD_IMM) && in->imm)
 		return fail(err, i, "%s: unused immediate field must be zero (is %d)", f->mnemonic, in->imm);
 	if (in->dst_reg > SBPF_REG_FP)
 		return fail(err, i, "%s: dst register r%d out of range (r0-r10)", f->mnemonic, in->dst_reg);
-	if ((used & F_SRC) && f->key != SBPF_KEY_SRC && in->src_reg > SBPF_REG_FP)
+	if ((used & SBPF_FIELD_SRC) && f->key != SBPF_KEY_SRC && in->src_reg > SBPF_REG_FP)
 		return fail(err, i, "%s: src register r%d out of range (r0-r10)", f->mnemonic, in->src_reg);
 	if (writes_dst(f) && in->dst_reg == SBPF_REG_FP)
 		return fail(err, i, "%s: r10 is the read-only frame pointer", f->mnemonic);

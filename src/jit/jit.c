@@ -4,7 +4,9 @@
  * moves, W^X executable memory (mmap RW, copy, mprotect RX; never writable
  * and executable at once), the per-eBPF-instruction offset table, and the
  * public sbpf_jit__* API including running an image and turning its error
- * exits into the interpreter's error codes and messages.
+ * exits into the interpreter's error codes and messages. With Kops sites
+ * (opts.kops) the pass loop hands each site's region to the backend's
+ * native emit, or compiles its proof sequence when there is none.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include "jit/jitInt.h"
+#include "safebpf/ctx.h"
 
 #define JIT_MAX_PASSES 40
 #define JIT_DEFAULT_BUDGET 100000000ull
@@ -33,7 +36,21 @@ struct sbpf_jit {
 	size_t image_size;                    /* bytes of code in the image */
 	size_t map_size;                      /* bytes mapped */
 	int passes;                           /* passes the compile needed */
+	uint8_t *rodata;                      /* copy of the read-only data (a read-only extra region), or NULL */
+	size_t rodata_len;                    /* its bytes */
+	struct sbpf_kops_site *kops;          /* Kops sites (checked copy of opts.kops), or NULL */
+	size_t nkops;                         /* their count */
+	int kops_mutant;                      /* deliberately wrong emits (tests only) */
+	uint32_t *kops_from, *kops_to;        /* nkops: code range of each site in the image */
+	uint8_t *kops_native;                 /* nkops: 1 when the site runs its native emit */
 };
+
+/* Extra regions checked code of @jit looks at: its program type's, plus
+ * its read-only data. */
+static int extra_regions(const struct sbpf_jit *jit)
+{
+	return jit_extra_regions(jit->type) + (jit->rodata ? 1 : 0);
+}
 
 /* ---- code buffer ---- */
 
@@ -61,6 +78,14 @@ void jit_buf_put(struct jit_buf *b, const void *src, size_t n)
 	}
 	memcpy(b->p + b->len, src, n);
 	b->len += n;
+}
+
+void jit_patch_rel32(struct jit_buf *b, size_t at)
+{
+	if (b->err)
+		return;
+	int32_t rel = (int32_t)((long)b->len - (long)(at + 4));
+	memcpy(b->p + at, &rel, 4);
 }
 
 void jit_patch_rel8(struct jit_buf *b, size_t at)
@@ -97,6 +122,36 @@ size_t jit_add_stub(struct jit_ctx *c, uint32_t pc, uint32_t kind, uint32_t resu
 }
 
 /* ---- public API: creation ---- */
+
+/* Takes the Kops sites of @o after checking them against the program
+ * @insns given to sbpf_jit__new() and, region by region, against the code
+ * to compile (after the program type's context rewrite, which must leave
+ * every region alone): the JIT replaces code by native emits only where
+ * the site rules hold and the region is the proof sequence the verifier saw. */
+static int copy_sites(struct sbpf_jit *jit, const struct sbpf_insn *insns, const struct sbpf_jit_opts *o,
+		      struct sbpf_validate_error *err)
+{
+	const struct sbpf_kops_lowered *l = o->kops;
+	if (l->n != jit->n || !l->insns || memcmp(l->insns, insns, jit->n * sizeof(*insns))) {
+		if (err) {
+			err->index = 0;
+			snprintf(err->rule, sizeof(err->rule),
+				 "Kops sites belong to another program (give the lowered program itself)");
+		}
+		return -EINVAL;
+	}
+	int rc = sbpf_kops_check_sites(jit->insns, jit->n, l->sites, l->nsites, err);
+	if (rc)
+		return rc;
+	if (!l->nsites)
+		return 0;
+	jit->kops = malloc(l->nsites * sizeof(*jit->kops));
+	if (!jit->kops)
+		return -ENOMEM;
+	memcpy(jit->kops, l->sites, l->nsites * sizeof(*jit->kops));
+	jit->nkops = l->nsites;
+	return 0;
+}
 
 static const struct jit_target *find_target(const char *name)
 {
@@ -142,6 +197,31 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	memcpy(jit->insns, insns, n * sizeof(*insns));
+	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
+	rc = sbpf_ctx_rewrite(o.type, jit->insns, n, err);
+	if (rc) {
+		sbpf_jit__free(jit);
+		errno = -rc;
+		return NULL;
+	}
+	jit->n = n;
+	if (o.kops && (rc = copy_sites(jit, insns, &o, err))) {
+		sbpf_jit__free(jit);
+		errno = -rc;
+		return NULL;
+	}
+	/* Read-only data: a private copy, its references (lddw, never inside a
+	 * site's region) resolved to it. */
+	if (o.rodata && o.rodata_len) {
+		if (jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA || !(jit->rodata = malloc(o.rodata_len))) {
+			sbpf_jit__free(jit);
+			errno = jit_extra_regions(o.type) + 1 > JIT_MAX_EXTRA ? ENOTSUP : ENOMEM;
+			return NULL;
+		}
+		memcpy(jit->rodata, o.rodata, o.rodata_len);
+		jit->rodata_len = o.rodata_len;
+		sbpf_rodata_resolve(jit->insns, n, jit->rodata, o.rodata_len);
+	}
 	jit->n = n;
 	jit->type = o.type;
 	jit->checked = !o.unchecked;
@@ -160,6 +240,11 @@ void sbpf_jit__free(struct sbpf_jit *jit)
 	free(jit->insns);
 	free(jit->flags);
 	free(jit->addrs);
+	free(jit->rodata);
+	free(jit->kops);
+	free(jit->kops_from);
+	free(jit->kops_to);
+	free(jit->kops_native);
 	free(jit);
 }
 
@@ -230,6 +315,12 @@ static void analyze(struct jit_ctx *c, uint8_t *flags)
 			break;
 		}
 	}
+	/* Native emits read their payload's registers (a prefetch has no proof
+	 * sequence that would name its base). */
+	for (size_t i = 0; i < c->nkops; i++) {
+		const struct sbpf_kops_payload *p = &c->kops[i].p;
+		c->regs_used |= (1u << p->dst | 1u << p->a | 1u << p->b | 1u << p->c) & 0x7ff;
+	}
 	c->first_sub = c->n;
 	for (size_t pc = 1; pc < c->n; pc++)
 		if (flags[pc] & JIT_SLOT_FUNC) {
@@ -262,14 +353,40 @@ static void emit_pass(struct jit_ctx *c, const struct jit_target *t)
 	c->nstubs = 0;
 	c->rel8_overflow = false;
 	t->prologue(c);
+	size_t k = 0; /* next Kops site */
 	for (size_t pc = 0; pc < c->n;) {
 		c->addrs[pc] = (uint32_t)c->buf.len;
+		size_t native = 0; /* slots a native emit replaced */
+		while (k < c->nkops && c->kops[k].lowered_start == pc) {
+			const struct sbpf_kops_site *s = &c->kops[k];
+			c->kops_from[k] = (uint32_t)c->buf.len;
+			c->kops_native[k] = t->kops && t->kops(c, pc, s) ? 1 : 0;
+			c->kops_to[k] = (uint32_t)c->buf.len;
+			k++;
+			if (s->lowered_len) {
+				if (c->kops_native[k - 1])
+					native = s->lowered_len;
+				break;
+			}
+		}
+		if (native) {
+			/* Inner slots (never jump targets) map to the end, like an
+			 * lddw's second slot. */
+			for (size_t i = 1; i < native; i++)
+				c->addrs[pc + i] = (uint32_t)c->buf.len;
+			pc += native;
+			continue;
+		}
 		int slots = t->insn(c, pc);
 		if (slots == 2)
 			c->addrs[pc + 1] = (uint32_t)c->buf.len;
 		pc += slots > 0 ? (size_t)slots : 1;
 	}
 	c->addrs[c->n] = (uint32_t)c->buf.len;
+	for (; k < c->nkops; k++) { /* an empty region at the very end: no code */
+		c->kops_from[k] = c->kops_to[k] = (uint32_t)c->buf.len;
+		c->kops_native[k] = 0;
+	}
 	t->tail(c);
 	if (c->buf.len > UINT32_MAX)
 		jit_buf_fail(&c->buf, -E2BIG);
@@ -293,7 +410,8 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	struct jit_ctx c = {
 		.insns = jit->insns, .n = jit->n, .helpers = jit->helpers,
 		.checked = jit->checked, .features = jit->features,
-		.nextra = jit_extra_regions(jit->type),
+		.nextra = extra_regions(jit),
+		.kops = jit->kops, .nkops = jit->nkops, .kops_mutant = jit->kops_mutant,
 	};
 	uint8_t *flags = calloc(jit->n + 1, 1);
 	uint32_t *a = calloc(jit->n + 1, sizeof(uint32_t));
@@ -301,7 +419,11 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	uint32_t *prev_stubs = NULL;
 	void *map = NULL;
 	size_t map_size = 0;
-	if (!flags || !a || !b) {
+	size_t nk = jit->nkops ? jit->nkops : 1;
+	c.kops_from = calloc(nk, sizeof(uint32_t));
+	c.kops_to = calloc(nk, sizeof(uint32_t));
+	c.kops_native = calloc(nk, 1);
+	if (!flags || !a || !b || !c.kops_from || !c.kops_to || !c.kops_native) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -365,6 +487,11 @@ int sbpf_jit__compile(struct sbpf_jit *jit)
 	jit->passes = c.pass;
 	jit->flags = flags;
 	jit->addrs = c.addrs;
+	jit->kops_from = c.kops_from;
+	jit->kops_to = c.kops_to;
+	jit->kops_native = c.kops_native;
+	c.kops_from = c.kops_to = NULL;
+	c.kops_native = NULL;
 	flags = NULL;
 	map = NULL;
 	if (c.addrs == a)
@@ -381,6 +508,9 @@ out:
 	free(c.buf.p);
 	free(c.stubs);
 	free(c.stub_addrs);
+	free(c.kops_from);
+	free(c.kops_to);
+	free(c.kops_native);
 	return rc;
 }
 
@@ -542,6 +672,19 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	/* The read-only data is the last extra region. */
+	struct jit_region all[1 + JIT_MAX_EXTRA];
+	if (jit->rodata) {
+		struct jit_region none = { NULL, 0, true, "mem" };
+		for (size_t k = 0; k < nregs; k++)
+			all[k] = regs[k];
+		if (!nregs)
+			all[nregs++] = none;
+		while (nregs < 1 + (size_t)jit_extra_regions(jit->type))
+			all[nregs++] = (struct jit_region){ NULL, 0, false, "none" };
+		all[nregs++] = (struct jit_region){ jit->rodata, jit->rodata_len, false, "rodata" };
+		regs = all;
+	}
 	struct jit_rt rt = { 0 };
 	if (nregs) {
 		rt.mem_lo = (uint64_t)(uintptr_t)regs[0].base;
@@ -566,6 +709,25 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	return 0;
 }
 
+/* [xdp branch] Program type xdp: r1 = a struct sbpf_xdp_ctx (safebpf/ctx.h)
+ * whose data/data_end point at the packet; the program's xdp_md loads were
+ * rewritten by sbpf_ctx_rewrite() in sbpf_jit__new(). The packet is the
+ * primary (read-write) region, the context a read-only extra region, as in
+ * the interpreter. */
+static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
+		   struct sbpf_run_error *err)
+{
+	if (!mem)
+		len = 0;
+	struct sbpf_xdp_ctx ctx;
+	sbpf_xdp_ctx__init(&ctx, mem, len);
+	struct jit_region regs[2] = {
+		{ mem, len, true, "packet" },
+		{ &ctx, sizeof(ctx), false, "ctx" },
+	};
+	return jit_run_regions(jit, (uint64_t)(uintptr_t)&ctx, 0, regs, 2, r0, err);
+}
+
 int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		  struct sbpf_run_error *err)
 {
@@ -574,6 +736,8 @@ int sbpf_jit__run(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	if (jit->type == SBPF_PROG_XDP)
+		return run_xdp(jit, mem, len, r0, err); /* [xdp branch] */
 	if (jit->type != SBPF_PROG_MEM) {
 		if (err) {
 			err->pc = 0;
@@ -616,4 +780,30 @@ void sbpf_jit__capstone_mode(const struct sbpf_jit *jit, int *arch, int *mode)
 int sbpf_jit__passes(const struct sbpf_jit *jit)
 {
 	return jit ? jit->passes : 0;
+}
+
+int sbpf_jit__kops_site(const struct sbpf_jit *jit, size_t i, size_t *from, size_t *to)
+{
+	if (!jit || !jit->image || i >= jit->nkops)
+		return -1;
+	const struct sbpf_kops_site *s = &jit->kops[i];
+	if (jit->kops_native[i] || !s->lowered_len) {
+		*from = jit->kops_from[i];
+		*to = jit->kops_to[i];
+	} else {
+		*from = jit->addrs[s->lowered_start];
+		*to = jit->addrs[s->lowered_start + s->lowered_len];
+	}
+	return jit->kops_native[i];
+}
+
+unsigned int sbpf_jit__features(const struct sbpf_jit *jit)
+{
+	return jit ? jit->features : 0;
+}
+
+void jit_set_kops_mutant(struct sbpf_jit *jit, int mutant)
+{
+	if (jit)
+		jit->kops_mutant = mutant;
 }

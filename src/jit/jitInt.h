@@ -35,6 +35,8 @@ static inline void jit_put8(struct jit_buf *b, uint64_t v) { jit_buf_put(b, &v, 
  * buffer (a forward jump inside one instruction's code). Fails the buffer
  * with -ERANGE when the distance does not fit. */
 void jit_patch_rel8(struct jit_buf *b, size_t at);
+/* Same for the rel32 field at @at. */
+void jit_patch_rel32(struct jit_buf *b, size_t at);
 
 /* ---- run-time block ----------------------------------------------------- */
 
@@ -166,6 +168,12 @@ struct jit_ctx {
 	size_t prev_nstubs;              /* stubs of the previous pass */
 	uint32_t labels[8];              /* backend-defined shared labels, this pass */
 	uint32_t prev_labels[8];         /* same, previous pass */
+
+	const struct sbpf_kops_site *kops; /* Kops sites, by region start (NULL: none) */
+	size_t nkops;                    /* their count */
+	int kops_mutant;                 /* KOPS_MUT_* for the emits (tests only) */
+	uint32_t *kops_from, *kops_to;   /* nkops: native code of each site, this pass */
+	uint8_t *kops_native;            /* nkops: 1 when the site got its native emit */
 };
 
 /* Requests a stub; returns its index (the stub's previous-pass address is
@@ -192,7 +200,18 @@ struct jit_target {
 	/* Emits the epilogue, shared exits and every requested stub, recording
 	 * stub_addrs[] and labels[]. */
 	void (*tail)(struct jit_ctx *c);
+	/* Emits the native code of Kops site @s, whose region starts at slot
+	 * @pc, and returns 1; or returns 0 having emitted nothing (no usable
+	 * emit: the driver compiles the proof sequence slot by slot). For a
+	 * region of one slot or more the native code replaces the whole region
+	 * (a loop-header check at @pc included); an empty region's code comes
+	 * before the instruction at @pc. NULL: no native operations. */
+	int (*kops)(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s);
 };
+
+/* Tests only: makes the Kops emits of @jit produce deliberately wrong code
+ * (KOPS_MUT_* in src/jit/x86_64/kops_x86.h) to show the checks catch it. */
+void jit_set_kops_mutant(struct sbpf_jit *jit, int mutant);
 
 extern const struct jit_target jit_target_x86_64;
 

@@ -145,6 +145,8 @@ int sbpf_kernel_prog_info(int prog_fd, struct sbpf_kprog_info *out)
 	out->id = info.id;
 	out->run_cnt = info.run_cnt;
 	out->recursion_misses = info.recursion_misses;
+	out->jited_len = info.jited_prog_len;
+	out->xlated_len = info.xlated_prog_len;
 	return 0;
 }
 

@@ -2,6 +2,7 @@
  * through libbpf, keeping the verifier's log for people.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,9 @@ const char *sbpf_kernel_tracefs(void)
 	return NULL;
 }
 
+static int kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbpf_kload_opts *opts,
+		       const int *fd_array);
+
 static enum bpf_prog_type kernel_type(enum sbpf_kprog_type t)
 {
 	switch (t) {
@@ -91,9 +95,52 @@ static enum bpf_prog_type kernel_type(enum sbpf_kprog_type t)
 	}
 }
 
+/* Field @f of @o when the caller's struct is recent enough to have it. */
+#define KOPT(o, f, def) \
+	((o)->sz >= offsetof(struct sbpf_kload_opts, f) + sizeof((o)->f) ? (o)->f : (def))
+
+/* A frozen one-entry array map holding @len bytes of @data that programs
+ * may read but not write. Returns its fd or a negative errno. */
+static int rodata_map(const void *data, size_t len)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_RDONLY_PROG);
+	if (len > UINT32_MAX)
+		return -E2BIG;
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "safebpf.rodata", 4, (uint32_t)len, 1, &mo);
+	if (fd < 0)
+		return -errno;
+	uint32_t key = 0;
+	if (bpf_map_update_elem(fd, &key, data, 0) || bpf_map_freeze(fd)) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 int sbpf_kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbpf_kload_opts *opts)
 {
+	const void *ro = KOPT(opts, rodata, NULL);
+	size_t ro_len = KOPT(opts, rodata_len, 0);
+	if (ro && ro_len) {
+		int map_fd = rodata_map(ro, ro_len);
+		if (map_fd < 0)
+			return map_fd;
+		struct sbpf_kload_opts o2 = *opts;
+		o2.sz = offsetof(struct sbpf_kload_opts, rodata); /* no rodata below */
+		int fd = kernel_load(insns, n, &o2, &map_fd);
+		close(map_fd); /* the program keeps its own reference */
+		return fd;
+	}
+	return kernel_load(insns, n, opts, NULL);
+}
+
+/* sbpf_kernel_load() with an optional fd_array (one map). */
+static int kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbpf_kload_opts *opts,
+		       const int *fd_array)
+{
 	LIBBPF_OPTS(bpf_prog_load_opts, lo);
+	lo.fd_array = fd_array;
 	char name[16] = "safebpf";
 	if (opts->name)
 		snprintf(name, sizeof(name), "%s", opts->name);

@@ -3,6 +3,8 @@
  * or a program refers to it.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +20,7 @@ static enum bpf_map_type kernel_map_type(enum sbpf_kmap_type t)
 	case SBPF_KMAP_HASH:         return BPF_MAP_TYPE_HASH;
 	case SBPF_KMAP_PERCPU_HASH:  return BPF_MAP_TYPE_PERCPU_HASH;
 	case SBPF_KMAP_RINGBUF:      return BPF_MAP_TYPE_RINGBUF;
+	case SBPF_KMAP_ARRAY_OF_MAPS: return BPF_MAP_TYPE_ARRAY_OF_MAPS;
 	case SBPF_KMAP_ARRAY:
 	default:                     return BPF_MAP_TYPE_ARRAY;
 	}
@@ -28,8 +31,14 @@ int sbpf_kmap_create(const struct sbpf_kmap_opts *opts)
 	char name[16] = "";
 	if (opts->name)
 		snprintf(name, sizeof(name), "%s", opts->name);
+	LIBBPF_OPTS(bpf_map_create_opts, mo);
+	if (opts->sz >= offsetof(struct sbpf_kmap_opts, inner_map_fd) + sizeof(opts->inner_map_fd) &&
+	    opts->type == SBPF_KMAP_ARRAY_OF_MAPS)
+		mo.inner_map_fd = (uint32_t)opts->inner_map_fd;
+	if (opts->sz >= offsetof(struct sbpf_kmap_opts, map_flags) + sizeof(opts->map_flags))
+		mo.map_flags = opts->map_flags;
 	int fd = bpf_map_create(kernel_map_type(opts->type), name[0] ? name : NULL, opts->key_size,
-				opts->value_size, opts->max_entries, NULL);
+				opts->value_size, opts->max_entries, &mo);
 	return fd >= 0 ? fd : -errno;
 }
 

@@ -1,7 +1,9 @@
 /* ringbuf.c - consuming BPF ring buffers through libbpf (ring_buffer__new,
- * ring_buffer__poll), plus a read-only view of the producer and consumer
- * positions so that a caller can wait until everything reserved before a
- * given moment has been consumed.
+ * ring_buffer__poll, then ring_buffer__consume when the wait times out, so
+ * that records submitted without a wake-up are read at the poll timer),
+ * plus a read-only view of the producer and consumer positions so that a
+ * caller can wait until everything reserved before a given moment has been
+ * consumed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,6 +64,10 @@ int sbpf_kringbuf__poll(struct sbpf_kringbuf *r, int timeout_ms)
 {
 	r->stopped = 0;
 	int n = timeout_ms == 0 ? ring_buffer__consume(r->rb) : ring_buffer__poll(r->rb, timeout_ms);
+	/* Producers may submit without waking us (BPF_RB_NO_WAKEUP, batched
+	 * output): when the wait times out, take what is there anyway. */
+	if (n == 0 && timeout_ms != 0 && !r->stopped)
+		n = ring_buffer__consume(r->rb);
 	if (r->stopped)
 		return -ECANCELED;
 	if (n == -EINTR)

@@ -34,7 +34,8 @@ const struct sbpf_kops_info *sbpf_kops_info(uint32_t op)
 	const struct kops_op *o = kops_op(op);
 	if (!o)
 		return NULL;
-	infos[op] = (struct sbpf_kops_info){ o->name, o->summary, o->payload_doc };
+	infos[op] = (struct sbpf_kops_info){ o->name, o->summary, o->payload_doc, o->example,
+					     o->emit_x86_64 != NULL, o->native_max_x86_64 };
 	return &infos[op];
 }
 
@@ -292,21 +293,96 @@ static int emit_lowered(const struct sbpf_insn *in, size_t n, struct sbpf_kops_l
 	return 0;
 }
 
-/* Pass 3: the rules that make a native emit trustworthy in place of the
- * proof sequence. Jumps never enter a region except at its start (pass 2),
- * regions contain no calls, exits or backward jumps, their internal jumps
- * stay inside (or go to the end), and clobbered registers die. */
-static int check_sites(struct sbpf_kops_lowered *out, struct sbpf_validate_error *err)
+/* Whether the region of @s in @insns holds exactly the proof sequence of
+ * its payload (the code the verifier checked is the code the emit replaces). */
+static int region_is_proof(const struct sbpf_insn *insns, const struct sbpf_kops_site *s)
 {
-	uint16_t *live = kops_liveness(out->insns, out->n);
+	struct sbpf_builder *b = sbpf_builder__new();
+	if (!b)
+		return -ENOMEM;
+	int rc = sbpf_kops_instantiate(&s->p, b);
+	size_t len = sbpf_builder__len(b);
+	struct sbpf_insn *seq = NULL, *tmp = NULL;
+	size_t n = 0;
+	if (rc >= 0 && len == s->lowered_len && len) {
+		/* Proof sequences end without an exit: add one to finish them. */
+		sbpf_builder__emit(b, SBPF_EXIT_INSN());
+		rc = sbpf_builder__finish(b, &tmp, &n, NULL);
+		seq = tmp;
+	}
+	int same = rc >= 0 && len == s->lowered_len &&
+		   (!len || (seq && !memcmp(seq, &insns[s->lowered_start], len * sizeof(*seq))));
+	free(seq);
+	sbpf_builder__free(b);
+	return same;
+}
+
+/* The rules that make a native emit trustworthy in place of the proof
+ * sequence. Each region lies in the program after the previous one and
+ * holds the proof sequence of its payload; jumps never enter a region
+ * except at its start; regions contain no calls, exits or backward jumps,
+ * their internal jumps stay inside (or go to the end); clobbered registers
+ * die. */
+int sbpf_kops_check_sites(const struct sbpf_insn *insns, size_t n, const struct sbpf_kops_site *sites,
+			  size_t nsites, struct sbpf_validate_error *err)
+{
+	char why[128];
+	size_t prev_end = 0;
+	for (size_t i = 0; i < nsites; i++) {
+		const struct sbpf_kops_site *s = &sites[i];
+		if (sbpf_kops_check_payload(&s->p, why, sizeof(why)))
+			return fail(err, s->pc, "malformed site: %s", why);
+		if (s->lowered_start < prev_end || s->lowered_start > n || s->lowered_len > n - s->lowered_start)
+			return fail(err, s->pc, "%s: region [%zu, +%zu) is out of order or outside the program",
+				    kops_op(s->p.op)->name, s->lowered_start, s->lowered_len);
+		int same = region_is_proof(insns, s);
+		if (same < 0)
+			return same;
+		if (!same)
+			return fail(err, s->pc, "%s: region [%zu, +%zu) does not hold the proof sequence of its payload",
+				    kops_op(s->p.op)->name, s->lowered_start, s->lowered_len);
+		prev_end = s->lowered_start + s->lowered_len;
+	}
+	/* Outside jumps into (start, end): one pass over the jumps, finding the
+	 * region around each target by binary search (regions are sorted). */
+	for (size_t k = 0; k < n && nsites; k++) {
+		const struct sbpf_insn *in = &insns[k];
+		const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
+		long long t;
+		if (f->fmt == SBPF_FMT_LDDW) {
+			k++;
+			continue;
+		}
+		if (f->fmt == SBPF_FMT_JA || f->fmt == SBPF_FMT_JCOND_K || f->fmt == SBPF_FMT_JCOND_X)
+			t = (long long)k + 1 + in->off;
+		else if (f->fmt == SBPF_FMT_JA32 || f->fmt == SBPF_FMT_CALL_LOCAL)
+			t = (long long)k + 1 + in->imm;
+		else
+			continue;
+		size_t lo = 0, hi = nsites; /* first site starting at or after t */
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if ((long long)sites[mid].lowered_start < t)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == 0)
+			continue;
+		const struct sbpf_kops_site *s = &sites[lo - 1]; /* the last one starting before t */
+		size_t end = s->lowered_start + s->lowered_len;
+		if (t < (long long)end && (k < s->lowered_start || k >= end))
+			return fail(err, s->pc, "jump from slot %zu enters the middle of a site", k);
+	}
+	uint16_t *live = kops_liveness(insns, n);
 	if (!live)
 		return -ENOMEM;
 	int rc = 0;
-	for (size_t i = 0; i < out->nsites && !rc; i++) {
-		const struct sbpf_kops_site *s = &out->sites[i];
+	for (size_t i = 0; i < nsites && !rc; i++) {
+		const struct sbpf_kops_site *s = &sites[i];
 		size_t end = s->lowered_start + s->lowered_len;
 		for (size_t k = s->lowered_start; k < end && !rc; k++) {
-			const struct sbpf_insn *in = &out->insns[k];
+			const struct sbpf_insn *in = &insns[k];
 			const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
 			if (f->fmt == SBPF_FMT_CALL || f->fmt == SBPF_FMT_CALL_LOCAL || f->fmt == SBPF_FMT_EXIT)
 				rc = fail(err, s->pc, "%s: proof sequence contains a call or exit", kops_op(s->p.op)->name);
@@ -316,24 +392,8 @@ static int check_sites(struct sbpf_kops_lowered *out, struct sbpf_validate_error
 						  kops_op(s->p.op)->name);
 			}
 		}
-		/* Outside jumps into (start, end): any jump whose target is inside. */
-		for (size_t k = 0; k < out->n && !rc; k++) {
-			if (k >= s->lowered_start && k < end)
-				continue;
-			const struct sbpf_insn *in = &out->insns[k];
-			const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
-			long long t = -1;
-			if (k > 0 && is_lddw(&out->insns[k - 1]))
-				continue;
-			if (f->fmt == SBPF_FMT_JA || f->fmt == SBPF_FMT_JCOND_K || f->fmt == SBPF_FMT_JCOND_X)
-				t = (long long)k + 1 + in->off;
-			else if (f->fmt == SBPF_FMT_JA32 || f->fmt == SBPF_FMT_CALL_LOCAL)
-				t = (long long)k + 1 + in->imm;
-			if (t > (long long)s->lowered_start && t < (long long)end)
-				rc = fail(err, s->pc, "jump from slot %zu enters the middle of a site", k);
-		}
 		uint16_t clob = kops_op(s->p.op)->clobbers(&s->p);
-		uint16_t after = end < out->n ? live[end] : 0;
+		uint16_t after = end < n ? live[end] : 0;
 		if (!rc && (clob & after)) {
 			int r = __builtin_ctz(clob & after);
 			rc = fail(err, s->pc, "%s: proof sequence clobbers r%d, which is live after the site",
@@ -356,10 +416,17 @@ int sbpf_kops_lower(const struct sbpf_insn *insns, size_t n, struct sbpf_kops_lo
 		out->insns = calloc(out->n ? out->n : 1, sizeof(*out->insns));
 		rc = out->insns ? emit_lowered(insns, n, out, err) : -ENOMEM;
 	}
+	if (!rc && (rc = sbpf_validate(out->insns, out->n, err)) == -EINVAL && err) {
+		/* Report the slot of the input that became the faulty one. */
+		size_t pc = 0;
+		while (pc + 1 < n && out->old_to_new[pc + 1] <= err->index)
+			pc++;
+		if (pc > 0 && sbpf_kops_is_site(insns, n, pc - 1))
+			pc--; /* a site's call slot: name its sidecar */
+		err->index = pc;
+	}
 	if (!rc)
-		rc = sbpf_validate(out->insns, out->n, err);
-	if (!rc)
-		rc = check_sites(out, err);
+		rc = sbpf_kops_check_sites(out->insns, out->n, out->sites, out->nsites, err);
 	if (rc)
 		sbpf_kops_lowered__free(out);
 	return rc;

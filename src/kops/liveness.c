@@ -52,8 +52,7 @@ static void uses_defs(const struct sbpf_insn *in, uint16_t *use, uint16_t *def)
 	}
 }
 
-/* Successors of slot @i (at most 2); returns their count. */
-static int successors(const struct sbpf_insn *insns, size_t n, size_t i, size_t succ[2])
+int kops_successors(const struct sbpf_insn *insns, size_t n, size_t i, size_t succ[2])
 {
 	const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(&insns[i]));
 	size_t next = i + (f->fmt == SBPF_FMT_LDDW ? 2 : 1);
@@ -99,7 +98,7 @@ uint16_t *kops_liveness(const struct sbpf_insn *insns, size_t n)
 			if (second[k])
 				continue;
 			size_t succ[2];
-			int ns = successors(insns, n, k, succ);
+			int ns = kops_successors(insns, n, k, succ);
 			uint16_t out = 0, use, def;
 			for (int j = 0; j < ns; j++)
 				if (succ[j] < n)

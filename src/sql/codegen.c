@@ -146,6 +146,15 @@ static void capture(struct gen *g, const struct sql_cap *c)
 	}
 }
 
+void sql_codegen_stage(struct sbpf_builder *b, const struct sql_layout *lay)
+{
+	struct gen g = { .b = b, .lay = lay };
+	emit(&g, SBPF_ST_MEM(SBPF_W, R_SCRATCH, 0, (int32_t)lay->tp_id)); /* header: tracepoint id */
+	emit(&g, SBPF_ST_MEM(SBPF_W, R_SCRATCH, 4, (int32_t)lay->size));  /* header: record size */
+	for (size_t i = 0; i < lay->ncaps; i++)
+		capture(&g, &lay->caps[i]);
+}
+
 int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *maps,
 		     const struct sql_mvsf_opts *opts, struct sbpf_insn **out, size_t *n)
 {
@@ -166,10 +175,7 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	}
 	lookup_first(&g, maps->scratch_fd, l_out);
 	emit(&g, SBPF_MOV64_REG(R_SCRATCH, 0));                      /* r7 = scratch record */
-	emit(&g, SBPF_ST_MEM(SBPF_W, R_SCRATCH, 0, (int32_t)lay->tp_id)); /* header: tracepoint id */
-	emit(&g, SBPF_ST_MEM(SBPF_W, R_SCRATCH, 4, (int32_t)lay->size));  /* header: record size */
-	for (size_t i = 0; i < lay->ncaps; i++)
-		capture(&g, &lay->caps[i]);
+	sql_codegen_stage(g.b, lay);
 
 	load_map(&g, 1, maps->ringbuf_fd);                           /* r1 = ring buffer */
 	emit(&g, SBPF_MOV64_IMM(2, (int32_t)lay->size));             /* r2 = size */

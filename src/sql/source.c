@@ -36,6 +36,21 @@ struct sql_source {
 	uint64_t dropped;                          /* records with a bad header or that could not
 						      be stored for pairing (never expected) */
 	bool include_self;                         /* record this process's events too */
+	/* kernel plans (optimize.c): rp above describes the records user space
+	 * receives; krp what the programs stage */
+	const struct sql_kspec *k;                 /* kernel operators, or NULL (MVSF) */
+	struct sql_recplan krp;                    /* staged layouts */
+	struct sql_kagg agg;                       /* group layout (k->kagg) */
+	int counters_fd, pair_fd, outer_fd, zero_fd; /* kernel-plan maps (-1: none) */
+	int inner_fd[2];                           /* group maps, one in the slot */
+	int cur;                                   /* index of the group map in the slot */
+	int pidset_fd;                             /* pid set (borrowed), or -1 */
+	uint32_t pair_off;                         /* scratch offset of the opening record copy */
+	uint32_t pair_entries;                     /* bound of the kernel pairing map */
+	bool fingerprinting;                       /* placeholder fds and process id */
+	bool *rejected;                            /* out: a program was refused by the verifier */
+	char *reject_why;                          /* out: the verifier's reason */
+	size_t reject_whysz;
 	sql_row_fn fn;                             /* callback of the current poll */
 	void *fn_ctx;                              /* its argument */
 	int rows;                                  /* rows delivered in the current poll */
@@ -57,6 +72,16 @@ static int on_record(void *ctx, const void *data, size_t len)
 	if (probe < 0) {
 		s->dropped++;
 		return 0;
+	}
+	if (s->k && s->k->kpair) {
+		/* Paired in the kernel: the opening record, then the closing one. */
+		uint32_t size0 = s->rp.lay[0].size;
+		if (probe != 0 || len < size0 + SQL_REC_HDR ||
+		    sql_recplan_probe(&s->rp, (const uint8_t *)data + size0, len - size0) != 1) {
+			s->dropped++;
+			return 0;
+		}
+		return deliver(s, data, (const uint8_t *)data + size0);
 	}
 	if (!s->t->pair)
 		return deliver(s, data, NULL);
@@ -85,6 +110,44 @@ static uint32_t ringbuf_size(size_t want)
 	return n;
 }
 
+/* Maps of kernel plans: counters live in lost_fd (SQL_KCNT__COUNT entries). */
+static int create_kernel_maps(struct sql_source *s)
+{
+	s->counters_fd = s->lost_fd;
+	if (s->k->kpair) {
+		struct sbpf_kmap_opts po = { .sz = sizeof(po), .type = SBPF_KMAP_HASH, .name = "sbpf_pair",
+					     .key_size = 16, .value_size = s->krp.lay[0].size,
+					     .max_entries = s->pair_entries };
+		if ((s->pair_fd = sbpf_kmap_create(&po)) < 0)
+			return s->pair_fd;
+	}
+	if (s->k->kagg) {
+		/* Groups are added rarely (once per window): allocate them then
+		 * rather than preallocating every entry on every CPU. */
+		struct sbpf_kmap_opts go = { .sz = sizeof(go), .type = SBPF_KMAP_PERCPU_HASH, .name = "sbpf_groups",
+					     .key_size = s->agg.key_size, .value_size = s->agg.value_size,
+					     .max_entries = s->agg.max_groups, .map_flags = 1 /* BPF_F_NO_PREALLOC */ };
+		for (int i = 0; i < 2; i++)
+			if ((s->inner_fd[i] = sbpf_kmap_create(&go)) < 0)
+				return s->inner_fd[i];
+		struct sbpf_kmap_opts oo = { .sz = sizeof(oo), .type = SBPF_KMAP_ARRAY_OF_MAPS, .name = "sbpf_window",
+					     .key_size = 4, .value_size = 4, .max_entries = 1,
+					     .inner_map_fd = s->inner_fd[0] };
+		if ((s->outer_fd = sbpf_kmap_create(&oo)) < 0)
+			return s->outer_fd;
+		uint32_t zero = 0, fd = (uint32_t)s->inner_fd[0];
+		int rc = sbpf_kmap_update(s->outer_fd, &zero, &fd, 0);
+		if (rc)
+			return rc;
+		s->cur = 0;
+		struct sbpf_kmap_opts zo = { .sz = sizeof(zo), .type = SBPF_KMAP_ARRAY, .name = "sbpf_zero",
+					     .key_size = 4, .value_size = s->agg.value_size, .max_entries = 1 };
+		if ((s->zero_fd = sbpf_kmap_create(&zo)) < 0)
+			return s->zero_fd;
+	}
+	return 0;
+}
+
 static int create_maps(struct sql_source *s, char *err, size_t errsz)
 {
 	uint32_t scratch = 0;
@@ -97,10 +160,26 @@ static int create_maps(struct sql_source *s, char *err, size_t errsz)
 				     .key_size = 4, .value_size = scratch, .max_entries = 1 };
 	struct sbpf_kmap_opts lo = { .sz = sizeof(lo), .type = SBPF_KMAP_PERCPU_ARRAY, .name = "mvsf_lost",
 				     .key_size = 4, .value_size = 8, .max_entries = 1 };
+	if (s->k) {
+		/* Staged records of every probe, plus room for the opening record
+		 * copied at the closing probe of a kernel pair. */
+		scratch = 0;
+		for (size_t p = 0; p < s->t->nprobes; p++)
+			if (s->krp.lay[p].size > scratch)
+				scratch = s->krp.lay[p].size;
+		s->pair_off = (scratch + 7) & ~7u;
+		if (s->k->kpair)
+			scratch = s->pair_off + s->krp.lay[0].size;
+		sc.value_size = scratch;
+		lo.max_entries = SQL_KCNT__COUNT;
+		lo.name = "sbpf_counters";
+	}
 	s->rb_fd = sbpf_kmap_create(&rb);
 	s->scratch_fd = s->rb_fd < 0 ? s->rb_fd : sbpf_kmap_create(&sc);
 	s->lost_fd = s->scratch_fd < 0 ? s->scratch_fd : sbpf_kmap_create(&lo);
-	int rc = s->rb_fd < 0 ? s->rb_fd : s->scratch_fd < 0 ? s->scratch_fd : s->lost_fd;
+	int rc = s->rb_fd < 0 ? s->rb_fd : s->scratch_fd < 0 ? s->scratch_fd : s->lost_fd < 0 ? s->lost_fd : 0;
+	if (!rc && s->k)
+		rc = create_kernel_maps(s);
 	if (rc < 0) {
 		snprintf(err, errsz, "cannot create BPF maps: %s", strerror(-rc));
 		return rc;
@@ -115,14 +194,29 @@ static void prog_name(const char *tp, char *out, size_t outsz)
 	snprintf(out, outsz, "mvsf_%.10s", slash ? slash + 1 : tp);
 }
 
+/* Generates the program of probe @p: the MVSF, or the kernel plan's. */
+static int generate(struct sql_source *s, size_t p)
+{
+	uint32_t skip = s->include_self ? 0 : s->fingerprinting ? 1 : (uint32_t)getpid();
+	if (!s->k) {
+		struct sql_mvsf_maps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
+					      .lost_fd = s->lost_fd };
+		struct sql_mvsf_opts mo = { .sz = sizeof(mo), .skip_tgid = skip };
+		return sql_codegen_mvsf(&s->rp.lay[p], &maps, &mo, &s->insns[p], &s->ninsns[p]);
+	}
+	struct sql_kmaps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
+				  .counters_fd = s->counters_fd, .pair_fd = s->pair_fd,
+				  .outer_fd = s->outer_fd, .zero_fd = s->zero_fd, .pidset_fd = s->pidset_fd };
+	struct sql_kprog kp = { .spec = s->k, .t = s->t, .krp = &s->krp, .urp = &s->rp,
+				.agg = s->k->kagg ? &s->agg : NULL, .probe = (int)p, .skip_tgid = skip,
+				.scratch_pair_off = s->pair_off };
+	return sql_codegen_kprog(&kp, &maps, &s->insns[p], &s->ninsns[p]);
+}
+
 static int load_probe(struct sql_source *s, size_t p, char *err, size_t errsz)
 {
 	const struct sql_layout *lay = &s->rp.lay[p];
-	struct sql_mvsf_maps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
-				      .lost_fd = s->lost_fd };
-	struct sql_mvsf_opts mo = { .sz = sizeof(mo),
-				    .skip_tgid = s->include_self ? 0 : (uint32_t)getpid() };
-	int rc = sql_codegen_mvsf(lay, &maps, &mo, &s->insns[p], &s->ninsns[p]);
+	int rc = generate(s, p);
 	if (rc) {
 		snprintf(err, errsz, "cannot generate the program of %s: %s", lay->tp, strerror(-rc));
 		return rc;
@@ -141,6 +235,10 @@ static int load_probe(struct sql_source *s, size_t p, char *err, size_t errsz)
 			sbpf_kernel_log_reason(log, why, sizeof(why));
 		snprintf(err, errsz, "the kernel refused the program of %s (%s)%s%s", lay->tp, strerror(-fd),
 			 why[0] ? ": " : "", why);
+		if (log && log[0] && s->rejected)
+			*s->rejected = true;
+		if (log && log[0] && s->reject_why)
+			snprintf(s->reject_why, s->reject_whysz, "%s: %s", lay->tp, why[0] ? why : strerror(-fd));
 		free(log);
 		return fd;
 	}
@@ -152,8 +250,76 @@ static int load_probe(struct sql_source *s, size_t p, char *err, size_t errsz)
 	return 0;
 }
 
+static uint64_t fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Generates every program with placeholder map fds and hashes them with
+ * the map definitions and the kernel release. */
+static int fingerprint(struct sql_source *s, uint64_t *fp)
+{
+	s->fingerprinting = true;
+	s->rb_fd = 1001;
+	s->scratch_fd = 1002;
+	s->lost_fd = s->counters_fd = 1003;
+	if (s->k) {
+		s->pair_fd = s->k->kpair ? 1004 : -1;
+		s->outer_fd = s->k->kagg ? 1005 : -1;
+		s->zero_fd = s->k->kagg ? 1006 : -1;
+		s->pidset_fd = s->k->pidset ? 1007 : -1;
+		uint32_t scratch = 0;
+		for (size_t p = 0; p < s->t->nprobes; p++)
+			if (s->krp.lay[p].size > scratch)
+				scratch = s->krp.lay[p].size;
+		s->pair_off = (scratch + 7) & ~7u;
+	}
+	/* The build is part of it: a new safebpf judges its programs anew. */
+	static const char build[] = __DATE__ " " __TIME__;
+	const char *rel = sql_kernel_release();
+	uint64_t h = fnv(0xcbf29ce484222325ull, rel, strlen(rel));
+	h = fnv(h, build, sizeof(build));
+	uint32_t defs[] = { s->rb_bytes, s->k ? s->pair_entries : 0, s->k && s->k->kagg ? s->agg.key_size : 0,
+			    s->k && s->k->kagg ? s->agg.value_size : 0, s->k && s->k->kagg ? s->agg.max_groups : 0 };
+	h = fnv(h, defs, sizeof(defs));
+	for (size_t p = 0; p < s->t->nprobes; p++) {
+		int rc = generate(s, p);
+		if (rc)
+			return rc;
+		h = fnv(h, s->insns[p], s->ninsns[p] * sizeof(struct sbpf_insn));
+	}
+	*fp = h ? h : 1;
+	/* Placeholders are not fds to close. */
+	s->rb_fd = s->scratch_fd = s->lost_fd = s->counters_fd = -1;
+	s->pair_fd = s->outer_fd = s->zero_fd = -1;
+	return 0;
+}
+
+static struct sql_source *open_source(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
+				      char *err, size_t errsz);
+
 struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_source_opts *opts,
 				   char *err, size_t errsz)
+{
+	return open_source(t, opts, NULL, err, errsz);
+}
+
+int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
+			   char *err, size_t errsz)
+{
+	*fp = 0;
+	errno = 0;
+	struct sql_source *s = open_source(t, opts, fp, err, errsz);
+	if (s)
+		sql_source_close(s);
+	return *fp ? 0 : errno ? -errno : -EINVAL;
+}
+
+static struct sql_source *open_source(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
+				      char *err, size_t errsz)
 {
 	struct sql_source_opts o = { .sz = sizeof(o) };
 	if (opts)
@@ -163,7 +329,7 @@ struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_s
 		return NULL;
 	}
 	char why[256];
-	if (sbpf_kernel_check_privileges(why, sizeof(why))) {
+	if (!fp && sbpf_kernel_check_privileges(why, sizeof(why))) {
 		snprintf(err, errsz, "cannot trace %s: %s", t->name, why);
 		errno = EPERM;
 		return NULL;
@@ -175,9 +341,24 @@ struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_s
 	}
 	s->t = t;
 	s->rb_fd = s->scratch_fd = s->lost_fd = -1;
+	s->counters_fd = s->pair_fd = s->outer_fd = s->zero_fd = s->inner_fd[0] = s->inner_fd[1] = -1;
+	s->k = o.kspec;
+	s->pidset_fd = o.kspec && o.kspec->pidset ? o.pidset_fd : -1;
+	s->pair_entries = o.pair_entries ? (uint32_t)o.pair_entries : 16384; /* threads in a system call at once */
+	s->rejected = o.rejected;
+	s->reject_why = o.reject_why;
+	s->reject_whysz = o.reject_whysz;
+	if (s->k && ((s->k->kpair && (!t->pair || t->pair->max_per_key != 1)) || (s->k->pidset && s->pidset_fd < 0))) {
+		snprintf(err, errsz, "kernel plan not possible for table %s", t->name);
+		free(s);
+		errno = EINVAL;
+		return NULL;
+	}
 	for (size_t p = 0; p < SQL_MAX_PROBES; p++)
 		s->prog_fd[p] = -1;
 	s->rb_bytes = ringbuf_size(o.ringbuf_bytes);
+	if (s->k && s->k->kagg)
+		s->rb_bytes = MIN_RINGBUF; /* rows stay in the kernel */
 	const struct sql_tp_format *fmts[SQL_MAX_PROBES];
 	int rc = 0;
 	for (size_t p = 0; p < t->nprobes && !rc; p++) {
@@ -186,11 +367,26 @@ struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_s
 			snprintf(err, errsz, "table %s is not available on this kernel: %s", t->name, why);
 		fmts[p] = &s->fmt[p];
 	}
-	if (!rc)
+	if (!rc && s->k) {
+		/* Kernel plan: stage kneeded; send uneeded, packed. */
+		rc = sql_recplan_build(&s->krp, t, s->k->kneeded, fmts, err, errsz);
+		bool *none = rc ? NULL : calloc(t->ncols, sizeof(bool));
+		if (!rc && !none)
+			rc = -ENOMEM;
+		if (!rc)
+			rc = sql_recplan_build(&s->rp, t, s->k->kagg || !s->k->uneeded ? none : s->k->uneeded, fmts,
+					       err, errsz);
+		free(none);
+		if (!rc)
+			sql_layout_compact(&s->rp, t->pair && !s->k->kpair);
+		if (!rc && s->k->kagg)
+			rc = sql_kagg_build(&s->agg, s->k, &s->krp, fmts, err, errsz);
+	} else if (!rc) {
 		rc = sql_recplan_build(&s->rp, t, o.needed, fmts, err, errsz);
+	}
 	if (!rc && !(s->row = calloc(t->ncols, sizeof(*s->row))))
 		rc = -ENOMEM;
-	if (!rc && t->pair) {
+	if (!rc && t->pair && !(s->k && s->k->kpair)) {
 		struct sql_pair_opts po = { .sz = sizeof(po), .max_entries = o.pair_entries,
 					    .max_per_key = t->pair->max_per_key };
 		if (!(s->pair = sql_pair_new(&po)))
@@ -198,9 +394,16 @@ struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_s
 	}
 	if (rc == -ENOMEM)
 		snprintf(err, errsz, "out of memory");
+	s->include_self = o.include_self;
+	if (fp) {
+		if (!rc && (rc = fingerprint(s, fp)))
+			snprintf(err, errsz, "cannot generate the programs of %s: %s", t->name, strerror(-rc));
+		sql_source_close(s);
+		errno = rc < 0 ? -rc : 0;
+		return NULL;
+	}
 	if (!rc)
 		rc = create_maps(s, err, errsz);
-	s->include_self = o.include_self;
 	for (size_t p = 0; p < t->nprobes && !rc; p++)
 		rc = load_probe(s, p, err, errsz);
 	/* Closing probes first: an opening event never waits for a closing
@@ -275,7 +478,9 @@ int sql_source_drain(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *
 uint64_t sql_source_lost(const struct sql_source *s)
 {
 	uint64_t lost = 0, sum;
-	if (s->lost_fd >= 0 && !sbpf_kmap_percpu_sum(s->lost_fd, 0, &sum))
+	if (s->lost_fd >= 0 && !sbpf_kmap_percpu_sum(s->lost_fd, SQL_KCNT_LOST, &sum))
+		lost += sum;
+	if (s->k && s->k->kagg && !sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_AGG_FULL, &sum))
 		lost += sum;
 	for (size_t p = 0; p < s->t->nprobes; p++) {
 		struct sbpf_kprog_info info;
@@ -287,7 +492,37 @@ uint64_t sql_source_lost(const struct sql_source *s)
 
 uint64_t sql_source_evicted(const struct sql_source *s)
 {
-	return s->pair ? sql_pair_evicted(s->pair) : 0;
+	uint64_t n = s->pair ? sql_pair_evicted(s->pair) : 0, sum;
+	if (s->k && s->k->kpair) {
+		if (!sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_REPLACED, &sum))
+			n += sum;
+		if (!sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_PAIR_FULL, &sum))
+			n += sum;
+	}
+	return n;
+}
+
+uint64_t sql_source_kernel_rows(const struct sql_source *s)
+{
+	uint64_t sum = 0;
+	if (s->k && s->k->kagg && sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_ROWS, &sum))
+		sum = 0;
+	return sum;
+}
+
+int sql_source_collect(struct sql_source *s, sql_group_fn fn, void *ctx)
+{
+	if (!s->k || !s->k->kagg)
+		return 0;
+	/* Put the empty map in the slot; the update waits until no program
+	 * still uses the old one. */
+	uint32_t zero = 0, fd = (uint32_t)s->inner_fd[1 - s->cur];
+	int rc = sbpf_kmap_update(s->outer_fd, &zero, &fd, 0);
+	if (rc)
+		return rc;
+	int old = s->inner_fd[s->cur];
+	s->cur = 1 - s->cur;
+	return sql_kagg_read(&s->agg, s->k->q, old, fn, ctx);
 }
 
 void sql_source_info(const struct sql_source *s, struct sql_source_info *info)
@@ -323,6 +558,12 @@ void sql_source_close(struct sql_source *s)
 		close(s->scratch_fd);
 	if (s->lost_fd >= 0)
 		close(s->lost_fd);
+	int kfds[] = { s->pair_fd, s->outer_fd, s->zero_fd, s->inner_fd[0], s->inner_fd[1] };
+	for (size_t i = 0; i < sizeof(kfds) / sizeof(kfds[0]); i++)
+		if (kfds[i] >= 0)
+			close(kfds[i]);
+	sql_recplan_free(&s->krp);
+	sql_kagg_free(&s->agg);
 	sql_pair_free(s->pair);
 	sql_recplan_free(&s->rp);
 	for (size_t p = 0; p < SQL_MAX_PROBES; p++)

@@ -317,10 +317,16 @@ struct sql_source_opts {
 	bool include_self;         /* also record this process's own events (off by default:
 				      polling makes system calls that would feed back) */
 	bool load_only;            /* load (the verifier judges) but do not attach: no rows */
-	/* Extension point for the optimizer: fields pushed into the generated
-	 * programs (filters evaluated before bpf_ringbuf_reserve, projections)
-	 * will be added here, after this line, keeping sz-based compatibility.
-	 * Without them a source runs the minimum verifier-safe functions. */
+	/* Kernel-side operators chosen by the optimizer (optimize.c): filters,
+	 * projection, pairing, aggregation, batched output. NULL: the minimum
+	 * verifier-safe functions only. */
+	const struct sql_kspec *kspec;
+	int pidset_fd;             /* with kspec->pidset: hash map of traced tgids */
+	/* Set when a program was refused by the kernel verifier (as opposed to
+	 * another failure), with the verifier's reason in @reject_why. */
+	bool *rejected;
+	char *reject_why;          /* NULL or a buffer of @reject_whysz bytes */
+	size_t reject_whysz;
 };
 
 /* A running MVSF-only event source for one table: its programs are loaded
@@ -373,5 +379,781 @@ void sql_source_info(const struct sql_source *s, struct sql_source_info *info);
 
 /* Detaches and unloads everything; nothing stays attached or pinned. */
 void sql_source_close(struct sql_source *s);
+
+/* ======================================================================
+ * Language and executor (lex.c parse.c bind.c func.c names.c plan.c exec.c
+ * agg.c window.c sink.c query.c arena.c). Private to src/sql/.
+ * ====================================================================== */
+
+#include <stdio.h>
+
+struct sbpf_diags;
+
+/* ---- arena: bump allocation freed all at once --------------------------- */
+
+struct sql_arena_block;
+struct sql_arena {
+	struct sql_arena_block *head; /* newest block first */
+};
+
+/* Zeroed memory that lives until sql_arena_reset(); NULL when out of memory. */
+void *sql_arena_alloc(struct sql_arena *a, size_t n);
+/* Copy of @n bytes of @s plus a NUL, or NULL. */
+char *sql_arena_strndup(struct sql_arena *a, const char *s, size_t n);
+/* Frees every block. */
+void sql_arena_reset(struct sql_arena *a);
+
+/* Adds a diagnostic (see sbpf_diags__add) and returns -EINVAL, or -ENOMEM
+ * when it could not be recorded. */
+int sql_error(struct sbpf_diags *d, const char *file, const char *text, size_t off, int len,
+	      const char *hint, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* ---- lexer (lex.c) ------------------------------------------------------- */
+
+enum sql_tok {
+	SQL_TK_EOF,
+	SQL_TK_IDENT,     /* name (not a keyword) */
+	SQL_TK_INT,       /* 123, 0x7b */
+	SQL_TK_DURATION,  /* 10us, 1sec (value in nanoseconds) */
+	SQL_TK_STRING,    /* 'bash' or "bash" */
+	SQL_TK_KEYWORD,   /* see enum sql_kw */
+	SQL_TK_PUNCT,     /* operators and punctuation (see enum sql_punct) */
+};
+
+enum sql_kw {
+	SQL_KW_NONE,
+#define SQL_KEYWORDS(X) X(SELECT) X(DISTINCT) X(FROM) X(AS) X(JOIN) X(INNER) X(ON) \
+	X(WHERE) X(GROUP) X(BY) X(HAVING) X(WINDOW) X(ORDER) X(ASC) X(DESC) X(LIMIT) \
+	X(AND) X(OR) X(NOT) X(IN) X(BETWEEN) X(LIKE) X(CASE) X(WHEN) X(THEN) X(ELSE) \
+	X(END) X(IS) X(NULL) X(TRUE) X(FALSE)
+#define SQL_KW_ENUM(k) SQL_KW_##k,
+	SQL_KEYWORDS(SQL_KW_ENUM)
+#undef SQL_KW_ENUM
+};
+
+enum sql_punct {
+	SQL_P_LPAREN = 1, SQL_P_RPAREN, SQL_P_COMMA, SQL_P_DOT, SQL_P_SEMI, SQL_P_STAR,
+	SQL_P_PLUS, SQL_P_MINUS, SQL_P_SLASH, SQL_P_PERCENT, SQL_P_EQ, SQL_P_NE, SQL_P_LT,
+	SQL_P_LE, SQL_P_GT, SQL_P_GE, SQL_P_AMP, SQL_P_PIPE,
+};
+
+struct sql_token {
+	enum sql_tok kind;  /* token class */
+	int sub;            /* enum sql_kw or enum sql_punct */
+	size_t off;         /* byte offset in the query text */
+	int len;            /* bytes of source text */
+	uint64_t num;       /* INT value, DURATION in ns */
+	const char *str;    /* IDENT (as written) or STRING (decoded), arena-owned */
+};
+
+/* Splits @text into tokens (ending with SQL_TK_EOF) allocated in @a.
+ * Returns 0, -EINVAL with one diagnostic in @d, or -ENOMEM. */
+int sql_lex(const char *text, const char *file, struct sql_arena *a, struct sql_token **toks,
+	    size_t *ntoks, struct sbpf_diags *d);
+/* Keyword spelling ("SELECT") of @kw. */
+const char *sql_kw_name(enum sql_kw kw);
+/* Duration units accepted after a number, for messages ("ns, us, ms, ..."). */
+extern const char sql_duration_units[];
+
+/* ---- AST (parse.c) and bound expressions (bind.c) ----------------------- */
+
+enum sql_expr_kind {
+	SQL_E_LIT,       /* literal: v holds the value */
+	SQL_E_COLUMN,    /* [qual.]name; bound: side + col */
+	SQL_E_STAR,      /* the * of COUNT(*) */
+	SQL_E_UNARY,     /* op a: SQL_OP_NEG, SQL_OP_NOT */
+	SQL_E_BINARY,    /* a op b */
+	SQL_E_IN,        /* a [NOT] IN (list) */
+	SQL_E_BETWEEN,   /* a [NOT] BETWEEN b AND c */
+	SQL_E_LIKE,      /* a [NOT] LIKE b */
+	SQL_E_ISNULL,    /* a IS [NOT] NULL */
+	SQL_E_CASE,      /* CASE [a] WHEN list[2i] THEN list[2i+1] ... [ELSE c] END */
+	SQL_E_CALL,      /* name(list): scalar function or aggregate */
+	/* produced by the binder for aggregate queries: */
+	SQL_E_GROUPKEY,  /* value of GROUP BY key number idx */
+	SQL_E_AGGREF,    /* result of aggregate number idx */
+};
+
+enum sql_op {
+	SQL_OP_NONE,
+	SQL_OP_NEG, SQL_OP_NOT,
+	SQL_OP_ADD, SQL_OP_SUB, SQL_OP_MUL, SQL_OP_DIV, SQL_OP_MOD,
+	SQL_OP_BITAND, SQL_OP_BITOR,
+	SQL_OP_EQ, SQL_OP_NE, SQL_OP_LT, SQL_OP_LE, SQL_OP_GT, SQL_OP_GE,
+	SQL_OP_AND, SQL_OP_OR,
+};
+
+struct sql_func;
+struct sql_expr {
+	enum sql_expr_kind kind;    /* node kind */
+	enum sql_op op;             /* UNARY/BINARY operator */
+	size_t off;                 /* source span start (for diagnostics) */
+	int len;                    /* source span length */
+	struct sql_expr *a, *b, *c; /* operands (see enum sql_expr_kind) */
+	struct sql_expr **list;     /* IN list, call arguments, CASE WHEN/THEN pairs */
+	size_t nlist;               /* entries in list */
+	bool negated;               /* NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
+	const char *name;           /* COLUMN name, CALL function name */
+	const char *qual;           /* COLUMN qualifier (table or alias), or NULL */
+	struct sql_value v;         /* LIT value (strings arena-owned) */
+	/* filled by the binder */
+	enum sql_type type;         /* result type */
+	int side;                   /* COLUMN: 0 = FROM table, 1 = JOIN table */
+	int col;                    /* COLUMN: index in the table's columns */
+	const struct sql_func *fn;  /* CALL: scalar function */
+	int idx;                    /* GROUPKEY / AGGREF index */
+};
+
+struct sql_select_item {
+	struct sql_expr *e;   /* expression, or NULL for * */
+	const char *star_qual;/* qualifier of "A.*", or NULL */
+	const char *alias;    /* AS name, or NULL */
+	size_t off;           /* source span of the item (without alias) */
+	int len;              /* its length */
+	size_t alias_off;     /* where the alias is written */
+};
+
+struct sql_table_ref {
+	const char *name;     /* table name as written */
+	const char *alias;    /* AS name, or NULL */
+	size_t off;           /* position of the name */
+	int len;              /* its length */
+	size_t alias_off;     /* position of the alias */
+	int alias_len;        /* its length */
+};
+
+struct sql_order_item {
+	struct sql_expr *e;   /* sort key as written */
+	bool desc;            /* DESC */
+};
+
+/* One parsed SELECT statement (all arena-owned). */
+struct sql_stmt {
+	bool distinct;                    /* SELECT DISTINCT */
+	struct sql_select_item *items;    /* select list */
+	size_t nitems;                    /* its items */
+	struct sql_table_ref from;        /* FROM table */
+	bool has_join;                    /* JOIN present */
+	struct sql_table_ref join;        /* JOIN table */
+	struct sql_expr *on;              /* JOIN ... ON condition */
+	size_t join_off;                  /* position of JOIN */
+	struct sql_expr *where;           /* WHERE, or NULL */
+	struct sql_expr **group;          /* GROUP BY keys */
+	size_t ngroup;                    /* their number */
+	size_t group_off;                 /* position of GROUP */
+	struct sql_expr *having;          /* HAVING, or NULL */
+	size_t having_off;                /* position of HAVING */
+	uint64_t window_ns;               /* WINDOW length (0: none) */
+	size_t window_off;                /* position of WINDOW */
+	int window_len;                   /* length of "WINDOW 1sec" */
+	struct sql_order_item *order;     /* ORDER BY keys */
+	size_t norder;                    /* their number */
+	int64_t limit;                    /* LIMIT n (-1: none) */
+	size_t limit_off;                 /* position of LIMIT */
+};
+
+/* Parses @text into *@out (arena-owned). Returns 0, -EINVAL with one
+ * diagnostic in @d, or -ENOMEM. */
+int sql_parse(const char *text, const char *file, struct sql_arena *a, struct sql_stmt **out,
+	      struct sbpf_diags *d);
+
+/* ---- functions and names (func.c, names.c) ------------------------------ */
+
+enum sql_agg_kind {
+	SQL_AGG_COUNT,      /* COUNT(*) / COUNT(x): rows / non-NULL values */
+	SQL_AGG_SUM, SQL_AGG_MIN, SQL_AGG_MAX, SQL_AGG_AVG,
+	SQL_AGG_HIST,       /* log2 histogram */
+	SQL_AGG_LHIST,      /* linear histogram (min, max, step) */
+	SQL_AGG_QUANTILE,   /* P50/P90/P95/P99 from a log-linear histogram */
+};
+
+/* A scalar function: name, argument checks, evaluation. */
+struct sql_evalctx;
+/* Checks argument types and returns the result type, or SQL_T_NULL with a
+ * message in @why (which argument is wrong and how). */
+typedef enum sql_type (*sql_func_check_fn)(const enum sql_type *args, char *why, size_t whysz);
+/* Computes the result; strings it makes live in ctx->scratch. */
+typedef struct sql_value (*sql_func_eval_fn)(struct sql_evalctx *ctx, const struct sql_value *args);
+struct sql_func {
+	const char *name;                 /* lower case */
+	int nargs;                        /* exact argument count */
+	const char *signature;            /* for messages: "syscall_name(number)" */
+	const char *doc;                  /* one line */
+	sql_func_check_fn check;          /* argument types -> result type */
+	sql_func_eval_fn eval;            /* arguments -> result */
+};
+const struct sql_func *sql_func_find(const char *name);
+size_t sql_func_count(void);
+const struct sql_func *sql_func_get(size_t i);
+
+/* Aggregate function by name: kind and, for quantiles, q in per-mille. */
+struct sql_aggdef {
+	const char *name;         /* "count", "p99" */
+	enum sql_agg_kind kind;   /* what it computes */
+	int permille;             /* QUANTILE: 500, 900, 950, 990 */
+	const char *signature;    /* for messages */
+	const char *doc;          /* one line */
+};
+const struct sql_aggdef *sql_aggdef_find(const char *name);
+size_t sql_aggdef_count(void);
+const struct sql_aggdef *sql_aggdef_get(size_t i);
+
+/* Name tables (names.c). Each returns NULL for an unknown number. */
+const char *sql_syscall_name(int64_t nr);     /* x86-64 syscall numbers */
+const char *sql_errno_name(int64_t err);      /* 2 or -2 -> "ENOENT" */
+const char *sql_signal_name(int64_t sig);     /* 9 -> "SIGKILL" */
+const char *sql_tcp_state_name(int64_t st);   /* 1 -> "ESTABLISHED" */
+
+/* ---- bound query (bind.c) ------------------------------------------------ */
+
+struct sql_agg {
+	enum sql_agg_kind kind;    /* what to compute */
+	struct sql_expr *arg;      /* argument over input rows (NULL for COUNT(*)) */
+	enum sql_type type;        /* result type */
+	int permille;              /* QUANTILE */
+	int64_t lmin, lmax, lstep; /* LHIST parameters */
+	struct sql_expr *call;     /* the call as written (for explain and messages) */
+};
+
+struct sql_outcol {
+	const char *name;          /* header: alias, column name, or expression text */
+	struct sql_expr *e;        /* value: over input rows, or over groups (aggregate query) */
+	enum sql_type type;        /* value type (SQL_T_NULL for histogram columns) */
+	int hist;                  /* histogram column: aggregate index + 1, else 0 */
+};
+
+struct sql_sortkey {
+	struct sql_expr *e;        /* key, in the same context as the output columns */
+	bool desc;                 /* descending */
+};
+
+/* The query after name resolution and type checking. Expressions point into
+ * the statement's arena. */
+struct sql_query {
+	const char *text;                   /* query text (arena copy) */
+	const char *file;                   /* name used in diagnostics */
+	struct sql_stmt *stmt;              /* parse tree */
+	int ntables;                        /* 1, or 2 with JOIN */
+	const struct sql_table *tables[2];  /* FROM, JOIN */
+	const char *names[2];               /* alias or table name, as written */
+	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
+	size_t njkeys;                      /* their number */
+	struct sql_expr *where;             /* filter over input rows, or NULL */
+	bool aggregate;                     /* GROUP BY or aggregates present */
+	bool distinct_groups;               /* DISTINCT without aggregates: grouped by all columns */
+	struct sql_expr **keys;             /* grouping keys over input rows */
+	size_t nkeys;                       /* their number */
+	struct sql_agg *aggs;               /* aggregates computed per group */
+	size_t naggs;                       /* their number */
+	struct sql_outcol *cols;            /* output columns */
+	size_t ncols;                       /* their number */
+	struct sql_expr *having;            /* filter over groups, or NULL */
+	struct sql_sortkey *order;          /* ORDER BY */
+	size_t norder;                      /* sort keys */
+	bool distinct;                      /* DISTINCT over output rows */
+	int64_t limit;                      /* rows per window (-1: all) */
+	uint64_t window_ns;                 /* tumbling window (0: none) */
+};
+
+/* Resolves names and types of @st against the catalog into @q (allocated in
+ * @a). Returns 0, -EINVAL with one diagnostic in @d, or -ENOMEM. */
+int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql_arena *a,
+	     struct sql_query *q, struct sbpf_diags *d);
+
+/* Writes @e as SQL text (normalized, fully qualified) to @f. */
+void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f);
+/* Human name of a type ("duration"). */
+const char *sql_type_name(enum sql_type t);
+
+/* ---- plans (plan.c) ------------------------------------------------------ */
+
+enum sql_node_kind {
+	SQL_N_SCAN,       /* event source of one table */
+	SQL_N_JOIN,       /* streaming pairing of two scans on equality keys */
+	SQL_N_FILTER,     /* WHERE */
+	SQL_N_PROJECT,    /* select list over rows */
+	SQL_N_AGGREGATE,  /* group by + aggregates */
+	SQL_N_HAVING,     /* filter over groups */
+	SQL_N_DISTINCT,   /* duplicate output rows removed */
+	SQL_N_ORDER,      /* sort (per window) */
+	SQL_N_LIMIT,      /* first n rows (per window) */
+};
+
+enum sql_place {
+	SQL_PLACE_USER,   /* runs in the executor */
+	SQL_PLACE_KERNEL, /* runs in eBPF (the optimizer's decision; none yet) */
+};
+
+struct sql_node {
+	enum sql_node_kind kind;    /* operator */
+	enum sql_place place;       /* where it runs */
+	struct sql_node *in[2];     /* inputs (JOIN has two) */
+	int side;                   /* SCAN: table side */
+};
+
+/* Physical plan: the operator chain plus, per table, what the MVSF source
+ * must read. The optimizer (part 2) will rewrite node places and the
+ * kernel part here, between sql_plan_build() and execution. */
+struct sql_plan {
+	const struct sql_query *q;     /* the bound query */
+	struct sql_node *root;         /* last operator before the sink */
+	struct sql_node *scan[2];      /* scans, per side */
+	bool *needed[2];               /* per side: columns the source reads */
+	size_t nneeded[2];             /* columns read, per side */
+	struct sql_node *nodes;        /* storage */
+	size_t nnodes;                 /* nodes used */
+	struct sql_opt *opt;           /* the optimizer's candidates (optimize.c), or NULL */
+};
+
+/* Builds the MVSF-only plan of @q (every operator in user space) into @p,
+ * allocated in @a. Returns 0 or -ENOMEM. */
+int sql_plan_build(const struct sql_query *q, struct sql_arena *a, struct sql_plan *p);
+/* Prints the operator tree, indented, one operator per line. */
+void sql_plan_print(const struct sql_plan *p, FILE *f);
+/* Name of an operator ("aggregate"). */
+const char *sql_node_name(enum sql_node_kind k);
+
+/* ---- aggregates and histograms (agg.c) ---------------------------------- */
+
+/* Log2 histogram: bucket 0 = negative values, 1 = 0, 2 = 1, k+1 = [2^(k-1), 2^k).
+ * Linear histogram: bucket 0 = below min, 1..n = [min + (i-1)step, min + i step),
+ * n+1 = at or above max. */
+#define SQL_HIST_LOG2_BUCKETS 66
+struct sql_hist {
+	bool linear;              /* LHIST, else log2 */
+	bool duration;            /* values are durations (print with units) */
+	int64_t min, max, step;   /* LHIST parameters */
+	size_t nbuckets;          /* entries in counts */
+	uint64_t *counts;         /* per bucket */
+	uint64_t total;           /* values counted */
+};
+/* Lower and upper bound of bucket @i (upper exclusive); false for the open
+ * ends (negative / below-min and at-or-above-max buckets set only one bound). */
+void sql_hist_bounds(const struct sql_hist *h, size_t i, int64_t *lo, int64_t *hi);
+
+/* Log-linear histogram for quantiles: values below 64 are counted exactly;
+ * above, each power of two is split into 64 equal buckets. */
+#define SQL_QSUB_BITS 6
+struct sql_qhist {
+	uint64_t *pos[64 - SQL_QSUB_BITS + 1]; /* blocks for |v|, allocated on first use */
+	uint64_t *neg[64 - SQL_QSUB_BITS + 1]; /* same for negative values */
+	uint64_t n;                            /* values counted */
+	int64_t min, max;                      /* smallest and largest value (estimates are clamped) */
+};
+int sql_qhist_add(struct sql_qhist *h, int64_t v);
+/* Value at rank ceil(q * n) (q = permille / 1000), within 1/128 of the exact
+ * value of that rank and never outside [min, max]; false when empty. */
+bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out);
+void sql_qhist_free(struct sql_qhist *h);
+
+/* Per-group state of one aggregate. */
+struct sql_aggstate {
+	uint64_t n;               /* values seen (non-NULL) */
+	int64_t i;                /* SUM/MIN/MAX accumulator (signed) */
+	uint64_t u;               /* same for unsigned inputs */
+	struct sql_hist *hist;    /* HIST / LHIST */
+	struct sql_qhist *q;      /* QUANTILE */
+};
+/* Folds @v into @s. Returns 0 or -ENOMEM. */
+int sql_agg_step(const struct sql_agg *a, struct sql_aggstate *s, const struct sql_value *v);
+/* The result of @s (NULL-typed when undefined, e.g. MAX of nothing). */
+struct sql_value sql_agg_result(const struct sql_agg *a, const struct sql_aggstate *s);
+void sql_agg_free(struct sql_aggstate *s);
+
+/* ---- expression evaluation (exec.c) -------------------------------------- */
+
+struct sql_evalctx {
+	const struct sql_value *row[2];   /* input rows per side (row queries) */
+	const struct sql_value *keys;     /* group keys (aggregate queries) */
+	const struct sql_value *aggs;     /* aggregate results (aggregate queries) */
+	struct sql_arena *scratch;        /* strings made by functions */
+};
+struct sql_value sql_eval(struct sql_evalctx *c, const struct sql_expr *e);
+/* WHERE / HAVING / ON semantics: true only for a non-NULL true value. */
+bool sql_eval_true(struct sql_evalctx *c, const struct sql_expr *e);
+/* SQL LIKE with % and _ (case-sensitive). */
+bool sql_like(const char *s, const char *pattern);
+/* Total order used by ORDER BY, MIN/MAX and DISTINCT: NULL first, numbers by
+ * value (signed and unsigned compared mathematically), strings bytewise. */
+int sql_value_cmp(const struct sql_value *a, const struct sql_value *b);
+bool sql_value_eq(const struct sql_value *a, const struct sql_value *b);
+uint64_t sql_value_hash(const struct sql_value *v, uint64_t h);
+
+/* ---- sinks (sink.c) ------------------------------------------------------ */
+
+enum sql_sink_format { SQL_SINK_TABLE, SQL_SINK_CSV, SQL_SINK_JSON };
+
+struct sql_window_info {
+	uint64_t start_ns, end_ns;  /* wall clock (CLOCK_REALTIME), end exclusive */
+	uint64_t rows;              /* rows emitted in the window */
+	uint64_t events;            /* rows read from the event sources in the window */
+	uint64_t lost;              /* kernel could not hand over (ring buffer full) */
+	uint64_t evicted;           /* dropped by bounded user-space state */
+	bool last;                  /* final report of the run */
+	uint64_t total_events;      /* last: over the whole run */
+	uint64_t total_lost;        /* last: over the whole run */
+	uint64_t total_evicted;     /* last: over the whole run */
+};
+
+struct sql_sink;
+/* A sink writing @q's output columns in @fmt to @out; lost/evicted reports
+ * go to @log (table and CSV) or into the JSON stream. */
+struct sql_sink *sql_sink_new(const struct sql_query *q, enum sql_sink_format fmt, FILE *out,
+			      FILE *log);
+/* Rows that follow belong to the window starting at @start_ns (wall clock). */
+void sql_sink_window_start(struct sql_sink *s, uint64_t start_ns);
+/* Writes one output row; @hists[i] is the histogram of column i (NULL when
+ * the query has none). */
+int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hist *const *hists);
+/* Ends a window (or the run): prints its footer and loss report. */
+int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w);
+void sql_sink_free(struct sql_sink *s);
+/* Formats a duration in ns for people ("10.07ms"). */
+void sql_fmt_duration(int64_t ns, char *buf, size_t bufsz);
+
+/* ---- executor (exec.c: rows in, join, filter; window.c: output stage) ---- */
+
+/* Whether rows leave as they come (no grouping to finish, no sort). */
+bool sql_query_streaming(const struct sql_query *q);
+
+struct sql_exec;
+/* Runtime state of @q writing to @sink. NULL when out of memory. */
+struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink);
+/* With a JOIN: called when a right row finds no left row, so the caller can
+ * deliver left rows that are already in the kernel's buffer (they happened
+ * before the right one) by calling sql_exec_row(x, 0, ...) from inside. */
+void sql_exec_set_refill(struct sql_exec *x, void (*refill)(void *ctx), void *ctx);
+/* Feeds one input row of table @side. Returns 0, 1 when the query is done
+ * (streaming LIMIT reached), or a negative error. */
+int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
+/* Closes the current window (or, without WINDOW, the run): emits its rows
+ * and reports @w to the sink (w->rows and w->evicted are added here). */
+int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
+/* Rows dropped by bounded executor state (join table, group table) so far. */
+uint64_t sql_exec_evicted(const struct sql_exec *x);
+bool sql_exec_done(const struct sql_exec *x);
+void sql_exec_free(struct sql_exec *x);
+
+/* Output stage of one window (window.c): grouping and aggregates, HAVING,
+ * DISTINCT, ORDER BY, LIMIT, then the sink. */
+struct sql_win;
+struct sql_win *sql_win_new(const struct sql_query *q, struct sql_sink *sink);
+/* One row that passed the filter; @c->row holds it. Returns 0, 1 when a
+ * streaming LIMIT is reached, or a negative error. */
+int sql_win_row(struct sql_win *w, struct sql_evalctx *c);
+/* Emits the window's rows, then resets for the next window. Returns the rows
+ * emitted or a negative error. */
+int64_t sql_win_flush(struct sql_win *w);
+uint64_t sql_win_evicted(const struct sql_win *w);
+void sql_win_free(struct sql_win *w);
+
+/* Bounds of executor state (each overflow is counted as evicted). */
+#define SQL_MAX_GROUPS   (1u << 20)   /* groups per window */
+#define SQL_MAX_BUFFERED (1u << 20)   /* buffered output rows per window (ORDER BY) */
+#define SQL_MAX_JOIN     (1u << 16)   /* unmatched left rows kept by JOIN */
+
+
+/* ======================================================================
+ * Optimizer and kernel-side operators (kexpr.c kprog.c kagg.c optimize.c
+ * cost.c vcache.c calibrate.c). The optimizer starts from the MVSF-only
+ * plan, makes candidate plans that move operators into eBPF, orders them by
+ * estimated cost, and keeps the cheapest one the kernel verifier accepts.
+ * ====================================================================== */
+
+/* ---- expressions in eBPF (kexpr.c) --------------------------------------- */
+
+#define SQL_KX_REGS 6   /* expression registers r0..r5 */
+
+/* Where the columns of one table side are while a program evaluates. */
+struct sql_kx {
+	struct sbpf_builder *b;        /* program being built */
+	const struct sql_recplan *rp;  /* staged layouts the columns are bound in */
+	int side;                      /* query side whose columns are read */
+	int base[SQL_MAX_PROBES];      /* register holding each probe's staged record (-1: none) */
+	int err;                       /* first error (too deep) */
+};
+
+/* Whether @e (over columns of @side of table @t) compiles to eBPF with the
+ * executor's exact result: as a condition (@pred) or a number. @probes
+ * receives the probes (bit mask) whose records it reads. */
+bool sql_kx_ok(const struct sql_table *t, int side, const struct sql_expr *e, bool pred, unsigned *probes);
+/* Emits code leaving the value of @e in register r<@reg> (registers above
+ * it up to r5 are clobbered). 0 or a negative error. */
+int sql_kx_value(struct sql_kx *k, const struct sql_expr *e, int reg);
+/* Emits r<@reg> = raw input @b as record.c reads it (sign, element, half). */
+int sql_kx_input(struct sql_kx *k, const struct sql_inbind *b, int reg);
+/* Emits "if (@e is true) == @sense goto @label" (r0..r5 clobbered). */
+int sql_kx_branch(struct sql_kx *k, const struct sql_expr *e, bool sense, int label);
+
+/* ---- the kernel part of one table side (kprog.c, kagg.c) --------------- */
+
+/* What runs in the kernel for one table side of a plan. */
+struct sql_kspec {
+	int side;                      /* query side (columns with e->side == side) */
+	const struct sql_query *q;     /* bound query: group keys, aggregates */
+	const bool *kneeded;           /* columns staged in the kernel (per table column) */
+	const bool *uneeded;           /* columns user space reads from records (streaming) */
+	const bool *gneeded;           /* columns forming the kernel group key (aggregating) */
+	struct sql_expr **pre;         /* conjuncts tested at the opening probe, before pairing */
+	size_t npre;
+	struct sql_expr **post;        /* conjuncts tested on the complete row */
+	size_t npost;
+	bool kpair;                    /* paired table: opening and closing events paired in a hash map */
+	bool kagg;                     /* group and aggregate in per-CPU maps (else stream rows) */
+	uint32_t batch;                /* streaming: wake user space once per this many records
+					  (0, 1: every record); the poll timer delivers the rest */
+	bool pidset;                   /* keep only events of the tgids in the pid-set map */
+	uint32_t fault;                /* testing: probes (bit mask) given an invalid program */
+};
+
+/* Per-CPU counters of a kernel plan (indexes of the counters map). */
+enum sql_kcnt {
+	SQL_KCNT_LOST,        /* ring buffer full */
+	SQL_KCNT_REPLACED,    /* unmatched opening event replaced by a newer one (evicted) */
+	SQL_KCNT_PAIR_FULL,   /* pairing map full: opening event dropped (evicted) */
+	SQL_KCNT_AGG_FULL,    /* group map full: row dropped (lost) */
+	SQL_KCNT_ROWS,        /* rows folded into kernel groups */
+	SQL_KCNT__COUNT
+};
+
+/* Bytes copied from a staged record into a destination (record or key). */
+struct sql_kcopy {
+	int8_t probe;          /* probe whose staged record is read */
+	uint16_t from;         /* offset in the staged record */
+	uint16_t to;           /* offset in the destination */
+	uint16_t size;         /* bytes */
+	uint16_t back;         /* offset in the decoding layout (group keys: record of that probe) */
+};
+
+#define SQL_KAGG_MAX 32          /* aggregates computed in the kernel */
+#define SQL_KAGG_MAX_KEY 128     /* group key bytes */
+#define SQL_KAGG_MAX_VALUE 4096  /* aggregate state bytes per group and CPU */
+
+/* Layout of kernel groups: the key is the raw captures of the key columns,
+ * the value one state per aggregate (u64 count, then u64 accumulator or
+ * histogram buckets). */
+struct sql_kagg {
+	struct sql_recplan g;                          /* key columns, for decoding keys */
+	struct sql_kcopy key[SQL_MAX_PROBES * SQL_MAX_CAPS]; /* key bytes from staged records */
+	size_t nkey;                                   /* entries in key */
+	uint32_t key_size;                             /* bytes (at least 8) */
+	uint32_t value_size;                           /* bytes per CPU */
+	uint32_t off[SQL_KAGG_MAX];                    /* per aggregate: offset of its count */
+	uint32_t nbuckets[SQL_KAGG_MAX];               /* per aggregate: histogram buckets (0: none) */
+	size_t naggs;                                  /* aggregates */
+	uint32_t max_groups;                           /* entries of each group map */
+};
+
+/* Map fds a kernel-plan program uses (-1: not used). */
+struct sql_kmaps {
+	int ringbuf_fd;        /* records to user space (streaming) */
+	int scratch_fd;        /* per-CPU array: staged records */
+	int counters_fd;       /* per-CPU array of SQL_KCNT__COUNT u64 */
+	int pair_fd;           /* hash: pairing key -> staged opening record */
+	int outer_fd;          /* array of maps, one slot: the current group map */
+	int zero_fd;           /* array, one zeroed aggregate value */
+	int pidset_fd;         /* hash: u32 tgid -> u8 (pid filter) */
+};
+
+/* Everything the generator needs for one probe of a kernel plan. */
+struct sql_kprog {
+	const struct sql_kspec *spec;  /* operators */
+	const struct sql_table *t;     /* the table */
+	const struct sql_recplan *krp; /* staged layouts */
+	const struct sql_recplan *urp; /* layouts of records sent to user space (streaming) */
+	const struct sql_kagg *agg;    /* group layout (aggregating) */
+	int probe;                     /* which probe */
+	uint32_t skip_tgid;            /* events of this process are ignored (0: none) */
+	uint32_t scratch_pair_off;     /* closing probe of a kernel pair: where the opening record is copied */
+};
+
+/* Generates the program of one probe of a kernel plan. Returns 0 and a
+ * malloc'ed program, or a negative error. */
+int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, struct sbpf_insn **out,
+		      size_t *n);
+/* Emits the staging of @lay into per-CPU scratch (r6 = tracepoint record,
+ * r7 = scratch): header, context values, fields, strings (codegen.c). */
+void sql_codegen_stage(struct sbpf_builder *b, const struct sql_layout *lay);
+/* Drops the captures of @rp no used column (nor, with @keys, the pairing
+ * keys) reads and packs the others, keeping record.c's alignment rules. */
+void sql_layout_compact(struct sql_recplan *rp, bool keys);
+/* Copies of the captures of @dst's layout @p from the staged layouts @src
+ * (equal kind and field), at @base in the destination. Returns the number
+ * of copies, or -ENOENT when a capture is not staged. */
+int sql_kcopy_plan(const struct sql_recplan *src, const struct sql_recplan *dst, int p, uint32_t base,
+		   struct sql_kcopy *out, size_t max);
+
+/* Kernel group layout for @spec (kneeded staged in @krp). 0 or -errno. */
+int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const struct sql_recplan *krp,
+		   const struct sql_tp_format *const *fmts, char *err, size_t errsz);
+void sql_kagg_free(struct sql_kagg *ka);
+/* Whether aggregate @a can be computed in the kernel. */
+bool sql_kagg_supported(const struct sql_query *q, const struct sql_agg *a, int side);
+/* Emits the group update of a kernel plan: r6..r8 as sql_codegen_kprog
+ * leaves them, @kx ready; jumps to @l_out when done. */
+int sql_kagg_emit(struct sbpf_builder *b, const struct sql_kprog *kp, const struct sql_kmaps *maps,
+		  struct sql_kx *kx, int l_out);
+/* Called per kernel group: @row holds the key columns (others NULL),
+ * @st one merged state per aggregate. Non-zero stops. */
+typedef int (*sql_group_fn)(void *ctx, const struct sql_value *row, const struct sql_aggstate *st);
+/* Reads every group of group map @fd (then empties it): merges the per-CPU
+ * states and hands each group to @fn. Returns groups read or -errno. */
+int sql_kagg_read(struct sql_kagg *ka, const struct sql_query *q, int fd, sql_group_fn fn, void *ctx);
+
+/* Merges state @src of aggregate @a into @dst (agg.c). 0 or -ENOMEM. */
+int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struct sql_aggstate *src);
+/* Kernel aggregation in the executor (window.c, exec.c): folds the partial
+ * states @st of the group whose key columns are in @row into the current
+ * window. 0 or a negative error. */
+int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st);
+int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_aggstate *st);
+
+/* Kernel group maps of a running source: swaps in the empty map (the
+ * kernel waits for programs still using the old one), reads the old one.
+ * Returns groups read, 0 for sources without kernel aggregation. */
+int sql_source_collect(struct sql_source *s, sql_group_fn fn, void *ctx);
+/* Fingerprint of the programs sql_source_open() would load with @opts
+ * (placeholder map fds; map definitions; kernel release), without
+ * creating maps or loading anything. 0 or -errno with a reason in @err. */
+int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
+			   char *err, size_t errsz);
+/* Rows the kernel folded into groups since open. */
+uint64_t sql_source_kernel_rows(const struct sql_source *s);
+
+/* ---- pid sets in the kernel (kpids.c) ------------------------------------ */
+
+/* A hash map of traced process ids, optionally grown by a program on
+ * sched/sched_process_fork that adds children of traced processes. */
+struct sql_kpids;
+struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz);
+int sql_kpids_fd(const struct sql_kpids *k);
+void sql_kpids_free(struct sql_kpids *k);
+
+/* ---- cost model (cost.c) --------------------------------------------------- */
+
+/* Machine constants of the cost model, in nanoseconds (calibrate.c). */
+struct sql_costk {
+	double prog;           /* running an attached tracepoint program (entry and exit) */
+	double helper;         /* a cheap helper call (time, ids) */
+	double copy8;          /* staging or copying 8 bytes */
+	double lookup;         /* hash-map lookup */
+	double update;         /* hash-map update or delete */
+	double percpu;         /* per-CPU array lookup (inlined) */
+	double reserve;        /* ring-buffer reserve + submit, without wake-up */
+	double wakeup;         /* waking the consumer (per wake-up, user space included) */
+	double user_rec;       /* user space: decode a record, run it through the executor */
+	double user_byte;      /* user space: per record byte read */
+	double user_pair;      /* user space: pairing one event */
+	bool calibrated;       /* measured on this machine (else defaults) */
+	char source[700];      /* where the constants came from */
+};
+
+/* Defaults, overridden by the calibration file when present. */
+void sql_costk_load(struct sql_costk *k);
+/* Measures @k on this machine (calibrate.c): programs attached to
+ * raw_syscalls/sys_enter timed against a getppid() loop, and the executor
+ * on synthetic records. Progress dots go to @log. 0 or -errno with @err. */
+int sql_calibrate(struct sql_costk *k, FILE *log, char *err, size_t errsz);
+/* Writes @k to the calibration file. 0 or -errno. */
+int sql_costk_save(const struct sql_costk *k, char *path, size_t pathsz);
+
+/* Estimated cost of a candidate, per event of the first probe (ns). */
+struct sql_cost {
+	double kernel;         /* eBPF work per event */
+	double bytes;          /* bytes sent to user space per event */
+	double user;           /* user-space work per event */
+	double contention;     /* shared-map contention per event */
+	double total;          /* sum, in ns per event */
+};
+
+struct sql_cand;
+/* Fills @c->cost for candidate @c of plan @p. */
+void sql_cost_estimate(const struct sql_plan *p, struct sql_cand *c, bool pid_filter, const struct sql_costk *k);
+
+/* ---- optimizer (optimize.c) ------------------------------------------------ */
+
+enum sql_strategy {
+	SQL_STRATEGY_AUTO,      /* cheapest plan the verifier accepts */
+	SQL_STRATEGY_MVSF,      /* minimum verifier-safe functions only */
+	SQL_STRATEGY_KERNEL_MAX,/* as much as possible in the kernel (falls back like auto) */
+};
+
+enum sql_verdict {
+	SQL_VERDICT_UNTRIED,    /* not loaded */
+	SQL_VERDICT_ACCEPTED,   /* the verifier accepted every program */
+	SQL_VERDICT_REJECTED,   /* the verifier refused a program */
+	SQL_VERDICT_FAILED,     /* could not be tried (no privilege, missing tracepoint, ...) */
+};
+
+/* One candidate plan: per side, what runs in the kernel. */
+struct sql_cand {
+	struct sql_kspec spec[2];     /* per side; spec[s] used when kernel[s] */
+	bool kernel[2];               /* side uses kernel operators (else MVSF) */
+	char placement[160];          /* "filter(2/2)+pair+agg @kernel", for explain */
+	struct sql_cost cost;         /* estimate */
+	enum sql_verdict verdict;     /* after trying */
+	bool cached;                  /* verdict from the cache */
+	char reason[256];             /* verifier's reason (rejected) or failure */
+	uint64_t fingerprint;         /* plan fingerprint (programs + maps) */
+	struct sql_query uq;          /* the query user space runs (residual WHERE) */
+};
+
+struct sql_opt {
+	enum sql_strategy strategy;   /* requested strategy */
+	struct sql_cand *cands;       /* candidates, cheapest first; the MVSF plan last */
+	size_t ncands;
+	int chosen;                   /* index of the plan chosen (-1: none yet) */
+	bool pid_filter;              /* made for a run filtered by process */
+	char costk_source[700];       /* where the cost constants came from */
+};
+
+/* Builds the candidates of @p's query (in @a), ordered by estimated cost,
+ * the MVSF-only plan last. Pure: loads nothing. 0 or -ENOMEM. */
+int sql_optimize(struct sql_plan *p, struct sql_arena *a, enum sql_strategy strategy, bool pid_filter);
+/* Fingerprint of candidate @c (programs with placeholder fds, map
+ * definitions, kernel release); 0 when it cannot be computed. */
+uint64_t sql_cand_fingerprint(const struct sql_plan *p, const struct sql_cand *c);
+/* Loads the programs of every candidate (not attached) so the verifier
+ * judges each, using and filling the verdict cache; chooses the cheapest
+ * accepted one. For explain. */
+void sql_opt_verify_all(struct sql_plan *p);
+/* Marks candidate @i chosen: node places of the plan follow it. */
+void sql_opt_choose(struct sql_plan *p, int i);
+/* Kernel operators of side @side in the chosen candidate, or NULL (MVSF). */
+const struct sql_kspec *sql_plan_kspec(const struct sql_plan *p, int side);
+/* Prints the candidates (placement, cost, verdict, reason) and the choice. */
+void sql_opt_print(const struct sql_plan *p, FILE *f);
+
+/* Runtime: opens the sources of the cheapest candidate the verifier
+ * accepts, falling back candidate by candidate to the MVSF plan. */
+struct sql_open_req {
+	int pid;                       /* pid filter (0: none) */
+	bool follow;                   /* with pid: descendants too */
+	const char *pidcol_name;       /* column user space filters by ("pid") */
+};
+struct sql_opened {
+	struct sql_source *src[2];     /* per side */
+	struct sql_kpids *kpids;       /* kernel pid set (NULL: user space filters) */
+	const struct sql_query *uq;    /* query the executor runs */
+	bool kagg;                     /* groups come from the kernel */
+	int chosen;                    /* candidate index */
+	int tried;                     /* candidates tried (loaded) */
+};
+int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open_req *req,
+		  struct sql_opened *out, char *err, size_t errsz);
+void sql_opened_close(struct sql_opened *o);
+
+/* ---- verdict cache (vcache.c) ------------------------------------------------ */
+
+/* Looks up the verdict of @fingerprint on this kernel release. Returns
+ * true when cached (verdict and reason filled). */
+bool sql_vcache_get(uint64_t fingerprint, enum sql_verdict *v, char *reason, size_t reasonsz);
+/* Records a verdict (ACCEPTED or REJECTED). Errors are ignored (a cache). */
+void sql_vcache_put(uint64_t fingerprint, enum sql_verdict v, const char *reason);
+/* The cache directory ($SAFEBPF_CACHE_DIR, else $XDG_CACHE_HOME/safebpf,
+ * else ~/.cache/safebpf), created when missing. NULL when unusable. */
+const char *sql_cache_dir(void);
+/* uname release of the running kernel. */
+const char *sql_kernel_release(void);
 
 #endif /* SAFEBPF_SQLINT_H */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "safebpf/ctx.h"
 #include "vm/vmInt.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -38,6 +39,8 @@ struct sbpf_vm {
 	uint64_t budget;           /* instructions per run */
 	uint64_t count;            /* instructions executed by the last run */
 	uint8_t *stack;            /* all frames: STACK_BYTES */
+	uint8_t *rodata;           /* copy of the read-only data (region "rodata"), or NULL */
+	size_t rodata_len;         /* its bytes */
 	struct helper_slot helpers[SBPF_MAX_HELPERS]; /* by id */
 };
 
@@ -106,6 +109,26 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	memcpy(vm->insns, insns, n * sizeof(*insns));
+	/* [xdp branch] program-type context conversion (safebpf/ctx.h) */
+	rc = sbpf_ctx_rewrite(type, vm->insns, n, err);
+	if (rc) {
+		sbpf_vm__free(vm);
+		errno = -rc;
+		return NULL;
+	}
+	/* Read-only data: a private copy, its references resolved to it. */
+	const void *ro = OPT(opts, rodata, NULL);
+	size_t ro_len = OPT(opts, rodata_len, 0);
+	if (ro && ro_len) {
+		if (!(vm->rodata = malloc(ro_len))) {
+			sbpf_vm__free(vm);
+			errno = ENOMEM;
+			return NULL;
+		}
+		memcpy(vm->rodata, ro, ro_len);
+		vm->rodata_len = ro_len;
+		sbpf_rodata_resolve(vm->insns, n, vm->rodata, ro_len);
+	}
 	vm->n = n;
 	vm->type = type;
 	vm->budget = OPT(opts, insn_budget, 0);
@@ -125,6 +148,7 @@ void sbpf_vm__free(struct sbpf_vm *vm)
 	free(vm->insns);
 	free(vm->code);
 	free(vm->stack);
+	free(vm->rodata);
 	free(vm);
 }
 
@@ -658,6 +682,11 @@ int sbpf_vm__run(struct sbpf_vm *vm, void *mem, size_t len, uint64_t *r0,
 	int rc = t->setup(&r, mem, len, err);
 	if (rc)
 		return rc;
+	struct vm_region ro = {
+		.start = (uint64_t)(uintptr_t)vm->rodata, .len = vm->rodata_len, .flags = VM_R, .name = "rodata",
+	};
+	if (vm->rodata && vm_run_add_region(&r, &ro))
+		return run_fail(err, 0, -ENOSPC, "too many memory regions");
 	uint64_t result = 0;
 	rc = interp(vm, &r, &result, err);
 	if (!rc && r0)

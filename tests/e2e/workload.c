@@ -13,11 +13,16 @@
  *   --fork F        F times: fork(), the child _exit(0)s at once, the parent waits
  *   --sleep-ms M    one nanosleep() system call of M milliseconds
  *   --write-null N  N write() calls of one byte to /dev/null
+ *   --tcp N         N TCP connections over loopback (listen, connect, accept,
+ *                   close: socket state changes for tcp_state)
  * Exits 0 when every action could be performed, 1 on a failed fork/wait/
  * sleep, 2 on a usage error.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +61,25 @@ static int do_sleep(long ms)
 	/* One nanosleep system call (glibc's nanosleep() uses clock_nanosleep);
 	 * an interrupted sleep is an error, not a retry, to keep counts exact. */
 	return (int)syscall(SYS_nanosleep, &ts, NULL);
+}
+
+/* One loopback TCP connection, opened and closed from both ends. */
+static int do_tcp(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = -1, s = -1, rc = -1;
+	if (l >= 0 && !bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 1) &&
+	    !getsockname(l, (struct sockaddr *)&a, &len) && (c = socket(AF_INET, SOCK_STREAM, 0)) >= 0 &&
+	    !connect(c, (struct sockaddr *)&a, sizeof(a)) && (s = accept(l, NULL, NULL)) >= 0)
+		rc = 0;
+	if (c >= 0)
+		close(c);
+	if (s >= 0)
+		close(s);
+	if (l >= 0)
+		close(l);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -106,9 +130,16 @@ int main(int argc, char **argv)
 				if (write(fd, "x", 1) != 1)
 					rc = 1;
 			close(fd);
+		} else if (!strcmp(a, "--tcp") && more >= 1) {
+			long n = count_arg(argv[++i]);
+			for (long k = 0; k < n; k++)
+				if (do_tcp()) {
+					perror("workload: tcp");
+					rc = 1;
+				}
 		} else {
 			fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] "
-					"[--sleep-ms M] [--write-null N]\n");
+					"[--sleep-ms M] [--write-null N] [--tcp N]\n");
 			return 2;
 		}
 	}

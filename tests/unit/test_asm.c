@@ -700,6 +700,26 @@ Test(asm, keeps_going_after_errors)
 	cr_expect_eq(sbpf_assemble(NULL, "t.s", &p, &n, &d), -EINVAL);
 }
 
+Test(asm, a_dropped_line_keeps_no_label_reference)
+{
+	/* 64 slots fill the slot array exactly (it grows 8, 16, 32, 64, ...); the bad
+	 * jump is dropped, and its reference to L must go with it: resolving it
+	 * once wrote slot 64, past the array (ASan reports that). */
+	char text[1024] = "L: exit\n";
+	for (int i = 0; i < 63; i++)
+		strcat(text, "exit\n");
+	strcat(text, "jne %r1, 0x100000000, L\n");
+	struct sbpf_diags d = { 0 };
+	struct sbpf_insn *p = NULL;
+	size_t n;
+	cr_assert_eq(sbpf_assemble(text, "t.s", &p, &n, &d), -EINVAL);
+	cr_assert_eq(d.n, 1);
+	cr_expect_eq(d.items[0].line, 65);
+	cr_expect_str_eq(d.items[0].message,
+			 "immediate 0x100000000 does not fit in 32 bits (0x0..0xffffffff)");
+	sbpf_diags__free(&d);
+}
+
 /* ----------------------------------------------- bpf_conformance files */
 
 /* The external conformance directory, or NULL (then tests skip). */

@@ -166,6 +166,11 @@ static const struct rule_case rule_cases[] = {
 	  "mov: r10 is the read-only frame pointer" },
 	{ "load into r10", { SBPF_LDX_MEM(SBPF_DW, 10, 1, 0), SBPF_EXIT_INSN() }, 2, 0,
 	  "ldxdw: r10 is the read-only frame pointer" },
+	{ "fetch into r10", { SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD | SBPF_FETCH, 1, 10, 0), SBPF_EXIT_INSN() },
+	  2, 0, "lock fetch add: r10 is the read-only frame pointer (the fetch writes the source register)" },
+	{ "xchg into r10", { SBPF_MOV64_IMM(0, 0), SBPF_ATOMIC_OP(SBPF_W, SBPF_XCHG, 1, 10, 0),
+	  SBPF_EXIT_INSN() }, 3, 1,
+	  "lock xchg32: r10 is the read-only frame pointer (the fetch writes the source register)" },
 	{ "lddw without second slot", { SBPF_LD_IMM64_LO(0, 0, 1) }, 1, 0,
 	  "lddw: missing second slot at end of program" },
 	{ "lddw second slot with code", { SBPF_LD_IMM64_LO(0, 0, 1), I(0x07, 0, 0, 0, 0),
@@ -217,6 +222,15 @@ Test(isa, empty_and_oversized_programs)
 	cr_assert_eq(sbpf_validate(&one, SBPF_MAX_INSNS + 1, &err), -EINVAL);
 	cr_assert_str_eq(err.rule, "program has 1048577 instructions (limit 1048576)");
 	cr_assert_eq(sbpf_validate(&one, 1, &err), 0);
+}
+
+Test(isa, atomics_without_fetch_may_use_r10_as_source)
+{
+	struct sbpf_insn prog[] = { SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, 1, 10, 0),
+				    SBPF_ATOMIC_OP(SBPF_DW, SBPF_CMPXCHG, 1, 10, 0), /* writes r0 */
+				    SBPF_EXIT_INSN() };
+	struct sbpf_validate_error err = { 0 };
+	cr_assert_eq(sbpf_validate(prog, 3, &err), 0, "%s", err.rule);
 }
 
 Test(isa, kfunc_call_may_carry_a_btf_object_index)

@@ -467,4 +467,88 @@ static inline void emit_jcc_rel32(struct jit_buf *b, int cc, int32_t rel)
 	jit_put4(b, (uint32_t)rel);
 }
 
+/* ---- forms used by Kops native emits (src/kops/ops/) ---- */
+
+/* ModRM + SIB (+displacement) for [base + index * 2^scale + disp]; @index
+ * must not be rsp. */
+static inline void x64_mem_sib(struct jit_buf *b, int reg, int base, int index, int scale, int32_t disp)
+{
+	int mod = disp == 0 && (base & 7) != X64_RBP ? 0 : x64_is_imm8(disp) ? 1 : 2;
+	x64_modrm(b, mod, reg, X64_RSP); /* rm = 100: a SIB byte follows */
+	jit_put1(b, (uint8_t)(scale << 6 | (index & 7) << 3 | (base & 7)));
+	if (mod == 1)
+		jit_put1(b, (uint8_t)disp);
+	else if (mod == 2)
+		jit_put4(b, (uint32_t)disp);
+}
+
+/* lea dst, [base + index*2^scale + disp]  (w = 0: 32-bit result) */
+static inline void emit_lea_sib(struct jit_buf *b, int w, int dst, int base, int index, int scale, int32_t disp)
+{
+	x64_rex(b, w, dst, index, base, false);
+	jit_put1(b, 0x8d);
+	x64_mem_sib(b, dst, base, index, scale, disp);
+}
+
+/* cmovcc dst, src */
+static inline void emit_cmov(struct jit_buf *b, int w, int cc, int dst, int src)
+{
+	x64_rex(b, w, dst, 0, src, false);
+	jit_put1(b, 0x0f);
+	jit_put1(b, (uint8_t)(0x40 | cc));
+	x64_modrm(b, 3, dst, src);
+}
+
+/* bextr dst, src, ctl  (BMI1, VEX.LZ.0F38 F7 /r: ctl bits 0-7 start, 8-15 length) */
+static inline void emit_bextr(struct jit_buf *b, int w, int dst, int src, int ctl)
+{
+	jit_put1(b, 0xc4);
+	jit_put1(b, (uint8_t)((dst & 8 ? 0 : 0x80) | 0x40 | (src & 8 ? 0 : 0x20) | 0x02));
+	jit_put1(b, (uint8_t)((w ? 0x80 : 0) | ((~ctl & 15) << 3)));
+	jit_put1(b, 0xf7);
+	x64_modrm(b, 3, dst, src);
+}
+
+/* movbe dst16/32/64, [base+disp]  (byte-swapping load; the 16-bit form
+ * writes only the low 16 bits of dst) */
+static inline void emit_movbe_load(struct jit_buf *b, int size, int dst, int base, int32_t disp)
+{
+	if (size == 2)
+		jit_put1(b, 0x66);
+	x64_rex(b, size == 8, dst, 0, base, false);
+	jit_put1(b, 0x0f);
+	jit_put1(b, 0x38);
+	jit_put1(b, 0xf0);
+	x64_mem(b, dst, base, disp);
+}
+
+/* prefetcht0 [base+disp] */
+static inline void emit_prefetcht0(struct jit_buf *b, int base, int32_t disp)
+{
+	x64_rex(b, 0, 0, 0, base, false);
+	jit_put1(b, 0x0f);
+	jit_put1(b, 0x18);
+	x64_mem(b, 1, base, disp);
+}
+
+/* movdqu xmm, [base+disp] */
+static inline void emit_movdqu_load(struct jit_buf *b, int xmm, int base, int32_t disp)
+{
+	jit_put1(b, 0xf3);
+	x64_rex(b, 0, xmm, 0, base, false);
+	jit_put1(b, 0x0f);
+	jit_put1(b, 0x6f);
+	x64_mem(b, xmm, base, disp);
+}
+
+/* movdqu [base+disp], xmm */
+static inline void emit_movdqu_store(struct jit_buf *b, int base, int32_t disp, int xmm)
+{
+	jit_put1(b, 0xf3);
+	x64_rex(b, 0, xmm, 0, base, false);
+	jit_put1(b, 0x0f);
+	jit_put1(b, 0x7f);
+	x64_mem(b, xmm, base, disp);
+}
+
 #endif /* SAFEBPF_EMIT_X86_H */

@@ -22,6 +22,10 @@
  * and exits whose target (epilogue or return) is decided by rbp at run time.
  * Errors jump to a shared exit that records the code and faulting address in
  * the run-time block and unwinds to the epilogue.
+ *
+ * Kops sites: x64_kops() hands a site's region to its operation's native
+ * emit (struct kops_op emit_x86_64, in src/kops/ops/<op>.c) through the
+ * contract of kops_x86.h.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -32,6 +36,7 @@
 
 #include "jit/jitInt.h"
 #include "jit/x86_64/emit_x86.h"
+#include "jit/x86_64/kops_x86.h"
 
 static const uint8_t reg_map[SBPF_NREGS] = {
 	X64_RAX, X64_RDI, X64_RSI, X64_RDX, X64_RCX, X64_R8,
@@ -43,7 +48,9 @@ static const uint8_t reg_map[SBPF_NREGS] = {
 #define RT   X64_R12  /* struct jit_rt * (checked mode) */
 
 /* Backend feature bits (jit_ctx.features). */
-#define X64_F_BMI2 SBPF_JIT_NO_BMI2
+#define X64_F_BMI2  SBPF_JIT_NO_BMI2
+#define X64_F_BMI1  SBPF_JIT_NO_BMI1
+#define X64_F_MOVBE SBPF_JIT_NO_MOVBE
 
 /* Shared labels (jit_ctx.labels). */
 enum { L_EPILOGUE, L_ERROR, L_ZERO_FRAME };
@@ -63,12 +70,19 @@ uint16_t x64_reserved_regs(void)
 	return (uint16_t)(1u << X64_RSP | 1u << RT);
 }
 
+/* CPUID: leaf 7 ebx bit 3 BMI1, bit 8 BMI2; leaf 1 ecx bit 22 MOVBE. */
 static unsigned int x64_probe(void)
 {
-	unsigned int eax, ebx, ecx, edx;
-	if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx & (1u << 8)))
-		return X64_F_BMI2;
-	return 0;
+	unsigned int eax, ebx, ecx, edx, f = 0;
+	if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+		if (ebx & (1u << 8))
+			f |= X64_F_BMI2;
+		if (ebx & (1u << 3))
+			f |= X64_F_BMI1;
+	}
+	if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 22)))
+		f |= X64_F_MOVBE;
+	return f;
 }
 
 /* Callee-saved registers the body uses, in push order (rbp first). */
@@ -725,17 +739,23 @@ static void x64_prologue(struct jit_ctx *c)
 	}
 }
 
+/* Checked mode, at a loop header: charge the budget. */
+static void loop_check(struct jit_ctx *c, size_t pc)
+{
+	if (c->checked && (c->flags[pc] & JIT_SLOT_LOOP_HEAD)) {
+		emit_alu_mi(&c->buf, 1, X64_EXT_SUB, RT, JIT_RT_BUDGET, 1); /* sub qword [r12+budget], 1 */
+		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_BUDGET,
+			     TAIL_AFTER_CHECK);                             /* jb stub */
+	}
+}
+
 static int x64_insn(struct jit_ctx *c, size_t pc)
 {
 	struct jit_buf *b = &c->buf;
 	const struct sbpf_insn *in = &c->insns[pc];
 	enum sbpf_op op = sbpf_decode(in);
 	const struct sbpf_op_info *f = sbpf_op_info(op);
-	if (c->checked && (c->flags[pc] & JIT_SLOT_LOOP_HEAD)) {
-		emit_alu_mi(b, 1, X64_EXT_SUB, RT, JIT_RT_BUDGET, 1);      /* sub qword [r12+budget], 1 */
-		jump_to_stub(c, pc, X64_CC_B, STUB_ERROR, JIT_ERR_BUDGET,
-			     TAIL_AFTER_CHECK);                            /* jb stub */
-	}
+	loop_check(c, pc);
 	switch (f->fmt) {
 	case SBPF_FMT_ALU_K: case SBPF_FMT_ALU_X: case SBPF_FMT_MOVSX: case SBPF_FMT_NEG:
 		alu(c, in, op);
@@ -865,6 +885,47 @@ static void x64_tail(struct jit_ctx *c)
 	}
 }
 
+/* ---- Kops native operations ---- */
+
+/* kops_x86.mem_check: the bounds check of the proof-sequence access at
+ * lowered slot @slot, exactly as load_store() would emit it. */
+static int kops_mem_check(struct kops_x86 *x, size_t slot, int32_t *disp)
+{
+	struct jit_ctx *c = x->backend;
+	const struct sbpf_insn *in = &c->insns[slot];
+	int ldx = SBPF_CLASS(in->code) == SBPF_LDX;
+	return mem_operand(c, slot, ldx ? in->src_reg : in->dst_reg, in->off, access_size(in->code), disp);
+}
+
+/* jit_target.kops: the site's native emit in place of its region. */
+static int x64_kops(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s)
+{
+	const struct kops_op *op = kops_op(s->p.op);
+	if (!op || !op->emit_x86_64)
+		return 0;
+	struct kops_x86 x = {
+		.b = &c->buf, .reg = reg_map, .features = c->features, .checked = c->checked,
+		.mutant = c->kops_mutant, .pc = pc, .mem_check = kops_mem_check, .backend = c,
+	};
+	size_t start = c->buf.len, nstubs = c->nstubs;
+	if (s->lowered_len)
+		loop_check(c, pc);
+	size_t from = c->buf.len;
+	int rc = op->emit_x86_64(&s->p, &x);
+	if (rc == -EOPNOTSUPP && c->buf.len == from && !c->buf.err) {
+		/* Declined: take the loop check back (code and stub), the proof
+		 * sequence's first slot has its own. */
+		c->buf.len = start;
+		c->nstubs = nstubs;
+		return 0;
+	}
+	if (rc < 0)
+		jit_buf_fail(&c->buf, c->buf.len == from ? rc : -EFAULT);
+	else if (c->buf.len - from > (size_t)op->native_max_x86_64)
+		jit_buf_fail(&c->buf, -E2BIG); /* the emit broke its own size bound */
+	return 1;
+}
+
 const struct jit_target jit_target_x86_64 = {
 	.name = "x86_64",
 	.cs_arch = CS_ARCH_X86,
@@ -873,4 +934,5 @@ const struct jit_target jit_target_x86_64 = {
 	.prologue = x64_prologue,
 	.insn = x64_insn,
 	.tail = x64_tail,
+	.kops = x64_kops,
 };

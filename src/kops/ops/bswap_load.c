@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
 
@@ -44,6 +45,32 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return 0;
 }
 
+/* x86-64: movbe (which for 16 bits writes only the low word, so a movzx
+ * follows), or without MOVBE a zero-extending mov + bswap (16 bits: rol by
+ * 8 of the zero-extended word). In checked mode the JIT's bounds check of
+ * the proof sequence's load comes first: a bad address stops the program
+ * at that load with the interpreter's message. */
+static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
+{
+	struct jit_buf *b = x->b;
+	int size = 2 << p->variant;
+	int d = kops_x86_reg(x, p->dst);
+	int32_t disp = p->imm;
+	int base = x->checked ? x->mem_check(x, x->pc, &disp) : kops_x86_reg(x, p->a);
+	if (x->features & KOPS_X86_F_MOVBE) {
+		emit_movbe_load(b, size, d, base, disp);                   /* movbe dst, [a+off] */
+		if (size == 2 && x->mutant != KOPS_MUT_BSL16_NOZX)
+			emit_movzx_rr16(b, d, d);                          /* movzx dst32, dst16 */
+		return 0;
+	}
+	emit_load(b, size, d, base, disp);                                 /* mov(zx) dst, [a+off] */
+	if (size == 2)
+		emit_rol16_8(b, d);                                        /* rol dst16, 8 */
+	else
+		emit_bswap(b, size == 8, d);                               /* bswap dst */
+	return 0;
+}
+
 const struct kops_op kops_op_bswap_load = {
 	.id = SBPF_KOPS_BSWAP_LOAD,
 	.name = "bswap_load",
@@ -55,4 +82,10 @@ const struct kops_op kops_op_bswap_load = {
 	.instantiate = instantiate,
 	.spec = spec,
 	.clobbers = clobbers,
+	.example = { .op = SBPF_KOPS_BSWAP_LOAD, .variant = KOPS_BSL_32, .dst = 0, .a = 1, .imm = 12 },
+	.emit_x86_64 = emit_x86_64,
+	.native_max_x86_64 = 48,
+	/* r9-r11: the checked-mode bounds check and its stub */
+	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R9) | KOPS_X86_SCRATCH_GPR(X64_R10) |
+		       KOPS_X86_SCRATCH_GPR(X64_R11),
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
 
@@ -54,6 +55,37 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return 0;
 }
 
+/* x86-64: with BMI1, bextr dst, a, r11 (r11 = shift | len << 8; the
+ * 32-bit form reads a's low half and zero-extends). Without: mov, shr,
+ * then and with the mask (skipped when the shift already cleared the bits
+ * above the field), or for a 32-bit field of a 64-bit value a 32-bit mov,
+ * which clears the upper half. */
+static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
+{
+	struct jit_buf *b = x->b;
+	int w = !(p->variant & KOPS_EXT_32), width = w ? 64 : 32;
+	int d = kops_x86_reg(x, p->dst), a = kops_x86_reg(x, p->a);
+	int shift = SHIFT(p), len = LEN(p);
+	if (x->features & KOPS_X86_F_BMI1) {
+		emit_mov_ri32(b, X64_R11, (uint32_t)(shift | len << 8));    /* mov r11d, shift | len << 8 */
+		emit_bextr(b, w, d, a, X64_R11);                           /* bextr dst, a, r11 */
+		return 0;
+	}
+	if (d != a || !w)
+		emit_mov_rr(b, w, d, a);                                   /* mov dst, a */
+	if (shift)
+		emit_shift_ri(b, w, X64_SH_SHR, d, (uint8_t)shift);        /* shr dst, shift */
+	if (shift + len == width)
+		return 0; /* the shift left only the field */
+	if (len == 32) {
+		if (x->mutant != KOPS_MUT_EXT_NOZX)
+			emit_mov_rr(b, 0, d, d);                           /* mov dst32, dst32 */
+	} else {
+		emit_alu_ri(b, w, X64_EXT_AND, d, (int32_t)((1u << len) - 1)); /* and dst, mask */
+	}
+	return 0;
+}
+
 const struct kops_op kops_op_extract = {
 	.id = SBPF_KOPS_EXTRACT,
 	.name = "extract",
@@ -65,4 +97,8 @@ const struct kops_op kops_op_extract = {
 	.instantiate = instantiate,
 	.spec = spec,
 	.clobbers = clobbers,
+	.example = { .op = SBPF_KOPS_EXTRACT, .dst = 0, .a = 1, .imm = 4 | 8 << 8 },
+	.emit_x86_64 = emit_x86_64,
+	.native_max_x86_64 = 16,
+	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R11),
 };

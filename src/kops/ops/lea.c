@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
 
@@ -59,6 +60,16 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return uses_scratch(p) ? (uint16_t)(1u << p->c) : 0;
 }
 
+/* x86-64: one lea dst, [a + b*2^s + imm] (64-bit; the displacement is
+ * sign-extended like eBPF's add imm). It reads a and b before writing dst,
+ * so any aliasing is fine, and it needs no scratch: c stays untouched. */
+static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
+{
+	emit_lea_sib(x->b, x->mutant != KOPS_MUT_LEA32, kops_x86_reg(x, p->dst), kops_x86_reg(x, p->a),
+		     kops_x86_reg(x, p->b), p->variant, p->imm);           /* lea dst, [a + b*2^s + imm] */
+	return 0;
+}
+
 const struct kops_op kops_op_lea = {
 	.id = SBPF_KOPS_LEA,
 	.name = "lea",
@@ -71,4 +82,8 @@ const struct kops_op kops_op_lea = {
 	.instantiate = instantiate,
 	.spec = spec,
 	.clobbers = clobbers,
+	.example = { .op = SBPF_KOPS_LEA, .variant = 3, .dst = 0, .a = 1, .b = 2, .imm = 16 },
+	.emit_x86_64 = emit_x86_64,
+	.native_max_x86_64 = 8,
+	.x86_scratch = 0,
 };

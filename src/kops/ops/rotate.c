@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
 
@@ -75,6 +76,50 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return (uint16_t)(1u << p->c | ((p->variant & KOPS_ROT_REG) ? 1u << p->b : 0));
 }
 
+/* x86-64: rol/ror dst, k; by register through cl. rcx is eBPF r4, so it
+ * is borrowed only when it already holds the amount, or r4 is a declared
+ * scratch; otherwise it is saved in r11 and restored (when r4 is dst, the
+ * rotate happens in r11). The count is masked by the CPU as by the proof
+ * sequence's shifts (mod 64, mod 32), and a 32-bit rotate writes a
+ * zero-extended result even for a count of 0. */
+static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
+{
+	struct jit_buf *b = x->b;
+	int w = !(p->variant & KOPS_ROT_32);
+	int ext = p->variant & KOPS_ROT_RIGHT ? X64_SH_ROR : X64_SH_ROL;
+	int d = kops_x86_reg(x, p->dst);
+	if (!(p->variant & KOPS_ROT_REG)) {
+		if (x->mutant == KOPS_MUT_SCRATCH) {
+			int t = kops_x86_reg(x, p->dst != 0 && p->c != 0 ? 0 : p->dst != 1 && p->c != 1 ? 1 : 2);
+			emit_mov_rr(b, 1, t, d);                          /* mov tmp, dst  (undeclared!) */
+			emit_shift_ri(b, w, ext, t, (uint8_t)p->imm);     /* rol/ror tmp, k */
+			emit_mov_rr(b, 1, d, t);                          /* mov dst, tmp */
+			return 0;
+		}
+		emit_shift_ri(b, w, ext, d, (uint8_t)p->imm);             /* rol/ror dst, k */
+		return 0;
+	}
+	int a = kops_x86_reg(x, p->a);
+	if (a == X64_RCX) {
+		emit_shift_cl(b, w, ext, d);                              /* rol/ror dst, cl */
+	} else if (d == X64_RCX) {
+		emit_mov_rr(b, 1, X64_R11, X64_RCX);                      /* mov r11, rcx */
+		emit_mov_rr(b, 0, X64_RCX, a);                            /* mov ecx, amount */
+		emit_shift_cl(b, w, ext, X64_R11);                        /* rol/ror r11, cl */
+		emit_mov_rr(b, 1, X64_RCX, X64_R11);                      /* mov rcx, r11 */
+	} else if (kops_x86_reg(x, p->b) == X64_RCX || kops_x86_reg(x, p->c) == X64_RCX) {
+		emit_mov_rr(b, 0, X64_RCX, a);                            /* mov ecx, amount (rcx is a scratch) */
+		emit_shift_cl(b, w, ext, d);                              /* rol/ror dst, cl */
+	} else {
+		emit_mov_rr(b, 1, X64_R11, X64_RCX);                      /* mov r11, rcx */
+		emit_mov_rr(b, 0, X64_RCX, a);                            /* mov ecx, amount */
+		emit_shift_cl(b, w, ext, d);                              /* rol/ror dst, cl */
+		if (x->mutant != KOPS_MUT_ROT_CL)
+			emit_mov_rr(b, 1, X64_RCX, X64_R11);              /* mov rcx, r11 */
+	}
+	return 0;
+}
+
 const struct kops_op kops_op_rotate = {
 	.id = SBPF_KOPS_ROTATE,
 	.name = "rotate",
@@ -87,4 +132,8 @@ const struct kops_op kops_op_rotate = {
 	.instantiate = instantiate,
 	.spec = spec,
 	.clobbers = clobbers,
+	.example = { .op = SBPF_KOPS_ROTATE, .dst = 1, .c = 2, .imm = 8 },
+	.emit_x86_64 = emit_x86_64,
+	.native_max_x86_64 = 16,
+	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R11),
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
 
@@ -105,6 +106,75 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return 0;
 }
 
+/* x86 condition code that holds after "cmp a, rhs" (or "test a, rhs" for
+ * jset) exactly when the eBPF condition @cond holds. */
+static int x86_cc(int cond)
+{
+	switch (cond << 4) {
+	case SBPF_JEQ:  return X64_CC_E;
+	case SBPF_JNE:  return X64_CC_NE;
+	case SBPF_JSET: return X64_CC_NE;
+	case SBPF_JGT:  return X64_CC_A;
+	case SBPF_JGE:  return X64_CC_AE;
+	case SBPF_JLT:  return X64_CC_B;
+	case SBPF_JLE:  return X64_CC_BE;
+	case SBPF_JSGT: return X64_CC_G;
+	case SBPF_JSGE: return X64_CC_GE;
+	case SBPF_JSLT: return X64_CC_L;
+	default:        return X64_CC_LE; /* JSLE */
+	}
+}
+
+/* Sets the flags for "a COND rhs": cmp or test, 64 or 32 bits; an
+ * immediate is sign-extended to 64 bits as in eBPF jumps. */
+static void emit_compare(const struct sbpf_kops_payload *p, struct kops_x86 *x)
+{
+	struct jit_buf *b = x->b;
+	int w = !(p->variant & KOPS_SEL_CMP32);
+	int jset = (p->variant & KOPS_SEL_COND_MASK) << 4 == SBPF_JSET;
+	int a = kops_x86_reg(x, p->a);
+	if (p->variant & KOPS_SEL_RHS_REG)
+		emit_alu_rr(b, w, jset ? X64_OP_TEST : X64_OP_CMP, a, kops_x86_reg(x, p->b)); /* cmp/test a, b */
+	else if (jset && p->imm >= 0 && p->imm <= 0xff)
+		emit_test_ri8(b, a, (uint8_t)p->imm);                       /* test a8, imm8 */
+	else if (jset)
+		emit_test_ri(b, w, a, p->imm);                              /* test a, imm */
+	else if (p->imm == 0)
+		emit_alu_rr(b, w, X64_OP_TEST, a, a);                       /* test a, a */
+	else
+		emit_alu_ri(b, w, X64_EXT_CMP, a, p->imm);                  /* cmp a, imm */
+}
+
+/* x86-64: cmp/test + cmov. The comparison reads a and b before anything
+ * writes dst (dst may be a, b or c). A 32-bit move zero-extends c into r11
+ * and then uses a 64-bit cmov: a 32-bit cmov would zero dst's upper half
+ * even when the condition fails. */
+static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
+{
+	struct jit_buf *b = x->b;
+	int cc = x86_cc(p->variant & KOPS_SEL_COND_MASK);
+	int d = kops_x86_reg(x, p->dst), c = kops_x86_reg(x, p->c);
+	int mov32 = p->variant & KOPS_SEL_MOV32;
+	if (x->mutant == KOPS_MUT_SEL_ALIAS) {
+		emit_mov_rr(b, 1, X64_R11, d);                              /* mov r11, dst */
+		emit_mov_rr(b, !mov32, d, c);                               /* mov dst, c  (too early) */
+		emit_compare(p, x);                                         /* cmp a, rhs */
+		emit_cmov(b, 1, cc ^ 1, d, X64_R11);                        /* cmov!cc dst, r11 */
+		return 0;
+	}
+	if (x->mutant != KOPS_MUT_SEL_NOCMP)
+		emit_compare(p, x);                                         /* cmp/test a, rhs */
+	if (mov32 && x->mutant == KOPS_MUT_SEL_CMOV32) {
+		emit_cmov(b, 0, cc, d, c);                                  /* cmovcc dst32, c32 */
+	} else if (mov32) {
+		emit_mov_rr(b, 0, X64_R11, c);                              /* mov r11d, c32 */
+		emit_cmov(b, 1, cc, d, X64_R11);                            /* cmovcc dst, r11 */
+	} else {
+		emit_cmov(b, 1, cc, d, c);                                  /* cmovcc dst, c */
+	}
+	return 0;
+}
+
 const struct kops_op kops_op_select = {
 	.id = SBPF_KOPS_SELECT,
 	.name = "select",
@@ -117,4 +187,9 @@ const struct kops_op kops_op_select = {
 	.instantiate = instantiate,
 	.spec = spec,
 	.clobbers = clobbers,
+	.example = { .op = SBPF_KOPS_SELECT, .variant = (SBPF_JGT >> 4) | KOPS_SEL_RHS_REG,
+		     .dst = 0, .a = 1, .b = 2, .c = 3 },
+	.emit_x86_64 = emit_x86_64,
+	.native_max_x86_64 = 24,
+	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R11),
 };

@@ -1,0 +1,125 @@
+/* safebpf/sql.h - verifier-safe SQL over kernel events: compile a query
+ * (errors with line:column, caret and hint), explain it (plan, the eBPF
+ * programs loaded per tracepoint, the user-space operators), and run it,
+ * writing rows as a table, CSV or JSON lines. The language is documented in
+ * docs/sql.md, the tables in docs/schema.md.
+ */
+#ifndef SAFEBPF_SQL_H
+#define SAFEBPF_SQL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "safebpf/diag.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sbpf_query;
+
+/* Where operators run (`--plan`): the optimizer's choice, the minimum
+ * verifier-safe functions only (every operator in user space), or as much
+ * as possible in the kernel. Every strategy falls back, candidate by
+ * candidate, to the MVSF-only plan when the kernel verifier refuses one. */
+enum sbpf_plan_strategy {
+	SBPF_PLAN_AUTO,       /* cheapest plan the verifier accepts (default) */
+	SBPF_PLAN_MVSF,       /* MVSF only */
+	SBPF_PLAN_KERNEL_MAX, /* most operators in the kernel */
+};
+
+struct sbpf_query_opts {
+	size_t sz;          /* sizeof(struct sbpf_query_opts) */
+	const char *file;   /* name shown in diagnostics (NULL: "<query>") */
+	enum sbpf_plan_strategy plan; /* optimizer strategy */
+};
+
+/* Parses "auto", "mvsf", "kernel-max". 0 or -EINVAL. */
+int sbpf_plan_strategy_parse(const char *name, enum sbpf_plan_strategy *out);
+
+/* Compiles @text: parse, bind against the catalog, plan. On success stores
+ * the query in *@out and returns 0. On a bad query returns -EINVAL with one
+ * diagnostic in @diags (freed by the caller with sbpf_diags__free()); on
+ * allocation failure -ENOMEM. A compiled query always runs: everything the
+ * language does not support is refused here. */
+int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, struct sbpf_query **out,
+			struct sbpf_diags *diags);
+void sbpf_query__free(struct sbpf_query *q);
+
+/* Output columns: how many, and the header of column @i. */
+size_t sbpf_query__ncols(const struct sbpf_query *q);
+const char *sbpf_query__col_name(const struct sbpf_query *q, size_t i);
+
+enum {
+	SBPF_EXPLAIN_KERNEL = 1, /* also load the programs (not attached) and disassemble them */
+	SBPF_EXPLAIN_OPTIMIZER = 2, /* only the optimizer's candidates, with the verdicts of the last
+				       run (nothing loaded) */
+};
+
+/* Writes the bound query, the plan, and the kernel and user-space parts.
+ * With SBPF_EXPLAIN_KERNEL and without the privileges to load programs, the
+ * kernel part says what is missing instead of the code. Returns 0 or a
+ * negative error (with a reason in @err). */
+int sbpf_query__explain(const struct sbpf_query *q, FILE *out, unsigned flags, char *err, size_t errsz);
+
+enum sbpf_query_format {
+	SBPF_QUERY_TABLE,   /* aligned columns; histograms drawn as bars */
+	SBPF_QUERY_CSV,     /* header line, then one line per row */
+	SBPF_QUERY_JSON,    /* one JSON object per row, one per window with its counts */
+};
+
+struct sbpf_query_run_opts {
+	size_t sz;                       /* sizeof(struct sbpf_query_run_opts) */
+	enum sbpf_query_format format;   /* output format */
+	FILE *out;                       /* rows (NULL: stdout) */
+	FILE *log;                       /* loss reports and the final summary, or NULL */
+	uint64_t duration_ns;            /* stop after this long (0: until should_stop) */
+	int pid;                         /* only events of this process (0: every process) */
+	bool follow_forks;               /* with pid: also its descendants created while running */
+	/* Called once every program is attached (start a traced command here);
+	 * non-zero stops the run before it starts. NULL: nothing to do. */
+	int (*attached)(void *ctx);
+	/* Checked between polls (a signal interrupts a poll): true ends the run
+	 * after reading every event already produced. NULL: never. */
+	bool (*should_stop)(void *ctx);
+	void *ctx;                       /* argument of the callbacks */
+};
+
+/* Runs @q: opens the event sources (the kernel verifies and attaches their
+ * programs), streams rows through the user-space operators to the sink,
+ * closes windows on the wall clock, and on stop reads the events already
+ * produced, emits the last window and detaches everything. Returns 0, or a
+ * negative error with a message for people in @err: -EPERM names the
+ * missing capability, -ENOENT a missing tracepoint. */
+int sbpf_query__run(struct sbpf_query *q, const struct sbpf_query_run_opts *opts, char *err,
+		    size_t errsz);
+
+/* What the last run chose: the candidate plan (1-based, in explain's
+ * numbering), how many candidates were loaded before it, and its placement. */
+struct sbpf_query_plan_info {
+	int chosen;             /* candidate number, 0 before a run */
+	int tried;              /* candidates loaded (1: the first verified) */
+	int rejected;           /* of those, refused by the kernel verifier */
+	int ncands;             /* candidates */
+	bool kernel;            /* some operator runs in the kernel */
+	const char *placement;  /* "filter 1/1, pair, aggregate @kernel" (valid until free) */
+};
+void sbpf_query__plan_info(const struct sbpf_query *q, struct sbpf_query_plan_info *info);
+
+/* Writes a random valid query over the tables this kernel provides into
+ * @buf (grammar-based: every filter, aggregate, window and join form), for
+ * testing the optimizer. The same @seed gives the same query. Returns its
+ * length, or -ENOSPC when @bufsz is too small. */
+int sbpf_query_random(uint64_t seed, char *buf, size_t bufsz);
+
+/* Parses a duration as the language writes it ("10us", "5ms", "1sec", "2s",
+ * "1m", "1.5s"); a bare number means seconds. Returns 0 with nanoseconds in
+ * *@ns, or -EINVAL. */
+int sbpf_parse_duration(const char *text, uint64_t *ns);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SAFEBPF_SQL_H */

@@ -1,0 +1,437 @@
+/* bench_engines.c - the engines of `safebpf bench`, one adapter each over
+ * the library: the kernel's verifier and JIT (BPF_PROG_TEST_RUN), the
+ * interpreter, safebpf's JIT checked and vanilla (unchecked), the JIT with
+ * EInsn native operations, and the benchmark's C source compiled natively
+ * (a function of build/bench/micro/native.so, found by cmd_bench.c).
+ * EInsn is the whole Kops pipeline: recognize, lower, kernel verifier,
+ * JIT with native emits (load_einsn).
+ *
+ * Every engine runs the program as XDP on a private copy of the packet,
+ * with the program's read-only data. User-space engines are timed with
+ * this thread's CPU time (CLOCK_THREAD_CPUTIME_ID, like the kernel's
+ * test-run timer it leaves out time spent preempted); the kernel reports
+ * its own average.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "benchInt.h"
+#include "safebpf/jit.h"
+#include "safebpf/kernel.h"
+#include "safebpf/vm.h"
+
+#define LOG_SIZE (1u << 20)
+
+/* What bench.h's native shim calls struct xdp_md (pointers, not offsets). */
+struct native_xdp_md {
+	unsigned long data;       /* first packet byte */
+	unsigned long data_end;   /* one past the last */
+	unsigned long data_meta;  /* unused */
+	uint32_t ingress_ifindex; /* unused */
+	uint32_t rx_queue_index;  /* unused */
+	uint32_t egress_ifindex;  /* unused */
+};
+typedef int (*native_fn)(struct native_xdp_md *ctx);
+
+struct bench_handle {
+	const struct bench_engine *e;  /* engine */
+	int fd;                        /* kernel: program fd */
+	struct sbpf_vm *vm;            /* interp */
+	struct sbpf_jit *jit;          /* jit, jit-unchecked, einsn */
+	native_fn fn;                  /* native */
+	size_t code_size;              /* bytes of native code */
+	unsigned sites[SBPF_KOPS__MAX]; /* einsn: sites applied per op */
+	struct sbpf_kops_lowered lowered; /* einsn: the lowered program the JIT compiled */
+	char note[240];                /* what happened on the way, for the report ("" if nothing) */
+};
+
+/* Programs the kernel verifier accepted during this run, by content (the
+ * EInsn variants of a benchmark are often the same program: the vanilla
+ * one when an op finds no site, or the same sites under several masks). */
+#define VERDICTS 512
+static uint64_t accepted[VERDICTS];
+static size_t naccepted;
+
+static uint64_t fnv64(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t prog_key(const struct sbpf_insn *insns, size_t n, const void *ro, size_t ro_len)
+{
+	uint64_t h = fnv64(insns, n * sizeof(*insns), 0xcbf29ce484222325ull);
+	return fnv64(ro, ro_len, h ^ ro_len);
+}
+
+static int was_accepted(uint64_t key)
+{
+	for (size_t i = 0; i < naccepted && i < VERDICTS; i++)
+		if (accepted[i] == key)
+			return 1;
+	return 0;
+}
+
+static void remember_accepted(uint64_t key)
+{
+	accepted[naccepted++ % VERDICTS] = key;
+}
+
+static double thread_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+int bench_engine_available(enum bench_kind kind, char *why, size_t whysz)
+{
+	switch (kind) {
+	case BENCH_KERNEL:
+		return sbpf_kernel_check_privileges(why, whysz) ? -1 : 0;
+	case BENCH_EINSN:
+		/* recognize (sites) -> lower -> kernel verifier -> JIT with native
+		 * emits: the verifier is the kernel's, so the kernel is needed. */
+		if (sbpf_kernel_check_privileges(why, whysz))
+			return -1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int kernel_verify(const struct bench_prog *p, const struct sbpf_insn *insns, size_t n,
+			 char *why, size_t whysz);
+
+/* Loads into the kernel (the verifier judges it); runs come later. */
+static int load_kernel(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
+{
+	h->fd = kernel_verify(p, p->insns, p->n, why, whysz);
+	if (h->fd < 0)
+		return -1;
+	struct sbpf_kprog_info info;
+	if (!sbpf_kernel_prog_info(h->fd, &info))
+		h->code_size = info.jited_len;
+	return 0;
+}
+
+/* Loads @insns into the kernel as XDP with @p's read-only data: the
+ * verifier judges it. Returns the program fd, or -1 with @why. */
+static int kernel_verify(const struct bench_prog *p, const struct sbpf_insn *insns, size_t n,
+			 char *why, size_t whysz)
+{
+	char *log = malloc(LOG_SIZE);
+	if (!log) {
+		snprintf(why, whysz, "out of memory");
+		return -1;
+	}
+	log[0] = '\0';
+	char name[16];
+	snprintf(name, sizeof(name), "b_%.13s", p->name);
+	struct sbpf_kload_opts lo = {
+		.sz = sizeof(lo), .type = SBPF_KPROG_XDP, .name = name, .log_buf = log,
+		.log_size = LOG_SIZE, .rodata = p->rodata, .rodata_len = p->rodata_len,
+	};
+	int fd = sbpf_kernel_load(insns, n, &lo);
+	if (fd < 0) {
+		char reason[200];
+		sbpf_kernel_log_reason(log, reason, sizeof(reason));
+		snprintf(why, whysz, "the kernel verifier refused it (%s): %s", strerror(-fd), reason);
+		fd = -1;
+	} else {
+		remember_accepted(prog_key(insns, n, p->rodata, p->rodata_len));
+	}
+	free(log);
+	return fd;
+}
+
+/* EInsn: the recognizer rewrites the idioms of the operations in
+ * @e->kops_mask into sites, the sites are lowered to their proof
+ * sequences, the kernel verifier must accept the lowered program, and the
+ * JIT (unchecked, as for the vanilla figures) compiles it with each site's
+ * native emit in place of its proof sequence. */
+/* Recognizes the idioms of the operations in @mask and lowers the sites
+ * into h->lowered; *@found gets the operations that have sites. Returns 0
+ * or -1 with @why. */
+static int rewrite(struct bench_handle *h, const struct bench_prog *p, uint32_t mask, uint32_t *found,
+		   char *why, size_t whysz)
+{
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	pol.ops = mask;
+	struct sbpf_kops_stats st;
+	memset(&st, 0, sizeof(st));
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_insn *site_prog = NULL;
+	size_t site_n = 0;
+	int rc = sbpf_kops_recognize(p->insns, p->n, &pol, &site_prog, &site_n, &st, &verr);
+	if (rc) {
+		snprintf(why, whysz, "recognizer: %s (instruction %zu: %s)", strerror(-rc), verr.index, verr.rule);
+		return -1;
+	}
+	*found = 0;
+	for (uint32_t op = 1; op < SBPF_KOPS__MAX; op++)
+		if (st.sites[op])
+			*found |= 1u << op;
+	sbpf_kops_lowered__free(&h->lowered);
+	rc = sbpf_kops_lower(site_prog, site_n, &h->lowered, &verr);
+	free(site_prog);
+	if (rc) {
+		snprintf(why, whysz, "lowering: instruction %zu: %s", verr.index, verr.rule);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 when the kernel verifier accepts h->lowered (or already did), else -1
+ * with @why. */
+static int lowered_ok(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
+{
+	const struct sbpf_kops_lowered *l = &h->lowered;
+	if (was_accepted(prog_key(l->insns, l->n, p->rodata, p->rodata_len)))
+		return 0;
+	int fd = kernel_verify(p, l->insns, l->n, why, whysz);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int load_einsn(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
+{
+	uint32_t mask = h->e->kops_mask, found = 0;
+	if (rewrite(h, p, mask, &found, why, whysz))
+		return -1;
+	/* The verifier is the judge: when it refuses the rewritten program,
+	 * drop the sites of one operation at a time (the first whose removal
+	 * it accepts), as the pipeline's fallback; the note says which. */
+	char refusal[200] = "";
+	if (lowered_ok(h, p, refusal, sizeof(refusal))) {
+		int ok = 0;
+		for (uint32_t op = 1; op < SBPF_KOPS__MAX && !ok; op++) {
+			uint32_t f2;
+			if (!(found & (1u << op)) || rewrite(h, p, mask & ~(1u << op), &f2, why, whysz))
+				continue;
+			char tmp[200];
+			if (!lowered_ok(h, p, tmp, sizeof(tmp))) {
+				ok = 1;
+				snprintf(h->note, sizeof(h->note), "%s sites dropped, the verifier refused them: %.150s",
+					 sbpf_kops_info(op)->name, refusal);
+			}
+		}
+		if (!ok) {
+			snprintf(why, whysz, "%s", refusal);
+			return -1;
+		}
+	}
+	const struct sbpf_kops_lowered *l = &h->lowered;
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_jit_opts jo = {
+		.sz = sizeof(jo), .type = SBPF_PROG_XDP, .unchecked = 1, .kops = l,
+		.rodata = p->rodata, .rodata_len = p->rodata_len,
+	};
+	h->jit = sbpf_jit__new(l->insns, l->n, &jo, &verr);
+	if (!h->jit) {
+		snprintf(why, whysz, "JIT refused the sites: instruction %zu: %s", verr.index, verr.rule);
+		return -1;
+	}
+	int rc = sbpf_jit__compile(h->jit);
+	if (rc) {
+		snprintf(why, whysz, "cannot compile: %s", strerror(-rc));
+		return -1;
+	}
+	sbpf_jit__code(h->jit, &h->code_size);
+	for (size_t i = 0; i < l->nsites; i++) {
+		size_t from, to;
+		uint32_t op = l->sites[i].p.op;
+		if (op < SBPF_KOPS__MAX && sbpf_jit__kops_site(h->jit, i, &from, &to) == 1)
+			h->sites[op]++;
+	}
+	return 0;
+}
+
+/* Compiles with safebpf's JIT (@unchecked: vanilla, no checks). */
+static int load_jit(struct bench_handle *h, const struct bench_prog *p, int unchecked,
+		    char *why, size_t whysz)
+{
+	struct sbpf_jit_opts jo = {
+		.sz = sizeof(jo), .type = SBPF_PROG_XDP, .unchecked = unchecked,
+		.rodata = p->rodata, .rodata_len = p->rodata_len,
+	};
+	struct sbpf_validate_error verr = { 0 };
+	h->jit = sbpf_jit__new(p->insns, p->n, &jo, &verr);
+	if (!h->jit) {
+		snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
+		return -1;
+	}
+	int rc = sbpf_jit__compile(h->jit);
+	if (rc) {
+		snprintf(why, whysz, "cannot compile: %s", strerror(-rc));
+		return -1;
+	}
+	sbpf_jit__code(h->jit, &h->code_size);
+	return 0;
+}
+
+struct bench_handle *bench_engine_load(const struct bench_engine *e, const struct bench_prog *p,
+				       char *why, size_t whysz)
+{
+	struct bench_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(why, whysz, "out of memory");
+		return NULL;
+	}
+	h->e = e;
+	h->fd = -1;
+	int rc = 0;
+	switch (e->kind) {
+	case BENCH_KERNEL:
+		rc = load_kernel(h, p, why, whysz);
+		break;
+	case BENCH_INTERP: {
+		struct sbpf_vm_opts vo = {
+			.sz = sizeof(vo), .type = SBPF_PROG_XDP, .rodata = p->rodata, .rodata_len = p->rodata_len,
+		};
+		struct sbpf_validate_error verr = { 0 };
+		h->vm = sbpf_vm__new(p->insns, p->n, &vo, &verr);
+		if (!h->vm) {
+			snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
+			rc = -1;
+		}
+		break;
+	}
+	case BENCH_JIT:
+	case BENCH_JIT_UNCHECKED:
+		rc = load_jit(h, p, e->kind == BENCH_JIT_UNCHECKED, why, whysz);
+		break;
+	case BENCH_EINSN:
+		rc = load_einsn(h, p, why, whysz);
+		break;
+	case BENCH_NATIVE:
+		h->fn = (native_fn)p->native_fn;
+		h->code_size = p->native_size;
+		if (!h->fn) {
+			snprintf(why, whysz, "no native build of bench_%s", p->name);
+			rc = -1;
+		}
+		break;
+	}
+	if (rc) {
+		bench_engine_unload(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* Runs a user-space engine @runs times; 0 or -1 with @why. */
+static int run_user(struct bench_handle *h, uint8_t *pkt, size_t len, uint64_t runs,
+		    uint64_t *r0, double *ns, char *why, size_t whysz)
+{
+	struct sbpf_run_error err = { 0 };
+	int rc = 0;
+	uint64_t ret = 0;
+	double t0 = 0, t1 = 0;
+	switch (h->e->kind) {
+	case BENCH_INTERP:
+		t0 = thread_ns();
+		for (uint64_t i = 0; i < runs && !rc; i++)
+			rc = sbpf_vm__run(h->vm, pkt, len, &ret, &err);
+		t1 = thread_ns();
+		break;
+	case BENCH_JIT:
+	case BENCH_JIT_UNCHECKED:
+	case BENCH_EINSN:
+		t0 = thread_ns();
+		for (uint64_t i = 0; i < runs && !rc; i++)
+			rc = sbpf_jit__run(h->jit, pkt, len, &ret, &err);
+		t1 = thread_ns();
+		break;
+	case BENCH_NATIVE: {
+		struct native_xdp_md ctx = {
+			.data = (unsigned long)pkt, .data_end = (unsigned long)(pkt + len),
+		};
+		t0 = thread_ns();
+		for (uint64_t i = 0; i < runs; i++)
+			ret = (uint64_t)(int64_t)h->fn(&ctx);
+		t1 = thread_ns();
+		break;
+	}
+	default:
+		rc = -EINVAL;
+		snprintf(err.reason, sizeof(err.reason), "not a user-space engine");
+		break;
+	}
+	if (rc) {
+		snprintf(why, whysz, "error at pc %zu: %s", err.pc, err.reason);
+		return -1;
+	}
+	*r0 = ret;
+	*ns = (t1 - t0) / (double)runs;
+	return 0;
+}
+
+int bench_engine_run(struct bench_handle *h, const uint8_t *pkt, size_t len, uint64_t runs,
+		     uint64_t *r0, double *ns, char *why, size_t whysz)
+{
+	if (!runs)
+		runs = 1;
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy) {
+		snprintf(why, whysz, "out of memory");
+		return -1;
+	}
+	memcpy(copy, pkt, len);
+	int rc;
+	if (h->e->kind == BENCH_KERNEL) {
+		struct sbpf_ktest_opts to = {
+			.sz = sizeof(to), .data_in = copy, .data_len = len,
+			.repeat = (uint32_t)(runs > UINT32_MAX ? UINT32_MAX : runs),
+		};
+		struct sbpf_ktest_result res = { 0 };
+		rc = sbpf_kernel_test_run(h->fd, &to, &res);
+		if (rc)
+			snprintf(why, whysz, "BPF_PROG_TEST_RUN failed: %s", strerror(-rc));
+		else {
+			*r0 = res.retval;
+			*ns = res.duration_ns;
+		}
+		rc = rc ? -1 : 0;
+	} else {
+		rc = run_user(h, copy, len, runs, r0, ns, why, whysz);
+	}
+	free(copy);
+	return rc;
+}
+
+size_t bench_engine_code_size(const struct bench_handle *h)
+{
+	return h->code_size;
+}
+
+const char *bench_engine_note(const struct bench_handle *h)
+{
+	return h->note;
+}
+
+void bench_engine_sites(const struct bench_handle *h, unsigned sites[SBPF_KOPS__MAX])
+{
+	memcpy(sites, h->sites, sizeof(h->sites));
+}
+
+void bench_engine_unload(struct bench_handle *h)
+{
+	if (!h)
+		return;
+	if (h->fd >= 0)
+		close(h->fd);
+	sbpf_vm__free(h->vm);
+	sbpf_jit__free(h->jit);
+	sbpf_kops_lowered__free(&h->lowered);
+	free(h);
+}

@@ -1,0 +1,49 @@
+/* elfload.c - the CLI side of ELF loading: turn a clang-compiled BPF object
+ * into instructions (safebpf/elf.h) and print the library's reason when it
+ * cannot.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "safebpf/elf.h"
+
+struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, int *is_xdp)
+{
+	return cli_load_elf_rodata(path, prog, n, is_xdp, NULL, NULL);
+}
+
+struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t *n, int *is_xdp,
+				      uint8_t **rodata, size_t *rodata_len)
+{
+	struct sbpf_elf_error err = { "" };
+	struct sbpf_elf *obj = sbpf_elf__open(path, &err);
+	if (!obj) {
+		fprintf(stderr, "safebpf: %s\n", err.msg);
+		return NULL;
+	}
+	int idx = 0;
+	if (prog) {
+		idx = sbpf_elf__find_prog(obj, prog, &err);
+	} else if (sbpf_elf__prog_count(obj) > 1) {
+		fprintf(stderr, "safebpf: %s has %zu programs; choose one with --prog NAME:\n", path,
+			sbpf_elf__prog_count(obj));
+		for (size_t i = 0; i < sbpf_elf__prog_count(obj); i++)
+			fprintf(stderr, "  %-24s (section %s)\n", sbpf_elf__prog_name(obj, i),
+				sbpf_elf__prog_section(obj, i));
+		sbpf_elf__close(obj);
+		return NULL;
+	}
+	struct sbpf_insn *insns = NULL;
+	if (idx >= 0 && sbpf_elf__prog_insns_rodata(obj, (size_t)idx, &insns, n, rodata, rodata_len,
+						    &err) == 0) {
+		if (is_xdp)
+			*is_xdp = sbpf_elf__prog_is_xdp(obj, (size_t)idx);
+	} else {
+		fprintf(stderr, "safebpf: %s\n", err.msg);
+		insns = NULL;
+	}
+	sbpf_elf__close(obj);
+	return insns;
+}

@@ -1,0 +1,133 @@
+/* kpids.c - process filters in the kernel: a hash map of the process ids a
+ * query traces (-p PID, -c COMMAND) that kernel plans look up before doing
+ * anything else, and, to follow descendants, a program on
+ * sched/sched_process_fork that adds the child of a traced process. The
+ * fork program runs in the parent before the child can run, so the child's
+ * first event is already filtered correctly.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+
+#include "safebpf/kernel.h"
+#include "sql/sqlInt.h"
+
+#define FORK_TP "sched/sched_process_fork"
+#define MAX_PIDS 65536
+
+struct sql_kpids {
+	int fd;                   /* hash: u32 tgid -> u8 */
+	int prog_fd;              /* fork program, or -1 */
+	struct sbpf_klink *link;  /* its attachment */
+};
+
+/* The fork program: if the current tgid is traced, add child_pid. */
+static int fork_program(int map_fd, const struct sql_tp_field *child, struct sbpf_insn **out, size_t *n)
+{
+	struct sbpf_builder *b = sbpf_builder__new();
+	if (!b)
+		return -ENOMEM;
+	int l_out = sbpf_builder__new_label(b);
+	sbpf_builder__emit(b, SBPF_MOV64_REG(6, 1));                                    /* r6 = ctx */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_get_current_pid_tgid));         /* r0 = pid_tgid */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                        /* r0 >>= 32 */
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, -4));               /* *(u32 *)(r10 - 4) = r0 */
+	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)map_fd); /* r1 = pids */
+	sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));                         /* r2 = r10 */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                        /* r2 += -4 */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));             /* r0 = lookup */
+	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);                 /* not traced */
+	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 1, 6, (int16_t)child->offset));     /* r1 = child_pid */
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, -8));               /* *(u32 *)(r10 - 8) = r1 */
+	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_B, SBPF_REG_FP, -12, 1));               /* *(u8 *)(r10 - 12) = 1 */
+	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)map_fd); /* r1 = pids */
+	sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -8));                        /* r2 = &child */
+	sbpf_builder__emit(b, SBPF_MOV64_REG(3, SBPF_REG_FP));
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 3, -12));                       /* r3 = &one */
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(4, BPF_ANY));                             /* r4 = BPF_ANY */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_update_elem));             /* pids[child] = 1 */
+	sbpf_builder__bind(b, l_out);
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                                   /* r0 = 0 */
+	sbpf_builder__emit(b, SBPF_EXIT_INSN());                                       /* exit */
+	int rc = sbpf_builder__finish(b, out, n, NULL);
+	sbpf_builder__free(b);
+	return rc;
+}
+
+struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz)
+{
+	struct sql_kpids *k = calloc(1, sizeof(*k));
+	if (!k) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	k->prog_fd = -1;
+	struct sbpf_kmap_opts mo = { .sz = sizeof(mo), .type = SBPF_KMAP_HASH, .name = "sbpf_pids",
+				     .key_size = 4, .value_size = 1, .max_entries = MAX_PIDS };
+	int rc = k->fd = sbpf_kmap_create(&mo);
+	uint32_t key = (uint32_t)pid;
+	uint8_t one = 1;
+	if (rc >= 0)
+		rc = sbpf_kmap_update(k->fd, &key, &one, 0);
+	if (rc < 0) {
+		snprintf(err, errsz, "cannot create the process map: %s", strerror(-rc));
+		goto fail;
+	}
+	if (!follow)
+		return k;
+	struct sql_tp_format fmt;
+	char why[256];
+	if ((rc = sql_tracefs_load(FORK_TP, &fmt, why, sizeof(why)))) {
+		snprintf(err, errsz, "cannot follow child processes: %s", why);
+		goto fail;
+	}
+	const struct sql_tp_field *child = sql_tp_field(&fmt, "child_pid");
+	struct sbpf_insn *insns = NULL;
+	size_t n = 0;
+	if (!child || child->size != 4 || child->offset < 8)
+		rc = -ENOENT;
+	else
+		rc = fork_program(k->fd, child, &insns, &n);
+	sql_tp_format_free(&fmt);
+	if (rc) {
+		snprintf(err, errsz, "cannot follow child processes: %s has no usable child_pid", FORK_TP);
+		goto fail;
+	}
+	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = "sbpf_forks" };
+	k->prog_fd = sbpf_kernel_load(insns, n, &lo);
+	free(insns);
+	if (k->prog_fd < 0) {
+		snprintf(err, errsz, "the kernel refused the fork program: %s", strerror(-k->prog_fd));
+		goto fail;
+	}
+	if (!(k->link = sbpf_klink__tracepoint(k->prog_fd, FORK_TP, why, sizeof(why)))) {
+		snprintf(err, errsz, "%s", why);
+		goto fail;
+	}
+	return k;
+fail:
+	sql_kpids_free(k);
+	return NULL;
+}
+
+int sql_kpids_fd(const struct sql_kpids *k)
+{
+	return k ? k->fd : -1;
+}
+
+void sql_kpids_free(struct sql_kpids *k)
+{
+	if (!k)
+		return;
+	sbpf_klink__destroy(k->link);
+	if (k->prog_fd >= 0)
+		close(k->prog_fd);
+	if (k->fd >= 0)
+		close(k->fd);
+	free(k);
+}

@@ -1,0 +1,651 @@
+/* query.c - the public SQL API (include/safebpf/sql.h): compiling (lex,
+ * parse, bind, plan), explaining, and running a query. The run loop owns
+ * the event sources of the physical plan, the process filter (-p / -c with
+ * descendants followed through process_fork), the wall-clock windows, and
+ * the loss accounting reported with every window.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "safebpf/asm.h"
+#include "safebpf/kernel.h"
+#include "safebpf/sql.h"
+#include "sql/sqlInt.h"
+
+struct sbpf_query {
+	struct sql_arena arena;   /* AST, bound query and plan */
+	struct sql_query q;       /* bound query */
+	struct sql_plan plan;     /* physical plan, with the optimizer's candidates */
+	enum sql_strategy strategy; /* --plan */
+	int tried;                /* candidates loaded by the last run */
+};
+
+int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, struct sbpf_query **out,
+			struct sbpf_diags *diags)
+{
+	const char *file = opts && opts->sz >= offsetof(struct sbpf_query_opts, file) + sizeof(opts->file) &&
+				   opts->file ? opts->file : "<query>";
+	struct sbpf_query *Q = calloc(1, sizeof(*Q));
+	if (!Q)
+		return -ENOMEM;
+	char *copy = sql_arena_strndup(&Q->arena, text, strlen(text));
+	char *fcopy = sql_arena_strndup(&Q->arena, file, strlen(file));
+	struct sql_stmt *st;
+	int rc = copy && fcopy ? 0 : -ENOMEM;
+	if (!rc)
+		rc = sql_parse(copy, fcopy, &Q->arena, &st, diags);
+	if (!rc)
+		rc = sql_bind(st, copy, fcopy, &Q->arena, &Q->q, diags);
+	if (!rc)
+		rc = sql_plan_build(&Q->q, &Q->arena, &Q->plan);
+	/* optimize.c: candidate plans (judged by the verifier when run) */
+	if (opts && opts->sz >= offsetof(struct sbpf_query_opts, plan) + sizeof(opts->plan))
+		Q->strategy = opts->plan == SBPF_PLAN_MVSF ? SQL_STRATEGY_MVSF
+			      : opts->plan == SBPF_PLAN_KERNEL_MAX ? SQL_STRATEGY_KERNEL_MAX : SQL_STRATEGY_AUTO;
+	if (!rc)
+		rc = sql_optimize(&Q->plan, &Q->arena, Q->strategy, false);
+	if (rc) {
+		sbpf_query__free(Q);
+		return rc;
+	}
+	*out = Q;
+	return 0;
+}
+
+void sbpf_query__free(struct sbpf_query *Q)
+{
+	if (!Q)
+		return;
+	sql_arena_reset(&Q->arena);
+	free(Q);
+}
+
+size_t sbpf_query__ncols(const struct sbpf_query *Q)
+{
+	return Q->q.ncols;
+}
+
+const char *sbpf_query__col_name(const struct sbpf_query *Q, size_t i)
+{
+	return i < Q->q.ncols ? Q->q.cols[i].name : NULL;
+}
+
+/* ---- explain ---- */
+
+static void explain_query(const struct sql_query *q, FILE *f)
+{
+	fprintf(f, "query:\n  SELECT %s", q->distinct || q->distinct_groups ? "DISTINCT " : "");
+	for (size_t i = 0; i < q->ncols; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		sql_expr_print(q, q->cols[i].e, f);
+		fprintf(f, " AS %s", q->cols[i].name);
+	}
+	for (int s = 0; s < q->ntables; s++) {
+		fprintf(f, "\n  %s %s", s ? "JOIN" : "FROM", q->tables[s]->name);
+		if (strcmp(q->names[s], q->tables[s]->name))
+			fprintf(f, " AS %s", q->names[s]);
+	}
+	if (q->njkeys) {
+		fputs(" ON ", f);
+		for (size_t i = 0; i < q->njkeys; i++) {
+			fprintf(f, "%s", i ? " AND " : "");
+			sql_expr_print(q, q->lkeys[i], f);
+			fputs(" = ", f);
+			sql_expr_print(q, q->rkeys[i], f);
+		}
+	}
+	if (q->where) {
+		fputs("\n  WHERE ", f);
+		sql_expr_print(q, q->where, f);
+	}
+	if (q->nkeys && !q->distinct_groups) {
+		fputs("\n  GROUP BY ", f);
+		for (size_t i = 0; i < q->nkeys; i++) {
+			fprintf(f, "%s", i ? ", " : "");
+			sql_expr_print(q, q->keys[i], f);
+		}
+	}
+	if (q->having) {
+		fputs("\n  HAVING ", f);
+		sql_expr_print(q, q->having, f);
+	}
+	if (q->window_ns) {
+		char d[32];
+		sql_fmt_duration((int64_t)q->window_ns, d, sizeof(d));
+		fprintf(f, "\n  WINDOW %s", d);
+	}
+	if (q->norder) {
+		fputs("\n  ORDER BY ", f);
+		for (size_t i = 0; i < q->norder; i++) {
+			fprintf(f, "%s", i ? ", " : "");
+			sql_expr_print(q, q->order[i].e, f);
+			fputs(q->order[i].desc ? " DESC" : "", f);
+		}
+	}
+	if (q->limit >= 0)
+		fprintf(f, "\n  LIMIT %lld", (long long)q->limit);
+	fputs("\n\noutput columns:\n", f);
+	for (size_t i = 0; i < q->ncols; i++)
+		fprintf(f, "  %-20s %s\n", q->cols[i].name,
+			q->cols[i].hist ? (q->aggs[q->cols[i].hist - 1].kind == SQL_AGG_LHIST ? "linear histogram"
+											 : "log2 histogram")
+					: sql_type_name(q->cols[i].type));
+}
+
+/* The program in the verifier's notation, indented under its heading. */
+static void print_indented(FILE *f, const struct sbpf_insn *insns, size_t n)
+{
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *m = open_memstream(&buf, &sz);
+	if (!m)
+		return;
+	sbpf_disasm(insns, n, SBPF_DISASM_KERNEL, m);
+	fclose(m);
+	for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		fprintf(f, "    %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+	}
+	free(buf);
+}
+
+static void explain_kernel(const struct sql_plan *p, FILE *f)
+{
+	const struct sql_query *q = p->q;
+	bool kernel = false;
+	for (int s = 0; s < q->ntables; s++)
+		kernel |= sql_plan_kspec(p, s) != NULL;
+	if (kernel)
+		fputs("\nkernel (eBPF of the chosen plan: the operators placed @kernel run here):\n", f);
+	else
+		fputs("\nkernel (eBPF, minimum verifier-safe functions: read the event, copy the needed\n"
+		      "columns into a ring-buffer record, submit; nothing else runs in the kernel):\n", f);
+	for (int s = 0; s < q->ntables; s++) {
+		const struct sql_table *t = q->tables[s];
+		struct sql_source_opts so = { .sz = sizeof(so), .needed = p->needed[s], .load_only = true,
+					      .kspec = sql_plan_kspec(p, s) };
+		char err[512];
+		struct sql_source *src = sql_source_open(t, &so, err, sizeof(err));
+		if (!src) {
+			fprintf(f, "  %s: programs not shown: %s\n", t->name, err);
+			continue;
+		}
+		struct sql_source_info info;
+		sql_source_info(src, &info);
+		for (size_t k = 0; k < info.nprobes; k++) {
+			fprintf(f, "  %s (table %s): %zu instructions, %u-byte records, accepted by the verifier\n",
+				info.probe[k].tp, t->name, info.probe[k].ninsns, info.probe[k].record_bytes);
+			print_indented(f, info.probe[k].insns, info.probe[k].ninsns);
+		}
+		if (t->pair)
+			fprintf(f, "  (%s pairs %s with %s in %s)\n", t->name, t->probes[0].tp, t->probes[1].tp,
+				so.kspec && so.kspec->kpair ? "the kernel" : "user space");
+		sql_source_close(src);
+	}
+}
+
+static void explain_user(const struct sql_plan *p, FILE *f)
+{
+	const struct sql_query *q = p->q;
+	fputs("\nuser space:\n", f);
+	for (int s = 0; s < q->ntables; s++)
+		fprintf(f, "  read the ring buffer of %s%s\n", q->tables[s]->name,
+			q->tables[s]->pair ? " and pair its opening and closing events" : "");
+	const char *what[] = {
+		[SQL_N_JOIN] = "join: each right row takes the latest unmatched left row with equal keys",
+		[SQL_N_FILTER] = "filter: WHERE",
+		[SQL_N_PROJECT] = "project: compute the select list per row",
+		[SQL_N_AGGREGATE] = "aggregate: hash table of groups, aggregates updated per row",
+		[SQL_N_HAVING] = "having: filter finished groups",
+		[SQL_N_DISTINCT] = "distinct: drop repeated output rows",
+		[SQL_N_ORDER] = "order: sort the rows",
+		[SQL_N_LIMIT] = "limit: keep the first rows",
+	};
+	/* Walk the chain from the scans up. */
+	const struct sql_node *chain[16];
+	size_t n = 0;
+	for (const struct sql_node *x = p->root; x && n < 16; x = x->in[0])
+		chain[n++] = x;
+	while (n-- > 0)
+		if (chain[n]->kind != SQL_N_SCAN && chain[n]->place == SQL_PLACE_USER)
+			fprintf(f, "  %s%s\n", what[chain[n]->kind],
+				q->window_ns && chain[n]->kind >= SQL_N_AGGREGATE ? " (per window)" : "");
+	if (q->window_ns)
+		fputs("  every window boundary (wall clock): read what the kernel produced, emit, reset\n", f);
+	else if (sql_query_streaming(q))
+		fputs("  rows go to the output as they arrive\n", f);
+	else
+		fputs("  when the run ends: read what the kernel produced, emit\n", f);
+}
+
+int sbpf_query__explain(const struct sbpf_query *Q, FILE *out, unsigned flags, char *err, size_t errsz)
+{
+	(void)err;
+	(void)errsz;
+	if (flags & SBPF_EXPLAIN_OPTIMIZER) {
+		sql_opt_print(&Q->plan, out);
+		return ferror(out) ? -EIO : 0;
+	}
+	explain_query(&Q->q, out);
+	/* optimize.c: every candidate, judged by the verifier (or the cache) */
+	char why[256];
+	bool judge = (flags & SBPF_EXPLAIN_KERNEL) && !sbpf_kernel_check_privileges(why, sizeof(why));
+	struct sbpf_query *W = (struct sbpf_query *)Q;
+	if (judge)
+		sql_opt_verify_all(&W->plan);
+	fputc('\n', out);
+	sql_opt_print(&Q->plan, out);
+	fputs("\nplan (@ says where each operator runs):\n", out);
+	sql_plan_print(&Q->plan, out);
+	if (flags & SBPF_EXPLAIN_KERNEL)
+		explain_kernel(&Q->plan, out);
+	explain_user(&Q->plan, out);
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- pid sets ---- */
+
+/* Open-addressing set of positive pids. */
+struct pidset {
+	int32_t *slot;   /* 0: empty */
+	size_t cap, n;   /* power of two / used */
+};
+
+static bool pidset_has(const struct pidset *s, int32_t pid)
+{
+	if (!s->cap)
+		return false;
+	for (size_t i = (size_t)pid * 0x9e3779b1u & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (s->slot[i] == pid)
+			return true;
+		if (!s->slot[i])
+			return false;
+	}
+}
+
+static int pidset_add(struct pidset *s, int32_t pid)
+{
+	if (pid <= 0 || pidset_has(s, pid))
+		return 0;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		int32_t *ns = calloc(ncap, sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slot[i])
+				for (size_t j = (size_t)s->slot[i] * 0x9e3779b1u & (ncap - 1);; j = (j + 1) & (ncap - 1))
+					if (!ns[j]) {
+						ns[j] = s->slot[i];
+						break;
+					}
+		free(s->slot);
+		s->slot = ns;
+		s->cap = ncap;
+	}
+	for (size_t i = (size_t)pid * 0x9e3779b1u & (s->cap - 1);; i = (i + 1) & (s->cap - 1))
+		if (!s->slot[i]) {
+			s->slot[i] = pid;
+			s->n++;
+			return 0;
+		}
+}
+
+static void pidset_clear(struct pidset *s)
+{
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- running ---- */
+
+struct runner {
+	const struct sql_query *q;      /* the query */
+	struct sql_exec *x;             /* executor */
+	struct sql_source *src[2];      /* per table side */
+	struct sql_opened opened;       /* sources of the chosen plan (optimize.c) */
+	struct sql_source *forks;       /* process_fork, when following descendants */
+	int pidcol[2];                  /* pid column per side (-1: no filter) */
+	int fork_pid, fork_child;       /* columns of process_fork */
+	bool filter;                    /* filter rows by process */
+	bool follow;                    /* follow descendants */
+	struct pidset mine;             /* processes traced */
+	struct pidset foreign;          /* processes seen not to be traced */
+	uint64_t events, total_events;  /* rows given to the executor */
+	const struct sql_query *uq;     /* query the executor runs (residual WHERE) */
+	uint64_t krows;                 /* rows the kernel aggregated, at the last window */
+	int err;                        /* first executor error */
+	bool done;                      /* executor finished (LIMIT) */
+	int side;                       /* side of the source being polled */
+};
+
+static uint64_t now_real(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int on_fork(void *ctx, const struct sql_value *row)
+{
+	struct runner *r = ctx;
+	int32_t parent = (int32_t)row[r->fork_pid].i, child = (int32_t)row[r->fork_child].i;
+	if (pidset_has(&r->mine, parent) && pidset_add(&r->mine, child))
+		r->err = -ENOMEM;
+	return 0;
+}
+
+static void drain_forks(struct runner *r)
+{
+	if (r->forks)
+		sql_source_poll(r->forks, 0, on_fork, r);
+}
+
+/* Whether rows of process @pid are traced. A descendant's fork event is in
+ * its ring buffer before the descendant runs, so an unknown pid is checked
+ * again after reading the fork events already there. */
+static bool traced(struct runner *r, int64_t pid)
+{
+	int32_t p = (int32_t)pid;
+	if (pidset_has(&r->mine, p))
+		return true;
+	if (!r->follow || pidset_has(&r->foreign, p))
+		return false;
+	drain_forks(r);
+	if (pidset_has(&r->mine, p))
+		return true;
+	if (r->foreign.n > 65536)
+		pidset_clear(&r->foreign);
+	pidset_add(&r->foreign, p);
+	return false;
+}
+
+static int feed(struct runner *r, int side, const struct sql_value *row)
+{
+	if (r->done || r->err)
+		return 1;
+	if (r->filter && !traced(r, row[r->pidcol[side]].i))
+		return 0;
+	r->events++;
+	int rc = sql_exec_row(r->x, side, row);
+	if (rc < 0)
+		r->err = rc;
+	else if (rc == 1)
+		r->done = true;
+	return rc != 0;
+}
+
+static int on_row0(void *ctx, const struct sql_value *row)
+{
+	return feed(ctx, 0, row);
+}
+
+static int on_row1(void *ctx, const struct sql_value *row)
+{
+	return feed(ctx, 1, row);
+}
+
+/* JOIN miss: left rows already produced are read before giving up. */
+static void refill(void *ctx)
+{
+	struct runner *r = ctx;
+	sql_source_poll(r->src[0], 0, on_row0, r);
+}
+
+static uint64_t total_lost(const struct runner *r)
+{
+	uint64_t n = r->forks ? sql_source_lost(r->forks) : 0;
+	for (int s = 0; s < r->q->ntables; s++)
+		n += sql_source_lost(r->src[s]);
+	return n;
+}
+
+static uint64_t total_evicted(const struct runner *r)
+{
+	uint64_t n = sql_exec_evicted(r->x);
+	for (int s = 0; s < r->q->ntables; s++)
+		n += sql_source_evicted(r->src[s]);
+	return n;
+}
+
+/* Reads every event produced so far (forks first: they decide the filter). */
+static int drain_all(struct runner *r, int timeout_ms)
+{
+	if (r->forks) {
+		int rc = sql_source_drain(r->forks, timeout_ms, on_fork, r);
+		if (rc < 0 && rc != -ETIMEDOUT)
+			return rc;
+	}
+	for (int s = 0; s < r->q->ntables && !r->done; s++) {
+		int rc = sql_source_drain(r->src[s], timeout_ms, s ? on_row1 : on_row0, r);
+		if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR)
+			return rc;
+	}
+	return r->err;
+}
+
+static int poll_once(struct runner *r, int timeout_ms)
+{
+	drain_forks(r);
+	int rc = 0;
+	if (r->q->ntables == 2)
+		rc = sql_source_poll(r->src[0], 0, on_row0, r);
+	if (rc >= 0 && !r->done)
+		rc = sql_source_poll(r->src[r->q->ntables - 1], timeout_ms, r->q->ntables == 2 ? on_row1 : on_row0, r);
+	if (rc == -EINTR)
+		rc = 0;
+	return rc < 0 ? rc : r->err;
+}
+
+static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena *a, int pid, char *err,
+			size_t errsz)
+{
+	const struct sql_query *q = r->q;
+	/* optimize.c: the cheapest candidate the verifier accepts; a kernel
+	 * plan filters processes itself (pid set), the MVSF plan here. */
+	struct sql_open_req req = { .pid = pid, .follow = r->follow, .pidcol_name = "pid" };
+	int rc = sql_plan_open(&Q->plan, &Q->arena, &req, &r->opened, err, errsz);
+	if (rc)
+		return rc;
+	Q->tried = r->opened.tried;
+	for (int s = 0; s < q->ntables; s++)
+		r->src[s] = r->opened.src[s];
+	r->uq = r->opened.uq;
+	if (r->opened.kpids)
+		r->filter = r->follow = false;
+	for (int s = 0; s < q->ntables; s++)
+		r->pidcol[s] = r->filter ? sql_table_column(q->tables[s], "pid") : -1;
+	if (r->follow) {
+		const struct sql_table *ft = sql_catalog_find("process_fork");
+		bool *needed = ft ? sql_arena_alloc(a, ft->ncols * sizeof(bool)) : NULL;
+		if (!ft || !needed) {
+			snprintf(err, errsz, "following child processes needs the process_fork table");
+			return -ENOENT;
+		}
+		r->fork_pid = sql_table_column(ft, "pid");
+		r->fork_child = sql_table_column(ft, "child_tid");
+		if (r->fork_pid < 0 || r->fork_child < 0) {
+			snprintf(err, errsz, "process_fork lacks the pid or child_tid column");
+			return -ENOENT;
+		}
+		needed[r->fork_pid] = needed[r->fork_child] = true;
+		struct sql_source_opts so = { .sz = sizeof(so), .needed = needed };
+		if (!(r->forks = sql_source_open(ft, &so, err, errsz)))
+			return errno ? -errno : -EINVAL;
+	}
+	return 0;
+}
+
+static int on_group(void *ctx, const struct sql_value *row, const struct sql_aggstate *st)
+{
+	struct runner *r = ctx;
+	int rc = sql_exec_merge(r->x, 0, row, st);
+	if (rc && !r->err)
+		r->err = rc;
+	return rc;
+}
+
+/* Groups aggregated in the kernel during the window (optimize.c, kagg.c). */
+static int collect_kernel(struct runner *r)
+{
+	if (!r->opened.kagg)
+		return 0;
+	int n = sql_source_collect(r->src[0], on_group, r);
+	if (n < 0)
+		return r->err ? r->err : n;
+	uint64_t rows = sql_source_kernel_rows(r->src[0]);
+	r->events += rows - r->krows;
+	r->krows = rows;
+	return 0;
+}
+
+static int close_window(struct runner *r, uint64_t start, uint64_t end, bool last, uint64_t *lost0,
+			uint64_t *evicted0)
+{
+	int krc = collect_kernel(r);
+	if (krc)
+		return krc;
+	uint64_t lost = total_lost(r), evicted = total_evicted(r);
+	struct sql_window_info w = {
+		.start_ns = start, .end_ns = end, .events = r->events, .lost = lost - *lost0,
+		.evicted = evicted - *evicted0, .last = last,
+	};
+	r->total_events += r->events;
+	r->events = 0;
+	*lost0 = lost;
+	*evicted0 = evicted;
+	if (last) {
+		w.total_events = r->total_events;
+		w.total_lost = lost;
+		w.total_evicted = evicted;
+	}
+	return sql_exec_window(r->x, &w);
+}
+
+static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_query_run_opts *o)
+{
+	const struct sql_query *q = r->q;
+	uint64_t W = q->window_ns, start = now_real();
+	uint64_t deadline = o->duration_ns ? start + o->duration_ns : UINT64_MAX;
+	uint64_t win_start = start, boundary = W ? (start / W + 1) * W : UINT64_MAX;
+	uint64_t lost0 = 0, evicted0 = 0;
+	int rc = 0;
+	sql_sink_window_start(sink, win_start);
+	for (;;) {
+		uint64_t now = now_real();
+		if (now >= boundary && boundary < deadline) {
+			if ((rc = drain_all(r, 100)) || (rc = close_window(r, win_start, boundary, false, &lost0, &evicted0)))
+				return rc;
+			win_start = boundary;
+			boundary = now >= boundary + W ? (now / W + 1) * W : boundary + W;
+			sql_sink_window_start(sink, win_start);
+			continue;
+		}
+		if (now >= deadline || r->done || (o->should_stop && o->should_stop(o->ctx)))
+			break;
+		uint64_t until = boundary < deadline ? boundary : deadline;
+		uint64_t wait_ns = until - now;
+		int timeout = wait_ns > 200000000u ? 200 : (int)((wait_ns + 999999) / 1000000);
+		if ((rc = poll_once(r, timeout)))
+			return rc;
+		fflush(o->out); /* rows of this poll (the sink does not flush per row into files) */
+	}
+	uint64_t end = now_real();
+	if (end > deadline)
+		end = deadline;
+	if (!r->done && (rc = drain_all(r, 1000)))
+		return rc;
+	return close_window(r, win_start, end, true, &lost0, &evicted0);
+}
+
+int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts, char *err, size_t errsz)
+{
+	struct sbpf_query_run_opts o = { .sz = sizeof(o) };
+	if (opts)
+		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	if (!o.out)
+		o.out = stdout;
+	const struct sql_query *q = &Q->q;
+	char why[256];
+	if (sbpf_kernel_check_privileges(why, sizeof(why))) {
+		snprintf(err, errsz, "cannot trace: %s", why);
+		return -EPERM;
+	}
+	for (int s = 0; s < q->ntables; s++)
+		if (!sql_table_available(q->tables[s], why, sizeof(why))) {
+			snprintf(err, errsz, "table %s is not available on this kernel: %s", q->tables[s]->name, why);
+			return -ENOENT;
+		}
+	static const enum sql_sink_format fmts[] = {
+		[SBPF_QUERY_TABLE] = SQL_SINK_TABLE, [SBPF_QUERY_CSV] = SQL_SINK_CSV, [SBPF_QUERY_JSON] = SQL_SINK_JSON,
+	};
+	struct runner r = { .q = q, .filter = o.pid > 0, .follow = o.pid > 0 && o.follow_forks };
+	struct sql_arena a = { 0 };
+	struct sql_sink *sink = sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], o.out, o.log);
+	int rc = sink ? 0 : -ENOMEM;
+	if (!rc && r.filter)
+		rc = pidset_add(&r.mine, o.pid);
+	if (rc)
+		snprintf(err, errsz, "out of memory");
+	if (!rc)
+		rc = open_sources(&r, Q, &a, o.pid, err, errsz);
+	/* The executor runs what the chosen plan left in user space. */
+	if (!rc && !(r.x = sql_exec_new(r.uq ? r.uq : q, sink))) {
+		rc = -ENOMEM;
+		snprintf(err, errsz, "out of memory");
+	}
+	if (!rc && q->ntables == 2)
+		sql_exec_set_refill(r.x, refill, &r);
+	if (!rc && o.attached && o.attached(o.ctx)) {
+		snprintf(err, errsz, "the run was stopped before it started");
+		rc = -ECANCELED;
+	}
+	if (!rc) {
+		rc = run_loop(&r, sink, &o);
+		if (rc)
+			snprintf(err, errsz, "query failed: %s", strerror(-rc));
+	}
+	sql_opened_close(&r.opened);
+	if (r.forks)
+		sql_source_close(r.forks);
+	sql_exec_free(r.x);
+	sql_sink_free(sink);
+	pidset_clear(&r.mine);
+	pidset_clear(&r.foreign);
+	sql_arena_reset(&a);
+	return rc;
+}
+
+/* ---- plan strategy (optimize.c) ---- */
+
+int sbpf_plan_strategy_parse(const char *name, enum sbpf_plan_strategy *out)
+{
+	if (!strcmp(name, "auto"))
+		*out = SBPF_PLAN_AUTO;
+	else if (!strcmp(name, "mvsf"))
+		*out = SBPF_PLAN_MVSF;
+	else if (!strcmp(name, "kernel-max"))
+		*out = SBPF_PLAN_KERNEL_MAX;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+void sbpf_query__plan_info(const struct sbpf_query *Q, struct sbpf_query_plan_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	const struct sql_opt *o = Q->plan.opt;
+	if (!o)
+		return;
+	info->ncands = (int)o->ncands;
+	info->tried = Q->tried;
+	for (size_t i = 0; i < o->ncands; i++)
+		info->rejected += o->cands[i].verdict == SQL_VERDICT_REJECTED && !o->cands[i].cached;
+	if (o->chosen >= 0) {
+		info->chosen = o->chosen + 1;
+		info->kernel = sql_plan_kspec(&Q->plan, 0) || sql_plan_kspec(&Q->plan, 1);
+		info->placement = o->cands[o->chosen].placement;
+	}
+}

@@ -1,0 +1,1 @@
+SELECT pdi FROM system_calls

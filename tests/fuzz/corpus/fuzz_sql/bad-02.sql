@@ -1,0 +1,1 @@
+SELECT pid, comm, COUNT(*) FROM system_calls GROUP BY pid

@@ -1,0 +1,1 @@
+SELECT pid FROM system_calls WHERE COUNT(*) > 1

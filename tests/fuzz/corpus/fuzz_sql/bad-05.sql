@@ -1,0 +1,1 @@
+SELECT pid FROM (SELECT pid FROM system_calls)

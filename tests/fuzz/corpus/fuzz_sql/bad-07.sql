@@ -1,0 +1,1 @@
+SELECT pid FROM system_calls /* open

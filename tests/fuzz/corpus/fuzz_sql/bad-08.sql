@@ -1,0 +1,1 @@
+SELECT MAX(MIN(duration)) FROM system_calls

@@ -1,0 +1,1 @@
+SELECT a.pid FROM system_calls AS a JOIN process_exec AS b ON a.pid < b.pid

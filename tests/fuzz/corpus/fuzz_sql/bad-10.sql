@@ -1,0 +1,3 @@
+SELECT pid FROM system_calls
+WHERE
+  pid = = 1

@@ -1,0 +1,1 @@
+SELECT A.pid, A.syscall_number, MAX(A.exit_ts - A.enter_ts) AS latency FROM system_calls AS A GROUP BY A.pid, A.syscall_number WINDOW 1sec

@@ -1,0 +1,1 @@
+SELECT syscall_name(syscall_number) AS s, COUNT(*) AS n, P50(duration), P90(duration), P99(duration) FROM system_calls GROUP BY s ORDER BY n DESC LIMIT 10

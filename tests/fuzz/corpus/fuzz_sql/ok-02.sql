@@ -1,0 +1,1 @@
+SELECT comm, path, errno_name(ret) AS err FROM file_opens WHERE path LIKE '/etc/%' AND ret < 0

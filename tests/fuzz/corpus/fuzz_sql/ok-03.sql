@@ -1,0 +1,1 @@
+SELECT DISTINCT comm FROM process_exec

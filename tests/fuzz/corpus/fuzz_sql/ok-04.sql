@@ -1,0 +1,1 @@
+SELECT comm, HIST(duration) AS lat, LHIST(ret, -10, 10, 2) AS r FROM system_calls GROUP BY comm

@@ -1,0 +1,1 @@
+SELECT f.comm, e.filename FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid WHERE e.uid = 0

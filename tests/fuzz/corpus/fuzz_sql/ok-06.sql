@@ -1,0 +1,1 @@
+SELECT CASE WHEN ret < 0 THEN 'error' WHEN ret = 0 THEN 'zero' ELSE 'ok' END AS kind, COUNT(*) FROM system_calls GROUP BY kind HAVING COUNT(*) > 1

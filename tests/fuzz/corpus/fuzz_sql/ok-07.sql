@@ -1,0 +1,1 @@
+SELECT pid, duration FROM system_calls WHERE duration BETWEEN 1us AND 1s AND syscall_number NOT IN (0, 1) WINDOW 100ms ORDER BY duration DESC LIMIT 5

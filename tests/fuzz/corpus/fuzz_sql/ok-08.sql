@@ -1,0 +1,1 @@
+select prev_comm, next_comm, count(*) from sched_switch group by 1, 2 order by 3 desc

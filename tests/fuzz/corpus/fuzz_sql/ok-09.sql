@@ -1,0 +1,1 @@
+SELECT dev, rwbs, AVG(latency), MAX(bytes) FROM block_io GROUP BY dev, rwbs

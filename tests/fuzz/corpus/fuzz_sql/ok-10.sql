@@ -1,0 +1,1 @@
+SELECT signal_name(sig), target_comm FROM signals WHERE code = 0

@@ -1,0 +1,1 @@
+SELECT saddr, daddr, dport, old_state, new_state FROM tcp_state

@@ -1,0 +1,1 @@
+SELECT hex(address), error_code & 2 AS write FROM page_faults LIMIT 20

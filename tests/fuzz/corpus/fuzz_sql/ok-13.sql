@@ -1,0 +1,1 @@
+SELECT usec(duration) / 10 * 10 AS bucket, COUNT(*) FROM system_calls GROUP BY bucket WINDOW 1s ORDER BY bucket

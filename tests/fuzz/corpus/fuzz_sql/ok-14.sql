@@ -1,0 +1,1 @@
+SELECT str(duration), abs(ret), lower(comm), upper(comm), basename(path), sec(ts) FROM file_opens

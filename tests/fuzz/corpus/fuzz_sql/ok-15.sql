@@ -1,0 +1,1 @@
+SELECT * FROM process_exit WHERE group_dead IS NOT NULL AND NOT (prio = 120)

@@ -1,0 +1,1 @@
+SELECT COUNT(*) FROM system_calls WHERE (pid | 1) = 3 OR pid % 2 = -1 OR -pid = 5

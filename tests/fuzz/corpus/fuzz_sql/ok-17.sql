@@ -1,0 +1,1 @@
+SELECT MIN(ts), MAX(ts), SUM(duration), COUNT(ret) FROM system_calls WINDOW 1s

@@ -1,0 +1,1 @@
+SELECT e.* FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid AND f.uid = e.uid

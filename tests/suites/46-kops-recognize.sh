@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The Kops recognizer from the command line (safebpf kops rewrite / stats) on
+# the clang-compiled programs of tests/kops (built by `make asan` into
+# build/kops, default CPU and -mcpu=v3): each program gets at least its
+# expected sites; the program with sites runs on the JIT with --kops (native
+# operations) and its lowered form on the interpreter, both with the
+# original program's r0 and packet; with CAP_BPF the kernel engine (the
+# original program, BPF_PROG_TEST_RUN) gives the same r0 as --kops, whose
+# lowered program the kernel verifier has accepted. Then usage errors and
+# refusals. Kernel checks are skipped, with the reason, without CAP_BPF.
+set -u
+cd "$(dirname "$0")/../.."
+bin=build/asan/safebpf
+[ -x "$bin" ] || bin=build/safebpf
+pass=0 fail=0 skip=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+kernel_ok=1
+why=$("$bin" run build/kops/rotate.o --engine kernel --mem "$(printf '00%.0s' $(seq 64))" 2>&1 >/dev/null)
+if grep -q "cannot use the kernel" <<<"$why"; then
+	kernel_ok=0
+	echo "kernel engine: skipped (${why#*cannot use the kernel: })"
+fi
+
+r0_of() { sed -nE 's/^r0 = (0x[0-9a-f]+).*/\1/p' <<<"$1"; }
+# a deterministic 192-byte packet per seed
+packet() { awk -v s="$1" 'BEGIN { x = s * 7919 + 17; for (i = 0; i < 192; i++) { x = (x * 1103515245 + 12345) % 2147483648; printf "%02x", int(x / 65536) % 256 } }'; }
+
+# 1. sites per operation: PROGRAM OP MINIMUM
+while read -r prog op min; do
+	for obj in build/kops/$prog.o build/kops/$prog.v3.o; do
+		[ -f "$obj" ] || { bad "$obj missing (make asan builds it)"; continue; }
+		out=$("$bin" kops stats "$obj" 2>&1)
+		got=$(awk -v op="$op" '$1 == op { print $3 }' <<<"$out")
+		if [ -n "$got" ] && [ "$got" -ge "$min" ]; then ok; else bad "$obj: want >= $min $op sites, got: $out"; fi
+	done
+done <<'EOF'
+rotate rotate 16
+select select 4
+extract extract 2
+bswap bswap_load 4
+copy bulk_copy 3
+lea lea 3
+EOF
+
+# 2. the rewritten program everywhere gives the original's r0 and packet
+for obj in build/kops/*.o; do
+	name=$(basename "$obj" .o)
+	"$bin" kops rewrite "$obj" -o "$tmp/$name.kops" >/dev/null 2>"$tmp/err" || { bad "rewrite $obj: $(cat "$tmp/err")"; continue; }
+	"$bin" kops rewrite "$obj" -o "$tmp/$name.low" --lowered >/dev/null 2>"$tmp/err" || { bad "rewrite --lowered $obj: $(cat "$tmp/err")"; continue; }
+	for seed in 1 2 3; do
+		pkt=$(packet "$seed")
+		want=$("$bin" run "$obj" --engine interp --mem "$pkt" --dump-mem 2>&1)
+		low=$("$bin" run "$tmp/$name.low" --type xdp --engine interp --mem "$pkt" --dump-mem 2>&1)
+		[ "$low" = "$want" ] && ok || bad "$name seed $seed: lowered on interp: $low; original: $want"
+		if [ $kernel_ok -eq 1 ]; then
+			kops=$("$bin" run "$tmp/$name.kops" --type xdp --engine jit --kops --mem "$pkt" --dump-mem 2>&1)
+			kern=$("$bin" run "$obj" --engine kernel --mem "$pkt" 2>&1)
+			[ "$kops" = "$want" ] && ok || bad "$name seed $seed: --kops: $kops; original on interp: $want"
+			a=$(r0_of "$kops") b=$(r0_of "$kern")
+			if [ -n "$a" ] && [ -n "$b" ] && [ $((a & 0xffffffff)) -eq $((b)) ]; then ok
+			else bad "$name seed $seed: --kops r0 $a, kernel r0 $b ($kern)"; fi
+		else
+			kops=$("$bin" run "$tmp/$name.kops" --type xdp --engine jit --kops-unverified --mem "$pkt" --dump-mem 2>&1)
+			[ "$kops" = "$want" ] && ok || bad "$name seed $seed: --kops-unverified: $kops; original: $want"
+			skip=$((skip + 1))
+		fi
+	done
+done
+
+# 3. stats -v names sites and refusals; --ops and --all change what is written
+out=$("$bin" kops stats build/kops/select.o -v 2>&1)
+grep -qE "^ +[0-9]+  select +dst=r[0-9]" <<<"$out" && ok || bad "stats -v lists no select site: $out"
+out=$("$bin" kops stats build/kops/select.o --ops rotate 2>&1)
+[ "$(awk '$1 == "total" { print $3 }' <<<"$out")" = "0" ] && ok || bad "--ops rotate wrote sites in select.o: $out"
+out=$("$bin" kops stats build/kops/extract.o --all 2>&1)
+[ "$(awk '$1 == "extract" { print $3 }' <<<"$out")" -gt 2 ] && ok || bad "--all: in-place extracts not written: $out"
+printf 'ldxw %%r4, [%%r1+0]\nmov %%r3, %%r4\nrsh %%r3, 25\nmov %%r0, %%r4\nlsh %%r0, 7\nor %%r0, %%r3\nexit\n' > "$tmp/trap.s"
+out=$("$bin" kops stats "$tmp/trap.s" -v 2>&1)
+grep -q "rotate .*observed in its upper half" <<<"$out" && ok || bad "32-bit trap not refused with its reason: $out"
+
+# 4. usage errors and refusals
+"$bin" kops rewrite build/kops/rotate.o >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "rewrite without -o: want exit 2"
+"$bin" kops stats build/kops/rotate.o --ops nope >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "--ops nope: want exit 2"
+"$bin" kops stats "$tmp/missing.o" >/dev/null 2>&1; [ $? -eq 3 ] && ok || bad "missing input: want exit 3"
+"$bin" kops stats --help | grep -q "usage: safebpf kops stats" && ok || bad "stats --help"
+out=$("$bin" kops stats "$tmp/rotate.kops" 2>&1); rc=$?
+[ $rc -eq 3 ] && grep -q "already contains Kops sites" <<<"$out" && ok || bad "site program as input: want exit 3, got $rc: $out"
+
+echo "46-kops-recognize: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

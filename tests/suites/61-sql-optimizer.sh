@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# 61-sql-optimizer.sh - the SQL optimizer on the running kernel:
+#   - the differential corpus (tests/sql/differential.sql): every query runs
+#     under --plan mvsf and --plan auto at once on one workload, results equal;
+#   - Query 1 and Query 2 of the probe-effect benchmark get in-kernel plans;
+#   - a candidate the verifier refuses (SAFEBPF_TEST_REJECT) falls back to the
+#     next one, explain shows the verifier's reason, and the query still runs
+#     with equal results;
+#   - verdicts are cached per (kernel release, fingerprint);
+#   - --plan mvsf keeps every operator in user space.
+# Skips, saying why, without root/CAP_BPF or tracefs.
+set -u
+cd "$(dirname "$0")/../.."
+SB=${SAFEBPF:-build/asan/safebpf}
+WL=build/e2e/workload
+pass=0 fail=0 skip=0
+NCHECKS=12
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export SAFEBPF_CACHE_DIR="$tmp/cache"
+
+ok()   { echo "ok   $1"; pass=$((pass + 1)); }
+bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+finish() { echo "61-sql-optimizer: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
+
+if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
+	bad "build: $SB and $WL must exist (make asan)"
+	finish
+fi
+"$SB" selftest >/dev/null 2>"$tmp/selftest.err"
+if [ $? -eq 4 ] || grep -q "tracefs is not mounted" "$tmp/selftest.err"; then
+	echo "skip optimizer tests: $(cat "$tmp/selftest.err")"
+	skip=$((skip + NCHECKS))
+	finish
+fi
+
+Q1='SELECT A.pid, A.syscall_number, MAX(A.exit_ts - A.enter_ts) AS latency FROM system_calls AS A GROUP BY A.pid, A.syscall_number WINDOW 1sec'
+Q2='SELECT pid, tid, syscall, exit_ts - enter_ts AS latency FROM system_calls'
+WORK="$WL --getppid 100 --open /etc/hostname 5 --open /nonexistent 3 --fork 3 --write-null 20 --sleep-ms 120 --getppid 100 --tcp 2 --sleep-ms 120 --getppid 100"
+
+# 1. The differential corpus.
+t0=$(date +%s)
+"$SB" sqlcheck -j 4 tests/sql/differential.sql --workload "$WORK" >"$tmp/diff.out" 2>&1
+rc=$?
+grep -v '^ok ' "$tmp/diff.out"
+n=$(grep -c '^ok .* equal, ' "$tmp/diff.out")
+k=$(grep -c '^ok .*@kernel' "$tmp/diff.out")
+check "differential corpus: $n queries with equal results under mvsf and auto ($k with kernel operators, $(( $(date +%s) - t0 ))s)" \
+	"[ $rc -eq 0 ] && [ $n -ge 30 ]"
+
+# 2. Query 1: grouping and MAX in per-CPU maps, pairing in the kernel.
+"$SB" explain "$Q1" >"$tmp/q1.txt" 2>&1
+check "Query 1: the optimizer chooses pairing and aggregation in the kernel" \
+	"grep -q '^  chosen: #1, pair, aggregate @kernel' '$tmp/q1.txt'"
+check "Query 1: every candidate judged by the verifier, the MVSF plan among them" \
+	"grep -q 'accepted  MVSF only' '$tmp/q1.txt' && ! grep -q 'not loaded' '$tmp/q1.txt'"
+# 3. Query 2: every latency streamed, pairing in the kernel, batched records.
+"$SB" explain "$Q2" >"$tmp/q2.txt" 2>&1
+check "Query 2: the optimizer chooses pairing and projection in the kernel, batched output" \
+	"grep -q '^  chosen: #1, pair, project+batch([0-9]*) @kernel' '$tmp/q2.txt'"
+# Their rows equal the MVSF plan's (times compared as comparisons: two
+# tracers read the clock at different nanoseconds).
+printf '%s\n' "merge: SELECT A.pid, A.syscall_number, MAX(A.exit_ts - A.enter_ts) > 0ns AS latency, COUNT(*) AS n FROM system_calls AS A GROUP BY A.pid, A.syscall_number WINDOW 1sec" \
+	"SELECT pid, tid, syscall, exit_ts - enter_ts >= 0ns AS latency FROM system_calls" >"$tmp/q12.sql"
+"$SB" sqlcheck "$tmp/q12.sql" --workload "$WORK" >"$tmp/q12.out" 2>&1
+cat "$tmp/q12.out"
+check "Query 1 and Query 2: in-kernel plans, results equal to the MVSF plans" \
+	"[ \$(grep -c '^ok .* equal, plan #1/[0-9]* pid-set, pair, ' '$tmp/q12.out') -eq 2 ]"
+
+# 4. The verdict cache: a second explain takes every verdict from it.
+"$SB" explain "$Q1" >"$tmp/q1b.txt" 2>&1
+nc=$(grep -c 'verdict from the cache' "$tmp/q1b.txt")
+check "verdict cache: the second explain reads $nc kernel verdicts from $SAFEBPF_CACHE_DIR" \
+	"[ $nc -ge 2 ] && ls '$SAFEBPF_CACHE_DIR'/verdicts-* >/dev/null"
+
+# 5. Fallback: refused candidates (made invalid on purpose) give way to the next.
+SAFEBPF_TEST_REJECT=agg "$SB" explain "$Q1" >"$tmp/rej.txt" 2>&1
+check "fallback: explain shows the refused aggregate plan with the verifier's reason" \
+	"grep -A1 'rejected  pair, aggregate @kernel' '$tmp/rej.txt' | grep -q 'verifier: raw_syscalls/sys_e[a-z]*: invalid read from stack'"
+check "fallback: the next candidate (pairing, streaming) is chosen" \
+	"grep -q '^  chosen: #2, pair, project+batch' '$tmp/rej.txt'"
+SAFEBPF_TEST_REJECT=agg,pair,filter,batch "$SB" explain "$Q1" --no-kernel >/dev/null 2>&1
+SAFEBPF_TEST_REJECT=agg,pair,filter,batch "$SB" explain "$Q1" >"$tmp/rej2.txt" 2>&1
+check "fallback: with every kernel operator refused, the MVSF plan remains" \
+	"grep -q '^  chosen: #[0-9]*, MVSF only' '$tmp/rej2.txt' && [ \$(grep -c 'rejected' '$tmp/rej2.txt') -ge 3 ]"
+printf '%s\n' "SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (1, 110) GROUP BY syscall_number" >"$tmp/rej.sql"
+SAFEBPF_TEST_REJECT=agg,filter "$SB" sqlcheck "$tmp/rej.sql" --workload "$WORK" >"$tmp/rej.out" 2>&1
+cat "$tmp/rej.out"
+check "fallback at run time: refused candidates skipped, results still equal, no rejection reaches the user" \
+	"grep -q '^ok .* equal, plan #[2-9]' '$tmp/rej.out' && grep -q '0 verifier rejections reached the user' '$tmp/rej.out'"
+
+# 6. --plan mvsf: one candidate, everything in user space.
+"$SB" explain --plan mvsf "$Q1" >"$tmp/mvsf.txt" 2>&1
+check "--plan mvsf: only the MVSF plan" \
+	"grep -q '^  chosen: #1, MVSF only' '$tmp/mvsf.txt' && ! grep -q '^  2 ' '$tmp/mvsf.txt'"
+"$SB" explain --plan kernel-max "SELECT syscall_number, P99(duration) AS p FROM system_calls WHERE syscall_number = 1 GROUP BY syscall_number" >"$tmp/km.txt" 2>&1
+check "--plan kernel-max: quantiles stay in user space, the filter and pairing move" \
+	"grep -q '^  chosen: #1, filter 1/1, pair, project+batch' '$tmp/km.txt'"
+finish

@@ -1,0 +1,582 @@
+/* test_sql_exec.c - the executor on synthetic rows of real catalog tables:
+ * grouping and aggregates, tumbling windows, HIST/LHIST buckets, quantile
+ * accuracy (the documented 1/128 bound), LIKE, CASE, JOIN semantics and
+ * eviction, ORDER BY / LIMIT / DISTINCT / HAVING, NULL arithmetic, and the
+ * table, CSV and JSON sinks.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "safebpf/diag.h"
+#include "sql/sqlInt.h"
+
+/* ---- harness ---- */
+
+struct run {
+	struct sql_arena a;      /* query storage */
+	struct sql_query q;      /* bound query */
+	struct sql_sink *sink;   /* writes into buf */
+	struct sql_exec *x;      /* executor */
+	char *buf;               /* output so far */
+	size_t sz;
+	FILE *f;                 /* memstream over buf */
+};
+
+static void start(struct run *r, const char *text, enum sql_sink_format fmt)
+{
+	struct sbpf_diags d = { 0 };
+	struct sql_stmt *st;
+	memset(r, 0, sizeof(*r));
+	int rc = sql_parse(text, "<t>", &r->a, &st, &d);
+	if (!rc)
+		rc = sql_bind(st, text, "<t>", &r->a, &r->q, &d);
+	if (rc) {
+		char *m = sbpf_diags__format(&d);
+		cr_log_error("%s", m ? m : "?");
+		free(m);
+	}
+	sbpf_diags__free(&d);
+	cr_assert_eq(rc, 0, "query refused: %s", text);
+	r->f = open_memstream(&r->buf, &r->sz);
+	cr_assert(r->f);
+	r->sink = sql_sink_new(&r->q, fmt, r->f, NULL);
+	r->x = sql_exec_new(&r->q, r->sink);
+	cr_assert(r->sink && r->x);
+}
+
+/* Output written so far. */
+static const char *out(struct run *r)
+{
+	fflush(r->f);
+	return r->buf;
+}
+
+/* Closes the window that started at @start_s seconds (wall clock). */
+static void window(struct run *r, uint64_t start_s)
+{
+	struct sql_window_info w = { .start_ns = start_s * 1000000000ull, .end_ns = (start_s + 1) * 1000000000ull };
+	cr_assert_eq(sql_exec_window(r->x, &w), 0);
+	sql_sink_window_start(r->sink, (start_s + 1) * 1000000000ull);
+}
+
+static void finish(struct run *r)
+{
+	sql_exec_free(r->x);
+	sql_sink_free(r->sink);
+	fclose(r->f);
+	free(r->buf);
+	sql_arena_reset(&r->a);
+}
+
+/* A row of table @t: every column NULL until set. */
+struct row {
+	const struct sql_table *t;  /* table */
+	struct sql_value v[64];     /* values */
+};
+
+static void row_init(struct row *w, const char *table)
+{
+	memset(w, 0, sizeof(*w));
+	w->t = sql_catalog_find(table);
+	cr_assert(w->t && w->t->ncols <= 64);
+}
+
+static void set(struct row *w, const char *col, int64_t v)
+{
+	int c = sql_table_column(w->t, col);
+	cr_assert(c >= 0, "no column %s", col);
+	w->v[c].type = w->t->cols[c].type;
+	w->v[c].i = v;
+}
+
+static void sets(struct row *w, const char *col, const char *s)
+{
+	int c = sql_table_column(w->t, col);
+	cr_assert(c >= 0, "no column %s", col);
+	w->v[c].type = SQL_T_STR;
+	w->v[c].s = s;
+}
+
+/* A system_calls row. */
+static void call(struct run *r, int64_t pid, const char *comm, int64_t nr, int64_t dur, int64_t ret)
+{
+	struct row w;
+	row_init(&w, "system_calls");
+	set(&w, "pid", pid);
+	sets(&w, "comm", comm);
+	set(&w, "syscall_number", nr);
+	set(&w, "enter_ts", 1000);
+	set(&w, "exit_ts", 1000 + dur);
+	set(&w, "duration", dur);
+	set(&w, "ret", ret);
+	cr_assert_eq(sql_exec_row(r->x, 0, w.v), 0);
+}
+
+/* ---- grouping and windows ---- */
+
+Test(sql_exec, group_by_aggregates)
+{
+	struct run r;
+	start(&r, "SELECT pid, COUNT(*) AS n, SUM(duration) AS s, MIN(duration) AS lo, MAX(duration) AS hi, "
+		  "AVG(duration) AS avg, COUNT(ret) AS nret FROM system_calls GROUP BY pid", SQL_SINK_CSV);
+	call(&r, 1, "a", 0, 10, 0);
+	call(&r, 2, "b", 0, 5, 0);
+	call(&r, 1, "a", 0, 30, 0);
+	call(&r, 1, "a", 0, 20, 0);
+	cr_expect_str_eq(out(&r), "", "nothing before the run ends");
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "pid,n,s,lo,hi,avg,nret\n1,3,60,10,30,20,3\n2,1,5,5,5,5,1\n");
+	finish(&r);
+}
+
+Test(sql_exec, paper_query_per_window)
+{
+	struct run r;
+	start(&r, "SELECT A.pid, A.syscall_number, MAX(A.exit_ts - A.enter_ts) AS latency FROM system_calls AS A "
+		  "GROUP BY A.pid, A.syscall_number WINDOW 1sec", SQL_SINK_CSV);
+	call(&r, 7, "x", 0, 100, 0);
+	call(&r, 7, "x", 0, 300, 0);
+	call(&r, 7, "x", 1, 50, 0);
+	window(&r, 0);
+	call(&r, 7, "x", 0, 20, 0);
+	window(&r, 1);
+	window(&r, 2);
+	cr_expect_str_eq(out(&r), "window,pid,syscall_number,latency\n"
+				  "1970-01-01T00:00:00.000Z,7,0,300\n"
+				  "1970-01-01T00:00:00.000Z,7,1,50\n"
+				  "1970-01-01T00:00:01.000Z,7,0,20\n");
+	finish(&r);
+}
+
+Test(sql_exec, aggregate_without_group_gives_a_row_per_window)
+{
+	struct run r;
+	start(&r, "SELECT COUNT(*) AS n, MAX(duration) AS hi FROM system_calls WINDOW 1s", SQL_SINK_CSV);
+	call(&r, 1, "a", 0, 10, 0);
+	call(&r, 1, "a", 0, 11, 0);
+	window(&r, 0);
+	window(&r, 1);
+	call(&r, 1, "a", 0, 12, 0);
+	window(&r, 2);
+	cr_expect_str_eq(out(&r), "window,n,hi\n1970-01-01T00:00:00.000Z,2,11\n1970-01-01T00:00:01.000Z,0,\n"
+				  "1970-01-01T00:00:02.000Z,1,12\n");
+	finish(&r);
+}
+
+Test(sql_exec, having_order_limit)
+{
+	struct run r;
+	start(&r, "SELECT comm, COUNT(*) AS n FROM system_calls GROUP BY comm HAVING n > 1 ORDER BY n DESC, comm "
+		  "LIMIT 2", SQL_SINK_CSV);
+	const char *names[] = { "a", "b", "b", "c", "c", "c", "d", "d", "e", "e", "e" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		call(&r, 1, names[i], 0, 1, 0);
+	window(&r, 0);
+	/* counts: a1 b2 c3 d2 e3 -> having drops a; order n DESC, comm -> c, e, b, d; limit 2 */
+	cr_expect_str_eq(out(&r), "comm,n\nc,3\ne,3\n");
+	finish(&r);
+}
+
+Test(sql_exec, order_limit_per_window_without_aggregates)
+{
+	struct run r;
+	start(&r, "SELECT pid, duration FROM system_calls WINDOW 1s ORDER BY duration DESC LIMIT 3", SQL_SINK_CSV);
+	int64_t d[] = { 5, 9, 1, 9, 7, 3 };
+	for (int i = 0; i < 6; i++)
+		call(&r, i, "p", 0, d[i], 0);
+	window(&r, 0);
+	call(&r, 10, "p", 0, 2, 0);
+	window(&r, 1);
+	/* ties keep arrival order: pid 1 before pid 3 */
+	cr_expect_str_eq(out(&r), "window,pid,duration\n"
+				  "1970-01-01T00:00:00.000Z,1,9\n1970-01-01T00:00:00.000Z,3,9\n"
+				  "1970-01-01T00:00:00.000Z,4,7\n1970-01-01T00:00:01.000Z,10,2\n");
+	finish(&r);
+}
+
+Test(sql_exec, streaming_rows_and_limit)
+{
+	struct run r;
+	start(&r, "SELECT pid, comm FROM system_calls WHERE ret >= 0 LIMIT 2", SQL_SINK_CSV);
+	call(&r, 1, "a", 0, 1, 0);
+	cr_expect_str_eq(out(&r), "pid,comm\n1,a\n", "rows stream before the run ends");
+	call(&r, 2, "b", 0, 1, -2); /* filtered out */
+	struct row w;
+	row_init(&w, "system_calls");
+	set(&w, "pid", 3);
+	sets(&w, "comm", "c");
+	set(&w, "ret", 1);
+	cr_expect_eq(sql_exec_row(r.x, 0, w.v), 1, "LIMIT reached");
+	cr_expect(sql_exec_done(r.x));
+	cr_expect_eq(sql_exec_row(r.x, 0, w.v), 1);
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "pid,comm\n1,a\n3,c\n");
+	finish(&r);
+}
+
+Test(sql_exec, distinct_streams_first_occurrences)
+{
+	struct run r;
+	start(&r, "SELECT DISTINCT comm FROM system_calls", SQL_SINK_CSV);
+	const char *names[] = { "a", "b", "a", "c", "b" };
+	for (int i = 0; i < 5; i++)
+		call(&r, 1, names[i], 0, 1, 0);
+	cr_expect_str_eq(out(&r), "comm\na\nb\nc\n");
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "comm\na\nb\nc\n");
+	finish(&r);
+	/* DISTINCT over aggregate rows. */
+	start(&r, "SELECT DISTINCT COUNT(*) AS n FROM system_calls GROUP BY pid", SQL_SINK_CSV);
+	call(&r, 1, "a", 0, 1, 0);
+	call(&r, 2, "a", 0, 1, 0);
+	call(&r, 3, "a", 0, 1, 0);
+	call(&r, 3, "a", 0, 1, 0);
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "n\n1\n2\n");
+	finish(&r);
+}
+
+/* ---- histograms and quantiles ---- */
+
+Test(sql_exec, hist_buckets)
+{
+	struct run r;
+	start(&r, "SELECT HIST(ret) AS h, LHIST(ret, 0, 100, 10) AS l FROM system_calls", SQL_SINK_CSV);
+	int64_t v[] = { -5, 0, 1, 2, 3, 4, 1000, 55, 99, 100 };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		call(&r, 1, "a", 0, 1, v[i]);
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "h,l\n"
+				  "\"..0=1;0..1=1;1..2=1;2..4=2;4..8=1;32..64=1;64..128=2;512..1024=1\","
+				  "\"..0=1;0..10=5;50..60=1;90..100=1;100..=2\"\n");
+	finish(&r);
+}
+
+Test(sql_exec, hist_drawn_as_bars)
+{
+	struct run r;
+	start(&r, "SELECT comm, HIST(duration) AS lat FROM system_calls GROUP BY comm", SQL_SINK_TABLE);
+	for (int i = 0; i < 4; i++)
+		call(&r, 1, "sh", 0, 3000, 0);   /* [2K, 4K) */
+	call(&r, 1, "sh", 0, 1024, 0);           /* [1K, 2K) */
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "comm  lat\n"
+				  "sh    \n"
+				  "  lat (ns):\n"
+				  "  [1K, 2K)                    1 |@@@@@@@@@@                              |\n"
+				  "  [2K, 4K)                    4 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|\n");
+	finish(&r);
+}
+
+/* Deterministic pseudo-random numbers (xorshift64*). */
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+Test(sql_exec, quantiles_within_documented_bound)
+{
+	enum { N = 20000 };
+	static int64_t v[N];
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	struct sql_qhist h = { 0 };
+	for (int i = 0; i < N; i++) {
+		/* log-uniform over 1 .. 2^40, plus some negatives and small values */
+		uint64_t x = rnd(&seed);
+		int e = (int)(x % 41);
+		v[i] = (int64_t)((rnd(&seed) >> (63 - e)) | (1ull << e) >> 1);
+		if (i % 10 == 0)
+			v[i] = -v[i];
+		if (i % 7 == 0)
+			v[i] = (int64_t)(x % 64);
+		cr_assert_eq(sql_qhist_add(&h, v[i]), 0);
+	}
+	qsort(v, N, sizeof(v[0]), cmp_i64);
+	static const int q[] = { 1, 100, 500, 900, 950, 990, 999, 1000 };
+	for (size_t k = 0; k < sizeof(q) / sizeof(q[0]); k++) {
+		int64_t est;
+		cr_assert(sql_qhist_quantile(&h, q[k], &est));
+		size_t rank = ((size_t)N * (size_t)q[k] + 999) / 1000;
+		int64_t exact = v[rank - 1];
+		int64_t err = est > exact ? est - exact : exact - est;
+		int64_t mag = exact < 0 ? -exact : exact;
+		cr_expect(err * 128 <= mag || (mag < 64 && err == 0),
+			  "q=%d/1000: estimate %lld, exact %lld", q[k], (long long)est, (long long)exact);
+	}
+	sql_qhist_free(&h);
+}
+
+Test(sql_exec, quantiles_never_leave_the_observed_range)
+{
+	struct sql_qhist h = { 0 };
+	int64_t est;
+	cr_assert_eq(sql_qhist_add(&h, 1000), 0); /* bucket [1000, 1008), middle 1004 */
+	cr_assert_eq(sql_qhist_add(&h, 1003), 0);
+	cr_assert(sql_qhist_quantile(&h, 990, &est));
+	cr_expect_eq(est, 1003);
+	cr_assert(sql_qhist_quantile(&h, 500, &est));
+	cr_expect_eq(est, 1003);
+	sql_qhist_free(&h);
+}
+
+Test(sql_exec, quantiles_in_queries)
+{
+	struct run r;
+	start(&r, "SELECT P50(duration) AS p50, P90(duration) AS p90, P99(duration) AS p99, P50(ret) AS r "
+		  "FROM system_calls", SQL_SINK_CSV);
+	for (int i = 1; i <= 100; i++)
+		call(&r, 1, "a", 0, i * 1000, i % 50);
+	window(&r, 0);
+	/* exact: 50000, 90000, 99000 and 24; the middles of their buckets: 512 ns wide in
+	 * [2^15, 2^16), 1024 ns wide in [2^16, 2^17); values below 64 are exact */
+	cr_expect_str_eq(out(&r), "p50,p90,p99,r\n49920,89600,98816,24\n");
+	finish(&r);
+}
+
+/* ---- expressions ---- */
+
+struct likecase {
+	const char *s, *pat;   /* subject, pattern */
+	bool match;            /* expected */
+};
+
+static const struct likecase likes[] = {
+	{ "bash", "bash", true },      { "bash", "ba%", true },        { "bash", "%sh", true },
+	{ "bash", "b_sh", true },      { "bash", "b_h", false },       { "bash", "%", true },
+	{ "", "%", true },             { "", "_", false },             { "/etc/passwd", "/etc/%", true },
+	{ "/usr/lib/libc.so.6", "%.so%", true }, { "/usr/lib/libc.so.6", "%.so", false },
+	{ "aaa", "a%a%a", true },      { "aa", "a%a%a", false },       { "abcabd", "%abd", true },
+	{ "Bash", "bash", false },     { "x%y", "x%y", true },         { "mississippi", "%issip%i", true },
+};
+
+Test(sql_exec, like_patterns)
+{
+	for (size_t i = 0; i < sizeof(likes) / sizeof(likes[0]); i++)
+		cr_expect_eq(sql_like(likes[i].s, likes[i].pat), likes[i].match, "'%s' LIKE '%s'", likes[i].s,
+			     likes[i].pat);
+}
+
+Test(sql_exec, like_case_in_between_in_queries)
+{
+	struct run r;
+	start(&r, "SELECT comm, CASE WHEN ret < 0 THEN errno_name(ret) WHEN ret = 0 THEN 'zero' ELSE 'ok' END AS k, "
+		  "CASE syscall_number WHEN 0 THEN 'read' WHEN 1 THEN 'write' END AS n, "
+		  "syscall_number BETWEEN 1 AND 2 AS b, syscall_number NOT IN (0, 2) AS i "
+		  "FROM system_calls WHERE comm LIKE 'w%' OR comm LIKE '_x'", SQL_SINK_CSV);
+	call(&r, 1, "worker", 0, 1, -2);
+	call(&r, 1, "xx", 1, 1, 0);
+	call(&r, 1, "nope", 1, 1, 0);
+	call(&r, 1, "wx", 2, 1, 7);
+	cr_expect_str_eq(out(&r), "comm,k,n,b,i\nworker,ENOENT,read,false,false\nxx,zero,write,true,true\n"
+				  "wx,ok,,true,false\n");
+	finish(&r);
+}
+
+Test(sql_exec, null_and_arithmetic_edges)
+{
+	struct run r;
+	start(&r, "SELECT ret / 0, ret % 0, ret / -1, ret - 1, arg0 > -1 AS gt, ret IS NULL AS isnull, "
+		  "usec(duration), str(duration), hex(ret), syscall_name(syscall_number) AS nm FROM system_calls",
+		  SQL_SINK_CSV);
+	struct row w;
+	row_init(&w, "system_calls");
+	set(&w, "ret", INT64_MIN);
+	set(&w, "arg0", 5);
+	set(&w, "duration", 1234567);
+	set(&w, "syscall_number", 9999);
+	cr_assert_eq(sql_exec_row(r.x, 0, w.v), 0);
+	row_init(&w, "system_calls");
+	set(&w, "syscall_number", 257);
+	cr_assert_eq(sql_exec_row(r.x, 0, w.v), 0);
+	cr_expect_str_eq(out(&r), "ret / 0,ret % 0,ret / -1,ret - 1,gt,isnull,usec(duration),str(duration),hex(ret),nm\n"
+				  ",,-9223372036854775808,9223372036854775807,true,false,1234,1.234ms,"
+				  "0x8000000000000000,9999\n"
+				  ",,,,,true,,,,openat\n");
+	finish(&r);
+}
+
+Test(sql_exec, value_order_mixed_signedness)
+{
+	struct sql_value neg = { .type = SQL_T_INT, .i = -1 }, big = { .type = SQL_T_UINT, .u = UINT64_MAX };
+	struct sql_value five = { .type = SQL_T_UINT, .u = 5 }, ifive = { .type = SQL_T_INT, .i = 5 };
+	struct sql_value null = { .type = SQL_T_NULL }, s = { .type = SQL_T_STR, .s = "a" };
+	cr_expect_lt(sql_value_cmp(&neg, &big), 0);
+	cr_expect_gt(sql_value_cmp(&big, &neg), 0);
+	cr_expect_eq(sql_value_cmp(&five, &ifive), 0);
+	cr_expect(sql_value_eq(&five, &ifive));
+	cr_expect_eq(sql_value_hash(&five, 1), sql_value_hash(&ifive, 1));
+	cr_expect_lt(sql_value_cmp(&null, &neg), 0);
+	cr_expect_gt(sql_value_cmp(&s, &big), 0);
+}
+
+struct durcase {
+	int64_t ns;          /* duration */
+	const char *text;    /* for people */
+};
+
+static const struct durcase durs[] = {
+	{ 0, "0ns" }, { 999, "999ns" }, { 1000, "1us" }, { 1500, "1.5us" }, { 10071000, "10.071ms" },
+	{ 10000000, "10ms" }, { 1204000000, "1.204s" }, { 75000000000, "75s" }, { -2500, "-2.5us" },
+};
+
+Test(sql_exec, duration_format)
+{
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
+		char buf[32];
+		sql_fmt_duration(durs[i].ns, buf, sizeof(buf));
+		cr_expect_str_eq(buf, durs[i].text);
+	}
+}
+
+/* ---- JOIN ---- */
+
+static void fork_row(struct run *r, int64_t child, const char *parent_comm)
+{
+	struct row w;
+	row_init(&w, "process_fork");
+	set(&w, "child_tid", child);
+	sets(&w, "parent_comm", parent_comm);
+	cr_assert_eq(sql_exec_row(r->x, 0, w.v), 0);
+}
+
+static void exec_row(struct run *r, int64_t pid, const char *file)
+{
+	struct row w;
+	row_init(&w, "process_exec");
+	set(&w, "pid", pid);
+	sets(&w, "filename", file);
+	cr_assert_eq(sql_exec_row(r->x, 1, w.v), 0);
+}
+
+Test(sql_exec, join_takes_latest_unmatched_left_row)
+{
+	struct run r;
+	start(&r, "SELECT f.child_tid, f.parent_comm, e.filename FROM process_fork AS f JOIN process_exec AS e "
+		  "ON f.child_tid = e.pid WHERE e.filename != '/skip'", SQL_SINK_CSV);
+	fork_row(&r, 10, "first");
+	fork_row(&r, 10, "second");
+	fork_row(&r, 11, "other");
+	exec_row(&r, 10, "/a");    /* latest unmatched: second */
+	exec_row(&r, 10, "/b");    /* then first */
+	exec_row(&r, 10, "/c");    /* none left: no row */
+	exec_row(&r, 12, "/d");    /* no left row at all */
+	exec_row(&r, 11, "/skip"); /* matched, then filtered by WHERE */
+	exec_row(&r, 11, "/e");    /* the match was used up */
+	cr_expect_str_eq(out(&r), "child_tid,parent_comm,filename\n10,second,/a\n10,first,/b\n");
+	cr_expect_eq(sql_exec_evicted(r.x), 0);
+	finish(&r);
+}
+
+static void timed_row(struct run *r, int side, const char *table, int64_t ts, int64_t key, const char *s)
+{
+	struct row w;
+	row_init(&w, table);
+	set(&w, "ts", ts);
+	set(&w, side ? "pid" : "child_tid", key);
+	sets(&w, side ? "filename" : "parent_comm", s);
+	cr_assert_eq(sql_exec_row(r->x, side, w.v), 0);
+}
+
+Test(sql_exec, join_never_pairs_with_a_later_left_event)
+{
+	struct run r;
+	start(&r, "SELECT f.parent_comm, e.filename FROM process_fork AS f JOIN process_exec AS e "
+		  "ON f.child_tid = e.pid", SQL_SINK_CSV);
+	timed_row(&r, 0, "process_fork", 100, 10, "old");
+	timed_row(&r, 0, "process_fork", 300, 10, "new");   /* read before the exec of ts 200 */
+	timed_row(&r, 0, "process_fork", 350, 10, "newer");
+	timed_row(&r, 1, "process_exec", 200, 10, "/a");    /* takes old, the latest before it */
+	timed_row(&r, 1, "process_exec", 250, 10, "/b");    /* nothing before 250 is left */
+	timed_row(&r, 1, "process_exec", 400, 10, "/c");    /* newer is the latest again */
+	timed_row(&r, 1, "process_exec", 500, 10, "/d");    /* then new */
+	cr_expect_str_eq(out(&r), "parent_comm,filename\nold,/a\nnewer,/c\nnew,/d\n");
+	finish(&r);
+}
+
+Test(sql_exec, join_state_is_bounded_and_evictions_counted)
+{
+	struct run r;
+	start(&r, "SELECT COUNT(*) AS n FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid",
+	      SQL_SINK_CSV);
+	for (int64_t i = 0; i < SQL_MAX_JOIN + 5; i++)
+		fork_row(&r, i, "p");
+	cr_expect_eq(sql_exec_evicted(r.x), 5);
+	exec_row(&r, 0, "/x");                  /* evicted: oldest */
+	exec_row(&r, 4, "/x");                  /* evicted */
+	exec_row(&r, 5, "/x");                  /* kept */
+	exec_row(&r, SQL_MAX_JOIN + 4, "/x");   /* kept */
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "n\n2\n");
+	finish(&r);
+}
+
+/* ---- sinks ---- */
+
+Test(sql_exec, json_rows_and_window_records)
+{
+	struct run r;
+	start(&r, "SELECT comm, COUNT(*) AS n, MAX(duration) AS d, HIST(ret) AS h FROM system_calls GROUP BY comm "
+		  "WINDOW 1s", SQL_SINK_JSON);
+	call(&r, 1, "a\"b\\c\n", 0, 5, 3);
+	struct sql_window_info w = { .start_ns = 0, .end_ns = 1000000000, .events = 9, .lost = 2, .evicted = 1 };
+	cr_assert_eq(sql_exec_window(r.x, &w), 0);
+	cr_expect_str_eq(out(&r),
+			 "{\"window\":\"1970-01-01T00:00:00.000Z\",\"comm\":\"a\\\"b\\\\c\\n\",\"n\":1,\"d\":5,"
+			 "\"h\":[{\"lo\":2,\"hi\":4,\"count\":1}]}\n"
+			 "{\"window\":{\"start\":\"1970-01-01T00:00:00.000Z\",\"end\":\"1970-01-01T00:00:01.000Z\","
+			 "\"rows\":1,\"events\":9,\"lost\":2,\"evicted\":1}}\n");
+	finish(&r);
+}
+
+Test(sql_exec, csv_quotes_fields)
+{
+	struct run r;
+	start(&r, "SELECT comm AS \"x\", pid FROM system_calls", SQL_SINK_CSV);
+	call(&r, 1, "a,b", 0, 1, 0);
+	call(&r, 2, "say \"hi\"", 0, 1, 0);
+	cr_expect_str_eq(out(&r), "x,pid\n\"a,b\",1\n\"say \"\"hi\"\"\",2\n");
+	finish(&r);
+}
+
+Test(sql_exec, table_aligns_columns)
+{
+	struct run r;
+	start(&r, "SELECT comm, COUNT(*) AS calls, MAX(duration) AS worst FROM system_calls GROUP BY comm "
+		  "ORDER BY calls DESC", SQL_SINK_TABLE);
+	call(&r, 1, "systemd-journal", 0, 1500, 0);
+	call(&r, 1, "sh", 0, 10071000, 0);
+	call(&r, 1, "sh", 0, 1, 0);
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "comm             calls     worst\n"
+				  "sh                   2  10.071ms\n"
+				  "systemd-journal      1     1.5us\n");
+	finish(&r);
+}
+
+Test(sql_exec, table_streams_and_widens_columns)
+{
+	struct run r;
+	start(&r, "SELECT pid, comm, duration FROM system_calls", SQL_SINK_TABLE);
+	call(&r, 42, "bash", 0, 2000, 0);
+	call(&r, 7, "systemd-journal", 0, 1500000, 0);
+	call(&r, 8, "sh", 0, 1, 0);
+	call(&r, 9, "a-very-long-command", 0, 1, 0);
+	cr_expect_str_eq(out(&r), "    pid  comm                duration\n"
+				  "     42  bash                     2us\n"
+				  "      7  systemd-journal        1.5ms\n"
+				  "      8  sh                       1ns\n"
+				  "      9  a-very-long-command         1ns\n");
+	finish(&r);
+}

@@ -29,9 +29,12 @@ static const int32_t off16_classes[] = {
 	0, 1, -1, 2, 0x7f, 0x80, -0x80, -0x81, 0x7fff, -0x8000, 0x1234,
 };
 /* bulk_copy source/destination offset pairs (soff, doff): equal, apart,
- * crossing the disp8 limits as the chunks advance, far apart. */
+ * crossing the disp8 limits as the chunks advance, far apart; and with
+ * one base register, the destination 1, 8, 15 and 16 bytes above the
+ * source (where wide moves and chunks differ, and just past it). */
 static const int16_t copy_offsets[][2] = {
 	{ 0, 0 }, { 1, -1 }, { 0x78, -0x88 }, { -0x100, 0x1000 }, { 0x7000, -0x8000 },
+	{ 0, 1 }, { 0, 8 }, { 0x10, 0x1f }, { -0x20, -0x10 },
 };
 
 static unsigned int f_dst_c(const struct sbpf_kops_payload *p) { (void)p; return PF_DST | PF_C; }

@@ -193,7 +193,7 @@ static int emit(const struct prove_target *t, const struct sbpf_kops_payload *p,
 		uint8_t *buf, size_t *len)
 {
 	*len = 0;
-	return t->emit(p, fs, buf, MAX_CODE, len);
+	return t->emit(t, p, fs, buf, MAX_CODE, len);
 }
 
 /* The native bytes must not depend on fields the variant does not use:
@@ -242,8 +242,18 @@ static int one(struct run *r, const struct sbpf_kops_payload *p, unsigned int fi
 		unsigned int fs = t->features[k];
 		r->res->obligations++;
 		if ((rc = emit(t, p, fs, r->code, &len))) {
-			fail_text(r, p, "the emitter failed (%d) with features %s", rc, t->feature_names[k]);
+			if (rc == -EOPNOTSUPP && !len) { /* declined: the JIT runs the proof sequence */
+				r->res->obligations--;
+				r->res->declined++;
+			} else {
+				fail_text(r, p, "the emitter failed (%d) with features %s", rc, t->feature_names[k]);
+			}
 			rc = 0;
+			continue;
+		}
+		size_t max = t->max_len ? t->max_len(p) : 0;
+		if (max && len > max) {
+			fail_text(r, p, "%zu bytes of native code, more than the declared bound %zu", len, max);
 			continue;
 		}
 		bool repeat = false;
@@ -426,9 +436,7 @@ int sbpf_prove(const struct sbpf_prove_opts *opts, sbpf_prove_row_fn fn, void *a
 	if (arch && strcmp(arch, "x86_64"))
 		return -ENOTSUP;
 	struct prove_target t;
-	int rc = prove_target_x86_64(&t, NULL);
-	if (rc)
-		return rc;
+	prove_target_x86_64(&t);
 	return prove_run(&t, op, fn, arg, total);
 }
 

@@ -32,6 +32,33 @@ struct prove_z3 {
 	Z3_sort mem_s;         /* memory: Array (_ BitVec 64) (_ BitVec 8) */
 	unsigned int fresh;    /* counter naming fresh (undefined-value) variables */
 	Z3_solver solver;      /* one incremental solver; each obligation runs in a push/pop scope */
+	/* Reads of the initial memory of an obligation: each distinct address
+	 * (as base + constant) is one byte variable; equal addresses must give
+	 * equal bytes, which the solver loop enforces where a model needs it
+	 * (see obligation.c). NULL mem0: reads are plain array selects. */
+	Z3_ast mem0;           /* the initial memory array of the obligation */
+	struct prove_read *reads; /* its reads (malloc'ed) */
+	size_t nreads, reads_cap;
+	int reads_err;         /* -ENOMEM while recording */
+	/* Address comparisons between two different base registers: the
+	 * first pair seen, and whether others appeared (obligation.c then
+	 * rebuilds the obligation with y = x + delta, see mem.c). */
+	Z3_ast alias_x, alias_y; /* the pair (NULL: none) */
+	bool alias_many;       /* more than one pair, or a base that is not a variable */
+	Z3_ast delta;          /* the difference variable of the rebuilt obligation (NULL: none) */
+	bool probe;            /* first build: stop resolving reads once an aliasing pair is known */
+	struct prove_spec_cache *spec_cache; /* specialize() results (mem.c), malloc'ed */
+	struct prove_chain_cache *chain_cache; /* parsed read chains (mem.c), malloc'ed */
+	struct prove_split_cache *split_cache; /* addresses as base + offset (mem.c), malloc'ed */
+	struct prove_atom_cache *atom_cache;   /* conditions delta == c (mem.c), malloc'ed */
+};
+
+/* One read of the initial memory. */
+struct prove_read {
+	Z3_ast addr;           /* address as first built */
+	Z3_ast base;           /* its base term (NULL for a numeral) */
+	uint64_t off;          /* its constant offset */
+	Z3_ast var;            /* the byte variable standing for mem0[addr] */
 };
 
 /* Creates the context and its solver (a query gives up after 60 s).
@@ -60,6 +87,11 @@ Z3_ast prove_sext(struct prove_z3 *z, Z3_ast t, unsigned int bits);
 Z3_ast prove_bit(struct prove_z3 *z, Z3_ast t, unsigned int i);
 /* Byte swap of a 16/32/64-bit term. */
 Z3_ast prove_bswap(struct prove_z3 *z, Z3_ast t);
+/* Declaration kind of application @t (Z3_OP_UNINTERPRETED for others),
+ * its argument @i, its number of arguments (0 for non-applications). */
+Z3_decl_kind prove_kind(struct prove_z3 *z, Z3_ast t);
+Z3_ast prove_arg(struct prove_z3 *z, Z3_ast t, unsigned int i);
+unsigned int prove_nargs(struct prove_z3 *z, Z3_ast t);
 
 /* ---- symbolic machine state ---------------------------------------------- */
 
@@ -76,6 +108,7 @@ struct prove_access {
 
 struct prove_state {
 	Z3_ast reg[PROVE_NREGS];   /* 64-bit register values */
+	Z3_ast xmm[16];            /* x86 xmm0..15 (128-bit); NULL for eBPF */
 	Z3_ast flag[PF__N];        /* x86 flags (Bool); NULL for eBPF */
 	Z3_ast mem;                /* memory array */
 	Z3_ast path;               /* path condition reaching this state */
@@ -92,6 +125,16 @@ void prove_state_free(struct prove_state *s);
 int prove_state_merge(struct prove_z3 *z, struct prove_state *into, const struct prove_state *from);
 /* Records an access of @size bytes at @addr under the state's path. */
 int prove_state_access(struct prove_state *s, Z3_ast addr, unsigned int size, bool write);
+/* The byte at address @a of memory @mem: reads over writes resolved where
+ * the addresses compare as base + constant, as a canonical chain on
+ * z->delta where they differ by it, as if-then-else otherwise; reads of
+ * z->mem0 become byte variables (mem.c). */
+Z3_ast prove_read_byte(struct prove_z3 *z, Z3_ast mem, Z3_ast a);
+/* Address @a as base + constant offset (base NULL for a numeral). */
+void prove_addr_split(struct prove_z3 *z, Z3_ast a, Z3_ast *base, uint64_t *off);
+/* Forgets the obligation's memory bookkeeping (mem0, reads, delta, alias
+ * pair, caches). */
+void prove_mem_reset(struct prove_z3 *z);
 /* Little-endian load/store of @size bytes (result/value @size*8 bits). */
 Z3_ast prove_load(struct prove_z3 *z, Z3_ast mem, Z3_ast addr, unsigned int size);
 Z3_ast prove_store(struct prove_z3 *z, Z3_ast mem, Z3_ast addr, Z3_ast val, unsigned int size);
@@ -114,10 +157,12 @@ Z3_ast prove_ebpf_cond(struct prove_z3 *z, int jop, bool is32, Z3_ast d, Z3_ast 
 #define PX_NOREG 0xff
 enum { PX_NONE, PX_REG, PX_MEM, PX_IMM };
 
+#define PX_XMM(i) (16 + (i))  /* xmm registers in struct prove_x86_opnd reg */
+
 struct prove_x86_opnd {
 	uint8_t kind;          /* PX_REG, PX_MEM or PX_IMM */
-	uint8_t size;          /* bytes the operand has (1, 2, 4, 8) */
-	uint8_t reg;           /* PX_REG: hardware register 0..15 */
+	uint8_t size;          /* bytes the operand has (1, 2, 4, 8; 16 for xmm) */
+	uint8_t reg;           /* PX_REG: general register 0..15, or PX_XMM(0..15) */
 	uint8_t hi8;           /* PX_REG: 1 for ah/ch/dh/bh (bits 8..15) */
 	uint8_t base, index;   /* PX_MEM: hardware registers or PX_NOREG */
 	uint8_t scale;         /* PX_MEM: 1, 2, 4 or 8 */
@@ -142,7 +187,8 @@ struct prove_x86_insn {
  * -EINVAL (reason in @why) or -ENOMEM. */
 int prove_x86_decode(const uint8_t *code, size_t len, struct prove_x86_insn **out, size_t *n,
 		     char *why, size_t whysz);
-/* True when @b is @a with every hardware register r renamed to perm[r]. */
+/* True when @b is @a with every general register r renamed to perm[r]
+ * (xmm registers unchanged). */
 bool prove_x86_renamed(const struct prove_x86_insn *a, const struct prove_x86_insn *b, size_t n,
 		       const uint8_t perm[16]);
 /* Executes @insns symbolically on @st (16 registers, flags, memory). An
@@ -166,14 +212,22 @@ int prove_spec(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct pro
 struct prove_target {
 	const char *name;                /* "x86_64" */
 	uint8_t map[SBPF_NREGS];         /* eBPF register -> hardware register */
-	uint16_t preserve;               /* hardware registers an emit must keep besides the mapped ones */
+	uint16_t reserved;               /* hardware registers every emit must keep (rsp, r12) */
 	unsigned int nfeatures;          /* feature sets to prove (emits may differ per set) */
 	unsigned int features[8];        /* the sets */
-	const char *feature_names[8];    /* "bmi1+movbe", for people */
-	/* Appends the native code of @p with @features to @out (cap bytes),
-	 * stores its length. Returns 0 or a negative errno. */
-	int (*emit)(const struct sbpf_kops_payload *p, unsigned int features, uint8_t *out,
-		    size_t cap, size_t *len);
+	char feature_names[8][24];       /* "bmi1+movbe", for people */
+	int mutant;                      /* deliberate mistake the emitter makes (tests), 0 = none */
+	/* Appends the native code of @p with @features to @out (cap bytes)
+	 * and stores its length. Returns 0, -EOPNOTSUPP when the emit declines
+	 * (having emitted nothing: the JIT then runs the proof sequence), or
+	 * another negative errno. */
+	int (*emit)(const struct prove_target *t, const struct sbpf_kops_payload *p, unsigned int features,
+		    uint8_t *out, size_t cap, size_t *len);
+	/* Host registers the emit of @p may write besides the eBPF ones: bit
+	 * i = general register i, bit 16 + i = xmm i. */
+	uint32_t (*scratch)(const struct sbpf_kops_payload *p);
+	/* Bytes the emit of @p may append at most (0: no bound). */
+	size_t (*max_len)(const struct sbpf_kops_payload *p);
 };
 
 enum prove_verdict { PROVE_PROVED, PROVE_FAILED, PROVE_UNKNOWN, PROVE_ERROR };
@@ -186,7 +240,8 @@ struct prove_result {
 
 /* Proves, for payload @p and its native code @code (@len bytes, decoded as
  * @insns): every eBPF register outside the declared clobbers ends equal on
- * both sides; the hardware registers in target->preserve are unchanged;
+ * both sides; every host register that holds no eBPF register and is not
+ * a scratch of @p (t->scratch; never t->reserved) is unchanged, xmm too;
  * memory ends equal; the native code touches no byte the proof sequence
  * does not (writes only bytes it writes); and the proof sequence agrees
  * with the specification on every register outside the clobbers and on
@@ -231,10 +286,11 @@ void prove_groups_free(struct prove_group *g, size_t n);
 
 /* ---- the target (x86_64 through the JIT backend) --------------------------- */
 
-/* Fills @t for x86-64 with @emit as the native emitter (NULL: the JIT's own
- * Kops emits). Returns 0 or -ENOTSUP when no emitter is available. */
-int prove_target_x86_64(struct prove_target *t,
-			int (*emit)(const struct sbpf_kops_payload *, unsigned int, uint8_t *, size_t, size_t *));
+/* Fills @t for x86-64: register map and reserved registers from the JIT
+ * backend, the JIT's own Kops emits (struct kops_op emit_x86_64, unchecked
+ * mode) with every subset of the CPU features they use, scratch sets and
+ * size bounds from the operations. Tests may then replace emit/scratch. */
+void prove_target_x86_64(struct prove_target *t);
 
 /* ---- the driver (prove.c) -------------------------------------------------- */
 
@@ -244,6 +300,7 @@ struct prove_group_result {
 	unsigned long solved;        /* of which Z3 proved directly */
 	unsigned long renamed;       /* of which follow from a solved one by register renaming */
 	unsigned long failed;        /* obligations refuted (or unknown / error) */
+	unsigned long declined;      /* payload x feature sets whose emit declined (the proof sequence runs) */
 	double seconds;              /* wall time */
 	char *report;                /* first counterexample (malloc'ed), NULL when all proved */
 };

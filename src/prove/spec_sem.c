@@ -76,9 +76,9 @@ static void bswap_load(struct prove_z3 *z, const struct sbpf_kops_payload *p, st
 	Z3_context c = z->c;
 	Z3_ast addr = Z3_mk_bvadd(c, s->reg[p->a], prove_bv(z, (uint64_t)(int64_t)p->imm, 64));
 	unsigned int nbytes = 2u << p->variant;
-	Z3_ast v = Z3_mk_select(c, s->mem, addr);
+	Z3_ast v = prove_read_byte(z, s->mem, addr);
 	for (unsigned int i = 1; i < nbytes; i++)
-		v = Z3_mk_concat(c, v, Z3_mk_select(c, s->mem, Z3_mk_bvadd(c, addr, prove_bv(z, i, 64))));
+		v = Z3_mk_concat(c, v, prove_read_byte(z, s->mem, Z3_mk_bvadd(c, addr, prove_bv(z, i, 64))));
 	s->reg[p->dst] = prove_zext(z, v, 64);
 }
 

@@ -1,7 +1,7 @@
 /* sym.c - the Z3 context wrapper and the symbolic machine state shared by
  * the eBPF and x86-64 semantics: term helpers, state copy and merge at
- * control-flow joins, byte-addressed little-endian memory (one SMT array
- * from 64-bit addresses to bytes) and the memory footprint.
+ * control-flow joins, and the memory footprint. (Memory reads and writes:
+ * mem.c.)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,6 +58,10 @@ int prove_z3_init(struct prove_z3 *z)
 
 void prove_z3_fini(struct prove_z3 *z)
 {
+	prove_mem_reset(z);
+	free(z->reads);
+	z->reads = NULL;
+	z->reads_cap = 0;
 	if (z->solver)
 		Z3_solver_dec_ref(z->c, z->solver);
 	z->solver = NULL;
@@ -109,7 +113,10 @@ Z3_ast prove_or2(struct prove_z3 *z, Z3_ast a, Z3_ast b)
 }
 
 Z3_ast prove_not(struct prove_z3 *z, Z3_ast a) { return Z3_mk_not(z->c, a); }
-Z3_ast prove_eq(struct prove_z3 *z, Z3_ast a, Z3_ast b) { return Z3_mk_eq(z->c, a, b); }
+Z3_ast prove_eq(struct prove_z3 *z, Z3_ast a, Z3_ast b)
+{
+	return a == b ? Z3_mk_true(z->c) : Z3_mk_eq(z->c, a, b); /* the same term (hash-consed) */
+}
 
 Z3_ast prove_ite(struct prove_z3 *z, Z3_ast c, Z3_ast t, Z3_ast e)
 {
@@ -121,17 +128,21 @@ unsigned int prove_width(struct prove_z3 *z, Z3_ast t)
 	return Z3_get_bv_sort_size(z->c, Z3_get_sort(z->c, t));
 }
 
-/* The declaration kind of application @t, or Z3_OP_UNINTERPRETED. */
-static Z3_decl_kind kind_of(struct prove_z3 *z, Z3_ast t)
+Z3_decl_kind prove_kind(struct prove_z3 *z, Z3_ast t)
 {
 	if (Z3_get_ast_kind(z->c, t) != Z3_APP_AST)
 		return Z3_OP_UNINTERPRETED;
 	return Z3_get_decl_kind(z->c, Z3_get_app_decl(z->c, Z3_to_app(z->c, t)));
 }
 
-static Z3_ast arg_of(struct prove_z3 *z, Z3_ast t, unsigned int i)
+Z3_ast prove_arg(struct prove_z3 *z, Z3_ast t, unsigned int i)
 {
 	return Z3_get_app_arg(z->c, Z3_to_app(z->c, t), i);
+}
+
+unsigned int prove_nargs(struct prove_z3 *z, Z3_ast t)
+{
+	return Z3_get_ast_kind(z->c, t) == Z3_APP_AST ? Z3_get_app_num_args(z->c, Z3_to_app(z->c, t)) : 0;
 }
 
 /* Low @bits of @t. Taking back exactly the part a zero extension or a
@@ -141,9 +152,9 @@ Z3_ast prove_low(struct prove_z3 *z, Z3_ast t, unsigned int bits)
 {
 	if (prove_width(z, t) == bits)
 		return t;
-	Z3_decl_kind k = kind_of(z, t);
+	Z3_decl_kind k = prove_kind(z, t);
 	if (k == Z3_OP_ZERO_EXT || k == Z3_OP_SIGN_EXT || k == Z3_OP_CONCAT) {
-		Z3_ast inner = arg_of(z, t, k == Z3_OP_CONCAT ? Z3_get_app_num_args(z->c, Z3_to_app(z->c, t)) - 1 : 0);
+		Z3_ast inner = prove_arg(z, t, k == Z3_OP_CONCAT ? prove_nargs(z, t) - 1 : 0);
 		unsigned int w = prove_width(z, inner);
 		if (w == bits)
 			return inner;
@@ -226,6 +237,9 @@ int prove_state_merge(struct prove_z3 *z, struct prove_state *into, const struct
 	for (int i = 0; i < PF__N; i++)
 		if (into->flag[i])
 			into->flag[i] = prove_ite(z, c, from->flag[i], into->flag[i]);
+	for (int i = 0; i < 16; i++)
+		if (into->xmm[i])
+			into->xmm[i] = prove_ite(z, c, from->xmm[i], into->xmm[i]);
 	into->mem = prove_ite(z, c, from->mem, into->mem);
 	into->path = prove_or2(z, into->path, from->path);
 	/* Both paths copied a common prefix of accesses; keep it once. */
@@ -243,26 +257,4 @@ int prove_state_merge(struct prove_z3 *z, struct prove_state *into, const struct
 			return rc;
 	}
 	return 0;
-}
-
-/* ---- memory ---------------------------------------------------------------- */
-
-static Z3_ast addr_plus(struct prove_z3 *z, Z3_ast addr, unsigned int i)
-{
-	return i ? Z3_mk_bvadd(z->c, addr, prove_bv(z, i, 64)) : addr;
-}
-
-Z3_ast prove_load(struct prove_z3 *z, Z3_ast mem, Z3_ast addr, unsigned int size)
-{
-	Z3_ast v = Z3_mk_select(z->c, mem, addr_plus(z, addr, size - 1));
-	for (int i = (int)size - 2; i >= 0; i--) /* little endian: byte 0 is least significant */
-		v = Z3_mk_concat(z->c, v, Z3_mk_select(z->c, mem, addr_plus(z, addr, (unsigned)i)));
-	return v;
-}
-
-Z3_ast prove_store(struct prove_z3 *z, Z3_ast mem, Z3_ast addr, Z3_ast val, unsigned int size)
-{
-	for (unsigned int i = 0; i < size; i++)
-		mem = Z3_mk_store(z->c, mem, addr_plus(z, addr, i), Z3_mk_extract(z->c, 8 * i + 7, 8 * i, val));
-	return mem;
 }

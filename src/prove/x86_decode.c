@@ -54,6 +54,12 @@ static int gpr(unsigned int r, uint8_t *size, uint8_t *hi8)
 	return -1;
 }
 
+/* PX_XMM(i) for xmm0..15, else -1. */
+static int xmm(unsigned int r)
+{
+	return r >= X86_REG_XMM0 && r <= X86_REG_XMM15 ? PX_XMM((int)(r - X86_REG_XMM0)) : -1;
+}
+
 /* One capstone handle per thread, opened on first use. */
 static _Thread_local csh handle;
 static _Thread_local bool handle_open;
@@ -106,6 +112,8 @@ static int convert(const cs_insn *ci, struct prove_x86_insn *out, char *why, siz
 		switch (o->type) {
 		case X86_OP_REG: {
 			int hw = gpr(o->reg, &p->size, &p->hi8);
+			if (hw < 0 && (hw = xmm(o->reg)) >= 0)
+				p->size = 16;
 			if (hw < 0) {
 				char msg[64];
 				snprintf(msg, sizeof(msg), "register %s is not modelled", cs_reg_name(handle, o->reg));
@@ -147,7 +155,7 @@ static int convert(const cs_insn *ci, struct prove_x86_insn *out, char *why, siz
 	 * shift): only registers that are not operands are implicit */
 	uint16_t explicit_regs = 0;
 	for (int i = 0; i < out->nops; i++)
-		if (out->op[i].kind == PX_REG)
+		if (out->op[i].kind == PX_REG && out->op[i].reg < 16)
 			explicit_regs |= (uint16_t)(1u << out->op[i].reg);
 	for (int i = 0; i < ci->detail->regs_read_count; i++) {
 		int hw = gpr(ci->detail->regs_read[i], NULL, NULL);
@@ -233,9 +241,11 @@ static uint16_t rename_mask(uint16_t m, const uint8_t perm[16])
 	return r;
 }
 
+/* General registers are renamed; xmm registers (holding no eBPF state)
+ * stay. */
 static uint8_t rename_reg(uint8_t r, const uint8_t perm[16])
 {
-	return r == PX_NOREG ? r : perm[r];
+	return r < 16 ? perm[r] : r;
 }
 
 bool prove_x86_renamed(const struct prove_x86_insn *a, const struct prove_x86_insn *b, size_t n,

@@ -11,7 +11,8 @@
  * sub, cmp, and, or, xor, test, neg, not, inc, dec, shl/sal, shr, sar,
  * rol, ror (by 1, imm8 or cl), rorx, shlx, shrx, sarx, bextr, bswap,
  * movbe (both directions), cmovcc, setcc, jcc/jmp forward inside the code,
- * xchg, nop, prefetcht0/t1/t2/nta/w (no architectural effect).
+ * xchg, nop, prefetcht0/t1/t2/nta/w (no architectural effect), and the
+ * 16-byte moves movdqu/movups between xmm registers and memory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,6 +59,8 @@ static Z3_ast rd(struct xexec *x, const struct prove_x86_opnd *o, unsigned int b
 {
 	switch (o->kind) {
 	case PX_REG: {
+		if (o->reg >= 16)
+			return x->s->xmm[o->reg - 16];
 		Z3_ast r = x->s->reg[o->reg];
 		return o->hi8 ? Z3_mk_extract(x->z->c, 15, 8, r) : prove_low(x->z, r, 8u * o->size);
 	}
@@ -90,6 +93,10 @@ static void wr(struct xexec *x, const struct prove_x86_opnd *o, Z3_ast v)
 	}
 	if (o->kind != PX_REG) {
 		xfail(x, "destination is not a register or memory");
+		return;
+	}
+	if (o->reg >= 16) {
+		x->s->xmm[o->reg - 16] = v; /* the whole 128 bits (legacy SSE encodings keep ymm's upper half, not modelled) */
 		return;
 	}
 	Z3_ast old = x->s->reg[o->reg];
@@ -353,6 +360,21 @@ static void step(struct xexec *x)
 	unsigned int bits = in->nops ? 8u * o[0].size : 0;
 	if (in->implicit_rd || in->implicit_wr) {
 		xfail(x, "implicit general-register operands are not modelled");
+		return;
+	}
+	bool has_xmm = false;
+	for (int i = 0; i < in->nops; i++)
+		has_xmm |= o[i].kind == PX_REG && o[i].reg >= 16;
+	if (id == X86_INS_MOVDQU || id == X86_INS_MOVUPS) {
+		/* unaligned 128-bit move: xmm <- xmm/m128 or m128 <- xmm */
+		if (in->nops != 2 || o[0].size != 16 || o[1].size != 16)
+			xfail(x, "unexpected operands");
+		else
+			wr(x, &o[0], rd(x, &o[1], 128));
+		return;
+	}
+	if (has_xmm) {
+		xfail(x, "xmm operands are modelled for movdqu/movups only");
 		return;
 	}
 	switch (id) {

@@ -14,6 +14,7 @@
 #include "jit/jitInt.h"
 #include "jit/x86_64/emit_x86.h"
 #include "kops/ops/ops.h"
+#include "prove/proveInt.h"
 
 /* Feature bits of these emits. */
 enum { TE_BMI1 = 1, TE_MOVBE = 2 };
@@ -230,8 +231,10 @@ static void te_lea(struct jit_buf *b, const struct sbpf_kops_payload *p)
 }
 
 /* The emitter the prover calls (struct prove_target's emit). */
-static int te_emit(const struct sbpf_kops_payload *p, unsigned int fs, uint8_t *out, size_t cap, size_t *len)
+static int te_emit(const struct prove_target *t, const struct sbpf_kops_payload *p, unsigned int fs,
+		   uint8_t *out, size_t cap, size_t *len)
 {
+	(void)t;
 	struct jit_buf b = { 0 };
 	switch (p->op) {
 	case SBPF_KOPS_ROTATE: te_rotate(&b, p); break;
@@ -252,6 +255,14 @@ static int te_emit(const struct sbpf_kops_payload *p, unsigned int fs, uint8_t *
 	}
 	free(b.p);
 	return rc;
+}
+
+/* Host registers these emits may write: r11 (the loads of bulk_copy go
+ * through the eBPF scratch c). */
+static uint32_t te_scratch(const struct sbpf_kops_payload *p)
+{
+	(void)p;
+	return 1u << X64_R11;
 }
 
 #endif /* SAFEBPF_TEST_PROVE_EMITS_H */

@@ -16,6 +16,7 @@ struct sbpf_prove_opts {
 	size_t sz;          /* sizeof(struct sbpf_prove_opts) */
 	const char *op;     /* operation name ("rotate"); NULL: every EInsn operation */
 	const char *arch;   /* JIT target ("x86_64"); NULL: x86_64 */
+	int jobs;           /* threads; 0: one per online CPU */
 };
 
 /* One obligation group (an operation's variants for a set of immediates,
@@ -27,7 +28,7 @@ struct sbpf_prove_row {
 	unsigned long solved;        /* proven by Z3 directly */
 	unsigned long renamed;       /* proven as a register renaming of a Z3-proven one */
 	unsigned long failed;        /* refuted, undecided, or not modelled */
-	double seconds;              /* wall time */
+	double seconds;              /* time spent on it, summed over threads */
 	const char *report;          /* first counterexample or error (NULL when all proven) */
 };
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -15,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf prove [--op NAME] [--arch x86_64] [--quiet]\n"
+		"usage: safebpf prove [--op NAME] [--arch x86_64] [-j N] [--quiet]\n"
 		"\n"
 		"Proves, with Z3, that the native code the JIT emits for each Kops operation\n"
 		"computes what its proof sequence (the eBPF the kernel verifier checks)\n"
@@ -28,6 +29,8 @@ static void usage(FILE *f)
 		"  --op NAME     only this operation (rotate, select, extract, bswap_load,\n"
 		"                prefetch, bulk_copy, lea)\n"
 		"  --arch A      JIT target (x86_64, the only one with native emits)\n"
+		"  -j, --jobs N  prove on N threads (default: one per CPU); the time of a\n"
+		"                row is summed over threads, the total's is wall time\n"
 		"  --quiet       only failed rows and the total\n"
 		"\n"
 		"Exit: 0 all proven, 1 some obligation failed, 2 usage.\n");
@@ -50,6 +53,14 @@ static int parse_args(int argc, char **argv, struct prove_args *a)
 			a->opts.op = argv[++i];
 		} else if (!strcmp(arg, "--arch") && i + 1 < argc) {
 			a->opts.arch = argv[++i];
+		} else if ((!strcmp(arg, "--jobs") || !strcmp(arg, "-j")) && i + 1 < argc) {
+			char *end;
+			long n = strtol(argv[++i], &end, 10);
+			if (*end || n < 1 || n > 64) {
+				fprintf(stderr, "safebpf prove: --jobs wants 1..64, not '%s'\n", argv[i]);
+				return EXIT_USAGE;
+			}
+			a->opts.jobs = (int)n;
 		} else if (!strcmp(arg, "--quiet") || !strcmp(arg, "-q")) {
 			a->quiet = 1;
 		} else {

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "safebpf/jit.h"
 
@@ -21,8 +22,19 @@ struct jit_buf {
 	int err;           /* first error (negative errno); once set nothing is emitted */
 };
 
-/* Appends @n bytes; on failure records -ENOMEM and ignores later emits. */
-void jit_buf_put(struct jit_buf *b, const void *src, size_t n);
+/* jit_buf_put() when the bytes do not fit (or an error is recorded). */
+void jit_buf_put_slow(struct jit_buf *b, const void *src, size_t n);
+/* Appends @n bytes; on failure records -ENOMEM and ignores later emits.
+ * Inline: emitters append a few bytes at a time. */
+static inline void jit_buf_put(struct jit_buf *b, const void *src, size_t n)
+{
+	if (!b->err && b->cap - b->len >= n) {
+		memcpy(b->p + b->len, src, n);
+		b->len += n;
+	} else {
+		jit_buf_put_slow(b, src, n);
+	}
+}
 /* Records @err unless an error is already recorded. */
 void jit_buf_fail(struct jit_buf *b, int err);
 

@@ -21,12 +21,14 @@
  * else is proven by Z3.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kops/kopsInt.h"
 #include "prove/proveInt.h"
@@ -57,6 +59,8 @@ struct run {
 	size_t nreps;
 	uint8_t code[MAX_CODE];        /* scratch for emits */
 	uint8_t code2[MAX_CODE];
+	uint8_t prev[8][MAX_CODE];     /* one assignment's code per feature set, to skip repeats */
+	size_t prevlen[8];
 };
 
 static const uint8_t *field_ptr(const struct sbpf_kops_payload *p, int f)
@@ -235,11 +239,10 @@ static int one(struct run *r, const struct sbpf_kops_payload *p, unsigned int fi
 	}
 	uint16_t clob = sbpf_kops_clobbers(p);
 	uint32_t key = alias_key(p, fields);
-	uint8_t prev[8][MAX_CODE / 8]; /* earlier feature sets' code, to skip repeats */
-	size_t prevlen[8];
 	for (unsigned int k = 0; k < t->nfeatures && !rc; k++) {
 		size_t len;
 		unsigned int fs = t->features[k];
+		r->prevlen[k] = (size_t)-1; /* nothing to compare with unless emitted below */
 		r->res->obligations++;
 		if ((rc = emit(t, p, fs, r->code, &len))) {
 			if (rc == -EOPNOTSUPP && !len) { /* declined: the JIT runs the proof sequence */
@@ -258,13 +261,9 @@ static int one(struct run *r, const struct sbpf_kops_payload *p, unsigned int fi
 		}
 		bool repeat = false;
 		for (unsigned int j = 0; j < k && !repeat; j++)
-			repeat = prevlen[j] == len && !memcmp(prev[j], r->code, len);
-		if (k < 8 && len <= sizeof(prev[k])) {
-			memcpy(prev[k], r->code, len);
-			prevlen[k] = len;
-		} else if (k < 8) {
-			prevlen[k] = (size_t)-1;
-		}
+			repeat = r->prevlen[j] == len && !memcmp(r->prev[j], r->code, len);
+		memcpy(r->prev[k], r->code, len);
+		r->prevlen[k] = len;
 		if (repeat) { /* the same bytes: the same obligation, proven above */
 			r->res->obligations--;
 			continue;
@@ -343,43 +342,195 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* One (variant, immediate) of group @g with every register assignment
+ * the payload rules accept, added to r->res. */
+static int prove_unit(struct run *r, const struct prove_group *g, size_t vi, size_t ii)
+{
+	int rc = 0;
+	for (int dst = 0; dst <= 10 && !rc; dst++)
+		for (int a = 0; a <= 10 && !rc; a++)
+			for (int b = 0; b <= 10 && !rc; b++)
+				for (int c = 0; c <= 10 && !rc; c++) {
+					struct sbpf_kops_payload p = {
+						.op = g->op, .variant = g->variants[vi], .dst = (uint8_t)dst,
+						.a = (uint8_t)a, .b = (uint8_t)b, .c = (uint8_t)c, .imm = g->imms[ii],
+					};
+					unsigned int f = g->fields(&p);
+					if ((!(f & PF_DST) && dst) || (!(f & PF_A) && a) || (!(f & PF_B) && b) ||
+					    (!(f & PF_C) && c))
+						continue; /* unused fields are 0 (others checked) */
+					char why[128];
+					if (sbpf_kops_check_payload(&p, why, sizeof(why)))
+						continue;
+					rc = one(r, &p, f);
+				}
+	free_reps(r);
+	return rc;
+}
+
+static struct run *run_new(const struct prove_target *t)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	if (r && prove_z3_init(&r->z)) {
+		free(r);
+		r = NULL;
+	}
+	if (r)
+		r->t = t;
+	return r;
+}
+
+static void run_free(struct run *r)
+{
+	free(r->reps);
+	prove_z3_fini(&r->z);
+	free(r);
+}
+
 int prove_run_group(const struct prove_target *t, const struct prove_group *g,
 		    struct prove_group_result *res)
 {
 	memset(res, 0, sizeof(*res));
-	struct run *r = calloc(1, sizeof(*r));
+	struct run *r = run_new(t);
 	if (!r)
 		return -ENOMEM;
-	r->t = t;
 	r->res = res;
 	double t0 = now();
-	int rc = prove_z3_init(&r->z);
+	int rc = 0;
 	for (size_t vi = 0; vi < g->nvariants && !rc; vi++)
-		for (size_t ii = 0; ii < g->nimms && !rc; ii++) {
-			for (int dst = 0; dst <= 10 && !rc; dst++)
-				for (int a = 0; a <= 10 && !rc; a++)
-					for (int b = 0; b <= 10 && !rc; b++)
-						for (int c = 0; c <= 10 && !rc; c++) {
-							struct sbpf_kops_payload p = {
-								.op = g->op, .variant = g->variants[vi],
-								.dst = (uint8_t)dst, .a = (uint8_t)a, .b = (uint8_t)b,
-								.c = (uint8_t)c, .imm = g->imms[ii],
-							};
-							unsigned int f = g->fields(&p);
-							if ((!(f & PF_DST) && dst) || (!(f & PF_A) && a) ||
-							    (!(f & PF_B) && b) || (!(f & PF_C) && c))
-								continue; /* unused fields are 0 (others checked) */
-							char why[128];
-							if (sbpf_kops_check_payload(&p, why, sizeof(why)))
-								continue;
-							rc = one(r, &p, f);
-						}
-			free_reps(r);
-		}
-	free(r->reps);
-	prove_z3_fini(&r->z);
-	free(r);
+		for (size_t ii = 0; ii < g->nimms && !rc; ii++)
+			rc = prove_unit(r, g, vi, ii);
+	run_free(r);
 	res->seconds = now() - t0;
+	return rc;
+}
+
+/* ---- several threads --------------------------------------------------------
+ * The work is cut into units, one (group, variant, immediate) each, that
+ * worker threads take in order, each with its own Z3 context and capstone
+ * handle. A group's row is reported once all its units are done and every
+ * earlier row is reported, so rows come in the same order as with one thread. */
+
+struct pool {
+	pthread_mutex_t mu;               /* guards everything below */
+	const struct prove_target *t;
+	const struct prove_group *g;      /* the groups */
+	size_t ng;
+	size_t *first;                    /* first unit of each group; first[ng] = all units */
+	size_t *left;                     /* units of each group not finished yet */
+	struct prove_group_result *res;   /* per group */
+	size_t next;                      /* next unit to hand out */
+	size_t reported;                  /* groups reported so far */
+	sbpf_prove_row_fn fn;             /* row callback */
+	void *arg;
+	struct sbpf_prove_total *total;
+	int rc;                           /* first error (or callback stop) */
+};
+
+/* Reports finished groups in order (called with the lock held). */
+static void report_ready(struct pool *P)
+{
+	while (P->reported < P->ng && !P->left[P->reported]) {
+		const struct prove_group *g = &P->g[P->reported];
+		struct prove_group_result *r = &P->res[P->reported++];
+		struct sbpf_prove_total *T = P->total;
+		T->obligations += r->obligations;
+		T->solved += r->solved;
+		T->renamed += r->renamed;
+		T->failed += r->failed;
+		T->groups++;
+		T->failed_groups += r->failed > 0;
+		struct sbpf_prove_row row = {
+			.op = sbpf_kops_info(g->op)->name, .group = g->label, .obligations = r->obligations,
+			.solved = r->solved, .renamed = r->renamed, .failed = r->failed,
+			.seconds = r->seconds, .report = r->report,
+		};
+		if (P->fn && !P->rc)
+			P->rc = P->fn(&row, P->arg);
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct pool *P = arg;
+	struct run *r = run_new(P->t);
+	pthread_mutex_lock(&P->mu);
+	if (!r && !P->rc)
+		P->rc = -ENOMEM;
+	while (!P->rc && P->next < P->first[P->ng]) {
+		size_t u = P->next++, gi = 0;
+		while (P->first[gi + 1] <= u)
+			gi++;
+		pthread_mutex_unlock(&P->mu);
+		const struct prove_group *g = &P->g[gi];
+		size_t k = u - P->first[gi];
+		struct prove_group_result part = { 0 };
+		r->res = &part;
+		double t0 = now();
+		int rc = prove_unit(r, g, k / g->nimms, k % g->nimms);
+		part.seconds = now() - t0;
+		pthread_mutex_lock(&P->mu);
+		struct prove_group_result *sum = &P->res[gi];
+		sum->obligations += part.obligations;
+		sum->solved += part.solved;
+		sum->renamed += part.renamed;
+		sum->failed += part.failed;
+		sum->declined += part.declined;
+		sum->seconds += part.seconds;
+		if (!sum->report)
+			sum->report = part.report;
+		else
+			free(part.report);
+		P->left[gi]--;
+		if (rc && !P->rc)
+			P->rc = rc;
+		report_ready(P);
+	}
+	pthread_mutex_unlock(&P->mu);
+	if (r)
+		run_free(r);
+	prove_x86_decode_release();
+	return NULL;
+}
+
+int prove_run(const struct prove_target *t, uint32_t op, unsigned int jobs, sbpf_prove_row_fn fn, void *arg,
+	      struct sbpf_prove_total *total)
+{
+	memset(total, 0, sizeof(*total));
+	struct pool P = { .t = t, .fn = fn, .arg = arg, .total = total };
+	int rc = prove_groups(op, (struct prove_group **)&P.g, &P.ng);
+	if (rc)
+		return rc;
+	P.first = calloc(P.ng + 1, sizeof(*P.first));
+	P.left = calloc(P.ng + 1, sizeof(*P.left));
+	P.res = calloc(P.ng + 1, sizeof(*P.res));
+	pthread_t *th = calloc(jobs ? jobs : 1, sizeof(*th));
+	if (!P.first || !P.left || !P.res || !th)
+		rc = -ENOMEM;
+	for (size_t i = 0; i < P.ng && !rc; i++) {
+		P.left[i] = P.g[i].nvariants * P.g[i].nimms;
+		P.first[i + 1] = P.first[i] + P.left[i];
+	}
+	double t0 = now();
+	if (!rc) {
+		pthread_mutex_init(&P.mu, NULL);
+		unsigned int started = 0;
+		while (started + 1 < jobs && !pthread_create(&th[started], NULL, worker, &P))
+			started++;
+		worker(&P); /* the calling thread works too */
+		for (unsigned int i = 0; i < started; i++)
+			pthread_join(th[i], NULL);
+		pthread_mutex_destroy(&P.mu);
+		rc = P.rc;
+	}
+	total->seconds = now() - t0;
+	for (size_t i = 0; P.res && i < P.ng; i++)
+		free(P.res[i].report);
+	free(th);
+	free(P.first);
+	free(P.left);
+	free(P.res);
+	prove_groups_free((struct prove_group *)P.g, P.ng);
 	return rc;
 }
 
@@ -387,40 +538,6 @@ int prove_run_group(const struct prove_target *t, const struct prove_group *g,
 
 #define OPT(o, f, def) \
 	((o) && (o)->sz >= offsetof(struct sbpf_prove_opts, f) + sizeof((o)->f) ? (o)->f : (def))
-
-int prove_run(const struct prove_target *t, uint32_t op, sbpf_prove_row_fn fn, void *arg,
-	      struct sbpf_prove_total *total)
-{
-	memset(total, 0, sizeof(*total));
-	struct prove_group *g;
-	size_t n;
-	int rc = prove_groups(op, &g, &n);
-	if (rc)
-		return rc;
-	double t0 = now();
-	for (size_t i = 0; i < n && !rc; i++) {
-		struct prove_group_result r;
-		if ((rc = prove_run_group(t, &g[i], &r)))
-			break;
-		struct sbpf_prove_row row = {
-			.op = sbpf_kops_info(g[i].op)->name, .group = g[i].label,
-			.obligations = r.obligations, .solved = r.solved, .renamed = r.renamed,
-			.failed = r.failed, .seconds = r.seconds, .report = r.report,
-		};
-		total->obligations += r.obligations;
-		total->solved += r.solved;
-		total->renamed += r.renamed;
-		total->failed += r.failed;
-		total->groups++;
-		total->failed_groups += r.failed > 0;
-		if (fn)
-			rc = fn(&row, arg);
-		free(r.report);
-	}
-	total->seconds = now() - t0;
-	prove_groups_free(g, n);
-	return rc;
-}
 
 int sbpf_prove(const struct sbpf_prove_opts *opts, sbpf_prove_row_fn fn, void *arg,
 	       struct sbpf_prove_total *total)
@@ -435,9 +552,12 @@ int sbpf_prove(const struct sbpf_prove_opts *opts, sbpf_prove_row_fn fn, void *a
 	}
 	if (arch && strcmp(arch, "x86_64"))
 		return -ENOTSUP;
+	long jobs = OPT(opts, jobs, 0);
+	if (jobs <= 0)
+		jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	struct prove_target t;
 	prove_target_x86_64(&t);
-	return prove_run(&t, op, fn, arg, total);
+	return prove_run(&t, op, (unsigned int)(jobs > 0 ? (jobs < 64 ? jobs : 64) : 1), fn, arg, total);
 }
 
 const char *sbpf_prove_z3_version(void)

@@ -196,6 +196,9 @@ bool prove_x86_renamed(const struct prove_x86_insn *a, const struct prove_x86_in
  * @why), never skipped. */
 int prove_x86_run(struct prove_z3 *z, const struct prove_x86_insn *insns, size_t n,
 		  struct prove_state *st, char *why, size_t whysz);
+/* Closes this thread's capstone handle (a thread that decoded calls it
+ * before it ends). */
+void prove_x86_decode_release(void);
 /* Hardware register names ("rax"..). */
 const char *prove_x86_reg_name(int hw);
 
@@ -301,16 +304,16 @@ struct prove_group_result {
 	unsigned long renamed;       /* of which follow from a solved one by register renaming */
 	unsigned long failed;        /* obligations refuted (or unknown / error) */
 	unsigned long declined;      /* payload x feature sets whose emit declined (the proof sequence runs) */
-	double seconds;              /* wall time */
+	double seconds;              /* time spent on it, summed over threads */
 	char *report;                /* first counterexample (malloc'ed), NULL when all proved */
 };
 
 /* Proves group @g on target @t. Returns 0 (see res->failed) or -ENOMEM. */
 int prove_run_group(const struct prove_target *t, const struct prove_group *g,
 		    struct prove_group_result *res);
-/* Every group of @op (0: all) on @t, reported row by row to @fn as
- * sbpf_prove() does. */
-int prove_run(const struct prove_target *t, uint32_t op, sbpf_prove_row_fn fn, void *arg,
+/* Every group of @op (0: all) on @t with @jobs threads, reported row by
+ * row, in order, to @fn as sbpf_prove() does. */
+int prove_run(const struct prove_target *t, uint32_t op, unsigned int jobs, sbpf_prove_row_fn fn, void *arg,
 	      struct sbpf_prove_total *total);
 
 #endif /* SAFEBPF_PROVEINT_H */

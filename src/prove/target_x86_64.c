@@ -13,14 +13,15 @@
 #include "jit/x86_64/kops_x86.h"
 #include "prove/proveInt.h"
 
-/* kops_x86.mem_check in unchecked mode: no code, the proof-sequence
- * access's own base and displacement (what the backend returns). */
+/* kops_x86.mem_check: the backend calls it only in checked mode, and the
+ * prover proves the unchecked emits (what runs on verified programs), so a
+ * call is an emitter bug: it makes the emit fail. */
 static int no_check(struct kops_x86 *x, size_t slot, int32_t *disp)
 {
-	const struct sbpf_insn *proof = x->backend;
-	const struct sbpf_insn *in = &proof[slot - x->pc];
-	*disp = in->off;
-	return x->reg[SBPF_CLASS(in->code) == SBPF_LDX ? in->src_reg : in->dst_reg];
+	(void)slot;
+	*disp = 0;
+	jit_buf_fail(x->b, -EPROTO);
+	return 0;
 }
 
 static int jit_emit(const struct prove_target *t, const struct sbpf_kops_payload *p, unsigned int features,
@@ -32,17 +33,12 @@ static int jit_emit(const struct prove_target *t, const struct sbpf_kops_payload
 	uint8_t reg[SBPF_NREGS];
 	for (int r = 0; r < SBPF_NREGS; r++)
 		reg[r] = (uint8_t)x64_bpf_reg(r);
-	struct sbpf_insn *proof = NULL;
-	size_t nproof;
-	int rc = prove_proof_sequence(p, &proof, &nproof);
-	if (rc)
-		return rc;
 	struct jit_buf b = { 0 };
 	struct kops_x86 x = {
 		.b = &b, .reg = reg, .features = features, .checked = false, .mutant = t->mutant,
-		.pc = 0, .mem_check = no_check, .backend = proof,
+		.pc = 0, .mem_check = no_check,
 	};
-	rc = op->emit_x86_64(p, &x);
+	int rc = op->emit_x86_64(p, &x);
 	if (!rc && b.err)
 		rc = b.err;
 	if (!rc && b.len > cap)
@@ -55,7 +51,6 @@ static int jit_emit(const struct prove_target *t, const struct sbpf_kops_payload
 		rc = -EFAULT; /* declining after emitting breaks the contract */
 	}
 	free(b.p);
-	free(proof);
 	return rc;
 }
 

@@ -180,6 +180,95 @@ static bool is_jump(const cs_insn *ci)
 	return false;
 }
 
+/* Decoded instructions by their bytes, per thread. x86 decoding depends
+ * only on the bytes (the address changes only the text and targets of
+ * relative jumps, which are not cached), and the prover decodes the same
+ * instructions over and over - one per register assignment - so most
+ * lookups hit. */
+#define CACHE_BUCKETS 16384
+#define CACHE_MAX 65536
+
+struct cached {
+	struct cached *next;           /* bucket chain */
+	uint8_t len;                   /* instruction bytes */
+	uint8_t bytes[16];
+	struct prove_x86_insn insn;    /* its decoding (offset 0) */
+};
+
+static _Thread_local struct cached **cache;
+static _Thread_local size_t ncached;
+static _Thread_local uint32_t cached_lens; /* bit n: an entry of n bytes exists */
+
+static void cache_clear(void)
+{
+	for (size_t i = 0; cache && i < CACHE_BUCKETS; i++)
+		for (struct cached *e = cache[i], *nx; e; e = nx) {
+			nx = e->next;
+			free(e);
+		}
+	if (cache)
+		memset(cache, 0, CACHE_BUCKETS * sizeof(*cache));
+	ncached = 0;
+	cached_lens = 0;
+}
+
+void prove_x86_decode_release(void)
+{
+	cache_clear();
+	free(cache);
+	cache = NULL;
+	if (handle_open)
+		cs_close(&handle);
+	handle_open = false;
+}
+
+/* Bucket of the @len bytes at @code. */
+static size_t bucket(const uint8_t *code, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ code[i]) * 16777619u;
+	return h % CACHE_BUCKETS;
+}
+
+/* The cached instruction the bytes at @code start with (@left remain):
+ * tried for each instruction length seen so far. */
+static const struct cached *cache_find(const uint8_t *code, size_t left)
+{
+	if (!cache)
+		return NULL;
+	for (size_t len = 1; len <= left && len < 16; len++) {
+		if (!(cached_lens & (1u << len)))
+			continue;
+		for (const struct cached *e = cache[bucket(code, len)]; e; e = e->next)
+			if (e->len == len && !memcmp(e->bytes, code, len))
+				return e;
+	}
+	return NULL;
+}
+
+static void cache_add(const uint8_t *code, const cs_insn *ci, const struct prove_x86_insn *insn)
+{
+	if (!cache && !(cache = calloc(CACHE_BUCKETS, sizeof(*cache))))
+		return;
+	if (ci->size > sizeof(((struct cached *)0)->bytes))
+		return;
+	if (ncached >= CACHE_MAX)
+		cache_clear();
+	struct cached *e = malloc(sizeof(*e));
+	if (!e)
+		return;
+	size_t b = bucket(code, ci->size);
+	cached_lens |= 1u << ci->size;
+	e->len = (uint8_t)ci->size;
+	memcpy(e->bytes, code, ci->size);
+	e->insn = *insn;
+	e->insn.offset = 0;
+	e->next = cache[b];
+	cache[b] = e;
+	ncached++;
+}
+
 int prove_x86_decode(const uint8_t *code, size_t len, struct prove_x86_insn **out, size_t *n,
 		     char *why, size_t whysz)
 {
@@ -190,39 +279,68 @@ int prove_x86_decode(const uint8_t *code, size_t len, struct prove_x86_insn **ou
 		snprintf(why, whysz, "capstone: cannot open x86-64 mode");
 		return rc;
 	}
-	cs_insn *ci = NULL;
-	size_t cnt = len ? cs_disasm(handle, code, len, 0, 0, &ci) : 0;
-	size_t used = cnt ? (size_t)ci[cnt - 1].address + ci[cnt - 1].size : 0;
-	if (used != len) {
-		snprintf(why, whysz, "bytes at +%zu do not decode", used);
-		cs_free(ci, cnt);
-		return -EINVAL;
-	}
-	struct prove_x86_insn *v = calloc(cnt ? cnt : 1, sizeof(*v));
-	if (!v) {
-		cs_free(ci, cnt);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < cnt && !rc; i++) {
-		rc = convert(&ci[i], &v[i], why, whysz);
-		if (rc || !is_jump(&ci[i]))
+	size_t cap = 16, cnt = 0;
+	struct prove_x86_insn *v = malloc(cap * sizeof(*v));
+	bool *jump = malloc(cap * sizeof(*jump));
+	cs_insn *ci = cs_malloc(handle);
+	if (!v || !jump || !ci)
+		rc = -ENOMEM;
+	for (size_t off = 0; off < len && !rc;) {
+		if (cnt == cap) {
+			cap *= 2;
+			struct prove_x86_insn *nv = realloc(v, cap * sizeof(*v));
+			bool *nj = nv ? realloc(jump, cap * sizeof(*jump)) : NULL;
+			v = nv ? nv : v;
+			jump = nj ? nj : jump;
+			if (!nv || !nj) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+		const struct cached *hit = cache_find(code + off, len - off);
+		if (hit) {
+			v[cnt] = hit->insn;
+			v[cnt].offset = (uint32_t)off;
+			jump[cnt++] = false;
+			off += hit->len;
 			continue;
-		/* a direct jump: its target as an instruction index */
-		if (v[i].nops != 1 || v[i].op[0].kind != PX_IMM) {
-			rc = fail(why, whysz, &ci[i], "indirect jumps are not modelled");
+		}
+		const uint8_t *at = code + off;
+		size_t left = len - off;
+		uint64_t addr = off;
+		if (!cs_disasm_iter(handle, &at, &left, &addr, ci)) {
+			snprintf(why, whysz, "bytes at +%zu do not decode", off);
+			rc = -EINVAL;
 			break;
 		}
+		if ((rc = convert(ci, &v[cnt], why, whysz)))
+			break;
+		jump[cnt] = is_jump(ci);
+		if (jump[cnt] && (v[cnt].nops != 1 || v[cnt].op[0].kind != PX_IMM))
+			rc = fail(why, whysz, ci, "indirect jumps are not modelled");
+		else if (!jump[cnt])
+			cache_add(code + off, ci, &v[cnt]);
+		off += ci->size;
+		cnt++;
+	}
+	/* direct jumps: the target as an instruction index */
+	for (size_t i = 0; i < cnt && !rc; i++) {
+		if (!jump[i])
+			continue;
 		uint64_t target = (uint64_t)v[i].op[0].val;
 		size_t k = 0;
-		while (k < cnt && ci[k].address != target)
+		while (k < cnt && v[k].offset != target)
 			k++;
 		if (k == cnt && target != len) {
-			rc = fail(why, whysz, &ci[i], "jump target is outside the code or inside an instruction");
-			break;
+			snprintf(why, whysz, "+%u %s: jump target is outside the code or inside an instruction",
+				 (unsigned)v[i].offset, v[i].text);
+			rc = -EINVAL;
 		}
 		v[i].op[0].val = (int64_t)k;
 	}
-	cs_free(ci, cnt);
+	if (ci)
+		cs_free(ci, 1);
+	free(jump);
 	if (rc) {
 		free(v);
 		return rc;

@@ -142,6 +142,11 @@ struct sbpf_kops_policy {
 	 * but refused as not provably exact, with the reason. */
 	void (*on_refuse)(void *arg, size_t slot, uint32_t op, const char *why);
 	void *arg;                 /* passed to on_refuse */
+	/* 1: leave out the rules that keep rewrites acceptable to the kernel
+	 * verifier (no lea on pointers it follows by identity: see
+	 * docs/kops.md, "The verifier's view"). The rewrites stay exact; for
+	 * programs no kernel verifier judges, and for tests. Default 0. */
+	int no_verifier_rules;
 };
 
 /* Every operation enabled, min_saved 1, check_rounds 64. */

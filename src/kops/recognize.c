@@ -271,6 +271,36 @@ static int refuse(struct ctx *cx, const char *fmt, ...)
 }
 #define REFUSE(...) refuse(cx, __VA_ARGS__)
 
+/* The verifier's view of a lea (window @w of candidate @cand, @live
+ * after it): once fused, the kernel must still follow the arithmetic.
+ * It follows the sum by identity when the sum is a packet pointer (copies
+ * and "+ constant" of one packet pointer share an id: a bounds check on
+ * one gives all of them their range) or a number (linked scalars share
+ * bounds the same way). A lea recomputes the sum from its operands, so
+ * when another register the window leaves live holds the same sum up to
+ * a constant, that link is cut and the kernel refuses an access it
+ * accepted before ("R0 offset is outside of the packet"). Sums into the
+ * stack, a map value or the context carry no such link (the verifier
+ * bounds them by their offsets at each access): a lea on them is kept.
+ * Which kind a sum is comes from the provenance facts (facts.c); an
+ * unknown kind counts as both. Returns 0 or -1 with cx->why. */
+static int lea_verifier_ok(struct ctx *cx, const struct kops_cand *cand, const struct window *w, uint16_t live)
+{
+	const struct kops_regfacts *in = &cx->f.in[cand->start];
+	uint8_t sum = kops_kinds_add(in->kind[cand->p.a], in->kind[cand->p.b]);
+	if (!(sum & (KOPS_K_SCALAR | KOPS_K_PKT)))
+		return 0;
+	int d = cand->p.dst, base = kops_sym__strip_const(&cx->st, w->orig[d]);
+	for (int r = 0; r < SBPF_REG_FP; r++)
+		if (r != d && (live & R(r)) && (w->written & R(r)) &&
+		    kops_sym__strip_const(&cx->st, w->orig[r]) == base)
+			return REFUSE("lea would cut the verifier's link between r%d and r%d (%s)", d, r,
+				      !(sum & KOPS_K_SCALAR) ? "one packet pointer: a bounds check on one covers the other"
+				      : !(sum & KOPS_K_PKT) ? "linked numbers share their bounds"
+				      : "a value of unknown kind: numbers or one packet pointer");
+	return 0;
+}
+
 /* Proves a symbolic candidate; fills @out on success, else cx->why. */
 static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrite *out)
 {
@@ -278,6 +308,9 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 	size_t s = cand->start, e = cand->end;
 	if (eval_window(cx, s, e, &w))
 		return REFUSE("window cannot be evaluated again");
+	if (cand->p.op == SBPF_KOPS_LEA && !cx->pol->no_verifier_rules &&
+	    lea_verifier_ok(cx, cand, &w, kops_facts__live_at(&cx->f, e)))
+		return -1;
 	uint16_t live = kops_facts__live_at(&cx->f, e), high = kops_facts__high_at(&cx->f, e);
 	int d = cand->p.dst;
 	uint32_t all = w.ninsn >= 32 ? ~0u : (1u << w.ninsn) - 1;

@@ -476,6 +476,12 @@ int kops_sym_base(const struct ksym *st, int n, int *reg, int64_t *off)
 
 /* ---- comparisons ---------------------------------------------------------- */
 
+int kops_sym__strip_const(const struct ksym *st, int n)
+{
+	const struct ksym_node *o = op_node(st, n, SBPF_ADD, 64);
+	return o && is_const(st, o->b, NULL) ? o->a : n; /* canonical chains end with their constant */
+}
+
 int kops_sym__low32(struct ksym *st, int n)
 {
 	if (n < 0 || st->overflow)

@@ -35,6 +35,7 @@ struct rewrite {
 	struct kops_cand c;                 /* window and site */
 	struct sbpf_insn repl[REPL_MAX];    /* what replaces the window (site encoded) */
 	int nrepl;                          /* its slots */
+	int site_at;                        /* index of the site's sidecar in repl */
 	long saved;                         /* the policy's estimate */
 };
 
@@ -416,6 +417,7 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 			sbpf_kops_encode(&p, site);
 			memcpy(out->repl, seq, (size_t)at_site * sizeof(*seq));
 			out->nrepl = at_site;
+			out->site_at = at_site;
 			out->repl[out->nrepl++] = site[0];
 			out->repl[out->nrepl++] = site[1];
 			int tail = len - at_site - np;
@@ -498,6 +500,7 @@ static int prove_shape(struct ctx *cx, const struct kops_cand *cand, struct rewr
 	memcpy(out->repl, cand->pre, (size_t)cand->npre * sizeof(*seq));
 	sbpf_kops_encode(&cand->p, out->repl + cand->npre);
 	out->nrepl = cand->npre + 2;
+	out->site_at = cand->npre;
 	int cost = cand->p.op == SBPF_KOPS_SELECT ? 1 : 0; /* the branch a select removes */
 	for (size_t i = s; i < e; i++)
 		cost += vanilla_cost(&cx->insns[i]);
@@ -684,7 +687,8 @@ static size_t choose(struct list *l, const struct sbpf_kops_policy *pol, struct 
 		goto out;
 	for (size_t i = 0; i < l->n; i++) {
 		struct rewrite *r = &l->v[i];
-		if (!pol || ((pol->ops & (1u << r->c.p.op)) && r->saved >= pol->min_saved))
+		if (!pol || ((pol->ops & (1u << r->c.p.op)) && r->saved >= pol->min_saved &&
+			     (!pol->want || pol->want(pol->arg, r->c.start, r->c.end, r->c.p.op))))
 			v[m++] = r;
 	}
 	qsort(v, m, sizeof(*v), by_end_rw);
@@ -761,6 +765,8 @@ static int build(struct ctx *cx, struct rewrite **ch, size_t k, struct sbpf_insn
 		map[pc] = pos;
 		if (next < k && ch[next]->c.start == pc) {
 			const struct rewrite *r = ch[next++];
+			if (cx->pol->on_site)
+				cx->pol->on_site(cx->pol->arg, pos + (size_t)r->site_at, r->c.start, r->c.end, r->c.p.op);
 			for (int i = 0; i < r->nrepl; i++) {
 				orig_of[pos] = SIZE_MAX;
 				prog[pos++] = r->repl[i];

@@ -17,6 +17,7 @@
  * Kernel checks skip with the reason without the privileges.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -375,4 +376,131 @@ Test(recognize_verifier, bench_programs_pass_the_kernel_verifier)
 		}
 	cr_log_info("bench programs: %zu lea sites, every lowered program accepted", leas_total);
 	cr_assert_gt(leas_total, 20);
+}
+
+/* ---- the safety net: sbpf_kops_rewrite_verified() ------------------------- */
+
+/* With the rules off, a linked lea is written; the kernel refuses it and
+ * the net finds it by bisection, leaves it out, keeps the other sites,
+ * and says what it dropped. Site 1 (r6 = r4 + r5 + 20) cuts the link
+ * that bounds r0; site 2 (r7 = r0 + r2 + 14) then fails inside its own
+ * proof sequence, which the log names: dropped first, tried back once
+ * site 1 is found, and kept. */
+#define TWO_LEAS "mov %r9, 0\n" PROLOGUE \
+	"ldxdw %r4, [%r2+0]\n" \
+	"ldxdw %r5, [%r2+8]\n" \
+	"mov %r0, %r4\n" \
+	"add %r0, %r5\n" \
+	"mov %r6, %r0\n" \
+	"add %r6, 20\n" \
+	"jgt %r6, 60, out\n" \
+	"jlt %r6, 20, out\n" \
+	"mov %r7, %r0\n" \
+	"add %r7, %r2\n" \
+	"add %r7, 14\n" \
+	"mov %r8, %r7\n" \
+	"add %r8, 1\n" \
+	"jgt %r8, %r3, out\n" \
+	"ldxb %r9, [%r7+0]\n" \
+	"ldxdw %r1, [%r2+16]\n" \
+	"mov %r3, %r1\n" \
+	"rsh %r3, 57\n" \
+	"lsh %r1, 7\n" \
+	"or %r1, %r3\n" \
+	"xor %r9, %r1\n" \
+	"out:\n" \
+	"mov %r0, %r9\n" \
+	"exit\n"
+
+static void need_kernel(void)
+{
+	char why[128];
+	if (sbpf_kernel_check_privileges(why, sizeof(why)))
+		cr_skip_test("kernel tests skipped: %s", why);
+}
+
+Test(recognize_verifier, net_drops_only_what_the_verifier_refuses)
+{
+	need_kernel();
+	size_t n;
+	struct sbpf_insn *p = assemble(TWO_LEAS, &n);
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	pol.no_verifier_rules = 1;
+	pol.min_saved = -100;
+	struct sbpf_kops_verify_opts vo = { .sz = sizeof(vo), .name = "kops_net" };
+	struct sbpf_kops_verified v;
+	char why[300] = "";
+	cr_assert_eq(sbpf_kops_rewrite_verified(p, n, &pol, &vo, &v, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(v.ndrops, 1, "%zu drops", v.ndrops);
+	cr_assert_eq(v.drops[0].op, SBPF_KOPS_LEA);
+	cr_assert(v.drops[0].bisected);
+	cr_assert_eq(v.drops[0].start, 9, "dropped window %zu..%zu", v.drops[0].start, v.drops[0].end);
+	cr_log_info("dropped lea at slots %zu..%zu: %s (%u loads)", v.drops[0].start, v.drops[0].end, v.drops[0].why,
+		    v.loads);
+	cr_assert_eq(v.stats.sites[SBPF_KOPS_LEA], 1, "the second lea stays");
+	cr_assert_eq(v.stats.sites[SBPF_KOPS_ROTATE], 1, "the rotate stays");
+	char w2[200];
+	cr_assert_eq(sbpf_kops_verify_kernel(&v.lowered, w2, sizeof(w2)), 0, "%s", w2);
+	same_r0(p, n, v.lowered.insns, v.lowered.n);
+	sbpf_kops_verified__free(&v);
+	/* with the rules on, nothing to drop: the recognizer left the lea out */
+	sbpf_kops_policy__init(&pol);
+	pol.min_saved = -100;
+	cr_assert_eq(sbpf_kops_rewrite_verified(p, n, &pol, &vo, &v, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(v.ndrops, 0);
+	cr_assert_eq(v.loads, 1);
+	cr_assert_eq(v.stats.sites[SBPF_KOPS_LEA], 1);
+	sbpf_kops_verified__free(&v);
+	free(p);
+}
+
+Test(recognize_verifier, net_on_parse_hdrs_without_the_rules)
+{
+	need_kernel();
+	struct sbpf_elf_error err = { "" };
+	struct sbpf_elf *obj = sbpf_elf__open("build/bench/micro/parse_hdrs.o", &err);
+	cr_assert_not_null(obj, "%s (run make asan first)", err.msg);
+	struct sbpf_insn *p = NULL;
+	uint8_t *ro = NULL;
+	size_t n = 0, rolen = 0;
+	cr_assert_eq(sbpf_elf__prog_insns_rodata(obj, 0, &p, &n, &ro, &rolen, &err), 0, "%s", err.msg);
+	sbpf_elf__close(obj);
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	pol.no_verifier_rules = 1;
+	struct sbpf_kops_verify_opts vo = { .sz = sizeof(vo), .rodata = ro, .rodata_len = rolen };
+	struct sbpf_kops_verified v;
+	char why[300] = "";
+	cr_assert_eq(sbpf_kops_rewrite_verified(p, n, &pol, &vo, &v, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(v.ndrops, 1);
+	cr_assert_eq(v.drops[0].op, SBPF_KOPS_LEA);
+	cr_assert(strstr(v.drops[0].why, "outside of the packet"), "%s", v.drops[0].why);
+	cr_assert_eq(v.stats.sites[SBPF_KOPS_BSWAP_LOAD], 10, "bswap_load sites kept");
+	cr_log_info("parse_hdrs: dropped lea at %zu..%zu (%s), %u loads", v.drops[0].start, v.drops[0].end,
+		    v.drops[0].why, v.loads);
+	sbpf_kops_verified__free(&v);
+	free(p);
+	free(ro);
+}
+
+Test(recognize_verifier, net_reports_a_program_refused_without_sites)
+{
+	need_kernel();
+	/* reads the packet without a bounds check: no rewrite can help */
+	size_t n;
+	struct sbpf_insn *p = assemble("ldxw %r2, [%r1+0]\n"
+				       "ldxw %r0, [%r2+0]\n"
+				       "mov %r3, %r0\n"
+				       "rsh %r3, 51\n"
+				       "lsh %r0, 13\n"
+				       "or %r0, %r3\n"
+				       "exit\n", &n);
+	struct sbpf_kops_verified v;
+	char why[300] = "";
+	cr_assert_eq(sbpf_kops_rewrite_verified(p, n, NULL, NULL, &v, why, sizeof(why)), -ENOEXEC);
+	cr_assert(strstr(why, "without sites is refused too"), "%s", why);
+	cr_assert_eq(v.ndrops, 0);
+	sbpf_kops_verified__free(&v);
+	free(p);
 }

@@ -167,6 +167,12 @@ struct sbpf_kops_policy {
 	/* Called, when not NULL, for each site written: its sidecar's slot in
 	 * the output and the input slots [@start, @end) it replaces. */
 	void (*on_site)(void *arg, size_t out_pc, size_t start, size_t end, uint32_t op);
+	/* 1: the program's return value is observed in its low 32 bits only
+	 * (the kernel runs XDP, tc, socket filters... through bpf_prog_run,
+	 * which returns a u32), so an upper half that only reaches r0 at an
+	 * exit of the main program may change (not at a subprogram's exit: its
+	 * caller reads all of r0). Default 0: all 64 bits of r0 are kept. */
+	int ret32;
 };
 
 /* Every operation enabled, min_saved 1, check_rounds 64. */

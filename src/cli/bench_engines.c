@@ -125,6 +125,7 @@ static int load_einsn(struct bench_handle *h, const struct bench_prog *p, char *
 	struct sbpf_kops_policy pol;
 	sbpf_kops_policy__init(&pol);
 	pol.ops = h->e->kops_mask;
+	pol.ret32 = 1; /* XDP: the kernel keeps 32 bits of r0, and so does every check here */
 	char name[16];
 	snprintf(name, sizeof(name), "e_%.13s", p->name);
 	struct sbpf_kops_verify_opts vo = {

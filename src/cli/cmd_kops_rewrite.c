@@ -41,8 +41,9 @@ static void usage(FILE *f, const char *cmd)
 	if (!strcmp(cmd, "rewrite"))
 		fprintf(f,
 			"usage: safebpf kops rewrite IN -o OUT [--prog NAME] [--ops LIST] [--min-saved N] [--all]\n"
-			"                             [--no-verifier-rules] [--lowered] [--verify | --no-verify]\n"
-			"                             [--rodata-out FILE]\n\n"
+			"                             [--ret32] [--no-verifier-rules] [--lowered]\n"
+			"                             [--verify | --no-verify]"
+			" [--rodata-out FILE]\n\n"
 			"Finds the EInsn idioms clang emits in program IN (assembly, raw bytecode or a\n"
 			"clang-compiled BPF object) and writes it with each idiom replaced by a Kops\n"
 			"site, only where the rewrite is provably exact. OUT is assembly text when it\n"
@@ -62,7 +63,7 @@ static void usage(FILE *f, const char *cmd)
 	else
 		fprintf(f,
 			"usage: safebpf kops stats IN [--prog NAME] [--ops LIST] [--min-saved N] [--all]\n"
-			"                           [--no-verifier-rules] [-v]\n\n"
+			"                           [--ret32] [--no-verifier-rules] [-v]\n\n"
 			"Prints, per operation, the idioms of IN the recognizer found (exact rewrites),\n"
 			"the sites the policy writes, the idioms it refused as not provably exact, and\n"
 			"the program's slots before, with sites, and lowered again.\n\n");
@@ -73,6 +74,9 @@ static void usage(FILE *f, const char *cmd)
 		"  --min-saved N   rewrite a site only when it saves at least N native\n"
 		"                  instructions by the estimate (default 1; see docs/kops.md)\n"
 		"  --all           every exact rewrite (same as --min-saved -100)\n"
+		"  --ret32         the caller reads only the low 32 bits of the return value\n"
+		"                  (the kernel's XDP and most program types): the upper half of\n"
+		"                  r0 at the main program's exit may change\n"
 		"  --no-verifier-rules  also rewrite what the recognizer expects the kernel\n"
 		"                  verifier to refuse (a lea cutting a packet-pointer or scalar\n"
 		"                  link; docs/kops.md): exact, for programs no kernel judges\n");
@@ -128,6 +132,8 @@ static int parse(int argc, char **argv, struct rargs *a)
 			a->pol.min_saved = (int)v;
 		} else if (!strcmp(arg, "--all")) {
 			a->pol.min_saved = -100;
+		} else if (!strcmp(arg, "--ret32")) {
+			a->pol.ret32 = 1;
 		} else if (!strcmp(arg, "--no-verifier-rules")) {
 			a->pol.no_verifier_rules = 1;
 		} else if (!strcmp(arg, "--lowered")) {

@@ -11,7 +11,9 @@
  *  - backward: registers whose upper 32 bits may still be observed ("high
  *    demanded"). A rewrite may change the upper half of a register that is
  *    not high demanded, e.g. a 32-bit rotate that clang computed with 64-bit
- *    shifts on a zero-extended value.
+ *    shifts on a zero-extended value. A shift left by 32 or more and a
+ *    zero-extension drop the upper half; with ret32 (the kernel's u32
+ *    return value) so does an exit of the main program.
  *
  * Both are conservative: "known" and "zero" are must-facts, "demanded" is a
  * may-fact.
@@ -425,8 +427,10 @@ static int forward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f
 /* ---- backward: upper halves that may be observed -------------------------- */
 
 /* Registers whose upper 32 bits instruction @in needs, given what is live
- * (@lout) and high demanded (@hout) after it, and the forward facts @s. */
-static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts *s, uint16_t lout, uint16_t hout)
+ * (@lout) and high demanded (@hout) after it, and the forward facts @s;
+ * @ret32: @in is an exit of the main program whose caller reads 32 bits. */
+static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts *s, uint16_t lout, uint16_t hout,
+			  int ret32)
 {
 	const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
 	int d = in->dst_reg, sr = in->src_reg;
@@ -467,7 +471,9 @@ static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts
 				use |= R(d) | (is_x ? R(sr) : 0);
 			break;
 		case SBPF_LSH:
-			if (dH)
+			/* by 32 or more the result's upper half is the low half
+			 * of d shifted: d's upper half is gone */
+			if (dH && (is_x || (in->imm & 63) < 32))
 				use |= R(d); /* a shift amount register: low bits only */
 			break;
 		case SBPF_RSH:
@@ -518,7 +524,7 @@ static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts
 		use |= ARGS;
 		break;
 	case SBPF_FMT_EXIT:
-		use |= R(0);
+		use |= ret32 ? 0 : R(0);
 		break;
 	default:
 		break;
@@ -543,7 +549,30 @@ static uint16_t defs(const struct sbpf_insn *in)
 	}
 }
 
-static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f)
+/* Marks in @main the slots of the main program: reachable from slot 0
+ * without entering a local call (a call falls through). */
+static void main_slots(const struct sbpf_insn *insns, size_t n, uint8_t *main)
+{
+	size_t *work = malloc((n ? n : 1) * sizeof(*work)), nw = 0;
+	if (!work)
+		return; /* no slot is main: every exit observes all of r0 */
+	if (n) {
+		main[0] = 1;
+		work[nw++] = 0;
+	}
+	while (nw) {
+		size_t i = work[--nw], succ[2];
+		int ns = kops_successors(insns, n, i, succ);
+		for (int j = 0; j < ns; j++)
+			if (succ[j] < n && !main[succ[j]]) {
+				main[succ[j]] = 1;
+				work[nw++] = succ[j];
+			}
+	}
+	free(work);
+}
+
+static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f, const uint8_t *main)
 {
 	for (int changed = 1; changed;) {
 		changed = 0;
@@ -558,7 +587,8 @@ static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts 
 					lout |= f->live[succ[j]];
 					hout |= f->high[succ[j]];
 				}
-			uint16_t h = (uint16_t)((hout & ~defs(&insns[k])) | high_uses(&insns[k], &f->in[k], lout, hout));
+			uint16_t h = (uint16_t)((hout & ~defs(&insns[k])) |
+						high_uses(&insns[k], &f->in[k], lout, hout, main && main[k]));
 			h &= f->live[k] | R(SBPF_REG_FP); /* only live registers can be observed */
 			if (h != f->high[k]) {
 				f->high[k] = h;
@@ -582,7 +612,7 @@ void kops_facts__free(struct kops_facts *f)
 	memset(f, 0, sizeof(*f));
 }
 
-int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n)
+int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n, int ret32)
 {
 	memset(f, 0, sizeof(*f));
 	size_t m = n ? n : 1;
@@ -617,7 +647,15 @@ int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t
 			f->target[t] = 1;
 	}
 	forward(insns, n, f);
-	backward(insns, n, f);
+	uint8_t *main = ret32 ? calloc(m, 1) : NULL;
+	if (ret32 && !main) {
+		kops_facts__free(f);
+		return -ENOMEM;
+	}
+	if (main)
+		main_slots(insns, n, main);
+	backward(insns, n, f, main);
+	free(main);
 	return 0;
 }
 

@@ -111,8 +111,9 @@ struct kops_facts {
 uint8_t kops_kinds_add(uint8_t a, uint8_t b);
 
 /* Computes every fact about @insns (a program that passed sbpf_validate()).
- * Returns 0 or -ENOMEM. */
-int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n);
+ * With @ret32 the main program's exits observe only the low 32 bits of
+ * r0 (sbpf_kops_policy.ret32). Returns 0 or -ENOMEM. */
+int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n, int ret32);
 void kops_facts__free(struct kops_facts *f);
 /* Live / high-demanded registers after the region ending before slot @end. */
 uint16_t kops_facts__live_at(const struct kops_facts *f, size_t end);

@@ -878,7 +878,7 @@ int sbpf_kops_recognize(const struct sbpf_insn *insns, size_t n, const struct sb
 	cx->stats = stats;
 	struct list l = { 0 };
 	struct rewrite **ch = NULL;
-	rc = kops_facts__init(&cx->f, insns, n);
+	rc = kops_facts__init(&cx->f, insns, n, eff.ret32);
 	if (!rc)
 		rc = sym_candidates(cx, &l);
 	if (!rc)

@@ -357,6 +357,7 @@ Test(recognize_verifier, bench_programs_pass_the_kernel_verifier)
 			struct sbpf_kops_policy pol;
 			sbpf_kops_policy__init(&pol);
 			pol.on_refuse = keep_refusal;
+			pol.ret32 = 1; /* as the bench's EInsn engine */
 			refusal[0] = 0;
 			struct sbpf_insn *out = NULL;
 			size_t nout = 0;

@@ -42,6 +42,10 @@ struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, in
 struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t *n, int *is_xdp,
 				      uint8_t **rodata, size_t *rodata_len);
 
+/* Prints collected diagnostics (caret form) to stderr. */
+struct sbpf_diags;
+void cli_print_diags(const struct sbpf_diags *d);
+
 /* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
 int cli_parse_hex(const char *text, uint8_t **out, size_t *len);
 

@@ -16,6 +16,8 @@ base = statistics.median(none.values())
 order = ["safebpf-auto", "hand", "bpftrace", "safebpf-mvsf"]
 names = {"safebpf-auto": "safebpf (optimized)", "safebpf-mvsf": "safebpf --plan mvsf",
          "bpftrace": "bpftrace", "hand": "hand-written libbpf C"}
+short = {"safebpf-auto": "safebpf", "safebpf-mvsf": "safebpf mvsf", "bpftrace": "bpftrace",
+         "hand": "hand libbpf"}
 lines = []
 lines.append(f"No tracing: {base:,.0f} ops/s median over {len(none)} runs "
              f"(min {min(none.values()):,.0f}, max {max(none.values()):,.0f}).\n")
@@ -57,14 +59,14 @@ print(table)
 # the plot: overhead per tool, one group per query
 dat = os.path.join(out, "overhead.dat")
 with open(dat, "w") as f:
-    f.write("tool q1 q1min q1max q2 q2min q2max\n")
+    f.write("# tool q1 q1min q1max q2 q2min q2max\n")
     for cfg in order:
         vals = []
         for q in ("Query 1", "Query 2"):
             p = [x for x in plot if x[0] == q and x[1] == names[cfg]]
             vals += [p[0][2], p[0][3], p[0][4]] if p else [0, 0, 0]
-        f.write('"%s" %s\n' % (names[cfg], " ".join("%.2f" % v for v in vals)))
-gp = f"""set terminal pngcairo size 900,480 font ",11"
+        f.write('"%s" %s\n' % (short[cfg], " ".join("%.2f" % v for v in vals)))
+gp = f"""set terminal pngcairo size 900,480 font ",11" noenhanced
 set output "{os.path.join(out, 'probe-effect.png')}"
 set title "Probe effect on RocksDB db_bench readrandom (2 CPUs)"
 set ylabel "throughput loss vs. no tracing (%)"
@@ -72,6 +74,7 @@ set style data histograms
 set style histogram errorbars gap 2 lw 1
 set style fill solid 0.8 border -1
 set key top left
+set xtics nomirror
 set yrange [0:*]
 set grid ytics
 plot "{dat}" using 2:3:4:xtic(1) title "Query 1 (max latency per pid, syscall; 1 s windows)", \\

@@ -109,6 +109,7 @@ stop_tracer() {
 }
 
 CSV="$OUT/results.csv"
+if [ "${ONLY_STARTUP:-0}" = 1 ]; then REPS=0; else
 echo "rep,query,config,ops_per_sec,tool_cpu_s,events,lost,rows,plan" >"$CSV"
 configs=(none q1:safebpf-auto q1:safebpf-mvsf q1:bpftrace q1:hand q2:safebpf-auto q2:safebpf-mvsf q2:bpftrace q2:hand)
 n=${#configs[@]}
@@ -138,6 +139,8 @@ for rep in $(seq "$REPS"); do
 	done
 done
 
+fi
+
 # Start-up: command to attached probes. safebpf and bpftrace start a command
 # once their probes are attached (-c); the command prints the time.
 STARTCSV="$OUT/startup.csv"
@@ -145,8 +148,9 @@ echo "tool,query,cache,ms" >"$STARTCSV"
 now_ns() { date +%s%N; }
 stamp="$OUT/stamp"
 # the command both tools start once attached (bpftrace -c splits on spaces)
-printf '#!/bin/sh\ndate +%%s%%N > %s\n' "$stamp" >"$OUT/stamp.sh"
+printf '#!/bin/sh\ndate +%%s%%N > %s\n' "$(realpath "$stamp")" >"$OUT/stamp.sh"
 chmod +x "$OUT/stamp.sh"
+STAMP_CMD="/bin/sh $(realpath "$OUT/stamp.sh")"
 for i in $(seq "$STARTS"); do
 	for q in q1 q2; do
 		[ "$q" = q1 ] && sql=$Q1 || sql=$Q2
@@ -155,18 +159,25 @@ for i in $(seq "$STARTS"); do
 			rm -f "$stamp"
 			t0=$(now_ns)
 			SAFEBPF_CACHE_DIR="$OUT/vcache" "$SB" query -f csv -o /dev/null "$sql" \
-				-c "$OUT/stamp.sh" 2>/dev/null
+				-c "$STAMP_CMD" 2>/dev/null
 			[ -s "$stamp" ] && echo "safebpf,$q,$cache,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 		done
 		rm -f "$stamp"
 		t0=$(now_ns)
-		bpftrace -o /dev/null "bench/probe/$q.bt" -c "$(realpath "$OUT/stamp.sh")" >/dev/null 2>&1
+		bpftrace -o /dev/null "bench/probe/$q.bt" -c "$STAMP_CMD" >/dev/null 2>&1
 		[ -s "$stamp" ] && echo "bpftrace,$q,-,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 		# the hand tool says "attached" on stderr: stamp the moment it is read
-		rm -f "$stamp"
+		rm -f "$stamp" "$OUT/hand.fifo"
+		mkfifo "$OUT/hand.fifo"
 		t0=$(now_ns)
-		{ "$OUT/probe_tool" "$q" "$OUT/probe_$q.bpf.o" -o /dev/null 2>&1 >/dev/null & echo $! >"$OUT/hand.pid"; } |
-			{ read -r _; date +%s%N >"$stamp"; kill -INT "$(cat "$OUT/hand.pid")"; cat >/dev/null; }
+		"$OUT/probe_tool" "$q" "$OUT/probe_$q.bpf.o" -o /dev/null 2>"$OUT/hand.fifo" &
+		hp=$!
+		exec 7<"$OUT/hand.fifo"
+		read -r _ <&7 && date +%s%N >"$stamp"
+		kill -INT "$hp"
+		cat <&7 >/dev/null
+		exec 7<&-
+		wait "$hp" 2>/dev/null
 		[ -s "$stamp" ] && echo "hand,$q,-,$(( ($(cat "$stamp") - t0) / 1000000 ))" >>"$STARTCSV"
 	done
 done

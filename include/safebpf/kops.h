@@ -99,6 +99,19 @@ int sbpf_kops_check_sites(const struct sbpf_insn *insns, size_t n, const struct 
  * line) for a rejected program. */
 int sbpf_kops_verify_kernel(const struct sbpf_kops_lowered *l, char *why, size_t whysz);
 
+/* How the kernel check loads a program (src/kops/verify.c). */
+struct sbpf_kops_verify_opts {
+	size_t sz;                 /* sizeof(struct sbpf_kops_verify_opts) */
+	const void *rodata;        /* the program's read-only data (elf.h: a frozen
+				    * read-only array map in the kernel), or NULL */
+	size_t rodata_len;         /* its bytes */
+	const char *name;          /* program name bpftool shows (NULL: "safebpf_kops") */
+};
+
+/* sbpf_kops_verify_kernel() with options (@o may be NULL). */
+int sbpf_kops_verify_kernel_opts(const struct sbpf_kops_lowered *l, const struct sbpf_kops_verify_opts *o,
+				 char *why, size_t whysz);
+
 /* Registry access, for listings and tools. */
 struct sbpf_kops_info {
 	const char *name;      /* "rotate" */
@@ -141,7 +154,25 @@ struct sbpf_kops_policy {
 	/* Called, when not NULL, for each idiom matched at input slot @slot
 	 * but refused as not provably exact, with the reason. */
 	void (*on_refuse)(void *arg, size_t slot, uint32_t op, const char *why);
-	void *arg;                 /* passed to on_refuse */
+	void *arg;                 /* passed to on_refuse, want and on_site */
+	/* 1: leave out the rules that keep rewrites acceptable to the kernel
+	 * verifier (no lea on pointers it follows by identity: see
+	 * docs/kops.md, "The verifier's view"). The rewrites stay exact; for
+	 * programs no kernel verifier judges, and for tests. Default 0. */
+	int no_verifier_rules;
+	/* Called, when not NULL, for each proven rewrite of input slots
+	 * [@start, @end) the policy would write; returning 0 leaves it out
+	 * (sbpf_kops_rewrite_verified() leaves out what the kernel refused). */
+	int (*want)(void *arg, size_t start, size_t end, uint32_t op);
+	/* Called, when not NULL, for each site written: its sidecar's slot in
+	 * the output and the input slots [@start, @end) it replaces. */
+	void (*on_site)(void *arg, size_t out_pc, size_t start, size_t end, uint32_t op);
+	/* 1: the program's return value is observed in its low 32 bits only
+	 * (the kernel runs XDP, tc, socket filters... through bpf_prog_run,
+	 * which returns a u32), so an upper half that only reaches r0 at an
+	 * exit of the main program may change (not at a subprogram's exit: its
+	 * caller reads all of r0). Default 0: all 64 bits of r0 are kept. */
+	int ret32;
 };
 
 /* Every operation enabled, min_saved 1, check_rounds 64. */
@@ -169,6 +200,46 @@ struct sbpf_kops_stats {
 int sbpf_kops_recognize(const struct sbpf_insn *insns, size_t n, const struct sbpf_kops_policy *pol,
 			struct sbpf_insn **out, size_t *out_n, struct sbpf_kops_stats *stats,
 			struct sbpf_validate_error *err);
+
+/* ---- the recognizer under the kernel verifier (src/kops/verify.c) ---- */
+
+/* A rewrite the kernel verifier refused, which sbpf_kops_rewrite_verified()
+ * left out. */
+struct sbpf_kops_drop {
+	uint32_t op;               /* the operation */
+	size_t start, end;         /* the idiom's input slots [start, end) */
+	int bisected;              /* 1: found by bisection over the sites; 0: the
+				    * refused instruction lies in its proof sequence */
+	char why[200];             /* the verifier's reason */
+};
+
+/* What sbpf_kops_rewrite_verified() produced. */
+struct sbpf_kops_verified {
+	struct sbpf_insn *insns;          /* the program with sites the verifier accepted */
+	size_t n;                         /* its slots */
+	struct sbpf_kops_lowered lowered; /* it, lowered (what the verifier accepted) */
+	struct sbpf_kops_stats stats;     /* the recognizer's figures for it */
+	struct sbpf_kops_drop *drops;     /* rewrites left out, in the order found */
+	size_t ndrops;
+	unsigned loads;                   /* programs the kernel verified on the way */
+};
+void sbpf_kops_verified__free(struct sbpf_kops_verified *v);
+
+/* The recognizer under the kernel verifier ("DSL-guided iteration"):
+ * recognizes @insns with @pol, lowers the result and asks the verifier
+ * (as sbpf_kops_verify_kernel_opts() with @vo). When it refuses, finds the
+ * rewrites to blame - the one whose proof sequence holds the instruction
+ * the verifier's log names, else by bisection over the sites in program
+ * order (prefixes of them, each a load) - leaves them out and tries again,
+ * until the verifier accepts. Returns 0 with @out filled (drops listed),
+ * or a negative errno with a reason in @why: -EPERM when the kernel cannot
+ * be asked, -ENOEXEC when the program without any site is refused too
+ * (the kernel's reason), -EINVAL from the recognizer, -ELOOP after 64
+ * drops; @out then holds only the drops found. Free @out with
+ * sbpf_kops_verified__free() in both cases. */
+int sbpf_kops_rewrite_verified(const struct sbpf_insn *insns, size_t n, const struct sbpf_kops_policy *pol,
+			       const struct sbpf_kops_verify_opts *vo, struct sbpf_kops_verified *out,
+			       char *why, size_t whysz);
 
 #ifdef __cplusplus
 }

@@ -49,40 +49,6 @@ struct bench_handle {
 	char note[240];                /* what happened on the way, for the report ("" if nothing) */
 };
 
-/* Programs the kernel verifier accepted during this run, by content (the
- * EInsn variants of a benchmark are often the same program: the vanilla
- * one when an op finds no site, or the same sites under several masks). */
-#define VERDICTS 512
-static uint64_t accepted[VERDICTS];
-static size_t naccepted;
-
-static uint64_t fnv64(const void *p, size_t n, uint64_t h)
-{
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return h;
-}
-
-static uint64_t prog_key(const struct sbpf_insn *insns, size_t n, const void *ro, size_t ro_len)
-{
-	uint64_t h = fnv64(insns, n * sizeof(*insns), 0xcbf29ce484222325ull);
-	return fnv64(ro, ro_len, h ^ ro_len);
-}
-
-static int was_accepted(uint64_t key)
-{
-	for (size_t i = 0; i < naccepted && i < VERDICTS; i++)
-		if (accepted[i] == key)
-			return 1;
-	return 0;
-}
-
-static void remember_accepted(uint64_t key)
-{
-	accepted[naccepted++ % VERDICTS] = key;
-}
-
 static double thread_ns(void)
 {
 	struct timespec ts;
@@ -106,13 +72,12 @@ int bench_engine_available(enum bench_kind kind, char *why, size_t whysz)
 	}
 }
 
-static int kernel_verify(const struct bench_prog *p, const struct sbpf_insn *insns, size_t n,
-			 char *why, size_t whysz);
+static int kernel_verify(const struct bench_prog *p, char *why, size_t whysz);
 
 /* Loads into the kernel (the verifier judges it); runs come later. */
 static int load_kernel(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
 {
-	h->fd = kernel_verify(p, p->insns, p->n, why, whysz);
+	h->fd = kernel_verify(p, why, whysz);
 	if (h->fd < 0)
 		return -1;
 	struct sbpf_kprog_info info;
@@ -121,10 +86,9 @@ static int load_kernel(struct bench_handle *h, const struct bench_prog *p, char 
 	return 0;
 }
 
-/* Loads @insns into the kernel as XDP with @p's read-only data: the
- * verifier judges it. Returns the program fd, or -1 with @why. */
-static int kernel_verify(const struct bench_prog *p, const struct sbpf_insn *insns, size_t n,
-			 char *why, size_t whysz)
+/* Loads @p into the kernel as XDP with its read-only data: the verifier
+ * judges it. Returns the program fd, or -1 with @why. */
+static int kernel_verify(const struct bench_prog *p, char *why, size_t whysz)
 {
 	char *log = malloc(LOG_SIZE);
 	if (!log) {
@@ -138,98 +102,50 @@ static int kernel_verify(const struct bench_prog *p, const struct sbpf_insn *ins
 		.sz = sizeof(lo), .type = SBPF_KPROG_XDP, .name = name, .log_buf = log,
 		.log_size = LOG_SIZE, .rodata = p->rodata, .rodata_len = p->rodata_len,
 	};
-	int fd = sbpf_kernel_load(insns, n, &lo);
+	int fd = sbpf_kernel_load(p->insns, p->n, &lo);
 	if (fd < 0) {
 		char reason[200];
 		sbpf_kernel_log_reason(log, reason, sizeof(reason));
 		snprintf(why, whysz, "the kernel verifier refused it (%s): %s", strerror(-fd), reason);
 		fd = -1;
-	} else {
-		remember_accepted(prog_key(insns, n, p->rodata, p->rodata_len));
 	}
 	free(log);
 	return fd;
 }
 
 /* EInsn: the recognizer rewrites the idioms of the operations in
- * @e->kops_mask into sites, the sites are lowered to their proof
- * sequences, the kernel verifier must accept the lowered program, and the
- * JIT (unchecked, as for the vanilla figures) compiles it with each site's
- * native emit in place of its proof sequence. */
-/* Recognizes the idioms of the operations in @mask and lowers the sites
- * into h->lowered; *@found gets the operations that have sites. Returns 0
- * or -1 with @why. */
-static int rewrite(struct bench_handle *h, const struct bench_prog *p, uint32_t mask, uint32_t *found,
-		   char *why, size_t whysz)
+ * @e->kops_mask into sites under the kernel verifier
+ * (sbpf_kops_rewrite_verified: lowered, judged with the program's
+ * read-only data; a rewrite the verifier refuses is found and left out,
+ * and the note says which), and the JIT (unchecked, as for the vanilla
+ * figures) compiles the accepted program with each site's native emit in
+ * place of its proof sequence. */
+static int load_einsn(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
 {
 	struct sbpf_kops_policy pol;
 	sbpf_kops_policy__init(&pol);
-	pol.ops = mask;
-	struct sbpf_kops_stats st;
-	memset(&st, 0, sizeof(st));
-	struct sbpf_validate_error verr = { 0 };
-	struct sbpf_insn *site_prog = NULL;
-	size_t site_n = 0;
-	int rc = sbpf_kops_recognize(p->insns, p->n, &pol, &site_prog, &site_n, &st, &verr);
+	pol.ops = h->e->kops_mask;
+	pol.ret32 = 1; /* XDP: the kernel keeps 32 bits of r0, and so does every check here */
+	char name[16];
+	snprintf(name, sizeof(name), "e_%.13s", p->name);
+	struct sbpf_kops_verify_opts vo = {
+		.sz = sizeof(vo), .rodata = p->rodata, .rodata_len = p->rodata_len, .name = name,
+	};
+	struct sbpf_kops_verified v;
+	int rc = sbpf_kops_rewrite_verified(p->insns, p->n, &pol, &vo, &v, why, whysz);
+	for (size_t i = 0, len = 0; i < v.ndrops && len < sizeof(h->note); i++) {
+		const struct sbpf_kops_drop *d = &v.drops[i];
+		int k = snprintf(h->note + len, sizeof(h->note) - len, "%s%s at slots %zu..%zu dropped, the verifier refused it: %.100s",
+				 i ? "; " : "", sbpf_kops_info(d->op)->name, d->start, d->end - 1, d->why);
+		len += k > 0 ? (size_t)k : 0;
+	}
 	if (rc) {
-		snprintf(why, whysz, "recognizer: %s (instruction %zu: %s)", strerror(-rc), verr.index, verr.rule);
+		sbpf_kops_verified__free(&v);
 		return -1;
 	}
-	*found = 0;
-	for (uint32_t op = 1; op < SBPF_KOPS__MAX; op++)
-		if (st.sites[op])
-			*found |= 1u << op;
-	sbpf_kops_lowered__free(&h->lowered);
-	rc = sbpf_kops_lower(site_prog, site_n, &h->lowered, &verr);
-	free(site_prog);
-	if (rc) {
-		snprintf(why, whysz, "lowering: instruction %zu: %s", verr.index, verr.rule);
-		return -1;
-	}
-	return 0;
-}
-
-/* 0 when the kernel verifier accepts h->lowered (or already did), else -1
- * with @why. */
-static int lowered_ok(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
-{
-	const struct sbpf_kops_lowered *l = &h->lowered;
-	if (was_accepted(prog_key(l->insns, l->n, p->rodata, p->rodata_len)))
-		return 0;
-	int fd = kernel_verify(p, l->insns, l->n, why, whysz);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-static int load_einsn(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
-{
-	uint32_t mask = h->e->kops_mask, found = 0;
-	if (rewrite(h, p, mask, &found, why, whysz))
-		return -1;
-	/* The verifier is the judge: when it refuses the rewritten program,
-	 * drop the sites of one operation at a time (the first whose removal
-	 * it accepts), as the pipeline's fallback; the note says which. */
-	char refusal[200] = "";
-	if (lowered_ok(h, p, refusal, sizeof(refusal))) {
-		int ok = 0;
-		for (uint32_t op = 1; op < SBPF_KOPS__MAX && !ok; op++) {
-			uint32_t f2;
-			if (!(found & (1u << op)) || rewrite(h, p, mask & ~(1u << op), &f2, why, whysz))
-				continue;
-			char tmp[200];
-			if (!lowered_ok(h, p, tmp, sizeof(tmp))) {
-				ok = 1;
-				snprintf(h->note, sizeof(h->note), "%s sites dropped, the verifier refused them: %.150s",
-					 sbpf_kops_info(op)->name, refusal);
-			}
-		}
-		if (!ok) {
-			snprintf(why, whysz, "%s", refusal);
-			return -1;
-		}
-	}
+	h->lowered = v.lowered;
+	memset(&v.lowered, 0, sizeof(v.lowered));
+	sbpf_kops_verified__free(&v);
 	const struct sbpf_kops_lowered *l = &h->lowered;
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_jit_opts jo = {
@@ -241,7 +157,7 @@ static int load_einsn(struct bench_handle *h, const struct bench_prog *p, char *
 		snprintf(why, whysz, "JIT refused the sites: instruction %zu: %s", verr.index, verr.rule);
 		return -1;
 	}
-	int rc = sbpf_jit__compile(h->jit);
+	rc = sbpf_jit__compile(h->jit);
 	if (rc) {
 		snprintf(why, whysz, "cannot compile: %s", strerror(-rc));
 		return -1;

@@ -42,6 +42,10 @@ struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, in
 struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t *n, int *is_xdp,
 				      uint8_t **rodata, size_t *rodata_len);
 
+/* Prints collected diagnostics (caret form) to stderr. */
+struct sbpf_diags;
+void cli_print_diags(const struct sbpf_diags *d);
+
 /* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
 int cli_parse_hex(const char *text, uint8_t **out, size_t *len);
 
@@ -59,13 +63,14 @@ int cli_kops_has_sites(const struct sbpf_insn *insns, size_t n);
 
 /* When @insns has Kops sites, lowers it into @l (the caller runs l->insns
  * and frees @l) and returns 1; with @mode CLI_KOPS_ON the lowered program
- * must first pass the running kernel's verifier. Returns 0 (nothing done,
+ * must first pass the running kernel's verifier (with the program's
+ * read-only data @rodata, @rodata_len bytes, or NULL). Returns 0 (nothing done,
  * @l empty) when there are no sites, or a negative errno with a reason for
  * people in @why: -EINVAL for a malformed site or a broken site rule
  * ("invalid program: instruction N: ..."), -EPERM when the kernel cannot
  * be asked, another errno with the verifier's reason when it refuses. */
-int cli_kops_prepare(const struct sbpf_insn *insns, size_t n, int mode, struct sbpf_kops_lowered *l,
-		     char *why, size_t whysz);
+int cli_kops_prepare(const struct sbpf_insn *insns, size_t n, int mode, const void *rodata, size_t rodata_len,
+		     struct sbpf_kops_lowered *l, char *why, size_t whysz);
 
 /* "rotate dst=r1 a=r0 b=r0 c=r2 imm=8 variant=0x0" */
 void cli_kops_describe(const struct sbpf_kops_payload *p, char *buf, size_t bufsz);

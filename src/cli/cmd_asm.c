@@ -69,11 +69,9 @@ int cmd_asm(int argc, char **argv)
 	int rc = sbpf_assemble(text, in, &insns, &n, &diags);
 	free(text);
 	if (rc) {
-		char *msg = sbpf_diags__format(&diags);
-		fputs(msg ? msg : "safebpf: out of memory\n", stderr);
+		cli_print_diags(&diags);
 		if (diags.n > 1)
 			fprintf(stderr, "%zu errors\n", diags.n);
-		free(msg);
 		sbpf_diags__free(&diags);
 		return rc == -ENOMEM ? EXIT_FAIL : EXIT_INPUT;
 	}

@@ -77,9 +77,7 @@ static struct sbpf_insn *load(const char *path, size_t *n)
 	} else if (is_asm_name || is_text(buf, len)) {
 		struct sbpf_diags diags = { 0 };
 		if (sbpf_assemble(buf, path, &insns, n, &diags)) {
-			char *msg = sbpf_diags__format(&diags);
-			fputs(msg ? msg : "safebpf: assembly failed\n", stderr);
-			free(msg);
+			cli_print_diags(&diags);
 			insns = NULL;
 		}
 		sbpf_diags__free(&diags);

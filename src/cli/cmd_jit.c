@@ -312,7 +312,7 @@ int cmd_jit(int argc, char **argv)
 		return EXIT_INPUT;
 	char why[512];
 	struct sbpf_kops_lowered low;
-	rc = cli_kops_prepare(insns, n, a.kops, &low, why, sizeof(why));
+	rc = cli_kops_prepare(insns, n, a.kops, NULL, 0, &low, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
 		free(insns);

@@ -343,9 +343,7 @@ int cmd_query(int argc, char **argv)
 	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>", .plan = plan };
 	int rc = sbpf_query__compile(sql, &qo, &q, &diags);
 	if (rc) {
-		char *msg = sbpf_diags__format(&diags);
-		fputs(msg ? msg : "safebpf: out of memory\n", stderr);
-		free(msg);
+		cli_print_diags(&diags);
 		sbpf_diags__free(&diags);
 		return rc == -ENOMEM ? EXIT_FAIL : EXIT_INPUT;
 	}

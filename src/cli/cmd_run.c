@@ -37,7 +37,10 @@ static void usage(FILE *f)
 		"  --repeat N        run N times on the same memory and print the time per\n"
 		"                    run (kernel: BPF_PROG_TEST_RUN's average duration; other\n"
 		"                    engines: CPU time of the N runs / N)\n"
-		"  --verbose         print the kernel verifier's log (engine kernel)\n");
+		"  --verbose         print the kernel verifier's log (engine kernel)\n"
+		"  --rodata F        the program's read-only data, from file F (what\n"
+		"                    `kops rewrite` writes for an object file's program; an\n"
+		"                    object file carries its own)\n");
 	cli_engine_usage(f);
 	fprintf(f, "\nExit: 0 ok, 1 run-time error, 2 usage, 3 bad program or input.\n");
 }
@@ -51,8 +54,9 @@ struct run_args {
 	const char *prog;       /* --prog: program of an object file */
 	uint64_t repeat;        /* --repeat (0: run once, no timing) */
 	struct cli_exec exec;   /* engine and its options */
-	uint8_t *rodata;        /* read-only data of an object file's program, or NULL */
+	uint8_t *rodata;        /* read-only data of an object file's program or --rodata, or NULL */
 	size_t rodata_len;      /* its bytes */
+	const char *rodata_file; /* --rodata */
 };
 
 /* 1 when @path starts with the ELF magic. */
@@ -89,6 +93,8 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			a->dump_mem = 1;
 		} else if (!strcmp(arg, "--prog") && i + 1 < argc) {
 			a->prog = argv[++i];
+		} else if (!strcmp(arg, "--rodata") && i + 1 < argc) {
+			a->rodata_file = argv[++i];
 		} else if (!strcmp(arg, "--verbose")) {
 			a->exec.opts.verbose = 1;
 		} else if (!strcmp(arg, "--repeat") && i + 1 < argc) {
@@ -117,6 +123,11 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 	}
 	if (a->mem_hex && a->mem_file) {
 		fprintf(stderr, "safebpf run: give --mem or --mem-file, not both\n");
+		return EXIT_USAGE;
+	}
+	if (a->rodata_file && is_elf_file(a->file)) {
+		fprintf(stderr, "safebpf run: --rodata is for programs without an object file; %s carries its own\n",
+			a->file);
 		return EXIT_USAGE;
 	}
 	if (a->prog && !is_elf_file(a->file)) {
@@ -178,6 +189,22 @@ static int load_inputs(struct run_args *a, struct sbpf_insn **insns, size_t *n,
 		if (!*insns)
 			return EXIT_INPUT;
 	}
+	if (!a->rodata_file && !a->rodata) {
+		for (size_t i = 0; i + 1 < *n; i++)
+			if ((*insns)[i].code == (SBPF_LD | SBPF_DW | SBPF_IMM) &&
+			    (*insns)[i].src_reg == SBPF_PSEUDO_MAP_IDX_VALUE) {
+				fprintf(stderr, "safebpf: %s: instruction %zu reads read-only data: give it with "
+						"--rodata FILE (kops rewrite writes OUT.rodata)\n", a->file, i);
+				return EXIT_INPUT;
+			}
+	}
+	if (a->rodata_file) {
+		a->rodata = (uint8_t *)cli_read_file(a->rodata_file, &a->rodata_len);
+		if (!a->rodata)
+			return EXIT_INPUT;
+		a->exec.opts.rodata = a->rodata;
+		a->exec.opts.rodata_len = a->rodata_len;
+	}
 	if (a->mem_hex && cli_parse_hex(a->mem_hex, mem, mem_len)) {
 		fprintf(stderr, "safebpf run: --mem: not hex bytes: %s\n", a->mem_hex);
 		return EXIT_USAGE;
@@ -232,14 +259,16 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "safebpf run: --kops needs a JIT engine (--engine jit or jit-unchecked)\n");
 		free(insns);
 		free(mem);
+		free(a.rodata);
 		return EXIT_USAGE;
 	}
 	struct sbpf_kops_lowered low;
-	rc = cli_kops_prepare(insns, n, a.exec.opts.kops, &low, why, sizeof(why));
+	rc = cli_kops_prepare(insns, n, a.exec.opts.kops, a.exec.opts.rodata, a.exec.opts.rodata_len, &low, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
 		free(insns);
 		free(mem);
+		free(a.rodata);
 		return rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
 	}
 	if (rc > 0) {

@@ -18,7 +18,7 @@ void *engine_interp_load(const struct sbpf_insn *insns, size_t n, const struct c
 		return NULL;
 	}
 	struct sbpf_kops_lowered l = { 0 };
-	if (!o->lowered && cli_kops_prepare(insns, n, CLI_KOPS_OFF, &l, why, whysz) < 0)
+	if (!o->lowered && cli_kops_prepare(insns, n, CLI_KOPS_OFF, o->rodata, o->rodata_len, &l, why, whysz) < 0)
 		return NULL;
 	if (l.insns) {
 		insns = l.insns;

@@ -25,7 +25,7 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 	struct sbpf_kops_lowered own = { 0 };
 	const struct sbpf_kops_lowered *l = o->lowered;
 	if (!l) {
-		int has = cli_kops_prepare(insns, n, o->kops, &own, why, whysz);
+		int has = cli_kops_prepare(insns, n, o->kops, o->rodata, o->rodata_len, &own, why, whysz);
 		if (has < 0)
 			return NULL;
 		l = has ? &own : NULL;

@@ -17,8 +17,8 @@ int cli_kops_has_sites(const struct sbpf_insn *insns, size_t n)
 	return 0;
 }
 
-int cli_kops_prepare(const struct sbpf_insn *insns, size_t n, int mode, struct sbpf_kops_lowered *l,
-		     char *why, size_t whysz)
+int cli_kops_prepare(const struct sbpf_insn *insns, size_t n, int mode, const void *rodata, size_t rodata_len,
+		     struct sbpf_kops_lowered *l, char *why, size_t whysz)
 {
 	memset(l, 0, sizeof(*l));
 	if (!cli_kops_has_sites(insns, n))
@@ -34,7 +34,8 @@ int cli_kops_prepare(const struct sbpf_insn *insns, size_t n, int mode, struct s
 	}
 	if (mode == CLI_KOPS_ON) {
 		char reason[400];
-		rc = sbpf_kops_verify_kernel(l, reason, sizeof(reason));
+		struct sbpf_kops_verify_opts vo = { .sz = sizeof(vo), .rodata = rodata, .rodata_len = rodata_len };
+		rc = sbpf_kops_verify_kernel_opts(l, &vo, reason, sizeof(reason));
 		if (rc) {
 			snprintf(why, whysz, "native operations refused: %s", reason);
 			sbpf_kops_lowered__free(l);

@@ -124,9 +124,7 @@ struct sbpf_insn *cli_load_program(const char *path, size_t *n)
 	if (is_asm) {
 		struct sbpf_diags diags = { 0 };
 		if (sbpf_assemble(buf, path, &insns, n, &diags)) {
-			char *msg = sbpf_diags__format(&diags);
-			fputs(msg ? msg : "safebpf: assembly failed\n", stderr);
-			free(msg);
+			cli_print_diags(&diags);
 			insns = NULL;
 		}
 		sbpf_diags__free(&diags);
@@ -141,6 +139,13 @@ struct sbpf_insn *cli_load_program(const char *path, size_t *n)
 	}
 	free(buf);
 	return insns;
+}
+
+void cli_print_diags(const struct sbpf_diags *d)
+{
+	char *msg = sbpf_diags__format(d);
+	fputs(msg ? msg : "safebpf: out of memory formatting diagnostics\n", stderr);
+	free(msg);
 }
 
 static int hexval(int c)

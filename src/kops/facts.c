@@ -3,11 +3,17 @@
  * (kops_liveness), and two dataflow analyses of its own:
  *
  *  - forward: registers holding known constants, registers whose upper 32
- *    bits are zero, and registers that are (or may be) stack pointers;
+ *    bits are zero, registers that are (or may be) stack pointers, and
+ *    what each register and stack slot may hold as the kernel verifier
+ *    types it (scalar, context, packet, stack, map value... pointer:
+ *    KOPS_K_*), so that the recognizer can leave alone arithmetic the
+ *    verifier would no longer follow once rewritten;
  *  - backward: registers whose upper 32 bits may still be observed ("high
  *    demanded"). A rewrite may change the upper half of a register that is
  *    not high demanded, e.g. a 32-bit rotate that clang computed with 64-bit
- *    shifts on a zero-extended value.
+ *    shifts on a zero-extended value. A shift left by 32 or more and a
+ *    zero-extension drop the upper half; with ret32 (the kernel's u32
+ *    return value) so does an exit of the main program.
  *
  * Both are conservative: "known" and "zero" are must-facts, "demanded" is a
  * may-fact.
@@ -55,6 +61,179 @@ static void entry_state(struct kops_regfacts *s)
 	memset(s, 0, sizeof(*s));
 	s->reached = 1;
 	set_fp(s, SBPF_REG_FP, 0);
+	s->kind[1] = KOPS_K_CTX;
+	s->kind[SBPF_REG_FP] = KOPS_K_STACK;
+	memset(s->slot, KOPS_K_SCALAR, sizeof(s->slot)); /* uninitialized stack reads as a number */
+}
+
+/* ---- provenance (KOPS_K_*) ------------------------------------------------ */
+
+/* Kinds of a + b (64-bit add) and a - b, as the verifier types them:
+ * pointer + number is that pointer, number + pointer too, number and
+ * number a number; anything else (two pointers) a number if the verifier
+ * lets it through at all. */
+uint8_t kops_kinds_add(uint8_t a, uint8_t b)
+{
+	uint8_t pa = a & (uint8_t)~KOPS_K_SCALAR, pb = b & (uint8_t)~KOPS_K_SCALAR, k = 0;
+	if (b & KOPS_K_SCALAR)
+		k |= a; /* pointer + number = pointer; number + number = number */
+	if (a & KOPS_K_SCALAR)
+		k |= pb;
+	if ((pa && pb) || (a & b & KOPS_K_SCALAR))
+		k |= KOPS_K_SCALAR;
+	return k;
+}
+
+static uint8_t kinds_sub(uint8_t a, uint8_t b)
+{
+	uint8_t k = (b & KOPS_K_SCALAR) ? a : 0; /* pointer - number = pointer */
+	if (b & (uint8_t)~KOPS_K_SCALAR)
+		k |= KOPS_K_SCALAR;              /* pointer - pointer: a number */
+	return k;
+}
+
+/* What a 4-byte load from the context at @off gives: the packet pointers
+ * of struct xdp_md (data 0, data_end 4, data_meta 8) and of struct
+ * __sk_buff (data 76, data_end 80, data_meta 140); other fields are
+ * numbers. The offsets of both are taken whatever the program type (the
+ * recognizer does not know it): a wrong guess only refuses a rewrite. */
+static uint8_t ctx_field(int16_t off, int size)
+{
+	if (size != 4)
+		return size == 8 ? KOPS_K_ANY : KOPS_K_SCALAR;
+	switch (off) {
+	case 0: case 8: case 76: case 140: return KOPS_K_PKT;
+	case 4: case 80: return KOPS_K_PKT_END;
+	default: return KOPS_K_SCALAR;
+	}
+}
+
+/* Slot of an 8-byte access at r10 + @off, or -1 when it is not one slot. */
+static int slot_of(int32_t off)
+{
+	if (off < -(int32_t)(8 * KOPS_SLOTS) || off > -8 || (off & 7))
+		return -1;
+	return (off + 8 * KOPS_SLOTS) / 8;
+}
+
+/* Stack slots an access of @size bytes at r10 + @off touches: [*@lo, *@hi]. */
+static int slots_touched(int32_t off, int size, int *lo, int *hi)
+{
+	int32_t a = off + 8 * KOPS_SLOTS, b = a + size - 1;
+	if (b < 0 || a >= 8 * KOPS_SLOTS)
+		return 0;
+	*lo = a < 0 ? 0 : a / 8;
+	*hi = b >= 8 * KOPS_SLOTS ? KOPS_SLOTS - 1 : b / 8;
+	return 1;
+}
+
+static int access_size(uint8_t code)
+{
+	static const int bytes[4] = { 4, 2, 1, 8 };
+	return bytes[(code >> 3) & 3];
+}
+
+/* A store of @size bytes of kinds @k through register @base at @off. */
+static void kinds_store(struct kops_regfacts *s, int base, int16_t off, int size, uint8_t k)
+{
+	uint8_t v = size == 8 ? k : KOPS_K_SCALAR; /* a narrow store writes a number */
+	int lo, hi;
+	if (base == SBPF_REG_FP) {
+		int j = slot_of(off);
+		if (size == 8 && j >= 0) {
+			s->slot[j] = v;
+		} else if (slots_touched(off, size, &lo, &hi)) {
+			for (int i = lo; i <= hi; i++)
+				s->slot[i] = KOPS_K_SCALAR; /* a pointer partly overwritten is a number */
+		}
+	} else if (s->kind[base] & KOPS_K_STACK) {
+		for (int i = 0; i < KOPS_SLOTS; i++) /* somewhere in some frame: may be ours */
+			s->slot[i] |= v;
+	}
+}
+
+/* Kinds after instruction @in (the rest of step() does the other facts). */
+static void kinds_step(const struct sbpf_insn *in, struct kops_regfacts *s)
+{
+	const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
+	int d = in->dst_reg, sr = in->src_reg;
+	uint8_t cls = SBPF_CLASS(in->code), op = in->code & 0xf0;
+	uint8_t *k = s->kind;
+	switch (f->fmt) {
+	case SBPF_FMT_ALU_K:
+	case SBPF_FMT_ALU_X:
+		if (cls == SBPF_ALU64 && (op == SBPF_ADD || op == SBPF_SUB || op == SBPF_MOV)) {
+			uint8_t src = f->fmt == SBPF_FMT_ALU_X ? k[sr] : KOPS_K_SCALAR;
+			k[d] = op == SBPF_MOV ? src : op == SBPF_ADD ? kops_kinds_add(k[d], src) : kinds_sub(k[d], src);
+		} else {
+			k[d] = KOPS_K_SCALAR; /* 32-bit and bitwise results are numbers */
+		}
+		break;
+	case SBPF_FMT_MOVSX:
+	case SBPF_FMT_NEG:
+	case SBPF_FMT_END:
+		k[d] = KOPS_K_SCALAR;
+		break;
+	case SBPF_FMT_LDX: {
+		int size = access_size(in->code);
+		uint8_t from = k[sr], v = 0;
+		if (from & KOPS_K_CTX)
+			v |= ctx_field(in->off, size);
+		if (from & (uint8_t)~KOPS_K_CTX) {
+			if (size < 8 || !(from & (uint8_t)~(KOPS_K_PKT | KOPS_K_CTX)))
+				v |= KOPS_K_SCALAR; /* packet bytes, narrow loads: numbers */
+			else if (sr == SBPF_REG_FP && slot_of(in->off) >= 0)
+				v |= s->slot[slot_of(in->off)]; /* a spill comes back */
+			else
+				v |= KOPS_K_ANY;
+		}
+		k[d] = v;
+		break;
+	}
+	case SBPF_FMT_ST:
+		kinds_store(s, d, in->off, access_size(in->code), KOPS_K_SCALAR);
+		break;
+	case SBPF_FMT_STX:
+		kinds_store(s, d, in->off, access_size(in->code), k[sr]);
+		break;
+	case SBPF_FMT_ATOMIC: {
+		int size = access_size(in->code);
+		kinds_store(s, d, in->off, size, KOPS_K_SCALAR);
+		uint8_t old = size == 8 ? KOPS_K_ANY : KOPS_K_SCALAR;
+		if (in->imm == SBPF_CMPXCHG)
+			k[0] = old;
+		else if (in->imm & SBPF_FETCH)
+			k[sr] = old;
+		break;
+	}
+	case SBPF_FMT_LDDW:
+		switch (in->src_reg) {
+		case 0: k[d] = KOPS_K_SCALAR; break;
+		case SBPF_PSEUDO_MAP_VALUE:
+		case SBPF_PSEUDO_MAP_IDX_VALUE: k[d] = KOPS_K_MAPVAL; break;
+		default: k[d] = KOPS_K_OTHER; break;
+		}
+		break;
+	case SBPF_FMT_CALL:
+	case SBPF_FMT_CALL_LOCAL: {
+		uint8_t args = 0;
+		for (int r = 1; r <= 5; r++)
+			args |= k[r];
+		if (args & KOPS_K_STACK) /* the callee may write through a stack argument */
+			for (int i = 0; i < KOPS_SLOTS; i++)
+				s->slot[i] |= f->fmt == SBPF_FMT_CALL ? KOPS_K_SCALAR : KOPS_K_ANY;
+		for (int r = 1; r <= 5; r++)
+			k[r] = 0; /* clobbered: the verifier calls them uninitialized */
+		/* bpf_map_lookup_elem (1) and bpf_map_lookup_percpu_elem (195)
+		 * return a map value or NULL; anything else may be any pointer */
+		k[0] = f->fmt == SBPF_FMT_CALL && (in->imm == 1 || in->imm == 195)
+		       ? KOPS_K_MAPVAL | KOPS_K_SCALAR : KOPS_K_ANY;
+		break;
+	}
+	default:
+		break;
+	}
+	k[SBPF_REG_FP] = KOPS_K_STACK;
 }
 
 /* Zero-extension of an ALU64 result from the operands' facts. */
@@ -80,6 +259,7 @@ static void step(const struct sbpf_insn *in, const struct sbpf_insn *next, struc
 	int d = in->dst_reg, sr = in->src_reg;
 	uint8_t cls = SBPF_CLASS(in->code), op = in->code & 0xf0;
 	int is_x = (in->code & SBPF_X) != 0;
+	kinds_step(in, s);
 	switch (f->fmt) {
 	case SBPF_FMT_ALU_K:
 	case SBPF_FMT_ALU_X:
@@ -185,6 +365,10 @@ static int join(struct kops_regfacts *dst, const struct kops_regfacts *src)
 	dst->fpknown = fk;
 	dst->zext &= src->zext;
 	dst->maybe_fp |= src->maybe_fp | (old.fpknown & ~fk);
+	for (int r = 0; r < SBPF_NREGS; r++)
+		dst->kind[r] |= src->kind[r];
+	for (int i = 0; i < KOPS_SLOTS; i++)
+		dst->slot[i] |= src->slot[i];
 	return memcmp(&old, dst, sizeof(old)) != 0;
 }
 
@@ -204,8 +388,11 @@ static void callee_state(const struct kops_regfacts *s, struct kops_regfacts *e)
 	for (int r = 1; r <= 5; r++) {
 		e->val[r] = s->val[r];
 		e->fpoff[r] = s->fpoff[r];
+		e->kind[r] = s->kind[r];
 	}
 	set_fp(e, SBPF_REG_FP, 0);
+	e->kind[SBPF_REG_FP] = KOPS_K_STACK;
+	memset(e->slot, KOPS_K_SCALAR, sizeof(e->slot));
 }
 
 static int forward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f)
@@ -240,8 +427,10 @@ static int forward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f
 /* ---- backward: upper halves that may be observed -------------------------- */
 
 /* Registers whose upper 32 bits instruction @in needs, given what is live
- * (@lout) and high demanded (@hout) after it, and the forward facts @s. */
-static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts *s, uint16_t lout, uint16_t hout)
+ * (@lout) and high demanded (@hout) after it, and the forward facts @s;
+ * @ret32: @in is an exit of the main program whose caller reads 32 bits. */
+static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts *s, uint16_t lout, uint16_t hout,
+			  int ret32)
 {
 	const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
 	int d = in->dst_reg, sr = in->src_reg;
@@ -282,7 +471,9 @@ static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts
 				use |= R(d) | (is_x ? R(sr) : 0);
 			break;
 		case SBPF_LSH:
-			if (dH)
+			/* by 32 or more the result's upper half is the low half
+			 * of d shifted: d's upper half is gone */
+			if (dH && (is_x || (in->imm & 63) < 32))
 				use |= R(d); /* a shift amount register: low bits only */
 			break;
 		case SBPF_RSH:
@@ -333,7 +524,7 @@ static uint16_t high_uses(const struct sbpf_insn *in, const struct kops_regfacts
 		use |= ARGS;
 		break;
 	case SBPF_FMT_EXIT:
-		use |= R(0);
+		use |= ret32 ? 0 : R(0);
 		break;
 	default:
 		break;
@@ -358,7 +549,30 @@ static uint16_t defs(const struct sbpf_insn *in)
 	}
 }
 
-static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f)
+/* Marks in @main the slots of the main program: reachable from slot 0
+ * without entering a local call (a call falls through). */
+static void main_slots(const struct sbpf_insn *insns, size_t n, uint8_t *main)
+{
+	size_t *work = malloc((n ? n : 1) * sizeof(*work)), nw = 0;
+	if (!work)
+		return; /* no slot is main: every exit observes all of r0 */
+	if (n) {
+		main[0] = 1;
+		work[nw++] = 0;
+	}
+	while (nw) {
+		size_t i = work[--nw], succ[2];
+		int ns = kops_successors(insns, n, i, succ);
+		for (int j = 0; j < ns; j++)
+			if (succ[j] < n && !main[succ[j]]) {
+				main[succ[j]] = 1;
+				work[nw++] = succ[j];
+			}
+	}
+	free(work);
+}
+
+static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f, const uint8_t *main)
 {
 	for (int changed = 1; changed;) {
 		changed = 0;
@@ -373,7 +587,8 @@ static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts 
 					lout |= f->live[succ[j]];
 					hout |= f->high[succ[j]];
 				}
-			uint16_t h = (uint16_t)((hout & ~defs(&insns[k])) | high_uses(&insns[k], &f->in[k], lout, hout));
+			uint16_t h = (uint16_t)((hout & ~defs(&insns[k])) |
+						high_uses(&insns[k], &f->in[k], lout, hout, main && main[k]));
 			h &= f->live[k] | R(SBPF_REG_FP); /* only live registers can be observed */
 			if (h != f->high[k]) {
 				f->high[k] = h;
@@ -397,7 +612,7 @@ void kops_facts__free(struct kops_facts *f)
 	memset(f, 0, sizeof(*f));
 }
 
-int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n)
+int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n, int ret32)
 {
 	memset(f, 0, sizeof(*f));
 	size_t m = n ? n : 1;
@@ -432,7 +647,15 @@ int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t
 			f->target[t] = 1;
 	}
 	forward(insns, n, f);
-	backward(insns, n, f);
+	uint8_t *main = ret32 ? calloc(m, 1) : NULL;
+	if (ret32 && !main) {
+		kops_facts__free(f);
+		return -ENOMEM;
+	}
+	if (main)
+		main_slots(insns, n, main);
+	backward(insns, n, f, main);
+	free(main);
 	return 0;
 }
 

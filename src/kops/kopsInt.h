@@ -67,8 +67,27 @@ int kops_successors(const struct sbpf_insn *insns, size_t n, size_t i, size_t su
 
 /* ---- recognizer (recognize.c, facts.c, sym.c, match.c, rcheck.c) -------- */
 
+/* Provenance of a value, as the kernel verifier types it (bits of a
+ * may-set: a register may hold any kind its set names; 0 = not
+ * initialized). Pointer arithmetic the verifier follows by identity (a
+ * bounds check on one packet pointer covers its copies; linked scalars)
+ * must not be recomputed differently by a rewrite (facts.c). */
+enum {
+	KOPS_K_SCALAR = 1,           /* a number */
+	KOPS_K_CTX = 2,              /* the context (r1 on entry) */
+	KOPS_K_PKT = 4,              /* packet data or metadata pointer (ctx data/data_meta) */
+	KOPS_K_PKT_END = 8,          /* one past the packet (ctx data_end) */
+	KOPS_K_STACK = 16,           /* into this frame's or a caller's stack */
+	KOPS_K_MAPVAL = 32,          /* into a map value (read-only data too) */
+	KOPS_K_OTHER = 64,           /* any other pointer (map, kernel object) */
+	KOPS_K_ANY = 127,            /* anything */
+};
+#define KOPS_SLOTS 64                /* 8-byte stack slots of a frame (512 bytes) */
+
 /* What the forward analysis knows about the registers on entry to a slot. */
 struct kops_regfacts {
+	uint8_t kind[SBPF_NREGS];    /* may-set of KOPS_K_* per register */
+	uint8_t slot[KOPS_SLOTS];    /* may-set of the 8 bytes at r10 - 512 + 8j (this frame) */
 	uint16_t known;              /* bit r: r holds the constant val[r] */
 	uint16_t zext;               /* bit r: the upper 32 bits of r are zero */
 	uint16_t fpknown;            /* bit r: r == r10 + fpoff[r] */
@@ -88,9 +107,13 @@ struct kops_facts {
 	struct kops_regfacts *in;    /* forward facts on entry */
 };
 
+/* Kinds (KOPS_K_*) of a 64-bit a + b, as the verifier types the sum. */
+uint8_t kops_kinds_add(uint8_t a, uint8_t b);
+
 /* Computes every fact about @insns (a program that passed sbpf_validate()).
- * Returns 0 or -ENOMEM. */
-int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n);
+ * With @ret32 the main program's exits observe only the low 32 bits of
+ * r0 (sbpf_kops_policy.ret32). Returns 0 or -ENOMEM. */
+int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t n, int ret32);
 void kops_facts__free(struct kops_facts *f);
 /* Live / high-demanded registers after the region ending before slot @end. */
 uint16_t kops_facts__live_at(const struct kops_facts *f, size_t end);
@@ -151,6 +174,9 @@ struct ksym_bytes {
 	int64_t off[8];              /* its offset from that node */
 };
 int kops_sym__bytes(struct ksym *st, int node, struct ksym_bytes *out);
+/* @n without the constant of its 64-bit add chain (n = result + c), so
+ * that two values that differ by a constant strip to the same node. */
+int kops_sym__strip_const(const struct ksym *st, int n);
 /* 1 when nodes @a and @b are proven to hold the same 64-bit value. */
 int kops_sym__same(struct ksym *st, int a, int b);
 /* 1 when they are proven to agree in the low 32 bits. */

@@ -61,19 +61,43 @@ static void pre_mov(struct kops_cand *c, int dst, int src)
  * (X << k) | (X >> (32 - k)), are 32-bit rotates in the low half only when
  * X's upper half is zero or the right operand is masked to the low word
  * ((X & m) >> (32 - k)); the upper half then differs, which recognize.c
- * allows only when nothing observes it. */
+ * allows only when nothing observes it - unless the window ends with the
+ * result's zero-extension, which makes the two equal in all 64 bits. */
+/* A zero-extension (low 32 bits of X: `mov32`, `lsh 32; rsh 32`, `and
+ * 0xffffffff`): X in *@x. */
+static int zext_of_node(const struct ksym *st, int n, int *x)
+{
+	const struct ksym_node *o = nd(st, n);
+	if (!o || o->kind != KSYM_OP || o->op != SBPF_MOV || o->w != 32 || o->x)
+		return 0;
+	*x = o->b;
+	return 1;
+}
+
 int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 {
-	const struct ksym_node *o = nd(st, st->reg[d]);
+	int top = st->reg[d], inner, wrapped = 0;
+	/* clang's default CPU zero-extends a 32-bit result with lsh 32; rsh
+	 * 32: the zero-extension of a 32-bit rotate done with 64-bit shifts
+	 * is the 32-bit rotate variant itself, exact in all 64 bits */
+	if (zext_of_node(st, top, &inner)) {
+		top = inner;
+		wrapped = 1;
+	}
+	const struct ksym_node *o = nd(st, top);
 	if (!o || o->kind != KSYM_OP || o->op != SBPF_OR)
 		return 0;
 	int w = o->w;
 	for (int swap = 0; swap < 2; swap++) {
-		int l = swap ? o->b : o->a, r = swap ? o->a : o->b, x, y;
+		int l = swap ? o->b : o->a, r = swap ? o->a : o->b, x, y, zx;
 		uint64_t kl, kr, m;
 		if (!op_k(st, l, SBPF_LSH, w, &x, &kl) || !op_k(st, r, SBPF_RSH, w, &y, &kr))
 			continue;
+		/* the operand may be a zero-extended register (lsh 32; rsh 32
+		 * first): the 32-bit rotate reads the register's low half */
 		int xr = leaf_reg(st, x), is32;
+		if (xr < 0 && w == 64 && zext_of_node(st, x, &zx))
+			xr = leaf_reg(st, zx);
 		if (xr < 0 || kl < 1)
 			continue;
 		if (y == x && kl + kr == (uint64_t)w) {
@@ -86,6 +110,8 @@ int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 		} else {
 			continue;
 		}
+		if (wrapped && !is32)
+			continue; /* the low half of a 64-bit rotate is no rotate */
 		c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_ROTATE, .dst = (uint8_t)d, .imm = (int32_t)kl,
 						   .variant = is32 ? KOPS_ROT_32 : 0 };
 		c->scratch = 1;

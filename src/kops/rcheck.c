@@ -6,8 +6,11 @@
  *
  * Harness (program type mem, r1 = the buffer):
  *   buffer: [0, DATA) random bytes, address registers point at DATA/2;
- *           [REGS_IN, +80) initial r0..r9; [REGS_OUT, +80) final r0..r9;
+ *           [REGS_IN, +80) initial r0..r9; [REGS_OUT, +88) final r0..r10;
  *           [STACK_OUT, +512) the stack after the snippet.
+ * The two runs have stacks of their own, so a register holding a stack
+ * address (r10 + k) compares by its offset k from its run's r10 (values
+ * that differ by exactly the distance between the two stacks).
  *   prologue: save r1 in a free stack slot, fill the stack from the buffer,
  *             load r0..r9; snippet; epilogue: store r0..r9 and the stack.
  */
@@ -24,7 +27,7 @@
 #define DATA      4096
 #define REGS_IN   DATA
 #define REGS_OUT  (REGS_IN + 80)
-#define STACK_OUT (REGS_OUT + 80)
+#define STACK_OUT (REGS_OUT + 88)
 #define BUF_LEN   (STACK_OUT + SBPF_STACK_SIZE)
 #define NSLOTS    (SBPF_STACK_SIZE / 8)
 
@@ -82,6 +85,7 @@ static struct sbpf_insn *harness(const struct sbpf_insn *snip, size_t n, uint16_
 		sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_DW, 0, r, (int16_t)(REGS_OUT + 8 * r)));
 	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_DW, 1, SBPF_REG_FP, s2));
 	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_DW, 0, 1, REGS_OUT));
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_DW, 0, SBPF_REG_FP, REGS_OUT + 80));
 	for (int j = 0; j < NSLOTS; j++) {
 		if (j == f1 || j == f2)
 			continue;
@@ -175,12 +179,17 @@ int kops_rcheck(const struct sbpf_insn *orig, size_t norig, const struct sbpf_in
 		}
 		if (rc1)
 			continue; /* both stop at a bad access: nothing to compare */
+		uint64_t fpa, fpb;
+		memcpy(&fpa, m1 + REGS_OUT + 80, 8);
+		memcpy(&fpb, m2 + REGS_OUT + 80, 8);
 		for (int r = 0; r < 10 && !rc; r++) {
 			uint64_t a, b;
 			memcpy(&a, m1 + REGS_OUT + 8 * r, 8);
 			memcpy(&b, m2 + REGS_OUT + 8 * r, 8);
 			if (dead & R(r))
 				continue;
+			if (a != b && a - fpa == b - fpb)
+				continue; /* r10 + the same offset: equal as stack addresses */
 			if (low32 & R(r)) {
 				a = (uint32_t)a;
 				b = (uint32_t)b;

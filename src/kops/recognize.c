@@ -35,6 +35,7 @@ struct rewrite {
 	struct kops_cand c;                 /* window and site */
 	struct sbpf_insn repl[REPL_MAX];    /* what replaces the window (site encoded) */
 	int nrepl;                          /* its slots */
+	int site_at;                        /* index of the site's sidecar in repl */
 	long saved;                         /* the policy's estimate */
 };
 
@@ -271,6 +272,36 @@ static int refuse(struct ctx *cx, const char *fmt, ...)
 }
 #define REFUSE(...) refuse(cx, __VA_ARGS__)
 
+/* The verifier's view of a lea (window @w of candidate @cand, @live
+ * after it): once fused, the kernel must still follow the arithmetic.
+ * It follows the sum by identity when the sum is a packet pointer (copies
+ * and "+ constant" of one packet pointer share an id: a bounds check on
+ * one gives all of them their range) or a number (linked scalars share
+ * bounds the same way). A lea recomputes the sum from its operands, so
+ * when another register the window leaves live holds the same sum up to
+ * a constant, that link is cut and the kernel refuses an access it
+ * accepted before ("R0 offset is outside of the packet"). Sums into the
+ * stack, a map value or the context carry no such link (the verifier
+ * bounds them by their offsets at each access): a lea on them is kept.
+ * Which kind a sum is comes from the provenance facts (facts.c); an
+ * unknown kind counts as both. Returns 0 or -1 with cx->why. */
+static int lea_verifier_ok(struct ctx *cx, const struct kops_cand *cand, const struct window *w, uint16_t live)
+{
+	const struct kops_regfacts *in = &cx->f.in[cand->start];
+	uint8_t sum = kops_kinds_add(in->kind[cand->p.a], in->kind[cand->p.b]);
+	if (!(sum & (KOPS_K_SCALAR | KOPS_K_PKT)))
+		return 0;
+	int d = cand->p.dst, base = kops_sym__strip_const(&cx->st, w->orig[d]);
+	for (int r = 0; r < SBPF_REG_FP; r++)
+		if (r != d && (live & R(r)) && (w->written & R(r)) &&
+		    kops_sym__strip_const(&cx->st, w->orig[r]) == base)
+			return REFUSE("lea would cut the verifier's link between r%d and r%d (%s)", d, r,
+				      !(sum & KOPS_K_SCALAR) ? "one packet pointer: a bounds check on one covers the other"
+				      : !(sum & KOPS_K_PKT) ? "linked numbers share their bounds"
+				      : "a value of unknown kind: numbers or one packet pointer");
+	return 0;
+}
+
 /* Proves a symbolic candidate; fills @out on success, else cx->why. */
 static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrite *out)
 {
@@ -278,6 +309,9 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 	size_t s = cand->start, e = cand->end;
 	if (eval_window(cx, s, e, &w))
 		return REFUSE("window cannot be evaluated again");
+	if (cand->p.op == SBPF_KOPS_LEA && !cx->pol->no_verifier_rules &&
+	    lea_verifier_ok(cx, cand, &w, kops_facts__live_at(&cx->f, e)))
+		return -1;
 	uint16_t live = kops_facts__live_at(&cx->f, e), high = kops_facts__high_at(&cx->f, e);
 	int d = cand->p.dst;
 	uint32_t all = w.ninsn >= 32 ? ~0u : (1u << w.ninsn) - 1;
@@ -383,6 +417,7 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 			sbpf_kops_encode(&p, site);
 			memcpy(out->repl, seq, (size_t)at_site * sizeof(*seq));
 			out->nrepl = at_site;
+			out->site_at = at_site;
 			out->repl[out->nrepl++] = site[0];
 			out->repl[out->nrepl++] = site[1];
 			int tail = len - at_site - np;
@@ -465,6 +500,7 @@ static int prove_shape(struct ctx *cx, const struct kops_cand *cand, struct rewr
 	memcpy(out->repl, cand->pre, (size_t)cand->npre * sizeof(*seq));
 	sbpf_kops_encode(&cand->p, out->repl + cand->npre);
 	out->nrepl = cand->npre + 2;
+	out->site_at = cand->npre;
 	int cost = cand->p.op == SBPF_KOPS_SELECT ? 1 : 0; /* the branch a select removes */
 	for (size_t i = s; i < e; i++)
 		cost += vanilla_cost(&cx->insns[i]);
@@ -651,7 +687,8 @@ static size_t choose(struct list *l, const struct sbpf_kops_policy *pol, struct 
 		goto out;
 	for (size_t i = 0; i < l->n; i++) {
 		struct rewrite *r = &l->v[i];
-		if (!pol || ((pol->ops & (1u << r->c.p.op)) && r->saved >= pol->min_saved))
+		if (!pol || ((pol->ops & (1u << r->c.p.op)) && r->saved >= pol->min_saved &&
+			     (!pol->want || pol->want(pol->arg, r->c.start, r->c.end, r->c.p.op))))
 			v[m++] = r;
 	}
 	qsort(v, m, sizeof(*v), by_end_rw);
@@ -728,6 +765,8 @@ static int build(struct ctx *cx, struct rewrite **ch, size_t k, struct sbpf_insn
 		map[pc] = pos;
 		if (next < k && ch[next]->c.start == pc) {
 			const struct rewrite *r = ch[next++];
+			if (cx->pol->on_site)
+				cx->pol->on_site(cx->pol->arg, pos + (size_t)r->site_at, r->c.start, r->c.end, r->c.p.op);
 			for (int i = 0; i < r->nrepl; i++) {
 				orig_of[pos] = SIZE_MAX;
 				prog[pos++] = r->repl[i];
@@ -839,7 +878,7 @@ int sbpf_kops_recognize(const struct sbpf_insn *insns, size_t n, const struct sb
 	cx->stats = stats;
 	struct list l = { 0 };
 	struct rewrite **ch = NULL;
-	rc = kops_facts__init(&cx->f, insns, n);
+	rc = kops_facts__init(&cx->f, insns, n, eff.ret32);
 	if (!rc)
 		rc = sym_candidates(cx, &l);
 	if (!rc)

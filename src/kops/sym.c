@@ -476,6 +476,12 @@ int kops_sym_base(const struct ksym *st, int n, int *reg, int64_t *off)
 
 /* ---- comparisons ---------------------------------------------------------- */
 
+int kops_sym__strip_const(const struct ksym *st, int n)
+{
+	const struct ksym_node *o = op_node(st, n, SBPF_ADD, 64);
+	return o && is_const(st, o->b, NULL) ? o->a : n; /* canonical chains end with their constant */
+}
+
 int kops_sym__low32(struct ksym *st, int n)
 {
 	if (n < 0 || st->overflow)
@@ -484,6 +490,8 @@ int kops_sym__low32(struct ksym *st, int n)
 	uint64_t k;
 	if (nd->kind == KSYM_CONST)
 		return mk_const(st, nd->k & 0xffffffffull);
+	if (nd->kind == KSYM_OP && nd->w == 32 && nd->op == SBPF_MOV && !nd->x)
+		return kops_sym__low32(st, nd->b); /* low32(zero-extension of Y) = low32(Y) */
 	if (nd->kind == KSYM_OP && nd->w == 64) {
 		switch (nd->op) {
 		case SBPF_ADD: case SBPF_SUB: case SBPF_MUL: case SBPF_OR: case SBPF_AND: case SBPF_XOR: {
@@ -615,6 +623,12 @@ int kops_sym__same(struct ksym *st, int a, int b)
 		return 0;
 	if (a == b)
 		return 1;
+	if (st->node[a].zext && st->node[b].zext) {
+		/* both upper halves are zero: the low halves decide */
+		int la = kops_sym__low32(st, a), lb = kops_sym__low32(st, b);
+		if (la >= 0 && la == lb && !st->overflow)
+			return 1;
+	}
 	struct ksym_bytes p, q;
 	if (bytes_of(st, a, &p, 0) || bytes_of(st, b, &q, 0))
 		return 0;

@@ -255,7 +255,7 @@ struct pidset {
 
 static bool pidset_has(const struct pidset *s, int32_t pid)
 {
-	if (!s->cap)
+	if (!s->cap || pid <= 0) /* 0 marks an empty slot; the idle task is never traced */
 		return false;
 	for (size_t i = (size_t)pid * 0x9e3779b1u & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
 		if (s->slot[i] == pid)

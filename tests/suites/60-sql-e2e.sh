@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=30  # kernel checks below, reported as skipped when the kernel cannot be used
+NCHECKS=31  # kernel checks below, reported as skipped when the kernel cannot be used
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -121,6 +121,12 @@ check "processes: two traced children with 300 and 200 getppid" \
 	"[ \"\$(tr '\n' ' ' < '$tmp/procs.csv')\" = 'comm,n workload,300 workload,200 ' ]"
 "$SB" query -f csv -c "$WL --fork 3" 'SELECT COUNT(*) AS forks FROM process_fork' >"$tmp/forks.csv" 2>/dev/null
 check "processes: process_fork rows == 3" "[ \"\$(tail -n 1 '$tmp/forks.csv')\" = 3 ]"
+# Wakeups run in the waker's context, often the idle task (pid 0) after a
+# sleep: with -c, the user-space pid filter of the MVSF plan must drop them.
+"$SB" query --plan mvsf -f csv -c "$WL --sleep-ms 20 --fork 2 --sleep-ms 20" \
+	'SELECT pid, COUNT(*) AS n FROM sched_wakeup GROUP BY pid' >"$tmp/wake.csv" 2>/dev/null
+check "processes: MVSF plan, -c: no wakeup of another process (pid 0) passes the filter" \
+	"[ \$(tail -n +2 '$tmp/wake.csv' | wc -l) -ge 1 ] && ! grep -q '^0,' '$tmp/wake.csv'"
 
 # 5. -p: a running process, released after the "attached" line; the run ends when it exits.
 mkfifo "$tmp/go" "$tmp/perr"

@@ -45,7 +45,8 @@ static int jit_emit(const struct prove_target *t, const struct sbpf_kops_payload
 		rc = -E2BIG;
 	*len = 0;
 	if (!rc) {
-		memcpy(out, b.p, b.len);
+		if (b.len) /* an emit may need no code at all (extract of a whole register onto itself) */
+			memcpy(out, b.p, b.len);
 		*len = b.len;
 	} else if (rc == -EOPNOTSUPP && b.len) {
 		rc = -EFAULT; /* declining after emitting breaks the contract */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "prove/proveInt.h"
 #include "prove_emits.h"
@@ -596,7 +597,6 @@ Test(prove_x86, refuses_what_it_does_not_model)
 		{ "mov rax, fs:[rbx]", { 0x64, 0x48, 0x8b, 0x03 }, 4, false },
 		{ "mov eax, [ebx] (32-bit address)", { 0x67, 0x8b, 0x03 }, 3, false },
 		{ "mov rax, [rip+0]", { 0x48, 0x8b, 0x05, 0, 0, 0, 0 }, 7, false },
-		{ "pxor xmm0, xmm0", { 0x66, 0x0f, 0xef, 0xc0 }, 4, false },
 		{ "jmp rax", { 0xff, 0xe0 }, 2, false },
 		{ "jne into an instruction", { 0x75, 0x01, 0x48, 0x89, 0xd8 }, 5, false },
 		{ "jmp past the end", { 0xeb, 0x05, 0x90 }, 3, false },
@@ -606,6 +606,7 @@ Test(prove_x86, refuses_what_it_does_not_model)
 		{ "imul rax, rbx (no model)", { 0x48, 0x0f, 0xaf, 0xc3 }, 4, true },
 		{ "jmp backward", { 0x90, 0xeb, 0xfd }, 3, true },
 		{ "bswap ax (undefined)", { 0x66, 0x0f, 0xc8 }, 3, true },
+		{ "pxor xmm0, xmm0 (no model)", { 0x66, 0x0f, 0xef, 0xc0 }, 4, true },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct prove_x86_insn *insns = NULL;
@@ -829,4 +830,47 @@ Test(prove, mistake_in_one_assignment_only_is_refuted)
 Test(prove, code_that_reads_an_unused_field_is_refuted)
 {
 	expect_refuted(SBPF_KOPS_ROTATE, "64-bit right by imm 1..w-1", WRONG_READS_UNUSED, "unused field b is 5");
+}
+
+/* The JIT's own emitters carry one deliberate mistake each behind
+ * kops_x86.mutant (the same mistakes the JIT's differential tests catch):
+ * proving the real emit code with the mistake switched on must fail, with
+ * a counterexample, in the group that covers it. */
+Test(prove, the_jits_own_mistakes_are_refuted, .timeout = 600)
+{
+	static const struct { int mutant; uint32_t op; const char *group; } cases[] = {
+		{ KOPS_MUT_ROT_CL, SBPF_KOPS_ROTATE, "64-bit left by register" },
+		{ KOPS_MUT_SCRATCH, SBPF_KOPS_ROTATE, "32-bit left by imm 1..w-1" },
+		{ KOPS_MUT_SEL_NOCMP, SBPF_KOPS_SELECT, "jne, rhs reg, cmp/mov 64/32" },
+		{ KOPS_MUT_SEL_CMOV32, SBPF_KOPS_SELECT, "jgt, rhs imm, cmp/mov 64/32" },
+		{ KOPS_MUT_SEL_ALIAS, SBPF_KOPS_SELECT, "jeq, rhs reg, cmp/mov 64/32" },
+		{ KOPS_MUT_EXT_NOZX, SBPF_KOPS_EXTRACT, "64-bit, every field" },
+		{ KOPS_MUT_BSL16_NOZX, SBPF_KOPS_BSWAP_LOAD, "16-bit" },
+		{ KOPS_MUT_COPY_OVERLAP, SBPF_KOPS_BULK_COPY, "length 17..32" },
+		{ KOPS_MUT_LEA32, SBPF_KOPS_LEA, "shift 2" },
+	};
+	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), KOPS_MUT__COUNT - 1, "a JIT mutant without a case here");
+	struct prove_group *g;
+	size_t n;
+	cr_assert_eq(prove_groups(0, &g, &n), 0);
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		size_t i = 0;
+		while (i < n && (g[i].op != cases[k].op || strcmp(g[i].label, cases[k].group)))
+			i++;
+		cr_assert_lt(i, n, "no group '%s'", cases[k].group);
+		struct prove_target t;
+		prove_target_x86_64(&t);
+		t.mutant = cases[k].mutant;
+		struct prove_group_result r;
+		cr_assert_eq(prove_run_group(&t, &g[i], &r), 0);
+		cr_assert_gt(r.failed, 0, "mutant %d not refuted in %s %s", cases[k].mutant,
+			     sbpf_kops_info(cases[k].op)->name, cases[k].group);
+		cr_assert_not_null(r.report);
+		cr_assert(strstr(r.report, "counterexample") || strstr(r.report, "outside the proof sequence"),
+			  "mutant %d: no counterexample:\n%s", cases[k].mutant, r.report);
+		cr_log_info("JIT mutant %d refuted in %s %s: %lu of %lu obligations failed", cases[k].mutant,
+			    sbpf_kops_info(cases[k].op)->name, cases[k].group, r.failed, r.obligations);
+		free(r.report);
+	}
+	prove_groups_free(g, n);
 }

@@ -557,6 +557,11 @@ int sbpf_prove(const struct sbpf_prove_opts *opts, sbpf_prove_row_fn fn, void *a
 		jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	struct prove_target t;
 	prove_target_x86_64(&t);
+	/* test hook (tests/suites/80-prove.sh): prove the JIT with one of its
+	 * deliberate mistakes (KOPS_MUT_*) switched on, to see a refutation */
+	const char *mutant = getenv("SAFEBPF_TEST_PROVE_MUTANT");
+	if (mutant)
+		t.mutant = atoi(mutant);
 	return prove_run(&t, op, (unsigned int)(jobs > 0 ? (jobs < 64 ? jobs : 64) : 1), fn, arg, total);
 }
 

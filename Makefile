@@ -129,7 +129,7 @@ asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) 
 # every suite, end with one "N passed, N failed, N skipped" line.
 test:
 	@scripts/install-deps.sh
-	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory asan $(BUILD)/safebpf
 	@scripts/run-tests.sh
 
 unit: $(UNIT_BINS)

@@ -60,7 +60,7 @@ void jit_buf_fail(struct jit_buf *b, int err)
 		b->err = err;
 }
 
-void jit_buf_put(struct jit_buf *b, const void *src, size_t n)
+void jit_buf_put_slow(struct jit_buf *b, const void *src, size_t n)
 {
 	if (b->err)
 		return;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "safebpf/jit.h"
 
@@ -21,8 +22,19 @@ struct jit_buf {
 	int err;           /* first error (negative errno); once set nothing is emitted */
 };
 
-/* Appends @n bytes; on failure records -ENOMEM and ignores later emits. */
-void jit_buf_put(struct jit_buf *b, const void *src, size_t n);
+/* jit_buf_put() when the bytes do not fit (or an error is recorded). */
+void jit_buf_put_slow(struct jit_buf *b, const void *src, size_t n);
+/* Appends @n bytes; on failure records -ENOMEM and ignores later emits.
+ * Inline: emitters append a few bytes at a time. */
+static inline void jit_buf_put(struct jit_buf *b, const void *src, size_t n)
+{
+	if (!b->err && b->cap - b->len >= n) {
+		memcpy(b->p + b->len, src, n);
+		b->len += n;
+	} else {
+		jit_buf_put_slow(b, src, n);
+	}
+}
 /* Records @err unless an error is already recorded. */
 void jit_buf_fail(struct jit_buf *b, int err);
 
@@ -214,5 +226,13 @@ struct jit_target {
 void jit_set_kops_mutant(struct sbpf_jit *jit, int mutant);
 
 extern const struct jit_target jit_target_x86_64;
+
+/* x86-64 backend facts the prover (src/prove/) needs, from the backend
+ * itself so they cannot drift: the hardware register (X64_RAX..X64_R15
+ * numbering) that holds eBPF register @bpf_reg (0..10), and the hardware
+ * registers that hold no eBPF state yet must survive every instruction's
+ * code (bit i = hardware register i: rsp and the run-time block). */
+int x64_bpf_reg(int bpf_reg);
+uint16_t x64_reserved_regs(void);
 
 #endif /* SAFEBPF_JIT_INT_H */

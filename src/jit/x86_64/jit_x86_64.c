@@ -60,6 +60,16 @@ enum { STUB_ACCESS, STUB_ERROR };
 
 static inline int R(int bpf_reg) { return reg_map[bpf_reg]; }
 
+int x64_bpf_reg(int bpf_reg)
+{
+	return bpf_reg >= 0 && bpf_reg < SBPF_NREGS ? reg_map[bpf_reg] : -1;
+}
+
+uint16_t x64_reserved_regs(void)
+{
+	return (uint16_t)(1u << X64_RSP | 1u << RT);
+}
+
 /* CPUID: leaf 7 ebx bit 3 BMI1, bit 8 BMI2; leaf 1 ecx bit 22 MOVBE. */
 static unsigned int x64_probe(void)
 {

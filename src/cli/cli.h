@@ -31,6 +31,9 @@ char *cli_read_file(const char *path, size_t *len);
  * of 8 bytes of bytecode) or raw bytecode. Prints diagnostics and
  * returns NULL on error. */
 struct sbpf_insn *cli_load_program(const char *path, size_t *n);
+/* cli_load_program() that also takes an object's read-only data (.rodata:
+ * const tables, string literals) into *@rodata (malloc'ed, NULL if none). */
+struct sbpf_insn *cli_load_program_rodata(const char *path, size_t *n, uint8_t **rodata, size_t *rodata_len);
 
 /* Loads program @prog (a name or section; NULL: the only one, an error
  * listing them when there are several) of the clang-compiled BPF object

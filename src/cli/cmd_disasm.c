@@ -1,6 +1,7 @@
 /* cmd_disasm.c - "safebpf disasm": print a program in the assembler syntax
  * (default; reassembles to the same bytes) or the kernel verifier-log style.
- * Input: raw bytecode, hex text as printed by "safebpf asm", or assembly.
+ * Input: a BPF object (its read-only data is listed after the code), raw
+ * bytecode, hex text as printed by "safebpf asm", or assembly.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,8 +16,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: safebpf disasm FILE [--kernel-style] [--no-labels]\n"
 		   "\n"
-		   "Disassembles FILE ('-' reads stdin): raw bytecode (8 bytes per slot), hex\n"
-		   "text as printed by 'safebpf asm', or assembly text (.s/.asm).\n"
+		   "Disassembles FILE ('-' reads stdin): a BPF object (clang -target bpf; its\n"
+		   "read-only data is dumped after the code), raw bytecode (8 bytes per slot),\n"
+		   "hex text as printed by 'safebpf asm', or assembly text (.s/.asm).\n"
 		   "  --kernel-style   verifier-log style: '3: (79) r0 = *(u64 *)(r1 +8)'\n"
 		   "  --no-labels      write jump targets as +off/-off instead of labels\n"
 		   "Undecodable slots are printed as '.raw 0x<bytes>'.\n"
@@ -50,16 +52,17 @@ static int is_text(const char *buf, size_t len)
 	return 1;
 }
 
-/* Loads @path once (stdin allowed): hex dump, assembly or raw bytecode. */
-static struct sbpf_insn *load(const char *path, size_t *n)
+/* Loads @path once (stdin allowed): BPF object (its read-only data into
+ * *@rodata), hex dump, assembly or raw bytecode. */
+static struct sbpf_insn *load(const char *path, size_t *n, uint8_t **rodata, size_t *rodata_len)
 {
 	size_t len;
 	char *buf = cli_read_file(path, &len);
 	if (!buf)
 		return NULL;
-	if (sbpf_elf_is_elf(buf, len) && strcmp(path, "-")) { /* [xdp branch] BPF object */
+	if (sbpf_elf_is_elf(buf, len) && strcmp(path, "-")) {
 		free(buf);
-		return cli_load_elf(path, NULL, n, NULL);
+		return cli_load_elf_rodata(path, NULL, n, NULL, rodata, rodata_len);
 	}
 	struct sbpf_insn *insns = NULL;
 	const char *dot = strrchr(path, '.');
@@ -92,6 +95,19 @@ static struct sbpf_insn *load(const char *path, size_t *n)
 	return insns;
 }
 
+/* An object's read-only data, after the listing, as comments: the
+ * listing's "map_value[idx:0]+OFF" loads point into it. */
+static void print_rodata(const uint8_t *d, size_t len)
+{
+	printf("# read-only data (.rodata, map_value[idx:0]): %zu bytes\n", len);
+	for (size_t i = 0; i < len; i += 16) {
+		printf("# +0x%04zx:", i);
+		for (size_t k = i; k < i + 16 && k < len; k++)
+			printf(" %02x", d[k]);
+		putchar('\n');
+	}
+}
+
 int cmd_disasm(int argc, char **argv)
 {
 	const char *in = NULL;
@@ -122,16 +138,21 @@ int cmd_disasm(int argc, char **argv)
 	}
 	if (no_labels && style == SBPF_DISASM_ASM)
 		style = SBPF_DISASM_ASM_NOLABELS;
-	size_t n = 0;
-	struct sbpf_insn *insns = load(in, &n);
+	size_t n = 0, rodata_len = 0;
+	uint8_t *rodata = NULL;
+	struct sbpf_insn *insns = load(in, &n, &rodata, &rodata_len);
 	if (!insns)
 		return EXIT_INPUT;
 	if (n == 0) {
 		fprintf(stderr, "safebpf: %s: empty program\n", in);
 		free(insns);
+		free(rodata);
 		return EXIT_INPUT;
 	}
 	int rc = sbpf_disasm(insns, n, style, stdout);
+	if (!rc && rodata)
+		print_rodata(rodata, rodata_len);
+	free(rodata);
 	int status = EXIT_OK;
 	if (rc == -EINVAL) {
 		fprintf(stderr, "safebpf: %s: some slots are not valid instructions (shown as .raw)\n", in);

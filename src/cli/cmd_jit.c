@@ -104,12 +104,13 @@ static int parse_args(int argc, char **argv, struct jit_args *a)
 	return -1;
 }
 
-/* Loads the program from a .data file or through cli_load_program(). */
-static struct sbpf_insn *load(const char *file, size_t *n)
+/* Loads the program from a .data file or through cli_load_program_rodata()
+ * (an object's read-only data into *@rodata). */
+static struct sbpf_insn *load(const char *file, size_t *n, uint8_t **rodata, size_t *rodata_len)
 {
 	size_t len = strlen(file);
 	if (len < 5 || strcmp(file + len - 5, ".data"))
-		return cli_load_program(file, n);
+		return cli_load_program_rodata(file, n, rodata, rodata_len);
 	char *text = cli_read_file(file, NULL);
 	if (!text)
 		return NULL;
@@ -306,16 +307,18 @@ int cmd_jit(int argc, char **argv)
 	int rc = parse_args(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
-	size_t n = 0;
-	struct sbpf_insn *insns = load(a.file, &n);
+	size_t n = 0, rodata_len = 0;
+	uint8_t *rodata = NULL;
+	struct sbpf_insn *insns = load(a.file, &n, &rodata, &rodata_len);
 	if (!insns)
 		return EXIT_INPUT;
 	char why[512];
 	struct sbpf_kops_lowered low;
-	rc = cli_kops_prepare(insns, n, a.kops, NULL, 0, &low, why, sizeof(why));
+	rc = cli_kops_prepare(insns, n, a.kops, rodata, rodata_len, &low, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
 		free(insns);
+		free(rodata);
 		return rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
 	}
 	const struct sbpf_kops_lowered *l = rc > 0 ? &low : NULL;
@@ -330,10 +333,11 @@ int cmd_jit(int argc, char **argv)
 		.sz = sizeof(jo), .type = a.type, .unchecked = a.unchecked,
 		.features = (a.no_bmi2 ? SBPF_JIT_NO_BMI2 : 0) | (a.no_bmi1 ? SBPF_JIT_NO_BMI1 : 0) |
 			    (a.no_movbe ? SBPF_JIT_NO_MOVBE : 0),
-		.kops = a.kops ? l : NULL,
+		.kops = a.kops ? l : NULL, .rodata = rodata, .rodata_len = rodata_len,
 	};
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_jit *jit = sbpf_jit__new(insns, n, &jo, &verr);
+	free(rodata); /* the JIT keeps its own copy */
 	if (!jit) {
 		if (errno == EINVAL)
 			fprintf(stderr, "safebpf: %s: invalid program: instruction %zu: %s\n", a.file,

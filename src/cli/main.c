@@ -109,13 +109,18 @@ static int looks_like_text(const char *buf, size_t len)
 
 struct sbpf_insn *cli_load_program(const char *path, size_t *n)
 {
+	return cli_load_program_rodata(path, n, NULL, NULL);
+}
+
+struct sbpf_insn *cli_load_program_rodata(const char *path, size_t *n, uint8_t **rodata, size_t *rodata_len)
+{
 	size_t len;
 	char *buf = cli_read_file(path, &len);
 	if (!buf)
 		return NULL;
 	if (sbpf_elf_is_elf(buf, len)) {
 		free(buf);
-		return cli_load_elf(path, NULL, n, NULL);
+		return cli_load_elf_rodata(path, NULL, n, NULL, rodata, rodata_len);
 	}
 	const char *dot = strrchr(path, '.');
 	int is_asm = (dot && (!strcmp(dot, ".s") || !strcmp(dot, ".asm"))) ||

@@ -77,5 +77,26 @@ check "asm no file" 2 $S asm && ok
 check "disasm bad option" 2 $S disasm --frob "$tmp/p.bin" && ok
 check "asm missing file" 3 $S asm "$tmp/none.s" && ok
 
+# A clang object with a const table (.rodata): disasm lists the code, whose
+# loads of the table are map_value[idx:0] pseudo loads, then the table's
+# bytes as comments; the listing assembles back to the same code; jit takes
+# the object too.
+obj=build/bench/micro/crc32.o
+if [ -f "$obj" ]; then
+	check "disasm object with .rodata" 0 $S disasm "$obj" &&
+		{ grep -q '^lddw %r[0-9], map_idx_value 0' <<<"$out" &&
+		  grep -q '^# read-only data (.rodata, map_value\[idx:0\]): 1024 bytes$' <<<"$out" &&
+		  grep -q '^# +0x0000: 00 00 00 00 96 30 07 77 2c 61 0e ee ba 51 09 99$' <<<"$out" &&
+		  [ "$(grep -c '^# +0x' <<<"$out")" -eq 64 ] && ok || bad "rodata listing: $(head -c 300 <<<"$out")"; }
+	grep -v '^#' "$tmp/out" >"$tmp/crc.s"
+	check "object listing reassembles" 0 $S asm "$tmp/crc.s" -o "$tmp/crc.bin" &&
+		check "and disassembles to the same listing" 0 $S disasm "$tmp/crc.bin" &&
+		{ diff -q "$tmp/out" "$tmp/crc.s" >/dev/null && ok || bad "round trip differs"; }
+	check "jit object with .rodata" 0 $S jit "$obj" --type xdp --unchecked &&
+		{ grep -q '41 eBPF instructions -> [0-9]* bytes of x86_64 code' <<<"$out" && ok || bad "jit: $out"; }
+else
+	bad "$obj missing (make asan builds it)"
+fi
+
 echo "25-asm-cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

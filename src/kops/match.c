@@ -262,23 +262,6 @@ int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, str
  * inverse condition, whose proof sequence is the very same two
  * instructions. A constant v needs a dead scratch register to hold it.
  * JSET has no inverse condition a select can express: left alone. */
-static int inverse_cond(int cond)
-{
-	switch (cond << 4) {
-	case SBPF_JEQ:  return SBPF_JNE >> 4;
-	case SBPF_JNE:  return SBPF_JEQ >> 4;
-	case SBPF_JGT:  return SBPF_JLE >> 4;
-	case SBPF_JLE:  return SBPF_JGT >> 4;
-	case SBPF_JGE:  return SBPF_JLT >> 4;
-	case SBPF_JLT:  return SBPF_JGE >> 4;
-	case SBPF_JSGT: return SBPF_JSLE >> 4;
-	case SBPF_JSLE: return SBPF_JSGT >> 4;
-	case SBPF_JSGE: return SBPF_JSLT >> 4;
-	case SBPF_JSLT: return SBPF_JSGE >> 4;
-	default:        return -1;
-	}
-}
-
 int kops_match_select(const struct sbpf_insn *insns, size_t n, size_t pc,
 		      const struct kops_facts *f, struct kops_cand *c)
 {
@@ -290,7 +273,7 @@ int kops_match_select(const struct sbpf_insn *insns, size_t n, size_t pc,
 		return 0;
 	if ((mf->fmt != SBPF_FMT_ALU_K && mf->fmt != SBPF_FMT_ALU_X) || (mv->code & 0xf0) != SBPF_MOV || mv->off)
 		return 0;
-	int cond = inverse_cond(j->code >> 4);
+	int cond = kops_inverse_cond(j->code >> 4);
 	int is_x = jf->fmt == SBPF_FMT_JCOND_X, mov_x = mf->fmt == SBPF_FMT_ALU_X;
 	int mov32 = SBPF_CLASS(mv->code) == SBPF_ALU;
 	if (cond < 0 || (mov_x && mv->src_reg == mv->dst_reg))

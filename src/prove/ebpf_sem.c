@@ -157,19 +157,6 @@ static int memory(struct prove_z3 *z, const struct sbpf_insn *in, int fmt, struc
 	return 0;
 }
 
-/* Hands state @s (ownership) to slot @target: stores or merges it. */
-static int flow(struct prove_z3 *z, struct prove_state *pend, bool *has, size_t target, struct prove_state *s)
-{
-	if (!has[target]) {
-		pend[target] = *s;
-		has[target] = true;
-		return 0;
-	}
-	int rc = prove_state_merge(z, &pend[target], s);
-	prove_state_free(s);
-	return rc;
-}
-
 int prove_ebpf_run(struct prove_z3 *z, const struct sbpf_insn *insns, size_t n,
 		   struct prove_state *st, char *why, size_t whysz)
 {
@@ -240,7 +227,7 @@ int prove_ebpf_run(struct prove_z3 *z, const struct sbpf_insn *insns, size_t n,
 				break;
 			taken.path = prove_and2(z, s.path, cond);
 			s.path = prove_and2(z, s.path, prove_not(z, cond));
-			rc = flow(z, pend, has, (size_t)target, &taken);
+			rc = prove_state_flow(z, pend, has, (size_t)target, &taken);
 			break;
 		}
 		default:
@@ -252,7 +239,7 @@ int prove_ebpf_run(struct prove_z3 *z, const struct sbpf_insn *insns, size_t n,
 			prove_state_free(&s);
 			break;
 		}
-		rc = flow(z, pend, has, next, &s);
+		rc = prove_state_flow(z, pend, has, next, &s);
 	}
 	if (!rc) {
 		*st = pend[n]; /* the end is always reached: jumps only go forward */

@@ -123,6 +123,10 @@ void prove_state_free(struct prove_state *s);
  * becomes ite(from.path, from, into), the path the disjunction, the
  * footprint the union. Returns 0 or -ENOMEM. */
 int prove_state_merge(struct prove_z3 *z, struct prove_state *into, const struct prove_state *from);
+/* Hands state @s (ownership) to the pending state of instruction @target
+ * (@pend, @has: one per instruction): stores it there, or merges it into
+ * the state already waiting. Returns 0 or -ENOMEM. */
+int prove_state_flow(struct prove_z3 *z, struct prove_state *pend, bool *has, size_t target, struct prove_state *s);
 /* Records an access of @size bytes at @addr under the state's path. */
 int prove_state_access(struct prove_state *s, Z3_ast addr, unsigned int size, bool write);
 /* The byte at address @a of memory @mem: reads over writes resolved where

@@ -258,3 +258,15 @@ int prove_state_merge(struct prove_z3 *z, struct prove_state *into, const struct
 	}
 	return 0;
 }
+
+int prove_state_flow(struct prove_z3 *z, struct prove_state *pend, bool *has, size_t target, struct prove_state *s)
+{
+	if (!has[target]) {
+		pend[target] = *s;
+		has[target] = true;
+		return 0;
+	}
+	int rc = prove_state_merge(z, &pend[target], s);
+	prove_state_free(s);
+	return rc;
+}

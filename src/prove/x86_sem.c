@@ -454,19 +454,6 @@ static bool is_jcc(unsigned int id)
 	}
 }
 
-/* Hands state @s (ownership) to instruction @target. */
-static int flow(struct prove_z3 *z, struct prove_state *pend, bool *has, size_t target, struct prove_state *s)
-{
-	if (!has[target]) {
-		pend[target] = *s;
-		has[target] = true;
-		return 0;
-	}
-	int rc = prove_state_merge(z, &pend[target], s);
-	prove_state_free(s);
-	return rc;
-}
-
 int prove_x86_run(struct prove_z3 *z, const struct prove_x86_insn *insns, size_t n,
 		  struct prove_state *st, char *why, size_t whysz)
 {
@@ -501,7 +488,7 @@ int prove_x86_run(struct prove_z3 *z, const struct prove_x86_insn *insns, size_t
 				if ((x.rc = prove_state_copy(&taken, &s)) == 0) {
 					taken.path = prove_and2(z, s.path, cond);
 					s.path = prove_and2(z, s.path, prove_not(z, cond));
-					x.rc = flow(z, pend, has, target, &taken);
+					x.rc = prove_state_flow(z, pend, has, target, &taken);
 				}
 			}
 		} else {
@@ -512,7 +499,7 @@ int prove_x86_run(struct prove_z3 *z, const struct prove_x86_insn *insns, size_t
 			prove_state_free(&s);
 			break;
 		}
-		rc = flow(z, pend, has, next, &s);
+		rc = prove_state_flow(z, pend, has, next, &s);
 	}
 	if (!rc) {
 		*st = pend[n];

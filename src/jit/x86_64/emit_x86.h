@@ -40,6 +40,24 @@ enum {
 	X64_CC_LE = 0xe, X64_CC_G = 0xf,
 };
 
+/* The condition code that holds when eBPF jump @bpf_op (SBPF_JEQ..SBPF_JSLE,
+ * after a cmp, or a test for SBPF_JSET) is taken. */
+static inline int x64_cc_of_jump(int bpf_op)
+{
+	switch (bpf_op) {
+	case SBPF_JEQ: return X64_CC_E;
+	case SBPF_JNE: case SBPF_JSET: return X64_CC_NE;
+	case SBPF_JGT: return X64_CC_A;
+	case SBPF_JGE: return X64_CC_AE;
+	case SBPF_JLT: return X64_CC_B;
+	case SBPF_JLE: return X64_CC_BE;
+	case SBPF_JSGT: return X64_CC_G;
+	case SBPF_JSGE: return X64_CC_GE;
+	case SBPF_JSLT: return X64_CC_L;
+	default: return X64_CC_LE; /* SBPF_JSLE */
+	}
+}
+
 static inline bool x64_is_imm8(int64_t v) { return v >= -128 && v <= 127; }
 static inline bool x64_is_simm32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 

@@ -658,22 +658,6 @@ static void exit_insn(struct jit_ctx *c, size_t pc)
 
 /* ---- jumps ---- */
 
-static int jcc_of(int bpf_op)
-{
-	switch (bpf_op) {
-	case SBPF_JEQ: return X64_CC_E;
-	case SBPF_JNE: case SBPF_JSET: return X64_CC_NE;
-	case SBPF_JGT: return X64_CC_A;
-	case SBPF_JGE: return X64_CC_AE;
-	case SBPF_JLT: return X64_CC_B;
-	case SBPF_JLE: return X64_CC_BE;
-	case SBPF_JSGT: return X64_CC_G;
-	case SBPF_JSGE: return X64_CC_GE;
-	case SBPF_JSLT: return X64_CC_L;
-	default: return X64_CC_LE;
-	}
-}
-
 static void cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 {
 	struct jit_buf *b = &c->buf;
@@ -698,7 +682,7 @@ static void cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	} else {
 		emit_alu_ri(b, w, X64_EXT_CMP, d, in->imm);                 /* cmp dst, imm */
 	}
-	jump_to_pc(c, pc, jcc_of(jop), target, 0);
+	jump_to_pc(c, pc, x64_cc_of_jump(jop), target, 0);
 }
 
 /* ---- the vtable ---- */

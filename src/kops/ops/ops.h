@@ -10,6 +10,9 @@
 enum { KOPS_ROT_32 = 1, KOPS_ROT_REG = 2, KOPS_ROT_RIGHT = 4 };
 /* select: bits 0-3 = jump condition (SBPF_JEQ.. >> 4) */
 enum { KOPS_SEL_COND_MASK = 0xf, KOPS_SEL_RHS_REG = 0x10, KOPS_SEL_CMP32 = 0x20, KOPS_SEL_MOV32 = 0x40 };
+/* The jump condition (SBPF_JEQ.. >> 4) that holds exactly when @cond does
+ * not, or -1 (SBPF_JSET has none). */
+int kops_inverse_cond(int cond);
 /* extract */
 enum { KOPS_EXT_32 = 1 };
 /* bswap load: access size */

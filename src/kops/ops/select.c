@@ -9,8 +9,8 @@
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
 
-/* Jump conditions (the JMP op nibble) that have an exact inverse. */
-static int inverse(int cond)
+/* ops.h: the inverse of a jump condition (match.c reads if-goto-over-mov as a select with it) */
+int kops_inverse_cond(int cond)
 {
 	switch (cond << 4) {
 	case SBPF_JEQ:  return SBPF_JNE >> 4;
@@ -29,7 +29,7 @@ static int inverse(int cond)
 
 static int valid_cond(int cond)
 {
-	return inverse(cond) >= 0 || (cond << 4) == SBPF_JSET;
+	return kops_inverse_cond(cond) >= 0 || (cond << 4) == SBPF_JSET;
 }
 
 static int check(const struct sbpf_kops_payload *p, char *why, size_t whysz)
@@ -53,7 +53,7 @@ static int check(const struct sbpf_kops_payload *p, char *why, size_t whysz)
 static int instantiate(const struct sbpf_kops_payload *p, struct sbpf_builder *b)
 {
 	int cond = p->variant & KOPS_SEL_COND_MASK;
-	int inv = inverse(cond);
+	int inv = kops_inverse_cond(cond);
 	uint8_t cls = p->variant & KOPS_SEL_CMP32 ? SBPF_JMP32 : SBPF_JMP;
 	uint8_t src = p->variant & KOPS_SEL_RHS_REG ? SBPF_X : SBPF_K;
 	uint8_t rb = p->variant & KOPS_SEL_RHS_REG ? p->b : 0;
@@ -106,25 +106,6 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return 0;
 }
 
-/* x86 condition code that holds after "cmp a, rhs" (or "test a, rhs" for
- * jset) exactly when the eBPF condition @cond holds. */
-static int x86_cc(int cond)
-{
-	switch (cond << 4) {
-	case SBPF_JEQ:  return X64_CC_E;
-	case SBPF_JNE:  return X64_CC_NE;
-	case SBPF_JSET: return X64_CC_NE;
-	case SBPF_JGT:  return X64_CC_A;
-	case SBPF_JGE:  return X64_CC_AE;
-	case SBPF_JLT:  return X64_CC_B;
-	case SBPF_JLE:  return X64_CC_BE;
-	case SBPF_JSGT: return X64_CC_G;
-	case SBPF_JSGE: return X64_CC_GE;
-	case SBPF_JSLT: return X64_CC_L;
-	default:        return X64_CC_LE; /* JSLE */
-	}
-}
-
 /* Sets the flags for "a COND rhs": cmp or test, 64 or 32 bits; an
  * immediate is sign-extended to 64 bits as in eBPF jumps. */
 static void emit_compare(const struct sbpf_kops_payload *p, struct kops_x86 *x)
@@ -152,7 +133,7 @@ static void emit_compare(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 {
 	struct jit_buf *b = x->b;
-	int cc = x86_cc(p->variant & KOPS_SEL_COND_MASK);
+	int cc = x64_cc_of_jump((p->variant & KOPS_SEL_COND_MASK) << 4);
 	int d = kops_x86_reg(x, p->dst), c = kops_x86_reg(x, p->c);
 	int mov32 = p->variant & KOPS_SEL_MOV32;
 	if (x->mutant == KOPS_MUT_SEL_ALIAS) {

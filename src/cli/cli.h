@@ -9,6 +9,7 @@
 
 #include "safebpf/isa.h"
 #include "safebpf/kops.h"
+#include "safebpf/sql.h"
 
 /* Exit codes scripts can rely on. */
 enum {
@@ -48,6 +49,11 @@ struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t
 /* Prints collected diagnostics (caret form) to stderr. */
 struct sbpf_diags;
 void cli_print_diags(const struct sbpf_diags *d);
+/* 1 when the file at @path starts with the ELF magic. */
+int cli_is_elf_file(const char *path);
+/* Compiles query @sql with @plan into *@q, printing diagnostics. Returns
+ * EXIT_OK, or the exit code of the failure. */
+int cli_compile_query(const char *sql, enum sbpf_plan_strategy plan, struct sbpf_query **q);
 
 /* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
 int cli_parse_hex(const char *text, uint8_t **out, size_t *len);

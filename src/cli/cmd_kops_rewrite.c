@@ -163,17 +163,6 @@ static int parse(int argc, char **argv, struct rargs *a)
 	return 0;
 }
 
-static int is_elf_path(const char *path)
-{
-	unsigned char magic[4];
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	size_t got = fread(magic, 1, sizeof(magic), f);
-	fclose(f);
-	return sbpf_elf_is_elf(magic, got);
-}
-
 /* -v: one line per refused idiom (@arg counts them). */
 static void print_refusal(void *arg, size_t slot, uint32_t op, const char *why)
 {
@@ -185,7 +174,7 @@ static void print_refusal(void *arg, size_t slot, uint32_t op, const char *why)
 /* Loads the input (an object file's read-only data into a->rodata). */
 static struct sbpf_insn *load_input(struct rargs *a, size_t *n)
 {
-	if (is_elf_path(a->in))
+	if (cli_is_elf_file(a->in))
 		return cli_load_elf_rodata(a->in, a->prog, n, NULL, &a->rodata, &a->rodata_len);
 	if (a->prog) {
 		fprintf(stderr, "safebpf kops: --prog chooses a program of an object file; %s is not one\n", a->in);

@@ -338,16 +338,10 @@ int cmd_query(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	struct sbpf_diags diags = { 0 };
 	struct sbpf_query *q;
-	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>", .plan = plan };
-	int rc = sbpf_query__compile(sql, &qo, &q, &diags);
-	if (rc) {
-		cli_print_diags(&diags);
-		sbpf_diags__free(&diags);
-		return rc == -ENOMEM ? EXIT_FAIL : EXIT_INPUT;
-	}
-	sbpf_diags__free(&diags);
+	int rc = cli_compile_query(sql, plan, &q);
+	if (rc != EXIT_OK)
+		return rc;
 
 	char **words = NULL;
 	if (cmdline && !(cmd = words = split_words(cmdline))) {

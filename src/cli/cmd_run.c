@@ -59,18 +59,6 @@ struct run_args {
 	const char *rodata_file; /* --rodata */
 };
 
-/* 1 when @path starts with the ELF magic. */
-static int is_elf_file(const char *path)
-{
-	unsigned char magic[4];
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return 0;
-	size_t got = fread(magic, 1, sizeof(magic), f);
-	fclose(f);
-	return sbpf_elf_is_elf(magic, got);
-}
-
 /* Parses argv into @a. Returns -1 to continue, else an exit code. */
 static int parse_args(int argc, char **argv, struct run_args *a)
 {
@@ -125,12 +113,12 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		fprintf(stderr, "safebpf run: give --mem or --mem-file, not both\n");
 		return EXIT_USAGE;
 	}
-	if (a->rodata_file && is_elf_file(a->file)) {
+	if (a->rodata_file && cli_is_elf_file(a->file)) {
 		fprintf(stderr, "safebpf run: --rodata is for programs without an object file; %s carries its own\n",
 			a->file);
 		return EXIT_USAGE;
 	}
-	if (a->prog && !is_elf_file(a->file)) {
+	if (a->prog && !cli_is_elf_file(a->file)) {
 		fprintf(stderr, "safebpf run: --prog chooses a program of an object file; %s is not one\n",
 			a->file);
 		return EXIT_USAGE;
@@ -149,7 +137,7 @@ static int ends_with(const char *s, const char *suffix)
 static int load_inputs(struct run_args *a, struct sbpf_insn **insns, size_t *n,
 		       uint8_t **mem, size_t *mem_len)
 {
-	if (is_elf_file(a->file)) {
+	if (cli_is_elf_file(a->file)) {
 		int is_xdp = 0;
 		*insns = cli_load_elf_rodata(a->file, a->prog, n, &is_xdp, &a->rodata, &a->rodata_len);
 		if (!*insns)

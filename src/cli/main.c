@@ -184,3 +184,25 @@ int cli_parse_hex(const char *text, uint8_t **out, size_t *len)
 	*len = n;
 	return 0;
 }
+
+int cli_is_elf_file(const char *path)
+{
+	unsigned char magic[4];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t got = fread(magic, 1, sizeof(magic), f);
+	fclose(f);
+	return sbpf_elf_is_elf(magic, got);
+}
+
+int cli_compile_query(const char *sql, enum sbpf_plan_strategy plan, struct sbpf_query **q)
+{
+	struct sbpf_diags diags = { 0 };
+	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>", .plan = plan };
+	int rc = sbpf_query__compile(sql, &qo, q, &diags);
+	if (rc)
+		cli_print_diags(&diags);
+	sbpf_diags__free(&diags);
+	return !rc ? EXIT_OK : rc == -ENOMEM ? EXIT_FAIL : EXIT_INPUT;
+}

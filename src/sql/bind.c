@@ -289,15 +289,14 @@ static bool contains_kind(const struct sql_expr *e, enum sql_expr_kind k)
 	return contains_kind(e->a, k) || contains_kind(e->b, k) || contains_kind(e->c, k);
 }
 
-/* Which table sides @e reads: bit 0 = FROM, bit 1 = JOIN. */
-static unsigned sides_of(const struct sql_expr *e)
+unsigned sql_expr_sides(const struct sql_expr *e)
 {
 	if (!e)
 		return 0;
 	unsigned s = e->kind == SQL_E_COLUMN ? 1u << e->side : 0;
 	for (size_t i = 0; i < e->nlist; i++)
-		s |= sides_of(e->list[i]);
-	return s | sides_of(e->a) | sides_of(e->b) | sides_of(e->c);
+		s |= sql_expr_sides(e->list[i]);
+	return s | sql_expr_sides(e->a) | sql_expr_sides(e->b) | sql_expr_sides(e->c);
 }
 
 /* ---- types ---- */
@@ -823,7 +822,7 @@ static int collect_join_keys(struct binder *b, struct sql_expr *e)
 		return berr(b, e->off, e->len, hint, "JOIN ... ON only takes equalities between the two tables");
 	if (bind_expr(b, e, P_ON))
 		return b->rc;
-	unsigned sa = sides_of(e->a), sb = sides_of(e->b);
+	unsigned sa = sql_expr_sides(e->a), sb = sql_expr_sides(e->b);
 	struct sql_expr *l, *r;
 	if (sa == 1 && sb == 2) {
 		l = e->a;

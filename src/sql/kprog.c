@@ -366,25 +366,7 @@ void sql_layout_compact(struct sql_recplan *rp, bool keys)
 		used[rp->rkey[k].probe][rp->rkey[k].cap] = true;
 	}
 	for (size_t p = 0; p < rp->t->nprobes; p++) {
-		struct sql_layout *lay = &rp->lay[p];
-		uint32_t off = SQL_REC_HDR;
-		for (size_t i = 0; i < lay->ncaps; i++) {
-			struct sql_cap *c = &lay->caps[i];
-			if (!used[p][i]) {
-				c->off = 0;
-				c->size = 0;
-				continue;
-			}
-			if (c->kind == SQL_CAP_FIELD)
-				off += (c->field->offset - off) & 7;
-			else if (c->kind == SQL_CAP_CPU)
-				off = (off + 3) & ~3u;
-			else
-				off = (off + 7) & ~7u;
-			c->off = (uint16_t)off;
-			off += c->size;
-		}
-		lay->size = (off + 7) & ~7u;
+		sql_layout_place(&rp->lay[p], used[p]); /* fewer captures: it fit before, it fits now */
 	}
 }
 

@@ -50,16 +50,6 @@ static void split_and(struct sql_expr *e, struct sql_expr **out, size_t *n)
 	}
 }
 
-static unsigned sides_of(const struct sql_expr *e)
-{
-	if (!e)
-		return 0;
-	unsigned s = e->kind == SQL_E_COLUMN ? 1u << e->side : 0;
-	for (size_t i = 0; i < e->nlist; i++)
-		s |= sides_of(e->list[i]);
-	return s | sides_of(e->a) | sides_of(e->b) | sides_of(e->c);
-}
-
 static void mark_cols(const struct sql_expr *e, int side, bool *cols)
 {
 	if (!e)
@@ -320,7 +310,7 @@ int sql_optimize(struct sql_plan *p, struct sql_arena *a, enum sql_strategy stra
 	split_and(q->where, g.conj, &g.nconj);
 	size_t nok = 0;
 	for (size_t i = 0; i < g.nconj; i++) {
-		g.ok[i] = q->ntables == 1 && sides_of(g.conj[i]) == 1u &&
+		g.ok[i] = q->ntables == 1 && sql_expr_sides(g.conj[i]) == 1u &&
 			  sql_kx_ok(q->tables[0], 0, g.conj[i], true, &g.probes[i]);
 		nok += g.ok[i];
 	}

@@ -140,7 +140,7 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 }
 
 /* Adds @c to @lay unless an equal capture is there; returns its index or
- * -E2BIG. Offsets are assigned later by place(). */
+ * -E2BIG. Offsets are assigned later by sql_layout_place(). */
 static int add_cap(struct sql_layout *lay, const struct sql_cap *c)
 {
 	for (size_t i = 0; i < lay->ncaps; i++)
@@ -155,14 +155,16 @@ static int add_cap(struct sql_layout *lay, const struct sql_cap *c)
 	return (int)lay->ncaps++;
 }
 
-/* Assigns record offsets: field copies keep their alignment modulo 8 (so
- * that the program moves them with aligned loads and stores), everything
- * else is 8-aligned except the 4-byte CPU number. Returns 0 or -E2BIG. */
-static int place(struct sql_layout *lay)
+int sql_layout_place(struct sql_layout *lay, const bool *used)
 {
 	uint32_t off = SQL_REC_HDR;
 	for (size_t i = 0; i < lay->ncaps; i++) {
 		struct sql_cap *c = &lay->caps[i];
+		if (used && !used[i]) {
+			c->off = 0;
+			c->size = 0;
+			continue;
+		}
 		if (c->kind == SQL_CAP_FIELD)
 			off += (c->field->offset - off) & 7;
 		else if (c->kind == SQL_CAP_CPU)
@@ -288,7 +290,7 @@ int sql_recplan_build(struct sql_recplan *rp, const struct sql_table *t, const b
 		strtotal += cb->strsize;
 	}
 	for (size_t p = 0; p < t->nprobes && !rc; p++) {
-		rc = place(&rp->lay[p]);
+		rc = sql_layout_place(&rp->lay[p], NULL);
 		if (rc)
 			snprintf(err, errsz, "%s: record larger than %d bytes", rp->lay[p].tp, SQL_MAX_RECORD);
 	}

@@ -197,6 +197,13 @@ struct sql_layout {
 	size_t ncaps;                     /* entries used in caps */
 };
 
+/* Assigns the record offsets of @lay's captures (those with used[i] when
+ * @used is not NULL; the others get offset and size 0): field copies keep
+ * their alignment modulo 8, so that the program moves them with aligned
+ * loads and stores; everything else is 8-aligned but the 4-byte CPU
+ * number (record.c). Returns 0 or -E2BIG. */
+int sql_layout_place(struct sql_layout *lay, const bool *used);
+
 enum sql_part {
 	SQL_PART_ALL,          /* the whole value */
 	SQL_PART_LO32,         /* low 32 bits (tid of pid_tgid, uid of uid_gid) */
@@ -662,6 +669,8 @@ int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql
 
 /* Writes @e as SQL text (normalized, fully qualified) to @f. */
 void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f);
+/* Which table sides @e reads: bit 0 = FROM, bit 1 = JOIN (bind.c). */
+unsigned sql_expr_sides(const struct sql_expr *e);
 /* Human name of a type ("duration"). */
 const char *sql_type_name(enum sql_type t);
 
@@ -975,7 +984,7 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
  * r7 = scratch): header, context values, fields, strings (codegen.c). */
 void sql_codegen_stage(struct sbpf_builder *b, const struct sql_layout *lay);
 /* Drops the captures of @rp no used column (nor, with @keys, the pairing
- * keys) reads and packs the others, keeping record.c's alignment rules. */
+ * keys) reads and packs the others (sql_layout_place). */
 void sql_layout_compact(struct sql_recplan *rp, bool keys);
 /* Copies of the captures of @dst's layout @p from the staged layouts @src
  * (equal kind and field), at @base in the destination. Returns the number

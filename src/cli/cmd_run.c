@@ -235,33 +235,26 @@ int cmd_run(int argc, char **argv)
 	struct sbpf_insn *insns = NULL;
 	uint8_t *mem = NULL;
 	size_t n = 0, mem_len = 0;
-	rc = load_inputs(&a, &insns, &n, &mem, &mem_len);
-	if (rc) {
-		free(insns);
-		free(mem);
-		free(a.rodata);
-		return rc;
-	}
+	struct sbpf_kops_lowered low = { 0 };
+	int status = load_inputs(&a, &insns, &n, &mem, &mem_len);
+	if (status)
+		goto out;
 	char why[512] = "";
 	if (a.exec.opts.kops && strncmp(a.exec.engine->name, "jit", 3)) {
 		fprintf(stderr, "safebpf run: --kops needs a JIT engine (--engine jit or jit-unchecked)\n");
-		free(insns);
-		free(mem);
-		free(a.rodata);
-		return EXIT_USAGE;
+		status = EXIT_USAGE;
+		goto out;
 	}
-	struct sbpf_kops_lowered low;
 	rc = cli_kops_prepare(insns, n, a.exec.opts.kops, a.exec.opts.rodata, a.exec.opts.rodata_len, &low, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
-		free(insns);
-		free(mem);
-		free(a.rodata);
-		return rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
+		sbpf_kops_lowered__free(&low); /* nothing of it is used: insns is freed below */
+		status = rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
+		goto out;
 	}
 	if (rc > 0) {
 		free(insns);
-		insns = low.insns; /* run and report on the lowered program */
+		insns = low.insns; /* run and report on the lowered program (freed with low) */
 		n = low.n;
 		a.exec.opts.lowered = &low;
 	} else if (a.exec.opts.kops) {
@@ -270,13 +263,8 @@ int cmd_run(int argc, char **argv)
 	void *h = a.exec.engine->load(insns, n, &a.exec.opts, why, sizeof(why));
 	if (!h) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
-		if (low.insns)
-			sbpf_kops_lowered__free(&low);
-		else
-			free(insns);
-		free(mem);
-		free(a.rodata);
-		return EXIT_INPUT;
+		status = EXIT_INPUT;
+		goto out;
 	}
 	uint64_t r0 = 0;
 	double ns = 0;
@@ -299,11 +287,13 @@ int cmd_run(int argc, char **argv)
 			dump_mem(mem, mem_len);
 	}
 	a.exec.engine->unload(h);
+	status = rc ? EXIT_FAIL : EXIT_OK;
+out:
 	if (low.insns)
 		sbpf_kops_lowered__free(&low);
 	else
 		free(insns);
 	free(mem);
 	free(a.rodata);
-	return rc ? EXIT_FAIL : EXIT_OK;
+	return status;
 }

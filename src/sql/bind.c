@@ -1262,6 +1262,16 @@ static int prec(const struct sql_expr *e)
 
 static void print_prec(const struct sql_query *q, const struct sql_expr *e, int need, FILE *f);
 
+/* The list operands of @e (call arguments, IN values), comma-separated. */
+static void print_list(const struct sql_query *q, const struct sql_expr *e, FILE *f)
+{
+	for (size_t i = 0; i < e->nlist; i++) {
+		if (i)
+			fputs(", ", f);
+		sql_expr_print(q, e->list[i], f);
+	}
+}
+
 void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f)
 {
 	print_prec(q, e, 0, f);
@@ -1307,11 +1317,7 @@ static void print_prec(const struct sql_query *q, const struct sql_expr *e, int 
 			fputs(e->name, f);
 		}
 		fputc('(', f);
-		for (size_t i = 0; i < e->nlist; i++) {
-			if (i)
-				fputs(", ", f);
-			sql_expr_print(q, e->list[i], f);
-		}
+		print_list(q, e, f);
 		fputc(')', f);
 		break;
 	}
@@ -1327,11 +1333,7 @@ static void print_prec(const struct sql_query *q, const struct sql_expr *e, int 
 	case SQL_E_IN:
 		print_prec(q, e->a, 5, f);
 		fputs(e->negated ? " NOT IN (" : " IN (", f);
-		for (size_t i = 0; i < e->nlist; i++) {
-			if (i)
-				fputs(", ", f);
-			sql_expr_print(q, e->list[i], f);
-		}
+		print_list(q, e, f);
 		fputc(')', f);
 		break;
 	case SQL_E_BETWEEN:

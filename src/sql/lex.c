@@ -90,6 +90,21 @@ static enum sql_kw keyword(const char *s, size_t len)
 	return SQL_KW_NONE;
 }
 
+/* The integer token s[@start..@end) of value @v, or the error that it
+ * does not fit in 64 bits. */
+static int int_token(struct lexer *lx, size_t start, size_t end, uint64_t v, bool overflow, size_t *pos)
+{
+	if (overflow)
+		return error(lx, start, (int)(end - start), "numbers must fit in 64 bits",
+			     "number '%.*s' is too large", (int)(end - start), lx->text + start);
+	struct sql_token *t = push(lx, SQL_TK_INT, start, end - start);
+	if (!t)
+		return -ENOMEM;
+	t->num = v;
+	*pos = end;
+	return 0;
+}
+
 /* Number at @p: decimal or hex integer, optionally a decimal fraction and a
  * duration unit written right after it ("10us", "1.5ms"). */
 static int lex_number(struct lexer *lx, size_t *pos)
@@ -108,15 +123,7 @@ static int lex_number(struct lexer *lx, size_t *pos)
 		if (isalnum((unsigned char)s[i]) || s[i] == '_')
 			return error(lx, start, (int)(i - start + 1), "a hexadecimal number ends at its last digit",
 				     "bad number '%.*s'", (int)(i - start + 1), s + start);
-		if (overflow)
-			return error(lx, start, (int)(i - start), "numbers must fit in 64 bits",
-				     "number '%.*s' is too large", (int)(i - start), s + start);
-		struct sql_token *t = push(lx, SQL_TK_INT, start, i - start);
-		if (!t)
-			return -ENOMEM;
-		t->num = v;
-		*pos = i;
-		return 0;
+		return int_token(lx, start, i, v, overflow, pos);
 	}
 	for (; isdigit((unsigned char)s[i]); i++) {
 		uint64_t dg = (uint64_t)(s[i] - '0');
@@ -143,15 +150,7 @@ static int lex_number(struct lexer *lx, size_t *pos)
 			return error(lx, start, (int)(i - start),
 				     "use an integer, or a duration with a unit such as 1500us",
 				     "fractional number '%.*s' is not supported", (int)(i - start), s + start);
-		if (overflow)
-			return error(lx, start, (int)(i - start), "numbers must fit in 64 bits",
-				     "number '%.*s' is too large", (int)(i - start), s + start);
-		struct sql_token *t = push(lx, SQL_TK_INT, start, i - start);
-		if (!t)
-			return -ENOMEM;
-		t->num = v;
-		*pos = i;
-		return 0;
+		return int_token(lx, start, i, v, overflow, pos);
 	}
 	uint64_t per = 0;
 	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)

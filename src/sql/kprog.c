@@ -3,7 +3,8 @@
  * (codegen.c). For one probe of a table:
  *
  *     [skip the tracer's own process]
- *     [pid set: keep traced processes only]
+ *     epoch; counters.fired += 1 (sql_codegen_prologue)
+ *     [pid set: keep traced processes only; else counters.filtered += 1]
  *     r7 = per-CPU scratch; stage the record (header, captures)
  *     paired in the kernel, opening probe:
  *         key -> stack; [pre-pairing filters, else delete the key]
@@ -80,15 +81,10 @@ static void lookup_index(struct gen *g, int fd, int32_t idx, int miss)
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
 
-/* counters[idx] += 1 on this CPU. */
+/* counters[idx] += 1 on this CPU, in the epoch read at entry. */
 static void count(struct gen *g, enum sql_kcnt idx)
 {
-	int l_skip = sbpf_builder__new_label(g->b);
-	lookup_index(g, g->maps->counters_fd, (int32_t)idx, l_skip);
-	emit(g, SBPF_LDX_MEM(SBPF_DW, 1, 0, 0));                             /* r1 = *(u64 *)(r0 + 0) */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, 1));                             /* r1 += 1 */
-	emit(g, SBPF_STX_MEM(SBPF_DW, 0, 1, 0));                             /* *(u64 *)(r0 + 0) = r1 */
-	sbpf_builder__bind(g->b, l_skip);
+	sql_codegen_count(g->b, idx);
 }
 
 /* Copies @size bytes from src+soff to dst+doff with the widest loads both
@@ -129,15 +125,20 @@ static void map_key_args(struct gen *g, int fd, int stk)
 	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, stk));                           /* r2 += key */
 }
 
-/* Pid set: jump to @miss unless the current tgid is in it. */
+/* Pid set: count the event filtered and jump to @miss unless the current
+ * tgid is in it. */
 static void pidset_check(struct gen *g, int miss)
 {
+	int l_in = sbpf_builder__new_label(g->b);
 	call(g, BPF_FUNC_get_current_pid_tgid);                              /* r0 = tgid << 32 | tid */
 	emit(g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                            /* r0 >>= 32 */
 	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, STK_TGID));             /* *(u32 *)(r10 - 16) = r0 */
 	map_key_args(g, g->maps->pidset_fd, STK_TGID);
 	call(g, BPF_FUNC_map_lookup_elem);                                   /* r0 = lookup(pidset, tgid) */
-	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
+	jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_in);                      /* traced: go on */
+	count(g, (enum sql_kcnt)(SQL_KCNT_FILTERED + g->kp->probe));
+	jump(g, SBPF_JA(0), miss);
+	sbpf_builder__bind(g->b, l_in);
 }
 
 /* Opening probe of a kernel pair: store the staged record under its key. */
@@ -178,6 +179,7 @@ static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
 	/* Filtered out: the executor would have replaced the older entry with
 	 * this one and then dropped the row, so the older one goes too. */
 	sbpf_builder__bind(g->b, l_drop);
+	count(g, SQL_KCNT_FILTERED);
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
 	call(g, BPF_FUNC_map_delete_elem);                                   /* delete(pair, key) */
 	jump(g, SBPF_JA(0), l_out);
@@ -192,8 +194,12 @@ static int pair_close(struct gen *g, struct sql_kx *kx, int l_out)
 	if (rc)
 		return rc;
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
+	int l_have = sbpf_builder__new_label(g->b);
 	call(g, BPF_FUNC_map_lookup_elem);                                   /* r0 = pair[key] */
-	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);                     /* no opening event: no row */
+	jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_have);
+	count(g, SQL_KCNT_UNPAIRED);                                         /* no opening event: no row */
+	jump(g, SBPF_JA(0), l_out);
+	sbpf_builder__bind(g->b, l_have);
 	copy_bytes(g, R_REC, g->kp->scratch_pair_off, 0, 0, rp->lay[0].size);
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
 	call(g, BPF_FUNC_map_delete_elem);                                   /* delete(pair, key) */
@@ -233,7 +239,7 @@ static int stream(struct gen *g, int l_out)
 	emit(g, SBPF_MOV64_IMM(3, 0));                                       /* r3 = 0 */
 	call(g, BPF_FUNC_ringbuf_reserve);                                   /* r0 = reserve(rb, size) */
 	jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_have);
-	count(g, SQL_KCNT_LOST);                                             /* ring buffer full */
+	count(g, (enum sql_kcnt)(SQL_KCNT_LOST + kp->probe));                /* ring buffer full */
 	jump(g, SBPF_JA(0), l_out);
 	sbpf_builder__bind(g->b, l_have);
 	emit(g, SBPF_MOV64_REG(R_TMP, 0));                                   /* r9 = record */
@@ -242,7 +248,10 @@ static int stream(struct gen *g, int l_out)
 	for (int i = 0; i < np; i++) {
 		const struct sql_layout *lay = &u->lay[parts[i]];
 		emit(g, SBPF_ST_MEM(SBPF_W, R_TMP, (int16_t)base, (int32_t)lay->tp_id));     /* header: id */
-		emit(g, SBPF_ST_MEM(SBPF_W, R_TMP, (int16_t)(base + 4), (int32_t)lay->size)); /* header: size */
+		if (i == 0)
+			sql_codegen_tag(g->b, R_TMP, (int16_t)base, lay->size);      /* header: size | epoch */
+		else
+			emit(g, SBPF_ST_MEM(SBPF_W, R_TMP, (int16_t)(base + 4), (int32_t)lay->size)); /* header: size */
 		int src = both && parts[i] == 0 ? R_OPEN : R_REC;
 		for (int c = 0; c < ncp[i]; c++, at++)
 			copy_bytes(g, R_TMP, cp[at].to, src, cp[at].from, cp[at].size);
@@ -286,19 +295,15 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                                  /* r6 = ctx */
 	if (sp->fault & (1u << p))
 		emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, 8));          /* (test fault) read above the stack */
-	/* The tracer's own events: when the record captures pid_tgid anyway
-	 * and no pid set comes first, test the staged value (one helper call
-	 * less per event); otherwise ask before staging. */
+	/* The tracer's own events are not events of the query: skipped before
+	 * anything is counted. */
 	const struct sql_layout *lay = &kp->krp->lay[p];
-	int tgid_off = -1;
-	for (size_t i = 0; i < lay->ncaps && !sp->pidset; i++)
-		if (lay->caps[i].kind == SQL_CAP_PID_TGID)
-			tgid_off = lay->caps[i].off;
-	if (kp->skip_tgid && tgid_off < 0) {
+	if (kp->skip_tgid) {
 		call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
 		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
 	}
+	sql_codegen_prologue(g.b, maps->epoch_fd, maps->counters_fd, p, l_out);
 	/* Processes not traced: nothing to do. With pairing in the kernel the
 	 * closing probe checks too, so an opening event left over from a traced
 	 * thread whose id an untraced one reuses is never taken (the executor
@@ -308,11 +313,6 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */
 	sql_codegen_stage(g.b, lay);
-	if (kp->skip_tgid && tgid_off >= 0) {
-		emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, R_REC, (int16_t)tgid_off));   /* r0 = staged pid_tgid */
-		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
-		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
-	}
 
 	struct sql_kx kx = { .b = g.b, .rp = kp->krp, .side = sp->side, .base = { -1, -1 } };
 	bool row_here = true; /* the whole row is known at this probe */
@@ -333,10 +333,20 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	if (!rc && !row_here && !sp->kpair && (sp->npost || sp->npre || sp->kagg))
 		rc = -EINVAL; /* paired in user space: rows do not exist here */
 	if (!rc && row_here) {
+		int l_filtered = sbpf_builder__new_label(g.b);
+		/* Never taken ("if r10 == 0"): keeps the filtered block in the
+		 * verifier's CFG even when no conjunct can fail. */
+		if (sp->npost)
+			jump(&g, SBPF_JMP_IMM(SBPF_JEQ, SBPF_REG_FP, 0, 0), l_filtered);
 		for (size_t i = 0; i < sp->npost && !rc; i++)
-			rc = sql_kx_branch(&kx, sp->post[i], false, l_out);
+			rc = sql_kx_branch(&kx, sp->post[i], false, l_filtered);
 		if (!rc)
 			rc = sp->kagg ? sql_kagg_emit(g.b, kp, maps, &kx, l_out) : stream(&g, l_out);
+		sbpf_builder__bind(g.b, l_filtered);
+		if (sp->npost) {
+			count(&g, (enum sql_kcnt)(SQL_KCNT_FILTERED + p));
+			jump(&g, SBPF_JA(0), l_out);
+		}
 	} else if (!rc && !sp->kpair) {
 		rc = stream(&g, l_out); /* one side of a pair made in user space */
 	}

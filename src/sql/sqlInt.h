@@ -261,12 +261,14 @@ void sql_recplan_row(struct sql_recplan *rp, const void *rec0, const void *rec1,
 struct sql_mvsf_maps {
 	int ringbuf_fd;        /* BPF_MAP_TYPE_RINGBUF receiving the records */
 	int scratch_fd;        /* per-CPU array, one value of >= the largest record */
-	int lost_fd;           /* per-CPU array, one u64: records the ring buffer refused */
+	int lost_fd;           /* per-CPU counters (enum sql_kcnt), two epochs */
+	int epoch_fd;          /* array, one u32: the current epoch */
 };
 
 struct sql_mvsf_opts {
 	size_t sz;             /* sizeof(struct sql_mvsf_opts) */
 	uint32_t skip_tgid;    /* events of this process are not recorded (0: none) */
+	int probe;             /* probe index of the layout (its counters) */
 };
 
 /* Generates the minimum verifier-safe function of one probe: stage the
@@ -802,6 +804,15 @@ struct sql_window_info {
 	uint64_t total_events;      /* last: over the whole run */
 	uint64_t total_lost;        /* last: over the whole run */
 	uint64_t total_evicted;     /* last: over the whole run */
+	/* accounting (fired = counted + filtered + lost + evicted + unpaired) */
+	bool acct;                  /* the terms below are filled */
+	uint64_t fired;             /* events of the row-making probes */
+	uint64_t counted;           /* rows that reached the query's output stage */
+	uint64_t filtered;          /* rejected by a filter (kernel or user space) */
+	uint64_t unpaired;          /* closing events without an opening event */
+	uint64_t rowlost;           /* lost, in the unit of fired */
+	uint64_t rowevicted;        /* evicted by the executor's bounded state */
+	uint64_t total_fired, total_counted, total_filtered, total_unpaired, total_rowlost, total_rowevicted;
 };
 
 struct sql_sink;
@@ -840,6 +851,9 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
 /* Rows dropped by bounded executor state (join table, group table) so far. */
 uint64_t sql_exec_evicted(const struct sql_exec *x);
+/* Rows that passed WHERE (with a JOIN: input rows of both sides) and rows
+ * WHERE rejected (single table), since the executor was made. */
+void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected);
 bool sql_exec_done(const struct sql_exec *x);
 void sql_exec_free(struct sql_exec *x);
 
@@ -915,15 +929,47 @@ struct sql_kspec {
 	uint32_t fault;                /* testing: probes (bit mask) given an invalid program */
 };
 
-/* Per-CPU counters of a kernel plan (indexes of the counters map). */
+/* Per-CPU counters of every plan (MVSF included): one array of
+ * SQL_KCNT__COUNT u64 per epoch (the counters map has two entries, indexed
+ * by the epoch a program read at entry; see sql_codegen_prologue). Terms
+ * with "+ probe" have one counter per probe (index + probe number). */
 enum sql_kcnt {
-	SQL_KCNT_LOST,        /* ring buffer full */
+	SQL_KCNT_FIRED,       /* + probe: events that ran the program (the tracer's own excluded) */
+	SQL_KCNT_FIRED1,
+	SQL_KCNT_FILTERED,    /* + probe: rejected by a kernel filter (pid set, WHERE) */
+	SQL_KCNT_FILTERED1,
+	SQL_KCNT_LOST,        /* + probe: ring buffer full */
+	SQL_KCNT_LOST1,
 	SQL_KCNT_REPLACED,    /* unmatched opening event replaced by a newer one (evicted) */
 	SQL_KCNT_PAIR_FULL,   /* pairing map full: opening event dropped (evicted) */
+	SQL_KCNT_UNPAIRED,    /* closing event without a stored opening event: no row */
 	SQL_KCNT_AGG_FULL,    /* group map full: row dropped (lost) */
 	SQL_KCNT_ROWS,        /* rows folded into kernel groups */
 	SQL_KCNT__COUNT
 };
+
+/* Stack slots every generated program reserves (below the kernel-plan
+ * slots of kprog.c and kagg.c). */
+#define SQL_STK_CNT   (-168)  /* pointer to this CPU's counters of the epoch */
+#define SQL_STK_EPOCH (-176)  /* u32 epoch read at entry */
+/* Bit of a record's size word (header) set by programs that ran in epoch 1. */
+#define SQL_REC_EPOCH (1u << 31)
+/* The epoch of a record (its header's size word, SQL_REC_EPOCH). */
+static inline uint32_t sql_rec_epoch(const void *rec)
+{
+	return ((const uint8_t *)rec)[7] >> 7; /* little-endian size word, bit 31 */
+}
+
+/* Emits the entry of every program, after the tracer's own events are
+ * skipped: epoch = epoch_map[0] & 1 (to SQL_STK_EPOCH), r0 = this CPU's
+ * counters of that epoch (to SQL_STK_CNT; jump to @l_out if missing), and
+ * FIRED + @probe += 1. Clobbers r0..r5. */
+void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd, int probe, int l_out);
+/* Emits counters[@idx] += 1 through SQL_STK_CNT (clobbers r1, r2). */
+void sql_codegen_count(struct sbpf_builder *b, enum sql_kcnt idx);
+/* Emits the record header's size word at @reg + @off: @size | epoch << 31
+ * (clobbers r1). */
+void sql_codegen_tag(struct sbpf_builder *b, int reg, int16_t off, uint32_t size);
 
 /* Bytes copied from a staged record into a destination (record or key). */
 struct sql_kcopy {
@@ -962,6 +1008,7 @@ struct sql_kmaps {
 	int outer_fd;          /* array of maps, one slot: the current group map */
 	int zero_fd;           /* array, one zeroed aggregate value */
 	int pidset_fd;         /* hash: u32 tgid -> u8 (pid filter) */
+	int epoch_fd;          /* array, one u32: the current epoch */
 };
 
 /* Everything the generator needs for one probe of a kernel plan. */
@@ -1017,17 +1064,41 @@ int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struc
 int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st);
 int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_aggstate *st);
 
-/* Kernel group maps of a running source: swaps in the empty map (the
- * kernel waits for programs still using the old one), reads the old one.
- * Returns groups read, 0 for sources without kernel aggregation. */
-int sql_source_collect(struct sql_source *s, sql_group_fn fn, void *ctx);
+/* Accounting of one window of a source (sql_source_cut). The unit is an
+ * event of the probe that makes rows (the closing probe of a paired
+ * table): each such event that fired in the window is a row delivered, or
+ * filtered in the kernel, or lost, or unpaired (a closing event whose
+ * opening event was not stored: before the start, or filtered, lost or
+ * evicted at the opening probe, reported in open_*). */
+struct sql_acct {
+	uint64_t fired;          /* events of the row-making probe (the tracer's own excluded) */
+	uint64_t filtered;       /* rejected by kernel filters (pid set, WHERE) */
+	uint64_t lost;           /* ring buffer full, group map full, program not run, bad record */
+	uint64_t unpaired;       /* closing events without an opening event */
+	uint64_t krows;          /* rows folded into kernel groups (kernel aggregation) */
+	uint64_t open_fired;     /* paired tables: opening events */
+	uint64_t open_lost;      /* paired tables: opening events lost */
+	uint64_t open_filtered;  /* paired tables: opening events filtered */
+	bool timed_out;          /* the drain did not finish in time (records may follow) */
+};
+
+/* Window cuts. flip: programs starting from now count into the other
+ * epoch (and kernel groups go to its map); returns once every program
+ * that started before has finished (an RCU grace period). Until replay,
+ * records of the new epoch are kept aside. cut: delivers the old epoch's
+ * records (then its kernel groups to @gfn) and fills @a with its counters,
+ * which are then zeroed. replay: delivers the records kept aside; they
+ * belong to the next window. 0 / rows / -errno. */
+int sql_source_flip(struct sql_source *s);
+int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ctx, sql_group_fn gfn,
+		   void *gctx, struct sql_acct *a);
+int sql_source_replay(struct sql_source *s, sql_row_fn fn, void *ctx);
 /* Fingerprint of the programs sql_source_open() would load with @opts
  * (placeholder map fds; map definitions; kernel release), without
  * creating maps or loading anything. 0 or -errno with a reason in @err. */
 int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
 			   char *err, size_t errsz);
-/* Rows the kernel folded into groups since open. */
-uint64_t sql_source_kernel_rows(const struct sql_source *s);
+
 
 /* ---- pid sets in the kernel (kpids.c) ------------------------------------ */
 

@@ -497,6 +497,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 	}
 	struct sql_acct a[2];
 	uint64_t fired = 0, kfiltered = 0, rowlost = 0, unpaired = 0, krows = 0;
+	bool late = false;
 	for (int s = 0; s < q->ntables; s++) {
 		rc = sql_source_cut(r->src[s], timeout_ms, s ? on_row1 : on_row0, r, on_group, r, &a[s]);
 		if (rc < 0 && rc != -ECANCELED)
@@ -508,6 +509,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		rowlost += a[s].lost;
 		unpaired += a[s].unpaired;
 		krows += a[s].krows;
+		late |= a[s].timed_out;
 	}
 	uint64_t passed, rejected, exevicted = sql_exec_evicted(r->x);
 	sql_exec_counts(r->x, &passed, &rejected);
@@ -519,7 +521,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		.evicted = evicted - *evicted0, .last = last, .acct = true, .fired = fired,
 		.counted = r->opened.kagg ? krows : passed - r->passed0 - dev,
 		.filtered = kfiltered + (r->ufiltered - r->ufiltered0) + (rejected - r->rejected0),
-		.unpaired = unpaired, .rowlost = rowlost, .rowevicted = dev,
+		.unpaired = unpaired, .rowlost = rowlost, .rowevicted = dev, .late = late,
 	};
 	r->passed0 = passed;
 	r->rejected0 = rejected;
@@ -556,6 +558,10 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 	return r->err;
 }
 
+/* Bound on reading what the kernel produced before a window boundary (at
+ * most a full ring buffer): a cut that takes longer is reported. */
+#define CUT_MS 3000
+
 static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_query_run_opts *o)
 {
 	const struct sql_query *q = r->q;
@@ -568,7 +574,7 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 	for (;;) {
 		uint64_t now = now_real();
 		if (now >= boundary && boundary < deadline) {
-			if ((rc = close_window(r, win_start, boundary, false, 100, &lost0, &evicted0)))
+			if ((rc = close_window(r, win_start, boundary, false, CUT_MS, &lost0, &evicted0)))
 				return rc;
 			win_start = boundary;
 			boundary = now >= boundary + W ? (now / W + 1) * W : boundary + W;
@@ -587,7 +593,7 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 	uint64_t end = now_real();
 	if (end > deadline)
 		end = deadline;
-	return close_window(r, win_start, end, true, 1000, &lost0, &evicted0);
+	return close_window(r, win_start, end, true, CUT_MS, &lost0, &evicted0);
 }
 
 int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts, char *err, size_t errsz)

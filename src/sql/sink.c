@@ -632,6 +632,9 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 				fprintf(s->log, "; %" PRIu64 " fired = %" PRIu64 " counted + %" PRIu64 " filtered + %" PRIu64
 					" lost + %" PRIu64 " evicted + %" PRIu64 " unpaired",
 					w->fired, w->counted, w->filtered, w->rowlost, w->rowevicted, w->unpaired);
+			if (w->late)
+				fputs(" (the kernel's records could not all be read in time: some rows of this "
+				      "window are counted in the next)", s->log);
 			fputc('\n', s->log);
 		} else if (w->lost || w->evicted) {
 			fprintf(s->log, "safebpf: %" PRIu64 " events lost (kernel buffer full), %" PRIu64

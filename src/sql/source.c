@@ -18,6 +18,7 @@
 #define MIN_RINGBUF (64u << 10)
 #define MAX_RINGBUF (1u << 30)
 #define LOG_SIZE (256u << 10)
+#define POLL_BUDGET 16384 /* records per poll */
 
 struct sql_source {
 	const struct sql_table *t;                 /* the table */
@@ -475,6 +476,10 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 		rc = -errno;
 		snprintf(err, errsz, "cannot read the ring buffer: %s", strerror(errno));
 	}
+	/* A poll returns after this many records, so that windows close on
+	 * time when events come faster than they are read. */
+	if (!rc)
+		sbpf_kringbuf__set_budget(s->rb, POLL_BUDGET);
 	if (rc) {
 		sql_source_close(s);
 		errno = rc < 0 ? -rc : EINVAL;
@@ -508,9 +513,10 @@ int sql_source_drain(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *
 	sbpf_kringbuf__positions(s->rb, &cons, &target);
 	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	int total = 0;
-	for (int wait = 0;; wait = 1) {
-		/* The first round only takes what is there; later rounds wait for
-		 * a record another CPU is still filling (its commit wakes us). */
+	for (int wait = 0;;) {
+		/* A round only takes what is there; after a round that found
+		 * nothing, wait for a record another CPU is still filling (its
+		 * commit wakes us). Rounds are bounded (POLL_BUDGET). */
 		int64_t left = deadline - now_ms();
 		int t = wait ? (int)(left < 10 ? (left > 0 ? left : 1) : 10) : 0;
 		s->fn = fn;
@@ -519,6 +525,7 @@ int sql_source_drain(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *
 		int n = sbpf_kringbuf__poll(s->rb, t);
 		s->fn = NULL;
 		total += s->rows;
+		wait = n == 0;
 		if (n == -ECANCELED)
 			return total;
 		if (n < 0)

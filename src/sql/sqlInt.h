@@ -812,6 +812,7 @@ struct sql_window_info {
 	uint64_t unpaired;          /* closing events without an opening event */
 	uint64_t rowlost;           /* lost, in the unit of fired */
 	uint64_t rowevicted;        /* evicted by the executor's bounded state */
+	bool late;                  /* the cut timed out: rows of this window may follow in the next */
 	uint64_t total_fired, total_counted, total_filtered, total_unpaired, total_rowlost, total_rowevicted;
 };
 

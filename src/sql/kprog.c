@@ -177,11 +177,16 @@ static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
 	if (!sp->npre)
 		return 0;
 	/* Filtered out: the executor would have replaced the older entry with
-	 * this one and then dropped the row, so the older one goes too. */
+	 * this one and then dropped the row, so the older one goes too. The
+	 * entry stays, marked (tracepoint id 0), so that its closing event is
+	 * counted as filtered rather than unpaired. */
 	sbpf_builder__bind(g->b, l_drop);
 	count(g, SQL_KCNT_FILTERED);
+	emit(g, SBPF_ST_MEM(SBPF_W, R_REC, 0, 0));                           /* header id = 0: filtered */
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
-	call(g, BPF_FUNC_map_delete_elem);                                   /* delete(pair, key) */
+	emit(g, SBPF_MOV64_REG(3, R_REC));                                   /* r3 = staged record */
+	emit(g, SBPF_MOV64_IMM(4, BPF_ANY));                                 /* r4 = BPF_ANY */
+	call(g, BPF_FUNC_map_update_elem);                                   /* pair[key] = marker */
 	jump(g, SBPF_JA(0), l_out);
 	return 0;
 }
@@ -200,6 +205,17 @@ static int pair_close(struct gen *g, struct sql_kx *kx, int l_out)
 	count(g, SQL_KCNT_UNPAIRED);                                         /* no opening event: no row */
 	jump(g, SBPF_JA(0), l_out);
 	sbpf_builder__bind(g->b, l_have);
+	if (g->kp->spec->npre) {
+		/* Its opening event was filtered out (marker): so is this one. */
+		int l_real = sbpf_builder__new_label(g->b);
+		emit(g, SBPF_LDX_MEM(SBPF_W, 1, 0, 0));                      /* r1 = header id */
+		jump(g, SBPF_JMP_IMM(SBPF_JNE, 1, 0, 0), l_real);
+		map_key_args(g, g->maps->pair_fd, STK_PKEY);
+		call(g, BPF_FUNC_map_delete_elem);                           /* delete(pair, key) */
+		count(g, SQL_KCNT_FILTERED1);
+		jump(g, SBPF_JA(0), l_out);
+		sbpf_builder__bind(g->b, l_real);
+	}
 	copy_bytes(g, R_REC, g->kp->scratch_pair_off, 0, 0, rp->lay[0].size);
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
 	call(g, BPF_FUNC_map_delete_elem);                                   /* delete(pair, key) */

@@ -602,11 +602,14 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 		fmt_iso(w->end_ns, b, sizeof(b));
 		fprintf(s->out,
 			"{\"window\":{\"start\":\"%s\",\"end\":\"%s\",\"rows\":%" PRIu64 ",\"events\":%" PRIu64
-			",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"fired\":%" PRIu64 ",\"counted\":%" PRIu64
-			",\"filtered\":%" PRIu64 ",\"rows_lost\":%" PRIu64 ",\"rows_evicted\":%" PRIu64
-			",\"unpaired\":%" PRIu64 "%s}}\n",
-			a, b, w->rows, w->events, w->lost, w->evicted, w->fired, w->counted, w->filtered, w->rowlost,
-			w->rowevicted, w->unpaired, w->last ? ",\"last\":true" : "");
+			",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64, a, b, w->rows, w->events, w->lost, w->evicted);
+		if (w->acct)
+			fprintf(s->out,
+				",\"fired\":%" PRIu64 ",\"counted\":%" PRIu64 ",\"filtered\":%" PRIu64
+				",\"rows_lost\":%" PRIu64 ",\"rows_evicted\":%" PRIu64 ",\"unpaired\":%" PRIu64 "%s",
+				w->fired, w->counted, w->filtered, w->rowlost, w->rowevicted, w->unpaired,
+				w->late ? ",\"late\":true" : "");
+		fprintf(s->out, "%s}}\n", w->last ? ",\"last\":true" : "");
 		break;
 	case SQL_SINK_TABLE:
 		if (s->streaming && !s->header_done && w->last) {

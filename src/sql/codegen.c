@@ -16,6 +16,7 @@
  *     if r0 == 0: counters.lost += 1; goto out
  *     copy scratch -> r0; bpf_ringbuf_submit(r0)
  *   out:
+ *     counters.done += 1              (sql_codegen_epilogue)
  *     return 0
  *
  * Staging in scratch keeps strings (paths of up to SQL_MAX_RECORD bytes)
@@ -157,10 +158,10 @@ void sql_codegen_stage(struct sbpf_builder *b, const struct sql_layout *lay)
 		capture(&g, &lay->caps[i]);
 }
 
-void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd, int probe, int l_out)
+void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd, int probe, int l_exit)
 {
 	struct gen g = { .b = b };
-	lookup_first(&g, epoch_fd, l_out);                           /* r0 = &epoch */
+	lookup_first(&g, epoch_fd, l_exit);                          /* r0 = &epoch */
 	emit(&g, SBPF_LDX_MEM(SBPF_W, 1, 0, 0));                     /* r1 = epoch */
 	emit(&g, SBPF_ALU64_IMM(SBPF_AND, 1, 1));                    /* r1 &= 1 */
 	emit(&g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, SQL_STK_EPOCH)); /* *(u32 *)(r10 + STK_EPOCH) = r1 */
@@ -169,9 +170,18 @@ void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd,
 	emit(&g, SBPF_MOV64_REG(2, SBPF_REG_FP));                    /* r2 = r10 */
 	emit(&g, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                   /* r2 += -4 */
 	call(&g, BPF_FUNC_map_lookup_elem);                          /* r0 = &counters[epoch] */
-	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out); /* if r0 == 0 goto out */
+	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_exit); /* if r0 == 0 goto exit */
 	emit(&g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, SQL_STK_CNT)); /* spill the counters pointer */
 	sql_codegen_count(b, (enum sql_kcnt)(SQL_KCNT_FIRED + probe));
+}
+
+void sql_codegen_epilogue(struct sbpf_builder *b, int l_out, int l_exit)
+{
+	sbpf_builder__bind(b, l_out);
+	sql_codegen_count(b, SQL_KCNT_DONE);
+	sbpf_builder__bind(b, l_exit);
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                         /* r0 = 0 */
+	sbpf_builder__emit(b, SBPF_EXIT_INSN());                             /* exit */
 }
 
 void sql_codegen_count(struct sbpf_builder *b, enum sql_kcnt idx)
@@ -199,7 +209,7 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	struct gen g = { .b = sbpf_builder__new(), .lay = lay };
 	if (!g.b)
 		return -ENOMEM;
-	int l_out = sbpf_builder__new_label(g.b);
+	int l_out = sbpf_builder__new_label(g.b), l_exit = sbpf_builder__new_label(g.b);
 	int l_have = sbpf_builder__new_label(g.b);
 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                          /* r6 = ctx */
@@ -208,9 +218,9 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	if (skip) {
 		call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));               /* r0 >>= 32 (tgid) */
-		sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)skip, 0), l_out);
+		sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)skip, 0), l_exit);
 	}
-	sql_codegen_prologue(g.b, maps->epoch_fd, maps->lost_fd, probe, l_out);
+	sql_codegen_prologue(g.b, maps->epoch_fd, maps->lost_fd, probe, l_exit);
 	lookup_first(&g, maps->scratch_fd, l_out);
 	emit(&g, SBPF_MOV64_REG(R_SCRATCH, 0));                      /* r7 = scratch record */
 	sql_codegen_stage(g.b, lay);
@@ -231,9 +241,7 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	emit(&g, SBPF_MOV64_REG(1, 0));                              /* r1 = record */
 	emit(&g, SBPF_MOV64_IMM(2, 0));                              /* r2 = 0 (flags) */
 	call(&g, BPF_FUNC_ringbuf_submit);
-	sbpf_builder__bind(g.b, l_out);
-	emit(&g, SBPF_MOV64_IMM(0, 0));                              /* r0 = 0 */
-	emit(&g, SBPF_EXIT_INSN());                                  /* exit */
+	sql_codegen_epilogue(g.b, l_out, l_exit);                    /* out: done += 1; exit */
 
 	int rc = sbpf_builder__finish(g.b, out, n, NULL);
 	sbpf_builder__free(g.b);

@@ -15,7 +15,7 @@
  *     aggregate: update the group in the per-CPU group map (kagg.c)
  *     or stream: reserve a record, copy the projected captures, submit,
  *         waking user space only when N records are waiting
- *   out: return 0
+ *   out: counters.done += 1; return 0
  *
  * Register roles: r6 tracepoint record, r7 staged record of this probe,
  * r8 staged opening record (closing probe of a kernel pair), r9 free for
@@ -305,7 +305,7 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	struct gen g = { .b = sbpf_builder__new(), .kp = kp, .maps = maps };
 	if (!g.b)
 		return -ENOMEM;
-	int l_out = sbpf_builder__new_label(g.b);
+	int l_out = sbpf_builder__new_label(g.b), l_exit = sbpf_builder__new_label(g.b);
 	int rc = 0;
 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                                  /* r6 = ctx */
@@ -317,9 +317,9 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	if (kp->skip_tgid) {
 		call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
-		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
+		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_exit);
 	}
-	sql_codegen_prologue(g.b, maps->epoch_fd, maps->counters_fd, p, l_out);
+	sql_codegen_prologue(g.b, maps->epoch_fd, maps->counters_fd, p, l_exit);
 	/* Processes not traced: nothing to do. With pairing in the kernel the
 	 * closing probe checks too, so an opening event left over from a traced
 	 * thread whose id an untraced one reuses is never taken (the executor
@@ -366,9 +366,7 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	} else if (!rc && !sp->kpair) {
 		rc = stream(&g, l_out); /* one side of a pair made in user space */
 	}
-	sbpf_builder__bind(g.b, l_out);
-	emit(&g, SBPF_MOV64_IMM(0, 0));                                      /* r0 = 0 */
-	emit(&g, SBPF_EXIT_INSN());                                          /* exit */
+	sql_codegen_epilogue(g.b, l_out, l_exit);                            /* out: done += 1; exit */
 	if (!rc)
 		rc = sbpf_builder__finish(g.b, out, n, NULL);
 	sbpf_builder__free(g.b);

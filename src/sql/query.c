@@ -318,6 +318,7 @@ struct runner {
 	uint64_t ufiltered;             /* rows the process filter rejected here */
 	uint64_t ufiltered0, passed0, rejected0, exevicted0; /* values at the last window */
 	struct sql_window_info tot;     /* accounting totals (total_* fields) */
+	struct sql_merge *held;         /* JOIN: right rows not yet released */
 	int err;                        /* first executor error */
 	bool done;                      /* executor finished (LIMIT) */
 	int side;                       /* side of the source being polled */
@@ -391,13 +392,6 @@ static int on_row1(void *ctx, const struct sql_value *row)
 	return feed(ctx, 1, row);
 }
 
-/* JOIN miss: left rows already produced are read before giving up. */
-static void refill(void *ctx)
-{
-	struct runner *r = ctx;
-	sql_source_poll(r->src[0], 0, on_row0, r);
-}
-
 static uint64_t total_lost(const struct runner *r)
 {
 	uint64_t n = r->forks ? sql_source_lost(r->forks) : 0;
@@ -414,14 +408,58 @@ static uint64_t total_evicted(const struct runner *r)
 	return n;
 }
 
+/* How long a JOIN round looks for a moment when no program runs. */
+#define QUIESCE_US 2000
+
+/* JOIN: right rows wait in the reorder buffer until released in time order. */
+static int hold1(void *ctx, const struct sql_value *row)
+{
+	struct runner *r = ctx;
+	int rc = sql_merge_put(r->held, row);
+	if (rc && !r->err)
+		r->err = rc;
+	return rc != 0;
+}
+
+static int release(struct runner *r, uint64_t before)
+{
+	int rc = sql_merge_release(r->held, before, on_row1, r);
+	if (rc < 0 && !r->err)
+		r->err = rc;
+	return r->err;
+}
+
+/* JOIN round: read right rows; find a moment tR before which every right
+ * event has been read, then read every left event that happened before a
+ * later moment; the right rows before tR can now go, in time order, each
+ * finding every earlier left row (docs/sql.md, JOIN). */
+static int poll_join(struct runner *r, int timeout_ms)
+{
+	uint64_t tR, tL;
+	int rc = sql_source_poll(r->src[1], timeout_ms, hold1, r);
+	if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
+		return rc;
+	if (r->err || r->done)
+		return r->err;
+	if (sql_source_quiesce(r->src[1], QUIESCE_US, &tR))
+		return 0; /* programs kept running: next round */
+	rc = sql_source_drain(r->src[1], 100, hold1, r);
+	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
+		return rc;
+	if (sql_source_quiesce(r->src[0], QUIESCE_US, &tL))
+		return r->err;
+	rc = sql_source_drain(r->src[0], 100, on_row0, r);
+	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
+		return rc;
+	return rc == -ETIMEDOUT ? r->err : release(r, tR);
+}
+
 static int poll_once(struct runner *r, int timeout_ms)
 {
 	drain_forks(r);
-	int rc = 0;
 	if (r->q->ntables == 2)
-		rc = sql_source_poll(r->src[0], 0, on_row0, r);
-	if (rc >= 0 && !r->done)
-		rc = sql_source_poll(r->src[r->q->ntables - 1], timeout_ms, r->q->ntables == 2 ? on_row1 : on_row0, r);
+		return poll_join(r, timeout_ms);
+	int rc = sql_source_poll(r->src[0], timeout_ms, on_row0, r);
 	if (rc == -EINTR)
 		rc = 0;
 	return rc < 0 ? rc : r->err;
@@ -499,7 +537,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 	uint64_t fired = 0, kfiltered = 0, rowlost = 0, unpaired = 0, krows = 0;
 	bool late = false;
 	for (int s = 0; s < q->ntables; s++) {
-		rc = sql_source_cut(r->src[s], timeout_ms, s ? on_row1 : on_row0, r, on_group, r, &a[s]);
+		rc = sql_source_cut(r->src[s], timeout_ms, s ? hold1 : on_row0, r, on_group, r, &a[s]);
 		if (rc < 0 && rc != -ECANCELED)
 			return rc;
 		if (r->err)
@@ -511,6 +549,9 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		krows += a[s].krows;
 		late |= a[s].timed_out;
 	}
+	/* Every event of the old epoch has been read: its right rows go. */
+	if (r->held && (rc = release(r, UINT64_MAX)))
+		return rc;
 	uint64_t passed, rejected, exevicted = sql_exec_evicted(r->x);
 	sql_exec_counts(r->x, &passed, &rejected);
 	uint64_t dev = exevicted - r->exevicted0;
@@ -551,7 +592,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 	if ((rc = sql_exec_window(r->x, &w)))
 		return rc;
 	for (int s = 0; s < q->ntables && !last; s++) {
-		rc = sql_source_replay(r->src[s], s ? on_row1 : on_row0, r);
+		rc = sql_source_replay(r->src[s], s ? hold1 : on_row0, r);
 		if (rc < 0)
 			return rc;
 	}
@@ -632,8 +673,11 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		rc = -ENOMEM;
 		snprintf(err, errsz, "out of memory");
 	}
-	if (!rc && q->ntables == 2)
-		sql_exec_set_refill(r.x, refill, &r);
+	if (!rc && q->ntables == 2 &&
+	    !(r.held = sql_merge_new(q->tables[1]->ncols, sql_table_column(q->tables[1], "ts")))) {
+		rc = -ENOMEM;
+		snprintf(err, errsz, "out of memory");
+	}
 	if (!rc && o.attached && o.attached(o.ctx)) {
 		snprintf(err, errsz, "the run was stopped before it started");
 		rc = -ECANCELED;
@@ -647,6 +691,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	if (r.forks)
 		sql_source_close(r.forks);
 	sql_exec_free(r.x);
+	sql_merge_free(r.held);
 	sql_sink_free(sink);
 	pidset_clear(&r.mine);
 	pidset_clear(&r.foreign);

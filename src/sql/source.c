@@ -594,6 +594,60 @@ uint64_t sql_source_evicted(const struct sql_source *s)
 	return (s->pair ? sql_pair_evicted(s->pair) : 0) + c[SQL_KCNT_REPLACED] + c[SQL_KCNT_PAIR_FULL];
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int sql_source_quiesce(struct sql_source *s, int max_us, uint64_t *when)
+{
+	int ncpus = sbpf_kernel_ncpus();
+	if (s->lost_fd < 0 || ncpus <= 0)
+		return -EINVAL;
+	size_t per = (size_t)ncpus * SQL_KCNT__COUNT;
+	uint64_t *v = calloc(2 * per, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	uint64_t start = mono_ns();
+	int rc = -EAGAIN;
+	for (;;) {
+		/* Programs on one CPU never overlap: when, per CPU, the runs
+		 * counted as started by the first read are all counted as
+		 * finished by the second, every run that started before t has
+		 * finished (its record is in the ring buffer). */
+		uint64_t t = mono_ns();
+		uint32_t e0 = 0, e1 = 1;
+		int r = sbpf_kmap_lookup(s->lost_fd, &e0, v);
+		if (!r)
+			r = sbpf_kmap_lookup(s->lost_fd, &e1, v + per);
+		if (r) {
+			rc = r;
+			break;
+		}
+		bool idle = true;
+		for (int c = 0; c < ncpus && idle; c++) {
+			uint64_t f = 0, d = 0;
+			for (int e = 0; e < 2; e++) {
+				const uint64_t *x = v + (size_t)e * per + (size_t)c * SQL_KCNT__COUNT;
+				f += x[SQL_KCNT_FIRED] + x[SQL_KCNT_FIRED1];
+				d += x[SQL_KCNT_DONE];
+			}
+			idle = f == d;
+		}
+		if (idle) {
+			*when = t;
+			rc = 0;
+			break;
+		}
+		if (mono_ns() - start > (uint64_t)max_us * 1000u)
+			break;
+	}
+	free(v);
+	return rc;
+}
+
 int sql_source_flip(struct sql_source *s)
 {
 	uint32_t zero = 0, next = s->epoch ^ 1;

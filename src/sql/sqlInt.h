@@ -351,6 +351,20 @@ struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_s
  * needed are SQL_T_NULL). Return non-zero to stop polling. */
 typedef int (*sql_row_fn)(void *ctx, const struct sql_value *row);
 
+/* ---- reorder buffer of a JOIN's right side (merge.c) ------------------------ */
+
+struct sql_merge;
+/* A buffer of rows of @ncols columns ordered by column @ts_col. NULL when
+ * out of memory. */
+struct sql_merge *sql_merge_new(size_t ncols, int ts_col);
+void sql_merge_free(struct sql_merge *m);
+/* Copies @row in. 0 or -ENOMEM. */
+int sql_merge_put(struct sql_merge *m, const struct sql_value *row);
+/* Hands every row with ts < @before to @fn in (ts, arrival) order and
+ * forgets it; keeps the others. 0, 1 when @fn asked to stop, or -ENOMEM. */
+int sql_merge_release(struct sql_merge *m, uint64_t before, sql_row_fn fn, void *ctx);
+size_t sql_merge_count(const struct sql_merge *m);
+
 /* Waits up to @timeout_ms for events and delivers the rows they complete
  * (timeout 0: only what is already there, without waiting).
  * Returns the number of rows delivered or a negative error. */
@@ -946,6 +960,8 @@ enum sql_kcnt {
 	SQL_KCNT_UNPAIRED,    /* closing event without a stored opening event: no row */
 	SQL_KCNT_AGG_FULL,    /* group map full: row dropped (lost) */
 	SQL_KCNT_ROWS,        /* rows folded into kernel groups */
+	SQL_KCNT_DONE,        /* runs finished (every path after FIRED): FIRED0 + FIRED1 - DONE
+				 are running now on that CPU (sql_source_quiesce) */
 	SQL_KCNT__COUNT
 };
 
@@ -963,9 +979,12 @@ static inline uint32_t sql_rec_epoch(const void *rec)
 
 /* Emits the entry of every program, after the tracer's own events are
  * skipped: epoch = epoch_map[0] & 1 (to SQL_STK_EPOCH), r0 = this CPU's
- * counters of that epoch (to SQL_STK_CNT; jump to @l_out if missing), and
- * FIRED + @probe += 1. Clobbers r0..r5. */
-void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd, int probe, int l_out);
+ * counters of that epoch (to SQL_STK_CNT; jump to @l_exit if missing), and
+ * FIRED + @probe += 1. Every later path must end at sql_codegen_epilogue.
+ * Clobbers r0..r5. */
+void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd, int probe, int l_exit);
+/* Binds @l_out: DONE += 1; binds @l_exit: return 0. */
+void sql_codegen_epilogue(struct sbpf_builder *b, int l_out, int l_exit);
 /* Emits counters[@idx] += 1 through SQL_STK_CNT (clobbers r1, r2). */
 void sql_codegen_count(struct sbpf_builder *b, enum sql_kcnt idx);
 /* Emits the record header's size word at @reg + @off: @size | epoch << 31
@@ -1091,6 +1110,11 @@ struct sql_acct {
  * which are then zeroed. replay: delivers the records kept aside; they
  * belong to the next window. 0 / rows / -errno. */
 int sql_source_flip(struct sql_source *s);
+/* A moment (CLOCK_MONOTONIC ns, the clock of ts) before which every run of
+ * the source's programs has finished: reading the ring buffer after this
+ * call yields every event whose ts is below *@when. Retries for up to
+ * @max_us while a program is running; -EAGAIN when none was found. */
+int sql_source_quiesce(struct sql_source *s, int max_us, uint64_t *when);
 int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ctx, sql_group_fn gfn,
 		   void *gctx, struct sql_acct *a);
 int sql_source_replay(struct sql_source *s, sql_row_fn fn, void *ctx);

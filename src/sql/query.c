@@ -409,7 +409,7 @@ static uint64_t total_evicted(const struct runner *r)
 }
 
 /* How long a JOIN round looks for a moment when no program runs. */
-#define QUIESCE_US 2000
+#define QUIESCE_US 500
 
 /* JOIN: right rows wait in the reorder buffer until released in time order. */
 static int hold1(void *ctx, const struct sql_value *row)
@@ -435,23 +435,23 @@ static int release(struct runner *r, uint64_t before)
  * finding every earlier left row (docs/sql.md, JOIN). */
 static int poll_join(struct runner *r, int timeout_ms)
 {
-	uint64_t tR, tL;
+	uint64_t tR = 0, tL = 0;
 	int rc = sql_source_poll(r->src[1], timeout_ms, hold1, r);
 	if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
 		return rc;
 	if (r->err || r->done)
 		return r->err;
-	if (sql_source_quiesce(r->src[1], QUIESCE_US, &tR))
-		return 0; /* programs kept running: next round */
+	/* Without such a moment (programs kept running) both sides are still
+	 * read, but nothing is released this round. */
+	bool okR = !sql_source_quiesce(r->src[1], QUIESCE_US, &tR);
 	rc = sql_source_drain(r->src[1], 100, hold1, r);
 	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
 		return rc;
-	if (sql_source_quiesce(r->src[0], QUIESCE_US, &tL))
-		return r->err;
+	bool ok = okR && rc != -ETIMEDOUT && !sql_source_quiesce(r->src[0], QUIESCE_US, &tL);
 	rc = sql_source_drain(r->src[0], 100, on_row0, r);
 	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
 		return rc;
-	return rc == -ETIMEDOUT ? r->err : release(r, tR);
+	return ok && rc != -ETIMEDOUT ? release(r, tR) : r->err;
 }
 
 static int poll_once(struct runner *r, int timeout_ms)

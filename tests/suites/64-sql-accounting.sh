@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=16
+NCHECKS=19
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -50,6 +50,24 @@ for plan in mvsf auto kernel-max; do
 	got=$(grep -v '^first_use' "$tmp/join.$plan" | tr '\n' ' ')
 	check "join ($plan): the first use of each opened fd is its fstat, 10 times (got: $got)" \
 		"[ \"\$(grep -v '^first_use' '$tmp/join.$plan')\" = 'fstat,10' ]"
+done
+
+# The same join while a getppid storm runs on both CPUs and 100 ms windows
+# close: every row is an fstat, and with nothing lost there are exactly 3000.
+JW="$JQ WINDOW 100ms"
+for plan in mvsf auto kernel-max; do
+	"$SB" query -f csv --plan "$plan" -c "sh -c '$WL --storm 2 1 300000 2>/dev/null & $WL --open-fstat $marker 3000; wait'" \
+		"$JW" >"$tmp/joinw.$plan" 2>"$tmp/joinw.$plan.err"
+	check "join under load ($plan): only fstat rows, 3000 of them unless lost ($(awk -F, 'NR > 1 { n[$2] += $3 } END { for (k in n) printf "%s=%d ", k, n[k] }' "$tmp/joinw.$plan"); $(grep -o '[0-9]* lost, [0-9]* evicted;' "$tmp/joinw.$plan.err"))" \
+		"python3 - '$tmp/joinw.$plan' '$tmp/joinw.$plan.err' <<'PY'
+import csv, re, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+names = {r['first_use'] for r in rows}
+n = sum(int(r['n']) for r in rows)
+m = re.search(r'^safebpf: \\d+ events, (\\d+) lost, (\\d+) evicted', open(sys.argv[2]).read(), re.M)
+lost = int(m.group(1)) + int(m.group(2))
+sys.exit(not (names <= {'fstat'} and (n == 3000 if lost == 0 else n <= 3000)))
+PY"
 done
 
 # 2. The accounting invariant at a high rate, per window and in total.

@@ -677,8 +677,8 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 {
 	memset(a, 0, sizeof(*a));
 	int rows = sql_source_drain(s, timeout_ms, fn, ctx);
-	if (rows < 0 && rows != -ETIMEDOUT)
-		return rows;
+	if (rows < 0 && rows != -ETIMEDOUT && rows != -ECANCELED)
+		return rows; /* (stopped by the query: the counters are read all the same) */
 	if (s->k && s->k->kagg) {
 		/* The old epoch's groups: in the spare map since the flip. */
 		int n = sql_kagg_read(&s->agg, s->k->q, s->inner_fd[s->spare], gfn, gctx);

@@ -194,7 +194,7 @@ static void explain_user(const struct sql_plan *p, FILE *f)
 		fprintf(f, "  read the ring buffer of %s%s\n", q->tables[s]->name,
 			q->tables[s]->pair ? " and pair its opening and closing events" : "");
 	const char *what[] = {
-		[SQL_N_JOIN] = "join: each right row takes the latest unmatched left row with equal keys",
+		[SQL_N_JOIN] = "join: right rows in ts order, each taking the latest unmatched left row with equal keys and ts <= its own",
 		[SQL_N_FILTER] = "filter: WHERE",
 		[SQL_N_PROJECT] = "project: compute the select list per row",
 		[SQL_N_AGGREGATE] = "aggregate: hash table of groups, aggregates updated per row",

@@ -319,6 +319,7 @@ struct runner {
 	uint64_t ufiltered0, passed0, rejected0, exevicted0; /* values at the last window */
 	struct sql_window_info tot;     /* accounting totals (total_* fields) */
 	struct sql_merge *held;         /* JOIN: right rows not yet released */
+	uint64_t held_lost, held_lost0; /* JOIN: right rows dropped, reorder buffer full (lost) */
 	int err;                        /* first executor error */
 	bool done;                      /* executor finished (LIMIT) */
 	int side;                       /* side of the source being polled */
@@ -394,7 +395,7 @@ static int on_row1(void *ctx, const struct sql_value *row)
 
 static uint64_t total_lost(const struct runner *r)
 {
-	uint64_t n = r->forks ? sql_source_lost(r->forks) : 0;
+	uint64_t n = (r->forks ? sql_source_lost(r->forks) : 0) + r->held_lost;
 	for (int s = 0; s < r->q->ntables; s++)
 		n += sql_source_lost(r->src[s]);
 	return n;
@@ -415,6 +416,10 @@ static uint64_t total_evicted(const struct runner *r)
 static int hold1(void *ctx, const struct sql_value *row)
 {
 	struct runner *r = ctx;
+	if (sql_merge_count(r->held) >= SQL_MAX_HELD) {
+		r->held_lost++; /* bounded: counted as lost */
+		return 0;
+	}
 	int rc = sql_merge_put(r->held, row);
 	if (rc && !r->err)
 		r->err = rc;
@@ -562,8 +567,10 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		.evicted = evicted - *evicted0, .last = last, .acct = true, .fired = fired,
 		.counted = r->opened.kagg ? krows : passed - r->passed0 - dev,
 		.filtered = kfiltered + (r->ufiltered - r->ufiltered0) + (rejected - r->rejected0),
-		.unpaired = unpaired, .rowlost = rowlost, .rowevicted = dev, .late = late,
+		.unpaired = unpaired, .rowlost = rowlost + (r->held_lost - r->held_lost0), .rowevicted = dev,
+		.late = late,
 	};
+	r->held_lost0 = r->held_lost;
 	r->passed0 = passed;
 	r->rejected0 = rejected;
 	r->ufiltered0 = r->ufiltered;

@@ -885,10 +885,12 @@ int64_t sql_win_flush(struct sql_win *w);
 uint64_t sql_win_evicted(const struct sql_win *w);
 void sql_win_free(struct sql_win *w);
 
-/* Bounds of executor state (each overflow is counted as evicted). */
+/* Bounds of executor state (each overflow is counted as evicted; a full
+ * JOIN reorder buffer as lost). */
 #define SQL_MAX_GROUPS   (1u << 20)   /* groups per window */
 #define SQL_MAX_BUFFERED (1u << 20)   /* buffered output rows per window (ORDER BY) */
 #define SQL_MAX_JOIN     (1u << 16)   /* unmatched left rows kept by JOIN */
+#define SQL_MAX_HELD     (1u << 20)   /* JOIN right rows waiting for their time (reorder buffer) */
 
 
 /* ======================================================================

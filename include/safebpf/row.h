@@ -106,6 +106,7 @@ struct sbpf_col_info {
 	enum sbpf_col_role role;      /* what it is */
 	int permille;                 /* QUANTILE: 500, 900, 950, 990 */
 	bool unsigned_arg;            /* SUM/MIN/MAX: the argument is unsigned (never negative) */
+	enum sbpf_value_kind arg_kind; /* aggregates: kind of the argument (HIST of durations: DURATION) */
 };
 
 /* Name of a value kind ("u64", "duration"). */

@@ -194,7 +194,7 @@ static bool uses_agg(const struct sql_expr *e)
 
 int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info)
 {
-	if (i >= q->ncols || !info || info->sz < offsetof(struct sbpf_col_info, unsigned_arg) + sizeof(bool))
+	if (i >= q->ncols || !info || info->sz < offsetof(struct sbpf_col_info, arg_kind) + sizeof(info->arg_kind))
 		return -EINVAL;
 	size_t sz = info->sz;
 	memset(info, 0, sizeof(*info));
@@ -220,6 +220,7 @@ int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info
 	info->role = roles[g->kind];
 	info->permille = g->kind == SQL_AGG_QUANTILE ? g->permille : 0;
 	info->unsigned_arg = g->arg && g->arg->type == SQL_T_UINT;
+	info->arg_kind = g->arg ? kind_of(g->arg->type) : SBPF_VALUE_NULL;
 	return 0;
 }
 

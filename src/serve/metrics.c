@@ -103,11 +103,38 @@ void serve_sanitize(const char *s, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
+/* Length of the valid UTF-8 sequence at @p (at most @n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t k = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (!k || k > n || (k == 2 && p[0] < 0xc2))
+		return 0;
+	for (size_t i = 1; i < k; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	uint32_t c = k == 1 ? p[0] : k == 2 ? p[0] & 0x1f : k == 3 ? p[0] & 0x0f : p[0] & 0x07;
+	for (size_t i = 1; i < k; i++)
+		c = c << 6 | (p[i] & 0x3f);
+	if ((k == 3 && (c < 0x800 || (c >= 0xd800 && c < 0xe000))) || (k == 4 && (c < 0x10000 || c > 0x10ffff)))
+		return 0; /* overlong, surrogate, beyond Unicode */
+	return k;
+}
+
 void serve_label_value(FILE *f, const char *s, size_t len)
 {
 	fputc('"', f);
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\')
+		/* Prometheus takes only UTF-8: a byte that is not part of a valid
+		 * sequence becomes U+FFFD. */
+		size_t k = utf8_len((const unsigned char *)s + i, len - i);
+		if (k > 1) {
+			fwrite(s + i, 1, k, f);
+			i += k - 1;
+			continue;
+		}
+		if (!k)
+			fputs("\xef\xbf\xbd", f);
+		else if (s[i] == '\\')
 			fputs("\\\\", f);
 		else if (s[i] == '"')
 			fputs("\\\"", f);
@@ -491,6 +518,8 @@ static void help_line(FILE *f, const char *family, const struct serve_metrics *m
 			fputs("\\\\", f);
 		else if (*p == '\n')
 			fputs("\\n", f);
+		else if (*p == '"' || (unsigned char)*p >= 0x80)
+			fputc('\'', f); /* OpenMetrics HELP text has no raw quotes; keep it ASCII */
 		else
 			fputc(*p, f);
 	}

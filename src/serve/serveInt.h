@@ -102,7 +102,8 @@ void serve_metrics_render(struct serve_metrics *m, FILE *f, enum serve_format fm
 /* Copies @s into @out as a metric or label name: characters outside
  * [a-zA-Z0-9_] become '_', runs of '_' collapse, a leading digit gets '_'. */
 void serve_sanitize(const char *s, char *out, size_t outsz);
-/* Writes @s as an escaped label value (\\, \", \n) between quotes. */
+/* Writes @s as an escaped label value (\\, \", \n) between quotes; bytes
+ * that are not valid UTF-8 become U+FFFD. */
 void serve_label_value(FILE *f, const char *s, size_t len);
 /* Exact decimal seconds of @ns ("0.000001023", "2", "-1.5"). */
 void serve_fmt_seconds(int64_t ns, char *buf, size_t bufsz);

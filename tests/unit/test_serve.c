@@ -39,6 +39,9 @@ Test(serve, names_escaping_and_seconds)
 	char *s = capture(write_label, "a\"b\\c\nd");
 	cr_assert_str_eq(s, "\"a\\\"b\\\\c\\nd\"");
 	free(s);
+	s = capture(write_label, "\xc3\xa9t\xe9\xc0\xaf\xf0\x9f\x98\x80"); /* é, a lone byte, an overlong '/', an emoji */
+	cr_assert_str_eq(s, "\"\xc3\xa9t\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xf0\x9f\x98\x80\"");
+	free(s);
 	serve_fmt_seconds(1023, b, sizeof(b));
 	cr_assert_str_eq(b, "0.000001023");
 	serve_fmt_seconds(2000000000, b, sizeof(b));

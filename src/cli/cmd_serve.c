@@ -63,10 +63,10 @@ struct server {
 	size_t max_series;               /* default limit */
 };
 
-static void render(void *ctx, FILE *f, enum serve_format fmt)
+static void render(void *ctx, FILE *f, enum serve_format fmt, const uint64_t scrapes[2])
 {
 	struct server *s = ctx;
-	serve_render(s->list, f, fmt);
+	serve_render(s->list, f, fmt, scrapes);
 }
 
 /* Fills defaults of @c's queries from the file's globals, then the command line. */

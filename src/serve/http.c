@@ -20,6 +20,7 @@
 
 struct serve_http {
 	int fd;             /* listening socket */
+	uint64_t scrapes[2]; /* GET /metrics answered, per enum serve_format */
 };
 
 /* Splits "host:port", "[v6]:port" or ":port" (every interface). */
@@ -165,7 +166,8 @@ static ssize_t read_head(int fd, char *buf, size_t sz)
 	return -1;
 }
 
-void serve_http_handle(struct serve_http *h, void (*render)(void *ctx, FILE *f, enum serve_format fmt), void *ctx)
+void serve_http_handle(struct serve_http *h,
+		       void (*render)(void *ctx, FILE *f, enum serve_format fmt, const uint64_t scrapes[2]), void *ctx)
 {
 	int c = accept4(h->fd, NULL, NULL, SOCK_CLOEXEC);
 	if (c < 0)
@@ -201,7 +203,8 @@ void serve_http_handle(struct serve_http *h, void (*render)(void *ctx, FILE *f, 
 		size_t len = 0;
 		FILE *f = open_memstream(&body, &len);
 		if (f) {
-			render(ctx, f, fmt);
+			h->scrapes[fmt]++;
+			render(ctx, f, fmt, h->scrapes);
 			fclose(f);
 			respond(c, "200 OK",
 				fmt == SERVE_OPENMETRICS ? "application/openmetrics-text; version=1.0.0; charset=utf-8"

@@ -174,7 +174,7 @@ static void per_query(FILE *f, struct serve_query *list, const char *name, const
 	}
 }
 
-void serve_render(struct serve_query *list, FILE *f, enum serve_format fmt)
+void serve_render(struct serve_query *list, FILE *f, enum serve_format fmt, const uint64_t scrapes[2])
 {
 	bool om = fmt == SERVE_OPENMETRICS;
 	for (struct serve_query *sq = list; sq; sq = sq->next)
@@ -221,6 +221,9 @@ void serve_render(struct serve_query *list, FILE *f, enum serve_format fmt)
 	}
 	family(f, "safebpf_process_resident_memory_bytes", "gauge", "Resident memory of safebpf", om);
 	fprintf(f, "safebpf_process_resident_memory_bytes %ld\n", rss_pages * sysconf(_SC_PAGESIZE));
+	family(f, "safebpf_scrapes_total", "counter", "Requests of /metrics answered, per format", om);
+	fprintf(f, "safebpf_scrapes_total{format=\"text\"} %" PRIu64 "\n", scrapes[SERVE_TEXT]);
+	fprintf(f, "safebpf_scrapes_total{format=\"openmetrics\"} %" PRIu64 "\n", scrapes[SERVE_OPENMETRICS]);
 	if (om)
 		fputs("# EOF\n", f);
 }

@@ -132,8 +132,9 @@ void serve_query_stop(struct serve_query *sq);
 /* Whether @a and @b describe the same query (a reload keeps it running). */
 bool serve_qconf_same(const struct serve_qconf *a, const struct serve_qconf *b);
 
-/* Renders every query of @list plus the process health to @f. */
-void serve_render(struct serve_query *list, FILE *f, enum serve_format fmt);
+/* Renders every query of @list plus the process health to @f; @scrapes
+ * counts the requests answered so far per format (this one included). */
+void serve_render(struct serve_query *list, FILE *f, enum serve_format fmt, const uint64_t scrapes[2]);
 
 /* ---- HTTP (http.c) ---- */
 
@@ -144,9 +145,9 @@ struct serve_http *serve_http_listen(const char *addr, char *bound, size_t bound
 int serve_http_fd(const struct serve_http *h);
 /* Accepts and answers one connection (call when the fd is readable):
  * GET /metrics is rendered by @render with the format the Accept header
- * asks for. */
-void serve_http_handle(struct serve_http *h, void (*render)(void *ctx, FILE *f, enum serve_format fmt),
-		       void *ctx);
+ * asks for and the number of such requests per format so far. */
+void serve_http_handle(struct serve_http *h,
+		       void (*render)(void *ctx, FILE *f, enum serve_format fmt, const uint64_t scrapes[2]), void *ctx);
 void serve_http_close(struct serve_http *h);
 
 #endif /* SAFEBPF_SERVEINT_H */

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 PROM=${PROMETHEUS:-/usr/bin/prometheus}
 pass=0 fail=0 skip=0
-NCHECKS=24
+NCHECKS=25
 tmp=$(mktemp -d)
 svpid= prompid=
 cleanup() {
@@ -96,7 +96,7 @@ svpid=$!
 waitfor 60 alive_or "$tmp/serve.err" 'attached; serving'
 addr=$(sed -n 's|.*serving 3 queries on http://\([0-9.:]*\)/metrics|\1|p' "$tmp/serve.err")
 check "serve: attached 3 queries on loopback ($addr)" "[ -n '$addr' ] && [ '${addr%:*}' = 127.0.0.1 ]"
-if [ -z "$addr" ]; then cat "$tmp/serve.err"; skip=$((NCHECKS - 1)); finish; fi
+if [ -z "$addr" ]; then cat "$tmp/serve.err"; skip=$((NCHECKS - 3)); finish; fi
 
 curl -s "http://$addr/metrics" >"$tmp/text.txt"
 curl -s -H 'Accept: application/openmetrics-text;version=1.0.0' "http://$addr/metrics" >"$tmp/om.txt"
@@ -150,9 +150,11 @@ PY
 if ! waitfor 60 prom_ready || ! kill -0 "$prompid" 2>/dev/null; then
 	echo "skip Prometheus checks: Prometheus did not start: $(tail -n 3 "$tmp/prom.log" | tr '\n' ' ')"
 	prompid=
-	skip=$((skip + 8))
+	skip=$((skip + 12))
 else
 	checkc "Prometheus scrapes serve (up == 1)" waitfor 30 pqis 1 'up{job="safebpf"}'
+	checkc "Prometheus negotiated OpenMetrics and parsed it (scrapes by format)" \
+		eval '[ "$(pq "safebpf_scrapes_total{format=\"openmetrics\"} > 0")" != "" ]'
 	"$WL" --getppid 1000 --write-null 7 --open "$odd" 3
 	nproc=$((nproc + 1))
 	G='safebpf_calls_calls_total{syscall="getppid"}'

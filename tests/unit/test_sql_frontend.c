@@ -1,0 +1,307 @@
+/* test_sql_frontend.c - robustness of the SQL front end and of the public
+ * API at its edges: the expression nesting limit (every shape of deep
+ * expression either compiles, at the limit, or is refused with one caret
+ * diagnostic just beyond it; nothing recurses without bound), NULL
+ * arguments where the public headers say they may be NULL, and the
+ * formatting of diagnostics on very long source lines.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "safebpf/ctx.h"
+#include "safebpf/diag.h"
+#include "safebpf/isa.h"
+#include "safebpf/jit.h"
+#include "safebpf/kernel.h"
+#include "safebpf/kops.h"
+#include "safebpf/sql.h"
+#include "safebpf/testgen.h"
+#include "safebpf/vm.h"
+#include "sql/sqlInt.h"
+
+/* ---- nesting limit ---- */
+
+/* Text of @n repetitions of @s (malloc'ed). */
+static char *rep(const char *s, int n)
+{
+	size_t len = strlen(s);
+	char *r = malloc(len * (size_t)(n > 0 ? n : 0) + 1);
+	cr_assert(r);
+	for (int i = 0; i < n; i++)
+		memcpy(r + len * (size_t)i, s, len);
+	r[len * (size_t)(n > 0 ? n : 0)] = '\0';
+	return r;
+}
+
+/* A query whose WHERE (or select list) nests @depth levels deep in shape @shape. */
+static char *deep_query(const char *shape, int depth)
+{
+	char *a = NULL, *b = NULL, *q = NULL;
+	int rc = -1;
+	if (!strcmp(shape, "parens")) {
+		/* parentheses make no node: the column is one level, each '(' one more */
+		a = rep("(", depth - 1), b = rep(")", depth - 1);
+		rc = asprintf(&q, "SELECT COUNT(*) FROM system_calls WHERE %spid%s > 0", a, b);
+	} else if (!strcmp(shape, "abs")) {
+		a = rep("abs(", depth - 1), b = rep(")", depth - 1);
+		rc = asprintf(&q, "SELECT %spid%s FROM system_calls", a, b);
+	} else if (!strcmp(shape, "chain")) {
+		a = rep(" + 1", depth - 1);
+		rc = asprintf(&q, "SELECT pid%s FROM system_calls", a);
+	} else if (!strcmp(shape, "neg")) {
+		a = rep("- ", depth - 1);
+		rc = asprintf(&q, "SELECT %spid FROM system_calls", a);
+	} else if (!strcmp(shape, "not")) {
+		/* NOT^(depth-2) (pid = 1): the comparison is two levels */
+		a = rep("NOT ", depth - 2);
+		rc = asprintf(&q, "SELECT pid FROM system_calls WHERE %spid = 1", a);
+	} else if (!strcmp(shape, "or")) {
+		/* OR chain of k comparisons: height k + 1 */
+		a = rep(" OR pid = 1", depth - 2);
+		rc = asprintf(&q, "SELECT pid FROM system_calls WHERE pid = 1%s", a);
+	} else if (!strcmp(shape, "case")) {
+		/* CASE over a comparison of a chain: the chain is depth - 2 high */
+		a = rep(" + 1", depth - 3);
+		rc = asprintf(&q, "SELECT CASE WHEN pid%s > 0 THEN 1 END FROM system_calls", a);
+	}
+	free(a);
+	free(b);
+	cr_assert(rc > 0, "shape %s", shape);
+	return q;
+}
+
+static const char *const shapes[] = { "parens", "abs", "chain", "neg", "not", "or", "case" };
+
+Test(sql_nesting, at_the_limit_compiles_and_explains)
+{
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		char *q = deep_query(shapes[i], SQL_MAX_DEPTH);
+		struct sbpf_diags d = { 0 };
+		struct sbpf_query *sq = NULL;
+		int rc = sbpf_query__compile(q, NULL, &sq, &d);
+		char *msg = sbpf_diags__format(&d);
+		cr_assert_eq(rc, 0, "%s at the limit refused: %s", shapes[i], msg);
+		free(msg);
+		FILE *f = fopen("/dev/null", "w");
+		cr_assert(f);
+		cr_expect_eq(sbpf_query__explain(sq, f, 0, NULL, 0), 0, "%s: explain", shapes[i]);
+		fclose(f);
+		sbpf_query__free(sq);
+		sbpf_diags__free(&d);
+		free(q);
+	}
+}
+
+Test(sql_nesting, beyond_the_limit_one_caret_error)
+{
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		for (int extra = 1; extra <= 20001; extra += 20000) {
+			char *q = deep_query(shapes[i], SQL_MAX_DEPTH + extra);
+			struct sbpf_diags d = { 0 };
+			struct sbpf_query *sq = NULL;
+			struct sbpf_query_opts o = { .sz = sizeof(o), .file = "deep.sql" };
+			int rc = sbpf_query__compile(q, &o, &sq, &d);
+			cr_assert_eq(rc, -EINVAL, "%s +%d accepted", shapes[i], extra);
+			cr_assert_null(sq);
+			cr_assert_eq(d.n, 1, "%s: %zu diagnostics", shapes[i], d.n);
+			char want[64];
+			snprintf(want, sizeof(want), "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+			cr_expect_str_eq(d.items[0].message, want, "%s", shapes[i]);
+			cr_expect_str_eq(d.items[0].file, "deep.sql");
+			cr_expect_eq(d.items[0].line, 1);
+			cr_expect(d.items[0].col > 1 && (size_t)d.items[0].col <= strlen(q), "%s: col %d", shapes[i],
+				  d.items[0].col);
+			cr_expect_not_null(d.items[0].hint);
+			sbpf_diags__free(&d);
+			free(q);
+		}
+	}
+}
+
+/* The caret points at the first token beyond the limit: the start of the
+ * expression at level 1001, the operator that makes the tree 1001 high. */
+Test(sql_nesting, caret_position)
+{
+	char *q = deep_query("parens", SQL_MAX_DEPTH + 5);
+	struct sbpf_diags d = { 0 };
+	struct sbpf_query *sq = NULL;
+	cr_assert_eq(sbpf_query__compile(q, NULL, &sq, &d), -EINVAL);
+	/* "... WHERE " is 40 characters; the expression of WHERE is level 1, the
+	 * one after the 1000th '(' (column 40 + 1000) is level 1001 */
+	cr_expect_eq(d.items[0].col, 40 + SQL_MAX_DEPTH + 1, "col %d", d.items[0].col);
+	char *msg = sbpf_diags__format(&d);
+	/* the long line is cut around the caret */
+	cr_expect(strstr(msg, "    1 | ...((((") != NULL, "%s", msg);
+	cr_expect(strlen(msg) < 600, "%zu bytes of diagnostic", strlen(msg));
+	free(msg);
+	sbpf_diags__free(&d);
+	free(q);
+
+	q = deep_query("chain", SQL_MAX_DEPTH + 1);
+	cr_assert_eq(sbpf_query__compile(q, NULL, &sq, &d), -EINVAL);
+	/* "SELECT pid" then " + 1" per level: the 1000th '+' makes height 1001 */
+	cr_expect_eq(d.items[0].col, 10 + 4 * (SQL_MAX_DEPTH - 1) + 2, "col %d", d.items[0].col);
+	cr_expect_eq(d.items[0].len, 1);
+	sbpf_diags__free(&d);
+	free(q);
+}
+
+/* ---- NULL arguments where the headers allow them ---- */
+
+Test(api_null, sql_compile_explain)
+{
+	struct sbpf_query *q = (struct sbpf_query *)1;
+	/* diags NULL: the message is dropped, the error stays */
+	cr_expect_eq(sbpf_query__compile("SELECT pdi FROM system_calls", NULL, &q, NULL), -EINVAL);
+	cr_expect_null(q);
+	cr_expect_eq(sbpf_query__compile("SELECT pid FROM", NULL, &q, NULL), -EINVAL);
+	/* text NULL and out NULL are refused, not dereferenced */
+	struct sbpf_diags d = { 0 };
+	cr_expect_eq(sbpf_query__compile(NULL, NULL, &q, &d), -EINVAL);
+	cr_expect_eq(sbpf_query__compile("SELECT pid FROM system_calls", NULL, NULL, &d), -EINVAL);
+	/* opts NULL, opts->file NULL */
+	struct sbpf_query_opts o = { .sz = sizeof(o), .file = NULL };
+	cr_assert_eq(sbpf_query__compile("SELECT pdi FROM system_calls", &o, &q, &d), -EINVAL);
+	cr_expect_str_eq(d.items[0].file, "<query>");
+	sbpf_diags__free(&d);
+	cr_assert_eq(sbpf_query__compile("SELECT pid FROM system_calls", NULL, &q, NULL), 0);
+	/* explain with err NULL */
+	FILE *f = fopen("/dev/null", "w");
+	cr_assert(f);
+	cr_expect_eq(sbpf_query__explain(q, f, 0, NULL, 0), 0);
+	fclose(f);
+	struct sbpf_query_plan_info pi;
+	sbpf_query__plan_info(q, &pi);
+	cr_expect_eq(pi.chosen, 0);
+	sbpf_query__free(q);
+	sbpf_query__free(NULL);
+}
+
+Test(api_null, diags)
+{
+	cr_expect_eq(sbpf_diags__add(NULL, "f", "x", 0, 1, NULL, "m"), -EINVAL);
+	struct sbpf_diags d = { 0 };
+	cr_expect_eq(sbpf_diags__add(&d, NULL, NULL, 5, 0, NULL, "no text"), 0);
+	cr_expect_eq(d.items[0].line, 1);
+	cr_expect_eq(d.items[0].col, 1);
+	char *s = sbpf_diags__format(&d);
+	cr_expect(s && strstr(s, "error: no text"), "%s", s);
+	free(s);
+	sbpf_diags__free(&d);
+	sbpf_diags__free(NULL);
+	s = sbpf_diags__format(NULL);
+	cr_expect(s && !*s);
+	free(s);
+	cr_expect_null(sbpf_suggest("pid", NULL, 0));
+}
+
+static const struct sbpf_insn bad_prog[] = { SBPF_MOV64_IMM(0, 0) }; /* no exit */
+static const struct sbpf_insn good_prog[] = { SBPF_MOV64_IMM(0, 7), SBPF_EXIT_INSN() };
+
+Test(api_null, isa_vm_jit_ctx)
+{
+	cr_expect_eq(sbpf_validate(bad_prog, 1, NULL), -EINVAL);
+	struct sbpf_builder *b = sbpf_builder__new();
+	cr_assert(b);
+	int l = sbpf_builder__new_label(b);
+	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l); /* never bound */
+	sbpf_builder__emit(b, SBPF_EXIT_INSN());
+	struct sbpf_insn *out = NULL;
+	size_t n = 0;
+	cr_expect_eq(sbpf_builder__finish(b, &out, &n, NULL), -EINVAL);
+	sbpf_builder__free(b);
+
+	/* vm: opts NULL (defaults), err NULL on a bad program and a failing run */
+	cr_expect_null(sbpf_vm__new(bad_prog, 1, NULL, NULL));
+	struct sbpf_vm *vm = sbpf_vm__new(good_prog, 2, NULL, NULL);
+	cr_assert(vm);
+	uint64_t r0 = 0;
+	cr_expect_eq(sbpf_vm__run(vm, NULL, 0, &r0, NULL), 0);
+	cr_expect_eq(r0, 7);
+	cr_expect_eq(sbpf_vm__set_helper(vm, SBPF_HELPER_IDENTITY, NULL, NULL), 0);
+	cr_expect_null(sbpf_vm__helper(vm, SBPF_HELPER_IDENTITY));
+	cr_expect_null(sbpf_vm__helper_name(vm, SBPF_HELPER_IDENTITY));
+	sbpf_vm__free(vm);
+	sbpf_vm__free(NULL);
+	const struct sbpf_insn loadfar[] = { SBPF_LDX_MEM(SBPF_DW, 0, 1, 4096), SBPF_EXIT_INSN() };
+	vm = sbpf_vm__new(loadfar, 2, NULL, NULL);
+	cr_assert(vm);
+	uint8_t mem[8] = { 0 };
+	cr_expect_eq(sbpf_vm__run(vm, mem, sizeof(mem), &r0, NULL), -EFAULT);
+	sbpf_vm__free(vm);
+
+	/* jit: opts NULL (host target), err NULL */
+	cr_expect_null(sbpf_jit__new(bad_prog, 1, NULL, NULL));
+	struct sbpf_jit *j = sbpf_jit__new(good_prog, 2, NULL, NULL);
+	cr_assert(j);
+	size_t sz = 1;
+	cr_expect_null(sbpf_jit__code(j, &sz));
+	cr_expect_eq(sbpf_jit__run(j, mem, sizeof(mem), &r0, NULL), 0);
+	cr_expect_eq(r0, 7);
+	sbpf_jit__free(j);
+	sbpf_jit__free(NULL);
+	struct sbpf_jit_opts jo = { .sz = sizeof(jo), .target = NULL, .rodata = NULL };
+	j = sbpf_jit__new(loadfar, 2, &jo, NULL);
+	cr_assert(j);
+	cr_expect_eq(sbpf_jit__run(j, mem, sizeof(mem), &r0, NULL), -EFAULT);
+	sbpf_jit__free(j);
+
+	/* ctx: err NULL on a refused context access (a store into it) */
+	struct sbpf_insn st[] = { SBPF_STX_MEM(SBPF_W, 1, 0, 0), SBPF_MOV64_IMM(0, 0), SBPF_EXIT_INSN() };
+	cr_expect_eq(sbpf_ctx_rewrite(SBPF_PROG_XDP, st, 3, NULL), -EINVAL);
+}
+
+Test(api_null, kops_testgen)
+{
+	struct sbpf_insn *out = NULL;
+	size_t n = 0;
+	/* pol, stats and err NULL */
+	cr_expect_eq(sbpf_kops_recognize(good_prog, 2, NULL, &out, &n, NULL, NULL), 0);
+	cr_expect_eq(n, 2);
+	free(out);
+	cr_expect_eq(sbpf_kops_recognize(bad_prog, 1, NULL, &out, &n, NULL, NULL), -EINVAL);
+	/* why NULL */
+	struct sbpf_gen_opts go = { .sz = sizeof(go), .seed = 1 };
+	struct sbpf_gen_prog gp;
+	cr_expect_eq(sbpf_gen_program(&go, &gp, NULL, 0), 0);
+	sbpf_gen_prog__free(&gp);
+}
+
+Test(api_null, kernel_maps_and_loads)
+{
+	/* map name NULL, next_key from NULL (the first key) */
+	struct sbpf_kmap_opts mo = { .sz = sizeof(mo), .type = SBPF_KMAP_HASH, .name = NULL, .key_size = 4,
+				     .value_size = 8, .max_entries = 4 };
+	int fd = sbpf_kmap_create(&mo);
+	if (fd == -EPERM || fd == -EACCES) {
+		cr_log_warn("skipped: cannot create maps (%s)", strerror(-fd));
+		return;
+	}
+	cr_assert(fd >= 0, "map: %s", strerror(-fd));
+	uint32_t k = 3, next = 0;
+	uint64_t v = 9;
+	cr_expect_eq(sbpf_kmap_next_key(fd, NULL, &next), -ENOENT);
+	cr_assert_eq(sbpf_kmap_update(fd, &k, &v, 0), 0);
+	cr_expect_eq(sbpf_kmap_next_key(fd, NULL, &next), 0);
+	cr_expect_eq(next, 3);
+	close(fd);
+	/* load with log_buf NULL (refused and accepted), name NULL */
+	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_SOCKET_FILTER, .log_buf = NULL };
+	const struct sbpf_insn noinit[] = { SBPF_EXIT_INSN() }; /* r0 not set: refused */
+	int pfd = sbpf_kernel_load(noinit, 1, &lo);
+	cr_expect(pfd < 0, "uninitialized r0 accepted");
+	pfd = sbpf_kernel_load(good_prog, 2, &lo);
+	cr_expect(pfd >= 0, "load: %s", strerror(-pfd));
+	if (pfd >= 0)
+		close(pfd);
+	/* XDP run: lopts NULL, data_out NULL */
+	uint8_t pkt[64] = { 0 };
+	struct sbpf_ktest_opts to = { .sz = sizeof(to), .data_in = pkt, .data_len = sizeof(pkt) };
+	struct sbpf_ktest_result res;
+	cr_expect_eq(sbpf_kernel_run_xdp(good_prog, 2, NULL, &to, &res), 0);
+	cr_expect_eq(res.retval, 7);
+}

@@ -305,3 +305,168 @@ Test(api_null, kernel_maps_and_loads)
 	cr_expect_eq(sbpf_kernel_run_xdp(good_prog, 2, NULL, &to, &res), 0);
 	cr_expect_eq(res.retval, 7);
 }
+
+/* ---- integer type rules (docs/sql.md "Integer types") ---- */
+
+struct tcase {
+	const char *expr;      /* select item over system_calls */
+	uint64_t arg1;         /* u64 column */
+	int64_t ret;           /* s64 column */
+	const char *want;      /* printed value ("NULL" for NULL) */
+	enum sql_type type;    /* static type of the item */
+};
+
+#define U SQL_T_UINT
+#define S SQL_T_INT
+#define BIG 12345678901234567890ull
+#define U63 9223372036854775808ull
+#define UMAX 18446744073709551615ull
+
+static const struct tcase tcases[] = {
+	/* the example: u64 with a literal stays u64 */
+	{ "arg1 / 10", BIG, 0, "1234567890123456789", U },
+	{ "arg1 % 10", BIG, 0, "0", U },
+	{ "arg1 - 1", BIG, 0, "12345678901234567889", U },
+	{ "arg1 + 1", BIG, 0, "12345678901234567891", U },
+	{ "arg1 * 2", BIG, 0, "6244613728759584164", U },            /* wraps modulo 2^64 */
+	{ "arg1 & 255", BIG, 0, "210", U },
+	{ "arg1 | 1", BIG, 0, "12345678901234567891", U },
+	{ "arg1 / (5 + 5)", BIG, 0, "1234567890123456789", U },      /* folded constant adopts too */
+	{ "arg1 / 0", BIG, 0, "NULL", U },
+	{ "arg1 % (1 - 1)", BIG, 0, "NULL", U },
+	{ "CASE WHEN pid >= 0 THEN arg1 ELSE 0 END / 10", BIG, 0, "1234567890123456789", U },
+	/* unary minus and signed(): s64, the same bits */
+	{ "-arg1", BIG, 0, "6101065172474983726", S },
+	{ "signed(arg1)", BIG, 0, "-6101065172474983726", S },
+	{ "signed(arg1) / 10", BIG, 0, "-610106517247498372", S },   /* truncates toward zero */
+	{ "signed(arg1) % 10", BIG, 0, "-6", S },                    /* sign of the dividend */
+	/* u64 with s64 (not a non-negative literal): s64 */
+	{ "arg1 / ret", BIG, 10, "-610106517247498372", S },
+	{ "arg1 + -1", BIG, 0, "-6101065172474983727", S },
+	{ "arg1 - ret", 3, 7, "-4", S },
+	{ "arg1 / -2", 8, 0, "-4", S },
+	/* comparisons are exact whatever the types */
+	{ "arg1 > 0", BIG, 0, "true", SQL_T_BOOL },
+	{ "arg1 > -1", BIG, 0, "true", SQL_T_BOOL },
+	{ "arg1 > ret", UMAX, -1, "true", SQL_T_BOOL },
+	{ "arg1 = 12345678901234567890", BIG, 0, "true", SQL_T_BOOL },
+	{ "signed(arg1) < 0", BIG, 0, "true", SQL_T_BOOL },
+	/* edges: 0, 2^63, 2^64-1 */
+	{ "arg1 - 1", 0, 0, "18446744073709551615", U },
+	{ "arg1 / 3", 0, 0, "0", U },
+	{ "arg1 / 2", U63, 0, "4611686018427387904", U },
+	{ "arg1 % 7", U63, 0, "1", U },
+	{ "signed(arg1) / -1", U63, 0, "-9223372036854775808", S },  /* INT64_MIN / -1 wraps */
+	{ "signed(arg1) % -1", U63, 0, "0", S },
+	{ "-signed(arg1)", U63, 0, "-9223372036854775808", S },
+	{ "arg1 / 1", UMAX, 0, "18446744073709551615", U },
+	{ "arg1 % 10", UMAX, 0, "5", U },
+	{ "arg1 + 1", UMAX, 0, "0", U },
+	{ "-arg1", UMAX, 0, "1", S },
+	{ "arg1 > 9223372036854775807", UMAX, 0, "true", SQL_T_BOOL },
+	/* negative s64 */
+	{ "ret / 10", 0, -7, "0", S },
+	{ "ret % 10", 0, -7, "-7", S },
+	{ "ret % -10", 0, -7, "-7", S },
+	{ "ret / -2", 0, -7, "3", S },
+	{ "-ret", 0, -7, "7", S },
+	{ "abs(ret)", 0, -7, "7", S },
+	{ "unsigned(ret) / 10", 0, -7, "1844674407370955160", U },
+	{ "ret - 1", 0, INT64_MIN, "9223372036854775807", S },      /* wraps */
+	/* literals */
+	{ "18446744073709551615 / 10", 0, 0, "1844674407370955161", U },
+	{ "-9223372036854775808 / -1", 0, 0, "-9223372036854775808", S },
+	{ "9223372036854775808 - 1", 0, 0, "9223372036854775807", U },
+	{ "hex(signed(arg1))", UMAX, 0, "0xffffffffffffffff", SQL_T_STR },
+};
+
+static void print_value(const struct sql_value *v, char *buf, size_t sz)
+{
+	switch (v->type) {
+	case SQL_T_NULL: snprintf(buf, sz, "NULL"); break;
+	case SQL_T_UINT: snprintf(buf, sz, "%llu", (unsigned long long)v->u); break;
+	case SQL_T_BOOL: snprintf(buf, sz, "%s", v->i ? "true" : "false"); break;
+	case SQL_T_STR: snprintf(buf, sz, "%s", v->s); break;
+	default: snprintf(buf, sz, "%lld", (long long)v->i); break;
+	}
+}
+
+Test(sql_types, unsigned_and_signed_arithmetic)
+{
+	for (size_t i = 0; i < sizeof(tcases) / sizeof(tcases[0]); i++) {
+		const struct tcase *tc = &tcases[i];
+		char text[256];
+		snprintf(text, sizeof(text), "SELECT %s FROM system_calls", tc->expr);
+		struct sql_arena a = { 0 };
+		struct sbpf_diags d = { 0 };
+		struct sql_stmt *st;
+		struct sql_query q;
+		int rc = sql_parse(text, "<t>", &a, &st, &d);
+		if (!rc)
+			rc = sql_bind(st, text, "<t>", &a, &q, &d);
+		char *msg = sbpf_diags__format(&d);
+		cr_assert_eq(rc, 0, "%s: %s", tc->expr, msg);
+		free(msg);
+		const struct sql_table *t = q.tables[0];
+		struct sql_value *row = calloc(t->ncols, sizeof(*row));
+		cr_assert(row);
+		int c1 = sql_table_column(t, "arg1"), cr = sql_table_column(t, "ret"), cp = sql_table_column(t, "pid");
+		row[c1] = (struct sql_value){ .type = SQL_T_UINT, .u = tc->arg1 };
+		row[cr] = (struct sql_value){ .type = SQL_T_INT, .i = tc->ret };
+		row[cp] = (struct sql_value){ .type = SQL_T_INT, .i = 1 };
+		struct sql_arena scratch = { 0 };
+		struct sql_evalctx c = { .scratch = &scratch };
+		c.row[0] = row;
+		struct sql_value v = sql_eval(&c, q.cols[0].e);
+		char got[64];
+		print_value(&v, got, sizeof(got));
+		cr_expect_str_eq(got, tc->want, "%s with arg1 = %llu, ret = %lld", tc->expr,
+				 (unsigned long long)tc->arg1, (long long)tc->ret);
+		cr_expect_eq(q.cols[0].type, tc->type, "%s: type %s", tc->expr, sql_type_name(q.cols[0].type));
+		if (v.type != SQL_T_NULL)
+			cr_expect_eq(v.type, tc->type, "%s: value type follows the static type", tc->expr);
+		free(row);
+		sql_arena_reset(&scratch);
+		sql_arena_reset(&a);
+		sbpf_diags__free(&d);
+	}
+}
+
+/* Aggregates keep the type of their argument: u64 order for MIN/MAX, u64
+ * sums (modulo 2^64); COUNT is s64. */
+Test(sql_types, aggregates)
+{
+	static const char text[] = "SELECT MIN(arg1), MAX(arg1), SUM(arg1), AVG(arg1), COUNT(*), MAX(signed(arg1)) "
+				   "FROM system_calls";
+	struct sql_arena a = { 0 };
+	struct sbpf_diags d = { 0 };
+	struct sql_stmt *st;
+	struct sql_query q;
+	cr_assert_eq(sql_parse(text, "<t>", &a, &st, &d), 0);
+	cr_assert_eq(sql_bind(st, text, "<t>", &a, &q, &d), 0);
+	cr_assert_eq(q.naggs, 6);
+	static const uint64_t vals[] = { 1, UMAX, U63 };
+	struct sql_aggstate s[6] = { 0 };
+	for (size_t k = 0; k < 3; k++) {
+		struct sql_value v = { .type = SQL_T_UINT, .u = vals[k] };
+		for (size_t i = 0; i < 6; i++) {
+			struct sql_value x = v;
+			if (q.aggs[i].arg && q.aggs[i].arg->type == SQL_T_INT)
+				x.type = SQL_T_INT; /* signed(arg1) */
+			cr_assert_eq(sql_agg_step(&q.aggs[i], &s[i], &x), 0);
+		}
+	}
+	struct sql_value r[6];
+	for (size_t i = 0; i < 6; i++)
+		r[i] = sql_agg_result(&q.aggs[i], &s[i]);
+	cr_expect(r[0].type == SQL_T_UINT && r[0].u == 1, "MIN %llu", (unsigned long long)r[0].u);
+	cr_expect(r[1].type == SQL_T_UINT && r[1].u == UMAX, "MAX %llu", (unsigned long long)r[1].u);
+	cr_expect(r[2].type == SQL_T_UINT && r[2].u == U63, "SUM %llu", (unsigned long long)r[2].u); /* 1 + (2^64-1) + 2^63 */
+	cr_expect(r[3].type == SQL_T_UINT && r[3].u == U63 / 3, "AVG %llu", (unsigned long long)r[3].u);
+	cr_expect(r[4].type == SQL_T_INT && r[4].i == 3);
+	cr_expect(r[5].type == SQL_T_INT && r[5].i == 1, "MAX(signed) %lld", (long long)r[5].i); /* -1, INT64_MIN, 1 */
+	for (size_t i = 0; i < 6; i++)
+		sql_agg_free(&s[i]);
+	sql_arena_reset(&a);
+	sbpf_diags__free(&d);
+}

@@ -1,6 +1,8 @@
 /* safebpf/diag.h - diagnostics for people: errors that point at a line and
  * column of the source (assembly text, SQL query) with a caret and a hint.
  * The library only collects and formats them; src/cli/ prints them.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_DIAG_H
 #define SAFEBPF_DIAG_H

@@ -2,8 +2,10 @@
  * API at its edges: the expression nesting limit (every shape of deep
  * expression either compiles, at the limit, or is refused with one caret
  * diagnostic just beyond it; nothing recurses without bound), NULL
- * arguments where the public headers say they may be NULL, and the
- * formatting of diagnostics on very long source lines.
+ * arguments where the public headers say they may be NULL, the
+ * formatting of diagnostics on very long source lines, and the integer
+ * type rules (u64 / s64 arithmetic at 0, 2^63, 2^64-1 and negative s64,
+ * aggregates) in the executor.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -13,7 +15,9 @@
 #include <unistd.h>
 
 #include "safebpf/ctx.h"
+#include "safebpf/datafile.h"
 #include "safebpf/diag.h"
+#include "safebpf/elf.h"
 #include "safebpf/isa.h"
 #include "safebpf/jit.h"
 #include "safebpf/kernel.h"
@@ -469,4 +473,40 @@ Test(sql_types, aggregates)
 		sql_agg_free(&s[i]);
 	sql_arena_reset(&a);
 	sbpf_diags__free(&d);
+}
+
+/* sbpf_query__run with opts->out, opts->log and both callbacks NULL (rows
+ * to stdout, no reports, nothing to start, never stopped early). */
+Test(api_null, sql_run_defaults)
+{
+	struct sbpf_query *q = NULL;
+	cr_assert_eq(sbpf_query__compile("SELECT COUNT(*) AS n FROM process_exit WHERE pid < 0", NULL, &q, NULL), 0);
+	struct sbpf_query_run_opts ro = { .sz = sizeof(ro), .out = NULL, .log = NULL, .duration_ns = 20000000 };
+	char err[256] = "";
+	int rc = sbpf_query__run(q, &ro, err, sizeof(err));
+	if (rc == -EPERM) {
+		cr_log_warn("skipped: %s", err);
+	} else {
+		cr_expect_eq(rc, 0, "run: %s", err);
+		struct sbpf_query_plan_info pi;
+		sbpf_query__plan_info(q, &pi);
+		cr_expect_geq(pi.chosen, 1);
+	}
+	sbpf_query__free(q);
+}
+
+/* Every __free / __close of the public API accepts NULL. */
+Test(api_null, free_functions)
+{
+	sbpf_builder__free(NULL);
+	sbpf_datafile__free(NULL);
+	sbpf_diags__free(NULL);
+	sbpf_elf__close(NULL);
+	sbpf_gen_prog__free(NULL);
+	sbpf_jit__free(NULL);
+	sbpf_kops_lowered__free(NULL);
+	sbpf_kops_verified__free(NULL);
+	sbpf_kringbuf__free(NULL);
+	sbpf_query__free(NULL);
+	sbpf_vm__free(NULL);
 }

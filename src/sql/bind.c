@@ -461,7 +461,7 @@ static bool case_adopts_uint(const struct sql_expr *e)
 /* Constant folding: an arithmetic node over literals becomes the literal of
  * its value, computed by the executor itself (sql_eval), so a folded
  * constant is what every plan would compute; (5 + 5) then adopts a type as
- * the literal 10 does. */
+ * the literal 10 does. A division by zero is not folded. */
 static void fold(struct sql_expr *e)
 {
 	bool lits = e->a && e->a->kind == SQL_E_LIT && (!e->b || e->b->kind == SQL_E_LIT);
@@ -471,6 +471,8 @@ static void fold(struct sql_expr *e)
 		return;
 	struct sql_evalctx c = { 0 };
 	struct sql_value v = sql_eval(&c, e);
+	if (v.type == SQL_T_NULL)
+		return; /* 1 / 0: stays an expression (NULL when evaluated), keeping its type */
 	e->kind = SQL_E_LIT;
 	e->v = v;
 	e->a = e->b = NULL;

@@ -338,6 +338,7 @@ static const struct tcase tcases[] = {
 	{ "arg1 / (5 + 5)", BIG, 0, "1234567890123456789", U },      /* folded constant adopts too */
 	{ "arg1 / 0", BIG, 0, "NULL", U },
 	{ "arg1 % (1 - 1)", BIG, 0, "NULL", U },
+	{ "arg1 + 1 / 0", BIG, 0, "NULL", S },                      /* 1 / 0 is not folded: s64 */
 	{ "CASE WHEN pid >= 0 THEN arg1 ELSE 0 END / 10", BIG, 0, "1234567890123456789", U },
 	/* unary minus and signed(): s64, the same bits */
 	{ "-arg1", BIG, 0, "6101065172474983726", S },

@@ -768,6 +768,7 @@ struct sql_aggstate {
 	uint64_t n;               /* values seen (non-NULL) */
 	int64_t i;                /* SUM/MIN/MAX accumulator (signed) */
 	uint64_t u;               /* same for unsigned inputs */
+	uint64_t hi;              /* AVG: high 64 bits of the 128-bit sum in u (two's complement) */
 	struct sql_hist *hist;    /* HIST / LHIST */
 	struct sql_qhist *q;      /* QUANTILE */
 };

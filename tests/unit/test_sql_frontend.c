@@ -441,36 +441,55 @@ Test(sql_types, unsigned_and_signed_arithmetic)
  * sums (modulo 2^64); COUNT is s64. */
 Test(sql_types, aggregates)
 {
-	static const char text[] = "SELECT MIN(arg1), MAX(arg1), SUM(arg1), AVG(arg1), COUNT(*), MAX(signed(arg1)) "
-				   "FROM system_calls";
+	static const char text[] = "SELECT MIN(arg1), MAX(arg1), SUM(arg1), AVG(arg1), COUNT(*), MAX(signed(arg1)), "
+				   "AVG(signed(arg1)) FROM system_calls";
 	struct sql_arena a = { 0 };
 	struct sbpf_diags d = { 0 };
 	struct sql_stmt *st;
 	struct sql_query q;
 	cr_assert_eq(sql_parse(text, "<t>", &a, &st, &d), 0);
 	cr_assert_eq(sql_bind(st, text, "<t>", &a, &q, &d), 0);
-	cr_assert_eq(q.naggs, 6);
+	cr_assert_eq(q.naggs, 7);
 	static const uint64_t vals[] = { 1, UMAX, U63 };
-	struct sql_aggstate s[6] = { 0 };
+	struct sql_aggstate s[7] = { 0 };
 	for (size_t k = 0; k < 3; k++) {
 		struct sql_value v = { .type = SQL_T_UINT, .u = vals[k] };
-		for (size_t i = 0; i < 6; i++) {
+		for (size_t i = 0; i < 7; i++) {
 			struct sql_value x = v;
 			if (q.aggs[i].arg && q.aggs[i].arg->type == SQL_T_INT)
 				x.type = SQL_T_INT; /* signed(arg1) */
 			cr_assert_eq(sql_agg_step(&q.aggs[i], &s[i], &x), 0);
 		}
 	}
-	struct sql_value r[6];
-	for (size_t i = 0; i < 6; i++)
+	struct sql_value r[7];
+	for (size_t i = 0; i < 7; i++)
 		r[i] = sql_agg_result(&q.aggs[i], &s[i]);
 	cr_expect(r[0].type == SQL_T_UINT && r[0].u == 1, "MIN %llu", (unsigned long long)r[0].u);
 	cr_expect(r[1].type == SQL_T_UINT && r[1].u == UMAX, "MAX %llu", (unsigned long long)r[1].u);
 	cr_expect(r[2].type == SQL_T_UINT && r[2].u == U63, "SUM %llu", (unsigned long long)r[2].u); /* 1 + (2^64-1) + 2^63 */
-	cr_expect(r[3].type == SQL_T_UINT && r[3].u == U63 / 3, "AVG %llu", (unsigned long long)r[3].u);
+	/* AVG sums in 128 bits: (1 + (2^64-1) + 2^63) / 3 = 2^63 exactly */
+	cr_expect(r[3].type == SQL_T_UINT && r[3].u == U63, "AVG %llu", (unsigned long long)r[3].u);
 	cr_expect(r[4].type == SQL_T_INT && r[4].i == 3);
 	cr_expect(r[5].type == SQL_T_INT && r[5].i == 1, "MAX(signed) %lld", (long long)r[5].i); /* -1, INT64_MIN, 1 */
-	for (size_t i = 0; i < 6; i++)
+	/* (1 + -1 + INT64_MIN) / 3, toward zero */
+	cr_expect(r[6].type == SQL_T_INT && r[6].i == -3074457345618258602ll, "AVG(signed) %lld", (long long)r[6].i);
+	/* merging two partial states gives the same 128-bit sums */
+	struct sql_aggstate m[2] = { 0 };
+	for (size_t k = 0; k < 3; k++) {
+		struct sql_aggstate part = { 0 };
+		struct sql_value v = { .type = SQL_T_UINT, .u = vals[k] };
+		cr_assert_eq(sql_agg_step(&q.aggs[3], &part, &v), 0);
+		cr_assert_eq(sql_agg_merge(&q.aggs[3], &m[0], &part), 0);
+		v.type = SQL_T_INT;
+		struct sql_aggstate part2 = { 0 };
+		cr_assert_eq(sql_agg_step(&q.aggs[6], &part2, &v), 0);
+		cr_assert_eq(sql_agg_merge(&q.aggs[6], &m[1], &part2), 0);
+	}
+	struct sql_value mr = sql_agg_result(&q.aggs[3], &m[0]);
+	cr_expect(mr.u == U63, "merged AVG %llu", (unsigned long long)mr.u);
+	mr = sql_agg_result(&q.aggs[6], &m[1]);
+	cr_expect(mr.i == -3074457345618258602ll, "merged AVG(signed) %lld", (long long)mr.i);
+	for (size_t i = 0; i < 7; i++)
 		sql_agg_free(&s[i]);
 	sql_arena_reset(&a);
 	sbpf_diags__free(&d);

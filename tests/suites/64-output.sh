@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 65-output.sh - machine-readable output read back by real parsers: CSV per
+# 64-output.sh - machine-readable output read back by real parsers: CSV per
 # RFC 4180 (a path with a comma, a double quote and a newline, parsed by
 # Python's csv module), NDJSON whose integers beyond 2^53 are strings (so
 # a double-based parser loses nothing), and --time wall (RFC 3339 UTC with
@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 ok()   { echo "ok   $1"; pass=$((pass + 1)); }
 bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-finish() { echo "65-output: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
+finish() { echo "64-output: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
 
 if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
 	bad "build: $SB and $WL must exist (make asan)"

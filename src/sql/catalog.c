@@ -131,7 +131,8 @@ static const struct sql_column fork_cols[] = {
 static const char *const block_tps[] = { "block/block_rq_issue", "block/block_rq_complete", NULL };
 static const struct sql_probe block_probes[] = {
 	{ "block/block_rq_issue", "a block request is handed to the device driver" },
-	{ "block/block_rq_complete", "the device completes it" },
+	{ "block/block_rq_complete", "the device completes it (usually in interrupt context, in whatever task "
+				     "the CPU was running)", .any_context = true },
 };
 static const struct sql_pairing block_pair = {
 	.lkey = { IN(0, "dev"), IN(0, "sector") }, .rkey = { IN(1, "dev"), IN(1, "sector") },

@@ -302,8 +302,11 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	/* Processes not traced: nothing to do. With pairing in the kernel the
 	 * closing probe checks too, so an opening event left over from a traced
 	 * thread whose id an untraced one reuses is never taken (the executor
-	 * would have dropped that row by its pid). */
-	if (sp->pidset)
+	 * would have dropped that row by its pid). A closing probe that runs in
+	 * any context (block completion in an interrupt) does not check: its
+	 * current task is unrelated, and only openings that passed the check
+	 * can pair with it. */
+	if (sp->pidset && !t->probes[p].any_context)
 		pidset_check(&g, l_out);
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */

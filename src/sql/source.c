@@ -197,7 +197,11 @@ static void prog_name(const char *tp, char *out, size_t outsz)
 /* Generates the program of probe @p: the MVSF, or the kernel plan's. */
 static int generate(struct sql_source *s, size_t p)
 {
-	uint32_t skip = s->include_self ? 0 : s->fingerprinting ? 1 : (uint32_t)getpid();
+	/* The tracer's own events are skipped, except at a probe that runs in
+	 * whatever task an interrupt found (a completion that interrupted this
+	 * process belongs to someone else's request). */
+	uint32_t skip = s->include_self || s->t->probes[p].any_context ? 0
+			: s->fingerprinting ? 1 : (uint32_t)getpid();
 	if (!s->k) {
 		struct sql_mvsf_maps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
 					      .lost_fd = s->lost_fd };

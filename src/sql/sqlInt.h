@@ -86,6 +86,10 @@ struct sql_column {
 struct sql_probe {
 	const char *tp;        /* "raw_syscalls/sys_enter" (tracefs events/<sys>/<name>) */
 	const char *doc;       /* why the table uses it, for `safebpf tables NAME` */
+	bool any_context;      /* may run in interrupt context or in an unrelated task (block
+				  completion): its current task says nothing about the row, so
+				  the process filter and the tracer's self-skip do not apply
+				  there (the row's task comes from the opening probe) */
 };
 
 struct sql_pairing {

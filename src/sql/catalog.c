@@ -80,16 +80,30 @@ static const struct sql_column switch_cols[] = {
 	{ "next_prio", NULL, SQL_T_INT, "kernel priority of the task switched in", NUM(0, "next_prio") },
 };
 
-static const char *const wakeup_tps[] = { "sched/sched_wakeup", NULL };
+static const char *const wakeup_tps[] = { "sched/sched_waking", "sched/sched_wakeup", NULL };
 static const struct sql_probe wakeup_probes[] = {
-	{ "sched/sched_wakeup", "a sleeping task is made runnable (runs in the waker's context)" },
+	{ "sched/sched_waking", "a task starts waking a sleeping one (always in the waker's context)" },
+	{ "sched/sched_wakeup", "the woken task is runnable (in the waker, or in an interrupt on the "
+				"woken task's CPU when the wakeup is queued there)", .any_context = true },
+};
+/* One waking per wakeup, serialised per task by the kernel: one open event
+ * per woken thread. */
+static const struct sql_pairing wakeup_pair = {
+	.lkey = { IN(0, "pid") }, .rkey = { IN(1, "pid") }, .max_per_key = 1,
 };
 static const struct sql_column wakeup_cols[] = {
-	CONTEXT_COLUMNS(0),
+	CONTEXT_COLUMNS(1),
 	{ "target_comm", NULL, SQL_T_STR, "command name of the task woken up", STR(0, "comm", 16) },
 	{ "target_tid", "target_pid", SQL_T_INT, "thread id of the task woken up", NUM(0, "pid") },
 	{ "target_prio", NULL, SQL_T_INT, "its kernel priority", NUM(0, "prio") },
-	{ "target_cpu", NULL, SQL_T_INT, "CPU it will run on", NUM(0, "target_cpu") },
+	{ "target_cpu", NULL, SQL_T_INT, "CPU it will run on", NUM(1, "target_cpu") },
+	{ "waker_pid", NULL, SQL_T_INT, "process id of the waking task (same as pid)", NUM(0, "$pid") },
+	{ "waker_tid", NULL, SQL_T_INT, "thread id of the waking task (same as tid)", NUM(0, "$tid") },
+	{ "waker_comm", NULL, SQL_T_STR, "command name of the waking task (same as comm)", STR(0, "$comm", 16) },
+	{ "wakee_tid", NULL, SQL_T_INT, "thread id of the task woken up (same as target_tid)", NUM(0, "pid") },
+	{ "wakee_comm", NULL, SQL_T_STR, "command name of the task woken up (same as target_comm)", STR(0, "comm", 16) },
+	{ "waking_ts", NULL, SQL_T_TIME, "when the waker started the wakeup", NUM(0, "$ts") },
+	{ "wakeup_latency", NULL, SQL_T_DURATION, "ts - waking_ts (time to make the task runnable, e.g. a queued remote wakeup)", DIFF(1, "$ts", 0, "$ts") },
 };
 
 /* ---- processes ------------------------------------------------------------------ */
@@ -238,8 +252,12 @@ static const struct sql_table tables[] = {
 		    "Runs in the context of the task being switched out, so pid/tid/comm equal "
 		    "prev_tid's process. prev_state letters follow the kernel's TASK_REPORT order and "
 		    "may differ on very old kernels."),
-	EVENT_TABLE("sched_wakeup", NULL, "one row per task wakeup", wakeup_cols, wakeup_tps, wakeup_probes,
-		    "The context columns describe the waker, the target_* columns the task woken up."),
+	PAIRED_TABLE("sched_wakeup", NULL, "one row per task wakeup", wakeup_cols, wakeup_tps, wakeup_probes,
+		     &wakeup_pair,
+		     "The context columns (and waker_*) describe the waker, taken at sched_waking, which "
+		     "runs in the waker; the target_* (and wakee_*) columns the task woken up. "
+		     "sched_wakeup alone would not do: when the wakeup is queued to the woken task's CPU it "
+		     "runs there, in an interrupt, in whatever task that CPU was running."),
 	EVENT_TABLE("process_exec", NULL, "one row per successful execve", exec_cols, exec_tps, exec_probes,
 		    "Runs after the new program is loaded: comm is already the new command name."),
 	EVENT_TABLE("process_exit", NULL, "one row per exiting task (thread)", exit_cols, exit_tps, exit_probes,

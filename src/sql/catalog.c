@@ -235,10 +235,10 @@ static const struct sql_column open_cols[] = {
 
 /* ---- the catalog ----------------------------------------------------------------------- */
 
-#define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt) \
-	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), NULL, nt }
-#define PAIRED_TABLE(nm, al, dc, cols, tps, probes, pr, nt) \
-	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), pr, nt }
+#define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt, at, gap) \
+	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), NULL, nt, at, gap }
+#define PAIRED_TABLE(nm, al, dc, cols, tps, probes, pr, nt, at, gap) \
+	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), pr, nt, at, gap }
 
 static const struct sql_table tables[] = {
 	PAIRED_TABLE("system_calls", "syscalls", "one row per completed system call", syscalls_cols,
@@ -247,42 +247,81 @@ static const struct sql_table tables[] = {
 		     "(exit, exit_group) gives no row; "
 		     "its entry is dropped when the thread enters its next call or when the pairing "
 		     "state is full, and counted as evicted. Context columns (pid, comm, ...) are taken "
-		     "at entry, so an execve row shows the old command name."),
+		     "at entry, so an execve row shows the old command name.",
+		     "rows belong to the thread that made the call (entry and exit run in it); -p/-c match its pid",
+		     NULL),
 	EVENT_TABLE("sched_switch", NULL, "one row per context switch", switch_cols, switch_tps, switch_probes,
 		    "Runs in the context of the task being switched out, so pid/tid/comm equal "
 		    "prev_tid's process. prev_state letters follow the kernel's TASK_REPORT order and "
-		    "may differ on very old kernels."),
+		    "may differ on very old kernels.",
+		    "rows belong to the task switched out (the tracepoint runs in it); -p/-c match its pid, "
+		    "so switches to a traced task from an untraced one are not kept (next_tid is the task switched in)",
+		    NULL),
 	PAIRED_TABLE("sched_wakeup", NULL, "one row per task wakeup", wakeup_cols, wakeup_tps, wakeup_probes,
 		     &wakeup_pair,
 		     "The context columns (and waker_*) describe the waker, taken at sched_waking, which "
 		     "runs in the waker; the target_* (and wakee_*) columns the task woken up. "
 		     "sched_wakeup alone would not do: when the wakeup is queued to the woken task's CPU it "
-		     "runs there, in an interrupt, in whatever task that CPU was running."),
+		     "runs there, in an interrupt, in whatever task that CPU was running.",
+		     "rows belong to the waker, the task that ran sched_waking; -p/-c match its pid. The task "
+		     "woken up is in wakee_tid/wakee_comm: wakeups of a traced task by others are not kept",
+		     "wakeups made from an interrupt (timers, devices) belong to the task the interrupt found, "
+		     "not to the traced processes; wakeups of the traced processes by other tasks are not kept"),
 	EVENT_TABLE("process_exec", NULL, "one row per successful execve", exec_cols, exec_tps, exec_probes,
-		    "Runs after the new program is loaded: comm is already the new command name."),
+		    "Runs after the new program is loaded: comm is already the new command name.",
+		    "rows belong to the task that called execve (the tracepoint runs in it after the exec); "
+		    "-p/-c match its pid",
+		    NULL),
 	EVENT_TABLE("process_exit", NULL, "one row per exiting task (thread)", exit_cols, exit_tps, exit_probes,
-		    "Every thread exit is a row; filter on group_dead for whole processes."),
+		    "Every thread exit is a row; filter on group_dead for whole processes.",
+		    "rows belong to the exiting task (the tracepoint runs in it); -p/-c match its pid",
+		    NULL),
 	EVENT_TABLE("process_fork", NULL, "one row per task creation", fork_cols, fork_tps, fork_probes,
-		    "Thread creation (clone with CLONE_THREAD) is a row too: child_tid is then a thread id."),
+		    "Thread creation (clone with CLONE_THREAD) is a row too: child_tid is then a thread id.",
+		    "rows belong to the parent (the tracepoint runs in it); -p/-c match the parent's pid, "
+		    "and -c follows the children it creates",
+		    NULL),
 	PAIRED_TABLE("block_io", NULL, "one row per completed block-device request", block_cols,
 		     block_tps, block_probes, &block_pair,
 		     "Issue and completion are paired by (dev, sector). Context columns describe the task "
 		     "that issued the request (often a kernel worker); ts is the completion time. Requests "
-		     "completed without an issue event (e.g. issued before the query started) give no row."),
+		     "completed without an issue event (e.g. issued before the query started) give no row.",
+		     "rows belong to the task that issued the request (ran block_rq_issue), carried to the "
+		     "completion by the pairing; the completion runs in an interrupt, in whatever task the CPU was "
+		     "running, and says nothing. A request goes straight to the driver from the task that submits it, "
+		     "but writeback, journal writes, cache flushes and requests dispatched later from the I/O "
+		     "scheduler are issued by kernel workers (kworker, jbd2). -p/-c match the issuing task's pid",
+		     "rows belong to the task that issued the request: I/O a kernel worker issues for the traced "
+		     "processes (writeback, journal, cache flushes, deferred dispatch) is not theirs and is not kept"),
 	EVENT_TABLE("tcp_state", NULL, "one row per TCP socket state change", tcp_cols, tcp_tps, tcp_probes,
 		    "Connection set-up and tear-down: a new outgoing connection goes CLOSE -> SYN_SENT -> "
 		    "ESTABLISHED. Ports are in host byte order. The context is whatever task (or softirq) "
-		    "made the change."),
+		    "made the change.",
+		    "rows belong to the task running when the state changed: the process itself for connect, "
+		    "listen, accept and close, but changes made by arriving packets (SYN_RECV, ESTABLISHED on the "
+		    "listening side, FIN_WAIT2, CLOSE_WAIT, TIME_WAIT, ...) run in softirq, in whatever task the "
+		    "CPU was running (often the idle task, pid 0); -p/-c match that pid",
+		    "state changes made by arriving packets run in softirq and belong to whatever task the CPU was "
+		    "running: those of the traced processes' sockets are not kept"),
 	EVENT_TABLE("page_faults", NULL, "one row per user-space page fault", fault_cols, fault_tps, fault_probes,
-		    "x86 only (exceptions tracepoints); on other architectures the table is unavailable."),
+		    "x86 only (exceptions tracepoints); on other architectures the table is unavailable.",
+		    "rows belong to the faulting task (the exception runs in it); -p/-c match its pid",
+		    NULL),
 	EVENT_TABLE("signals", NULL, "one row per signal sent", signal_cols, signal_tps, signal_probes,
 		    "The context columns describe the sender (the kernel for faults, a timer's task for "
-		    "timers); the target_* columns the receiver."),
+		    "timers); the target_* columns the receiver.",
+		    "rows belong to the sender, the task running when the signal was generated: a kill() "
+		    "caller, an exiting child for SIGCHLD, the faulting task for SIGSEGV, but whatever task an "
+		    "interrupt found for timer signals; -p/-c match its pid. The receiver is target_tid",
+		    "signals generated from an interrupt (timers) belong to whatever task the CPU was running; "
+		    "signals sent to the traced processes by others are not kept"),
 	PAIRED_TABLE("file_opens", "opens", "one row per completed openat system call", open_cols,
 		     open_tps, open_probes, &open_pair,
 		     "The path is read from user memory at entry with bpf_probe_read_user_str; when that "
 		     "page is not resident the path is empty. open(2) itself is not covered (the C library "
-		     "uses openat on x86-64 and arm64)."),
+		     "uses openat on x86-64 and arm64).",
+		     "rows belong to the thread that called openat (entry and exit run in it); -p/-c match its pid",
+		     NULL),
 };
 
 size_t sql_catalog_count(void)

@@ -110,6 +110,10 @@ struct sql_table {
 	size_t nprobes;                /* 1 (event table) or 2 (paired table) */
 	const struct sql_pairing *pair;/* pairing of probes 0 and 1, or NULL */
 	const char *notes;             /* longer remarks for docs/schema.md, or NULL */
+	const char *attribution;       /* the task a row belongs to, which -p/-c match
+					  ("rows belong to ...") */
+	const char *filter_gap;        /* events a -p/-c filter cannot attribute to the
+					  traced processes (said on stderr), or NULL */
 };
 
 size_t sql_catalog_count(void);

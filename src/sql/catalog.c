@@ -143,8 +143,12 @@ static const struct sql_column fork_cols[] = {
 /* ---- block I/O ------------------------------------------------------------------- */
 
 static const char *const block_tps[] = { "block/block_rq_issue", "block/block_rq_complete", NULL };
+/* A request is allocated for a bio in the task that submits it; it may be
+ * handed to the driver later by a kernel worker or from an interrupt. */
+static const struct sql_origin block_origin = { "block/block_getrq", { "dev", "sector" } };
 static const struct sql_probe block_probes[] = {
-	{ "block/block_rq_issue", "a block request is handed to the device driver" },
+	{ "block/block_rq_issue", "a block request is handed to the device driver (context columns: the task "
+				  "that submitted it, recorded at block/block_getrq)", .origin = &block_origin },
 	{ "block/block_rq_complete", "the device completes it (usually in interrupt context, in whatever task "
 				     "the CPU was running)", .any_context = true },
 };
@@ -284,15 +288,17 @@ static const struct sql_table tables[] = {
 	PAIRED_TABLE("block_io", NULL, "one row per completed block-device request", block_cols,
 		     block_tps, block_probes, &block_pair,
 		     "Issue and completion are paired by (dev, sector). Context columns describe the task "
-		     "that issued the request (often a kernel worker); ts is the completion time. Requests "
+		     "that submitted the request (see Attribution); ts is the completion time. Requests "
 		     "completed without an issue event (e.g. issued before the query started) give no row.",
-		     "rows belong to the task that issued the request (ran block_rq_issue), carried to the "
-		     "completion by the pairing; the completion runs in an interrupt, in whatever task the CPU was "
-		     "running, and says nothing. A request goes straight to the driver from the task that submits it, "
-		     "but writeback, journal writes, cache flushes and requests dispatched later from the I/O "
-		     "scheduler are issued by kernel workers (kworker, jbd2). -p/-c match the issuing task's pid",
-		     "rows belong to the task that issued the request: I/O a kernel worker issues for the traced "
-		     "processes (writeback, journal, cache flushes, deferred dispatch) is not theirs and is not kept"),
+		     "rows belong to the task that submitted the request: its identity is recorded at "
+		     "block_getrq, in the submitting task, when the request is allocated for its first bio, "
+		     "and taken by block_rq_issue even when a kernel worker or an interrupt hands the request "
+		     "to the driver (deferred dispatch, cache flushes); the completion runs in an interrupt "
+		     "and says nothing. Writeback of dirty pages and journal writes are submitted by kernel "
+		     "threads (kworker, jbd2) and belong to them; a request allocated before the query "
+		     "started belongs to the task that ran block_rq_issue. -p/-c match the submitting task's pid",
+		     "rows belong to the task that submitted the request: writeback of the traced processes' "
+		     "dirty pages and journal writes are submitted by kernel threads and are not kept"),
 	EVENT_TABLE("tcp_state", NULL, "one row per TCP socket state change", tcp_cols, tcp_tps, tcp_probes,
 		    "Connection set-up and tear-down: a new outgoing connection goes CLOSE -> SYN_SENT -> "
 		    "ESTABLISHED. Ports are in host byte order. The context is whatever task (or softirq) "

@@ -129,10 +129,14 @@ static void map_key_args(struct gen *g, int fd, int stk)
 	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, stk));                           /* r2 += key */
 }
 
-/* Pid set: jump to @miss unless the current tgid is in it. */
-static void pidset_check(struct gen *g, int miss)
+/* Pid set: jump to @miss unless the event's tgid is in it (the current
+ * task's, or the one its origin recorded). */
+static void pidset_check(struct gen *g, bool origin, int miss)
 {
-	call(g, BPF_FUNC_get_current_pid_tgid);                              /* r0 = tgid << 32 | tid */
+	if (origin)
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK));  /* r0 = event's pid_tgid */
+	else
+		call(g, BPF_FUNC_get_current_pid_tgid);                      /* r0 = tgid << 32 | tid */
 	emit(g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                            /* r0 >>= 32 */
 	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, STK_TGID));             /* *(u32 *)(r10 - 16) = r0 */
 	map_key_args(g, g->maps->pidset_fd, STK_TGID);
@@ -290,12 +294,19 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	 * and no pid set comes first, test the staged value (one helper call
 	 * less per event); otherwise ask before staging. */
 	const struct sql_layout *lay = &kp->krp->lay[p];
+	if (lay->origin && (rc = sql_codegen_identity(g.b, lay->origin, lay->fmt, maps->origin_fd))) {
+		sbpf_builder__free(g.b);
+		return rc;
+	}
 	int tgid_off = -1;
 	for (size_t i = 0; i < lay->ncaps && !sp->pidset; i++)
 		if (lay->caps[i].kind == SQL_CAP_PID_TGID)
 			tgid_off = lay->caps[i].off;
 	if (kp->skip_tgid && tgid_off < 0) {
-		call(&g, BPF_FUNC_get_current_pid_tgid);
+		if (lay->origin)
+			emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK)); /* r0 = event's pid_tgid */
+		else
+			call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
 		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
 	}
@@ -307,7 +318,7 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	 * current task is unrelated, and only openings that passed the check
 	 * can pair with it. */
 	if (sp->pidset && !t->probes[p].any_context)
-		pidset_check(&g, l_out);
+		pidset_check(&g, lay->origin != NULL, l_out);
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */
 	sql_codegen_stage(g.b, lay);

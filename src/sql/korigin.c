@@ -8,7 +8,8 @@
  * (dev, sector). The probe takes the entry with the same key and uses it
  * for its context columns, its process filter and its self-skip; without
  * an entry (an event born before the query started) it falls back to the
- * current task.
+ * current task. Entries are not deleted when taken (a requeued request is
+ * issued again); a new event at the same key overwrites its entry.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -116,10 +117,10 @@ int sql_codegen_identity(struct sbpf_builder *b, const struct sql_origin *o, con
 		emit(b, SBPF_LDX_MEM(SBPF_DW, 1, 0, (int16_t)off));                       /* r1 = identity[off] */
 		emit(b, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 1, (int16_t)(SQL_IDENT_STK + off)));
 	}
-	/* Taken: a later event with the same key (a new request on the same
-	 * sector) must not inherit it. */
-	map_key(b, origin_fd);
-	emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_delete_elem));
+	/* The entry stays: a request the driver gives back (block_rq_requeue)
+	 * is issued again, often by a kernel worker, and is still the
+	 * submitter's. The next request allocated at the same place overwrites
+	 * it; the LRU bound drops entries nothing asks for any more. */
 	sbpf_builder__jump(b, SBPF_JA(0), l_done);
 	sbpf_builder__bind(b, l_none);
 	current_identity(b);

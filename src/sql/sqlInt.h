@@ -1073,7 +1073,7 @@ int sql_korigin_fd(const struct sql_korigin *k);
 void sql_korigin_free(struct sql_korigin *k);
 /* Emits the start of a probe whose layout has an origin: reads the key
  * fields of @fmt from the tracepoint record (r6), fills the identity on the
- * stack from the origin map (taking the entry) or from helpers. Clobbers
+ * stack from the origin map (the entry stays) or from helpers. Clobbers
  * r0..r5. Returns 0 or -ENOENT when a key field is missing. */
 int sql_codegen_identity(struct sbpf_builder *b, const struct sql_origin *o, const struct sql_tp_format *fmt,
 			 int origin_fd);

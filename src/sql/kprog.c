@@ -18,7 +18,9 @@
  *
  * Register roles: r6 tracepoint record, r7 staged record of this probe,
  * r8 staged opening record (closing probe of a kernel pair), r9 free for
- * the operators (ring-buffer record, group map), r0..r5 expressions.
+ * the operators (ring-buffer record, group map; at the opening probe of a
+ * pair closed in any context: 1 when the process is not traced), r0..r5
+ * expressions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -144,14 +146,27 @@ static void pidset_check(struct gen *g, bool origin, int miss)
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
 
-/* Opening probe of a kernel pair: store the staged record under its key. */
-static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
+/* Opening probe of a kernel pair: store the staged record under its key.
+ * With @untraced (r9 = 1 when the event's process is not traced), an
+ * untraced opening event removes the entry of its key instead: the
+ * closing probe does not check processes (it runs in any context), so an
+ * older traced entry whose closing event was lost must not pair with the
+ * closing event of this one. */
+static int pair_open(struct gen *g, struct sql_kx *kx, bool untraced, int l_out)
 {
 	const struct sql_kspec *sp = g->kp->spec;
 	int l_drop = sbpf_builder__new_label(g->b), l_full = sbpf_builder__new_label(g->b);
 	int rc = store_pair_key(g, kx, 0);
 	if (rc)
 		return rc;
+	if (untraced) {
+		int l_traced = sbpf_builder__new_label(g->b);
+		jump(g, SBPF_JMP_IMM(SBPF_JEQ, R_TMP, 0, 0), l_traced);      /* if r9 == 0 goto traced */
+		map_key_args(g, g->maps->pair_fd, STK_PKEY);
+		call(g, BPF_FUNC_map_delete_elem);                           /* delete(pair, key) */
+		jump(g, SBPF_JA(0), l_out);
+		sbpf_builder__bind(g->b, l_traced);
+	}
 	for (size_t i = 0; i < sp->npre && !rc; i++)
 		rc = sql_kx_branch(kx, sp->pre[i], false, l_drop);
 	if (rc)
@@ -317,8 +332,21 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	 * any context (block completion in an interrupt) does not check: its
 	 * current task is unrelated, and only openings that passed the check
 	 * can pair with it. */
-	if (sp->pidset && !t->probes[p].any_context)
+	/* The opening probe of a kernel pair whose closing probe runs in any
+	 * context goes on for untraced events, with r9 = 1, to clear their key
+	 * (pair_open). */
+	bool untraced = sp->pidset && sp->kpair && p == 0 && t->probes[1].any_context;
+	if (untraced) {
+		int l_miss = sbpf_builder__new_label(g.b), l_cont = sbpf_builder__new_label(g.b);
+		emit(&g, SBPF_MOV64_IMM(R_TMP, 0));                          /* r9 = 0: traced */
+		pidset_check(&g, lay->origin != NULL, l_miss);
+		jump(&g, SBPF_JA(0), l_cont);
+		sbpf_builder__bind(g.b, l_miss);
+		emit(&g, SBPF_MOV64_IMM(R_TMP, 1));                          /* r9 = 1: not traced */
+		sbpf_builder__bind(g.b, l_cont);
+	} else if (sp->pidset && !t->probes[p].any_context) {
 		pidset_check(&g, lay->origin != NULL, l_out);
+	}
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */
 	sql_codegen_stage(g.b, lay);
@@ -333,7 +361,7 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	if (sp->kpair) {
 		if (p == 0) {
 			kx.base[0] = R_REC;
-			rc = pair_open(&g, &kx, l_out);
+			rc = pair_open(&g, &kx, untraced, l_out);
 			row_here = false;
 		} else {
 			kx.base[1] = R_REC;

@@ -3,7 +3,8 @@
  * compare what a tracer saw with exact expected counts.
  *
  *   workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F]
- *            [--sleep-ms M] [--write-null N]
+ *            [--sleep-ms M] [--write-null N] [--tcp N] [--big-arg N]
+ *            [--direct-write DIR N] [--wakeup N]
  *
  * Actions run in the order given on the command line and may repeat.
  *   --wait-fd FD    block until one byte can be read from FD (start signal)
@@ -15,6 +16,20 @@
  *   --write-null N  N write() calls of one byte to /dev/null
  *   --tcp N         N TCP connections over loopback (listen, connect, accept,
  *                   close: socket state changes for tcp_state)
+ *   --big-arg N     N lseek(-1, 12345678901234567890, SEEK_SET) calls: a system
+ *                   call whose second argument needs all 64 bits (fails with
+ *                   EBADF, harmlessly)
+ *   --direct-write DIR N
+ *                   in a new file in DIR (removed at the end), allocated as one
+ *                   extent of 28 KiB: N times an O_DIRECT pwrite of 28 KiB at
+ *                   offset 0, each followed by fdatasync: exactly N block
+ *                   requests "WS" of 28672 bytes submitted by this process
+ *                   (plus cache flushes, journal writes of other sizes). Exits 3
+ *                   when DIR does not support O_DIRECT or no single extent could
+ *                   be allocated (the caller skips)
+ *   --wakeup N      a child named "wl-sleeper" blocks in read() on a pipe; N
+ *                   times, once /proc says it sleeps, one byte is written to
+ *                   the pipe: exactly N wakeups of wl-sleeper by this process
  * Exits 0 when every action could be performed, 1 on a failed fork/wait/
  * sleep, 2 on a usage error, 3 when --direct-write cannot use its directory.
  */
@@ -290,9 +305,14 @@ int main(int argc, char **argv)
 				fprintf(stderr, "workload: wakeup child failed\n");
 				rc = 1;
 			}
+		} else if (!strcmp(a, "--big-arg") && more >= 1) {
+			long n = count_arg(argv[++i]);
+			for (long k = 0; k < n; k++)
+				syscall(SYS_lseek, -1, 12345678901234567890ull, SEEK_SET);
 		} else {
 			fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] "
-					"[--sleep-ms M] [--write-null N] [--tcp N] [--direct-write DIR N] [--wakeup N]\n");
+					"[--sleep-ms M] [--write-null N] [--tcp N] [--direct-write DIR N] [--wakeup N] "
+					"[--big-arg N]\n");
 			return 2;
 		}
 	}

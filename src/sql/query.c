@@ -620,6 +620,11 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		sql_sink_set_wall_time(sink, o.time == SBPF_TIME_WALL);
 	if (!rc && r.filter)
 		rc = pidset_add(&r.mine, o.pid);
+	/* A process filter keeps the rows of the task each table's rule
+	 * (catalog.c, docs/schema.md) names; say what that leaves out. */
+	for (int s = 0; s < q->ntables && r.filter && o.log; s++)
+		if (q->tables[s]->filter_gap)
+			fprintf(o.log, "safebpf: note: %s: %s\n", q->tables[s]->name, q->tables[s]->filter_gap);
 	if (rc)
 		snprintf(err, errsz, "out of memory");
 	if (!rc)

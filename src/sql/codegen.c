@@ -66,10 +66,10 @@ static int size_code(unsigned size)
 /* r0 = &map[0] for a one-entry array map, or jump to @out when missing. */
 static void lookup_first(struct gen *g, int fd, int out)
 {
-	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -4, 0));          /* *(u32 *)(r10 - 4) = 0 */
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, SQL_STK_MKEY, 0)); /* *(u32 *)(r10 - 4) = 0 */
 	load_map(g, 1, fd);                                          /* r1 = map */
 	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));                     /* r2 = r10 */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                    /* r2 += -4 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_MKEY));          /* r2 += -4 */
 	call(g, BPF_FUNC_map_lookup_elem);                           /* r0 = lookup(map, r2) */
 	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), out); /* if r0 == 0 goto out */
 }
@@ -110,18 +110,27 @@ static void capture(struct gen *g, const struct sql_cap *c)
 		emit(g, SBPF_STX_MEM(SBPF_W, R_SCRATCH, 0, c->off));    /* *(u32 *)(r7 + off) = r0 */
 		break;
 	case SQL_CAP_PID_TGID:
-		call(g, BPF_FUNC_get_current_pid_tgid);
-		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
-		break;
 	case SQL_CAP_UID_GID:
-		call(g, BPF_FUNC_get_current_uid_gid);
-		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
-		break;
 	case SQL_CAP_CGROUP:
-		call(g, BPF_FUNC_get_current_cgroup_id);
-		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
+		if (g->lay->origin) {
+			/* The event's task, recorded at its origin (korigin.c). */
+			int at = c->kind == SQL_CAP_PID_TGID ? 0 : c->kind == SQL_CAP_UID_GID ? 8 : 16;
+			emit(g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, (int16_t)(SQL_IDENT_STK + at)));
+		} else {
+			call(g, c->kind == SQL_CAP_PID_TGID ? BPF_FUNC_get_current_pid_tgid
+				: c->kind == SQL_CAP_UID_GID ? BPF_FUNC_get_current_uid_gid
+				: BPF_FUNC_get_current_cgroup_id);
+		}
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));   /* *(u64 *)(r7 + off) = r0 */
 		break;
 	case SQL_CAP_COMM:
+		if (g->lay->origin) {
+			for (int i = 0; i < 16 && i < c->size; i += 8) {
+				emit(g, SBPF_LDX_MEM(SBPF_DW, 1, SBPF_REG_FP, (int16_t)(SQL_IDENT_STK + 24 + i)));
+				emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 1, (int16_t)(c->off + i)));
+			}
+			break;
+		}
 		string_dest(g, c);
 		call(g, BPF_FUNC_get_current_comm);
 		break;
@@ -165,10 +174,10 @@ void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd,
 	emit(&g, SBPF_LDX_MEM(SBPF_W, 1, 0, 0));                     /* r1 = epoch */
 	emit(&g, SBPF_ALU64_IMM(SBPF_AND, 1, 1));                    /* r1 &= 1 */
 	emit(&g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, SQL_STK_EPOCH)); /* *(u32 *)(r10 + STK_EPOCH) = r1 */
-	emit(&g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, -4));          /* key = r1 */
+	emit(&g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, SQL_STK_MKEY)); /* key = r1 */
 	load_map(&g, 1, counters_fd);                                /* r1 = counters */
 	emit(&g, SBPF_MOV64_REG(2, SBPF_REG_FP));                    /* r2 = r10 */
-	emit(&g, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                   /* r2 += -4 */
+	emit(&g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_MKEY));         /* r2 += -4 */
 	call(&g, BPF_FUNC_map_lookup_elem);                          /* r0 = &counters[epoch] */
 	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_exit); /* if r0 == 0 goto exit */
 	emit(&g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, SQL_STK_CNT)); /* spill the counters pointer */
@@ -182,6 +191,25 @@ void sql_codegen_epilogue(struct sbpf_builder *b, int l_out, int l_exit)
 	sbpf_builder__bind(b, l_exit);
 	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                         /* r0 = 0 */
 	sbpf_builder__emit(b, SBPF_EXIT_INSN());                             /* exit */
+}
+
+size_t sql_stack_slots(const struct sql_stk_slot **slots)
+{
+#define SLOT(m, sz) { #m, m, sz }
+	static const struct sql_stk_slot all[] = {
+		SLOT(SQL_STK_MKEY, 4),
+		SLOT(SQL_STK_KEY, 4),
+		SLOT(SQL_STK_TGID, 4),
+		SLOT(SQL_STK_PKEY, 16),
+		SLOT(SQL_STK_GKEY, SQL_KAGG_MAX_KEY),
+		SLOT(SQL_IDENT_STK, SQL_IDENT_SIZE),
+		SLOT(SQL_ORIGIN_STK, 16),
+		SLOT(SQL_STK_CNT, 8),
+		SLOT(SQL_STK_EPOCH, 4),
+	};
+#undef SLOT
+	*slots = all;
+	return sizeof(all) / sizeof(all[0]);
 }
 
 void sql_codegen_count(struct sbpf_builder *b, enum sql_kcnt idx)
@@ -213,10 +241,20 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	int l_have = sbpf_builder__new_label(g.b);
 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                          /* r6 = ctx */
+	if (lay->origin) {
+		int rc = sql_codegen_identity(g.b, lay->origin, lay->fmt, maps->origin_fd);
+		if (rc) {
+			sbpf_builder__free(g.b);
+			return rc;
+		}
+	}
 	uint32_t skip = opts && opts->sz >= offsetof(struct sql_mvsf_opts, probe) ? opts->skip_tgid : 0;
 	int probe = opts && opts->sz >= sizeof(*opts) ? opts->probe : 0;
 	if (skip) {
-		call(&g, BPF_FUNC_get_current_pid_tgid);
+		if (lay->origin)
+			emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK)); /* r0 = event's pid_tgid */
+		else
+			call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));               /* r0 >>= 32 (tgid) */
 		sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)skip, 0), l_exit);
 	}

@@ -29,7 +29,7 @@
 #include "sql/sqlInt.h"
 
 enum { R_TMP = 9 };
-#define STK_GKEY (-32 - SQL_KAGG_MAX_KEY)   /* group key on the stack */
+#define STK_GKEY SQL_STK_GKEY              /* group key on the stack */
 
 /* ---- layout -------------------------------------------------------------- */
 
@@ -134,7 +134,9 @@ int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const stru
 		const struct sql_agg *a = &q->aggs[i];
 		ka->off[i] = v;
 		ka->nbuckets[i] = buckets_of(a);
-		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * ka->nbuckets[i] : 8);
+		/* count, then: nothing (COUNT), buckets, a 128-bit sum (AVG: lo, hi), or one u64 */
+		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * ka->nbuckets[i]
+						   : a->kind == SQL_AGG_AVG ? 16 : 8);
 	}
 	ka->value_size = v ? v : 8;
 	if (ka->value_size > SQL_KAGG_MAX_VALUE) {
@@ -182,10 +184,10 @@ static void load_const(struct gen *g, int reg, uint64_t v)
 
 static void lookup_first(struct gen *g, int fd, int miss)
 {
-	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -8, 0));                    /* *(u32 *)(r10 - 8) = 0 */
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, SQL_STK_KEY, 0));           /* *(u32 *)(r10 - 8) = 0 */
 	sbpf_builder__emit_lddw(g->b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)fd); /* r1 = map */
 	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));                             /* r2 = r10 */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, -8));                            /* r2 += -8 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_KEY));                         /* r2 += -8 */
 	emit(g, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));                 /* r0 = lookup(map, r2) */
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
@@ -195,10 +197,10 @@ static void lookup_first(struct gen *g, int fd, int miss)
 static void lookup_window(struct gen *g, int fd, int miss)
 {
 	emit(g, SBPF_LDX_MEM(SBPF_W, 1, SBPF_REG_FP, SQL_STK_EPOCH));        /* r1 = epoch */
-	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, -8));                   /* *(u32 *)(r10 - 8) = r1 */
+	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, SQL_STK_KEY));                /* *(u32 *)(r10 - 8) = r1 */
 	sbpf_builder__emit_lddw(g->b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)fd); /* r1 = map */
 	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));                             /* r2 = r10 */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, -8));                            /* r2 += -8 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_KEY));                         /* r2 += -8 */
 	emit(g, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));                 /* r0 = lookup(map, r2) */
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
@@ -263,11 +265,28 @@ static int update(struct gen *g, const struct sql_kagg *ka, const struct sql_agg
 	case SQL_AGG_COUNT:
 		break;
 	case SQL_AGG_SUM:
-	case SQL_AGG_AVG:
 		emit(g, SBPF_LDX_MEM(SBPF_DW, 1, R_TMP, o + 8));             /* r1 = sum */
 		emit(g, SBPF_ALU64_REG(SBPF_ADD, 1, 0));                     /* r1 += value */
 		emit(g, SBPF_STX_MEM(SBPF_DW, R_TMP, 1, o + 8));             /* sum = r1 */
 		break;
+	case SQL_AGG_AVG: {
+		/* 128-bit sum (agg.c avg_add): low half, its carry, the sign of an s64 */
+		int l_nocarry = sbpf_builder__new_label(g->b), l_pos = sbpf_builder__new_label(g->b);
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 1, R_TMP, o + 8));             /* r1 = lo */
+		emit(g, SBPF_ALU64_REG(SBPF_ADD, 1, 0));                     /* r1 += value */
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_TMP, 1, o + 8));             /* lo = r1 */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 2, R_TMP, o + 16));            /* r2 = hi */
+		jump(g, SBPF_JMP_REG(SBPF_JGE, 1, 0, 0), l_nocarry);         /* if lo >= value: no carry */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, 1));                     /* r2 += 1 */
+		sbpf_builder__bind(g->b, l_nocarry);
+		if (!uns) {
+			jump(g, SBPF_JMP_IMM(SBPF_JSGE, 0, 0, 0), l_pos);    /* if value s>= 0 goto pos */
+			emit(g, SBPF_ALU64_IMM(SBPF_SUB, 2, 1));             /* r2 -= 1 (sign extension) */
+		}
+		sbpf_builder__bind(g->b, l_pos);
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_TMP, 2, o + 16));            /* hi = r2 */
+		break;
+	}
 	case SQL_AGG_MIN:
 	case SQL_AGG_MAX: {
 		int l_take = sbpf_builder__new_label(g->b), l_skip = sbpf_builder__new_label(g->b);
@@ -396,9 +415,14 @@ static int merge_cpus(const struct sql_kagg *ka, const struct sql_query *q, cons
 				continue;
 			switch (a->kind) {
 			case SQL_AGG_SUM:
-			case SQL_AGG_AVG:
 				s->u += rd(v, o + 8);
 				break;
+			case SQL_AGG_AVG: {
+				uint64_t lo = rd(v, o + 8);
+				s->u += lo;
+				s->hi += rd(v, o + 16) + (s->u < lo); /* 128-bit addition */
+				break;
+			}
 			case SQL_AGG_MIN:
 			case SQL_AGG_MAX: {
 				uint64_t x = rd(v, o + 8);
@@ -424,6 +448,7 @@ static int merge_cpus(const struct sql_kagg *ka, const struct sql_query *q, cons
 					s->hist->min = a->lmin;
 					s->hist->max = a->lmax;
 					s->hist->step = a->lstep;
+					s->hist->nosum = true; /* the kernel counts buckets only */
 				}
 				for (uint32_t k = 0; k < ka->nbuckets[i]; k++)
 					s->hist->counts[k] += rd(v, o + 8 + 8 * k);

@@ -19,7 +19,9 @@
  *
  * Register roles: r6 tracepoint record, r7 staged record of this probe,
  * r8 staged opening record (closing probe of a kernel pair), r9 free for
- * the operators (ring-buffer record, group map), r0..r5 expressions.
+ * the operators (ring-buffer record, group map; at the opening probe of a
+ * pair closed in any context: 1 when the process is not traced), r0..r5
+ * expressions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -34,9 +36,9 @@ enum { R_CTX = 6, R_REC = 7, R_OPEN = 8, R_TMP = 9 };
 
 /* Stack slots. */
 enum {
-	STK_IDX = -8,       /* u32 index of array lookups */
-	STK_TGID = -16,     /* u32 tgid, pid-set key */
-	STK_PKEY = -32,     /* pairing key, two u64 */
+	STK_IDX = SQL_STK_KEY,   /* u32 index of array lookups */
+	STK_TGID = SQL_STK_TGID, /* u32 tgid, pid-set key */
+	STK_PKEY = SQL_STK_PKEY, /* pairing key, two u64 */
 };
 
 struct gen {
@@ -125,12 +127,15 @@ static void map_key_args(struct gen *g, int fd, int stk)
 	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, stk));                           /* r2 += key */
 }
 
-/* Pid set: count the event filtered and jump to @miss unless the current
- * tgid is in it. */
-static void pidset_check(struct gen *g, int miss)
+/* Pid set: count the event filtered and jump to @miss unless the event's
+ * tgid is in it (the current task's, or the one its origin recorded). */
+static void pidset_check(struct gen *g, bool origin, int miss)
 {
 	int l_in = sbpf_builder__new_label(g->b);
-	call(g, BPF_FUNC_get_current_pid_tgid);                              /* r0 = tgid << 32 | tid */
+	if (origin)
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK));  /* r0 = event's pid_tgid */
+	else
+		call(g, BPF_FUNC_get_current_pid_tgid);                      /* r0 = tgid << 32 | tid */
 	emit(g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                            /* r0 >>= 32 */
 	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, STK_TGID));             /* *(u32 *)(r10 - 16) = r0 */
 	map_key_args(g, g->maps->pidset_fd, STK_TGID);
@@ -141,14 +146,32 @@ static void pidset_check(struct gen *g, int miss)
 	sbpf_builder__bind(g->b, l_in);
 }
 
-/* Opening probe of a kernel pair: store the staged record under its key. */
-static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
+/* Opening probe of a kernel pair: store the staged record under its key.
+ * With @untraced (r9 = 1 when the event's process is not traced), an
+ * untraced opening event replaces the entry of its key with a marker
+ * instead: the closing probe does not check processes (it runs in any
+ * context), so an older traced entry whose closing event was lost must not
+ * pair with the closing event of this one, which counts as filtered. */
+static int pair_open(struct gen *g, struct sql_kx *kx, bool untraced, int l_out)
 {
 	const struct sql_kspec *sp = g->kp->spec;
 	int l_drop = sbpf_builder__new_label(g->b), l_full = sbpf_builder__new_label(g->b);
 	int rc = store_pair_key(g, kx, 0);
 	if (rc)
 		return rc;
+	if (untraced) {
+		int l_traced = sbpf_builder__new_label(g->b);
+		jump(g, SBPF_JMP_IMM(SBPF_JEQ, R_TMP, 0, 0), l_traced);      /* if r9 == 0 goto traced */
+		/* A marker (tracepoint id 0) replaces the entry: the closing
+		 * event counts as filtered (pair_close). */
+		emit(g, SBPF_ST_MEM(SBPF_W, R_REC, 0, 0));                   /* header id = 0: filtered */
+		map_key_args(g, g->maps->pair_fd, STK_PKEY);
+		emit(g, SBPF_MOV64_REG(3, R_REC));                           /* r3 = staged record */
+		emit(g, SBPF_MOV64_IMM(4, BPF_ANY));                         /* r4 = BPF_ANY */
+		call(g, BPF_FUNC_map_update_elem);                           /* pair[key] = marker */
+		jump(g, SBPF_JA(0), l_out);
+		sbpf_builder__bind(g->b, l_traced);
+	}
 	for (size_t i = 0; i < sp->npre && !rc; i++)
 		rc = sql_kx_branch(kx, sp->pre[i], false, l_drop);
 	if (rc)
@@ -205,7 +228,7 @@ static int pair_close(struct gen *g, struct sql_kx *kx, int l_out)
 	count(g, SQL_KCNT_UNPAIRED);                                         /* no opening event: no row */
 	jump(g, SBPF_JA(0), l_out);
 	sbpf_builder__bind(g->b, l_have);
-	if (g->kp->spec->npre) {
+	if (g->kp->spec->npre || (g->kp->spec->pidset && g->kp->t->probes[1].any_context)) {
 		/* Its opening event was filtered out (marker): so is this one. */
 		int l_real = sbpf_builder__new_label(g->b);
 		emit(g, SBPF_LDX_MEM(SBPF_W, 1, 0, 0));                      /* r1 = header id */
@@ -314,8 +337,15 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	/* The tracer's own events are not events of the query: skipped before
 	 * anything is counted. */
 	const struct sql_layout *lay = &kp->krp->lay[p];
+	if (lay->origin && (rc = sql_codegen_identity(g.b, lay->origin, lay->fmt, maps->origin_fd))) {
+		sbpf_builder__free(g.b);
+		return rc;
+	}
 	if (kp->skip_tgid) {
-		call(&g, BPF_FUNC_get_current_pid_tgid);
+		if (lay->origin)
+			emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK)); /* r0 = event's pid_tgid */
+		else
+			call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
 		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_exit);
 	}
@@ -323,9 +353,25 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	/* Processes not traced: nothing to do. With pairing in the kernel the
 	 * closing probe checks too, so an opening event left over from a traced
 	 * thread whose id an untraced one reuses is never taken (the executor
-	 * would have dropped that row by its pid). */
-	if (sp->pidset)
-		pidset_check(&g, l_out);
+	 * would have dropped that row by its pid). A closing probe that runs in
+	 * any context (block completion in an interrupt) does not check: its
+	 * current task is unrelated, and only openings that passed the check
+	 * can pair with it. */
+	/* The opening probe of a kernel pair whose closing probe runs in any
+	 * context goes on for untraced events, with r9 = 1, to clear their key
+	 * (pair_open). */
+	bool untraced = sp->pidset && sp->kpair && p == 0 && t->probes[1].any_context;
+	if (untraced) {
+		int l_miss = sbpf_builder__new_label(g.b), l_cont = sbpf_builder__new_label(g.b);
+		emit(&g, SBPF_MOV64_IMM(R_TMP, 0));                          /* r9 = 0: traced */
+		pidset_check(&g, lay->origin != NULL, l_miss);
+		jump(&g, SBPF_JA(0), l_cont);
+		sbpf_builder__bind(g.b, l_miss);
+		emit(&g, SBPF_MOV64_IMM(R_TMP, 1));                          /* r9 = 1: not traced */
+		sbpf_builder__bind(g.b, l_cont);
+	} else if (sp->pidset && !t->probes[p].any_context) {
+		pidset_check(&g, lay->origin != NULL, l_out);
+	}
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */
 	sql_codegen_stage(g.b, lay);
@@ -335,7 +381,7 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	if (sp->kpair) {
 		if (p == 0) {
 			kx.base[0] = R_REC;
-			rc = pair_open(&g, &kx, l_out);
+			rc = pair_open(&g, &kx, untraced, l_out);
 			row_here = false;
 		} else {
 			kx.base[1] = R_REC;

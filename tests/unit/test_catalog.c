@@ -565,3 +565,19 @@ Test(codegen, strings_use_the_right_helpers)
 		free_formats(t, fmts);
 	}
 }
+
+/* Stack slots of generated programs (sqlInt.h, one table): within the
+ * 512-byte frame and pairwise disjoint. */
+Test(catalog, stack_slots_are_disjoint)
+{
+	const struct sql_stk_slot *sl;
+	size_t n = sql_stack_slots(&sl);
+	cr_assert_geq(n, 9);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(sl[i].off < 0 && sl[i].off >= -512 && sl[i].off + sl[i].size <= 0, "%s", sl[i].name);
+		for (size_t j = i + 1; j < n; j++)
+			cr_assert(sl[i].off + sl[i].size <= sl[j].off || sl[j].off + sl[j].size <= sl[i].off,
+				  "stack slots %s [%d, %d) and %s [%d, %d) overlap", sl[i].name, sl[i].off,
+				  sl[i].off + sl[i].size, sl[j].name, sl[j].off, sl[j].off + sl[j].size);
+	}
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 64-sql-accounting.sh - SQL results are exact under load (issue 11):
+# 68-sql-accounting.sh - SQL results are exact under load (issue 11):
 #  - JOIN: a right row never takes a left row that happened after it, under
 #    every plan (openat -> fstat -> close ten times: `fstat 10`, and nothing
 #    the dynamic loader did before the opens);
@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 ok()   { echo "ok   $1"; pass=$((pass + 1)); }
 bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-finish() { echo "64-sql-accounting: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
+finish() { echo "68-sql-accounting: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
 
 if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
 	bad "build: $SB and $WL must exist (make asan)"

@@ -10,6 +10,11 @@
  *   runner diff COUNT SEED
  *       COUNT generated programs (src/testgen): interpreter vs ARM64 JIT,
  *       checked and unchecked, LSE and LL/SC atomics; r0 and memory compared
+ *   runner sites [--rodata F] FILE.s...
+ *       programs with Kops sites (safebpf kops rewrite output, verified by
+ *       the kernel on the host): the lowered program on the interpreter vs
+ *       the ARM64 JIT with each site's native emit, unchecked and checked,
+ *       as XDP on deterministic packets; r0 and packet compared
  *   runner features
  *       the JIT's target and whether it uses LSE atomics on this CPU
  *   runner kops
@@ -26,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "safebpf/asm.h"
 #include "safebpf/datafile.h"
 #include "safebpf/jit.h"
 #include "safebpf/testgen.h"
@@ -349,6 +355,119 @@ static int diff_main(int argc, char **argv)
 	return fail ? 1 : 0;
 }
 
+/* ---- programs with Kops sites ------------------------------------------- */
+
+/* A deterministic packet of @len bytes for @seed. */
+static void packet(uint8_t *p, size_t len, unsigned seed)
+{
+	uint32_t x = seed * 7919u + 17u;
+	for (size_t i = 0; i < len; i++) {
+		x = x * 1103515245u + 12345u;
+		p[i] = (uint8_t)(x >> 16);
+	}
+}
+
+/* Runs one site program; returns 1 when every packet agrees. */
+static int sites_file(const char *path, const uint8_t *rodata, size_t rodata_len, long *runs, long *native)
+{
+	char *text = read_file(path);
+	struct sbpf_diags diags = { 0 };
+	struct sbpf_insn *insns = NULL;
+	size_t n = 0;
+	if (!text || sbpf_assemble(text, path, &insns, &n, &diags)) {
+		printf("FAIL %s: cannot read or assemble\n", path);
+		free(text);
+		sbpf_diags__free(&diags);
+		return 0;
+	}
+	free(text);
+	sbpf_diags__free(&diags);
+	struct sbpf_kops_lowered l;
+	struct sbpf_validate_error verr = { 0 };
+	if (sbpf_kops_lower(insns, n, &l, &verr)) {
+		printf("FAIL %s: lowering refused: slot %zu: %s\n", path, verr.index, verr.rule);
+		free(insns);
+		return 0;
+	}
+	free(insns);
+	int ok = 1;
+	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = SBPF_PROG_XDP, .rodata = rodata, .rodata_len = rodata_len };
+	struct sbpf_vm *vm = sbpf_vm__new(l.insns, l.n, &vo, &verr);
+	struct sbpf_jit *jits[2] = { NULL, NULL };
+	for (int m = 0; m < 2 && vm; m++) {
+		struct sbpf_jit_opts jo = { .sz = sizeof(jo), .type = SBPF_PROG_XDP, .unchecked = !m, .kops = &l,
+					    .rodata = rodata, .rodata_len = rodata_len };
+		jits[m] = sbpf_jit__new(l.insns, l.n, &jo, &verr);
+		int rc = jits[m] ? sbpf_jit__helpers_from_vm(jits[m], vm) : -errno;
+		if (!rc)
+			rc = sbpf_jit__compile(jits[m]);
+		if (rc) {
+			printf("FAIL %s: %s JIT: %s\n", path, m ? "checked" : "unchecked",
+			       jits[m] ? strerror(-rc) : verr.rule);
+			ok = 0;
+		}
+	}
+	if (!vm) {
+		printf("FAIL %s: interpreter refused: %s\n", path, verr.rule);
+		ok = 0;
+	}
+	for (size_t i = 0; ok && i < l.nsites; i++) {
+		size_t from, to;
+		*native += sbpf_jit__kops_site(jits[0], i, &from, &to) == 1;
+	}
+	static const size_t lens[] = { 64, 192, 60, 1500, 14, 256, 128, 600 };
+	for (unsigned k = 0; ok && k < sizeof(lens) / sizeof(lens[0]); k++) {
+		uint8_t want[1500], got[1500];
+		packet(want, lens[k], k + 1);
+		uint64_t r0 = 0, j0 = 0;
+		struct sbpf_run_error err = { 0 };
+		int rc = sbpf_vm__run(vm, want, lens[k], &r0, &err);
+		for (int m = 0; m < 2 && ok; m++) {
+			packet(got, lens[k], k + 1);
+			struct sbpf_run_error jerr = { 0 };
+			int jrc = sbpf_jit__run(jits[m], got, lens[k], &j0, &jerr);
+			(*runs)++;
+			if (jrc != rc || (!rc && (j0 != r0 || memcmp(got, want, lens[k])))) {
+				printf("FAIL %s [%s JIT, %zu-byte packet]: rc %d r0 0x%" PRIx64 " vs interpreter rc %d r0 0x%"
+				       PRIx64 "%s\n", path, m ? "checked" : "unchecked", lens[k], jrc, j0, rc, r0,
+				       !rc && !jrc && memcmp(got, want, lens[k]) ? ", packet differs" : "");
+				ok = 0;
+			}
+		}
+	}
+	for (int m = 0; m < 2; m++)
+		sbpf_jit__free(jits[m]);
+	sbpf_vm__free(vm);
+	sbpf_kops_lowered__free(&l);
+	return ok;
+}
+
+static int sites_main(int argc, char **argv)
+{
+	long pass = 0, fail = 0, runs = 0, native = 0;
+	uint8_t *rodata = NULL;
+	size_t rodata_len = 0;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--rodata") && i + 1 < argc) {
+			free(rodata);
+			rodata = (uint8_t *)read_file(argv[++i]);
+			struct stat st;
+			rodata_len = rodata && !stat(argv[i], &st) ? (size_t)st.st_size : 0;
+			continue;
+		}
+		if (sites_file(argv[i], rodata, rodata_len, &runs, &native))
+			pass++;
+		else
+			fail++;
+		free(rodata); /* --rodata applies to the next file only */
+		rodata = NULL;
+		rodata_len = 0;
+	}
+	printf("sites: %ld native sites, %ld JIT runs compared with the interpreter\n", native, runs);
+	printf("sites: %ld passed, %ld failed\n", pass, fail);
+	return fail ? 1 : 0;
+}
+
 /* "features: lse" when the JIT would use LSE atomics on this CPU. */
 static int features_main(void)
 {
@@ -366,6 +485,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "features"))
 		return features_main();
+	if (argc >= 2 && !strcmp(argv[1], "sites"))
+		return sites_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "data"))
 		return data_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "diff"))

@@ -13,7 +13,10 @@
 #   5. Kops: every operation, variant and register assignment, native ARM64
 #      emit vs proof sequence, checked and unchecked, mutants caught (the
 #      register-rhs select on 2 of its 11 conditions unless ARM64_KOPS_FULL=1)
-#   6. safebpf jit --arch arm64 --dump on this host (capstone AArch64)
+#   6. the Kops site programs (tests/kops idioms, bench/micro), rewritten
+#      on this host under the kernel verifier: interpreter on the lowered
+#      program vs the ARM64 JIT with native emits, as XDP (needs root)
+#   7. safebpf jit --arch arm64 --dump on this host (capstone AArch64)
 # Skipped, with the reason, only when the cross compiler, its C library or
 # qemu-aarch64 is missing.
 set -u
@@ -58,7 +61,7 @@ check() {
 	local t0=$SECONDS
 	out=$("$@" 2>&1); rc=$?
 	line=$(grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed" <<<"$out" | tail -n 1)
-	grep -E "^(FAIL|seed|diff: [0-9]+ programs|kops: [a-z_]+.*assignments|mutant)" <<<"$out" | head -n 40
+	grep -E "^(FAIL|seed|diff: [0-9]+ programs|kops: [a-z_]+.*assignments|mutant|sites: [0-9]+ native)" <<<"$out" | head -n 40
 	if [ $rc -eq 0 ] && [ -n "$line" ] && grep -qE ": [1-9][0-9]* passed, 0 failed" <<<"$line"; then
 		echo "$label: $line ($((SECONDS - t0)) s)"
 		pass=$((pass + 1))
@@ -97,6 +100,37 @@ check "interp vs arm64 jit" diff "$qemu" "$runner" diff 20000 1
 kops_mode=--quick
 [ -n "${ARM64_KOPS_FULL:-}" ] && kops_mode=--full
 check "kops native vs proof sequence ($kops_mode)" kops "$qemu" "$runner" kops "$kops_mode"
+
+# Programs with Kops sites: the clang idiom programs (tests/kops, default CPU
+# and v3) and the microbenchmarks (bench/micro), rewritten on this host by
+# the recognizer under the kernel verifier (which must accept each lowered
+# program: the JIT's unchecked code relies on it), then run under qemu: the
+# lowered program on the interpreter vs the ARM64 JIT with native emits.
+objs=$(ls build/kops/*.o build/bench/micro/*.o 2>/dev/null)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "kops site programs: skipped (the kernel verifier must accept the rewrites: needs root)"
+	skip=$((skip + 1))
+elif [ ! -x "$bin" ] || [ -z "$objs" ]; then
+	echo "kops site programs: skipped (no $bin or objects: make asan builds them)"
+	skip=$((skip + 1))
+else
+	sdir=$(mktemp -d)
+	args=() bad_rw=0
+	for o in $objs; do
+		f="$sdir/$(basename "$(dirname "$o")")-$(basename "$o" .o).s"
+		if ! "$bin" kops rewrite "$o" -o "$f" --ret32 --verify >"$sdir/log" 2>&1; then
+			echo "FAIL kops rewrite $o: $(tail -n 1 "$sdir/log")"; bad_rw=1; continue
+		fi
+		[ -s "$f.rodata" ] && args+=(--rodata "$f.rodata")
+		args+=("$f")
+	done
+	if [ $bad_rw -eq 0 ]; then
+		check "kops site programs (interp vs arm64 jit --kops)" sites "$qemu" "$runner" sites "${args[@]}"
+	else
+		fail=$((fail + 1))
+	fi
+	rm -rf "$sdir"
+fi
 
 # --dump on this host: capstone's AArch64 mode under each eBPF instruction
 if [ -x "$bin" ] && [ -f "$conf/tests/ldxh.data" ]; then

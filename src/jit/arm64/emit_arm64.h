@@ -1,4 +1,4 @@
-/* emit_arm64.h - AArch64 instruction encoders: one tiny a64_*() per machine
+/* emit_arm64.h - AArch64 instruction encoders: one tiny emit_a64_*() per machine
  * instruction form, each appending one 32-bit little-endian word to a
  * struct jit_buf (which keeps its first error and ignores emits after it).
  * Registers are hardware numbers (A64_X0..A64_X30; 31 is xzr or sp
@@ -62,7 +62,7 @@ enum {
 enum { A64_LSL = 0, A64_LSR = 1, A64_ASR = 2 };
 
 /* op rd, rn, rm{, shift #amount}  (add/adds/sub/subs/and/bic/orr/orn/eor/ands) */
-static inline void a64_alu_rrr(struct jit_buf *b, int w, uint32_t op, int rd, int rn, int rm, int shift,
+static inline void emit_a64_alu_rrr(struct jit_buf *b, int w, uint32_t op, int rd, int rn, int rm, int shift,
 			       int amount)
 {
 	a64_put(b, op | a64_sf(w) | (uint32_t)shift << 22 | (uint32_t)rm << 16 | (uint32_t)amount << 10 |
@@ -70,27 +70,27 @@ static inline void a64_alu_rrr(struct jit_buf *b, int w, uint32_t op, int rd, in
 }
 
 /* mov rd, rm  (orr rd, xzr, rm) */
-static inline void a64_mov(struct jit_buf *b, int w, int rd, int rm)
+static inline void emit_a64_mov(struct jit_buf *b, int w, int rd, int rm)
 {
-	a64_alu_rrr(b, w, A64_ORR, rd, A64_ZR, rm, 0, 0);
+	emit_a64_alu_rrr(b, w, A64_ORR, rd, A64_ZR, rm, 0, 0);
 }
 
 /* cmp rn, rm  (subs xzr, rn, rm) */
-static inline void a64_cmp(struct jit_buf *b, int w, int rn, int rm)
+static inline void emit_a64_cmp(struct jit_buf *b, int w, int rn, int rm)
 {
-	a64_alu_rrr(b, w, A64_SUBS, A64_ZR, rn, rm, 0, 0);
+	emit_a64_alu_rrr(b, w, A64_SUBS, A64_ZR, rn, rm, 0, 0);
 }
 
 /* tst rn, rm  (ands xzr, rn, rm) */
-static inline void a64_tst(struct jit_buf *b, int w, int rn, int rm)
+static inline void emit_a64_tst(struct jit_buf *b, int w, int rn, int rm)
 {
-	a64_alu_rrr(b, w, A64_ANDS, A64_ZR, rn, rm, 0, 0);
+	emit_a64_alu_rrr(b, w, A64_ANDS, A64_ZR, rn, rm, 0, 0);
 }
 
 /* neg rd, rm  (sub rd, xzr, rm) */
-static inline void a64_neg(struct jit_buf *b, int w, int rd, int rm)
+static inline void emit_a64_neg(struct jit_buf *b, int w, int rd, int rm)
 {
-	a64_alu_rrr(b, w, A64_SUB, rd, A64_ZR, rm, 0, 0);
+	emit_a64_alu_rrr(b, w, A64_SUB, rd, A64_ZR, rm, 0, 0);
 }
 
 /* Opcodes of the two-source forms. */
@@ -100,48 +100,48 @@ enum {
 };
 
 /* udiv/sdiv/lslv/lsrv/asrv/rorv rd, rn, rm */
-static inline void a64_dp2(struct jit_buf *b, int w, uint32_t op, int rd, int rn, int rm)
+static inline void emit_a64_dp2(struct jit_buf *b, int w, uint32_t op, int rd, int rn, int rm)
 {
 	a64_put(b, op | a64_sf(w) | (uint32_t)rm << 16 | (uint32_t)rn << 5 | (uint32_t)rd);
 }
 
 /* madd rd, rn, rm, ra  (rd = ra + rn * rm) */
-static inline void a64_madd(struct jit_buf *b, int w, int rd, int rn, int rm, int ra)
+static inline void emit_a64_madd(struct jit_buf *b, int w, int rd, int rn, int rm, int ra)
 {
 	a64_put(b, 0x1b000000 | a64_sf(w) | (uint32_t)rm << 16 | (uint32_t)ra << 10 | (uint32_t)rn << 5 |
 		   (uint32_t)rd);
 }
 
 /* msub rd, rn, rm, ra  (rd = ra - rn * rm) */
-static inline void a64_msub(struct jit_buf *b, int w, int rd, int rn, int rm, int ra)
+static inline void emit_a64_msub(struct jit_buf *b, int w, int rd, int rn, int rm, int ra)
 {
 	a64_put(b, 0x1b008000 | a64_sf(w) | (uint32_t)rm << 16 | (uint32_t)ra << 10 | (uint32_t)rn << 5 |
 		   (uint32_t)rd);
 }
 
 /* mul rd, rn, rm  (madd rd, rn, rm, xzr) */
-static inline void a64_mul(struct jit_buf *b, int w, int rd, int rn, int rm)
+static inline void emit_a64_mul(struct jit_buf *b, int w, int rd, int rn, int rm)
 {
-	a64_madd(b, w, rd, rn, rm, A64_ZR);
+	emit_a64_madd(b, w, rd, rn, rm, A64_ZR);
 }
 
 /* Opcodes of the one-source forms (the 64-bit rev is a separate opcode). */
 enum { A64_RBIT = 0x5ac00000, A64_REV16 = 0x5ac00400, A64_REV32 = 0x5ac00800, A64_CLZ = 0x5ac01000 };
 
 /* rbit/rev16/clz rd, rn; rev32 (w = 1: the bytes of each word; w = 0: rev wd) */
-static inline void a64_dp1(struct jit_buf *b, int w, uint32_t op, int rd, int rn)
+static inline void emit_a64_dp1(struct jit_buf *b, int w, uint32_t op, int rd, int rn)
 {
 	a64_put(b, op | a64_sf(w) | (uint32_t)rn << 5 | (uint32_t)rd);
 }
 
 /* rev rd, rn  (all bytes: rev wd, wn or rev xd, xn) */
-static inline void a64_rev(struct jit_buf *b, int w, int rd, int rn)
+static inline void emit_a64_rev(struct jit_buf *b, int w, int rd, int rn)
 {
 	a64_put(b, (w ? 0xdac00c00u : 0x5ac00800u) | (uint32_t)rn << 5 | (uint32_t)rd);
 }
 
 /* csel rd, rn, rm, cond  (rd = cond ? rn : rm) */
-static inline void a64_csel(struct jit_buf *b, int w, int rd, int rn, int rm, int cond)
+static inline void emit_a64_csel(struct jit_buf *b, int w, int rd, int rn, int rm, int cond)
 {
 	a64_put(b, 0x1a800000 | a64_sf(w) | (uint32_t)rm << 16 | (uint32_t)cond << 12 | (uint32_t)rn << 5 |
 		   (uint32_t)rd);
@@ -150,51 +150,51 @@ static inline void a64_csel(struct jit_buf *b, int w, int rd, int rn, int rm, in
 /* ---- bitfield ---- */
 
 /* sbfm/ubfm rd, rn, #immr, #imms */
-static inline void a64_bfm(struct jit_buf *b, int w, bool is_signed, int rd, int rn, int immr, int imms)
+static inline void emit_a64_bfm(struct jit_buf *b, int w, bool is_signed, int rd, int rn, int immr, int imms)
 {
 	a64_put(b, (is_signed ? 0x13000000u : 0x53000000u) | a64_sf(w) | (w ? 1u << 22 : 0) |
 		   (uint32_t)immr << 16 | (uint32_t)imms << 10 | (uint32_t)rn << 5 | (uint32_t)rd);
 }
 
 /* lsl rd, rn, #n  (ubfm rd, rn, #(-n mod size), #(size-1-n)) */
-static inline void a64_lsl_imm(struct jit_buf *b, int w, int rd, int rn, int n)
+static inline void emit_a64_lsl_imm(struct jit_buf *b, int w, int rd, int rn, int n)
 {
 	int size = w ? 64 : 32;
-	a64_bfm(b, w, false, rd, rn, (size - n) % size, size - 1 - n);
+	emit_a64_bfm(b, w, false, rd, rn, (size - n) % size, size - 1 - n);
 }
 
 /* lsr rd, rn, #n  (ubfm rd, rn, #n, #size-1) */
-static inline void a64_lsr_imm(struct jit_buf *b, int w, int rd, int rn, int n)
+static inline void emit_a64_lsr_imm(struct jit_buf *b, int w, int rd, int rn, int n)
 {
-	a64_bfm(b, w, false, rd, rn, n, w ? 63 : 31);
+	emit_a64_bfm(b, w, false, rd, rn, n, w ? 63 : 31);
 }
 
 /* asr rd, rn, #n  (sbfm rd, rn, #n, #size-1) */
-static inline void a64_asr_imm(struct jit_buf *b, int w, int rd, int rn, int n)
+static inline void emit_a64_asr_imm(struct jit_buf *b, int w, int rd, int rn, int n)
 {
-	a64_bfm(b, w, true, rd, rn, n, w ? 63 : 31);
+	emit_a64_bfm(b, w, true, rd, rn, n, w ? 63 : 31);
 }
 
 /* sxtb/sxth/sxtw rd, rn  (sbfm rd, rn, #0, #bits-1) */
-static inline void a64_sxt(struct jit_buf *b, int w, int rd, int rn, int bits)
+static inline void emit_a64_sxt(struct jit_buf *b, int w, int rd, int rn, int bits)
 {
-	a64_bfm(b, w, true, rd, rn, 0, bits - 1);
+	emit_a64_bfm(b, w, true, rd, rn, 0, bits - 1);
 }
 
 /* uxth wd, wn / uxtb wd, wn  (ubfm wd, wn, #0, #bits-1) */
-static inline void a64_uxt(struct jit_buf *b, int rd, int rn, int bits)
+static inline void emit_a64_uxt(struct jit_buf *b, int rd, int rn, int bits)
 {
-	a64_bfm(b, 0, false, rd, rn, 0, bits - 1);
+	emit_a64_bfm(b, 0, false, rd, rn, 0, bits - 1);
 }
 
 /* ubfx rd, rn, #lsb, #width  (ubfm rd, rn, #lsb, #lsb+width-1) */
-static inline void a64_ubfx(struct jit_buf *b, int w, int rd, int rn, int lsb, int width)
+static inline void emit_a64_ubfx(struct jit_buf *b, int w, int rd, int rn, int lsb, int width)
 {
-	a64_bfm(b, w, false, rd, rn, lsb, lsb + width - 1);
+	emit_a64_bfm(b, w, false, rd, rn, lsb, lsb + width - 1);
 }
 
 /* extr rd, rn, rm, #lsb  (ror rd, rn, #lsb when rn == rm) */
-static inline void a64_extr(struct jit_buf *b, int w, int rd, int rn, int rm, int lsb)
+static inline void emit_a64_extr(struct jit_buf *b, int w, int rd, int rn, int rm, int lsb)
 {
 	a64_put(b, 0x13800000 | a64_sf(w) | (w ? 1u << 22 : 0) | (uint32_t)rm << 16 | (uint32_t)lsb << 10 |
 		   (uint32_t)rn << 5 | (uint32_t)rd);
@@ -206,7 +206,7 @@ static inline void a64_extr(struct jit_buf *b, int w, int rd, int rn, int rm, in
 enum { A64_ADDI = 0x11000000, A64_ADDSI = 0x31000000, A64_SUBI = 0x51000000, A64_SUBSI = 0x71000000 };
 
 /* add/adds/sub/subs rd, rn, #imm12{, lsl #12} */
-static inline void a64_addsub_imm(struct jit_buf *b, int w, uint32_t op, int rd, int rn, uint32_t imm12,
+static inline void emit_a64_addsub_imm(struct jit_buf *b, int w, uint32_t op, int rd, int rn, uint32_t imm12,
 				  bool lsl12)
 {
 	a64_put(b, op | a64_sf(w) | (lsl12 ? 1u << 22 : 0) | (imm12 & 0xfff) << 10 | (uint32_t)rn << 5 |
@@ -251,7 +251,7 @@ static inline int a64_logic_imm(uint64_t v, int w)
 }
 
 /* and/orr/eor/ands rd, rn, #imm  (@field from a64_logic_imm; rd 31 = sp except ands) */
-static inline void a64_logic_imm_op(struct jit_buf *b, int w, uint32_t op, int rd, int rn, int field)
+static inline void emit_a64_logic_imm_op(struct jit_buf *b, int w, uint32_t op, int rd, int rn, int field)
 {
 	a64_put(b, op | a64_sf(w) | (uint32_t)field << 10 | (uint32_t)rn << 5 | (uint32_t)rd);
 }
@@ -260,7 +260,7 @@ static inline void a64_logic_imm_op(struct jit_buf *b, int w, uint32_t op, int r
 enum { A64_MOVN = 0x12800000, A64_MOVZ = 0x52800000, A64_MOVK = 0x72800000 };
 
 /* movz/movn/movk rd, #imm16, lsl #16*hw */
-static inline void a64_movw(struct jit_buf *b, int w, uint32_t op, int rd, uint16_t imm16, int hw)
+static inline void emit_a64_movw(struct jit_buf *b, int w, uint32_t op, int rd, uint16_t imm16, int hw)
 {
 	a64_put(b, op | a64_sf(w) | (uint32_t)hw << 21 | (uint32_t)imm16 << 5 | (uint32_t)rd);
 }
@@ -274,7 +274,7 @@ static inline int a64_size_log2(int size) { return size == 1 ? 0 : size == 2 ? 1
 enum { A64_STR = 0, A64_LDR = 1, A64_LDRS = 2 /* sign-extending to 64 bits */ };
 
 /* ldr/ldrs/str rt, [rn, #uimm]  (unsigned offset, a multiple of @size below 4096*@size) */
-static inline void a64_ldst_uimm(struct jit_buf *b, int size, int kind, int rt, int rn, uint32_t off)
+static inline void emit_a64_ldst_uimm(struct jit_buf *b, int size, int kind, int rt, int rn, uint32_t off)
 {
 	int sz = a64_size_log2(size);
 	a64_put(b, 0x39000000 | (uint32_t)sz << 30 | (uint32_t)kind << 22 | (off >> sz) << 10 | (uint32_t)rn << 5 |
@@ -282,14 +282,14 @@ static inline void a64_ldst_uimm(struct jit_buf *b, int size, int kind, int rt, 
 }
 
 /* ldur/ldurs/stur rt, [rn, #simm9] */
-static inline void a64_ldst_simm9(struct jit_buf *b, int size, int kind, int rt, int rn, int32_t off)
+static inline void emit_a64_ldst_simm9(struct jit_buf *b, int size, int kind, int rt, int rn, int32_t off)
 {
 	a64_put(b, 0x38000000 | (uint32_t)a64_size_log2(size) << 30 | (uint32_t)kind << 22 |
 		   ((uint32_t)off & 0x1ff) << 12 | (uint32_t)rn << 5 | (uint32_t)rt);
 }
 
 /* ldr/ldrs/str rt, [rn, rm] */
-static inline void a64_ldst_reg(struct jit_buf *b, int size, int kind, int rt, int rn, int rm)
+static inline void emit_a64_ldst_reg(struct jit_buf *b, int size, int kind, int rt, int rn, int rm)
 {
 	a64_put(b, 0x38206800 | (uint32_t)a64_size_log2(size) << 30 | (uint32_t)kind << 22 |
 		   (uint32_t)rm << 16 | (uint32_t)rn << 5 | (uint32_t)rt);
@@ -299,30 +299,30 @@ static inline void a64_ldst_reg(struct jit_buf *b, int size, int kind, int rt, i
 enum { A64_PAIR_POST = 1, A64_PAIR_OFF = 2, A64_PAIR_PRE = 3 };
 
 /* stp/ldp xt, xt2, [rn, #off] (mode A64_PAIR_*; @off a multiple of 8 in -512..504) */
-static inline void a64_pair(struct jit_buf *b, bool load, int mode, int rt, int rt2, int rn, int32_t off)
+static inline void emit_a64_pair(struct jit_buf *b, bool load, int mode, int rt, int rt2, int rn, int32_t off)
 {
 	a64_put(b, 0xa8000000 | (uint32_t)mode << 23 | (load ? 1u << 22 : 0) | ((uint32_t)(off / 8) & 0x7f) << 15 |
 		   (uint32_t)rt2 << 10 | (uint32_t)rn << 5 | (uint32_t)rt);
 }
 
 /* str xt, [sp, #-16]!  /  ldr xt, [sp], #16  (one register in a 16-byte slot) */
-static inline void a64_push1(struct jit_buf *b, int rt)
+static inline void emit_a64_push1(struct jit_buf *b, int rt)
 {
 	a64_put(b, 0xf81f0c00 | (uint32_t)A64_SP << 5 | (uint32_t)rt);
 }
-static inline void a64_pop1(struct jit_buf *b, int rt)
+static inline void emit_a64_pop1(struct jit_buf *b, int rt)
 {
 	a64_put(b, 0xf8410400 | (uint32_t)A64_SP << 5 | (uint32_t)rt);
 }
 
 /* prfm pldl1keep, [rn, #uimm]  (a multiple of 8 below 32768) */
-static inline void a64_prfm(struct jit_buf *b, int rn, uint32_t off)
+static inline void emit_a64_prfm(struct jit_buf *b, int rn, uint32_t off)
 {
 	a64_put(b, 0xf9800000 | (off >> 3) << 10 | (uint32_t)rn << 5);
 }
 
 /* prfum pldl1keep, [rn, #simm9] */
-static inline void a64_prfum(struct jit_buf *b, int rn, int32_t off)
+static inline void emit_a64_prfum(struct jit_buf *b, int rn, int32_t off)
 {
 	a64_put(b, 0xf8800000 | ((uint32_t)off & 0x1ff) << 12 | (uint32_t)rn << 5);
 }
@@ -330,13 +330,13 @@ static inline void a64_prfum(struct jit_buf *b, int rn, int32_t off)
 /* ---- atomics ---- */
 
 /* ldaxr rt, [rn] */
-static inline void a64_ldaxr(struct jit_buf *b, int w, int rt, int rn)
+static inline void emit_a64_ldaxr(struct jit_buf *b, int w, int rt, int rn)
 {
 	a64_put(b, (w ? 0xc85ffc00u : 0x885ffc00u) | (uint32_t)rn << 5 | (uint32_t)rt);
 }
 
 /* stlxr ws, rt, [rn] */
-static inline void a64_stlxr(struct jit_buf *b, int w, int rs, int rt, int rn)
+static inline void emit_a64_stlxr(struct jit_buf *b, int w, int rs, int rt, int rn)
 {
 	a64_put(b, (w ? 0xc800fc00u : 0x8800fc00u) | (uint32_t)rs << 16 | (uint32_t)rn << 5 | (uint32_t)rt);
 }
@@ -345,22 +345,22 @@ static inline void a64_stlxr(struct jit_buf *b, int w, int rs, int rt, int rn)
 enum { A64_LDADD = 0x0000, A64_LDCLR = 0x1000, A64_LDEOR = 0x2000, A64_LDSET = 0x3000, A64_SWP = 0x8000 };
 
 /* ldaddal/ldclral/ldeoral/ldsetal/swpal rs, rt, [rn]  (rt = old value; rs the operand) */
-static inline void a64_lse(struct jit_buf *b, int w, uint32_t op, int rs, int rt, int rn)
+static inline void emit_a64_lse(struct jit_buf *b, int w, uint32_t op, int rs, int rt, int rn)
 {
 	a64_put(b, (w ? 0xf8e00000u : 0xb8e00000u) | op | (uint32_t)rs << 16 | (uint32_t)rn << 5 | (uint32_t)rt);
 }
 
 /* casal rs, rt, [rn]  (if [rn] == rs then [rn] = rt; rs = old value) */
-static inline void a64_casal(struct jit_buf *b, int w, int rs, int rt, int rn)
+static inline void emit_a64_casal(struct jit_buf *b, int w, int rs, int rt, int rn)
 {
 	a64_put(b, (w ? 0xc8e0fc00u : 0x88e0fc00u) | (uint32_t)rs << 16 | (uint32_t)rn << 5 | (uint32_t)rt);
 }
 
 /* dmb ish */
-static inline void a64_dmb_ish(struct jit_buf *b) { a64_put(b, 0xd5033bbf); }
+static inline void emit_a64_dmb_ish(struct jit_buf *b) { a64_put(b, 0xd5033bbf); }
 
 /* clrex */
-static inline void a64_clrex(struct jit_buf *b) { a64_put(b, 0xd503305f); }
+static inline void emit_a64_clrex(struct jit_buf *b) { a64_put(b, 0xd503305f); }
 
 /* ---- branches ---- */
 
@@ -370,31 +370,31 @@ static inline bool a64_fits_simm(long v, int bits)
 }
 
 /* b.cond @rel (bytes from this instruction) */
-static inline void a64_bcond(struct jit_buf *b, int cond, long rel)
+static inline void emit_a64_bcond(struct jit_buf *b, int cond, long rel)
 {
 	a64_put(b, 0x54000000 | ((uint32_t)(rel / 4) & 0x7ffff) << 5 | (uint32_t)cond);
 }
 
 /* b @rel / bl @rel */
-static inline void a64_b(struct jit_buf *b, long rel)
+static inline void emit_a64_b(struct jit_buf *b, long rel)
 {
 	a64_put(b, 0x14000000 | ((uint32_t)(rel / 4) & 0x3ffffff));
 }
-static inline void a64_bl(struct jit_buf *b, long rel)
+static inline void emit_a64_bl(struct jit_buf *b, long rel)
 {
 	a64_put(b, 0x94000000 | ((uint32_t)(rel / 4) & 0x3ffffff));
 }
 
 /* cbz/cbnz rt, @rel */
-static inline void a64_cbz(struct jit_buf *b, int w, bool nonzero, int rt, long rel)
+static inline void emit_a64_cbz(struct jit_buf *b, int w, bool nonzero, int rt, long rel)
 {
 	a64_put(b, (nonzero ? 0x35000000u : 0x34000000u) | a64_sf(w) | ((uint32_t)(rel / 4) & 0x7ffff) << 5 |
 		   (uint32_t)rt);
 }
 
 /* blr rn / ret */
-static inline void a64_blr(struct jit_buf *b, int rn) { a64_put(b, 0xd63f0000 | (uint32_t)rn << 5); }
-static inline void a64_ret(struct jit_buf *b) { a64_put(b, 0xd65f03c0); }
+static inline void emit_a64_blr(struct jit_buf *b, int rn) { a64_put(b, 0xd63f0000 | (uint32_t)rn << 5); }
+static inline void emit_a64_ret(struct jit_buf *b) { a64_put(b, 0xd65f03c0); }
 
 /* Rewrites the imm19 of the b.cond / cbz at @at to reach the current end
  * of the buffer (a forward branch inside one instruction's code). */

@@ -109,7 +109,7 @@ static void load_imm(struct jit_buf *b, int w, int rd, uint64_t v)
 	if (need > 1) {
 		int f = a64_logic_imm(v, w);
 		if (f >= 0) {
-			a64_logic_imm_op(b, w, A64_ORRI, rd, A64_ZR, f);              /* mov rd, #imm (orr) */
+			emit_a64_logic_imm_op(b, w, A64_ORRI, rd, A64_ZR, f);              /* mov rd, #imm (orr) */
 			return;
 		}
 	}
@@ -121,13 +121,13 @@ static void load_imm(struct jit_buf *b, int w, int rd, uint64_t v)
 		if (h == fill)
 			continue;
 		if (first)
-			a64_movw(b, w, inv ? A64_MOVN : A64_MOVZ, rd, inv ? (uint16_t)~h : h, i); /* movz/movn rd, #h, lsl #16i */
+			emit_a64_movw(b, w, inv ? A64_MOVN : A64_MOVZ, rd, inv ? (uint16_t)~h : h, i); /* movz/movn rd, #h, lsl #16i */
 		else
-			a64_movw(b, w, A64_MOVK, rd, h, i);                            /* movk rd, #h, lsl #16i */
+			emit_a64_movw(b, w, A64_MOVK, rd, h, i);                            /* movk rd, #h, lsl #16i */
 		first = false;
 	}
 	if (first)
-		a64_movw(b, w, inv ? A64_MOVN : A64_MOVZ, rd, 0, 0);                  /* movz rd, #0 / movn rd, #0 */
+		emit_a64_movw(b, w, inv ? A64_MOVN : A64_MOVZ, rd, 0, 0);                  /* movz rd, #0 / movn rd, #0 */
 }
 
 /* rd = rn + @imm (64-bit, or 32-bit with zero-extension when !@w): one or
@@ -140,16 +140,16 @@ static void add_imm(struct jit_buf *b, int w, int rd, int rn, int64_t imm, int t
 	if (mag < (1u << 24)) {
 		uint32_t lo = (uint32_t)(mag & 0xfff), hi = (uint32_t)(mag >> 12);
 		if (hi) {
-			a64_addsub_imm(b, w, op, rd, rn, hi, true);                   /* add/sub rd, rn, #hi, lsl 12 */
+			emit_a64_addsub_imm(b, w, op, rd, rn, hi, true);                   /* add/sub rd, rn, #hi, lsl 12 */
 			if (lo)
-				a64_addsub_imm(b, w, op, rd, rd, lo, false);          /* add/sub rd, rd, #lo */
+				emit_a64_addsub_imm(b, w, op, rd, rd, lo, false);          /* add/sub rd, rd, #lo */
 		} else {
-			a64_addsub_imm(b, w, op, rd, rn, lo, false);                  /* add/sub rd, rn, #lo */
+			emit_a64_addsub_imm(b, w, op, rd, rn, lo, false);                  /* add/sub rd, rn, #lo */
 		}
 		return;
 	}
 	load_imm(b, w, tmp, (uint64_t)imm);
-	a64_alu_rrr(b, w, A64_ADD, rd, rn, tmp, 0, 0);                                /* add rd, rn, tmp */
+	emit_a64_alu_rrr(b, w, A64_ADD, rd, rn, tmp, 0, 0);                                /* add rd, rn, tmp */
 }
 
 /* ---- branches ---- */
@@ -168,7 +168,7 @@ static void branch(struct jit_ctx *c, int cond, long t)
 	struct jit_buf *b = &c->buf;
 	long cur = (long)b->len;
 	if (cond >= 0 && !short_bcond(c)) {
-		a64_bcond(b, cond ^ 1, 8);                                            /* b.!cond +8 */
+		emit_a64_bcond(b, cond ^ 1, 8);                                            /* b.!cond +8 */
 		cur += 4;
 		cond = -1;
 	}
@@ -176,11 +176,11 @@ static void branch(struct jit_ctx *c, int cond, long t)
 	if (cond < 0) {
 		if (!a64_fits_simm(rel, 28))
 			jit_buf_fail(b, -E2BIG);
-		a64_b(b, rel);                                                        /* b target */
+		emit_a64_b(b, rel);                                                        /* b target */
 	} else {
 		if (!a64_fits_simm(rel, 21))
 			c->rel8_overflow = true; /* cannot happen: the image is under 1 MB */
-		a64_bcond(b, cond, rel);                                              /* b.cond target */
+		emit_a64_bcond(b, cond, rel);                                              /* b.cond target */
 	}
 }
 
@@ -226,12 +226,12 @@ static int size_index(int size) { return size == 1 ? 0 : size == 2 ? 1 : size ==
 static void ldst(struct jit_buf *b, int size, int kind, int rt, int rn, int32_t off)
 {
 	if (off >= 0 && off % size == 0 && off / size < 4096) {
-		a64_ldst_uimm(b, size, kind, rt, rn, (uint32_t)off);                  /* ldr/str rt, [rn, #off] */
+		emit_a64_ldst_uimm(b, size, kind, rt, rn, (uint32_t)off);                  /* ldr/str rt, [rn, #off] */
 	} else if (off >= -256 && off < 256) {
-		a64_ldst_simm9(b, size, kind, rt, rn, off);                           /* ldur/stur rt, [rn, #off] */
+		emit_a64_ldst_simm9(b, size, kind, rt, rn, off);                           /* ldur/stur rt, [rn, #off] */
 	} else {
 		load_imm(b, 1, TMP, (uint64_t)(int64_t)off);
-		a64_ldst_reg(b, size, kind, rt, rn, TMP);                             /* ldr/str rt, [rn, x9] */
+		emit_a64_ldst_reg(b, size, kind, rt, rn, TMP);                             /* ldr/str rt, [rn, x9] */
 	}
 }
 
@@ -248,10 +248,10 @@ static int mem_operand(struct jit_ctx *c, size_t pc, int breg, int16_t off, int 
 	if (!c->checked || (breg == SBPF_REG_FP && off >= -SBPF_STACK_SIZE && off + size <= 0))
 		return R(breg);
 	add_imm(b, 1, ADDR, R(breg), off, TMP);                                       /* add x11, base, #off */
-	a64_ldst_uimm(b, 8, A64_LDR, TMP2, RT, JIT_RT_MEM_LO);                        /* ldr x10, [x26, #mem_lo] */
-	a64_alu_rrr(b, 1, A64_SUB, TMP2, ADDR, TMP2, 0, 0);                           /* sub x10, x11, x10 */
-	a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_MEM_CNT + 8 * size_index(size)); /* ldr x9, [x26, #mem_cnt] */
-	a64_cmp(b, 1, TMP2, TMP);                                                     /* cmp x10, x9 */
+	emit_a64_ldst_uimm(b, 8, A64_LDR, TMP2, RT, JIT_RT_MEM_LO);                        /* ldr x10, [x26, #mem_lo] */
+	emit_a64_alu_rrr(b, 1, A64_SUB, TMP2, ADDR, TMP2, 0, 0);                           /* sub x10, x11, x10 */
+	emit_a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_MEM_CNT + 8 * size_index(size)); /* ldr x9, [x26, #mem_cnt] */
+	emit_a64_cmp(b, 1, TMP2, TMP);                                                     /* cmp x10, x9 */
 	jump_to_stub(c, pc, A64_HS, STUB_ACCESS, (uint32_t)size);                     /* b.hs stub */
 	*disp = 0;
 	return ADDR;
@@ -298,9 +298,9 @@ static void atomic(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	int r0 = R(0);
 	if (c->features & A64_F_LSE) {
 		if (in->imm == SBPF_CMPXCHG) {
-			a64_mov(b, 1, TMP2, r0);                                      /* mov x10, r0 */
-			a64_casal(b, w, TMP2, s, a);                                  /* casal x10, src, [a] */
-			a64_mov(b, w, r0, TMP2);                                      /* mov r0, x10 */
+			emit_a64_mov(b, 1, TMP2, r0);                                      /* mov x10, r0 */
+			emit_a64_casal(b, w, TMP2, s, a);                                  /* casal x10, src, [a] */
+			emit_a64_mov(b, w, r0, TMP2);                                      /* mov r0, x10 */
 			return;
 		}
 		int operand = s;
@@ -308,45 +308,45 @@ static void atomic(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 		if (in->imm == SBPF_XCHG) {
 			op = A64_SWP;
 		} else if (aop == SBPF_AND) {
-			a64_alu_rrr(b, w, A64_ORN, TMP, A64_ZR, s, 0, 0);             /* mvn x9, src */
+			emit_a64_alu_rrr(b, w, A64_ORN, TMP, A64_ZR, s, 0, 0);             /* mvn x9, src */
 			operand = TMP;
 			op = A64_LDCLR;
 		} else {
 			op = aop == SBPF_ADD ? A64_LDADD : aop == SBPF_OR ? A64_LDSET : A64_LDEOR;
 		}
-		a64_lse(b, w, op, operand, fetch ? TMP2 : A64_ZR, a);                 /* ld<op>al/swpal operand, x10, [a] */
+		emit_a64_lse(b, w, op, operand, fetch ? TMP2 : A64_ZR, a);                 /* ld<op>al/swpal operand, x10, [a] */
 		if (fetch)
-			a64_mov(b, w, s, TMP2);                                       /* mov src, x10 */
+			emit_a64_mov(b, w, s, TMP2);                                       /* mov src, x10 */
 		return;
 	}
 	/* LL/SC: ldaxr / stlxr loops, then a full barrier. */
 	size_t loop = b->len;
-	a64_ldaxr(b, w, TMP2, a);                                                     /* loop: ldaxr x10, [a] */
+	emit_a64_ldaxr(b, w, TMP2, a);                                                     /* loop: ldaxr x10, [a] */
 	if (in->imm == SBPF_CMPXCHG) {
-		a64_cmp(b, w, TMP2, r0);                                              /* cmp x10, r0 */
+		emit_a64_cmp(b, w, TMP2, r0);                                              /* cmp x10, r0 */
 		size_t bne = b->len;
-		a64_bcond(b, A64_NE, 0);                                              /* b.ne fail */
-		a64_stlxr(b, w, STATUS, s, a);                                        /* stlxr w12, src, [a] */
-		a64_cbz(b, 0, true, STATUS, (long)loop - (long)b->len);               /* cbnz w12, loop */
-		a64_b(b, 8);                                                          /* b done */
+		emit_a64_bcond(b, A64_NE, 0);                                              /* b.ne fail */
+		emit_a64_stlxr(b, w, STATUS, s, a);                                        /* stlxr w12, src, [a] */
+		emit_a64_cbz(b, 0, true, STATUS, (long)loop - (long)b->len);               /* cbnz w12, loop */
+		emit_a64_b(b, 8);                                                          /* b done */
 		a64_patch_imm19(b, bne);
-		a64_clrex(b);                                                         /* fail: clrex */
-		a64_dmb_ish(b);                                                       /* done: dmb ish */
-		a64_mov(b, w, r0, TMP2);                                              /* mov r0, x10 */
+		emit_a64_clrex(b);                                                         /* fail: clrex */
+		emit_a64_dmb_ish(b);                                                       /* done: dmb ish */
+		emit_a64_mov(b, w, r0, TMP2);                                              /* mov r0, x10 */
 		return;
 	}
 	int val = s;
 	if (in->imm != SBPF_XCHG) {
 		uint32_t op = aop == SBPF_ADD ? A64_ADD : aop == SBPF_OR ? A64_ORR :
 			      aop == SBPF_AND ? A64_AND : A64_EOR;
-		a64_alu_rrr(b, w, op, TMP, TMP2, s, 0, 0);                            /* op x9, x10, src */
+		emit_a64_alu_rrr(b, w, op, TMP, TMP2, s, 0, 0);                            /* op x9, x10, src */
 		val = TMP;
 	}
-	a64_stlxr(b, w, STATUS, val, a);                                              /* stlxr w12, x9, [a] */
-	a64_cbz(b, 0, true, STATUS, (long)loop - (long)b->len);                       /* cbnz w12, loop */
-	a64_dmb_ish(b);                                                               /* dmb ish */
+	emit_a64_stlxr(b, w, STATUS, val, a);                                              /* stlxr w12, x9, [a] */
+	emit_a64_cbz(b, 0, true, STATUS, (long)loop - (long)b->len);                       /* cbnz w12, loop */
+	emit_a64_dmb_ish(b);                                                               /* dmb ish */
 	if (fetch)
-		a64_mov(b, w, s, TMP2);                                               /* mov src, x10 */
+		emit_a64_mov(b, w, s, TMP2);                                               /* mov src, x10 */
 }
 
 /* ---- ALU ---- */
@@ -362,11 +362,11 @@ static void divmod_reg(struct jit_buf *b, int w, bool is_signed, bool is_mod, in
 {
 	uint32_t op = is_signed ? A64_SDIV : A64_UDIV;
 	if (!is_mod) {
-		a64_dp2(b, w, op, d, d, dv);                                          /* udiv/sdiv dst, dst, src */
+		emit_a64_dp2(b, w, op, d, d, dv);                                          /* udiv/sdiv dst, dst, src */
 		return;
 	}
-	a64_dp2(b, w, op, TMP2, d, dv);                                               /* udiv/sdiv x10, dst, src */
-	a64_msub(b, w, d, TMP2, dv, d);                                               /* msub dst, x10, src, dst */
+	emit_a64_dp2(b, w, op, TMP2, d, dv);                                               /* udiv/sdiv x10, dst, src */
+	emit_a64_msub(b, w, d, TMP2, dv, d);                                               /* msub dst, x10, src, dst */
 }
 
 static void divmod_imm(struct jit_buf *b, int w, bool is_signed, bool is_mod, int d, int32_t imm)
@@ -375,15 +375,15 @@ static void divmod_imm(struct jit_buf *b, int w, bool is_signed, bool is_mod, in
 	if (!is_signed && is_pow2(divisor)) {
 		if (!is_mod) {
 			if (divisor > 1)
-				a64_lsr_imm(b, w, d, d, log2u(divisor));              /* lsr dst, dst, #k */
+				emit_a64_lsr_imm(b, w, d, d, log2u(divisor));              /* lsr dst, dst, #k */
 			else if (!w)
-				a64_mov(b, 0, d, d);                                  /* mov wdst, wdst */
+				emit_a64_mov(b, 0, d, d);                                  /* mov wdst, wdst */
 		} else {
 			int f = a64_logic_imm(divisor - 1, w);
 			if (f >= 0)
-				a64_logic_imm_op(b, w, A64_ANDI, d, d, f);            /* and dst, dst, #k-1 */
+				emit_a64_logic_imm_op(b, w, A64_ANDI, d, d, f);            /* and dst, dst, #k-1 */
 			else
-				a64_mov(b, w, d, A64_ZR);                             /* mov dst, #0  (mod 1) */
+				emit_a64_mov(b, w, d, A64_ZR);                             /* mov dst, #0  (mod 1) */
 		}
 		return;
 	}
@@ -426,39 +426,39 @@ static void alu(struct jit_ctx *c, const struct sbpf_insn *in, enum sbpf_op op)
 	switch (bop) {
 	case SBPF_ADD: case SBPF_SUB:
 		if (is_x) {
-			a64_alu_rrr(b, w, alu_op(bop), d, d, s, 0, 0);                /* add/sub dst, dst, src */
+			emit_a64_alu_rrr(b, w, alu_op(bop), d, d, s, 0, 0);                /* add/sub dst, dst, src */
 		} else if (imm == 0) {
 			if (!w)
-				a64_mov(b, 0, d, d);                                  /* mov wdst, wdst */
+				emit_a64_mov(b, 0, d, d);                                  /* mov wdst, wdst */
 		} else if (imm > -(1 << 24) && imm < (1 << 24)) {
 			add_imm(b, w, d, d, bop == SBPF_ADD ? imm : -(int64_t)imm, TMP); /* add/sub dst, dst, #imm */
 		} else {
 			load_imm(b, w, TMP, uimm);
-			a64_alu_rrr(b, w, alu_op(bop), d, d, TMP, 0, 0);              /* add/sub dst, dst, x9 */
+			emit_a64_alu_rrr(b, w, alu_op(bop), d, d, TMP, 0, 0);              /* add/sub dst, dst, x9 */
 		}
 		break;
 	case SBPF_OR: case SBPF_AND: case SBPF_XOR:
 		if (is_x) {
-			a64_alu_rrr(b, w, alu_op(bop), d, d, s, 0, 0);                /* orr/and/eor dst, dst, src */
+			emit_a64_alu_rrr(b, w, alu_op(bop), d, d, s, 0, 0);                /* orr/and/eor dst, dst, src */
 		} else {
 			int f = a64_logic_imm(uimm, w);
 			if (f >= 0) {
-				a64_logic_imm_op(b, w, logic_imm_op(bop), d, d, f);   /* orr/and/eor dst, dst, #imm */
+				emit_a64_logic_imm_op(b, w, logic_imm_op(bop), d, d, f);   /* orr/and/eor dst, dst, #imm */
 			} else {
 				load_imm(b, w, TMP, uimm);
-				a64_alu_rrr(b, w, alu_op(bop), d, d, TMP, 0, 0);      /* orr/and/eor dst, dst, x9 */
+				emit_a64_alu_rrr(b, w, alu_op(bop), d, d, TMP, 0, 0);      /* orr/and/eor dst, dst, x9 */
 			}
 		}
 		break;
 	case SBPF_MOV:
 		if (op == SBPF_OP_MOVSX8_64 || op == SBPF_OP_MOVSX8_32)
-			a64_sxt(b, w, d, s, 8);                                       /* sxtb dst, src */
+			emit_a64_sxt(b, w, d, s, 8);                                       /* sxtb dst, src */
 		else if (op == SBPF_OP_MOVSX16_64 || op == SBPF_OP_MOVSX16_32)
-			a64_sxt(b, w, d, s, 16);                                      /* sxth dst, src */
+			emit_a64_sxt(b, w, d, s, 16);                                      /* sxth dst, src */
 		else if (op == SBPF_OP_MOVSX32_64)
-			a64_sxt(b, 1, d, s, 32);                                      /* sxtw dst, src */
+			emit_a64_sxt(b, 1, d, s, 32);                                      /* sxtw dst, src */
 		else if (is_x && (!w || d != s))
-			a64_mov(b, w, d, s);                                          /* mov dst, src */
+			emit_a64_mov(b, w, d, s);                                          /* mov dst, src */
 		else if (!is_x)
 			load_imm(b, w, d, uimm);                                      /* mov dst, #imm */
 		break;
@@ -467,7 +467,7 @@ static void alu(struct jit_ctx *c, const struct sbpf_insn *in, enum sbpf_op op)
 			load_imm(b, w, TMP, uimm);
 			s = TMP;
 		}
-		a64_mul(b, w, d, d, s);                                               /* mul dst, dst, src */
+		emit_a64_mul(b, w, d, d, s);                                               /* mul dst, dst, src */
 		break;
 	case SBPF_DIV: case SBPF_MOD:
 		if (is_x)
@@ -477,23 +477,23 @@ static void alu(struct jit_ctx *c, const struct sbpf_insn *in, enum sbpf_op op)
 		break;
 	case SBPF_LSH: case SBPF_RSH: case SBPF_ARSH:
 		if (is_x) {
-			a64_dp2(b, w, shift_op(bop), d, d, s);                        /* lslv/lsrv/asrv dst, dst, src */
+			emit_a64_dp2(b, w, shift_op(bop), d, d, s);                        /* lslv/lsrv/asrv dst, dst, src */
 		} else {
 			int n = imm & (w ? 63 : 31);
 			if (!n) {
 				if (!w)
-					a64_mov(b, 0, d, d);                          /* mov wdst, wdst */
+					emit_a64_mov(b, 0, d, d);                          /* mov wdst, wdst */
 			} else if (bop == SBPF_LSH) {
-				a64_lsl_imm(b, w, d, d, n);                           /* lsl dst, dst, #n */
+				emit_a64_lsl_imm(b, w, d, d, n);                           /* lsl dst, dst, #n */
 			} else if (bop == SBPF_RSH) {
-				a64_lsr_imm(b, w, d, d, n);                           /* lsr dst, dst, #n */
+				emit_a64_lsr_imm(b, w, d, d, n);                           /* lsr dst, dst, #n */
 			} else {
-				a64_asr_imm(b, w, d, d, n);                           /* asr dst, dst, #n */
+				emit_a64_asr_imm(b, w, d, d, n);                           /* asr dst, dst, #n */
 			}
 		}
 		break;
 	case SBPF_NEG:
-		a64_neg(b, w, d, d);                                                  /* neg dst, dst */
+		emit_a64_neg(b, w, d, d);                                                  /* neg dst, dst */
 		break;
 	default:
 		jit_buf_fail(b, -EINVAL);
@@ -509,18 +509,18 @@ static void byteswap(struct jit_buf *b, const struct sbpf_insn *in, enum sbpf_op
 	switch (in->imm) {
 	case 16:
 		if (swap)
-			a64_dp1(b, 0, A64_REV16, d, d);                               /* rev16 wdst, wdst */
-		a64_uxt(b, d, d, 16);                                                 /* uxth wdst, wdst */
+			emit_a64_dp1(b, 0, A64_REV16, d, d);                               /* rev16 wdst, wdst */
+		emit_a64_uxt(b, d, d, 16);                                                 /* uxth wdst, wdst */
 		break;
 	case 32:
 		if (swap)
-			a64_rev(b, 0, d, d);                                          /* rev wdst, wdst */
+			emit_a64_rev(b, 0, d, d);                                          /* rev wdst, wdst */
 		else
-			a64_mov(b, 0, d, d);                                          /* mov wdst, wdst */
+			emit_a64_mov(b, 0, d, d);                                          /* mov wdst, wdst */
 		break;
 	default:
 		if (swap)
-			a64_rev(b, 1, d, d);                                          /* rev xdst, xdst */
+			emit_a64_rev(b, 1, d, d);                                          /* rev xdst, xdst */
 		break;
 	}
 }
@@ -541,8 +541,8 @@ static void call_helper(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in
 		return;
 	}
 	load_imm(b, 1, TMP, (uint64_t)(uintptr_t)fn);                                 /* mov x9, #helper */
-	a64_blr(b, TMP);                                                              /* blr x9 */
-	a64_mov(b, 1, R(0), A64_X0);                                                  /* mov x7, x0 */
+	emit_a64_blr(b, TMP);                                                              /* blr x9 */
+	emit_a64_mov(b, 1, R(0), A64_X0);                                                  /* mov x7, x0 */
 }
 
 /* The registers a local call saves: x30 and the used r6-r9. */
@@ -561,9 +561,9 @@ static void push_regs(struct jit_buf *b, const int *regs, int n)
 {
 	for (int i = 0; i < n; i += 2) {
 		if (i + 1 < n)
-			a64_pair(b, false, A64_PAIR_PRE, regs[i], regs[i + 1], A64_SP, -16); /* stp a, b, [sp, #-16]! */
+			emit_a64_pair(b, false, A64_PAIR_PRE, regs[i], regs[i + 1], A64_SP, -16); /* stp a, b, [sp, #-16]! */
 		else
-			a64_push1(b, regs[i]);                                        /* str a, [sp, #-16]! */
+			emit_a64_push1(b, regs[i]);                                        /* str a, [sp, #-16]! */
 	}
 }
 
@@ -572,9 +572,9 @@ static void pop_regs(struct jit_buf *b, const int *regs, int n)
 {
 	for (int i = (n - 1) & ~1; i >= 0; i -= 2) {
 		if (i + 1 < n)
-			a64_pair(b, true, A64_PAIR_POST, regs[i], regs[i + 1], A64_SP, 16); /* ldp a, b, [sp], #16 */
+			emit_a64_pair(b, true, A64_PAIR_POST, regs[i], regs[i + 1], A64_SP, 16); /* ldp a, b, [sp], #16 */
 		else
-			a64_pop1(b, regs[i]);                                         /* ldr a, [sp], #16 */
+			emit_a64_pop1(b, regs[i]);                                         /* ldr a, [sp], #16 */
 	}
 }
 
@@ -583,22 +583,22 @@ static void call_local(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	struct jit_buf *b = &c->buf;
 	size_t target = (size_t)((long)pc + 1 + in->imm);
 	if (c->checked) {
-		a64_addsub_imm(b, 1, A64_SUBI, TMP, FP, 2 * SBPF_STACK_SIZE, false);  /* sub x9, x25, #1024 */
-		a64_ldst_uimm(b, 8, A64_LDR, TMP2, RT, JIT_RT_STK_LO);                /* ldr x10, [x26, #stk_lo] */
-		a64_cmp(b, 1, TMP, TMP2);                                             /* cmp x9, x10 */
+		emit_a64_addsub_imm(b, 1, A64_SUBI, TMP, FP, 2 * SBPF_STACK_SIZE, false);  /* sub x9, x25, #1024 */
+		emit_a64_ldst_uimm(b, 8, A64_LDR, TMP2, RT, JIT_RT_STK_LO);                /* ldr x10, [x26, #stk_lo] */
+		emit_a64_cmp(b, 1, TMP, TMP2);                                             /* cmp x9, x10 */
 		jump_to_stub(c, pc, A64_LO, STUB_ERROR, JIT_ERR_DEPTH);               /* b.lo stub */
 	}
 	int regs[5];
 	int n = call_saved(c, regs);
 	push_regs(b, regs, n);
-	a64_addsub_imm(b, 1, A64_SUBI, FP, FP, SBPF_STACK_SIZE, false);               /* sub x25, x25, #512 */
+	emit_a64_addsub_imm(b, 1, A64_SUBI, FP, FP, SBPF_STACK_SIZE, false);               /* sub x25, x25, #512 */
 	if (c->checked) {
 		long z = c->prev ? (long)c->prev_labels[L_ZERO_FRAME] : -1;
-		a64_bl(b, z >= 0 ? z - (long)b->len : 0);                             /* bl zero_frame */
+		emit_a64_bl(b, z >= 0 ? z - (long)b->len : 0);                             /* bl zero_frame */
 	}
 	long t = slot_addr(c, pc, target);
-	a64_bl(b, t >= 0 ? t - (long)b->len : 0);                                     /* bl func */
-	a64_addsub_imm(b, 1, A64_ADDI, FP, FP, SBPF_STACK_SIZE, false);               /* add x25, x25, #512 */
+	emit_a64_bl(b, t >= 0 ? t - (long)b->len : 0);                                     /* bl func */
+	emit_a64_addsub_imm(b, 1, A64_ADDI, FP, FP, SBPF_STACK_SIZE, false);               /* add x25, x25, #512 */
 	pop_regs(b, regs, n);
 }
 
@@ -611,14 +611,14 @@ static void exit_insn(struct jit_ctx *c, size_t pc)
 		return; /* the last instruction falls into the epilogue */
 	}
 	if (c->checked) {
-		a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_FP0);                    /* ldr x9, [x26, #fp0] */
-		a64_cmp(b, 1, FP, TMP);                                               /* cmp x25, x9 */
+		emit_a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_FP0);                    /* ldr x9, [x26, #fp0] */
+		emit_a64_cmp(b, 1, FP, TMP);                                               /* cmp x25, x9 */
 		jump_to_label(c, A64_EQ, L_EPILOGUE);                                 /* b.eq epilogue */
-		a64_ret(b);                                                           /* ret */
+		emit_a64_ret(b);                                                           /* ret */
 	} else if (pc < c->first_sub) {
 		jump_to_label(c, -1, L_EPILOGUE);                                     /* b epilogue */
 	} else {
-		a64_ret(b);                                                           /* ret */
+		emit_a64_ret(b);                                                           /* ret */
 	}
 }
 
@@ -631,30 +631,30 @@ static void compare(struct jit_buf *b, int w, bool jset, int d, bool is_x, int s
 {
 	if (is_x) {
 		if (jset)
-			a64_tst(b, w, d, s);                                          /* tst dst, src */
+			emit_a64_tst(b, w, d, s);                                          /* tst dst, src */
 		else
-			a64_cmp(b, w, d, s);                                          /* cmp dst, src */
+			emit_a64_cmp(b, w, d, s);                                          /* cmp dst, src */
 		return;
 	}
 	uint64_t v = w ? (uint64_t)(int64_t)imm : (uint32_t)imm;
 	if (jset) {
 		int f = a64_logic_imm(v, w);
 		if (f >= 0) {
-			a64_logic_imm_op(b, w, A64_ANDSI, A64_ZR, d, f);              /* tst dst, #imm */
+			emit_a64_logic_imm_op(b, w, A64_ANDSI, A64_ZR, d, f);              /* tst dst, #imm */
 			return;
 		}
 	} else if (imm >= 0 && imm < 4096) {
-		a64_addsub_imm(b, w, A64_SUBSI, A64_ZR, d, (uint32_t)imm, false);     /* cmp dst, #imm */
+		emit_a64_addsub_imm(b, w, A64_SUBSI, A64_ZR, d, (uint32_t)imm, false);     /* cmp dst, #imm */
 		return;
 	} else if (imm < 0 && imm > -4096) {
-		a64_addsub_imm(b, w, A64_ADDSI, A64_ZR, d, (uint32_t)-imm, false);    /* cmn dst, #-imm */
+		emit_a64_addsub_imm(b, w, A64_ADDSI, A64_ZR, d, (uint32_t)-imm, false);    /* cmn dst, #-imm */
 		return;
 	}
 	load_imm(b, w, TMP, v);
 	if (jset)
-		a64_tst(b, w, d, TMP);                                                /* tst dst, x9 */
+		emit_a64_tst(b, w, d, TMP);                                                /* tst dst, x9 */
 	else
-		a64_cmp(b, w, d, TMP);                                                /* cmp dst, x9 */
+		emit_a64_cmp(b, w, d, TMP);                                                /* cmp dst, x9 */
 }
 
 static void cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
@@ -687,35 +687,35 @@ static int saved_regs(const struct jit_ctx *c, int out[6])
 static void a64_prologue(struct jit_ctx *c)
 {
 	struct jit_buf *b = &c->buf;
-	a64_pair(b, false, A64_PAIR_PRE, A64_FP_REG, A64_LR, A64_SP, -16);            /* stp x29, x30, [sp, #-16]! */
-	a64_addsub_imm(b, 1, A64_ADDI, A64_FP_REG, A64_SP, 0, false);                 /* mov x29, sp */
+	emit_a64_pair(b, false, A64_PAIR_PRE, A64_FP_REG, A64_LR, A64_SP, -16);            /* stp x29, x30, [sp, #-16]! */
+	emit_a64_addsub_imm(b, 1, A64_ADDI, A64_FP_REG, A64_SP, 0, false);                 /* mov x29, sp */
 	int regs[6];
 	int n = saved_regs(c, regs);
 	push_regs(b, regs, n);
 	if (c->stack_size)
 		add_imm(b, 1, A64_SP, A64_SP, -(int64_t)c->stack_size, TMP);          /* sub sp, sp, #stack */
 	if (c->checked) {
-		a64_mov(b, 1, RT, A64_X2);                                            /* mov x26, x2 */
-		a64_addsub_imm(b, 1, A64_ADDI, TMP, A64_SP, 0, false);                /* mov x9, sp */
-		a64_ldst_uimm(b, 8, A64_STR, TMP, RT, JIT_RT_STK_LO);                 /* str x9, [x26, #stk_lo] */
+		emit_a64_mov(b, 1, RT, A64_X2);                                            /* mov x26, x2 */
+		emit_a64_addsub_imm(b, 1, A64_ADDI, TMP, A64_SP, 0, false);                /* mov x9, sp */
+		emit_a64_ldst_uimm(b, 8, A64_STR, TMP, RT, JIT_RT_STK_LO);                 /* str x9, [x26, #stk_lo] */
 	}
 	if (c->checked && c->stack_size) {
 		/* Like the interpreter's, a frame starts zeroed. */
 		add_imm(b, 1, TMP, A64_SP, (int64_t)c->stack_size - SBPF_STACK_SIZE, TMP2); /* add x9, sp, #stack-512 */
 		load_imm(b, 1, TMP2, SBPF_STACK_SIZE / 16);                           /* mov x10, #32 */
-		a64_pair(b, false, A64_PAIR_POST, A64_ZR, A64_ZR, TMP, 16);           /* loop: stp xzr, xzr, [x9], #16 */
-		a64_addsub_imm(b, 1, A64_SUBSI, TMP2, TMP2, 1, false);                /* subs x10, x10, #1 */
-		a64_bcond(b, A64_NE, -8);                                             /* b.ne loop */
+		emit_a64_pair(b, false, A64_PAIR_POST, A64_ZR, A64_ZR, TMP, 16);           /* loop: stp xzr, xzr, [x9], #16 */
+		emit_a64_addsub_imm(b, 1, A64_SUBSI, TMP2, TMP2, 1, false);                /* subs x10, x10, #1 */
+		emit_a64_bcond(b, A64_NE, -8);                                             /* b.ne loop */
 	}
 	if (c->stack_size)
 		add_imm(b, 1, FP, A64_SP, c->stack_size, TMP);                        /* add x25, sp, #stack */
 	if (c->checked && c->stack_size)
-		a64_ldst_uimm(b, 8, A64_STR, FP, RT, JIT_RT_FP0);                     /* str x25, [x26, #fp0] */
+		emit_a64_ldst_uimm(b, 8, A64_STR, FP, RT, JIT_RT_FP0);                     /* str x25, [x26, #fp0] */
 	if (c->checked) {
 		/* The interpreter starts with r0 and r3..r9 zero. */
 		for (int r = 0; r <= 9; r++)
 			if (r != 1 && r != 2 && (r <= 5 || (c->regs_used & (1u << r))))
-				a64_mov(b, 1, R(r), A64_ZR);                          /* mov reg, xzr */
+				emit_a64_mov(b, 1, R(r), A64_ZR);                          /* mov reg, xzr */
 	}
 }
 
@@ -724,9 +724,9 @@ static void loop_check(struct jit_ctx *c, size_t pc)
 {
 	if (c->checked && (c->flags[pc] & JIT_SLOT_LOOP_HEAD)) {
 		struct jit_buf *b = &c->buf;
-		a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_BUDGET);                 /* ldr x9, [x26, #budget] */
-		a64_addsub_imm(b, 1, A64_SUBSI, TMP, TMP, 1, false);                  /* subs x9, x9, #1 */
-		a64_ldst_uimm(b, 8, A64_STR, TMP, RT, JIT_RT_BUDGET);                 /* str x9, [x26, #budget] */
+		emit_a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_BUDGET);                 /* ldr x9, [x26, #budget] */
+		emit_a64_addsub_imm(b, 1, A64_SUBSI, TMP, TMP, 1, false);                  /* subs x9, x9, #1 */
+		emit_a64_ldst_uimm(b, 8, A64_STR, TMP, RT, JIT_RT_BUDGET);                 /* str x9, [x26, #budget] */
 		jump_to_stub(c, pc, A64_LO, STUB_ERROR, JIT_ERR_BUDGET);              /* b.lo stub */
 	}
 }
@@ -795,28 +795,28 @@ static void a64_tail(struct jit_ctx *c)
 	c->labels[L_EPILOGUE] = (uint32_t)b->len;
 	int regs[6];
 	int n = saved_regs(c, regs);
-	a64_mov(b, 1, A64_X0, R(0));                                                  /* mov x0, x7 */
-	a64_addsub_imm(b, 1, A64_SUBI, A64_SP, A64_FP_REG, (uint32_t)(16 * ((n + 1) / 2)), false); /* sub sp, x29, #saved */
+	emit_a64_mov(b, 1, A64_X0, R(0));                                                  /* mov x0, x7 */
+	emit_a64_addsub_imm(b, 1, A64_SUBI, A64_SP, A64_FP_REG, (uint32_t)(16 * ((n + 1) / 2)), false); /* sub sp, x29, #saved */
 	pop_regs(b, regs, n);
-	a64_pair(b, true, A64_PAIR_POST, A64_FP_REG, A64_LR, A64_SP, 16);             /* ldp x29, x30, [sp], #16 */
-	a64_ret(b);                                                                   /* ret */
+	emit_a64_pair(b, true, A64_PAIR_POST, A64_FP_REG, A64_LR, A64_SP, 16);             /* ldp x29, x30, [sp], #16 */
+	emit_a64_ret(b);                                                                   /* ret */
 	if (!c->checked)
 		return;
 	if (c->has_calls) {
 		/* zero_frame: zeroes the callee's new frame [x25-512, x25). */
 		c->labels[L_ZERO_FRAME] = (uint32_t)b->len;
-		a64_addsub_imm(b, 1, A64_SUBI, TMP, FP, SBPF_STACK_SIZE, false);      /* sub x9, x25, #512 */
+		emit_a64_addsub_imm(b, 1, A64_SUBI, TMP, FP, SBPF_STACK_SIZE, false);      /* sub x9, x25, #512 */
 		load_imm(b, 1, TMP2, SBPF_STACK_SIZE / 16);                           /* mov x10, #32 */
-		a64_pair(b, false, A64_PAIR_POST, A64_ZR, A64_ZR, TMP, 16);           /* loop: stp xzr, xzr, [x9], #16 */
-		a64_addsub_imm(b, 1, A64_SUBSI, TMP2, TMP2, 1, false);                /* subs x10, x10, #1 */
-		a64_bcond(b, A64_NE, -8);                                             /* b.ne loop */
-		a64_ret(b);                                                           /* ret */
+		emit_a64_pair(b, false, A64_PAIR_POST, A64_ZR, A64_ZR, TMP, 16);           /* loop: stp xzr, xzr, [x9], #16 */
+		emit_a64_addsub_imm(b, 1, A64_SUBSI, TMP2, TMP2, 1, false);                /* subs x10, x10, #1 */
+		emit_a64_bcond(b, A64_NE, -8);                                             /* b.ne loop */
+		emit_a64_ret(b);                                                           /* ret */
 	}
 	/* Error exit: x10 = code, x11 = faulting address. */
 	c->labels[L_ERROR] = (uint32_t)b->len;
-	a64_ldst_uimm(b, 8, A64_STR, ADDR, RT, JIT_RT_ERR_ADDR);                      /* str x11, [x26, #err_addr] */
-	a64_ldst_uimm(b, 8, A64_STR, TMP2, RT, JIT_RT_ERR_CODE);                      /* str x10, [x26, #err_code] */
-	a64_ldst_uimm(b, 8, A64_STR, FP, RT, JIT_RT_ERR_FP);                          /* str x25, [x26, #err_fp] */
+	emit_a64_ldst_uimm(b, 8, A64_STR, ADDR, RT, JIT_RT_ERR_ADDR);                      /* str x11, [x26, #err_addr] */
+	emit_a64_ldst_uimm(b, 8, A64_STR, TMP2, RT, JIT_RT_ERR_CODE);                      /* str x10, [x26, #err_code] */
+	emit_a64_ldst_uimm(b, 8, A64_STR, FP, RT, JIT_RT_ERR_FP);                          /* str x25, [x26, #err_fp] */
 	branch(c, -1, c->labels[L_EPILOGUE]);                                         /* b epilogue */
 	for (size_t k = 0; k < c->nstubs; k++) {
 		const struct jit_stub *s = &c->stubs[k];
@@ -826,13 +826,13 @@ static void a64_tail(struct jit_ctx *c)
 			if (c->stack_size) {
 				/* Valid: the current frame up to the top of the main
 				 * frame, [x25-512, fp0). */
-				a64_addsub_imm(b, 1, A64_ADDI, TMP2, ADDR, SBPF_STACK_SIZE, false); /* add x10, x11, #512 */
-				a64_alu_rrr(b, 1, A64_SUB, TMP2, TMP2, FP, 0, 0);          /* sub x10, x10, x25 */
-				a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_FP0);         /* ldr x9, [x26, #fp0] */
-				a64_alu_rrr(b, 1, A64_SUB, TMP, TMP, FP, 0, 0);            /* sub x9, x9, x25 */
-				a64_addsub_imm(b, 1, A64_ADDI, TMP, TMP,
+				emit_a64_addsub_imm(b, 1, A64_ADDI, TMP2, ADDR, SBPF_STACK_SIZE, false); /* add x10, x11, #512 */
+				emit_a64_alu_rrr(b, 1, A64_SUB, TMP2, TMP2, FP, 0, 0);          /* sub x10, x10, x25 */
+				emit_a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, JIT_RT_FP0);         /* ldr x9, [x26, #fp0] */
+				emit_a64_alu_rrr(b, 1, A64_SUB, TMP, TMP, FP, 0, 0);            /* sub x9, x9, x25 */
+				emit_a64_addsub_imm(b, 1, A64_ADDI, TMP, TMP,
 					       SBPF_STACK_SIZE - s->arg + 1, false);       /* add x9, x9, #512-size+1 */
-				a64_cmp(b, 1, TMP2, TMP);                                  /* cmp x10, x9 */
+				emit_a64_cmp(b, 1, TMP2, TMP);                                  /* cmp x10, x9 */
 				branch(c, A64_LO, s->resume);                              /* b.lo resume */
 			}
 			/* The program type's other regions (read-only ones have
@@ -842,10 +842,10 @@ static void a64_tail(struct jit_ctx *c)
 				uint32_t x = JIT_RT_EXTRA + (uint32_t)k2 * JIT_RT_EXTRA_SIZE;
 				uint32_t cnt = x + 8 * (uint32_t)size_index((int)s->arg) + (uint32_t)(store
 					? offsetof(struct jit_rt_region, wcnt) : offsetof(struct jit_rt_region, rcnt));
-				a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, x);                  /* ldr x9, [x26, #x.lo] */
-				a64_alu_rrr(b, 1, A64_SUB, TMP2, ADDR, TMP, 0, 0);         /* sub x10, x11, x9 */
-				a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, cnt);                /* ldr x9, [x26, #x.cnt] */
-				a64_cmp(b, 1, TMP2, TMP);                                  /* cmp x10, x9 */
+				emit_a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, x);                  /* ldr x9, [x26, #x.lo] */
+				emit_a64_alu_rrr(b, 1, A64_SUB, TMP2, ADDR, TMP, 0, 0);         /* sub x10, x11, x9 */
+				emit_a64_ldst_uimm(b, 8, A64_LDR, TMP, RT, cnt);                /* ldr x9, [x26, #x.cnt] */
+				emit_a64_cmp(b, 1, TMP2, TMP);                                  /* cmp x10, x9 */
 				branch(c, A64_LO, s->resume);                              /* b.lo resume */
 			}
 			code = JIT_ERR_CODE(JIT_ERR_ACCESS, s->pc);

@@ -85,9 +85,9 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 	int base = x->checked ? x->mem_check(x, x->pc, &disp) : kops_a64_reg(x, p->a);
 	x->ldst(x, size, A64_LDR, d, base, disp);                              /* ldr(h) dst, [a, #off] */
 	if (size == 2 && x->mutant != KOPS_MUT_A64_BSL16_REV)
-		a64_dp1(b, 0, A64_REV16, d, d);                                /* rev16 wdst, wdst */
+		emit_a64_dp1(b, 0, A64_REV16, d, d);                                /* rev16 wdst, wdst */
 	else
-		a64_rev(b, size == 8, d, d);                                   /* rev dst, dst */
+		emit_a64_rev(b, size == 8, d, d);                                   /* rev dst, dst */
 	return 0;
 }
 

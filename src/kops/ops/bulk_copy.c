@@ -170,8 +170,8 @@ static void a64_wide(struct kops_arm64 *x, int len, int c, int src, int dst)
 {
 	int done = 0;
 	for (; done + WIDE <= len; done += WIDE) {
-		a64_pair(x->b, true, A64_PAIR_OFF, A64_X9, A64_X10, src, done);  /* ldp x9, x10, [src, #i] */
-		a64_pair(x->b, false, A64_PAIR_OFF, A64_X9, A64_X10, dst, done); /* stp x9, x10, [dst, #i] */
+		emit_a64_pair(x->b, true, A64_PAIR_OFF, A64_X9, A64_X10, src, done);  /* ldp x9, x10, [src, #i] */
+		emit_a64_pair(x->b, false, A64_PAIR_OFF, A64_X9, A64_X10, dst, done); /* stp x9, x10, [dst, #i] */
 	}
 	a64_chunks(x, done, len, c, src, 0, dst, 0);
 }
@@ -202,14 +202,14 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 			a64_wide(x, len, c, A64_X13, A64_X14);
 		return 0;
 	}
-	a64_alu_rrr(b, 1, A64_SUB, A64_X9, A64_X14, A64_X13, 0, 0);            /* sub x9, x14, x13 */
-	a64_addsub_imm(b, 1, A64_SUBI, A64_X9, A64_X9, 1, false);              /* sub x9, x9, #1 */
-	a64_addsub_imm(b, 1, A64_SUBSI, A64_ZR, A64_X9, WIDE - 1, false);      /* cmp x9, #15 */
+	emit_a64_alu_rrr(b, 1, A64_SUB, A64_X9, A64_X14, A64_X13, 0, 0);            /* sub x9, x14, x13 */
+	emit_a64_addsub_imm(b, 1, A64_SUBI, A64_X9, A64_X9, 1, false);              /* sub x9, x9, #1 */
+	emit_a64_addsub_imm(b, 1, A64_SUBSI, A64_ZR, A64_X9, WIDE - 1, false);      /* cmp x9, #15 */
 	size_t to_chunked = b->len;
-	a64_bcond(b, A64_LO, 0);                                               /* b.lo chunked */
+	emit_a64_bcond(b, A64_LO, 0);                                               /* b.lo chunked */
 	a64_wide(x, len, c, A64_X13, A64_X14);
 	size_t to_done = b->len;
-	a64_b(b, 0);                                                           /* b done */
+	emit_a64_b(b, 0);                                                           /* b done */
 	a64_patch_imm19(b, to_chunked);
 	a64_chunks(x, 0, len, c, A64_X13, 0, A64_X14, 0);                      /* chunked: */
 	a64_patch_imm26(b, to_done);                                           /* done: */

@@ -95,7 +95,7 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 	int len = LEN(p);
 	if (x->mutant == KOPS_MUT_A64_EXT_WIDE && SHIFT(p) + len < (w ? 64 : 32))
 		len++;
-	a64_ubfx(x->b, w, kops_a64_reg(x, p->dst), kops_a64_reg(x, p->a), SHIFT(p), len); /* ubfx dst, a, #shift, #len */
+	emit_a64_ubfx(x->b, w, kops_a64_reg(x, p->dst), kops_a64_reg(x, p->a), SHIFT(p), len); /* ubfx dst, a, #shift, #len */
 	return 0;
 }
 

@@ -78,7 +78,7 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 {
 	int d = kops_a64_reg(x, p->dst);
 	int s = p->variant + (x->mutant == KOPS_MUT_A64_LEA_SHIFT);
-	a64_alu_rrr(x->b, 1, A64_ADD, d, kops_a64_reg(x, p->a), kops_a64_reg(x, p->b), A64_LSL, s); /* add dst, a, b, lsl #s */
+	emit_a64_alu_rrr(x->b, 1, A64_ADD, d, kops_a64_reg(x, p->a), kops_a64_reg(x, p->b), A64_LSL, s); /* add dst, a, b, lsl #s */
 	if (p->imm)
 		x->add_imm(x, d, d, p->imm);                                   /* add dst, dst, #imm */
 	return 0;

@@ -50,12 +50,12 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 {
 	int a = kops_a64_reg(x, p->a);
 	if (p->imm >= 0 && p->imm % 8 == 0 && p->imm < 32768) {
-		a64_prfm(x->b, a, (uint32_t)p->imm);                           /* prfm pldl1keep, [a, #off] */
+		emit_a64_prfm(x->b, a, (uint32_t)p->imm);                           /* prfm pldl1keep, [a, #off] */
 	} else if (p->imm >= -256 && p->imm < 256) {
-		a64_prfum(x->b, a, p->imm);                                    /* prfum pldl1keep, [a, #off] */
+		emit_a64_prfum(x->b, a, p->imm);                                    /* prfum pldl1keep, [a, #off] */
 	} else {
 		x->add_imm(x, A64_X9, a, p->imm);                              /* add x9, a, #off */
-		a64_prfm(x->b, A64_X9, 0);                                     /* prfm pldl1keep, [x9] */
+		emit_a64_prfm(x->b, A64_X9, 0);                                     /* prfm pldl1keep, [x9] */
 	}
 	return 0;
 }

@@ -132,15 +132,15 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 	int right = p->variant & KOPS_ROT_RIGHT;
 	int d = kops_a64_reg(x, p->dst);
 	if (!(p->variant & KOPS_ROT_REG)) {
-		a64_extr(b, w, d, d, d, right ? p->imm : width - p->imm);      /* ror dst, dst, #k */
+		emit_a64_extr(b, w, d, d, d, right ? p->imm : width - p->imm);      /* ror dst, dst, #k */
 		return 0;
 	}
 	int a = kops_a64_reg(x, p->a);
 	if (right || x->mutant == KOPS_MUT_A64_ROT_LEFT) {
-		a64_dp2(b, w, A64_RORV, d, d, a);                              /* ror dst, dst, amount */
+		emit_a64_dp2(b, w, A64_RORV, d, d, a);                              /* ror dst, dst, amount */
 	} else {
-		a64_neg(b, w, A64_X9, a);                                      /* neg x9, amount */
-		a64_dp2(b, w, A64_RORV, d, d, A64_X9);                         /* ror dst, dst, x9 */
+		emit_a64_neg(b, w, A64_X9, a);                                      /* neg x9, amount */
+		emit_a64_dp2(b, w, A64_RORV, d, d, A64_X9);                         /* ror dst, dst, x9 */
 	}
 	return 0;
 }

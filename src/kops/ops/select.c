@@ -168,10 +168,10 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 	x->compare(x, !(p->variant & KOPS_SEL_CMP32), cond == SBPF_JSET, kops_a64_reg(x, p->a),
 		   p->variant & KOPS_SEL_RHS_REG, kops_a64_reg(x, p->b), p->imm);  /* cmp/tst a, rhs */
 	if ((p->variant & KOPS_SEL_MOV32) && x->mutant != KOPS_MUT_A64_SEL_MOV32) {
-		a64_mov(b, 0, A64_X9, c);                                      /* mov w9, wc */
+		emit_a64_mov(b, 0, A64_X9, c);                                      /* mov w9, wc */
 		c = A64_X9;
 	}
-	a64_csel(b, 1, d, c, d, a64_cond_of_jump(cond));                      /* csel dst, c, dst, cond */
+	emit_a64_csel(b, 1, d, c, d, a64_cond_of_jump(cond));                      /* csel dst, c, dst, cond */
 	return 0;
 }
 

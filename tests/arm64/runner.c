@@ -15,6 +15,10 @@
  *       the kernel on the host): the lowered program on the interpreter vs
  *       the ARM64 JIT with each site's native emit, unchecked and checked,
  *       as XDP on deterministic packets; r0 and packet compared
+ *   runner big
+ *       a program whose code exceeds b.cond's +-1 MB reach (the long branch
+ *       forms: far forward and backward conditional jumps, far stubs), on
+ *       the interpreter and the JIT, checked and unchecked
  *   runner features
  *       the JIT's target and whether it uses LSE atomics on this CPU
  *   runner kops
@@ -468,6 +472,75 @@ static int sites_main(int argc, char **argv)
 	return fail ? 1 : 0;
 }
 
+/* ---- an image beyond b.cond's reach ------------------------------------- */
+
+static int big_main(void)
+{
+	enum { K = 70000 };                     /* lddw + alu blocks: about 1.4 MB of code */
+	size_t n = 0;
+	struct sbpf_insn *p = malloc((3 * K + 16) * sizeof(*p));
+	if (!p)
+		return 1;
+	p[n++] = SBPF_MOV64_IMM(6, 3);
+	p[n++] = SBPF_MOV64_IMM(0, 0);
+	size_t head = n;                        /* loop header: its budget stub lies > 1 MB below */
+	p[n++] = SBPF_LDX_MEM(SBPF_B, 3, 1, 0); /* checked: its access stub too */
+	p[n++] = SBPF_JMP_IMM(SBPF_JNE, 3, 0x77, 1);
+	size_t skip = n++;                      /* ja32 end: far forward (mem[0] == 0x77) */
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < K; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		p[n++] = SBPF_LD_IMM64_LO(2, 0, x);
+		p[n++] = SBPF_LD_IMM64_HI(x);
+		p[n++] = SBPF_ALU64_REG(i % 3 ? SBPF_XOR : SBPF_ADD, 0, 2);
+	}
+	p[n++] = SBPF_ALU64_IMM(SBPF_SUB, 6, 1);
+	p[n++] = SBPF_JMP_IMM(SBPF_JEQ, 6, 0, 1);
+	p[n] = SBPF_INSN(SBPF_JMP32 | SBPF_JA, 0, 0, 0, (int32_t)((long)head - (long)(n + 1))); /* far backward */
+	n++;
+	size_t end = n;
+	p[skip] = SBPF_INSN(SBPF_JMP32 | SBPF_JA, 0, 0, 0, (int32_t)((long)end - (long)(skip + 1)));
+	p[n++] = SBPF_ALU64_IMM(SBPF_ADD, 0, 1);
+	p[n++] = SBPF_EXIT_INSN();
+	static const struct engine interp = { "interp", 0, 0, 0 };
+	static const struct engine jits[2] = { { "jit", 1, 0, 0 }, { "jit-unchecked", 1, 1, 0 } };
+	long pass = 0, fail = 0;
+	/* mem[0] 1: three passes over the body; 0x77: straight to the end;
+	 * no memory: the checked load fails through its far stub. */
+	for (int k = 0; k < 3; k++) {
+		uint8_t mi[4] = { k ? 0x77 : 1, 2, 3, 4 }, mj[4];
+		size_t len = k == 2 ? 0 : 4;
+		struct outcome oi, oj;
+		run(&interp, p, n, len ? mi : NULL, len, &oi);
+		for (int m = 0; m < 2 - (k == 2); m++) {
+			memcpy(mj, mi, 4);
+			run(&jits[m], p, n, len ? mj : NULL, len, &oj);
+			if (!oi.loaded || !oj.loaded || oj.rc != oi.rc || oj.r0 != oi.r0 ||
+			    (oi.rc && strcmp(oi.why, oj.why)) || (k < 2 && oi.rc)) {
+				printf("FAIL big program (%s, run %d): %s r0 0x%" PRIx64 " vs interpreter %s r0 0x%" PRIx64 "\n",
+				       jits[m].name, k, oj.why, oj.r0, oi.why, oi.r0);
+				fail++;
+			} else {
+				pass++;
+			}
+		}
+	}
+	/* The image must be beyond b.cond's reach to test anything. */
+	struct sbpf_jit *jit = sbpf_jit__new(p, n, NULL, NULL);
+	size_t size = 0;
+	if (jit && !sbpf_jit__compile(jit))
+		sbpf_jit__code(jit, &size);
+	sbpf_jit__free(jit);
+	printf("big: %zu slots, %zu bytes of checked code (b.cond reaches 1048576)\n", n, size);
+	if (size <= (1u << 20)) {
+		printf("FAIL big: the image is not beyond b.cond's reach\n");
+		fail++;
+	}
+	free(p);
+	printf("big: %ld passed, %ld failed\n", pass, fail);
+	return fail ? 1 : 0;
+}
+
 /* "features: lse" when the JIT would use LSE atomics on this CPU. */
 static int features_main(void)
 {
@@ -485,6 +558,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "features"))
 		return features_main();
+	if (argc >= 2 && !strcmp(argv[1], "big"))
+		return big_main();
 	if (argc >= 2 && !strcmp(argv[1], "sites"))
 		return sites_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "data"))

@@ -9,7 +9,8 @@
 #      atomics; negative: every one must fail) when ../shared has it
 #   3. our tests/data (checked JIT, LSE and LL/SC)
 #   4. 20000 generated programs, interpreter vs ARM64 JIT (checked on all;
-#      unchecked or LL/SC on each as a second run)
+#      unchecked or LL/SC on each as a second run), and one program whose
+#      code exceeds b.cond's 1 MB reach (the long branch forms)
 #   5. Kops: every operation, variant and register assignment, native ARM64
 #      emit vs proof sequence, checked and unchecked, mutants caught (the
 #      register-rhs select on 2 of its 11 conditions unless ARM64_KOPS_FULL=1)
@@ -61,7 +62,7 @@ check() {
 	local t0=$SECONDS
 	out=$("$@" 2>&1); rc=$?
 	line=$(grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed" <<<"$out" | tail -n 1)
-	grep -E "^(FAIL|seed|diff: [0-9]+ programs|kops: [a-z_]+.*assignments|mutant|sites: [0-9]+ native)" <<<"$out" | head -n 40
+	grep -E "^(FAIL|seed|diff: [0-9]+ programs|kops: [a-z_]+.*assignments|mutant|sites: [0-9]+ native|big: [0-9]+ slots)" <<<"$out" | head -n 40
 	if [ $rc -eq 0 ] && [ -n "$line" ] && grep -qE ": [1-9][0-9]* passed, 0 failed" <<<"$line"; then
 		echo "$label: $line ($((SECONDS - t0)) s)"
 		pass=$((pass + 1))
@@ -95,6 +96,7 @@ fi
 check "tests/data (jit)" data "$qemu" "$runner" data tests/data
 check "tests/data (jit, LL/SC)" data "$qemu" "$runner" data --no-lse tests/data
 check "interp vs arm64 jit" diff "$qemu" "$runner" diff 20000 1
+check "1.4 MB image (long branch forms)" big "$qemu" "$runner" big
 # The full Kops sweep (all 11 select conditions) takes several times
 # longer under qemu: ARM64_KOPS_FULL=1 runs it.
 kops_mode=--quick

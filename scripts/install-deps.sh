@@ -9,7 +9,7 @@ packages=(
 	bpftool bpftrace gnuplot-nox rocksdb-tools                     # tools, plots, probe-effect workload
 	qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross    # arm64 tests
 	llvm-14-dev                                                     # the LLVM engine
-	prometheus iperf3 xdp-tools iproute2                            # exporter, congestion-control and XDP corpus tests
+	prometheus curl iperf3 xdp-tools iproute2                       # exporter (and its test), congestion-control and XDP corpus tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -665,7 +665,7 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 		 * never silent, and a steady "0 lost" is itself information. */
 		if (s->windowed) {
 			fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
-			fprintf(s->log, "safebpf: window %s: %" PRIu64 " events, %" PRIu64 " lost (kernel buffer full), %"
+			fprintf(s->log, "safebpf: window %s: %" PRIu64 " events, %" PRIu64 " lost (buffer or map full, or probe skipped), %"
 				PRIu64 " evicted (bounded state full)", a, w->events, w->lost, w->evicted);
 			if (w->acct)
 				fprintf(s->log, "; %" PRIu64 " fired = %" PRIu64 " counted + %" PRIu64 " filtered + %" PRIu64
@@ -676,7 +676,7 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 				      "window are counted in the next)", s->log);
 			fputc('\n', s->log);
 		} else if (w->lost || w->evicted) {
-			fprintf(s->log, "safebpf: %" PRIu64 " events lost (kernel buffer full), %" PRIu64
+			fprintf(s->log, "safebpf: %" PRIu64 " events lost (buffer or map full, or probe skipped), %" PRIu64
 				" evicted (bounded state full)\n", w->lost, w->evicted);
 		}
 		if (w->last) {

@@ -586,10 +586,11 @@ static void total_counters(const struct sql_source *s, uint64_t *out)
 				out[i] += live[i];
 }
 
-/* Events the kernel skipped because another program ran on the CPU. */
+/* Events the kernel skipped because another program ran on the CPU, the
+ * origin program's included (a skipped origin loses a row's owner). */
 static uint64_t misses(const struct sql_source *s)
 {
-	uint64_t n = 0;
+	uint64_t n = sql_korigin_misses(s->origin);
 	for (size_t p = 0; p < s->t->nprobes; p++) {
 		struct sbpf_kprog_info info;
 		if (s->prog_fd[p] >= 0 && !sbpf_kernel_prog_info(s->prog_fd[p], &info))

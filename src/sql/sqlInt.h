@@ -1221,6 +1221,7 @@ struct sql_korigin;
 /* Creates the identity map of @o and attaches its program. NULL with @err. */
 struct sql_korigin *sql_korigin_new(const struct sql_origin *o, char *err, size_t errsz);
 int sql_korigin_fd(const struct sql_korigin *k);
+uint64_t sql_korigin_misses(const struct sql_korigin *k); /* origin events skipped by the kernel */
 void sql_korigin_free(struct sql_korigin *k);
 /* Emits the start of a probe whose layout has an origin: reads the key
  * fields of @fmt from the tracepoint record (r6), fills the identity on the

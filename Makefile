@@ -20,7 +20,14 @@ CFLAGS  ?= -O2
 LIBS    := -lbpf -lelf -lz -lcapstone -lz3 -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRCS := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c src/*/*/*/*.c)))
+LIB_SRCS := $(sort $(filter-out src/cli/% src/llvm/%,$(wildcard src/*/*.c src/*/*/*.c src/*/*/*/*.c)))
+# The LLVM engine (src/llvm/) is a library of its own: only the CLI links it
+# and LLVM (a C++ library); unit tests and fuzzers link libsafebpf.a alone.
+LLVM_CONFIG ?= llvm-config-14
+LLVM_SRCS := $(sort $(wildcard src/llvm/*.c))
+LLVM_CFLAGS := -I$(shell $(LLVM_CONFIG) --includedir)
+LLVM_LIBS := -L$(shell $(LLVM_CONFIG) --libdir) -lLLVM-$(shell $(LLVM_CONFIG) --version | cut -d. -f1) \
+	-Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir)
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -34,6 +41,8 @@ OPT_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/opt/%.o)
 ASAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o)
 OPT_CLI   := $(CLI_SRCS:%.c=$(BUILD)/opt/%.o)
 ASAN_CLI  := $(CLI_SRCS:%.c=$(BUILD)/asan/%.o)
+OPT_LLVM  := $(LLVM_SRCS:%.c=$(BUILD)/opt/%.o)
+ASAN_LLVM := $(LLVM_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -55,6 +64,22 @@ $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
 
+$(BUILD)/opt/src/llvm/%.o: src/llvm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/src/llvm/%.o: src/llvm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/libsafebpf-llvm.a: $(OPT_LLVM)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/libsafebpf-llvm.a: $(ASAN_LLVM)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILD)/libsafebpf.a: $(OPT_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
@@ -63,11 +88,11 @@ $(BUILD)/asan/libsafebpf.a: $(ASAN_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/safebpf: $(OPT_CLI) $(BUILD)/libsafebpf.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/safebpf: $(OPT_CLI) $(BUILD)/libsafebpf-llvm.a $(BUILD)/libsafebpf.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(LLVM_LIBS)
 
-$(BUILD)/asan/safebpf: $(ASAN_CLI) $(BUILD)/asan/libsafebpf.a
-	$(CC) $(SAN) -o $@ $^ $(LIBS)
+$(BUILD)/asan/safebpf: $(ASAN_CLI) $(BUILD)/asan/libsafebpf-llvm.a $(BUILD)/asan/libsafebpf.a
+	$(CC) $(SAN) -o $@ $^ $(LIBS) $(LLVM_LIBS)
 
 $(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/libsafebpf.a
 	@mkdir -p $(dir $@)

@@ -52,6 +52,7 @@ REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
 MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
+MICRO_NATIVE_CLANG := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native-clang/%.o)
 
 .PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo
 all: $(BUILD)/safebpf
@@ -142,7 +143,16 @@ $(BUILD)/bench/micro/native/%.o: bench/micro/%.c bench/micro/bench.h
 $(BUILD)/bench/micro/native.so: $(MICRO_NATIVE)
 	$(CC) -shared -o $@ $^
 
-bench-micro: $(MICRO_OBJS) $(MICRO_V3) $(BUILD)/bench/micro/native.so
+# The same native functions built by clang -O2: the llvm engine is held to
+# the faster of the two native builds (scripts/run-bench.sh).
+$(BUILD)/bench/micro/native-clang/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	clang -O2 -fPIC -c $< -o $@
+
+$(BUILD)/bench/micro/native-clang.so: $(MICRO_NATIVE_CLANG)
+	clang -shared -o $@ $^
+
+bench-micro: $(MICRO_OBJS) $(MICRO_V3) $(BUILD)/bench/micro/native.so $(BUILD)/bench/micro/native-clang.so
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)

@@ -277,11 +277,12 @@ static LLVMModuleRef build_module(struct sbpf_llvm *l, LLVMContextRef ctx, LLVMT
 		return m;
 	static const char *const pipe[4] = { "default<O0>", "default<O1>", "default<O2>", "default<O3>" };
 	/* With the verifier's facts, constraint elimination relates one packet
-	 * bounds check to the next (their pointer additions are `nuw`). */
-	char pipeline[128];
-	snprintf(pipeline, sizeof(pipeline), "%s%s", pipe[l->o.opt_level],
-		 !l->o.no_facts && l->o.opt_level >= 2
-		 ? ",function(constraint-elimination,instcombine,simplifycfg)" : "");
+	 * bounds check to the next (their pointer additions are `nuw`); it runs
+	 * on SSA form (after SROA), before SimplifyCFG folds the checks into
+	 * selects where no check dominates another any more. */
+	char pipeline[160];
+	snprintf(pipeline, sizeof(pipeline), "%s%s", !l->o.no_facts && l->o.opt_level >= 2
+		 ? "function(sroa,early-cse,constraint-elimination)," : "", pipe[l->o.opt_level]);
 	LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
 	LLVMErrorRef e = LLVMRunPasses(m, pipeline, tm, pbo);
 	LLVMDisposePassBuilderOptions(pbo);

@@ -139,7 +139,8 @@ static LLVMValueRef mem_ptr(struct tx *t, int r, int16_t off, int size, LLVMType
 	}
 	LLVMValueRef v = ld(t, r);
 	if (off) {
-		if (a.kind == AV_PKT && t->facts && a.k + off >= 0 && a.k + off <= 0xffff) {
+		/* nuw only for a non-negative addend: -k as u64 would wrap */
+		if (a.kind == AV_PKT && t->facts && off > 0 && a.k + off <= 0xffff) {
 			v = LLVMBuildNUWAdd(t->b, v, c64(t, (uint64_t)(int64_t)off), "");
 			t->l->st.nuw_facts++;
 		} else {

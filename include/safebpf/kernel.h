@@ -1,6 +1,8 @@
 /* safebpf/kernel.h - the thin layer over libbpf through which safebpf talks
  * to the running kernel: privileges and tracefs, program loading with the
  * verifier's log, BPF_PROG_TEST_RUN, maps, ring buffers and attachment.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_KERNEL_H
 #define SAFEBPF_KERNEL_H

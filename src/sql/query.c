@@ -25,6 +25,14 @@ struct sbpf_query {
 int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, struct sbpf_query **out,
 			struct sbpf_diags *diags)
 {
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!text)
+		return -EINVAL;
+	struct sbpf_diags local = { 0 };
+	if (!diags)
+		diags = &local; /* the caller does not want the message */
 	const char *file = opts && opts->sz >= offsetof(struct sbpf_query_opts, file) + sizeof(opts->file) &&
 				   opts->file ? opts->file : "<query>";
 	struct sbpf_query *Q = calloc(1, sizeof(*Q));
@@ -46,6 +54,7 @@ int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, st
 			      : opts->plan == SBPF_PLAN_KERNEL_MAX ? SQL_STRATEGY_KERNEL_MAX : SQL_STRATEGY_AUTO;
 	if (!rc)
 		rc = sql_optimize(&Q->plan, &Q->arena, Q->strategy, false);
+	sbpf_diags__free(&local);
 	if (rc) {
 		sbpf_query__free(Q);
 		return rc;

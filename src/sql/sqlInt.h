@@ -509,7 +509,15 @@ struct sql_expr {
 	int col;                    /* COLUMN: index in the table's columns */
 	const struct sql_func *fn;  /* CALL: scalar function */
 	int idx;                    /* GROUPKEY / AGGREF index */
+	int height;                 /* nodes on the longest path down to a leaf (parser) */
 };
+
+/* Deepest expression the parser accepts: the height of an expression tree
+ * and the nesting of parentheses, unary minus and NOT. Every recursive
+ * function over expressions (binder, planner, optimizer, eBPF code
+ * generation, evaluation, printing) therefore recurses at most a small
+ * multiple of this deep. */
+#define SQL_MAX_DEPTH 1000
 
 struct sql_select_item {
 	struct sql_expr *e;   /* expression, or NULL for * */
@@ -760,6 +768,7 @@ struct sql_aggstate {
 	uint64_t n;               /* values seen (non-NULL) */
 	int64_t i;                /* SUM/MIN/MAX accumulator (signed) */
 	uint64_t u;               /* same for unsigned inputs */
+	uint64_t hi;              /* AVG: high 64 bits of the 128-bit sum in u (two's complement) */
 	struct sql_hist *hist;    /* HIST / LHIST */
 	struct sql_qhist *q;      /* QUANTILE */
 };

@@ -15,6 +15,9 @@
  *   --write-null N  N write() calls of one byte to /dev/null
  *   --tcp N         N TCP connections over loopback (listen, connect, accept,
  *                   close: socket state changes for tcp_state)
+ *   --big-arg N     N lseek(-1, 12345678901234567890, SEEK_SET) calls: a system
+ *                   call whose second argument needs all 64 bits (fails with
+ *                   EBADF, harmlessly)
  * Exits 0 when every action could be performed, 1 on a failed fork/wait/
  * sleep, 2 on a usage error.
  */
@@ -137,9 +140,13 @@ int main(int argc, char **argv)
 					perror("workload: tcp");
 					rc = 1;
 				}
+		} else if (!strcmp(a, "--big-arg") && more >= 1) {
+			long n = count_arg(argv[++i]);
+			for (long k = 0; k < n; k++)
+				syscall(SYS_lseek, -1, 12345678901234567890ull, SEEK_SET);
 		} else {
 			fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] "
-					"[--sleep-ms M] [--write-null N] [--tcp N]\n");
+					"[--sleep-ms M] [--write-null N] [--tcp N] [--big-arg N]\n");
 			return 2;
 		}
 	}

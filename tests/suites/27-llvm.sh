@@ -205,7 +205,7 @@ if "$bin" aot "$tmp/h.s" --type mem --test-skip-verifier -o "$tmp/h.o" 2>"$tmp/a
 else
 	bad "aot helper program: $(cat "$tmp/aot.err")"
 fi
-out=$("$bin" aot "$tmp/h.s" -o "$tmp/x.o" 2>&1); rc=$?
+out=$("$bin" aot "$tmp/h.s" --type mem -o "$tmp/x.o" 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -q "only programs the kernel verifier accepted" <<<"$out"; then ok; else bad "aot of a mem program without the test flag: $rc $out"; fi
 
 # 5. the on-disk cache: one object per program, a damaged entry is recompiled

@@ -36,6 +36,8 @@ enum sbpf_kmap_type {
 	SBPF_KMAP_RINGBUF,         /* BPF_MAP_TYPE_RINGBUF (max_entries = bytes, power of 2) */
 	SBPF_KMAP_ARRAY_OF_MAPS,   /* BPF_MAP_TYPE_ARRAY_OF_MAPS (value: u32 fd of a map like
 				      inner_map_fd) */
+	SBPF_KMAP_LRU_HASH,        /* BPF_MAP_TYPE_LRU_HASH (full: the least recently used
+				      entry makes room) */
 };
 
 struct sbpf_kmap_opts {

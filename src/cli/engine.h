@@ -28,6 +28,8 @@ struct cli_engine_opts {
 	 * itself (cli_kops_prepare) and passes the lowered program to load();
 	 * NULL: load() lowers a program with sites on its own. */
 	const struct sbpf_kops_lowered *lowered;
+	int skip_verifier;         /* --test-skip-verifier: the llvm engine compiles without asking
+				    * the kernel verifier (tests of programs it cannot judge) */
 };
 
 /* One engine. A handle from load() runs any number of times. */

@@ -22,10 +22,11 @@ enum sqlc_cmp {
 struct sqlc_mode {
 	enum sqlc_cmp cmp;           /* comparison */
 	/* SQLC_MERGE: one letter per output column (window column excluded):
-	 * 'k' key, 's' sum, 'x' maximum, 'n' minimum. Columns beyond the
-	 * string take @last (0: key). */
+	 * 'k' key, 's' sum, 'x' maximum, 'n' minimum; columns beyond the
+	 * string are keys. Empty: the last column takes @last, the others
+	 * are keys. */
 	char ops[SQLC_MAX_COLS + 1];
-	char last;                   /* op of the columns beyond @ops, or 0 */
+	char last;                   /* op of the last column when @ops is empty */
 };
 
 /* Normalised rows of CSV output @csv under @m: header first, then the

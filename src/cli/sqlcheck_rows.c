@@ -98,10 +98,11 @@ static int cmp_mrow(const void *a, const void *b)
 	return strcmp(((const struct mrow *)a)->key, ((const struct mrow *)b)->key);
 }
 
-static char op_of(const struct sqlc_mode *m, size_t col)
+/* The op of column @col of @nf: from @ops, or @last for the last column. */
+static char op_of(const struct sqlc_mode *m, size_t col, size_t nf)
 {
 	size_t n = strlen(m->ops);
-	char op = col < n ? m->ops[col] : m->last;
+	char op = n ? (col < n ? m->ops[col] : 'k') : (col + 1 == nf ? m->last : 'k');
 	return op == 's' || op == 'x' || op == 'n' ? op : 'k';
 }
 
@@ -128,7 +129,7 @@ static bool merge_rows(char **v, size_t *k, const struct sqlc_mode *m)
 		}
 		size_t p = 0;
 		for (size_t c = 0; c < x->nf; c++) {
-			char op = op_of(m, c);
+			char op = op_of(m, c, x->nf);
 			if (op != 'k' && (!x->f[c].len || parse_int(&x->f[c], &x->val[c]))) {
 				x->isval[c] = true;
 				x->has[c] = x->f[c].len > 0;
@@ -150,7 +151,7 @@ static bool merge_rows(char **v, size_t *k, const struct sqlc_mode *m)
 			for (size_t c = 0; c < a->nf; c++) {
 				if (!a->isval[c] || !b->has[c])
 					continue;
-				char op = op_of(m, c);
+				char op = op_of(m, c, a->nf);
 				if (!a->has[c])
 					a->val[c] = b->val[c];
 				else if (op == 's')

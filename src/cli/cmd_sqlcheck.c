@@ -30,8 +30,11 @@
  * (sbpf_query_random), one in three traced with -p; each must compile and
  * run, and its results are compared as far as they are determined by the
  * events: windows merged when every column merges, LIMIT by row count,
- * not at all when times are shown (each tracer reads the clock itself).
+ * columns showing times left out (each tracer reads the clock itself), not
+ * at all when times filter or group the rows (a time compared with itself
+ * excepted).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -82,6 +85,8 @@ static void usage(FILE *f)
 	      "                    processes, threads, block I/O, TCP, wakeups, events across windows)\n"
 	      "  -j, --jobs N      check N queries at a time, each on its own workload (default 1;\n"
 	      "                    detaching waits for the kernel, so this is faster even on 2 CPUs)\n"
+	      "  --known WORD=OWNER generated queries containing WORD (\" JOIN \", a table name) are\n"
+	      "                    marked known(OWNER): a difference does not fail (repeatable)\n"
 	      "  --print           print every query\n"
 	      "  -v, --verbose     print every result of a mismatch\n"
 	      "  -h, --help        this help\n\n"
@@ -306,6 +311,8 @@ struct job {
 	const enum sbpf_plan_strategy *plans;
 	int nplans;
 	char **wl;               /* workload argv */
+	const char *known_words[8], *known_owners[8]; /* --known WORD=OWNER */
+	int nknown;
 	bool print, verbose;
 	struct stats st;         /* guarded by print_mu */
 };
@@ -487,13 +494,45 @@ static bool mentions_time(const char *q)
 	return false;
 }
 
-/* The merge ops of a generated aggregate's select list (keys "AS kN",
- * aggregates "AS aN"), or false when some column does not merge over
- * windows (AVG, quantiles, histograms). */
-static bool merge_ops(const char *q, char *ops, size_t cap)
+/* Replaces, in @s, each comparison or difference of a column with itself
+ * ("ts - ts", "L.ts >= L.ts") by "0 = 0": its value is the same in every
+ * run even for a time column. */
+static void strip_self_terms(char *s)
+{
+	static const char *const ops[] = { " - ", " = ", " != ", " <= ", " >= ", " < ", " > " };
+	for (char *p = s; *p; p++) {
+		if (p != s && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))
+			continue;
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyzLR._");
+		if (!n)
+			continue;
+		for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+			size_t ol = strlen(ops[i]);
+			char *q = p + n;
+			if (strncmp(q, ops[i], ol) || strncmp(q + ol, p, n) ||
+			    isalnum((unsigned char)q[ol + n]) || q[ol + n] == '_' || q[ol + n] == '.')
+				continue;
+			/* blank the operands: "ts - ts" -> "0 - 0" padded with spaces */
+			memset(p, ' ', n);
+			p[0] = '0';
+			memset(q + ol, ' ', n);
+			q[ol] = '0';
+			break;
+		}
+	}
+}
+
+/* The ops of a generated query's select list (keys "AS kN", aggregates
+ * "AS aN", expressions "AS cN"): 'd' for a column showing a time value,
+ * 'k' for a key or an expression, 's', 'x', 'n' for COUNT or SUM, MAX,
+ * MIN, '?' for an aggregate that does not merge over windows (AVG,
+ * quantiles, histograms). False when the list cannot be read. */
+static bool item_ops(const char *q, char *ops, size_t cap)
 {
 	const char *p = q + strlen("SELECT "), *end = strstr(q, " FROM ");
 	size_t n = 0;
+	if (!strncmp(p, "DISTINCT ", 9))
+		p += 9;
 	if (!end)
 		return false;
 	while (p < end) {
@@ -517,8 +556,12 @@ static bool merge_ops(const char *q, char *ops, size_t cap)
 				as = x;
 		if (!as || n + 1 >= cap)
 			return false;
+		char expr[1024];
+		snprintf(expr, sizeof(expr), "%.*s", (int)(as - s), s);
 		char op;
-		if (as[4] == 'k')
+		if (mentions_time(expr))
+			op = 'd';
+		else if (as[4] != 'a')
 			op = 'k';
 		else if (!strncmp(s, "COUNT(", 6) || (!strncmp(s, "SUM(", 4)))
 			op = 's';
@@ -527,7 +570,7 @@ static bool merge_ops(const char *q, char *ops, size_t cap)
 		else if (!strncmp(s, "MAX(", 4))
 			op = 'x';
 		else
-			return false;
+			op = '?';
 		ops[n++] = op;
 		if (p < end)
 			p += 2; /* ", " */
@@ -537,24 +580,34 @@ static bool merge_ops(const char *q, char *ops, size_t cap)
 }
 
 /* How a generated query's results are compared: as far as the events
- * determine them. */
+ * determine them. Columns showing time values are left out (each tracer
+ * reads the clock itself); a query that filters, groups or orders with a
+ * limit on time values is not compared at all. */
 static struct sqlc_mode generated_mode(const char *q)
 {
 	struct sqlc_mode m = { .cmp = SQLC_ROWS };
+	const char *from = strstr(q, " FROM ");
 	bool limit = strstr(q, " LIMIT "), window = strstr(q, " WINDOW "), having = strstr(q, " HAVING ");
 	bool aggregated = strstr(q, " AS a0"), distinct = !strncmp(q, "SELECT DISTINCT ", 16);
-	if (mentions_time(q))
+	char ops[SQLC_MAX_COLS + 1], rest[2048];
+	snprintf(rest, sizeof(rest), "%s", from ? from : "");
+	strip_self_terms(rest);
+	if (!from || mentions_time(rest) || !item_ops(q, ops, sizeof(ops)) || (distinct && strchr(ops, 'd'))) {
 		m.cmp = SQLC_NONE;
-	else if (!window)
+		return m;
+	}
+	for (char *o = ops; *o; o++)
+		if (*o == '?' && !window)
+			*o = 'k'; /* without windows every aggregate is exact */
+	memcpy(m.ops, ops, strlen(ops) + 1);
+	if (!window)
 		m.cmp = limit ? SQLC_COUNT : SQLC_ROWS;   /* LIMIT n: min(n, rows) rows */
-	else if (limit || (aggregated && having))
+	else if (limit || (aggregated && having) || strchr(ops, '?'))
 		m.cmp = SQLC_NONE;                        /* per window: depends on the boundaries */
 	else if (!aggregated)
 		m.cmp = distinct ? SQLC_DISTINCT : SQLC_ROWS;
-	else if (merge_ops(q, m.ops, sizeof(m.ops)))
-		m.cmp = SQLC_MERGE;
 	else
-		m.cmp = SQLC_NONE;
+		m.cmp = SQLC_MERGE;
 	return m;
 }
 
@@ -679,6 +732,9 @@ static int generate_queries(struct job *j, unsigned long long seed, long count)
 		}
 		/* one query in three traced with -p (the first process only) */
 		struct item it = { .sql = q, .label = label, .mode = generated_mode(q), .pid_only = s % 3 == 0 };
+		for (int k = 0; k < j->nknown && !it.known; k++)
+			if (strstr(q, j->known_words[k]))
+				it.known = (char *)j->known_owners[k];
 		if (add_item(j, &it))
 			return EXIT_FAIL;
 	}
@@ -705,6 +761,7 @@ int cmd_sqlcheck(int argc, char **argv)
 	unsigned long long seed = 1;
 	bool print = false, verbose = false;
 	int jobs = 1;
+	struct job job = { .mu = PTHREAD_MUTEX_INITIALIZER };
 	enum sbpf_plan_strategy plans[3] = { SBPF_PLAN_MVSF, SBPF_PLAN_AUTO, SBPF_PLAN_KERNEL_MAX };
 	int nplans = 3;
 	for (int i = 1; i < argc; i++) {
@@ -718,7 +775,7 @@ int cmd_sqlcheck(int argc, char **argv)
 			verbose = true;
 		} else if ((!strcmp(a, "--generate") || !strcmp(a, "--seed") || !strcmp(a, "--plans") ||
 			    !strcmp(a, "--jobs") || !strcmp(a, "-j") ||
-			    !strcmp(a, "--workload")) && !val) {
+			    !strcmp(a, "--workload") || !strcmp(a, "--known")) && !val) {
 			fprintf(stderr, "safebpf: option %s needs a value\n", a);
 			return EXIT_USAGE;
 		} else if (!strcmp(a, "--generate")) {
@@ -747,6 +804,17 @@ int cmd_sqlcheck(int argc, char **argv)
 		} else if (!strcmp(a, "--workload")) {
 			workload = val;
 			i++;
+		} else if (!strcmp(a, "--known")) {
+			const char *eq = strchr(val, '=');
+			if (!eq || eq == val || !eq[1] || job.nknown == 8) {
+				fprintf(stderr, "safebpf: --known takes WORD=OWNER (at most 8)\n");
+				return EXIT_USAGE;
+			}
+			static char words[8][64];
+			snprintf(words[job.nknown], sizeof(words[0]), "%.*s", (int)(eq - val), val);
+			job.known_words[job.nknown] = words[job.nknown];
+			job.known_owners[job.nknown++] = eq + 1;
+			i++;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "safebpf: unknown option %s (see safebpf sqlcheck --help)\n", a);
 			return EXIT_USAGE;
@@ -771,8 +839,11 @@ int cmd_sqlcheck(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	struct job job = { .plans = plans, .nplans = nplans, .wl = wl, .print = print, .verbose = verbose,
-			   .mu = PTHREAD_MUTEX_INITIALIZER };
+	job.plans = plans;
+	job.nplans = nplans;
+	job.wl = wl;
+	job.print = print;
+	job.verbose = verbose;
 	double t0 = now_s();
 	int rc = file ? read_queries(&job, file) : generate_queries(&job, seed, generate);
 	if (rc)

@@ -21,7 +21,8 @@ enum sqlc_cmp {
 
 struct sqlc_mode {
 	enum sqlc_cmp cmp;           /* comparison */
-	/* SQLC_MERGE: one letter per output column (window column excluded):
+	/* One letter per output column (window column excluded): 'd' drops
+	 * the column before anything else (any comparison); for SQLC_MERGE
 	 * 'k' key, 's' sum, 'x' maximum, 'n' minimum; columns beyond the
 	 * string are keys. Empty: the last column takes @last, the others
 	 * are keys. */

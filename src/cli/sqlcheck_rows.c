@@ -119,7 +119,7 @@ static bool merge_rows(char **v, size_t *k, const struct sqlc_mode *m)
 		x->nf = split_fields(x->line, strlen(x->line), x->f, SQLC_MAX_COLS);
 		size_t klen = 1;
 		for (size_t c = 0; c < x->nf; c++)
-			klen += x->f[c].len + 1;
+			klen += x->f[c].len + 2; /* the text or "*", and a separator */
 		x->key = malloc(klen);
 		if (!x->key) {
 			for (size_t j = 0; j < i; j++)
@@ -207,7 +207,42 @@ static bool merge_rows(char **v, size_t *k, const struct sqlc_mode *m)
 	return ok;
 }
 
-char **sqlc_rows(const char *csv, const struct sqlc_mode *m, size_t *n)
+/* Removes the columns @m marks 'd' from every row of v[0..k); the ops of
+ * the remaining columns go to *@rest. */
+static bool drop_columns(char **v, size_t k, const struct sqlc_mode *m, struct sqlc_mode *rest)
+{
+	*rest = *m;
+	if (!strchr(m->ops, 'd'))
+		return true;
+	size_t w = 0;
+	for (size_t c = 0; m->ops[c]; c++)
+		if (m->ops[c] != 'd')
+			rest->ops[w++] = m->ops[c];
+	rest->ops[w] = '\0';
+	if (!w && rest->cmp == SQLC_MERGE)
+		rest->cmp = SQLC_ROWS;
+	for (size_t i = 0; i < k; i++) {
+		struct field f[SQLC_MAX_COLS];
+		size_t nf = split_fields(v[i], strlen(v[i]), f, SQLC_MAX_COLS), p = 0;
+		char *s = malloc(strlen(v[i]) + 1);
+		if (!s)
+			return false;
+		for (size_t c = 0; c < nf; c++) {
+			if (c < strlen(m->ops) && m->ops[c] == 'd')
+				continue;
+			if (p)
+				s[p++] = ',';
+			memcpy(s + p, f[c].start, f[c].len);
+			p += f[c].len;
+		}
+		s[p] = '\0';
+		free(v[i]);
+		v[i] = s;
+	}
+	return true;
+}
+
+char **sqlc_rows(const char *csv, const struct sqlc_mode *mode, size_t *n)
 {
 	size_t cap = 16, k = 0;
 	char **v = malloc(cap * sizeof(*v));
@@ -240,6 +275,11 @@ char **sqlc_rows(const char *csv, const struct sqlc_mode *m, size_t *n)
 	}
 	if (!v)
 		return NULL;
+	struct sqlc_mode rest, *m = &rest;
+	if (!drop_columns(v, k, mode, &rest)) {
+		sqlc_rows_free(v, k);
+		return NULL;
+	}
 	if (k > 1 && m->cmp == SQLC_MERGE && !merge_rows(v, &k, m)) {
 		sqlc_rows_free(v, k);
 		return NULL;

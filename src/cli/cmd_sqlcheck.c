@@ -307,7 +307,9 @@ struct job {
 	struct item *items;      /* every query */
 	size_t n, cap;
 	size_t next;             /* next to check */
-	pthread_mutex_t mu;      /* guards next */
+	unsigned long long gen_seed; /* next generated query */
+	long gen_left;           /* generated queries still to make */
+	pthread_mutex_t mu;      /* guards next, gen_seed, gen_left */
 	const enum sbpf_plan_strategy *plans;
 	int nplans;
 	char **wl;               /* workload argv */
@@ -719,38 +721,55 @@ static int read_queries(struct job *j, const char *file)
 	return 0;
 }
 
-static int generate_queries(struct job *j, unsigned long long seed, long count)
+/* Generated query @s as an item (its strings malloc'ed). Returns 0, or -1
+ * (reported) when the generator overflowed. Called under the job's lock:
+ * the generator reads the catalog's tracefs formats. */
+static int generated_item(struct job *j, unsigned long long s, struct item *it)
 {
-	for (long i = 0; i < count; i++) {
-		char q[2048], label[64];
-		unsigned long long s = seed + (unsigned long long)i;
-		snprintf(label, sizeof(label), "seed %llu", s);
-		if (sbpf_query_random(s, q, sizeof(q)) < 0) {
-			printf("FAIL %s: generator overflow\n", label);
-			j->st.failed++;
-			continue;
-		}
-		/* one query in three traced with -p (the first process only) */
-		struct item it = { .sql = q, .label = label, .mode = generated_mode(q), .pid_only = s % 3 == 0 };
-		for (int k = 0; k < j->nknown && !it.known; k++)
-			if (strstr(q, j->known_words[k]))
-				it.known = (char *)j->known_owners[k];
-		if (add_item(j, &it))
-			return EXIT_FAIL;
+	char q[2048], label[64];
+	snprintf(label, sizeof(label), "seed %llu", s);
+	if (sbpf_query_random(s, q, sizeof(q)) < 0) {
+		pthread_mutex_lock(&print_mu);
+		printf("FAIL %s: generator overflow\n", label);
+		j->st.failed++;
+		pthread_mutex_unlock(&print_mu);
+		return -1;
 	}
-	return 0;
+	/* one query in three traced with -p (the first process only) */
+	*it = (struct item){ .sql = strdup(q), .label = strdup(label), .mode = generated_mode(q), .pid_only = s % 3 == 0 };
+	for (int k = 0; k < j->nknown && !it->known; k++)
+		if (strstr(q, j->known_words[k]))
+			it->known = strdup(j->known_owners[k]);
+	return it->sql && it->label ? 0 : -1;
 }
 
+/* Checks queries until none is left: the file's, or generated ones, made
+ * one at a time as workers ask (generating all first would keep every
+ * worker waiting). */
 static void *worker(void *arg)
 {
 	struct job *j = arg;
 	for (;;) {
+		struct item gen, *it = NULL;
 		pthread_mutex_lock(&j->mu);
-		size_t i = j->next++;
+		if (j->next < j->n) {
+			it = &j->items[j->next++];
+		} else {
+			while (j->gen_left > 0 && !it) {
+				j->gen_left--;
+				if (!generated_item(j, j->gen_seed++, &gen))
+					it = &gen;
+			}
+		}
 		pthread_mutex_unlock(&j->mu);
-		if (i >= j->n)
+		if (!it)
 			return NULL;
-		check_query(&j->items[i], j);
+		check_query(it, j);
+		if (it == &gen) {
+			free(gen.sql);
+			free(gen.label);
+			free(gen.known);
+		}
 	}
 }
 
@@ -845,7 +864,9 @@ int cmd_sqlcheck(int argc, char **argv)
 	job.print = print;
 	job.verbose = verbose;
 	double t0 = now_s();
-	int rc = file ? read_queries(&job, file) : generate_queries(&job, seed, generate);
+	job.gen_seed = seed;
+	job.gen_left = generate;
+	int rc = file ? read_queries(&job, file) : 0;
 	if (rc)
 		return rc;
 	pthread_t th[16];

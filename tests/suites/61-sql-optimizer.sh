@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # 61-sql-optimizer.sh - the SQL optimizer on the running kernel:
-#   - the differential corpus (tests/sql/differential.sql): every query runs
-#     under --plan mvsf and --plan auto at once on one workload, results equal;
+#   - the differential corpus (tests/sql/differential.sql, >= 120 queries):
+#     every query runs under --plan mvsf, auto and kernel-max at once on one
+#     hostile workload (processes and threads on both CPUs, fsync'ed block
+#     I/O, loopback TCP, cross-CPU wakeups, signals, faults, exec, windows
+#     closing while events flow), with -c or -p; results equal, or differing
+#     by no more rows than the runs reported lost; queries marked known(OWNER)
+#     are another helper's open bug and are only reported;
+#   - tests/sql/highrate.sql the same way, one query at a time, while two
+#     threads make >= 500k system-call events/s;
 #   - Query 1 and Query 2 of the probe-effect benchmark get in-kernel plans;
 #   - a candidate the verifier refuses (SAFEBPF_TEST_REJECT) falls back to the
 #     next one, explain shows the verifier's reason, and the query still runs
@@ -14,7 +21,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=12
+NCHECKS=14
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SAFEBPF_CACHE_DIR="$tmp/cache"
@@ -39,15 +46,31 @@ Q1='SELECT A.pid, A.syscall_number, MAX(A.exit_ts - A.enter_ts) AS latency FROM 
 Q2='SELECT pid, tid, syscall, exit_ts - enter_ts AS latency FROM system_calls'
 WORK="$WL --getppid 100 --open /etc/hostname 5 --open /nonexistent 3 --fork 3 --write-null 20 --sleep-ms 120 --getppid 100 --tcp 2 --sleep-ms 120 --getppid 100"
 
-# 1. The differential corpus.
+# 1. The differential corpus, on the hostile workload.
+HOSTILE="$WL --getppid 200 --open /etc/hostname 5 --open /nonexistent 2 --fork 2 --write-null 20 --procs 2 --getppid 50 --open /etc/hostname 2 --fsync $tmp 2 --threads 2 --getppid 30 --pingpong 20 --signal 2 --faults 8 --end --tcp-data 10 --end --exec 1 --tcp 2 --threads 2 --paced 150 20 --end --sleep-ms 5 --getppid 100"
 t0=$(date +%s)
-"$SB" sqlcheck -j 4 tests/sql/differential.sql --workload "$WORK" >"$tmp/diff.out" 2>&1
+"$SB" sqlcheck -j 4 tests/sql/differential.sql --workload "$HOSTILE" >"$tmp/diff.out" 2>&1
 rc=$?
-grep -v '^ok ' "$tmp/diff.out"
-n=$(grep -c '^ok .* equal, ' "$tmp/diff.out")
+grep -v '^ok \|^workload: spin' "$tmp/diff.out"
+n=$(grep -c '^ok .* equal' "$tmp/diff.out")
+np=$(grep -c '^ok .*\[-p\]: .* equal' "$tmp/diff.out")
 k=$(grep -c '^ok .*@kernel' "$tmp/diff.out")
-check "differential corpus: $n queries with equal results under mvsf and auto ($k with kernel operators, $(( $(date +%s) - t0 ))s)" \
-	"[ $rc -eq 0 ] && [ $n -ge 30 ]"
+known=$(grep -c '^KNOWN ' "$tmp/diff.out")
+check "differential corpus: $n queries ($np with -p) with equal results under mvsf, auto and kernel-max ($k with kernel operators; $known known differences of other helpers' open bugs; $(( $(date +%s) - t0 ))s)" \
+	"[ $rc -eq 0 ] && [ \$(( n + known )) -ge 120 ] && [ $np -ge 10 ] && grep -q 'under 3 plans (mvsf,auto,kernel-max)' '$tmp/diff.out'"
+
+# The high-rate corpus: one query at a time, two threads spinning on both CPUs.
+RATE="$WL --getppid 10 --faults 20 --threads 2 --spin-ms 300 --end --getppid 10"
+"$SB" sqlcheck tests/sql/highrate.sql --workload "$RATE" >"$tmp/rate.out" 2>&1
+rc=$?
+grep -v '^ok ' "$tmp/rate.out"
+nr=$(grep -c '^ok .* equal' "$tmp/rate.out")
+rates=$(sed -n 's/^workload: spin: .* \([0-9]*\) events\/s$/\1/p' "$tmp/rate.out" | sort -n | tr '\n' ' ')
+fast=$(for r in $rates; do [ "$r" -ge 500000 ] && echo x; done | wc -l)
+check "high-rate corpus: $nr queries equal or within the reported loss at workload rates (events/s) $rates" \
+	"[ $rc -eq 0 ] && [ $nr -ge 10 ]"
+check "high-rate corpus: $fast of the runs at >= 500k system-call events/s with all three plans attached" \
+	"[ $fast -ge 1 ]"
 
 # 2. Query 1: grouping and MAX in per-CPU maps, pairing in the kernel.
 "$SB" explain "$Q1" >"$tmp/q1.txt" 2>&1

@@ -73,8 +73,9 @@ static void usage(FILE *f)
 	      "  FILE              queries, one per line ('#' starts a comment), each optionally\n"
 	      "                    after directives \"WORD: \": merge, merge-max, merge-min (the last\n"
 	      "                    column summed, maximum, minimum per key over windows), merge=OPS\n"
-	      "                    (per column: k key, s sum, x max, n min), distinct, count (row\n"
-	      "                    count only), p (trace the workload's first process only, -p),\n"
+	      "                    (per column: k key, s sum, x max, n min, d left out), distinct,\n"
+	      "                    count (row count only), p (trace the workload's first process\n"
+	      "                    only, -p),\n"
 	      "                    known or known(OWNER) (a known bug: a difference does not fail)\n"
 	      "  --generate N      N random valid queries (grammar-based) instead of FILE: each must\n"
 	      "                    compile, pass the verifier (after the optimizer's fallbacks) and run\n"
@@ -87,6 +88,9 @@ static void usage(FILE *f)
 	      "                    detaching waits for the kernel, so this is faster even on 2 CPUs)\n"
 	      "  --known WORD=OWNER generated queries containing WORD (\" JOIN \", a table name) are\n"
 	      "                    marked known(OWNER): a difference does not fail (repeatable)\n"
+	      "  --compare A B     no run: compare CSV files A (the reference) and B by the rule\n"
+	      "                    above; --mode WORDS the directives (\"merge=ks\"), --lost N[,N] the\n"
+	      "                    events each reported lost; exit 0 when equal (within the loss)\n"
 	      "  --print           print every query\n"
 	      "  -v, --verbose     print every result of a mismatch\n"
 	      "  -h, --help        this help\n\n"
@@ -351,6 +355,97 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Parses the directives before a query ("WORD: "). Returns the query, or
+ * NULL with a message in @why. */
+static char *directives(char *q, struct item *it, char *why, size_t whysz)
+{
+	for (;;) {
+		size_t w = strcspn(q, ": \t(");
+		if (q[w] == '(') /* known(OWNER): */
+			w += strcspn(q + w, ")") + (q[w + strcspn(q + w, ")")] ? 1 : 0);
+		if (q[w] != ':' || !w || !strncmp(q, "SELECT", 6))
+			return q;
+		char word[64];
+		snprintf(word, sizeof(word), "%.*s", (int)w, q);
+		if (!strcmp(word, "merge") || !strcmp(word, "merge-max") || !strcmp(word, "merge-min")) {
+			it->mode.cmp = SQLC_MERGE;
+			it->mode.ops[0] = '\0';
+			it->mode.last = word[5] ? (word[7] == 'a' ? 'x' : 'n') : 's';
+		} else if (!strncmp(word, "merge=", 6) && strlen(word + 6) <= SQLC_MAX_COLS &&
+			   strspn(word + 6, "ksxnd") == strlen(word + 6)) {
+			it->mode.cmp = SQLC_MERGE;
+			memcpy(it->mode.ops, word + 6, strlen(word + 6) + 1);
+		} else if (!strcmp(word, "distinct")) {
+			it->mode.cmp = SQLC_DISTINCT;
+		} else if (!strcmp(word, "count")) {
+			it->mode.cmp = SQLC_COUNT;
+		} else if (!strcmp(word, "p")) {
+			it->pid_only = true;
+		} else if (!strcmp(word, "known")) {
+			it->known = "";
+		} else if (!strncmp(word, "known(", 6) && word[w - 1] == ')') {
+			static __thread char owner[64];
+			snprintf(owner, sizeof(owner), "%.*s", (int)(w - 7), word + 6);
+			it->known = owner;
+		} else {
+			snprintf(why, whysz, "unknown directive \"%s:\"", word);
+			return NULL;
+		}
+		q += w + 1;
+		q += strspn(q, " \t");
+	}
+}
+
+/* The comparison rule: output @x (of plan @xname, @lost_x events reported
+ * lost) against the reference @ref (@refname, @lost_ref). Returns 0 when
+ * equal, 1 when they differ by no more rows in each direction than the
+ * events the two runs reported lost, -1 otherwise (why in @why). */
+static int judge(const char *ref, const char *x, const struct sqlc_mode *m, long long lost_ref, long long lost_x,
+		 const char *refname, const char *xname, char *why, size_t whysz)
+{
+	size_t only_ref = 0, only_x = 0, rows_ref = 0;
+	long long allow = lost_ref + lost_x;
+	if (!sqlc_compare(ref, x, m, &only_ref, &only_x, &rows_ref)) {
+		snprintf(why, whysz, "%s: the column headers differ from %s's", xname, refname);
+		return -1;
+	}
+	if ((long long)only_ref > allow || (long long)only_x > allow) {
+		snprintf(why, whysz,
+			 "results differ: %s lacks %zu of %s's %zu rows and has %zu others; %lld events reported lost "
+			 "(%s %lld, %s %lld)",
+			 xname, only_ref, refname, rows_ref, only_x, allow, refname, lost_ref, xname, lost_x);
+		return -1;
+	}
+	return only_ref || only_x ? 1 : 0;
+}
+
+/* `sqlcheck --compare A B`: the comparison rule on two CSV files, for
+ * testing it. @mode: directives as in a query file ("merge=ks"). */
+static int compare_files(const char *a, const char *b, const char *mode, long long lost_a, long long lost_b)
+{
+	struct item it = { .mode = { .cmp = SQLC_ROWS } };
+	char text[128], why[700];
+	snprintf(text, sizeof(text), "%s%sSELECT", mode ? mode : "", mode ? ": " : "");
+	if (!directives(text, &it, why, sizeof(why))) {
+		fprintf(stderr, "safebpf: --mode: %s\n", why);
+		return EXIT_USAGE;
+	}
+	size_t la, lb;
+	char *ta = cli_read_file(a, &la), *tb = ta ? cli_read_file(b, &lb) : NULL;
+	if (!ta || !tb) {
+		free(ta);
+		return EXIT_USAGE;
+	}
+	int v = judge(ta, tb, &it.mode, lost_a, lost_b, a, b, why, sizeof(why));
+	if (v < 0)
+		printf("differ: %s\n", why);
+	else
+		printf("%s\n", v ? "equal within the reported loss" : "equal");
+	free(ta);
+	free(tb);
+	return v < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 /* Compiles, runs and compares one query: every plan's result against the
  * first plan's, allowing as many differing rows (each way) as the two runs
  * reported lost events. */
@@ -411,23 +506,11 @@ static void check_query(const struct item *it, struct job *j)
 		sqlc_rows_free(v, n);
 	}
 	for (int i = 1; ok && i < nplans && it->mode.cmp != SQLC_NONE; i++) {
-		size_t only_ref = 0, only_x = 0, rows_ref = 0;
-		long long allow = lost[0] + lost[i];
 		compared = true;
-		if (!sqlc_compare(runs[0].out, runs[i].out, &it->mode, &only_ref, &only_x, &rows_ref)) {
-			ok = false;
-			snprintf(why, sizeof(why), "%s: the column headers differ from %s's", plan_name(plans[i]),
-				 plan_name(plans[0]));
-		} else if ((long long)only_ref > allow || (long long)only_x > allow) {
-			ok = false;
-			snprintf(why, sizeof(why),
-				 "results differ: %s lacks %zu of %s's %zu rows and has %zu others; %lld events "
-				 "reported lost (%s %lld, %s %lld)",
-				 plan_name(plans[i]), only_ref, plan_name(plans[0]), rows_ref, only_x, allow,
-				 plan_name(plans[0]), lost[0], plan_name(plans[i]), lost[i]);
-		} else if (only_ref || only_x) {
-			excused = true;
-		}
+		int v = judge(runs[0].out, runs[i].out, &it->mode, lost[0], lost[i], plan_name(plans[0]),
+			      plan_name(plans[i]), why, sizeof(why));
+		ok = v >= 0;
+		excused |= v > 0;
 	}
 	if (compared) {
 		st->compared++;
@@ -646,47 +729,6 @@ static int add_item(struct job *j, const struct item *it)
 	return d->sql && d->label ? 0 : -ENOMEM;
 }
 
-/* Parses the directives before a query ("WORD: "). Returns the query, or
- * NULL with a message in @why. */
-static char *directives(char *q, struct item *it, char *why, size_t whysz)
-{
-	for (;;) {
-		size_t w = strcspn(q, ": \t(");
-		if (q[w] == '(') /* known(OWNER): */
-			w += strcspn(q + w, ")") + (q[w + strcspn(q + w, ")")] ? 1 : 0);
-		if (q[w] != ':' || !w || !strncmp(q, "SELECT", 6))
-			return q;
-		char word[64];
-		snprintf(word, sizeof(word), "%.*s", (int)w, q);
-		if (!strcmp(word, "merge") || !strcmp(word, "merge-max") || !strcmp(word, "merge-min")) {
-			it->mode.cmp = SQLC_MERGE;
-			it->mode.ops[0] = '\0';
-			it->mode.last = word[5] ? (word[7] == 'a' ? 'x' : 'n') : 's';
-		} else if (!strncmp(word, "merge=", 6) && strlen(word + 6) <= SQLC_MAX_COLS &&
-			   strspn(word + 6, "ksxn") == strlen(word + 6)) {
-			it->mode.cmp = SQLC_MERGE;
-			memcpy(it->mode.ops, word + 6, strlen(word + 6) + 1);
-		} else if (!strcmp(word, "distinct")) {
-			it->mode.cmp = SQLC_DISTINCT;
-		} else if (!strcmp(word, "count")) {
-			it->mode.cmp = SQLC_COUNT;
-		} else if (!strcmp(word, "p")) {
-			it->pid_only = true;
-		} else if (!strcmp(word, "known")) {
-			it->known = "";
-		} else if (!strncmp(word, "known(", 6) && word[w - 1] == ')') {
-			static __thread char owner[64];
-			snprintf(owner, sizeof(owner), "%.*s", (int)(w - 7), word + 6);
-			it->known = owner;
-		} else {
-			snprintf(why, whysz, "unknown directive \"%s:\"", word);
-			return NULL;
-		}
-		q += w + 1;
-		q += strspn(q, " \t");
-	}
-}
-
 static int read_queries(struct job *j, const char *file)
 {
 	FILE *f = fopen(file, "r");
@@ -775,7 +817,8 @@ static void *worker(void *arg)
 
 int cmd_sqlcheck(int argc, char **argv)
 {
-	const char *file = NULL, *workload = DEFAULT_WORKLOAD;
+	const char *file = NULL, *workload = DEFAULT_WORKLOAD, *cmp_b = NULL, *cmp_mode = NULL;
+	long long cmp_lost[2] = { 0, 0 };
 	long generate = 0;
 	unsigned long long seed = 1;
 	bool print = false, verbose = false;
@@ -794,7 +837,8 @@ int cmd_sqlcheck(int argc, char **argv)
 			verbose = true;
 		} else if ((!strcmp(a, "--generate") || !strcmp(a, "--seed") || !strcmp(a, "--plans") ||
 			    !strcmp(a, "--jobs") || !strcmp(a, "-j") ||
-			    !strcmp(a, "--workload") || !strcmp(a, "--known")) && !val) {
+			    !strcmp(a, "--workload") || !strcmp(a, "--known") || !strcmp(a, "--mode") ||
+			    !strcmp(a, "--lost")) && !val) {
 			fprintf(stderr, "safebpf: option %s needs a value\n", a);
 			return EXIT_USAGE;
 		} else if (!strcmp(a, "--generate")) {
@@ -823,6 +867,22 @@ int cmd_sqlcheck(int argc, char **argv)
 		} else if (!strcmp(a, "--workload")) {
 			workload = val;
 			i++;
+		} else if (!strcmp(a, "--compare") && i + 2 < argc) {
+			file = argv[++i];
+			cmp_b = argv[++i];
+		} else if (!strcmp(a, "--mode")) {
+			cmp_mode = val;
+			i++;
+		} else if (!strcmp(a, "--lost")) {
+			char *end;
+			cmp_lost[0] = strtoll(val, &end, 10);
+			if (*end == ',')
+				cmp_lost[1] = strtoll(end + 1, &end, 10);
+			if (*end || cmp_lost[0] < 0 || cmp_lost[1] < 0) {
+				fprintf(stderr, "safebpf: --lost takes N or N,N\n");
+				return EXIT_USAGE;
+			}
+			i++;
 		} else if (!strcmp(a, "--known")) {
 			const char *eq = strchr(val, '=');
 			if (!eq || eq == val || !eq[1] || job.nknown == 8) {
@@ -848,6 +908,8 @@ int cmd_sqlcheck(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (cmp_b)
+		return compare_files(file, cmp_b, cmp_mode, cmp_lost[0], cmp_lost[1]);
 	if (geteuid() != 0 && access("/sys/kernel/tracing/events", R_OK)) {
 		fprintf(stderr, "safebpf: sqlcheck needs root (CAP_BPF, CAP_PERFMON and tracefs)\n");
 		return EXIT_PERM;

@@ -13,6 +13,10 @@
 #   - a candidate the verifier refuses (SAFEBPF_TEST_REJECT) falls back to the
 #     next one, explain shows the verifier's reason, and the query still runs
 #     with equal results;
+#   - the comparison rule (sqlcheck --compare, no privileges needed): merged
+#     windows, per-column merges, distinct, row counts, dropped columns, and
+#     a difference allowed only up to the events reported lost; a live run
+#     whose plans differ without loss fails;
 #   - verdicts are cached per (kernel release, fingerprint);
 #   - --plan mvsf keeps every operator in user space.
 # Skips, saying why, without root/CAP_BPF or tracefs.
@@ -21,7 +25,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=14
+NCHECKS=15
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SAFEBPF_CACHE_DIR="$tmp/cache"
@@ -35,6 +39,24 @@ if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
 	bad "build: $SB and $WL must exist (make asan)"
 	finish
 fi
+
+# 0. The comparison rule, on CSV files (window column first, as runs print).
+printf 'window,k,n,hi\nw1,a,2,7\nw2,a,3,9\nw1,"b,c",1,1\n' >"$tmp/a.csv"
+printf 'window,k,n,hi\nw1,a,5,9\nw3,"b,c",1,1\n' >"$tmp/b.csv"
+printf 'window,k,n,hi\nw1,a,4,9\nw3,"b,c",1,1\n' >"$tmp/c.csv"
+printf 'window,k,n,hi\nw1,a,4,9\nw3,"b,c",2,1\n' >"$tmp/d.csv"
+cmpf() { "$SB" sqlcheck --compare "$tmp/$1" "$tmp/$2" "${@:3}" >/dev/null 2>&1; }
+check "comparison rule: windows merged per key (sum, max) are equal across window boundaries" \
+	"cmpf a.csv b.csv --mode merge=ksx && ! cmpf a.csv b.csv"
+check "comparison rule: one changed row fails with no loss reported, passes with 1 lost event" \
+	"! cmpf a.csv c.csv --mode merge=ksx && cmpf a.csv c.csv --mode merge=ksx --lost 1 && cmpf a.csv c.csv --mode merge=ksx --lost 0,1"
+check "comparison rule: two changed rows are not explained by 1 lost event" \
+	"! cmpf a.csv d.csv --mode merge=ksx --lost 1 && cmpf a.csv d.csv --mode merge=ksx --lost 2"
+printf 'k,t\nx,100\nx,200\ny,5\n' >"$tmp/e.csv"
+printf 'k,t\ny,6\nx,101\nx,199\n' >"$tmp/f.csv"
+printf 'k,t\ny,6\nx,101\n' >"$tmp/g.csv"
+check "comparison rule: columns marked d (times) are left out; count compares row counts; distinct dedups" \
+	"cmpf e.csv f.csv --mode merge=kd && ! cmpf e.csv g.csv --mode merge=kd && cmpf e.csv f.csv --mode count && ! cmpf e.csv g.csv --mode count && cmpf f.csv g.csv --mode 'merge=kd: distinct' && ! cmpf e.csv f.csv"
 "$SB" selftest >/dev/null 2>"$tmp/selftest.err"
 if [ $? -eq 4 ] || grep -q "tracefs is not mounted" "$tmp/selftest.err"; then
 	echo "skip optimizer tests: $(cat "$tmp/selftest.err")"
@@ -71,6 +93,13 @@ check "high-rate corpus: $nr queries equal or within the reported loss at worklo
 	"[ $rc -eq 0 ] && [ $nr -ge 10 ]"
 check "high-rate corpus: $fast of the runs at >= 500k system-call events/s with all three plans attached" \
 	"[ $fast -ge 1 ]"
+
+# A live difference that no loss explains fails: times differ between tracers.
+printf '%s\n' "SELECT tid, ts FROM system_calls WHERE syscall_number = 110" >"$tmp/ts.sql"
+"$SB" sqlcheck "$tmp/ts.sql" --workload "$WL --getppid 50" >"$tmp/ts.out" 2>&1
+rc=$?
+check "strictness: plans whose rows differ with 0 events lost fail the check (exit $rc)" \
+	"[ $rc -eq 1 ] && grep -q '^FAIL .*results differ: .* 0 events reported lost' '$tmp/ts.out'"
 
 # 2. Query 1: grouping and MAX in per-CPU maps, pairing in the kernel.
 "$SB" explain "$Q1" >"$tmp/q1.txt" 2>&1

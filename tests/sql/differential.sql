@@ -124,6 +124,8 @@ SELECT syscall_number, COUNT(*) AS n FROM system_calls GROUP BY syscall_number O
 SELECT cpu < 64 AS cpu_ok, uid, gid, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY cpu < 64, uid, gid
 SELECT syscall_number, str(ret) AS r, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (2, 257) GROUP BY syscall_number, str(ret)
 SELECT DISTINCT comm, syscall_number FROM system_calls WHERE syscall_number IN (56, 57, 59, 61, 231, 60)
+SELECT syscall_number | 1 AS odd, COUNT(*) AS n FROM system_calls WHERE syscall_number <> 110 AND (arg2 | 1) >= 1 AND msec(duration) < 10000 GROUP BY syscall_number | 1
+SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE errno_name(ret) IS NULL AND sec(duration) = 0 AND -ret <= 0 GROUP BY syscall_number
 
 # --- windows closing while events flow (merged over windows) ---
 merge: SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 WINDOW 100ms

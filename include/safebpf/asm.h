@@ -1,6 +1,8 @@
 /* safebpf/asm.h - assembler (text -> bytecode) and disassembler (bytecode
  * -> text) for the bpf_conformance / uBPF assembly syntax, plus the kernel
  * verifier-log style for reading.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_ASM_H
 #define SAFEBPF_ASM_H

@@ -10,6 +10,8 @@
  * struct sbpf_xdp_ctx, where data, data_end and data_meta are real 64-bit
  * host pointers. The rewrite is one instruction for one instruction, so
  * jump offsets and instruction indexes do not change.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_CTX_H
 #define SAFEBPF_CTX_H

@@ -11,6 +11,8 @@
  *   -- c, ...       any other section is ignored
  *
  * When both -- raw and -- asm are present, -- raw is the program.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_DATAFILE_H
 #define SAFEBPF_DATAFILE_H

@@ -5,6 +5,8 @@
  * read-only data (const tables). Objects that need what user-space runs
  * cannot give (maps and writable global data, BTF CO-RE relocations,
  * kernel symbols, kfuncs) are refused with a reason.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_ELF_H
 #define SAFEBPF_ELF_H

@@ -4,6 +4,8 @@
  * Every instruction form is defined once in src/isa/opcodes.def; this header
  * exposes the raw encoding constants (for code generators) and a decoder that
  * maps an instruction to its form.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_ISA_H
 #define SAFEBPF_ISA_H

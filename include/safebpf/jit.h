@@ -15,6 +15,8 @@
  *                      accepted (memory safety and termination are then
  *                      proven); the code is what a verifier-trusting JIT such
  *                      as the kernel's would produce. Used for speed figures.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_JIT_H
 #define SAFEBPF_JIT_H

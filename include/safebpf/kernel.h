@@ -1,6 +1,8 @@
 /* safebpf/kernel.h - the thin layer over libbpf through which safebpf talks
  * to the running kernel: privileges and tracefs, program loading with the
  * verifier's log, BPF_PROG_TEST_RUN, maps, ring buffers and attachment.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_KERNEL_H
 #define SAFEBPF_KERNEL_H
@@ -34,6 +36,8 @@ enum sbpf_kmap_type {
 	SBPF_KMAP_RINGBUF,         /* BPF_MAP_TYPE_RINGBUF (max_entries = bytes, power of 2) */
 	SBPF_KMAP_ARRAY_OF_MAPS,   /* BPF_MAP_TYPE_ARRAY_OF_MAPS (value: u32 fd of a map like
 				      inner_map_fd) */
+	SBPF_KMAP_LRU_HASH,        /* BPF_MAP_TYPE_LRU_HASH (full: the least recently used
+				      entry makes room) */
 };
 
 struct sbpf_kmap_opts {

@@ -8,6 +8,8 @@
  *                     off = a | b << 4 | c << 8 (bits 12-15 zero)  imm = imm
  *   call     CALL     dst_reg=0    src_reg=SBPF_KOPS_CALL_SRC
  *                     off = variant  imm = operation id
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_KOPS_H
 #define SAFEBPF_KOPS_H

@@ -2,6 +2,8 @@
  * sequence (and the proof sequence to the operation's specification) with
  * Z3, for every register assignment, on the bytes the JIT really emits.
  * See docs/kops.md ("What is proven").
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_PROVE_H
 #define SAFEBPF_PROVE_H

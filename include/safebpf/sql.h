@@ -2,7 +2,8 @@
  * (errors with line:column, caret and hint), explain it (plan, the eBPF
  * programs loaded per tracepoint, the user-space operators), and run it,
  * writing rows as a table, CSV or JSON lines. The language is documented in
- * docs/sql.md, the tables in docs/schema.md.
+ * docs/sql.md, the tables in docs/schema.md. Pointer arguments may not be
+ * NULL unless their comment says so; every __free function accepts NULL.
  */
 #ifndef SAFEBPF_SQL_H
 #define SAFEBPF_SQL_H
@@ -43,7 +44,9 @@ int sbpf_plan_strategy_parse(const char *name, enum sbpf_plan_strategy *out);
  * the query in *@out and returns 0. On a bad query returns -EINVAL with one
  * diagnostic in @diags (freed by the caller with sbpf_diags__free()); on
  * allocation failure -ENOMEM. A compiled query always runs: everything the
- * language does not support is refused here. */
+ * language does not support is refused here, including expressions nested
+ * more than 1,000 levels deep. @opts and @diags may be NULL (defaults; the
+ * diagnostic is dropped); @text and @out may not (-EINVAL, *@out NULL). */
 int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, struct sbpf_query **out,
 			struct sbpf_diags *diags);
 void sbpf_query__free(struct sbpf_query *q);
@@ -61,7 +64,7 @@ enum {
 /* Writes the bound query, the plan, and the kernel and user-space parts.
  * With SBPF_EXPLAIN_KERNEL and without the privileges to load programs, the
  * kernel part says what is missing instead of the code. Returns 0 or a
- * negative error (with a reason in @err). */
+ * negative error (with a reason in @err, which may be NULL). */
 int sbpf_query__explain(const struct sbpf_query *q, FILE *out, unsigned flags, char *err, size_t errsz);
 
 enum sbpf_query_format {
@@ -90,7 +93,8 @@ struct sbpf_query_run_opts {
 /* Runs @q: opens the event sources (the kernel verifies and attaches their
  * programs), streams rows through the user-space operators to the sink,
  * closes windows on the wall clock, and on stop reads the events already
- * produced, emits the last window and detaches everything. Returns 0, or a
+ * produced, emits the last window and detaches everything. @opts may be
+ * NULL (table to stdout, until the process is killed). Returns 0, or a
  * negative error with a message for people in @err: -EPERM names the
  * missing capability, -ENOENT a missing tracepoint. */
 int sbpf_query__run(struct sbpf_query *q, const struct sbpf_query_run_opts *opts, char *err,

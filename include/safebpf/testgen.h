@@ -4,6 +4,8 @@
  * "xdp" program that reaches the same bytes as a packet through
  * data/data_end with the bounds check the kernel verifier needs), and a
  * delta-debugging minimizer for programs on which engines disagree.
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_TESTGEN_H
 #define SAFEBPF_TESTGEN_H

@@ -26,6 +26,8 @@
  *  - An instruction budget stops runaway programs.
  * A run that breaks a rule stops with a negative errno and a reason; the
  * host never crashes on a program that passed sbpf_validate().
+ * Pointer arguments may not be NULL unless their comment says so; every
+ * __free / __close function accepts NULL (and does nothing).
  */
 #ifndef SAFEBPF_VM_H
 #define SAFEBPF_VM_H

@@ -4,6 +4,7 @@
 #ifndef SAFEBPF_CLI_H
 #define SAFEBPF_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,9 +52,19 @@ struct sbpf_diags;
 void cli_print_diags(const struct sbpf_diags *d);
 /* 1 when the file at @path starts with the ELF magic. */
 int cli_is_elf_file(const char *path);
-/* Compiles query @sql with @plan into *@q, printing diagnostics. Returns
- * EXIT_OK, or the exit code of the failure. */
-int cli_compile_query(const char *sql, enum sbpf_plan_strategy plan, struct sbpf_query **q);
+/* Compiles query @sql with @plan into *@q, printing diagnostics that name
+ * @file ("<query>", a path, "<stdin>"). Returns EXIT_OK, or the exit code
+ * of the failure. */
+int cli_compile_query(const char *sql, const char *file, enum sbpf_plan_strategy plan, struct sbpf_query **q);
+/* Whether a command-line argument is an option ("-d", "--plan"): it starts
+ * with '-' and holds no blank, so that a query starting with a "--" comment
+ * is taken as the query. */
+bool cli_is_option(const char *arg);
+/* The query of a command: the text of @path (--file; "-" is standard input,
+ * NULL: none) or else @arg. Sets *@file to the name its diagnostics show
+ * and *@owned to the buffer to free (or NULL). Prints why and returns NULL
+ * when the file cannot be read or is not text. */
+const char *cli_query_text(const char *arg, const char *path, char **owned, const char **file);
 
 /* Parses "aa bb 11" or "aabb11" hex into a malloc'ed buffer. Returns 0 or -EINVAL. */
 int cli_parse_hex(const char *text, uint8_t **out, size_t *len);

@@ -21,19 +21,27 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: safebpf query 'SQL' [options] [-- COMMAND [ARGS...]]\n"
-	      "Runs a SQL query over kernel events (tables: `safebpf tables`; language: docs/sql.md).\n\n"
+	fputs("usage: safebpf query [options] 'SQL' [-- COMMAND [ARGS...]]\n"
+	      "       safebpf query [options] --file FILE [-- COMMAND [ARGS...]]\n"
+	      "       safebpf query [options] -- 'SQL' [COMMAND [ARGS...]]\n"
+	      "Runs a SQL query over kernel events (tables: `safebpf tables`; language: docs/sql.md).\n"
+	      "Any argument that is not an option is the query (it may start with a -- comment).\n\n"
+	      "      --file FILE    read the query from FILE (- for standard input)\n"
 	      "  -d, --duration D   stop after D (10s, 500ms, 1m; default: until Ctrl-C or COMMAND exits)\n"
 	      "  -f, --format F     table (default), csv or json (one object per line)\n"
 	      "  -o, --output FILE  write rows to FILE instead of standard output\n"
 	      "  -p, --pid PID      only events of process PID; the run ends when it exits\n"
 	      "  -c, --command CMD  run CMD (split into words, no shell), trace it and its children,\n"
 	      "                     stop when it exits; `-- COMMAND ARGS` does the same\n"
+	      "                     (after `--`, the query comes first when not given yet)\n"
 	      "      --plan P       where operators run: auto (default: the cheapest plan the kernel\n"
 	      "                     verifier accepts), mvsf (every operator in user space), or\n"
 	      "                     kernel-max (as much as possible in the kernel)\n"
 	      "      --show-plan    say on standard error which plan ran (safebpf explain shows all)\n"
 	      "  -h, --help         this help\n\n"
+	      "Exit status: with a command, the command's own status (128+N when signal N ended\n"
+	      "it, as timeout(1) and strace report it); else 0. safebpf's own failures: 1 failure\n"
+	      "while running, 2 bad command line, 3 bad query, 4 missing privileges.\n\n"
 	      "examples:\n"
 	      "  safebpf query -d 5s 'SELECT syscall_name(syscall_number) AS syscall, COUNT(*) AS calls,\n"
 	      "                       P99(duration) AS p99 FROM system_calls GROUP BY syscall\n"
@@ -229,6 +237,20 @@ static void finish_command(struct traced *t, bool kill_it)
 		fprintf(stderr, "safebpf: command killed by signal %d\n", WTERMSIG(t->status));
 }
 
+/* Exit status of a successful run: the traced command's own status, as
+ * timeout(1) and strace report it (its exit code, or 128 + N when signal N
+ * ended it); EXIT_OK without a command. */
+static int command_status(const struct traced *t)
+{
+	if (!t->pid || !t->reaped)
+		return EXIT_OK;
+	if (WIFEXITED(t->status))
+		return WEXITSTATUS(t->status);
+	if (WIFSIGNALED(t->status))
+		return 128 + WTERMSIG(t->status);
+	return EXIT_FAIL;
+}
+
 static void install_signals(void)
 {
 	struct sigaction sa = { 0 };
@@ -249,7 +271,7 @@ static void free_words(char **w)
 
 int cmd_query(int argc, char **argv)
 {
-	const char *sql = NULL, *outpath = NULL, *cmdline = NULL;
+	const char *sql = NULL, *outpath = NULL, *cmdline = NULL, *qfile = NULL;
 	char **cmd = NULL;
 	struct sbpf_query_run_opts ro = { .sz = sizeof(ro), .format = SBPF_QUERY_TABLE, .log = stderr };
 	enum sbpf_plan_strategy plan = SBPF_PLAN_AUTO;
@@ -263,13 +285,19 @@ int cmd_query(int argc, char **argv)
 			show_plan = true;
 			continue;
 		} else if (!strcmp(a, "--")) {
-			cmd = argv + i + 1;
-			if (!*cmd) {
+			/* End of options: the query (unless given already), then the command. */
+			char **rest = argv + i + 1;
+			bool had_query = sql || qfile;
+			if (!had_query && *rest)
+				sql = *rest++;
+			if (*rest) {
+				cmd = rest;
+			} else if (had_query) {
 				fprintf(stderr, "safebpf: -- needs a command\n");
 				return EXIT_USAGE;
 			}
 			break;
-		} else if (a[0] == '-' && a[1] && !val) {
+		} else if (cli_is_option(a) && !val) {
 			fprintf(stderr, "safebpf: option %s needs a value (see safebpf query --help)\n", a);
 			return EXIT_USAGE;
 		} else if (!strcmp(a, "-d") || !strcmp(a, "--duration")) {
@@ -289,6 +317,13 @@ int cmd_query(int argc, char **argv)
 				fprintf(stderr, "safebpf: unknown format '%s' (table, csv or json)\n", val);
 				return EXIT_USAGE;
 			}
+			i++;
+		} else if (!strcmp(a, "--file")) {
+			if (qfile || sql) {
+				fprintf(stderr, "safebpf: one query at a time (give it with --file or as an argument)\n");
+				return EXIT_USAGE;
+			}
+			qfile = val;
 			i++;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
 			outpath = val;
@@ -315,17 +350,17 @@ int cmd_query(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			i++;
-		} else if (a[0] == '-' && a[1]) {
+		} else if (cli_is_option(a)) {
 			fprintf(stderr, "safebpf: unknown option %s (see safebpf query --help)\n", a);
 			return EXIT_USAGE;
-		} else if (!sql) {
+		} else if (!sql && !qfile) {
 			sql = a;
 		} else {
 			fprintf(stderr, "safebpf: one query at a time (quote it: safebpf query 'SELECT ...')\n");
 			return EXIT_USAGE;
 		}
 	}
-	if (!sql) {
+	if (!sql && !qfile) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -339,7 +374,12 @@ int cmd_query(int argc, char **argv)
 	}
 
 	struct sbpf_query *q;
-	int rc = cli_compile_query(sql, plan, &q);
+	char *owned = NULL;
+	const char *qname;
+	if (!(sql = cli_query_text(sql, qfile, &owned, &qname)))
+		return EXIT_INPUT;
+	int rc = cli_compile_query(sql, qname, plan, &q);
+	free(owned);
 	if (rc != EXIT_OK)
 		return rc;
 
@@ -399,5 +439,7 @@ int cmd_query(int argc, char **argv)
 	}
 	free_words(words);
 	sbpf_query__free(q);
-	return !rc ? EXIT_OK : rc == -EPERM ? EXIT_PERM : EXIT_FAIL;
+	if (rc)
+		return rc == -EPERM ? EXIT_PERM : EXIT_FAIL;
+	return command_status(&t);
 }

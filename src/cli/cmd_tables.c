@@ -146,6 +146,8 @@ static void show_table(const struct sql_table *t)
 	}
 	if (t->notes)
 		printf("\nnotes: %s\n", t->notes);
+	if (t->attribution)
+		printf("\nattribution: %s.\n", t->attribution);
 }
 
 /* Escapes '|' for a markdown table cell. */
@@ -194,6 +196,8 @@ static void markdown(void)
 		}
 		if (t->notes)
 			printf("\nNotes: %s\n", t->notes);
+		if (t->attribution)
+			printf("\nAttribution: %c%s.\n", t->attribution[0] - 'a' + 'A', t->attribution + 1);
 	}
 }
 

@@ -196,10 +196,40 @@ int cli_is_elf_file(const char *path)
 	return sbpf_elf_is_elf(magic, got);
 }
 
-int cli_compile_query(const char *sql, enum sbpf_plan_strategy plan, struct sbpf_query **q)
+bool cli_is_option(const char *arg)
+{
+	if (arg[0] != '-' || !arg[1])
+		return false;
+	for (const char *c = arg; *c; c++)
+		if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r')
+			return false;
+	return true;
+}
+
+const char *cli_query_text(const char *arg, const char *path, char **owned, const char **file)
+{
+	*owned = NULL;
+	*file = "<query>";
+	if (!path)
+		return arg;
+	size_t len;
+	char *text = cli_read_file(path, &len);
+	if (!text)
+		return NULL;
+	if (strlen(text) != len) {
+		fprintf(stderr, "safebpf: %s: a query is text, but the file holds a NUL byte\n", path);
+		free(text);
+		return NULL;
+	}
+	*owned = text;
+	*file = strcmp(path, "-") ? path : "<stdin>";
+	return text;
+}
+
+int cli_compile_query(const char *sql, const char *file, enum sbpf_plan_strategy plan, struct sbpf_query **q)
 {
 	struct sbpf_diags diags = { 0 };
-	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = "<query>", .plan = plan };
+	struct sbpf_query_opts qo = { .sz = sizeof(qo), .file = file, .plan = plan };
 	int rc = sbpf_query__compile(sql, &qo, q, &diags);
 	if (rc)
 		cli_print_diags(&diags);

@@ -191,6 +191,16 @@ static bool is_unsigned(const struct sql_agg *a)
 	return a->type == SQL_T_UINT;
 }
 
+/* Adds @x (s64 when @sgn) to the 128-bit sum (hi:u) of an AVG, so that the
+ * mean is exact whatever the sum: the carry out of the low half, and for a
+ * negative s64 its sign extension into the high half. kagg.c emits the same
+ * steps in eBPF. */
+static void avg_add(struct sql_aggstate *s, uint64_t x, bool sgn)
+{
+	s->u += x;
+	s->hi += (s->u < x) + (sgn && (int64_t)x < 0 ? UINT64_MAX : 0);
+}
+
 int sql_agg_step(const struct sql_agg *a, struct sql_aggstate *s, const struct sql_value *v)
 {
 	if (a->kind == SQL_AGG_COUNT && !a->arg) {
@@ -203,8 +213,10 @@ int sql_agg_step(const struct sql_agg *a, struct sql_aggstate *s, const struct s
 	case SQL_AGG_COUNT:
 		break;
 	case SQL_AGG_SUM:
-	case SQL_AGG_AVG:
 		s->u += v->u; /* two's complement: the same bits for signed and unsigned */
+		break;
+	case SQL_AGG_AVG:
+		avg_add(s, v->u, !is_unsigned(a));
 		break;
 	case SQL_AGG_MIN:
 	case SQL_AGG_MAX: {
@@ -256,10 +268,12 @@ struct sql_value sql_agg_result(const struct sql_agg *a, const struct sql_aggsta
 	case SQL_AGG_AVG:
 		if (s->n) {
 			r.type = a->type;
+			/* the mean of 64-bit values fits in 64 bits; the sum need not */
+			unsigned __int128 sum = (unsigned __int128)s->hi << 64 | s->u;
 			if (is_unsigned(a))
-				r.u = s->u / s->n;
+				r.u = (uint64_t)(sum / s->n);
 			else
-				r.i = (int64_t)s->u / (int64_t)s->n;
+				r.i = (int64_t)((__int128)sum / (__int128)s->n); /* toward zero */
 		}
 		break;
 	case SQL_AGG_HIST:
@@ -296,8 +310,11 @@ int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struc
 	case SQL_AGG_COUNT:
 		break;
 	case SQL_AGG_SUM:
-	case SQL_AGG_AVG:
 		dst->u += src->u;
+		break;
+	case SQL_AGG_AVG:
+		dst->hi += src->hi;
+		avg_add(dst, src->u, false); /* adds the low half with its carry */
 		break;
 	case SQL_AGG_MIN:
 	case SQL_AGG_MAX: {

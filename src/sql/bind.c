@@ -358,7 +358,10 @@ static const char *op_text(enum sql_op op)
 	}
 }
 
-/* Result type of arithmetic @x op @y, or SQL_T_NULL (with @ok false). */
+/* Result type of arithmetic @x op @y, or SQL_T_NULL (with @ok false).
+ * Integers (docs/sql.md "Integer types"): u64 op u64 is u64, anything
+ * else with an s64 is s64 (the caller has already let a literal adopt the
+ * type of the other operand, see adopts()). */
 static enum sql_type arith_type(enum sql_op op, enum sql_type x, enum sql_type y, bool *ok)
 {
 	*ok = true;
@@ -378,7 +381,7 @@ static enum sql_type arith_type(enum sql_op op, enum sql_type x, enum sql_type y
 		if ((x == T && y == D) || (x == D && y == T)) return T;
 		break;
 	case SQL_OP_SUB:
-		if (is_num(x) && is_num(y)) return SQL_T_INT;
+		if (is_num(x) && is_num(y)) return num;
 		if (x == T && y == T) return D;
 		if (x == T && y == D) return T;
 		if (x == D && y == D) return D;
@@ -418,6 +421,62 @@ static const char *arith_hint(enum sql_op op, enum sql_type x, enum sql_type y)
 	if ((x == SQL_T_DURATION && y == SQL_T_DURATION) && op == SQL_OP_MUL)
 		return "multiply a duration by a number, e.g. 2 * latency";
 	return mix_hint(x, y);
+}
+
+/* Whether @e is an integer literal that takes the type of the other operand
+ * next to a u64 (a non-negative s64 literal: arg1 / 10 is u64 division). */
+static bool adopts(const struct sql_expr *e)
+{
+	return e->kind == SQL_E_LIT && e->v.type == SQL_T_INT && e->v.i >= 0;
+}
+
+/* Integer types of operands @x and @y after literal adoption. */
+static void adopt_types(const struct sql_expr *x, const struct sql_expr *y, enum sql_type *tx, enum sql_type *ty)
+{
+	*tx = x->type;
+	*ty = y->type;
+	if (*tx == SQL_T_UINT && adopts(y))
+		*ty = SQL_T_UINT;
+	if (*ty == SQL_T_UINT && adopts(x))
+		*tx = SQL_T_UINT;
+}
+
+/* Whether the branches of CASE @e are all u64 or adopting literals (NULL
+ * included), at least one u64: the CASE is then u64. */
+static bool case_adopts_uint(const struct sql_expr *e)
+{
+	bool any = false;
+	for (size_t i = 1; i <= e->nlist + 1; i += 2) {
+		const struct sql_expr *t = i < e->nlist ? e->list[i] : e->c; /* THENs, then ELSE */
+		if (!t)
+			continue;
+		if (t->type == SQL_T_UINT)
+			any = true;
+		else if (!adopts(t) && t->type != SQL_T_NULL)
+			return false;
+	}
+	return any;
+}
+
+/* Constant folding: an arithmetic node over literals becomes the literal of
+ * its value, computed by the executor itself (sql_eval), so a folded
+ * constant is what every plan would compute; (5 + 5) then adopts a type as
+ * the literal 10 does. A division by zero is not folded. */
+static void fold(struct sql_expr *e)
+{
+	bool lits = e->a && e->a->kind == SQL_E_LIT && (!e->b || e->b->kind == SQL_E_LIT);
+	if (!lits || (e->kind == SQL_E_UNARY && e->op != SQL_OP_NEG))
+		return;
+	if (e->type != SQL_T_INT && e->type != SQL_T_UINT && e->type != SQL_T_DURATION && e->type != SQL_T_TIME)
+		return;
+	struct sql_evalctx c = { 0 };
+	struct sql_value v = sql_eval(&c, e);
+	if (v.type == SQL_T_NULL)
+		return; /* 1 / 0: stays an expression (NULL when evaluated), keeping its type */
+	e->kind = SQL_E_LIT;
+	e->v = v;
+	e->a = e->b = NULL;
+	e->op = SQL_OP_NONE;
 }
 
 /* ---- expressions ---- */
@@ -661,6 +720,7 @@ static int bind_expr(struct binder *b, struct sql_expr *e, enum place where)
 		if (!is_num(e->a->type) && e->a->type != SQL_T_DURATION && e->a->type != SQL_T_NULL)
 			return berr(b, e->off, e->len, NULL, "cannot negate a %s", sql_type_name(e->a->type));
 		e->type = e->a->type == SQL_T_UINT ? SQL_T_INT : e->a->type;
+		fold(e);
 		return 0;
 	case SQL_E_BINARY:
 		if (bind_expr(b, e->a, where) || bind_expr(b, e->b, where))
@@ -687,13 +747,17 @@ static int bind_expr(struct binder *b, struct sql_expr *e, enum place where)
 					    "conditions have no order");
 			e->type = SQL_T_BOOL;
 			return 0;
-		default:
-			e->type = arith_type(e->op, e->a->type, e->b->type, &ok);
+		default: {
+			enum sql_type tx, ty;
+			adopt_types(e->a, e->b, &tx, &ty);
+			e->type = arith_type(e->op, tx, ty, &ok);
 			if (!ok)
 				return berr(b, e->off, e->len, arith_hint(e->op, e->a->type, e->b->type),
 					    "cannot compute %s %s %s", sql_type_name(e->a->type), op_text(e->op),
 					    sql_type_name(e->b->type));
+			fold(e);
 			return 0;
+		}
 		}
 	case SQL_E_IN:
 		if (bind_expr(b, e->a, where))
@@ -752,6 +816,8 @@ static int bind_expr(struct binder *b, struct sql_expr *e, enum place where)
 					    "CASE branches mix a %s and a %s", sql_type_name(rt), sql_type_name(e->c->type));
 			rt = nt;
 		}
+		if (rt == SQL_T_INT && case_adopts_uint(e))
+			rt = SQL_T_UINT;
 		e->type = rt;
 		return 0;
 	}

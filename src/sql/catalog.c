@@ -80,16 +80,30 @@ static const struct sql_column switch_cols[] = {
 	{ "next_prio", NULL, SQL_T_INT, "kernel priority of the task switched in", NUM(0, "next_prio") },
 };
 
-static const char *const wakeup_tps[] = { "sched/sched_wakeup", NULL };
+static const char *const wakeup_tps[] = { "sched/sched_waking", "sched/sched_wakeup", NULL };
 static const struct sql_probe wakeup_probes[] = {
-	{ "sched/sched_wakeup", "a sleeping task is made runnable (runs in the waker's context)" },
+	{ "sched/sched_waking", "a task starts waking a sleeping one (always in the waker's context)" },
+	{ "sched/sched_wakeup", "the woken task is runnable (in the waker, or in an interrupt on the "
+				"woken task's CPU when the wakeup is queued there)", .any_context = true },
+};
+/* One waking per wakeup, serialised per task by the kernel: one open event
+ * per woken thread. */
+static const struct sql_pairing wakeup_pair = {
+	.lkey = { IN(0, "pid") }, .rkey = { IN(1, "pid") }, .max_per_key = 1,
 };
 static const struct sql_column wakeup_cols[] = {
-	CONTEXT_COLUMNS(0),
+	CONTEXT_COLUMNS(1),
 	{ "target_comm", NULL, SQL_T_STR, "command name of the task woken up", STR(0, "comm", 16) },
 	{ "target_tid", "target_pid", SQL_T_INT, "thread id of the task woken up", NUM(0, "pid") },
 	{ "target_prio", NULL, SQL_T_INT, "its kernel priority", NUM(0, "prio") },
-	{ "target_cpu", NULL, SQL_T_INT, "CPU it will run on", NUM(0, "target_cpu") },
+	{ "target_cpu", NULL, SQL_T_INT, "CPU it will run on", NUM(1, "target_cpu") },
+	{ "waker_pid", NULL, SQL_T_INT, "process id of the waking task (same as pid)", NUM(0, "$pid") },
+	{ "waker_tid", NULL, SQL_T_INT, "thread id of the waking task (same as tid)", NUM(0, "$tid") },
+	{ "waker_comm", NULL, SQL_T_STR, "command name of the waking task (same as comm)", STR(0, "$comm", 16) },
+	{ "wakee_tid", NULL, SQL_T_INT, "thread id of the task woken up (same as target_tid)", NUM(0, "pid") },
+	{ "wakee_comm", NULL, SQL_T_STR, "command name of the task woken up (same as target_comm)", STR(0, "comm", 16) },
+	{ "waking_ts", NULL, SQL_T_TIME, "when the waker started the wakeup", NUM(0, "$ts") },
+	{ "wakeup_latency", NULL, SQL_T_DURATION, "ts - waking_ts (time to make the task runnable, e.g. a queued remote wakeup)", DIFF(1, "$ts", 0, "$ts") },
 };
 
 /* ---- processes ------------------------------------------------------------------ */
@@ -129,9 +143,14 @@ static const struct sql_column fork_cols[] = {
 /* ---- block I/O ------------------------------------------------------------------- */
 
 static const char *const block_tps[] = { "block/block_rq_issue", "block/block_rq_complete", NULL };
+/* A request is allocated for a bio in the task that submits it; it may be
+ * handed to the driver later by a kernel worker or from an interrupt. */
+static const struct sql_origin block_origin = { "block/block_getrq", { "dev", "sector" } };
 static const struct sql_probe block_probes[] = {
-	{ "block/block_rq_issue", "a block request is handed to the device driver" },
-	{ "block/block_rq_complete", "the device completes it" },
+	{ "block/block_rq_issue", "a block request is handed to the device driver (context columns: the task "
+				  "that submitted it, recorded at block/block_getrq)", .origin = &block_origin },
+	{ "block/block_rq_complete", "the device completes it (usually in interrupt context, in whatever task "
+				     "the CPU was running)", .any_context = true },
 };
 static const struct sql_pairing block_pair = {
 	.lkey = { IN(0, "dev"), IN(0, "sector") }, .rkey = { IN(1, "dev"), IN(1, "sector") },
@@ -220,10 +239,10 @@ static const struct sql_column open_cols[] = {
 
 /* ---- the catalog ----------------------------------------------------------------------- */
 
-#define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt) \
-	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), NULL, nt }
-#define PAIRED_TABLE(nm, al, dc, cols, tps, probes, pr, nt) \
-	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), pr, nt }
+#define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt, at, gap) \
+	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), NULL, nt, at, gap }
+#define PAIRED_TABLE(nm, al, dc, cols, tps, probes, pr, nt, at, gap) \
+	{ nm, al, dc, cols, NCOLS(cols), tps, probes, NCOLS(probes), pr, nt, at, gap }
 
 static const struct sql_table tables[] = {
 	PAIRED_TABLE("system_calls", "syscalls", "one row per completed system call", syscalls_cols,
@@ -232,38 +251,83 @@ static const struct sql_table tables[] = {
 		     "(exit, exit_group) gives no row; "
 		     "its entry is dropped when the thread enters its next call or when the pairing "
 		     "state is full, and counted as evicted. Context columns (pid, comm, ...) are taken "
-		     "at entry, so an execve row shows the old command name."),
+		     "at entry, so an execve row shows the old command name.",
+		     "rows belong to the thread that made the call (entry and exit run in it); -p/-c match its pid",
+		     NULL),
 	EVENT_TABLE("sched_switch", NULL, "one row per context switch", switch_cols, switch_tps, switch_probes,
 		    "Runs in the context of the task being switched out, so pid/tid/comm equal "
 		    "prev_tid's process. prev_state letters follow the kernel's TASK_REPORT order and "
-		    "may differ on very old kernels."),
-	EVENT_TABLE("sched_wakeup", NULL, "one row per task wakeup", wakeup_cols, wakeup_tps, wakeup_probes,
-		    "The context columns describe the waker, the target_* columns the task woken up."),
+		    "may differ on very old kernels.",
+		    "rows belong to the task switched out (the tracepoint runs in it); -p/-c match its pid, "
+		    "so switches to a traced task from an untraced one are not kept (next_tid is the task switched in)",
+		    NULL),
+	PAIRED_TABLE("sched_wakeup", NULL, "one row per task wakeup", wakeup_cols, wakeup_tps, wakeup_probes,
+		     &wakeup_pair,
+		     "The context columns (and waker_*) describe the waker, taken at sched_waking, which "
+		     "runs in the waker; the target_* (and wakee_*) columns the task woken up. "
+		     "sched_wakeup alone would not do: when the wakeup is queued to the woken task's CPU it "
+		     "runs there, in an interrupt, in whatever task that CPU was running.",
+		     "rows belong to the waker, the task that ran sched_waking; -p/-c match its pid. The task "
+		     "woken up is in wakee_tid/wakee_comm: wakeups of a traced task by others are not kept",
+		     "wakeups made from an interrupt (timers, devices) belong to the task the interrupt found, "
+		     "not to the traced processes; wakeups of the traced processes by other tasks are not kept"),
 	EVENT_TABLE("process_exec", NULL, "one row per successful execve", exec_cols, exec_tps, exec_probes,
-		    "Runs after the new program is loaded: comm is already the new command name."),
+		    "Runs after the new program is loaded: comm is already the new command name.",
+		    "rows belong to the task that called execve (the tracepoint runs in it after the exec); "
+		    "-p/-c match its pid",
+		    NULL),
 	EVENT_TABLE("process_exit", NULL, "one row per exiting task (thread)", exit_cols, exit_tps, exit_probes,
-		    "Every thread exit is a row; filter on group_dead for whole processes."),
+		    "Every thread exit is a row; filter on group_dead for whole processes.",
+		    "rows belong to the exiting task (the tracepoint runs in it); -p/-c match its pid",
+		    NULL),
 	EVENT_TABLE("process_fork", NULL, "one row per task creation", fork_cols, fork_tps, fork_probes,
-		    "Thread creation (clone with CLONE_THREAD) is a row too: child_tid is then a thread id."),
+		    "Thread creation (clone with CLONE_THREAD) is a row too: child_tid is then a thread id.",
+		    "rows belong to the parent (the tracepoint runs in it); -p/-c match the parent's pid, "
+		    "and -c follows the children it creates",
+		    NULL),
 	PAIRED_TABLE("block_io", NULL, "one row per completed block-device request", block_cols,
 		     block_tps, block_probes, &block_pair,
 		     "Issue and completion are paired by (dev, sector). Context columns describe the task "
-		     "that issued the request (often a kernel worker); ts is the completion time. Requests "
-		     "completed without an issue event (e.g. issued before the query started) give no row."),
+		     "that submitted the request (see Attribution); ts is the completion time. Requests "
+		     "completed without an issue event (e.g. issued before the query started) give no row.",
+		     "rows belong to the task that submitted the request: its identity is recorded at "
+		     "block_getrq, in the submitting task, when the request is allocated for its first bio, "
+		     "and taken by block_rq_issue even when a kernel worker or an interrupt hands the request "
+		     "to the driver (deferred dispatch, cache flushes); the completion runs in an interrupt "
+		     "and says nothing. Writeback of dirty pages and journal writes are submitted by kernel "
+		     "threads (kworker, jbd2) and belong to them; a request allocated before the query "
+		     "started belongs to the task that ran block_rq_issue. -p/-c match the submitting task's pid",
+		     "rows belong to the task that submitted the request: writeback of the traced processes' "
+		     "dirty pages and journal writes are submitted by kernel threads and are not kept"),
 	EVENT_TABLE("tcp_state", NULL, "one row per TCP socket state change", tcp_cols, tcp_tps, tcp_probes,
 		    "Connection set-up and tear-down: a new outgoing connection goes CLOSE -> SYN_SENT -> "
 		    "ESTABLISHED. Ports are in host byte order. The context is whatever task (or softirq) "
-		    "made the change."),
+		    "made the change.",
+		    "rows belong to the task running when the state changed: the process itself for connect, "
+		    "listen, accept and close, but changes made by arriving packets (SYN_RECV, ESTABLISHED on the "
+		    "listening side, FIN_WAIT2, CLOSE_WAIT, TIME_WAIT, ...) run in softirq, in whatever task the "
+		    "CPU was running (often the idle task, pid 0); -p/-c match that pid",
+		    "state changes made by arriving packets run in softirq and belong to whatever task the CPU was "
+		    "running: those of the traced processes' sockets are not kept"),
 	EVENT_TABLE("page_faults", NULL, "one row per user-space page fault", fault_cols, fault_tps, fault_probes,
-		    "x86 only (exceptions tracepoints); on other architectures the table is unavailable."),
+		    "x86 only (exceptions tracepoints); on other architectures the table is unavailable.",
+		    "rows belong to the faulting task (the exception runs in it); -p/-c match its pid",
+		    NULL),
 	EVENT_TABLE("signals", NULL, "one row per signal sent", signal_cols, signal_tps, signal_probes,
 		    "The context columns describe the sender (the kernel for faults, a timer's task for "
-		    "timers); the target_* columns the receiver."),
+		    "timers); the target_* columns the receiver.",
+		    "rows belong to the sender, the task running when the signal was generated: a kill() "
+		    "caller, an exiting child for SIGCHLD, the faulting task for SIGSEGV, but whatever task an "
+		    "interrupt found for timer signals; -p/-c match its pid. The receiver is target_tid",
+		    "signals generated from an interrupt (timers) belong to whatever task the CPU was running; "
+		    "signals sent to the traced processes by others are not kept"),
 	PAIRED_TABLE("file_opens", "opens", "one row per completed openat system call", open_cols,
 		     open_tps, open_probes, &open_pair,
 		     "The path is read from user memory at entry with bpf_probe_read_user_str; when that "
 		     "page is not resident the path is empty. open(2) itself is not covered (the C library "
-		     "uses openat on x86-64 and arm64)."),
+		     "uses openat on x86-64 and arm64).",
+		     "rows belong to the thread that called openat (entry and exit run in it); -p/-c match its pid",
+		     NULL),
 };
 
 size_t sql_catalog_count(void)

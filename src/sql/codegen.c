@@ -107,18 +107,27 @@ static void capture(struct gen *g, const struct sql_cap *c)
 		emit(g, SBPF_STX_MEM(SBPF_W, R_SCRATCH, 0, c->off));    /* *(u32 *)(r7 + off) = r0 */
 		break;
 	case SQL_CAP_PID_TGID:
-		call(g, BPF_FUNC_get_current_pid_tgid);
-		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
-		break;
 	case SQL_CAP_UID_GID:
-		call(g, BPF_FUNC_get_current_uid_gid);
-		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
-		break;
 	case SQL_CAP_CGROUP:
-		call(g, BPF_FUNC_get_current_cgroup_id);
-		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));
+		if (g->lay->origin) {
+			/* The event's task, recorded at its origin (korigin.c). */
+			int at = c->kind == SQL_CAP_PID_TGID ? 0 : c->kind == SQL_CAP_UID_GID ? 8 : 16;
+			emit(g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, (int16_t)(SQL_IDENT_STK + at)));
+		} else {
+			call(g, c->kind == SQL_CAP_PID_TGID ? BPF_FUNC_get_current_pid_tgid
+				: c->kind == SQL_CAP_UID_GID ? BPF_FUNC_get_current_uid_gid
+				: BPF_FUNC_get_current_cgroup_id);
+		}
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 0, c->off));   /* *(u64 *)(r7 + off) = r0 */
 		break;
 	case SQL_CAP_COMM:
+		if (g->lay->origin) {
+			for (int i = 0; i < 16 && i < c->size; i += 8) {
+				emit(g, SBPF_LDX_MEM(SBPF_DW, 1, SBPF_REG_FP, (int16_t)(SQL_IDENT_STK + 24 + i)));
+				emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 1, (int16_t)(c->off + i)));
+			}
+			break;
+		}
 		string_dest(g, c);
 		call(g, BPF_FUNC_get_current_comm);
 		break;
@@ -167,9 +176,19 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	int l_have = sbpf_builder__new_label(g.b);
 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                          /* r6 = ctx */
+	if (lay->origin) {
+		int rc = sql_codegen_identity(g.b, lay->origin, lay->fmt, maps->origin_fd);
+		if (rc) {
+			sbpf_builder__free(g.b);
+			return rc;
+		}
+	}
 	uint32_t skip = opts && opts->sz >= sizeof(*opts) ? opts->skip_tgid : 0;
 	if (skip) {
-		call(&g, BPF_FUNC_get_current_pid_tgid);
+		if (lay->origin)
+			emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK)); /* r0 = event's pid_tgid */
+		else
+			call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));               /* r0 >>= 32 (tgid) */
 		sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)skip, 0), l_out);
 	}

@@ -119,7 +119,7 @@ static struct sql_value arith(enum sql_op op, enum sql_type rt, struct sql_value
 	case SQL_OP_MOD:
 		if (y.u == 0)
 			return null_value();
-		if (unsig || (x.type == SQL_T_UINT && y.type == SQL_T_UINT)) {
+		if (unsig) {
 			r.u = op == SQL_OP_DIV ? x.u / y.u : x.u % y.u;
 		} else if (x.i == INT64_MIN && y.i == -1) {
 			r.u = op == SQL_OP_DIV ? (uint64_t)INT64_MIN : 0;
@@ -131,6 +131,15 @@ static struct sql_value arith(enum sql_op op, enum sql_type rt, struct sql_value
 		return null_value();
 	}
 	return r;
+}
+
+/* An integer value given the integer type @t of the expression that made
+ * it (a CASE branch's literal 5 in a u64 CASE): the same 64 bits. */
+static struct sql_value retype(struct sql_value v, enum sql_type t)
+{
+	if ((v.type == SQL_T_INT || v.type == SQL_T_UINT) && (t == SQL_T_INT || t == SQL_T_UINT))
+		v.type = t;
+	return v;
 }
 
 bool sql_eval_true(struct sql_evalctx *c, const struct sql_expr *e)
@@ -237,9 +246,9 @@ struct sql_value sql_eval(struct sql_evalctx *c, const struct sql_expr *e)
 				hit = sql_eval_true(c, e->list[i]);
 			}
 			if (hit)
-				return sql_eval(c, e->list[i + 1]);
+				return retype(sql_eval(c, e->list[i + 1]), e->type);
 		}
-		return e->c ? sql_eval(c, e->c) : null_value();
+		return e->c ? retype(sql_eval(c, e->c), e->type) : null_value();
 	case SQL_E_CALL: {
 		struct sql_value args[4];
 		if (!e->fn || e->nlist > 4)

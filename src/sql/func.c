@@ -77,6 +77,22 @@ static enum sql_type want_number_same(const enum sql_type *a, char *why, size_t 
 	return SQL_T_NULL;
 }
 
+static enum sql_type want_number_to_int(const enum sql_type *a, char *why, size_t sz)
+{
+	if (is_num(a[0]))
+		return SQL_T_INT;
+	snprintf(why, sz, "needs a number, not a %s%s", sql_type_name(a[0]),
+		 a[0] == SQL_T_DURATION ? " (convert a duration with nsec(...))" : "");
+	return SQL_T_NULL;
+}
+
+static enum sql_type want_number_to_uint(const enum sql_type *a, char *why, size_t sz)
+{
+	if (want_number_to_int(a, why, sz) == SQL_T_NULL)
+		return SQL_T_NULL;
+	return SQL_T_UINT;
+}
+
 /* ---- evaluation ---- */
 
 static struct sql_value named(struct sql_evalctx *c, const struct sql_value *a,
@@ -192,6 +208,25 @@ static struct sql_value f_abs(struct sql_evalctx *c, const struct sql_value *a)
 	return v;
 }
 
+/* signed(x), unsigned(x): the same 64 bits with the other integer type. */
+static struct sql_value f_signed(struct sql_evalctx *c, const struct sql_value *a)
+{
+	(void)c;
+	struct sql_value v = a[0];
+	if (v.type != SQL_T_NULL)
+		v.type = SQL_T_INT;
+	return v;
+}
+
+static struct sql_value f_unsigned(struct sql_evalctx *c, const struct sql_value *a)
+{
+	(void)c;
+	struct sql_value v = a[0];
+	if (v.type != SQL_T_NULL)
+		v.type = SQL_T_UINT;
+	return v;
+}
+
 static struct sql_value case_map(struct sql_evalctx *c, const struct sql_value *a, int (*fn)(int))
 {
 	if (a[0].type != SQL_T_STR)
@@ -245,6 +280,10 @@ static const struct sql_func funcs[] = {
 	  f_str },
 	{ "hex", 1, "hex(number)", "a number in hexadecimal ('0x1f')", want_number_to_str, f_hex },
 	{ "abs", 1, "abs(x)", "absolute value of a number or duration", want_number_same, f_abs },
+	{ "signed", 1, "signed(number)", "the number's 64 bits read as a signed number (signed(18446744073709551615) = -1)",
+	  want_number_to_int, f_signed },
+	{ "unsigned", 1, "unsigned(number)", "the number's 64 bits read as an unsigned number (unsigned(-1) = 18446744073709551615)",
+	  want_number_to_uint, f_unsigned },
 	{ "lower", 1, "lower(string)", "the string in lower case", want_str_to_str, f_lower },
 	{ "upper", 1, "upper(string)", "the string in upper case", want_str_to_str, f_upper },
 	{ "basename", 1, "basename(path)", "last component of a path ('/etc/passwd' -> 'passwd')",

@@ -134,7 +134,9 @@ int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const stru
 		const struct sql_agg *a = &q->aggs[i];
 		ka->off[i] = v;
 		ka->nbuckets[i] = buckets_of(a);
-		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * ka->nbuckets[i] : 8);
+		/* count, then: nothing (COUNT), buckets, a 128-bit sum (AVG: lo, hi), or one u64 */
+		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * ka->nbuckets[i]
+						   : a->kind == SQL_AGG_AVG ? 16 : 8);
 	}
 	ka->value_size = v ? v : 8;
 	if (ka->value_size > SQL_KAGG_MAX_VALUE) {
@@ -265,11 +267,28 @@ static int update(struct gen *g, const struct sql_kagg *ka, const struct sql_agg
 	case SQL_AGG_COUNT:
 		break;
 	case SQL_AGG_SUM:
-	case SQL_AGG_AVG:
 		emit(g, SBPF_LDX_MEM(SBPF_DW, 1, R_TMP, o + 8));             /* r1 = sum */
 		emit(g, SBPF_ALU64_REG(SBPF_ADD, 1, 0));                     /* r1 += value */
 		emit(g, SBPF_STX_MEM(SBPF_DW, R_TMP, 1, o + 8));             /* sum = r1 */
 		break;
+	case SQL_AGG_AVG: {
+		/* 128-bit sum (agg.c avg_add): low half, its carry, the sign of an s64 */
+		int l_nocarry = sbpf_builder__new_label(g->b), l_pos = sbpf_builder__new_label(g->b);
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 1, R_TMP, o + 8));             /* r1 = lo */
+		emit(g, SBPF_ALU64_REG(SBPF_ADD, 1, 0));                     /* r1 += value */
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_TMP, 1, o + 8));             /* lo = r1 */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 2, R_TMP, o + 16));            /* r2 = hi */
+		jump(g, SBPF_JMP_REG(SBPF_JGE, 1, 0, 0), l_nocarry);         /* if lo >= value: no carry */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, 1));                     /* r2 += 1 */
+		sbpf_builder__bind(g->b, l_nocarry);
+		if (!uns) {
+			jump(g, SBPF_JMP_IMM(SBPF_JSGE, 0, 0, 0), l_pos);    /* if value s>= 0 goto pos */
+			emit(g, SBPF_ALU64_IMM(SBPF_SUB, 2, 1));             /* r2 -= 1 (sign extension) */
+		}
+		sbpf_builder__bind(g->b, l_pos);
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_TMP, 2, o + 16));            /* hi = r2 */
+		break;
+	}
 	case SQL_AGG_MIN:
 	case SQL_AGG_MAX: {
 		int l_take = sbpf_builder__new_label(g->b), l_skip = sbpf_builder__new_label(g->b);
@@ -398,9 +417,14 @@ static int merge_cpus(const struct sql_kagg *ka, const struct sql_query *q, cons
 				continue;
 			switch (a->kind) {
 			case SQL_AGG_SUM:
-			case SQL_AGG_AVG:
 				s->u += rd(v, o + 8);
 				break;
+			case SQL_AGG_AVG: {
+				uint64_t lo = rd(v, o + 8);
+				s->u += lo;
+				s->hi += rd(v, o + 16) + (s->u < lo); /* 128-bit addition */
+				break;
+			}
 			case SQL_AGG_MIN:
 			case SQL_AGG_MAX: {
 				uint64_t x = rd(v, o + 8);

@@ -8,7 +8,11 @@
  *   - columns of one table side read as numbers (conversion NUM or DIFF),
  *     as in record.c: raw field width, sign extension, 32-bit halves;
  *   - numeric and boolean literals; + - * & | and unary minus (64-bit
- *     wrap-around like the executor); / and % by a positive literal;
+ *     wrap-around like the executor); / and % by a positive literal,
+ *     unsigned (BPF_DIV/BPF_MOD) when the node is u64 and signed (an
+ *     emulation with truncation toward zero, which every kernel accepts,
+ *     unlike the cpu v4 sdiv/smod) when it is s64; signed() and unsigned(),
+ *     which change only the type;
  *   - comparisons (signed, unsigned, and mixed as sql_value_cmp orders
  *     them), AND, OR, NOT, IN lists, BETWEEN, IS [NOT] NULL;
  *   - string columns (conversion STR) compared with a literal by = != IN
@@ -118,6 +122,13 @@ static bool positive_lit(const struct sql_expr *e)
 	       (e->v.type == SQL_T_UINT ? e->v.u > 0 && e->v.u <= INT64_MAX : e->v.i > 0);
 }
 
+/* signed(x) / unsigned(x): the same bits, only the type changes. */
+static bool retype_call(const struct sql_expr *e)
+{
+	return e->kind == SQL_E_CALL && e->fn && e->nlist == 1 &&
+	       (!strcmp(e->fn->name, "signed") || !strcmp(e->fn->name, "unsigned"));
+}
+
 struct okctx {
 	const struct sql_table *t; /* table of the side */
 	int side;                  /* the side */
@@ -152,6 +163,8 @@ static int need_value(struct okctx *o, const struct sql_expr *e)
 		if (e->op == SQL_OP_NEG)
 			return need_value(o, e->a);
 		return need_pred(o, e);
+	case SQL_E_CALL:
+		return retype_call(e) ? need_value(o, e->list[0]) : -1;
 	case SQL_E_BINARY:
 		switch (e->op) {
 		case SQL_OP_ADD: case SQL_OP_SUB: case SQL_OP_MUL:
@@ -375,6 +388,10 @@ static int value(struct sql_kx *k, const struct sql_expr *e, int d)
 		}
 		return 0;
 	}
+	case SQL_E_CALL:
+		if (!retype_call(e))
+			return -EINVAL;
+		return value(k, e->list[0], d);
 	case SQL_E_UNARY:
 		if (e->op != SQL_OP_NEG)
 			return materialize(k, e, d);
@@ -399,7 +416,8 @@ static int value(struct sql_kx *k, const struct sql_expr *e, int d)
 				return -EINVAL;
 			if ((rc = value(k, e->a, d)))
 				return rc;
-			bool unsig = e->type == SQL_T_UINT || (e->a->type == SQL_T_UINT && e->b->type == SQL_T_UINT);
+			/* the node's type decides, as in the executor (arg1 / 10: u64) */
+			bool unsig = e->type == SQL_T_UINT;
 			int tmp = reg_of(k, d + 1);
 			if (unsig) {
 				load_const(k, tmp, e->b->v.u);

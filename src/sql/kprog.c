@@ -18,7 +18,9 @@
  *
  * Register roles: r6 tracepoint record, r7 staged record of this probe,
  * r8 staged opening record (closing probe of a kernel pair), r9 free for
- * the operators (ring-buffer record, group map), r0..r5 expressions.
+ * the operators (ring-buffer record, group map; at the opening probe of a
+ * pair closed in any context: 1 when the process is not traced), r0..r5
+ * expressions.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,10 +131,14 @@ static void map_key_args(struct gen *g, int fd, int stk)
 	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, stk));                           /* r2 += key */
 }
 
-/* Pid set: jump to @miss unless the current tgid is in it. */
-static void pidset_check(struct gen *g, int miss)
+/* Pid set: jump to @miss unless the event's tgid is in it (the current
+ * task's, or the one its origin recorded). */
+static void pidset_check(struct gen *g, bool origin, int miss)
 {
-	call(g, BPF_FUNC_get_current_pid_tgid);                              /* r0 = tgid << 32 | tid */
+	if (origin)
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK));  /* r0 = event's pid_tgid */
+	else
+		call(g, BPF_FUNC_get_current_pid_tgid);                      /* r0 = tgid << 32 | tid */
 	emit(g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                            /* r0 >>= 32 */
 	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, STK_TGID));             /* *(u32 *)(r10 - 16) = r0 */
 	map_key_args(g, g->maps->pidset_fd, STK_TGID);
@@ -140,14 +146,27 @@ static void pidset_check(struct gen *g, int miss)
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
 
-/* Opening probe of a kernel pair: store the staged record under its key. */
-static int pair_open(struct gen *g, struct sql_kx *kx, int l_out)
+/* Opening probe of a kernel pair: store the staged record under its key.
+ * With @untraced (r9 = 1 when the event's process is not traced), an
+ * untraced opening event removes the entry of its key instead: the
+ * closing probe does not check processes (it runs in any context), so an
+ * older traced entry whose closing event was lost must not pair with the
+ * closing event of this one. */
+static int pair_open(struct gen *g, struct sql_kx *kx, bool untraced, int l_out)
 {
 	const struct sql_kspec *sp = g->kp->spec;
 	int l_drop = sbpf_builder__new_label(g->b), l_full = sbpf_builder__new_label(g->b);
 	int rc = store_pair_key(g, kx, 0);
 	if (rc)
 		return rc;
+	if (untraced) {
+		int l_traced = sbpf_builder__new_label(g->b);
+		jump(g, SBPF_JMP_IMM(SBPF_JEQ, R_TMP, 0, 0), l_traced);      /* if r9 == 0 goto traced */
+		map_key_args(g, g->maps->pair_fd, STK_PKEY);
+		call(g, BPF_FUNC_map_delete_elem);                           /* delete(pair, key) */
+		jump(g, SBPF_JA(0), l_out);
+		sbpf_builder__bind(g->b, l_traced);
+	}
 	for (size_t i = 0; i < sp->npre && !rc; i++)
 		rc = sql_kx_branch(kx, sp->pre[i], false, l_drop);
 	if (rc)
@@ -290,21 +309,44 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	 * and no pid set comes first, test the staged value (one helper call
 	 * less per event); otherwise ask before staging. */
 	const struct sql_layout *lay = &kp->krp->lay[p];
+	if (lay->origin && (rc = sql_codegen_identity(g.b, lay->origin, lay->fmt, maps->origin_fd))) {
+		sbpf_builder__free(g.b);
+		return rc;
+	}
 	int tgid_off = -1;
 	for (size_t i = 0; i < lay->ncaps && !sp->pidset; i++)
 		if (lay->caps[i].kind == SQL_CAP_PID_TGID)
 			tgid_off = lay->caps[i].off;
 	if (kp->skip_tgid && tgid_off < 0) {
-		call(&g, BPF_FUNC_get_current_pid_tgid);
+		if (lay->origin)
+			emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK)); /* r0 = event's pid_tgid */
+		else
+			call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
 		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
 	}
 	/* Processes not traced: nothing to do. With pairing in the kernel the
 	 * closing probe checks too, so an opening event left over from a traced
 	 * thread whose id an untraced one reuses is never taken (the executor
-	 * would have dropped that row by its pid). */
-	if (sp->pidset)
-		pidset_check(&g, l_out);
+	 * would have dropped that row by its pid). A closing probe that runs in
+	 * any context (block completion in an interrupt) does not check: its
+	 * current task is unrelated, and only openings that passed the check
+	 * can pair with it. */
+	/* The opening probe of a kernel pair whose closing probe runs in any
+	 * context goes on for untraced events, with r9 = 1, to clear their key
+	 * (pair_open). */
+	bool untraced = sp->pidset && sp->kpair && p == 0 && t->probes[1].any_context;
+	if (untraced) {
+		int l_miss = sbpf_builder__new_label(g.b), l_cont = sbpf_builder__new_label(g.b);
+		emit(&g, SBPF_MOV64_IMM(R_TMP, 0));                          /* r9 = 0: traced */
+		pidset_check(&g, lay->origin != NULL, l_miss);
+		jump(&g, SBPF_JA(0), l_cont);
+		sbpf_builder__bind(g.b, l_miss);
+		emit(&g, SBPF_MOV64_IMM(R_TMP, 1));                          /* r9 = 1: not traced */
+		sbpf_builder__bind(g.b, l_cont);
+	} else if (sp->pidset && !t->probes[p].any_context) {
+		pidset_check(&g, lay->origin != NULL, l_out);
+	}
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */
 	sql_codegen_stage(g.b, lay);
@@ -319,7 +361,7 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	if (sp->kpair) {
 		if (p == 0) {
 			kx.base[0] = R_REC;
-			rc = pair_open(&g, &kx, l_out);
+			rc = pair_open(&g, &kx, untraced, l_out);
 			row_here = false;
 		} else {
 			kx.base[1] = R_REC;

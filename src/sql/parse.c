@@ -21,6 +21,7 @@ struct parser {
 	size_t prev_end;         /* end offset of the last consumed token */
 	int rc;                  /* first error (-EINVAL / -ENOMEM), sticky */
 	const char *last_clause; /* name of the last clause parsed, for order errors */
+	int depth;               /* nesting of parse_expr / unary minus / NOT (recursion) */
 };
 
 static const char clause_order_hint[] =
@@ -140,12 +141,59 @@ static struct sql_expr *new_expr(struct parser *p, enum sql_expr_kind kind, size
 	return e;
 }
 
-/* Closes the span of @e at the last consumed token. */
+static void *too_deep(struct parser *p, size_t off, int len)
+{
+	return perr(p, off, len > 0 ? len : 1,
+		    "split the expression into simpler ones; a long chain of OR is written x IN (a, b, ...)",
+		    "expression nested too deeply (limit %d)", SQL_MAX_DEPTH);
+}
+
+/* Counts one level of parser recursion; false (with the error) beyond
+ * SQL_MAX_DEPTH, so that no input can exhaust the stack. */
+static bool enter(struct parser *p)
+{
+	if (++p->depth <= SQL_MAX_DEPTH)
+		return true;
+	struct sql_token *t = peek(p);
+	too_deep(p, t->off, t->len);
+	return false;
+}
+
+static int child_height(const struct sql_expr *c)
+{
+	return c ? c->height : 0;
+}
+
+/* Closes the span of @e at the last consumed token and computes its
+ * height; refuses a tree higher than SQL_MAX_DEPTH (a chain of 2,000
+ * additions recurses as deep as 2,000 parentheses in every later stage),
+ * pointing at the operator that crossed the limit. */
 static struct sql_expr *finish(struct parser *p, struct sql_expr *e)
 {
-	if (e)
-		e->len = (int)(p->prev_end - e->off);
-	return e;
+	if (!e)
+		return e;
+	e->len = (int)(p->prev_end - e->off);
+	int h = child_height(e->a);
+	if (child_height(e->b) > h)
+		h = child_height(e->b);
+	if (child_height(e->c) > h)
+		h = child_height(e->c);
+	for (size_t i = 0; i < e->nlist; i++)
+		if (child_height(e->list[i]) > h)
+			h = child_height(e->list[i]);
+	e->height = h + 1;
+	if (e->height <= SQL_MAX_DEPTH)
+		return e;
+	size_t at = e->off;
+	int len = 1;
+	if (e->kind == SQL_E_BINARY && e->a) {
+		/* the operator: first non-blank after the left operand */
+		at = e->a->off + (size_t)e->a->len;
+		while (p->text[at] == ' ' || p->text[at] == '\t' || p->text[at] == '\n' || p->text[at] == '\r')
+			at++;
+		len = e->op == SQL_OP_AND ? 3 : e->op == SQL_OP_OR ? 2 : 1;
+	}
+	return too_deep(p, at, len);
 }
 
 /* Growable array of pointers in the arena. */
@@ -363,8 +411,9 @@ static struct sql_expr *parse_unary(struct parser *p)
 		return finish(p, e);
 	}
 	struct sql_expr *e = new_expr(p, SQL_E_UNARY, t->off);
-	if (!e || !(e->a = parse_unary(p)))
+	if (!e || !enter(p) || !(e->a = parse_unary(p)))
 		return NULL;
+	p->depth--;
 	e->op = SQL_OP_NEG;
 	return finish(p, e);
 }
@@ -526,8 +575,9 @@ static struct sql_expr *parse_not(struct parser *p)
 		return parse_predicate(p);
 	next(p);
 	struct sql_expr *e = new_expr(p, SQL_E_UNARY, t->off);
-	if (!e || !(e->a = parse_not(p)))
+	if (!e || !enter(p) || !(e->a = parse_not(p)))
 		return NULL;
+	p->depth--;
 	e->op = SQL_OP_NOT;
 	return finish(p, e);
 }
@@ -546,11 +596,14 @@ static struct sql_expr *parse_and(struct parser *p)
 /* expr := and_expr { OR and_expr } */
 static struct sql_expr *parse_expr(struct parser *p)
 {
+	if (!enter(p))
+		return NULL;
 	struct sql_expr *l = parse_and(p);
 	while (l && accept_kw(p, SQL_KW_OR)) {
 		struct sql_expr *r = parse_and(p);
 		l = r ? binary(p, SQL_OP_OR, l, r) : NULL;
 	}
+	p->depth--;
 	return l;
 }
 

@@ -25,6 +25,14 @@ struct sbpf_query {
 int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, struct sbpf_query **out,
 			struct sbpf_diags *diags)
 {
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!text)
+		return -EINVAL;
+	struct sbpf_diags local = { 0 };
+	if (!diags)
+		diags = &local; /* the caller does not want the message */
 	const char *file = opts && opts->sz >= offsetof(struct sbpf_query_opts, file) + sizeof(opts->file) &&
 				   opts->file ? opts->file : "<query>";
 	struct sbpf_query *Q = calloc(1, sizeof(*Q));
@@ -46,6 +54,7 @@ int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, st
 			      : opts->plan == SBPF_PLAN_KERNEL_MAX ? SQL_STRATEGY_KERNEL_MAX : SQL_STRATEGY_AUTO;
 	if (!rc)
 		rc = sql_optimize(&Q->plan, &Q->arena, Q->strategy, false);
+	sbpf_diags__free(&local);
 	if (rc) {
 		sbpf_query__free(Q);
 		return rc;
@@ -587,6 +596,11 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	int rc = sink ? 0 : -ENOMEM;
 	if (!rc && r.filter)
 		rc = pidset_add(&r.mine, o.pid);
+	/* A process filter keeps the rows of the task each table's rule
+	 * (catalog.c, docs/schema.md) names; say what that leaves out. */
+	for (int s = 0; s < q->ntables && r.filter && o.log; s++)
+		if (q->tables[s]->filter_gap)
+			fprintf(o.log, "safebpf: note: %s: %s\n", q->tables[s]->name, q->tables[s]->filter_gap);
 	if (rc)
 		snprintf(err, errsz, "out of memory");
 	if (!rc)

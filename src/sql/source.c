@@ -47,6 +47,8 @@ struct sql_source {
 	int pidset_fd;                             /* pid set (borrowed), or -1 */
 	uint32_t pair_off;                         /* scratch offset of the opening record copy */
 	uint32_t pair_entries;                     /* bound of the kernel pairing map */
+	struct sql_korigin *origin;                /* identities recorded at the origin of
+						      probe events (korigin.c), or NULL */
 	bool fingerprinting;                       /* placeholder fds and process id */
 	bool *rejected;                            /* out: a program was refused by the verifier */
 	char *reject_why;                          /* out: the verifier's reason */
@@ -197,16 +199,22 @@ static void prog_name(const char *tp, char *out, size_t outsz)
 /* Generates the program of probe @p: the MVSF, or the kernel plan's. */
 static int generate(struct sql_source *s, size_t p)
 {
-	uint32_t skip = s->include_self ? 0 : s->fingerprinting ? 1 : (uint32_t)getpid();
+	/* The tracer's own events are skipped, except at a probe that runs in
+	 * whatever task an interrupt found (a completion that interrupted this
+	 * process belongs to someone else's request). */
+	uint32_t skip = s->include_self || s->t->probes[p].any_context ? 0
+			: s->fingerprinting ? 1 : (uint32_t)getpid();
+	int origin_fd = s->fingerprinting ? 1008 : sql_korigin_fd(s->origin);
 	if (!s->k) {
 		struct sql_mvsf_maps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
-					      .lost_fd = s->lost_fd };
+					      .lost_fd = s->lost_fd, .origin_fd = origin_fd };
 		struct sql_mvsf_opts mo = { .sz = sizeof(mo), .skip_tgid = skip };
 		return sql_codegen_mvsf(&s->rp.lay[p], &maps, &mo, &s->insns[p], &s->ninsns[p]);
 	}
 	struct sql_kmaps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
 				  .counters_fd = s->counters_fd, .pair_fd = s->pair_fd,
-				  .outer_fd = s->outer_fd, .zero_fd = s->zero_fd, .pidset_fd = s->pidset_fd };
+				  .outer_fd = s->outer_fd, .zero_fd = s->zero_fd, .pidset_fd = s->pidset_fd,
+				  .origin_fd = origin_fd };
 	struct sql_kprog kp = { .spec = s->k, .t = s->t, .krp = &s->krp, .urp = &s->rp,
 				.agg = s->k->kagg ? &s->agg : NULL, .probe = (int)p, .skip_tgid = skip,
 				.scratch_pair_off = s->pair_off };
@@ -383,6 +391,18 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 			rc = sql_kagg_build(&s->agg, s->k, &s->krp, fmts, err, errsz);
 	} else if (!rc) {
 		rc = sql_recplan_build(&s->rp, t, o.needed, fmts, err, errsz);
+	}
+	/* Probes whose events may be handed on to another task take the
+	 * identity their origin recorded (korigin.c). */
+	for (size_t p = 0; p < t->nprobes && !rc; p++) {
+		const struct sql_origin *org = t->probes[p].origin;
+		if (!org)
+			continue;
+		/* Without the origin tracepoint the probe's own task is used. */
+		char why[256];
+		if (!fp && !s->origin && !(s->origin = sql_korigin_new(org, why, sizeof(why))))
+			continue;
+		s->rp.lay[p].origin = s->krp.lay[p].origin = org;
 	}
 	if (!rc && !(s->row = calloc(t->ncols, sizeof(*s->row))))
 		rc = -ENOMEM;
@@ -562,6 +582,7 @@ void sql_source_close(struct sql_source *s)
 	for (size_t i = 0; i < sizeof(kfds) / sizeof(kfds[0]); i++)
 		if (kfds[i] >= 0)
 			close(kfds[i]);
+	sql_korigin_free(s->origin);
 	sql_recplan_free(&s->krp);
 	sql_kagg_free(&s->agg);
 	sql_pair_free(s->pair);

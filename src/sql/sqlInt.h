@@ -83,9 +83,26 @@ struct sql_column {
  * probe, one row per event) or a paired table: probe 0 opens an event
  * (syscall entry, request issue), probe 1 closes it, and one row is made
  * per closing event that matches an open one (see sql_pair below). */
+/* Where the context values of a probe come from when the probe may run in
+ * a task other than the one the event belongs to: an earlier tracepoint
+ * that always runs in that task (block_getrq, in the task submitting the
+ * I/O) records the task's identity under a key of its fields; the probe
+ * looks it up under the same fields of its own record (korigin.c). */
+struct sql_origin {
+	const char *tp;        /* "block/block_getrq" */
+	const char *key[2];    /* integer fields naming the event in both tracepoints
+				  ("dev", "sector"); NULL: unused */
+};
+
 struct sql_probe {
 	const char *tp;        /* "raw_syscalls/sys_enter" (tracefs events/<sys>/<name>) */
 	const char *doc;       /* why the table uses it, for `safebpf tables NAME` */
+	const struct sql_origin *origin; /* identity of the event's task, or NULL: the
+				  current task is the event's */
+	bool any_context;      /* may run in interrupt context or in an unrelated task (block
+				  completion): its current task says nothing about the row, so
+				  the process filter and the tracer's self-skip do not apply
+				  there (the row's task comes from the opening probe) */
 };
 
 struct sql_pairing {
@@ -106,6 +123,10 @@ struct sql_table {
 	size_t nprobes;                /* 1 (event table) or 2 (paired table) */
 	const struct sql_pairing *pair;/* pairing of probes 0 and 1, or NULL */
 	const char *notes;             /* longer remarks for docs/schema.md, or NULL */
+	const char *attribution;       /* the task a row belongs to, which -p/-c match
+					  ("rows belong to ...") */
+	const char *filter_gap;        /* events a -p/-c filter cannot attribute to the
+					  traced processes (said on stderr), or NULL */
 };
 
 size_t sql_catalog_count(void);
@@ -187,9 +208,21 @@ struct sql_cap {
 	uint16_t size;                    /* bytes in the record */
 };
 
+/* Stack area of the identity recorded by an origin program (korigin.c),
+ * filled at the start of a probe that has one: the key, then u64 pid_tgid,
+ * u64 uid_gid, u64 cgroup, char comm[16] (the current task's when the
+ * origin recorded nothing). Context captures and the process checks read
+ * it instead of calling helpers. */
+#define SQL_ORIGIN_STK (-224)         /* key: two u64 */
+#define SQL_IDENT_STK (-208)          /* identity: 40 bytes, up to -168 */
+#define SQL_IDENT_SIZE 40
+
 /* The record of one probe: header, then the captures at fixed offsets. */
 struct sql_layout {
 	const char *tp;                   /* "raw_syscalls/sys_enter" */
+	const struct sql_origin *origin;  /* context captures come from the identity this
+					     origin recorded, on the stack (SQL_IDENT_STK),
+					     not from helpers; NULL: helpers */
 	const struct sql_tp_format *fmt;  /* its tracefs format (borrowed) */
 	uint32_t tp_id;                   /* tracepoint id, first header word */
 	uint32_t size;                    /* record bytes, a multiple of 8 */
@@ -262,6 +295,7 @@ struct sql_mvsf_maps {
 	int ringbuf_fd;        /* BPF_MAP_TYPE_RINGBUF receiving the records */
 	int scratch_fd;        /* per-CPU array, one value of >= the largest record */
 	int lost_fd;           /* per-CPU array, one u64: records the ring buffer refused */
+	int origin_fd;         /* identities recorded by an origin program (lay->origin) */
 };
 
 struct sql_mvsf_opts {
@@ -509,7 +543,15 @@ struct sql_expr {
 	int col;                    /* COLUMN: index in the table's columns */
 	const struct sql_func *fn;  /* CALL: scalar function */
 	int idx;                    /* GROUPKEY / AGGREF index */
+	int height;                 /* nodes on the longest path down to a leaf (parser) */
 };
+
+/* Deepest expression the parser accepts: the height of an expression tree
+ * and the nesting of parentheses, unary minus and NOT. Every recursive
+ * function over expressions (binder, planner, optimizer, eBPF code
+ * generation, evaluation, printing) therefore recurses at most a small
+ * multiple of this deep. */
+#define SQL_MAX_DEPTH 1000
 
 struct sql_select_item {
 	struct sql_expr *e;   /* expression, or NULL for * */
@@ -760,6 +802,7 @@ struct sql_aggstate {
 	uint64_t n;               /* values seen (non-NULL) */
 	int64_t i;                /* SUM/MIN/MAX accumulator (signed) */
 	uint64_t u;               /* same for unsigned inputs */
+	uint64_t hi;              /* AVG: high 64 bits of the 128-bit sum in u (two's complement) */
 	struct sql_hist *hist;    /* HIST / LHIST */
 	struct sql_qhist *q;      /* QUANTILE */
 };
@@ -962,6 +1005,7 @@ struct sql_kmaps {
 	int outer_fd;          /* array of maps, one slot: the current group map */
 	int zero_fd;           /* array, one zeroed aggregate value */
 	int pidset_fd;         /* hash: u32 tgid -> u8 (pid filter) */
+	int origin_fd;         /* identities recorded by an origin program (lay->origin) */
 };
 
 /* Everything the generator needs for one probe of a kernel plan. */
@@ -1028,6 +1072,20 @@ int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_op
 			   char *err, size_t errsz);
 /* Rows the kernel folded into groups since open. */
 uint64_t sql_source_kernel_rows(const struct sql_source *s);
+
+/* ---- identities recorded at an origin tracepoint (korigin.c) ------------- */
+
+struct sql_korigin;
+/* Creates the identity map of @o and attaches its program. NULL with @err. */
+struct sql_korigin *sql_korigin_new(const struct sql_origin *o, char *err, size_t errsz);
+int sql_korigin_fd(const struct sql_korigin *k);
+void sql_korigin_free(struct sql_korigin *k);
+/* Emits the start of a probe whose layout has an origin: reads the key
+ * fields of @fmt from the tracepoint record (r6), fills the identity on the
+ * stack from the origin map (the entry stays) or from helpers. Clobbers
+ * r0..r5. Returns 0 or -ENOENT when a key field is missing. */
+int sql_codegen_identity(struct sbpf_builder *b, const struct sql_origin *o, const struct sql_tp_format *fmt,
+			 int origin_fd);
 
 /* ---- pid sets in the kernel (kpids.c) ------------------------------------ */
 

@@ -13,6 +13,8 @@
 int sbpf_diags__add(struct sbpf_diags *d, const char *file, const char *text,
 		    size_t offset, int len, const char *hint, const char *fmt, ...)
 {
+	if (!d || !fmt)
+		return -EINVAL;
 	if (d->n == d->cap) {
 		size_t ncap = d->cap ? d->cap * 2 : 8;
 		struct sbpf_diag *ni = realloc(d->items, ncap * sizeof(*ni));
@@ -61,6 +63,9 @@ int sbpf_diags__add(struct sbpf_diags *d, const char *file, const char *text,
 	return 0;
 }
 
+/* Source line characters shown before a long line is cut around the caret. */
+#define DIAG_LINE_MAX 120
+
 char *sbpf_diags__format(const struct sbpf_diags *d)
 {
 	char *buf = NULL;
@@ -68,16 +73,25 @@ char *sbpf_diags__format(const struct sbpf_diags *d)
 	FILE *f = open_memstream(&buf, &size);
 	if (!f)
 		return NULL;
-	for (size_t i = 0; i < d->n; i++) {
+	for (size_t i = 0; d && i < d->n; i++) {
 		const struct sbpf_diag *g = &d->items[i];
 		fprintf(f, "%s:%d:%d: error: %s\n", g->file, g->line, g->col, g->message);
-		fprintf(f, "%5d | %s\n", g->line, g->source_line);
-		fprintf(f, "      | ");
+		/* A long line (a generated query) is shown as a window around the
+		 * column, "..." marking what is cut. */
+		size_t linelen = strlen(g->source_line), from = 0, to = linelen;
+		if (linelen > DIAG_LINE_MAX) {
+			size_t col0 = (size_t)g->col - 1;
+			from = col0 > DIAG_LINE_MAX / 2 ? col0 - DIAG_LINE_MAX / 2 : 0;
+			to = from + DIAG_LINE_MAX < linelen ? from + DIAG_LINE_MAX : linelen;
+		}
+		const char *pre = from ? "..." : "", *post = to < linelen ? "..." : "";
+		fprintf(f, "%5d | %s%.*s%s\n", g->line, pre, (int)(to - from), g->source_line + from, post);
+		fprintf(f, "      | %s", from ? "   " : "");
 		/* Keep tabs so the caret lines up under tab-indented source. */
-		for (int c = 1; c < g->col; c++)
+		for (size_t c = from + 1; c < (size_t)g->col && c <= to; c++)
 			fputc(g->source_line[c - 1] == '\t' ? '\t' : ' ', f);
 		fputc('^', f);
-		for (int c = 1; c < g->len; c++)
+		for (int c = 1; c < g->len && (size_t)g->col + (size_t)c <= to; c++)
 			fputc('~', f);
 		fputc('\n', f);
 		if (g->hint)
@@ -89,6 +103,8 @@ char *sbpf_diags__format(const struct sbpf_diags *d)
 
 void sbpf_diags__free(struct sbpf_diags *d)
 {
+	if (!d)
+		return;
 	for (size_t i = 0; i < d->n; i++) {
 		free(d->items[i].file);
 		free(d->items[i].message);

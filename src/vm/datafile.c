@@ -303,6 +303,8 @@ int sbpf_datafile__program(const struct sbpf_datafile *df, const char *file,
 
 void sbpf_datafile__free(struct sbpf_datafile *df)
 {
+	if (!df)
+		return;
 	free(df->asm_text);
 	free(df->raw);
 	free(df->mem);

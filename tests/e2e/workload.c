@@ -17,6 +17,20 @@
  *   --write-null N  N write() calls of one byte to /dev/null
  *   --tcp N         N TCP connections over loopback (listen, connect, accept,
  *                   close: socket state changes for tcp_state)
+ *   --big-arg N     N lseek(-1, 12345678901234567890, SEEK_SET) calls: a system
+ *                   call whose second argument needs all 64 bits (fails with
+ *                   EBADF, harmlessly)
+ *   --direct-write DIR N
+ *                   in a new file in DIR (removed at the end), allocated as one
+ *                   extent of 28 KiB: N times an O_DIRECT pwrite of 28 KiB at
+ *                   offset 0, each followed by fdatasync: exactly N block
+ *                   requests "WS" of 28672 bytes submitted by this process
+ *                   (plus cache flushes, journal writes of other sizes). Exits 3
+ *                   when DIR does not support O_DIRECT or no single extent could
+ *                   be allocated (the caller skips)
+ *   --wakeup N      a child named "wl-sleeper" blocks in read() on a pipe; N
+ *                   times, once /proc says it sleeps, one byte is written to
+ *                   the pipe: exactly N wakeups of wl-sleeper by this process
  *   --tcp-data N    one loopback TCP connection, N round trips of 1 KiB each way
  *                   (delivery runs in softirq context)
  *   --fsync DIR N   N times: write 4 KiB at a new offset of a fresh file in DIR and
@@ -42,12 +56,14 @@
  * entry and exit) over the spinning time:
  *   workload: spin: N calls in T ms, R events/s
  * Exits 0 when every action could be performed, 1 on a failed action,
- * 2 on a usage error.
+ * 2 on a usage error, 3 when --direct-write cannot use its directory.
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
@@ -57,7 +73,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -83,7 +102,7 @@ static long now_ns(void)
 static void usage_exit(void)
 {
 	fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] [--sleep-ms M] "
-			"[--write-null N] [--tcp N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
+			"[--write-null N] [--tcp N] [--big-arg N] [--direct-write DIR N] [--wakeup N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
 			"[--faults N] [--exec N] [--paced M N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
 	exit(2);
 }
@@ -202,6 +221,142 @@ static int do_fsync(const char *dir, long n)
 			rc = -1;
 	close(fd);
 	unlink(path);
+	return rc;
+}
+
+#define DIRECT_BYTES 28672 /* 7 pages: a size no other request of the run is likely to have */
+
+/* Number of extents of @fd (FIEMAP), or -1 when the filesystem cannot say. */
+static int extents(int fd)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[4];
+	} q;
+	memset(&q, 0, sizeof(q));
+	q.fm.fm_length = ~0ull;
+	q.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	q.fm.fm_extent_count = 4;
+	if (ioctl(fd, FS_IOC_FIEMAP, &q.fm))
+		return -1;
+	return (int)q.fm.fm_mapped_extents;
+}
+
+/* A new file in @dir with DIRECT_BYTES allocated as one extent, opened with
+ * O_DIRECT; its name in @path. Returns the fd, -1 (exit 1) or -3 (exit 3:
+ * the directory cannot be used). */
+static int direct_file(const char *dir, char *path, size_t pathsz)
+{
+	for (int attempt = 0; attempt < 8; attempt++) {
+		snprintf(path, pathsz, "%s/workload-direct.%d.%d", dir, (int)getpid(), attempt);
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_DIRECT, 0600);
+		if (fd < 0) {
+			fprintf(stderr, "workload: %s: %s\n", path, strerror(errno));
+			return errno == EINVAL ? -3 : -1;
+		}
+		if (fallocate(fd, 0, 0, DIRECT_BYTES) || fsync(fd)) {
+			fprintf(stderr, "workload: fallocate %s: %s\n", path, strerror(errno));
+			close(fd);
+			unlink(path);
+			return -3;
+		}
+		int n = extents(fd);
+		if (n == 1)
+			return fd;
+		close(fd);
+		unlink(path);
+		if (n < 0)
+			break;
+	}
+	fprintf(stderr, "workload: no single-extent file in %s\n", dir);
+	return -3;
+}
+
+/* See --direct-write above. Returns 0, 1 or 3. */
+static int do_direct_write(const char *dir, long n)
+{
+	char path[4096];
+	int fd = direct_file(dir, path, sizeof(path));
+	if (fd < 0)
+		return -fd;
+	void *buf = NULL;
+	int rc = 0;
+	if (posix_memalign(&buf, 4096, DIRECT_BYTES)) {
+		rc = 1;
+	} else {
+		memset(buf, 'w', DIRECT_BYTES);
+		for (long k = 0; k < n && !rc; k++) {
+			ssize_t w = pwrite(fd, buf, DIRECT_BYTES, 0);
+			if (w != DIRECT_BYTES) {
+				/* The first write tells whether O_DIRECT works here. */
+				fprintf(stderr, "workload: O_DIRECT write: %s\n", w < 0 ? strerror(errno) : "short");
+				rc = k == 0 && w < 0 && errno == EINVAL ? 3 : 1;
+			} else if (fdatasync(fd)) {
+				perror("workload: fdatasync");
+				rc = 1;
+			}
+		}
+	}
+	free(buf);
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+/* The scheduler state letter of process @pid (from /proc), or 0. */
+static char proc_state(pid_t pid)
+{
+	char p[64], buf[512];
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/* See --wakeup above. Returns 0 or 1. */
+static int do_wakeup(long n)
+{
+	int p[2];
+	if (pipe(p))
+		return 1;
+	pid_t child = fork();
+	if (child < 0)
+		return 1;
+	if (child == 0) {
+		prctl(PR_SET_NAME, "wl-sleeper");
+		close(p[1]);
+		char c;
+		for (long k = 0; k < n; k++)
+			if (read(p[0], &c, 1) != 1)
+				_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	int rc = 0;
+	for (long k = 0; k < n && !rc; k++) {
+		/* Busy-wait (no sleep: this process must not be woken itself)
+		 * until the child blocks in read(); only then does the write
+		 * wake it, exactly once. */
+		char st;
+		while ((st = proc_state(child)) != 'S')
+			if (!st) {
+				rc = 1;
+				break;
+			}
+		if (!rc && write(p[1], "x", 1) != 1)
+			rc = 1;
+	}
+	close(p[1]);
+	int status;
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status))
+		rc = 1;
 	return rc;
 }
 
@@ -466,6 +621,22 @@ static int run(int from, int to, char **argv)
 					perror("workload: tcp");
 					rc = -1;
 				}
+		} else if (!strcmp(a, "--direct-write") && more >= 2) {
+			const char *dir = argv[++i];
+			int r = do_direct_write(dir, count_arg(argv[++i]));
+			if (r == 3)
+				exit(3); /* the caller skips */
+			if (r)
+				rc = -1;
+		} else if (!strcmp(a, "--wakeup") && more >= 1) {
+			if (do_wakeup(count_arg(argv[++i]))) {
+				fprintf(stderr, "workload: wakeup child failed\n");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--big-arg") && more >= 1) {
+			long n = count_arg(argv[++i]);
+			for (long k = 0; k < n; k++)
+				syscall(SYS_lseek, -1, 12345678901234567890ull, SEEK_SET);
 		} else if (!strcmp(a, "--tcp-data") && more >= 1) {
 			if (do_tcp_data(count_arg(argv[++i]))) {
 				perror("workload: tcp-data");

@@ -265,6 +265,38 @@ Test(kexpr, refuses_what_it_cannot_compute_exactly)
 	}
 }
 
+/* Integer type rules (docs/sql.md) in eBPF: u64 division and remainder are
+ * BPF_DIV/BPF_MOD, s64 ones the signed emulation; the compiled value equals
+ * the executor's on random records full of edges (0, 2^63, 2^64-1, -1). */
+Test(kexpr, integer_types_match_the_executor_at_the_edges)
+{
+	static const char *const exprs[] = {
+		"arg1 / 10", "arg1 % 10", "arg1 - 1", "arg1 / (5 + 5)", "-arg1", "signed(arg1) / 10",
+		"signed(arg1) % 10", "unsigned(ret) / 7", "ret / 3", "ret % 3", "arg1 / 9223372036854775807",
+		"arg0 % 4096 + arg1 / 4096", "(arg1 - arg0) / 2", "arg1 + -1", "signed(arg1) / 1",
+	};
+	for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "SELECT %s FROM system_calls WHERE %s > 1000", exprs[i], exprs[i]);
+		struct bound b;
+		bind_text(&b, text);
+		const struct sql_table *t = b.q.tables[0];
+		struct sql_tp_format fmt[SQL_MAX_PROBES] = { 0 };
+		struct sql_recplan rp;
+		layouts(t, fmt, &rp);
+		cr_assert(sql_kx_ok(t, 0, b.q.cols[0].e, false, NULL), "value compiles: %s", exprs[i]);
+		cr_assert(sql_kx_ok(t, 0, b.q.where, true, NULL), "condition compiles: %s", exprs[i]);
+		for (int round = 0; round < 5; round++) {
+			differential(&rp, b.q.cols[0].e, false, text);
+			differential(&rp, b.q.where, true, text);
+		}
+		sql_recplan_free(&rp);
+		for (size_t p = 0; p < SQL_MAX_PROBES; p++)
+			sql_tp_format_free(&fmt[p]);
+		sql_arena_reset(&b.a);
+	}
+}
+
 /* ---- merging aggregate states --------------------------------------------------- */
 
 Test(kagg, merged_partial_states_equal_one_state)

@@ -176,10 +176,10 @@ SELECT comm, COUNT(*) AS n FROM page_faults GROUP BY comm
 SELECT tcp_state_name(1) AS s, old_state, new_state, COUNT(*) AS n FROM tcp_state GROUP BY old_state, new_state
 SELECT saddr, daddr, family, protocol, COUNT(*) AS n FROM tcp_state GROUP BY saddr, daddr, family, protocol
 SELECT new_state, COUNT(*) AS n FROM tcp_state WHERE new_state IN ('ESTABLISHED', 'CLOSE', 'SYN_SENT', 'SYN_RECV') GROUP BY new_state
-known(attr): SELECT COUNT(*) AS n, SUM(bytes) AS b FROM block_io WHERE bytes >= 4096
-known(attr): SELECT rwbs, COUNT(*) AS n FROM block_io WHERE rwbs LIKE '%W%' GROUP BY rwbs
-known(attr): p: SELECT COUNT(*) AS n FROM block_io
-known(attr): SELECT dev, COUNT(*) AS n FROM block_io GROUP BY dev
+SELECT COUNT(*) AS n, SUM(bytes) AS b FROM block_io WHERE bytes >= 4096
+SELECT rwbs, COUNT(*) AS n FROM block_io WHERE rwbs LIKE '%W%' GROUP BY rwbs
+p: SELECT COUNT(*) AS n FROM block_io
+SELECT dev, COUNT(*) AS n FROM block_io GROUP BY dev
 
 # --- joins ---
 SELECT F.parent_comm, COUNT(*) AS n FROM process_fork AS F JOIN process_exit AS E ON F.child_tid = E.tid GROUP BY F.parent_comm

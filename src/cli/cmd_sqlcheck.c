@@ -18,7 +18,9 @@
  *   merge:, merge-max:, merge-min:  the last column summed (maximum,
  *       minimum) per key over windows (windows close on each run's own
  *       clock: an event at a boundary may count in either neighbour);
- *   merge=OPS:  one letter per column, k key, s sum, x max, n min;
+ *   merge=OPS:  one letter per column, k key, s sum, x max, n min, d left
+ *       out (only keys left: the distinct keys are compared);
+ *   cols=OPS:   k kept, d left out (with any comparison);
  *   distinct:   distinct rows (DISTINCT per window);
  *   count:      the number of rows only;
  *   p:          trace the workload's first process only (-p), not its children;
@@ -73,8 +75,9 @@ static void usage(FILE *f)
 	      "  FILE              queries, one per line ('#' starts a comment), each optionally\n"
 	      "                    after directives \"WORD: \": merge, merge-max, merge-min (the last\n"
 	      "                    column summed, maximum, minimum per key over windows), merge=OPS\n"
-	      "                    (per column: k key, s sum, x max, n min, d left out), distinct,\n"
-	      "                    count (row count only), p (trace the workload's first process\n"
+	      "                    (per column: k key, s sum, x max, n min, d left out), cols=OPS\n"
+	      "                    (k kept, d left out), distinct, count (row count only),\n"
+	      "                    p (trace the workload's first process\n"
 	      "                    only, -p),\n"
 	      "                    known or known(OWNER) (a known bug: a difference does not fail)\n"
 	      "  --generate N      N random valid queries (grammar-based) instead of FILE: each must\n"
@@ -375,6 +378,9 @@ static char *directives(char *q, struct item *it, char *why, size_t whysz)
 			   strspn(word + 6, "ksxnd") == strlen(word + 6)) {
 			it->mode.cmp = SQLC_MERGE;
 			memcpy(it->mode.ops, word + 6, strlen(word + 6) + 1);
+		} else if (!strncmp(word, "cols=", 5) && strlen(word + 5) <= SQLC_MAX_COLS &&
+			   strspn(word + 5, "kd") == strlen(word + 5)) {
+			memcpy(it->mode.ops, word + 5, strlen(word + 5) + 1);
 		} else if (!strcmp(word, "distinct")) {
 			it->mode.cmp = SQLC_DISTINCT;
 		} else if (!strcmp(word, "count")) {

@@ -219,8 +219,10 @@ static bool drop_columns(char **v, size_t k, const struct sqlc_mode *m, struct s
 		if (m->ops[c] != 'd')
 			rest->ops[w++] = m->ops[c];
 	rest->ops[w] = '\0';
+	/* Nothing left to merge: a key's rows then number the windows it was
+	 * seen in, which depends on where they closed; the keys seen do not. */
 	if (rest->cmp == SQLC_MERGE && !strpbrk(rest->ops, "sxn"))
-		rest->cmp = SQLC_ROWS; /* nothing left to merge: every row counts */
+		rest->cmp = SQLC_DISTINCT;
 	for (size_t i = 0; i < k; i++) {
 		struct field f[SQLC_MAX_COLS];
 		size_t nf = split_fields(v[i], strlen(v[i]), f, SQLC_MAX_COLS), p = 0;

@@ -25,7 +25,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=15
+NCHECKS=16
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SAFEBPF_CACHE_DIR="$tmp/cache"
@@ -56,7 +56,9 @@ printf 'k,t\nx,100\nx,200\ny,5\n' >"$tmp/e.csv"
 printf 'k,t\ny,6\nx,101\nx,199\n' >"$tmp/f.csv"
 printf 'k,t\ny,6\nx,101\n' >"$tmp/g.csv"
 check "comparison rule: columns marked d (times) are left out; count compares row counts; distinct dedups" \
-	"cmpf e.csv f.csv --mode merge=kd && ! cmpf e.csv g.csv --mode merge=kd && cmpf e.csv f.csv --mode count && ! cmpf e.csv g.csv --mode count && cmpf f.csv g.csv --mode 'merge=kd: distinct' && ! cmpf e.csv f.csv"
+	"cmpf e.csv f.csv --mode cols=kd && ! cmpf e.csv g.csv --mode cols=kd && cmpf e.csv f.csv --mode count && ! cmpf e.csv g.csv --mode count && cmpf f.csv g.csv --mode 'cols=kd: distinct' && ! cmpf e.csv f.csv"
+check "comparison rule: windowed keys without values left compare as the set of keys seen" \
+	"cmpf e.csv g.csv --mode merge=kd && ! cmpf e.csv g.csv --mode merge=kd --mode cols=kd"
 "$SB" selftest >/dev/null 2>"$tmp/selftest.err"
 if [ $? -eq 4 ] || grep -q "tracefs is not mounted" "$tmp/selftest.err"; then
 	echo "skip optimizer tests: $(cat "$tmp/selftest.err")"

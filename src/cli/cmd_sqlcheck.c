@@ -573,13 +573,18 @@ static void check_query(const struct item *it, struct job *j)
  * itself, so such values differ by nanoseconds between two runs. */
 static bool mentions_time(const char *q)
 {
-	static const char *const words[] = { "ts", "enter_ts", "exit_ts", "duration", "latency", "issue_ts",
-					     "complete_ts" };
+	/* the schema's time and duration columns: ts, *_ts, duration,
+	 * *latency (latency, wakeup_latency) */
+	static const char *const suffixes[] = { "_ts", "duration", "latency" };
 	for (const char *p = q; *p;) {
 		size_t n = strcspn(p, " ,()=<>!+-*/%&|.'");
-		for (size_t i = 0; n && i < sizeof(words) / sizeof(words[0]); i++)
-			if (strlen(words[i]) == n && !strncmp(p, words[i], n))
+		if (n == 2 && !strncmp(p, "ts", 2))
+			return true;
+		for (size_t i = 0; n && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+			size_t l = strlen(suffixes[i]);
+			if (n >= l && !strncmp(p + n - l, suffixes[i], l))
 				return true;
+		}
 		p += n ? n : 1;
 	}
 	return false;

@@ -4,7 +4,10 @@
 #   make test       build with ASan+UBSan and run every test suite
 #   make bench      run the benchmark suites
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
-#   make install    install the CLI into $(PREFIX)/bin
+#   make lib        build/libsafebpf.so (versioned symbols) next to build/libsafebpf.a
+#   make man        build/man/: a man page per command, from its --help text
+#   make install    install the CLI, both libraries, headers, safebpf.pc and the
+#                   man pages into $(DESTDIR)$(PREFIX)
 #
 # Sources are found by directory: a new file under src/<module>/ is built
 # without editing this file.
@@ -44,7 +47,7 @@ MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
 MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 
-.PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo
+.PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -54,6 +57,27 @@ $(BUILD)/opt/%.o: %.c
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
+
+# Position-independent objects for the shared library: build/pic/...
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -fPIC -c $< -o $@
+
+# The shared library: soname libsafebpf.so.$(SO_MAJOR); only the public
+# sbpf_* functions are exported, each with the version node of
+# src/libsafebpf.map (SAFEBPF_0.1).
+VERSION  := 0.1.0
+SO_MAJOR := 0
+PIC_OBJS := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+$(BUILD)/libsafebpf.so.$(VERSION): $(PIC_OBJS) src/libsafebpf.map
+	$(CC) -shared -Wl,-soname,libsafebpf.so.$(SO_MAJOR) -Wl,--version-script,src/libsafebpf.map \
+		-Wl,--no-undefined -o $@ $(PIC_OBJS) $(LIBS)
+
+lib: $(BUILD)/libsafebpf.so.$(VERSION) $(BUILD)/libsafebpf.a
+
+# Man pages: one per command, generated from its --help text.
+man: $(BUILD)/safebpf scripts/gen-man.sh
+	@scripts/gen-man.sh $(BUILD)/safebpf $(BUILD)/man $(VERSION)
 
 $(BUILD)/libsafebpf.a: $(OPT_OBJS)
 	@rm -f $@
@@ -123,6 +147,28 @@ $(BUILD)/kops/%.v3.o: tests/kops/%.c
 	@mkdir -p $(dir $@)
 	clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
 
+# AArch64: the core library (isa, asm, vm, jit, kops, testgen) cross-compiled
+# into one static test runner (tests/arm64/) that tests/suites/26-arm64.sh
+# runs under qemu-aarch64. Capstone is used for its header only (the
+# backends name their disassembler mode), so the runner needs no library.
+A64_CC   ?= aarch64-linux-gnu-gcc
+A64_SRCS := $(filter-out src/kops/verify.c,$(sort $(wildcard src/isa/*.c src/asm/*.c src/vm/*.c \
+	src/jit/*.c src/jit/*/*.c src/kops/*.c src/kops/ops/*.c src/testgen/*.c src/util/*.c)))
+A64_OBJS := $(A64_SRCS:%.c=$(BUILD)/arm64/%.o)
+
+$(BUILD)/arm64/include/capstone:
+	@mkdir -p $(dir $@)
+	ln -sfn /usr/include/capstone $@
+
+$(BUILD)/arm64/%.o: %.c | $(BUILD)/arm64/include/capstone
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(CFLAGS_BASE) -I$(BUILD)/arm64/include -O2 -c $< -o $@
+
+$(BUILD)/arm64/runner: $(sort $(wildcard tests/arm64/*.c)) $(A64_OBJS)
+	$(A64_CC) $(CFLAGS_BASE) -I$(BUILD)/arm64/include -O2 -static -o $@ $(filter %.c %.o,$^)
+
+arm64-runner: $(BUILD)/arm64/runner
+
 asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) $(KOPS_OBJS) bench-micro
 
 # The one test command: install what is missing, build with sanitizers, run
@@ -153,8 +199,18 @@ demo:
 bench-probe: $(BUILD)/safebpf
 	@bench/probe/run.sh
 
-install: $(BUILD)/safebpf
+LIBDIR ?= $(PREFIX)/lib
+install: $(BUILD)/safebpf lib man
 	install -D -m 0755 $(BUILD)/safebpf $(DESTDIR)$(PREFIX)/bin/safebpf
+	install -d $(DESTDIR)$(PREFIX)/include/safebpf $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 include/safebpf/*.h include/safebpf/*.def $(DESTDIR)$(PREFIX)/include/safebpf/
+	install -m 0644 $(BUILD)/libsafebpf.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(BUILD)/libsafebpf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsafebpf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsafebpf.so.$(SO_MAJOR)
+	ln -sf libsafebpf.so.$(SO_MAJOR) $(DESTDIR)$(LIBDIR)/libsafebpf.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		safebpf.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/safebpf.pc
+	install -m 0644 $(BUILD)/man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,8 @@
 /* safebpf/sql.h - verifier-safe SQL over kernel events: compile a query
  * (errors with line:column, caret and hint), explain it (plan, the eBPF
  * programs loaded per tracepoint, the user-space operators), and run it,
- * writing rows as a table, CSV or JSON lines. The language is documented in
+ * writing rows as a table, CSV or JSON lines, or handing typed rows
+ * (safebpf/row.h) to a callback. The language is documented in
  * docs/sql.md, the tables in docs/schema.md. Pointer arguments may not be
  * NULL unless their comment says so; every __free function accepts NULL.
  */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 
 #include "safebpf/diag.h"
+#include "safebpf/row.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +37,9 @@ struct sbpf_query_opts {
 	size_t sz;          /* sizeof(struct sbpf_query_opts) */
 	const char *file;   /* name shown in diagnostics (NULL: "<query>") */
 	enum sbpf_plan_strategy plan; /* optimizer strategy */
+	/* Window of an aggregate query without a WINDOW clause (0: none, the
+	 * result comes when the run ends). Continuous consumers (serve) set it. */
+	uint64_t default_window_ns;
 };
 
 /* Parses "auto", "mvsf", "kernel-max". 0 or -EINVAL. */
@@ -54,6 +59,12 @@ void sbpf_query__free(struct sbpf_query *q);
 /* Output columns: how many, and the header of column @i. */
 size_t sbpf_query__ncols(const struct sbpf_query *q);
 const char *sbpf_query__col_name(const struct sbpf_query *q, size_t i);
+/* Name, value kind and role (grouping key, which aggregate) of column @i
+ * into @info (info->sz set by the caller). 0, or -EINVAL for a bad @i. */
+int sbpf_query__col_info(const struct sbpf_query *q, size_t i, struct sbpf_col_info *info);
+/* Whether the query groups or aggregates; its window (0: none). */
+bool sbpf_query__aggregate(const struct sbpf_query *q);
+uint64_t sbpf_query__window_ns(const struct sbpf_query *q);
 
 enum {
 	SBPF_EXPLAIN_KERNEL = 1, /* also load the programs (not attached) and disassemble them */
@@ -70,7 +81,13 @@ int sbpf_query__explain(const struct sbpf_query *q, FILE *out, unsigned flags, c
 enum sbpf_query_format {
 	SBPF_QUERY_TABLE,   /* aligned columns; histograms drawn as bars */
 	SBPF_QUERY_CSV,     /* header line, then one line per row */
-	SBPF_QUERY_JSON,    /* one JSON object per row, one per window with its counts */
+	SBPF_QUERY_JSON,    /* NDJSON: one JSON object per line per row, one per window with its counts */
+};
+
+/* How CSV and JSON write time columns. */
+enum sbpf_time_format {
+	SBPF_TIME_BOOT,     /* nanoseconds since boot, an integer (default) */
+	SBPF_TIME_WALL,     /* RFC 3339 UTC with nanoseconds: "2026-12-07T12:21:50.123456789Z" */
 };
 
 struct sbpf_query_run_opts {
@@ -88,6 +105,13 @@ struct sbpf_query_run_opts {
 	 * after reading every event already produced. NULL: never. */
 	bool (*should_stop)(void *ctx);
 	void *ctx;                       /* argument of the callbacks */
+	enum sbpf_time_format time;      /* time columns in CSV / JSON */
+	/* Typed rows: when set, each row goes here instead of to @out (the
+	 * row and its strings and histograms are valid during the call).
+	 * Returns 0, or a negative errno that ends the run with that error. */
+	int (*row)(void *ctx, const struct sbpf_row *row);
+	/* With @row: called at the end of every window and of the run. */
+	int (*window)(void *ctx, const struct sbpf_window *w);
 };
 
 /* Runs @q: opens the event sources (the kernel verifies and attaches their

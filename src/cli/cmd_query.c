@@ -28,7 +28,10 @@ static void usage(FILE *f)
 	      "Any argument that is not an option is the query (it may start with a -- comment).\n\n"
 	      "      --file FILE    read the query from FILE (- for standard input)\n"
 	      "  -d, --duration D   stop after D (10s, 500ms, 1m; default: until Ctrl-C or COMMAND exits)\n"
-	      "  -f, --format F     table (default), csv or json (one object per line)\n"
+	      "  -f, --format F     table (default), csv (RFC 4180) or json (NDJSON: one object per\n"
+	      "                     line; integers beyond 2^53 as strings)\n"
+	      "      --time T       time columns in csv/json: boot (default: nanoseconds since boot)\n"
+	      "                     or wall (RFC 3339 UTC with nanoseconds)\n"
 	      "  -o, --output FILE  write rows to FILE instead of standard output\n"
 	      "  -p, --pid PID      only events of process PID; the run ends when it exits\n"
 	      "  -c, --command CMD  run CMD (split into words, no shell), trace it and its children,\n"
@@ -315,6 +318,14 @@ int cmd_query(int argc, char **argv)
 				ro.format = SBPF_QUERY_JSON;
 			else {
 				fprintf(stderr, "safebpf: unknown format '%s' (table, csv or json)\n", val);
+				return EXIT_USAGE;
+			}
+			i++;
+		} else if (!strcmp(a, "--time")) {
+			if (!strcmp(val, "wall") || !strcmp(val, "boot")) {
+				ro.time = !strcmp(val, "wall") ? SBPF_TIME_WALL : SBPF_TIME_BOOT;
+			} else {
+				fprintf(stderr, "safebpf: unknown time format '%s' (wall or boot)\n", val);
 				return EXIT_USAGE;
 			}
 			i++;

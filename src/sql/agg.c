@@ -237,6 +237,7 @@ int sql_agg_step(const struct sql_agg *a, struct sql_aggstate *s, const struct s
 			return -ENOMEM;
 		s->hist->counts[hist_index(s->hist, v)]++;
 		s->hist->total++;
+		s->hist->sum += v->u;
 		break;
 	case SQL_AGG_QUANTILE:
 		if (!s->q && !(s->q = calloc(1, sizeof(*s->q))))
@@ -339,6 +340,8 @@ int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struc
 		for (size_t i = 0; i < src->hist->nbuckets; i++)
 			dst->hist->counts[i] += src->hist->counts[i];
 		dst->hist->total += src->hist->total;
+		dst->hist->sum += src->hist->sum;
+		dst->hist->nosum |= src->hist->nosum;
 		break;
 	case SQL_AGG_QUANTILE:
 		if (!src->q)

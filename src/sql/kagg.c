@@ -450,6 +450,7 @@ static int merge_cpus(const struct sql_kagg *ka, const struct sql_query *q, cons
 					s->hist->min = a->lmin;
 					s->hist->max = a->lmax;
 					s->hist->step = a->lstep;
+					s->hist->nosum = true; /* the kernel counts buckets only */
 				}
 				for (uint32_t k = 0; k < ka->nbuckets[i]; k++)
 					s->hist->counts[k] += rd(v, o + 8 + 8 * k);

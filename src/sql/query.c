@@ -46,6 +46,9 @@ int sbpf_query__compile(const char *text, const struct sbpf_query_opts *opts, st
 		rc = sql_parse(copy, fcopy, &Q->arena, &st, diags);
 	if (!rc)
 		rc = sql_bind(st, copy, fcopy, &Q->arena, &Q->q, diags);
+	if (!rc && !Q->q.window_ns && Q->q.aggregate && opts &&
+	    opts->sz >= offsetof(struct sbpf_query_opts, default_window_ns) + sizeof(opts->default_window_ns))
+		Q->q.window_ns = opts->default_window_ns; /* continuous consumers (serve) */
 	if (!rc)
 		rc = sql_plan_build(&Q->q, &Q->arena, &Q->plan);
 	/* optimize.c: candidate plans (judged by the verifier when run) */
@@ -79,6 +82,21 @@ size_t sbpf_query__ncols(const struct sbpf_query *Q)
 const char *sbpf_query__col_name(const struct sbpf_query *Q, size_t i)
 {
 	return i < Q->q.ncols ? Q->q.cols[i].name : NULL;
+}
+
+int sbpf_query__col_info(const struct sbpf_query *Q, size_t i, struct sbpf_col_info *info)
+{
+	return sql_col_info(&Q->q, i, info);
+}
+
+bool sbpf_query__aggregate(const struct sbpf_query *Q)
+{
+	return Q->q.aggregate;
+}
+
+uint64_t sbpf_query__window_ns(const struct sbpf_query *Q)
+{
+	return Q->q.window_ns;
 }
 
 /* ---- explain ---- */
@@ -594,6 +612,12 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	struct sql_arena a = { 0 };
 	struct sql_sink *sink = sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], o.out, o.log);
 	int rc = sink ? 0 : -ENOMEM;
+	if (!rc && o.row) {
+		struct sql_rowcb cb = { .row = o.row, .window = o.window, .ctx = o.ctx };
+		rc = sql_sink_set_rows(sink, &cb); /* typed rows (rows.c) */
+	}
+	if (!rc)
+		sql_sink_set_wall_time(sink, o.time == SBPF_TIME_WALL);
 	if (!rc && r.filter)
 		rc = pidset_add(&r.mine, o.pid);
 	/* A process filter keeps the rows of the task each table's rule

@@ -9,9 +9,12 @@
  *
  * Value formats:   table            CSV / JSON
  *   duration       10.071ms         nanoseconds (integer)
- *   time           14:03:22.123456  nanoseconds since boot (integer)
+ *   time           14:03:22.123456  nanoseconds since boot (integer), or with
+ *                                   --time wall RFC 3339 UTC with nanoseconds
  *   NULL           -                empty / null
  *   histogram      bars below row   "lo..hi=count;..." / [{"lo":..,"hi":..,"count":..}]
+ * JSON integers of magnitude above 2^53 are strings (rows.c); CSV fields are
+ * quoted per RFC 4180. With a row callback (rows.c) rows leave typed instead.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -45,6 +48,8 @@ struct sql_sink {
 	int *width;                 /* table column widths */
 	struct trow *rows;          /* table rows of the current window */
 	size_t nrows, rcap;         /* rows used / allocated */
+	struct sql_rows *typed;     /* typed rows to a callback instead of text, or NULL */
+	bool wall_time;             /* CSV / JSON: time columns as RFC 3339 */
 };
 
 static int64_t ns_of(clockid_t id)
@@ -73,6 +78,18 @@ struct sql_sink *sql_sink_new(const struct sql_query *q, enum sql_sink_format fm
 		return NULL;
 	}
 	return s;
+}
+
+int sql_sink_set_rows(struct sql_sink *s, const struct sql_rowcb *cb)
+{
+	sql_rows_free(s->typed);
+	s->typed = cb ? sql_rows_new(s->q, cb) : NULL;
+	return cb && !s->typed ? -ENOMEM : 0;
+}
+
+void sql_sink_set_wall_time(struct sql_sink *s, bool wall)
+{
+	s->wall_time = wall;
 }
 
 void sql_sink_window_start(struct sql_sink *s, uint64_t start_ns)
@@ -163,13 +180,30 @@ static void fmt_cell(const struct sql_sink *s, const struct sql_value *v, char *
 	}
 }
 
-/* CSV / JSON scalar (numbers raw). */
-static void fmt_raw(const struct sql_value *v, char *buf, size_t sz)
+/* CSV / JSON scalar (numbers raw; JSON integers beyond 2^53 as strings;
+ * times as RFC 3339 text with --time wall, quoted in JSON). */
+static void fmt_raw(const struct sql_sink *s, const struct sql_value *v, bool json, char *buf, size_t sz)
 {
+	if (v->type == SQL_T_TIME && s->wall_time) {
+		char t[48];
+		sql_fmt_rfc3339((uint64_t)(v->i + s->mono_to_real), t, sizeof(t));
+		snprintf(buf, sz, json ? "\"%s\"" : "%s", t);
+		return;
+	}
 	switch (v->type) {
-	case SQL_T_UINT: snprintf(buf, sz, "%" PRIu64, v->u); break;
+	case SQL_T_UINT:
+		if (json)
+			sql_json_u64(v->u, buf, sz);
+		else
+			snprintf(buf, sz, "%" PRIu64, v->u);
+		break;
 	case SQL_T_BOOL: snprintf(buf, sz, "%s", v->i ? "true" : "false"); break;
-	default: snprintf(buf, sz, "%" PRId64, v->i); break;
+	default:
+		if (json)
+			sql_json_s64(v->i, buf, sz);
+		else
+			snprintf(buf, sz, "%" PRId64, v->i);
+		break;
 	}
 }
 
@@ -306,17 +340,15 @@ static void json_hist(FILE *f, const struct sql_hist *h)
 				continue;
 			int64_t lo, hi;
 			sql_hist_bounds(h, i, &lo, &hi);
+			char num[32];
 			fprintf(f, "%s{\"lo\":", sep ? "," : "");
-			if (i == 0)
-				fputs("null", f);
-			else
-				fprintf(f, "%" PRId64, lo);
+			sql_json_s64(lo, num, sizeof(num));
+			fputs(i == 0 ? "null" : num, f);
 			fputs(",\"hi\":", f);
-			if (h->linear && i == h->nbuckets - 1)
-				fputs("null", f);
-			else
-				fprintf(f, "%" PRId64, hi);
-			fprintf(f, ",\"count\":%" PRIu64 "}", h->counts[i]);
+			sql_json_s64(hi, num, sizeof(num));
+			fputs(h->linear && i == h->nbuckets - 1 ? "null" : num, f);
+			sql_json_u64(h->counts[i], num, sizeof(num));
+			fprintf(f, ",\"count\":%s}", num);
 			sep = true;
 		}
 	}
@@ -389,7 +421,7 @@ static void csv_row(struct sql_sink *s, const struct sql_value *vals, struct sql
 		} else if (vals[i].type == SQL_T_STR) {
 			csv_field(s->out, vals[i].s);
 		} else if (vals[i].type != SQL_T_NULL) {
-			fmt_raw(&vals[i], buf, sizeof(buf));
+			fmt_raw(s, &vals[i], false, buf, sizeof(buf));
 			fputs(buf, s->out);
 		}
 	}
@@ -417,7 +449,7 @@ static void json_row(struct sql_sink *s, const struct sql_value *vals, struct sq
 		} else if (vals[i].type == SQL_T_NULL) {
 			fputs("null", s->out);
 		} else {
-			fmt_raw(&vals[i], buf, sizeof(buf));
+			fmt_raw(s, &vals[i], true, buf, sizeof(buf));
 			fputs(buf, s->out);
 		}
 	}
@@ -568,6 +600,8 @@ static void table_flush(struct sql_sink *s, const struct sql_window_info *w)
 
 int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hist *const *hists)
 {
+	if (s->typed)
+		return sql_rows_emit(s->typed, vals, hists, s->window_start, s->mono_to_real);
 	switch (s->fmt) {
 	case SQL_SINK_CSV:
 		if (!s->header_done) {
@@ -590,6 +624,8 @@ int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hi
 int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 {
 	char a[40], b[40];
+	if (s->typed)
+		return sql_rows_window(s->typed, w);
 	switch (s->fmt) {
 	case SQL_SINK_CSV:
 		if (!s->header_done) {
@@ -644,5 +680,6 @@ void sql_sink_free(struct sql_sink *s)
 	free_rows(s);
 	free(s->rows);
 	free(s->width);
+	sql_rows_free(s->typed);
 	free(s);
 }

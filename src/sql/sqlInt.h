@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "safebpf/isa.h"
+#include "safebpf/row.h"
 
 /* ---- values ------------------------------------------------------------ */
 
@@ -777,6 +778,8 @@ struct sql_hist {
 	size_t nbuckets;          /* entries in counts */
 	uint64_t *counts;         /* per bucket */
 	uint64_t total;           /* values counted */
+	uint64_t sum;             /* sum of the values counted (two's complement, wraps) */
+	bool nosum;               /* sum unknown (buckets aggregated in the kernel) */
 };
 /* Lower and upper bound of bucket @i (upper exclusive); false for the open
  * ends (negative / below-min and at-or-above-max buckets set only one bound). */
@@ -860,6 +863,32 @@ int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hi
 /* Ends a window (or the run): prints its footer and loss report. */
 int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w);
 void sql_sink_free(struct sql_sink *s);
+/* Typed rows (rows.c): with a callback set, the sink hands rows and window
+ * ends to it (safebpf/row.h) instead of writing text. */
+struct sql_rowcb {
+	int (*row)(void *ctx, const struct sbpf_row *row);        /* each row */
+	int (*window)(void *ctx, const struct sbpf_window *w);    /* each window end, or NULL */
+	void *ctx;                                                /* their argument */
+};
+int sql_sink_set_rows(struct sql_sink *s, const struct sql_rowcb *cb); /* 0 or -ENOMEM */
+/* CSV / JSON: time columns as RFC 3339 wall-clock text instead of boot ns. */
+void sql_sink_set_wall_time(struct sql_sink *s, bool wall);
+struct sql_rows;
+struct sql_rows *sql_rows_new(const struct sql_query *q, const struct sql_rowcb *cb);
+/* Converts one row (histograms in @hists, may be NULL) and calls cb->row. */
+int sql_rows_emit(struct sql_rows *r, const struct sql_value *vals, struct sql_hist *const *hists,
+		  uint64_t window_start_ns, int64_t mono_to_real);
+int sql_rows_window(struct sql_rows *r, const struct sql_window_info *w);
+void sql_rows_free(struct sql_rows *r);
+/* Column metadata of the public API (sbpf_query__col_info). */
+int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info);
+/* RFC 3339 UTC with nanoseconds of @real_ns ("2026-12-07T12:21:50.123456789Z"). */
+void sql_fmt_rfc3339(uint64_t real_ns, char *buf, size_t bufsz);
+/* Decimal text of an integer for JSON: beyond 2^53 (where IEEE doubles
+ * stop being exact) as a string, "9007199254740993", else bare. */
+void sql_json_u64(uint64_t v, char *buf, size_t bufsz);
+void sql_json_s64(int64_t v, char *buf, size_t bufsz);
+
 /* Formats a duration in ns for people ("10.07ms"). */
 void sql_fmt_duration(int64_t ns, char *buf, size_t bufsz);
 

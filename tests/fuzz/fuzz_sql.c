@@ -1,8 +1,9 @@
 /* fuzz_sql.c - libFuzzer target for the SQL front end and executor: any
  * text either compiles or yields exactly one diagnostic located inside the
  * text; whatever compiles explains without error and runs through the
- * executor (every operator, every sink format) on synthetic rows of its
- * tables, without crashing, leaking or undefined behaviour. Deeply nested
+ * executor (every operator, every sink format, typed rows to a callback
+ * whose values must be consistent) on synthetic rows of its tables, without
+ * crashing, leaking or undefined behaviour. Deeply nested
  * input either compiles or is refused with "nested too deeply" (seeds
  * deep-*.sql sit at and beyond the limit).
  */
@@ -51,6 +52,30 @@ static void make_row(const struct sql_table *t, uint64_t seed, struct sql_value 
 	}
 }
 
+/* Typed rows (rows.c): strings carry their length, histogram buckets add
+ * up to the count and are ordered. */
+static int typed_row(void *ctx, const struct sbpf_row *row)
+{
+	const struct sql_query *q = ctx;
+	CHECK(row->ncols == q->ncols, "typed row of %zu columns", row->ncols);
+	for (size_t i = 0; i < row->ncols; i++) {
+		const struct sbpf_value *v = &row->vals[i];
+		if (v->kind == SBPF_VALUE_STR)
+			CHECK(strlen(v->str.ptr) == v->str.len, "string length");
+		if (v->kind != SBPF_VALUE_HIST)
+			continue;
+		uint64_t sum = 0;
+		for (size_t b = 0; b < v->hist->nbuckets; b++) {
+			sum += v->hist->buckets[b].count;
+			CHECK(b == 0 || v->hist->buckets[b].lo_open || v->hist->buckets[b - 1].hi_open ||
+				      v->hist->buckets[b].lo == v->hist->buckets[b - 1].hi, "buckets not contiguous");
+		}
+		CHECK(sum == v->hist->count, "bucket counts add to %llu, count %llu", (unsigned long long)sum,
+		      (unsigned long long)v->hist->count);
+	}
+	return 0;
+}
+
 /* Inputs refused for their nesting (read by a debugger or a custom main;
  * keeps the branch observable in coverage). */
 static volatile unsigned long nested_too_deep;
@@ -68,6 +93,11 @@ static void run_executor(const char *text, enum sql_sink_format fmt, uint64_t se
 	FILE *out = fopen("/dev/null", "w");
 	CHECK(out, "cannot open /dev/null");
 	struct sql_sink *sink = sql_sink_new(&q, fmt, out, out);
+	struct sql_rowcb cb = { .row = typed_row, .ctx = &q };
+	if (sink && (seed & 4))
+		CHECK(sql_sink_set_rows(sink, &cb) == 0, "typed rows");
+	if (sink)
+		sql_sink_set_wall_time(sink, seed & 8);
 	struct sql_exec *x = sink ? sql_exec_new(&q, sink) : NULL;
 	if (x) {
 		struct sql_value row[64];

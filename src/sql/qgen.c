@@ -510,7 +510,8 @@ static void gen_aggregate(struct qg *g)
 		put(g, " LIMIT %d", 1 + pick(g, 10));
 }
 
-/* JOINs between tables whose events pair up. */
+/* JOINs between tables whose events pair up; together they take every
+ * table, so that joins are tested on each table's sources. */
 static void gen_join(struct qg *g)
 {
 	static const struct {
@@ -521,6 +522,13 @@ static void gen_join(struct qg *g)
 		{ "sched_wakeup", "sched_switch", "target_tid", "next_tid" },
 		{ "process_exec", "process_exit", "pid", "pid" },
 		{ "signals", "process_exit", "target_tid", "tid" },
+		{ "process_exit", "sched_switch", "tid", "prev_tid" },
+		{ "system_calls", "page_faults", "tid", "tid" },
+		{ "system_calls", "signals", "tid", "tid" },
+		{ "process_fork", "tcp_state", "child_tid", "pid" },
+		{ "file_opens", "block_io", "pid", "pid" },
+		{ "process_exec", "page_faults", "pid", "pid" },
+		{ "process_fork", "file_opens", "child_tid", "tid" },
 	};
 	int j = pick(g, (int)(sizeof(joins) / sizeof(joins[0])));
 	g->t[0] = sql_catalog_find(joins[j].l);
@@ -578,7 +586,7 @@ int sbpf_query_random(uint64_t seed, char *buf, size_t bufsz)
 	for (int i = 0; i < 4; i++)
 		rnd(&g);
 	int r = pick(&g, 100);
-	if (r < 10) {
+	if (r < 20) {
 		gen_join(&g);
 	} else {
 		g.ntables = 1;

@@ -1,10 +1,11 @@
 /* workload.c - a deterministic workload for end-to-end tests: makes
  * exactly the system calls its arguments ask for, so that a test can
- * compare what a tracer saw with exact expected counts.
+ * compare what a tracer saw with exact expected counts, and, for the
+ * optimizer's differential tests, hostile conditions: several processes and
+ * threads on both CPUs, events in interrupt, softirq and kworker context,
+ * wakeups across CPUs, and a high-rate phase.
  *
- *   workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F]
- *            [--sleep-ms M] [--write-null N] [--tcp N] [--big-arg N]
- *            [--direct-write DIR N] [--wakeup N]
+ *   workload [ACTION...]
  *
  * Actions run in the order given on the command line and may repeat.
  *   --wait-fd FD    block until one byte can be read from FD (start signal)
@@ -36,28 +37,82 @@
  *   --wakeup N      a child named "wl-sleeper" blocks in read() on a pipe; N
  *                   times, once /proc says it sleeps, one byte is written to
  *                   the pipe: exactly N wakeups of wl-sleeper by this process
- * Exits 0 when every action could be performed, 1 on a failed fork/wait/
- * sleep, 2 on a usage error, 3 when --direct-write cannot use its directory.
+ *   --tcp-data N    one loopback TCP connection, N round trips of 1 KiB each way
+ *                   (delivery runs in softirq context)
+ *   --fsync DIR N   N times: write 4 KiB at a new offset of a fresh file in DIR and
+ *                   fsync it (block I/O: requests complete in interrupt context;
+ *                   the journal commits in a kworker/jbd2 thread); the file is removed
+ *   --pingpong N    N round trips of one byte through two pipes with a helper thread
+ *                   on the other CPU (cross-CPU wakeups and context switches)
+ *   --signal N      N times: send SIGUSR1 to this thread (handled, tgkill)
+ *   --faults N      touch N fresh anonymous pages (one write page fault each)
+ *   --exec N        N times: fork, the child execs this program with "--getppid 1",
+ *                   the parent waits
+ *   --paced M N     M times: N getppid() calls, then a 1 ms nanosleep (events that
+ *                   keep flowing across window boundaries, at a moderate rate)
+ *   --spin-ms M     getppid() in a loop for M milliseconds (the high-rate phase);
+ *                   the number of calls is reported at the end of the group
+ *   --threads N ACTION... --end
+ *                   run the actions in N threads at once, thread i pinned to CPU
+ *                   i mod (number of CPUs); the caller waits for all
+ *   --procs N ACTION... --end
+ *                   the same with N child processes (fork, pinned likewise)
+ * Groups nest. At exit, when some --spin-ms ran, one line on standard error
+ * gives the calls made and the rate of system-call events (two per call:
+ * entry and exit) over the spinning time:
+ *   workload: spin: N calls in T ms, R events/s
+ * Exits 0 when every action could be performed, 1 on a failed action,
+ * 2 on a usage error, 3 when --direct-write cannot use its directory.
  */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
-#include <sys/ioctl.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <pthread.h>
-#include <sched.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Spin statistics, shared with child processes (MAP_SHARED). */
+struct spin_stats {
+	atomic_long calls;           /* getppid calls made while spinning */
+	atomic_long first_ns;        /* earliest spin start (0: none yet) */
+	atomic_long last_ns;         /* latest spin end */
+};
+static struct spin_stats *spin;
+static char *self_exe;               /* argv[0] as given, for --exec */
+
+static long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void usage_exit(void)
+{
+	fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] [--sleep-ms M] "
+			"[--write-null N] [--tcp N] [--big-arg N] [--direct-write DIR N] [--wakeup N] "
+			"[--open-fstat PATH K] [--storm P T N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
+			"[--faults N] [--exec N] [--paced M N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
+	exit(2);
+}
 
 static long count_arg(const char *s)
 {
@@ -91,97 +146,88 @@ static int do_sleep(long ms)
 	return (int)syscall(SYS_nanosleep, &ts, NULL);
 }
 
-/* One loopback TCP connection, opened and closed from both ends. */
-static int do_tcp(void)
+/* A listening loopback socket and a connection to it: *@c the client end,
+ * *@s the accepted end. Returns 0 or -1 (everything closed). */
+static int tcp_pair(int *c, int *s)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM, 0), c = -1, s = -1, rc = -1;
+	int l = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+	*c = *s = -1;
 	if (l >= 0 && !bind(l, (struct sockaddr *)&a, sizeof(a)) && !listen(l, 1) &&
-	    !getsockname(l, (struct sockaddr *)&a, &len) && (c = socket(AF_INET, SOCK_STREAM, 0)) >= 0 &&
-	    !connect(c, (struct sockaddr *)&a, sizeof(a)) && (s = accept(l, NULL, NULL)) >= 0)
+	    !getsockname(l, (struct sockaddr *)&a, &len) && (*c = socket(AF_INET, SOCK_STREAM, 0)) >= 0 &&
+	    !connect(*c, (struct sockaddr *)&a, sizeof(a)) && (*s = accept(l, NULL, NULL)) >= 0)
 		rc = 0;
-	if (c >= 0)
-		close(c);
-	if (s >= 0)
-		close(s);
 	if (l >= 0)
 		close(l);
+	if (rc) {
+		if (*c >= 0)
+			close(*c);
+		if (*s >= 0)
+			close(*s);
+		*c = *s = -1;
+	}
 	return rc;
 }
 
-static long storm_calls;        /* getppid calls per worker thread */
-static volatile int storm_go;   /* set once every thread of a process exists */
-
-static void storm_pin(int worker)
+/* One loopback TCP connection, opened and closed from both ends. */
+static int do_tcp(void)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET((int)(worker % (ncpu > 0 ? ncpu : 1)), &set);
-	sched_setaffinity(0, sizeof(set), &set); /* best effort: spread, not required */
-}
-
-static void *storm_thread(void *arg)
-{
-	storm_pin((int)(long)arg);
-	while (!storm_go)
-		sched_yield();
-	for (long k = 0; k < storm_calls; k++)
-		syscall(SYS_getppid);
-	return NULL;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* P processes of T threads, N getppid() calls each. The processes wait
- * on a pipe so that they all start at once. */
-static int do_storm(long P, long T, long N)
-{
-	int go[2];
-	if (P < 1 || T < 1 || T > 64 || pipe(go))
+	int c, s;
+	if (tcp_pair(&c, &s))
 		return -1;
-	storm_calls = N;
-	pid_t kids[64];
-	long np = 0;
-	for (; np < P && np < 64; np++) {
-		pid_t pid = fork();
-		if (pid < 0)
-			break;
-		if (pid == 0) {
-			close(go[1]);
-			pthread_t th[64];
-			long started = 0;
-			for (; started < T; started++)
-				if (pthread_create(&th[started], NULL, storm_thread, (void *)(np * T + started)))
-					break;
-			char c;
-			if (read(go[0], &c, 1) < 0) /* EOF (0) is the start signal */
-				_exit(1);
-			storm_go = 1;
-			for (long i = 0; i < started; i++)
-				pthread_join(th[i], NULL);
-			_exit(started == T ? 0 : 1);
-		}
-		kids[np] = pid;
+	close(c);
+	close(s);
+	return 0;
+}
+
+/* Reads exactly @n bytes. */
+static int read_full(int fd, char *buf, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, buf, n);
+		if (r <= 0)
+			return -1;
+		buf += r;
+		n -= (size_t)r;
 	}
-	close(go[0]);
-	double t0 = now_s();
-	close(go[1]); /* EOF on the pipe: every child starts */
-	int rc = np == P ? 0 : -1;
-	for (long i = 0; i < np; i++) {
-		int status;
-		if (waitpid(kids[i], &status, 0) != kids[i] || !WIFEXITED(status) || WEXITSTATUS(status))
+	return 0;
+}
+
+/* @n round trips of 1 KiB over one loopback connection. */
+static int do_tcp_data(long n)
+{
+	char out[1024], in[1024];
+	int c, s, rc = 0;
+	memset(out, 'x', sizeof(out));
+	if (tcp_pair(&c, &s))
+		return -1;
+	for (long k = 0; k < n && !rc; k++)
+		if (write(c, out, sizeof(out)) != (ssize_t)sizeof(out) || read_full(s, in, sizeof(in)) ||
+		    write(s, in, sizeof(in)) != (ssize_t)sizeof(in) || read_full(c, in, sizeof(in)))
 			rc = -1;
-	}
-	double dt = now_s() - t0;
-	fprintf(stderr, "storm: %ld calls in %.3f s (%.0f calls/s)\n", P * T * N, dt,
-		dt > 0 ? (double)(P * T * N) / dt : 0.0);
+	close(c);
+	close(s);
+	return rc;
+}
+
+/* @n times 4 KiB written at a new offset of a fresh file, then fsync. */
+static int do_fsync(const char *dir, long n)
+{
+	char path[4096], block[4096];
+	static atomic_int seq;
+	snprintf(path, sizeof(path), "%s/workload-fsync.%d.%ld.%d", dir, (int)getpid(), (long)syscall(SYS_gettid),
+		 atomic_fetch_add(&seq, 1));
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), rc = 0;
+	if (fd < 0)
+		return -1;
+	memset(block, 'b', sizeof(block));
+	for (long k = 0; k < n && !rc; k++)
+		if (pwrite(fd, block, sizeof(block), (off_t)k * (off_t)sizeof(block)) != (ssize_t)sizeof(block) ||
+		    fsync(fd))
+			rc = -1;
+	close(fd);
+	unlink(path);
 	return rc;
 }
 
@@ -321,18 +367,299 @@ static int do_wakeup(long n)
 	return rc;
 }
 
-int main(int argc, char **argv)
+static long storm_calls;        /* getppid calls per worker thread */
+static volatile int storm_go;   /* set once every thread of a process exists */
+
+static void storm_pin(int worker)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((int)(worker % (ncpu > 0 ? ncpu : 1)), &set);
+	sched_setaffinity(0, sizeof(set), &set); /* best effort: spread, not required */
+}
+
+static void *storm_thread(void *arg)
+{
+	storm_pin((int)(long)arg);
+	while (!storm_go)
+		sched_yield();
+	for (long k = 0; k < storm_calls; k++)
+		syscall(SYS_getppid);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* P processes of T threads, N getppid() calls each. The processes wait
+ * on a pipe so that they all start at once. */
+static int do_storm(long P, long T, long N)
+{
+	int go[2];
+	if (P < 1 || T < 1 || T > 64 || pipe(go))
+		return -1;
+	storm_calls = N;
+	pid_t kids[64];
+	long np = 0;
+	for (; np < P && np < 64; np++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			close(go[1]);
+			pthread_t th[64];
+			long started = 0;
+			for (; started < T; started++)
+				if (pthread_create(&th[started], NULL, storm_thread, (void *)(np * T + started)))
+					break;
+			char c;
+			if (read(go[0], &c, 1) < 0) /* EOF (0) is the start signal */
+				_exit(1);
+			storm_go = 1;
+			for (long i = 0; i < started; i++)
+				pthread_join(th[i], NULL);
+			_exit(started == T ? 0 : 1);
+		}
+		kids[np] = pid;
+	}
+	close(go[0]);
+	double t0 = now_s();
+	close(go[1]); /* EOF on the pipe: every child starts */
+	int rc = np == P ? 0 : -1;
+	for (long i = 0; i < np; i++) {
+		int status;
+		if (waitpid(kids[i], &status, 0) != kids[i] || !WIFEXITED(status) || WEXITSTATUS(status))
+			rc = -1;
+	}
+	double dt = now_s() - t0;
+	fprintf(stderr, "storm: %ld calls in %.3f s (%.0f calls/s)\n", P * T * N, dt,
+		dt > 0 ? (double)(P * T * N) / dt : 0.0);
+	return rc;
+}
+
+static void pin(int i)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((int)(i % (ncpu > 0 ? ncpu : 1)), &set);
+	sched_setaffinity(0, sizeof(set), &set); /* best effort: a CPU may be offline */
+}
+
+struct pong {
+	int in, out;                 /* pipe ends of the helper */
+	long n;                      /* round trips */
+	int cpu;                     /* where the helper runs */
+};
+
+static void *pong_main(void *arg)
+{
+	struct pong *p = arg;
+	char c;
+	pin(p->cpu);
+	for (long k = 0; k < p->n; k++)
+		if (read(p->in, &c, 1) != 1 || write(p->out, &c, 1) != 1)
+			break;
+	return NULL;
+}
+
+/* @n round trips through two pipes with a helper thread on another CPU. */
+static int do_pingpong(long n)
+{
+	int a[2], b[2], rc = 0;
+	if (pipe(a))
+		return -1;
+	if (pipe(b)) {
+		close(a[0]);
+		close(a[1]);
+		return -1;
+	}
+	struct pong p = { .in = a[0], .out = b[1], .n = n, .cpu = sched_getcpu() + 1 };
+	pthread_t th;
+	if (pthread_create(&th, NULL, pong_main, &p)) {
+		rc = -1;
+	} else {
+		char c = 'p';
+		for (long k = 0; k < n && !rc; k++)
+			if (write(a[1], &c, 1) != 1 || read(b[0], &c, 1) != 1)
+				rc = -1;
+		if (rc)
+			close(a[1]), a[1] = -1; /* unblock the helper */
+		pthread_join(th, NULL);
+	}
+	close(a[0]);
+	if (a[1] >= 0)
+		close(a[1]);
+	close(b[0]);
+	close(b[1]);
+	return rc;
+}
+
+static volatile sig_atomic_t signals_seen;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
+
+static int do_signal(long n)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return -1;
+	for (long k = 0; k < n; k++)
+		if (syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1))
+			return -1;
+	return 0;
+}
+
+static int do_faults(long n)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	if (!n)
+		return 0;
+	char *m = mmap(NULL, (size_t)(n * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	for (long k = 0; k < n; k++)
+		((volatile char *)m)[k * page] = 1;
+	munmap(m, (size_t)(n * page));
+	return 0;
+}
+
+static int do_exec(long n)
+{
+	for (long k = 0; k < n; k++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			char *args[] = { self_exe, "--getppid", "1", NULL };
+			execv(self_exe, args); /* the command name stays "workload" */
+			execv("/proc/self/exe", args);
+			_exit(127);
+		}
+		int status;
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+			return -1;
+	}
+	return 0;
+}
+
+static void do_spin(long ms)
+{
+	long t0 = now_ns(), end = t0 + ms * 1000000L, calls = 0, t = t0;
+	while (t < end) {
+		for (int k = 0; k < 256; k++)
+			syscall(SYS_getppid);
+		calls += 256;
+		t = now_ns();
+	}
+	atomic_fetch_add(&spin->calls, calls);
+	long expect = 0;
+	atomic_compare_exchange_strong(&spin->first_ns, &expect, t0);
+	long first = atomic_load(&spin->first_ns);
+	while (t0 < first && !atomic_compare_exchange_weak(&spin->first_ns, &first, t0))
+		;
+	long last = atomic_load(&spin->last_ns);
+	while (t > last && !atomic_compare_exchange_weak(&spin->last_ns, &last, t))
+		;
+}
+
+/* Index of the --end closing the group whose actions start at @i. */
+static int group_end(int argc, char **argv, int i)
+{
+	for (int depth = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--threads") || !strcmp(argv[i], "--procs"))
+			depth++;
+		else if (!strcmp(argv[i], "--end") && depth-- == 0)
+			return i;
+	}
+	fprintf(stderr, "workload: a group lacks its --end\n");
+	exit(2);
+}
+
+static int run(int from, int to, char **argv);
+
+struct copy {
+	int from, to;                /* actions */
+	char **argv;
+	int index;                   /* copy number: CPU */
+	int rc;
+	pthread_t th;
+};
+
+static void *copy_main(void *arg)
+{
+	struct copy *c = arg;
+	pin(c->index);
+	c->rc = run(c->from, c->to, c->argv);
+	return NULL;
+}
+
+/* Runs actions [@from, @to) in @n threads or processes at once. */
+static int run_group(int n, bool threads, int from, int to, char **argv)
+{
+	struct copy *cs = calloc((size_t)n, sizeof(*cs));
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	int rc = 0;
+	if (!cs || !pids) {
+		free(cs);
+		free(pids);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		cs[i] = (struct copy){ .from = from, .to = to, .argv = argv, .index = i };
+		if (threads) {
+			if (pthread_create(&cs[i].th, NULL, copy_main, &cs[i])) {
+				cs[i].th = 0;
+				rc = -1;
+			}
+		} else {
+			fflush(stderr);
+			pids[i] = fork();
+			if (pids[i] == 0) {
+				copy_main(&cs[i]);
+				_exit(cs[i].rc ? 1 : 0);
+			}
+			if (pids[i] < 0)
+				rc = -1;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (threads && cs[i].th) {
+			pthread_join(cs[i].th, NULL);
+			rc |= cs[i].rc;
+		} else if (!threads && pids[i] > 0) {
+			int status;
+			if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) || WEXITSTATUS(status))
+				rc = -1;
+		}
+	}
+	free(cs);
+	free(pids);
+	return rc;
+}
+
+/* Runs the actions argv[@from, @to). Returns 0, or -1 when one failed. */
+static int run(int from, int to, char **argv)
 {
 	int rc = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = from; i < to; i++) {
 		const char *a = argv[i];
-		int more = argc - i - 1;
+		int more = to - i - 1;
 		if (!strcmp(a, "--wait-fd") && more >= 1) {
 			char c;
 			int fd = (int)count_arg(argv[++i]);
 			if (read(fd, &c, 1) != 1) {
 				fprintf(stderr, "workload: no start signal on fd %d\n", fd);
-				return 1;
+				return -1;
 			}
 		} else if (!strcmp(a, "--getppid") && more >= 1) {
 			long n = count_arg(argv[++i]);
@@ -351,31 +678,47 @@ int main(int argc, char **argv)
 			for (long k = 0; k < n; k++)
 				if (do_fork()) {
 					perror("workload: fork");
-					rc = 1;
+					rc = -1;
 				}
 		} else if (!strcmp(a, "--sleep-ms") && more >= 1) {
 			if (do_sleep(count_arg(argv[++i]))) {
 				perror("workload: nanosleep");
-				rc = 1;
+				rc = -1;
 			}
 		} else if (!strcmp(a, "--write-null") && more >= 1) {
 			long n = count_arg(argv[++i]);
 			int fd = open("/dev/null", O_WRONLY);
 			if (fd < 0) {
 				perror("workload: /dev/null");
-				return 1;
+				return -1;
 			}
 			for (long k = 0; k < n; k++)
 				if (write(fd, "x", 1) != 1)
-					rc = 1;
+					rc = -1;
 			close(fd);
 		} else if (!strcmp(a, "--tcp") && more >= 1) {
 			long n = count_arg(argv[++i]);
 			for (long k = 0; k < n; k++)
 				if (do_tcp()) {
 					perror("workload: tcp");
-					rc = 1;
+					rc = -1;
 				}
+		} else if (!strcmp(a, "--direct-write") && more >= 2) {
+			const char *dir = argv[++i];
+			int r = do_direct_write(dir, count_arg(argv[++i]));
+			if (r == 3)
+				exit(3); /* the caller skips */
+			if (r)
+				rc = -1;
+		} else if (!strcmp(a, "--wakeup") && more >= 1) {
+			if (do_wakeup(count_arg(argv[++i]))) {
+				fprintf(stderr, "workload: wakeup child failed\n");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--big-arg") && more >= 1) {
+			long n = count_arg(argv[++i]);
+			for (long k = 0; k < n; k++)
+				syscall(SYS_lseek, -1, 12345678901234567890ull, SEEK_SET);
 		} else if (!strcmp(a, "--open-fstat") && more >= 2) {
 			const char *path = argv[++i];
 			long n = count_arg(argv[++i]);
@@ -384,7 +727,7 @@ int main(int argc, char **argv)
 				int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
 				if (fd < 0 || syscall(SYS_fstat, fd, &st)) {
 					perror("workload: open-fstat");
-					rc = 1;
+					rc = -1;
 				}
 				if (fd >= 0)
 					close(fd);
@@ -394,7 +737,7 @@ int main(int argc, char **argv)
 			i += 3;
 			if (do_storm(P, T, N)) {
 				fprintf(stderr, "workload: storm failed\n");
-				rc = 1;
+				rc = -1;
 			}
 		} else if (!strcmp(a, "--direct-write") && more >= 2) {
 			const char *dir = argv[++i];
@@ -402,22 +745,97 @@ int main(int argc, char **argv)
 			if (r == 3)
 				return 3;
 			if (r)
-				rc = 1;
+				rc = -1;
 		} else if (!strcmp(a, "--wakeup") && more >= 1) {
 			if (do_wakeup(count_arg(argv[++i]))) {
 				fprintf(stderr, "workload: wakeup child failed\n");
-				rc = 1;
+				rc = -1;
 			}
 		} else if (!strcmp(a, "--big-arg") && more >= 1) {
 			long n = count_arg(argv[++i]);
 			for (long k = 0; k < n; k++)
 				syscall(SYS_lseek, -1, 12345678901234567890ull, SEEK_SET);
+		} else if (!strcmp(a, "--tcp-data") && more >= 1) {
+			if (do_tcp_data(count_arg(argv[++i]))) {
+				perror("workload: tcp-data");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--fsync") && more >= 2) {
+			const char *dir = argv[++i];
+			if (do_fsync(dir, count_arg(argv[++i]))) {
+				perror("workload: fsync");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--pingpong") && more >= 1) {
+			if (do_pingpong(count_arg(argv[++i]))) {
+				perror("workload: pingpong");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--signal") && more >= 1) {
+			if (do_signal(count_arg(argv[++i]))) {
+				perror("workload: signal");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--faults") && more >= 1) {
+			if (do_faults(count_arg(argv[++i]))) {
+				perror("workload: faults");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--exec") && more >= 1) {
+			if (do_exec(count_arg(argv[++i]))) {
+				perror("workload: exec");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--paced") && more >= 2) {
+			long m = count_arg(argv[++i]), n = count_arg(argv[++i]);
+			for (long k = 0; k < m; k++) {
+				for (long c = 0; c < n; c++)
+					syscall(SYS_getppid);
+				if (do_sleep(1)) {
+					perror("workload: nanosleep");
+					rc = -1;
+				}
+			}
+		} else if (!strcmp(a, "--spin-ms") && more >= 1) {
+			do_spin(count_arg(argv[++i]));
+		} else if ((!strcmp(a, "--threads") || !strcmp(a, "--procs")) && more >= 2) {
+			long n = count_arg(argv[++i]);
+			int end = group_end(to, argv, i + 1);
+			if (n < 1 || n > 64) {
+				fprintf(stderr, "workload: %s takes 1 to 64\n", a);
+				exit(2);
+			}
+			if (run_group((int)n, a[2] == 't', i + 1, end, argv))
+				rc = -1;
+			i = end;
 		} else {
-			fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] "
-					"[--sleep-ms M] [--write-null N] [--tcp N] [--direct-write DIR N] [--wakeup N] "
-					"[--big-arg N] [--open-fstat PATH K] [--storm P T N]\n");
-			return 2;
+			usage_exit();
 		}
 	}
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	self_exe = argv[0];
+	spin = mmap(NULL, sizeof(*spin), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (spin == MAP_FAILED) {
+		perror("workload: mmap");
+		return 1;
+	}
+	/* check the whole command line first: a usage error makes no call */
+	for (int i = 1, depth = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--threads") || !strcmp(argv[i], "--procs"))
+			depth++;
+		else if (!strcmp(argv[i], "--end") && depth-- == 0)
+			usage_exit();
+	}
+	int rc = run(1, argc, argv);
+	long calls = atomic_load(&spin->calls);
+	if (calls) {
+		double ms = (double)(atomic_load(&spin->last_ns) - atomic_load(&spin->first_ns)) / 1e6;
+		fprintf(stderr, "workload: spin: %ld calls in %.0f ms, %.0f events/s\n", calls, ms,
+			ms > 0 ? 2.0 * (double)calls / (ms / 1000.0) : 0.0);
+	}
+	return rc ? 1 : 0;
 }

@@ -1,10 +1,21 @@
 # differential.sql - the optimizer's differential corpus (tests/suites/
-# 61-sql-differential.sh): every query runs under --plan mvsf and --plan
-# auto at the same time on one workload (tests/e2e/workload), and the
-# results must be equal. "merge:" sums the last column per key over
-# windows, "merge-max:" takes its maximum (windows close on each run's
-# clock). Together the queries cover every table, every filter form, every
-# aggregate, windows and joins.
+# 61-sql-optimizer.sh): every query runs under --plan mvsf, --plan auto and
+# --plan kernel-max at the same time on one hostile workload (several
+# processes and threads on both CPUs, block I/O with fsync, loopback TCP,
+# cross-CPU wakeups, signals, page faults, exec, events across window
+# boundaries; see `safebpf sqlcheck --help`), and the results must be equal
+# or differ by no more rows than the runs reported lost events.
+# Directives before a query (combinable):
+#   merge: / merge-max: / merge-min:  the last column summed (maximum,
+#       minimum) per key over windows (windows close on each run's clock);
+#   merge=OPS:  per column k key, s sum, x max, n min;
+#   distinct:   distinct rows; count: the number of rows only;
+#   p:          trace the workload's first process only (-p), not children;
+#   known(OWNER):  a known bug of another change: the difference is
+#       reported as KNOWN and does not fail the suite. Remove the mark when
+#       the fix lands. (None at the moment.)
+# Together the queries cover every table, every filter form, every
+# aggregate, windows, joins, and -p/-c.
 
 # Times differ by nanoseconds between two tracers (each program reads the
 # clock itself), so a query shows time values only through comparisons.
@@ -63,8 +74,119 @@ SELECT prev_state, COUNT(*) AS n FROM sched_switch WHERE prev_prio >= 100 AND pr
 SELECT COUNT(*) AS n, SUM(target_prio) AS p FROM sched_wakeup WHERE target_cpu >= 0
 SELECT error_code & 2 AS write, COUNT(*) AS n FROM page_faults WHERE address > 4096 GROUP BY error_code & 2
 SELECT old_state, new_state, COUNT(*) AS n FROM tcp_state WHERE family = 'inet' AND dport > 0 GROUP BY old_state, new_state
-SELECT rwbs, COUNT(*) AS n, MAX(latency) AS worst FROM block_io GROUP BY rwbs
+SELECT rwbs, COUNT(*) AS n, MAX(latency) > 0ns AS worst FROM block_io GROUP BY rwbs
 
 # --- joins (filters stay in user space; the sources batch) ---
 SELECT F.child_comm, E.group_dead, COUNT(*) AS n FROM process_fork AS F JOIN process_exit AS E ON F.child_tid = E.tid GROUP BY F.child_comm, E.group_dead
 SELECT E.comm, S.signal, S.target_tid = E.tid AS self FROM process_exit AS E JOIN signals AS S ON E.tid = S.pid WHERE S.sig = 17
+
+# --- -p: the workload's first process only (its threads, not its children) ---
+p: SELECT syscall_number, COUNT(*) AS n FROM system_calls GROUP BY syscall_number
+p: SELECT comm, tid = pid AS main, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY comm, tid = pid
+p: SELECT path, ret >= 0 AS ok, COUNT(*) AS n FROM file_opens GROUP BY path, ret >= 0
+p: SELECT child_comm, COUNT(*) AS n FROM process_fork GROUP BY child_comm
+p: SELECT group_dead, COUNT(*) AS n FROM process_exit GROUP BY group_dead
+p: SELECT signal, code, COUNT(*) AS n FROM signals GROUP BY signal, code
+p: SELECT error_code & 2 AS write, COUNT(*) AS n FROM page_faults GROUP BY error_code & 2
+p: SELECT new_state, COUNT(*) AS n FROM tcp_state GROUP BY new_state
+p: SELECT target_comm, COUNT(*) AS n FROM sched_wakeup WHERE target_comm = 'workload' GROUP BY target_comm
+p: SELECT prev_state, COUNT(*) AS n FROM sched_switch WHERE prev_state IN ('S', 'D') GROUP BY prev_state
+p: SELECT comm, basename(filename) AS f FROM process_exec
+p: merge: SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (110, 35) GROUP BY syscall_number WINDOW 100ms
+p: SELECT syscall_number, ret FROM system_calls WHERE syscall_number = 257
+p: SELECT DISTINCT syscall_number FROM system_calls WHERE syscall_number < 100
+p: SELECT COUNT(*) AS n, COUNT(arg1) AS c, SUM(arg2) AS s FROM system_calls WHERE syscall_number = 1
+p: SELECT F.child_comm, COUNT(*) AS n FROM process_fork AS F JOIN process_exit AS E ON F.child_tid = E.tid GROUP BY F.child_comm
+
+# --- system_calls under the hostile workload: threads, children, both CPUs ---
+SELECT tid = pid AS main, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY tid = pid
+SELECT syscall_name(syscall_number) AS name, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (0, 1, 74, 200, 234) GROUP BY syscall_name(syscall_number)
+SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE comm = 'workload' AND syscall_number NOT IN (110, 35) GROUP BY syscall_number
+SELECT syscall_number, arg0, arg2, ret FROM system_calls WHERE syscall_number = 18 AND ret = 4096
+SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number = 74 AND ret = 0 GROUP BY syscall_number
+SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (41, 42, 43, 44, 45, 49, 50, 51, 54, 288) GROUP BY syscall_number
+SELECT syscall_number, SUM(ret) AS bytes, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (0, 1, 44, 45) AND ret > 0 GROUP BY syscall_number
+SELECT errno_name(ret) AS e, COUNT(*) AS n FROM system_calls WHERE ret < 0 GROUP BY errno_name(ret)
+SELECT syscall_number, MIN(arg0) AS lo, MAX(arg0) AS hi, COUNT(arg0) AS c FROM system_calls WHERE syscall_number IN (1, 3, 257) GROUP BY syscall_number
+SELECT syscall_number % 16 AS b, COUNT(*) AS n FROM system_calls GROUP BY syscall_number % 16 HAVING COUNT(*) >= 3
+SELECT syscall_number, AVG(ret) AS a, SUM(arg2) AS s2 FROM system_calls WHERE syscall_number IN (0, 1) GROUP BY syscall_number
+SELECT syscall_number, P50(arg2) AS med, P90(arg2) AS p90, P95(ret) AS p95 FROM system_calls WHERE syscall_number IN (0, 1, 17, 18) GROUP BY syscall_number
+SELECT syscall_number, LHIST(ret, 0, 5000, 1024) AS h FROM system_calls WHERE syscall_number IN (0, 1, 18) GROUP BY syscall_number
+SELECT HIST(arg2) AS h FROM system_calls WHERE syscall_number = 1
+SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 AND (tid & 1) = 0
+SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 AND arg0 IS NOT NULL AND ret > 0 AND ret < 4194304
+SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE abs(ret) < 3 AND syscall_number < 60 GROUP BY syscall_number
+SELECT upper(comm) AS c, COUNT(*) AS n FROM system_calls WHERE lower(comm) = 'workload' AND syscall_number = 110 GROUP BY upper(comm)
+SELECT syscall_number, hex(arg1 & 255) AS a1, COUNT(*) AS n FROM system_calls WHERE syscall_number = 257 GROUP BY syscall_number, hex(arg1 & 255)
+SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 OR syscall_number = 1 OR syscall_number = 35 GROUP BY syscall_number ORDER BY n DESC
+count: SELECT syscall_number, ret FROM system_calls WHERE syscall_number = 110 LIMIT 50
+SELECT syscall_number, COUNT(*) AS n FROM system_calls GROUP BY syscall_number ORDER BY syscall_number LIMIT 5
+SELECT cpu < 64 AS cpu_ok, uid, gid, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY cpu < 64, uid, gid
+SELECT syscall_number, str(ret) AS r, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (2, 257) GROUP BY syscall_number, str(ret)
+SELECT DISTINCT comm, syscall_number FROM system_calls WHERE syscall_number IN (56, 57, 59, 61, 231, 60)
+SELECT syscall_number | 1 AS odd, COUNT(*) AS n FROM system_calls WHERE syscall_number <> 110 AND (arg2 | 1) >= 1 AND msec(duration) < 10000 GROUP BY syscall_number | 1
+SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE errno_name(ret) IS NULL AND sec(duration) = 0 AND -ret <= 0 GROUP BY syscall_number
+
+# --- windows closing while events flow (merged over windows) ---
+merge: SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 WINDOW 100ms
+merge: SELECT comm, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY comm WINDOW 10ms
+merge=ksx: SELECT syscall_number, COUNT(*) AS n, MAX(ret) AS hi FROM system_calls WHERE syscall_number IN (0, 1, 110) GROUP BY syscall_number WINDOW 50ms
+merge=kssnx: SELECT syscall_number, COUNT(*) AS n, SUM(ret) AS s, MIN(ret) AS lo, MAX(ret) AS hi FROM system_calls WHERE syscall_number IN (1, 230, 35) GROUP BY syscall_number WINDOW 20ms
+merge-min: SELECT syscall_number, MIN(arg2) AS lo FROM system_calls WHERE syscall_number IN (0, 1) GROUP BY syscall_number WINDOW 20ms
+merge: SELECT tid = pid AS main, COUNT(*) AS n FROM system_calls GROUP BY tid = pid WINDOW 50ms
+merge: SELECT error_code & 2 AS write, COUNT(*) AS n FROM page_faults GROUP BY error_code & 2 WINDOW 20ms
+merge: SELECT new_state, COUNT(*) AS n FROM tcp_state GROUP BY new_state WINDOW 20ms
+merge: SELECT child_comm, COUNT(*) AS n FROM process_fork GROUP BY child_comm WINDOW 20ms
+merge: SELECT signal, COUNT(*) AS n FROM signals GROUP BY signal WINDOW 20ms
+merge: SELECT path, COUNT(*) AS n FROM file_opens WHERE path LIKE '/etc/%' GROUP BY path WINDOW 10ms
+merge: SELECT target_comm, COUNT(*) AS n FROM sched_wakeup WHERE target_comm = 'workload' GROUP BY target_comm WINDOW 20ms
+merge: SELECT prev_state, COUNT(*) AS n FROM sched_switch WHERE prev_state = 'S' GROUP BY prev_state WINDOW 20ms
+SELECT syscall_number, ret FROM system_calls WHERE syscall_number = 39 WINDOW 20ms ORDER BY ret
+distinct: SELECT DISTINCT syscall_number FROM system_calls WHERE syscall_number < 64 WINDOW 20ms ORDER BY syscall_number
+merge: p: SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY syscall_number WINDOW 10ms
+
+# --- file_opens ---
+SELECT basename(path) AS f, COUNT(*) AS n FROM file_opens WHERE path NOT LIKE '/proc/%' AND path NOT LIKE '/sys/%' GROUP BY basename(path)
+SELECT flags & 3 AS acc, (flags & 64) != 0 AS creat, COUNT(*) AS n FROM file_opens GROUP BY flags & 3, (flags & 64) != 0
+SELECT path, errno_name(ret) AS e FROM file_opens WHERE ret < 0 AND path IN ('/nonexistent', '/etc/hostname')
+SELECT COUNT(*) AS n, MIN(ret) >= 0 AS ok, COUNT(path) AS paths FROM file_opens WHERE path = '/etc/hostname'
+SELECT tid = pid AS main, COUNT(*) AS n FROM file_opens WHERE path = '/etc/hostname' GROUP BY tid = pid
+SELECT path FROM file_opens WHERE path LIKE '%workload-fsync%' AND ret >= 0 ORDER BY path
+
+# --- processes, exec, signals ---
+SELECT parent_comm, child_comm, parent_tid != child_tid AS other, COUNT(*) AS n FROM process_fork WHERE child_comm = 'workload' GROUP BY parent_comm, child_comm, parent_tid != child_tid
+SELECT COUNT(*) AS n FROM process_fork WHERE parent_tid = pid
+SELECT comm, group_dead, COUNT(*) AS n FROM process_exit GROUP BY comm, group_dead
+SELECT comm, COUNT(*) AS n, MIN(prio) AS lo, MAX(prio) AS hi FROM process_exit GROUP BY comm
+SELECT comm, basename(filename) AS f, old_tid = tid AS same FROM process_exec
+SELECT signal, code, process_wide, target_tid = tid AS self, COUNT(*) AS n FROM signals GROUP BY signal, code, process_wide, target_tid = tid
+SELECT sig, signal_name(sig) AS name, COUNT(*) AS n FROM signals WHERE sig IN (10, 17) GROUP BY sig, signal_name(sig)
+
+# --- scheduler (wakeups across CPUs, a task's last switch) ---
+SELECT target_comm, COUNT(*) AS n FROM sched_wakeup WHERE target_comm = 'workload' GROUP BY target_comm
+SELECT target_cpu >= 0 AS ok, COUNT(*) AS n FROM sched_wakeup WHERE target_comm LIKE 'work%' GROUP BY target_cpu >= 0
+SELECT prev_comm, prev_state, COUNT(*) AS n FROM sched_switch WHERE prev_comm = 'workload' GROUP BY prev_comm, prev_state
+SELECT next_comm = 'workload' AS to_workload, COUNT(*) AS n FROM sched_switch WHERE prev_comm = 'workload' AND prev_state = 'S' GROUP BY next_comm = 'workload'
+SELECT COUNT(*) AS n FROM sched_switch WHERE prev_state IN ('X', 'Z')
+SELECT prev_prio, COUNT(*) AS n FROM sched_switch WHERE prev_tid = tid GROUP BY prev_prio
+
+# --- page faults, TCP, block I/O ---
+SELECT error_code, COUNT(*) AS n FROM page_faults WHERE (error_code & 4) != 0 GROUP BY error_code
+SELECT comm, COUNT(*) AS n FROM page_faults GROUP BY comm
+SELECT tcp_state_name(1) AS s, old_state, new_state, COUNT(*) AS n FROM tcp_state GROUP BY old_state, new_state
+SELECT saddr, daddr, family, protocol, COUNT(*) AS n FROM tcp_state GROUP BY saddr, daddr, family, protocol
+SELECT new_state, COUNT(*) AS n FROM tcp_state WHERE new_state IN ('ESTABLISHED', 'CLOSE', 'SYN_SENT', 'SYN_RECV') GROUP BY new_state
+SELECT COUNT(*) AS n, SUM(bytes) AS b FROM block_io WHERE bytes >= 4096
+SELECT rwbs, COUNT(*) AS n FROM block_io WHERE rwbs LIKE '%W%' GROUP BY rwbs
+p: SELECT COUNT(*) AS n FROM block_io
+SELECT dev, COUNT(*) AS n FROM block_io GROUP BY dev
+
+# --- joins ---
+SELECT F.parent_comm, COUNT(*) AS n FROM process_fork AS F JOIN process_exit AS E ON F.child_tid = E.tid GROUP BY F.parent_comm
+SELECT X.comm, basename(X.filename) AS f FROM process_fork AS F JOIN process_exec AS X ON F.child_tid = X.pid
+SELECT syscall_name(C.syscall_number) AS first_use, COUNT(*) AS n FROM file_opens AS O JOIN system_calls AS C ON O.tid = C.tid AND O.ret = C.arg0 WHERE O.path = '/etc/hostname' GROUP BY syscall_name(C.syscall_number)
+SELECT S.signal, COUNT(*) AS n FROM signals AS S JOIN process_exit AS E ON S.target_tid = E.tid GROUP BY S.signal
+SELECT E.comm, COUNT(*) AS n FROM process_exec AS E JOIN process_exit AS X ON E.pid = X.pid GROUP BY E.comm
+SELECT W.target_comm, COUNT(*) AS n FROM sched_wakeup AS W JOIN sched_switch AS S ON W.target_tid = S.next_tid WHERE W.target_comm = 'workload' GROUP BY W.target_comm
+SELECT O.path, C.syscall_number FROM file_opens AS O JOIN system_calls AS C ON O.tid = C.tid WHERE O.path = '/nonexistent' AND C.syscall_number = 257
+p: SELECT F.child_comm, X.group_dead FROM process_fork AS F JOIN process_exit AS X ON F.child_tid = X.tid

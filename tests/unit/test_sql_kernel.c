@@ -419,3 +419,31 @@ Test(kprog, verifier_accepts_every_candidate_of_generated_queries, .timeout = 30
 	cr_assert_geq(kernel, 40, "kernel candidates accepted: %d of %d", kernel, judged);
 	unsetenv("SAFEBPF_NO_VERDICT_CACHE");
 }
+
+/* The generator's joins take every table this kernel provides, on either
+ * side, and are a fair share of its queries (sqlcheck runs them under every
+ * plan). */
+Test(qgen, joins_cover_every_table)
+{
+	bool seen[64] = { false };
+	int joins = 0, n = 2000;
+	char why[128];
+	for (uint64_t seed = 1; seed <= (uint64_t)n; seed++) {
+		char text[2048];
+		cr_assert_geq(sbpf_query_random(seed, text, sizeof(text)), 0);
+		if (!strstr(text, " JOIN "))
+			continue;
+		joins++;
+		for (size_t i = 0; i < sql_catalog_count() && i < 64; i++) {
+			char from[80], join[80];
+			snprintf(from, sizeof(from), "FROM %s AS", sql_catalog_get(i)->name);
+			snprintf(join, sizeof(join), "JOIN %s AS", sql_catalog_get(i)->name);
+			if (strstr(text, from) || strstr(text, join))
+				seen[i] = true;
+		}
+	}
+	cr_assert_geq(joins, n / 8, "joins: %d of %d", joins, n);
+	for (size_t i = 0; i < sql_catalog_count() && i < 64; i++)
+		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)))
+			cr_assert(seen[i], "no generated join reads %s", sql_catalog_get(i)->name);
+}

@@ -98,6 +98,10 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 		x->opts.kops = CLI_KOPS_UNVERIFIED;
 		return 1;
 	}
+	if (!strcmp(argv[*i], "--unsafe-unverified")) {
+		x->opts.unverified = 1;
+		return 1;
+	}
 	if ((rc = opt_value(argc, argv, i, "--budget", &v)) != 0) {
 		if (rc < 0)
 			return -1;
@@ -128,7 +132,10 @@ void cli_engine_usage(FILE *f)
 	fprintf(f, "  --kops            JIT engines: run Kops sites as native operations, once the\n"
 		   "                    kernel verifier accepts the lowered program (root); without\n"
 		   "                    it, sites run their proof sequences\n"
-		   "  --kops-unverified as --kops without asking the kernel (tests only)\n");
+		   "  --kops-unverified as --kops without asking the kernel (tests only)\n"
+		   "  --unsafe-unverified  jit-unchecked: run a program the kernel verifier has not\n"
+		   "                    accepted (tests only: an unverified program can crash or\n"
+		   "                    hang the process)\n");
 }
 
 int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,

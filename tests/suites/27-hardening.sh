@@ -78,5 +78,35 @@ for _ in $(seq 16); do cat "$tmp/exit.bin"; done >"$tmp/e16.bin"
 check "run raw bytecode still works" 0 '' $S run "$tmp/e16.bin"
 grep -q '^r0 = 0' "$tmp/out" || { echo "FAIL run raw bytecode: r0 = 0 expected"; fail=$((fail + 1)); }
 
+# ---- item 6: jit-unchecked runs only kernel-verified programs ----------
+# each program below crashed, hung, leaked or wrote out of bounds when
+# jit-unchecked compiled it without asking the verifier
+printf 'ja -1\nexit\n' >"$tmp/hang.s"
+printf 'lddw %%r1, 0x1234\nldxdw %%r0, [%%r1+0]\nexit\n' >"$tmp/wild.s"
+printf 'call local f\nexit\nf:\ncall local f\nexit\n' >"$tmp/recurse.s"
+printf 'mov %%r1, 7\nstxdw [%%r10+8], %%r1\nmov %%r0, 0\nexit\n' >"$tmp/oob.s"
+printf 'ldxdw %%r0, [%%r10-520]\nexit\n' >"$tmp/leak.s"
+printf 'mov %%r0, 2\nexit\n' >"$tmp/ok.s"
+priv=1
+if $S run "$tmp/ok.s" --type xdp --engine kernel --mem 00 2>&1 | grep -q "cannot use the kernel"; then
+	priv=0
+	echo "jit-unchecked verifier checks: skipped (no BPF privileges: the kernel engine cannot load)"
+	skip=$((skip + 6))
+fi
+if [ $priv -eq 1 ]; then
+	for p in hang wild recurse oob leak; do
+		check "jit-unchecked refuses $p.s" 3 'jit-unchecked refused: the kernel verifier did not accept' \
+			$S run "$tmp/$p.s" --type xdp --engine jit-unchecked --mem 0000
+	done
+	check "jit-unchecked runs a verified program" 0 '' \
+		$S run "$tmp/ok.s" --type xdp --engine jit-unchecked --mem 00
+	grep -q '^r0 = 0x2 ' "$tmp/out" || { echo "FAIL jit-unchecked verified program: r0 = 2 expected"; fail=$((fail + 1)); }
+fi
+# type mem cannot be verified: refused without the test-only flag
+check "jit-unchecked refuses type mem" 3 'only type xdp can be verified' \
+	$S run "$tmp/ok.s" --engine jit-unchecked --mem 00
+check "jit-unchecked --unsafe-unverified runs type mem" 0 '' \
+	$S run "$tmp/ok.s" --engine jit-unchecked --unsafe-unverified --mem 00
+
 echo "27-hardening: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

@@ -108,5 +108,22 @@ check "jit-unchecked refuses type mem" 3 'only type xdp can be verified' \
 check "jit-unchecked --unsafe-unverified runs type mem" 0 '' \
 	$S run "$tmp/ok.s" --engine jit-unchecked --unsafe-unverified --mem 00
 
+# ---- item 7: r1-r5 are undefined after a call ------------------------------
+# the JIT left the helper's scratch values there, the interpreter the
+# arguments: the checked engines now refuse the read, as the verifier does
+printf 'mov %%r1, 5\ncall 5\nmov %%r0, %%r1\nexit\n' >"$tmp/after.s"
+# only one path passes the call: still refused (per path, not per line)
+printf 'mov %%r2, 1\njeq %%r1, 0, skip\ncall 5\nskip:\nmov %%r0, %%r2\nexit\n' >"$tmp/path.s"
+# written again after the call: fine on every engine
+printf 'mov %%r1, 5\ncall 5\nmov %%r1, 3\nadd %%r0, %%r1\nexit\n' >"$tmp/rewritten.s"
+for e in interp jit; do
+	check "$e refuses r1 read after a call" 3 'instruction 2: r1 is read after a call' \
+		$S run "$tmp/after.s" --engine "$e" --mem 00
+	check "$e refuses r2 read after a call on one path" 3 'instruction 3: r2 is read after a call' \
+		$S run "$tmp/path.s" --engine "$e" --mem 00
+	check "$e runs a program that rewrites r1" 0 '' $S run "$tmp/rewritten.s" --engine "$e" --mem 00
+	grep -q '^r0 = 0x8 ' "$tmp/out" || { echo "FAIL $e rewritten.s: r0 = 8 expected"; fail=$((fail + 1)); }
+done
+
 echo "27-hardening: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

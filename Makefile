@@ -180,7 +180,7 @@ bench-micro: $(MICRO_OBJS) $(MICRO_V3) $(BUILD)/bench/micro/native.so $(BUILD)/b
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(CFLAGS_BASE) -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
+	clang $(CFLAGS_BASE) -DSBPF_LIBFUZZER -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB_SRCS) $(LIBS)
 
 # Fuzz targets without libFuzzer (gcc + ASan, tests/fuzz/replay_main.c), for
 # replaying the seed corpora in `make test`.

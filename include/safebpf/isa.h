@@ -179,6 +179,15 @@ struct sbpf_validate_error {
 int sbpf_validate(const struct sbpf_insn *insns, size_t n,
 		  struct sbpf_validate_error *err);
 
+/* For a program that passed sbpf_validate(): refuses, as the kernel verifier
+ * does, a read of r1-r5 after a call (helper, kfunc or bpf-to-bpf) on some
+ * path before the register is written again; those registers are undefined
+ * after a call and the engines leave different values there. The checked
+ * engines (interpreter, checked JIT) apply it at load. Returns 0, -EINVAL
+ * with @err filled (the reading instruction), or -ENOMEM. */
+int sbpf_validate_clobbers(const struct sbpf_insn *insns, size_t n,
+			   struct sbpf_validate_error *err);
+
 /*
  * Builder: the code-generation API. Append instructions, jump to labels that
  * are bound before or after the jump, and collect the program at the end.

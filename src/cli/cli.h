@@ -24,9 +24,22 @@ enum {
 #define CMD(name, fn, summary) int cmd_##fn(int argc, char **argv);
 #include "commands.def"
 
+/* Input size limits (docs/asm.md "Input limits"). Raw bytecode is at most
+ * SBPF_MAX_INSNS 8-byte slots (8 MiB); any other input file (assembly or
+ * hex text, .data test files, BPF objects, --mem-file, --rodata, queries)
+ * at most CLI_MAX_INPUT bytes, which holds the assembly of the largest
+ * program (about 40 bytes a line). */
+#define CLI_MAX_BYTECODE ((size_t)SBPF_MAX_INSNS * 8)
+#define CLI_MAX_INPUT ((size_t)64 << 20)
+
 /* Reads a whole file (or stdin for "-") into a NUL-terminated malloc'ed
- * buffer. Returns NULL and prints why on failure. */
+ * buffer, at most CLI_MAX_INPUT bytes: a longer input (/dev/zero, a pipe
+ * that never ends) is refused after reading one byte past the limit.
+ * Returns NULL and prints why on failure. */
 char *cli_read_file(const char *path, size_t *len);
+/* The bytes of @path as raw bytecode: prints why and returns nonzero when
+ * @len is not a whole number of slots or exceeds CLI_MAX_BYTECODE. */
+int cli_check_bytecode_len(const char *path, size_t len);
 
 /* Loads a program from @path: a clang-compiled BPF object (ELF magic; its
  * only program), assembly text (.s/.asm or anything that is not a multiple

@@ -3,7 +3,7 @@
  * entry point, and write a header that declares the entry and everything
  * the object needs from the program that links it (the helpers it calls,
  * the xdp context layout). Like the llvm engine, only after the kernel
- * verifier accepts the program (--test-skip-verifier for tests). --ir
+ * verifier accepts the program (--unsafe-unverified for tests). --ir
  * prints the optimized LLVM IR, --stats the compile figures.
  */
 #include <errno.h>
@@ -19,7 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: safebpf aot FILE [-o OUT.o] [--header OUT.h] [--entry NAME] [--type T]\n"
-		"                        [--ir | --ir-raw] [--stats] [--no-facts] [--test-skip-verifier]\n"
+		"                        [--ir | --ir-raw] [--stats] [--no-facts] [--unsafe-unverified]\n"
 		"\n"
 		"Compiles FILE (BPF object, assembly, raw bytecode or .data file) with LLVM O2\n"
 		"into an ELF object for this machine: `uint64_t NAME(void *r1, uint64_t r2)`\n"
@@ -35,7 +35,7 @@ static void usage(FILE *f)
 		"  --ir-raw          print the IR as translated, before the pipeline\n"
 		"  --stats           print the compile figures\n"
 		"  --no-facts        do not give LLVM the verifier's facts (comparison)\n"
-		"  --test-skip-verifier  compile without the kernel verifier (tests only)\n"
+		"  --unsafe-unverified   compile without the kernel verifier (tests only)\n"
 		"\n"
 		"Exit: 0 ok, 1 compile or write error, 2 usage, 3 bad program or refused by\n"
 		"the kernel verifier.\n");
@@ -44,7 +44,7 @@ static void usage(FILE *f)
 struct aot_args {
 	const char *file, *out, *header, *entry;
 	enum sbpf_prog_type type;
-	int ir, ir_raw, stats, no_facts, skip_verifier;
+	int ir, ir_raw, stats, no_facts, unverified;
 };
 
 static int parse_args(int argc, char **argv, struct aot_args *a)
@@ -75,8 +75,8 @@ static int parse_args(int argc, char **argv, struct aot_args *a)
 			a->stats = 1;
 		} else if (!strcmp(arg, "--no-facts")) {
 			a->no_facts = 1;
-		} else if (!strcmp(arg, "--test-skip-verifier")) {
-			a->skip_verifier = 1;
+		} else if (!strcmp(arg, "--unsafe-unverified")) {
+			a->unverified = 1;
 		} else if (arg[0] == '-' && arg[1]) {
 			fprintf(stderr, "safebpf aot: unknown option or missing value: %s\n", arg);
 			usage(stderr);
@@ -173,7 +173,7 @@ int cmd_aot(int argc, char **argv)
 	struct sbpf_llvm *l = NULL;
 	struct sbpf_vm *vm = NULL;
 	struct cli_engine_opts eo = { .sz = sizeof(eo), .type = a.type, .rodata = rodata, .rodata_len = rodata_len };
-	if (!a.skip_verifier && (rc = cli_llvm_verify(insns, n, &eo, why, sizeof(why)))) {
+	if (!a.unverified && (rc = cli_llvm_verify(insns, n, &eo, why, sizeof(why)))) {
 		fprintf(stderr, "safebpf aot: %s\n", why);
 		ret = rc == -EPERM ? EXIT_PERM : EXIT_INPUT;
 		goto out;

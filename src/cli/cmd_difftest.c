@@ -51,8 +51,8 @@ static void usage(FILE *f)
 		"                    (Linux 6.18's verifier mis-prunes after them: see\n"
 		"                    tests/xdp/kernel-bugs/atomic-fetch-precision.s)\n"
 		"  --engine E        compare the interpreter with engine E instead of the JIT\n"
-		"                    (e.g. llvm: mem forms are compiled without the kernel\n"
-		"                    verifier, as --test-skip-verifier; with --kernel, the xdp\n"
+		"                    (e.g. llvm: programs are compiled without the kernel\n"
+		"                    verifier, as --unsafe-unverified; with --kernel, the xdp\n"
 		"                    forms the kernel accepted run on E too, verified)\n"
 		"  -v, --verbose     print each kernel rejection\n"
 		"\n"
@@ -72,12 +72,6 @@ struct dt_args {
 	int kernel_fetch;        /* --kernel-fetch-atomics */
 	const char *engine;      /* --engine: the engine under test (default "jit") */
 };
-
-/* The engine under test when it is not the JIT: it compiles mem forms
- * without the kernel verifier (--test-skip-verifier). Fair: generated
- * programs are memory-safe and terminate by construction, and the
- * interpreter (which checks every access) runs each one first. */
-static const struct cli_engine *unverified_engine;
 
 /* What one engine did with one program. */
 struct outcome {
@@ -102,8 +96,12 @@ struct pair {
 static void run_on(const struct cli_engine *e, enum sbpf_prog_type type, const struct sbpf_insn *insns,
 		   size_t n, const uint8_t *input, struct outcome *o)
 {
-	struct cli_engine_opts eo = { .sz = sizeof(eo), .type = type, .type_set = 1,
-				      .skip_verifier = e == unverified_engine && type == SBPF_PROG_MEM };
+	/* Engines that need the kernel verifier's acceptance (jit-unchecked,
+	 * llvm) run here without asking it again: jit-unchecked gets only
+	 * programs the kernel accepted (kref), and every generated program is
+	 * memory-safe and terminates by construction, run first by the
+	 * interpreter, which checks every access. */
+	struct cli_engine_opts eo = { .sz = sizeof(eo), .type = type, .type_set = 1, .unverified = 1 };
 	memset(o, 0, sizeof(*o));
 	memcpy(o->mem, input, MEMSZ);
 	void *h = e->load(insns, n, &eo, o->why, sizeof(o->why));
@@ -342,9 +340,6 @@ int cmd_difftest(int argc, char **argv)
 		fprintf(stderr, "safebpf difftest: this build lacks an engine (interp, %s, kernel)\n", a.engine);
 		return EXIT_FAIL;
 	}
-	const struct cli_engine *the_jit = cli_engine_find("jit");
-	if (jit != the_jit)
-		unverified_engine = jit;
 	if (a.kernel) {
 		char why[160];
 		if (sbpf_kernel_check_privileges(why, sizeof(why))) {

@@ -71,12 +71,15 @@ static struct sbpf_insn *load(const char *path, size_t *n, uint8_t **rodata, siz
 		uint8_t *bytes;
 		size_t nb;
 		if (cli_parse_hex(buf, &bytes, &nb) == 0) {
-			insns = (struct sbpf_insn *)bytes;
-			*n = nb / sizeof(*insns);
+			if (cli_check_bytecode_len(path, nb)) {
+				free(bytes);
+			} else {
+				insns = (struct sbpf_insn *)bytes;
+				*n = nb / sizeof(*insns);
+			}
 		}
-	} else if (!is_asm_name && !is_text(buf, len) && len % sizeof(*insns)) {
-		fprintf(stderr, "safebpf: %s: %zu bytes is not a whole number of 8-byte slots\n",
-			path, len);
+	} else if (!is_asm_name && !is_text(buf, len) && cli_check_bytecode_len(path, len)) {
+		/* said by cli_check_bytecode_len() */
 	} else if (is_asm_name || is_text(buf, len)) {
 		struct sbpf_diags diags = { 0 };
 		if (sbpf_assemble(buf, path, &insns, n, &diags)) {

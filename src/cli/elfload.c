@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "safebpf/datafile.h"
@@ -21,6 +22,12 @@ struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t
 				      uint8_t **rodata, size_t *rodata_len)
 {
 	struct sbpf_elf_error err = { "" };
+	struct stat st;
+	if (!stat(path, &st) && S_ISREG(st.st_mode) && (uint64_t)st.st_size > CLI_MAX_INPUT) {
+		fprintf(stderr, "safebpf: %s: input larger than %zu MiB (the limit for a program, "
+			"its assembly or a data file)\n", path, CLI_MAX_INPUT >> 20);
+		return NULL;
+	}
 	struct sbpf_elf *obj = sbpf_elf__open(path, &err);
 	if (!obj) {
 		fprintf(stderr, "safebpf: %s\n", err.msg);

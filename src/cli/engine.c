@@ -1,6 +1,6 @@
 /* engine.c - the engine table (from engines.def) and the engine options
  * every program-running command accepts: --engine, --type, --budget, --kops,
- * --test-skip-verifier.
+ * --unsafe-unverified.
  * To add an option: a field in struct cli_engine_opts, a branch in
  * cli_engine_parse_opt() and a line in cli_engine_usage().
  */
@@ -99,8 +99,8 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 		x->opts.kops = CLI_KOPS_UNVERIFIED;
 		return 1;
 	}
-	if (!strcmp(argv[*i], "--test-skip-verifier")) {
-		x->opts.skip_verifier = 1;
+	if (!strcmp(argv[*i], "--unsafe-unverified")) {
+		x->opts.unverified = 1;
 		return 1;
 	}
 	if ((rc = opt_value(argc, argv, i, "--budget", &v)) != 0) {
@@ -134,8 +134,9 @@ void cli_engine_usage(FILE *f)
 		   "                    kernel verifier accepts the lowered program (root); without\n"
 		   "                    it, sites run their proof sequences\n"
 		   "  --kops-unverified as --kops without asking the kernel (tests only)\n"
-		   "  --test-skip-verifier  llvm engine: compile without the kernel verifier's\n"
-		   "                    approval (tests only: its code has no run-time checks)\n");
+		   "  --unsafe-unverified  jit-unchecked and llvm: run a program the kernel verifier\n"
+		   "                    has not accepted (tests only: their code has no run-time\n"
+		   "                    checks, so an unverified program can crash or hang the process)\n");
 }
 
 int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,

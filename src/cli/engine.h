@@ -24,12 +24,12 @@ struct cli_engine_opts {
 	const void *rodata;        /* the program's read-only data (vm.h SBPF_RODATA_PSEUDO), or NULL */
 	size_t rodata_len;         /* its bytes */
 	int kops;                  /* --kops / --kops-unverified: CLI_KOPS_* (JIT engines only) */
+	int unverified;            /* --unsafe-unverified (tests only): jit-unchecked and llvm
+				    * run a program the kernel verifier has not accepted */
 	/* The lowered program's sites when the command lowered the program
 	 * itself (cli_kops_prepare) and passes the lowered program to load();
 	 * NULL: load() lowers a program with sites on its own. */
 	const struct sbpf_kops_lowered *lowered;
-	int skip_verifier;         /* --test-skip-verifier: the llvm engine compiles without asking
-				    * the kernel verifier (tests of programs it cannot judge) */
 };
 
 /* One engine. A handle from load() runs any number of times. */
@@ -79,7 +79,7 @@ void cli_exec_init(struct cli_exec *x);
 const struct cli_engine *cli_engine_find(const char *name);
 
 /* If argv[*i] is an engine option (--engine NAME, --type TYPE, --budget N,
- * --kops, --kops-unverified),
+ * --kops, --kops-unverified, --unsafe-unverified),
  * consumes it and its value (advancing *i to the last argument used) and
  * returns 1; returns 0 when it is not one; prints the problem and returns
  * -1 on a bad value. */

@@ -2,7 +2,10 @@
  * (include/safebpf/jit.h) behind the CLI engine interface, with the
  * interpreter's default helpers. "jit" is bounds-checked and safe on any
  * valid program; "jit-unchecked" elides every check and is only for
- * programs the kernel verifier accepted. --budget is the JIT's loop budget
+ * programs the kernel verifier accepted: it loads only a program of type xdp
+ * that the running kernel's verifier accepts (or whose Kops lowering it
+ * accepted under --kops), unless --unsafe-unverified (tests only) says
+ * otherwise. --budget is the JIT's loop budget
  * (loop-header entries per run); --kops compiles Kops sites to their native
  * emits (docs/kops.md).
  */
@@ -33,6 +36,31 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 	if (l) {
 		insns = l->insns;
 		n = l->n;
+	}
+	if (unchecked && !o->unverified && !(l && o->kops == CLI_KOPS_ON)) {
+		/* unchecked code trusts the kernel verifier: ask it */
+		if (o->type != SBPF_PROG_XDP) {
+			snprintf(why, whysz, "jit-unchecked runs only programs the kernel verifier accepted, "
+				 "and only type xdp can be verified (--type xdp; --unsafe-unverified skips "
+				 "the check, tests only)");
+			sbpf_kops_lowered__free(&own);
+			return NULL;
+		}
+		struct sbpf_kops_lowered plain = { .insns = (struct sbpf_insn *)insns, .n = n };
+		struct sbpf_kops_verify_opts vo = { .sz = sizeof(vo), .rodata = o->rodata,
+						    .rodata_len = o->rodata_len, .name = "safebpf_unchk" };
+		char reason[400];
+		int vrc = sbpf_kops_verify_kernel_opts(&plain, &vo, reason, sizeof(reason));
+		if (vrc) {
+			const char *lowered = "kernel verifier rejected the lowered program: ";
+			const char *r = reason;
+			if (!strncmp(r, lowered, strlen(lowered)))
+				r += strlen(lowered);
+			snprintf(why, whysz, "jit-unchecked refused: the kernel verifier did not accept the "
+				 "program: %s (--unsafe-unverified skips the check, tests only)", r);
+			sbpf_kops_lowered__free(&own);
+			return NULL;
+		}
 	}
 	struct sbpf_jit_opts jo = {
 		.sz = sizeof(jo), .type = o->type, .unchecked = unchecked, .loop_budget = o->budget,

@@ -3,7 +3,7 @@
  * has no run-time checks, so a program must first pass the running
  * kernel's verifier, loaded as XDP with its read-only data (as the kernel
  * engine and --kops do); the kernel judges XDP programs only, so the
- * engine wants --type xdp. --test-skip-verifier compiles without asking:
+ * engine wants --type xdp. --unsafe-unverified compiles without asking:
  * for tests whose programs are safe by construction but that the kernel
  * cannot judge (mem programs, conformance tests). SAFEBPF_LLVM_CACHE names
  * a directory for compiled objects (docs/llvm.md).
@@ -27,7 +27,7 @@ int cli_llvm_verify(const struct sbpf_insn *insns, size_t n, const struct cli_en
 	if (o->type != SBPF_PROG_XDP) {
 		snprintf(why, whysz, "the llvm engine compiles only programs the kernel verifier accepted, "
 			 "and the kernel judges xdp programs: use --type xdp, not --type %s "
-			 "(--test-skip-verifier skips the verifier, for tests only)", sbpf_prog_type__name(o->type));
+			 "(--unsafe-unverified skips the verifier, for tests only)", sbpf_prog_type__name(o->type));
 		return -EINVAL;
 	}
 	char perm[128];
@@ -64,7 +64,7 @@ int cli_llvm_verify(const struct sbpf_insn *insns, size_t n, const struct cli_en
 void *engine_llvm_load(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
 		       char *why, size_t whysz)
 {
-	if (!o->skip_verifier && cli_llvm_verify(insns, n, o, why, whysz))
+	if (!o->unverified && cli_llvm_verify(insns, n, o, why, whysz))
 		return NULL;
 	struct sbpf_llvm_opts lo = {
 		.sz = sizeof(lo), .type = o->type, .rodata = o->rodata, .rodata_len = o->rodata_len,

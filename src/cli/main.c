@@ -69,23 +69,35 @@ char *cli_read_file(const char *path, size_t *len)
 	}
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap + 1);
+	int too_big = 0;
 	while (buf) {
 		size_t got = fread(buf + n, 1, cap - n, f);
 		n += got;
 		if (n < cap)
 			break;
-		char *nb = realloc(buf, cap * 2 + 1);
+		if (n > CLI_MAX_INPUT) {
+			too_big = 1;
+			break;
+		}
+		size_t ncap = cap * 2 > CLI_MAX_INPUT ? CLI_MAX_INPUT + 1 : cap * 2;
+		char *nb = realloc(buf, ncap + 1);
 		if (!nb) {
 			free(buf);
 			buf = NULL;
 			break;
 		}
 		buf = nb;
-		cap *= 2;
+		cap = ncap;
 	}
 	int bad = ferror(f);
 	if (f != stdin)
 		fclose(f);
+	if (too_big) {
+		fprintf(stderr, "safebpf: %s: input larger than %zu MiB (the limit for a program, "
+			"its assembly or a data file)\n", path, CLI_MAX_INPUT >> 20);
+		free(buf);
+		return NULL;
+	}
 	if (!buf || bad) {
 		fprintf(stderr, "safebpf: cannot read %s\n", path);
 		free(buf);
@@ -124,9 +136,11 @@ struct sbpf_insn *cli_load_program_rodata(const char *path, size_t *n, uint8_t *
 	}
 	const char *dot = strrchr(path, '.');
 	int is_asm = (dot && (!strcmp(dot, ".s") || !strcmp(dot, ".asm"))) ||
-		     len % 8 != 0 || (len > 0 && looks_like_text(buf, len));
+		     (len > 0 && looks_like_text(buf, len));
 	struct sbpf_insn *insns = NULL;
-	if (is_asm) {
+	if (!is_asm && cli_check_bytecode_len(path, len)) {
+		/* binary bytes that cannot be bytecode: said above */
+	} else if (is_asm) {
 		struct sbpf_diags diags = { 0 };
 		if (sbpf_assemble(buf, path, &insns, n, &diags)) {
 			cli_print_diags(&diags);
@@ -144,6 +158,20 @@ struct sbpf_insn *cli_load_program_rodata(const char *path, size_t *n, uint8_t *
 	}
 	free(buf);
 	return insns;
+}
+
+int cli_check_bytecode_len(const char *path, size_t len)
+{
+	if (len % sizeof(struct sbpf_insn)) {
+		fprintf(stderr, "safebpf: %s: %zu bytes is not a whole number of 8-byte slots\n", path, len);
+		return -EINVAL;
+	}
+	if (len > CLI_MAX_BYTECODE) {
+		fprintf(stderr, "safebpf: %s: %zu bytes of bytecode is more than %u instructions (%zu MiB)\n",
+			path, len, SBPF_MAX_INSNS, CLI_MAX_BYTECODE >> 20);
+		return -E2BIG;
+	}
+	return 0;
 }
 
 void cli_print_diags(const struct sbpf_diags *d)

@@ -559,6 +559,7 @@ static void open_child(void *arg, struct elf_blob *out)
 		elf_blob_put_str(out, obj->progs[i].section);
 		elf_blob_put_u32(out, (uint32_t)obj->progs[i].is_xdp);
 	}
+	sbpf_elf__close(obj); /* in process (elf_set_in_process) nothing else frees it */
 }
 
 struct sbpf_elf *sbpf_elf__open(const char *path, struct sbpf_elf_error *err)

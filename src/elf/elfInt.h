@@ -36,4 +36,10 @@ int elf_blob_get_str(const struct elf_blob *b, size_t *pos, const char **s);
 int elf_isolated(void (*fn)(void *arg, struct elf_blob *out), void *arg,
 		 struct elf_blob *reply, int *sig);
 
+/* Test-only (tests/fuzz/fuzz_elf.c): when @on, elf_isolated() runs @fn in
+ * the calling process, so that a coverage-guided fuzzer sees the parsers'
+ * edges and a crash in them is a finding instead of an error. Not for
+ * production: a malformed object can then crash the caller. */
+void elf_set_in_process(int on);
+
 #endif /* SAFEBPF_ELF_INT_H */

@@ -195,6 +195,8 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		return NULL;
 	}
 	int rc = sbpf_validate(insns, n, err);
+	if (!rc && !o.unchecked)
+		rc = sbpf_validate_clobbers(insns, n, err); /* checked mode: r1-r5 after a call */
 	if (rc) {
 		errno = -rc;
 		return NULL;

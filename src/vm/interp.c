@@ -83,6 +83,8 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 			     struct sbpf_validate_error *err)
 {
 	int rc = sbpf_validate(insns, n, err);
+	if (!rc)
+		rc = sbpf_validate_clobbers(insns, n, err); /* r1-r5 after a call */
 	if (rc) {
 		errno = -rc;
 		return NULL;

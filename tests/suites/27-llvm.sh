@@ -2,7 +2,7 @@
 # The llvm engine (src/llvm, docs/llvm.md): the whole program through LLVM
 # O2, compiled only after the kernel verifier accepts it.
 #   1. every external bpf_conformance test, and every tests/data file that
-#      expects a result, on the llvm engine (--test-skip-verifier: the
+#      expects a result, on the llvm engine (--unsafe-unverified: the
 #      kernel cannot judge mem programs; these are memory-safe)
 #   2. the verifier gate: mem programs are refused without the test flag,
 #      an xdp program the kernel refuses is refused, an accepted one runs
@@ -41,7 +41,7 @@ kwhy=$("$bin" run --engine kernel --type xdp build/bench/micro/crc32.o --mem 00 
 tdata() { # label, paths...
 	local label=$1; shift
 	local out line p f
-	out=$("$bin" test-data --engine llvm --test-skip-verifier "$@" 2>&1)
+	out=$("$bin" test-data --engine llvm --unsafe-unverified "$@" 2>&1)
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n 1)
 	if [ -z "$line" ]; then
 		echo "$out" | tail -n 20; bad "$label: no summary line"; return
@@ -197,7 +197,7 @@ int main(void)
 	return 0;
 }
 EOF
-if "$bin" aot "$tmp/h.s" --type mem --test-skip-verifier -o "$tmp/h.o" 2>"$tmp/aot.err" &&
+if "$bin" aot "$tmp/h.s" --type mem --unsafe-unverified -o "$tmp/h.o" 2>"$tmp/aot.err" &&
    grep -q 'uint64_t sbpf_helper_7(' "$tmp/h.h" && grep -q 'uint64_t sbpf_prog(void \*mem, uint64_t len);' "$tmp/h.h" &&
    cc -O2 -o "$tmp/hprog" "$tmp/hmain.c" "$tmp/h.o" -I"$tmp" 2>>"$tmp/aot.err"; then
 	out=$("$tmp/hprog")
@@ -212,13 +212,13 @@ if [ $rc -ne 0 ] && grep -q "only programs the kernel verifier accepted" <<<"$ou
 c=$tmp/cache
 p=$conf/tests/lsh64-reg.data
 if [ -f "$p" ]; then
-	SAFEBPF_LLVM_CACHE=$c "$bin" run --engine llvm --test-skip-verifier "$p" >/dev/null 2>&1
-	out=$(SAFEBPF_LLVM_CACHE=$c "$bin" run --engine llvm --test-skip-verifier "$p" 2>&1)
+	SAFEBPF_LLVM_CACHE=$c "$bin" run --engine llvm --unsafe-unverified "$p" >/dev/null 2>&1
+	out=$(SAFEBPF_LLVM_CACHE=$c "$bin" run --engine llvm --unsafe-unverified "$p" 2>&1)
 	if [ "$(ls "$c" | grep -c '\.sbpfllvm$')" -eq 1 ] && grep -q "^r0 = 0x10 " <<<"$out"; then ok
 	else bad "cache: $(ls "$c" 2>&1) $out"; fi
 	f=$(ls "$c"/*.sbpfllvm | head -n 1)
 	head -c 40 "$f" > "$f.tmp" && mv "$f.tmp" "$f"
-	out=$(SAFEBPF_LLVM_CACHE=$c "$bin" run --engine llvm --test-skip-verifier "$p" 2>&1)
+	out=$(SAFEBPF_LLVM_CACHE=$c "$bin" run --engine llvm --unsafe-unverified "$p" 2>&1)
 	if grep -q "^r0 = 0x10 " <<<"$out" && [ "$(stat -c %s "$f")" -gt 40 ]; then ok; else bad "damaged cache entry: $out"; fi
 else
 	echo "cache: skipped (no $p)"; skip=$((skip + 2))

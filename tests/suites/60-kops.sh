@@ -69,7 +69,7 @@ want=$(run --engine interp)
 if grep -q '^r0 = 0x2 ' <<<"$want" && [ "$(grep -c '^[0-9a-f][0-9a-f] ' <<<"$want")" -eq 4 ]; then ok
 else bad "interpreter on the site program: $want"; fi
 for e in "--engine jit" "--engine jit-unchecked" "--engine jit --kops-unverified" \
-	 "--engine jit-unchecked --kops-unverified"; do
+	 "--engine jit-unchecked --kops-unverified --unsafe-unverified"; do
 	got=$(run $e)
 	if [ "$got" = "$want" ]; then ok; else bad "run $e differs from the interpreter:"$'\n'"$got"$'\n'"want:"$'\n'"$want"; fi
 done

@@ -47,7 +47,7 @@ MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
 MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 
-.PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo lib man
+.PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -146,6 +146,28 @@ $(BUILD)/kops/%.o: tests/kops/%.c
 $(BUILD)/kops/%.v3.o: tests/kops/%.c
 	@mkdir -p $(dir $@)
 	clang -O2 -g -target bpf -mcpu=v3 -I/usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+# AArch64: the core library (isa, asm, vm, jit, kops, testgen) cross-compiled
+# into one static test runner (tests/arm64/) that tests/suites/26-arm64.sh
+# runs under qemu-aarch64. Capstone is used for its header only (the
+# backends name their disassembler mode), so the runner needs no library.
+A64_CC   ?= aarch64-linux-gnu-gcc
+A64_SRCS := $(filter-out src/kops/verify.c,$(sort $(wildcard src/isa/*.c src/asm/*.c src/vm/*.c \
+	src/jit/*.c src/jit/*/*.c src/kops/*.c src/kops/ops/*.c src/testgen/*.c src/util/*.c)))
+A64_OBJS := $(A64_SRCS:%.c=$(BUILD)/arm64/%.o)
+
+$(BUILD)/arm64/include/capstone:
+	@mkdir -p $(dir $@)
+	ln -sfn /usr/include/capstone $@
+
+$(BUILD)/arm64/%.o: %.c | $(BUILD)/arm64/include/capstone
+	@mkdir -p $(dir $@)
+	$(A64_CC) $(CFLAGS_BASE) -I$(BUILD)/arm64/include -O2 -c $< -o $@
+
+$(BUILD)/arm64/runner: $(sort $(wildcard tests/arm64/*.c)) $(A64_OBJS)
+	$(A64_CC) $(CFLAGS_BASE) -I$(BUILD)/arm64/include -O2 -static -o $@ $(filter %.c %.o,$^)
+
+arm64-runner: $(BUILD)/arm64/runner
 
 asan: $(BUILD)/asan/safebpf $(UNIT_BINS) $(E2E_BINS) $(REPLAY_BINS) $(XDP_OBJS) $(KOPS_OBJS) bench-micro
 

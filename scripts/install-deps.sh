@@ -7,7 +7,7 @@ packages=(
 	libbpf-dev libelf-dev zlib1g-dev                               # kernel interaction
 	libcapstone-dev libz3-dev libcriterion-dev                     # disassembly, proofs, unit tests
 	bpftool bpftrace gnuplot-nox rocksdb-tools                     # tools, plots, probe-effect workload
-	qemu-user-static gcc-aarch64-linux-gnu                          # arm64 tests
+	qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross    # arm64 tests
 	llvm-14-dev                                                     # the LLVM engine
 	prometheus curl iperf3 xdp-tools iproute2                       # exporter (and its test), congestion-control and XDP corpus tests
 )

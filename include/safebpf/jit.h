@@ -35,7 +35,8 @@ extern "C" {
 struct sbpf_jit_opts {
 	size_t sz;                 /* sizeof(struct sbpf_jit_opts) */
 	enum sbpf_prog_type type;  /* program type (default SBPF_PROG_MEM) */
-	const char *target;        /* backend name ("x86_64"); NULL: the host */
+	const char *target;        /* backend name ("x86_64", "arm64"); NULL: the host's. Code for
+				    * another architecture compiles (and dumps) but does not run */
 	int unchecked;             /* 1: no bounds/budget/depth checks (kernel-verified programs only) */
 	uint64_t loop_budget;      /* checked mode: loop-header entries before -E2BIG (0: 100M) */
 	unsigned int features;     /* SBPF_JIT_NO_* bits: features not to use (testing the fallback paths) */
@@ -56,6 +57,7 @@ enum {
 	SBPF_JIT_NO_BMI2 = 1u << 0,  /* shifts by register through cl instead of shlx/shrx/sarx */
 	SBPF_JIT_NO_BMI1 = 1u << 1,  /* Kops extract with shr + and instead of bextr */
 	SBPF_JIT_NO_MOVBE = 1u << 2, /* Kops bswap_load with mov + bswap instead of movbe */
+	SBPF_JIT_NO_LSE = 1u << 3,   /* arm64: atomics as LL/SC loops (ldaxr/stlxr) instead of LSE */
 };
 
 struct sbpf_jit;
@@ -95,7 +97,7 @@ const void *sbpf_jit__code(const struct sbpf_jit *jit, size_t *size);
  * lddw maps to the end of the lddw's code. */
 long sbpf_jit__insn_offset(const struct sbpf_jit *jit, size_t pc);
 
-/* Name of the backend ("x86_64") and the capstone architecture/mode that
+/* Name of the backend ("x86_64", "arm64") and the capstone architecture/mode that
  * disassembles its code (cs_arch and cs_mode values). */
 const char *sbpf_jit__target_name(const struct sbpf_jit *jit);
 void sbpf_jit__capstone_mode(const struct sbpf_jit *jit, int *arch, int *mode);

@@ -80,6 +80,9 @@ struct sbpf_kringbuf *sbpf_kringbuf__new(int map_fd, sbpf_kringbuf_fn fn, void *
  * Returns the records consumed, or a negative errno; -ECANCELED when the
  * callback asked to stop. */
 int sbpf_kringbuf__poll(struct sbpf_kringbuf *rb, int timeout_ms);
+/* Bounds every later poll to @max_records records (0: no bound): a poll
+ * returns after that many even when more are waiting. */
+void sbpf_kringbuf__set_budget(struct sbpf_kringbuf *rb, size_t max_records);
 /* Byte positions since creation: how far the consumer has read and how far
  * producers have reserved (records in between are pending or being filled). */
 int sbpf_kringbuf__positions(const struct sbpf_kringbuf *rb, uint64_t *consumer, uint64_t *producer);

@@ -21,9 +21,10 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf jit FILE [--dump] [--unchecked] [--kops | --einsn | --kops-unverified]\n"
+		"usage: safebpf jit FILE [--dump] [--unchecked] [--kops | --einsn | --kops-unverified] [--arch A]\n"
 		"                        [--checked] [--verbose]\n"
-		"                        [--no-bmi1] [--no-bmi2] [--no-movbe] [--kernel-style] [--type T]\n"
+		"                        [--no-bmi1] [--no-bmi2] [--no-movbe] [--no-lse] [--kernel-style]\n"
+		"                        [--type T] [--rodata F]\n"
 		"\n"
 		"Compiles FILE (assembly text, raw bytecode or a .data test file) to native\n"
 		"code and prints its size; with --dump, also the native code of every eBPF\n"
@@ -44,6 +45,11 @@ static void usage(FILE *f)
 		"  --no-bmi1        Kops extract without bextr (shr + and)\n"
 		"  --no-bmi2        do not use BMI2 shifts (shlx/shrx/sarx)\n"
 		"  --no-movbe       Kops bswap_load without movbe (mov + bswap)\n"
+		"  --arch A         target: x86_64 or arm64 (default: this host's); code for\n"
+		"                   another architecture is compiled and shown, not run\n"
+		"  --no-lse         arm64: atomics as ldaxr/stlxr loops instead of LSE\n"
+		"  --rodata F       the program's read-only data from file F (kops rewrite\n"
+		"                   writes OUT.rodata); an object file carries its own\n"
 		"  --kernel-style   show eBPF instructions in the verifier-log style\n"
 		"  --type T         program type (mem, xdp)\n"
 		"\n"
@@ -59,6 +65,9 @@ struct jit_args {
 	int no_bmi2;             /* --no-bmi2 */
 	int no_bmi1;             /* --no-bmi1 */
 	int no_movbe;            /* --no-movbe */
+	int no_lse;              /* --no-lse */
+	const char *arch;        /* --arch (NULL: the host's) */
+	const char *rodata_file; /* --rodata */
 	int kops;                /* --kops / --kops-unverified: CLI_KOPS_* */
 	int kernel_style;        /* --kernel-style */
 	int checked;             /* --checked */
@@ -91,6 +100,16 @@ static int parse_args(int argc, char **argv, struct jit_args *a)
 			a->kops = CLI_KOPS_ON;
 		} else if (!strcmp(arg, "--kops-unverified")) {
 			a->kops = CLI_KOPS_UNVERIFIED;
+		} else if (!strcmp(arg, "--rodata") && i + 1 < argc) {
+			a->rodata_file = argv[++i];
+		} else if (!strcmp(arg, "--no-lse")) {
+			a->no_lse = 1;
+		} else if (!strcmp(arg, "--arch") && i + 1 < argc) {
+			a->arch = argv[++i];
+			if (strcmp(a->arch, "x86_64") && strcmp(a->arch, "arm64")) {
+				fprintf(stderr, "safebpf jit: unknown architecture '%s' (x86_64, arm64)\n", a->arch);
+				return EXIT_USAGE;
+			}
 		} else if (!strcmp(arg, "--kernel-style")) {
 			a->kernel_style = 1;
 		} else if (!strcmp(arg, "--type") && i + 1 < argc) {
@@ -340,6 +359,21 @@ int cmd_jit(int argc, char **argv)
 	struct sbpf_insn *insns = load(a.file, &n, &rodata, &rodata_len);
 	if (!insns)
 		return EXIT_INPUT;
+	if (a.rodata_file) {
+		if (rodata) {
+			fprintf(stderr, "safebpf jit: --rodata is for programs without an object file; %s carries its own\n",
+				a.file);
+			free(insns);
+			free(rodata);
+			return EXIT_USAGE;
+		}
+		rodata = (uint8_t *)cli_read_file(a.rodata_file, &rodata_len);
+		if (!rodata) {
+			fprintf(stderr, "safebpf jit: %s: cannot read\n", a.rodata_file);
+			free(insns);
+			return EXIT_INPUT;
+		}
+	}
 	char why[512];
 	struct sbpf_kops_lowered low;
 	struct cli_kops_prep kp = { .mode = a.kops, .rodata = rodata, .rodata_len = rodata_len, .recognize = 1,
@@ -365,7 +399,8 @@ int cmd_jit(int argc, char **argv)
 	struct sbpf_jit_opts jo = {
 		.sz = sizeof(jo), .type = a.type, .unchecked = a.unchecked,
 		.features = (a.no_bmi2 ? SBPF_JIT_NO_BMI2 : 0) | (a.no_bmi1 ? SBPF_JIT_NO_BMI1 : 0) |
-			    (a.no_movbe ? SBPF_JIT_NO_MOVBE : 0),
+			    (a.no_movbe ? SBPF_JIT_NO_MOVBE : 0) | (a.no_lse ? SBPF_JIT_NO_LSE : 0),
+		.target = a.arch,
 		.kops = a.kops ? l : NULL, .rodata = rodata, .rodata_len = rodata_len,
 	};
 	struct sbpf_validate_error verr = { 0 };

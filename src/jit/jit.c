@@ -153,14 +153,23 @@ static int copy_sites(struct sbpf_jit *jit, const struct sbpf_insn *insns, const
 	return 0;
 }
 
+/* The backend called @name; NULL: the host's (the one whose code runs
+ * here). Any backend compiles on any host; only the host's runs. */
 static const struct jit_target *find_target(const char *name)
 {
+	if (!name) {
 #if defined(__x86_64__)
-	if (!name || !strcmp(name, "x86_64") || !strcmp(name, "x86-64"))
 		return &jit_target_x86_64;
+#elif defined(__aarch64__)
+		return &jit_target_arm64;
 #else
-	(void)name;
+		return NULL;
 #endif
+	}
+	if (!strcmp(name, "x86_64") || !strcmp(name, "x86-64"))
+		return &jit_target_x86_64;
+	if (!strcmp(name, "arm64") || !strcmp(name, "aarch64"))
+		return &jit_target_arm64;
 	return NULL;
 }
 
@@ -672,6 +681,14 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	int rc = sbpf_jit__compile(jit);
 	if (rc)
 		return rc;
+	if (!jit->target->native) {
+		if (err) {
+			err->pc = 0;
+			snprintf(err->reason, sizeof(err->reason), "%s code cannot run on this host"
+				 " (compiled for size and --dump only)", jit->target->name);
+		}
+		return -EOPNOTSUPP;
+	}
 	/* The read-only data is the last extra region. */
 	struct jit_region all[1 + JIT_MAX_EXTRA];
 	if (jit->rodata) {

@@ -201,8 +201,9 @@ static inline long jit_prev_addr(const struct jit_ctx *c, size_t pc)
 /* ---- backend vtable ---------------------------------------------------- */
 
 struct jit_target {
-	const char *name;      /* "x86_64" */
+	const char *name;      /* "x86_64", "arm64" */
 	int cs_arch, cs_mode;  /* capstone architecture and mode for disassembly */
+	bool native;           /* this host runs the code (else it is compiled, never run) */
 	/* Features of the host CPU the backend can use (target-defined bits). */
 	unsigned int (*probe)(void);
 	/* Emits the function prologue. */
@@ -226,6 +227,10 @@ struct jit_target {
 void jit_set_kops_mutant(struct sbpf_jit *jit, int mutant);
 
 extern const struct jit_target jit_target_x86_64;
+extern const struct jit_target jit_target_arm64;
+
+/* AArch64 register (x0..x30) that holds eBPF register @bpf_reg (0..10), or -1. */
+int a64_bpf_reg(int bpf_reg);
 
 /* x86-64 backend facts the prover (src/prove/) needs, from the backend
  * itself so they cannot drift: the hardware register (X64_RAX..X64_R15

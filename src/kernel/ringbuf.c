@@ -1,7 +1,8 @@
 /* ringbuf.c - consuming BPF ring buffers through libbpf (ring_buffer__new,
  * ring_buffer__poll, then ring_buffer__consume when the wait times out, so
  * that records submitted without a wake-up are read at the poll timer),
- * plus a read-only view of the producer and consumer positions so that a
+ * optionally bounded to a number of records per poll (so that a consumer
+ * slower than its producers still returns to its caller), plus a read-only view of the producer and consumer positions so that a
  * caller can wait until everything reserved before a given moment has been
  * consumed.
  */
@@ -19,6 +20,9 @@ struct sbpf_kringbuf {
 	sbpf_kringbuf_fn fn;        /* user callback */
 	void *ctx;                  /* its argument */
 	int stopped;                /* the callback asked to stop in this poll */
+	size_t budget;              /* records per poll at most (0: no bound) */
+	size_t taken;               /* records handed over in this poll */
+	int full;                   /* this poll stopped at the budget */
 	void *pos_pages;            /* read-only map of the consumer and producer pages */
 	size_t page;                /* page size */
 };
@@ -29,6 +33,10 @@ static int on_sample(void *ctx, void *data, size_t len)
 	if (r->fn(r->ctx, data, len)) {
 		r->stopped = 1;
 		return -ECANCELED; /* libbpf stops at a negative value, record consumed */
+	}
+	if (r->budget && ++r->taken >= r->budget) {
+		r->full = 1;
+		return -EAGAIN; /* bounded: producers faster than us must not keep us here */
 	}
 	return 0;
 }
@@ -63,7 +71,11 @@ struct sbpf_kringbuf *sbpf_kringbuf__new(int map_fd, sbpf_kringbuf_fn fn, void *
 int sbpf_kringbuf__poll(struct sbpf_kringbuf *r, int timeout_ms)
 {
 	r->stopped = 0;
+	r->full = 0;
+	r->taken = 0;
 	int n = timeout_ms == 0 ? ring_buffer__consume(r->rb) : ring_buffer__poll(r->rb, timeout_ms);
+	if (r->full && !r->stopped)
+		return (int)r->taken;
 	/* Producers may submit without waking us (BPF_RB_NO_WAKEUP, batched
 	 * output): when the wait times out, take what is there anyway. */
 	if (n == 0 && timeout_ms != 0 && !r->stopped)
@@ -73,6 +85,11 @@ int sbpf_kringbuf__poll(struct sbpf_kringbuf *r, int timeout_ms)
 	if (n == -EINTR)
 		return 0;
 	return n;
+}
+
+void sbpf_kringbuf__set_budget(struct sbpf_kringbuf *r, size_t max_records)
+{
+	r->budget = max_records;
 }
 
 int sbpf_kringbuf__positions(const struct sbpf_kringbuf *r, uint64_t *consumer, uint64_t *producer)

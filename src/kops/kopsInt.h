@@ -12,6 +12,7 @@
 #include "safebpf/kops.h"
 
 struct kops_x86;
+struct kops_arm64;
 
 /* One native operation. Adding an operation = one ops/<op>.c file defining
  * a `const struct kops_op kops_op_<name>` and one line in kops.c's registry. */
@@ -41,6 +42,11 @@ struct kops_op {
 	int native_max_x86_64;     /* upper bound of the bytes emit_x86_64 appends */
 	uint32_t x86_scratch;      /* host registers the emit may write besides the
 				    * eBPF dst and clobbers (KOPS_X86_SCRATCH_* bits) */
+	/* AArch64 native emit, the same contract (kops_arm64.h). NULL: the
+	 * proof sequence runs on AArch64. */
+	int (*emit_arm64)(const struct sbpf_kops_payload *p, struct kops_arm64 *x);
+	int native_max_arm64;      /* upper bound of the bytes emit_arm64 appends */
+	uint32_t arm64_scratch;    /* host registers it may write (KOPS_A64_SCRATCH bits, x9..x15) */
 };
 
 /* Registry lookup, NULL for an unknown id. */

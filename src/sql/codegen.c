@@ -7,14 +7,16 @@
  * Program shape (r6 = tracepoint record, r7 = per-CPU scratch record):
  *
  *     [skip the tracer's own process]
+ *     epoch; counters.fired += 1      (sql_codegen_prologue: accounting)
  *     r7 = scratch[0]                 stage the record in per-CPU scratch
  *     header; context values; fields; strings
  *     -- pushed-down predicates go here: they see the staged record and
  *        jump to `out` before any ring-buffer space is taken --
  *     r0 = bpf_ringbuf_reserve(rb, size)
- *     if r0 == 0: lost[0] += 1; goto out
+ *     if r0 == 0: counters.lost += 1; goto out
  *     copy scratch -> r0; bpf_ringbuf_submit(r0)
  *   out:
+ *     counters.done += 1              (sql_codegen_epilogue)
  *     return 0
  *
  * Staging in scratch keeps strings (paths of up to SQL_MAX_RECORD bytes)
@@ -23,6 +25,7 @@
  * events never nest on a CPU (the kernel skips, and counts, a nested run).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,10 +66,10 @@ static int size_code(unsigned size)
 /* r0 = &map[0] for a one-entry array map, or jump to @out when missing. */
 static void lookup_first(struct gen *g, int fd, int out)
 {
-	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -4, 0));          /* *(u32 *)(r10 - 4) = 0 */
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, SQL_STK_MKEY, 0)); /* *(u32 *)(r10 - 4) = 0 */
 	load_map(g, 1, fd);                                          /* r1 = map */
 	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));                     /* r2 = r10 */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                    /* r2 += -4 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_MKEY));          /* r2 += -4 */
 	call(g, BPF_FUNC_map_lookup_elem);                           /* r0 = lookup(map, r2) */
 	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), out); /* if r0 == 0 goto out */
 }
@@ -164,6 +167,68 @@ void sql_codegen_stage(struct sbpf_builder *b, const struct sql_layout *lay)
 		capture(&g, &lay->caps[i]);
 }
 
+void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd, int probe, int l_exit)
+{
+	struct gen g = { .b = b };
+	lookup_first(&g, epoch_fd, l_exit);                          /* r0 = &epoch */
+	emit(&g, SBPF_LDX_MEM(SBPF_W, 1, 0, 0));                     /* r1 = epoch */
+	emit(&g, SBPF_ALU64_IMM(SBPF_AND, 1, 1));                    /* r1 &= 1 */
+	emit(&g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, SQL_STK_EPOCH)); /* *(u32 *)(r10 + STK_EPOCH) = r1 */
+	emit(&g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, SQL_STK_MKEY)); /* key = r1 */
+	load_map(&g, 1, counters_fd);                                /* r1 = counters */
+	emit(&g, SBPF_MOV64_REG(2, SBPF_REG_FP));                    /* r2 = r10 */
+	emit(&g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_MKEY));         /* r2 += -4 */
+	call(&g, BPF_FUNC_map_lookup_elem);                          /* r0 = &counters[epoch] */
+	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_exit); /* if r0 == 0 goto exit */
+	emit(&g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, SQL_STK_CNT)); /* spill the counters pointer */
+	sql_codegen_count(b, (enum sql_kcnt)(SQL_KCNT_FIRED + probe));
+}
+
+void sql_codegen_epilogue(struct sbpf_builder *b, int l_out, int l_exit)
+{
+	sbpf_builder__bind(b, l_out);
+	sql_codegen_count(b, SQL_KCNT_DONE);
+	sbpf_builder__bind(b, l_exit);
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                         /* r0 = 0 */
+	sbpf_builder__emit(b, SBPF_EXIT_INSN());                             /* exit */
+}
+
+size_t sql_stack_slots(const struct sql_stk_slot **slots)
+{
+#define SLOT(m, sz) { #m, m, sz }
+	static const struct sql_stk_slot all[] = {
+		SLOT(SQL_STK_MKEY, 4),
+		SLOT(SQL_STK_KEY, 4),
+		SLOT(SQL_STK_TGID, 4),
+		SLOT(SQL_STK_PKEY, 16),
+		SLOT(SQL_STK_GKEY, SQL_KAGG_MAX_KEY),
+		SLOT(SQL_IDENT_STK, SQL_IDENT_SIZE),
+		SLOT(SQL_ORIGIN_STK, 16),
+		SLOT(SQL_STK_CNT, 8),
+		SLOT(SQL_STK_EPOCH, 4),
+	};
+#undef SLOT
+	*slots = all;
+	return sizeof(all) / sizeof(all[0]);
+}
+
+void sql_codegen_count(struct sbpf_builder *b, enum sql_kcnt idx)
+{
+	int16_t off = (int16_t)(8 * (int)idx);
+	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_DW, 1, SBPF_REG_FP, SQL_STK_CNT)); /* r1 = counters */
+	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_DW, 2, 1, off));              /* r2 = counters[idx] */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, 1));               /* r2 += 1 */
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_DW, 1, 2, off));              /* counters[idx] = r2 */
+}
+
+void sql_codegen_tag(struct sbpf_builder *b, int reg, int16_t off, uint32_t size)
+{
+	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 1, SBPF_REG_FP, SQL_STK_EPOCH)); /* r1 = epoch */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_LSH, 1, 31));              /* r1 <<= 31 */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_OR, 1, (int32_t)size));    /* r1 |= size */
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, reg, 1, (int16_t)(off + 4))); /* header size word = r1 */
+}
+
 int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *maps,
 		     const struct sql_mvsf_opts *opts, struct sbpf_insn **out, size_t *n)
 {
@@ -172,7 +237,7 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	struct gen g = { .b = sbpf_builder__new(), .lay = lay };
 	if (!g.b)
 		return -ENOMEM;
-	int l_out = sbpf_builder__new_label(g.b);
+	int l_out = sbpf_builder__new_label(g.b), l_exit = sbpf_builder__new_label(g.b);
 	int l_have = sbpf_builder__new_label(g.b);
 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                          /* r6 = ctx */
@@ -183,27 +248,28 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 			return rc;
 		}
 	}
-	uint32_t skip = opts && opts->sz >= sizeof(*opts) ? opts->skip_tgid : 0;
+	uint32_t skip = opts && opts->sz >= offsetof(struct sql_mvsf_opts, probe) ? opts->skip_tgid : 0;
+	int probe = opts && opts->sz >= sizeof(*opts) ? opts->probe : 0;
 	if (skip) {
 		if (lay->origin)
 			emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK)); /* r0 = event's pid_tgid */
 		else
 			call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));               /* r0 >>= 32 (tgid) */
-		sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)skip, 0), l_out);
+		sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)skip, 0), l_exit);
 	}
+	sql_codegen_prologue(g.b, maps->epoch_fd, maps->lost_fd, probe, l_exit);
 	lookup_first(&g, maps->scratch_fd, l_out);
 	emit(&g, SBPF_MOV64_REG(R_SCRATCH, 0));                      /* r7 = scratch record */
 	sql_codegen_stage(g.b, lay);
+	sql_codegen_tag(g.b, R_SCRATCH, 0, lay->size);
 
 	load_map(&g, 1, maps->ringbuf_fd);                           /* r1 = ring buffer */
 	emit(&g, SBPF_MOV64_IMM(2, (int32_t)lay->size));             /* r2 = size */
 	emit(&g, SBPF_MOV64_IMM(3, 0));                              /* r3 = 0 */
 	call(&g, BPF_FUNC_ringbuf_reserve);
 	sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_have); /* if r0 != 0 goto have */
-	lookup_first(&g, maps->lost_fd, l_out);                      /* ring buffer full: */
-	emit(&g, SBPF_MOV64_IMM(1, 1));                              /* r1 = 1 */
-	emit(&g, SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, 0, 1, 0));        /* lock *(u64 *)(r0 + 0) += r1 */
+	sql_codegen_count(g.b, (enum sql_kcnt)(SQL_KCNT_LOST + probe)); /* ring buffer full */
 	sbpf_builder__jump(g.b, SBPF_JA(0), l_out);
 	sbpf_builder__bind(g.b, l_have);
 	for (uint32_t off = 0; off < lay->size; off += 8) {
@@ -213,9 +279,7 @@ int sql_codegen_mvsf(const struct sql_layout *lay, const struct sql_mvsf_maps *m
 	emit(&g, SBPF_MOV64_REG(1, 0));                              /* r1 = record */
 	emit(&g, SBPF_MOV64_IMM(2, 0));                              /* r2 = 0 (flags) */
 	call(&g, BPF_FUNC_ringbuf_submit);
-	sbpf_builder__bind(g.b, l_out);
-	emit(&g, SBPF_MOV64_IMM(0, 0));                              /* r0 = 0 */
-	emit(&g, SBPF_EXIT_INSN());                                  /* exit */
+	sql_codegen_epilogue(g.b, l_out, l_exit);                    /* out: done += 1; exit */
 
 	int rc = sbpf_builder__finish(g.b, out, n, NULL);
 	sbpf_builder__free(g.b);

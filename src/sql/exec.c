@@ -337,6 +337,8 @@ struct sql_exec {
 	int depth;                   /* nesting of sql_exec_row (refill re-enters) */
 	struct sql_arena scratch;    /* strings made while evaluating one row */
 	bool done;                   /* streaming LIMIT reached */
+	uint64_t passed;             /* rows that passed WHERE (with a JOIN: rows entering it) */
+	uint64_t rejected;           /* rows WHERE rejected (single table) */
 };
 
 bool sql_query_streaming(const struct sql_query *q)
@@ -473,6 +475,7 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row)
 	int rc = 0;
 	x->depth++;
 	if (x->pair) {
+		x->passed++;
 		rc = join_row(x, side, row, &c);
 		if (rc <= 0)
 			goto out;
@@ -480,8 +483,12 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row)
 		c.row[0] = row;
 	}
 	rc = 0;
-	if (!x->q->where || sql_eval_true(&c, x->q->where))
+	if (!x->q->where || sql_eval_true(&c, x->q->where)) {
+		x->passed += !x->pair;
 		rc = sql_win_row(x->win, &c);
+	} else {
+		x->rejected += !x->pair;
+	}
 	if (rc == 1 && !x->q->window_ns)
 		x->done = true;
 	else if (rc == 1)
@@ -504,6 +511,12 @@ int sql_exec_window(struct sql_exec *x, struct sql_window_info *w)
 uint64_t sql_exec_evicted(const struct sql_exec *x)
 {
 	return sql_win_evicted(x->win) + (x->pair ? sql_pair_evicted(x->pair) : 0);
+}
+
+void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected)
+{
+	*passed = x->passed;
+	*rejected = x->rejected;
 }
 
 bool sql_exec_done(const struct sql_exec *x)

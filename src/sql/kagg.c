@@ -29,7 +29,7 @@
 #include "sql/sqlInt.h"
 
 enum { R_TMP = 9 };
-#define STK_GKEY (-32 - SQL_KAGG_MAX_KEY)   /* group key on the stack */
+#define STK_GKEY SQL_STK_GKEY              /* group key on the stack */
 
 /* ---- layout -------------------------------------------------------------- */
 
@@ -184,27 +184,25 @@ static void load_const(struct gen *g, int reg, uint64_t v)
 
 static void lookup_first(struct gen *g, int fd, int miss)
 {
-	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -8, 0));                    /* *(u32 *)(r10 - 8) = 0 */
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, SQL_STK_KEY, 0));           /* *(u32 *)(r10 - 8) = 0 */
 	sbpf_builder__emit_lddw(g->b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)fd); /* r1 = map */
 	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));                             /* r2 = r10 */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, -8));                            /* r2 += -8 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_KEY));                         /* r2 += -8 */
 	emit(g, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));                 /* r0 = lookup(map, r2) */
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
 
-static void counter_inc(struct gen *g, int fd, int32_t idx)
+/* r0 = the group map of the epoch read at entry (slot epoch of the outer
+ * array of maps), or jump to @miss. */
+static void lookup_window(struct gen *g, int fd, int miss)
 {
-	int l_skip = sbpf_builder__new_label(g->b);
-	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -8, idx));                  /* *(u32 *)(r10 - 8) = idx */
-	sbpf_builder__emit_lddw(g->b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)fd);
-	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, -8));
-	emit(g, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));                 /* r0 = &counters[idx] */
-	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_skip);
-	emit(g, SBPF_LDX_MEM(SBPF_DW, 1, 0, 0));                             /* r1 = *r0 */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, 1));                             /* r1 += 1 */
-	emit(g, SBPF_STX_MEM(SBPF_DW, 0, 1, 0));                             /* *r0 = r1 */
-	sbpf_builder__bind(g->b, l_skip);
+	emit(g, SBPF_LDX_MEM(SBPF_W, 1, SBPF_REG_FP, SQL_STK_EPOCH));        /* r1 = epoch */
+	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, SQL_STK_KEY));                /* *(u32 *)(r10 - 8) = r1 */
+	sbpf_builder__emit_lddw(g->b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)fd); /* r1 = map */
+	emit(g, SBPF_MOV64_REG(2, SBPF_REG_FP));                             /* r2 = r10 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, SQL_STK_KEY));                         /* r2 += -8 */
+	emit(g, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));                 /* r0 = lookup(map, r2) */
+	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
 
 /* r1 = log2 bucket of r0 (agg.c: 0 negative, 1 zero, k+2 for [2^k, 2^(k+1))). */
@@ -357,7 +355,7 @@ int sql_kagg_emit(struct sbpf_builder *b, const struct sql_kprog *kp, const stru
 	}
 	/* The group map of the current window. */
 	int l_have = sbpf_builder__new_label(b), l_full = sbpf_builder__new_label(b);
-	lookup_first(&g, maps->outer_fd, l_out);
+	lookup_window(&g, maps->outer_fd, l_out);
 	emit(&g, SBPF_MOV64_REG(R_TMP, 0));                                  /* r9 = group map */
 	emit(&g, SBPF_MOV64_REG(1, R_TMP));                                  /* r1 = group map */
 	emit(&g, SBPF_MOV64_REG(2, SBPF_REG_FP));
@@ -383,10 +381,10 @@ int sql_kagg_emit(struct sbpf_builder *b, const struct sql_kprog *kp, const stru
 		if (rc)
 			return rc;
 	}
-	counter_inc(&g, maps->counters_fd, SQL_KCNT_ROWS);
+	sql_codegen_count(b, SQL_KCNT_ROWS);
 	jump(&g, SBPF_JA(0), l_out);
 	sbpf_builder__bind(b, l_full);
-	counter_inc(&g, maps->counters_fd, SQL_KCNT_AGG_FULL);               /* too many groups: lost */
+	sql_codegen_count(b, SQL_KCNT_AGG_FULL);                             /* too many groups: lost */
 	jump(&g, SBPF_JA(0), l_out);
 	return 0;
 }

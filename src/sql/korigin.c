@@ -175,6 +175,17 @@ fail:
 	return NULL;
 }
 
+/* Origin events the kernel skipped (its program ran while the CPU was
+ * already in a BPF program): each may leave a request without its owner,
+ * so its row could be filtered as another task's; counted as lost. */
+uint64_t sql_korigin_misses(const struct sql_korigin *k)
+{
+	struct sbpf_kprog_info info;
+	if (!k || k->prog_fd < 0 || sbpf_kernel_prog_info(k->prog_fd, &info))
+		return 0;
+	return info.recursion_misses;
+}
+
 int sql_korigin_fd(const struct sql_korigin *k)
 {
 	return k ? k->fd : -1;

@@ -3,7 +3,8 @@
  * (codegen.c). For one probe of a table:
  *
  *     [skip the tracer's own process]
- *     [pid set: keep traced processes only]
+ *     epoch; counters.fired += 1 (sql_codegen_prologue)
+ *     [pid set: keep traced processes only; else counters.filtered += 1]
  *     r7 = per-CPU scratch; stage the record (header, captures)
  *     paired in the kernel, opening probe:
  *         key -> stack; [pre-pairing filters, else delete the key]
@@ -14,7 +15,7 @@
  *     aggregate: update the group in the per-CPU group map (kagg.c)
  *     or stream: reserve a record, copy the projected captures, submit,
  *         waking user space only when N records are waiting
- *   out: return 0
+ *   out: counters.done += 1; return 0
  *
  * Register roles: r6 tracepoint record, r7 staged record of this probe,
  * r8 staged opening record (closing probe of a kernel pair), r9 free for
@@ -35,9 +36,9 @@ enum { R_CTX = 6, R_REC = 7, R_OPEN = 8, R_TMP = 9 };
 
 /* Stack slots. */
 enum {
-	STK_IDX = -8,       /* u32 index of array lookups */
-	STK_TGID = -16,     /* u32 tgid, pid-set key */
-	STK_PKEY = -32,     /* pairing key, two u64 */
+	STK_IDX = SQL_STK_KEY,   /* u32 index of array lookups */
+	STK_TGID = SQL_STK_TGID, /* u32 tgid, pid-set key */
+	STK_PKEY = SQL_STK_PKEY, /* pairing key, two u64 */
 };
 
 struct gen {
@@ -82,15 +83,10 @@ static void lookup_index(struct gen *g, int fd, int32_t idx, int miss)
 	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
 }
 
-/* counters[idx] += 1 on this CPU. */
+/* counters[idx] += 1 on this CPU, in the epoch read at entry. */
 static void count(struct gen *g, enum sql_kcnt idx)
 {
-	int l_skip = sbpf_builder__new_label(g->b);
-	lookup_index(g, g->maps->counters_fd, (int32_t)idx, l_skip);
-	emit(g, SBPF_LDX_MEM(SBPF_DW, 1, 0, 0));                             /* r1 = *(u64 *)(r0 + 0) */
-	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, 1));                             /* r1 += 1 */
-	emit(g, SBPF_STX_MEM(SBPF_DW, 0, 1, 0));                             /* *(u64 *)(r0 + 0) = r1 */
-	sbpf_builder__bind(g->b, l_skip);
+	sql_codegen_count(g->b, idx);
 }
 
 /* Copies @size bytes from src+soff to dst+doff with the widest loads both
@@ -131,10 +127,11 @@ static void map_key_args(struct gen *g, int fd, int stk)
 	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, stk));                           /* r2 += key */
 }
 
-/* Pid set: jump to @miss unless the event's tgid is in it (the current
- * task's, or the one its origin recorded). */
+/* Pid set: count the event filtered and jump to @miss unless the event's
+ * tgid is in it (the current task's, or the one its origin recorded). */
 static void pidset_check(struct gen *g, bool origin, int miss)
 {
+	int l_in = sbpf_builder__new_label(g->b);
 	if (origin)
 		emit(g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK));  /* r0 = event's pid_tgid */
 	else
@@ -143,15 +140,18 @@ static void pidset_check(struct gen *g, bool origin, int miss)
 	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, STK_TGID));             /* *(u32 *)(r10 - 16) = r0 */
 	map_key_args(g, g->maps->pidset_fd, STK_TGID);
 	call(g, BPF_FUNC_map_lookup_elem);                                   /* r0 = lookup(pidset, tgid) */
-	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), miss);                      /* if r0 == 0 goto miss */
+	jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_in);                      /* traced: go on */
+	count(g, (enum sql_kcnt)(SQL_KCNT_FILTERED + g->kp->probe));
+	jump(g, SBPF_JA(0), miss);
+	sbpf_builder__bind(g->b, l_in);
 }
 
 /* Opening probe of a kernel pair: store the staged record under its key.
  * With @untraced (r9 = 1 when the event's process is not traced), an
- * untraced opening event removes the entry of its key instead: the
- * closing probe does not check processes (it runs in any context), so an
- * older traced entry whose closing event was lost must not pair with the
- * closing event of this one. */
+ * untraced opening event replaces the entry of its key with a marker
+ * instead: the closing probe does not check processes (it runs in any
+ * context), so an older traced entry whose closing event was lost must not
+ * pair with the closing event of this one, which counts as filtered. */
 static int pair_open(struct gen *g, struct sql_kx *kx, bool untraced, int l_out)
 {
 	const struct sql_kspec *sp = g->kp->spec;
@@ -162,8 +162,13 @@ static int pair_open(struct gen *g, struct sql_kx *kx, bool untraced, int l_out)
 	if (untraced) {
 		int l_traced = sbpf_builder__new_label(g->b);
 		jump(g, SBPF_JMP_IMM(SBPF_JEQ, R_TMP, 0, 0), l_traced);      /* if r9 == 0 goto traced */
+		/* A marker (tracepoint id 0) replaces the entry: the closing
+		 * event counts as filtered (pair_close). */
+		emit(g, SBPF_ST_MEM(SBPF_W, R_REC, 0, 0));                   /* header id = 0: filtered */
 		map_key_args(g, g->maps->pair_fd, STK_PKEY);
-		call(g, BPF_FUNC_map_delete_elem);                           /* delete(pair, key) */
+		emit(g, SBPF_MOV64_REG(3, R_REC));                           /* r3 = staged record */
+		emit(g, SBPF_MOV64_IMM(4, BPF_ANY));                         /* r4 = BPF_ANY */
+		call(g, BPF_FUNC_map_update_elem);                           /* pair[key] = marker */
 		jump(g, SBPF_JA(0), l_out);
 		sbpf_builder__bind(g->b, l_traced);
 	}
@@ -195,10 +200,16 @@ static int pair_open(struct gen *g, struct sql_kx *kx, bool untraced, int l_out)
 	if (!sp->npre)
 		return 0;
 	/* Filtered out: the executor would have replaced the older entry with
-	 * this one and then dropped the row, so the older one goes too. */
+	 * this one and then dropped the row, so the older one goes too. The
+	 * entry stays, marked (tracepoint id 0), so that its closing event is
+	 * counted as filtered rather than unpaired. */
 	sbpf_builder__bind(g->b, l_drop);
+	count(g, SQL_KCNT_FILTERED);
+	emit(g, SBPF_ST_MEM(SBPF_W, R_REC, 0, 0));                           /* header id = 0: filtered */
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
-	call(g, BPF_FUNC_map_delete_elem);                                   /* delete(pair, key) */
+	emit(g, SBPF_MOV64_REG(3, R_REC));                                   /* r3 = staged record */
+	emit(g, SBPF_MOV64_IMM(4, BPF_ANY));                                 /* r4 = BPF_ANY */
+	call(g, BPF_FUNC_map_update_elem);                                   /* pair[key] = marker */
 	jump(g, SBPF_JA(0), l_out);
 	return 0;
 }
@@ -211,8 +222,23 @@ static int pair_close(struct gen *g, struct sql_kx *kx, int l_out)
 	if (rc)
 		return rc;
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
+	int l_have = sbpf_builder__new_label(g->b);
 	call(g, BPF_FUNC_map_lookup_elem);                                   /* r0 = pair[key] */
-	jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);                     /* no opening event: no row */
+	jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_have);
+	count(g, SQL_KCNT_UNPAIRED);                                         /* no opening event: no row */
+	jump(g, SBPF_JA(0), l_out);
+	sbpf_builder__bind(g->b, l_have);
+	if (g->kp->spec->npre || (g->kp->spec->pidset && g->kp->t->probes[1].any_context)) {
+		/* Its opening event was filtered out (marker): so is this one. */
+		int l_real = sbpf_builder__new_label(g->b);
+		emit(g, SBPF_LDX_MEM(SBPF_W, 1, 0, 0));                      /* r1 = header id */
+		jump(g, SBPF_JMP_IMM(SBPF_JNE, 1, 0, 0), l_real);
+		map_key_args(g, g->maps->pair_fd, STK_PKEY);
+		call(g, BPF_FUNC_map_delete_elem);                           /* delete(pair, key) */
+		count(g, SQL_KCNT_FILTERED1);
+		jump(g, SBPF_JA(0), l_out);
+		sbpf_builder__bind(g->b, l_real);
+	}
 	copy_bytes(g, R_REC, g->kp->scratch_pair_off, 0, 0, rp->lay[0].size);
 	map_key_args(g, g->maps->pair_fd, STK_PKEY);
 	call(g, BPF_FUNC_map_delete_elem);                                   /* delete(pair, key) */
@@ -252,7 +278,7 @@ static int stream(struct gen *g, int l_out)
 	emit(g, SBPF_MOV64_IMM(3, 0));                                       /* r3 = 0 */
 	call(g, BPF_FUNC_ringbuf_reserve);                                   /* r0 = reserve(rb, size) */
 	jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_have);
-	count(g, SQL_KCNT_LOST);                                             /* ring buffer full */
+	count(g, (enum sql_kcnt)(SQL_KCNT_LOST + kp->probe));                /* ring buffer full */
 	jump(g, SBPF_JA(0), l_out);
 	sbpf_builder__bind(g->b, l_have);
 	emit(g, SBPF_MOV64_REG(R_TMP, 0));                                   /* r9 = record */
@@ -261,7 +287,10 @@ static int stream(struct gen *g, int l_out)
 	for (int i = 0; i < np; i++) {
 		const struct sql_layout *lay = &u->lay[parts[i]];
 		emit(g, SBPF_ST_MEM(SBPF_W, R_TMP, (int16_t)base, (int32_t)lay->tp_id));     /* header: id */
-		emit(g, SBPF_ST_MEM(SBPF_W, R_TMP, (int16_t)(base + 4), (int32_t)lay->size)); /* header: size */
+		if (i == 0)
+			sql_codegen_tag(g->b, R_TMP, (int16_t)base, lay->size);      /* header: size | epoch */
+		else
+			emit(g, SBPF_ST_MEM(SBPF_W, R_TMP, (int16_t)(base + 4), (int32_t)lay->size)); /* header: size */
 		int src = both && parts[i] == 0 ? R_OPEN : R_REC;
 		for (int c = 0; c < ncp[i]; c++, at++)
 			copy_bytes(g, R_TMP, cp[at].to, src, cp[at].from, cp[at].size);
@@ -299,32 +328,28 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	struct gen g = { .b = sbpf_builder__new(), .kp = kp, .maps = maps };
 	if (!g.b)
 		return -ENOMEM;
-	int l_out = sbpf_builder__new_label(g.b);
+	int l_out = sbpf_builder__new_label(g.b), l_exit = sbpf_builder__new_label(g.b);
 	int rc = 0;
 
 	emit(&g, SBPF_MOV64_REG(R_CTX, 1));                                  /* r6 = ctx */
 	if (sp->fault & (1u << p))
 		emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, 8));          /* (test fault) read above the stack */
-	/* The tracer's own events: when the record captures pid_tgid anyway
-	 * and no pid set comes first, test the staged value (one helper call
-	 * less per event); otherwise ask before staging. */
+	/* The tracer's own events are not events of the query: skipped before
+	 * anything is counted. */
 	const struct sql_layout *lay = &kp->krp->lay[p];
 	if (lay->origin && (rc = sql_codegen_identity(g.b, lay->origin, lay->fmt, maps->origin_fd))) {
 		sbpf_builder__free(g.b);
 		return rc;
 	}
-	int tgid_off = -1;
-	for (size_t i = 0; i < lay->ncaps && !sp->pidset; i++)
-		if (lay->caps[i].kind == SQL_CAP_PID_TGID)
-			tgid_off = lay->caps[i].off;
-	if (kp->skip_tgid && tgid_off < 0) {
+	if (kp->skip_tgid) {
 		if (lay->origin)
 			emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, SQL_IDENT_STK)); /* r0 = event's pid_tgid */
 		else
 			call(&g, BPF_FUNC_get_current_pid_tgid);
 		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
-		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
+		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_exit);
 	}
+	sql_codegen_prologue(g.b, maps->epoch_fd, maps->counters_fd, p, l_exit);
 	/* Processes not traced: nothing to do. With pairing in the kernel the
 	 * closing probe checks too, so an opening event left over from a traced
 	 * thread whose id an untraced one reuses is never taken (the executor
@@ -350,11 +375,6 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	lookup_index(&g, maps->scratch_fd, 0, l_out);
 	emit(&g, SBPF_MOV64_REG(R_REC, 0));                                  /* r7 = scratch */
 	sql_codegen_stage(g.b, lay);
-	if (kp->skip_tgid && tgid_off >= 0) {
-		emit(&g, SBPF_LDX_MEM(SBPF_DW, 0, R_REC, (int16_t)tgid_off));   /* r0 = staged pid_tgid */
-		emit(&g, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                   /* r0 >>= 32 (tgid) */
-		jump(&g, SBPF_JMP_IMM(SBPF_JEQ, 0, (int32_t)kp->skip_tgid, 0), l_out);
-	}
 
 	struct sql_kx kx = { .b = g.b, .rp = kp->krp, .side = sp->side, .base = { -1, -1 } };
 	bool row_here = true; /* the whole row is known at this probe */
@@ -375,16 +395,24 @@ int sql_codegen_kprog(const struct sql_kprog *kp, const struct sql_kmaps *maps, 
 	if (!rc && !row_here && !sp->kpair && (sp->npost || sp->npre || sp->kagg))
 		rc = -EINVAL; /* paired in user space: rows do not exist here */
 	if (!rc && row_here) {
+		int l_filtered = sbpf_builder__new_label(g.b);
+		/* Never taken ("if r10 == 0"): keeps the filtered block in the
+		 * verifier's CFG even when no conjunct can fail. */
+		if (sp->npost)
+			jump(&g, SBPF_JMP_IMM(SBPF_JEQ, SBPF_REG_FP, 0, 0), l_filtered);
 		for (size_t i = 0; i < sp->npost && !rc; i++)
-			rc = sql_kx_branch(&kx, sp->post[i], false, l_out);
+			rc = sql_kx_branch(&kx, sp->post[i], false, l_filtered);
 		if (!rc)
 			rc = sp->kagg ? sql_kagg_emit(g.b, kp, maps, &kx, l_out) : stream(&g, l_out);
+		sbpf_builder__bind(g.b, l_filtered);
+		if (sp->npost) {
+			count(&g, (enum sql_kcnt)(SQL_KCNT_FILTERED + p));
+			jump(&g, SBPF_JA(0), l_out);
+		}
 	} else if (!rc && !sp->kpair) {
 		rc = stream(&g, l_out); /* one side of a pair made in user space */
 	}
-	sbpf_builder__bind(g.b, l_out);
-	emit(&g, SBPF_MOV64_IMM(0, 0));                                      /* r0 = 0 */
-	emit(&g, SBPF_EXIT_INSN());                                          /* exit */
+	sql_codegen_epilogue(g.b, l_out, l_exit);                            /* out: done += 1; exit */
 	if (!rc)
 		rc = sbpf_builder__finish(g.b, out, n, NULL);
 	sbpf_builder__free(g.b);

@@ -147,6 +147,10 @@ static bool *user_cols(struct gen *g, int s, struct sql_expr *const *res, size_t
 			mark_cols(res[i], s, c);
 	else
 		mark_cols(q->where, s, c);
+	/* A join matches rows by event time (exec.c): every plan sends ts. */
+	int ts = q->ntables == 2 ? sql_table_column(q->tables[s], "ts") : -1;
+	if (ts >= 0)
+		c[ts] = true;
 	for (size_t i = 0; i < q->njkeys; i++) {
 		mark_cols(q->lkeys[i], s, c);
 		mark_cols(q->rkeys[i], s, c);

@@ -221,7 +221,7 @@ static void explain_user(const struct sql_plan *p, FILE *f)
 		fprintf(f, "  read the ring buffer of %s%s\n", q->tables[s]->name,
 			q->tables[s]->pair ? " and pair its opening and closing events" : "");
 	const char *what[] = {
-		[SQL_N_JOIN] = "join: each right row takes the latest unmatched left row with equal keys",
+		[SQL_N_JOIN] = "join: right rows in ts order, each taking the latest unmatched left row with equal keys and ts <= its own",
 		[SQL_N_FILTER] = "filter: WHERE",
 		[SQL_N_PROJECT] = "project: compute the select list per row",
 		[SQL_N_AGGREGATE] = "aggregate: hash table of groups, aggregates updated per row",
@@ -342,7 +342,11 @@ struct runner {
 	struct pidset foreign;          /* processes seen not to be traced */
 	uint64_t events, total_events;  /* rows given to the executor */
 	const struct sql_query *uq;     /* query the executor runs (residual WHERE) */
-	uint64_t krows;                 /* rows the kernel aggregated, at the last window */
+	uint64_t ufiltered;             /* rows the process filter rejected here */
+	uint64_t ufiltered0, passed0, rejected0, exevicted0; /* values at the last window */
+	struct sql_window_info tot;     /* accounting totals (total_* fields) */
+	struct sql_merge *held;         /* JOIN: right rows not yet released */
+	uint64_t held_lost, held_lost0; /* JOIN: right rows dropped, reorder buffer full (lost) */
 	int err;                        /* first executor error */
 	bool done;                      /* executor finished (LIMIT) */
 	int side;                       /* side of the source being polled */
@@ -393,8 +397,10 @@ static int feed(struct runner *r, int side, const struct sql_value *row)
 {
 	if (r->done || r->err)
 		return 1;
-	if (r->filter && !traced(r, row[r->pidcol[side]].i))
+	if (r->filter && !traced(r, row[r->pidcol[side]].i)) {
+		r->ufiltered++;
 		return 0;
+	}
 	r->events++;
 	int rc = sql_exec_row(r->x, side, row);
 	if (rc < 0)
@@ -414,16 +420,9 @@ static int on_row1(void *ctx, const struct sql_value *row)
 	return feed(ctx, 1, row);
 }
 
-/* JOIN miss: left rows already produced are read before giving up. */
-static void refill(void *ctx)
-{
-	struct runner *r = ctx;
-	sql_source_poll(r->src[0], 0, on_row0, r);
-}
-
 static uint64_t total_lost(const struct runner *r)
 {
-	uint64_t n = r->forks ? sql_source_lost(r->forks) : 0;
+	uint64_t n = (r->forks ? sql_source_lost(r->forks) : 0) + r->held_lost;
 	for (int s = 0; s < r->q->ntables; s++)
 		n += sql_source_lost(r->src[s]);
 	return n;
@@ -437,30 +436,62 @@ static uint64_t total_evicted(const struct runner *r)
 	return n;
 }
 
-/* Reads every event produced so far (forks first: they decide the filter). */
-static int drain_all(struct runner *r, int timeout_ms)
+/* How long a JOIN round looks for a moment when no program runs. */
+#define QUIESCE_US 500
+
+/* JOIN: right rows wait in the reorder buffer until released in time order. */
+static int hold1(void *ctx, const struct sql_value *row)
 {
-	if (r->forks) {
-		int rc = sql_source_drain(r->forks, timeout_ms, on_fork, r);
-		if (rc < 0 && rc != -ETIMEDOUT)
-			return rc;
+	struct runner *r = ctx;
+	if (sql_merge_count(r->held) >= SQL_MAX_HELD) {
+		r->held_lost++; /* bounded: counted as lost */
+		return 0;
 	}
-	for (int s = 0; s < r->q->ntables && !r->done; s++) {
-		int rc = sql_source_drain(r->src[s], timeout_ms, s ? on_row1 : on_row0, r);
-		if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR)
-			return rc;
-	}
+	int rc = sql_merge_put(r->held, row);
+	if (rc && !r->err)
+		r->err = rc;
+	return rc != 0;
+}
+
+static int release(struct runner *r, uint64_t before)
+{
+	int rc = sql_merge_release(r->held, before, on_row1, r);
+	if (rc < 0 && !r->err)
+		r->err = rc;
 	return r->err;
+}
+
+/* JOIN round: read right rows; find a moment tR before which every right
+ * event has been read, then read every left event that happened before a
+ * later moment; the right rows before tR can now go, in time order, each
+ * finding every earlier left row (docs/sql.md, JOIN). */
+static int poll_join(struct runner *r, int timeout_ms)
+{
+	uint64_t tR = 0, tL = 0;
+	int rc = sql_source_poll(r->src[1], timeout_ms, hold1, r);
+	if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
+		return rc;
+	if (r->err || r->done)
+		return r->err;
+	/* Without such a moment (programs kept running) both sides are still
+	 * read, but nothing is released this round. */
+	bool okR = !sql_source_quiesce(r->src[1], QUIESCE_US, &tR);
+	rc = sql_source_drain(r->src[1], 100, hold1, r);
+	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
+		return rc;
+	bool ok = okR && rc != -ETIMEDOUT && !sql_source_quiesce(r->src[0], QUIESCE_US, &tL);
+	rc = sql_source_drain(r->src[0], 100, on_row0, r);
+	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
+		return rc;
+	return ok && rc != -ETIMEDOUT ? release(r, tR) : r->err;
 }
 
 static int poll_once(struct runner *r, int timeout_ms)
 {
 	drain_forks(r);
-	int rc = 0;
 	if (r->q->ntables == 2)
-		rc = sql_source_poll(r->src[0], 0, on_row0, r);
-	if (rc >= 0 && !r->done)
-		rc = sql_source_poll(r->src[r->q->ntables - 1], timeout_ms, r->q->ntables == 2 ? on_row1 : on_row0, r);
+		return poll_join(r, timeout_ms);
+	int rc = sql_source_poll(r->src[0], timeout_ms, on_row0, r);
 	if (rc == -EINTR)
 		rc = 0;
 	return rc < 0 ? rc : r->err;
@@ -514,42 +545,97 @@ static int on_group(void *ctx, const struct sql_value *row, const struct sql_agg
 	return rc;
 }
 
-/* Groups aggregated in the kernel during the window (optimize.c, kagg.c). */
-static int collect_kernel(struct runner *r)
+/* Closes a window at a cut of every source: the sources switch epoch
+ * (right side first, so that a right row of the old epoch finds every
+ * older left row in the old epoch too), then the old epoch's records and
+ * kernel groups are read, its counters give the accounting terms, the
+ * window is emitted, and the records of the new epoch met on the way are
+ * delivered into the next window (unless @last). */
+static int close_window(struct runner *r, uint64_t start, uint64_t end, bool last, int timeout_ms,
+			uint64_t *lost0, uint64_t *evicted0)
 {
-	if (!r->opened.kagg)
-		return 0;
-	int n = sql_source_collect(r->src[0], on_group, r);
-	if (n < 0)
-		return r->err ? r->err : n;
-	uint64_t rows = sql_source_kernel_rows(r->src[0]);
-	r->events += rows - r->krows;
-	r->krows = rows;
-	return 0;
-}
-
-static int close_window(struct runner *r, uint64_t start, uint64_t end, bool last, uint64_t *lost0,
-			uint64_t *evicted0)
-{
-	int krc = collect_kernel(r);
-	if (krc)
-		return krc;
+	const struct sql_query *q = r->q;
+	int rc = 0;
+	for (int s = q->ntables; s-- > 0 && !rc;)
+		rc = sql_source_flip(r->src[s]);
+	if (rc)
+		return rc;
+	if (r->forks) {
+		rc = sql_source_drain(r->forks, timeout_ms, on_fork, r);
+		if (rc < 0 && rc != -ETIMEDOUT)
+			return rc;
+	}
+	struct sql_acct a[2];
+	uint64_t fired = 0, kfiltered = 0, rowlost = 0, unpaired = 0, krows = 0;
+	bool late = false;
+	for (int s = 0; s < q->ntables; s++) {
+		rc = sql_source_cut(r->src[s], timeout_ms, s ? hold1 : on_row0, r, on_group, r, &a[s]);
+		if (rc < 0 && rc != -ECANCELED)
+			return rc;
+		if (r->err)
+			return r->err;
+		fired += a[s].fired;
+		kfiltered += a[s].filtered;
+		rowlost += a[s].lost;
+		unpaired += a[s].unpaired;
+		krows += a[s].krows;
+		late |= a[s].timed_out;
+	}
+	/* Every event of the old epoch has been read: its right rows go. */
+	if (r->held && (rc = release(r, UINT64_MAX)))
+		return rc;
+	uint64_t passed, rejected, exevicted = sql_exec_evicted(r->x);
+	sql_exec_counts(r->x, &passed, &rejected);
+	uint64_t dev = exevicted - r->exevicted0;
+	r->events += krows;
 	uint64_t lost = total_lost(r), evicted = total_evicted(r);
 	struct sql_window_info w = {
 		.start_ns = start, .end_ns = end, .events = r->events, .lost = lost - *lost0,
-		.evicted = evicted - *evicted0, .last = last,
+		.evicted = evicted - *evicted0, .last = last, .acct = true, .fired = fired,
+		.counted = r->opened.kagg ? krows : passed - r->passed0 - dev,
+		.filtered = kfiltered + (r->ufiltered - r->ufiltered0) + (rejected - r->rejected0),
+		.unpaired = unpaired, .rowlost = rowlost + (r->held_lost - r->held_lost0), .rowevicted = dev,
+		.late = late,
 	};
+	r->held_lost0 = r->held_lost;
+	r->passed0 = passed;
+	r->rejected0 = rejected;
+	r->ufiltered0 = r->ufiltered;
+	r->exevicted0 = exevicted;
 	r->total_events += r->events;
 	r->events = 0;
 	*lost0 = lost;
 	*evicted0 = evicted;
+	r->tot.total_fired += w.fired;
+	r->tot.total_counted += w.counted;
+	r->tot.total_filtered += w.filtered;
+	r->tot.total_unpaired += w.unpaired;
+	r->tot.total_rowlost += w.rowlost;
+	r->tot.total_rowevicted += w.rowevicted;
+	w.total_fired = r->tot.total_fired;
+	w.total_counted = r->tot.total_counted;
+	w.total_filtered = r->tot.total_filtered;
+	w.total_unpaired = r->tot.total_unpaired;
+	w.total_rowlost = r->tot.total_rowlost;
+	w.total_rowevicted = r->tot.total_rowevicted;
 	if (last) {
 		w.total_events = r->total_events;
 		w.total_lost = lost;
 		w.total_evicted = evicted;
 	}
-	return sql_exec_window(r->x, &w);
+	if ((rc = sql_exec_window(r->x, &w)))
+		return rc;
+	for (int s = 0; s < q->ntables && !last; s++) {
+		rc = sql_source_replay(r->src[s], s ? hold1 : on_row0, r);
+		if (rc < 0)
+			return rc;
+	}
+	return r->err;
 }
+
+/* Bound on reading what the kernel produced before a window boundary (at
+ * most a full ring buffer): a cut that takes longer is reported. */
+#define CUT_MS 3000
 
 static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_query_run_opts *o)
 {
@@ -563,7 +649,7 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 	for (;;) {
 		uint64_t now = now_real();
 		if (now >= boundary && boundary < deadline) {
-			if ((rc = drain_all(r, 100)) || (rc = close_window(r, win_start, boundary, false, &lost0, &evicted0)))
+			if ((rc = close_window(r, win_start, boundary, false, CUT_MS, &lost0, &evicted0)))
 				return rc;
 			win_start = boundary;
 			boundary = now >= boundary + W ? (now / W + 1) * W : boundary + W;
@@ -582,9 +668,7 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 	uint64_t end = now_real();
 	if (end > deadline)
 		end = deadline;
-	if (!r->done && (rc = drain_all(r, 1000)))
-		return rc;
-	return close_window(r, win_start, end, true, &lost0, &evicted0);
+	return close_window(r, win_start, end, true, CUT_MS, &lost0, &evicted0);
 }
 
 int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts, char *err, size_t errsz)
@@ -634,8 +718,11 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		rc = -ENOMEM;
 		snprintf(err, errsz, "out of memory");
 	}
-	if (!rc && q->ntables == 2)
-		sql_exec_set_refill(r.x, refill, &r);
+	if (!rc && q->ntables == 2 &&
+	    !(r.held = sql_merge_new(q->tables[1]->ncols, sql_table_column(q->tables[1], "ts")))) {
+		rc = -ENOMEM;
+		snprintf(err, errsz, "out of memory");
+	}
 	if (!rc && o.attached && o.attached(o.ctx)) {
 		snprintf(err, errsz, "the run was stopped before it started");
 		rc = -ECANCELED;
@@ -649,6 +736,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	if (r.forks)
 		sql_source_close(r.forks);
 	sql_exec_free(r.x);
+	sql_merge_free(r.held);
 	sql_sink_free(sink);
 	pidset_clear(&r.mine);
 	pidset_clear(&r.foreign);

@@ -384,6 +384,7 @@ int sql_recplan_probe(const struct sql_recplan *rp, const void *rec, size_t len)
 	uint32_t id, size;
 	memcpy(&id, rec, 4);
 	memcpy(&size, (const uint8_t *)rec + 4, 4);
+	size &= ~SQL_REC_EPOCH; /* the epoch bit (accounting) */
 	for (size_t p = 0; p < rp->t->nprobes; p++)
 		if (rp->lay[p].tp_id == id)
 			return size == rp->lay[p].size && len >= size ? (int)p : -EINVAL;

@@ -638,8 +638,14 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 		fmt_iso(w->end_ns, b, sizeof(b));
 		fprintf(s->out,
 			"{\"window\":{\"start\":\"%s\",\"end\":\"%s\",\"rows\":%" PRIu64 ",\"events\":%" PRIu64
-			",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64 "%s}}\n",
-			a, b, w->rows, w->events, w->lost, w->evicted, w->last ? ",\"last\":true" : "");
+			",\"lost\":%" PRIu64 ",\"evicted\":%" PRIu64, a, b, w->rows, w->events, w->lost, w->evicted);
+		if (w->acct)
+			fprintf(s->out,
+				",\"fired\":%" PRIu64 ",\"counted\":%" PRIu64 ",\"filtered\":%" PRIu64
+				",\"rows_lost\":%" PRIu64 ",\"rows_evicted\":%" PRIu64 ",\"unpaired\":%" PRIu64 "%s",
+				w->fired, w->counted, w->filtered, w->rowlost, w->rowevicted, w->unpaired,
+				w->late ? ",\"late\":true" : "");
+		fprintf(s->out, "%s}}\n", w->last ? ",\"last\":true" : "");
 		break;
 	case SQL_SINK_TABLE:
 		if (s->streaming && !s->header_done && w->last) {
@@ -659,15 +665,30 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 		 * never silent, and a steady "0 lost" is itself information. */
 		if (s->windowed) {
 			fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
-			fprintf(s->log, "safebpf: window %s: %" PRIu64 " events, %" PRIu64 " lost (kernel buffer full), %"
-				PRIu64 " evicted (bounded state full)\n", a, w->events, w->lost, w->evicted);
+			fprintf(s->log, "safebpf: window %s: %" PRIu64 " events, %" PRIu64 " lost (buffer or map full, or probe skipped), %"
+				PRIu64 " evicted (bounded state full)", a, w->events, w->lost, w->evicted);
+			if (w->acct)
+				fprintf(s->log, "; %" PRIu64 " fired = %" PRIu64 " counted + %" PRIu64 " filtered + %" PRIu64
+					" lost + %" PRIu64 " evicted + %" PRIu64 " unpaired",
+					w->fired, w->counted, w->filtered, w->rowlost, w->rowevicted, w->unpaired);
+			if (w->late)
+				fputs(" (the kernel's records could not all be read in time: some rows of this "
+				      "window are counted in the next)", s->log);
+			fputc('\n', s->log);
 		} else if (w->lost || w->evicted) {
-			fprintf(s->log, "safebpf: %" PRIu64 " events lost (kernel buffer full), %" PRIu64
+			fprintf(s->log, "safebpf: %" PRIu64 " events lost (buffer or map full, or probe skipped), %" PRIu64
 				" evicted (bounded state full)\n", w->lost, w->evicted);
 		}
-		if (w->last)
-			fprintf(s->log, "safebpf: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " evicted\n",
+		if (w->last) {
+			fprintf(s->log, "safebpf: %" PRIu64 " events, %" PRIu64 " lost, %" PRIu64 " evicted",
 				w->total_events, w->total_lost, w->total_evicted);
+			if (w->acct)
+				fprintf(s->log, "; %" PRIu64 " fired = %" PRIu64 " counted + %" PRIu64 " filtered + %" PRIu64
+					" lost + %" PRIu64 " evicted + %" PRIu64 " unpaired",
+					w->total_fired, w->total_counted, w->total_filtered, w->total_rowlost,
+					w->total_rowevicted, w->total_unpaired);
+			fputc('\n', s->log);
+		}
 		fflush(s->log);
 	}
 	return ferror(s->out) ? -EIO : 0;

@@ -18,6 +18,7 @@
 #define MIN_RINGBUF (64u << 10)
 #define MAX_RINGBUF (1u << 30)
 #define LOG_SIZE (256u << 10)
+#define POLL_BUDGET 16384 /* records per poll */
 
 struct sql_source {
 	const struct sql_table *t;                 /* the table */
@@ -42,8 +43,21 @@ struct sql_source {
 	struct sql_recplan krp;                    /* staged layouts */
 	struct sql_kagg agg;                       /* group layout (k->kagg) */
 	int counters_fd, pair_fd, outer_fd, zero_fd; /* kernel-plan maps (-1: none) */
-	int inner_fd[2];                           /* group maps, one in the slot */
-	int cur;                                   /* index of the group map in the slot */
+	int inner_fd[3];                           /* group maps: one per outer slot, one spare */
+	int slot[2];                               /* index in inner_fd of each slot's map */
+	int spare;                                 /* index in inner_fd of the spare map */
+	/* accounting (every plan): epochs and window cuts */
+	int epoch_fd;                              /* array, one u32: the epoch programs read */
+	int sync_fd;                               /* array of maps: its update waits for programs */
+	uint32_t epoch;                            /* current epoch (0 or 1) */
+	bool cutting;                              /* between flip and replay: defer new-epoch records */
+	uint32_t old_epoch;                        /* the epoch being cut */
+	unsigned char *deferred;                   /* records of the new epoch met while cutting */
+	size_t ndeferred, deferred_cap;            /* bytes used / allocated */
+	uint64_t deferred_dropped;                 /* records not deferred (out of memory): lost */
+	uint64_t acc[SQL_KCNT__COUNT];             /* counters of the epochs already cut */
+	uint64_t unpaired;                         /* closing records without an opening one (user pairing) */
+	uint64_t unpaired0, dropped0, misses0;     /* values at the last cut */
 	int pidset_fd;                             /* pid set (borrowed), or -1 */
 	uint32_t pair_off;                         /* scratch offset of the opening record copy */
 	uint32_t pair_entries;                     /* bound of the kernel pairing map */
@@ -70,6 +84,26 @@ static int deliver(struct sql_source *s, const void *rec0, const void *rec1)
 static int on_record(void *ctx, const void *data, size_t len)
 {
 	struct sql_source *s = ctx;
+	if (s->cutting && len >= SQL_REC_HDR && sql_rec_epoch(data) != s->old_epoch) {
+		/* Happened after the cut: belongs to the next window. */
+		size_t need = s->ndeferred + sizeof(size_t) + ((len + 7) & ~(size_t)7);
+		if (need > s->deferred_cap) {
+			size_t cap = s->deferred_cap ? s->deferred_cap : 65536;
+			while (cap < need)
+				cap *= 2;
+			unsigned char *d = realloc(s->deferred, cap);
+			if (!d) {
+				s->deferred_dropped++;
+				return 0;
+			}
+			s->deferred = d;
+			s->deferred_cap = cap;
+		}
+		memcpy(s->deferred + s->ndeferred, &len, sizeof(len));
+		memcpy(s->deferred + s->ndeferred + sizeof(len), data, len);
+		s->ndeferred = need;
+		return 0;
+	}
 	int probe = sql_recplan_probe(&s->rp, data, len);
 	if (probe < 0) {
 		s->dropped++;
@@ -98,8 +132,12 @@ static int on_record(void *ctx, const void *data, size_t len)
 	}
 	const void *left = sql_pair_take(s->pair, key, klen, NULL);
 	/* A closing event without its opening one (opened before the source
-	 * started, or the opening record was lost) makes no row. */
-	return left ? deliver(s, left, data) : 0;
+	 * started, or the opening record was lost or evicted) makes no row. */
+	if (!left) {
+		s->unpaired++;
+		return 0;
+	}
+	return deliver(s, left, data);
 }
 
 static uint32_t ringbuf_size(size_t want)
@@ -129,19 +167,24 @@ static int create_kernel_maps(struct sql_source *s)
 		struct sbpf_kmap_opts go = { .sz = sizeof(go), .type = SBPF_KMAP_PERCPU_HASH, .name = "sbpf_groups",
 					     .key_size = s->agg.key_size, .value_size = s->agg.value_size,
 					     .max_entries = s->agg.max_groups, .map_flags = 1 /* BPF_F_NO_PREALLOC */ };
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 3; i++)
 			if ((s->inner_fd[i] = sbpf_kmap_create(&go)) < 0)
 				return s->inner_fd[i];
+		/* One slot per epoch; the spare replaces the slot of the epoch
+		 * being cut (the update waits for programs still using it). */
 		struct sbpf_kmap_opts oo = { .sz = sizeof(oo), .type = SBPF_KMAP_ARRAY_OF_MAPS, .name = "sbpf_window",
-					     .key_size = 4, .value_size = 4, .max_entries = 1,
+					     .key_size = 4, .value_size = 4, .max_entries = 2,
 					     .inner_map_fd = s->inner_fd[0] };
 		if ((s->outer_fd = sbpf_kmap_create(&oo)) < 0)
 			return s->outer_fd;
-		uint32_t zero = 0, fd = (uint32_t)s->inner_fd[0];
-		int rc = sbpf_kmap_update(s->outer_fd, &zero, &fd, 0);
-		if (rc)
-			return rc;
-		s->cur = 0;
+		for (uint32_t i = 0; i < 2; i++) {
+			uint32_t fd = (uint32_t)s->inner_fd[i];
+			int rc = sbpf_kmap_update(s->outer_fd, &i, &fd, 0);
+			if (rc)
+				return rc;
+			s->slot[i] = (int)i;
+		}
+		s->spare = 2;
 		struct sbpf_kmap_opts zo = { .sz = sizeof(zo), .type = SBPF_KMAP_ARRAY, .name = "sbpf_zero",
 					     .key_size = 4, .value_size = s->agg.value_size, .max_entries = 1 };
 		if ((s->zero_fd = sbpf_kmap_create(&zo)) < 0)
@@ -160,8 +203,10 @@ static int create_maps(struct sql_source *s, char *err, size_t errsz)
 				     .max_entries = s->rb_bytes };
 	struct sbpf_kmap_opts sc = { .sz = sizeof(sc), .type = SBPF_KMAP_PERCPU_ARRAY, .name = "mvsf_scratch",
 				     .key_size = 4, .value_size = scratch, .max_entries = 1 };
-	struct sbpf_kmap_opts lo = { .sz = sizeof(lo), .type = SBPF_KMAP_PERCPU_ARRAY, .name = "mvsf_lost",
-				     .key_size = 4, .value_size = 8, .max_entries = 1 };
+	struct sbpf_kmap_opts lo = { .sz = sizeof(lo), .type = SBPF_KMAP_PERCPU_ARRAY, .name = "sbpf_counters",
+				     .key_size = 4, .value_size = 8 * SQL_KCNT__COUNT, .max_entries = 2 };
+	struct sbpf_kmap_opts eo = { .sz = sizeof(eo), .type = SBPF_KMAP_ARRAY, .name = "sbpf_epoch",
+				     .key_size = 4, .value_size = 4, .max_entries = 1 };
 	if (s->k) {
 		/* Staged records of every probe, plus room for the opening record
 		 * copied at the closing probe of a kernel pair. */
@@ -173,13 +218,22 @@ static int create_maps(struct sql_source *s, char *err, size_t errsz)
 		if (s->k->kpair)
 			scratch = s->pair_off + s->krp.lay[0].size;
 		sc.value_size = scratch;
-		lo.max_entries = SQL_KCNT__COUNT;
-		lo.name = "sbpf_counters";
 	}
 	s->rb_fd = sbpf_kmap_create(&rb);
 	s->scratch_fd = s->rb_fd < 0 ? s->rb_fd : sbpf_kmap_create(&sc);
 	s->lost_fd = s->scratch_fd < 0 ? s->scratch_fd : sbpf_kmap_create(&lo);
 	int rc = s->rb_fd < 0 ? s->rb_fd : s->scratch_fd < 0 ? s->scratch_fd : s->lost_fd < 0 ? s->lost_fd : 0;
+	if (!rc && (s->epoch_fd = sbpf_kmap_create(&eo)) < 0)
+		rc = s->epoch_fd;
+	if (!rc && !(s->k && s->k->kagg)) {
+		/* Updating an array of maps waits until no program runs (an RCU
+		 * grace period): the cut of a window uses that. */
+		struct sbpf_kmap_opts so = { .sz = sizeof(so), .type = SBPF_KMAP_ARRAY_OF_MAPS, .name = "sbpf_sync",
+					     .key_size = 4, .value_size = 4, .max_entries = 1,
+					     .inner_map_fd = s->epoch_fd };
+		if ((s->sync_fd = sbpf_kmap_create(&so)) < 0)
+			rc = s->sync_fd;
+	}
 	if (!rc && s->k)
 		rc = create_kernel_maps(s);
 	if (rc < 0) {
@@ -207,14 +261,14 @@ static int generate(struct sql_source *s, size_t p)
 	int origin_fd = s->fingerprinting ? 1008 : sql_korigin_fd(s->origin);
 	if (!s->k) {
 		struct sql_mvsf_maps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
-					      .lost_fd = s->lost_fd, .origin_fd = origin_fd };
-		struct sql_mvsf_opts mo = { .sz = sizeof(mo), .skip_tgid = skip };
+					      .lost_fd = s->lost_fd, .epoch_fd = s->epoch_fd, .origin_fd = origin_fd };
+		struct sql_mvsf_opts mo = { .sz = sizeof(mo), .skip_tgid = skip, .probe = (int)p };
 		return sql_codegen_mvsf(&s->rp.lay[p], &maps, &mo, &s->insns[p], &s->ninsns[p]);
 	}
 	struct sql_kmaps maps = { .ringbuf_fd = s->rb_fd, .scratch_fd = s->scratch_fd,
 				  .counters_fd = s->counters_fd, .pair_fd = s->pair_fd,
 				  .outer_fd = s->outer_fd, .zero_fd = s->zero_fd, .pidset_fd = s->pidset_fd,
-				  .origin_fd = origin_fd };
+				  .epoch_fd = s->epoch_fd, .origin_fd = origin_fd };
 	struct sql_kprog kp = { .spec = s->k, .t = s->t, .krp = &s->krp, .urp = &s->rp,
 				.agg = s->k->kagg ? &s->agg : NULL, .probe = (int)p, .skip_tgid = skip,
 				.scratch_pair_off = s->pair_off };
@@ -274,6 +328,7 @@ static int fingerprint(struct sql_source *s, uint64_t *fp)
 	s->rb_fd = 1001;
 	s->scratch_fd = 1002;
 	s->lost_fd = s->counters_fd = 1003;
+	s->epoch_fd = 1009;
 	if (s->k) {
 		s->pair_fd = s->k->kpair ? 1004 : -1;
 		s->outer_fd = s->k->kagg ? 1005 : -1;
@@ -301,7 +356,7 @@ static int fingerprint(struct sql_source *s, uint64_t *fp)
 	}
 	*fp = h ? h : 1;
 	/* Placeholders are not fds to close. */
-	s->rb_fd = s->scratch_fd = s->lost_fd = s->counters_fd = -1;
+	s->rb_fd = s->scratch_fd = s->lost_fd = s->counters_fd = s->epoch_fd = -1;
 	s->pair_fd = s->outer_fd = s->zero_fd = -1;
 	return 0;
 }
@@ -350,6 +405,7 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 	s->t = t;
 	s->rb_fd = s->scratch_fd = s->lost_fd = -1;
 	s->counters_fd = s->pair_fd = s->outer_fd = s->zero_fd = s->inner_fd[0] = s->inner_fd[1] = -1;
+	s->inner_fd[2] = s->epoch_fd = s->sync_fd = -1;
 	s->k = o.kspec;
 	s->pidset_fd = o.kspec && o.kspec->pidset ? o.pidset_fd : -1;
 	s->pair_entries = o.pair_entries ? (uint32_t)o.pair_entries : 16384; /* threads in a system call at once */
@@ -439,6 +495,10 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 		rc = -errno;
 		snprintf(err, errsz, "cannot read the ring buffer: %s", strerror(errno));
 	}
+	/* A poll returns after this many records, so that windows close on
+	 * time when events come faster than they are read. */
+	if (!rc)
+		sbpf_kringbuf__set_budget(s->rb, POLL_BUDGET);
 	if (rc) {
 		sql_source_close(s);
 		errno = rc < 0 ? -rc : EINVAL;
@@ -472,9 +532,10 @@ int sql_source_drain(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *
 	sbpf_kringbuf__positions(s->rb, &cons, &target);
 	int64_t deadline = now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
 	int total = 0;
-	for (int wait = 0;; wait = 1) {
-		/* The first round only takes what is there; later rounds wait for
-		 * a record another CPU is still filling (its commit wakes us). */
+	for (int wait = 0;;) {
+		/* A round only takes what is there; after a round that found
+		 * nothing, wait for a record another CPU is still filling (its
+		 * commit wakes us). Rounds are bounded (POLL_BUDGET). */
 		int64_t left = deadline - now_ms();
 		int t = wait ? (int)(left < 10 ? (left > 0 ? left : 1) : 10) : 0;
 		s->fn = fn;
@@ -483,6 +544,7 @@ int sql_source_drain(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *
 		int n = sbpf_kringbuf__poll(s->rb, t);
 		s->fn = NULL;
 		total += s->rows;
+		wait = n == 0;
 		if (n == -ECANCELED)
 			return total;
 		if (n < 0)
@@ -495,54 +557,206 @@ int sql_source_drain(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *
 	}
 }
 
-uint64_t sql_source_lost(const struct sql_source *s)
+/* Sums counters of epoch @e over the CPUs into @out (SQL_KCNT__COUNT). */
+static int read_counters(const struct sql_source *s, uint32_t e, uint64_t *out)
 {
-	uint64_t lost = 0, sum;
-	if (s->lost_fd >= 0 && !sbpf_kmap_percpu_sum(s->lost_fd, SQL_KCNT_LOST, &sum))
-		lost += sum;
-	if (s->k && s->k->kagg && !sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_AGG_FULL, &sum))
-		lost += sum;
+	memset(out, 0, SQL_KCNT__COUNT * sizeof(*out));
+	int ncpus = sbpf_kernel_ncpus();
+	if (s->lost_fd < 0 || ncpus <= 0)
+		return s->lost_fd < 0 ? 0 : -EINVAL;
+	uint64_t *vals = calloc((size_t)ncpus, SQL_KCNT__COUNT * sizeof(uint64_t));
+	if (!vals)
+		return -ENOMEM;
+	int rc = sbpf_kmap_lookup(s->lost_fd, &e, vals);
+	for (int c = 0; c < ncpus && !rc; c++)
+		for (int i = 0; i < SQL_KCNT__COUNT; i++)
+			out[i] += vals[(size_t)c * SQL_KCNT__COUNT + (size_t)i];
+	free(vals);
+	return rc;
+}
+
+/* Counters since open: the epochs cut so far plus both live ones. */
+static void total_counters(const struct sql_source *s, uint64_t *out)
+{
+	uint64_t live[SQL_KCNT__COUNT];
+	memcpy(out, s->acc, sizeof(s->acc));
+	for (uint32_t e = 0; e < 2; e++)
+		if (!read_counters(s, e, live))
+			for (int i = 0; i < SQL_KCNT__COUNT; i++)
+				out[i] += live[i];
+}
+
+/* Events the kernel skipped because another program ran on the CPU, the
+ * origin program's included (a skipped origin loses a row's owner). */
+static uint64_t misses(const struct sql_source *s)
+{
+	uint64_t n = sql_korigin_misses(s->origin);
 	for (size_t p = 0; p < s->t->nprobes; p++) {
 		struct sbpf_kprog_info info;
 		if (s->prog_fd[p] >= 0 && !sbpf_kernel_prog_info(s->prog_fd[p], &info))
-			lost += info.recursion_misses;
-	}
-	return lost + s->dropped;
-}
-
-uint64_t sql_source_evicted(const struct sql_source *s)
-{
-	uint64_t n = s->pair ? sql_pair_evicted(s->pair) : 0, sum;
-	if (s->k && s->k->kpair) {
-		if (!sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_REPLACED, &sum))
-			n += sum;
-		if (!sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_PAIR_FULL, &sum))
-			n += sum;
+			n += info.recursion_misses;
 	}
 	return n;
 }
 
-uint64_t sql_source_kernel_rows(const struct sql_source *s)
+uint64_t sql_source_lost(const struct sql_source *s)
 {
-	uint64_t sum = 0;
-	if (s->k && s->k->kagg && sbpf_kmap_percpu_sum(s->counters_fd, SQL_KCNT_ROWS, &sum))
-		sum = 0;
-	return sum;
+	uint64_t c[SQL_KCNT__COUNT];
+	total_counters(s, c);
+	return c[SQL_KCNT_LOST] + c[SQL_KCNT_LOST1] + c[SQL_KCNT_AGG_FULL] + misses(s) + s->dropped +
+	       s->deferred_dropped;
 }
 
-int sql_source_collect(struct sql_source *s, sql_group_fn fn, void *ctx)
+uint64_t sql_source_evicted(const struct sql_source *s)
 {
-	if (!s->k || !s->k->kagg)
-		return 0;
-	/* Put the empty map in the slot; the update waits until no program
-	 * still uses the old one. */
-	uint32_t zero = 0, fd = (uint32_t)s->inner_fd[1 - s->cur];
-	int rc = sbpf_kmap_update(s->outer_fd, &zero, &fd, 0);
+	uint64_t c[SQL_KCNT__COUNT];
+	total_counters(s, c);
+	return (s->pair ? sql_pair_evicted(s->pair) : 0) + c[SQL_KCNT_REPLACED] + c[SQL_KCNT_PAIR_FULL];
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int sql_source_quiesce(struct sql_source *s, int max_us, uint64_t *when)
+{
+	int ncpus = sbpf_kernel_ncpus();
+	if (s->lost_fd < 0 || ncpus <= 0)
+		return -EINVAL;
+	size_t per = (size_t)ncpus * SQL_KCNT__COUNT;
+	uint64_t *v = calloc(2 * per, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	uint64_t start = mono_ns();
+	int rc = -EAGAIN;
+	for (;;) {
+		/* Programs on one CPU never overlap: when, per CPU, the runs
+		 * counted as started by the first read are all counted as
+		 * finished by the second, every run that started before t has
+		 * finished (its record is in the ring buffer). */
+		uint64_t t = mono_ns();
+		uint32_t e0 = 0, e1 = 1;
+		int r = sbpf_kmap_lookup(s->lost_fd, &e0, v);
+		if (!r)
+			r = sbpf_kmap_lookup(s->lost_fd, &e1, v + per);
+		if (r) {
+			rc = r;
+			break;
+		}
+		bool idle = true;
+		for (int c = 0; c < ncpus && idle; c++) {
+			uint64_t f = 0, d = 0;
+			for (int e = 0; e < 2; e++) {
+				const uint64_t *x = v + (size_t)e * per + (size_t)c * SQL_KCNT__COUNT;
+				f += x[SQL_KCNT_FIRED] + x[SQL_KCNT_FIRED1];
+				d += x[SQL_KCNT_DONE];
+			}
+			idle = f == d;
+		}
+		if (idle) {
+			*when = t;
+			rc = 0;
+			break;
+		}
+		if (mono_ns() - start > (uint64_t)max_us * 1000u)
+			break;
+	}
+	free(v);
+	return rc;
+}
+
+int sql_source_flip(struct sql_source *s)
+{
+	uint32_t zero = 0, next = s->epoch ^ 1;
+	int rc = sbpf_kmap_update(s->epoch_fd, &zero, &next, 0);
 	if (rc)
 		return rc;
-	int old = s->inner_fd[s->cur];
-	s->cur = 1 - s->cur;
-	return sql_kagg_read(&s->agg, s->k->q, old, fn, ctx);
+	s->old_epoch = s->epoch;
+	s->epoch = next;
+	s->cutting = true;
+	if (s->k && s->k->kagg) {
+		/* The spare (empty) map takes the old epoch's slot; the update
+		 * returns once no program uses the old map. */
+		uint32_t slot = s->old_epoch, fd = (uint32_t)s->inner_fd[s->spare];
+		if ((rc = sbpf_kmap_update(s->outer_fd, &slot, &fd, 0)))
+			return rc;
+		int old = s->slot[slot];
+		s->slot[slot] = s->spare;
+		s->spare = old;
+		return 0;
+	}
+	uint32_t fd = (uint32_t)s->epoch_fd;
+	return sbpf_kmap_update(s->sync_fd, &zero, &fd, 0);
+}
+
+int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ctx, sql_group_fn gfn,
+		   void *gctx, struct sql_acct *a)
+{
+	memset(a, 0, sizeof(*a));
+	int rows = sql_source_drain(s, timeout_ms, fn, ctx);
+	if (rows < 0 && rows != -ETIMEDOUT && rows != -ECANCELED)
+		return rows; /* (stopped by the query: the counters are read all the same) */
+	if (s->k && s->k->kagg) {
+		/* The old epoch's groups: in the spare map since the flip. */
+		int n = sql_kagg_read(&s->agg, s->k->q, s->inner_fd[s->spare], gfn, gctx);
+		if (n < 0)
+			return n;
+	}
+	uint64_t c[SQL_KCNT__COUNT];
+	int rc = read_counters(s, s->old_epoch, c);
+	if (rc)
+		return rc;
+	/* No program uses the old epoch any more: zero it for its next turn. */
+	uint64_t *zeros = calloc((size_t)(sbpf_kernel_ncpus() > 0 ? sbpf_kernel_ncpus() : 1),
+				 SQL_KCNT__COUNT * sizeof(uint64_t));
+	if (!zeros)
+		return -ENOMEM;
+	rc = sbpf_kmap_update(s->lost_fd, &s->old_epoch, zeros, 0);
+	free(zeros);
+	if (rc)
+		return rc;
+	for (int i = 0; i < SQL_KCNT__COUNT; i++)
+		s->acc[i] += c[i];
+	int u = (int)s->t->nprobes - 1; /* the probe whose event makes the row */
+	uint64_t m = misses(s), dm = m - s->misses0;
+	uint64_t dropped = s->dropped + s->deferred_dropped;
+	a->fired = c[SQL_KCNT_FIRED + u] + dm;
+	a->filtered = c[SQL_KCNT_FILTERED + u];
+	a->lost = c[SQL_KCNT_LOST + u] + c[SQL_KCNT_AGG_FULL] + dm + (dropped - s->dropped0);
+	a->unpaired = c[SQL_KCNT_UNPAIRED] + (s->unpaired - s->unpaired0);
+	a->krows = c[SQL_KCNT_ROWS];
+	a->open_fired = u ? c[SQL_KCNT_FIRED] : 0;
+	a->open_lost = u ? c[SQL_KCNT_LOST] : 0;
+	a->open_filtered = u ? c[SQL_KCNT_FILTERED] : 0;
+	s->misses0 = m;
+	s->dropped0 = dropped;
+	s->unpaired0 = s->unpaired;
+	a->timed_out = rows == -ETIMEDOUT;
+	return 0;
+}
+
+int sql_source_replay(struct sql_source *s, sql_row_fn fn, void *ctx)
+{
+	s->cutting = false;
+	s->fn = fn;
+	s->fn_ctx = ctx;
+	s->rows = 0;
+	size_t off = 0;
+	while (off < s->ndeferred) {
+		size_t len;
+		memcpy(&len, s->deferred + off, sizeof(len));
+		off += sizeof(len);
+		if (on_record(s, s->deferred + off, len))
+			fn = NULL; /* stopped: the rest is read but not delivered */
+		s->fn = fn;
+		off += (len + 7) & ~(size_t)7;
+	}
+	s->ndeferred = 0;
+	s->fn = NULL;
+	return s->rows;
 }
 
 void sql_source_info(const struct sql_source *s, struct sql_source_info *info)
@@ -578,7 +792,8 @@ void sql_source_close(struct sql_source *s)
 		close(s->scratch_fd);
 	if (s->lost_fd >= 0)
 		close(s->lost_fd);
-	int kfds[] = { s->pair_fd, s->outer_fd, s->zero_fd, s->inner_fd[0], s->inner_fd[1] };
+	int kfds[] = { s->pair_fd, s->outer_fd, s->zero_fd, s->inner_fd[0], s->inner_fd[1], s->inner_fd[2],
+		       s->sync_fd, s->epoch_fd };
 	for (size_t i = 0; i < sizeof(kfds) / sizeof(kfds[0]); i++)
 		if (kfds[i] >= 0)
 			close(kfds[i]);
@@ -590,5 +805,6 @@ void sql_source_close(struct sql_source *s)
 	for (size_t p = 0; p < SQL_MAX_PROBES; p++)
 		sql_tp_format_free(&s->fmt[p]);
 	free(s->row);
+	free(s->deferred);
 	free(s);
 }

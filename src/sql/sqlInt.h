@@ -215,7 +215,7 @@ struct sql_cap {
  * origin recorded nothing). Context captures and the process checks read
  * it instead of calling helpers. */
 #define SQL_ORIGIN_STK (-224)         /* key: two u64 */
-#define SQL_IDENT_STK (-208)          /* identity: 40 bytes, up to -168 */
+#define SQL_IDENT_STK (-208)          /* identity: 40 bytes, up to -169 (see SQL_STK_*) */
 #define SQL_IDENT_SIZE 40
 
 /* The record of one probe: header, then the captures at fixed offsets. */
@@ -295,13 +295,15 @@ void sql_recplan_row(struct sql_recplan *rp, const void *rec0, const void *rec1,
 struct sql_mvsf_maps {
 	int ringbuf_fd;        /* BPF_MAP_TYPE_RINGBUF receiving the records */
 	int scratch_fd;        /* per-CPU array, one value of >= the largest record */
-	int lost_fd;           /* per-CPU array, one u64: records the ring buffer refused */
+	int lost_fd;           /* per-CPU counters (enum sql_kcnt), two epochs */
+	int epoch_fd;          /* array, one u32: the current epoch */
 	int origin_fd;         /* identities recorded by an origin program (lay->origin) */
 };
 
 struct sql_mvsf_opts {
 	size_t sz;             /* sizeof(struct sql_mvsf_opts) */
 	uint32_t skip_tgid;    /* events of this process are not recorded (0: none) */
+	int probe;             /* probe index of the layout (its counters) */
 };
 
 /* Generates the minimum verifier-safe function of one probe: stage the
@@ -383,6 +385,20 @@ struct sql_source *sql_source_open(const struct sql_table *t, const struct sql_s
 /* Called for every row: @row has one value per table column (columns not
  * needed are SQL_T_NULL). Return non-zero to stop polling. */
 typedef int (*sql_row_fn)(void *ctx, const struct sql_value *row);
+
+/* ---- reorder buffer of a JOIN's right side (merge.c) ------------------------ */
+
+struct sql_merge;
+/* A buffer of rows of @ncols columns ordered by column @ts_col. NULL when
+ * out of memory. */
+struct sql_merge *sql_merge_new(size_t ncols, int ts_col);
+void sql_merge_free(struct sql_merge *m);
+/* Copies @row in. 0 or -ENOMEM. */
+int sql_merge_put(struct sql_merge *m, const struct sql_value *row);
+/* Hands every row with ts < @before to @fn in (ts, arrival) order and
+ * forgets it; keeps the others. 0, 1 when @fn asked to stop, or -ENOMEM. */
+int sql_merge_release(struct sql_merge *m, uint64_t before, sql_row_fn fn, void *ctx);
+size_t sql_merge_count(const struct sql_merge *m);
 
 /* Waits up to @timeout_ms for events and delivers the rows they complete
  * (timeout 0: only what is already there, without waiting).
@@ -848,6 +864,16 @@ struct sql_window_info {
 	uint64_t total_events;      /* last: over the whole run */
 	uint64_t total_lost;        /* last: over the whole run */
 	uint64_t total_evicted;     /* last: over the whole run */
+	/* accounting (fired = counted + filtered + lost + evicted + unpaired) */
+	bool acct;                  /* the terms below are filled */
+	uint64_t fired;             /* events of the row-making probes */
+	uint64_t counted;           /* rows that reached the query's output stage */
+	uint64_t filtered;          /* rejected by a filter (kernel or user space) */
+	uint64_t unpaired;          /* closing events without an opening event */
+	uint64_t rowlost;           /* lost, in the unit of fired */
+	uint64_t rowevicted;        /* evicted by the executor's bounded state */
+	bool late;                  /* the cut timed out: rows of this window may follow in the next */
+	uint64_t total_fired, total_counted, total_filtered, total_unpaired, total_rowlost, total_rowevicted;
 };
 
 struct sql_sink;
@@ -912,6 +938,9 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
 /* Rows dropped by bounded executor state (join table, group table) so far. */
 uint64_t sql_exec_evicted(const struct sql_exec *x);
+/* Rows that passed WHERE (with a JOIN: input rows of both sides) and rows
+ * WHERE rejected (single table), since the executor was made. */
+void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected);
 bool sql_exec_done(const struct sql_exec *x);
 void sql_exec_free(struct sql_exec *x);
 
@@ -928,10 +957,12 @@ int64_t sql_win_flush(struct sql_win *w);
 uint64_t sql_win_evicted(const struct sql_win *w);
 void sql_win_free(struct sql_win *w);
 
-/* Bounds of executor state (each overflow is counted as evicted). */
+/* Bounds of executor state (each overflow is counted as evicted; a full
+ * JOIN reorder buffer as lost). */
 #define SQL_MAX_GROUPS   (1u << 20)   /* groups per window */
 #define SQL_MAX_BUFFERED (1u << 20)   /* buffered output rows per window (ORDER BY) */
 #define SQL_MAX_JOIN     (1u << 16)   /* unmatched left rows kept by JOIN */
+#define SQL_MAX_HELD     (1u << 20)   /* JOIN right rows waiting for their time (reorder buffer) */
 
 
 /* ======================================================================
@@ -987,15 +1018,67 @@ struct sql_kspec {
 	uint32_t fault;                /* testing: probes (bit mask) given an invalid program */
 };
 
-/* Per-CPU counters of a kernel plan (indexes of the counters map). */
+/* Per-CPU counters of every plan (MVSF included): one array of
+ * SQL_KCNT__COUNT u64 per epoch (the counters map has two entries, indexed
+ * by the epoch a program read at entry; see sql_codegen_prologue). Terms
+ * with "+ probe" have one counter per probe (index + probe number). */
 enum sql_kcnt {
-	SQL_KCNT_LOST,        /* ring buffer full */
+	SQL_KCNT_FIRED,       /* + probe: events that ran the program (the tracer's own excluded) */
+	SQL_KCNT_FIRED1,
+	SQL_KCNT_FILTERED,    /* + probe: rejected by a kernel filter (pid set, WHERE) */
+	SQL_KCNT_FILTERED1,
+	SQL_KCNT_LOST,        /* + probe: ring buffer full */
+	SQL_KCNT_LOST1,
 	SQL_KCNT_REPLACED,    /* unmatched opening event replaced by a newer one (evicted) */
 	SQL_KCNT_PAIR_FULL,   /* pairing map full: opening event dropped (evicted) */
+	SQL_KCNT_UNPAIRED,    /* closing event without a stored opening event: no row */
 	SQL_KCNT_AGG_FULL,    /* group map full: row dropped (lost) */
 	SQL_KCNT_ROWS,        /* rows folded into kernel groups */
+	SQL_KCNT_DONE,        /* runs finished (every path after FIRED): FIRED0 + FIRED1 - DONE
+				 are running now on that CPU (sql_source_quiesce) */
 	SQL_KCNT__COUNT
 };
+
+/* Stack slots of generated probe programs, all defined here (offsets
+ * from r10; sql_stack_slots() lists them with their sizes and a unit test
+ * checks that they are disjoint): */
+#define SQL_STK_MKEY  (-4)    /* u32 key of one-entry array lookups (codegen.c) */
+#define SQL_STK_KEY   (-8)    /* u32 index of array lookups (kprog.c, kagg.c) */
+#define SQL_STK_TGID  (-16)   /* u32 tgid, pid-set key (kprog.c) */
+#define SQL_STK_PKEY  (-32)   /* pairing key, two u64 (kprog.c) */
+#define SQL_STK_GKEY  (-32 - SQL_KAGG_MAX_KEY) /* group key (kagg.c) */
+/* SQL_ORIGIN_STK (16 bytes) and SQL_IDENT_STK (SQL_IDENT_SIZE): korigin.c */
+#define SQL_STK_CNT   (-232)  /* pointer to this CPU's counters of the epoch */
+#define SQL_STK_EPOCH (-240)  /* u32 epoch read at entry */
+
+struct sql_stk_slot {
+	const char *name;      /* macro name */
+	int off;               /* offset from r10 */
+	int size;              /* bytes */
+};
+/* Every stack slot above with its size. */
+size_t sql_stack_slots(const struct sql_stk_slot **slots);
+/* Bit of a record's size word (header) set by programs that ran in epoch 1. */
+#define SQL_REC_EPOCH (1u << 31)
+/* The epoch of a record (its header's size word, SQL_REC_EPOCH). */
+static inline uint32_t sql_rec_epoch(const void *rec)
+{
+	return ((const uint8_t *)rec)[7] >> 7; /* little-endian size word, bit 31 */
+}
+
+/* Emits the entry of every program, after the tracer's own events are
+ * skipped: epoch = epoch_map[0] & 1 (to SQL_STK_EPOCH), r0 = this CPU's
+ * counters of that epoch (to SQL_STK_CNT; jump to @l_exit if missing), and
+ * FIRED + @probe += 1. Every later path must end at sql_codegen_epilogue.
+ * Clobbers r0..r5. */
+void sql_codegen_prologue(struct sbpf_builder *b, int epoch_fd, int counters_fd, int probe, int l_exit);
+/* Binds @l_out: DONE += 1; binds @l_exit: return 0. */
+void sql_codegen_epilogue(struct sbpf_builder *b, int l_out, int l_exit);
+/* Emits counters[@idx] += 1 through SQL_STK_CNT (clobbers r1, r2). */
+void sql_codegen_count(struct sbpf_builder *b, enum sql_kcnt idx);
+/* Emits the record header's size word at @reg + @off: @size | epoch << 31
+ * (clobbers r1). */
+void sql_codegen_tag(struct sbpf_builder *b, int reg, int16_t off, uint32_t size);
 
 /* Bytes copied from a staged record into a destination (record or key). */
 struct sql_kcopy {
@@ -1034,6 +1117,7 @@ struct sql_kmaps {
 	int outer_fd;          /* array of maps, one slot: the current group map */
 	int zero_fd;           /* array, one zeroed aggregate value */
 	int pidset_fd;         /* hash: u32 tgid -> u8 (pid filter) */
+	int epoch_fd;          /* array, one u32: the current epoch */
 	int origin_fd;         /* identities recorded by an origin program (lay->origin) */
 };
 
@@ -1090,17 +1174,46 @@ int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struc
 int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st);
 int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_aggstate *st);
 
-/* Kernel group maps of a running source: swaps in the empty map (the
- * kernel waits for programs still using the old one), reads the old one.
- * Returns groups read, 0 for sources without kernel aggregation. */
-int sql_source_collect(struct sql_source *s, sql_group_fn fn, void *ctx);
+/* Accounting of one window of a source (sql_source_cut). The unit is an
+ * event of the probe that makes rows (the closing probe of a paired
+ * table): each such event that fired in the window is a row delivered, or
+ * filtered in the kernel, or lost, or unpaired (a closing event whose
+ * opening event was not stored: before the start, or filtered, lost or
+ * evicted at the opening probe, reported in open_*). */
+struct sql_acct {
+	uint64_t fired;          /* events of the row-making probe (the tracer's own excluded) */
+	uint64_t filtered;       /* rejected by kernel filters (pid set, WHERE) */
+	uint64_t lost;           /* ring buffer full, group map full, program not run, bad record */
+	uint64_t unpaired;       /* closing events without an opening event */
+	uint64_t krows;          /* rows folded into kernel groups (kernel aggregation) */
+	uint64_t open_fired;     /* paired tables: opening events */
+	uint64_t open_lost;      /* paired tables: opening events lost */
+	uint64_t open_filtered;  /* paired tables: opening events filtered */
+	bool timed_out;          /* the drain did not finish in time (records may follow) */
+};
+
+/* Window cuts. flip: programs starting from now count into the other
+ * epoch (and kernel groups go to its map); returns once every program
+ * that started before has finished (an RCU grace period). Until replay,
+ * records of the new epoch are kept aside. cut: delivers the old epoch's
+ * records (then its kernel groups to @gfn) and fills @a with its counters,
+ * which are then zeroed. replay: delivers the records kept aside; they
+ * belong to the next window. 0 / rows / -errno. */
+int sql_source_flip(struct sql_source *s);
+/* A moment (CLOCK_MONOTONIC ns, the clock of ts) before which every run of
+ * the source's programs has finished: reading the ring buffer after this
+ * call yields every event whose ts is below *@when. Retries for up to
+ * @max_us while a program is running; -EAGAIN when none was found. */
+int sql_source_quiesce(struct sql_source *s, int max_us, uint64_t *when);
+int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ctx, sql_group_fn gfn,
+		   void *gctx, struct sql_acct *a);
+int sql_source_replay(struct sql_source *s, sql_row_fn fn, void *ctx);
 /* Fingerprint of the programs sql_source_open() would load with @opts
  * (placeholder map fds; map definitions; kernel release), without
  * creating maps or loading anything. 0 or -errno with a reason in @err. */
 int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
 			   char *err, size_t errsz);
-/* Rows the kernel folded into groups since open. */
-uint64_t sql_source_kernel_rows(const struct sql_source *s);
+
 
 /* ---- identities recorded at an origin tracepoint (korigin.c) ------------- */
 
@@ -1108,6 +1221,7 @@ struct sql_korigin;
 /* Creates the identity map of @o and attaches its program. NULL with @err. */
 struct sql_korigin *sql_korigin_new(const struct sql_origin *o, char *err, size_t errsz);
 int sql_korigin_fd(const struct sql_korigin *k);
+uint64_t sql_korigin_misses(const struct sql_korigin *k); /* origin events skipped by the kernel */
 void sql_korigin_free(struct sql_korigin *k);
 /* Emits the start of a probe whose layout has an origin: reads the key
  * fields of @fmt from the tracepoint record (r6), fills the identity on the

@@ -16,6 +16,12 @@
  *   --write-null N  N write() calls of one byte to /dev/null
  *   --tcp N         N TCP connections over loopback (listen, connect, accept,
  *                   close: socket state changes for tcp_state)
+ *   --open-fstat PATH K  K times: openat(PATH), fstat on the new fd, close it
+ *   --storm P T N   P processes of T threads each (P*T workers, spread over
+ *                   the CPUs, worker w pinned to CPU w mod ncpu) each making
+ *                   N getppid() calls as fast as they can; all start together
+ *                   and the action ends when every worker is done. Prints
+ *                   "storm: C calls in S s (R calls/s)" on stderr.
  *   --big-arg N     N lseek(-1, 12345678901234567890, SEEK_SET) calls: a system
  *                   call whose second argument needs all 64 bits (fails with
  *                   EBADF, harmlessly)
@@ -48,6 +54,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +107,81 @@ static int do_tcp(void)
 		close(s);
 	if (l >= 0)
 		close(l);
+	return rc;
+}
+
+static long storm_calls;        /* getppid calls per worker thread */
+static volatile int storm_go;   /* set once every thread of a process exists */
+
+static void storm_pin(int worker)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((int)(worker % (ncpu > 0 ? ncpu : 1)), &set);
+	sched_setaffinity(0, sizeof(set), &set); /* best effort: spread, not required */
+}
+
+static void *storm_thread(void *arg)
+{
+	storm_pin((int)(long)arg);
+	while (!storm_go)
+		sched_yield();
+	for (long k = 0; k < storm_calls; k++)
+		syscall(SYS_getppid);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* P processes of T threads, N getppid() calls each. The processes wait
+ * on a pipe so that they all start at once. */
+static int do_storm(long P, long T, long N)
+{
+	int go[2];
+	if (P < 1 || T < 1 || T > 64 || pipe(go))
+		return -1;
+	storm_calls = N;
+	pid_t kids[64];
+	long np = 0;
+	for (; np < P && np < 64; np++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			close(go[1]);
+			pthread_t th[64];
+			long started = 0;
+			for (; started < T; started++)
+				if (pthread_create(&th[started], NULL, storm_thread, (void *)(np * T + started)))
+					break;
+			char c;
+			if (read(go[0], &c, 1) < 0) /* EOF (0) is the start signal */
+				_exit(1);
+			storm_go = 1;
+			for (long i = 0; i < started; i++)
+				pthread_join(th[i], NULL);
+			_exit(started == T ? 0 : 1);
+		}
+		kids[np] = pid;
+	}
+	close(go[0]);
+	double t0 = now_s();
+	close(go[1]); /* EOF on the pipe: every child starts */
+	int rc = np == P ? 0 : -1;
+	for (long i = 0; i < np; i++) {
+		int status;
+		if (waitpid(kids[i], &status, 0) != kids[i] || !WIFEXITED(status) || WEXITSTATUS(status))
+			rc = -1;
+	}
+	double dt = now_s() - t0;
+	fprintf(stderr, "storm: %ld calls in %.3f s (%.0f calls/s)\n", P * T * N, dt,
+		dt > 0 ? (double)(P * T * N) / dt : 0.0);
 	return rc;
 }
 
@@ -293,6 +376,26 @@ int main(int argc, char **argv)
 					perror("workload: tcp");
 					rc = 1;
 				}
+		} else if (!strcmp(a, "--open-fstat") && more >= 2) {
+			const char *path = argv[++i];
+			long n = count_arg(argv[++i]);
+			for (long k = 0; k < n; k++) {
+				struct stat st;
+				int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+				if (fd < 0 || syscall(SYS_fstat, fd, &st)) {
+					perror("workload: open-fstat");
+					rc = 1;
+				}
+				if (fd >= 0)
+					close(fd);
+			}
+		} else if (!strcmp(a, "--storm") && more >= 3) {
+			long P = count_arg(argv[i + 1]), T = count_arg(argv[i + 2]), N = count_arg(argv[i + 3]);
+			i += 3;
+			if (do_storm(P, T, N)) {
+				fprintf(stderr, "workload: storm failed\n");
+				rc = 1;
+			}
 		} else if (!strcmp(a, "--direct-write") && more >= 2) {
 			const char *dir = argv[++i];
 			int r = do_direct_write(dir, count_arg(argv[++i]));
@@ -312,7 +415,7 @@ int main(int argc, char **argv)
 		} else {
 			fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] "
 					"[--sleep-ms M] [--write-null N] [--tcp N] [--direct-write DIR N] [--wakeup N] "
-					"[--big-arg N]\n");
+					"[--big-arg N] [--open-fstat PATH K] [--storm P T N]\n");
 			return 2;
 		}
 	}

@@ -488,7 +488,7 @@ static int count_calls(const struct sbpf_insn *p, size_t n, int helper)
 
 Test(codegen, mvsf_shape_for_every_table)
 {
-	struct sql_mvsf_maps maps = { .ringbuf_fd = 11, .scratch_fd = 12, .lost_fd = 13 };
+	struct sql_mvsf_maps maps = { .ringbuf_fd = 11, .scratch_fd = 12, .lost_fd = 13, .epoch_fd = 14 };
 	struct sql_mvsf_opts mo = { .sz = sizeof(mo), .skip_tgid = 77 };
 	for (size_t i = 0; i < sql_catalog_count(); i++) {
 		const struct sql_table *t = sql_catalog_get(i);
@@ -505,26 +505,28 @@ Test(codegen, mvsf_shape_for_every_table)
 			cr_assert_eq(sbpf_validate(prog, n, NULL), 0);
 			cr_assert_eq(count_calls(prog, n, BPF_FUNC_ringbuf_reserve), 1);
 			cr_assert_eq(count_calls(prog, n, BPF_FUNC_ringbuf_submit), 1);
-			cr_assert_eq(count_calls(prog, n, BPF_FUNC_map_lookup_elem), 2);
+			cr_assert_eq(count_calls(prog, n, BPF_FUNC_map_lookup_elem), 3); /* epoch, counters, scratch */
 			int maps_seen = 0;
 			for (size_t k = 0; k < n; k++) {
 				const struct sbpf_insn *in = &prog[k];
 				if (in->code == (SBPF_LD | SBPF_DW | SBPF_IMM)) {
 					if (in->src_reg == SBPF_PSEUDO_MAP_FD) {
-						cr_assert(in->imm >= 11 && in->imm <= 13);
+						cr_assert(in->imm >= 11 && in->imm <= 14);
 						maps_seen |= 1 << (in->imm - 11);
 					}
 					k++;
 					continue;
 				}
-				/* No stack buffer: the only stack slot is the 4-byte map key. */
+				/* No stack buffer: the stack holds the 4-byte map key and
+				 * the accounting slots (epoch, counters pointer). */
 				int cls = SBPF_CLASS(in->code);
+				bool acct = in->off == SQL_STK_EPOCH || in->off == SQL_STK_CNT;
 				if ((cls == SBPF_ST || cls == SBPF_STX) && in->dst_reg == SBPF_REG_FP)
-					cr_assert_eq(in->off, -4, "%s: stack store at %d", t->name, in->off);
-				if (cls == SBPF_LDX)
-					cr_assert_neq(in->src_reg, SBPF_REG_FP);
+					cr_assert(in->off == -4 || acct, "%s: stack store at %d", t->name, in->off);
+				if (cls == SBPF_LDX && in->src_reg == SBPF_REG_FP)
+					cr_assert(acct, "%s: stack load at %d", t->name, in->off);
 			}
-			cr_assert_eq(maps_seen, 7);
+			cr_assert_eq(maps_seen, 15);
 			cr_assert_eq(prog[n - 1].code, SBPF_JMP | SBPF_EXIT);
 			free(prog);
 		}
@@ -535,7 +537,7 @@ Test(codegen, mvsf_shape_for_every_table)
 
 Test(codegen, strings_use_the_right_helpers)
 {
-	struct sql_mvsf_maps maps = { .ringbuf_fd = 3, .scratch_fd = 4, .lost_fd = 5 };
+	struct sql_mvsf_maps maps = { .ringbuf_fd = 3, .scratch_fd = 4, .lost_fd = 5, .epoch_fd = 6 };
 	const struct { const char *table, *column; int helper; } cases[] = {
 		{ "file_opens", "path", BPF_FUNC_probe_read_user_str },
 		{ "process_exec", "filename", BPF_FUNC_probe_read_kernel_str },
@@ -561,5 +563,21 @@ Test(codegen, strings_use_the_right_helpers)
 		free(prog);
 		sql_recplan_free(&rp);
 		free_formats(t, fmts);
+	}
+}
+
+/* Stack slots of generated programs (sqlInt.h, one table): within the
+ * 512-byte frame and pairwise disjoint. */
+Test(catalog, stack_slots_are_disjoint)
+{
+	const struct sql_stk_slot *sl;
+	size_t n = sql_stack_slots(&sl);
+	cr_assert_geq(n, 9);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert(sl[i].off < 0 && sl[i].off >= -512 && sl[i].off + sl[i].size <= 0, "%s", sl[i].name);
+		for (size_t j = i + 1; j < n; j++)
+			cr_assert(sl[i].off + sl[i].size <= sl[j].off || sl[j].off + sl[j].size <= sl[i].off,
+				  "stack slots %s [%d, %d) and %s [%d, %d) overlap", sl[i].name, sl[i].off,
+				  sl[i].off + sl[i].size, sl[j].name, sl[j].off, sl[j].off + sl[j].size);
 	}
 }

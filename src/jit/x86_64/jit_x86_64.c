@@ -27,7 +27,9 @@
  * emit (struct kops_op emit_x86_64, in src/kops/ops/<op>.c) through the
  * contract of kops_x86.h.
  */
+#if defined(__x86_64__)
 #include <cpuid.h>
+#endif
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -73,6 +75,9 @@ uint16_t x64_reserved_regs(void)
 /* CPUID: leaf 7 ebx bit 3 BMI1, bit 8 BMI2; leaf 1 ecx bit 22 MOVBE. */
 static unsigned int x64_probe(void)
 {
+#if !defined(__x86_64__)
+	return X64_F_BMI2 | X64_F_BMI1 | X64_F_MOVBE; /* compiled elsewhere: a recent x86-64 CPU */
+#else
 	unsigned int eax, ebx, ecx, edx, f = 0;
 	if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
 		if (ebx & (1u << 8))
@@ -83,6 +88,7 @@ static unsigned int x64_probe(void)
 	if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 22)))
 		f |= X64_F_MOVBE;
 	return f;
+#endif
 }
 
 /* Callee-saved registers the body uses, in push order (rbp first). */
@@ -914,6 +920,9 @@ const struct jit_target jit_target_x86_64 = {
 	.name = "x86_64",
 	.cs_arch = CS_ARCH_X86,
 	.cs_mode = CS_MODE_64,
+#if defined(__x86_64__)
+	.native = true,
+#endif
 	.probe = x64_probe,
 	.prologue = x64_prologue,
 	.insn = x64_insn,

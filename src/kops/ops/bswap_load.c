@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jit/arm64/kops_arm64.h"
 #include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
@@ -71,6 +72,25 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	return 0;
 }
 
+/* AArch64: ldrh/ldr + rev16/rev (the zero-extending ldrh leaves the upper
+ * halfword 0, which rev16 keeps). In checked mode the JIT's bounds check of
+ * the proof sequence's load comes first, and the load goes through the
+ * checked address. */
+static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
+{
+	struct jit_buf *b = x->b;
+	int size = 2 << p->variant;
+	int d = kops_a64_reg(x, p->dst);
+	int32_t disp = p->imm;
+	int base = x->checked ? x->mem_check(x, x->pc, &disp) : kops_a64_reg(x, p->a);
+	x->ldst(x, size, A64_LDR, d, base, disp);                              /* ldr(h) dst, [a, #off] */
+	if (size == 2 && x->mutant != KOPS_MUT_A64_BSL16_REV)
+		emit_a64_dp1(b, 0, A64_REV16, d, d);                                /* rev16 wdst, wdst */
+	else
+		emit_a64_rev(b, size == 8, d, d);                                   /* rev dst, dst */
+	return 0;
+}
+
 const struct kops_op kops_op_bswap_load = {
 	.id = SBPF_KOPS_BSWAP_LOAD,
 	.name = "bswap_load",
@@ -88,4 +108,8 @@ const struct kops_op kops_op_bswap_load = {
 	/* r9-r11: the checked-mode bounds check and its stub */
 	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R9) | KOPS_X86_SCRATCH_GPR(X64_R10) |
 		       KOPS_X86_SCRATCH_GPR(X64_R11),
+	.emit_arm64 = emit_arm64,
+	.native_max_arm64 = 48,
+	/* x9-x11: the checked-mode bounds check; x9 a large offset */
+	.arm64_scratch = KOPS_A64_SCRATCH(A64_X9) | KOPS_A64_SCRATCH(A64_X10) | KOPS_A64_SCRATCH(A64_X11),
 };

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jit/arm64/kops_arm64.h"
 #include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
@@ -149,6 +150,72 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	return 0;
 }
 
+/* ---- AArch64 ---- */
+
+/* The proof sequence's chunks from byte @from on, through the scratch c,
+ * at [src + i] / [dst + i] (offsets stay in the scaled forms). */
+static void a64_chunks(struct kops_arm64 *x, int from, int len, int c, int src, int32_t so, int dst,
+		       int32_t dof)
+{
+	for (int done = from; done < len;) {
+		int k = chunk(done, len);
+		x->ldst(x, k, A64_LDR, c, src, so + done);                      /* ldr c, [src, #i] */
+		x->ldst(x, k, A64_STR, c, dst, dof + done);                     /* str c, [dst, #i] */
+		done += k;
+	}
+}
+
+/* 16-byte groups through x9/x10 with ldp/stp, then the remaining chunks. */
+static void a64_wide(struct kops_arm64 *x, int len, int c, int src, int dst)
+{
+	int done = 0;
+	for (; done + WIDE <= len; done += WIDE) {
+		emit_a64_pair(x->b, true, A64_PAIR_OFF, A64_X9, A64_X10, src, done);  /* ldp x9, x10, [src, #i] */
+		emit_a64_pair(x->b, false, A64_PAIR_OFF, A64_X9, A64_X10, dst, done); /* stp x9, x10, [dst, #i] */
+	}
+	a64_chunks(x, done, len, c, src, 0, dst, 0);
+}
+
+/* AArch64 (unchecked mode only, as on x86-64): x13 = source, x14 =
+ * destination; with one base register the overlap is known now, else at
+ * run time the chunked copy runs when 0 < dst - src < 16, the ldp/stp one
+ * otherwise (the same rule as the x86-64 emit). */
+static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
+{
+	struct jit_buf *b = x->b;
+	int len = p->variant, c = kops_a64_reg(x, p->c);
+	int src = kops_a64_reg(x, p->a), dst = kops_a64_reg(x, p->dst);
+	int32_t so = SRC_OFF(p), dof = DST_OFF(p);
+	if (x->checked)
+		return -EOPNOTSUPP;
+	if (len < WIDE) {
+		a64_chunks(x, 0, len, c, src, so, dst, dof);
+		return 0;
+	}
+	x->add_imm(x, A64_X13, src, so);                                       /* add x13, a, #soff */
+	x->add_imm(x, A64_X14, dst, dof);                                      /* add x14, dst, #doff */
+	if (p->a == p->dst || x->mutant == KOPS_MUT_A64_COPY_OVERLAP) {
+		int32_t delta = dof - so;
+		if (p->a == p->dst && delta > 0 && delta < WIDE && x->mutant != KOPS_MUT_A64_COPY_OVERLAP)
+			a64_chunks(x, 0, len, c, A64_X13, 0, A64_X14, 0);
+		else
+			a64_wide(x, len, c, A64_X13, A64_X14);
+		return 0;
+	}
+	emit_a64_alu_rrr(b, 1, A64_SUB, A64_X9, A64_X14, A64_X13, 0, 0);            /* sub x9, x14, x13 */
+	emit_a64_addsub_imm(b, 1, A64_SUBI, A64_X9, A64_X9, 1, false);              /* sub x9, x9, #1 */
+	emit_a64_addsub_imm(b, 1, A64_SUBSI, A64_ZR, A64_X9, WIDE - 1, false);      /* cmp x9, #15 */
+	size_t to_chunked = b->len;
+	emit_a64_bcond(b, A64_LO, 0);                                               /* b.lo chunked */
+	a64_wide(x, len, c, A64_X13, A64_X14);
+	size_t to_done = b->len;
+	emit_a64_b(b, 0);                                                           /* b done */
+	a64_patch_imm19(b, to_chunked);
+	a64_chunks(x, 0, len, c, A64_X13, 0, A64_X14, 0);                      /* chunked: */
+	a64_patch_imm26(b, to_done);                                           /* done: */
+	return 0;
+}
+
 const struct kops_op kops_op_bulk_copy = {
 	.id = SBPF_KOPS_BULK_COPY,
 	.name = "bulk_copy",
@@ -167,4 +234,8 @@ const struct kops_op kops_op_bulk_copy = {
 	.native_max_x86_64 = 1024,
 	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R9) | KOPS_X86_SCRATCH_GPR(X64_R10) |
 		       KOPS_X86_SCRATCH_GPR(X64_R11) | KOPS_X86_SCRATCH_XMM(0),
+	.emit_arm64 = emit_arm64,
+	.native_max_arm64 = 1024,
+	.arm64_scratch = KOPS_A64_SCRATCH(A64_X9) | KOPS_A64_SCRATCH(A64_X10) | KOPS_A64_SCRATCH(A64_X13) |
+			 KOPS_A64_SCRATCH(A64_X14),
 };

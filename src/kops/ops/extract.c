@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/arm64/kops_arm64.h"
 #include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
@@ -108,6 +109,18 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	return 0;
 }
 
+/* AArch64: one ubfx dst, a, #shift, #len (W form for the 32-bit variant);
+ * it reads a before writing dst and zero-extends the field. */
+static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
+{
+	int w = !(p->variant & KOPS_EXT_32);
+	int len = LEN(p);
+	if (x->mutant == KOPS_MUT_A64_EXT_WIDE && SHIFT(p) + len < (w ? 64 : 32))
+		len++;
+	emit_a64_ubfx(x->b, w, kops_a64_reg(x, p->dst), kops_a64_reg(x, p->a), SHIFT(p), len); /* ubfx dst, a, #shift, #len */
+	return 0;
+}
+
 const struct kops_op kops_op_extract = {
 	.id = SBPF_KOPS_EXTRACT,
 	.name = "extract",
@@ -123,4 +136,7 @@ const struct kops_op kops_op_extract = {
 	.emit_x86_64 = emit_x86_64,
 	.native_max_x86_64 = 16,
 	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R11),
+	.emit_arm64 = emit_arm64,
+	.native_max_arm64 = 4,
+	.arm64_scratch = 0,
 };

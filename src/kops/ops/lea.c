@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/arm64/kops_arm64.h"
 #include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
@@ -70,6 +71,19 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	return 0;
 }
 
+/* AArch64: add dst, a, b, lsl #s, then the displacement (add/sub
+ * immediates, or through x9). The first add reads a and b before writing
+ * dst, so any aliasing is fine; c stays untouched. */
+static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
+{
+	int d = kops_a64_reg(x, p->dst);
+	int s = p->variant + (x->mutant == KOPS_MUT_A64_LEA_SHIFT);
+	emit_a64_alu_rrr(x->b, 1, A64_ADD, d, kops_a64_reg(x, p->a), kops_a64_reg(x, p->b), A64_LSL, s); /* add dst, a, b, lsl #s */
+	if (p->imm)
+		x->add_imm(x, d, d, p->imm);                                   /* add dst, dst, #imm */
+	return 0;
+}
+
 const struct kops_op kops_op_lea = {
 	.id = SBPF_KOPS_LEA,
 	.name = "lea",
@@ -86,4 +100,7 @@ const struct kops_op kops_op_lea = {
 	.emit_x86_64 = emit_x86_64,
 	.native_max_x86_64 = 8,
 	.x86_scratch = 0,
+	.emit_arm64 = emit_arm64,
+	.native_max_arm64 = 24,
+	.arm64_scratch = KOPS_A64_SCRATCH(A64_X9),
 };

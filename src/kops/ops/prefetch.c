@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/arm64/kops_arm64.h"
 #include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
@@ -43,6 +44,22 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	return 0;
 }
 
+/* AArch64: prfm pldl1keep, [a, #off] (prfum for small negative or
+ * unaligned offsets; other offsets through x9). Never faults. */
+static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
+{
+	int a = kops_a64_reg(x, p->a);
+	if (p->imm >= 0 && p->imm % 8 == 0 && p->imm < 32768) {
+		emit_a64_prfm(x->b, a, (uint32_t)p->imm);                           /* prfm pldl1keep, [a, #off] */
+	} else if (p->imm >= -256 && p->imm < 256) {
+		emit_a64_prfum(x->b, a, p->imm);                                    /* prfum pldl1keep, [a, #off] */
+	} else {
+		x->add_imm(x, A64_X9, a, p->imm);                              /* add x9, a, #off */
+		emit_a64_prfm(x->b, A64_X9, 0);                                     /* prfm pldl1keep, [x9] */
+	}
+	return 0;
+}
+
 const struct kops_op kops_op_prefetch = {
 	.id = SBPF_KOPS_PREFETCH,
 	.name = "prefetch",
@@ -58,4 +75,7 @@ const struct kops_op kops_op_prefetch = {
 	.emit_x86_64 = emit_x86_64,
 	.native_max_x86_64 = 10,
 	.x86_scratch = 0,
+	.emit_arm64 = emit_arm64,
+	.native_max_arm64 = 24,
+	.arm64_scratch = KOPS_A64_SCRATCH(A64_X9),
 };

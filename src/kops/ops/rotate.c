@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/arm64/kops_arm64.h"
 #include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
@@ -120,6 +121,30 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	return 0;
 }
 
+/* AArch64: ror by an immediate is extr dst, dst, dst, #k (a left rotate
+ * by k is a right rotate by w-k); by a register rorv, whose amount is taken
+ * mod 64 / mod 32 like the proof sequence's shifts, with the amount negated
+ * into x9 for a left rotate. W forms zero-extend, a count of 0 included. */
+static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
+{
+	struct jit_buf *b = x->b;
+	int w = !(p->variant & KOPS_ROT_32), width = w ? 64 : 32;
+	int right = p->variant & KOPS_ROT_RIGHT;
+	int d = kops_a64_reg(x, p->dst);
+	if (!(p->variant & KOPS_ROT_REG)) {
+		emit_a64_extr(b, w, d, d, d, right ? p->imm : width - p->imm);      /* ror dst, dst, #k */
+		return 0;
+	}
+	int a = kops_a64_reg(x, p->a);
+	if (right || x->mutant == KOPS_MUT_A64_ROT_LEFT) {
+		emit_a64_dp2(b, w, A64_RORV, d, d, a);                              /* ror dst, dst, amount */
+	} else {
+		emit_a64_neg(b, w, A64_X9, a);                                      /* neg x9, amount */
+		emit_a64_dp2(b, w, A64_RORV, d, d, A64_X9);                         /* ror dst, dst, x9 */
+	}
+	return 0;
+}
+
 const struct kops_op kops_op_rotate = {
 	.id = SBPF_KOPS_ROTATE,
 	.name = "rotate",
@@ -136,4 +161,7 @@ const struct kops_op kops_op_rotate = {
 	.emit_x86_64 = emit_x86_64,
 	.native_max_x86_64 = 16,
 	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R11),
+	.emit_arm64 = emit_arm64,
+	.native_max_arm64 = 8,
+	.arm64_scratch = KOPS_A64_SCRATCH(A64_X9),
 };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "jit/arm64/kops_arm64.h"
 #include "jit/x86_64/kops_x86.h"
 #include "kops/kopsInt.h"
 #include "kops/ops/ops.h"
@@ -156,6 +157,24 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	return 0;
 }
 
+/* AArch64: cmp/tst (as the JIT compiles the jump) + csel dst, c, dst. A
+ * 32-bit move zero-extends c into x9 first: csel on W registers would zero
+ * dst's upper half when the condition fails. */
+static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
+{
+	struct jit_buf *b = x->b;
+	int cond = (p->variant & KOPS_SEL_COND_MASK) << 4;
+	int d = kops_a64_reg(x, p->dst), c = kops_a64_reg(x, p->c);
+	x->compare(x, !(p->variant & KOPS_SEL_CMP32), cond == SBPF_JSET, kops_a64_reg(x, p->a),
+		   p->variant & KOPS_SEL_RHS_REG, kops_a64_reg(x, p->b), p->imm);  /* cmp/tst a, rhs */
+	if ((p->variant & KOPS_SEL_MOV32) && x->mutant != KOPS_MUT_A64_SEL_MOV32) {
+		emit_a64_mov(b, 0, A64_X9, c);                                      /* mov w9, wc */
+		c = A64_X9;
+	}
+	emit_a64_csel(b, 1, d, c, d, a64_cond_of_jump(cond));                      /* csel dst, c, dst, cond */
+	return 0;
+}
+
 const struct kops_op kops_op_select = {
 	.id = SBPF_KOPS_SELECT,
 	.name = "select",
@@ -173,4 +192,7 @@ const struct kops_op kops_op_select = {
 	.emit_x86_64 = emit_x86_64,
 	.native_max_x86_64 = 24,
 	.x86_scratch = KOPS_X86_SCRATCH_GPR(X64_R11),
+	.emit_arm64 = emit_arm64,
+	.native_max_arm64 = 24,
+	.arm64_scratch = KOPS_A64_SCRATCH(A64_X9),
 };

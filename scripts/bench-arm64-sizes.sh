@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# bench-arm64-sizes.sh - code size of every microbenchmark (bench/micro,
+# clang -O2 -target bpf, or the objects in $1) on the AArch64 and x86-64
+# backends, vanilla (jit-unchecked) and with EInsn (the recognizer's sites,
+# kept only where the kernel verifier accepts the lowered program, compiled
+# to native emits; as `safebpf bench` does). Sizes need no AArch64
+# hardware: both backends compile on any host. Prints a table and writes
+# build/bench/arm64-sizes.csv. Needs root for the verifier (without it the
+# rewrite is not verified: --no-verify, and the table says so).
+set -eu
+cd "$(dirname "$0")/.."
+objdir=${1:-build/bench/micro}
+bin=build/safebpf
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+verify=--verify
+[ "$(id -u)" -eq 0 ] || verify=--no-verify
+mkdir -p build/bench
+csv=build/bench/arm64-sizes.csv
+echo "benchmark,arm64_vanilla,arm64_einsn,x86_64_vanilla,x86_64_einsn,sites" >"$csv"
+
+# size FILE ARGS...: bytes of code `safebpf jit` reports
+size() {
+	"$bin" jit "$@" --unchecked --type xdp 2>/dev/null |
+		sed -nE 's/.* -> ([0-9]+) bytes of .*/\1/p' | head -n 1
+}
+
+printf "%-14s %13s %13s %8s %13s %13s %8s  %s\n" benchmark "arm64 vanilla" "arm64 EInsn" "EInsn/v" \
+	"x86 vanilla" "x86 EInsn" "arm/x86" "sites (op:count)"
+sum_v=0 sum_e=0 sum_xv=0 sum_xe=0 gm_a=0 gm_x=0 n=0
+for obj in "$objdir"/*.o; do
+	name=$(basename "$obj" .o)
+	"$bin" kops rewrite "$obj" -o "$tmp/$name.s" --ret32 $verify >"$tmp/$name.log" 2>&1 || {
+		echo "$name: rewrite failed: $(tail -n 1 "$tmp/$name.log")"; continue; }
+	ro=()
+	[ -s "$tmp/$name.s.rodata" ] && ro=(--rodata "$tmp/$name.s.rodata")
+	av=$(size "$obj" --arch arm64)
+	ae=$(size "$tmp/$name.s" --arch arm64 --kops-unverified "${ro[@]}")
+	xv=$(size "$obj" --arch x86_64)
+	xe=$(size "$tmp/$name.s" --arch x86_64 --kops-unverified "${ro[@]}")
+	sites=$("$bin" jit "$tmp/$name.s" --arch arm64 --unchecked --type xdp --kops-unverified "${ro[@]}" 2>/dev/null |
+		sed -nE 's/^kops: [0-9]+ sites?, [0-9]+ native \((.*)\), .*/\1/p')
+	if [ -z "$av" ] || [ -z "$ae" ] || [ -z "$xv" ] || [ -z "$xe" ]; then
+		echo "$name: a compile failed (arm64 $av/$ae, x86-64 $xv/$xe)"; continue
+	fi
+	printf "%-14s %13d %13d %8.2f %13d %13d %8.2f  %s\n" "$name" "$av" "$ae" \
+		"$(echo "$ae / $av" | bc -l)" "$xv" "$xe" "$(echo "$ae / $xe" | bc -l)" "${sites:--}"
+	echo "$name,$av,$ae,$xv,$xe,${sites// /}" >>"$csv"
+	sum_v=$((sum_v + av)) sum_e=$((sum_e + ae)) sum_xv=$((sum_xv + xv)) sum_xe=$((sum_xe + xe))
+	gm_a=$(echo "$gm_a + l($ae / $av)" | bc -l)
+	gm_x=$(echo "$gm_x + l($ae / $xe)" | bc -l)
+	n=$((n + 1))
+done
+[ "$n" -gt 0 ] || exit 1
+printf "%-14s %13d %13d %8.2f %13d %13d %8.2f  (geomeans of the ratios over %d benchmarks)\n" total \
+	"$sum_v" "$sum_e" "$(echo "e($gm_a / $n)" | bc -l)" "$sum_xv" "$sum_xe" "$(echo "e($gm_x / $n)" | bc -l)" "$n"
+[ "$verify" = --verify ] || echo "(not root: EInsn rewrites were not checked by the kernel verifier)"
+echo "csv: $csv"

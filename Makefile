@@ -23,7 +23,14 @@ CFLAGS  ?= -O2
 LIBS    := -lbpf -lelf -lz -lcapstone -lz3 -lm -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRCS := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c src/*/*/*/*.c)))
+LIB_SRCS := $(sort $(filter-out src/cli/% src/llvm/%,$(wildcard src/*/*.c src/*/*/*.c src/*/*/*/*.c)))
+# The LLVM engine (src/llvm/) is a library of its own: only the CLI links it
+# and LLVM (a C++ library); unit tests and fuzzers link libsafebpf.a alone.
+LLVM_CONFIG ?= llvm-config-14
+LLVM_SRCS := $(sort $(wildcard src/llvm/*.c))
+LLVM_CFLAGS := -I$(shell $(LLVM_CONFIG) --includedir)
+LLVM_LIBS := -L$(shell $(LLVM_CONFIG) --libdir) -lLLVM-$(shell $(LLVM_CONFIG) --version | cut -d. -f1) \
+	-Wl,-rpath,$(shell $(LLVM_CONFIG) --libdir)
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -37,6 +44,8 @@ OPT_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/opt/%.o)
 ASAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/%.o)
 OPT_CLI   := $(CLI_SRCS:%.c=$(BUILD)/opt/%.o)
 ASAN_CLI  := $(CLI_SRCS:%.c=$(BUILD)/asan/%.o)
+OPT_LLVM  := $(LLVM_SRCS:%.c=$(BUILD)/opt/%.o)
+ASAN_LLVM := $(LLVM_SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(BUILD)/e2e/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -46,6 +55,7 @@ REPLAY_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/asan/replay/%)
 MICRO_OBJS := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/%.o)
 MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
+MICRO_NATIVE_CLANG := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native-clang/%.o)
 
 .PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
@@ -57,6 +67,38 @@ $(BUILD)/opt/%.o: %.c
 $(BUILD)/asan/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/opt/src/llvm/%.o: src/llvm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/src/llvm/%.o: src/llvm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(LLVM_CFLAGS) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/libsafebpf-llvm.a: $(OPT_LLVM)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/asan/libsafebpf-llvm.a: $(ASAN_LLVM)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The trade-off table of safebpf bench states the trusted code in lines,
+# counted here: the JIT, the EInsn emits, the LLVM engine's own code, and
+# the size of libLLVM.
+TCB_DEFS = -DSBPF_TCB_JIT_LINES=$$(cat src/jit/jit.c src/jit/x86_64/*.[ch] | wc -l) \
+	-DSBPF_TCB_EMIT_LINES=$$(cat src/kops/ops/*.c | wc -l) \
+	-DSBPF_TCB_LLVM_GLUE_LINES=$$(cat $(LLVM_SRCS) src/llvm/*.h | wc -l) \
+	-DSBPF_TCB_LIBLLVM_MB=$$(( $$(stat -L -c %s $(shell $(LLVM_CONFIG) --libdir)/libLLVM-$(shell $(LLVM_CONFIG) --version | cut -d. -f1).so) / 1000000 ))
+TCB_SRCS := $(wildcard src/jit/jit.c src/jit/x86_64/*.c src/jit/x86_64/*.h src/kops/ops/*.c src/llvm/*.h) $(LLVM_SRCS)
+$(BUILD)/opt/src/cli/bench_report.o: src/cli/bench_report.c $(TCB_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(TCB_DEFS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/src/cli/bench_report.o: src/cli/bench_report.c $(TCB_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(TCB_DEFS) -O1 $(SAN) -c $< -o $@
 
 # Position-independent objects for the shared library: build/pic/...
 $(BUILD)/pic/%.o: %.c
@@ -87,11 +129,11 @@ $(BUILD)/asan/libsafebpf.a: $(ASAN_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/safebpf: $(OPT_CLI) $(BUILD)/libsafebpf.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/safebpf: $(OPT_CLI) $(BUILD)/libsafebpf-llvm.a $(BUILD)/libsafebpf.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(LLVM_LIBS)
 
-$(BUILD)/asan/safebpf: $(ASAN_CLI) $(BUILD)/asan/libsafebpf.a
-	$(CC) $(SAN) -o $@ $^ $(LIBS)
+$(BUILD)/asan/safebpf: $(ASAN_CLI) $(BUILD)/asan/libsafebpf-llvm.a $(BUILD)/asan/libsafebpf.a
+	$(CC) $(SAN) -o $@ $^ $(LIBS) $(LLVM_LIBS)
 
 $(BUILD)/asan/tests/%: tests/unit/%.c $(BUILD)/asan/libsafebpf.a
 	@mkdir -p $(dir $@)
@@ -125,7 +167,16 @@ $(BUILD)/bench/micro/native/%.o: bench/micro/%.c bench/micro/bench.h
 $(BUILD)/bench/micro/native.so: $(MICRO_NATIVE)
 	$(CC) -shared -o $@ $^
 
-bench-micro: $(MICRO_OBJS) $(MICRO_V3) $(BUILD)/bench/micro/native.so
+# The same native functions built by clang -O2: the llvm engine is held to
+# the faster of the two native builds (scripts/run-bench.sh).
+$(BUILD)/bench/micro/native-clang/%.o: bench/micro/%.c bench/micro/bench.h
+	@mkdir -p $(dir $@)
+	clang -O2 -fPIC -c $< -o $@
+
+$(BUILD)/bench/micro/native-clang.so: $(MICRO_NATIVE_CLANG)
+	clang -shared -o $@ $^
+
+bench-micro: $(MICRO_OBJS) $(MICRO_V3) $(BUILD)/bench/micro/native.so $(BUILD)/bench/micro/native-clang.so
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)

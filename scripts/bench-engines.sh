@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench-engines.sh - side-by-side per-run time of the engines (interpreter,
-# JIT checked and unchecked, kernel via BPF_PROG_TEST_RUN) on the sample
+# JIT checked and unchecked, llvm, kernel via BPF_PROG_TEST_RUN) on the sample
 # clang-compiled XDP programs of tests/xdp.
 #
 #   scripts/bench-engines.sh [REPS] [TARGET_MS]
@@ -36,11 +36,11 @@ programs=(
 	"hash|build/xdp/hash.o|-|udp_dns"
 	"payload|build/xdp/payload.o|-|udp_dns"
 )
-engines=(interp jit jit-unchecked kernel)
+engines=(interp jit jit-unchecked llvm kernel)
 if "$bin" run build/xdp/multi.o --prog xdp_pass_all --engine kernel --mem "$(pkt tcp_ssh)" 2>&1 |
 	grep -q "cannot use the kernel"; then
 	echo "bench-engines: kernel column skipped (no CAP_BPF)"
-	engines=(interp jit jit-unchecked)
+	engines=(interp jit jit-unchecked) # llvm needs the kernel verifier too
 fi
 
 # ns per run of one measurement

@@ -38,6 +38,15 @@ enum bench_kind {
 	BENCH_JIT_UNCHECKED, /* safebpf JIT, vanilla (verifier-trusting) */
 	BENCH_EINSN,         /* safebpf JIT with EInsn native operations */
 	BENCH_NATIVE,        /* the C source compiled by cc -O2 */
+	BENCH_LLVM,          /* the whole program through LLVM O2 (safebpf/llvm.h), verified first */
+};
+
+/* What loading cost (engines that compile: jit, einsn, llvm). */
+struct bench_compile {
+	double cold_ms;             /* translate + optimize + codegen + load, nothing cached */
+	double cached_ms;           /* the same program again, its object from the cache (llvm) */
+	size_t ir_insns;            /* llvm: IR instructions after O2 */
+	long rss_kb;                /* llvm: growth of the peak RSS during the cold compile */
 };
 
 /* An engine column. EInsn engines carry the set of operations allowed
@@ -67,6 +76,8 @@ int bench_engine_run(struct bench_handle *h, const uint8_t *pkt, size_t len, uin
 		     uint64_t *r0, double *ns, char *why, size_t whysz);
 /* Bytes of native code of the loaded program (0 when unknown). */
 size_t bench_engine_code_size(const struct bench_handle *h);
+/* What loading @h cost (zeros when not measured). */
+void bench_engine_compile(const struct bench_handle *h, struct bench_compile *c);
 /* Native-operation sites applied per operation id (EInsn engines; all 0
  * otherwise). */
 void bench_engine_sites(const struct bench_handle *h, unsigned sites[SBPF_KOPS__MAX]);
@@ -87,6 +98,7 @@ struct bench_cell {
 	uint64_t bad_r0;            /* the wrong result (state 1) */
 	size_t code_size;           /* bytes of native code */
 	unsigned sites[SBPF_KOPS__MAX]; /* EInsn sites per op */
+	struct bench_compile compile;   /* what loading cost */
 	/* filled by bench_report_stats() */
 	double median, q1, q3, min, max;
 };

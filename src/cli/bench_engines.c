@@ -2,7 +2,8 @@
  * the library: the kernel's verifier and JIT (BPF_PROG_TEST_RUN), the
  * interpreter, safebpf's JIT checked and vanilla (unchecked), the JIT with
  * EInsn native operations, and the benchmark's C source compiled natively
- * (a function of build/bench/micro/native.so, found by cmd_bench.c).
+ * (a function of build/bench/micro/native.so, found by cmd_bench.c), and
+ * the whole program through LLVM (after the kernel verifier).
  * EInsn is the whole Kops pipeline: recognize, lower, kernel verifier,
  * JIT with native emits (load_einsn).
  *
@@ -20,8 +21,10 @@
 #include <unistd.h>
 
 #include "benchInt.h"
+#include "safebpf/ctx.h"
 #include "safebpf/jit.h"
 #include "safebpf/kernel.h"
+#include "safebpf/llvm.h"
 #include "safebpf/vm.h"
 
 #define LOG_SIZE (1u << 20)
@@ -42,6 +45,8 @@ struct bench_handle {
 	int fd;                        /* kernel: program fd */
 	struct sbpf_vm *vm;            /* interp */
 	struct sbpf_jit *jit;          /* jit, jit-unchecked, einsn */
+	struct sbpf_llvm *llvm;        /* llvm */
+	struct bench_compile compile;  /* what loading cost */
 	native_fn fn;                  /* native */
 	size_t code_size;              /* bytes of native code */
 	unsigned sites[SBPF_KOPS__MAX]; /* einsn: sites applied per op */
@@ -61,6 +66,7 @@ int bench_engine_available(enum bench_kind kind, char *why, size_t whysz)
 	switch (kind) {
 	case BENCH_KERNEL:
 		return sbpf_kernel_check_privileges(why, whysz) ? -1 : 0;
+	case BENCH_LLVM: /* the kernel verifier first */
 	case BENCH_EINSN:
 		/* recognize (sites) -> lower -> kernel verifier -> JIT with native
 		 * emits: the verifier is the kernel's, so the kernel is needed. */
@@ -172,6 +178,62 @@ static int load_einsn(struct bench_handle *h, const struct bench_prog *p, char *
 	return 0;
 }
 
+/* One LLVM compilation of @p (@cached: through the object cache). */
+static struct sbpf_llvm *llvm_compile(const struct bench_prog *p, int cached, char *why, size_t whysz)
+{
+	struct sbpf_llvm_opts lo = {
+		.sz = sizeof(lo), .type = SBPF_PROG_XDP, .rodata = p->rodata, .rodata_len = p->rodata_len,
+		.no_cache = !cached,
+	};
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_llvm *l = sbpf_llvm__new(p->insns, p->n, &lo, &verr);
+	if (!l) {
+		snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
+		return NULL;
+	}
+	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = SBPF_PROG_XDP };
+	struct sbpf_vm *vm = sbpf_vm__new(p->insns, p->n, &vo, NULL);
+	int rc = vm ? sbpf_llvm__helpers_from_vm(l, vm) : -errno;
+	sbpf_vm__free(vm);
+	if (!rc)
+		rc = sbpf_llvm__compile(l);
+	if (rc) {
+		snprintf(why, whysz, "cannot compile: %s: %s", strerror(-rc), sbpf_llvm__error(l));
+		sbpf_llvm__free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* LLVM: the kernel verifier judges the program, then LLVM compiles it
+ * twice: cold (no cache: the compile time reported) and through the
+ * cache (the first compile's object, stored by the second's lookup miss,
+ * then hit by a third: the cached load time). */
+static int load_llvm(struct bench_handle *h, const struct bench_prog *p, char *why, size_t whysz)
+{
+	int fd = kernel_verify(p, why, whysz);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	h->llvm = llvm_compile(p, 0, why, whysz);
+	if (!h->llvm)
+		return -1;
+	struct sbpf_llvm_stats st;
+	sbpf_llvm__stats(h->llvm, &st);
+	h->code_size = st.code_bytes;
+	h->compile = (struct bench_compile){ .cold_ms = st.total_ms, .ir_insns = st.ir_insns,
+					     .rss_kb = st.rss_growth_kb };
+	for (int i = 0; i < 2; i++) { /* fill the cache, then hit it */
+		struct sbpf_llvm *c = llvm_compile(p, 1, why, whysz);
+		if (!c)
+			return -1;
+		sbpf_llvm__stats(c, &st);
+		sbpf_llvm__free(c);
+	}
+	h->compile.cached_ms = st.cache_hit ? st.total_ms : 0;
+	return 0;
+}
+
 /* Compiles with safebpf's JIT (@unchecked: vanilla, no checks). */
 static int load_jit(struct bench_handle *h, const struct bench_prog *p, int unchecked,
 		    char *why, size_t whysz)
@@ -229,6 +291,9 @@ struct bench_handle *bench_engine_load(const struct bench_engine *e, const struc
 	case BENCH_EINSN:
 		rc = load_einsn(h, p, why, whysz);
 		break;
+	case BENCH_LLVM:
+		rc = load_llvm(h, p, why, whysz);
+		break;
 	case BENCH_NATIVE:
 		h->fn = (native_fn)p->native_fn;
 		h->code_size = p->native_size;
@@ -268,6 +333,17 @@ static int run_user(struct bench_handle *h, uint8_t *pkt, size_t len, uint64_t r
 			rc = sbpf_jit__run(h->jit, pkt, len, &ret, &err);
 		t1 = thread_ns();
 		break;
+	case BENCH_LLVM: {
+		/* the entry, called directly as the other engines' run loops do */
+		uint64_t (*fn)(void *, uint64_t) = (uint64_t (*)(void *, uint64_t))sbpf_llvm__entry(h->llvm);
+		struct sbpf_xdp_ctx ctx;
+		sbpf_xdp_ctx__init(&ctx, pkt, len);
+		t0 = thread_ns();
+		for (uint64_t i = 0; i < runs; i++)
+			ret = fn(&ctx, 0);
+		t1 = thread_ns();
+		break;
+	}
 	case BENCH_NATIVE: {
 		struct native_xdp_md ctx = {
 			.data = (unsigned long)pkt, .data_end = (unsigned long)(pkt + len),
@@ -335,6 +411,11 @@ const char *bench_engine_note(const struct bench_handle *h)
 	return h->note;
 }
 
+void bench_engine_compile(const struct bench_handle *h, struct bench_compile *c)
+{
+	*c = h->compile;
+}
+
 void bench_engine_sites(const struct bench_handle *h, unsigned sites[SBPF_KOPS__MAX])
 {
 	memcpy(sites, h->sites, sizeof(h->sites));
@@ -348,6 +429,7 @@ void bench_engine_unload(struct bench_handle *h)
 		close(h->fd);
 	sbpf_vm__free(h->vm);
 	sbpf_jit__free(h->jit);
+	sbpf_llvm__free(h->llvm);
 	sbpf_kops_lowered__free(&h->lowered);
 	free(h);
 }

@@ -216,6 +216,8 @@ static void table_ratios(const struct bench_result *r, FILE *f)
 	if (k < 0)
 		return;
 	int v = find_engine(r, BENCH_JIT_UNCHECKED, NULL), x = find_engine(r, BENCH_EINSN, "einsn");
+	int lv = find_engine(r, BENCH_LLVM, NULL);
+	const int gap_of[3] = { v, x, lv };
 	fprintf(f, "\nTime relative to the kernel JIT (engine / kernel, median of per-round ratios; below 1\n"
 		"is faster) and share of the native gap recovered, (speedup - 1) / (native speedup - 1)\n");
 	int width = 14;
@@ -225,8 +227,8 @@ static void table_ratios(const struct bench_result *r, FILE *f)
 			fprintf(f, " %13s", r->engines[e].name);
 			width += 14;
 		}
-	fprintf(f, " %13s %13s\n", "gap jit-unch.", "gap einsn");
-	width += 28;
+	fprintf(f, " %13s %13s %13s\n", "gap jit-unch.", "gap einsn", "gap llvm");
+	width += 42;
 	print_rule(f, width);
 	for (size_t p = 0; p < r->nprogs; p++) {
 		fprintf(f, "%-14s", r->progs[p].name);
@@ -241,8 +243,8 @@ static void table_ratios(const struct bench_result *r, FILE *f)
 		}
 		double qn = n >= 0 ? ratio(r, p, n, k) : 0;
 		double sn = qn > 0 ? 1 / qn : 0;
-		for (int i = 0; i < 2; i++) {
-			int e = i ? x : v;
+		for (int i = 0; i < 3; i++) {
+			int e = gap_of[i];
 			double q = e >= 0 ? ratio(r, p, e, k) : 0;
 			double g = q > 0 && sn > 0 ? gap_recovered(1 / q, sn) : NAN;
 			if (isnan(g))
@@ -264,8 +266,8 @@ static void table_ratios(const struct bench_result *r, FILE *f)
 			fprintf(f, " %13s", "-");
 	}
 	double gn = n >= 0 ? geomean_ratio(r, k, n, NULL) : 0; /* native speedup */
-	for (int i = 0; i < 2; i++) {
-		int e = i ? x : v;
+	for (int i = 0; i < 3; i++) {
+		int e = gap_of[i];
 		double ge = e >= 0 ? geomean_ratio(r, k, e, NULL) : 0;
 		double g = ge > 0 && gn > 0 ? gap_recovered(ge, gn) : NAN;
 		if (isnan(g))
@@ -290,6 +292,107 @@ static void table_ratios(const struct bench_result *r, FILE *f)
 		else
 			fprintf(f, "%-14s speedup over the kernel JIT: - (%s)\n", r->engines[e].name,
 				cell(r, 0, e)->note[0] ? cell(r, 0, e)->note : "no results");
+	}
+	if (lv >= 0 && n >= 0) {
+		size_t cnt = 0;
+		double g = geomean_ratio(r, lv, n, &cnt);
+		if (g > 0)
+			fprintf(f, "llvm / native time: %.3f (geomean of %zu; 1.05 or less is within 5%% of native)\n",
+				g, cnt);
+	}
+}
+
+/* LLVM compile cost per benchmark: cold (nothing cached), from the object
+ * cache, IR size after O2, code size, peak-RSS growth. */
+static void table_compile(const struct bench_result *r, FILE *f)
+{
+	int lv = find_engine(r, BENCH_LLVM, NULL);
+	if (lv < 0)
+		return;
+	fprintf(f, "\nLLVM compile time per benchmark (O2; cold: translate + optimize + codegen + load;\n"
+		"cached: the object from the cache keyed by the program's hash, loaded)\n");
+	fprintf(f, "%-14s %10s %10s %9s %9s %9s\n", "benchmark", "cold ms", "cached ms", "IR insns", "code B",
+		"RSS+ KiB");
+	print_rule(f, 66);
+	double lc = 0, lh = 0;
+	size_t k = 0;
+	for (size_t p = 0; p < r->nprogs; p++) {
+		const struct bench_cell *c = cell(r, p, (size_t)lv);
+		if (c->state || c->compile.cold_ms <= 0) {
+			fprintf(f, "%-14s %10s\n", r->progs[p].name, "-");
+			continue;
+		}
+		fprintf(f, "%-14s %10.1f %10.2f %9zu %9zu %9ld\n", r->progs[p].name, c->compile.cold_ms,
+			c->compile.cached_ms, c->compile.ir_insns, c->code_size, c->compile.rss_kb);
+		lc += log(c->compile.cold_ms);
+		lh += log(c->compile.cached_ms > 0 ? c->compile.cached_ms : 1e-3);
+		k++;
+	}
+	print_rule(f, 66);
+	if (k)
+		fprintf(f, "%-14s %10.1f %10.2f\n", "geomean", exp(lc / (double)k), exp(lh / (double)k));
+}
+
+/* Trusted code beyond the kernel verifier, lines of C counted when this
+ * binary was built (the Makefile passes them; 0: not known). */
+#ifndef SBPF_TCB_JIT_LINES
+#define SBPF_TCB_JIT_LINES 0
+#endif
+#ifndef SBPF_TCB_EMIT_LINES
+#define SBPF_TCB_EMIT_LINES 0
+#endif
+#ifndef SBPF_TCB_LLVM_GLUE_LINES
+#define SBPF_TCB_LLVM_GLUE_LINES 0
+#endif
+#ifndef SBPF_TCB_LIBLLVM_MB
+#define SBPF_TCB_LIBLLVM_MB 0
+#endif
+
+/* The trade-off: per engine, speed over the kernel JIT, share of the
+ * native gap, and what must be trusted besides the verifier. */
+static void table_tradeoff(const struct bench_result *r, FILE *f)
+{
+	int k = bench_baseline(r), n = find_engine(r, BENCH_NATIVE, NULL);
+	if (k < 0)
+		return;
+	double gn = n >= 0 ? geomean_ratio(r, k, n, NULL) : 0;
+	fprintf(f, "\nTrade-off: speed against what is trusted besides the kernel verifier (docs/llvm.md)\n");
+	fprintf(f, "%-14s %9s %9s  %s\n", "engine", "speedup", "gap", "trusted code");
+	print_rule(f, 100);
+	for (size_t e = 0; e < r->nengines; e++) {
+		const struct bench_engine *g = &r->engines[e];
+		if (!is_main(g) || g->kind == BENCH_INTERP || g->kind == BENCH_JIT)
+			continue;
+		double s = (int)e == k ? 1.0 : geomean_ratio(r, k, (int)e, NULL);
+		double gap = s > 0 && gn > 0 ? gap_recovered(s, gn) : NAN;
+		char tcb[160];
+		switch (g->kind) {
+		case BENCH_KERNEL:
+			snprintf(tcb, sizeof(tcb), "the kernel's JIT (in the kernel either way)");
+			break;
+		case BENCH_JIT_UNCHECKED:
+			snprintf(tcb, sizeof(tcb), "safebpf's JIT: %d lines", SBPF_TCB_JIT_LINES);
+			break;
+		case BENCH_EINSN:
+			snprintf(tcb, sizeof(tcb), "the JIT + the EInsn emits (proven equal to their proof sequences): "
+				 "%d + %d lines", SBPF_TCB_JIT_LINES, SBPF_TCB_EMIT_LINES);
+			break;
+		case BENCH_LLVM:
+			snprintf(tcb, sizeof(tcb), "translator and runtime glue %d lines + LLVM (%d MB of libLLVM)",
+				 SBPF_TCB_LLVM_GLUE_LINES, SBPF_TCB_LIBLLVM_MB);
+			break;
+		case BENCH_NATIVE:
+			snprintf(tcb, sizeof(tcb), "everything: no verifier (cc -O2 of the C source)");
+			break;
+		default:
+			tcb[0] = '\0';
+		}
+		char sp[16] = "-", gp[16] = "-";
+		if (s > 0)
+			snprintf(sp, sizeof(sp), "%.2fx", s);
+		if (!isnan(gap))
+			snprintf(gp, sizeof(gp), "%.0f%%", 100 * gap);
+		fprintf(f, "%-14s %9s %9s  %s\n", g->name, sp, gp, tcb);
 	}
 }
 
@@ -385,6 +488,8 @@ void bench_report_table(const struct bench_result *r, FILE *f)
 	table_times(r, f);
 	table_ratios(r, f);
 	table_code(r, f);
+	table_compile(r, f);
+	table_tradeoff(r, f);
 	table_ablation(r, f);
 	int bad = 0;
 	for (size_t p = 0; p < r->nprogs; p++)

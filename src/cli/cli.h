@@ -37,6 +37,10 @@ struct sbpf_insn *cli_load_program(const char *path, size_t *n);
  * const tables, string literals) into *@rodata (malloc'ed, NULL if none). */
 struct sbpf_insn *cli_load_program_rodata(const char *path, size_t *n, uint8_t **rodata, size_t *rodata_len);
 
+/* cli_load_program_rodata(), or the program of a .data test file (by its
+ * name's suffix). Prints diagnostics and returns NULL on error. */
+struct sbpf_insn *cli_load_any_rodata(const char *file, size_t *n, uint8_t **rodata, size_t *rodata_len);
+
 /* Loads program @prog (a name or section; NULL: the only one, an error
  * listing them when there are several) of the clang-compiled BPF object
  * @path (safebpf/elf.h). *@is_xdp (when not NULL) tells whether its section
@@ -116,6 +120,17 @@ struct cli_kops_prep {
  * @p->verified when the kernel accepted what @l holds. */
 int cli_kops_prepare_opts(const struct sbpf_insn *insns, size_t n, struct cli_kops_prep *p,
 			  struct sbpf_kops_lowered *l, char *why, size_t whysz);
+
+/* ---- the llvm engine (engine_llvm.c) ---- */
+
+struct cli_engine_opts;
+
+/* Asks the running kernel's verifier about @insns as an XDP program with
+ * the read-only data of @o. Returns 0 when it accepts, else a negative
+ * errno with the reason for people in @why (not xdp, no privileges, or the
+ * verifier's own reason). */
+int cli_llvm_verify(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o, char *why,
+		    size_t whysz);
 
 /* "rotate dst=r1 a=r0 b=r0 c=r2 imm=8 variant=0x0" */
 void cli_kops_describe(const struct sbpf_kops_payload *p, char *buf, size_t bufsz);

@@ -42,7 +42,8 @@ static void usage(FILE *f)
 		"Engines: kernel (verifier + JIT, BPF_PROG_TEST_RUN), interp (reference, fewer\n"
 		"rounds), jit (checked), jit-unchecked (vanilla JIT), einsn (JIT with the seven\n"
 		"EInsn operations) and einsn:OP (one operation at a time: the per-op ablation),\n"
-		"native (cc -O2).\n"
+		"llvm (the whole program through LLVM O2 after the kernel verifier; compile\n"
+		"times cold and from the cache), native (cc -O2).\n"
 		"\n"
 		"  --only NAMES      comma-separated benchmarks (default: all of the suite)\n"
 		"  --engines NAMES   comma-separated engines (default: all)\n"
@@ -279,7 +280,8 @@ static size_t pick_engines(const struct bench_args *a, struct bench_engine *e)
 {
 	static const struct { const char *name; enum bench_kind kind; } main_engines[] = {
 		{ "kernel", BENCH_KERNEL }, { "interp", BENCH_INTERP }, { "jit", BENCH_JIT },
-		{ "jit-unchecked", BENCH_JIT_UNCHECKED }, { "einsn", BENCH_EINSN }, { "native", BENCH_NATIVE },
+		{ "jit-unchecked", BENCH_JIT_UNCHECKED }, { "einsn", BENCH_EINSN }, { "llvm", BENCH_LLVM },
+		{ "native", BENCH_NATIVE },
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(main_engines) / sizeof(main_engines[0]); i++) {
@@ -373,6 +375,7 @@ static void load_all(const struct bench_prog *p, const struct bench_engine *e, s
 		cells[j].code_size = bench_engine_code_size(h[j]);
 		snprintf(cells[j].note, sizeof(cells[j].note), "%s", bench_engine_note(h[j]));
 		bench_engine_sites(h[j], cells[j].sites);
+		bench_engine_compile(h[j], &cells[j].compile);
 	}
 }
 

@@ -31,10 +31,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: safebpf difftest [--count N] [--seed S] [--kernel] [--kernel-every K]\n"
 		"                        [--save-dir D] [--len L] [--no-minimize]\n"
-		"                        [--kernel-fetch-atomics] [-v]\n"
+		"                        [--kernel-fetch-atomics] [--engine E] [-v]\n"
 		"\n"
 		"Generates N random valid, terminating programs (seeds S..S+N-1) and runs\n"
-		"each on the interpreter and the JIT; they must agree on r0 and on the\n"
+		"each on the interpreter and the JIT (or engine E); they must agree on r0 and on the\n"
 		"memory afterwards. Half the programs use only what the kernel verifier\n"
 		"accepts; with --kernel every K-th of those also runs as XDP on the\n"
 		"interpreter, the JIT and the kernel (BPF_PROG_TEST_RUN). A disagreement is\n"
@@ -50,6 +50,10 @@ static void usage(FILE *f)
 		"  --kernel-fetch-atomics  let kernel-bound programs use fetching atomics too\n"
 		"                    (Linux 6.18's verifier mis-prunes after them: see\n"
 		"                    tests/xdp/kernel-bugs/atomic-fetch-precision.s)\n"
+		"  --engine E        compare the interpreter with engine E instead of the JIT\n"
+		"                    (e.g. llvm: mem forms are compiled without the kernel\n"
+		"                    verifier, as --test-skip-verifier; with --kernel, the xdp\n"
+		"                    forms the kernel accepted run on E too, verified)\n"
 		"  -v, --verbose     print each kernel rejection\n"
 		"\n"
 		"Ends with 'difftest: N passed, N failed'. Exit: 0 all agree, 1 a difference,\n"
@@ -66,7 +70,14 @@ struct dt_args {
 	int minimize;            /* not --no-minimize */
 	int verbose;             /* -v */
 	int kernel_fetch;        /* --kernel-fetch-atomics */
+	const char *engine;      /* --engine: the engine under test (default "jit") */
 };
+
+/* The engine under test when it is not the JIT: it compiles mem forms
+ * without the kernel verifier (--test-skip-verifier). Fair: generated
+ * programs are memory-safe and terminate by construction, and the
+ * interpreter (which checks every access) runs each one first. */
+static const struct cli_engine *unverified_engine;
 
 /* What one engine did with one program. */
 struct outcome {
@@ -91,7 +102,8 @@ struct pair {
 static void run_on(const struct cli_engine *e, enum sbpf_prog_type type, const struct sbpf_insn *insns,
 		   size_t n, const uint8_t *input, struct outcome *o)
 {
-	struct cli_engine_opts eo = { .sz = sizeof(eo), .type = type, .type_set = 1 };
+	struct cli_engine_opts eo = { .sz = sizeof(eo), .type = type, .type_set = 1,
+				      .skip_verifier = e == unverified_engine && type == SBPF_PROG_MEM };
 	memset(o, 0, sizeof(*o));
 	memcpy(o->mem, input, MEMSZ);
 	void *h = e->load(insns, n, &eo, o->why, sizeof(o->why));
@@ -263,7 +275,7 @@ static int num_arg(const char *opt, const char *v, uint64_t *out)
 static int parse_args(int argc, char **argv, struct dt_args *a)
 {
 	*a = (struct dt_args){ .count = 1000, .seed = 1, .kernel_every = 1, .save_dir = "tests/data",
-			       .len = 48, .minimize = 1 };
+			       .len = 48, .minimize = 1, .engine = "jit" };
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i];
 		uint64_t v;
@@ -295,6 +307,8 @@ static int parse_args(int argc, char **argv, struct dt_args *a)
 				return EXIT_USAGE;
 			}
 			a->len = (unsigned)v;
+		} else if (i + 1 < argc && !strcmp(arg, "--engine")) {
+			a->engine = argv[++i];
 		} else if (i + 1 < argc && !strcmp(arg, "--save-dir")) {
 			a->save_dir = argv[++i];
 		} else {
@@ -321,13 +335,16 @@ int cmd_difftest(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	const struct cli_engine *interp = cli_engine_find("interp");
-	const struct cli_engine *jit = cli_engine_find("jit");
+	const struct cli_engine *jit = cli_engine_find(a.engine);
 	const struct cli_engine *kernel = cli_engine_find("kernel");
 	const struct cli_engine *unchecked = cli_engine_find("jit-unchecked");
 	if (!interp || !jit || !kernel || !unchecked) {
-		fprintf(stderr, "safebpf difftest: this build lacks an engine (interp, jit, kernel)\n");
+		fprintf(stderr, "safebpf difftest: this build lacks an engine (interp, %s, kernel)\n", a.engine);
 		return EXIT_FAIL;
 	}
+	const struct cli_engine *the_jit = cli_engine_find("jit");
+	if (jit != the_jit)
+		unverified_engine = jit;
 	if (a.kernel) {
 		char why[160];
 		if (sbpf_kernel_check_privileges(why, sizeof(why))) {
@@ -419,13 +436,13 @@ int cmd_difftest(int argc, char **argv)
 			st.passed++;
 		sbpf_gen_prog__free(&gp);
 	}
-	printf("interp vs jit: %" PRIu64 " programs (seeds %" PRIu64 "..%" PRIu64 ", %.1f slots on average)\n",
-	       st.programs, a.seed, a.seed + a.count - 1,
+	printf("interp vs %s: %" PRIu64 " programs (seeds %" PRIu64 "..%" PRIu64 ", %.1f slots on average)\n",
+	       jit->name, st.programs, a.seed, a.seed + a.count - 1,
 	       st.programs ? (double)st.slots / (double)st.programs : 0.0);
 	if (a.kernel)
 		printf("kernel: %" PRIu64 " xdp programs sent, %" PRIu64 " refused by the verifier, %" PRIu64
-		       " agree (interp%s, kernel)\n", st.kernel_sent, st.kernel_rejected, st.kernel_agreed,
-		       jit_has_xdp > 0 ? ", jit, jit-unchecked" : "");
+		       " agree (interp%s%s, jit-unchecked, kernel)\n", st.kernel_sent, st.kernel_rejected,
+		       st.kernel_agreed, jit_has_xdp > 0 ? ", " : "", jit_has_xdp > 0 ? jit->name : "");
 	if (a.kernel && jit_has_xdp == 0)
 		printf("jit: the xdp form was not compared (the JIT has no xdp program type yet)\n");
 	printf("difftest: %" PRIu64 " passed, %" PRIu64 " failed\n", st.passed, st.failed);

@@ -135,37 +135,6 @@ static int parse_args(int argc, char **argv, struct jit_args *a)
 	return -1;
 }
 
-/* Loads the program from a .data file or through cli_load_program_rodata()
- * (an object's read-only data into *@rodata). */
-static struct sbpf_insn *load(const char *file, size_t *n, uint8_t **rodata, size_t *rodata_len)
-{
-	size_t len = strlen(file);
-	if (len < 5 || strcmp(file + len - 5, ".data"))
-		return cli_load_program_rodata(file, n, rodata, rodata_len);
-	char *text = cli_read_file(file, NULL);
-	if (!text)
-		return NULL;
-	struct sbpf_datafile df;
-	struct sbpf_diags diags = { 0 };
-	struct sbpf_insn *insns = NULL;
-	int rc = sbpf_datafile__parse(text, file, &df, &diags);
-	if (!rc)
-		rc = sbpf_datafile__program(&df, file, &insns, n, &diags);
-	if (rc) {
-		char *msg = sbpf_diags__format(&diags);
-		if (rc == -ENOENT)
-			fprintf(stderr, "safebpf: %s: no program (no -- asm or -- raw section)\n", file);
-		else
-			fputs(msg && *msg ? msg : "safebpf: cannot read the test file\n", stderr);
-		free(msg);
-		insns = NULL;
-	}
-	sbpf_diags__free(&diags);
-	sbpf_datafile__free(&df);
-	free(text);
-	return insns;
-}
-
 /* The slot whose code starts at native offset @off, or -1. */
 static long pc_at(const struct sbpf_jit *jit, size_t n, uint64_t off)
 {
@@ -356,7 +325,7 @@ int cmd_jit(int argc, char **argv)
 		return rc;
 	size_t n = 0, rodata_len = 0;
 	uint8_t *rodata = NULL;
-	struct sbpf_insn *insns = load(a.file, &n, &rodata, &rodata_len);
+	struct sbpf_insn *insns = cli_load_any_rodata(a.file, &n, &rodata, &rodata_len);
 	if (!insns)
 		return EXIT_INPUT;
 	if (a.rodata_file) {

@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "safebpf/datafile.h"
+#include "safebpf/diag.h"
 #include "safebpf/elf.h"
 
 struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, int *is_xdp)
@@ -45,5 +48,34 @@ struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t
 		insns = NULL;
 	}
 	sbpf_elf__close(obj);
+	return insns;
+}
+
+struct sbpf_insn *cli_load_any_rodata(const char *file, size_t *n, uint8_t **rodata, size_t *rodata_len)
+{
+	size_t len = strlen(file);
+	if (len < 5 || strcmp(file + len - 5, ".data"))
+		return cli_load_program_rodata(file, n, rodata, rodata_len);
+	char *text = cli_read_file(file, NULL);
+	if (!text)
+		return NULL;
+	struct sbpf_datafile df;
+	struct sbpf_diags diags = { 0 };
+	struct sbpf_insn *insns = NULL;
+	int rc = sbpf_datafile__parse(text, file, &df, &diags);
+	if (!rc)
+		rc = sbpf_datafile__program(&df, file, &insns, n, &diags);
+	if (rc) {
+		char *msg = sbpf_diags__format(&diags);
+		if (rc == -ENOENT)
+			fprintf(stderr, "safebpf: %s: no program (no -- asm or -- raw section)\n", file);
+		else
+			fputs(msg && *msg ? msg : "safebpf: cannot read the test file\n", stderr);
+		free(msg);
+		insns = NULL;
+	}
+	sbpf_diags__free(&diags);
+	sbpf_datafile__free(&df);
+	free(text);
 	return insns;
 }

@@ -1,5 +1,6 @@
 /* engine.c - the engine table (from engines.def) and the engine options
- * every program-running command accepts: --engine, --type, --budget, --kops.
+ * every program-running command accepts: --engine, --type, --budget, --kops,
+ * --test-skip-verifier.
  * To add an option: a field in struct cli_engine_opts, a branch in
  * cli_engine_parse_opt() and a line in cli_engine_usage().
  */
@@ -102,6 +103,10 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 		x->opts.kops = CLI_KOPS_UNVERIFIED;
 		return 1;
 	}
+	if (!strcmp(argv[*i], "--test-skip-verifier")) {
+		x->opts.skip_verifier = 1;
+		return 1;
+	}
 	if ((rc = opt_value(argc, argv, i, "--budget", &v)) != 0) {
 		if (rc < 0)
 			return -1;
@@ -136,7 +141,9 @@ void cli_engine_usage(FILE *f)
 		   "                    An accepted xdp program runs unchecked; without --kops,\n"
 		   "                    sites run their proof sequences\n"
 		   "  --checked         with --kops: keep the JIT's bounds checks\n"
-		   "  --kops-unverified as --kops without asking the kernel (tests only)\n");
+		   "  --kops-unverified as --kops without asking the kernel (tests only)\n"
+		   "  --test-skip-verifier  llvm engine: compile without the kernel verifier's\n"
+		   "                    approval (tests only: its code has no run-time checks)\n");
 }
 
 int cli_engine_run_repeat(const struct cli_engine *e, void *h, void *mem, size_t len,

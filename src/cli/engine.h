@@ -31,6 +31,8 @@ struct cli_engine_opts {
 	int kops_verified;         /* the command's kernel verifier accepted @lowered */
 	int checked;               /* --checked: a verifier-accepted --kops program on the
 				    * "jit" engine keeps its checks (default: unchecked) */
+	int skip_verifier;         /* --test-skip-verifier: the llvm engine compiles without asking
+				    * the kernel verifier (tests of programs it cannot judge) */
 };
 
 /* One engine. A handle from load() runs any number of times. */

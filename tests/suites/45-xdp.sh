@@ -2,7 +2,7 @@
 # Clang-compiled XDP programs (tests/xdp/*.c, built by the Makefile into
 # build/xdp/*.o) on every engine: each (program, packet) pair of
 # tests/xdp/expected.txt must give the expected r0 on the interpreter, the
-# JIT (checked and unchecked) and the kernel (BPF_PROG_TEST_RUN), the
+# JIT (checked and unchecked), llvm and the kernel (BPF_PROG_TEST_RUN), the
 # packet a program rewrites must come out identical, and ELF loading must
 # choose programs and refuse unsupported objects with a clear reason.
 # Kernel checks are skipped, with the reason, without CAP_BPF.
@@ -22,7 +22,8 @@ if grep -q "cannot use the kernel" <<<"$why"; then
 	echo "kernel engine: skipped (${why#*cannot use the kernel: })"
 fi
 engines="interp jit jit-unchecked"
-[ $kernel_ok -eq 1 ] && engines="$engines kernel"
+# llvm compiles only what the kernel verifier accepted: with the kernel
+[ $kernel_ok -eq 1 ] && engines="$engines llvm kernel"
 
 pkt() { grep "^$1 " tests/xdp/packets.txt | cut -d' ' -f2; }
 r0_of() { sed -nE 's/^r0 = (0x[0-9a-f]+).*/\1/p' <<<"$1"; }

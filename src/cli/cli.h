@@ -109,6 +109,31 @@ int cli_kops_has_sites(const struct sbpf_insn *insns, size_t n);
 int cli_kops_prepare(const struct sbpf_insn *insns, size_t n, int mode, const void *rodata, size_t rodata_len,
 		     struct sbpf_kops_lowered *l, char *why, size_t whysz);
 
+/* What cli_kops_prepare_opts() is asked, and what it tells. */
+struct cli_kops_prep {
+	int mode;               /* CLI_KOPS_* */
+	const void *rodata;     /* the program's read-only data, or NULL */
+	size_t rodata_len;      /* its bytes */
+	int recognize;          /* 1: with mode != OFF, a program without sites goes
+				 * through the recognizer (EInsn on any program) */
+	const char *file;       /* the program's name in messages (NULL: "program") */
+	int verbose;            /* 1: list each site used on stderr */
+	int verified;           /* out: the kernel verifier accepted the lowered program */
+	int recognized;         /* out: the sites came from the recognizer */
+};
+
+/* cli_kops_prepare() with the recognizer: a program without sites, with
+ * @p->mode CLI_KOPS_ON and @p->recognize, is rewritten under the kernel
+ * verifier (sbpf_kops_rewrite_verified(): rewrites it refuses are left out
+ * and printed on stderr, one line each) and returns 1 with the accepted
+ * program lowered in @l (it may hold no site); with CLI_KOPS_UNVERIFIED the
+ * recognizer's output is lowered without asking the kernel. A program
+ * without sites that the verifier refuses as it is gets a note on stderr
+ * and 0 (it runs as it is, nothing native). Sets
+ * @p->verified when the kernel accepted what @l holds. */
+int cli_kops_prepare_opts(const struct sbpf_insn *insns, size_t n, struct cli_kops_prep *p,
+			  struct sbpf_kops_lowered *l, char *why, size_t whysz);
+
 /* ---- the llvm engine (engine_llvm.c) ---- */
 
 struct cli_engine_opts;

@@ -21,7 +21,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf jit FILE [--dump] [--unchecked] [--kops | --kops-unverified] [--arch A]\n"
+		"usage: safebpf jit FILE [--dump] [--unchecked] [--kops | --einsn | --kops-unverified] [--arch A]\n"
+		"                        [--checked] [--verbose]\n"
 		"                        [--no-bmi1] [--no-bmi2] [--no-movbe] [--no-lse] [--kernel-style]\n"
 		"                        [--type T] [--rodata F]\n"
 		"\n"
@@ -32,9 +33,14 @@ static void usage(FILE *f)
 		"  --dump           show the native code per eBPF instruction (capstone)\n"
 		"  --unchecked      compile without bounds/budget/depth checks, as used for\n"
 		"                   programs the kernel verifier accepted\n"
-		"  --kops           compile Kops sites to their native operations, once the\n"
+		"  --kops, --einsn  compile Kops sites to their native operations, once the\n"
 		"                   kernel verifier accepts the lowered program (needs root);\n"
-		"                   without it, sites compile as their proof sequences\n"
+		"                   a program without sites is first rewritten by the\n"
+		"                   recognizer (rewrites the verifier refuses are left out\n"
+		"                   and reported); an accepted xdp program compiles unchecked.\n"
+		"                   Without it, sites compile as their proof sequences\n"
+		"  --checked        with --kops: keep the bounds checks\n"
+		"  --verbose        list the sites used and which became native code\n"
 		"  --kops-unverified  as --kops without asking the kernel (tests only)\n"
 		"  --no-bmi1        Kops extract without bextr (shr + and)\n"
 		"  --no-bmi2        do not use BMI2 shifts (shlx/shrx/sarx)\n"
@@ -64,6 +70,8 @@ struct jit_args {
 	const char *rodata_file; /* --rodata */
 	int kops;                /* --kops / --kops-unverified: CLI_KOPS_* */
 	int kernel_style;        /* --kernel-style */
+	int checked;             /* --checked */
+	int verbose;             /* --verbose */
 	enum sbpf_prog_type type; /* --type */
 };
 
@@ -84,7 +92,11 @@ static int parse_args(int argc, char **argv, struct jit_args *a)
 			a->no_bmi1 = 1;
 		} else if (!strcmp(arg, "--no-movbe")) {
 			a->no_movbe = 1;
-		} else if (!strcmp(arg, "--kops")) {
+		} else if (!strcmp(arg, "--checked")) {
+			a->checked = 1;
+		} else if (!strcmp(arg, "--verbose")) {
+			a->verbose = 1;
+		} else if (!strcmp(arg, "--kops") || !strcmp(arg, "--einsn")) {
 			a->kops = CLI_KOPS_ON;
 		} else if (!strcmp(arg, "--kops-unverified")) {
 			a->kops = CLI_KOPS_UNVERIFIED;
@@ -289,6 +301,22 @@ static void print_sites(const struct sbpf_jit *jit, const struct sbpf_kops_lower
 	       kops ? "" : " (--kops for native operations)");
 }
 
+/* --verbose: one line per site, with what it became. */
+static void list_sites(const struct sbpf_jit *jit, const struct sbpf_kops_lowered *l)
+{
+	for (size_t k = 0; k < l->nsites; k++) {
+		size_t from, to;
+		char d[128];
+		int r = sbpf_jit__kops_site(jit, k, &from, &to);
+		cli_kops_describe(&l->sites[k].p, d, sizeof(d));
+		if (r == 1)
+			printf("kops site %zu: %s at slot %zu: native, %zu bytes\n", k, d, l->sites[k].lowered_start,
+			       to - from);
+		else
+			printf("kops site %zu: %s at slot %zu: proof sequence\n", k, d, l->sites[k].lowered_start);
+	}
+}
+
 int cmd_jit(int argc, char **argv)
 {
 	struct jit_args a = { 0 };
@@ -317,7 +345,9 @@ int cmd_jit(int argc, char **argv)
 	}
 	char why[512];
 	struct sbpf_kops_lowered low;
-	rc = cli_kops_prepare(insns, n, a.kops, rodata, rodata_len, &low, why, sizeof(why));
+	struct cli_kops_prep kp = { .mode = a.kops, .rodata = rodata, .rodata_len = rodata_len, .recognize = 1,
+				    .file = a.file, .verbose = a.verbose };
+	rc = cli_kops_prepare_opts(insns, n, &kp, &low, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
 		free(insns);
@@ -329,9 +359,12 @@ int cmd_jit(int argc, char **argv)
 		free(insns);
 		insns = low.insns; /* compile (and show) the lowered program */
 		n = low.n;
-	} else if (a.kops) {
-		fprintf(stderr, "safebpf: %s: note: no Kops sites, so nothing is native\n", a.file);
 	}
+	if (l && kp.recognized && !l->nsites)
+		fprintf(stderr, "safebpf: %s: note: the recognizer found no Kops sites, so nothing is native\n", a.file);
+	/* the kernel verifier accepted this program as XDP: it compiles unchecked */
+	if (kp.verified && a.type == SBPF_PROG_XDP && !a.checked)
+		a.unchecked = 1;
 	struct sbpf_jit_opts jo = {
 		.sz = sizeof(jo), .type = a.type, .unchecked = a.unchecked,
 		.features = (a.no_bmi2 ? SBPF_JIT_NO_BMI2 : 0) | (a.no_bmi1 ? SBPF_JIT_NO_BMI1 : 0) |
@@ -374,6 +407,8 @@ int cmd_jit(int argc, char **argv)
 	       size - (size_t)sbpf_jit__insn_offset(jit, n), sbpf_jit__passes(jit));
 	if (l)
 		print_sites(jit, l, a.kops);
+	if (l && a.verbose)
+		list_sites(jit, l);
 	sbpf_jit__free(jit);
 	release(insns, &low);
 	return ex;

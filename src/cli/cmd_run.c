@@ -4,7 +4,8 @@
  * with --repeat, the time per run. A run-time error prints "error at pc N:
  * reason" and exits 1. A program with Kops sites is lowered first (error
  * pcs are slots of the lowered program); --kops runs the sites as native
- * operations once the kernel verifier accepts the lowered program.
+ * operations once the kernel verifier accepts the lowered program, and
+ * first finds them with the recognizer in a program that has none.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,7 +38,8 @@ static void usage(FILE *f)
 		"  --repeat N        run N times on the same memory and print the time per\n"
 		"                    run (kernel: BPF_PROG_TEST_RUN's average duration; other\n"
 		"                    engines: CPU time of the N runs / N)\n"
-		"  --verbose         print the kernel verifier's log (engine kernel)\n"
+		"  --verbose         print the kernel verifier's log (engine kernel); with\n"
+		"                    --kops, list the sites used and which ran natively\n"
 		"  --rodata F        the program's read-only data, from file F (what\n"
 		"                    `kops rewrite` writes for an object file's program; an\n"
 		"                    object file carries its own)\n");
@@ -245,7 +247,10 @@ int cmd_run(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
-	rc = cli_kops_prepare(insns, n, a.exec.opts.kops, a.exec.opts.rodata, a.exec.opts.rodata_len, &low, why, sizeof(why));
+	struct cli_kops_prep kp = { .mode = a.exec.opts.kops, .rodata = a.exec.opts.rodata,
+				    .rodata_len = a.exec.opts.rodata_len, .recognize = 1, .file = a.file,
+				    .verbose = a.exec.opts.verbose };
+	rc = cli_kops_prepare_opts(insns, n, &kp, &low, why, sizeof(why));
 	if (rc < 0) {
 		fprintf(stderr, "safebpf: %s: %s\n", a.file, why);
 		sbpf_kops_lowered__free(&low); /* nothing of it is used: insns is freed below */
@@ -257,8 +262,12 @@ int cmd_run(int argc, char **argv)
 		insns = low.insns; /* run and report on the lowered program (freed with low) */
 		n = low.n;
 		a.exec.opts.lowered = &low;
-	} else if (a.exec.opts.kops) {
-		fprintf(stderr, "safebpf: %s: note: no Kops sites, so nothing runs natively\n", a.file);
+		a.exec.opts.kops_verified = kp.verified;
+		if (kp.recognized && !low.nsites)
+			fprintf(stderr, "safebpf: %s: note: the recognizer found no Kops sites, so nothing runs "
+				"natively\n", a.file);
+	} else {
+		a.exec.opts.kops = CLI_KOPS_OFF; /* nothing native (said why): the engine need not ask again */
 	}
 	void *h = a.exec.engine->load(insns, n, &a.exec.opts, why, sizeof(why));
 	if (!h) {

@@ -91,7 +91,11 @@ int cli_engine_parse_opt(int argc, char **argv, int *i, struct cli_exec *x)
 		x->opts.type_set = 1;
 		return 1;
 	}
-	if (!strcmp(argv[*i], "--kops")) {
+	if (!strcmp(argv[*i], "--checked")) {
+		x->opts.checked = 1;
+		return 1;
+	}
+	if (!strcmp(argv[*i], "--kops") || !strcmp(argv[*i], "--einsn")) {
 		x->opts.kops = CLI_KOPS_ON;
 		return 1;
 	}
@@ -130,9 +134,13 @@ void cli_engine_usage(FILE *f)
 	fprintf(f, " (default mem: r1 = input memory, r2 = its length)\n");
 	fprintf(f, "  --budget N        stop a run after N instructions (default %llu)\n",
 		(unsigned long long)SBPF_DEFAULT_BUDGET);
-	fprintf(f, "  --kops            JIT engines: run Kops sites as native operations, once the\n"
-		   "                    kernel verifier accepts the lowered program (root); without\n"
-		   "                    it, sites run their proof sequences\n"
+	fprintf(f, "  --kops, --einsn   JIT engines: run Kops sites as native operations, once the\n"
+		   "                    kernel verifier accepts the lowered program (root); a\n"
+		   "                    program without sites is first rewritten by the recognizer\n"
+		   "                    (rewrites the verifier refuses are left out and reported).\n"
+		   "                    An accepted xdp program runs unchecked; without --kops,\n"
+		   "                    sites run their proof sequences\n"
+		   "  --checked         with --kops: keep the JIT's bounds checks\n"
 		   "  --kops-unverified as --kops without asking the kernel (tests only)\n"
 		   "  --unsafe-unverified  jit-unchecked and llvm: run a program the kernel verifier\n"
 		   "                    has not accepted (tests only: their code has no run-time\n"

@@ -30,6 +30,9 @@ struct cli_engine_opts {
 	 * itself (cli_kops_prepare) and passes the lowered program to load();
 	 * NULL: load() lowers a program with sites on its own. */
 	const struct sbpf_kops_lowered *lowered;
+	int kops_verified;         /* the command's kernel verifier accepted @lowered */
+	int checked;               /* --checked: a verifier-accepted --kops program on the
+				    * "jit" engine keeps its checks (default: unchecked) */
 };
 
 /* One engine. A handle from load() runs any number of times. */
@@ -79,7 +82,7 @@ void cli_exec_init(struct cli_exec *x);
 const struct cli_engine *cli_engine_find(const char *name);
 
 /* If argv[*i] is an engine option (--engine NAME, --type TYPE, --budget N,
- * --kops, --kops-unverified, --unsafe-unverified),
+ * --kops/--einsn, --kops-unverified, --checked, --unsafe-unverified),
  * consumes it and its value (advancing *i to the last argument used) and
  * returns 1; returns 0 when it is not one; prints the problem and returns
  * -1 on a bad value. */

@@ -17,27 +17,50 @@
 #include "engine.h"
 #include "safebpf/jit.h"
 
+/* For --verbose: which sites became native code, and the mode. */
+static void report_native(const struct sbpf_jit *jit, const struct sbpf_kops_lowered *l, int unchecked)
+{
+	size_t native = 0;
+	for (size_t k = 0; k < l->nsites; k++) {
+		size_t from, to;
+		char d[128];
+		int r = sbpf_jit__kops_site(jit, k, &from, &to);
+		cli_kops_describe(&l->sites[k].p, d, sizeof(d));
+		native += r == 1;
+		fprintf(stderr, "safebpf: kops: site %s at lowered slot %zu: %s\n", d, l->sites[k].lowered_start,
+			r == 1 ? "native" : "proof sequence (no native emit in this mode)");
+	}
+	fprintf(stderr, "safebpf: kops: %zu site%s, %zu native, %s JIT\n", l->nsites, l->nsites == 1 ? "" : "s",
+		native, unchecked ? "unchecked" : "checked");
+}
+
 /* Loads and compiles @insns; @unchecked selects the mode. A program with
  * Kops sites is lowered (unless the command did it: o->lowered); with
  * --kops its sites become native operations once the kernel verifier has
- * accepted the lowered program (cli_kops_prepare), else they run their
- * proof sequences. */
+ * accepted the lowered program (cli_kops_prepare_opts; a program without
+ * sites goes through the recognizer first), else they run their proof
+ * sequences. A verifier-accepted xdp program runs unchecked unless
+ * --checked (or unless it calls what unchecked code cannot). */
 static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
 		      int unchecked, char *why, size_t whysz)
 {
 	struct sbpf_kops_lowered own = { 0 };
 	const struct sbpf_kops_lowered *l = o->lowered;
+	int verified = o->kops_verified;
 	if (!l) {
-		int has = cli_kops_prepare(insns, n, o->kops, o->rodata, o->rodata_len, &own, why, whysz);
+		struct cli_kops_prep p = { .mode = o->kops, .rodata = o->rodata, .rodata_len = o->rodata_len,
+					   .recognize = 1 };
+		int has = cli_kops_prepare_opts(insns, n, &p, &own, why, whysz);
 		if (has < 0)
 			return NULL;
 		l = has ? &own : NULL;
+		verified = p.verified;
 	}
 	if (l) {
 		insns = l->insns;
 		n = l->n;
 	}
-	if (unchecked && !o->unverified && !(l && o->kops == CLI_KOPS_ON)) {
+	if (unchecked && !o->unverified && !(l && o->kops == CLI_KOPS_ON && verified)) {
 		/* unchecked code trusts the kernel verifier: ask it */
 		if (o->type != SBPF_PROG_XDP) {
 			snprintf(why, whysz, "jit-unchecked runs only programs the kernel verifier accepted, "
@@ -62,36 +85,55 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 			return NULL;
 		}
 	}
-	struct sbpf_jit_opts jo = {
-		.sz = sizeof(jo), .type = o->type, .unchecked = unchecked, .loop_budget = o->budget,
-		.rodata = o->rodata, .rodata_len = o->rodata_len,
-		.kops = l && o->kops ? l : NULL,
-	};
-	struct sbpf_validate_error verr = { 0 };
-	struct sbpf_jit *jit = sbpf_jit__new(insns, n, &jo, &verr);
-	if (!jit) {
-		if (errno == EINVAL)
-			snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
-		else
-			snprintf(why, whysz, "cannot load program: %s", strerror(errno));
-		sbpf_kops_lowered__free(&own);
-		return NULL;
-	}
-	/* The interpreter's helper table: same ids, same functions. */
-	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type };
-	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, NULL);
-	int rc = vm ? sbpf_jit__helpers_from_vm(jit, vm) : -errno;
-	sbpf_vm__free(vm);
-	sbpf_kops_lowered__free(&own); /* the JIT has its own copies */
-	if (!rc)
-		rc = sbpf_jit__compile(jit);
-	if (rc) {
+	/* The kernel verifier accepted this very program as XDP: what the JIT's
+	 * checks guard against cannot happen, so it runs unchecked. */
+	int fallback = 0;
+	if (!unchecked && o->kops == CLI_KOPS_ON && verified && !o->checked && o->type == SBPF_PROG_XDP)
+		unchecked = fallback = 1;
+	struct sbpf_jit *jit = NULL;
+	for (;;) {
+		struct sbpf_jit_opts jo = {
+			.sz = sizeof(jo), .type = o->type, .unchecked = unchecked, .loop_budget = o->budget,
+			.rodata = o->rodata, .rodata_len = o->rodata_len,
+			.kops = l && o->kops ? l : NULL,
+		};
+		struct sbpf_validate_error verr = { 0 };
+		jit = sbpf_jit__new(insns, n, &jo, &verr);
+		if (!jit) {
+			if (errno == EINVAL)
+				snprintf(why, whysz, "invalid program: instruction %zu: %s", verr.index, verr.rule);
+			else
+				snprintf(why, whysz, "cannot load program: %s", strerror(errno));
+			sbpf_kops_lowered__free(&own);
+			return NULL;
+		}
+		/* The interpreter's helper table: same ids, same functions. */
+		struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type };
+		struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, NULL);
+		int rc = vm ? sbpf_jit__helpers_from_vm(jit, vm) : -errno;
+		sbpf_vm__free(vm);
+		if (!rc)
+			rc = sbpf_jit__compile(jit);
+		if (!rc)
+			break;
+		sbpf_jit__free(jit);
+		jit = NULL;
+		if (fallback && (rc == -ENOENT || rc == -EOPNOTSUPP)) {
+			/* unchecked code cannot call what it does not know: keep the checks */
+			if (o->verbose)
+				fprintf(stderr, "safebpf: kops: the program needs the checked JIT (%s)\n",
+					strerror(-rc));
+			unchecked = fallback = 0;
+			continue;
+		}
 		snprintf(why, whysz, "cannot compile program: %s%s", strerror(-rc),
 			 unchecked && (rc == -ENOENT || rc == -EOPNOTSUPP)
 			 ? " (unchecked code cannot call unknown helpers, kfuncs or use pseudo lddw)" : "");
-		sbpf_jit__free(jit);
-		return NULL;
+		break;
 	}
+	if (jit && o->verbose && o->kops && l)
+		report_native(jit, l, unchecked);
+	sbpf_kops_lowered__free(&own); /* the JIT has its own copies */
 	return jit;
 }
 

@@ -108,8 +108,16 @@ static int native_cost(const struct sbpf_kops_payload *p)
 {
 	switch (p->op) {
 	case SBPF_KOPS_SELECT: return 2;               /* cmp/test + cmov */
-	case SBPF_KOPS_EXTRACT:
-		return (p->imm & 0xff) == 0 && ((p->imm >> 8) & 0xff) == 32 ? 1 : 2; /* mov r32 | bextr + control */
+	case SBPF_KOPS_EXTRACT: { /* as extract.c's emit chooses (BMI1 assumed) */
+		int shift = p->imm & 0xff, len = (p->imm >> 8) & 0xff, width = p->variant & KOPS_EXT_32 ? 32 : 64;
+		if (!shift && (len == 8 || len == 16 || len == 32))
+			return 1;                                  /* movzx / mov r32 */
+		if (shift + len == width)
+			return p->dst == p->a ? 1 : 2;             /* [mov +] shr */
+		if (p->dst != p->a)
+			return 2;                                  /* bextr + control */
+		return (shift ? 1 : 0) + 1;                        /* [shr +] and (or mov r32) */
+	}
 	case SBPF_KOPS_BSWAP_LOAD: return p->variant == KOPS_BSL_16 ? 2 : 1; /* movbe (+ movzx) */
 	case SBPF_KOPS_BULK_COPY: return 2 * ((p->variant + 15) / 16); /* 16-byte moves */
 	default: return 1;                             /* rol/ror, lea */

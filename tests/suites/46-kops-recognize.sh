@@ -136,5 +136,42 @@ fi
 out=$("$bin" kops stats "$tmp/rotate.kops" 2>&1); rc=$?
 [ $rc -eq 3 ] && grep -q "already contains Kops sites" <<<"$out" && ok || bad "site program as input: want exit 3, got $rc: $out"
 
+# 7. one command (issue 17): run/jit --kops on a plain clang object recognize,
+# rewrite under the kernel verifier and emit natively; the verifier-accepted
+# program runs unchecked (--checked keeps the checks) with the kernel's r0
+if [ $kernel_ok -eq 1 ]; then
+	for obj in build/kops/rotate.o build/kops/extract.v3.o build/xdp/hash.o build/xdp/filter.o; do
+		for seed in 4 5; do
+			pkt=$(packet "$seed")
+			for flag in --kops --einsn; do
+				out=$("$bin" run "$obj" --type xdp --engine jit $flag --verbose --mem "$pkt" 2>&1)
+				nat=$(sed -nE 's/^safebpf: kops: [0-9]+ sites?, ([0-9]+) native, unchecked JIT$/\1/p' <<<"$out")
+				kern=$(r0_of "$("$bin" run "$obj" --engine kernel --mem "$pkt" 2>&1)")
+				a=$(r0_of "$out")
+				if [ -n "$nat" ] && [ "$nat" -gt 0 ] && grep -q "accepted by the kernel verifier" <<<"$out" &&
+				   [ -n "$a" ] && [ -n "$kern" ] && [ $((a & 0xffffffff)) -eq $((kern)) ]; then ok
+				else bad "run $obj $flag seed $seed: kernel r0 $kern: $out"; fi
+			done
+		done
+		out=$("$bin" run "$obj" --type xdp --engine jit --kops --checked --verbose --mem "$pkt" 2>&1)
+		grep -qE "^safebpf: kops: [0-9]+ sites?, [1-9][0-9]* native, checked JIT$" <<<"$out" && ok || bad "--checked $obj: $out"
+		out=$("$bin" jit "$obj" --type xdp --kops --dump --verbose 2>&1)
+		if grep -q "native, in place of slots" <<<"$out" && grep -qE "^kops site 0: .*: native, [0-9]+ bytes" <<<"$out" &&
+		   grep -q "bytes of x86_64 code (unchecked" <<<"$out"; then ok; else bad "jit --kops --dump $obj: $(tail -5 <<<"$out")"; fi
+	done
+	# a program without idioms runs as it is (said so), and one the verifier refuses keeps its checks
+	printf 'mov %%r0, 2\nexit\n' > "$tmp/plain.s"
+	out=$("$bin" run "$tmp/plain.s" --type xdp --engine jit --kops 2>&1)
+	grep -q "found no Kops sites" <<<"$out" && [ "$(r0_of "$out")" = "0x2" ] && ok || bad "plain program: $out"
+	printf 'ldxw %%r2, [%%r1+0]\nldxb %%r0, [%%r2+0]\nexit\n' > "$tmp/unchecked.s" # no data_end check
+	out=$("$bin" run "$tmp/unchecked.s" --type xdp --engine jit --kops --verbose --mem 2a 2>&1); rc=$?
+	[ $rc -eq 0 ] && [ "$(grep -c "refuses the program itself" <<<"$out")" = 1 ] && [ "$(r0_of "$out")" = "0x2a" ] &&
+		! grep -q "unchecked JIT" <<<"$out" && ok || bad "refused program (exit $rc): $out"
+else
+	skip=$((skip + 1))
+	out=$("$bin" run build/kops/rotate.o --type xdp --engine jit --kops-unverified --verbose --mem "$(packet 4)" 2>&1)
+	grep -qE "^safebpf: kops: 1[0-9] sites, 1[0-9] native, checked JIT$" <<<"$out" && ok || bad "--kops-unverified on rotate.o: $out"
+fi
+
 echo "46-kops-recognize: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

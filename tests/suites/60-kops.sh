@@ -103,6 +103,33 @@ if grep -qE '^ +[0-9]+: kops rotate dst=r6 .* native, in place of slots' <<<"$ou
    grep -qE ' (bextr|shr) ' <<<"$out" && grep -qE ' (movbe|bswap) ' <<<"$out" &&
    grep -qE ' prefetcht0 ' <<<"$out" && grep -qE ' movdqu ' <<<"$out" && grep -qE ' lea r14, \[rax \+ r13\*4 \+ 0x64\]' <<<"$out" &&
    grep -q '^kops: 11 sites, 11 native' <<<"$out"; then ok; else bad "jit --kops --dump:"$'\n'"$(head -c 3000 <<<"$out")"; fi
+# extract emits the shortest form (issue 17): a zero-extension (in place,
+# or 32-bit from another register) is one mov r32, an 8/16-bit field at bit
+# 0 one movzx, a field at the top one shr, with or without BMI1; the r0 of
+# each agrees with the interpreter running the proof sequences
+{
+	printf 'ldxdw %%r2, [%%r1+0]\nldxdw %%r6, [%%r1+8]\n'
+	"$bin" kops encode extract dst=r2 a=r2 imm=0x2000 | sed 's/ *#.*//'
+	"$bin" kops encode extract dst=r3 a=r6 imm=0x800 | sed 's/ *#.*//'
+	"$bin" kops encode extract dst=r4 a=r6 imm=0x1000 variant=1 | sed 's/ *#.*//'
+	"$bin" kops encode extract dst=r5 a=r6 imm=0x2000 variant=1 | sed 's/ *#.*//'
+	"$bin" kops encode extract dst=r7 a=r6 imm=0x0838 | sed 's/ *#.*//'
+	printf 'mov %%r0, %%r2\nadd %%r0, %%r3\nxor %%r0, %%r4\nadd %%r0, %%r5\nxor %%r0, %%r7\nexit\n'
+} > "$tmp/ext.s"
+zpkt=f1e2d3c4b5a69788796a5b4c3d2e1f00
+ext_r0() { sed -nE 's/^r0 = (0x[0-9a-f]+).*/\1/p' <<<"$1"; }
+ext_want=$(ext_r0 "$("$bin" run "$tmp/ext.s" --engine interp --mem "$zpkt" 2>&1)")
+for f in "" --no-bmi1; do
+	out=$("$bin" jit "$tmp/ext.s" --unchecked --kops-unverified $f --dump 2>&1)
+	# native lines are indented by 5+ columns, eBPF slots by at most 4
+	n=$(awk '/kops extract/ { s = 1; next } { i = match($0, /[^ ]/) } i <= 4 { s = 0 } s && i > 4 && /^ +[0-9a-f]+:  / { c++ } END { print c + 0 }' <<<"$out")
+	if grep -qE ' mov esi, esi$' <<<"$out" && grep -qE ' movzx edx, bl$' <<<"$out" && grep -qE ' movzx ecx, bx$' <<<"$out" &&
+	   grep -qE ' mov r8d, ebx$' <<<"$out" && grep -qE ' shr r13, 0x38$' <<<"$out" && ! grep -q bextr <<<"$out" && [ "$n" = 6 ]
+	then ok; else bad "extract emits $f ($n native instructions for 5 sites):"$'\n'"$out"; fi
+	got=$(ext_r0 "$("$bin" run "$tmp/ext.s" --engine jit-unchecked --kops-unverified --mem "$zpkt" 2>&1)")
+	[ -n "$ext_want" ] && [ "$got" = "$ext_want" ] && ok || bad "extract emits $f: r0 $got, interpreter $ext_want"
+done
+
 # checked mode: bulk_copy keeps the JIT's bounds checks by running its proof sequence
 out=$("$bin" jit "$tmp/all.s" --type xdp --kops-unverified --dump 2>&1)
 if grep -q 'kops bulk_copy .*proof sequence, slots .* (no native emit in this mode)' <<<"$out" &&

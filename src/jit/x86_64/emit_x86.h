@@ -271,6 +271,15 @@ static inline void emit_movzx_rr16(struct jit_buf *b, int dst, int src)
 	x64_modrm(b, 3, dst, src);
 }
 
+/* movzx dst32, src8 (a REX prefix for sil/dil/bpl/spl, never ah..bh) */
+static inline void emit_movzx_rr8(struct jit_buf *b, int dst, int src)
+{
+	x64_rex(b, 0, dst, 0, src, x64_byte_rex(src));
+	jit_put1(b, 0x0f);
+	jit_put1(b, 0xb6);
+	x64_modrm(b, 3, dst, src);
+}
+
 /* movsx dst, src8 */
 static inline void emit_movsx_rr8(struct jit_buf *b, int w, int dst, int src)
 {

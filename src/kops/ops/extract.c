@@ -1,6 +1,7 @@
 /* extract.c - Kops operation "extract": dst = (a >> shift) & (2^len - 1),
- * the bit-field extract clang emits as rsh; and. Native: BEXTR (BMI1) or
- * SHR + AND.
+ * the bit-field extract clang emits as rsh; and. Native: the cheapest of
+ * MOVZX/MOV r32 (aligned fields at bit 0), SHR (fields at the top), SHR +
+ * AND (in place) and BEXTR (BMI1, from another register).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -56,28 +57,49 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return 0;
 }
 
-/* x86-64: with BMI1, bextr dst, a, r11 (r11 = shift | len << 8; the
- * 32-bit form reads a's low half and zero-extends). Without: mov, shr,
- * then and with the mask (skipped when the shift already cleared the bits
- * above the field), or for a 32-bit field of a 64-bit value a 32-bit mov,
- * which clears the upper half. */
+/* x86-64, the shortest form for the field (docs/kops.md, "Cost table"):
+ * - a field at bit 0 of 8, 16 or 32 bits is one movzx (mov r32 for 32
+ *   bits: the zero-extension `lsh 32; rsh 32` becomes `mov dst32, a32`,
+ *   what its proof sequence `mov32` JITs to);
+ * - a field that ends at the top of the value needs no mask: shr (a mov
+ *   first when dst != a; a 32-bit shr in place zero-extends by itself);
+ * - otherwise, in place, shr + and (two 1-µop instructions; bextr would be
+ *   two too, with its control in r11, and 2 µops on Intel); from another
+ *   register, mov r11d, ctl; bextr dst, a, r11 with BMI1 (two
+ *   instructions instead of mov, shr, and), else mov, shr, and.
+ * A 32-bit field of a 64-bit value is cut with a 32-bit mov, which clears
+ * the upper half; the 32-bit variant's shr and and are 32-bit operations,
+ * which zero-extend by themselves. */
 static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 {
 	struct jit_buf *b = x->b;
 	int w = !(p->variant & KOPS_EXT_32), width = w ? 64 : 32;
 	int d = kops_x86_reg(x, p->dst), a = kops_x86_reg(x, p->a);
 	int shift = SHIFT(p), len = LEN(p);
-	if (x->features & KOPS_X86_F_BMI1) {
+	if (!shift && (len == 8 || len == 16 || len == 32)) {
+		if (len == 8)
+			emit_movzx_rr8(b, d, a);                           /* movzx dst32, a8 */
+		else if (len == 16)
+			emit_movzx_rr16(b, d, a);                          /* movzx dst32, a16 */
+		else if (x->mutant != KOPS_MUT_EXT_NOZX || d != a)
+			emit_mov_rr(b, 0, d, a);                           /* mov dst32, a32 */
+		return 0;
+	}
+	if (shift + len == width) {
+		if (d != a)
+			emit_mov_rr(b, w, d, a);                           /* mov dst, a */
+		emit_shift_ri(b, w, X64_SH_SHR, d, (uint8_t)shift);        /* shr dst, shift */
+		return 0; /* the shift left only the field */
+	}
+	if ((x->features & KOPS_X86_F_BMI1) && d != a) {
 		emit_mov_ri32(b, X64_R11, (uint32_t)(shift | len << 8));    /* mov r11d, shift | len << 8 */
 		emit_bextr(b, w, d, a, X64_R11);                           /* bextr dst, a, r11 */
 		return 0;
 	}
-	if (d != a || !w)
+	if (d != a)
 		emit_mov_rr(b, w, d, a);                                   /* mov dst, a */
 	if (shift)
 		emit_shift_ri(b, w, X64_SH_SHR, d, (uint8_t)shift);        /* shr dst, shift */
-	if (shift + len == width)
-		return 0; /* the shift left only the field */
 	if (len == 32) {
 		if (x->mutant != KOPS_MUT_EXT_NOZX)
 			emit_mov_rr(b, 0, d, d);                           /* mov dst32, dst32 */

@@ -47,7 +47,7 @@ struct sbpf_hist {
 	size_t nbuckets;      /* every bucket of the histogram, empty ones included */
 	const struct sbpf_hist_bucket *buckets; /* in increasing order */
 	uint64_t count;       /* values counted (the sum of the bucket counts) */
-	bool has_sum;         /* sum is known (not when the kernel aggregated the buckets) */
+	bool has_sum;         /* sum is known (every plan keeps it today; check it all the same) */
 	int64_t sum;          /* sum of the values (wraps like the language's arithmetic) */
 };
 

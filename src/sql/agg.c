@@ -341,7 +341,6 @@ int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struc
 			dst->hist->counts[i] += src->hist->counts[i];
 		dst->hist->total += src->hist->total;
 		dst->hist->sum += src->hist->sum;
-		dst->hist->nosum |= src->hist->nosum;
 		break;
 	case SQL_AGG_QUANTILE:
 		if (!src->q)

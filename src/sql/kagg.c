@@ -134,8 +134,9 @@ int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const stru
 		const struct sql_agg *a = &q->aggs[i];
 		ka->off[i] = v;
 		ka->nbuckets[i] = buckets_of(a);
-		/* count, then: nothing (COUNT), buckets, a 128-bit sum (AVG: lo, hi), or one u64 */
-		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * ka->nbuckets[i]
+		/* count, then: nothing (COUNT), buckets and their values' sum (HIST, LHIST),
+		 * a 128-bit sum (AVG: lo, hi), or one u64 */
+		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * ka->nbuckets[i] + 8
 						   : a->kind == SQL_AGG_AVG ? 16 : 8);
 	}
 	ka->value_size = v ? v : 8;
@@ -305,6 +306,10 @@ static int update(struct gen *g, const struct sql_kagg *ka, const struct sql_agg
 	case SQL_AGG_LHIST: {
 		uint32_t nb = ka->nbuckets[i];
 		int l_ok = sbpf_builder__new_label(g->b);
+		int16_t osum = (int16_t)(o + 8 + 8 * (int)nb);
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 1, R_TMP, osum));              /* r1 = sum (wraps as agg.c's) */
+		emit(g, SBPF_ALU64_REG(SBPF_ADD, 1, 0));                     /* r1 += value */
+		emit(g, SBPF_STX_MEM(SBPF_DW, R_TMP, 1, osum));              /* sum = r1 */
 		if (a->kind == SQL_AGG_HIST)
 			log2_bucket(g, a->arg->type != SQL_T_UINT);
 		else
@@ -448,10 +453,10 @@ static int merge_cpus(const struct sql_kagg *ka, const struct sql_query *q, cons
 					s->hist->min = a->lmin;
 					s->hist->max = a->lmax;
 					s->hist->step = a->lstep;
-					s->hist->nosum = true; /* the kernel counts buckets only */
 				}
 				for (uint32_t k = 0; k < ka->nbuckets[i]; k++)
 					s->hist->counts[k] += rd(v, o + 8 + 8 * k);
+				s->hist->sum += rd(v, o + 8 + 8 * ka->nbuckets[i]);
 				s->hist->total += n;
 				break;
 			default:

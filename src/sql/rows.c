@@ -82,7 +82,7 @@ static void convert_hist(const struct sql_hist *h, struct sbpf_hist *out, struct
 	out->nbuckets = h->nbuckets;
 	out->buckets = store;
 	out->count = h->total;
-	out->has_sum = !h->nosum;
+	out->has_sum = true; /* every plan keeps the sum (kagg.c too) */
 	out->sum = (int64_t)h->sum;
 	for (size_t i = 0; i < h->nbuckets; i++) {
 		struct sbpf_hist_bucket *b = &store[i];

@@ -795,7 +795,6 @@ struct sql_hist {
 	uint64_t *counts;         /* per bucket */
 	uint64_t total;           /* values counted */
 	uint64_t sum;             /* sum of the values counted (two's complement, wraps) */
-	bool nosum;               /* sum unknown (buckets aggregated in the kernel) */
 };
 /* Lower and upper bound of bucket @i (upper exclusive); false for the open
  * ends (negative / below-min and at-or-above-max buckets set only one bound). */

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 PROM=${PROMETHEUS:-/usr/bin/prometheus}
 pass=0 fail=0 skip=0
-NCHECKS=25
+NCHECKS=26
 tmp=$(mktemp -d)
 svpid= prompid=
 cleanup() {
@@ -150,7 +150,7 @@ PY
 if ! waitfor 60 prom_ready || ! kill -0 "$prompid" 2>/dev/null; then
 	echo "skip Prometheus checks: Prometheus did not start: $(tail -n 3 "$tmp/prom.log" | tr '\n' ' ')"
 	prompid=
-	skip=$((skip + 12))
+	skip=$((skip + 13))
 else
 	checkc "Prometheus scrapes serve (up == 1)" waitfor 30 pqis 1 'up{job="safebpf"}'
 	checkc "Prometheus negotiated OpenMetrics and parsed it (scrapes by format)" \
@@ -174,6 +174,8 @@ else
 	checkc "PromQL: no bucket le=\"0\" for write (no value below 1)" pqis "" "safebpf_calls_ret_bucket{$W,le=\"0\"}"
 	checkc "PromQL: histogram _count 7" pqis 7 "safebpf_calls_ret_count{$W}"
 	checkc "PromQL: +Inf bucket 7" pqis 7 "safebpf_calls_ret_bucket{$W,le=\"+Inf\"}"
+	checkc "PromQL: histogram _sum 7 (seven writes returning 1), aggregated in the kernel" \
+		eval 'pqis 7 "safebpf_calls_ret_sum{$W}" && pqis 1 "count(safebpf_query_plan{query=\"calls\",placement=~\".*aggregate @kernel.*\"})"'
 	# The opens query runs in user space (plan mvsf), where histograms keep their sum:
 	# the odd path opened 3 times, each open returning fd 3.
 	O="path=\"$(sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$odd" | sed -z 's/\n$//; s/\n/\\n/g')\""

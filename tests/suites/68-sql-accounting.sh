@@ -53,12 +53,13 @@ for plan in mvsf auto kernel-max; do
 done
 
 # The same join while a getppid storm runs on both CPUs and 100 ms windows
-# close: every row is an fstat, and with nothing lost there are exactly 3000.
+# close: with nothing lost, exactly 3000 rows, every one an fstat; with
+# losses, any other first use is covered by the reported loss.
 JW="$JQ WINDOW 100ms"
 for plan in mvsf auto kernel-max; do
 	"$SB" query -f csv --plan "$plan" -c "sh -c '$WL --storm 2 1 300000 2>/dev/null & $WL --open-fstat $marker 3000; wait'" \
 		"$JW" >"$tmp/joinw.$plan" 2>"$tmp/joinw.$plan.err"
-	check "join under load ($plan): only fstat rows, 3000 of them unless lost ($(awk -F, 'NR > 1 { n[$2] += $3 } END { for (k in n) printf "%s=%d ", k, n[k] }' "$tmp/joinw.$plan"); $(grep -o '[0-9]* lost, [0-9]* evicted;' "$tmp/joinw.$plan.err"))" \
+	check "join under load ($plan): 3000 fstat rows, or other rows only within the reported loss ($(awk -F, 'NR > 1 { n[$2] += $3 } END { for (k in n) printf "%s=%d ", k, n[k] }' "$tmp/joinw.$plan"); $(grep -o '[0-9]* lost, [0-9]* evicted;' "$tmp/joinw.$plan.err"))" \
 		"python3 - '$tmp/joinw.$plan' '$tmp/joinw.$plan.err' <<'PY'
 import csv, re, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
@@ -66,7 +67,11 @@ names = {r['first_use'] for r in rows}
 n = sum(int(r['n']) for r in rows)
 m = re.search(r'^safebpf: \\d+ events, (\\d+) lost, (\\d+) evicted', open(sys.argv[2]).read(), re.M)
 lost = int(m.group(1)) + int(m.group(2))
-sys.exit(not (names <= {'fstat'} and (n == 3000 if lost == 0 else n <= 3000)))
+# With nothing lost: exactly 3000 fstat rows. With losses, a lost fstat
+# lets the open's next call (its close) be the first use seen, so other
+# rows may appear, but no more of them than events were reported lost.
+other = n - sum(int(r['n']) for r in rows if r['first_use'] == 'fstat')
+sys.exit(not ((names <= {'fstat'} and n == 3000) if lost == 0 else (n <= 3000 and other <= lost)))
 PY"
 done
 

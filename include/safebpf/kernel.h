@@ -83,6 +83,10 @@ int sbpf_kringbuf__poll(struct sbpf_kringbuf *rb, int timeout_ms);
 /* Bounds every later poll to @max_records records (0: no bound): a poll
  * returns after that many even when more are waiting. */
 void sbpf_kringbuf__set_budget(struct sbpf_kringbuf *rb, size_t max_records);
+/* Bounds every later poll to about @max_ms milliseconds of consuming (0: no
+ * bound; the clock is read every few records): a consumer slower per record
+ * than its producers still returns to its caller in time. */
+void sbpf_kringbuf__set_time_budget(struct sbpf_kringbuf *rb, unsigned max_ms);
 /* Byte positions since creation: how far the consumer has read and how far
  * producers have reserved (records in between are pending or being filled). */
 int sbpf_kringbuf__positions(const struct sbpf_kringbuf *rb, uint64_t *consumer, uint64_t *producer);

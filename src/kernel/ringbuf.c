@@ -1,14 +1,15 @@
 /* ringbuf.c - consuming BPF ring buffers through libbpf (ring_buffer__new,
  * ring_buffer__poll, then ring_buffer__consume when the wait times out, so
  * that records submitted without a wake-up are read at the poll timer),
- * optionally bounded to a number of records per poll (so that a consumer
- * slower than its producers still returns to its caller), plus a read-only view of the producer and consumer positions so that a
+ * optionally bounded to a number of records and a time per poll (so that a
+ * consumer slower than its producers still returns to its caller), plus a read-only view of the producer and consumer positions so that a
  * caller can wait until everything reserved before a given moment has been
  * consumed.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
@@ -23,20 +24,41 @@ struct sbpf_kringbuf {
 	size_t budget;              /* records per poll at most (0: no bound) */
 	size_t taken;               /* records handed over in this poll */
 	int full;                   /* this poll stopped at the budget */
+	uint64_t budget_ns;         /* time per poll at most (0: no bound) */
+	uint64_t until_ns;          /* end of this poll's time budget */
 	void *pos_pages;            /* read-only map of the consumer and producer pages */
 	size_t page;                /* page size */
 };
 
+/* Records between two readings of the clock under a time budget. */
+#define CLOCK_EVERY 64
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int on_sample(void *ctx, void *data, size_t len)
 {
 	struct sbpf_kringbuf *r = ctx;
+	/* the time budget counts from the first record (a wait does not use it) */
+	if (r->budget_ns && r->taken == 0)
+		r->until_ns = mono_ns() + r->budget_ns;
 	if (r->fn(r->ctx, data, len)) {
 		r->stopped = 1;
 		return -ECANCELED; /* libbpf stops at a negative value, record consumed */
 	}
-	if (r->budget && ++r->taken >= r->budget) {
+	if (r->budget && r->taken + 1 >= r->budget) {
+		++r->taken;
 		r->full = 1;
 		return -EAGAIN; /* bounded: producers faster than us must not keep us here */
+	}
+	++r->taken;
+	if (r->budget_ns && r->taken % CLOCK_EVERY == 0 && mono_ns() >= r->until_ns) {
+		r->full = 1;
+		return -EAGAIN; /* out of time: a slow callback must not keep us here either */
 	}
 	return 0;
 }
@@ -90,6 +112,11 @@ int sbpf_kringbuf__poll(struct sbpf_kringbuf *r, int timeout_ms)
 void sbpf_kringbuf__set_budget(struct sbpf_kringbuf *r, size_t max_records)
 {
 	r->budget = max_records;
+}
+
+void sbpf_kringbuf__set_time_budget(struct sbpf_kringbuf *r, unsigned max_ms)
+{
+	r->budget_ns = (uint64_t)max_ms * 1000000u;
 }
 
 int sbpf_kringbuf__positions(const struct sbpf_kringbuf *r, uint64_t *consumer, uint64_t *producer)

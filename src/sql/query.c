@@ -5,6 +5,7 @@
  * the loss accounting reported with every window.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -350,6 +351,10 @@ struct runner {
 	int err;                        /* first executor error */
 	bool done;                      /* executor finished (LIMIT) */
 	int side;                       /* side of the source being polled */
+	FILE *out;                      /* the output stream (guarded, output.c) */
+	const struct sbpf_query_run_opts *o; /* the run's options */
+	uint64_t deadline;              /* end of the run (-d), CLOCK_REALTIME ns */
+	bool stopping;                  /* the last window is being closed */
 };
 
 static uint64_t now_real(void)
@@ -636,14 +641,29 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 /* Bound on reading what the kernel produced before a window boundary (at
  * most a full ring buffer): a cut that takes longer is reported. */
 #define CUT_MS 3000
+/* After a stop (Ctrl-C, -d, the command's exit), rows are still delivered
+ * for this long; what the consumer has not read by then is counted as lost,
+ * so that a stop is obeyed within about a second under any load. */
+#define STOP_MS 200
+
+/* Is the run stopping? (output.c asks while the output cannot be written) */
+static bool run_stopping(void *ctx)
+{
+	struct runner *r = ctx;
+	if (r->stopping || now_real() >= r->deadline)
+		return true;
+	return r->o->should_stop && r->o->should_stop(r->o->ctx);
+}
 
 static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_query_run_opts *o)
 {
 	const struct sql_query *q = r->q;
 	uint64_t W = q->window_ns, start = now_real();
 	uint64_t deadline = o->duration_ns ? start + o->duration_ns : UINT64_MAX;
+	r->deadline = deadline;
 	uint64_t win_start = start, boundary = W ? (start / W + 1) * W : UINT64_MAX;
 	uint64_t lost0 = 0, evicted0 = 0;
+	uint64_t next_report = start + 1000000000u, reported_lost = 0, reported_evicted = 0;
 	int rc = 0;
 	sql_sink_window_start(sink, win_start);
 	for (;;) {
@@ -658,17 +678,41 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 		}
 		if (now >= deadline || r->done || (o->should_stop && o->should_stop(o->ctx)))
 			break;
+		if (!W && o->log && now >= next_report) {
+			/* No windows: losses are reported as they are seen (at most
+			 * once a second), not only at the end. */
+			uint64_t lost = total_lost(r), evicted = total_evicted(r);
+			if (lost != reported_lost || evicted != reported_evicted)
+				fprintf(o->log, "safebpf: so far %" PRIu64 " events lost (buffer or map full, or probe "
+					"skipped), %" PRIu64 " evicted (bounded state full)\n", lost, evicted);
+			reported_lost = lost;
+			reported_evicted = evicted;
+			next_report = now + 1000000000u;
+		}
 		uint64_t until = boundary < deadline ? boundary : deadline;
 		uint64_t wait_ns = until - now;
 		int timeout = wait_ns > 200000000u ? 200 : (int)((wait_ns + 999999) / 1000000);
 		if ((rc = poll_once(r, timeout)))
 			return rc;
-		fflush(o->out); /* rows of this poll (the sink does not flush per row into files) */
+		fflush(r->out); /* rows of this poll (the sink does not flush per row into files) */
 	}
 	uint64_t end = now_real();
 	if (end > deadline)
 		end = deadline;
-	return close_window(r, win_start, end, true, CUT_MS, &lost0, &evicted0);
+	/* Tracing stops now: the last cut reads what is already recorded. */
+	r->stopping = true;
+	for (int s = 0; s < q->ntables; s++)
+		sql_source_stop(r->src[s], STOP_MS);
+	if (r->forks)
+		sql_source_stop(r->forks, STOP_MS);
+	rc = close_window(r, win_start, end, true, CUT_MS, &lost0, &evicted0);
+	uint64_t abandoned = 0;
+	for (int s = 0; s < q->ntables; s++)
+		abandoned += sql_source_abandoned(r->src[s]);
+	if (abandoned && o->log)
+		fprintf(o->log, "safebpf: %" PRIu64 " events recorded but not read before the stop "
+			"(counted as lost)\n", abandoned);
+	return rc;
 }
 
 int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts, char *err, size_t errsz)
@@ -692,9 +736,13 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	static const enum sql_sink_format fmts[] = {
 		[SBPF_QUERY_TABLE] = SQL_SINK_TABLE, [SBPF_QUERY_CSV] = SQL_SINK_CSV, [SBPF_QUERY_JSON] = SQL_SINK_JSON,
 	};
-	struct runner r = { .q = q, .filter = o.pid > 0, .follow = o.pid > 0 && o.follow_forks };
+	struct runner r = { .q = q, .filter = o.pid > 0, .follow = o.pid > 0 && o.follow_forks, .o = &o,
+			    .deadline = UINT64_MAX };
 	struct sql_arena a = { 0 };
-	struct sql_sink *sink = sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], o.out, o.log);
+	struct sql_output *guard = NULL;
+	r.out = sql_output_open(o.out, run_stopping, &r, &guard);
+	struct sql_sink *sink = r.out ? sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], r.out, o.log)
+				      : NULL;
 	int rc = sink ? 0 : -ENOMEM;
 	if (!rc && o.row) {
 		struct sql_rowcb cb = { .row = o.row, .window = o.window, .ctx = o.ctx };
@@ -738,6 +786,10 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	sql_exec_free(r.x);
 	sql_merge_free(r.held);
 	sql_sink_free(sink);
+	uint64_t discarded = r.out ? sql_output_close(r.out, guard) : 0;
+	if (discarded && o.log)
+		fprintf(o.log, "safebpf: the output was not read after the stop: %" PRIu64 " bytes of rows "
+			"not written\n", discarded);
 	pidset_clear(&r.mine);
 	pidset_clear(&r.foreign);
 	sql_arena_reset(&a);

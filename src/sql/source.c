@@ -19,6 +19,7 @@
 #define MAX_RINGBUF (1u << 30)
 #define LOG_SIZE (256u << 10)
 #define POLL_BUDGET 16384 /* records per poll */
+#define POLL_MS 50        /* and milliseconds per poll */
 
 struct sql_source {
 	const struct sql_table *t;                 /* the table */
@@ -70,6 +71,11 @@ struct sql_source {
 	sql_row_fn fn;                             /* callback of the current poll */
 	void *fn_ctx;                              /* its argument */
 	int rows;                                  /* rows delivered in the current poll */
+	int stop_ms;                               /* stopped: the last cut delivers for this
+						      long (0: not stopped) */
+	bool discarding;                           /* the last cut ran out of time: records
+						      are read without making rows */
+	uint64_t abandoned;                        /* row events read so, counted as lost */
 };
 
 /* Delivers the row decoded from @rec0 (and @rec1). Non-zero: stop. */
@@ -107,6 +113,14 @@ static int on_record(void *ctx, const void *data, size_t len)
 	int probe = sql_recplan_probe(&s->rp, data, len);
 	if (probe < 0) {
 		s->dropped++;
+		return 0;
+	}
+	if (s->discarding) {
+		/* Out of time after a stop: a record that would make a row is
+		 * lost (an opening record only frees nothing: its closing one
+		 * is either discarded here too or never comes). */
+		if ((s->k && s->k->kpair) || !s->t->pair || probe == (int)s->t->nprobes - 1)
+			s->abandoned++;
 		return 0;
 	}
 	if (s->k && s->k->kpair) {
@@ -497,8 +511,10 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 	}
 	/* A poll returns after this many records, so that windows close on
 	 * time when events come faster than they are read. */
-	if (!rc)
+	if (!rc) {
 		sbpf_kringbuf__set_budget(s->rb, POLL_BUDGET);
+		sbpf_kringbuf__set_time_budget(s->rb, POLL_MS);
+	}
 	if (rc) {
 		sql_source_close(s);
 		errno = rc < 0 ? -rc : EINVAL;
@@ -604,7 +620,21 @@ uint64_t sql_source_lost(const struct sql_source *s)
 	uint64_t c[SQL_KCNT__COUNT];
 	total_counters(s, c);
 	return c[SQL_KCNT_LOST] + c[SQL_KCNT_LOST1] + c[SQL_KCNT_AGG_FULL] + misses(s) + s->dropped +
-	       s->deferred_dropped;
+	       s->deferred_dropped + s->abandoned;
+}
+
+uint64_t sql_source_abandoned(const struct sql_source *s)
+{
+	return s->abandoned;
+}
+
+void sql_source_stop(struct sql_source *s, int deliver_ms)
+{
+	for (size_t p = 0; p < SQL_MAX_PROBES; p++) {
+		sbpf_klink__destroy(s->link[p]);
+		s->link[p] = NULL;
+	}
+	s->stop_ms = deliver_ms > 0 ? deliver_ms : 1;
 }
 
 uint64_t sql_source_evicted(const struct sql_source *s)
@@ -696,7 +726,16 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 		   void *gctx, struct sql_acct *a)
 {
 	memset(a, 0, sizeof(*a));
-	int rows = sql_source_drain(s, timeout_ms, fn, ctx);
+	uint64_t abandoned0 = s->abandoned;
+	int rows = sql_source_drain(s, s->stop_ms && s->stop_ms < timeout_ms ? s->stop_ms : timeout_ms, fn, ctx);
+	if (rows == -ETIMEDOUT && s->stop_ms) {
+		/* Stopped and still behind: the rest is read without rows
+		 * (fast: no decoding), bounded by the ring buffer's size, as
+		 * the probes no longer add to it. */
+		s->discarding = true;
+		rows = sql_source_drain(s, timeout_ms, NULL, NULL);
+		s->discarding = false;
+	}
 	if (rows < 0 && rows != -ETIMEDOUT && rows != -ECANCELED)
 		return rows; /* (stopped by the query: the counters are read all the same) */
 	if (s->k && s->k->kagg) {
@@ -725,7 +764,8 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 	uint64_t dropped = s->dropped + s->deferred_dropped;
 	a->fired = c[SQL_KCNT_FIRED + u] + dm;
 	a->filtered = c[SQL_KCNT_FILTERED + u];
-	a->lost = c[SQL_KCNT_LOST + u] + c[SQL_KCNT_AGG_FULL] + dm + (dropped - s->dropped0);
+	a->lost = c[SQL_KCNT_LOST + u] + c[SQL_KCNT_AGG_FULL] + dm + (dropped - s->dropped0) +
+		  (s->abandoned - abandoned0);
 	a->unpaired = c[SQL_KCNT_UNPAIRED] + (s->unpaired - s->unpaired0);
 	a->krows = c[SQL_KCNT_ROWS];
 	a->open_fired = u ? c[SQL_KCNT_FIRED] : 0;

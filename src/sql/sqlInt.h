@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "safebpf/isa.h"
@@ -434,6 +435,26 @@ struct sql_source_info {
 	uint32_t ringbuf_bytes;                /* ring buffer size */
 };
 void sql_source_info(const struct sql_source *s, struct sql_source_info *info);
+
+/* The run's output stream guarded against a reader that does not read
+ * (output.c): returns a stream writing to @orig's descriptor that waits in
+ * short slices instead of blocking, and once @stopping(@ctx) says the run
+ * is stopping and the reader has taken nothing for a while, discards the
+ * rest. @orig itself when it has no descriptor (*@o = NULL); NULL when out
+ * of memory. Close with sql_output_close(), which returns the bytes
+ * discarded. */
+struct sql_output;
+FILE *sql_output_open(FILE *orig, bool (*stopping)(void *), void *ctx, struct sql_output **o);
+uint64_t sql_output_close(FILE *f, struct sql_output *o);
+
+/* Stops tracing: detaches the probes (no new event is recorded) and bounds
+ * the next cut (the last one): rows are delivered for at most @deliver_ms,
+ * then the records still waiting are read without making rows and counted
+ * as lost (sql_source_abandoned), so that a stop is obeyed in time however
+ * far behind the consumer is. */
+void sql_source_stop(struct sql_source *s, int deliver_ms);
+/* Records read without making rows after a stop (part of the lost). */
+uint64_t sql_source_abandoned(const struct sql_source *s);
 
 /* Detaches and unloads everything; nothing stays attached or pinned. */
 void sql_source_close(struct sql_source *s);

@@ -46,7 +46,7 @@ static const struct sql_probe syscalls_probes[] = {
 	{ "raw_syscalls/sys_exit", "the thread returns from it (return value)" },
 };
 static const struct sql_pairing syscalls_pair = {
-	.lkey = { IN(0, "$tid") }, .rkey = { IN(1, "$tid") }, .max_per_key = 1,
+	.lkey = { IN(0, "$tid") }, .rkey = { IN(1, "$tid") }, .max_per_key = 1, .thread_key = true,
 };
 static const struct sql_column syscalls_cols[] = {
 	CONTEXT_COLUMNS(1),

@@ -461,3 +461,23 @@ int sql_kcopy_plan(const struct sql_recplan *src, const struct sql_recplan *dst,
 	}
 	return (int)n;
 }
+
+int sql_kprog_exit_hook(int pair_fd, struct sbpf_insn **out, size_t *n)
+{
+	struct sbpf_builder *b = sbpf_builder__new();
+	if (!b)
+		return -ENOMEM;
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_get_current_pid_tgid)); /* r0 = tgid << 32 | tid */
+	sbpf_builder__emit(b, SBPF_MOV32_REG(0, 0));                            /* r0 = tid */
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, -16));      /* key[0] = tid */
+	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_DW, SBPF_REG_FP, -8, 0));        /* key[1] = 0 */
+	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)pair_fd); /* r1 = pair map */
+	sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));                  /* r2 = r10 */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -16));                /* r2 = &key */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_delete_elem));      /* delete(pair, key) */
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                            /* r0 = 0 */
+	sbpf_builder__emit(b, SBPF_EXIT_INSN());                                /* exit */
+	int rc = sbpf_builder__finish(b, out, n, NULL);
+	sbpf_builder__free(b);
+	return rc;
+}

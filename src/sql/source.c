@@ -76,6 +76,9 @@ struct sql_source {
 	bool discarding;                           /* the last cut ran out of time: records
 						      are read without making rows */
 	uint64_t abandoned;                        /* row events read so, counted as lost */
+	int exit_fd;                               /* thread-exit hook of the kernel pairing
+						      map (-1: none) */
+	struct sbpf_klink *exit_link;              /* its attachment */
 };
 
 /* Delivers the row decoded from @rec0 (and @rec1). Non-zero: stop. */
@@ -326,6 +329,32 @@ static int load_probe(struct sql_source *s, size_t p, char *err, size_t errsz)
 	return 0;
 }
 
+/* A kernel pairing map keyed by thread id loses its dead threads' entries
+ * at their exit (sql_kprog_exit_hook). Best effort: without the hook (a
+ * kernel without sched_process_exit), such entries are evicted as before
+ * (counted), and the run goes on. */
+static void attach_exit_hook(struct sql_source *s)
+{
+	if (!s->k || !s->k->kpair || !s->t->pair || !s->t->pair->thread_key || s->pair_fd < 0)
+		return;
+	struct sbpf_insn *insns = NULL;
+	size_t n = 0;
+	if (sql_kprog_exit_hook(s->pair_fd, &insns, &n))
+		return;
+	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = "sbpf_pair_exit" };
+	int fd = sbpf_kernel_load(insns, n, &lo);
+	free(insns);
+	if (fd < 0)
+		return;
+	char why[256];
+	s->exit_link = sbpf_klink__tracepoint(fd, "sched/sched_process_exit", why, sizeof(why));
+	if (!s->exit_link) {
+		close(fd);
+		return;
+	}
+	s->exit_fd = fd;
+}
+
 static uint64_t fnv(uint64_t h, const void *data, size_t n)
 {
 	const unsigned char *p = data;
@@ -419,7 +448,7 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 	s->t = t;
 	s->rb_fd = s->scratch_fd = s->lost_fd = -1;
 	s->counters_fd = s->pair_fd = s->outer_fd = s->zero_fd = s->inner_fd[0] = s->inner_fd[1] = -1;
-	s->inner_fd[2] = s->epoch_fd = s->sync_fd = -1;
+	s->inner_fd[2] = s->epoch_fd = s->sync_fd = s->exit_fd = -1;
 	s->k = o.kspec;
 	s->pidset_fd = o.kspec && o.kspec->pidset ? o.pidset_fd : -1;
 	s->pair_entries = o.pair_entries ? (uint32_t)o.pair_entries : 16384; /* threads in a system call at once */
@@ -505,6 +534,8 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 			snprintf(err, errsz, "%s", why);
 		}
 	}
+	if (!rc && !o.load_only)
+		attach_exit_hook(s);
 	if (!rc && !(s->rb = sbpf_kringbuf__new(s->rb_fd, on_record, s))) {
 		rc = -errno;
 		snprintf(err, errsz, "cannot read the ring buffer: %s", strerror(errno));
@@ -820,6 +851,9 @@ void sql_source_close(struct sql_source *s)
 		return;
 	for (size_t p = 0; p < SQL_MAX_PROBES; p++)
 		sbpf_klink__destroy(s->link[p]);
+	sbpf_klink__destroy(s->exit_link);
+	if (s->exit_fd >= 0)
+		close(s->exit_fd);
 	sbpf_kringbuf__free(s->rb);
 	for (size_t p = 0; p < SQL_MAX_PROBES; p++) {
 		if (s->prog_fd[p] >= 0)

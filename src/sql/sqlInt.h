@@ -112,6 +112,8 @@ struct sql_pairing {
 	struct sql_input rkey[2];  /* key of a closing event (probe 1), same order */
 	size_t max_per_key;        /* open events kept per key (1: a new one replaces the
 				      old, counted as evicted; 0: no limit) */
+	bool thread_key;           /* the key is the thread id alone: a thread's entry dies
+				      with the thread (kernel pairing: sched_process_exit) */
 };
 
 struct sql_table {
@@ -435,6 +437,13 @@ struct sql_source_info {
 	uint32_t ringbuf_bytes;                /* ring buffer size */
 };
 void sql_source_info(const struct sql_source *s, struct sql_source_info *info);
+
+/* The thread-exit hook of a kernel pairing map keyed by thread id
+ * (kprog.c): a sched/sched_process_exit program that deletes the exiting
+ * thread's entry from map @pair_fd (16-byte key: tid, 0), so that entries
+ * of dead threads neither fill the map nor pair with a later thread that
+ * reuses the id. Fills *@out (malloc'd) and *@n; 0 or -errno. */
+int sql_kprog_exit_hook(int pair_fd, struct sbpf_insn **out, size_t *n);
 
 /* The run's output stream guarded against a reader that does not read
  * (output.c): returns a stream writing to @orig's descriptor that waits in

@@ -9,7 +9,13 @@
 #  - with the output going to a pipe nobody reads, SIGINT and -d end the run
 #    as promptly, exit 0 with the final counts on standard error, and leave
 #    no link behind (the run's link ids, read from /proc/PID/fdinfo while it
-#    ran, no longer exist).
+#    ran, no longer exist);
+#  - (item 3) the kernel pairing map does not fill with dead threads: after
+#    20,000 forked children exited (each leaves its exit_group entry, more
+#    than the map's 16,384 entries), the parent's 1,000 getppid calls are
+#    all counted, nothing is evicted, and no row pairs a call with an
+#    exit_group (which never returns: such a row would be a new thread
+#    paired with a dead thread's entry after pid reuse).
 # Times are taken by this script (date +%s%N) around the events it causes:
 # the "attached" line, the first "so far N events lost" line (proof that
 # the consumer is behind: SIGINT is sent then), the process's exit. The ASan
@@ -26,7 +32,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 WL=build/e2e/workload
 STOP_BOUND_MS=${STOP_BOUND_MS:-2000}
 pass=0 fail=0 skip=0
-NCHECKS=14
+NCHECKS=17
 tmp=$(mktemp -d)
 storm=
 cleanup() {
@@ -177,5 +183,16 @@ run sigint "$tmp/pipe" "$Q"
 check "never-read pipe, no storm: SIGINT gives exit 0 and the final counts (rc $rc, $stop_ms ms)" \
 	"[ $rc -eq 0 ] && balanced"
 exec 3>&-
+
+# ---- item 3: dead threads leave the kernel pairing map ----------------------
+FQ="SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (56, 110, 231) GROUP BY syscall_number"
+"$SB" query --plan kernel-max -f csv -c "$WL --fork 20000 --getppid 1000" "$FQ" >"$tmp/fork.csv" 2>"$tmp/err"
+rc=$?
+check "fork-heavy (kernel pairing): exits 0 and all 1000 getppid calls counted (rc $rc; $(grep -E '^(56|110|231),' "$tmp/fork.csv" | tr '\n' ' '))" \
+	"[ $rc -eq 0 ] && grep -qx '110,1000' '$tmp/fork.csv'"
+check "fork-heavy (kernel pairing): nothing evicted ($(grep -o '[0-9]* lost, [0-9]* evicted' "$tmp/err"))" \
+	"grep -q '^safebpf: [0-9]* events, [0-9]* lost, 0 evicted' '$tmp/err' && balanced"
+check "fork-heavy (kernel pairing): no call paired with a dead thread's exit_group" \
+	"! grep -q '^231,' '$tmp/fork.csv'"
 
 finish

@@ -4,6 +4,7 @@
 #   make test       build with ASan+UBSan and run every test suite
 #   make bench      run the benchmark suites
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make soak       long overload runs (scripts/run-soak.sh, ~15 min; not in make test)
 #   make lib        build/libsafebpf.so (versioned symbols) next to build/libsafebpf.a
 #   make man        build/man/: a man page per command, from its --help text
 #   make install    install the CLI, both libraries, headers, safebpf.pc and the
@@ -57,7 +58,7 @@ MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 MICRO_NATIVE_CLANG := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native-clang/%.o)
 
-.PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo lib man arm64-runner
+.PHONY: all test unit bench bench-micro bench-probe fuzz soak install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -234,6 +235,11 @@ unit: $(UNIT_BINS)
 
 fuzz: $(FUZZ_BINS)
 	@scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Overload soak (issue 16): stops obeyed under load and on a never-read
+# pipe, flat RSS, a 10-minute fork-heavy GROUP BY without evictions.
+soak: $(BUILD)/safebpf e2e-helpers
+	@scripts/run-soak.sh
 
 bench: $(BUILD)/safebpf $(XDP_OBJS) bench-micro
 	@scripts/run-bench.sh

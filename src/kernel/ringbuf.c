@@ -100,8 +100,11 @@ int sbpf_kringbuf__poll(struct sbpf_kringbuf *r, int timeout_ms)
 		return (int)r->taken;
 	/* Producers may submit without waking us (BPF_RB_NO_WAKEUP, batched
 	 * output): when the wait times out, take what is there anyway. */
-	if (n == 0 && timeout_ms != 0 && !r->stopped)
+	if (n == 0 && timeout_ms != 0 && !r->stopped) {
 		n = ring_buffer__consume(r->rb);
+		if (r->full && !r->stopped)
+			return (int)r->taken; /* bounded here too: not an error */
+	}
 	if (r->stopped)
 		return -ECANCELED;
 	if (n == -EINTR)

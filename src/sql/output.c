@@ -120,3 +120,8 @@ uint64_t sql_output_close(FILE *f, struct sql_output *o)
 	free(o);
 	return d;
 }
+
+bool sql_output_gave_up(const struct sql_output *o)
+{
+	return o && o->gave_up;
+}

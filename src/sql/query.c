@@ -352,9 +352,12 @@ struct runner {
 	bool done;                      /* executor finished (LIMIT) */
 	int side;                       /* side of the source being polled */
 	FILE *out;                      /* the output stream (guarded, output.c) */
+	struct sql_output *guard;       /* its guard (NULL: not guarded) */
 	const struct sbpf_query_run_opts *o; /* the run's options */
 	uint64_t deadline;              /* end of the run (-d), CLOCK_REALTIME ns */
 	bool stopping;                  /* the last window is being closed */
+	uint64_t next_report;           /* next loss report (no WINDOW), CLOCK_REALTIME ns */
+	uint64_t reported_lost, reported_evicted; /* figures of the last report */
 };
 
 static uint64_t now_real(void)
@@ -646,11 +649,30 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
  * so that a stop is obeyed within about a second under any load. */
 #define STOP_MS 200
 
+/* Without WINDOW, losses are reported as they are seen (at most once a
+ * second), not only at the end; also while the output is blocked. */
+static void report_progress(struct runner *r, uint64_t now)
+{
+	const struct sbpf_query_run_opts *o = r->o;
+	if (r->q->window_ns || !o->log || r->stopping || now < r->next_report)
+		return;
+	uint64_t lost = total_lost(r), evicted = total_evicted(r);
+	if (lost != r->reported_lost || evicted != r->reported_evicted)
+		fprintf(o->log, "safebpf: so far %" PRIu64 " events lost (buffer or map full, or probe "
+			"skipped), %" PRIu64 " evicted (bounded state full)\n", lost, evicted);
+	r->reported_lost = lost;
+	r->reported_evicted = evicted;
+	r->next_report = now + 1000000000u;
+}
+
 /* Is the run stopping? (output.c asks while the output cannot be written) */
 static bool run_stopping(void *ctx)
 {
 	struct runner *r = ctx;
-	if (r->stopping || now_real() >= r->deadline)
+	uint64_t now = now_real();
+	if (r->next_report)
+		report_progress(r, now);
+	if (r->stopping || now >= r->deadline)
 		return true;
 	return r->o->should_stop && r->o->should_stop(r->o->ctx);
 }
@@ -663,7 +685,7 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 	r->deadline = deadline;
 	uint64_t win_start = start, boundary = W ? (start / W + 1) * W : UINT64_MAX;
 	uint64_t lost0 = 0, evicted0 = 0;
-	uint64_t next_report = start + 1000000000u, reported_lost = 0, reported_evicted = 0;
+	r->next_report = start + 1000000000u;
 	int rc = 0;
 	sql_sink_window_start(sink, win_start);
 	for (;;) {
@@ -678,17 +700,7 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 		}
 		if (now >= deadline || r->done || (o->should_stop && o->should_stop(o->ctx)))
 			break;
-		if (!W && o->log && now >= next_report) {
-			/* No windows: losses are reported as they are seen (at most
-			 * once a second), not only at the end. */
-			uint64_t lost = total_lost(r), evicted = total_evicted(r);
-			if (lost != reported_lost || evicted != reported_evicted)
-				fprintf(o->log, "safebpf: so far %" PRIu64 " events lost (buffer or map full, or probe "
-					"skipped), %" PRIu64 " evicted (bounded state full)\n", lost, evicted);
-			reported_lost = lost;
-			reported_evicted = evicted;
-			next_report = now + 1000000000u;
-		}
+		report_progress(r, now);
 		uint64_t until = boundary < deadline ? boundary : deadline;
 		uint64_t wait_ns = until - now;
 		int timeout = wait_ns > 200000000u ? 200 : (int)((wait_ns + 999999) / 1000000);
@@ -701,10 +713,12 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 		end = deadline;
 	/* Tracing stops now: the last cut reads what is already recorded. */
 	r->stopping = true;
+	/* rows for an output nobody reads any more: no time spent on them */
+	int stop_ms = sql_output_gave_up(r->guard) ? 20 : STOP_MS;
 	for (int s = 0; s < q->ntables; s++)
-		sql_source_stop(r->src[s], STOP_MS);
+		sql_source_stop(r->src[s], stop_ms);
 	if (r->forks)
-		sql_source_stop(r->forks, STOP_MS);
+		sql_source_stop(r->forks, stop_ms);
 	rc = close_window(r, win_start, end, true, CUT_MS, &lost0, &evicted0);
 	uint64_t abandoned = 0;
 	for (int s = 0; s < q->ntables; s++)
@@ -741,6 +755,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	struct sql_arena a = { 0 };
 	struct sql_output *guard = NULL;
 	r.out = sql_output_open(o.out, run_stopping, &r, &guard);
+	r.guard = guard;
 	struct sql_sink *sink = r.out ? sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], r.out, o.log)
 				      : NULL;
 	int rc = sink ? 0 : -ENOMEM;

@@ -455,6 +455,8 @@ int sql_kprog_exit_hook(int pair_fd, struct sbpf_insn **out, size_t *n);
 struct sql_output;
 FILE *sql_output_open(FILE *orig, bool (*stopping)(void *), void *ctx, struct sql_output **o);
 uint64_t sql_output_close(FILE *f, struct sql_output *o);
+/* Has the output's reader been given up (the rest is discarded)? */
+bool sql_output_gave_up(const struct sql_output *o);
 
 /* Stops tracing: detaches the probes (no new event is recorded) and bounds
  * the next cut (the last one): rows are delivered for at most @deliver_ms,

@@ -10,6 +10,10 @@
  * an entry (an event born before the query started) it falls back to the
  * current task. Entries are not deleted when taken (a requeued request is
  * issued again); a new event at the same key overwrites its entry.
+ * An event whose only_if field is 0 has no origin: a cache flush (no
+ * sectors) is shared by every fsync waiting when the kernel sends it, all
+ * keyed at sector 0, so any owner taken from the map would depend on which
+ * CPU wrote last; it belongs to the task that sends it, as its row says.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +39,18 @@ static void emit(struct sbpf_builder *b, struct sbpf_insn insn)
 	sbpf_builder__emit(b, insn);
 }
 
+/* r1 = integer field @name of @fmt (r6 = tracepoint record), zero-extended. */
+static int load_field(struct sbpf_builder *b, const struct sql_tp_format *fmt, const char *name)
+{
+	const struct sql_tp_field *f = sql_tp_field(fmt, name);
+	if (!f || f->kind != SQL_FIELD_INT || f->nelem != 1 ||
+	    (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
+		return -ENOENT;
+	int sz = f->size == 8 ? SBPF_DW : f->size == 4 ? SBPF_W : f->size == 2 ? SBPF_H : SBPF_B;
+	emit(b, SBPF_LDX_MEM(sz, 1, 6, (int16_t)f->offset));                              /* r1 = field */
+	return 0;
+}
+
 /* Stores the key fields of @fmt (r6 = tracepoint record) as u64 at
  * SQL_ORIGIN_STK. */
 static int store_key(struct sbpf_builder *b, const struct sql_origin *o, const struct sql_tp_format *fmt)
@@ -45,15 +61,24 @@ static int store_key(struct sbpf_builder *b, const struct sql_origin *o, const s
 			emit(b, SBPF_ST_MEM(SBPF_DW, SBPF_REG_FP, at, 0));                 /* key[i] = 0 */
 			continue;
 		}
-		const struct sql_tp_field *f = sql_tp_field(fmt, o->key[i]);
-		if (!f || f->kind != SQL_FIELD_INT || f->nelem != 1 ||
-		    (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
-			return -ENOENT;
-		int sz = f->size == 8 ? SBPF_DW : f->size == 4 ? SBPF_W : f->size == 2 ? SBPF_H : SBPF_B;
-		emit(b, SBPF_LDX_MEM(sz, 1, 6, (int16_t)f->offset));                      /* r1 = field (zero-extended) */
+		int rc = load_field(b, fmt, o->key[i]);
+		if (rc)
+			return rc;
 		emit(b, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 1, at));                        /* key[i] = r1 */
 	}
 	return 0;
+}
+
+/* Jumps to @label when the event has no origin (its o->only_if field is 0). */
+static int jump_unless_origin(struct sbpf_builder *b, const struct sql_origin *o, const struct sql_tp_format *fmt,
+			      int label)
+{
+	if (!o->only_if)
+		return 0;
+	int rc = load_field(b, fmt, o->only_if);
+	if (!rc)
+		sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 1, 0, 0), label);           /* if r1 == 0 goto label */
+	return rc;
 }
 
 /* r1 = map, r2 = &key. */
@@ -86,8 +111,11 @@ static int origin_program(int map_fd, const struct sql_origin *o, const struct s
 	struct sbpf_builder *b = sbpf_builder__new();
 	if (!b)
 		return -ENOMEM;
+	int l_exit = sbpf_builder__new_label(b);
 	emit(b, SBPF_MOV64_REG(6, 1));                                                /* r6 = ctx */
-	int rc = store_key(b, o, fmt);
+	int rc = jump_unless_origin(b, o, fmt, l_exit);
+	if (!rc)
+		rc = store_key(b, o, fmt);
 	if (!rc) {
 		current_identity(b);
 		map_key(b, map_fd);
@@ -95,6 +123,7 @@ static int origin_program(int map_fd, const struct sql_origin *o, const struct s
 		emit(b, SBPF_ALU64_IMM(SBPF_ADD, 3, SQL_IDENT_STK));                  /* r3 = &identity */
 		emit(b, SBPF_MOV64_IMM(4, BPF_ANY));
 		emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_update_elem));                  /* map[key] = identity */
+		sbpf_builder__bind(b, l_exit);
 		emit(b, SBPF_MOV64_IMM(0, 0));
 		emit(b, SBPF_EXIT_INSN());
 		rc = sbpf_builder__finish(b, out, n, NULL);
@@ -106,10 +135,12 @@ static int origin_program(int map_fd, const struct sql_origin *o, const struct s
 int sql_codegen_identity(struct sbpf_builder *b, const struct sql_origin *o, const struct sql_tp_format *fmt,
 			 int origin_fd)
 {
-	int rc = store_key(b, o, fmt);
+	int l_none = sbpf_builder__new_label(b), l_done = sbpf_builder__new_label(b);
+	int rc = jump_unless_origin(b, o, fmt, l_none);
+	if (!rc)
+		rc = store_key(b, o, fmt);
 	if (rc)
 		return rc;
-	int l_none = sbpf_builder__new_label(b), l_done = sbpf_builder__new_label(b);
 	map_key(b, origin_fd);
 	emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));                          /* r0 = map[key] */
 	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_none);

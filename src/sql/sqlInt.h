@@ -93,6 +93,9 @@ struct sql_origin {
 	const char *tp;        /* "block/block_getrq" */
 	const char *key[2];    /* integer fields naming the event in both tracepoints
 				  ("dev", "sector"); NULL: unused */
+	const char *only_if;   /* integer field of both tracepoints that must be non-zero
+				  for the event to have an origin ("nr_sector": a cache flush
+				  has none, see catalog.c); NULL: every event has one */
 };
 
 struct sql_probe {

@@ -29,9 +29,8 @@
 #define MAX_ORIGINS 16384 /* events between birth and probe at once */
 
 struct sql_korigin {
-	int fd;                   /* LRU hash: key (two u64) -> identity (SQL_IDENT_SIZE bytes) */
-	int prog_fd;              /* origin program, or -1 */
-	struct sbpf_klink *link;  /* its attachment */
+	struct sql_khelper h;     /* LRU hash: key (two u64) -> identity (SQL_IDENT_SIZE bytes),
+				     and the origin program */
 };
 
 static void emit(struct sbpf_builder *b, struct sbpf_insn insn)
@@ -166,11 +165,11 @@ struct sql_korigin *sql_korigin_new(const struct sql_origin *o, char *err, size_
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	k->fd = k->prog_fd = -1;
+	k->h.map_fd = k->h.prog_fd = -1;
 	struct sbpf_kmap_opts mo = { .sz = sizeof(mo), .type = SBPF_KMAP_LRU_HASH, .name = "sbpf_origin",
 				     .key_size = 16, .value_size = SQL_IDENT_SIZE, .max_entries = MAX_ORIGINS };
-	if ((k->fd = sbpf_kmap_create(&mo)) < 0) {
-		snprintf(err, errsz, "cannot create the identity map of %s: %s", o->tp, strerror(-k->fd));
+	if ((k->h.map_fd = sbpf_kmap_create(&mo)) < 0) {
+		snprintf(err, errsz, "cannot create the identity map of %s: %s", o->tp, strerror(-k->h.map_fd));
 		goto fail;
 	}
 	struct sql_tp_format fmt;
@@ -182,24 +181,19 @@ struct sql_korigin *sql_korigin_new(const struct sql_origin *o, char *err, size_
 	}
 	struct sbpf_insn *insns = NULL;
 	size_t n = 0;
-	rc = origin_program(k->fd, o, &fmt, &insns, &n);
+	rc = origin_program(k->h.map_fd, o, &fmt, &insns, &n);
 	sql_tp_format_free(&fmt);
 	if (rc) {
 		snprintf(err, errsz, "cannot record identities at %s: %s", o->tp,
 			 rc == -ENOENT ? "a key field is missing" : strerror(-rc));
 		goto fail;
 	}
-	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = "sbpf_origin" };
-	k->prog_fd = sbpf_kernel_load(insns, n, &lo);
+	char what[160];
+	snprintf(what, sizeof(what), "the program of %s", o->tp);
+	rc = sql_khelper_attach(&k->h, insns, n, "sbpf_origin", o->tp, what, err, errsz);
 	free(insns);
-	if (k->prog_fd < 0) {
-		snprintf(err, errsz, "the kernel refused the program of %s: %s", o->tp, strerror(-k->prog_fd));
+	if (rc)
 		goto fail;
-	}
-	if (!(k->link = sbpf_klink__tracepoint(k->prog_fd, o->tp, why, sizeof(why)))) {
-		snprintf(err, errsz, "%s", why);
-		goto fail;
-	}
 	return k;
 fail:
 	sql_korigin_free(k);
@@ -212,24 +206,20 @@ fail:
 uint64_t sql_korigin_misses(const struct sql_korigin *k)
 {
 	struct sbpf_kprog_info info;
-	if (!k || k->prog_fd < 0 || sbpf_kernel_prog_info(k->prog_fd, &info))
+	if (!k || k->h.prog_fd < 0 || sbpf_kernel_prog_info(k->h.prog_fd, &info))
 		return 0;
 	return info.recursion_misses;
 }
 
 int sql_korigin_fd(const struct sql_korigin *k)
 {
-	return k ? k->fd : -1;
+	return k ? k->h.map_fd : -1;
 }
 
 void sql_korigin_free(struct sql_korigin *k)
 {
 	if (!k)
 		return;
-	sbpf_klink__destroy(k->link);
-	if (k->prog_fd >= 0)
-		close(k->prog_fd);
-	if (k->fd >= 0)
-		close(k->fd);
+	sql_khelper_close(&k->h);
 	free(k);
 }

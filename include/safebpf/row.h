@@ -97,6 +97,7 @@ enum sbpf_col_role {
 	SBPF_COL_HIST,        /* HIST(x) */
 	SBPF_COL_LHIST,       /* LHIST(x, min, max, step) */
 	SBPF_COL_EXPR,        /* another expression over aggregates (COUNT(*) * 2) */
+	SBPF_COL_COUNT_DISTINCT, /* COUNT(DISTINCT x): not additive across windows */
 };
 
 struct sbpf_col_info {

@@ -216,6 +216,7 @@ int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info
 		[SQL_AGG_COUNT] = SBPF_COL_COUNT, [SQL_AGG_SUM] = SBPF_COL_SUM, [SQL_AGG_MIN] = SBPF_COL_MIN,
 		[SQL_AGG_MAX] = SBPF_COL_MAX, [SQL_AGG_AVG] = SBPF_COL_AVG, [SQL_AGG_HIST] = SBPF_COL_HIST,
 		[SQL_AGG_LHIST] = SBPF_COL_LHIST, [SQL_AGG_QUANTILE] = SBPF_COL_QUANTILE,
+		[SQL_AGG_COUNT_DISTINCT] = SBPF_COL_COUNT_DISTINCT,
 	};
 	info->role = roles[g->kind];
 	info->ppm = g->kind == SQL_AGG_QUANTILE ? g->ppm : 0;

@@ -232,16 +232,16 @@ static void mvsf_body(struct gen *g)
 	emit(g, SBPF_MOV64_IMM(R(4), 0));                                              /* r4 = 0 */
 	emit(g, SBPF_CALL_HELPER(BPF_FUNC_ringbuf_output));                            /* call ringbuf_output */
 	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, R(0), 0, 0), sent);            /* reported */
-	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -40, 0));                             /* key = 0 */
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -40, 1));                             /* key = 1 (lost) */
 	lookup(g, g->m->state);
 	emit(g, SBPF_MOV64_IMM(R(1), 1));                                              /* r1 = 1 */
-	emit(g, SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, R(0), R(1), 8));                     /* lost += 1 */
+	emit(g, SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, R(0), R(1), 0));                     /* lost += 1 */
 	sbpf_builder__bind(g->b, sent);
 	sbpf_builder__jump(g->b, SBPF_JMP32_IMM(SBPF_JEQ, R(9), -1, 0), g->pass);      /* no decision yet */
 }
 
 int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, unsigned n, uint32_t nb,
-		  const struct sched_maps *m, bool fault, struct sbpf_insn **out, size_t *nout)
+		  const struct sched_maps *m, struct sbpf_insn **out, size_t *nout)
 {
 	if (!n || n > SBPF_SCHED_MAX_EXECUTORS || !nb)
 		return -EINVAL;
@@ -250,8 +250,6 @@ int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, 
 		return -ENOMEM;
 	g.pass = sbpf_builder__new_label(g.b);
 	g.select = sbpf_builder__new_label(g.b);
-	if (fault)
-		emit(&g, SBPF_MOV64_REG(R(0), R(5)));                                  /* r0 = r5 (uninitialized) */
 	emit(&g, SBPF_MOV64_REG(R(6), R(1)));                                          /* r6 = ctx */
 	key_hash(&g);
 	if (kind == SCHED_PLAN_KERNEL)
@@ -269,8 +267,7 @@ int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, 
 	sbpf_builder__bind(g.b, g.pass);
 	emit(&g, SBPF_MOV64_IMM(R(0), SK_PASS_RET));                                   /* r0 = SK_PASS */
 	emit(&g, SBPF_EXIT_INSN());                                                    /* exit */
-	char why[128];
-	int err = sbpf_builder__finish(g.b, out, nout, why, sizeof(why));
+	int err = sbpf_builder__finish(g.b, out, nout, NULL);
 	sbpf_builder__free(g.b);
 	return err;
 }

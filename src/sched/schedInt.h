@@ -7,12 +7,14 @@
 #ifndef SAFEBPF_SCHED_INT_H
 #define SAFEBPF_SCHED_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "safebpf/isa.h"
 #include "safebpf/sched.h"
+#include "dsl/dsl.h"
 
 #define SCHED_MAX_KEY 8         /* fields in a `key` clause */
 #define SCHED_MAX_MAPS 4        /* `map` declarations */
@@ -99,6 +101,14 @@ struct sched_maps {
 	int user[SCHED_MAX_MAPS];     /* ARRAY, 1 entry of n u64 (mmapable) */
 	int table;                    /* MVSF: ARRAY, nb + 1 entries of u32 (last: default) */
 	int ring;                     /* MVSF: ring buffer of struct sched_report */
+	/* The arrays are memory-mapped (BPF_F_MMAPABLE): user space reads and
+	 * writes them without system calls. Slots are u64 (programs use the
+	 * low 32 bits of u32 slots). */
+	uint64_t *state_mem;          /* [0] rr counter, [1] lost reports */
+	uint64_t *sticky_mem;         /* nb slots */
+	uint64_t *user_mem[SCHED_MAX_MAPS]; /* n slots each */
+	uint64_t *table_mem;          /* nb + 1 slots */
+	size_t state_len, sticky_len, user_len, table_len; /* mapped bytes */
 };
 
 /* One MVSF report: what the kernel saw and chose. */
@@ -113,9 +123,53 @@ enum sched_plan_kind {
 };
 
 /* Emits the program of plan @kind for @p with @n executors and @nb buckets.
- * @fault appends a use of an uninitialized register (the verifier refuses
- * it; SAFEBPF_TEST_REJECT). 0 with *@out (malloc'ed) or a negative errno. */
+ * 0 with *@out (malloc'ed) or a negative errno. */
 int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, unsigned n, uint32_t nb,
-		  const struct sched_maps *m, bool fault, struct sbpf_insn **out, size_t *nout);
+		  const struct sched_maps *m, struct sbpf_insn **out, size_t *nout);
+
+/* ---- plan.c: maps, candidates, the optimizer -------------------------------- */
+
+#define SCHED_NCAND 2
+
+/* A policy built for a group of n executors: its maps, its candidate
+ * plans with their programs and verdicts, and the loaded choice. */
+struct sched_build {
+	const struct sbpf_sched_policy *p; /* the policy */
+	unsigned n;                   /* executors */
+	uint32_t nb;                  /* key buckets */
+	struct sched_maps m;          /* every map any candidate uses */
+	struct dsl_candidate cand[SCHED_NCAND]; /* cheapest first; MVSF last */
+	enum sched_plan_kind kind[SCHED_NCAND]; /* what each candidate is */
+	struct sbpf_insn *insns[SCHED_NCAND]; /* their programs (after fingerprinting) */
+	size_t ninsns[SCHED_NCAND];   /* their lengths */
+	size_t ncand;                 /* candidates */
+	int prog_fd;                  /* the accepted program, -1 when none */
+	int chosen;                   /* index of the accepted candidate, -1 when none */
+};
+
+/* Creates the maps (every slot empty) and judges the candidates with
+ * dsl_iterate(); on success b->prog_fd holds the chosen program. 0 or a
+ * negative errno with a reason in @err. sched_build_free() in every case. */
+int sched_build(struct sched_build *b, const struct sbpf_sched_policy *p, unsigned n, enum sbpf_sched_plan plan,
+		char *err, size_t errsz);
+void sched_build_free(struct sched_build *b);
+
+/* ---- group.c: an attached policy --------------------------------------------- */
+
+struct sbpf_kringbuf;
+struct sbpf_sched {
+	struct sched_build b;         /* maps and the loaded program */
+	int attach_fd;                /* the socket the program is attached through */
+	bool mvsf;                    /* the MVSF runs: the agent decides */
+	struct sbpf_kringbuf *rb;     /* MVSF reports */
+	struct sched_state st;        /* the agent's policy state */
+	uint32_t *sticky;             /* the agent's sticky table (nb) */
+	pthread_mutex_t mu;           /* guards the agent */
+	struct sbpf_sched_stats stats; /* reports, lag */
+};
+
+/* ---- selftest.c ------------------------------------------------------------ */
+
+void sched_mvsf_selftest(int verbose, struct dsl_mvsf_result *r);
 
 #endif /* SAFEBPF_SCHED_INT_H */

@@ -72,9 +72,12 @@ int sbpf_sched_policy__explain(const struct sbpf_sched_policy *p, unsigned n, co
 		const char *v = !c->tried ? "not tried (an earlier plan was accepted)"
 			      : c->verdict == DSL_VERDICT_ACCEPTED ? "accepted"
 			      : "refused";
-		fprintf(out, "  %zu. %-7s cost %5.0f  %s%s%s%s%s  [%zu insns]\n     %s\n", k + 1, c->name, c->cost, v,
+		char len[32] = "";
+		if (b.ninsns[order[k]])
+			snprintf(len, sizeof(len), "  [%zu insns]", b.ninsns[order[k]]);
+		fprintf(out, "  %zu. %-7s cost %5.0f  %s%s%s%s%s%s\n     %s\n", k + 1, c->name, c->cost, v,
 			c->cached ? " (cached verdict)" : "", c->reason[0] ? ": " : "", c->reason,
-			order[k] == (size_t)b.chosen ? "  <- chosen" : "", b.ninsns[order[k]], plan_text(b.kind[order[k]]));
+			order[k] == (size_t)b.chosen ? "  <- chosen" : "", len, plan_text(b.kind[order[k]]));
 	}
 	if (e) {
 		sched_build_free(&b);

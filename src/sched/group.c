@@ -64,7 +64,9 @@ static int on_report(void *ctx, const void *data, size_t len)
 	memcpy(&r, data, sizeof(r));
 	unsigned want = sched_decide(s->b.p, s->b.p->sel, &s->st, r.h, true);
 	s->stats.reports++;
-	if (want != r.chosen)
+	/* A least-loaded choice depends on loads that may have changed since
+	 * the packet came: its lag cannot be judged here. */
+	if (want != r.chosen && !sched_uses(s->b.p->sel, SCHED_A_LEAST))
 		s->stats.lagged++;
 	write_ahead(s, s->b.nb > 1 ? (int64_t)(r.h % s->b.nb) : 0);
 	return 0;

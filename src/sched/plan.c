@@ -20,13 +20,16 @@
 #include "sched/schedInt.h"
 
 #define RING_BYTES (256u << 10)
+#define SCHED_MAP_LAYOUT 2   /* bump when a map's key or value layout changes */
 
-/* An mmapable array of @entries u64 slots, mapped into *@mem (all slots
- * set to @fill). Returns the fd or a negative errno. */
-static int mapped_array(const char *name, uint32_t entries, uint64_t fill, uint64_t **mem, size_t *len)
+/* An mmapable array of @entries values of @slots u64 each, mapped into
+ * *@mem (every slot set to @fill). Returns the fd or a negative errno. */
+static int mapped_array(const char *name, uint32_t entries, uint32_t slots, uint64_t fill, uint64_t **mem,
+			size_t *len)
 {
 	struct sbpf_kmap_opts o = { .sz = sizeof(o), .type = SBPF_KMAP_ARRAY, .name = name, .key_size = 4,
-				    .value_size = 8, .max_entries = entries, .map_flags = BPF_F_MMAPABLE };
+				    .value_size = 8 * slots, .max_entries = entries, .map_flags = BPF_F_MMAPABLE };
+	entries *= slots;
 	int fd = sbpf_kmap_create(&o);
 	if (fd < 0)
 		return fd;
@@ -64,17 +67,17 @@ static int create_maps(struct sched_build *b, char *err, size_t errsz)
 #define TRY(dst, call) do { if ((e = (call)) < 0) goto fail; (dst) = e; } while (0)
 	TRY(m->sockarray, sbpf_kmap_create(&so));
 	what = "state";
-	TRY(m->state, mapped_array("sched_state", 2, 0, &m->state_mem, &m->state_len));
+	TRY(m->state, mapped_array("sched_state", 2, 1, 0, &m->state_mem, &m->state_len));
 	what = "sticky table";
-	TRY(m->sticky, mapped_array("sched_sticky", b->nb, SCHED_EMPTY, &m->sticky_mem, &m->sticky_len));
+	TRY(m->sticky, mapped_array("sched_sticky", b->nb, 1, SCHED_EMPTY, &m->sticky_mem, &m->sticky_len));
 	what = "user map";
 	for (size_t i = 0; i < b->p->nmaps; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "sched_%s", b->p->maps[i]);
-		TRY(m->user[i], mapped_array(name, b->n, 0, &m->user_mem[i], &m->user_len));
+		TRY(m->user[i], mapped_array(name, 1, b->n, 0, &m->user_mem[i], &m->user_len));
 	}
 	what = "decision table";
-	TRY(m->table, mapped_array("sched_table", b->nb + 1, SCHED_EMPTY, &m->table_mem, &m->table_len));
+	TRY(m->table, mapped_array("sched_table", b->nb + 1, 1, SCHED_EMPTY, &m->table_mem, &m->table_len));
 	what = "ring buffer";
 	TRY(m->ring, sbpf_kmap_create(&ro));
 #undef TRY
@@ -95,9 +98,11 @@ static int fingerprint(void *ctx, struct dsl_candidate *c, uint64_t *fp, char *r
 		snprintf(reason, rsz, "code generation failed: %s", strerror(-e));
 		return e;
 	}
-	/* The program depends on the group's size and buckets through its
-	 * immediates, and on nothing else but the map fds (cleared). */
-	*fp = dsl_hash_insns(dsl_hash(DSL_HASH_INIT, "sched", 5), b->insns[i], b->ninsns[i]);
+	/* The verdict depends on the program (map fds cleared) and on the
+	 * maps' layouts, which the layout version and the sizes stand for. */
+	uint32_t layout[4] = { SCHED_MAP_LAYOUT, b->n, b->nb, (uint32_t)b->p->nmaps };
+	*fp = dsl_hash_insns(dsl_hash(dsl_hash(DSL_HASH_INIT, "sched", 5), layout, sizeof(layout)), b->insns[i],
+			     b->ninsns[i]);
 	return 0;
 }
 

@@ -1,13 +1,15 @@
 /* sched_client.c - deterministic client for `safebpf sched run` on
  * loopback (tests and the reuseport benchmark).
  *
- *   sched_client --port P [--tcp] seq REQUESTS FLOWS KEYS
+ *   sched_client --port P [--tcp] [--sport-base B] seq REQUESTS FLOWS KEYS WORKERS
  *       REQUESTS requests one at a time, each waiting for its reply. UDP:
  *       request i leaves from socket i % FLOWS (FLOWS fixed source ports)
  *       with a 4-byte little-endian session key (i * 7) % KEYS then i;
- *       TCP: one connection per request. Prints one line per request,
+ *       TCP: one connection per request. With --sport-base, UDP flow f
+ *       leaves from port B + f and TCP request i from port B + i (the same
+ *       requests for every run). Prints one line per request,
  *       "SRC_PORT PAYLOAD_HEX WORKER" (the input of `safebpf sched eval`
- *       plus the answer), then "counts C0 C1 ...".
+ *       plus the answer), then "counts C0 C1 ..." (WORKERS numbers).
  *   sched_client --port P load RATE_PER_S DURATION_MS FLOWS WORKERS
  *       Open loop over UDP: paced requests from FLOWS sockets, each timed
  *       by the send time it carries; prints "sent N received N lost N
@@ -38,15 +40,27 @@ static uint64_t now_ns(void)
 
 static struct sockaddr_in server;
 
-static int udp_socket(void)
+static long sport_base;             /* --sport-base: fixed source ports (0: ephemeral) */
+
+/* A socket bound to 127.0.0.1, port @port (0: ephemeral). */
+static int bound(int type, long port)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int big = 4 << 20;
+	int fd = socket(AF_INET, type, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a))) {
-		perror("sched_client: udp socket");
+		fprintf(stderr, "sched_client: cannot bind 127.0.0.1:%ld: %s\n", port, strerror(errno));
 		exit(1);
 	}
+	return fd;
+}
+
+static int udp_socket(long port)
+{
+	int fd = bound(SOCK_DGRAM, port);
+	int big = 4 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	return fd;
 }
@@ -59,14 +73,13 @@ static unsigned port_of(int fd)
 	return ntohs(a.sin_port);
 }
 
-static int seq(int tcp, long requests, int flows, unsigned keys)
+static int seq(int tcp, long requests, int flows, unsigned keys, int workers)
 {
 	static int fds[MAX_FLOWS];
 	long counts[MAX_WORKERS] = { 0 };
-	int maxw = -1;
 	if (!tcp)
 		for (int f = 0; f < flows; f++)
-			fds[f] = udp_socket();
+			fds[f] = udp_socket(sport_base ? sport_base + f : 0);
 	for (long i = 0; i < requests; i++) {
 		uint8_t req[8];
 		uint32_t key = (uint32_t)((i * 7) % keys), n = (uint32_t)i;
@@ -78,8 +91,8 @@ static int seq(int tcp, long requests, int flows, unsigned keys)
 		ssize_t got;
 		unsigned sport;
 		if (tcp) {
-			int c = socket(AF_INET, SOCK_STREAM, 0);
-			if (c < 0 || connect(c, (struct sockaddr *)&server, sizeof(server))) {
+			int c = bound(SOCK_STREAM, sport_base ? sport_base + i : 0);
+			if (connect(c, (struct sockaddr *)&server, sizeof(server))) {
 				perror("sched_client: connect");
 				return 1;
 			}
@@ -107,20 +120,18 @@ static int seq(int tcp, long requests, int flows, unsigned keys)
 		}
 		buf[got] = '\0';
 		int w = atoi(buf);
-		if (w < 0 || w >= MAX_WORKERS) {
+		if (w < 0 || w >= workers) {
 			fprintf(stderr, "sched_client: bad reply '%s'\n", buf);
 			return 1;
 		}
 		counts[w]++;
-		if (w > maxw)
-			maxw = w;
 		printf("%u ", sport);
 		for (int k = 0; k < 8; k++)
 			printf("%02x", req[k]);
 		printf(" %d\n", w);
 	}
 	printf("counts");
-	for (int w = 0; w <= maxw; w++)
+	for (int w = 0; w < workers; w++)
 		printf(" %ld", counts[w]);
 	printf("\n");
 	return 0;
@@ -138,7 +149,7 @@ static int load(long rate, long duration_ms, int flows, int workers)
 	static struct pollfd pf[MAX_FLOWS];
 	long counts[MAX_WORKERS] = { 0 };
 	for (int f = 0; f < flows; f++) {
-		fds[f] = udp_socket();
+		fds[f] = udp_socket(0);
 		pf[f] = (struct pollfd){ .fd = fds[f], .events = POLLIN };
 	}
 	long total = rate * duration_ms / 1000;
@@ -206,14 +217,16 @@ int main(int argc, char **argv)
 			tcp = 1;
 		else if (!strcmp(argv[i], "--port") && i + 1 < argc)
 			port = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--sport-base") && i + 1 < argc)
+			sport_base = atol(argv[++i]);
 	}
 	server = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
 				       .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	if (port > 0 && i + 4 == argc && !strcmp(argv[i], "seq")) {
-		int flows = atoi(argv[i + 2]);
+	if (port > 0 && i + 5 == argc && !strcmp(argv[i], "seq")) {
+		int flows = atoi(argv[i + 2]), workers = atoi(argv[i + 4]);
 		unsigned keys = (unsigned)atoi(argv[i + 3]);
-		if (flows >= 1 && flows <= MAX_FLOWS && keys >= 1)
-			return seq(tcp, atol(argv[i + 1]), flows, keys);
+		if (flows >= 1 && flows <= MAX_FLOWS && keys >= 1 && workers >= 1 && workers <= MAX_WORKERS)
+			return seq(tcp, atol(argv[i + 1]), flows, keys, workers);
 	}
 	if (port > 0 && i + 5 == argc && !strcmp(argv[i], "load") && !tcp) {
 		long rate = atol(argv[i + 1]), dur = atol(argv[i + 2]);
@@ -221,7 +234,7 @@ int main(int argc, char **argv)
 		if (rate > 0 && dur > 0 && flows >= 1 && flows <= MAX_FLOWS && workers >= 1 && workers <= MAX_WORKERS)
 			return load(rate, dur, flows, workers);
 	}
-	fprintf(stderr, "usage: sched_client --port P [--tcp] seq REQUESTS FLOWS KEYS\n"
+	fprintf(stderr, "usage: sched_client --port P [--tcp] [--sport-base B] seq REQUESTS FLOWS KEYS WORKERS\n"
 			"       sched_client --port P load RATE_PER_S DURATION_MS FLOWS WORKERS\n");
 	return 2;
 }

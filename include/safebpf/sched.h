@@ -81,7 +81,8 @@ void sbpf_sched__detach(struct sbpf_sched *s);
 /* Publishes @value into slot @executor of map @map (a `map` of the policy),
  * e.g. the executor's load for least_loaded(). Lock-free (memory-mapped)
  * for in-kernel plans; under the MVSF it also updates the decision the
- * kernel applies next. 0 or a negative errno (-ENOENT: no such map). */
+ * kernel applies next. 0 or a negative errno (-ENOENT: no such map;
+ * -EINVAL: @map is a `counter`, or @executor is out of range). */
 int sbpf_sched__publish(struct sbpf_sched *s, const char *map, unsigned executor, uint64_t value);
 
 /* Under the MVSF: consumes the kernel's reports (waiting up to @timeout_ms,

@@ -69,15 +69,19 @@ static int compile(const char *file, const char *text, struct sbpf_sched_policy 
 static int eval_trace(const struct sbpf_sched_policy *p, unsigned n, bool tcp, bool handled, uint16_t port)
 {
 	struct sched_state st = { .n = n, .nb = sched_buckets(p, n) };
-	uint64_t load[SBPF_SCHED_MAX_EXECUTORS] = { 0 };
+	static uint64_t vec[SCHED_MAX_MAPS][SBPF_SCHED_MAX_EXECUTORS];
+	uint64_t *load = NULL;  /* the first map: what a --load handled server publishes */
 	uint32_t *sticky = malloc(sizeof(uint32_t) * st.nb);
 	if (!sticky)
 		return EXIT_FAIL;
 	for (uint32_t k = 0; k < st.nb; k++)
 		sticky[k] = SCHED_EMPTY;
 	st.sticky = sticky;
-	for (size_t i = 0; i < p->nmaps; i++)
-		st.maps[i] = load;
+	for (size_t i = 0; i < p->nmaps; i++) {
+		st.maps[i] = vec[i];
+		if (!p->counter[i] && !load)
+			load = vec[i];
+	}
 	char line[4096];
 	while (fgets(line, sizeof(line), stdin)) {
 		unsigned sport;
@@ -97,7 +101,8 @@ static int eval_trace(const struct sbpf_sched_policy *p, unsigned n, bool tcp, b
 					       .proto = tcp ? 6 : 17, .payload = tcp ? NULL : payload,
 					       .payload_len = tcp ? 0 : plen };
 		unsigned e = sched_decide(p, p->sel, &st, sbpf_sched_policy__key_hash(p, &in), true);
-		if (handled)
+		sched_account(p, &st, e);
+		if (handled && load)
 			load[e]++;
 		printf("%u\n", e);
 	}
@@ -218,7 +223,9 @@ int cmd_sched(int argc, char **argv)
 		}
 		o.port = (uint16_t)port;
 		o.workers = (unsigned)workers;
-		o.load_map = p->nmaps ? p->maps[0] : NULL;
+		for (size_t i = 0; i < p->nmaps && !o.load_map; i++)
+			if (!p->counter[i])
+				o.load_map = p->maps[i];
 		int e = sched_serve(p, &o, stdout, err, sizeof(err));
 		if (e) {
 			fprintf(stderr, "safebpf sched run: %s\n", err);

@@ -61,7 +61,7 @@ static void pause_us(uint64_t us)
 static void publish(struct worker *w, uint64_t v)
 {
 	const struct sched_server_opts *o = w->srv->o;
-	if (o->load_map && o->load != SCHED_LOAD_NONE)
+	if (w->srv->s && o->load_map && o->load != SCHED_LOAD_NONE)
 		sbpf_sched__publish(w->srv->s, o->load_map, w->idx, v);
 }
 
@@ -86,7 +86,8 @@ static int finish(struct worker *w)
 		publish(w, w->handled);
 	else if (srv->o->load == SCHED_LOAD_INFLIGHT)
 		publish(w, queued(w->fd));
-	sbpf_sched__poll(srv->s, 0);
+	if (srv->s)
+		sbpf_sched__poll(srv->s, 0);
 	pthread_mutex_lock(&srv->mu);
 	uint64_t t = ++srv->total;
 	pthread_mutex_unlock(&srv->mu);

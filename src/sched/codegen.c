@@ -13,7 +13,7 @@
  *
  * Registers: r6 context, r7 key hash, r8 scratch word, r9 executor.
  * Stack: fp-8 select key, fp-32..fp-17 payload bytes, fp-40 map key,
- * fp-48 report / saved pointer.
+ * fp-48 report / saved pointer, fp-56 saved pointer.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -37,6 +37,7 @@ struct gen {
 	uint32_t nb;                  /* key buckets */
 	int pass;                     /* label: return SK_PASS without selecting */
 	int select;                   /* label: select executor r9 */
+	int account;                  /* label: count executor r9 in the counters, then select */
 };
 
 static void emit(struct gen *g, struct sbpf_insn i)
@@ -172,24 +173,42 @@ static void decide(struct gen *g, const struct sched_action *a)
 		emit(g, SBPF_MOV32_REG(R(9), R(7)));                                   /* w9 = w7 */
 		emit(g, SBPF_ALU32_IMM(SBPF_MOD, R(9), (int32_t)g->n));                /* w9 %= n */
 		break;
-	case SCHED_A_LEAST:
+	case SCHED_A_LEAST: {
+		/* r0 = the vector, r2 = the one subtracted (signed compare then). */
+		bool sub = a->sub >= 0;
+		if (sub) {
+			emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -40, 0));             /* *(u32 *)(fp-40) = 0 */
+			lookup(g, g->m->user[a->sub]);
+			emit(g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, R(0), -56));        /* save the subtracted vector */
+		}
 		emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -40, 0));                     /* *(u32 *)(fp-40) = 0 */
 		lookup(g, g->m->user[a->map]);
+		if (sub)
+			emit(g, SBPF_LDX_MEM(SBPF_DW, R(2), SBPF_REG_FP, -56));        /* r2 = subtracted vector */
 		emit(g, SBPF_MOV64_IMM(R(9), 0));                                      /* r9 = 0 */
-		emit(g, SBPF_LDX_MEM(SBPF_DW, R(8), R(0), 0));                         /* r8 = load[0] */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, R(8), R(0), 0));                         /* r8 = v[0] */
+		if (sub) {
+			emit(g, SBPF_LDX_MEM(SBPF_DW, R(3), R(2), 0));                 /* r3 = w[0] */
+			emit(g, SBPF_ALU64_REG(SBPF_SUB, R(8), R(3)));                 /* r8 -= r3 */
+		}
 		for (unsigned i = 1; i < g->n; i++) {
-			emit(g, SBPF_LDX_MEM(SBPF_DW, R(1), R(0), (int16_t)(8 * i)));  /* r1 = load[i] */
-			emit(g, SBPF_JMP_REG(SBPF_JGE, R(1), R(8), 2));                /* if r1 >= r8 skip */
+			emit(g, SBPF_LDX_MEM(SBPF_DW, R(1), R(0), (int16_t)(8 * i)));  /* r1 = v[i] */
+			if (sub) {
+				emit(g, SBPF_LDX_MEM(SBPF_DW, R(3), R(2), (int16_t)(8 * i))); /* r3 = w[i] */
+				emit(g, SBPF_ALU64_REG(SBPF_SUB, R(1), R(3)));         /* r1 -= r3 */
+			}
+			emit(g, SBPF_JMP_REG(sub ? SBPF_JSGE : SBPF_JGE, R(1), R(8), 2)); /* if r1 >= r8 skip */
 			emit(g, SBPF_MOV64_REG(R(8), R(1)));                           /* r8 = r1 */
 			emit(g, SBPF_MOV64_IMM(R(9), (int32_t)i));                     /* r9 = i */
 		}
 		break;
+	}
 	case SCHED_A_STICKY: {
 		int won = sbpf_builder__new_label(g->b);
 		bucket_key(g);
 		lookup(g, g->m->sticky);
 		emit(g, SBPF_LDX_MEM(SBPF_W, R(9), R(0), 0));                          /* r9 = sticky[bucket] */
-		sbpf_builder__jump(g->b, SBPF_JMP32_IMM(SBPF_JNE, R(9), -1, 0), g->select); /* known: select */
+		sbpf_builder__jump(g->b, SBPF_JMP32_IMM(SBPF_JNE, R(9), -1, 0), g->account); /* known */
 		emit(g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, R(0), -48));                /* save the slot */
 		decide(g, a->inner);
 		emit(g, SBPF_LDX_MEM(SBPF_DW, R(1), SBPF_REG_FP, -48));                /* r1 = the slot */
@@ -252,10 +271,26 @@ int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, 
 	g.select = sbpf_builder__new_label(g.b);
 	emit(&g, SBPF_MOV64_REG(R(6), R(1)));                                          /* r6 = ctx */
 	key_hash(&g);
-	if (kind == SCHED_PLAN_KERNEL)
+	g.account = sbpf_builder__new_label(g.b);
+	if (kind == SCHED_PLAN_KERNEL) {
 		decide(&g, p->sel);
-	else
+		sbpf_builder__bind(g.b, g.account);
+		for (size_t i = 0; i < p->nmaps; i++) {
+			if (!p->counter[i])
+				continue;
+			emit(&g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -40, 0));            /* *(u32 *)(fp-40) = 0 */
+			lookup(&g, m->user[i]);
+			sbpf_builder__jump(g.b, SBPF_JMP_IMM(SBPF_JGE, R(9), (int32_t)n, 0), g.pass); /* bound r9 */
+			emit(&g, SBPF_MOV64_REG(R(1), R(9)));                          /* r1 = r9 */
+			emit(&g, SBPF_ALU64_IMM(SBPF_LSH, R(1), 3));                   /* r1 <<= 3 */
+			emit(&g, SBPF_ALU64_REG(SBPF_ADD, R(0), R(1)));                /* r0 += r1 */
+			emit(&g, SBPF_MOV64_IMM(R(1), 1));                             /* r1 = 1 */
+			emit(&g, SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, R(0), R(1), 0));    /* counter[r9] += 1 */
+		}
+	} else {
 		mvsf_body(&g);
+		sbpf_builder__bind(g.b, g.account);
+	}
 	sbpf_builder__bind(g.b, g.select);
 	emit(&g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, R(9), -8));                         /* *(u32 *)(fp-8) = w9 */
 	emit(&g, SBPF_MOV64_REG(R(1), R(6)));                                          /* r1 = ctx */

@@ -25,7 +25,9 @@ static void action_text(const struct sbpf_sched_policy *p, const struct sched_ac
 	switch (a->kind) {
 	case SCHED_A_RR:     fprintf(out, "round_robin"); break;
 	case SCHED_A_HASH:   fprintf(out, "hash"); break;
-	case SCHED_A_LEAST:  fprintf(out, "least_loaded(%s)", p->maps[a->map]); break;
+	case SCHED_A_LEAST:
+		fprintf(out, "least_loaded(%s%s%s)", p->maps[a->map], a->sub >= 0 ? " - " : "", a->sub >= 0 ? p->maps[a->sub] : "");
+		break;
 	case SCHED_A_EXEC:   fprintf(out, "executor %u", a->exec); break;
 	case SCHED_A_STICKY:
 		fprintf(out, "sticky(");
@@ -61,7 +63,9 @@ int sbpf_sched_policy__explain(const struct sbpf_sched_policy *p, unsigned n, co
 	action_text(p, p->sel, out);
 	fprintf(out, "\n");
 	for (size_t i = 0; i < p->nmaps; i++)
-		fprintf(out, "  map %s: %u u64 slots written by the server (sbpf_sched__publish)\n", p->maps[i], n);
+		fprintf(out, p->counter[i] ? "  counter %s: %u u64 slots, +1 on each selection of their executor\n"
+					   : "  map %s: %u u64 slots written by the server (sbpf_sched__publish)\n",
+			p->maps[i], n);
 	struct sched_build b;
 	int e = sched_build(&b, p, n, plan, err, errsz);
 	fprintf(out, "\ncandidate plans, in the order tried (the kernel verifier judges each):\n");

@@ -64,6 +64,8 @@ static int on_report(void *ctx, const void *data, size_t len)
 	memcpy(&r, data, sizeof(r));
 	unsigned want = sched_decide(s->b.p, s->b.p->sel, &s->st, r.h, true);
 	s->stats.reports++;
+	if (r.chosen != SCHED_EMPTY)
+		sched_account(s->b.p, &s->st, r.chosen);
 	/* A least-loaded choice depends on loads that may have changed since
 	 * the packet came: its lag cannot be judged here. */
 	if (want != r.chosen && !sched_uses(s->b.p->sel, SCHED_A_LEAST))
@@ -154,6 +156,8 @@ int sbpf_sched__publish(struct sbpf_sched *s, const char *map, unsigned executor
 			break;
 	if (i == p->nmaps)
 		return -ENOENT;
+	if (p->counter[i])
+		return -EINVAL; /* counters are the kernel's (or the agent's) */
 	if (executor >= s->b.n)
 		return -EINVAL;
 	store(&s->b.m.user_mem[i][executor], value);

@@ -25,7 +25,7 @@ struct parser {
 
 static const char *const fields[] = { "src_ip", "dst_ip", "src_port", "dst_port", "proto", "cpu", "payload" };
 static const char *const actions[] = { "round_robin", "hash", "least_loaded", "sticky", "executor" };
-static const char *const stmts[] = { "executors", "key", "map", "select" };
+static const char *const stmts[] = { "executors", "key", "map", "counter", "select" };
 
 static int error(struct parser *ps, size_t off, size_t len, const char *hint, const char *msg)
 {
@@ -68,7 +68,7 @@ static void next(struct parser *ps)
 			ps->pos++;
 		ps->t = errno || (size_t)(end - s) != ps->pos ? T_BAD : T_INT;
 		ps->ival = v;
-	} else if (strchr("()[]:,", c)) {
+	} else if (strchr("()[]:,-", c)) {
 		ps->pos++;
 		ps->t = T_PUNCT;
 	} else {
@@ -187,7 +187,33 @@ static int field(struct parser *ps, struct sbpf_sched_policy *p)
 	return 0;
 }
 
-/* action := round_robin | hash | least_loaded '(' IDENT ')'
+/* A declared map or counter named by the current token, or -1 (reported). */
+static int vector(struct parser *ps, const struct sbpf_sched_policy *p)
+{
+	size_t m;
+	for (m = 0; m < p->nmaps; m++)
+		if (ps->t == T_IDENT && strlen(p->maps[m]) == ps->tlen && !strncmp(p->maps[m], ps->text + ps->tpos, ps->tlen))
+			break;
+	if (m < p->nmaps) {
+		next(ps);
+		return (int)m;
+	}
+	char msg[160], hint[160], word[64];
+	snprintf(word, sizeof(word), "%.*s", (int)(ps->tlen > 60 ? 60 : ps->tlen), ps->text + ps->tpos);
+	snprintf(msg, sizeof(msg), "least_loaded needs a declared map or counter, found '%.40s'", word);
+	const char *arr[SCHED_MAX_MAPS];
+	for (size_t k = 0; k < p->nmaps; k++)
+		arr[k] = p->maps[k];
+	const char *s = p->nmaps && ps->t == T_IDENT ? sbpf_suggest(word, arr, p->nmaps) : NULL;
+	if (s)
+		snprintf(hint, sizeof(hint), "did you mean '%s'?", s);
+	else
+		snprintf(hint, sizeof(hint), "declare it before `select`: map %s", word);
+	error(ps, ps->tpos, ps->tlen, hint, msg);
+	return -1;
+}
+
+/* action := round_robin | hash | least_loaded '(' IDENT ( '-' IDENT )? ')'
  *         | sticky '(' action ')' | executor INT */
 static struct sched_action *action(struct parser *ps, struct sbpf_sched_policy *p, int depth)
 {
@@ -205,37 +231,18 @@ static struct sched_action *action(struct parser *ps, struct sbpf_sched_policy *
 	size_t wlen = ps->tlen;
 	next(ps);
 	switch (a->kind) {
-	case SCHED_A_LEAST: {
-		if (expect(ps, "("))
+	case SCHED_A_LEAST:
+		a->sub = -1;
+		if (expect(ps, "(") || (a->map = vector(ps, p)) < 0)
 			return NULL;
-		size_t m;
-		for (m = 0; m < p->nmaps; m++)
-			if (ps->t == T_IDENT && strlen(p->maps[m]) == ps->tlen &&
-			    !strncmp(p->maps[m], ps->text + ps->tpos, ps->tlen))
-				break;
-		if (m == p->nmaps) {
-			char msg[160], hint[160];
-			snprintf(msg, sizeof(msg), "least_loaded needs a declared map, found '%.*s'",
-				 (int)(ps->tlen > 40 ? 40 : ps->tlen), ps->text + ps->tpos);
-			const char *arr[SCHED_MAX_MAPS];
-			for (size_t k = 0; k < p->nmaps; k++)
-				arr[k] = p->maps[k];
-			char word[64];
-			snprintf(word, sizeof(word), "%.*s", (int)(ps->tlen > 60 ? 60 : ps->tlen), ps->text + ps->tpos);
-			const char *s = p->nmaps && ps->t == T_IDENT ? sbpf_suggest(word, arr, p->nmaps) : NULL;
-			if (s)
-				snprintf(hint, sizeof(hint), "did you mean '%s'?", s);
-			else
-				snprintf(hint, sizeof(hint), "declare it before `select`: map %s", word);
-			error(ps, ps->tpos, ps->tlen, hint, msg);
-			return NULL;
+		if (is(ps, "-")) {
+			next(ps);
+			if ((a->sub = vector(ps, p)) < 0)
+				return NULL;
 		}
-		a->map = (int)m;
-		next(ps);
 		if (expect(ps, ")"))
 			return NULL;
 		break;
-	}
 	case SCHED_A_STICKY:
 		if (depth > 0) {
 			error(ps, a->pos, wlen, NULL, "sticky() cannot be nested");
@@ -278,7 +285,8 @@ static struct sched_action *action(struct parser *ps, struct sbpf_sched_policy *
 }
 
 /* policy := 'policy' IDENT stmt*
- * stmt   := 'executors' INT | 'key' field (',' field)* | 'map' IDENT | 'select' action */
+ * stmt   := 'executors' INT | 'key' field (',' field)* | ('map' | 'counter') IDENT
+ *         | 'select' action */
 static int policy(struct parser *ps, struct sbpf_sched_policy *p)
 {
 	if (!is(ps, "policy"))
@@ -316,7 +324,8 @@ static int policy(struct parser *ps, struct sbpf_sched_policy *p)
 				if (field(ps, p))
 					return ps->err;
 			}
-		} else if (is(ps, "map")) {
+		} else if (is(ps, "map") || is(ps, "counter")) {
+			bool counter = is(ps, "counter");
 			next(ps);
 			if (ps->t != T_IDENT)
 				return error(ps, ps->tpos, ps->tlen, NULL, "expected the map's name");
@@ -325,9 +334,10 @@ static int policy(struct parser *ps, struct sbpf_sched_policy *p)
 			if (ps->tlen > 31)
 				return error(ps, ps->tpos, ps->tlen, NULL, "map name too long (at most 31 characters)");
 			snprintf(p->maps[p->nmaps], sizeof(p->maps[0]), "%.*s", (int)ps->tlen, ps->text + ps->tpos);
+			p->counter[p->nmaps] = counter;
 			for (size_t k = 0; k < p->nmaps; k++)
 				if (!strcmp(p->maps[k], p->maps[p->nmaps]))
-					return error(ps, ps->tpos, ps->tlen, NULL, "map declared twice");
+					return error(ps, ps->tpos, ps->tlen, NULL, "name declared twice");
 			p->nmaps++;
 			next(ps);
 		} else if (is(ps, "select")) {

@@ -69,6 +69,15 @@ uint32_t sbpf_sched_policy__key_hash(const struct sbpf_sched_policy *p, const st
 	return h;
 }
 
+void sched_account(const struct sbpf_sched_policy *p, struct sched_state *st, unsigned e)
+{
+	if (e >= st->n)
+		return;
+	for (size_t i = 0; i < p->nmaps; i++)
+		if (p->counter[i])
+			__atomic_add_fetch(&st->maps[i][e], 1, __ATOMIC_RELAXED);
+}
+
 unsigned sched_decide(const struct sbpf_sched_policy *p, const struct sched_action *a, struct sched_state *st,
 		      uint32_t h, bool commit)
 {
@@ -82,11 +91,18 @@ unsigned sched_decide(const struct sbpf_sched_policy *p, const struct sched_acti
 	case SCHED_A_HASH:
 		return h % st->n;
 	case SCHED_A_LEAST: {
-		const uint64_t *m = st->maps[a->map];
+		/* Slot values, minus the subtracted vector's (signed: a
+		 * counter kept by the agent may lag what the server published). */
+		const uint64_t *m = st->maps[a->map], *s = a->sub >= 0 ? st->maps[a->sub] : NULL;
 		unsigned best = 0;
-		for (unsigned i = 1; i < st->n; i++)
-			if (m[i] < m[best])
+		int64_t bv = (int64_t)(m[0] - (s ? s[0] : 0));
+		for (unsigned i = 1; i < st->n; i++) {
+			int64_t v = (int64_t)(m[i] - (s ? s[i] : 0));
+			if (s ? v < bv : m[i] < (uint64_t)bv) {
 				best = i;
+				bv = s ? v : (int64_t)m[i];
+			}
+		}
 		return best;
 	}
 	case SCHED_A_STICKY: {

@@ -42,7 +42,7 @@ struct sched_field {
 enum sched_act_kind {
 	SCHED_A_RR,                   /* round_robin: a counter modulo N */
 	SCHED_A_HASH,                 /* hash: key hash modulo N */
-	SCHED_A_LEAST,                /* least_loaded(map): smallest slot, lowest index on ties */
+	SCHED_A_LEAST,                /* least_loaded(v [- w]): smallest slot, lowest index on ties */
 	SCHED_A_STICKY,               /* sticky(inner): a key bucket keeps its first decision */
 	SCHED_A_EXEC,                 /* executor K */
 };
@@ -50,6 +50,7 @@ enum sched_act_kind {
 struct sched_action {
 	enum sched_act_kind kind;     /* what it does */
 	int map;                      /* SCHED_A_LEAST: index into maps[] */
+	int sub;                      /* SCHED_A_LEAST: vector subtracted from it, -1: none */
 	unsigned exec;                /* SCHED_A_EXEC: the executor */
 	struct sched_action *inner;   /* SCHED_A_STICKY: decision for a new bucket */
 	size_t pos;                   /* source offset (diagnostics) */
@@ -61,7 +62,8 @@ struct sbpf_sched_policy {
 	size_t exec_pos;              /* source offset of `executors` */
 	struct sched_field key[SCHED_MAX_KEY]; /* `key` fields, in order */
 	size_t nkey;                  /* how many */
-	char maps[SCHED_MAX_MAPS][32]; /* `map` names (one u64 per executor each) */
+	char maps[SCHED_MAX_MAPS][32]; /* `map` and `counter` names (one u64 per executor each) */
+	bool counter[SCHED_MAX_MAPS]; /* a `counter`: +1 on each selection of its executor */
 	size_t nmaps;                 /* how many */
 	struct sched_action acts[4];  /* storage for the action tree */
 	size_t nacts;                 /* used */
@@ -82,7 +84,7 @@ struct sched_state {
 	uint32_t nb;                  /* key buckets */
 	uint64_t rr;                  /* round_robin counter */
 	uint32_t *sticky;             /* nb decisions (SCHED_EMPTY: none) */
-	const uint64_t *maps[SCHED_MAX_MAPS]; /* n slots per `map` */
+	uint64_t *maps[SCHED_MAX_MAPS]; /* n slots per `map` or `counter` */
 };
 
 /* Decision of action @a for a packet with key hash @h in state @st;
@@ -91,6 +93,9 @@ struct sched_state {
 unsigned sched_decide(const struct sbpf_sched_policy *p, const struct sched_action *a, struct sched_state *st,
 		      uint32_t h, bool commit);
 
+/* Counts a selection of executor @e in every `counter` of @p. */
+void sched_account(const struct sbpf_sched_policy *p, struct sched_state *st, unsigned e);
+
 /* ---- codegen.c -------------------------------------------------------------- */
 
 /* Map fds a program refers to (-1: unused). */
@@ -98,7 +103,7 @@ struct sched_maps {
 	int sockarray;                /* REUSEPORT_SOCKARRAY, n entries */
 	int state;                    /* ARRAY, 1 entry: u64 rr counter, u64 lost reports */
 	int sticky;                   /* ARRAY, nb entries of u32 */
-	int user[SCHED_MAX_MAPS];     /* ARRAY, 1 entry of n u64 (mmapable) */
+	int user[SCHED_MAX_MAPS];     /* ARRAY, 1 entry of n u64 (mmapable): maps and counters */
 	int table;                    /* MVSF: ARRAY, nb + 1 entries of u32 (last: default) */
 	int ring;                     /* MVSF: ring buffer of struct sched_report */
 	/* The arrays are memory-mapped (BPF_F_MMAPABLE): user space reads and

@@ -65,7 +65,7 @@ Test(sched, diagnostics)
 	compile_err("policy x key payload[2000] select hash", 1, 22, "payload offset must be between 0 and 1024");
 	compile_err("policy x key src_port, src_port select hash", 1, 24, "already in the key");
 	compile_err("policy x select sticky(round_robin)", 1, 17, "sticky() needs a key");
-	compile_err("policy x map m map m select round_robin", 1, 20, "map declared twice");
+	compile_err("policy x map m map m select round_robin", 1, 20, "name declared twice");
 	compile_err("policy x executors 65 select round_robin", 1, 20, "between 1 and 64");
 	compile_err("policy x", 1, 9, "no select clause");
 	compile_err("select round_robin", 1, 1, "expected 'policy'");

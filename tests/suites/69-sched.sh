@@ -2,9 +2,11 @@
 # Socket scheduling (safebpf sched, docs/sched.md) on loopback: the
 # language's diagnostics; then for every policy (round-robin, hash of
 # fields, least-loaded on published loads, sticky sessions) and every plan
-# (the optimizer's in-kernel plan and the MVSF), a UDP and a TCP
+# (the optimizer's in-kernel plan and the MVSF; the policies of
+# examples/sched/), a UDP and a TCP
 # SO_REUSEPORT group served by `safebpf sched run` and driven by the
-# deterministic client tests/e2e/sched_client, which waits for each reply:
+# deterministic client tests/e2e/sched_client, which waits for each reply
+# (join-the-shortest-queue, least_loaded(sent - done), too):
 # the worker that answered each request must be exactly what the reference
 # semantics (`safebpf sched eval` on the same requests) says, so every plan
 # gives the same distribution. Also: the fallback to the MVSF when the
@@ -28,27 +30,11 @@ trap cleanup EXIT
 export SAFEBPF_CACHE_DIR=$tmp/cache
 
 # 1. the language: accepted policies, and errors with line:column, caret, hint
-cat > "$tmp/rr.sched" <<'EOF'
-# every request to the next worker
-policy rr
-select round_robin
-EOF
-cat > "$tmp/hash.sched" <<'EOF'
-policy by_flow
-key src_ip, src_port, proto
-select hash
-EOF
-cat > "$tmp/least.sched" <<'EOF'
-policy least
-map load            # published by the server
-select least_loaded(load)
-EOF
-cat > "$tmp/sticky.sched" <<'EOF'
-policy sessions
-key payload[0:4]    # the session id
-select sticky(round_robin)
-EOF
-for p in rr hash least sticky; do
+# the example policies (examples/sched/)
+for p in round_robin:rr by_flow:hash least_loaded:least sessions:sticky least_inflight:inflight; do
+	cp "examples/sched/${p%%:*}.sched" "$tmp/${p#*:}.sched"
+done
+for p in rr hash least sticky inflight; do
 	out=$("$bin" sched check "$tmp/$p.sched" 2>&1) && grep -q ": ok" <<<"$out" && ok || bad "check $p: $out"
 done
 check_err() { # text, expected fragment of the diagnostics
@@ -110,11 +96,11 @@ finish() { # -> server's remaining output in $srv_out
 }
 declare -A dist
 for proto in udp tcp; do
-	for pol in rr hash least sticky; do
+	for pol in rr hash least sticky inflight; do
 		[ "$proto" = tcp ] && [ "$pol" = sticky ] && continue  # no payload at connection time
 		for plan in auto mvsf; do
 			reqs=60
-			load=(); [ "$pol" = least ] && load=(--load handled)
+			load=(); case $pol in least|inflight) load=(--load handled) ;; esac
 			serve "$pol" "$plan" "$proto" $reqs "${load[@]}"
 			if ! grep -q "^ready" <<<"$ready"; then
 				bad "$pol/$plan/$proto: server did not start: $ready $(cat "$tmp/server.$n.err")"
@@ -143,6 +129,7 @@ $(paste "$tmp/answers" "$tmp/expected" | head -20)"; fi
 			# exact closed forms where the policy has one
 			case $pol in
 			rr|least) exp="counts 15 15 15 15" ;;   # least_loaded on handled counts is a rotation
+			inflight) exp="counts 60 0 0 0" ;;      # one request at a time: nothing in flight, ties to 0
 			sticky) exp="counts 20 20 10 10" ;;     # keys 0..5, first seen in order 0 1 2 3 4 5 -> 0 1 2 3 0 1
 			*) exp="" ;;
 			esac

@@ -157,5 +157,16 @@ finish
 unset SAFEBPF_TEST_REJECT
 grep -q "^counts 10 10 5 5$" "$tmp/answers" && ok || bad "fallback distribution: $(tail -1 "$tmp/answers")"
 
+# 5. the library API on a caller's own socket group (examples/sched_group.c)
+if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude examples/sched_group.c build/libsafebpf.a \
+	-lbpf -lelf -lz -lcapstone -lz3 -lm -lpthread -o "$tmp/sched_group" 2> "$tmp/cc.err"; then
+	out=$("$tmp/sched_group" 2>&1)
+	[ "$out" = "policy rr, plan kernel: 0 1 2 0 1 2 0 1 2" ] && ok || bad "sched_group: $out"
+	out=$(SAFEBPF_TEST_REJECT=kernel "$tmp/sched_group" 'policy rev select executor 2' 2>&1)
+	[ "$out" = "policy rev, plan mvsf: 2 2 2 2 2 2 2 2 2" ] && ok || bad "sched_group (mvsf): $out"
+else
+	bad "examples/sched_group.c does not build: $(cat "$tmp/cc.err")"
+fi
+
 echo "69-sched: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

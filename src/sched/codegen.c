@@ -9,7 +9,11 @@
  *     into a ring buffer, then bpf_sk_select_reuseport(). Its code depends
  *     only on the key fields, each a fixed bounded load, so the verifier
  *     accepts it for every policy (safebpf selftest checks every field).
- * Both compute the key hash exactly as policy.c does.
+ *   - between them, for sticky(round_robin | least_loaded | executor)
+ *     (plan "kernel-sticky"): the bucket table in the kernel; a new bucket
+ *     takes the default user space wrote, keeps it and is reported (no
+ *     atomic instructions: kernels without BPF atomics run it).
+ * All compute the key hash exactly as policy.c does.
  *
  * Registers: r6 context, r7 key hash, r8 scratch word, r9 executor.
  * Stack: fp-8 select key, fp-32..fp-17 payload bytes, fp-40 map key,
@@ -259,6 +263,49 @@ static void mvsf_body(struct gen *g)
 	sbpf_builder__jump(g->b, SBPF_JMP32_IMM(SBPF_JEQ, R(9), -1, 0), g->pass);      /* no decision yet */
 }
 
+/* r9 = the bucket's remembered executor; a new bucket takes the default
+ * slot user space wrote, remembers it and is reported (kernel-sticky). */
+static void sticky_partial_body(struct gen *g)
+{
+	int known = sbpf_builder__new_label(g->b), sent = sbpf_builder__new_label(g->b);
+	bucket_key(g);
+	lookup(g, g->m->sticky);
+	emit(g, SBPF_LDX_MEM(SBPF_W, R(9), R(0), 0));                                  /* r9 = sticky[bucket] */
+	sbpf_builder__jump(g->b, SBPF_JMP32_IMM(SBPF_JNE, R(9), -1, 0), known);        /* remembered */
+	emit(g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, R(0), -56));                        /* save the slot */
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -40, (int32_t)g->nb));                /* key = default slot */
+	lookup(g, g->m->table);
+	emit(g, SBPF_LDX_MEM(SBPF_W, R(9), R(0), 0));                                  /* r9 = table[default] */
+	sbpf_builder__jump(g->b, SBPF_JMP32_IMM(SBPF_JEQ, R(9), -1, 0), g->pass);      /* nothing written yet */
+	emit(g, SBPF_LDX_MEM(SBPF_DW, R(1), SBPF_REG_FP, -56));                        /* r1 = the slot */
+	emit(g, SBPF_STX_MEM(SBPF_W, R(1), R(9), 0));                                  /* sticky[bucket] = w9 */
+	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, R(7), -48));                         /* report.h = w7 */
+	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, R(9), -44));                         /* report.chosen = w9 */
+	ld_map(g, R(1), g->m->ring);                                                   /* r1 = ring */
+	emit(g, SBPF_MOV64_REG(R(2), SBPF_REG_FP));                                    /* r2 = fp */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, R(2), -48));                                  /* r2 += -48 */
+	emit(g, SBPF_MOV64_IMM(R(3), sizeof(struct sched_report)));                    /* r3 = size */
+	emit(g, SBPF_MOV64_IMM(R(4), 0));                                              /* r4 = 0 */
+	emit(g, SBPF_CALL_HELPER(BPF_FUNC_ringbuf_output));                            /* call ringbuf_output */
+	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, R(0), 0, 0), sent);            /* reported */
+	emit(g, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -40, 1));                             /* key = 1 (lost) */
+	lookup(g, g->m->state);
+	emit(g, SBPF_MOV64_IMM(R(1), 1));                                              /* r1 = 1 */
+	emit(g, SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, R(0), R(1), 0));                     /* lost += 1 */
+	sbpf_builder__bind(g->b, sent);
+	sbpf_builder__bind(g->b, known);
+}
+
+bool sched_sticky_plan_ok(const struct sbpf_sched_policy *p)
+{
+	if (p->sel->kind != SCHED_A_STICKY || p->sel->inner->kind == SCHED_A_HASH)
+		return false;
+	for (size_t i = 0; i < p->nmaps; i++)
+		if (p->counter[i])
+			return false;
+	return true;
+}
+
 int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, unsigned n, uint32_t nb,
 		  const struct sched_maps *m, struct sbpf_insn **out, size_t *nout)
 {
@@ -287,6 +334,13 @@ int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, 
 			emit(&g, SBPF_MOV64_IMM(R(1), 1));                             /* r1 = 1 */
 			emit(&g, SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, R(0), R(1), 0));    /* counter[r9] += 1 */
 		}
+	} else if (kind == SCHED_PLAN_STICKY) {
+		if (!sched_sticky_plan_ok(p) || nb < 2) {
+			sbpf_builder__free(g.b);
+			return -EINVAL;
+		}
+		sticky_partial_body(&g);
+		sbpf_builder__bind(g.b, g.account);
 	} else {
 		mvsf_body(&g);
 		sbpf_builder__bind(g.b, g.account);

@@ -39,6 +39,9 @@ static void action_text(const struct sbpf_sched_policy *p, const struct sched_ac
 
 static const char *plan_text(enum sched_plan_kind k)
 {
+	if (k == SCHED_PLAN_STICKY)
+		return "the sticky bucket table in the program; a new bucket takes the decision user space "
+		       "last wrote and is reported; the inner policy runs in user space";
 	return k == SCHED_PLAN_KERNEL
 		       ? "the whole policy in the SK_REUSEPORT program; nothing in user space"
 		       : "MVSF: the program selects the decision user space last wrote for the key's bucket "
@@ -79,7 +82,7 @@ int sbpf_sched_policy__explain(const struct sbpf_sched_policy *p, unsigned n, co
 		char len[32] = "";
 		if (b.ninsns[order[k]])
 			snprintf(len, sizeof(len), "  [%zu insns]", b.ninsns[order[k]]);
-		fprintf(out, "  %zu. %-7s cost %5.0f  %s%s%s%s%s%s\n     %s\n", k + 1, c->name, c->cost, v,
+		fprintf(out, "  %zu. %-13s cost %5.0f  %s%s%s%s%s%s\n     %s\n", k + 1, c->name, c->cost, v,
 			c->cached ? " (cached verdict)" : "", c->reason[0] ? ": " : "", c->reason,
 			order[k] == (size_t)b.chosen ? "  <- chosen" : "", len, plan_text(b.kind[order[k]]));
 	}

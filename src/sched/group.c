@@ -62,7 +62,10 @@ static int on_report(void *ctx, const void *data, size_t len)
 	if (len < sizeof(r))
 		return 0;
 	memcpy(&r, data, sizeof(r));
-	unsigned want = sched_decide(s->b.p, s->b.p->sel, &s->st, r.h, true);
+	/* kernel-sticky reports only new buckets, which the inner decision
+	 * (the default slot) placed; the MVSF reports every packet. */
+	const struct sched_action *a = s->partial ? s->b.p->sel->inner : s->b.p->sel;
+	unsigned want = sched_decide(s->b.p, a, &s->st, r.h, true);
 	s->stats.reports++;
 	if (r.chosen != SCHED_EMPTY)
 		sched_account(s->b.p, &s->st, r.chosen);
@@ -101,8 +104,9 @@ int sbpf_sched__attach(const struct sbpf_sched_policy *p, const int *fds, unsign
 			goto fail;
 		}
 	}
-	s->mvsf = s->b.kind[s->b.chosen] == SCHED_PLAN_MVSF;
-	if (s->mvsf) {
+	s->agent = s->b.kind[s->b.chosen] != SCHED_PLAN_KERNEL;
+	s->partial = s->b.kind[s->b.chosen] == SCHED_PLAN_STICKY;
+	if (s->agent) {
 		s->st.n = n;
 		s->st.nb = s->b.nb;
 		if (!(s->sticky = malloc(sizeof(uint32_t) * s->b.nb))) {
@@ -161,7 +165,7 @@ int sbpf_sched__publish(struct sbpf_sched *s, const char *map, unsigned executor
 	if (executor >= s->b.n)
 		return -EINVAL;
 	store(&s->b.m.user_mem[i][executor], value);
-	if (s->mvsf) {
+	if (s->agent) {
 		pthread_mutex_lock(&s->mu);
 		write_ahead(s, -1);
 		pthread_mutex_unlock(&s->mu);
@@ -171,7 +175,7 @@ int sbpf_sched__publish(struct sbpf_sched *s, const char *map, unsigned executor
 
 int sbpf_sched__poll(struct sbpf_sched *s, int timeout_ms)
 {
-	if (!s->mvsf)
+	if (!s->agent)
 		return 0;
 	pthread_mutex_lock(&s->mu);
 	int r = sbpf_kringbuf__poll(s->rb, timeout_ms);

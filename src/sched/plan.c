@@ -1,7 +1,8 @@
 /* plan.c - plans for a scheduling policy and the optimizer that picks one:
  * the maps of a group (memory-mapped arrays, the socket array, the MVSF's
  * ring buffer), the candidate plans cheapest first (the whole policy in
- * the kernel; the MVSF last) and DSL-guided iteration over them
+ * the kernel; for sticky policies the bucket table in the kernel with new
+ * buckets decided in user space; the MVSF last) and DSL-guided iteration over them
  * (src/dsl/: the real verifier judges each, verdicts are cached).
  *
  * Test knob: SAFEBPF_TEST_REJECT=kernel refuses the in-kernel plan as if
@@ -160,6 +161,10 @@ int sched_build(struct sched_build *b, const struct sbpf_sched_policy *p, unsign
 	if (plan != SBPF_SCHED_PLAN_MVSF) {
 		b->kind[b->ncand] = SCHED_PLAN_KERNEL;
 		b->cand[b->ncand++] = (struct dsl_candidate){ .name = "kernel", .cost = 1 };
+		if (sched_sticky_plan_ok(p)) {
+			b->kind[b->ncand] = SCHED_PLAN_STICKY;
+			b->cand[b->ncand++] = (struct dsl_candidate){ .name = "kernel-sticky", .cost = 10 };
+		}
 	}
 	b->kind[b->ncand] = SCHED_PLAN_MVSF;
 	b->cand[b->ncand++] = (struct dsl_candidate){ .name = "mvsf", .cost = 100, .mvsf = true };

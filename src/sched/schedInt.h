@@ -124,8 +124,14 @@ struct sched_report {
 
 enum sched_plan_kind {
 	SCHED_PLAN_KERNEL,            /* the whole policy in the kernel */
+	SCHED_PLAN_STICKY,            /* sticky(inner): the bucket table in the kernel; a new
+				         bucket takes the default user space wrote and is reported */
 	SCHED_PLAN_MVSF,              /* bucket lookup + report; the policy in user space */
 };
+
+/* Whether plan SCHED_PLAN_STICKY can run @p: sticky over a key-independent
+ * decision (round_robin, least_loaded, executor), no counters. */
+bool sched_sticky_plan_ok(const struct sbpf_sched_policy *p);
 
 /* Emits the program of plan @kind for @p with @n executors and @nb buckets.
  * 0 with *@out (malloc'ed) or a negative errno. */
@@ -134,7 +140,7 @@ int sched_codegen(const struct sbpf_sched_policy *p, enum sched_plan_kind kind, 
 
 /* ---- plan.c: maps, candidates, the optimizer -------------------------------- */
 
-#define SCHED_NCAND 2
+#define SCHED_NCAND 3
 
 /* A policy built for a group of n executors: its maps, its candidate
  * plans with their programs and verdicts, and the loaded choice. */
@@ -165,7 +171,8 @@ struct sbpf_kringbuf;
 struct sbpf_sched {
 	struct sched_build b;         /* maps and the loaded program */
 	int attach_fd;                /* the socket the program is attached through */
-	bool mvsf;                    /* the MVSF runs: the agent decides */
+	bool agent;                   /* MVSF or kernel-sticky: the user-space agent decides */
+	bool partial;                 /* kernel-sticky: reports are new buckets, decided by sel->inner */
 	struct sbpf_kringbuf *rb;     /* MVSF reports */
 	struct sched_state st;        /* the agent's policy state */
 	uint32_t *sticky;             /* the agent's sticky table (nb) */

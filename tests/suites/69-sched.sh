@@ -149,13 +149,21 @@ grep -q "kernel .*refused" <<<"$out" && grep -q "mvsf .*accepted  <- chosen" <<<
 out=$("$bin" sched explain "$tmp/sticky.sched" --workers 3 2>&1)
 grep -q "kernel .*accepted  <- chosen" <<<"$out" && grep -q "1026 buckets" <<<"$out" && grep -q "lock cmpxchg" <<<"$out" \
 	&& ok || bad "explain sticky: $out"
-export SAFEBPF_TEST_REJECT=kernel
-serve sticky auto udp 30
-grep -q "plan=mvsf" <<<"$ready" && ok || bad "fallback run: $ready"
-"$client" --port "$port" seq 30 5 6 4 > "$tmp/answers" 2>&1
-finish
-unset SAFEBPF_TEST_REJECT
-grep -q "^counts 10 10 5 5$" "$tmp/answers" && ok || bad "fallback distribution: $(tail -1 "$tmp/answers")"
+# sticky(round_robin) without the whole-policy plan: kernel-sticky (the
+# bucket table in the kernel, only new sessions reported), then the MVSF
+for rej in kernel kernel,kernel-sticky; do
+	want=kernel-sticky reports=6; [ "$rej" != kernel ] && want=mvsf reports=30
+	export SAFEBPF_TEST_REJECT=$rej
+	serve sticky auto udp 30
+	grep -q "plan=$want" <<<"$ready" && ok || bad "fallback ($rej) run: $ready"
+	"$client" --port "$port" --sport-base "$sbase" seq 30 5 6 4 > "$tmp/answers" 2>&1
+	finish
+	unset SAFEBPF_TEST_REJECT
+	grep -q "^counts 10 10 5 5$" "$tmp/answers" && ok || bad "fallback ($rej) distribution: $(tail -1 "$tmp/answers")"
+	grep -q "plan $want: $reports reports, 0 lagged, 0 lost" <<<"$srv_out" && ok || bad "fallback ($rej) agent: $srv_out"
+done
+out=$(SAFEBPF_TEST_REJECT=kernel "$bin" sched explain "$tmp/sticky.sched" --workers 4 2>&1)
+grep -qE "kernel-sticky +cost +10  accepted  <- chosen" <<<"$out" && ok || bad "explain kernel-sticky: $out"
 
 # 5. the library API on a caller's own socket group (examples/sched_group.c)
 if cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude examples/sched_group.c build/libsafebpf.a \

@@ -174,7 +174,26 @@ Test(sched, codegen_every_policy)
 				cr_assert(len > 8 && len < 4096);
 				free(insns);
 			}
+			struct sbpf_insn *insns = NULL;
+			size_t len = 0;
+			int rc = sched_codegen(p, SCHED_PLAN_STICKY, n, sched_buckets(p, n), &m, &insns, &len);
+			cr_assert_eq(rc, sched_sticky_plan_ok(p) ? 0 : -EINVAL, "%s: kernel-sticky %d", pols[i], rc);
+			free(insns);
 		}
+		sbpf_sched_policy__free(p);
+	}
+	/* kernel-sticky: sticky over a key-independent decision, no counters */
+	const char *yes[] = { "policy a key cpu select sticky(round_robin)", "policy b key cpu map m select sticky(least_loaded(m))" };
+	const char *no[] = { "policy c key cpu select sticky(hash)", "policy d key cpu select hash",
+			     "policy e key cpu counter c select sticky(least_loaded(c))" };
+	for (size_t i = 0; i < 2; i++) {
+		struct sbpf_sched_policy *p = compile_ok(yes[i]);
+		cr_assert(sched_sticky_plan_ok(p), "%s", yes[i]);
+		sbpf_sched_policy__free(p);
+	}
+	for (size_t i = 0; i < 3; i++) {
+		struct sbpf_sched_policy *p = compile_ok(no[i]);
+		cr_assert(!sched_sticky_plan_ok(p), "%s", no[i]);
 		sbpf_sched_policy__free(p);
 	}
 }

@@ -45,6 +45,7 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* Compiles the policy of @file (or @text), printing diagnostics. An exit code. */
 static int compile(const char *file, const char *text, struct sbpf_sched_policy **p)
 {
 	char *buf = NULL;
@@ -66,6 +67,9 @@ static int compile(const char *file, const char *text, struct sbpf_sched_policy 
 	return e ? EXIT_INPUT : EXIT_OK;
 }
 
+/* `eval`: the reference semantics over the requests on standard input, one
+ * executor per line, as a server answering them one at a time (publishing
+ * requests handled into the first map with @handled) would see them. */
 static int eval_trace(const struct sbpf_sched_policy *p, unsigned n, bool tcp, bool handled, uint16_t port)
 {
 	struct sched_state st = { .n = n, .nb = sched_buckets(p, n) };

@@ -48,6 +48,7 @@ static void on_signal(int sig)
 	stop_sig = 1;
 }
 
+/* Sleeps @us microseconds (the request's service time). */
 static void pause_us(uint64_t us)
 {
 	if (!us)
@@ -94,6 +95,8 @@ static int finish(struct worker *w)
 	return srv->o->count && t >= srv->o->count;
 }
 
+/* One worker: waits for a request (or the stop pipe), serves it, replies;
+ * ends the server after o->count requests. */
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -153,6 +156,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* A socket of the group: SO_REUSEPORT, bound to 127.0.0.1:port, listening
+ * for TCP. The fd, or -1 with a reason in @err. */
 static int open_socket(const struct sched_server_opts *o, char *err, size_t errsz)
 {
 	int one = 1;

@@ -55,6 +55,8 @@ static void write_ahead(struct sbpf_sched *s, int64_t bkt)
 		store(&table[s->b.nb], sched_decide(p, a, &s->st, 0, false));
 }
 
+/* One report of the kernel (ring-buffer callback): decide it as the
+ * policy would, count lag, write ahead. */
 static int on_report(void *ctx, const void *data, size_t len)
 {
 	struct sbpf_sched *s = ctx;

@@ -56,6 +56,7 @@ static void unmap(uint64_t **mem, size_t len)
 	*mem = NULL;
 }
 
+/* Every map of @b (any candidate may need them). 0 or a negative errno. */
 static int create_maps(struct sched_build *b, char *err, size_t errsz)
 {
 	struct sched_maps *m = &b->m;
@@ -88,6 +89,7 @@ fail:
 	return e;
 }
 
+/* dsl_judge.fingerprint: generates candidate @c's program and hashes it. */
 static int fingerprint(void *ctx, struct dsl_candidate *c, uint64_t *fp, char *reason, size_t rsz)
 {
 	struct sched_build *b = ctx;
@@ -107,6 +109,8 @@ static int fingerprint(void *ctx, struct dsl_candidate *c, uint64_t *fp, char *r
 	return 0;
 }
 
+/* dsl_judge.load: the verifier judges candidate @c's program; the accepted
+ * one stays loaded in b->prog_fd. */
 static int load(void *ctx, struct dsl_candidate *c, char *reason, size_t rsz)
 {
 	struct sched_build *b = ctx;

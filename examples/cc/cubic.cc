@@ -1,0 +1,77 @@
+# cubic.cc - CUBIC (RFC 9438) in the safebpf congestion-control DSL, in
+# integer arithmetic: C = 0.4, beta = 0.7, fast convergence, the
+# Reno-friendly region, slow start without HyStart. Windows in packets,
+# times in microseconds; K is kept in milliseconds.
+algorithm sbpf_cubic
+
+state wnd = 10
+state ssthresh = 0x7fffffff
+state wmax = 0             # window before the last reduction
+state epoch = 0            # start of this congestion-avoidance epoch (us), 0: none
+state origin = 0           # the curve's plateau (packets)
+state k = 0                # time to reach the plateau (ms)
+state acc = 0              # growth credit (packet-ACKs)
+state west = 0             # Reno-friendly estimate, in 1/1000 packets
+state target = 0
+state was_recovery = 0     # the previous ACK was in fast recovery
+state was_timeout = 0      # the previous ACK was in the Loss state
+
+when timeout && !was_timeout {
+    wmax = wnd
+    ssthresh = max(wnd * 7 / 10, 2)
+    wnd = 1
+    epoch = 0
+} else when recovery && !was_recovery {
+    # fast convergence: release bandwidth when the plateau shrinks
+    when wnd < wmax {
+        wmax = wnd * 17 / 20
+    } else {
+        wmax = wnd
+    }
+    wnd = max(wnd * 7 / 10, 2)
+    ssthresh = wnd
+    epoch = 0
+} else when recovery == 0 && wnd < ssthresh {
+    wnd = min(wnd + acked, ssthresh)
+} else when recovery == 0 {
+    when epoch == 0 {
+        epoch = now
+        acc = 0
+        west = wnd * 1000
+        when wnd < wmax {
+            # K = cbrt(wmax * (1 - beta) / C) seconds = cbrt((wmax - wnd) * 2.5e9) ms
+            k = cbrt((wmax - wnd) * 2500000000)
+            origin = wmax
+        } else {
+            k = 0
+            origin = wnd
+        }
+    }
+    # t in ms, one minimum RTT ahead; target = origin +- C * |t - K|^3
+    when (now - epoch + min_rtt) / 1000 >= k {
+        target = origin + 4 * ((now - epoch + min_rtt) / 1000 - k) * ((now - epoch + min_rtt) / 1000 - k) * ((now - epoch + min_rtt) / 1000 - k) / 10000000000
+    } else {
+        target = origin - min(origin - 1, 4 * (k - (now - epoch + min_rtt) / 1000) * (k - (now - epoch + min_rtt) / 1000) * (k - (now - epoch + min_rtt) / 1000) / 10000000000)
+    }
+    # Reno-friendly region: alpha = 3 (1 - beta) / (1 + beta) = 0.529 per window
+    west = west + acked * 529 / wnd
+    target = max(target, west / 1000)
+    when target > wnd {
+        acc = acc + acked * (target - wnd)
+    } else {
+        acc = acc + acked / 100 + (acked % 100 != 0)
+    }
+    when acc >= wnd {
+        wnd = wnd + acc / wnd
+        acc = acc % wnd
+    }
+}
+
+fold {
+    was_recovery = recovery
+    was_timeout = timeout
+}
+
+when 1 {
+    set cwnd = wnd
+}

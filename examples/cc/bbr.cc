@@ -16,17 +16,23 @@ state full_cnt = 0         # startup: rounds without that growth
 state round_start = 0
 state phase = 0            # probe_bw phase, 0..7
 state gain = 2885          # pacing gain in thousandths
-state bdp = 4              # bandwidth-delay product (packets)
+state bdp = 8              # bandwidth-delay product (packets)
+state sample = 0           # this ACK's usable delivery rate
 
 fold {
-    bw = max(bw, rate)
+    # an app-limited sample, or one over less than a quarter round trip (a burst of
+    # ACKs), says nothing about the path; one sample raises the estimate by at most
+    # a quarter (plus 1 MB/s), so a rare burst cannot run away with it
+    sample = min(rate * (app_limited == 0) * (interval * 4 >= srtt), btl * 5 / 4 + 1000000)
+    bw = max(bw, sample)
     btl = max(bw, bw_prev)
-    bdp = max(btl * min_rtt / 1000000 / max(mss, 1), 4)
+    # bandwidth-delay product over the minimum RTT, at least 8 packets
+    bdp = max(btl * min_rtt / 1000000 / max(mss, 1), 8)
 }
 
 when now - win_start > 10 * max(srtt, 1) {
     bw_prev = bw
-    bw = rate
+    bw = sample
     win_start = now
 }
 

@@ -1,7 +1,9 @@
 # cubic.cc - CUBIC (RFC 9438) in the safebpf congestion-control DSL, in
 # integer arithmetic: C = 0.4, beta = 0.7, fast convergence, the
-# Reno-friendly region, slow start without HyStart. Windows in packets,
-# times in microseconds; K is kept in milliseconds.
+# Reno-friendly region, growth capped at half a packet per ACK as Linux
+# does, slow start left on a delay increase (HyStart's delay rule, on each
+# RTT sample). Windows in packets, times in microseconds; K is kept in
+# milliseconds.
 algorithm sbpf_cubic
 
 state wnd = 10
@@ -33,6 +35,10 @@ when timeout && !was_timeout {
     epoch = 0
 } else when recovery == 0 && wnd < ssthresh {
     wnd = min(wnd + acked, ssthresh)
+    # HyStart (delay): the RTT grew by max(min RTT / 8, 4 ms): the queue is filling
+    when wnd >= 16 && rtt > min_rtt + max(min_rtt / 8, 4000) {
+        ssthresh = wnd
+    }
 } else when recovery == 0 {
     when epoch == 0 {
         epoch = now
@@ -57,7 +63,7 @@ when timeout && !was_timeout {
     west = west + acked * 529 / wnd
     target = max(target, west / 1000)
     when target > wnd {
-        acc = acc + acked * (target - wnd)
+        acc = acc + acked * min(target - wnd, wnd / 2)
     } else {
         acc = acc + acked / 100 + (acked % 100 != 0)
     }

@@ -173,7 +173,11 @@ int cc_plan(struct cc_prog *p, enum cc_plan_mode mode, const char *name, bool do
 	for (int cb = 0; cb < CC_NCB; cb++)
 		h->insns[cb] = h->gen[c].n[cb];
 	if (do_register) {
+		/* TCP_CONG_NON_RESTRICTED: any socket may select it, and a network
+		 * namespace may make it its default (sysctl). */
+		uint32_t flags = 1;
 		if ((r = sbpf_kstructops__set(h->ops, "name", h->name, strlen(h->name) + 1)) ||
+		    (r = sbpf_kstructops__set(h->ops, "flags", &flags, sizeof(flags))) ||
 		    (r = sbpf_kstructops__register(h->ops, h->name, err, errsz))) {
 			if (r == -ENOENT || r == -E2BIG)
 				snprintf(err, errsz, "cannot set the struct_ops name '%s'", h->name);

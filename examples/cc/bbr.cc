@@ -20,10 +20,11 @@ state bdp = 8              # bandwidth-delay product (packets)
 state sample = 0           # this ACK's usable delivery rate
 
 fold {
-    # an app-limited sample, or one over less than a quarter round trip (a burst of
-    # ACKs), says nothing about the path; one sample raises the estimate by at most
-    # a quarter (plus 1 MB/s), so a rare burst cannot run away with it
-    sample = min(rate * (app_limited == 0) * (interval * 4 >= srtt), btl * 5 / 4 + 1000000)
+    # an app-limited sample, one over fewer than 8 packets or less than a quarter
+    # round trip (a burst of ACKs) says nothing about the path; one sample raises
+    # the estimate by at most a quarter (plus 1 MB/s)
+    sample = min(rate * (app_limited == 0) * (delivered >= 8) * (interval * 4 >= srtt),
+                 btl * 5 / 4 + 1000000)
     bw = max(bw, sample)
     btl = max(bw, bw_prev)
     # bandwidth-delay product over the minimum RTT, at least 8 packets

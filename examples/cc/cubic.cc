@@ -1,9 +1,9 @@
 # cubic.cc - CUBIC (RFC 9438) in the safebpf congestion-control DSL, in
 # integer arithmetic: C = 0.4, beta = 0.7, fast convergence, the
-# Reno-friendly region, growth capped at half a packet per ACK as Linux
-# does, slow start left on a delay increase (HyStart's delay rule, on each
-# RTT sample). Windows in packets, times in microseconds; K is kept in
-# milliseconds.
+# Reno-friendly region, growth only while the window limits sending and
+# capped at half a packet per ACK as Linux does, slow start left by
+# HyStart's ACK-train and delay rules. Windows in packets, times in
+# microseconds; K is kept in milliseconds.
 algorithm sbpf_cubic
 
 state wnd = 10
@@ -12,9 +12,12 @@ state wmax = 0             # window before the last reduction
 state epoch = 0            # start of this congestion-avoidance epoch (us), 0: none
 state origin = 0           # the curve's plateau (packets)
 state k = 0                # time to reach the plateau (ms)
-state acc = 0              # growth credit (packet-ACKs)
+state acc = 0              # growth credit (1/100 packet-ACKs)
+state inc = 0              # packets added on this ACK
 state west = 0             # Reno-friendly estimate, in 1/1000 packets
 state target = 0
+state round_start = 0      # HyStart: start of this round trip (us)
+state last_ack = 0         # HyStart: last ACK of the current ACK train
 state was_recovery = 0     # the previous ACK was in fast recovery
 state was_timeout = 0      # the previous ACK was in the Loss state
 
@@ -33,13 +36,25 @@ when timeout && !was_timeout {
     wnd = max(wnd * 7 / 10, 2)
     ssthresh = wnd
     epoch = 0
-} else when recovery == 0 && wnd < ssthresh {
+} else when recovery == 0 && cwnd_limited && wnd < ssthresh {
     wnd = min(wnd + acked, ssthresh)
-    # HyStart (delay): the RTT grew by max(min RTT / 8, 4 ms): the queue is filling
+    # HyStart, from 16 packets on. ACK train: the ACKs of this round trip,
+    # each within 2 ms of the last, already span half the minimum RTT.
+    # Delay: the RTT grew by max(min RTT / 8, 4 ms): the queue is filling.
+    when now - round_start > srtt {
+        round_start = now
+        last_ack = now
+    }
+    when now - last_ack <= 2000 {
+        last_ack = now
+        when wnd >= 16 && now - round_start > min_rtt / 2 {
+            ssthresh = wnd
+        }
+    }
     when wnd >= 16 && rtt > min_rtt + max(min_rtt / 8, 4000) {
         ssthresh = wnd
     }
-} else when recovery == 0 {
+} else when recovery == 0 && cwnd_limited {
     when epoch == 0 {
         epoch = now
         acc = 0
@@ -62,15 +77,16 @@ when timeout && !was_timeout {
     # Reno-friendly region: alpha = 3 (1 - beta) / (1 + beta) = 0.529 per window
     west = west + acked * 529 / wnd
     target = max(target, west / 1000)
+    # growth credit in 1/100 packet-ACKs: (target - wnd) / wnd packets per ACK
+    # (at most half a packet), or one packet per 100 windows at the plateau
     when target > wnd {
-        acc = acc + acked * min(target - wnd, wnd / 2)
+        acc = acc + acked * 100 * min(target - wnd, wnd / 2)
     } else {
-        acc = acc + acked / 100 + (acked % 100 != 0)
+        acc = acc + acked
     }
-    when acc >= wnd {
-        wnd = wnd + acc / wnd
-        acc = acc % wnd
-    }
+    inc = acc / (100 * wnd)
+    acc = acc - inc * 100 * wnd
+    wnd = wnd + inc
 }
 
 fold {

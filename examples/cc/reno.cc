@@ -1,5 +1,6 @@
 # reno.cc - TCP Reno (RFC 5681) in the safebpf congestion-control DSL:
-# slow start, congestion avoidance (one packet per window of ACKs), halve
+# slow start, congestion avoidance (one packet per window of ACKs), growth
+# only while the window limits sending (as Linux does), halve
 # the window once per loss episode (on entering fast recovery), restart
 # from one packet after a retransmission timeout.
 algorithm sbpf_reno
@@ -18,7 +19,7 @@ when timeout && !was_timeout {
     ssthresh = max(wnd / 2, 2)
     wnd = ssthresh
     acc = 0
-} else when recovery == 0 {
+} else when recovery == 0 && cwnd_limited {
     when wnd < ssthresh {
         wnd = min(wnd + acked, ssthresh)
     } else {

@@ -39,6 +39,7 @@ enum cc_meas {
 	CC_M_MSS,         /* sender MSS in bytes */
 	CC_M_CWND,        /* the socket's congestion window now, in packets */
 	CC_M_APP_LIMITED, /* 1 when the sample was application-limited */
+	CC_M_CWND_LIMITED,/* 1 when the window limits sending (the kernel's tcp_is_cwnd_limited) */
 	CC_NMEAS
 };
 
@@ -169,8 +170,12 @@ struct cc_layout {
 		retrans_out, tcp_mstamp;  /* tcp_sock fields (bytes from the start) */
 	uint32_t ca_state_byte;          /* byte holding icsk_ca_state */
 	uint32_t ca_state_shift, ca_state_mask; /* its bit position and mask in that byte */
+	uint32_t cwnd_limited_byte, cwnd_limited_shift; /* tcp_sock.is_cwnd_limited (1 bit) */
+	uint32_t max_packets_out;        /* tcp_sock.max_packets_out (4 bytes) */
 	uint32_t pacing_rate;            /* sock.sk_pacing_rate (8 bytes) */
 	uint32_t pacing_status;          /* sock.sk_pacing_status (4 bytes) */
+	uint32_t max_pacing_rate;        /* sock.sk_max_pacing_rate (8 bytes) */
+	uint32_t snd_ssthresh;           /* tcp_sock.snd_ssthresh (4 bytes) */
 	uint32_t rs_delivered, rs_interval_us, rs_rtt_us, rs_losses, rs_acked_sacked,
 		rs_is_app_limited;       /* rate_sample fields */
 	uint32_t tcp_sock_size, rate_sample_size; /* sizes of both structures */
@@ -277,7 +282,7 @@ struct cc_run_stats {
  * space for the MVSF plan, prints reports. Returns 0 or a negative errno. */
 int cc_run(struct cc_handle *h, const struct cc_run_opts *o, struct cc_run_stats *st);
 
-/* The text form of an ACK record (replay input): "ack FLOW m0 m1 ... m15". */
+/* The text form of an ACK record (replay input): "ack FLOW m0 m1 ... m16". */
 void cc_record_line(FILE *f, uint32_t flow, const uint64_t *meas);
 
 /* ---- replay (replay.c) ------------------------------------------------------ */

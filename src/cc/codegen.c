@@ -179,6 +179,38 @@ static void apply_rate(struct gen *g, int reg)
 	E(SBPF_ST_MEM(SBPF_W, 6, (int16_t)g->l->pacing_status, SK_PACING_NEEDED));
 }
 
+/* For a program that never sets the pacing rate: keeps sk_pacing_rate as the
+ * kernel does after every ACK for its own algorithms (tcp_update_pacing_rate:
+ * mss * max(cwnd, packets_out) / srtt, times 2 in slow start, i.e. while
+ * cwnd < ssthresh / 2, else times 1.2, capped by sk_max_pacing_rate). TCP
+ * small queues bound what a socket keeps in the qdisc by this rate; pacing
+ * itself stays off (sk_pacing_status is left alone). */
+static void default_pacing(struct gen *g)
+{
+	const struct cc_layout *l = g->l;
+	E(SBPF_LDX_MEM(SBPF_W, 1, 6, (int16_t)l->snd_cwnd));
+	E(SBPF_LDX_MEM(SBPF_W, 2, 6, (int16_t)l->packets_out));
+	E(SBPF_JMP_REG(SBPF_JGE, 1, 2, 1));
+	E(SBPF_MOV64_REG(1, 2));                          /* r1 = max(cwnd, packets_out) */
+	E(SBPF_LDX_MEM(SBPF_W, 0, 6, (int16_t)l->mss_cache));
+	E(SBPF_ALU64_IMM(SBPF_MUL, 0, 80000));            /* (USEC_PER_SEC / 100) << 3 */
+	E(SBPF_ALU64_REG(SBPF_MUL, 0, 1));
+	E(SBPF_LDX_MEM(SBPF_W, 2, 6, (int16_t)l->snd_ssthresh));
+	E(SBPF_ALU64_IMM(SBPF_RSH, 2, 1));
+	E(SBPF_LDX_MEM(SBPF_W, 1, 6, (int16_t)l->snd_cwnd));
+	E(SBPF_MOV64_IMM(3, 120));
+	E(SBPF_JMP_REG(SBPF_JGE, 1, 2, 1));
+	E(SBPF_MOV64_IMM(3, 200));
+	E(SBPF_ALU64_REG(SBPF_MUL, 0, 3));
+	E(SBPF_LDX_MEM(SBPF_W, 2, 6, (int16_t)l->srtt_us)); /* srtt << 3 */
+	E(SBPF_JMP_IMM(SBPF_JEQ, 2, 0, 1));
+	E(SBPF_ALU64_REG(SBPF_DIV, 0, 2));
+	E(SBPF_LDX_MEM(SBPF_DW, 1, 6, (int16_t)l->max_pacing_rate));
+	E(SBPF_JMP_REG(SBPF_JLE, 0, 1, 1));
+	E(SBPF_MOV64_REG(0, 1));
+	E(SBPF_STX_MEM(SBPF_DW, 6, 0, (int16_t)l->pacing_rate));
+}
+
 static void stmts(struct gen *g, const struct cc_stmt *s)
 {
 	for (; s; s = s->next) {
@@ -291,6 +323,21 @@ static void measurements(struct gen *g)
 	put_meas(g, CC_M_CWND);
 	E(SBPF_LDX_MEM(SBPF_B, 0, 7, (int16_t)l->rs_is_app_limited));
 	put_meas(g, CC_M_APP_LIMITED);
+	/* tcp_is_cwnd_limited: in slow start (cwnd < ssthresh) while
+	 * cwnd < 2 * max_packets_out, else the is_cwnd_limited bit */
+	E(SBPF_LDX_MEM(SBPF_W, 1, 6, (int16_t)l->snd_cwnd));
+	E(SBPF_LDX_MEM(SBPF_W, 2, 6, (int16_t)l->snd_ssthresh));
+	E(SBPF_JMP_REG(SBPF_JGE, 1, 2, 6));
+	E(SBPF_LDX_MEM(SBPF_W, 2, 6, (int16_t)l->max_packets_out));
+	E(SBPF_ALU64_IMM(SBPF_LSH, 2, 1));
+	E(SBPF_MOV64_IMM(0, 1));
+	E(SBPF_JMP_REG(SBPF_JLT, 1, 2, 4));
+	E(SBPF_MOV64_IMM(0, 0));
+	E(SBPF_JA(2));
+	E(SBPF_LDX_MEM(SBPF_B, 0, 6, (int16_t)l->cwnd_limited_byte));
+	E(SBPF_ALU64_IMM(SBPF_RSH, 0, (int32_t)l->cwnd_limited_shift)); /* shift by 0 is allowed */
+	E(SBPF_ALU64_IMM(SBPF_AND, 0, 1));
+	put_meas(g, CC_M_CWND_LIMITED);
 }
 
 /* r8 = the socket's storage (created on demand; exit when none). When its
@@ -384,10 +431,19 @@ static void cong_control(struct gen *g, bool kernel)
 		sbpf_builder__bind(g->b, l_rate);
 		E(SBPF_LDX_MEM(SBPF_DW, 1, 7, 8));
 		apply_rate(g, 1);
+		if (!g->p->uses_rate)
+			default_pacing(g);
 	} else {
+		/* Test knob: a store the verifier forbids (srtt_us is not writable
+		 * from tcp_congestion_ops), so tests can watch a real refusal, its
+		 * reason and its cached verdict. */
+		if (getenv("SAFEBPF_CC_TEST_BAD_STORE"))
+			E(SBPF_ST_MEM(SBPF_W, 6, (int16_t)g->l->srtt_us, 0));
 		E(SBPF_ST_MEM(SBPF_DW, SBPF_REG_FP, OFF_FLAG, 0));
 		for (size_t i = 0; i < g->p->nitems; i++)
 			stmts(g, g->p->items[i].stmts);
+		if (!g->p->uses_rate)
+			default_pacing(g);
 		if (g->p->uses_report) {
 			E(SBPF_LDX_MEM(SBPF_DW, 1, SBPF_REG_FP, OFF_FLAG));
 			jmp_imm(g, SBPF_JEQ, 1, 0, l_out);

@@ -14,7 +14,7 @@
 
 static const char *const names[CC_NMEAS] = {
 	"acked", "rtt", "srtt", "min_rtt", "loss", "timeout", "recovery", "ecn", "inflight",
-	"delivered", "interval", "rate", "now", "mss", "cwnd", "app_limited",
+	"delivered", "interval", "rate", "now", "mss", "cwnd", "app_limited", "cwnd_limited",
 };
 
 const char *cc_meas_name(int m)
@@ -98,6 +98,9 @@ static int load_layout(struct cc_layout *l)
 		  field(btf, "tcp_sock", "tcp_mstamp", 8, &l->tcp_mstamp) ||
 		  field(btf, "sock", "sk_pacing_rate", 8, &l->pacing_rate) ||
 		  field(btf, "sock", "sk_pacing_status", 4, &l->pacing_status) ||
+		  field(btf, "sock", "sk_max_pacing_rate", 8, &l->max_pacing_rate) ||
+		  field(btf, "tcp_sock", "snd_ssthresh", 4, &l->snd_ssthresh) ||
+		  field(btf, "tcp_sock", "max_packets_out", 4, &l->max_packets_out) ||
 		  field(btf, "rate_sample", "delivered", 4, &l->rs_delivered) ||
 		  field(btf, "rate_sample", "interval_us", 8, &l->rs_interval_us) ||
 		  field(btf, "rate_sample", "rtt_us", 8, &l->rs_rtt_us) ||
@@ -117,6 +120,17 @@ static int load_layout(struct cc_layout *l)
 			l->ca_state_byte = bo / 8;
 			l->ca_state_shift = bo % 8; /* little endian: bit offsets count from bit 0 */
 			l->ca_state_mask = (1u << bs) - 1;
+		}
+	}
+	if (!err) {
+		__s32 id = btf__find_by_name_kind(btf, "tcp_sock", BTF_KIND_STRUCT);
+		__u32 bo, bs, bytes;
+		if (find_member(btf, (__u32)id, "is_cwnd_limited", 0, &bo, &bs, &bytes, 0) || bs != 1) {
+			snprintf(cached_why, sizeof(cached_why), "vmlinux BTF has no is_cwnd_limited bit");
+			err = 1;
+		} else {
+			l->cwnd_limited_byte = bo / 8;
+			l->cwnd_limited_shift = bo % 8;
 		}
 	}
 	if (!err) {

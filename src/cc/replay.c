@@ -103,6 +103,9 @@ static uint64_t fill(struct sim *s, const uint64_t *m, uint64_t cwnd)
 	put(s, s->tp, l->snd_cwnd, &u32, 4);
 	u8 = (uint8_t)(m[CC_M_APP_LIMITED] != 0);
 	put(s, s->rs, l->rs_is_app_limited, &u8, 1);
+	/* snd_ssthresh stays 0 (never slow start), so the bit decides */
+	u8 = (uint8_t)((m[CC_M_CWND_LIMITED] != 0) << l->cwnd_limited_shift);
+	put(s, s->tp, l->cwnd_limited_byte, &u8, 1);
 	return m[CC_M_ECN] ? 0x40 : 0;
 }
 
@@ -136,6 +139,10 @@ static void readback(const struct sim *s, uint64_t flag, uint64_t *m)
 	GET(tp, l->tcp_mstamp, m[CC_M_NOW]);
 	GET(tp, l->snd_cwnd, u32); m[CC_M_CWND] = u32;
 	GET(rs, l->rs_is_app_limited, u8); m[CC_M_APP_LIMITED] = u8;
+	GET(tp, l->snd_ssthresh, a);
+	GET(tp, l->max_packets_out, b);
+	GET(tp, l->cwnd_limited_byte, u8);
+	m[CC_M_CWND_LIMITED] = u32 < a ? u32 < 2 * (uint64_t)b : (u8 >> l->cwnd_limited_shift) & 1;
 #undef GET
 }
 
@@ -263,12 +270,20 @@ long cc_replay(const struct cc_prog *p, enum cc_plan_mode mode, FILE *in, FILE *
 			struct cc_effect eff = { 0 };
 			readback(&s, flag, m);
 			cc_eval_items(p, 0, p->nitems, f->state, m, &eff);
+			if (eff.report && getenv("SAFEBPF_CC_REPLAY_REPORTS")) {
+				fprintf(stderr, "report flow=%" PRIu32, id);
+				for (int i = 0; i < p->nstate; i++)
+					fprintf(stderr, " %s=%" PRIu64, p->state_name[i], f->state[i]);
+				fputc('\n', stderr);
+			}
 			if (eff.cwnd)
 				f->cwnd = eff.cwnd;
 			if (eff.rate)
 				f->rate = eff.rate;
 		}
-		fprintf(out, "%" PRIu32 " %" PRIu64 " %" PRIu64 "\n", id, f->cwnd, f->rate);
+		/* A program that never sets the rate leaves the pacing rate to the
+		 * plan's default (not part of the language's semantics): print 0. */
+		fprintf(out, "%" PRIu32 " %" PRIu64 " %" PRIu64 "\n", id, f->cwnd, p->uses_rate ? f->rate : 0);
 		n++;
 	}
 out:

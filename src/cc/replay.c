@@ -153,7 +153,7 @@ struct rflow {
 	uint64_t storage[2 + CC_MAX_STATE];  /* kernel: the socket storage */
 };
 
-/* Parses "ack FLOW m0 .. m15". */
+/* Parses "ack FLOW m0 .. m16" (CC_NMEAS values). */
 static bool parse_line(const char *line, uint32_t *flow, uint64_t *m)
 {
 	char *end;

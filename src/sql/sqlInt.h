@@ -93,6 +93,9 @@ struct sql_origin {
 	const char *tp;        /* "block/block_getrq" */
 	const char *key[2];    /* integer fields naming the event in both tracepoints
 				  ("dev", "sector"); NULL: unused */
+	const char *only_if;   /* integer field of both tracepoints that must be non-zero
+				  for the event to have an origin ("nr_sector": a cache flush
+				  has none, see catalog.c); NULL: every event has one */
 };
 
 struct sql_probe {
@@ -1213,6 +1216,21 @@ int sql_source_replay(struct sql_source *s, sql_row_fn fn, void *ctx);
 int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
 			   char *err, size_t errsz);
 
+
+/* ---- helper programs of kernel plans (kpids.c) --------------------------- */
+
+/* A map that a small program on one tracepoint keeps up to date (the fork
+ * follower of a pid set, the identities of an origin). */
+struct sql_khelper {
+	int map_fd;               /* the map, or -1 */
+	int prog_fd;              /* the program, or -1 */
+	struct sbpf_klink *link;  /* its attachment, or NULL */
+};
+/* Loads @insns[0..@n) as a tracepoint program named @name and attaches it
+ * to @tp; on failure says why in @err (@what names the program). */
+int sql_khelper_attach(struct sql_khelper *h, const struct sbpf_insn *insns, size_t n, const char *name,
+		       const char *tp, const char *what, char *err, size_t errsz);
+void sql_khelper_close(struct sql_khelper *h); /* detaches and closes what is open */
 
 /* ---- identities recorded at an origin tracepoint (korigin.c) ------------- */
 

@@ -17,12 +17,13 @@
 
 #include "cc/ccInt.h"
 #include "cli.h"
+#include "safebpf/asm.h"
 #include "safebpf/kernel.h"
 
 static void usage(FILE *f)
 {
 	fputs("usage: safebpf cc check FILE\n"
-	      "       safebpf cc explain [--plan auto|mvsf|kernel] FILE\n"
+	      "       safebpf cc explain [--plan auto|mvsf|kernel] [--disasm] FILE\n"
 	      "       safebpf cc run [--plan P] [--name NAME] [--record FILE] [--reports FILE]\n"
 	      "                      FILE [-- COMMAND ARGS...]\n"
 	      "       safebpf cc replay [--plan mvsf|kernel] FILE TRACE\n"
@@ -30,7 +31,8 @@ static void usage(FILE *f)
 	      "`when` rules, actions (set cwnd, set rate, report).\n\n"
 	      "  check     parse and check FILE; print its state, folds and rules\n"
 	      "  explain   plan FILE on this kernel (programs loaded, not registered): each\n"
-	      "            candidate plan, its cost, the verifier's verdict and reason\n"
+	      "            candidate plan, its cost, the verifier's verdict and reason;\n"
+	      "            --disasm also prints the chosen plan's programs (verifier-log style)\n"
 	      "  run       register FILE as a tcp_congestion_ops named NAME (default: its\n"
 	      "            `algorithm` name), usable with setsockopt(TCP_CONGESTION) and\n"
 	      "            sysctl net.ipv4.tcp_congestion_control; runs until Ctrl-C or\n"
@@ -106,7 +108,7 @@ static int do_check(struct cc_prog *p)
 	return EXIT_OK;
 }
 
-static void explain(const struct cc_handle *h)
+static void explain(const struct cc_handle *h, bool disasm)
 {
 	size_t order[2];
 	dsl_try_order(h->cand, h->ncand, order);
@@ -135,6 +137,11 @@ static void explain(const struct cc_handle *h)
 	printf("chosen: %s; programs: cong_control %zu, ssthresh %zu, undo_cwnd %zu, release %zu "
 	       "instructions\n", h->cand[h->chosen].name, h->insns[CC_CB_CONG_CONTROL], h->insns[CC_CB_SSTHRESH],
 	       h->insns[CC_CB_UNDO_CWND], h->insns[CC_CB_RELEASE]);
+	for (int cb = 0; disasm && cb < CC_NCB; cb++) {
+		printf("\n%s (%zu instructions):\n", cc_cb_member(cb), h->gen[h->chosen].n[cb]);
+		fflush(stdout);
+		sbpf_disasm(h->gen[h->chosen].insns[cb], h->gen[h->chosen].n[cb], SBPF_DISASM_KERNEL, stdout);
+	}
 }
 
 static int do_run(struct cc_prog *p, enum cc_plan_mode mode, const char *name, const char *record,
@@ -225,7 +232,7 @@ int cmd_cc(int argc, char **argv)
 	int nfiles = 0;
 	char **cmd = NULL;
 	enum cc_plan_mode mode = CC_PLAN_AUTO;
-	bool kmode_given = false;
+	bool kmode_given = false, disasm = false;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--")) {
@@ -237,6 +244,8 @@ int cmd_cc(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			kmode_given = true;
+		} else if (!strcmp(a, "--disasm")) {
+			disasm = true;
 		} else if (!strcmp(a, "--name") && i + 1 < argc) {
 			name = argv[++i];
 			if (strlen(name) > 15) {
@@ -282,7 +291,7 @@ int cmd_cc(int argc, char **argv)
 				fprintf(stderr, "safebpf cc: %s\n", err);
 				rc = EXIT_FAIL;
 			} else {
-				explain(h);
+				explain(h, disasm);
 			}
 			cc_handle_free(h);
 		}

@@ -84,6 +84,9 @@ for f in $PROGS; do
 	check "explain: $f runs in the kernel (verifier accepted the whole program)" \
 		"grep -q '^  kernel  cost .* accepted by the verifier' '$tmp/ex.out' && grep -q '^chosen: kernel' '$tmp/ex.out'"
 done
+"$SB" cc explain --disasm tests/cc/pulse.cc >"$tmp/dis.out" 2>&1
+check "explain --disasm: the chosen plan's four programs, socket storage and ring buffer calls" \
+	"[ \$(grep -cE '^(cong_control|ssthresh|undo_cwnd|release) \\([0-9]+ instructions\\):' '$tmp/dis.out') -eq 4 ] && grep -q 'call 107' '$tmp/dis.out' && grep -q 'call 130' '$tmp/dis.out'"
 SAFEBPF_TEST_REJECT=kernel "$SB" cc explain examples/cc/cubic.cc >"$tmp/ex.out" 2>&1
 check "explain: a refused kernel plan falls back to the MVSF, with the reason" \
 	"grep -q 'kernel .*refused: refused by SAFEBPF_TEST_REJECT' '$tmp/ex.out' && grep -q '^chosen: mvsf' '$tmp/ex.out'"

@@ -212,15 +212,23 @@ struct cc_progs {
 
 /* Generates the programs of a plan: @kernel_items of @p's items run in the
  * kernel (0: the MVSF, which records every ACK and applies the control
- * map; p->nitems: the whole program in the kernel). Only these two splits
- * exist today. Returns 0, or a negative errno with a reason in @err. */
+ * map; p->nitems: the whole program in the kernel; in between: the folds
+ * plan, leading folds in the kernel, their state in each ACK's record, the
+ * rest in user space; see cc_split_point). Returns 0, or a negative errno
+ * with a reason in @err. */
 int cc_codegen(const struct cc_prog *p, size_t kernel_items, const struct cc_layout *l, const struct cc_maps *m,
 	       struct cc_progs *out, char *err, size_t errsz);
 void cc_progs_free(struct cc_progs *g);
 
 /* ---- plans and registration (plan.c) ---------------------------------------- */
 
-enum cc_plan_mode { CC_PLAN_AUTO, CC_PLAN_MVSF, CC_PLAN_KERNEL };
+enum cc_plan_mode { CC_PLAN_AUTO, CC_PLAN_MVSF, CC_PLAN_KERNEL, CC_PLAN_FOLDS };
+
+/* The folds plan's split: the largest k (0: none) such that items [0, k)
+ * are folds, k < nitems, and no item from k on assigns a state variable
+ * items [0, k) use; @owned (CC_MAX_STATE entries, may be NULL) tells which
+ * variables items [0, k) use (the kernel owns them). */
+size_t cc_split_point(const struct cc_prog *p, bool *owned);
 
 struct cc_candidate_info {
 	const char *name;        /* plan name */
@@ -235,8 +243,8 @@ struct sbpf_kstructops;
 struct cc_handle {
 	struct cc_prog *prog;    /* the program (not owned) */
 	char name[16];           /* the name setsockopt(TCP_CONGESTION) takes */
-	struct dsl_candidate cand[2]; /* candidates judged */
-	struct cc_candidate_info info[2]; /* what each is */
+	struct dsl_candidate cand[3]; /* candidates judged */
+	struct cc_candidate_info info[3]; /* what each is */
 	size_t ncand;            /* number of candidates */
 	int chosen;              /* index in cand of the plan that runs */
 	bool kernel;             /* the chosen plan runs the program in the kernel */
@@ -245,7 +253,9 @@ struct cc_handle {
 	struct sbpf_kstructops *ops; /* the chosen plan's programs and registration */
 	size_t insns[CC_NCB];    /* sizes of the chosen plan's programs */
 	struct sbpf_kstructops *trial; /* programs of the candidate being judged */
-	struct cc_progs gen[2];  /* generated programs per candidate */
+	struct cc_progs gen[3];  /* generated programs per candidate */
+	size_t user_from;        /* the first item user space runs (0: MVSF, all of them) */
+	bool owned[CC_MAX_STATE];/* folds plan: state variables the kernel keeps */
 	bool registered;         /* registered as tcp_congestion_ops */
 	uint32_t map_id, link_id;/* ids of the struct_ops map and link */
 };
@@ -289,7 +299,9 @@ void cc_record_line(FILE *f, uint32_t flow, const uint64_t *meas);
 
 /* Feeds recorded ACK lines of @in to plan @mode of @p (MVSF: the reference
  * semantics in user space; kernel: the generated in-kernel eBPF program run
- * in safebpf's interpreter on a synthetic socket) and writes one line per
+ * in safebpf's interpreter on a synthetic socket; folds: the folds plan's
+ * program there, the rest with the reference semantics on its record; a
+ * program without a split is refused with -EINVAL) and writes one line per
  * ACK, "FLOW cwnd rate", to @out. The socket's cwnd is the one the plan set
  * last (the record's initial one until then). Returns the number of ACKs
  * replayed, or a negative errno with a reason in @err. */

@@ -28,8 +28,9 @@
 /* Stack layout (offsets from r10). */
 #define OFF_FLAG  (-8)                             /* u64: a report ran */
 #define OFF_KEY   (-16)                            /* u32: flow id as a map key */
-#define OFF_REC   (-16 - 8 * (CC_NMEAS + 1))       /* record: header, measurements */
+#define OFF_REC   (-16 - 8 * (CC_NMEAS + 1 + CC_MAX_STATE)) /* record: header, measurements, state */
 #define OFF_MEAS(m) (OFF_REC + 8 * (1 + (m)))
+#define OFF_RSTATE(i) OFF_MEAS(CC_NMEAS + (i))     /* folds plan: state in the record */
 #define OFF_TMP(d) (OFF_REC - 8 * ((d) + 1))       /* expression temporaries */
 #define REC_BYTES (8 * (CC_NMEAS + 1))
 
@@ -400,22 +401,34 @@ static void output(struct gen *g, int bytes)
 	sbpf_builder__bind(g->b, l_ok);
 }
 
-static void cong_control(struct gen *g, bool kernel)
+/* @kitems: items run in the kernel (0: MVSF; all: the kernel plan; else
+ * the folds plan, whose leading folds run here and whose record carries the
+ * state after them). */
+static void cong_control(struct gen *g, size_t kitems)
 {
 	int l_out = sbpf_builder__new_label(g->b);
+	bool kernel = kitems == g->p->nitems;
 	E(SBPF_LDX_MEM(SBPF_DW, 6, 1, 0));   /* sk */
 	E(SBPF_LDX_MEM(SBPF_DW, 9, 1, 16));  /* flag */
 	E(SBPF_LDX_MEM(SBPF_DW, 7, 1, 24));  /* rs */
-	storage(g, l_out, true, kernel);
+	storage(g, l_out, true, kitems > 0);
 	measurements(g);
 	if (!kernel) {
+		int bytes = REC_BYTES;
+		for (size_t i = 0; i < kitems; i++)
+			stmts(g, g->p->items[i].stmts);
+		for (int i = 0; kitems && i < g->p->nstate; i++) {
+			E(SBPF_LDX_MEM(SBPF_DW, 1, 8, STATE_OFF(i)));
+			E(SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 1, OFF_RSTATE(i)));
+			bytes += 8;
+		}
 		/* record header: CC_REC_ACK << 32 | flow */
 		E(SBPF_LDX_MEM(SBPF_W, 1, 8, 0));
 		E(SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 1, OFF_REC));
 		E(SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, OFF_KEY));
 		E(SBPF_MOV64_REG(2, SBPF_REG_FP));
 		E(SBPF_ALU64_IMM(SBPF_ADD, 2, OFF_REC));
-		output(g, REC_BYTES);
+		output(g, bytes);
 		E(SBPF_LDX_MEM(SBPF_W, 1, 8, 0));
 		E(SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, OFF_KEY));
 		map_fd(g, 1, g->m->control);
@@ -509,10 +522,15 @@ int cc_codegen(const struct cc_prog *p, size_t kernel_items, const struct cc_lay
 	       struct cc_progs *out, char *err, size_t errsz)
 {
 	memset(out, 0, sizeof(*out));
-	if (kernel_items && kernel_items != p->nitems) {
-		snprintf(err, errsz, "only whole-program and MVSF plans exist");
-		return -EOPNOTSUPP;
+	if (kernel_items > p->nitems) {
+		snprintf(err, errsz, "the program has only %zu items", p->nitems);
+		return -EINVAL;
 	}
+	for (size_t i = 0; kernel_items < p->nitems && i < kernel_items; i++)
+		if (!p->items[i].fold) {
+			snprintf(err, errsz, "only folds run in the kernel under a split plan");
+			return -EINVAL;
+		}
 	for (int cb = 0; cb < CC_NCB; cb++) {
 		struct gen g = { .b = sbpf_builder__new(), .l = l, .m = m, .p = p };
 		if (!g.b) {
@@ -520,7 +538,7 @@ int cc_codegen(const struct cc_prog *p, size_t kernel_items, const struct cc_lay
 			return -ENOMEM;
 		}
 		switch (cb) {
-		case CC_CB_CONG_CONTROL: cong_control(&g, kernel_items > 0); break;
+		case CC_CB_CONG_CONTROL: cong_control(&g, kernel_items); break;
 		case CC_CB_SSTHRESH: ssthresh(&g); break;
 		case CC_CB_UNDO_CWND: undo_cwnd(&g); break;
 		case CC_CB_RELEASE: release(&g); break;

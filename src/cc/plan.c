@@ -113,6 +113,57 @@ static int load(void *ctx, struct dsl_candidate *c, char *reason, size_t rsz)
 	return 0;
 }
 
+/* Marks in @v the state variables @e reads. */
+static void expr_uses(const struct cc_expr *e, bool *v)
+{
+	if (!e)
+		return;
+	if (e->kind == CC_E_STATE)
+		v[e->index] = true;
+	expr_uses(e->a, v);
+	expr_uses(e->b, v);
+}
+
+/* Marks the variables statements @s read (@reads) and assign (@writes). */
+static void stmt_uses(const struct cc_stmt *s, bool *reads, bool *writes)
+{
+	for (; s; s = s->next) {
+		expr_uses(s->e, reads);
+		if (s->kind == CC_S_ASSIGN)
+			writes[s->index] = true;
+		stmt_uses(s->body, reads, writes);
+		stmt_uses(s->els, reads, writes);
+	}
+}
+
+size_t cc_split_point(const struct cc_prog *p, bool *owned)
+{
+	size_t k = 0;
+	while (k < p->nitems && p->items[k].fold)
+		k++;
+	for (; k > 0; k--) {
+		if (k == p->nitems)
+			continue;
+		bool pre[CC_MAX_STATE] = { 0 }, prew[CC_MAX_STATE] = { 0 };
+		bool sufr[CC_MAX_STATE] = { 0 }, sufw[CC_MAX_STATE] = { 0 };
+		for (size_t i = 0; i < k; i++)
+			stmt_uses(p->items[i].stmts, pre, prew);
+		for (size_t i = k; i < p->nitems; i++)
+			stmt_uses(p->items[i].stmts, sufr, sufw);
+		bool ok = true;
+		for (int v = 0; v < CC_MAX_STATE; v++) {
+			pre[v] |= prew[v];
+			ok &= !(pre[v] && sufw[v]);
+		}
+		if (!ok)
+			continue;
+		if (owned)
+			memcpy(owned, pre, sizeof(pre));
+		return k;
+	}
+	return 0;
+}
+
 void cc_handle_free(struct cc_handle *h)
 {
 	if (!h)
@@ -123,7 +174,7 @@ void cc_handle_free(struct cc_handle *h)
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 3; k++)
 		cc_progs_free(&h->gen[k]);
 	free(h);
 }
@@ -147,12 +198,25 @@ int cc_plan(struct cc_prog *p, enum cc_plan_mode mode, const char *name, bool do
 	/* Candidates: the whole program in the kernel (no per-ACK record to user
 	 * space: its cost is the kernel's instructions alone), the MVSF (a
 	 * record and a user-space run per ACK). */
-	if (mode != CC_PLAN_MVSF) {
+	if (mode == CC_PLAN_AUTO || mode == CC_PLAN_KERNEL) {
 		h->info[h->ncand] = (struct cc_candidate_info){ .name = "kernel", .kernel_items = p->nitems, .cost = 1 };
 		h->cand[h->ncand] = (struct dsl_candidate){ .name = "kernel", .cost = 1 };
 		h->ncand++;
 	}
-	if (mode != CC_PLAN_KERNEL) {
+	/* The folds plan: the leading folds in the kernel (they see every ACK,
+	 * even when records are lost), the rules in user space on each record. */
+	size_t k = cc_split_point(p, h->owned);
+	if ((mode == CC_PLAN_AUTO || mode == CC_PLAN_FOLDS) && k) {
+		h->info[h->ncand] = (struct cc_candidate_info){ .name = "folds", .kernel_items = k, .cost = 50 };
+		h->cand[h->ncand] = (struct dsl_candidate){ .name = "folds", .cost = 50 };
+		h->ncand++;
+	} else if (mode == CC_PLAN_FOLDS) {
+		snprintf(err, errsz, "the program has no folds plan: it must start with folds whose state the "
+			 "rules do not assign");
+		cc_handle_free(h);
+		return -EINVAL;
+	}
+	if (mode == CC_PLAN_AUTO || mode == CC_PLAN_MVSF) {
 		h->info[h->ncand] = (struct cc_candidate_info){ .name = "mvsf", .kernel_items = 0, .cost = 100 };
 		h->cand[h->ncand] = (struct dsl_candidate){ .name = "mvsf", .cost = 100, .mvsf = true };
 		h->ncand++;
@@ -167,7 +231,8 @@ int cc_plan(struct cc_prog *p, enum cc_plan_mode mode, const char *name, bool do
 		return c;
 	}
 	h->chosen = c;
-	h->kernel = h->info[c].kernel_items > 0;
+	h->kernel = h->info[c].kernel_items == p->nitems;
+	h->user_from = h->kernel ? p->nitems : h->info[c].kernel_items;
 	h->ops = h->trial;
 	h->trial = NULL;
 	for (int cb = 0; cb < CC_NCB; cb++)

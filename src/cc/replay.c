@@ -26,6 +26,8 @@ struct sim {
 	size_t tp, rs, st, cnt;    /* offsets of tcp_sock, rate_sample, storage, counter */
 	struct cc_layout l;        /* kernel layout */
 	uint64_t reports;          /* ring buffer outputs */
+	uint64_t rec[1 + CC_NMEAS + CC_MAX_STATE]; /* the last ACK record output */
+	size_t reclen;             /* its bytes */
 };
 
 static struct sim *cur;            /* the replay being run (helpers have no context) */
@@ -54,8 +56,12 @@ static uint64_t h_map_delete(uint64_t map, uint64_t key, uint64_t r3, uint64_t r
 
 static uint64_t h_ringbuf_output(uint64_t map, uint64_t data, uint64_t size, uint64_t flags, uint64_t r5)
 {
-	(void)map, (void)data, (void)size, (void)flags, (void)r5;
+	(void)map, (void)flags, (void)r5;
 	cur->reports++;
+	if (size <= sizeof(cur->rec)) {
+		memcpy(cur->rec, (const void *)(uintptr_t)data, size);
+		cur->reclen = size;
+	}
 	return 0;
 }
 
@@ -181,9 +187,16 @@ long cc_replay(const struct cc_prog *p, enum cc_plan_mode mode, FILE *in, FILE *
 	struct rflow *flows = calloc(MAX_FLOWS, sizeof(*flows));
 	size_t nflows = 0;
 	long n = 0;
-	bool kernel = mode == CC_PLAN_KERNEL;
+	bool kernel = mode == CC_PLAN_KERNEL || mode == CC_PLAN_FOLDS;
+	bool owned[CC_MAX_STATE] = { 0 };
+	size_t kitems = mode == CC_PLAN_FOLDS ? cc_split_point(p, owned) : p->nitems;
 	if (!flows)
 		return -ENOMEM;
+	if (mode == CC_PLAN_FOLDS && !kitems) {
+		snprintf(err, errsz, "the program has no folds plan");
+		free(flows);
+		return -EINVAL;
+	}
 	if (cc_layout_get(&s.l, err, errsz)) {
 		n = -ENOENT;
 		goto out;
@@ -200,7 +213,7 @@ long cc_replay(const struct cc_prog *p, enum cc_plan_mode mode, FILE *in, FILE *
 	}
 	if (kernel) {
 		struct cc_maps tags = { TAG_RING, TAG_STORAGE, TAG_CONTROL, TAG_COUNTER };
-		int r = cc_codegen(p, p->nitems, &s.l, &tags, &g, err, errsz);
+		int r = cc_codegen(p, kitems, &s.l, &tags, &g, err, errsz);
 		if (r) {
 			n = r;
 			goto out;
@@ -266,6 +279,24 @@ long cc_replay(const struct cc_prog *p, enum cc_plan_mode mode, FILE *in, FILE *
 			memcpy(&cw, s.mem + s.tp + s.l.snd_cwnd, 4);
 			memcpy(&f->rate, s.mem + s.tp + s.l.pacing_rate, 8);
 			f->cwnd = cw;
+			if (mode == CC_PLAN_FOLDS) {
+				/* user space's part, on the record the program sent */
+				struct cc_effect eff = { 0 };
+				if (s.reclen != 8 * (1 + CC_NMEAS + (size_t)p->nstate)) {
+					snprintf(err, errsz, "ACK %ld: no record from the folds plan", n + 1);
+					n = -EPROTO;
+					goto out;
+				}
+				for (int v = 0; v < p->nstate; v++)
+					if (owned[v])
+						f->state[v] = s.rec[1 + CC_NMEAS + v];
+				cc_eval_items(p, kitems, p->nitems, f->state, s.rec + 1, &eff);
+				if (eff.cwnd)
+					f->cwnd = eff.cwnd;
+				if (eff.rate)
+					f->rate = eff.rate;
+				s.reclen = 0;
+			}
 		} else {
 			struct cc_effect eff = { 0 };
 			readback(&s, flag, m);

@@ -97,6 +97,10 @@ static int on_record(void *ctx, const void *data, size_t len)
 	}
 	if (kind != CC_REC_ACK || len < 8 * (1 + CC_NMEAS))
 		return 0;
+	const struct cc_prog *p = rt->h->prog;
+	size_t from = rt->h->user_from;
+	if (from && len < 8 * (1 + CC_NMEAS + (size_t)p->nstate))
+		return 0;
 	uint64_t meas[CC_NMEAS];
 	memcpy(meas, (const char *)data + 8, sizeof(meas));
 	rt->st->acks++;
@@ -106,7 +110,11 @@ static int on_record(void *ctx, const void *data, size_t len)
 	if (!f)
 		return 0; /* table full: the flow keeps its last control values */
 	struct cc_effect eff = { 0 };
-	cc_eval_items(rt->h->prog, 0, rt->h->prog->nitems, f->state, meas, &eff);
+	/* Folds plan: the kernel's folds ran; their state comes in the record. */
+	for (int v = 0; from && v < p->nstate; v++)
+		if (rt->h->owned[v])
+			memcpy(&f->state[v], (const char *)data + 8 * (1 + CC_NMEAS + v), 8);
+	cc_eval_items(p, from, p->nitems, f->state, meas, &eff);
 	if (eff.report) {
 		rt->st->reports++;
 		print_report(rt, id, f->state);

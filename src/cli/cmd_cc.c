@@ -23,10 +23,10 @@
 static void usage(FILE *f)
 {
 	fputs("usage: safebpf cc check FILE\n"
-	      "       safebpf cc explain [--plan auto|mvsf|kernel] [--disasm] FILE\n"
+	      "       safebpf cc explain [--plan auto|mvsf|folds|kernel] [--disasm] FILE\n"
 	      "       safebpf cc run [--plan P] [--name NAME] [--record FILE] [--reports FILE]\n"
 	      "                      FILE [-- COMMAND ARGS...]\n"
-	      "       safebpf cc replay [--plan mvsf|kernel] FILE TRACE\n"
+	      "       safebpf cc replay [--plan mvsf|folds|kernel] FILE TRACE\n"
 	      "The congestion-control DSL (docs/cc.md): per-ACK folds into declared state,\n"
 	      "`when` rules, actions (set cwnd, set rate, report).\n\n"
 	      "  check     parse and check FILE; print its state, folds and rules\n"
@@ -40,7 +40,8 @@ static void usage(FILE *f)
 	      "            unregisters on the way out\n"
 	      "  replay    run plan P of FILE on the ACK records in TRACE (from run --record\n"
 	      "            under the MVSF plan) and print one line per ACK: flow cwnd rate\n"
-	      "  --plan P      auto (default: cheapest plan the verifier accepts), mvsf, kernel\n"
+	      "  --plan P      auto (default: cheapest plan the verifier accepts), mvsf, folds\n"
+	      "                (leading folds in the kernel, rules in user space), kernel\n"
 	      "  --record F    write every ACK record to F (MVSF plan)\n"
 	      "  --reports F   write report lines to F (default: standard output)\n"
 	      "Exit status: 0 ok, 1 failure, 2 usage, 3 bad program, 4 no privileges.\n",
@@ -63,6 +64,8 @@ static int parse_plan(const char *s, enum cc_plan_mode *m)
 		*m = CC_PLAN_MVSF;
 	else if (!strcmp(s, "kernel"))
 		*m = CC_PLAN_KERNEL;
+	else if (!strcmp(s, "folds"))
+		*m = CC_PLAN_FOLDS;
 	else
 		return -1;
 	return 0;
@@ -110,7 +113,7 @@ static int do_check(struct cc_prog *p)
 
 static void explain(const struct cc_handle *h, bool disasm)
 {
-	size_t order[2];
+	size_t order[sizeof(h->cand) / sizeof(h->cand[0])];
 	dsl_try_order(h->cand, h->ncand, order);
 	printf("algorithm %s: %d state variables, %zu folds and rules\n", h->name, h->prog->nstate,
 	       h->prog->nitems);
@@ -127,6 +130,10 @@ static void explain(const struct cc_handle *h, bool disasm)
 			printf("          folds and rules in cong_control (%zu of %zu items); per ACK no record to "
 			       "user space%s\n", h->info[i].kernel_items, h->prog->nitems,
 			       h->prog->uses_report ? ", a record per report" : "");
+		else if (!strcmp(c->name, "folds"))
+			printf("          the first %zu of %zu items (folds) in cong_control, on every ACK; each ACK's "
+			       "record carries their state; the rules run in user space\n",
+			       h->info[i].kernel_items, h->prog->nitems);
 		else
 			printf("          MVSF: cong_control sends every ACK's %d measurements to user space and "
 			       "applies the cwnd/rate user space wrote; folds and rules run in user space\n",
@@ -240,7 +247,7 @@ int cmd_cc(int argc, char **argv)
 			break;
 		} else if (!strcmp(a, "--plan") && i + 1 < argc) {
 			if (parse_plan(argv[++i], &mode)) {
-				fprintf(stderr, "safebpf cc: --plan needs auto, mvsf or kernel\n");
+				fprintf(stderr, "safebpf cc: --plan needs auto, mvsf, folds or kernel\n");
 				return EXIT_USAGE;
 			}
 			kmode_given = true;

@@ -15,7 +15,8 @@
 #     within 50%), the default algorithm set by sysctl in the namespace;
 #   - the MVSF plan and the kernel plan give the same cwnd trajectory on a
 #     replay of the ACKs recorded from a real flow (and a different program
-#     gives a different one);
+#     gives a different one); the folds plan (Figure 2a's pulse, folds in the
+#     kernel, rules in user space) runs on real TCP;
 #   - SIGINT unregisters: nothing is left in the kernel.
 # Skips, saying why, without root/CAP_BPF, iperf3, tc or network namespaces.
 set -u
@@ -84,6 +85,9 @@ for f in $PROGS; do
 	check "explain: $f runs in the kernel (verifier accepted the whole program)" \
 		"grep -q '^  kernel  cost .* accepted by the verifier' '$tmp/ex.out' && grep -q '^chosen: kernel' '$tmp/ex.out'"
 done
+SAFEBPF_TEST_REJECT=kernel "$SB" cc explain tests/cc/pulse.cc >"$tmp/fo.out" 2>&1
+check "explain: the pulse's folds plan (its fold in the kernel, rules in user space) is next when the kernel plan is refused" \
+	"grep -q '^  folds   cost   50.0  accepted' '$tmp/fo.out' && grep -q '^chosen: folds' '$tmp/fo.out' && grep -q 'first 1 of 5 items' '$tmp/fo.out'"
 "$SB" cc explain --disasm tests/cc/pulse.cc >"$tmp/dis.out" 2>&1
 check "explain --disasm: the chosen plan's four programs, socket storage and ring buffer calls" \
 	"[ \$(grep -cE '^(cong_control|ssthresh|undo_cwnd|release) \\([0-9]+ instructions\\):' '$tmp/dis.out') -eq 4 ] && grep -q 'call 107' '$tmp/dis.out' && grep -q 'call 130' '$tmp/dis.out'"
@@ -200,6 +204,15 @@ nvals=$(awk '{print $2}' "$tmp/rp.mvsf" | sort -u | wc -l)
 check "replay: MVSF and kernel plans give the same cwnd trajectory ($(wc -l <"$tmp/rp.mvsf") ACKs, $nvals distinct windows)" \
 	"[ $(wc -l <"$tmp/rp.mvsf") -eq $nacks ] && [ $nvals -ge 10 ] && cmp -s '$tmp/rp.mvsf' '$tmp/rp.kernel'"
 check "replay: a different program (CUBIC) gives a different trajectory" "! cmp -s '$tmp/rp.mvsf' '$tmp/rp.cubic'"
+
+# The folds plan on real TCP: Figure 2a's pulse with its folds in the kernel
+# and its rules in user space (it paces; its window stays the initial one).
+server
+"$SB" cc run --plan folds --name "sbpf_pl$S" --reports "$tmp/pulse.rep" tests/cc/pulse.cc -- \
+	ip netns exec "$NA" iperf3 -c 10.201.0.2 -t 2 -C "sbpf_pl$S" -J >"$tmp/pulse.raw" 2>"$tmp/pulse.err"
+rc=$?
+check "folds plan: the pulse runs (folds in cong_control, rules in user space on every ACK, reports)" \
+	"[ $rc -eq 0 ] && grep -q '(plan folds' '$tmp/pulse.raw' && grep -qE '[1-9][0-9]* ACKs in user space, [1-9][0-9]* control writes, [1-9][0-9]* reports' '$tmp/pulse.err' && grep -q 'report flow=1 minrtt=' '$tmp/pulse.rep'"
 
 # The BBR-like pacer: throughput and its bandwidth estimate.
 dsl_client examples/cc/bbr.cc "sbpf_bbr$S" "" "bbr"

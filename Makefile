@@ -57,7 +57,7 @@ MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 MICRO_NATIVE_CLANG := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native-clang/%.o)
 
-.PHONY: all test unit bench bench-micro bench-probe bench-cc fuzz install clean asan e2e-helpers demo lib man arm64-runner
+.PHONY: all test unit bench bench-micro bench-probe bench-cc bench-sched fuzz install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -253,6 +253,11 @@ bench-cc: $(BUILD)/safebpf
 # Probe effect of SQL queries on RocksDB db_bench (bench/probe/run.sh).
 bench-probe: $(BUILD)/safebpf
 	@bench/probe/run.sh
+
+# Tail latency of a SO_REUSEPORT server with one slow worker: the kernel's
+# default hashing against a least-loaded safebpf sched policy (loopback).
+bench-sched: $(BUILD)/safebpf $(BUILD)/e2e/sched_client
+	@scripts/bench-sched.sh
 
 LIBDIR ?= $(PREFIX)/lib
 install: $(BUILD)/safebpf lib man

@@ -38,6 +38,8 @@ enum sbpf_kmap_type {
 				      inner_map_fd) */
 	SBPF_KMAP_LRU_HASH,        /* BPF_MAP_TYPE_LRU_HASH (full: the least recently used
 				      entry makes room) */
+	SBPF_KMAP_REUSEPORT_SOCKARRAY, /* BPF_MAP_TYPE_REUSEPORT_SOCKARRAY (value: a socket fd of
+				      one SO_REUSEPORT group) */
 };
 
 struct sbpf_kmap_opts {
@@ -132,6 +134,7 @@ enum sbpf_kprog_type {
 	SBPF_KPROG_TRACEPOINT,     /* BPF_PROG_TYPE_TRACEPOINT */
 	SBPF_KPROG_RAW_TRACEPOINT, /* BPF_PROG_TYPE_RAW_TRACEPOINT */
 	SBPF_KPROG_SOCKET_FILTER,  /* BPF_PROG_TYPE_SOCKET_FILTER */
+	SBPF_KPROG_SK_REUSEPORT,   /* BPF_PROG_TYPE_SK_REUSEPORT (socket selection in a group) */
 };
 
 struct sbpf_kload_opts {

@@ -57,7 +57,7 @@ MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 MICRO_NATIVE_CLANG := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native-clang/%.o)
 
-.PHONY: all test unit bench bench-micro bench-probe bench-sched fuzz install clean asan e2e-helpers demo lib man arm64-runner
+.PHONY: all test unit bench bench-micro bench-probe bench-cc bench-sched fuzz install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -245,6 +245,10 @@ demo:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory $(BUILD)/safebpf
 	$(BUILD)/safebpf query -d 5s '$(DEMO_QUERY)'
+
+# Congestion-control DSL against the kernel's algorithms on veth (bench/cc/run.sh).
+bench-cc: $(BUILD)/safebpf
+	@bench/cc/run.sh
 
 # Probe effect of SQL queries on RocksDB db_bench (bench/probe/run.sh).
 bench-probe: $(BUILD)/safebpf

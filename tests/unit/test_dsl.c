@@ -39,11 +39,24 @@ static int fake_load(void *ctx, struct dsl_candidate *c, char *reason, size_t rs
 	return s->verdict[i];
 }
 
+static char cache_dir[64];  /* this test's cache directory ("" when none) */
+
 static void fresh_cache(void)
 {
-	char dir[] = "/tmp/sbpf-dsl-XXXXXX";
-	cr_assert_not_null(mkdtemp(dir));
-	setenv("SAFEBPF_CACHE_DIR", dir, 1);
+	snprintf(cache_dir, sizeof(cache_dir), "/tmp/sbpf-dsl-XXXXXX");
+	cr_assert_not_null(mkdtemp(cache_dir));
+	setenv("SAFEBPF_CACHE_DIR", cache_dir, 1);
+}
+
+/* Removes the cache file and directory a test made. */
+static void drop_cache(void)
+{
+	char path[128];
+	if (!cache_dir[0])
+		return;
+	snprintf(path, sizeof(path), "%s/dsl-verdicts-%s", cache_dir, dsl_kernel_release());
+	unlink(path);
+	rmdir(cache_dir);
 }
 
 Test(dsl, order_cheapest_first_mvsf_last)
@@ -62,7 +75,7 @@ Test(dsl, order_cheapest_first_mvsf_last)
 	cr_assert_eq(o[3], 0);
 }
 
-Test(dsl, iterate_falls_back_and_caches_refusals)
+Test(dsl, iterate_falls_back_and_caches_refusals, .fini = drop_cache)
 {
 	fresh_cache();
 	struct dsl_candidate c[3] = {
@@ -91,7 +104,7 @@ Test(dsl, iterate_falls_back_and_caches_refusals)
 	cr_assert_eq(v, DSL_VERDICT_ACCEPTED);
 }
 
-Test(dsl, other_errors_are_not_cached)
+Test(dsl, other_errors_are_not_cached, .fini = drop_cache)
 {
 	fresh_cache();
 	struct dsl_candidate c[2] = { { .name = "kernel", .cost = 1 }, { .name = "mvsf", .mvsf = true } };
@@ -102,7 +115,7 @@ Test(dsl, other_errors_are_not_cached)
 	cr_assert_eq(s.loads[0], 2);
 }
 
-Test(dsl, test_knob_refuses_by_name)
+Test(dsl, test_knob_refuses_by_name, .fini = drop_cache)
 {
 	fresh_cache();
 	setenv("SBPF_TEST_KNOB", "x,kernel", 1);
@@ -117,7 +130,7 @@ Test(dsl, test_knob_refuses_by_name)
 	cr_assert_eq(dsl_iterate(c, 2, &j, &s), 0);
 }
 
-Test(dsl, all_refused_is_enoent)
+Test(dsl, all_refused_is_enoent, .fini = drop_cache)
 {
 	fresh_cache();
 	struct dsl_candidate c[1] = { { .name = "mvsf", .mvsf = true } };

@@ -57,7 +57,7 @@ MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 MICRO_NATIVE_CLANG := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native-clang/%.o)
 
-.PHONY: all test unit bench bench-micro bench-probe bench-cc bench-sched fuzz install clean asan e2e-helpers demo lib man arm64-runner
+.PHONY: all test test-long unit bench bench-micro bench-probe bench-cc bench-sched fuzz install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -228,6 +228,14 @@ test:
 	@scripts/install-deps.sh
 	@$(MAKE) --no-print-directory asan $(BUILD)/safebpf
 	@scripts/run-tests.sh
+
+# What make test samples, at full size (not in make test: about an hour on
+# 2 cores): llvm's differential test on 20,000 programs, and 10,000
+# generated SQL queries under the three plans.
+test-long:
+	@$(MAKE) --no-print-directory asan $(BUILD)/safebpf
+	LLVM_DIFF_PROGRAMS=20000 bash tests/suites/27-llvm.sh
+	SQLGEN_QUERIES=10000 bash tests/suites/62-sql-generator.sh
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done

@@ -20,6 +20,7 @@
 #define LOG_SIZE (256u << 10)
 #define POLL_BUDGET 16384 /* records per poll */
 #define POLL_MS 50        /* and milliseconds per poll */
+#define STOP_BACKLOG (256u << 10) /* bytes waiting at a stop beyond which the last cut is bounded */
 
 struct sql_source {
 	const struct sql_table *t;                 /* the table */
@@ -758,8 +759,14 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 {
 	memset(a, 0, sizeof(*a));
 	uint64_t abandoned0 = s->abandoned;
-	int rows = sql_source_drain(s, s->stop_ms && s->stop_ms < timeout_ms ? s->stop_ms : timeout_ms, fn, ctx);
-	if (rows == -ETIMEDOUT && s->stop_ms) {
+	/* After a stop, a reader far behind (more than STOP_BACKLOG bytes
+	 * waiting) gets stop_ms to make rows; a small backlog (the usual end
+	 * of a traced command) is read whole, as any cut. */
+	uint64_t cons = 0, prod = 0;
+	sbpf_kringbuf__positions(s->rb, &cons, &prod);
+	bool bounded = s->stop_ms && prod - cons > STOP_BACKLOG;
+	int rows = sql_source_drain(s, bounded && s->stop_ms < timeout_ms ? s->stop_ms : timeout_ms, fn, ctx);
+	if (rows == -ETIMEDOUT && bounded) {
 		/* Stopped and still behind: the rest is read without rows
 		 * (fast: no decoding), bounded by the ring buffer's size, as
 		 * the probes no longer add to it. */

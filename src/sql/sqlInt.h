@@ -462,7 +462,8 @@ uint64_t sql_output_close(FILE *f, struct sql_output *o);
 bool sql_output_gave_up(const struct sql_output *o);
 
 /* Stops tracing: detaches the probes (no new event is recorded) and bounds
- * the next cut (the last one): rows are delivered for at most @deliver_ms,
+ * the next cut (the last one) when the reader is far behind (more than
+ * 256 KiB of records waiting): rows are delivered for at most @deliver_ms,
  * then the records still waiting are read without making rows and counted
  * as lost (sql_source_abandoned), so that a stop is obeyed in time however
  * far behind the consumer is. */

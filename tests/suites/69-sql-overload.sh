@@ -13,7 +13,8 @@
 #  - (item 3) the kernel pairing map does not fill with dead threads: after
 #    20,000 forked children exited (each leaves its exit_group entry, more
 #    than the map's 16,384 entries), the parent's 1,000 getppid calls are
-#    all counted, nothing is evicted, and no row pairs a call with an
+#    all counted (at least: the pid set follows the dead children's ids,
+#    which other processes on the machine may reuse), nothing is evicted, and no row pairs a call with an
 #    exit_group (which never returns: such a row would be a new thread
 #    paired with a dead thread's entry after pid reuse).
 # Times are taken by this script (date +%s%N) around the events it causes:
@@ -146,8 +147,11 @@ check "overload: -d 3s obeyed within 3 s + ${STOP_BOUND_MS} ms of attaching (too
 	"[ $rc -eq 0 ] && [ $attach_ms -le $((3000 + STOP_BOUND_MS)) ]"
 check "overload: after -d the final accounting line adds up" balanced
 # losses are reported while the run goes on (once a second), not only at the end
-if grep -q '^safebpf: [0-9]* events, 0 lost' "$tmp/err"; then
-	echo "skip overload: nothing was lost (the storm did not outrun the consumer), no progress line to check"
+# (what was not read at the stop counts as lost only then: not a loss seen while running)
+total_lost=$(sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/err")
+at_stop=$(sed -n 's/^safebpf: \([0-9]*\) events recorded but not read before the stop.*/\1/p' "$tmp/err")
+if [ $(( ${total_lost:-0} - ${at_stop:-0} )) -le 0 ]; then
+	echo "skip overload: nothing was lost while running (the storm did not outrun the consumer), no progress line to check"
 	skip=$((skip + 1))
 else
 	check "overload: losses reported during the run ($(grep -c 'so far' "$tmp/err") progress lines)" \
@@ -189,7 +193,7 @@ FQ="SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number 
 "$SB" query --plan kernel-max -f csv -c "$WL --fork 20000 --getppid 1000" "$FQ" >"$tmp/fork.csv" 2>"$tmp/err"
 rc=$?
 check "fork-heavy (kernel pairing): exits 0 and all 1000 getppid calls counted (rc $rc; $(grep -E '^(56|110|231),' "$tmp/fork.csv" | tr '\n' ' '))" \
-	"[ $rc -eq 0 ] && grep -qx '110,1000' '$tmp/fork.csv'"
+	"[ $rc -eq 0 ] && [ \$(sed -n 's/^110,//p' '$tmp/fork.csv') -ge 1000 ]"
 check "fork-heavy (kernel pairing): nothing evicted ($(grep -o '[0-9]* lost, [0-9]* evicted' "$tmp/err"))" \
 	"grep -q '^safebpf: [0-9]* events, [0-9]* lost, 0 evicted' '$tmp/err' && balanced"
 check "fork-heavy (kernel pairing): no call paired with a dead thread's exit_group" \

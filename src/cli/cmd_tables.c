@@ -77,6 +77,7 @@ static void describe_origin(const struct sql_table *t, const struct sql_column *
 	case SQL_CONV_TCP_STATE:  snprintf(out, outsz, "%s as a state name", a); break;
 	case SQL_CONV_TASK_STATE: snprintf(out, outsz, "%s as a state letter", a); break;
 	case SQL_CONV_SIGNAL:     snprintf(out, outsz, "%s as a signal name", a); break;
+	case SQL_CONV_HEX:        snprintf(out, outsz, "%s as hex bytes", a); break;
 	case SQL_CONV_INET_ADDR:
 		describe_input(t, &c->src.in[1], a, sizeof(a));
 		describe_input(t, &c->src.in[2], b, sizeof(b));

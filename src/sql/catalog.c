@@ -347,7 +347,19 @@ const struct sql_table *sql_catalog_find(const char *name)
 	for (size_t i = 0; i < NCOLS(tables); i++)
 		if (!strcasecmp(tables[i].name, name) || (tables[i].alias && !strcasecmp(tables[i].alias, name)))
 			return &tables[i];
+	if (strchr(name, '.')) {
+		char err[300];
+		return sql_tptable_find(name, err, sizeof(err));
+	}
 	return NULL;
+}
+
+static const struct sql_column context_cols[] = { CONTEXT_COLUMNS(0) };
+
+const struct sql_column *sql_catalog_context(size_t *n)
+{
+	*n = NCOLS(context_cols);
+	return context_cols;
 }
 
 int sql_table_column(const struct sql_table *t, const char *name)

@@ -50,7 +50,7 @@ static enum want input_want(enum sql_conv conv, int pos)
 {
 	if (conv == SQL_CONV_STR)
 		return WANT_STR;
-	if (conv == SQL_CONV_INET_ADDR && pos > 0)
+	if ((conv == SQL_CONV_INET_ADDR && pos > 0) || conv == SQL_CONV_HEX)
 		return WANT_BYTES;
 	return WANT_NUM;
 }
@@ -283,7 +283,8 @@ int sql_recplan_build(struct sql_recplan *rp, const struct sql_table *t, const b
 			continue;
 		struct sql_colbind *cb = &rp->cols[col];
 		const struct sql_cap *cap = &rp->lay[cb->in[0].probe].caps[cb->in[0].cap];
-		cb->strsize = t->cols[col].src.conv == SQL_CONV_STR ? cap->size + 1u : FORMATTED_STR;
+		cb->strsize = t->cols[col].src.conv == SQL_CONV_STR ? cap->size + 1u
+			      : t->cols[col].src.conv == SQL_CONV_HEX ? 2u * cap->size + 1u : FORMATTED_STR;
 		if (cb->strsize < FORMATTED_STR)
 			cb->strsize = FORMATTED_STR;
 		cb->stroff = strtotal;
@@ -506,6 +507,15 @@ static void decode_column(struct sql_recplan *rp, size_t col, const void *const 
 	case SQL_CONV_SIGNAL:
 		signal_name((int64_t)input_u64(rp, &b[0], recs[b[0].probe], &sgn), s, cb->strsize);
 		break;
+	case SQL_CONV_HEX: {
+		const struct sql_cap *cap = &rp->lay[b[0].probe].caps[b[0].cap];
+		const uint8_t *a = (const uint8_t *)recs[b[0].probe] + cap->off;
+		size_t n = 0;
+		for (unsigned i = 0; i < cap->size && n + 3 <= cb->strsize; i++)
+			n += (size_t)snprintf(s + n, cb->strsize - n, "%02x", a[i]);
+		s[n] = '\0';
+		break;
+	}
 	}
 	v->s = s;
 }

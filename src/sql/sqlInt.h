@@ -63,6 +63,7 @@ enum sql_conv {
 	SQL_CONV_TCP_STATE,    /* TCP state number in[0] as "ESTABLISHED", ... */
 	SQL_CONV_TASK_STATE,   /* scheduler task state in[0] as "R", "S", "D", ... */
 	SQL_CONV_SIGNAL,       /* signal number in[0] as "KILL", "TERM", ... */
+	SQL_CONV_HEX,          /* byte array in[0] as lower-case hex ("7f000001") */
 };
 
 struct sql_colsrc {
@@ -132,8 +133,29 @@ struct sql_table {
 
 size_t sql_catalog_count(void);
 const struct sql_table *sql_catalog_get(size_t i);
-/* Table by name or alias (case-insensitive), or NULL. */
+/* Table by name or alias (case-insensitive), or NULL; a dotted name is a
+ * generic tracepoint table (sql_tptable_find). */
 const struct sql_table *sql_catalog_find(const char *name);
+/* The context columns every table starts with (ts, cpu, pid, tid, comm,
+ * uid, gid, cgroup, taken at probe 0), @n of them. */
+const struct sql_column *sql_catalog_context(size_t *n);
+
+/* Generic tables (tptable.c): every tracepoint is a table,
+ * tracepoint.SUBSYSTEM.EVENT or SUBSYSTEM.EVENT, built from its tracefs
+ * format on first use and kept for the life of the process. */
+/* "tracepoint.oom.mark_victim" or "oom.mark_victim" -> "oom/mark_victim";
+ * -EINVAL when @name is not a dotted tracepoint name. */
+int sql_tptable_path(const char *name, char *tp, size_t tpsz);
+/* The generic table named @name, or NULL with errno and a reason in @err
+ * (not a tracepoint name, tracepoint missing on this kernel, ...). */
+const struct sql_table *sql_tptable_find(const char *name, char *err, size_t errsz);
+/* Whether @t is a generic table. */
+bool sql_table_generic(const struct sql_table *t);
+/* Every tracepoint of the running kernel ("sys/event"), sorted, in a
+ * malloc'ed vector (free with sql_tptable_list_free). 0 or -errno. */
+int sql_tptable_list(char ***out, size_t *n);
+void sql_tptable_list_free(char **v, size_t n);
+
 /* Column index by name or alias (case-insensitive), or -1. */
 int sql_table_column(const struct sql_table *t, const char *name);
 /* Whether every tracepoint of @t exists on the running kernel; when not,
@@ -151,6 +173,8 @@ enum sql_field_kind {
 	SQL_FIELD_DATA_LOC,    /* __data_loc: u32 (len << 16 | offset from record start) */
 	SQL_FIELD_REL_LOC,     /* __rel_loc: u32 (len << 16 | offset from the field's end) */
 	SQL_FIELD_PTR,         /* a pointer (const char *filename) */
+	SQL_FIELD_OPAQUE,      /* bytes of unknown length ("char buf[]" outside __data_loc):
+				  parsed so the other fields stay usable, never read */
 };
 
 struct sql_tp_field {

@@ -368,7 +368,9 @@ int sql_tptable_list(char ***out, size_t *n)
 	int rc = 0;
 	struct dirent *s;
 	while (!rc && (s = readdir(d))) {
-		if (!plain(s->d_name) || s->d_type != DT_DIR)
+		/* ftrace/ holds the formats of ftrace's own records (function, print):
+		 * not tracepoints, no program can attach to them. */
+		if (!plain(s->d_name) || s->d_type != DT_DIR || !strcmp(s->d_name, "ftrace"))
 			continue;
 		char sub[800];
 		snprintf(sub, sizeof(sub), "%s/%s", path, s->d_name);

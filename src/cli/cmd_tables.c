@@ -51,6 +51,7 @@ static void describe_input(const struct sql_table *t, const struct sql_input *in
 		{ "$gid", "bpf_get_current_uid_gid() >> 32" },
 		{ "$cgroup", "bpf_get_current_cgroup_id()" },
 		{ "$comm", "bpf_get_current_comm()" },
+		{ "$task.exit_code", "current task_struct's exit_code (offset from BTF)" },
 	};
 	const char *tp = in->probe < t->nprobes ? t->probes[in->probe].tp : "?";
 	for (size_t i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++)
@@ -83,6 +84,11 @@ static void describe_origin(const struct sql_table *t, const struct sql_column *
 	case SQL_CONV_TASK_STATE: snprintf(out, outsz, "%s as a state letter", a); break;
 	case SQL_CONV_SIGNAL:     snprintf(out, outsz, "%s as a signal name", a); break;
 	case SQL_CONV_HEX:        snprintf(out, outsz, "%s as hex bytes", a); break;
+	case SQL_CONV_EXIT_STATUS: snprintf(out, outsz, "(%s >> 8) & 0xff", a); break;
+	case SQL_CONV_EXIT_SIGNAL: snprintf(out, outsz, "%s & 0x7f", a); break;
+	case SQL_CONV_CORE_DUMP:  snprintf(out, outsz, "%s & 0x80", a); break;
+	case SQL_CONV_ARGV:       snprintf(out, outsz, "the first %d strings of the user array %s", SQL_ARGV_MAX, a); break;
+	case SQL_CONV_ARGC:       snprintf(out, outsz, "entries read from the user array %s (at most %d)", a, SQL_ARGV_MAX); break;
 	case SQL_CONV_INET_ADDR:
 		describe_input(t, &c->src.in[1], a, sizeof(a));
 		describe_input(t, &c->src.in[2], b, sizeof(b));

@@ -64,6 +64,11 @@ enum sql_conv {
 	SQL_CONV_TASK_STATE,   /* scheduler task state in[0] as "R", "S", "D", ... */
 	SQL_CONV_SIGNAL,       /* signal number in[0] as "KILL", "TERM", ... */
 	SQL_CONV_HEX,          /* byte array in[0] as lower-case hex ("7f000001") */
+	SQL_CONV_EXIT_STATUS,  /* task exit_code in[0]: the status given to exit (bits 8..15) */
+	SQL_CONV_EXIT_SIGNAL,  /* task exit_code in[0]: the terminating signal (bits 0..6) */
+	SQL_CONV_CORE_DUMP,    /* task exit_code in[0]: core dumped (bit 7) */
+	SQL_CONV_ARGV,         /* user argv array in[0] (SQL_CAP_UARGV): arguments joined by spaces */
+	SQL_CONV_ARGC,         /* user argv array in[0] (SQL_CAP_UARGV): arguments read */
 };
 
 struct sql_colsrc {
@@ -224,14 +229,25 @@ enum sql_cap_kind {
 	SQL_CAP_LOC_STR,       /* string behind a __data_loc/__rel_loc field (kernel memory) */
 	SQL_CAP_KPTR_STR,      /* string behind a pointer field into kernel memory */
 	SQL_CAP_UPTR_STR,      /* string behind a pointer field into user memory */
+	SQL_CAP_TASK,          /* integer member of the current task_struct (offset from BTF) */
+	SQL_CAP_UARGV,         /* u64 count, then SQL_ARGV_MAX strings of SQL_ARGV_ARG bytes: the
+				  user argv array behind a pointer field (const char *const *) */
 };
+
+#define SQL_ARGV_MAX 16        /* arguments read from a user argv array */
+#define SQL_ARGV_ARG 64        /* bytes kept per argument (NUL included) */
 
 struct sql_cap {
 	enum sql_cap_kind kind;           /* what to capture */
 	const struct sql_tp_field *field; /* tracepoint field (FIELD and *_STR), else NULL */
 	uint16_t off;                     /* byte offset in the record */
 	uint16_t size;                    /* bytes in the record */
+	uint32_t toff;                    /* SQL_CAP_TASK: byte offset in struct task_struct */
 };
+
+/* Offset and size of integer member @member of the running kernel's
+ * struct task_struct, from its BTF (taskbtf.c). 0 or -errno with @err. */
+int sql_task_member(const char *member, uint32_t *off, uint32_t *size, char *err, size_t errsz);
 
 /* Stack area of the identity recorded by an origin program (korigin.c),
  * filled at the start of a probe that has one: the key, then u64 pid_tgid,
@@ -1073,6 +1089,8 @@ enum sql_kcnt {
 /* SQL_ORIGIN_STK (16 bytes) and SQL_IDENT_STK (SQL_IDENT_SIZE): korigin.c */
 #define SQL_STK_CNT   (-232)  /* pointer to this CPU's counters of the epoch */
 #define SQL_STK_EPOCH (-240)  /* u32 epoch read at entry */
+#define SQL_STK_ARGV  (-248)  /* user pointer to an argv array being read (codegen.c) */
+#define SQL_STK_ARGP  (-256)  /* one argv entry read from it (codegen.c) */
 
 struct sql_stk_slot {
 	const char *name;      /* macro name */

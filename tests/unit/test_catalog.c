@@ -517,10 +517,12 @@ Test(codegen, mvsf_shape_for_every_table)
 					k++;
 					continue;
 				}
-				/* No stack buffer: the stack holds the 4-byte map key and
-				 * the accounting slots (epoch, counters pointer). */
+				/* No stack buffer: the stack holds the 4-byte map key,
+				 * the accounting slots (epoch, counters pointer) and the
+				 * two 8-byte slots of an argv reader (exec_calls). */
 				int cls = SBPF_CLASS(in->code);
-				bool acct = in->off == SQL_STK_EPOCH || in->off == SQL_STK_CNT;
+				bool acct = in->off == SQL_STK_EPOCH || in->off == SQL_STK_CNT || in->off == SQL_STK_ARGV ||
+					    in->off == SQL_STK_ARGP;
 				if ((cls == SBPF_ST || cls == SBPF_STX) && in->dst_reg == SBPF_REG_FP)
 					cr_assert(in->off == -4 || acct, "%s: stack store at %d", t->name, in->off);
 				if (cls == SBPF_LDX && in->src_reg == SBPF_REG_FP)

@@ -583,3 +583,96 @@ Test(catalog, stack_slots_are_disjoint)
 				  sl[i].off + sl[i].size, sl[j].name, sl[j].off, sl[j].off + sl[j].size);
 	}
 }
+
+/* ---- generic tracepoint tables (tptable.c) ------------------------------ */
+
+Test(tptable, names_map_to_tracepoints)
+{
+	char tp[128];
+	cr_assert_eq(sql_tptable_path("oom.mark_victim", tp, sizeof(tp)), 0);
+	cr_assert_str_eq(tp, "oom/mark_victim");
+	cr_assert_eq(sql_tptable_path("TRACEPOINT.sched.sched_switch", tp, sizeof(tp)), 0);
+	cr_assert_str_eq(tp, "sched/sched_switch");
+	static const char *const bad[] = { "system_calls", "a.b.c", ".x", "x.", "tracepoint.x", "a/b.c", "a.b/c",
+					   "a..b", "", "tracepoint." };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(sql_tptable_path(bad[i], tp, sizeof(tp)), -EINVAL, "'%s' accepted", bad[i]);
+	cr_assert_eq(sql_tptable_path(NULL, tp, sizeof(tp)), -EINVAL);
+	/* Stable names are single words: none can be taken for a tracepoint. */
+	for (size_t i = 0; i < sql_catalog_count(); i++)
+		cr_expect_null(strchr(sql_catalog_get(i)->name, '.'), "%s", sql_catalog_get(i)->name);
+}
+
+/* Builds generic tables from this kernel's tracefs (skipped without it). */
+Test(tptable, columns_follow_the_format)
+{
+	char err[300];
+	const struct sql_table *t = sql_tptable_find("signal.signal_generate", err, sizeof(err));
+	if (!t) {
+		cr_log_warn("skipped: %s", err);
+		return;
+	}
+	cr_assert_str_eq(t->name, "tracepoint.signal.signal_generate");
+	cr_assert_str_eq(t->alias, "signal.signal_generate");
+	cr_assert(sql_table_generic(t) && !sql_table_generic(sql_catalog_find("signals")));
+	cr_assert_eq(sql_catalog_find("tracepoint.signal.signal_generate"), t, "one table per tracepoint");
+	cr_assert_eq(sql_catalog_find("signal.signal_generate"), t);
+	cr_assert_eq(t->nprobes, 1);
+	cr_assert_null(t->pair);
+	size_t nctx;
+	const struct sql_column *ctx = sql_catalog_context(&nctx);
+	cr_assert_eq(nctx, 8);
+	for (size_t i = 0; i < nctx; i++)
+		cr_assert_str_eq(t->cols[i].name, ctx[i].name);
+	/* pid, comm: renamed (context columns); group: renamed (a keyword). */
+	static const struct { const char *name; enum sql_type type; } want[] = {
+		{ "sig", SQL_T_INT }, { "errno", SQL_T_INT }, { "code", SQL_T_INT }, { "event_comm", SQL_T_STR },
+		{ "event_pid", SQL_T_INT }, { "event_group", SQL_T_INT }, { "result", SQL_T_INT },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		int c = sql_table_column(t, want[i].name);
+		cr_assert_geq(c, 0, "no column %s", want[i].name);
+		cr_expect_eq(t->cols[c].type, want[i].type, "%s", want[i].name);
+	}
+	cr_assert_lt(sql_table_column(t, "group"), 0);
+	/* Every column binds to the live format. */
+	for (size_t c = 0; c < t->ncols; c++)
+		cr_expect(sql_column_available(t, c, err, sizeof(err)), "%s: %s", t->cols[c].name, err);
+
+	/* User strings behind syscalls/ pointers; hex byte arrays; array elements. */
+	const struct sql_table *o = sql_catalog_find("syscalls.sys_enter_openat");
+	cr_assert_not_null(o);
+	int fc = sql_table_column(o, "filename");
+	cr_assert(fc >= 0 && o->cols[fc].type == SQL_T_STR && o->cols[fc].src.conv == SQL_CONV_STR);
+	const struct sql_table *r = sql_catalog_find("raw_syscalls.sys_enter");
+	cr_assert_not_null(r);
+	for (int i = 0; i < 6; i++) {
+		char nm[32];
+		snprintf(nm, sizeof(nm), "args_%d", i);
+		int c = sql_table_column(r, nm);
+		cr_assert(c >= 0 && r->cols[c].src.in[0].elem == i, "%s", nm);
+	}
+	const struct sql_table *s = sql_catalog_find("sock.inet_sock_set_state");
+	if (s) {
+		int c = sql_table_column(s, "saddr");
+		cr_assert(c >= 0 && s->cols[c].src.conv == SQL_CONV_HEX && s->cols[c].type == SQL_T_STR);
+	}
+	cr_assert_null(sql_tptable_find("nosuch.tracepoint_here", err, sizeof(err)));
+	cr_assert(strstr(err, "does not exist"), "%s", err);
+}
+
+/* Fields of unknown length are kept as opaque, so the others stay usable. */
+Test(tracefs, flexible_arrays_are_opaque)
+{
+	struct sql_tp_format f;
+	char err[128];
+	cr_assert_eq(sql_tracefs_parse("name: x\nID: 1\nformat:\n\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n"
+				       "\tfield:unsigned long args[];\toffset:16;\tsize:0;\tsigned:0;\n",
+				       &f, err, sizeof(err)), -EINVAL, "size 0 is still refused");
+	cr_assert_eq(sql_tracefs_parse("name: x\nID: 1\nformat:\n\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n"
+				       "\tfield:char buf[];\toffset:12;\tsize:4;\tsigned:0;\n",
+				       &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sql_tp_field(&f, "buf")->kind, SQL_FIELD_OPAQUE);
+	cr_assert_eq(sql_tp_field(&f, "a")->kind, SQL_FIELD_INT);
+	sql_tp_format_free(&f);
+}

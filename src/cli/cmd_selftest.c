@@ -252,7 +252,7 @@ int cmd_selftest(int argc, char **argv)
 				continue;
 		}
 		if (!sql_table_available(t, why, sizeof(why))) {
-			printf("n/a  %-14s unavailable on this kernel: %s\n", t->name, why);
+			printf("n/a  %-16s unavailable on this kernel: %s\n", t->name, why);
 			missing++;
 			continue;
 		}
@@ -260,11 +260,11 @@ int cmd_selftest(int argc, char **argv)
 		programs += v.programs;
 		if (v.failed) {
 			fail++;
-			printf("FAIL %-14s\n", t->name);
+			printf("FAIL %-16s\n", t->name);
 			continue;
 		}
 		pass++;
-		printf("PASS %-14s %3zu programs verified (%zu column sets, 2 also attached and detached); "
+		printf("PASS %-16s %3zu programs verified (%zu column sets, 2 also attached and detached); "
 		       "largest %zu insns, %u-byte records%s\n",
 		       t->name, v.programs, t->ncols - v.unavailable + 2, v.max_insns, v.max_record,
 		       v.unavailable ? " (some columns unavailable)" : "");

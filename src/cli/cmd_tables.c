@@ -116,14 +116,14 @@ static void pairing_text(const struct sql_table *t, char *out, size_t outsz)
 
 static void list_tables(void)
 {
-	printf("%-14s %-9s %-9s %s\n", "TABLE", "ALIAS", "AVAILABLE", "DESCRIPTION");
+	printf("%-16s %-9s %-9s %s\n", "TABLE", "ALIAS", "AVAILABLE", "DESCRIPTION");
 	for (size_t i = 0; i < sql_catalog_count(); i++) {
 		const struct sql_table *t = sql_catalog_get(i);
 		char why[300];
 		bool ok = sql_table_available(t, why, sizeof(why));
-		printf("%-14s %-9s %-9s %s\n", t->name, t->alias ? t->alias : "-", ok ? "yes" : "NO", t->doc);
+		printf("%-16s %-9s %-9s %s\n", t->name, t->alias ? t->alias : "-", ok ? "yes" : "NO", t->doc);
 		if (!ok)
-			printf("%-14s %-9s %-9s   (%s)\n", "", "", "", why);
+			printf("%-16s %-9s %-9s   (%s)\n", "", "", "", why);
 	}
 	printf("\nEvery table also has the context columns ts, cpu, pid, tid, comm, uid, gid, cgroup.\n"
 	       "safebpf tables NAME shows a table's columns. Every tracepoint is a table too\n"

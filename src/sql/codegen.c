@@ -194,6 +194,27 @@ static void capture(struct gen *g, const struct sql_cap *c)
 	case SQL_CAP_UARGV:
 		capture_argv(g, c);
 		break;
+	case SQL_CAP_LOC_BYTES: {
+		/* Bytes of an array: its length (clamped to the capture) first. */
+		int l_fits = sbpf_builder__new_label(g->b);
+		emit(g, SBPF_LDX_MEM(SBPF_W, 4, R_CTX, f->offset));     /* r4 = *(u32 *)(ctx + off) */
+		emit(g, SBPF_MOV64_REG(5, 4));                           /* r5 = r4 */
+		emit(g, SBPF_ALU64_IMM(SBPF_RSH, 5, 16));                /* r5 >>= 16 (length) */
+		emit(g, SBPF_ALU64_IMM(SBPF_AND, 4, 0xffff));            /* r4 &= 0xffff (offset) */
+		if (f->kind == SQL_FIELD_REL_LOC)
+			emit(g, SBPF_ALU64_IMM(SBPF_ADD, 4, f->offset + f->size)); /* r4 += end of field */
+		sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JLE, 5, c->size - 8, 0), l_fits); /* if r5 <= max goto fits */
+		emit(g, SBPF_MOV64_IMM(5, c->size - 8));                 /* r5 = max */
+		sbpf_builder__bind(g->b, l_fits);
+		emit(g, SBPF_STX_MEM(SBPF_W, R_SCRATCH, 5, c->off));     /* *(u32 *)(rec + off) = r5 */
+		emit(g, SBPF_MOV64_REG(3, R_CTX));                       /* r3 = ctx */
+		emit(g, SBPF_ALU64_REG(SBPF_ADD, 3, 4));                 /* r3 += r4 */
+		emit(g, SBPF_MOV64_REG(1, R_SCRATCH));                   /* r1 = r7 */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off + 8));        /* r1 += off + 8 */
+		emit(g, SBPF_MOV64_REG(2, 5));                           /* r2 = length */
+		call(g, BPF_FUNC_probe_read_kernel);
+		break;
+	}
 	}
 }
 

@@ -134,6 +134,11 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		}
 		return 0;
 	case WANT_BYTES:
+		if (f->kind == SQL_FIELD_DATA_LOC || f->kind == SQL_FIELD_REL_LOC) {
+			cap->kind = SQL_CAP_LOC_BYTES;
+			cap->size = (uint16_t)(8 + strmax);
+			return 0;
+		}
 		if (f->kind != SQL_FIELD_INT || es != 1) {
 			snprintf(err, errsz, "%s: field '%s' (%s) is not a byte array", tp, in->name, f->type);
 			return -EINVAL;
@@ -566,8 +571,15 @@ static void decode_column(struct sql_recplan *rp, size_t col, const void *const 
 	case SQL_CONV_HEX: {
 		const struct sql_cap *cap = &rp->lay[b[0].probe].caps[b[0].cap];
 		const uint8_t *a = (const uint8_t *)recs[b[0].probe] + cap->off;
+		unsigned len = cap->size;
+		if (cap->kind == SQL_CAP_LOC_BYTES) { /* u32 length, then the bytes */
+			uint32_t l;
+			memcpy(&l, a, 4);
+			a += 8;
+			len = l < cap->size - 8u ? l : cap->size - 8u;
+		}
 		size_t n = 0;
-		for (unsigned i = 0; i < cap->size && n + 3 <= cb->strsize; i++)
+		for (unsigned i = 0; i < len && n + 3 <= cb->strsize; i++)
 			n += (size_t)snprintf(s + n, cb->strsize - n, "%02x", a[i]);
 		s[n] = '\0';
 		break;

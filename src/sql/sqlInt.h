@@ -230,6 +230,8 @@ enum sql_cap_kind {
 	SQL_CAP_KPTR_STR,      /* string behind a pointer field into kernel memory */
 	SQL_CAP_UPTR_STR,      /* string behind a pointer field into user memory */
 	SQL_CAP_TASK,          /* integer member of the current task_struct (offset from BTF) */
+	SQL_CAP_LOC_BYTES,     /* u32 length, 4 bytes of padding, then up to size - 8 bytes of
+				  the array behind a __data_loc/__rel_loc field (not a string) */
 	SQL_CAP_UARGV,         /* u64 count, then SQL_ARGV_MAX strings of SQL_ARGV_ARG bytes: the
 				  user argv array behind a pointer field (const char *const *) */
 };

@@ -24,8 +24,8 @@
  *     syscalls/ tracepoints, which are user-space strings read at the event;
  *   - fields named like a context column or an SQL keyword are prefixed
  *     with "event_" (oom.mark_victim's pid is event_pid);
- *   - fields of unknown length (char buf[]) and non-character __data_loc
- *     arrays are not columns.
+ *   - __data_loc arrays of numbers: string of hex bytes (the first bytes);
+ *   - fields of unknown length (char buf[]) are not columns.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -194,8 +194,15 @@ static int field_columns(struct builder *b, const struct sql_tp_field *f, uint16
 		break;
 	case SQL_FIELD_DATA_LOC:
 	case SQL_FIELD_REL_LOC:
-		if (!strstr(f->type, "char"))
-			break; /* arrays of numbers behind __data_loc: not a column yet */
+		if (!strstr(f->type, "char")) {
+			/* An array of numbers: its bytes as hex (the first strmax). */
+			snprintf(doc, sizeof(doc), "field '%s %s' as hex bytes (up to %u bytes)", f->type, f->name,
+				 strmax - 8u);
+			if ((c = add(b, f->name, SQL_T_STR, doc)))
+				c->src = (struct sql_colsrc){ .conv = SQL_CONV_HEX, .in = { { 0, -1, fname } },
+							      .strmax = (uint16_t)(strmax - 8) };
+			break;
+		}
 		snprintf(doc, sizeof(doc), "field '%s %s' (string, up to %u bytes)", f->type, f->name, strmax - 1u);
 		if ((c = add(b, f->name, SQL_T_STR, doc)))
 			c->src = (struct sql_colsrc){ .conv = SQL_CONV_STR, .in = { { 0, -1, fname } }, .strmax = strmax };
@@ -226,7 +233,7 @@ static bool long_string(const char *tp, const struct sql_tp_field *f)
 	if (f->offset < 8)
 		return false;
 	if (f->kind == SQL_FIELD_DATA_LOC || f->kind == SQL_FIELD_REL_LOC)
-		return strstr(f->type, "char") != NULL;
+		return true;
 	return f->kind == SQL_FIELD_PTR && !strncmp(tp, "syscalls/", 9) && char_pointer(f);
 }
 

@@ -676,3 +676,41 @@ Test(tracefs, flexible_arrays_are_opaque)
 	cr_assert_eq(sql_tp_field(&f, "a")->kind, SQL_FIELD_INT);
 	sql_tp_format_free(&f);
 }
+
+/* A __data_loc array of numbers is captured as (length, bytes) and shown
+ * as hex, cut at the capture; the length word bounds what is shown. */
+Test(record, data_loc_bytes_decode_as_hex)
+{
+	static const char fmt_text[] = "name: x\nID: 7\nformat:\n"
+				       "\tfield:int n;\toffset:8;\tsize:4;\tsigned:1;\n"
+				       "\tfield:__data_loc u64[] addrs;\toffset:12;\tsize:4;\tsigned:0;\n";
+	static const struct sql_probe probe = { "x/x", "test" };
+	static const char *const tps[] = { "x/x", NULL };
+	static const struct sql_column cols[] = {
+		{ "addrs", NULL, SQL_T_STR, "hex", { .conv = SQL_CONV_HEX, .in = { { 0, -1, "addrs" } }, .strmax = 16 } },
+	};
+	static const struct sql_table t = { "x", NULL, "test", cols, 1, tps, &probe, 1, NULL, NULL, NULL, NULL };
+	struct sql_tp_format f;
+	char err[200];
+	cr_assert_eq(sql_tracefs_parse(fmt_text, &f, err, sizeof(err)), 0, "%s", err);
+	const struct sql_tp_format *pf[1] = { &f };
+	struct sql_recplan rp;
+	cr_assert_eq(sql_recplan_build(&rp, &t, NULL, pf, err, sizeof(err)), 0, "%s", err);
+	const struct sql_cap *c = &rp.lay[0].caps[rp.cols[0].in[0].cap];
+	cr_assert_eq(c->kind, SQL_CAP_LOC_BYTES);
+	cr_assert_eq(c->size, 24);
+	uint8_t rec[64] = { 0 };
+	uint32_t len = 3;
+	memcpy(rec + c->off, &len, 4);
+	rec[c->off + 8] = 0x01, rec[c->off + 9] = 0xab, rec[c->off + 10] = 0xff, rec[c->off + 11] = 0x77;
+	struct sql_value v;
+	sql_recplan_row(&rp, rec, NULL, &v);
+	cr_assert_eq(v.type, SQL_T_STR);
+	cr_assert_str_eq(v.s, "01abff");
+	len = 1000; /* longer than the capture: cut at its 16 bytes */
+	memcpy(rec + c->off, &len, 4);
+	sql_recplan_row(&rp, rec, NULL, &v);
+	cr_assert_eq(strlen(v.s), 32);
+	sql_recplan_free(&rp);
+	sql_tp_format_free(&f);
+}

@@ -216,9 +216,11 @@ int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info
 		[SQL_AGG_COUNT] = SBPF_COL_COUNT, [SQL_AGG_SUM] = SBPF_COL_SUM, [SQL_AGG_MIN] = SBPF_COL_MIN,
 		[SQL_AGG_MAX] = SBPF_COL_MAX, [SQL_AGG_AVG] = SBPF_COL_AVG, [SQL_AGG_HIST] = SBPF_COL_HIST,
 		[SQL_AGG_LHIST] = SBPF_COL_LHIST, [SQL_AGG_QUANTILE] = SBPF_COL_QUANTILE,
+		[SQL_AGG_COUNT_DISTINCT] = SBPF_COL_COUNT_DISTINCT,
 	};
 	info->role = roles[g->kind];
-	info->permille = g->kind == SQL_AGG_QUANTILE ? g->permille : 0;
+	info->ppm = g->kind == SQL_AGG_QUANTILE ? g->ppm : 0;
+	info->permille = (int)(info->ppm / 1000);
 	info->unsigned_arg = g->arg && g->arg->type == SQL_T_UINT;
 	info->arg_kind = g->arg ? kind_of(g->arg->type) : SBPF_VALUE_NULL;
 	return 0;

@@ -17,7 +17,7 @@ extern "C" {
 struct sbpf_prove_opts {
 	size_t sz;          /* sizeof(struct sbpf_prove_opts) */
 	const char *op;     /* operation name ("rotate"); NULL: every EInsn operation */
-	const char *arch;   /* JIT target ("x86_64"); NULL: x86_64 */
+	const char *arch;   /* JIT target ("x86_64", "arm64"); NULL: x86_64 */
 	int jobs;           /* threads; 0: one per online CPU */
 };
 

@@ -16,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf prove [--op NAME] [--arch x86_64] [-j N] [--quiet]\n"
+		"usage: safebpf prove [--op NAME] [--arch x86_64|arm64] [-j N] [--quiet]\n"
 		"\n"
 		"Proves, with Z3, that the native code the JIT emits for each Kops operation\n"
 		"computes what its proof sequence (the eBPF the kernel verifier checks)\n"
@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"\n"
 		"  --op NAME     only this operation (rotate, select, extract, bswap_load,\n"
 		"                prefetch, bulk_copy, lea)\n"
-		"  --arch A      JIT target (x86_64, the only one with native emits)\n"
+		"  --arch A      JIT target whose emits are proven: x86_64 (default) or\n"
+		"                arm64 (the AArch64 backend's emits, proven on any host)\n"
 		"  -j, --jobs N  prove on N threads (default: one per CPU); the time of a\n"
 		"                row is summed over threads, the total's is wall time\n"
 		"  --quiet       only failed rows and the total\n"
@@ -40,6 +41,7 @@ struct prove_args {
 	struct sbpf_prove_opts opts;  /* what to prove */
 	int quiet;                    /* --quiet */
 	int header_done;              /* the table header is printed */
+	const char *arch;             /* target name for the header */
 };
 
 static int parse_args(int argc, char **argv, struct prove_args *a)
@@ -77,7 +79,7 @@ static int print_row(const struct sbpf_prove_row *r, void *arg)
 {
 	struct prove_args *a = arg;
 	if (!a->header_done) {
-		printf("Kops native emits vs proof sequences vs specifications, x86_64, Z3 %s\n",
+		printf("Kops native emits vs proof sequences vs specifications, %s, Z3 %s\n", a->arch,
 		       sbpf_prove_z3_version());
 		printf("%-11s %-32s %11s %7s %11s %8s  %s\n", "op", "group", "obligations", "by Z3",
 		       "by renaming", "time", "result");
@@ -116,14 +118,17 @@ int cmd_prove(int argc, char **argv)
 			"prefetch, bulk_copy, lea)\n", a.opts.op);
 		return EXIT_USAGE;
 	}
-	if (a.opts.arch && strcmp(a.opts.arch, "x86_64")) {
-		fprintf(stderr, "safebpf prove: no native emits for '%s' (only x86_64 has them)\n", a.opts.arch);
+	a.arch = "x86_64";
+	if (a.opts.arch && (!strcmp(a.opts.arch, "arm64") || !strcmp(a.opts.arch, "aarch64")))
+		a.arch = "arm64";
+	else if (a.opts.arch && strcmp(a.opts.arch, "x86_64")) {
+		fprintf(stderr, "safebpf prove: no JIT target '%s' (x86_64, arm64)\n", a.opts.arch);
 		return EXIT_USAGE;
 	}
 	struct sbpf_prove_total t;
 	rc = sbpf_prove(&a.opts, print_row, &a, &t);
 	if (rc == -ENOTSUP) {
-		fprintf(stderr, "safebpf prove: the x86_64 JIT has no Kops native emits to prove\n");
+		fprintf(stderr, "safebpf prove: the %s JIT has no Kops native emits to prove\n", a.arch);
 		return EXIT_FAIL;
 	}
 	if (rc) {

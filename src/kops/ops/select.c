@@ -171,7 +171,10 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 		emit_a64_mov(b, 0, A64_X9, c);                                      /* mov w9, wc */
 		c = A64_X9;
 	}
-	emit_a64_csel(b, 1, d, c, d, a64_cond_of_jump(cond));                      /* csel dst, c, dst, cond */
+	int cc = a64_cond_of_jump(cond);
+	if (x->mutant == KOPS_MUT_A64_SEL_COND)
+		cc ^= 1;
+	emit_a64_csel(b, 1, d, c, d, cc);                                          /* csel dst, c, dst, cond */
 	return 0;
 }
 

@@ -16,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf prove [--op NAME] [--arch x86_64|arm64] [-j N] [--quiet]\n"
+		"usage: safebpf prove [--op NAME] [--group TEXT] [--arch x86_64|arm64] [-j N] [--quiet]\n"
 		"\n"
 		"Proves, with Z3, that the native code the JIT emits for each Kops operation\n"
 		"computes what its proof sequence (the eBPF the kernel verifier checks)\n"
@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"\n"
 		"  --op NAME     only this operation (rotate, select, extract, bswap_load,\n"
 		"                prefetch, bulk_copy, lea)\n"
+		"  --group TEXT  only the groups whose label contains TEXT (\"length 1..8\")\n"
 		"  --arch A      JIT target whose emits are proven: x86_64 (default) or\n"
 		"                arm64 (the AArch64 backend's emits, proven on any host)\n"
 		"  -j, --jobs N  prove on N threads (default: one per CPU); the time of a\n"
@@ -53,6 +54,8 @@ static int parse_args(int argc, char **argv, struct prove_args *a)
 			return EXIT_OK;
 		} else if (!strcmp(arg, "--op") && i + 1 < argc) {
 			a->opts.op = argv[++i];
+		} else if (!strcmp(arg, "--group") && i + 1 < argc) {
+			a->opts.group = argv[++i];
 		} else if (!strcmp(arg, "--arch") && i + 1 < argc) {
 			a->opts.arch = argv[++i];
 		} else if ((!strcmp(arg, "--jobs") || !strcmp(arg, "-j")) && i + 1 < argc) {
@@ -134,6 +137,10 @@ int cmd_prove(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "safebpf prove: %s\n", strerror(-rc));
 		return EXIT_FAIL;
+	}
+	if (!t.groups) {
+		fprintf(stderr, "safebpf prove: no group matches '%s'\n", a.opts.group ? a.opts.group : "");
+		return EXIT_USAGE;
 	}
 	printf("total: %lu obligations in %u groups (%lu proved by Z3, %lu by register renaming), "
 	       "%lu failed in %u groups, %.1fs\n", t.obligations, t.groups, t.solved, t.renamed, t.failed,

@@ -493,14 +493,24 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int prove_run(const struct prove_target *t, uint32_t op, unsigned int jobs, sbpf_prove_row_fn fn, void *arg,
-	      struct sbpf_prove_total *total)
+int prove_run(const struct prove_target *t, uint32_t op, const char *group, unsigned int jobs,
+	      sbpf_prove_row_fn fn, void *arg, struct sbpf_prove_total *total)
 {
 	memset(total, 0, sizeof(*total));
 	struct pool P = { .t = t, .fn = fn, .arg = arg, .total = total };
-	int rc = prove_groups(op, (struct prove_group **)&P.g, &P.ng);
+	struct prove_group *all;
+	size_t nall, kept = 0;
+	int rc = prove_groups(op, &all, &nall);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < nall; i++) { /* keep the groups @group selects, in order */
+		if (!group || strstr(all[i].label, group))
+			all[kept++] = all[i];
+		else
+			free(all[i].variants), free(all[i].imms);
+	}
+	P.g = all;
+	P.ng = kept;
 	P.first = calloc(P.ng + 1, sizeof(*P.first));
 	P.left = calloc(P.ng + 1, sizeof(*P.left));
 	P.res = calloc(P.ng + 1, sizeof(*P.res));
@@ -567,7 +577,8 @@ int sbpf_prove(const struct sbpf_prove_opts *opts, sbpf_prove_row_fn fn, void *a
 	const char *mutant = getenv("SAFEBPF_TEST_PROVE_MUTANT");
 	if (mutant)
 		t.mutant = atoi(mutant);
-	return prove_run(&t, op, (unsigned int)(jobs > 0 ? (jobs < 64 ? jobs : 64) : 1), fn, arg, total);
+	return prove_run(&t, op, OPT(opts, group, NULL), (unsigned int)(jobs > 0 ? (jobs < 64 ? jobs : 64) : 1), fn,
+			 arg, total);
 }
 
 const char *sbpf_prove_z3_version(void)

@@ -401,9 +401,10 @@ struct prove_group_result {
 /* Proves group @g on target @t. Returns 0 (see res->failed) or -ENOMEM. */
 int prove_run_group(const struct prove_target *t, const struct prove_group *g,
 		    struct prove_group_result *res);
-/* Every group of @op (0: all) on @t with @jobs threads, reported row by
- * row, in order, to @fn as sbpf_prove() does. */
-int prove_run(const struct prove_target *t, uint32_t op, unsigned int jobs, sbpf_prove_row_fn fn, void *arg,
-	      struct sbpf_prove_total *total);
+/* Every group of @op (0: all) whose label contains @group (NULL: every
+ * group) on @t with @jobs threads, reported row by row, in order, to @fn
+ * as sbpf_prove() does. */
+int prove_run(const struct prove_target *t, uint32_t op, const char *group, unsigned int jobs,
+	      sbpf_prove_row_fn fn, void *arg, struct sbpf_prove_total *total);
 
 #endif /* SAFEBPF_PROVEINT_H */

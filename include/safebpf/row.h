@@ -93,7 +93,7 @@ enum sbpf_col_role {
 	SBPF_COL_MIN,         /* MIN(x) */
 	SBPF_COL_MAX,         /* MAX(x) */
 	SBPF_COL_AVG,         /* AVG(x) */
-	SBPF_COL_QUANTILE,    /* P50..P99(x); permille says which */
+	SBPF_COL_QUANTILE,    /* P50..P999(x), PERCENTILE(x, p); ppm says which */
 	SBPF_COL_HIST,        /* HIST(x) */
 	SBPF_COL_LHIST,       /* LHIST(x, min, max, step) */
 	SBPF_COL_EXPR,        /* another expression over aggregates (COUNT(*) * 2) */
@@ -104,7 +104,8 @@ struct sbpf_col_info {
 	const char *name;             /* header (valid until the query is freed) */
 	enum sbpf_value_kind kind;    /* kind of its values (NULL: only NULLs) */
 	enum sbpf_col_role role;      /* what it is */
-	int permille;                 /* QUANTILE: 500, 900, 950, 990 */
+	int permille;                 /* QUANTILE: ppm / 1000, rounded down (kept for older callers) */
+	uint32_t ppm;                 /* QUANTILE: parts per million (990000 for P99, 999000 for P999) */
 	bool unsigned_arg;            /* SUM/MIN/MAX: the argument is unsigned (never negative) */
 	enum sbpf_value_kind arg_kind; /* aggregates: kind of the argument (HIST of durations: DURATION) */
 };

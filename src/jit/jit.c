@@ -357,6 +357,35 @@ static void *map_rw(size_t size)
 }
 
 /* Emits the whole program once into c->buf (reset first). */
+/* Emits the native code of Kops site @s, whose region starts at slot @pc,
+ * and returns 1; or returns 0 having emitted nothing (no usable emit: the
+ * pass compiles the proof sequence slot by slot). For a region of one slot
+ * or more the native code replaces the whole region, so the loop-header
+ * check at @pc comes first; an empty region's code comes before the
+ * instruction at @pc. */
+static int kops_site(struct jit_ctx *c, const struct jit_target *t, size_t pc, const struct sbpf_kops_site *s)
+{
+	if (!t->kops_emit)
+		return 0;
+	size_t start = c->buf.len, nstubs = c->nstubs;
+	if (s->lowered_len)
+		t->loop_check(c, pc);
+	size_t from = c->buf.len, max_len = 0;
+	int rc = t->kops_emit(c, pc, s, &max_len);
+	if ((rc == -ENOENT || rc == -EOPNOTSUPP) && c->buf.len == from && !c->buf.err) {
+		/* No emit, or declined: take the loop check back (code and
+		 * stub), the proof sequence's first slot has its own. */
+		c->buf.len = start;
+		c->nstubs = nstubs;
+		return 0;
+	}
+	if (rc < 0)
+		jit_buf_fail(&c->buf, c->buf.len == from ? rc : -EFAULT);
+	else if (c->buf.len - from > max_len)
+		jit_buf_fail(&c->buf, -E2BIG); /* the emit broke its own size bound */
+	return 1;
+}
+
 static void emit_pass(struct jit_ctx *c, const struct jit_target *t)
 {
 	c->buf.len = 0;
@@ -371,7 +400,7 @@ static void emit_pass(struct jit_ctx *c, const struct jit_target *t)
 		while (k < c->nkops && c->kops[k].lowered_start == pc) {
 			const struct sbpf_kops_site *s = &c->kops[k];
 			c->kops_from[k] = (uint32_t)c->buf.len;
-			c->kops_native[k] = t->kops && t->kops(c, pc, s) ? 1 : 0;
+			c->kops_native[k] = (uint8_t)kops_site(c, t, pc, s);
 			c->kops_to[k] = (uint32_t)c->buf.len;
 			k++;
 			if (s->lowered_len) {

@@ -213,13 +213,14 @@ struct jit_target {
 	/* Emits the epilogue, shared exits and every requested stub, recording
 	 * stub_addrs[] and labels[]. */
 	void (*tail)(struct jit_ctx *c);
-	/* Emits the native code of Kops site @s, whose region starts at slot
-	 * @pc, and returns 1; or returns 0 having emitted nothing (no usable
-	 * emit: the driver compiles the proof sequence slot by slot). For a
-	 * region of one slot or more the native code replaces the whole region
-	 * (a loop-header check at @pc included); an empty region's code comes
-	 * before the instruction at @pc. NULL: no native operations. */
-	int (*kops)(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s);
+	/* Emits the check that ends a run at a loop header (slot @pc). */
+	void (*loop_check)(struct jit_ctx *c, size_t pc);
+	/* Runs the target's native emit of Kops site @s (region at slot @pc)
+	 * and returns its result, with *max_len its size bound in bytes; or
+	 * returns -ENOENT having emitted nothing (the op has no emit for this
+	 * target). jit.c's site driver does the rest (loop check, a declined
+	 * emit taken back, the bound enforced). NULL: no native operations. */
+	int (*kops_emit)(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s, size_t *max_len);
 };
 
 /* Tests only: makes the Kops emits of @jit produce deliberately wrong code

@@ -65,12 +65,12 @@ static int64_t clamp(const struct sql_qhist *h, int64_t v)
 	return v < h->min ? h->min : v > h->max ? h->max : v;
 }
 
-bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out)
+bool sql_qhist_quantile(const struct sql_qhist *h, uint32_t ppm, int64_t *out)
 {
 	if (!h->n)
 		return false;
 	/* rank = ceil(n * q), at least 1 */
-	unsigned __int128 r = ((unsigned __int128)h->n * (unsigned)permille + 999) / 1000;
+	unsigned __int128 r = ((unsigned __int128)h->n * ppm + 999999) / 1000000;
 	uint64_t rank = r ? (uint64_t)r : 1, seen = 0;
 	/* Negative values first, largest magnitude first. */
 	for (int b = QBLOCKS - 1; b >= 0; b--) {
@@ -281,7 +281,7 @@ struct sql_value sql_agg_result(const struct sql_agg *a, const struct sql_aggsta
 	case SQL_AGG_LHIST:
 		break;
 	case SQL_AGG_QUANTILE:
-		if (s->q && sql_qhist_quantile(s->q, a->permille, &r.i))
+		if (s->q && sql_qhist_quantile(s->q, a->ppm, &r.i))
 			r.type = a->type;
 		break;
 	}

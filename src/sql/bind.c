@@ -240,7 +240,7 @@ static bool expr_equal(const struct sql_expr *x, const struct sql_expr *y)
 	case SQL_E_AGGREF:
 		return x->idx == y->idx;
 	case SQL_E_CALL:
-		if (x->fn != y->fn)
+		if (x->fn != y->fn || x->v.u != y->v.u) /* v: PERCENTILE's p */
 			return false;
 		break;
 	default:
@@ -530,7 +530,7 @@ static int check_comparable(struct binder *b, struct sql_expr *at, const struct 
 static int add_aggregate(struct binder *b, struct sql_expr *e, const struct sql_aggdef *def)
 {
 	struct sql_query *q = b->q;
-	struct sql_agg ag = { .kind = def->kind, .permille = def->permille, .call = e };
+	struct sql_agg ag = { .kind = def->kind, .ppm = def->ppm ? def->ppm : (uint32_t)e->v.u, .call = e };
 	const char *fname = def->name;
 	size_t want = def->kind == SQL_AGG_LHIST ? 4 : 1;
 	char upper[16];
@@ -604,7 +604,7 @@ static int add_aggregate(struct binder *b, struct sql_expr *e, const struct sql_
 	/* Reuse an identical aggregate. */
 	for (size_t i = 0; i < q->naggs; i++) {
 		struct sql_agg *o = &q->aggs[i];
-		if (o->kind == ag.kind && o->permille == ag.permille && expr_equal(o->arg, ag.arg) &&
+		if (o->kind == ag.kind && o->ppm == ag.ppm && expr_equal(o->arg, ag.arg) &&
 		    o->lmin == ag.lmin && o->lmax == ag.lmax && o->lstep == ag.lstep) {
 			e->kind = SQL_E_AGGREF;
 			e->idx = (int)i;
@@ -659,7 +659,8 @@ static int bind_call(struct binder *b, struct sql_expr *e, enum place where)
 		const char *names[64];
 		size_t n = 0;
 		for (size_t i = 0; i < sql_func_count() && n < 64; i++)
-			names[n++] = sql_func_get(i)->name;
+			if (!strpbrk(sql_func_get(i)->name, " |")) /* not the syntax-only ones */
+				names[n++] = sql_func_get(i)->name;
 		for (size_t i = 0; i < sql_aggdef_count() && n < 64; i++)
 			names[n++] = sql_aggdef_get(i)->name;
 		const char *best = sbpf_suggest(e->name, names, n);
@@ -669,10 +670,15 @@ static int bind_call(struct binder *b, struct sql_expr *e, enum place where)
 				    e->name, best);
 		return berr(b, e->off, (int)strlen(e->name), hint, "unknown function '%s'", e->name);
 	}
-	if (e->nlist != (size_t)fn->nargs)
-		return berr(b, e->off, e->len, fn->signature, "%s() takes %d argument%s, not %zu", fn->name,
-			    fn->nargs, fn->nargs == 1 ? "" : "s", e->nlist);
-	enum sql_type types[4] = { SQL_T_NULL };
+	int most = fn->max_args ? fn->max_args : fn->nargs;
+	if (e->nlist < (size_t)fn->nargs || e->nlist > (size_t)most) {
+		if (most == fn->nargs)
+			return berr(b, e->off, e->len, fn->signature, "%s() takes %d argument%s, not %zu", fn->name,
+				    fn->nargs, fn->nargs == 1 ? "" : "s", e->nlist);
+		return berr(b, e->off, e->len, fn->signature, "%s() takes %d to %d arguments, not %zu", fn->name,
+			    fn->nargs, most, e->nlist);
+	}
+	enum sql_type types[SQL_FUNC_MAX_ARGS] = { SQL_T_NULL };
 	for (size_t i = 0; i < e->nlist; i++) {
 		if (e->list[i]->kind == SQL_E_STAR)
 			return berr(b, e->list[i]->off, 1, fn->signature, "only COUNT accepts *");
@@ -681,9 +687,11 @@ static int bind_call(struct binder *b, struct sql_expr *e, enum place where)
 		types[i] = e->list[i]->type;
 	}
 	char why[160] = "";
-	enum sql_type t = fn->check(types, why, sizeof(why));
+	enum sql_type t = fn->check(types, e->nlist, why, sizeof(why));
 	if (t == SQL_T_NULL)
-		return berr(b, e->list[0]->off, e->list[0]->len, fn->signature, "%s() %s", fn->name, why);
+		return berr(b, e->list[0]->off, e->list[0]->len, fn->signature,
+			    strpbrk(fn->name, " |") ? "%s: %s" : "%s() %s", /* CAST, ||: the syntax */
+			    strpbrk(fn->name, " |") ? fn->signature : fn->name, why);
 	e->fn = fn;
 	e->type = t;
 	return 0;
@@ -1376,6 +1384,23 @@ static void print_prec(const struct sql_query *q, const struct sql_expr *e, int 
 		__attribute__((fallthrough));
 	case SQL_E_CALL: {
 		const struct sql_aggdef *def = sql_aggdef_find(e->name);
+		if (!strcmp(e->name, "||") && e->nlist == 2) {
+			fputc('(', f);
+			sql_expr_print(q, e->list[0], f);
+			fputs(" || ", f);
+			sql_expr_print(q, e->list[1], f);
+			fputc(')', f);
+			break;
+		}
+		if (!strncmp(e->name, "cast as ", 8) && e->nlist == 1) {
+			fputs("CAST(", f);
+			sql_expr_print(q, e->list[0], f);
+			fputs(" AS ", f);
+			for (const char *s = e->name + 8; *s; s++)
+				fputc(*s >= 'a' && *s <= 'z' ? *s - 32 : *s, f);
+			fputc(')', f);
+			break;
+		}
 		if (def) {
 			for (const char *s = e->name; *s; s++)
 				fputc(*s >= 'a' && *s <= 'z' ? *s - 32 : *s, f);
@@ -1384,6 +1409,13 @@ static void print_prec(const struct sql_query *q, const struct sql_expr *e, int 
 		}
 		fputc('(', f);
 		print_list(q, e, f);
+		if (def && def->kind == SQL_AGG_QUANTILE && !def->ppm) {
+			char frac[8];
+			snprintf(frac, sizeof(frac), ".%04u", (unsigned)(e->v.u % 10000));
+			for (size_t k = strlen(frac); k > 0 && (frac[k - 1] == '0' || frac[k - 1] == '.'); k--)
+				frac[k - 1] = '\0';
+			fprintf(f, ", %u%s", (unsigned)(e->v.u / 10000), frac);
+		}
 		fputc(')', f);
 		break;
 	}

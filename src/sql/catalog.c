@@ -145,10 +145,13 @@ static const struct sql_column fork_cols[] = {
 static const char *const block_tps[] = { "block/block_rq_issue", "block/block_rq_complete", NULL };
 /* A request is allocated for a bio in the task that submits it; it may be
  * handed to the driver later by a kernel worker or from an interrupt. */
-static const struct sql_origin block_origin = { "block/block_getrq", { "dev", "sector" } };
+/* A cache flush (no sectors) has no single submitter: the kernel merges
+ * the flushes waiting at one moment into one request, sent by a worker. */
+static const struct sql_origin block_origin = { "block/block_getrq", { "dev", "sector" }, "nr_sector" };
 static const struct sql_probe block_probes[] = {
 	{ "block/block_rq_issue", "a block request is handed to the device driver (context columns: the task "
-				  "that submitted it, recorded at block/block_getrq)", .origin = &block_origin },
+				  "that submitted it, recorded at block/block_getrq; for a cache flush, the "
+				  "task sending it)", .origin = &block_origin },
 	{ "block/block_rq_complete", "the device completes it (usually in interrupt context, in whatever task "
 				     "the CPU was running)", .any_context = true },
 };
@@ -293,12 +296,14 @@ static const struct sql_table tables[] = {
 		     "rows belong to the task that submitted the request: its identity is recorded at "
 		     "block_getrq, in the submitting task, when the request is allocated for its first bio, "
 		     "and taken by block_rq_issue even when a kernel worker or an interrupt hands the request "
-		     "to the driver (deferred dispatch, cache flushes); the completion runs in an interrupt "
-		     "and says nothing. Writeback of dirty pages and journal writes are submitted by kernel "
-		     "threads (kworker, jbd2) and belong to them; a request allocated before the query "
-		     "started belongs to the task that ran block_rq_issue. -p/-c match the submitting task's pid",
+		     "to the driver (deferred dispatch); the completion runs in an interrupt and says nothing. "
+		     "Writeback of dirty pages and journal writes are submitted by kernel threads (kworker, "
+		     "jbd2) and belong to them; a cache flush (rwbs FF, no sectors) serves every fsync "
+		     "waiting when it is sent and belongs to the kernel worker that sends it; a request "
+		     "allocated before the query started belongs to the task that ran block_rq_issue. -p/-c "
+		     "match the submitting task's pid",
 		     "rows belong to the task that submitted the request: writeback of the traced processes' "
-		     "dirty pages and journal writes are submitted by kernel threads and are not kept"),
+		     "dirty pages, journal writes and cache flushes are sent by kernel threads and are not kept"),
 	EVENT_TABLE("tcp_state", NULL, "one row per TCP socket state change", tcp_cols, tcp_tps, tcp_probes,
 		    "Connection set-up and tear-down: a new outgoing connection goes CLOSE -> SYN_SENT -> "
 		    "ESTABLISHED. Ports are in host byte order. The context is whatever task (or softirq) "

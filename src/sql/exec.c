@@ -250,12 +250,12 @@ struct sql_value sql_eval(struct sql_evalctx *c, const struct sql_expr *e)
 		}
 		return e->c ? retype(sql_eval(c, e->c), e->type) : null_value();
 	case SQL_E_CALL: {
-		struct sql_value args[4];
-		if (!e->fn || e->nlist > 4)
+		struct sql_value args[SQL_FUNC_MAX_ARGS];
+		if (!e->fn || e->nlist > SQL_FUNC_MAX_ARGS)
 			return null_value();
 		for (size_t i = 0; i < e->nlist; i++)
 			args[i] = sql_eval(c, e->list[i]);
-		return e->fn->eval(c, args);
+		return e->fn->eval(c, args, e->nlist);
 	}
 	}
 	return null_value();

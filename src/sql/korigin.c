@@ -10,6 +10,10 @@
  * an entry (an event born before the query started) it falls back to the
  * current task. Entries are not deleted when taken (a requeued request is
  * issued again); a new event at the same key overwrites its entry.
+ * An event whose only_if field is 0 has no origin: a cache flush (no
+ * sectors) is shared by every fsync waiting when the kernel sends it, all
+ * keyed at sector 0, so any owner taken from the map would depend on which
+ * CPU wrote last; it belongs to the task that sends it, as its row says.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,14 +29,25 @@
 #define MAX_ORIGINS 16384 /* events between birth and probe at once */
 
 struct sql_korigin {
-	int fd;                   /* LRU hash: key (two u64) -> identity (SQL_IDENT_SIZE bytes) */
-	int prog_fd;              /* origin program, or -1 */
-	struct sbpf_klink *link;  /* its attachment */
+	struct sql_khelper h;     /* LRU hash: key (two u64) -> identity (SQL_IDENT_SIZE bytes),
+				     and the origin program */
 };
 
 static void emit(struct sbpf_builder *b, struct sbpf_insn insn)
 {
 	sbpf_builder__emit(b, insn);
+}
+
+/* r1 = integer field @name of @fmt (r6 = tracepoint record), zero-extended. */
+static int load_field(struct sbpf_builder *b, const struct sql_tp_format *fmt, const char *name)
+{
+	const struct sql_tp_field *f = sql_tp_field(fmt, name);
+	if (!f || f->kind != SQL_FIELD_INT || f->nelem != 1 ||
+	    (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
+		return -ENOENT;
+	int sz = f->size == 8 ? SBPF_DW : f->size == 4 ? SBPF_W : f->size == 2 ? SBPF_H : SBPF_B;
+	emit(b, SBPF_LDX_MEM(sz, 1, 6, (int16_t)f->offset));                              /* r1 = field */
+	return 0;
 }
 
 /* Stores the key fields of @fmt (r6 = tracepoint record) as u64 at
@@ -45,15 +60,24 @@ static int store_key(struct sbpf_builder *b, const struct sql_origin *o, const s
 			emit(b, SBPF_ST_MEM(SBPF_DW, SBPF_REG_FP, at, 0));                 /* key[i] = 0 */
 			continue;
 		}
-		const struct sql_tp_field *f = sql_tp_field(fmt, o->key[i]);
-		if (!f || f->kind != SQL_FIELD_INT || f->nelem != 1 ||
-		    (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8))
-			return -ENOENT;
-		int sz = f->size == 8 ? SBPF_DW : f->size == 4 ? SBPF_W : f->size == 2 ? SBPF_H : SBPF_B;
-		emit(b, SBPF_LDX_MEM(sz, 1, 6, (int16_t)f->offset));                      /* r1 = field (zero-extended) */
+		int rc = load_field(b, fmt, o->key[i]);
+		if (rc)
+			return rc;
 		emit(b, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 1, at));                        /* key[i] = r1 */
 	}
 	return 0;
+}
+
+/* Jumps to @label when the event has no origin (its o->only_if field is 0). */
+static int jump_unless_origin(struct sbpf_builder *b, const struct sql_origin *o, const struct sql_tp_format *fmt,
+			      int label)
+{
+	if (!o->only_if)
+		return 0;
+	int rc = load_field(b, fmt, o->only_if);
+	if (!rc)
+		sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 1, 0, 0), label);           /* if r1 == 0 goto label */
+	return rc;
 }
 
 /* r1 = map, r2 = &key. */
@@ -86,8 +110,11 @@ static int origin_program(int map_fd, const struct sql_origin *o, const struct s
 	struct sbpf_builder *b = sbpf_builder__new();
 	if (!b)
 		return -ENOMEM;
+	int l_exit = sbpf_builder__new_label(b);
 	emit(b, SBPF_MOV64_REG(6, 1));                                                /* r6 = ctx */
-	int rc = store_key(b, o, fmt);
+	int rc = jump_unless_origin(b, o, fmt, l_exit);
+	if (!rc)
+		rc = store_key(b, o, fmt);
 	if (!rc) {
 		current_identity(b);
 		map_key(b, map_fd);
@@ -95,6 +122,7 @@ static int origin_program(int map_fd, const struct sql_origin *o, const struct s
 		emit(b, SBPF_ALU64_IMM(SBPF_ADD, 3, SQL_IDENT_STK));                  /* r3 = &identity */
 		emit(b, SBPF_MOV64_IMM(4, BPF_ANY));
 		emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_update_elem));                  /* map[key] = identity */
+		sbpf_builder__bind(b, l_exit);
 		emit(b, SBPF_MOV64_IMM(0, 0));
 		emit(b, SBPF_EXIT_INSN());
 		rc = sbpf_builder__finish(b, out, n, NULL);
@@ -106,10 +134,12 @@ static int origin_program(int map_fd, const struct sql_origin *o, const struct s
 int sql_codegen_identity(struct sbpf_builder *b, const struct sql_origin *o, const struct sql_tp_format *fmt,
 			 int origin_fd)
 {
-	int rc = store_key(b, o, fmt);
+	int l_none = sbpf_builder__new_label(b), l_done = sbpf_builder__new_label(b);
+	int rc = jump_unless_origin(b, o, fmt, l_none);
+	if (!rc)
+		rc = store_key(b, o, fmt);
 	if (rc)
 		return rc;
-	int l_none = sbpf_builder__new_label(b), l_done = sbpf_builder__new_label(b);
 	map_key(b, origin_fd);
 	emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));                          /* r0 = map[key] */
 	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_none);
@@ -135,11 +165,11 @@ struct sql_korigin *sql_korigin_new(const struct sql_origin *o, char *err, size_
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	k->fd = k->prog_fd = -1;
+	k->h.map_fd = k->h.prog_fd = -1;
 	struct sbpf_kmap_opts mo = { .sz = sizeof(mo), .type = SBPF_KMAP_LRU_HASH, .name = "sbpf_origin",
 				     .key_size = 16, .value_size = SQL_IDENT_SIZE, .max_entries = MAX_ORIGINS };
-	if ((k->fd = sbpf_kmap_create(&mo)) < 0) {
-		snprintf(err, errsz, "cannot create the identity map of %s: %s", o->tp, strerror(-k->fd));
+	if ((k->h.map_fd = sbpf_kmap_create(&mo)) < 0) {
+		snprintf(err, errsz, "cannot create the identity map of %s: %s", o->tp, strerror(-k->h.map_fd));
 		goto fail;
 	}
 	struct sql_tp_format fmt;
@@ -151,24 +181,19 @@ struct sql_korigin *sql_korigin_new(const struct sql_origin *o, char *err, size_
 	}
 	struct sbpf_insn *insns = NULL;
 	size_t n = 0;
-	rc = origin_program(k->fd, o, &fmt, &insns, &n);
+	rc = origin_program(k->h.map_fd, o, &fmt, &insns, &n);
 	sql_tp_format_free(&fmt);
 	if (rc) {
 		snprintf(err, errsz, "cannot record identities at %s: %s", o->tp,
 			 rc == -ENOENT ? "a key field is missing" : strerror(-rc));
 		goto fail;
 	}
-	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = "sbpf_origin" };
-	k->prog_fd = sbpf_kernel_load(insns, n, &lo);
+	char what[160];
+	snprintf(what, sizeof(what), "the program of %s", o->tp);
+	rc = sql_khelper_attach(&k->h, insns, n, "sbpf_origin", o->tp, what, err, errsz);
 	free(insns);
-	if (k->prog_fd < 0) {
-		snprintf(err, errsz, "the kernel refused the program of %s: %s", o->tp, strerror(-k->prog_fd));
+	if (rc)
 		goto fail;
-	}
-	if (!(k->link = sbpf_klink__tracepoint(k->prog_fd, o->tp, why, sizeof(why)))) {
-		snprintf(err, errsz, "%s", why);
-		goto fail;
-	}
 	return k;
 fail:
 	sql_korigin_free(k);
@@ -181,24 +206,20 @@ fail:
 uint64_t sql_korigin_misses(const struct sql_korigin *k)
 {
 	struct sbpf_kprog_info info;
-	if (!k || k->prog_fd < 0 || sbpf_kernel_prog_info(k->prog_fd, &info))
+	if (!k || k->h.prog_fd < 0 || sbpf_kernel_prog_info(k->h.prog_fd, &info))
 		return 0;
 	return info.recursion_misses;
 }
 
 int sql_korigin_fd(const struct sql_korigin *k)
 {
-	return k ? k->fd : -1;
+	return k ? k->h.map_fd : -1;
 }
 
 void sql_korigin_free(struct sql_korigin *k)
 {
 	if (!k)
 		return;
-	sbpf_klink__destroy(k->link);
-	if (k->prog_fd >= 0)
-		close(k->prog_fd);
-	if (k->fd >= 0)
-		close(k->fd);
+	sql_khelper_close(&k->h);
 	free(k);
 }

@@ -3,7 +3,8 @@
  * anything else, and, to follow descendants, a program on
  * sched/sched_process_fork that adds the child of a traced process. The
  * fork program runs in the parent before the child can run, so the child's
- * first event is already filtered correctly.
+ * first event is already filtered correctly. Also the map-plus-program
+ * pair (sql_khelper) that this and the origin programs (korigin.c) share.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,9 +21,7 @@
 #define MAX_PIDS 65536
 
 struct sql_kpids {
-	int fd;                   /* hash: u32 tgid -> u8 */
-	int prog_fd;              /* fork program, or -1 */
-	struct sbpf_klink *link;  /* its attachment */
+	struct sql_khelper h;     /* hash: u32 tgid -> u8, and the fork program */
 };
 
 /* The fork program: if the current tgid is traced, add child_pid. */
@@ -66,14 +65,14 @@ struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	k->prog_fd = -1;
+	k->h.map_fd = k->h.prog_fd = -1;
 	struct sbpf_kmap_opts mo = { .sz = sizeof(mo), .type = SBPF_KMAP_HASH, .name = "sbpf_pids",
 				     .key_size = 4, .value_size = 1, .max_entries = MAX_PIDS };
-	int rc = k->fd = sbpf_kmap_create(&mo);
+	int rc = k->h.map_fd = sbpf_kmap_create(&mo);
 	uint32_t key = (uint32_t)pid;
 	uint8_t one = 1;
 	if (rc >= 0)
-		rc = sbpf_kmap_update(k->fd, &key, &one, 0);
+		rc = sbpf_kmap_update(k->h.map_fd, &key, &one, 0);
 	if (rc < 0) {
 		snprintf(err, errsz, "cannot create the process map: %s", strerror(-rc));
 		goto fail;
@@ -92,23 +91,16 @@ struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz)
 	if (!child || child->size != 4 || child->offset < 8)
 		rc = -ENOENT;
 	else
-		rc = fork_program(k->fd, child, &insns, &n);
+		rc = fork_program(k->h.map_fd, child, &insns, &n);
 	sql_tp_format_free(&fmt);
 	if (rc) {
 		snprintf(err, errsz, "cannot follow child processes: %s has no usable child_pid", FORK_TP);
 		goto fail;
 	}
-	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = "sbpf_forks" };
-	k->prog_fd = sbpf_kernel_load(insns, n, &lo);
+	rc = sql_khelper_attach(&k->h, insns, n, "sbpf_forks", FORK_TP, "the fork program", err, errsz);
 	free(insns);
-	if (k->prog_fd < 0) {
-		snprintf(err, errsz, "the kernel refused the fork program: %s", strerror(-k->prog_fd));
+	if (rc)
 		goto fail;
-	}
-	if (!(k->link = sbpf_klink__tracepoint(k->prog_fd, FORK_TP, why, sizeof(why)))) {
-		snprintf(err, errsz, "%s", why);
-		goto fail;
-	}
 	return k;
 fail:
 	sql_kpids_free(k);
@@ -117,17 +109,42 @@ fail:
 
 int sql_kpids_fd(const struct sql_kpids *k)
 {
-	return k ? k->fd : -1;
+	return k ? k->h.map_fd : -1;
 }
 
 void sql_kpids_free(struct sql_kpids *k)
 {
 	if (!k)
 		return;
-	sbpf_klink__destroy(k->link);
-	if (k->prog_fd >= 0)
-		close(k->prog_fd);
-	if (k->fd >= 0)
-		close(k->fd);
+	sql_khelper_close(&k->h);
 	free(k);
+}
+
+int sql_khelper_attach(struct sql_khelper *h, const struct sbpf_insn *insns, size_t n, const char *name,
+		       const char *tp, const char *what, char *err, size_t errsz)
+{
+	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = name };
+	h->prog_fd = sbpf_kernel_load(insns, n, &lo);
+	if (h->prog_fd < 0) {
+		int rc = h->prog_fd;
+		snprintf(err, errsz, "the kernel refused %s: %s", what, strerror(-rc));
+		return rc;
+	}
+	char why[256];
+	if (!(h->link = sbpf_klink__tracepoint(h->prog_fd, tp, why, sizeof(why)))) {
+		snprintf(err, errsz, "%s", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void sql_khelper_close(struct sql_khelper *h)
+{
+	sbpf_klink__destroy(h->link);
+	h->link = NULL;
+	if (h->prog_fd >= 0)
+		close(h->prog_fd);
+	if (h->map_fd >= 0)
+		close(h->map_fd);
+	h->prog_fd = h->map_fd = -1;
 }

@@ -146,11 +146,29 @@ static int lex_number(struct lexer *lx, size_t *pos)
 	while (isalnum((unsigned char)s[i]) || s[i] == '_')
 		i++;
 	if (ustart == i) {
-		if (frac_start != ustart)
-			return error(lx, start, (int)(i - start),
-				     "use an integer, or a duration with a unit such as 1500us",
-				     "fractional number '%.*s' is not supported", (int)(i - start), s + start);
-		return int_token(lx, start, i, v, overflow, pos);
+		if (frac_start == ustart)
+			return int_token(lx, start, i, v, overflow, pos);
+		/* A decimal (99.9): value x 10^4, exactly; the parser says where
+		 * one is accepted. */
+		uint64_t f4 = 0;
+		for (size_t k = frac_start + 1; k < ustart; k++) {
+			if (k < frac_start + 5)
+				f4 = f4 * 10 + (uint64_t)(s[k] - '0');
+			else if (s[k] != '0')
+				return error(lx, start, (int)(i - start), "write at most 4 decimal places",
+					     "number '%.*s' is too precise", (int)(i - start), s + start);
+		}
+		for (size_t k = ustart - frac_start - 1; k < 4; k++)
+			f4 *= 10;
+		if (overflow || v > 1000000000000ull)
+			return error(lx, start, (int)(i - start), NULL, "number '%.*s' is too large",
+				     (int)(i - start), s + start);
+		struct sql_token *t = push(lx, SQL_TK_DECIMAL, start, i - start);
+		if (!t)
+			return -ENOMEM;
+		t->num = v * 10000 + f4;
+		*pos = i;
+		return 0;
 	}
 	uint64_t per = 0;
 	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++)
@@ -219,7 +237,7 @@ static const struct {
 	enum sql_punct p;       /* token */
 } puncts[] = {
 	{ "<=", SQL_P_LE }, { ">=", SQL_P_GE }, { "<>", SQL_P_NE }, { "!=", SQL_P_NE },
-	{ "==", SQL_P_EQ }, { "(", SQL_P_LPAREN }, { ")", SQL_P_RPAREN }, { ",", SQL_P_COMMA },
+	{ "==", SQL_P_EQ }, { "||", SQL_P_CONCAT }, { "(", SQL_P_LPAREN }, { ")", SQL_P_RPAREN }, { ",", SQL_P_COMMA },
 	{ ".", SQL_P_DOT }, { ";", SQL_P_SEMI }, { "*", SQL_P_STAR }, { "+", SQL_P_PLUS },
 	{ "-", SQL_P_MINUS }, { "/", SQL_P_SLASH }, { "%", SQL_P_PERCENT }, { "=", SQL_P_EQ },
 	{ "<", SQL_P_LT }, { ">", SQL_P_GT }, { "&", SQL_P_AMP }, { "|", SQL_P_PIPE },

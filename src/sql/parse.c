@@ -217,6 +217,8 @@ static bool push_ptr(struct parser *p, void ***arr, size_t *n, size_t *cap, void
 
 static struct sql_expr *parse_expr(struct parser *p);
 static struct sql_expr *parse_bit(struct parser *p);
+static struct sql_expr *syntax_call(struct parser *p, const char *fn, size_t off, struct sql_expr *a,
+				    struct sql_expr *b);
 
 /* Refuses constructs outside the language at the current token. */
 static void *unsupported(struct parser *p)
@@ -276,6 +278,36 @@ static struct sql_expr *parse_case(struct parser *p)
 }
 
 /* call := name '(' [ '*' | expr { ',' expr } ] ')'   (at the '(') */
+/* The rest of PERCENTILE(x, p) after '(': p is a number literal in
+ * (0, 100] with up to 4 decimals, kept in e->v as parts per million; x is
+ * the only argument. */
+static struct sql_expr *parse_percentile(struct parser *p, struct sql_expr *e)
+{
+	struct sql_expr *x = parse_expr(p);
+	if (!x)
+		return NULL;
+	if (!accept_p(p, SQL_P_COMMA))
+		return expected(p, "',' and the percentile", "PERCENTILE(latency, 99.9)");
+	struct sql_token *t = peek(p);
+	if (t->kind != SQL_TK_INT && t->kind != SQL_TK_DECIMAL)
+		return perr(p, t->off, t->len, "PERCENTILE(latency, 99.9)", "the percentile must be a number literal");
+	uint64_t ppm = t->kind == SQL_TK_INT ? (t->num <= 100 ? t->num * 10000 : UINT64_MAX) : t->num;
+	if (ppm == 0 || ppm > 1000000)
+		return perr(p, t->off, t->len, "P50 is PERCENTILE(x, 50), P99.9 is PERCENTILE(x, 99.9)",
+			    "the percentile must be above 0 and at most 100");
+	next(p);
+	if (!accept_p(p, SQL_P_RPAREN))
+		return expected(p, "')'", NULL);
+	e->list = sql_arena_alloc(p->a, sizeof(*e->list));
+	if (!e->list)
+		return nomem(p);
+	e->list[0] = x;
+	e->nlist = 1;
+	e->v.type = SQL_T_UINT;
+	e->v.u = ppm;
+	return finish(p, e);
+}
+
 static struct sql_expr *parse_call(struct parser *p, struct sql_token *name)
 {
 	struct sql_expr *e = new_expr(p, SQL_E_CALL, name->off);
@@ -305,13 +337,53 @@ static struct sql_expr *parse_call(struct parser *p, struct sql_token *name)
 	}
 	if (accept_p(p, SQL_P_RPAREN))
 		return finish(p, e);
+	if (!strcasecmp(name->str, "percentile"))
+		return parse_percentile(p, e);
 	if (!parse_list(p, &e->list, &e->nlist))
 		return NULL;
 	return finish(p, e);
 }
 
+/* The types CAST accepts, each with the function that converts. */
+static const struct {
+	const char *name;  /* as written (any case) */
+	const char *fn;    /* function (func.c) */
+} cast_types[] = {
+	{ "int", "cast as int" }, { "integer", "cast as int" }, { "bigint", "cast as int" },
+	{ "signed", "cast as int" }, { "s64", "cast as int" },
+	{ "uint", "cast as uint" }, { "unsigned", "cast as uint" }, { "u64", "cast as uint" },
+	{ "string", "cast as string" }, { "text", "cast as string" }, { "varchar", "cast as string" },
+	{ "bool", "cast as bool" }, { "boolean", "cast as bool" },
+};
+
+/* cast := CAST '(' expr AS type ')' (a call of "cast as TYPE") */
+static struct sql_expr *parse_cast(struct parser *p)
+{
+	size_t off = next(p)->off; /* CAST */
+	next(p);                   /* ( */
+	if (unsupported(p) || p->rc)
+		return NULL;
+	struct sql_expr *x = parse_expr(p);
+	if (!x)
+		return NULL;
+	if (!accept_kw(p, SQL_KW_AS))
+		return expected(p, "AS and a type", "CAST(x AS INT), CAST(x AS UINT), CAST(x AS STRING), CAST(x AS BOOL)");
+	struct sql_token *t = peek(p);
+	const char *fn = NULL;
+	for (size_t i = 0; t->kind == SQL_TK_IDENT && i < sizeof(cast_types) / sizeof(cast_types[0]); i++)
+		if (!strcasecmp(t->str, cast_types[i].name))
+			fn = cast_types[i].fn;
+	if (!fn)
+		return perr(p, t->off, t->len, "the types are INT (or INTEGER, BIGINT, SIGNED), UINT (or UNSIGNED), "
+			    "STRING (or TEXT, VARCHAR) and BOOL (or BOOLEAN)", "CAST to an unknown type");
+	next(p);
+	if (!accept_p(p, SQL_P_RPAREN))
+		return expected(p, "')'", NULL);
+	return syntax_call(p, fn, off, x, NULL);
+}
+
 /* primary := INT | DURATION | STRING | TRUE | FALSE | NULL | '(' expr ')'
- *          | case_expr | call | name [ '.' name ] */
+ *          | case_expr | cast | call | name [ '.' name ] */
 static struct sql_expr *parse_primary(struct parser *p)
 {
 	struct sql_token *t = peek(p);
@@ -337,6 +409,10 @@ static struct sql_expr *parse_primary(struct parser *p)
 			e->v.i = (int64_t)t->num;
 		}
 		return finish(p, e);
+	case SQL_TK_DECIMAL:
+		return perr(p, t->off, t->len,
+			    "use an integer, a duration with a unit such as 1500us, or PERCENTILE(x, 99.9)",
+			    "fractional number '%.*s' is not supported", t->len, p->text + t->off);
 	case SQL_TK_KEYWORD:
 		if (is_kw(t, SQL_KW_TRUE) || is_kw(t, SQL_KW_FALSE) || is_kw(t, SQL_KW_NULL)) {
 			if (!(e = new_expr(p, SQL_E_LIT, t->off)))
@@ -364,6 +440,8 @@ static struct sql_expr *parse_primary(struct parser *p)
 		}
 		break;
 	case SQL_TK_IDENT:
+		if (is_p(peek2(p), SQL_P_LPAREN) && !strcasecmp(t->str, "cast"))
+			return parse_cast(p);
 		if (is_p(peek2(p), SQL_P_LPAREN)) {
 			next(p);
 			return parse_call(p, t);
@@ -474,6 +552,35 @@ static struct sql_expr *parse_bit(struct parser *p)
 	return l;
 }
 
+/* A call of the function reached through syntax (||, CAST) named @fn. */
+static struct sql_expr *syntax_call(struct parser *p, const char *fn, size_t off, struct sql_expr *a,
+				    struct sql_expr *b)
+{
+	struct sql_expr *e = new_expr(p, SQL_E_CALL, off);
+	if (!e)
+		return NULL;
+	e->name = fn;
+	e->nlist = b ? 2 : 1;
+	e->list = sql_arena_alloc(p->a, e->nlist * sizeof(*e->list));
+	if (!e->list)
+		return nomem(p);
+	e->list[0] = a;
+	if (b)
+		e->list[1] = b;
+	return finish(p, e);
+}
+
+/* concat_expr := bit_expr { '||' bit_expr } (a call of "||") */
+static struct sql_expr *parse_concat(struct parser *p)
+{
+	struct sql_expr *l = parse_bit(p);
+	while (l && accept_p(p, SQL_P_CONCAT)) {
+		struct sql_expr *r = parse_bit(p);
+		l = r ? syntax_call(p, "||", l->off, l, r) : NULL;
+	}
+	return l;
+}
+
 static enum sql_op cmp_op(const struct sql_token *t)
 {
 	if (t->kind != SQL_TK_PUNCT)
@@ -496,14 +603,14 @@ static enum sql_op cmp_op(const struct sql_token *t)
  *                       | IS [NOT] NULL ] */
 static struct sql_expr *parse_predicate(struct parser *p)
 {
-	struct sql_expr *l = parse_bit(p), *e;
+	struct sql_expr *l = parse_concat(p), *e;
 	if (!l)
 		return NULL;
 	struct sql_token *t = peek(p);
 	enum sql_op op = cmp_op(t);
 	if (op != SQL_OP_NONE) {
 		next(p);
-		struct sql_expr *r = parse_bit(p);
+		struct sql_expr *r = parse_concat(p);
 		if (!r || !(e = binary(p, op, l, r)))
 			return NULL;
 		struct sql_token *t2 = peek(p);
@@ -538,11 +645,11 @@ static struct sql_expr *parse_predicate(struct parser *p)
 			return NULL;
 		e->a = l;
 		e->negated = neg;
-		if (!(e->b = parse_bit(p)))
+		if (!(e->b = parse_concat(p)))
 			return NULL;
 		if (!accept_kw(p, SQL_KW_AND))
 			return expected(p, "AND", "x BETWEEN low AND high");
-		if (!(e->c = parse_bit(p)))
+		if (!(e->c = parse_concat(p)))
 			return NULL;
 		return finish(p, e);
 	}
@@ -551,7 +658,7 @@ static struct sql_expr *parse_predicate(struct parser *p)
 			return NULL;
 		e->a = l;
 		e->negated = neg;
-		if (!(e->b = parse_bit(p)))
+		if (!(e->b = parse_concat(p)))
 			return NULL;
 		return finish(p, e);
 	}

@@ -218,7 +218,8 @@ int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info
 		[SQL_AGG_LHIST] = SBPF_COL_LHIST, [SQL_AGG_QUANTILE] = SBPF_COL_QUANTILE,
 	};
 	info->role = roles[g->kind];
-	info->permille = g->kind == SQL_AGG_QUANTILE ? g->permille : 0;
+	info->ppm = g->kind == SQL_AGG_QUANTILE ? g->ppm : 0;
+	info->permille = (int)(info->ppm / 1000);
 	info->unsigned_arg = g->arg && g->arg->type == SQL_T_UINT;
 	info->arg_kind = g->arg ? kind_of(g->arg->type) : SBPF_VALUE_NULL;
 	return 0;

@@ -93,6 +93,9 @@ struct sql_origin {
 	const char *tp;        /* "block/block_getrq" */
 	const char *key[2];    /* integer fields naming the event in both tracepoints
 				  ("dev", "sector"); NULL: unused */
+	const char *only_if;   /* integer field of both tracepoints that must be non-zero
+				  for the event to have an origin ("nr_sector": a cache flush
+				  has none, see catalog.c); NULL: every event has one */
 };
 
 struct sql_probe {
@@ -473,6 +476,8 @@ enum sql_tok {
 	SQL_TK_IDENT,     /* name (not a keyword) */
 	SQL_TK_INT,       /* 123, 0x7b */
 	SQL_TK_DURATION,  /* 10us, 1sec (value in nanoseconds) */
+	SQL_TK_DECIMAL,   /* 99.9: a number with a fraction, num = value x 10^4 (exact to 4
+			     places; only PERCENTILE's second argument takes one) */
 	SQL_TK_STRING,    /* 'bash' or "bash" */
 	SQL_TK_KEYWORD,   /* see enum sql_kw */
 	SQL_TK_PUNCT,     /* operators and punctuation (see enum sql_punct) */
@@ -492,7 +497,7 @@ enum sql_kw {
 enum sql_punct {
 	SQL_P_LPAREN = 1, SQL_P_RPAREN, SQL_P_COMMA, SQL_P_DOT, SQL_P_SEMI, SQL_P_STAR,
 	SQL_P_PLUS, SQL_P_MINUS, SQL_P_SLASH, SQL_P_PERCENT, SQL_P_EQ, SQL_P_NE, SQL_P_LT,
-	SQL_P_LE, SQL_P_GT, SQL_P_GE, SQL_P_AMP, SQL_P_PIPE,
+	SQL_P_LE, SQL_P_GT, SQL_P_GE, SQL_P_AMP, SQL_P_PIPE, SQL_P_CONCAT,
 };
 
 struct sql_token {
@@ -635,18 +640,21 @@ enum sql_agg_kind {
 
 /* A scalar function: name, argument checks, evaluation. */
 struct sql_evalctx;
-/* Checks argument types and returns the result type, or SQL_T_NULL with a
- * message in @why (which argument is wrong and how). */
-typedef enum sql_type (*sql_func_check_fn)(const enum sql_type *args, char *why, size_t whysz);
-/* Computes the result; strings it makes live in ctx->scratch. */
-typedef struct sql_value (*sql_func_eval_fn)(struct sql_evalctx *ctx, const struct sql_value *args);
+#define SQL_FUNC_MAX_ARGS 8   /* most arguments any function takes */
+/* Checks the types of the @n arguments and returns the result type, or
+ * SQL_T_NULL with a message in @why (which argument is wrong and how). */
+typedef enum sql_type (*sql_func_check_fn)(const enum sql_type *args, size_t n, char *why, size_t whysz);
+/* Computes the result of @n arguments; strings it makes live in ctx->scratch. */
+typedef struct sql_value (*sql_func_eval_fn)(struct sql_evalctx *ctx, const struct sql_value *args, size_t n);
 struct sql_func {
-	const char *name;                 /* lower case */
-	int nargs;                        /* exact argument count */
+	const char *name;                 /* lower case; a name with a space is reached
+					     only through syntax (CAST, ||) */
+	int nargs;                        /* fewest arguments */
 	const char *signature;            /* for messages: "syscall_name(number)" */
 	const char *doc;                  /* one line */
 	sql_func_check_fn check;          /* argument types -> result type */
 	sql_func_eval_fn eval;            /* arguments -> result */
+	int max_args;                     /* most arguments (0: exactly nargs) */
 };
 const struct sql_func *sql_func_find(const char *name);
 size_t sql_func_count(void);
@@ -656,7 +664,8 @@ const struct sql_func *sql_func_get(size_t i);
 struct sql_aggdef {
 	const char *name;         /* "count", "p99" */
 	enum sql_agg_kind kind;   /* what it computes */
-	int permille;             /* QUANTILE: 500, 900, 950, 990 */
+	uint32_t ppm;             /* QUANTILE: parts per million (500000 for P50); 0: the
+				     query gives it (PERCENTILE(x, p)) */
 	const char *signature;    /* for messages */
 	const char *doc;          /* one line */
 };
@@ -676,7 +685,7 @@ struct sql_agg {
 	enum sql_agg_kind kind;    /* what to compute */
 	struct sql_expr *arg;      /* argument over input rows (NULL for COUNT(*)) */
 	enum sql_type type;        /* result type */
-	int permille;              /* QUANTILE */
+	uint32_t ppm;              /* QUANTILE: parts per million */
 	int64_t lmin, lmax, lstep; /* LHIST parameters */
 	struct sql_expr *call;     /* the call as written (for explain and messages) */
 };
@@ -810,9 +819,9 @@ struct sql_qhist {
 	int64_t min, max;                      /* smallest and largest value (estimates are clamped) */
 };
 int sql_qhist_add(struct sql_qhist *h, int64_t v);
-/* Value at rank ceil(q * n) (q = permille / 1000), within 1/128 of the exact
+/* Value at rank ceil(q * n) (q = ppm / 10^6), within 1/128 of the exact
  * value of that rank and never outside [min, max]; false when empty. */
-bool sql_qhist_quantile(const struct sql_qhist *h, int permille, int64_t *out);
+bool sql_qhist_quantile(const struct sql_qhist *h, uint32_t ppm, int64_t *out);
 void sql_qhist_free(struct sql_qhist *h);
 
 /* Per-group state of one aggregate. */
@@ -1213,6 +1222,21 @@ int sql_source_replay(struct sql_source *s, sql_row_fn fn, void *ctx);
 int sql_source_fingerprint(const struct sql_table *t, const struct sql_source_opts *opts, uint64_t *fp,
 			   char *err, size_t errsz);
 
+
+/* ---- helper programs of kernel plans (kpids.c) --------------------------- */
+
+/* A map that a small program on one tracepoint keeps up to date (the fork
+ * follower of a pid set, the identities of an origin). */
+struct sql_khelper {
+	int map_fd;               /* the map, or -1 */
+	int prog_fd;              /* the program, or -1 */
+	struct sbpf_klink *link;  /* its attachment, or NULL */
+};
+/* Loads @insns[0..@n) as a tracepoint program named @name and attaches it
+ * to @tp; on failure says why in @err (@what names the program). */
+int sql_khelper_attach(struct sql_khelper *h, const struct sbpf_insn *insns, size_t n, const char *name,
+		       const char *tp, const char *what, char *err, size_t errsz);
+void sql_khelper_close(struct sql_khelper *h); /* detaches and closes what is open */
 
 /* ---- identities recorded at an origin tracepoint (korigin.c) ------------- */
 

@@ -190,3 +190,11 @@ SELECT E.comm, COUNT(*) AS n FROM process_exec AS E JOIN process_exit AS X ON E.
 SELECT W.target_comm, COUNT(*) AS n FROM sched_wakeup AS W JOIN sched_switch AS S ON W.target_tid = S.next_tid WHERE W.target_comm = 'workload' GROUP BY W.target_comm
 SELECT O.path, C.syscall_number FROM file_opens AS O JOIN system_calls AS C ON O.tid = C.tid WHERE O.path = '/nonexistent' AND C.syscall_number = 257
 p: SELECT F.child_comm, X.group_dead FROM process_fork AS F JOIN process_exit AS X ON F.child_tid = X.tid
+
+# --- string functions, COALESCE, CAST, any percentile (user space under every plan) ---
+SELECT comm || ':' || syscall_name(syscall_number) AS k, COUNT(*) AS n FROM system_calls WHERE length(comm) > 3 GROUP BY k
+SELECT substr(comm, 1, 4) AS c, substr(comm, -2) AS e, COUNT(*) AS n FROM system_calls GROUP BY c, e
+SELECT coalesce(errno_name(ret), 'ok') AS r, COUNT(*) AS n FROM system_calls WHERE syscall_number = 257 GROUP BY r
+SELECT CAST(str(syscall_number) AS INT) + 1 AS s, COUNT(*) AS n FROM system_calls WHERE CAST(syscall_number AS UINT) < 300 GROUP BY s
+SELECT concat(comm, NULL, tid % 2) AS c, COUNT(*) AS n FROM system_calls GROUP BY c
+p: SELECT COUNT(*) AS n, P999(nsec(duration)) >= 0 AS a, PERCENTILE(nsec(duration), 99.99) >= 0 AS b FROM system_calls

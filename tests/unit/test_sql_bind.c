@@ -456,6 +456,25 @@ static const struct badcase bad[] = {
 	  "      |                     ^~~~\n"
 	  "      = hint: syscall_name(number)\n"
 	  "" },
+	{ "SELECT substr(comm) FROM system_calls",
+	  "<query>:1:8: error: substr() takes 2 to 3 arguments, not 1\n"
+	  "    1 | SELECT substr(comm) FROM system_calls\n"
+	  "      |        ^~~~~~~~~~~~\n"
+	  "      = hint: substr(string, start[, count])\n"
+	  "" },
+	{ "SELECT coalesce(ret, comm) FROM system_calls",
+	  "<query>:1:17: error: coalesce() needs arguments of one type: argument 2 is a string, an earlier one a number "
+	  "(convert with str(...) or CAST)\n"
+	  "    1 | SELECT coalesce(ret, comm) FROM system_calls\n"
+	  "      |                 ^~~\n"
+	  "      = hint: coalesce(x, ...)\n"
+	  "" },
+	{ "SELECT CAST(enter_ts AS INT) FROM system_calls",
+	  "<query>:1:13: error: CAST(x AS INT): cannot cast a time to a number (subtract another time, or use nsec(...))\n"
+	  "    1 | SELECT CAST(enter_ts AS INT) FROM system_calls\n"
+	  "      |             ^~~~~~~~\n"
+	  "      = hint: CAST(x AS INT)\n"
+	  "" },
 	{ "SELECT syscall_name(1, 2) FROM system_calls",
 	  "<query>:1:8: error: syscall_name() takes 1 argument, not 2\n"
 	  "    1 | SELECT syscall_name(1, 2) FROM system_calls\n"

@@ -307,7 +307,7 @@ Test(sql_exec, quantiles_within_documented_bound)
 	static const int q[] = { 1, 100, 500, 900, 950, 990, 999, 1000 };
 	for (size_t k = 0; k < sizeof(q) / sizeof(q[0]); k++) {
 		int64_t est;
-		cr_assert(sql_qhist_quantile(&h, q[k], &est));
+		cr_assert(sql_qhist_quantile(&h, (uint32_t)q[k] * 1000, &est)); /* per-mille -> ppm */
 		size_t rank = ((size_t)N * (size_t)q[k] + 999) / 1000;
 		int64_t exact = v[rank - 1];
 		int64_t err = est > exact ? est - exact : exact - est;
@@ -342,6 +342,38 @@ Test(sql_exec, quantiles_in_queries)
 	/* exact: 50000, 90000, 99000 and 24; the middles of their buckets: 512 ns wide in
 	 * [2^15, 2^16), 1024 ns wide in [2^16, 2^17); values below 64 are exact */
 	cr_expect_str_eq(out(&r), "p50,p90,p99,r\n49920,89600,98816,24\n");
+	finish(&r);
+}
+
+Test(sql_exec, any_percentile)
+{
+	struct run r;
+	start(&r, "SELECT P999(duration) AS a, PERCENTILE(duration, 99.9) AS b, PERCENTILE(duration, 50) AS c, "
+		  "PERCENTILE(duration, 0.1) AS d, PERCENTILE(duration, 100) AS e, PERCENTILE(ret, 99.95) AS f "
+		  "FROM system_calls", SQL_SINK_CSV);
+	for (int i = 1; i <= 2000; i++)
+		call(&r, 1, "a", 0, i, i);
+	window(&r, 0);
+	/* exact below 64; rank ceil(n q): 1998, 1998, 1000, 2, 2000, 1999 -> their buckets' middles
+	 * (16 ns wide in [1024, 2048), 8 ns wide in [512, 1024)), never above the maximum */
+	cr_expect_str_eq(out(&r), "a,b,c,d,e,f\n1992,1992,1004,2,2000,1992\n");
+	finish(&r);
+}
+
+Test(sql_exec, string_functions_coalesce_and_cast)
+{
+	struct run r;
+	start(&r, "SELECT comm || '/' || str(pid) AS a, length(comm) AS l, substr(comm, 2) AS s1, "
+		  "substr(comm, 2, 3) AS s2, substr(comm, -2) AS s3, substr(comm, 9) AS s4, substr(comm, 1, -1) AS s5, "
+		  "concat(comm, NULL, 7) AS c1, comm || NULL AS c2, coalesce(NULL, ret, 5) AS co, "
+		  "CAST('42' AS INT) + ret AS i1, CAST(' -0x10 ' AS INT) AS i2, CAST('12ab' AS INT) AS i3, "
+		  "CAST('18446744073709551615' AS UINT) AS u1, CAST(-1 AS UINT) AS u2, CAST('-1' AS UINT) AS u3, "
+		  "CAST(ret AS STRING) || 'x' AS t, CAST('TRUE' AS BOOL) AS b1, CAST(0 AS BOOL) AS b2 "
+		  "FROM system_calls", SQL_SINK_CSV);
+	call(&r, 7, "worker", 0, 1, -3);
+	cr_expect_str_eq(out(&r), "a,l,s1,s2,s3,s4,s5,c1,c2,co,i1,i2,i3,u1,u2,u3,t,b1,b2\n"
+				  "worker/7,6,orker,ork,er,,,worker7,,-3,39,-16,,18446744073709551615,"
+				  "18446744073709551615,,-3x,true,false\n");
 	finish(&r);
 }
 

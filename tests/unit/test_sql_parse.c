@@ -304,7 +304,7 @@ static const struct badcase bad[] = {
 	  "<query>:1:47: error: fractional number '1.5' is not supported\n"
 	  "    1 | SELECT pid FROM system_calls WHERE duration > 1.5\n"
 	  "      |                                               ^~~\n"
-	  "      = hint: use an integer, or a duration with a unit such as 1500us\n"
+	  "      = hint: use an integer, a duration with a unit such as 1500us, or PERCENTILE(x, 99.9)\n"
 	  "" },
 	{ "SELECT pid FROM system_calls WHERE 1 < pid < 3",
 	  "<query>:1:44: error: comparisons do not chain\n"

@@ -89,6 +89,7 @@ Test(rows, column_roles_and_kinds)
 	struct sbpf_col_info ci = { .sz = sizeof(ci) };
 	cr_assert_eq(sbpf_query__col_info(q, 5, &ci), 0);
 	cr_assert_eq(ci.permille, 990);
+	cr_assert_eq(ci.ppm, 990000);
 	cr_assert_eq(sbpf_query__col_info(q, 9, &ci), -EINVAL);
 	sbpf_query__free(q);
 

@@ -896,34 +896,20 @@ void a64_kops_helpers(struct kops_arm64 *x)
 	x->ldst = kops_ldst;
 }
 
-/* jit_target.kops: the site's native emit in place of its region. */
-static int a64_kops(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s)
+/* jit_target.kops_emit: the site's AArch64 emit. */
+static int a64_kops_emit(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s, size_t *max_len)
 {
 	const struct kops_op *op = kops_op(s->p.op);
 	if (!op || !op->emit_arm64)
-		return 0;
+		return -ENOENT;
 	struct kops_arm64 x = {
 		.b = &c->buf, .reg = reg_map, .features = c->features, .checked = c->checked,
 		.mutant = c->kops_mutant, .pc = pc, .mem_check = kops_mem_check,
 		.add_imm = kops_add_imm, .compare = kops_compare,
 		.ldst = kops_ldst, .backend = c,
 	};
-	size_t start = c->buf.len, nstubs = c->nstubs;
-	if (s->lowered_len)
-		loop_check(c, pc);
-	size_t from = c->buf.len;
-	int rc = op->emit_arm64(&s->p, &x);
-	if (rc == -EOPNOTSUPP && c->buf.len == from && !c->buf.err) {
-		/* Declined: take the loop check back (code and stub). */
-		c->buf.len = start;
-		c->nstubs = nstubs;
-		return 0;
-	}
-	if (rc < 0)
-		jit_buf_fail(&c->buf, c->buf.len == from ? rc : -EFAULT);
-	else if (c->buf.len - from > (size_t)op->native_max_arm64)
-		jit_buf_fail(&c->buf, -E2BIG); /* the emit broke its own size bound */
-	return 1;
+	*max_len = (size_t)op->native_max_arm64;
+	return op->emit_arm64(&s->p, &x);
 }
 
 const struct jit_target jit_target_arm64 = {
@@ -937,5 +923,6 @@ const struct jit_target jit_target_arm64 = {
 	.prologue = a64_prologue,
 	.insn = a64_insn,
 	.tail = a64_tail,
-	.kops = a64_kops,
+	.loop_check = loop_check,
+	.kops_emit = a64_kops_emit,
 };

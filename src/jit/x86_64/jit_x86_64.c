@@ -887,33 +887,18 @@ static int kops_mem_check(struct kops_x86 *x, size_t slot, int32_t *disp)
 	return mem_operand(c, slot, ldx ? in->src_reg : in->dst_reg, in->off, access_size(in->code), disp);
 }
 
-/* jit_target.kops: the site's native emit in place of its region. */
-static int x64_kops(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s)
+/* jit_target.kops_emit: the site's x86-64 emit. */
+static int x64_kops_emit(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s, size_t *max_len)
 {
 	const struct kops_op *op = kops_op(s->p.op);
 	if (!op || !op->emit_x86_64)
-		return 0;
+		return -ENOENT;
 	struct kops_x86 x = {
 		.b = &c->buf, .reg = reg_map, .features = c->features, .checked = c->checked,
 		.mutant = c->kops_mutant, .pc = pc, .mem_check = kops_mem_check, .backend = c,
 	};
-	size_t start = c->buf.len, nstubs = c->nstubs;
-	if (s->lowered_len)
-		loop_check(c, pc);
-	size_t from = c->buf.len;
-	int rc = op->emit_x86_64(&s->p, &x);
-	if (rc == -EOPNOTSUPP && c->buf.len == from && !c->buf.err) {
-		/* Declined: take the loop check back (code and stub), the proof
-		 * sequence's first slot has its own. */
-		c->buf.len = start;
-		c->nstubs = nstubs;
-		return 0;
-	}
-	if (rc < 0)
-		jit_buf_fail(&c->buf, c->buf.len == from ? rc : -EFAULT);
-	else if (c->buf.len - from > (size_t)op->native_max_x86_64)
-		jit_buf_fail(&c->buf, -E2BIG); /* the emit broke its own size bound */
-	return 1;
+	*max_len = (size_t)op->native_max_x86_64;
+	return op->emit_x86_64(&s->p, &x);
 }
 
 const struct jit_target jit_target_x86_64 = {
@@ -927,5 +912,6 @@ const struct jit_target jit_target_x86_64 = {
 	.prologue = x64_prologue,
 	.insn = x64_insn,
 	.tail = x64_tail,
-	.kops = x64_kops,
+	.loop_check = loop_check,
+	.kops_emit = x64_kops_emit,
 };

@@ -1,0 +1,1 @@
+SELECT P999(duration), PERCENTILE(duration, 99.99), PERCENTILE(ret, 0.0001) FROM system_calls GROUP BY pid

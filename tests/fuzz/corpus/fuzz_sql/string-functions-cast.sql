@@ -1,0 +1,1 @@
+SELECT comm || ':' || str(pid) AS k, substr(comm, -2, 1), length(comm), coalesce(NULL, ret, 5), CAST('0x1f' AS UINT), CAST(ret AS BOOL) FROM system_calls

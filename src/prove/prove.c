@@ -11,8 +11,9 @@
  * specification. Registers enter it only as indexes into the register
  * files (the x86 model reads every register an instruction uses from the
  * decoded operands; an instruction with implicit general-register operands
- * is not modelled; the specifications read registers only through the
- * payload's fields). If assignment B's inputs are assignment A's with the
+ * is not modelled; the AArch64 model reads registers only from the
+ * decoded register fields, 31 - sp or zr - never renamed; the
+ * specifications read registers only through the payload's fields). If assignment B's inputs are assignment A's with the
  * eBPF registers permuted by rho (and the hardware registers by the
  * induced pi, which fixes every register outside the eBPF map), B's
  * formula is A's with its variables renamed, so both are valid or both

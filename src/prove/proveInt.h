@@ -1,8 +1,9 @@
 /* proveInt.h - private interfaces of the equivalence prover (src/prove/):
  * the Z3 context wrapper, the symbolic machine state both semantics share
  * (registers, flags, one byte-addressed memory, the memory footprint), the
- * x86-64 instruction form the model executes, the eBPF and x86-64
- * semantics, the symbolic specifications, and one obligation.
+ * x86-64 and AArch64 instruction forms the models execute, the eBPF,
+ * x86-64 and AArch64 semantics, each target's instruction set as the
+ * driver sees it (struct prove_isa), the symbolic specifications, and one obligation.
  *
  * Files: sym.c (context, state, memory), ebpf_sem.c (eBPF semantics),
  * x86_decode.c (capstone -> struct prove_x86_insn, renaming comparison),

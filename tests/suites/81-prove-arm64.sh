@@ -12,7 +12,8 @@
 #      (tests/unit/test_prove_arm64.c, SAFEBPF_A64_EXEC); skipped with the
 #      reason only when the cross compiler or qemu is missing
 # Runs the optimized build for the proofs (make test builds it) and the
-# ASan unit binary for the cross-check. About 1.5 min on 2 cores.
+# ASan unit binary for the cross-check. About 1 min of CPU time (53 s user
+# measured; its wall time grows with the machine's load).
 set -u
 cd "$(dirname "$0")/../.."
 SB=build/safebpf

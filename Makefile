@@ -57,7 +57,7 @@ MICRO_NATIVE := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native/%.o)
 MICRO_V3  := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/v3/%.o)
 MICRO_NATIVE_CLANG := $(MICRO_SRCS:bench/micro/%.c=$(BUILD)/bench/micro/native-clang/%.o)
 
-.PHONY: all test unit bench bench-micro bench-probe fuzz install clean asan e2e-helpers demo lib man arm64-runner
+.PHONY: all test test-long unit bench bench-micro bench-probe bench-cc bench-sched fuzz install clean asan e2e-helpers demo lib man arm64-runner
 all: $(BUILD)/safebpf
 
 $(BUILD)/opt/%.o: %.c
@@ -229,6 +229,14 @@ test:
 	@$(MAKE) --no-print-directory asan $(BUILD)/safebpf
 	@scripts/run-tests.sh
 
+# What make test samples, at full size (not in make test: about an hour on
+# 2 cores): llvm's differential test on 20,000 programs, and 10,000
+# generated SQL queries under the three plans.
+test-long:
+	@$(MAKE) --no-print-directory asan $(BUILD)/safebpf
+	LLVM_DIFF_PROGRAMS=20000 bash tests/suites/27-llvm.sh
+	SQLGEN_QUERIES=10000 bash tests/suites/62-sql-generator.sh
+
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done
 
@@ -246,9 +254,18 @@ demo:
 	@$(MAKE) --no-print-directory $(BUILD)/safebpf
 	$(BUILD)/safebpf query -d 5s '$(DEMO_QUERY)'
 
+# Congestion-control DSL against the kernel's algorithms on veth (bench/cc/run.sh).
+bench-cc: $(BUILD)/safebpf
+	@bench/cc/run.sh
+
 # Probe effect of SQL queries on RocksDB db_bench (bench/probe/run.sh).
 bench-probe: $(BUILD)/safebpf
 	@bench/probe/run.sh
+
+# Tail latency of a SO_REUSEPORT server with one slow worker: the kernel's
+# default hashing against a least-loaded safebpf sched policy (loopback).
+bench-sched: $(BUILD)/safebpf $(BUILD)/e2e/sched_client
+	@scripts/bench-sched.sh
 
 LIBDIR ?= $(PREFIX)/lib
 install: $(BUILD)/safebpf lib man

@@ -38,6 +38,8 @@ enum sbpf_kmap_type {
 				      inner_map_fd) */
 	SBPF_KMAP_LRU_HASH,        /* BPF_MAP_TYPE_LRU_HASH (full: the least recently used
 				      entry makes room) */
+	SBPF_KMAP_REUSEPORT_SOCKARRAY, /* BPF_MAP_TYPE_REUSEPORT_SOCKARRAY (value: a socket fd of
+				      one SO_REUSEPORT group) */
 };
 
 struct sbpf_kmap_opts {
@@ -132,6 +134,7 @@ enum sbpf_kprog_type {
 	SBPF_KPROG_TRACEPOINT,     /* BPF_PROG_TYPE_TRACEPOINT */
 	SBPF_KPROG_RAW_TRACEPOINT, /* BPF_PROG_TYPE_RAW_TRACEPOINT */
 	SBPF_KPROG_SOCKET_FILTER,  /* BPF_PROG_TYPE_SOCKET_FILTER */
+	SBPF_KPROG_SK_REUSEPORT,   /* BPF_PROG_TYPE_SK_REUSEPORT (socket selection in a group) */
 };
 
 struct sbpf_kload_opts {
@@ -193,6 +196,43 @@ int sbpf_kernel_test_run(int prog_fd, const struct sbpf_ktest_opts *opts,
 int sbpf_kernel_run_xdp(const struct sbpf_insn *insns, size_t n,
 			const struct sbpf_kload_opts *lopts,
 			const struct sbpf_ktest_opts *opts, struct sbpf_ktest_result *res);
+
+
+/* ---- struct_ops (structops.c) ------------------------------------------------ */
+
+/* A kernel struct_ops object being built (e.g. a tcp_congestion_ops): its
+ * programs, loaded one per function-pointer member, then a
+ * BPF_MAP_TYPE_STRUCT_OPS map (BPF_F_LINK) holding the structure, and a
+ * BPF_STRUCT_OPS link that registers it. Freeing it (or the process
+ * ending, which closes the fds) unregisters it. */
+struct sbpf_kstructops;
+
+/* Starts a struct_ops of kernel type @type ("tcp_congestion_ops"), with
+ * layouts from vmlinux BTF. NULL with errno and a reason in @err (ENOENT:
+ * this kernel has no such struct_ops type). */
+struct sbpf_kstructops *sbpf_kstructops__new(const char *type, char *err, size_t errsz);
+/* Loads @insns (@n slots) as the program of function-pointer member
+ * @member (the real verifier judges it; program name = @member). Returns
+ * 0, or a negative errno with the verifier's reason in @log (-EACCES /
+ * -EINVAL: refused). A second load of a member replaces the first. */
+int sbpf_kstructops__load(struct sbpf_kstructops *o, const char *member, const struct sbpf_insn *insns,
+			  size_t n, char *log, size_t logsz);
+/* The fd of member @member's loaded program, or -1. */
+int sbpf_kstructops__prog_fd(const struct sbpf_kstructops *o, const char *member);
+/* Copies @len bytes of @data into data member @member (e.g. "name"),
+ * which must be at least that large. 0 or -ENOENT / -E2BIG. */
+int sbpf_kstructops__set(struct sbpf_kstructops *o, const char *member, const void *data, size_t len);
+/* Creates the struct_ops map named @name, fills it with the loaded
+ * programs and the data set, and registers it through a link. 0, or a
+ * negative errno with a reason in @err (-EEXIST: the name is taken). */
+int sbpf_kstructops__register(struct sbpf_kstructops *o, const char *name, char *err, size_t errsz);
+/* Ids of the registered map and link (0 before registration). */
+uint32_t sbpf_kstructops__map_id(const struct sbpf_kstructops *o);
+uint32_t sbpf_kstructops__link_id(const struct sbpf_kstructops *o);
+/* Unregisters (closes the link and the map) and closes the programs. */
+void sbpf_kstructops__free(struct sbpf_kstructops *o);
+/* Whether a map with this id is still in the kernel: 1, 0, or a negative errno. */
+int sbpf_kernel_map_exists(uint32_t id);
 
 #ifdef __cplusplus
 }

@@ -97,6 +97,7 @@ enum sbpf_col_role {
 	SBPF_COL_HIST,        /* HIST(x) */
 	SBPF_COL_LHIST,       /* LHIST(x, min, max, step) */
 	SBPF_COL_EXPR,        /* another expression over aggregates (COUNT(*) * 2) */
+	SBPF_COL_COUNT_DISTINCT, /* COUNT(DISTINCT x): not additive across windows */
 };
 
 struct sbpf_col_info {
@@ -105,9 +106,10 @@ struct sbpf_col_info {
 	enum sbpf_value_kind kind;    /* kind of its values (NULL: only NULLs) */
 	enum sbpf_col_role role;      /* what it is */
 	int permille;                 /* QUANTILE: ppm / 1000, rounded down (kept for older callers) */
-	uint32_t ppm;                 /* QUANTILE: parts per million (990000 for P99, 999000 for P999) */
 	bool unsigned_arg;            /* SUM/MIN/MAX: the argument is unsigned (never negative) */
 	enum sbpf_value_kind arg_kind; /* aggregates: kind of the argument (HIST of durations: DURATION) */
+	uint32_t ppm;                 /* QUANTILE: parts per million (990000 for P99, 999000 for P999);
+					 set only when sz covers it (added after permille) */
 };
 
 /* Name of a value kind ("u64", "duration"). */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "dsl/dsl.h"
 #include "safebpf/kernel.h"
 #include "sql/sqlInt.h"
 
@@ -27,10 +28,11 @@ struct verdict {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf selftest [-v] [TABLE...]\n"
+		"usage: safebpf selftest [-v] [TABLE|DSL...]\n"
 		"Loads every minimum verifier-safe program of every table (or of the TABLEs\n"
 		"named) into the running kernel (the verifier judges each), attaches and detaches\n"
-		"two column sets per table, and prints one verdict per table.\n"
+		"two column sets per table, and prints one verdict per table; then the MVSF of\n"
+		"every other DSL (cc: congestion control, ...), or of the DSLs named.\n"
 		"Exits 0 when all pass, 1 on any failure, 4 without privileges.\n\n"
 		"  -v   print every column set tried\n");
 }
@@ -129,8 +131,8 @@ int cmd_selftest(int argc, char **argv)
 		} else if (!strcmp(argv[i], "-v")) {
 			verbose = 1;
 		} else if (argv[i][0] != '-') {
-			if (!sql_catalog_find(argv[i])) {
-				fprintf(stderr, "safebpf selftest: no table '%s' (see safebpf tables)\n", argv[i]);
+			if (!sql_catalog_find(argv[i]) && !dsl_mvsf_find(argv[i])) {
+				fprintf(stderr, "safebpf selftest: no table or DSL '%s' (see safebpf tables)\n", argv[i]);
 				return EXIT_USAGE;
 			}
 			nnamed++;
@@ -180,9 +182,35 @@ int cmd_selftest(int argc, char **argv)
 		       t->name, v.programs, t->ncols - v.unavailable + 2, v.max_insns, v.max_record,
 		       v.unavailable ? " (some columns unavailable)" : "");
 	}
+	size_t ndsl, dpass = 0, dfail = 0, dmissing = 0;
+	const struct dsl_mvsf *dsls = dsl_mvsfs(&ndsl);
+	for (size_t i = 0; i < ndsl; i++) {
+		if (nnamed) {
+			int named = 0;
+			for (int a = 1; a < argc; a++)
+				named |= !strcmp(argv[a], dsls[i].dsl);
+			if (!named)
+				continue;
+		}
+		struct dsl_mvsf_result r = { 0 };
+		dsls[i].check(verbose, &r);
+		programs += r.programs;
+		if (r.status == -EOPNOTSUPP) {
+			printf("n/a  dsl %-10s %s: %s\n", dsls[i].dsl, dsls[i].what, r.detail);
+			dmissing++;
+		} else if (r.status) {
+			printf("FAIL dsl %-10s %s: %s\n", dsls[i].dsl, dsls[i].what, r.detail);
+			dfail++;
+		} else {
+			printf("PASS dsl %-10s %s: %zu programs verified, largest %zu insns; %s\n", dsls[i].dsl,
+			       dsls[i].what, r.programs, r.max_insns, r.detail);
+			dpass++;
+		}
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("selftest: %zu tables passed, %zu failed, %zu unavailable; %zu programs in %.1fs\n", pass, fail,
-	       missing, programs, secs);
-	return fail ? EXIT_FAIL : EXIT_OK;
+	printf("selftest: %zu tables passed, %zu failed, %zu unavailable; DSL MVSFs %zu passed, %zu failed, "
+	       "%zu unavailable; %zu programs in %.1fs\n",
+	       pass, fail, missing, dpass, dfail, dmissing, programs, secs);
+	return fail || dfail ? EXIT_FAIL : EXIT_OK;
 }

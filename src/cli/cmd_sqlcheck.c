@@ -622,7 +622,7 @@ static void strip_self_terms(char *s)
  * "AS aN", expressions "AS cN"): 'd' for a column showing a time value,
  * 'k' for a key or an expression, 's', 'x', 'n' for COUNT or SUM, MAX,
  * MIN, '?' for an aggregate that does not merge over windows (AVG,
- * quantiles, histograms). False when the list cannot be read. */
+ * quantiles, histograms, COUNT(DISTINCT x)). False when the list cannot be read. */
 static bool item_ops(const char *q, char *ops, size_t cap)
 {
 	const char *p = q + strlen("SELECT "), *end = strstr(q, " FROM ");
@@ -659,6 +659,8 @@ static bool item_ops(const char *q, char *ops, size_t cap)
 			op = 'd';
 		else if (as[4] != 'a')
 			op = 'k';
+		else if (!strncmp(s, "COUNT(DISTINCT ", 15))
+			op = '?'; /* a value seen in two windows counts in both */
 		else if (!strncmp(s, "COUNT(", 6) || (!strncmp(s, "SUM(", 4)))
 			op = 's';
 		else if (!strncmp(s, "MIN(", 4))

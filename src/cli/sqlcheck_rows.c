@@ -225,14 +225,14 @@ static bool drop_columns(char **v, size_t k, const struct sqlc_mode *m, struct s
 		rest->cmp = SQLC_DISTINCT;
 	for (size_t i = 0; i < k; i++) {
 		struct field f[SQLC_MAX_COLS];
-		size_t nf = split_fields(v[i], strlen(v[i]), f, SQLC_MAX_COLS), p = 0;
+		size_t nf = split_fields(v[i], strlen(v[i]), f, SQLC_MAX_COLS), p = 0, kept = 0;
 		char *s = malloc(strlen(v[i]) + 1);
 		if (!s)
 			return false;
 		for (size_t c = 0; c < nf; c++) {
 			if (c < strlen(m->ops) && m->ops[c] == 'd')
 				continue;
-			if (p)
+			if (kept++) /* a separator after every kept field, empty ones too */
 				s[p++] = ',';
 			memcpy(s + p, f[c].start, f[c].len);
 			p += f[c].len;

@@ -90,6 +90,7 @@ static enum bpf_prog_type kernel_type(enum sbpf_kprog_type t)
 	case SBPF_KPROG_TRACEPOINT:     return BPF_PROG_TYPE_TRACEPOINT;
 	case SBPF_KPROG_RAW_TRACEPOINT: return BPF_PROG_TYPE_RAW_TRACEPOINT;
 	case SBPF_KPROG_SOCKET_FILTER:  return BPF_PROG_TYPE_SOCKET_FILTER;
+	case SBPF_KPROG_SK_REUSEPORT:   return BPF_PROG_TYPE_SK_REUSEPORT;
 	case SBPF_KPROG_XDP:
 	default:                        return BPF_PROG_TYPE_XDP;
 	}
@@ -146,6 +147,8 @@ static int kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbp
 		snprintf(name, sizeof(name), "%s", opts->name);
 	enum bpf_prog_type type = kernel_type(opts->type);
 	const struct bpf_insn *kinsns = (const struct bpf_insn *)insns;
+	if (type == BPF_PROG_TYPE_SK_REUSEPORT)
+		lo.expected_attach_type = BPF_SK_REUSEPORT_SELECT;
 
 	if (opts->log_always && opts->log_buf) {
 		lo.log_buf = opts->log_buf;

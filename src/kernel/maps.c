@@ -22,6 +22,7 @@ static enum bpf_map_type kernel_map_type(enum sbpf_kmap_type t)
 	case SBPF_KMAP_RINGBUF:      return BPF_MAP_TYPE_RINGBUF;
 	case SBPF_KMAP_ARRAY_OF_MAPS: return BPF_MAP_TYPE_ARRAY_OF_MAPS;
 	case SBPF_KMAP_LRU_HASH:     return BPF_MAP_TYPE_LRU_HASH;
+	case SBPF_KMAP_REUSEPORT_SOCKARRAY: return BPF_MAP_TYPE_REUSEPORT_SOCKARRAY;
 	case SBPF_KMAP_ARRAY:
 	default:                     return BPF_MAP_TYPE_ARRAY;
 	}

@@ -184,6 +184,87 @@ void sql_hist_bounds(const struct sql_hist *h, size_t i, int64_t *lo, int64_t *h
 	}
 }
 
+/* ---- COUNT(DISTINCT x): an exact set of values --------------------------- */
+
+/* Open addressing over (type, bits or string); strings are copied. A set
+ * holds at most SQL_MAX_DISTINCT values: one more fails the step, which
+ * ends the query with an error rather than a count that is silently low. */
+struct sql_valset {
+	struct sql_value *v;     /* slots; type SQL_T_NULL: empty */
+	size_t n, cap;           /* values held, slots (a power of two) */
+};
+
+static uint64_t value_hash(const struct sql_value *v)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)v->type;
+	if (v->type == SQL_T_STR) {
+		for (const unsigned char *s = (const unsigned char *)v->s; *s; s++)
+			h = (h ^ *s) * 0x100000001b3ull;
+	} else {
+		h = (h ^ v->u) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static bool value_same(const struct sql_value *a, const struct sql_value *b)
+{
+	if (a->type != b->type)
+		return false;
+	return a->type == SQL_T_STR ? !strcmp(a->s, b->s) : a->u == b->u;
+}
+
+/* Slot of @v in @set: its own, or the empty one where it would go. */
+static struct sql_value *valset_slot(const struct sql_valset *set, const struct sql_value *v)
+{
+	size_t i = (size_t)value_hash(v) & (set->cap - 1);
+	while (set->v[i].type != SQL_T_NULL && !value_same(&set->v[i], v))
+		i = (i + 1) & (set->cap - 1);
+	return &set->v[i];
+}
+
+static int valset_grow(struct sql_valset *set)
+{
+	struct sql_valset bigger = { .cap = set->cap ? set->cap * 2 : 16 };
+	if (!(bigger.v = calloc(bigger.cap, sizeof(*bigger.v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < set->cap; i++)
+		if (set->v[i].type != SQL_T_NULL)
+			*valset_slot(&bigger, &set->v[i]) = set->v[i];
+	free(set->v);
+	set->v = bigger.v;
+	set->cap = bigger.cap;
+	return 0;
+}
+
+/* Adds @v (not NULL); returns 0 or -ENOMEM (out of memory, or the set full). */
+static int valset_add(struct sql_valset *set, const struct sql_value *v)
+{
+	if ((set->n + 1) * 4 > set->cap * 3 && valset_grow(set))
+		return -ENOMEM;
+	struct sql_value *slot = valset_slot(set, v);
+	if (slot->type != SQL_T_NULL)
+		return 0;
+	if (set->n >= SQL_MAX_DISTINCT)
+		return -ENOMEM;
+	*slot = *v;
+	if (v->type == SQL_T_STR && !(slot->s = strdup(v->s))) {
+		slot->type = SQL_T_NULL;
+		return -ENOMEM;
+	}
+	set->n++;
+	return 0;
+}
+
+static void valset_free(struct sql_valset *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		if (set->v[i].type == SQL_T_STR)
+			free((char *)set->v[i].s);
+	free(set->v);
+	free(set);
+}
+
 /* ---- aggregates ---- */
 
 static bool is_unsigned(const struct sql_agg *a)
@@ -245,6 +326,10 @@ int sql_agg_step(const struct sql_agg *a, struct sql_aggstate *s, const struct s
 		if (sql_qhist_add(s->q, v->type == SQL_T_UINT && v->u > INT64_MAX ? INT64_MAX : v->i))
 			return -ENOMEM;
 		break;
+	case SQL_AGG_COUNT_DISTINCT:
+		if (!s->set && !(s->set = calloc(1, sizeof(*s->set))))
+			return -ENOMEM;
+		return valset_add(s->set, v); /* the count is the set's size */
 	}
 	s->n++;
 	return 0;
@@ -284,6 +369,10 @@ struct sql_value sql_agg_result(const struct sql_agg *a, const struct sql_aggsta
 		if (s->q && sql_qhist_quantile(s->q, a->ppm, &r.i))
 			r.type = a->type;
 		break;
+	case SQL_AGG_COUNT_DISTINCT:
+		r.type = SQL_T_INT;
+		r.i = s->set ? (int64_t)s->set->n : 0;
+		break;
 	}
 	return r;
 }
@@ -298,6 +387,8 @@ void sql_agg_free(struct sql_aggstate *s)
 		sql_qhist_free(s->q);
 		free(s->q);
 	}
+	if (s->set)
+		valset_free(s->set);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -305,10 +396,23 @@ void sql_agg_free(struct sql_aggstate *s)
 
 int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struct sql_aggstate *src)
 {
+	if (a->kind == SQL_AGG_COUNT_DISTINCT) {
+		if (!src->set)
+			return 0;
+		if (!dst->set && !(dst->set = calloc(1, sizeof(*dst->set))))
+			return -ENOMEM;
+		for (size_t i = 0; i < src->set->cap; i++) {
+			int rc = src->set->v[i].type == SQL_T_NULL ? 0 : valset_add(dst->set, &src->set->v[i]);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
 	if (!src->n)
 		return 0;
 	switch (a->kind) {
 	case SQL_AGG_COUNT:
+	case SQL_AGG_COUNT_DISTINCT: /* merged above */
 		break;
 	case SQL_AGG_SUM:
 		dst->u += src->u;

@@ -240,7 +240,7 @@ static bool expr_equal(const struct sql_expr *x, const struct sql_expr *y)
 	case SQL_E_AGGREF:
 		return x->idx == y->idx;
 	case SQL_E_CALL:
-		if (x->fn != y->fn || x->v.u != y->v.u) /* v: PERCENTILE's p */
+		if (x->fn != y->fn || x->v.u != y->v.u || x->distinct != y->distinct) /* v: PERCENTILE's p */
 			return false;
 		break;
 	default:
@@ -530,7 +530,8 @@ static int check_comparable(struct binder *b, struct sql_expr *at, const struct 
 static int add_aggregate(struct binder *b, struct sql_expr *e, const struct sql_aggdef *def)
 {
 	struct sql_query *q = b->q;
-	struct sql_agg ag = { .kind = def->kind, .ppm = def->ppm ? def->ppm : (uint32_t)e->v.u, .call = e };
+	struct sql_agg ag = { .kind = e->distinct ? SQL_AGG_COUNT_DISTINCT : def->kind,
+			      .ppm = def->ppm ? def->ppm : (uint32_t)e->v.u, .call = e };
 	const char *fname = def->name;
 	size_t want = def->kind == SQL_AGG_LHIST ? 4 : 1;
 	char upper[16];
@@ -549,8 +550,9 @@ static int add_aggregate(struct binder *b, struct sql_expr *e, const struct sql_
 		ag.arg = x;
 	}
 	enum sql_type t = ag.arg ? ag.arg->type : SQL_T_INT;
-	switch (def->kind) {
+	switch (ag.kind) {
 	case SQL_AGG_COUNT:
+	case SQL_AGG_COUNT_DISTINCT:
 		ag.type = SQL_T_INT;
 		break;
 	case SQL_AGG_SUM:
@@ -1407,7 +1409,7 @@ static void print_prec(const struct sql_query *q, const struct sql_expr *e, int 
 		} else {
 			fputs(e->name, f);
 		}
-		fputc('(', f);
+		fputs(e->distinct ? "(DISTINCT " : "(", f);
 		print_list(q, e, f);
 		if (def && def->kind == SQL_AGG_QUANTILE && !def->ppm) {
 			char frac[8];

@@ -316,9 +316,22 @@ static struct sql_expr *parse_call(struct parser *p, struct sql_token *name)
 	e->name = name->str;
 	next(p); /* ( */
 	struct sql_token *t = peek(p);
-	if (is_kw(t, SQL_KW_DISTINCT))
-		return perr(p, t->off, t->len, "count distinct values with SELECT DISTINCT or GROUP BY",
-			    "%s(DISTINCT ...) is not supported", name->str);
+	if (is_kw(t, SQL_KW_DISTINCT)) {
+		if (strcasecmp(name->str, "count"))
+			return perr(p, t->off, t->len, "only COUNT(DISTINCT x) takes DISTINCT",
+				    "%s(DISTINCT ...) is not supported", name->str);
+		next(p);
+		if (is_p(peek(p), SQL_P_STAR))
+			return perr(p, peek(p)->off, 1, "count rows with COUNT(*), distinct values with COUNT(DISTINCT x)",
+				    "COUNT(DISTINCT *) is not supported");
+		e->distinct = true;
+		if (!parse_list(p, &e->list, &e->nlist))
+			return NULL;
+		if (e->nlist != 1)
+			return perr(p, e->list[1]->off, e->list[1]->len, "count distinct pairs with COUNT(DISTINCT a || ',' || b)",
+				    "COUNT(DISTINCT ...) takes one expression");
+		return finish(p, e);
+	}
 	if (unsupported(p) || p->rc)
 		return NULL;
 	if (is_p(t, SQL_P_STAR) && is_p(peek2(p), SQL_P_RPAREN)) {

@@ -204,7 +204,21 @@ static void atom(struct qg *g, int s)
 			}
 			return;
 		case K_STR:
-			switch (pick(g, 6)) {
+			switch (pick(g, 9)) {
+			case 6:
+				put(g, "length(");
+				colref(g, s, c);
+				put(g, ") %s %d", cmp_op(g), pick(g, 12));
+				break;
+			case 7:
+				put(g, "substr(");
+				colref(g, s, c);
+				put(g, ", %d, 4) = 'work'", chance(g, 70) ? 1 : -4);
+				break;
+			case 8:
+				colref(g, s, c);
+				put(g, " || 'x' LIKE '%s%%'", chance(g, 60) ? "work" : strings[pick(g, 4)]);
+				break;
 			case 0:
 				colref(g, s, c);
 				put(g, " IN (");
@@ -333,7 +347,7 @@ static bool aggregate(struct qg *g, int s, int i)
 		if ((c = column(g, s, chance(g, 50) ? K_NUM : K_STR)) < 0)
 			put(g, "COUNT(*)");
 		else {
-			put(g, "COUNT(");
+			put(g, chance(g, 30) ? "COUNT(DISTINCT " : "COUNT(");
 			colref(g, s, c);
 			put(g, ")");
 		}
@@ -382,9 +396,11 @@ static bool aggregate(struct qg *g, int s, int i)
 			put(g, "COUNT(*)");
 			break;
 		}
-		put(g, "P%d(", chance(g, 50) ? 50 : 99);
+		static const char *const qf[] = { "P50(", "P99(", "P999(", "PERCENTILE(" };
+		int which = pick(g, 4);
+		put(g, "%s", qf[which]);
 		colref(g, s, c);
-		put(g, ")");
+		put(g, which == 3 ? ", 99.99)" : ")");
 		break;
 	default:
 		if ((c = column(g, s, K_NUM)) < 0) {

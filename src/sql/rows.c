@@ -192,36 +192,44 @@ static bool uses_agg(const struct sql_expr *e)
 	return false;
 }
 
-int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info)
+/* Fills @info for output column @i of @q. */
+static void col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info)
 {
-	if (i >= q->ncols || !info || info->sz < offsetof(struct sbpf_col_info, arg_kind) + sizeof(info->arg_kind))
-		return -EINVAL;
-	size_t sz = info->sz;
-	memset(info, 0, sizeof(*info));
-	info->sz = sz;
 	const struct sql_outcol *c = &q->cols[i];
 	info->name = c->name;
 	info->kind = c->hist ? SBPF_VALUE_HIST : kind_of(c->type);
 	if (!q->aggregate) {
 		info->role = SBPF_COL_VALUE;
-		return 0;
+		return;
 	}
 	int a = plain_agg(c);
 	if (!a) {
 		info->role = uses_agg(c->e) ? SBPF_COL_EXPR : SBPF_COL_KEY;
-		return 0;
+		return;
 	}
 	const struct sql_agg *g = &q->aggs[a - 1];
 	static const enum sbpf_col_role roles[] = {
 		[SQL_AGG_COUNT] = SBPF_COL_COUNT, [SQL_AGG_SUM] = SBPF_COL_SUM, [SQL_AGG_MIN] = SBPF_COL_MIN,
 		[SQL_AGG_MAX] = SBPF_COL_MAX, [SQL_AGG_AVG] = SBPF_COL_AVG, [SQL_AGG_HIST] = SBPF_COL_HIST,
 		[SQL_AGG_LHIST] = SBPF_COL_LHIST, [SQL_AGG_QUANTILE] = SBPF_COL_QUANTILE,
+		[SQL_AGG_COUNT_DISTINCT] = SBPF_COL_COUNT_DISTINCT,
 	};
 	info->role = roles[g->kind];
 	info->ppm = g->kind == SQL_AGG_QUANTILE ? g->ppm : 0;
 	info->permille = (int)(info->ppm / 1000);
 	info->unsigned_arg = g->arg && g->arg->type == SQL_T_UINT;
 	info->arg_kind = g->arg ? kind_of(g->arg->type) : SBPF_VALUE_NULL;
+}
+
+/* A caller built against an older row.h passes a smaller sz: only that
+ * much of *info is written (every field up to arg_kind is required). */
+int sql_col_info(const struct sql_query *q, size_t i, struct sbpf_col_info *info)
+{
+	if (i >= q->ncols || !info || info->sz < offsetof(struct sbpf_col_info, arg_kind) + sizeof(info->arg_kind))
+		return -EINVAL;
+	struct sbpf_col_info full = { .sz = info->sz };
+	col_info(q, i, &full);
+	memcpy(info, &full, info->sz < sizeof(full) ? info->sz : sizeof(full));
 	return 0;
 }
 

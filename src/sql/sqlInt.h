@@ -556,6 +556,7 @@ struct sql_expr {
 	struct sql_expr **list;     /* IN list, call arguments, CASE WHEN/THEN pairs */
 	size_t nlist;               /* entries in list */
 	bool negated;               /* NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
+	bool distinct;              /* CALL: COUNT(DISTINCT x) */
 	const char *name;           /* COLUMN name, CALL function name */
 	const char *qual;           /* COLUMN qualifier (table or alias), or NULL */
 	struct sql_value v;         /* LIT value (strings arena-owned) */
@@ -635,7 +636,8 @@ enum sql_agg_kind {
 	SQL_AGG_SUM, SQL_AGG_MIN, SQL_AGG_MAX, SQL_AGG_AVG,
 	SQL_AGG_HIST,       /* log2 histogram */
 	SQL_AGG_LHIST,      /* linear histogram (min, max, step) */
-	SQL_AGG_QUANTILE,   /* P50/P90/P95/P99 from a log-linear histogram */
+	SQL_AGG_QUANTILE,   /* P50..P999, PERCENTILE from a log-linear histogram */
+	SQL_AGG_COUNT_DISTINCT, /* COUNT(DISTINCT x): the distinct non-NULL values, kept exactly */
 };
 
 /* A scalar function: name, argument checks, evaluation. */
@@ -825,6 +827,8 @@ bool sql_qhist_quantile(const struct sql_qhist *h, uint32_t ppm, int64_t *out);
 void sql_qhist_free(struct sql_qhist *h);
 
 /* Per-group state of one aggregate. */
+#define SQL_MAX_DISTINCT (1u << 22) /* values one COUNT(DISTINCT x) keeps per group */
+struct sql_valset;
 struct sql_aggstate {
 	uint64_t n;               /* values seen (non-NULL) */
 	int64_t i;                /* SUM/MIN/MAX accumulator (signed) */
@@ -832,6 +836,7 @@ struct sql_aggstate {
 	uint64_t hi;              /* AVG: high 64 bits of the 128-bit sum in u (two's complement) */
 	struct sql_hist *hist;    /* HIST / LHIST */
 	struct sql_qhist *q;      /* QUANTILE */
+	struct sql_valset *set;   /* COUNT_DISTINCT */
 };
 /* Folds @v into @s. Returns 0 or -ENOMEM. */
 int sql_agg_step(const struct sql_agg *a, struct sql_aggstate *s, const struct sql_value *v);

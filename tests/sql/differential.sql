@@ -198,3 +198,5 @@ SELECT coalesce(errno_name(ret), 'ok') AS r, COUNT(*) AS n FROM system_calls WHE
 SELECT CAST(str(syscall_number) AS INT) + 1 AS s, COUNT(*) AS n FROM system_calls WHERE CAST(syscall_number AS UINT) < 300 GROUP BY s
 SELECT concat(comm, NULL, tid % 2) AS c, COUNT(*) AS n FROM system_calls GROUP BY c
 p: SELECT COUNT(*) AS n, P999(nsec(duration)) >= 0 AS a, PERCENTILE(nsec(duration), 99.99) >= 0 AS b FROM system_calls
+SELECT pid, COUNT(DISTINCT tid) AS threads, COUNT(DISTINCT syscall_number) AS calls FROM system_calls GROUP BY pid
+p: SELECT COUNT(DISTINCT comm) AS c, COUNT(DISTINCT errno_name(ret)) AS e FROM system_calls

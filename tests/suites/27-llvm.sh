@@ -8,8 +8,9 @@
 #      an xdp program the kernel refuses is refused, an accepted one runs
 #      (crc32.o with its read-only data)
 #   2b. the verifier's facts remove a bounds check implied by an earlier one
-#   3. 20000 generated programs (seeds 1..20000, the ones 40-difftest runs
-#      on the JIT), interpreter vs llvm, in two parallel halves; and 1000
+#   3. LLVM_DIFF_PROGRAMS generated programs (default 6000 in make test,
+#      20000 in make test-long; seeds from 1, the ones 40-difftest runs on
+#      the JIT), interpreter vs llvm, in two parallel halves; and 1000
 #      more whose kernel-safe xdp forms run on the kernel and on llvm
 #      after the real verifier
 #   4. safebpf aot: the object links into a small C program that returns
@@ -116,7 +117,7 @@ else
 	echo "facts: skipped (${kwhy#cannot use the kernel: })"; skip=$((skip + 2))
 fi
 
-# 3. differential testing: 20000 programs in two halves at once, then xdp
+# 3. differential testing: LLVM_DIFF_PROGRAMS programs in two halves at once, then xdp
 # forms. The optimized binary when there is one: LLVM's own work (about
 # 15 ms of CPU per program) is uninstrumented either way, and the sanitized
 # interpreter would double the cost; parts 1, 2, 4 and 5 run sanitized.
@@ -124,11 +125,12 @@ dtbin=build/safebpf
 [ -x "$dtbin" ] || dtbin=$bin
 save=$tmp/dt
 mkdir -p "$save"
-( "$dtbin" difftest --engine llvm --count 10000 --seed 1 --save-dir "$save" > "$tmp/dt1" 2>&1; echo "rc=$?" >> "$tmp/dt1" ) &
-( "$dtbin" difftest --engine llvm --count 10000 --seed 10001 --save-dir "$save" > "$tmp/dt2" 2>&1; echo "rc=$?" >> "$tmp/dt2" ) &
+half=$(( ${LLVM_DIFF_PROGRAMS:-6000} / 2 ))
+( "$dtbin" difftest --engine llvm --count $half --seed 1 --save-dir "$save" > "$tmp/dt1" 2>&1; echo "rc=$?" >> "$tmp/dt1" ) &
+( "$dtbin" difftest --engine llvm --count $half --seed $((half + 1)) --save-dir "$save" > "$tmp/dt2" 2>&1; echo "rc=$?" >> "$tmp/dt2" ) &
 wait
 for h in dt1 dt2; do
-	if grep -q '^rc=0' "$tmp/$h" && grep -qE '^difftest: 10000 passed, 0 failed' "$tmp/$h"; then
+	if grep -q '^rc=0' "$tmp/$h" && grep -qE "^difftest: $half passed, 0 failed" "$tmp/$h"; then
 		grep '^interp vs llvm' "$tmp/$h"; ok
 	else
 		grep -vE '^rc=' "$tmp/$h" | tail -n 20; bad "difftest half $h"

@@ -59,6 +59,12 @@ check "comparison rule: columns marked d (times) are left out; count compares ro
 	"cmpf e.csv f.csv --mode cols=kd && ! cmpf e.csv g.csv --mode cols=kd && cmpf e.csv f.csv --mode count && ! cmpf e.csv g.csv --mode count && cmpf f.csv g.csv --mode 'cols=kd: distinct' && ! cmpf e.csv f.csv"
 check "comparison rule: windowed keys without values left compare as the set of keys seen" \
 	"cmpf e.csv g.csv --mode merge=kd && ! cmpf e.csv g.csv --mode merge=kd --mode cols=kd"
+# An empty window (no event: every aggregate NULL) merges into the others
+# when a time column is left out ahead of it (generated seed 116).
+printf 'window,a0,a1,a2\nw1,0,1556,0\n' >"$tmp/h.csv"
+printf 'window,a0,a1,a2\nw1,0,1557,0\nw2,,,\n' >"$tmp/i.csv"
+check "comparison rule: an empty window's row merges after a dropped column" \
+	"cmpf h.csv i.csv --mode merge=sds && ! cmpf h.csv i.csv --mode merge=sks"
 "$SB" selftest >/dev/null 2>"$tmp/selftest.err"
 if [ $? -eq 4 ] || grep -q "tracefs is not mounted" "$tmp/selftest.err"; then
 	echo "skip optimizer tests: $(cat "$tmp/selftest.err")"

@@ -377,6 +377,19 @@ Test(sql_exec, string_functions_coalesce_and_cast)
 	finish(&r);
 }
 
+Test(sql_exec, count_distinct_is_exact)
+{
+	struct run r;
+	start(&r, "SELECT pid, COUNT(DISTINCT comm) AS c, COUNT(DISTINCT ret) AS d, COUNT(DISTINCT errno_name(ret)) AS e, "
+		  "COUNT(*) AS n FROM system_calls GROUP BY pid ORDER BY pid", SQL_SINK_CSV);
+	for (int i = 0; i < 5000; i++)
+		call(&r, 1 + i % 2, i % 3 ? "a" : "bb", 0, 1, i % 1000 - 500);
+	window(&r, 0);
+	/* pid 1: even i: 500 distinct rets (i % 1000 even), 250 negative even -> 250 names, NULL left out */
+	cr_expect_str_eq(out(&r), "pid,c,d,e,n\n1,2,500,250,2500\n2,2,500,250,2500\n");
+	finish(&r);
+}
+
 /* ---- expressions ---- */
 
 struct likecase {

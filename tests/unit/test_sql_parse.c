@@ -312,11 +312,17 @@ static const struct badcase bad[] = {
 	  "      |                                            ^\n"
 	  "      = hint: write a < b AND b < c\n"
 	  "" },
-	{ "SELECT COUNT(DISTINCT pid) FROM system_calls",
-	  "<query>:1:14: error: COUNT(DISTINCT ...) is not supported\n"
-	  "    1 | SELECT COUNT(DISTINCT pid) FROM system_calls\n"
-	  "      |              ^~~~~~~~\n"
-	  "      = hint: count distinct values with SELECT DISTINCT or GROUP BY\n"
+	{ "SELECT SUM(DISTINCT pid) FROM system_calls",
+	  "<query>:1:12: error: SUM(DISTINCT ...) is not supported\n"
+	  "    1 | SELECT SUM(DISTINCT pid) FROM system_calls\n"
+	  "      |            ^~~~~~~~\n"
+	  "      = hint: only COUNT(DISTINCT x) takes DISTINCT\n"
+	  "" },
+	{ "SELECT COUNT(DISTINCT *) FROM system_calls",
+	  "<query>:1:23: error: COUNT(DISTINCT *) is not supported\n"
+	  "    1 | SELECT COUNT(DISTINCT *) FROM system_calls\n"
+	  "      |                       ^\n"
+	  "      = hint: count rows with COUNT(*), distinct values with COUNT(DISTINCT x)\n"
 	  "" },
 	{ "INSERT INTO system_calls VALUES (1)",
 	  "<query>:1:1: error: only SELECT queries are supported\n"

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -91,6 +92,17 @@ Test(rows, column_roles_and_kinds)
 	cr_assert_eq(ci.permille, 990);
 	cr_assert_eq(ci.ppm, 990000);
 	cr_assert_eq(sbpf_query__col_info(q, 9, &ci), -EINVAL);
+	/* A caller built before ppm existed: nothing past its struct is written. */
+	union {
+		struct sbpf_col_info ci;
+		unsigned char bytes[sizeof(struct sbpf_col_info)];
+	} old;
+	memset(&old, 0xa5, sizeof(old));
+	old.ci.sz = offsetof(struct sbpf_col_info, ppm);
+	cr_assert_eq(sbpf_query__col_info(q, 5, &old.ci), 0);
+	cr_assert_eq(old.ci.permille, 990);
+	for (size_t b = offsetof(struct sbpf_col_info, ppm); b < sizeof(old); b++)
+		cr_assert_eq(old.bytes[b], 0xa5, "byte %zu past the caller's struct was written", b);
 	sbpf_query__free(q);
 
 	/* default_window_ns gives an aggregate query its window, not a row query. */

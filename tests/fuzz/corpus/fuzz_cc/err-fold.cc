@@ -1,0 +1,1 @@
+fold { set cwnd = 1 }

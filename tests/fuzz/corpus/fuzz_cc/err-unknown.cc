@@ -1,0 +1,2 @@
+state a = 1
+when 1 { set cwnd = a + ackd }

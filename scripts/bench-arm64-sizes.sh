@@ -4,9 +4,14 @@
 # backends, vanilla (jit-unchecked) and with EInsn (the recognizer's sites,
 # kept only where the kernel verifier accepts the lowered program, compiled
 # to native emits; as `safebpf bench` does). Sizes need no AArch64
-# hardware: both backends compile on any host. Prints a table and writes
-# build/bench/arm64-sizes.csv. Needs root for the verifier (without it the
-# rewrite is not verified: --no-verify, and the table says so).
+# hardware: both backends compile on any host. Then the dynamic ARM64
+# instruction count of one benchmark run (the bench packet,
+# bench/micro/packet.txt, as XDP): the interpreter's per-slot execution
+# counts times each slot's emitted ARM64 instructions (`safebpf jit
+# --count-mem`; Debian's qemu-user has no TCG plugin to count them). Prints
+# two tables and writes build/bench/arm64-sizes.csv. Needs root for the
+# verifier (without it the rewrite is not verified: --no-verify, and the
+# table says so).
 set -eu
 cd "$(dirname "$0")/.."
 objdir=${1:-build/bench/micro}
@@ -17,7 +22,15 @@ verify=--verify
 [ "$(id -u)" -eq 0 ] || verify=--no-verify
 mkdir -p build/bench
 csv=build/bench/arm64-sizes.csv
-echo "benchmark,arm64_vanilla,arm64_einsn,x86_64_vanilla,x86_64_einsn,sites" >"$csv"
+echo "benchmark,arm64_vanilla,arm64_einsn,x86_64_vanilla,x86_64_einsn,sites,ebpf_executed_vanilla,arm64_insns_vanilla,ebpf_executed_einsn,arm64_insns_einsn" >"$csv"
+grep -v '^#' bench/micro/packet.txt | tr -cd '0-9a-fA-F' | xxd -r -p >"$tmp/packet.bin"
+
+# count FILE ARGS...: "EXECUTED NATIVE" of one run on the packet (arm64)
+count() {
+	"$bin" jit "$@" --arch arm64 --unchecked --type xdp --count-mem "$tmp/packet.bin" 2>/dev/null |
+		sed -nE 's/^count: .*, ([0-9]+) eBPF instructions executed -> ([0-9]+) arm64 instructions.*/\1 \2/p'
+}
+dyn=()
 
 # size FILE ARGS...: bytes of code `safebpf jit` reports
 size() {
@@ -45,7 +58,10 @@ for obj in "$objdir"/*.o; do
 	fi
 	printf "%-14s %13d %13d %8.2f %13d %13d %8.2f  %s\n" "$name" "$av" "$ae" \
 		"$(echo "$ae / $av" | bc -l)" "$xv" "$xe" "$(echo "$ae / $xe" | bc -l)" "${sites:--}"
-	echo "$name,$av,$ae,$xv,$xe,${sites// /}" >>"$csv"
+	cv=$(count "$obj")
+	ce=$(count "$tmp/$name.s" --kops-unverified "${ro[@]}")
+	echo "$name,$av,$ae,$xv,$xe,${sites// /},${cv// /,},${ce// /,}" >>"$csv"
+	dyn+=("$name ${cv:-0 0} ${ce:-0 0}")
 	sum_v=$((sum_v + av)) sum_e=$((sum_e + ae)) sum_xv=$((sum_xv + xv)) sum_xe=$((sum_xe + xe))
 	gm_a=$(echo "$gm_a + l($ae / $av)" | bc -l)
 	gm_x=$(echo "$gm_x + l($ae / $xe)" | bc -l)
@@ -54,5 +70,20 @@ done
 [ "$n" -gt 0 ] || exit 1
 printf "%-14s %13d %13d %8.2f %13d %13d %8.2f  (geomeans of the ratios over %d benchmarks)\n" total \
 	"$sum_v" "$sum_e" "$(echo "e($gm_a / $n)" | bc -l)" "$sum_xv" "$sum_xe" "$(echo "e($gm_x / $n)" | bc -l)" "$n"
+
+echo
+echo "Dynamic ARM64 instructions of one run on the bench packet (interpreter per-slot counts x emitted instructions):"
+printf "%-14s %12s %14s %12s %14s %8s\n" benchmark "eBPF vanilla" "arm64 vanilla" "eBPF EInsn" "arm64 EInsn" "EInsn/v"
+gm=0 m=0 tv=0 te=0
+for row in "${dyn[@]}"; do
+	read -r name ev av ee ae <<<"$row"
+	if [ "$av" -eq 0 ] || [ "$ae" -eq 0 ]; then
+		printf "%-14s %12s\n" "$name" "(count failed)"; continue
+	fi
+	printf "%-14s %12d %14d %12d %14d %8.2f\n" "$name" "$ev" "$av" "$ee" "$ae" "$(echo "$ae / $av" | bc -l)"
+	gm=$(echo "$gm + l($ae / $av)" | bc -l) m=$((m + 1)) tv=$((tv + av)) te=$((te + ae))
+done
+[ "$m" -gt 0 ] && printf "%-14s %12s %14d %12s %14d %8.2f  (geomean of the ratios over %d benchmarks)\n" total "" \
+	"$tv" "" "$te" "$(echo "e($gm / $m)" | bc -l)" "$m"
 [ "$verify" = --verify ] || echo "(not root: EInsn rewrites were not checked by the kernel verifier)"
 echo "csv: $csv"

@@ -17,8 +17,9 @@ extern "C" {
 struct sbpf_prove_opts {
 	size_t sz;          /* sizeof(struct sbpf_prove_opts) */
 	const char *op;     /* operation name ("rotate"); NULL: every EInsn operation */
-	const char *arch;   /* JIT target ("x86_64"); NULL: x86_64 */
+	const char *arch;   /* JIT target ("x86_64", "arm64"); NULL: x86_64 */
 	int jobs;           /* threads; 0: one per online CPU */
+	const char *group;  /* only groups whose label contains this text; NULL: all */
 };
 
 /* One obligation group (an operation's variants for a set of immediates,

@@ -128,6 +128,12 @@ int sbpf_vm__run(struct sbpf_vm *vm, void *mem, size_t len, uint64_t *r0,
 /* Instructions executed by the last run (including the failing one). */
 uint64_t sbpf_vm__insn_count(const struct sbpf_vm *vm);
 
+/* Per-slot profile: while @counts (one per slot, not freed by the VM) is
+ * set, each run adds 1 to counts[pc] for every instruction it executes at
+ * slot pc (an lddw counts at its first slot). NULL stops profiling. Costs
+ * nothing when unset (runs take the same path as without). */
+void sbpf_vm__set_profile(struct sbpf_vm *vm, uint64_t *counts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 		"usage: safebpf jit FILE [--dump] [--unchecked] [--kops | --einsn | --kops-unverified] [--arch A]\n"
 		"                        [--checked] [--verbose]\n"
 		"                        [--no-bmi1] [--no-bmi2] [--no-movbe] [--no-lse] [--kernel-style]\n"
-		"                        [--type T] [--rodata F]\n"
+		"                        [--type T] [--rodata F] [--count-mem F]\n"
 		"\n"
 		"Compiles FILE (assembly text, raw bytecode or a .data test file) to native\n"
 		"code and prints its size; with --dump, also the native code of every eBPF\n"
@@ -52,6 +52,13 @@ static void usage(FILE *f)
 		"                   writes OUT.rodata); an object file carries its own\n"
 		"  --kernel-style   show eBPF instructions in the verifier-log style\n"
 		"  --type T         program type (mem, xdp)\n"
+		"  --count-mem F    run the compiled program once on the interpreter with the\n"
+		"                   bytes of file F as its memory (xdp: the packet) and print\n"
+		"                   its dynamic native instruction count: each slot's\n"
+		"                   executions times the instructions emitted for it (arm64:\n"
+		"                   bytes / 4; a native Kops site counts at its first slot),\n"
+		"                   plus the prologue; an estimate where a slot's code\n"
+		"                   branches inside itself\n"
 		"\n"
 		"Exit: 0 ok, 1 compile error, 2 usage, 3 bad program or refused by the\n"
 		"kernel verifier, 4 --kops without the privileges to ask the kernel.\n");
@@ -73,6 +80,7 @@ struct jit_args {
 	int checked;             /* --checked */
 	int verbose;             /* --verbose */
 	enum sbpf_prog_type type; /* --type */
+	const char *count_mem;   /* --count-mem */
 };
 
 static int parse_args(int argc, char **argv, struct jit_args *a)
@@ -100,6 +108,8 @@ static int parse_args(int argc, char **argv, struct jit_args *a)
 			a->kops = CLI_KOPS_ON;
 		} else if (!strcmp(arg, "--kops-unverified")) {
 			a->kops = CLI_KOPS_UNVERIFIED;
+		} else if (!strcmp(arg, "--count-mem") && i + 1 < argc) {
+			a->count_mem = argv[++i];
 		} else if (!strcmp(arg, "--rodata") && i + 1 < argc) {
 			a->rodata_file = argv[++i];
 		} else if (!strcmp(arg, "--no-lse")) {
@@ -317,6 +327,60 @@ static void list_sites(const struct sbpf_jit *jit, const struct sbpf_kops_lowere
 	}
 }
 
+/* --count-mem: runs the program once on the interpreter (per-slot
+ * profile) on the bytes of a->count_mem and prints its dynamic count of
+ * native instructions by the compiled code's slot lengths. Returns 0 or
+ * -1 (printed). */
+static int count_run(const struct jit_args *a, const struct sbpf_jit *jit, const struct sbpf_insn *insns,
+		     size_t n, const uint8_t *rodata, size_t rodata_len)
+{
+	size_t len;
+	uint8_t *mem = (uint8_t *)cli_read_file(a->count_mem, &len);
+	if (!mem) {
+		fprintf(stderr, "safebpf jit: %s: cannot read\n", a->count_mem);
+		return -1;
+	}
+	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = a->type, .rodata = rodata, .rodata_len = rodata_len };
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, &verr);
+	uint64_t *counts = calloc(n + 1, sizeof(*counts)), r0 = 0;
+	struct sbpf_run_error err = { 0 };
+	int rc = vm && counts ? 0 : -1;
+	if (!rc) {
+		sbpf_vm__set_profile(vm, counts);
+		rc = sbpf_vm__run(vm, mem, len, &r0, &err);
+	}
+	if (rc) {
+		fprintf(stderr, "safebpf jit: --count-mem: the interpreter run failed: %s\n",
+			vm ? err.reason : strerror(errno));
+	} else {
+		bool a64 = !strcmp(sbpf_jit__target_name(jit), "arm64");
+		uint64_t native = 0, executed = 0;
+		for (size_t pc = 0; pc < n; pc++) {
+			long bytes = sbpf_jit__insn_offset(jit, pc + 1) - sbpf_jit__insn_offset(jit, pc);
+			native += counts[pc] * (uint64_t)bytes;
+			executed += counts[pc];
+		}
+		uint64_t prologue = (uint64_t)sbpf_jit__insn_offset(jit, 0);
+		if (a64)
+			printf("count: r0=0x%llx, %llu eBPF instructions executed -> %llu %s instructions "
+			       "(%llu in the body, %llu in the prologue; epilogue not counted)\n",
+			       (unsigned long long)r0, (unsigned long long)executed,
+			       (unsigned long long)((native + prologue) / 4), sbpf_jit__target_name(jit),
+			       (unsigned long long)(native / 4), (unsigned long long)(prologue / 4));
+		else
+			printf("count: r0=0x%llx, %llu eBPF instructions executed -> %llu bytes of %s code executed "
+			       "(%llu in the body, %llu in the prologue; epilogue not counted)\n",
+			       (unsigned long long)r0, (unsigned long long)executed,
+			       (unsigned long long)(native + prologue), sbpf_jit__target_name(jit),
+			       (unsigned long long)native, (unsigned long long)prologue);
+	}
+	free(counts);
+	sbpf_vm__free(vm);
+	free(mem);
+	return rc ? -1 : 0;
+}
+
 int cmd_jit(int argc, char **argv)
 {
 	struct jit_args a = { 0 };
@@ -374,8 +438,8 @@ int cmd_jit(int argc, char **argv)
 	};
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_jit *jit = sbpf_jit__new(insns, n, &jo, &verr);
-	free(rodata); /* the JIT keeps its own copy */
 	if (!jit) {
+		free(rodata);
 		if (errno == EINVAL)
 			fprintf(stderr, "safebpf: %s: invalid program: instruction %zu: %s\n", a.file,
 				verr.index, verr.rule);
@@ -391,6 +455,7 @@ int cmd_jit(int argc, char **argv)
 		rc = sbpf_jit__compile(jit);
 	if (rc) {
 		fprintf(stderr, "safebpf: %s: cannot compile: %s\n", a.file, strerror(-rc));
+		free(rodata);
 		sbpf_jit__free(jit);
 		release(insns, &low);
 		return EXIT_FAIL;
@@ -409,6 +474,9 @@ int cmd_jit(int argc, char **argv)
 		print_sites(jit, l, a.kops);
 	if (l && a.verbose)
 		list_sites(jit, l);
+	if (a.count_mem && count_run(&a, jit, insns, n, rodata, rodata_len) && ex == EXIT_OK)
+		ex = EXIT_FAIL;
+	free(rodata);
 	sbpf_jit__free(jit);
 	release(insns, &low);
 	return ex;

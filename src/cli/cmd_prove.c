@@ -16,7 +16,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf prove [--op NAME] [--arch x86_64] [-j N] [--quiet]\n"
+		"usage: safebpf prove [--op NAME] [--group TEXT] [--arch x86_64|arm64] [-j N] [--quiet]\n"
 		"\n"
 		"Proves, with Z3, that the native code the JIT emits for each Kops operation\n"
 		"computes what its proof sequence (the eBPF the kernel verifier checks)\n"
@@ -28,7 +28,9 @@ static void usage(FILE *f)
 		"\n"
 		"  --op NAME     only this operation (rotate, select, extract, bswap_load,\n"
 		"                prefetch, bulk_copy, lea)\n"
-		"  --arch A      JIT target (x86_64, the only one with native emits)\n"
+		"  --group TEXT  only the groups whose label contains TEXT (\"length 1..8\")\n"
+		"  --arch A      JIT target whose emits are proven: x86_64 (default) or\n"
+		"                arm64 (the AArch64 backend's emits, proven on any host)\n"
 		"  -j, --jobs N  prove on N threads (default: one per CPU); the time of a\n"
 		"                row is summed over threads, the total's is wall time\n"
 		"  --quiet       only failed rows and the total\n"
@@ -40,6 +42,7 @@ struct prove_args {
 	struct sbpf_prove_opts opts;  /* what to prove */
 	int quiet;                    /* --quiet */
 	int header_done;              /* the table header is printed */
+	const char *arch;             /* target name for the header */
 };
 
 static int parse_args(int argc, char **argv, struct prove_args *a)
@@ -51,6 +54,8 @@ static int parse_args(int argc, char **argv, struct prove_args *a)
 			return EXIT_OK;
 		} else if (!strcmp(arg, "--op") && i + 1 < argc) {
 			a->opts.op = argv[++i];
+		} else if (!strcmp(arg, "--group") && i + 1 < argc) {
+			a->opts.group = argv[++i];
 		} else if (!strcmp(arg, "--arch") && i + 1 < argc) {
 			a->opts.arch = argv[++i];
 		} else if ((!strcmp(arg, "--jobs") || !strcmp(arg, "-j")) && i + 1 < argc) {
@@ -77,7 +82,7 @@ static int print_row(const struct sbpf_prove_row *r, void *arg)
 {
 	struct prove_args *a = arg;
 	if (!a->header_done) {
-		printf("Kops native emits vs proof sequences vs specifications, x86_64, Z3 %s\n",
+		printf("Kops native emits vs proof sequences vs specifications, %s, Z3 %s\n", a->arch,
 		       sbpf_prove_z3_version());
 		printf("%-11s %-32s %11s %7s %11s %8s  %s\n", "op", "group", "obligations", "by Z3",
 		       "by renaming", "time", "result");
@@ -116,19 +121,26 @@ int cmd_prove(int argc, char **argv)
 			"prefetch, bulk_copy, lea)\n", a.opts.op);
 		return EXIT_USAGE;
 	}
-	if (a.opts.arch && strcmp(a.opts.arch, "x86_64")) {
-		fprintf(stderr, "safebpf prove: no native emits for '%s' (only x86_64 has them)\n", a.opts.arch);
+	a.arch = "x86_64";
+	if (a.opts.arch && (!strcmp(a.opts.arch, "arm64") || !strcmp(a.opts.arch, "aarch64")))
+		a.arch = "arm64";
+	else if (a.opts.arch && strcmp(a.opts.arch, "x86_64")) {
+		fprintf(stderr, "safebpf prove: no JIT target '%s' (x86_64, arm64)\n", a.opts.arch);
 		return EXIT_USAGE;
 	}
 	struct sbpf_prove_total t;
 	rc = sbpf_prove(&a.opts, print_row, &a, &t);
 	if (rc == -ENOTSUP) {
-		fprintf(stderr, "safebpf prove: the x86_64 JIT has no Kops native emits to prove\n");
+		fprintf(stderr, "safebpf prove: the %s JIT has no Kops native emits to prove\n", a.arch);
 		return EXIT_FAIL;
 	}
 	if (rc) {
 		fprintf(stderr, "safebpf prove: %s\n", strerror(-rc));
 		return EXIT_FAIL;
+	}
+	if (!t.groups) {
+		fprintf(stderr, "safebpf prove: no group matches '%s'\n", a.opts.group ? a.opts.group : "");
+		return EXIT_USAGE;
 	}
 	printf("total: %lu obligations in %u groups (%lu proved by Z3, %lu by register renaming), "
 	       "%lu failed in %u groups, %.1fs\n", t.obligations, t.groups, t.solved, t.renamed, t.failed,

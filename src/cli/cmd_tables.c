@@ -1,7 +1,9 @@
-/* cmd_tables.c - `safebpf tables [NAME] [--markdown]`: the stable schema.
- * Without NAME, every table and whether this kernel can run it; with NAME,
- * its columns (type, alias, meaning, origin), tracepoints and notes;
- * --markdown prints the whole schema as docs/schema.md.
+/* cmd_tables.c - `safebpf tables [NAME] [--all] [--markdown]`: the schema.
+ * Without NAME, every stable table and whether this kernel can run it
+ * (--all: then the generic table of every tracepoint of this kernel); with
+ * NAME (a stable table or a tracepoint, oom.mark_victim), its columns
+ * (type, alias, meaning, origin), tracepoints and notes; --markdown prints
+ * the stable schema as docs/schema.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +17,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf tables [NAME] [--markdown]\n"
+		"usage: safebpf tables [NAME] [--all] [--markdown]\n"
 		"Lists the tables of kernel events and whether this kernel has their tracepoints;\n"
-		"with NAME, the table's columns, tracepoints and notes.\n\n"
+		"with NAME (a table, or a tracepoint as SUBSYSTEM.EVENT), its columns, tracepoints\n"
+		"and notes.\n\n"
+		"  --all        also list the generic table of every tracepoint of this kernel\n"
+		"               (kernel-version-specific: columns come from its tracefs format)\n"
 		"  --markdown   print the schema reference (docs/schema.md) instead\n");
 }
 
@@ -46,6 +51,7 @@ static void describe_input(const struct sql_table *t, const struct sql_input *in
 		{ "$gid", "bpf_get_current_uid_gid() >> 32" },
 		{ "$cgroup", "bpf_get_current_cgroup_id()" },
 		{ "$comm", "bpf_get_current_comm()" },
+		{ "$task.exit_code", "current task_struct's exit_code (offset from BTF)" },
 	};
 	const char *tp = in->probe < t->nprobes ? t->probes[in->probe].tp : "?";
 	for (size_t i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++)
@@ -77,6 +83,12 @@ static void describe_origin(const struct sql_table *t, const struct sql_column *
 	case SQL_CONV_TCP_STATE:  snprintf(out, outsz, "%s as a state name", a); break;
 	case SQL_CONV_TASK_STATE: snprintf(out, outsz, "%s as a state letter", a); break;
 	case SQL_CONV_SIGNAL:     snprintf(out, outsz, "%s as a signal name", a); break;
+	case SQL_CONV_HEX:        snprintf(out, outsz, "%s as hex bytes", a); break;
+	case SQL_CONV_EXIT_STATUS: snprintf(out, outsz, "(%s >> 8) & 0xff", a); break;
+	case SQL_CONV_EXIT_SIGNAL: snprintf(out, outsz, "%s & 0x7f", a); break;
+	case SQL_CONV_CORE_DUMP:  snprintf(out, outsz, "%s & 0x80", a); break;
+	case SQL_CONV_ARGV:       snprintf(out, outsz, "the first %d strings of the user array %s", SQL_ARGV_MAX, a); break;
+	case SQL_CONV_ARGC:       snprintf(out, outsz, "entries read from the user array %s (at most %d)", a, SQL_ARGV_MAX); break;
 	case SQL_CONV_INET_ADDR:
 		describe_input(t, &c->src.in[1], a, sizeof(a));
 		describe_input(t, &c->src.in[2], b, sizeof(b));
@@ -104,17 +116,53 @@ static void pairing_text(const struct sql_table *t, char *out, size_t outsz)
 
 static void list_tables(void)
 {
-	printf("%-14s %-9s %-9s %s\n", "TABLE", "ALIAS", "AVAILABLE", "DESCRIPTION");
+	printf("%-16s %-9s %-9s %s\n", "TABLE", "ALIAS", "AVAILABLE", "DESCRIPTION");
 	for (size_t i = 0; i < sql_catalog_count(); i++) {
 		const struct sql_table *t = sql_catalog_get(i);
 		char why[300];
 		bool ok = sql_table_available(t, why, sizeof(why));
-		printf("%-14s %-9s %-9s %s\n", t->name, t->alias ? t->alias : "-", ok ? "yes" : "NO", t->doc);
+		printf("%-16s %-9s %-9s %s\n", t->name, t->alias ? t->alias : "-", ok ? "yes" : "NO", t->doc);
 		if (!ok)
-			printf("%-14s %-9s %-9s   (%s)\n", "", "", "", why);
+			printf("%-16s %-9s %-9s   (%s)\n", "", "", "", why);
 	}
 	printf("\nEvery table also has the context columns ts, cpu, pid, tid, comm, uid, gid, cgroup.\n"
-	       "safebpf tables NAME shows a table's columns.\n");
+	       "safebpf tables NAME shows a table's columns. Every tracepoint is a table too\n"
+	       "(SUBSYSTEM.EVENT, e.g. oom.mark_victim): safebpf tables --all lists them.\n");
+}
+
+/* The generic tables: one line per tracepoint with its field columns. */
+static int list_generic(void)
+{
+	char **tps;
+	size_t n, bad = 0;
+	int rc = sql_tptable_list(&tps, &n);
+	if (rc) {
+		fprintf(stderr, "safebpf tables: cannot list the tracepoints: %s\n", strerror(-rc));
+		return EXIT_FAIL;
+	}
+	size_t nctx;
+	sql_catalog_context(&nctx);
+	printf("\n%-44s %s\n", "GENERIC TABLE (tracepoint.SUBSYSTEM.EVENT)", "COLUMNS BEYOND THE CONTEXT COLUMNS");
+	for (size_t i = 0; i < n; i++) {
+		char name[300], err[300];
+		snprintf(name, sizeof(name), "%s", tps[i]);
+		*strchr(name, '/') = '.';
+		const struct sql_table *t = sql_tptable_find(name, err, sizeof(err));
+		if (!t) {
+			printf("%-44s (unreadable: %s)\n", name, err);
+			bad++;
+			continue;
+		}
+		printf("%-44s", name);
+		for (size_t c = nctx; c < t->ncols; c++)
+			printf("%s%s", c == nctx ? " " : ", ", t->cols[c].name);
+		printf("\n");
+	}
+	printf("\n%zu tracepoints on this kernel (%s), %zu readable as tables. Generic tables are\n"
+	       "kernel-version-specific; the stable tables above are the portable interface.\n",
+	       n, sql_kernel_release(), n - bad);
+	sql_tptable_list_free(tps, n);
+	return EXIT_OK;
 }
 
 static void show_table(const struct sql_table *t)
@@ -204,13 +252,15 @@ static void markdown(void)
 int cmd_tables(int argc, char **argv)
 {
 	const char *name = NULL;
-	int md = 0;
+	int md = 0, all = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return EXIT_OK;
 		} else if (!strcmp(argv[i], "--markdown")) {
 			md = 1;
+		} else if (!strcmp(argv[i], "--all")) {
+			all = 1;
 		} else if (argv[i][0] != '-' && !name) {
 			name = argv[i];
 		} else {
@@ -225,9 +275,15 @@ int cmd_tables(int argc, char **argv)
 	}
 	if (!name) {
 		list_tables();
-		return EXIT_OK;
+		return all ? list_generic() : EXIT_OK;
 	}
 	const struct sql_table *t = sql_catalog_find(name);
+	if (!t && strchr(name, '.')) {
+		char err[300];
+		sql_tptable_find(name, err, sizeof(err));
+		fprintf(stderr, "safebpf: no table '%s': %s (safebpf tables --all lists the tracepoints)\n", name, err);
+		return EXIT_USAGE;
+	}
 	if (!t) {
 		const char *names[64];
 		size_t n = 0;

@@ -232,6 +232,14 @@ extern const struct jit_target jit_target_arm64;
 
 /* AArch64 register (x0..x30) that holds eBPF register @bpf_reg (0..10), or -1. */
 int a64_bpf_reg(int bpf_reg);
+/* AArch64 backend facts the prover (src/prove/target_arm64.c) needs, from
+ * the backend itself: the registers no emit may write besides those
+ * holding eBPF state (bit i = x<i>, bit 31 = sp: x26, x29, x30, sp), and
+ * the backend's own Kops helpers (add_imm, compare, ldst of struct
+ * kops_arm64, which use only x->b) filled into @x. */
+struct kops_arm64;
+uint32_t a64_reserved_regs(void);
+void a64_kops_helpers(struct kops_arm64 *x);
 
 /* x86-64 backend facts the prover (src/prove/) needs, from the backend
  * itself so they cannot drift: the hardware register (X64_RAX..X64_R15

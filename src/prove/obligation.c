@@ -206,7 +206,7 @@ static bool eval_bool(struct prove_z3 *z, Z3_model m, Z3_ast t)
 }
 
 static void show_listing(struct text *t, const struct prove_target *tg, const struct sbpf_insn *proof,
-			 size_t nproof, const struct prove_x86_insn *insns, size_t ninsns)
+			 size_t nproof, const void *insns, size_t ninsns)
 {
 	tprintf(t, "  proof sequence (%zu slots):\n", nproof);
 	for (size_t i = 0; i < nproof;) {
@@ -218,8 +218,11 @@ static void show_listing(struct text *t, const struct prove_target *tg, const st
 	if (!nproof)
 		tprintf(t, "    (empty)\n");
 	tprintf(t, "  native code (%s):\n", tg->name);
-	for (size_t i = 0; i < ninsns; i++)
-		tprintf(t, "    +%-3u %s\n", insns[i].offset, insns[i].text);
+	for (size_t i = 0; i < ninsns; i++) {
+		unsigned int off;
+		const char *text = tg->isa->text(insns, i, &off);
+		tprintf(t, "    +%-3u %s\n", off, text);
+	}
 	if (!ninsns)
 		tprintf(t, "    (empty)\n");
 }
@@ -330,7 +333,7 @@ static Z3_lbool solve(struct prove_z3 *z, Z3_solver s)
 /* Everything one obligation builds: the initial states, the final ones,
  * and the parts. */
 struct build {
-	struct prove_state e0, x0;     /* initial: eBPF, x86 (shared variables) */
+	struct prove_state e0, x0;     /* initial: eBPF, native (shared variables) */
 	struct prove_state ef, xf, sf; /* final: proof sequence, native code, specification */
 	struct parts ps;               /* what must hold */
 };
@@ -351,7 +354,7 @@ static void build_free(struct build *b)
  * Returns 0, -EINVAL with the reason in @msg (something not modelled), or
  * -ENOMEM. */
 static int build(struct prove_z3 *z, const struct prove_target *tg, const struct sbpf_kops_payload *p,
-		 const struct sbpf_insn *proof, size_t nproof, const struct prove_x86_insn *insns,
+		 const struct sbpf_insn *proof, size_t nproof, const void *insns,
 		 size_t ninsns, struct build *b, struct text *msg)
 {
 	char why[256] = "", name[32], pl[128];
@@ -368,21 +371,21 @@ static int build(struct prove_z3 *z, const struct prove_target *tg, const struct
 		if (y_is && b->e0.reg[r] == z->alias_y)
 			b->e0.reg[r] = y_is;
 	}
-	for (int hw = 0; hw < 16; hw++) {
-		snprintf(name, sizeof(name), "in_%s", prove_x86_reg_name(hw));
+	const struct prove_isa *isa = tg->isa;
+	for (unsigned int hw = 0; hw < isa->nregs; hw++) {
+		snprintf(name, sizeof(name), "in_%s", isa->reg_name((int)hw));
 		b->x0.reg[hw] = prove_var(z, name, 64);
 		if (y_is && b->x0.reg[hw] == z->alias_y)
 			b->x0.reg[hw] = y_is;
 	}
 	for (int r = 0; r < SBPF_NREGS; r++) /* eBPF ri and its hardware register: one variable */
 		b->x0.reg[tg->map[r]] = b->e0.reg[r];
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 16 && isa->xmm; i++) {
 		snprintf(name, sizeof(name), "in_xmm%d", i);
 		b->x0.xmm[i] = prove_var(z, name, 128);
 	}
-	static const char *const flag_names[PF__N] = { "cf", "pf", "zf", "sf", "of" };
-	for (int f = 0; f < PF__N; f++)
-		b->x0.flag[f] = prove_var(z, flag_names[f], 0);
+	for (unsigned int f = 0; f < isa->nflags; f++)
+		b->x0.flag[f] = prove_var(z, isa->flag_names[f], 0);
 
 	if ((rc = prove_state_copy(&b->ef, &b->e0)) || (rc = prove_state_copy(&b->xf, &b->x0)) ||
 	    (rc = prove_state_copy(&b->sf, &b->e0)))
@@ -391,7 +394,7 @@ static int build(struct prove_z3 *z, const struct prove_target *tg, const struct
 		tprintf(msg, "%s: proof sequence not modelled: %s\n", pl, why);
 		return rc;
 	}
-	if ((rc = prove_x86_run(z, insns, ninsns, &b->xf, why, sizeof(why)))) {
+	if ((rc = isa->run(z, insns, ninsns, &b->xf, why, sizeof(why)))) {
 		tprintf(msg, "%s: native code not modelled: %s\n", pl, why);
 		return rc;
 	}
@@ -406,23 +409,23 @@ static int build(struct prove_z3 *z, const struct prove_target *tg, const struct
 	for (int r = 0; r < SBPF_NREGS && !rc; r++)
 		if (!(clob & (1u << r))) {
 			rc = add_part(ps, prove_eq(z, ef->reg[r], xf->reg[tg->map[r]]), ef->reg[r], xf->reg[tg->map[r]],
-				      "r%d (%s): proof sequence vs native", r, prove_x86_reg_name(tg->map[r]));
+				      "r%d (%s): proof sequence vs native", r, isa->reg_name(tg->map[r]));
 			if (!rc)
 				ps->v[ps->n - 1].ereg = r;
 		}
 	/* host registers outside the eBPF map: unchanged unless a scratch of
 	 * this operation (the reserved ones always) */
 	uint32_t scratch = tg->scratch ? tg->scratch(p) : 0;
-	uint16_t mapped = 0;
+	uint32_t mapped = 0;
 	for (int r = 0; r < SBPF_NREGS; r++)
-		mapped |= (uint16_t)(1u << tg->map[r]);
-	uint16_t keep = (uint16_t)(~mapped & (~scratch | tg->reserved));
-	for (int hw = 0; hw < 16 && !rc; hw++)
+		mapped |= 1u << tg->map[r];
+	uint32_t keep = ~mapped & (~scratch | tg->reserved);
+	for (unsigned int hw = 0; hw < isa->nregs && !rc; hw++)
 		if (keep & (1u << hw))
 			rc = add_part(ps, prove_eq(z, xf->reg[hw], x0->reg[hw]), x0->reg[hw], xf->reg[hw],
 				      "%s (not a declared scratch) must be preserved: before vs after",
-				      prove_x86_reg_name(hw));
-	for (int i = 0; i < 16 && !rc; i++)
+				      isa->reg_name((int)hw));
+	for (int i = 0; i < 16 && isa->xmm && !rc; i++)
 		if (!(scratch & (1u << (16 + i))))
 			rc = add_part(ps, prove_eq(z, xf->xmm[i], x0->xmm[i]), NULL, NULL,
 				      "xmm%d (not a declared scratch) must be preserved", i);
@@ -448,7 +451,7 @@ static int build(struct prove_z3 *z, const struct prove_target *tg, const struct
 }
 
 int prove_obligation(struct prove_z3 *zc, const struct prove_target *tg, const struct sbpf_kops_payload *p,
-		     const uint8_t *code, size_t len, const struct prove_x86_insn *insns,
+		     const uint8_t *code, size_t len, const void *insns,
 		     size_t ninsns, struct prove_result *res)
 {
 	(void)code;

@@ -11,8 +11,9 @@
  * specification. Registers enter it only as indexes into the register
  * files (the x86 model reads every register an instruction uses from the
  * decoded operands; an instruction with implicit general-register operands
- * is not modelled; the specifications read registers only through the
- * payload's fields). If assignment B's inputs are assignment A's with the
+ * is not modelled; the AArch64 model reads registers only from the
+ * decoded register fields, 31 - sp or zr - never renamed; the
+ * specifications read registers only through the payload's fields). If assignment B's inputs are assignment A's with the
  * eBPF registers permuted by rho (and the hardware registers by the
  * induced pi, which fixes every register outside the eBPF map), B's
  * formula is A's with its variables renamed, so both are valid or both
@@ -45,7 +46,7 @@ struct rep {
 	struct sbpf_insn *proof;       /* proof sequence (malloc'ed) */
 	size_t nproof;
 	uint16_t clob;                 /* clobbers */
-	struct prove_x86_insn *insns;  /* decoded native code (malloc'ed) */
+	void *insns;                   /* decoded native code (malloc'ed) */
 	size_t ninsns;
 	bool ok;                       /* proven (else refuted) */
 };
@@ -136,7 +137,7 @@ static bool insn_renamed(const struct sbpf_insn *a, const struct sbpf_insn *b, c
  * @to's proof sequence, clobbers and native code are @from's renamed. */
 static bool renames(const struct prove_target *t, const struct rep *from, const struct sbpf_kops_payload *to,
 		    const struct sbpf_insn *proof, size_t nproof, uint16_t clob,
-		    const struct prove_x86_insn *insns, size_t ninsns)
+		    const void *insns, size_t ninsns)
 {
 	if (from->nproof != nproof || from->ninsns != ninsns)
 		return false;
@@ -175,12 +176,12 @@ static bool renames(const struct prove_target *t, const struct rep *from, const 
 	for (size_t i = 0; i < nproof; i++)
 		if (!insn_renamed(&from->proof[i], &proof[i], rho))
 			return false;
-	uint8_t pi[16];
-	for (int hw = 0; hw < 16; hw++)
+	uint8_t pi[PROVE_NREGS];
+	for (int hw = 0; hw < PROVE_NREGS; hw++)
 		pi[hw] = (uint8_t)hw;
 	for (int x = 0; x < SBPF_NREGS; x++)
 		pi[t->map[x]] = t->map[rho[x]];
-	return prove_x86_renamed(from->insns, insns, ninsns, pi);
+	return t->isa->renamed(from->insns, insns, ninsns, pi);
 }
 
 static void free_reps(struct run *r)
@@ -270,10 +271,10 @@ static int one(struct run *r, const struct sbpf_kops_payload *p, unsigned int fi
 		}
 		if (!unused_fields_ignored(r, p, fields, fs, r->code, len))
 			continue;
-		struct prove_x86_insn *insns = NULL;
+		void *insns = NULL;
 		size_t ninsns = 0;
 		char why[256];
-		if ((rc = prove_x86_decode(r->code, len, &insns, &ninsns, why, sizeof(why)))) {
+		if ((rc = t->isa->decode(r->code, len, &insns, &ninsns, why, sizeof(why)))) {
 			if (rc == -ENOMEM)
 				break;
 			fail_text(r, p, "native code not decodable: %s", why);
@@ -489,18 +490,28 @@ static void *worker(void *arg)
 	pthread_mutex_unlock(&P->mu);
 	if (r)
 		run_free(r);
-	prove_x86_decode_release();
+	P->t->isa->release();
 	return NULL;
 }
 
-int prove_run(const struct prove_target *t, uint32_t op, unsigned int jobs, sbpf_prove_row_fn fn, void *arg,
-	      struct sbpf_prove_total *total)
+int prove_run(const struct prove_target *t, uint32_t op, const char *group, unsigned int jobs,
+	      sbpf_prove_row_fn fn, void *arg, struct sbpf_prove_total *total)
 {
 	memset(total, 0, sizeof(*total));
 	struct pool P = { .t = t, .fn = fn, .arg = arg, .total = total };
-	int rc = prove_groups(op, (struct prove_group **)&P.g, &P.ng);
+	struct prove_group *all;
+	size_t nall, kept = 0;
+	int rc = prove_groups(op, &all, &nall);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < nall; i++) { /* keep the groups @group selects, in order */
+		if (!group || strstr(all[i].label, group))
+			all[kept++] = all[i];
+		else
+			free(all[i].variants), free(all[i].imms);
+	}
+	P.g = all;
+	P.ng = kept;
 	P.first = calloc(P.ng + 1, sizeof(*P.first));
 	P.left = calloc(P.ng + 1, sizeof(*P.left));
 	P.res = calloc(P.ng + 1, sizeof(*P.res));
@@ -550,19 +561,25 @@ int sbpf_prove(const struct sbpf_prove_opts *opts, sbpf_prove_row_fn fn, void *a
 			return -ENOENT;
 		op = (uint32_t)id;
 	}
-	if (arch && strcmp(arch, "x86_64"))
+	bool arm64 = arch && (!strcmp(arch, "arm64") || !strcmp(arch, "aarch64"));
+	if (arch && !arm64 && strcmp(arch, "x86_64"))
 		return -ENOTSUP;
 	long jobs = OPT(opts, jobs, 0);
 	if (jobs <= 0)
 		jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	struct prove_target t;
-	prove_target_x86_64(&t);
-	/* test hook (tests/suites/80-prove.sh): prove the JIT with one of its
-	 * deliberate mistakes (KOPS_MUT_*) switched on, to see a refutation */
+	if (arm64)
+		prove_target_arm64(&t);
+	else
+		prove_target_x86_64(&t);
+	/* test hook (tests/suites/80-prove.sh, 81-prove-arm64.sh): prove the
+	 * JIT with one of its deliberate mistakes (KOPS_MUT_*, KOPS_MUT_A64_*)
+	 * switched on, to see a refutation */
 	const char *mutant = getenv("SAFEBPF_TEST_PROVE_MUTANT");
 	if (mutant)
 		t.mutant = atoi(mutant);
-	return prove_run(&t, op, (unsigned int)(jobs > 0 ? (jobs < 64 ? jobs : 64) : 1), fn, arg, total);
+	return prove_run(&t, op, OPT(opts, group, NULL), (unsigned int)(jobs > 0 ? (jobs < 64 ? jobs : 64) : 1), fn,
+			 arg, total);
 }
 
 const char *sbpf_prove_z3_version(void)

@@ -1,14 +1,18 @@
 /* proveInt.h - private interfaces of the equivalence prover (src/prove/):
  * the Z3 context wrapper, the symbolic machine state both semantics share
  * (registers, flags, one byte-addressed memory, the memory footprint), the
- * x86-64 instruction form the model executes, the eBPF and x86-64
- * semantics, the symbolic specifications, and one obligation.
+ * x86-64 and AArch64 instruction forms the models execute, the eBPF,
+ * x86-64 and AArch64 semantics, each target's instruction set as the
+ * driver sees it (struct prove_isa), the symbolic specifications, and one obligation.
  *
  * Files: sym.c (context, state, memory), ebpf_sem.c (eBPF semantics),
  * x86_decode.c (capstone -> struct prove_x86_insn, renaming comparison),
- * x86_sem.c (x86-64 semantics), spec_sem.c (operation specifications as Z3
- * terms), obligation.c (one obligation: build, solve, counterexample),
- * enumerate.c (what is proven for each operation), prove.c (the driver).
+ * x86_sem.c (x86-64 semantics), a64_decode.c (capstone + the encoding ->
+ * struct prove_a64_insn), a64_sem.c (AArch64 semantics), spec_sem.c
+ * (operation specifications as Z3 terms), obligation.c (one obligation:
+ * build, solve, counterexample), enumerate.c (what is proven for each
+ * operation), target_x86_64.c and target_arm64.c (the JIT backends as
+ * prover targets), prove.c (the driver).
  */
 #ifndef SAFEBPF_PROVEINT_H
 #define SAFEBPF_PROVEINT_H
@@ -95,8 +99,9 @@ unsigned int prove_nargs(struct prove_z3 *z, Z3_ast t);
 
 /* ---- symbolic machine state ---------------------------------------------- */
 
-#define PROVE_NREGS 16       /* eBPF uses 0..10, x86-64 the 16 hardware registers */
+#define PROVE_NREGS 32       /* eBPF uses 0..10, x86-64 16 hardware registers, AArch64 x0..x30 and sp */
 enum { PF_CF, PF_PF, PF_ZF, PF_SF, PF_OF, PF__N }; /* x86 flags that conditions read */
+enum { PA_N, PA_Z, PA_C, PA_V };                   /* AArch64 NZCV, in the same flag slots */
 
 /* One memory access, for the footprint obligations. */
 struct prove_access {
@@ -107,9 +112,9 @@ struct prove_access {
 };
 
 struct prove_state {
-	Z3_ast reg[PROVE_NREGS];   /* 64-bit register values */
-	Z3_ast xmm[16];            /* x86 xmm0..15 (128-bit); NULL for eBPF */
-	Z3_ast flag[PF__N];        /* x86 flags (Bool); NULL for eBPF */
+	Z3_ast reg[PROVE_NREGS];   /* 64-bit register values (AArch64: reg[31] is sp) */
+	Z3_ast xmm[16];            /* x86 xmm0..15 (128-bit); NULL for eBPF and AArch64 */
+	Z3_ast flag[PF__N];        /* x86 flags / AArch64 NZCV (Bool); NULL for eBPF */
 	Z3_ast mem;                /* memory array */
 	Z3_ast path;               /* path condition reaching this state */
 	struct prove_access *acc;  /* accesses so far, in execution order (malloc'ed) */
@@ -206,6 +211,83 @@ void prove_x86_decode_release(void);
 /* Hardware register names ("rax"..). */
 const char *prove_x86_reg_name(int hw);
 
+/* ---- AArch64 instructions and semantics (a64_decode.c, a64_sem.c) --------- */
+
+#define PA_SP 31   /* reg[] slot of sp; register field 31 is sp or zr by instruction class */
+
+/* Instruction classes the AArch64 model executes (the fields each reads
+ * are in a64_decode.c). */
+enum prove_a64_class {
+	PA_ADDSUB_SR,   /* add/adds/sub/subs rd, rn, rm{, lsl|lsr|asr #amt} */
+	PA_LOGIC_SR,    /* and/bic/orr/orn/eor/eon/ands/bics rd, rn, rm{, shift #amt} */
+	PA_ADDSUB_IMM,  /* add/adds/sub/subs rd|sp, rn|sp, #imm12{, lsl #12} */
+	PA_LOGIC_IMM,   /* and/orr/eor/ands rd|sp, rn, #bitmask */
+	PA_MOVW,        /* movn/movz/movk rd, #imm16, lsl #16*hw */
+	PA_BFM,         /* sbfm/bfm/ubfm rd, rn, #immr, #imms (lsl, lsr, asr, ubfx, sxt, uxt) */
+	PA_EXTR,        /* extr rd, rn, rm, #lsb (ror) */
+	PA_DP2,         /* udiv/sdiv/lslv/lsrv/asrv/rorv rd, rn, rm */
+	PA_DP1,         /* rbit/rev16/rev32/rev/clz/cls rd, rn */
+	PA_CSEL,        /* csel/csinc/csinv/csneg rd, rn, rm, cond */
+	PA_LDST,        /* ldr/str/ldrs* rt, [rn|sp, #imm | rm] (unsigned offset, unscaled, register) */
+	PA_LDSTP,       /* ldp/stp xt, xt2, [rn|sp, #imm] (offset form only) */
+	PA_PRFM,        /* prfm/prfum (a hint: no architectural effect) */
+	PA_BCOND,       /* b.cond (forward, inside the code or to its end) */
+	PA_B,           /* b (same) */
+	PA_NOP,         /* nop */
+};
+
+/* One decoded AArch64 instruction: its fields as the encoding gives them. */
+struct prove_a64_insn {
+	uint32_t word;         /* the instruction */
+	unsigned int id;       /* capstone ARM64_INS_* (agrees with cls, checked) */
+	uint8_t cls;           /* enum prove_a64_class */
+	uint8_t sf;            /* 1: 64-bit (X registers), 0: 32-bit (W) */
+	uint8_t opc;           /* class-specific operation (see a64_decode.c) */
+	uint8_t rd, rn, rm, ra;/* register fields 0..31 (31: zr or sp, by class) */
+	uint8_t shift, amount; /* shifted-register forms / load-store size and kind */
+	uint8_t cond;          /* b.cond, csel: the condition */
+	int64_t imm;           /* immediate (decoded), displacement, or jump target index */
+	uint32_t offset;       /* byte offset in the code */
+	char text[64];         /* capstone's "mnemonic operands", for people */
+};
+
+/* Decodes @len bytes into a malloc'ed array (*@out, *@n): capstone's
+ * AArch64 mode must decode each word to an instruction of the class the
+ * encoding fields say (else -EINVAL with the reason in @why); branches
+ * must land on an instruction or the end. Returns 0, -EINVAL or -ENOMEM. */
+int prove_a64_decode(const uint8_t *code, size_t len, struct prove_a64_insn **out, size_t *n,
+		     char *why, size_t whysz);
+/* True when @b is @a with every register x0..x30 renamed to perm[r]. */
+bool prove_a64_renamed(const struct prove_a64_insn *a, const struct prove_a64_insn *b, size_t n,
+		       const uint8_t perm[PROVE_NREGS]);
+/* Executes @insns on @st (x0..x30, sp in reg[31], NZCV in flag[PA_*],
+ * memory). Anything outside the model is an error (-EINVAL, @why). */
+int prove_a64_run(struct prove_z3 *z, const struct prove_a64_insn *insns, size_t n,
+		  struct prove_state *st, char *why, size_t whysz);
+void prove_a64_decode_release(void);
+const char *prove_a64_reg_name(int hw);
+
+/* ---- native instruction sets, as the obligation sees them ------------------ */
+
+/* What the driver and the obligation need of a target's instruction set. */
+struct prove_isa {
+	const char *name;          /* "x86_64", "arm64" */
+	unsigned int nregs;        /* general registers in struct prove_state reg[] */
+	unsigned int nflags;       /* flag slots in use */
+	const char *const *flag_names; /* their names, for the initial variables */
+	bool xmm;                  /* has the 16 xmm registers */
+	size_t insn_size;          /* bytes of one decoded instruction */
+	int (*decode)(const uint8_t *code, size_t len, void **out, size_t *n, char *why, size_t whysz);
+	int (*run)(struct prove_z3 *z, const void *insns, size_t n, struct prove_state *st, char *why,
+		   size_t whysz);
+	bool (*renamed)(const void *a, const void *b, size_t n, const uint8_t perm[PROVE_NREGS]);
+	/* Text and byte offset of instruction @i. */
+	const char *(*text)(const void *insns, size_t i, unsigned int *offset);
+	const char *(*reg_name)(int hw);
+	void (*release)(void);     /* frees this thread's decoder */
+};
+extern const struct prove_isa prove_isa_x86_64, prove_isa_arm64;
+
 /* ---- specifications (spec_sem.c) ------------------------------------------ */
 
 /* Applies the specification of @p to @st (registers and memory), as
@@ -217,9 +299,10 @@ int prove_spec(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct pro
 
 /* The target being proven: its register map and emitter. */
 struct prove_target {
-	const char *name;                /* "x86_64" */
+	const char *name;                /* "x86_64", "arm64" */
+	const struct prove_isa *isa;     /* its instruction set */
 	uint8_t map[SBPF_NREGS];         /* eBPF register -> hardware register */
-	uint16_t reserved;               /* hardware registers every emit must keep (rsp, r12) */
+	uint32_t reserved;               /* hardware registers every emit must keep (rsp, r12; sp, x26, x29, x30) */
 	unsigned int nfeatures;          /* feature sets to prove (emits may differ per set) */
 	unsigned int features[8];        /* the sets */
 	char feature_names[8][24];       /* "bmi1+movbe", for people */
@@ -231,7 +314,8 @@ struct prove_target {
 	int (*emit)(const struct prove_target *t, const struct sbpf_kops_payload *p, unsigned int features,
 		    uint8_t *out, size_t cap, size_t *len);
 	/* Host registers the emit of @p may write besides the eBPF ones: bit
-	 * i = general register i, bit 16 + i = xmm i. */
+	 * i = general register i, bit 16 + i = xmm i (x86-64; AArch64 has
+	 * scratches only in x9..x15). */
 	uint32_t (*scratch)(const struct sbpf_kops_payload *p);
 	/* Bytes the emit of @p may append at most (0: no bound). */
 	size_t (*max_len)(const struct sbpf_kops_payload *p);
@@ -257,7 +341,7 @@ struct prove_result {
  * Returns 0, or a negative errno when the obligation could not be built
  * at all. */
 int prove_obligation(struct prove_z3 *z, const struct prove_target *t, const struct sbpf_kops_payload *p,
-		     const uint8_t *code, size_t len, const struct prove_x86_insn *insns,
+		     const uint8_t *code, size_t len, const void *insns,
 		     size_t ninsns, struct prove_result *res);
 
 /* The proof sequence of @p without a closing exit (malloc'ed *@out, *@n
@@ -298,6 +382,9 @@ void prove_groups_free(struct prove_group *g, size_t n);
  * mode) with every subset of the CPU features they use, scratch sets and
  * size bounds from the operations. Tests may then replace emit/scratch. */
 void prove_target_x86_64(struct prove_target *t);
+/* The same for AArch64 (src/jit/arm64): the JIT's emit_arm64 hooks with
+ * the backend's own helpers (add_imm, compare, ldst), unchecked mode. */
+void prove_target_arm64(struct prove_target *t);
 
 /* ---- the driver (prove.c) -------------------------------------------------- */
 
@@ -315,9 +402,10 @@ struct prove_group_result {
 /* Proves group @g on target @t. Returns 0 (see res->failed) or -ENOMEM. */
 int prove_run_group(const struct prove_target *t, const struct prove_group *g,
 		    struct prove_group_result *res);
-/* Every group of @op (0: all) on @t with @jobs threads, reported row by
- * row, in order, to @fn as sbpf_prove() does. */
-int prove_run(const struct prove_target *t, uint32_t op, unsigned int jobs, sbpf_prove_row_fn fn, void *arg,
-	      struct sbpf_prove_total *total);
+/* Every group of @op (0: all) whose label contains @group (NULL: every
+ * group) on @t with @jobs threads, reported row by row, in order, to @fn
+ * as sbpf_prove() does. */
+int prove_run(const struct prove_target *t, uint32_t op, const char *group, unsigned int jobs,
+	      sbpf_prove_row_fn fn, void *arg, struct sbpf_prove_total *total);
 
 #endif /* SAFEBPF_PROVEINT_H */

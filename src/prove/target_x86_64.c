@@ -67,10 +67,48 @@ static size_t jit_max_len(const struct sbpf_kops_payload *p)
 	return op && op->native_max_x86_64 > 0 ? (size_t)op->native_max_x86_64 : 0;
 }
 
+/* ---- the instruction set, as the driver and the obligation see it ---- */
+
+static int isa_decode(const uint8_t *code, size_t len, void **out, size_t *n, char *why, size_t whysz)
+{
+	struct prove_x86_insn *v = NULL;
+	int rc = prove_x86_decode(code, len, &v, n, why, whysz);
+	*out = v;
+	return rc;
+}
+
+static int isa_run(struct prove_z3 *z, const void *insns, size_t n, struct prove_state *st, char *why,
+		   size_t whysz)
+{
+	return prove_x86_run(z, insns, n, st, why, whysz);
+}
+
+static bool isa_renamed(const void *a, const void *b, size_t n, const uint8_t perm[PROVE_NREGS])
+{
+	return prove_x86_renamed(a, b, n, perm);
+}
+
+static const char *isa_text(const void *insns, size_t i, unsigned int *offset)
+{
+	const struct prove_x86_insn *in = (const struct prove_x86_insn *)insns + i;
+	*offset = in->offset;
+	return in->text;
+}
+
+static const char *const flag_names[PF__N] = { "cf", "pf", "zf", "sf", "of" };
+
+const struct prove_isa prove_isa_x86_64 = {
+	.name = "x86_64", .nregs = 16, .nflags = PF__N, .flag_names = flag_names, .xmm = true,
+	.insn_size = sizeof(struct prove_x86_insn), .decode = isa_decode, .run = isa_run,
+	.renamed = isa_renamed, .text = isa_text, .reg_name = prove_x86_reg_name,
+	.release = prove_x86_decode_release,
+};
+
 void prove_target_x86_64(struct prove_target *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->name = "x86_64";
+	t->isa = &prove_isa_x86_64;
 	for (int r = 0; r < SBPF_NREGS; r++)
 		t->map[r] = (uint8_t)x64_bpf_reg(r);
 	t->reserved = x64_reserved_regs();

@@ -837,6 +837,30 @@ static int bind_expr(struct binder *b, struct sql_expr *e, enum place where)
 
 /* ---- clauses ---- */
 
+/* The error for a dotted table name that names no tracepoint of this
+ * kernel, with the closest tracepoint as a hint. */
+static int bind_tracepoint_error(struct binder *b, const struct sql_table_ref *r)
+{
+	char err[300], tp[128], hint[300] = "";
+	const char *t = sql_tptable_find(r->name, err, sizeof(err)) ? NULL : err;
+	if (!sql_tptable_path(r->name, tp, sizeof(tp))) {
+		char **all;
+		size_t n;
+		if (!sql_tptable_list(&all, &n)) {
+			const char *best = sbpf_suggest(tp, (const char *const *)all, n);
+			if (best) {
+				const char *sl = strchr(best, '/');
+				snprintf(hint, sizeof(hint), "did you mean %.*s.%s? (`safebpf tables --all` lists them)",
+					 (int)(sl - best), best, sl + 1);
+			}
+			sql_tptable_list_free(all, n);
+		}
+	}
+	if (!hint[0])
+		snprintf(hint, sizeof(hint), "`safebpf tables --all` lists the tracepoints of this kernel");
+	return berr(b, r->off, r->len, hint, "unknown table '%s': %s", r->name, t ? t : "not a table");
+}
+
 static int bind_tables(struct binder *b, struct sql_stmt *st)
 {
 	struct sql_query *q = b->q;
@@ -845,6 +869,8 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 	for (int s = 0; s < q->ntables; s++) {
 		const struct sql_table_ref *r = refs[s];
 		const struct sql_table *t = sql_catalog_find(r->name);
+		if (!t && strchr(r->name, '.'))
+			return bind_tracepoint_error(b, r);
 		if (!t) {
 			size_t n = sql_catalog_count();
 			const char **names = malloc((2 * n + 1) * sizeof(*names));
@@ -871,7 +897,8 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 			return rc;
 		}
 		q->tables[s] = t;
-		q->names[s] = r->alias ? r->alias : r->name;
+		/* A dotted (tracepoint) table is called by its event name. */
+		q->names[s] = r->alias ? r->alias : strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name;
 	}
 	if (q->ntables == 2) {
 		if (q->tables[0] == q->tables[1])

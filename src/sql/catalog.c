@@ -126,6 +126,45 @@ static const struct sql_column exit_cols[] = {
 	CONTEXT_COLUMNS(0),
 	{ "prio", NULL, SQL_T_INT, "kernel priority of the exiting task", NUM(0, "prio") },
 	{ "group_dead", "last_thread", SQL_T_BOOL, "true when it was the last thread of its process (the process is gone)", NUM(0, "group_dead") },
+	{ "exit_code", "status", SQL_T_INT, "exit status given to exit or exit_group (0..255; 0 when a signal ended it)", CONV(SQL_CONV_EXIT_STATUS, 0, "$task.exit_code") },
+	{ "exit_signal", NULL, SQL_T_INT, "number of the signal that ended the task (0: it exited)", CONV(SQL_CONV_EXIT_SIGNAL, 0, "$task.exit_code") },
+	{ "core_dumped", NULL, SQL_T_BOOL, "true when the ending signal dumped core", CONV(SQL_CONV_CORE_DUMP, 0, "$task.exit_code") },
+};
+
+/* A new task's first wakeup: wake_up_new_task() runs in the creating task. */
+static const char *const wakenew_tps[] = { "sched/sched_wakeup_new", NULL };
+static const struct sql_probe wakenew_probes[] = {
+	{ "sched/sched_wakeup_new", "a newly created task is made runnable for the first time (in the creating task)" },
+};
+static const struct sql_column wakenew_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "target_comm", NULL, SQL_T_STR, "command name of the new task", STR(0, "comm", 16) },
+	{ "target_tid", "target_pid", SQL_T_INT, "thread id of the new task", NUM(0, "pid") },
+	{ "target_prio", NULL, SQL_T_INT, "its kernel priority", NUM(0, "prio") },
+	{ "target_cpu", NULL, SQL_T_INT, "CPU it will first run on", NUM(0, "target_cpu") },
+};
+
+/* execve calls: entry (path, argv from user memory) and return. Keyed by the
+ * process: a successful exec from a non-leader thread returns in the
+ * leader's thread id. */
+static const char *const execc_tps[] = { "syscalls/sys_enter_execve", "syscalls/sys_exit_execve", NULL };
+static const struct sql_probe execc_probes[] = {
+	{ "syscalls/sys_enter_execve", "a thread calls execve (path and arguments read from user memory)" },
+	{ "syscalls/sys_exit_execve", "execve returns: 0 in the new program, or an error in the old one" },
+};
+static const struct sql_pairing execc_pair = {
+	.lkey = { IN(0, "$pid") }, .rkey = { IN(1, "$pid") }, .max_per_key = 1,
+};
+static const struct sql_column execc_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "filename", "path", SQL_T_STR, "path of the program as passed to execve (up to 255 bytes)", STR(0, "filename", 256) },
+	{ "argv", "args", SQL_T_STR, "the first 16 arguments (argv[0] included), each up to 63 bytes, joined by spaces", CONV(SQL_CONV_ARGV, 0, "argv") },
+	{ "argc", NULL, SQL_T_INT, "arguments read into argv (at most 16)", CONV(SQL_CONV_ARGC, 0, "argv") },
+	{ "ret", NULL, SQL_T_INT, "0 when the new program runs, else a negative errno (-2: ENOENT, -13: EACCES, ...)", NUM(1, "ret") },
+	{ "new_comm", NULL, SQL_T_STR, "command name after the call (the new program's when it succeeded)", STR(1, "$comm", 16) },
+	{ "enter_ts", NULL, SQL_T_TIME, "when execve was entered", NUM(0, "$ts") },
+	{ "exit_ts", NULL, SQL_T_TIME, "when it returned (same as ts)", NUM(1, "$ts") },
+	{ "duration", "latency", SQL_T_DURATION, "exit_ts - enter_ts", DIFF(1, "$ts", 0, "$ts") },
 };
 
 static const char *const fork_tps[] = { "sched/sched_process_fork", NULL };
@@ -240,6 +279,113 @@ static const struct sql_column open_cols[] = {
 	{ "duration", "latency", SQL_T_DURATION, "exit_ts - enter_ts", DIFF(1, "$ts", 0, "$ts") },
 };
 
+/* Paths of other file system calls, read at entry from user memory as
+ * file_opens reads the openat path; entry and exit paired by thread. */
+#define SYSCALL_PAIR(name) \
+	static const struct sql_pairing name = { .lkey = { IN(0, "$tid") }, .rkey = { IN(1, "$tid") }, .max_per_key = 1 }
+#define SYSCALL_TIMES(what) \
+	{ "enter_ts", NULL, SQL_T_TIME, "when " what " was entered", NUM(0, "$ts") }, \
+	{ "exit_ts", NULL, SQL_T_TIME, "when it returned (same as ts)", NUM(1, "$ts") }, \
+	{ "duration", "latency", SQL_T_DURATION, "exit_ts - enter_ts", DIFF(1, "$ts", 0, "$ts") }
+
+static const char *const stat_tps[] = { "syscalls/sys_enter_newfstatat", "syscalls/sys_exit_newfstatat", NULL };
+static const struct sql_probe stat_probes[] = {
+	{ "syscalls/sys_enter_newfstatat", "a thread calls newfstatat: stat, lstat, fstatat and fstat of the C library (path read from user memory)" },
+	{ "syscalls/sys_exit_newfstatat", "newfstatat returns" },
+};
+SYSCALL_PAIR(stat_pair);
+static const struct sql_column stat_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "path", "filename", SQL_T_STR, "path as passed (up to 255 bytes; empty for fstat, or when the page was not resident)", STR(0, "filename", 256) },
+	{ "dfd", NULL, SQL_T_INT, "directory fd the path is relative to (-100: AT_FDCWD), or the fd itself for fstat", NUM(0, "dfd") },
+	{ "flags", NULL, SQL_T_UINT, "AT_ flags (256: AT_SYMLINK_NOFOLLOW, 4096: AT_EMPTY_PATH, ...)", NUM(0, "flag") },
+	{ "ret", NULL, SQL_T_INT, "0, or a negative errno (-2: ENOENT)", NUM(1, "ret") },
+	SYSCALL_TIMES("newfstatat"),
+};
+
+static const char *const unlink_tps[] = { "syscalls/sys_enter_unlinkat", "syscalls/sys_exit_unlinkat", NULL };
+static const struct sql_probe unlink_probes[] = {
+	{ "syscalls/sys_enter_unlinkat", "a thread calls unlinkat: rm, rmdir, unlinkat() (path read from user memory)" },
+	{ "syscalls/sys_exit_unlinkat", "unlinkat returns" },
+};
+SYSCALL_PAIR(unlink_pair);
+static const struct sql_column unlink_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "path", "filename", SQL_T_STR, "path as passed (up to 255 bytes)", STR(0, "pathname", 256) },
+	{ "dfd", NULL, SQL_T_INT, "directory fd the path is relative to (-100: AT_FDCWD)", NUM(0, "dfd") },
+	{ "flags", NULL, SQL_T_UINT, "512 (AT_REMOVEDIR) for a directory, else 0", NUM(0, "flag") },
+	{ "ret", NULL, SQL_T_INT, "0, or a negative errno", NUM(1, "ret") },
+	SYSCALL_TIMES("unlinkat"),
+};
+
+static const char *const rename_tps[] = { "syscalls/sys_enter_renameat2", "syscalls/sys_exit_renameat2", NULL };
+static const struct sql_probe rename_probes[] = {
+	{ "syscalls/sys_enter_renameat2", "a thread calls renameat2: mv, renameat2() (paths read from user memory)" },
+	{ "syscalls/sys_exit_renameat2", "renameat2 returns" },
+};
+SYSCALL_PAIR(rename_pair);
+static const struct sql_column rename_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "old_path", "oldname", SQL_T_STR, "path renamed (up to 255 bytes)", STR(0, "oldname", 256) },
+	{ "new_path", "newname", SQL_T_STR, "its new path (up to 255 bytes)", STR(0, "newname", 256) },
+	{ "old_dfd", NULL, SQL_T_INT, "directory fd old_path is relative to (-100: AT_FDCWD)", NUM(0, "olddfd") },
+	{ "new_dfd", NULL, SQL_T_INT, "directory fd new_path is relative to", NUM(0, "newdfd") },
+	{ "flags", NULL, SQL_T_UINT, "RENAME_ flags (1: NOREPLACE, 2: EXCHANGE, 4: WHITEOUT)", NUM(0, "flags") },
+	{ "ret", NULL, SQL_T_INT, "0, or a negative errno", NUM(1, "ret") },
+	SYSCALL_TIMES("renameat2"),
+};
+
+static const char *const mount_tps[] = { "syscalls/sys_enter_mount", "syscalls/sys_exit_mount", NULL };
+static const struct sql_probe mount_probes[] = {
+	{ "syscalls/sys_enter_mount", "a thread calls mount (strings read from user memory)" },
+	{ "syscalls/sys_exit_mount", "mount returns" },
+};
+SYSCALL_PAIR(mount_pair);
+static const struct sql_column mount_cols[] = {
+	CONTEXT_COLUMNS(1),
+	{ "source", "dev_name", SQL_T_STR, "what is mounted: device, or a name for pseudo file systems (up to 255 bytes)", STR(0, "dev_name", 256) },
+	{ "target", "dir_name", SQL_T_STR, "mount point (up to 255 bytes)", STR(0, "dir_name", 256) },
+	{ "fstype", "type", SQL_T_STR, "file system type (ext4, tmpfs, ...; empty for remounts and bind mounts)", STR(0, "type", 64) },
+	{ "flags", NULL, SQL_T_UINT, "MS_ flags (1: RDONLY, 4096: BIND, 32: REMOUNT, ...)", NUM(0, "flags") },
+	{ "ret", NULL, SQL_T_INT, "0, or a negative errno (-1: EPERM, -16: EBUSY)", NUM(1, "ret") },
+	SYSCALL_TIMES("mount"),
+};
+
+/* ---- network and memory: retransmissions, OOM kills ------------------------------------- */
+
+static const char *const retrans_tps[] = { "tcp/tcp_retransmit_skb", NULL };
+static const struct sql_probe retrans_probes[] = {
+	{ "tcp/tcp_retransmit_skb", "TCP retransmits a segment (in a timer or softirq, in whatever task the CPU was running)",
+	  .any_context = true },
+};
+static const struct sql_column retrans_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "skaddr", NULL, SQL_T_UINT, "kernel address of the socket (identifies the connection)", NUM(0, "skaddr") },
+	{ "family", NULL, SQL_T_STR, "address family: inet or inet6", CONV(SQL_CONV_FAMILY, 0, "family") },
+	{ "saddr", NULL, SQL_T_STR, "local address", { .conv = SQL_CONV_INET_ADDR, .in = { IN(0, "family"), IN(0, "saddr"), IN(0, "saddr_v6") } } },
+	{ "sport", NULL, SQL_T_UINT, "local port", NUM(0, "sport") },
+	{ "daddr", NULL, SQL_T_STR, "remote address", { .conv = SQL_CONV_INET_ADDR, .in = { IN(0, "family"), IN(0, "daddr"), IN(0, "daddr_v6") } } },
+	{ "dport", NULL, SQL_T_UINT, "remote port", NUM(0, "dport") },
+	{ "state", NULL, SQL_T_STR, "TCP state of the socket (SYN_SENT: a connection attempt; ESTABLISHED: data)", CONV(SQL_CONV_TCP_STATE, 0, "state") },
+	{ "error", NULL, SQL_T_INT, "0 when the segment was sent again, else a negative errno (recent kernels only)", NUM(0, "err") },
+};
+
+static const char *const oom_tps[] = { "oom/mark_victim", NULL };
+static const struct sql_probe oom_probes[] = {
+	{ "oom/mark_victim", "the OOM killer picks a victim (in the task whose allocation failed)" },
+};
+static const struct sql_column oom_cols[] = {
+	CONTEXT_COLUMNS(0),
+	{ "target_tid", "victim_pid", SQL_T_INT, "process id of the task killed", NUM(0, "pid") },
+	{ "target_comm", "victim_comm", SQL_T_STR, "its command name", STR(0, "comm", 16) },
+	{ "total_vm_kb", NULL, SQL_T_UINT, "its virtual memory size (KiB)", NUM(0, "total_vm") },
+	{ "anon_rss_kb", NULL, SQL_T_UINT, "its resident anonymous memory (KiB)", NUM(0, "anon_rss") },
+	{ "file_rss_kb", NULL, SQL_T_UINT, "its resident file-backed memory (KiB)", NUM(0, "file_rss") },
+	{ "shmem_rss_kb", NULL, SQL_T_UINT, "its resident shared memory (KiB)", NUM(0, "shmem_rss") },
+	{ "target_uid", NULL, SQL_T_UINT, "its user id", NUM(0, "uid") },
+	{ "oom_score_adj", NULL, SQL_T_INT, "its oom_score_adj (-1000..1000)", NUM(0, "oom_score_adj") },
+};
+
 /* ---- the catalog ----------------------------------------------------------------------- */
 
 #define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt, at, gap) \
@@ -326,6 +472,58 @@ static const struct sql_table tables[] = {
 		    "interrupt found for timer signals; -p/-c match its pid. The receiver is target_tid",
 		    "signals generated from an interrupt (timers) belong to whatever task the CPU was running; "
 		    "signals sent to the traced processes by others are not kept"),
+	EVENT_TABLE("sched_wakeup_new", NULL, "one row per new task made runnable", wakenew_cols, wakenew_tps,
+		    wakenew_probes,
+		    "fork, vfork and clone (threads too) make the new task runnable once; the context columns "
+		    "describe the creating task, target_* the new one.",
+		    "rows belong to the creating task (wake_up_new_task runs in it, inside fork/clone); -p/-c match "
+		    "its pid",
+		    NULL),
+	PAIRED_TABLE("exec_calls", "execs", "one row per completed execve system call, failed ones included",
+		     execc_cols, execc_tps, execc_probes, &execc_pair,
+		     "Path and arguments are read from user memory at entry: argv holds the first 16 "
+		     "arguments, each cut at 63 bytes (argc says how many were read). A failed execve "
+		     "(ret < 0) is a row too; process_exec has the successful ones only, from the scheduler. "
+		     "Context columns are taken at entry (the old command name; new_comm is the name after). "
+		     "execveat is not covered.",
+		     "rows belong to the process that called execve (entry and exit run in it); -p/-c match its pid",
+		     NULL),
+	PAIRED_TABLE("file_stats", "stats", "one row per completed newfstatat system call", stat_cols, stat_tps,
+		     stat_probes, &stat_pair,
+		     "newfstatat is what the C library's stat, lstat, fstatat and (glibc 2.33 and later) fstat "
+		     "call on x86-64; statx (used by some tools) and the older stat system calls are the "
+		     "generic tables syscalls.sys_enter_statx and so on.",
+		     "rows belong to the thread that made the call (entry and exit run in it); -p/-c match its pid",
+		     NULL),
+	PAIRED_TABLE("file_unlinks", "unlinks", "one row per completed unlinkat system call", unlink_cols,
+		     unlink_tps, unlink_probes, &unlink_pair,
+		     "unlinkat is what rm and rmdir call; the C library's unlink() and rmdir() use the older "
+		     "unlink and rmdir system calls on x86-64 (generic tables syscalls.sys_enter_unlink, ...).",
+		     "rows belong to the thread that made the call (entry and exit run in it); -p/-c match its pid",
+		     NULL),
+	PAIRED_TABLE("file_renames", "renames", "one row per completed renameat2 system call", rename_cols,
+		     rename_tps, rename_probes, &rename_pair,
+		     "renameat2 is what mv calls; the C library's rename() uses the older rename system call "
+		     "on x86-64 (generic table syscalls.sys_enter_rename).",
+		     "rows belong to the thread that made the call (entry and exit run in it); -p/-c match its pid",
+		     NULL),
+	PAIRED_TABLE("mounts", NULL, "one row per completed mount system call", mount_cols, mount_tps,
+		     mount_probes, &mount_pair,
+		     "The new mount API (fsopen, fsmount, move_mount) is not covered.",
+		     "rows belong to the thread that made the call (entry and exit run in it); -p/-c match its pid",
+		     NULL),
+	EVENT_TABLE("tcp_retransmits", NULL, "one row per retransmitted TCP segment", retrans_cols, retrans_tps,
+		    retrans_probes,
+		    "SYN retransmissions (connection attempts) are rows too, in state SYN_SENT. Ports are in "
+		    "host byte order.",
+		    "retransmissions run in timers and softirqs, in whatever task the CPU was running: a row "
+		    "belongs to no process, and -p/-c only bound the run (filter on addresses and ports instead)",
+		    "retransmissions belong to no process: -p/-c do not filter this table, only bound the run"),
+	EVENT_TABLE("oom_kills", NULL, "one row per task the OOM killer picks", oom_cols, oom_tps, oom_probes,
+		    "The context columns describe the task whose allocation failed (in a memory cgroup, a task "
+		    "of that cgroup); target_* the victim, which is then killed with SIGKILL.",
+		    "rows belong to the task whose allocation ran out of memory; -p/-c match its pid",
+		    NULL),
 	PAIRED_TABLE("file_opens", "opens", "one row per completed openat system call", open_cols,
 		     open_tps, open_probes, &open_pair,
 		     "The path is read from user memory at entry with bpf_probe_read_user_str; when that "
@@ -352,7 +550,19 @@ const struct sql_table *sql_catalog_find(const char *name)
 	for (size_t i = 0; i < NCOLS(tables); i++)
 		if (!strcasecmp(tables[i].name, name) || (tables[i].alias && !strcasecmp(tables[i].alias, name)))
 			return &tables[i];
+	if (strchr(name, '.')) {
+		char err[300];
+		return sql_tptable_find(name, err, sizeof(err));
+	}
 	return NULL;
+}
+
+static const struct sql_column context_cols[] = { CONTEXT_COLUMNS(0) };
+
+const struct sql_column *sql_catalog_context(size_t *n)
+{
+	*n = NCOLS(context_cols);
+	return context_cols;
 }
 
 int sql_table_column(const struct sql_table *t, const char *name)

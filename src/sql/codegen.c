@@ -96,6 +96,35 @@ static void string_dest(struct gen *g, const struct sql_cap *c)
 	emit(g, SBPF_MOV64_IMM(2, c->size));                         /* r2 = size */
 }
 
+/* Emits the reading of a user argv array (SQL_CAP_UARGV): count = 0, then
+ * for each of the first SQL_ARGV_MAX entries, read the pointer, stop at NULL
+ * or a fault, read the string into its slot and count it. Unrolled: the
+ * verifier sees straight-line code with forward jumps only. */
+static void capture_argv(struct gen *g, const struct sql_cap *c)
+{
+	int l_done = sbpf_builder__new_label(g->b);
+	emit(g, SBPF_LDX_MEM(SBPF_DW, 3, R_CTX, c->field->offset));          /* r3 = argv (user pointer) */
+	emit(g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 3, SQL_STK_ARGV));        /* spill it */
+	emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, 0));                  /* count = 0 */
+	for (int i = 0; i < SQL_ARGV_MAX; i++) {
+		emit(g, SBPF_MOV64_REG(1, SBPF_REG_FP));                      /* r1 = r10 */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, SQL_STK_ARGP));           /* r1 += ARGP */
+		emit(g, SBPF_MOV64_IMM(2, 8));                                /* r2 = 8 */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 3, SBPF_REG_FP, SQL_STK_ARGV)); /* r3 = argv */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, 8 * i));                  /* r3 += 8 * i */
+		call(g, BPF_FUNC_probe_read_user);                            /* entry i */
+		sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_done); /* fault: stop */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 3, SBPF_REG_FP, SQL_STK_ARGP)); /* r3 = argv[i] */
+		sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 3, 0, 0), l_done); /* NULL: the end */
+		emit(g, SBPF_MOV64_REG(1, R_SCRATCH));                        /* r1 = r7 */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off + 8 + i * SQL_ARGV_ARG)); /* r1 += slot i */
+		emit(g, SBPF_MOV64_IMM(2, SQL_ARGV_ARG));                     /* r2 = slot size */
+		call(g, BPF_FUNC_probe_read_user_str);
+		emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, i + 1));     /* count = i + 1 */
+	}
+	sbpf_builder__bind(g->b, l_done);
+}
+
 /* Emits the instructions that fill capture @c of the staged record. */
 static void capture(struct gen *g, const struct sql_cap *c)
 {
@@ -155,6 +184,37 @@ static void capture(struct gen *g, const struct sql_cap *c)
 		string_dest(g, c);
 		call(g, c->kind == SQL_CAP_UPTR_STR ? BPF_FUNC_probe_read_user_str : BPF_FUNC_probe_read_kernel_str);
 		break;
+	case SQL_CAP_TASK:
+		call(g, BPF_FUNC_get_current_task);                      /* r0 = current task */
+		emit(g, SBPF_MOV64_REG(3, 0));                           /* r3 = r0 */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)c->toff));  /* r3 += member offset */
+		string_dest(g, c);                                       /* r1 = &record[off], r2 = size */
+		call(g, BPF_FUNC_probe_read_kernel);
+		break;
+	case SQL_CAP_UARGV:
+		capture_argv(g, c);
+		break;
+	case SQL_CAP_LOC_BYTES: {
+		/* Bytes of an array: its length (clamped to the capture) first. */
+		int l_fits = sbpf_builder__new_label(g->b);
+		emit(g, SBPF_LDX_MEM(SBPF_W, 4, R_CTX, f->offset));     /* r4 = *(u32 *)(ctx + off) */
+		emit(g, SBPF_MOV64_REG(5, 4));                           /* r5 = r4 */
+		emit(g, SBPF_ALU64_IMM(SBPF_RSH, 5, 16));                /* r5 >>= 16 (length) */
+		emit(g, SBPF_ALU64_IMM(SBPF_AND, 4, 0xffff));            /* r4 &= 0xffff (offset) */
+		if (f->kind == SQL_FIELD_REL_LOC)
+			emit(g, SBPF_ALU64_IMM(SBPF_ADD, 4, f->offset + f->size)); /* r4 += end of field */
+		sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JLE, 5, c->size - 8, 0), l_fits); /* if r5 <= max goto fits */
+		emit(g, SBPF_MOV64_IMM(5, c->size - 8));                 /* r5 = max */
+		sbpf_builder__bind(g->b, l_fits);
+		emit(g, SBPF_STX_MEM(SBPF_W, R_SCRATCH, 5, c->off));     /* *(u32 *)(rec + off) = r5 */
+		emit(g, SBPF_MOV64_REG(3, R_CTX));                       /* r3 = ctx */
+		emit(g, SBPF_ALU64_REG(SBPF_ADD, 3, 4));                 /* r3 += r4 */
+		emit(g, SBPF_MOV64_REG(1, R_SCRATCH));                   /* r1 = r7 */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off + 8));        /* r1 += off + 8 */
+		emit(g, SBPF_MOV64_REG(2, 5));                           /* r2 = length */
+		call(g, BPF_FUNC_probe_read_kernel);
+		break;
+	}
 	}
 }
 
@@ -206,6 +266,8 @@ size_t sql_stack_slots(const struct sql_stk_slot **slots)
 		SLOT(SQL_ORIGIN_STK, 16),
 		SLOT(SQL_STK_CNT, 8),
 		SLOT(SQL_STK_EPOCH, 4),
+		SLOT(SQL_STK_ARGV, 8),
+		SLOT(SQL_STK_ARGP, 8),
 	};
 #undef SLOT
 	*slots = all;

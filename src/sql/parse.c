@@ -772,7 +772,8 @@ static bool parse_select_item(struct parser *p, struct sql_select_item *it)
 	return true;
 }
 
-/* table_ref := name [ [AS] name ] */
+/* table_ref := name { '.' name } [ [AS] name ]   (dotted: a tracepoint,
+ * tracepoint.SUBSYSTEM.EVENT or SUBSYSTEM.EVENT; a keyword may follow a dot) */
 static bool parse_table_ref(struct parser *p, struct sql_table_ref *r, const char *after)
 {
 	struct sql_token *t = peek(p);
@@ -791,6 +792,21 @@ static bool parse_table_ref(struct parser *p, struct sql_table_ref *r, const cha
 	r->name = t->str;
 	r->off = t->off;
 	r->len = t->len;
+	while (is_p(peek(p), SQL_P_DOT)) {
+		struct sql_token *d = next(p), *part = peek(p);
+		if ((part->kind != SQL_TK_IDENT && part->kind != SQL_TK_KEYWORD) || d->off + 1 != part->off ||
+		    d->off != r->off + (size_t)r->len) {
+			expected(p, "a tracepoint name after '.' (no spaces)",
+				 "a dotted table is a tracepoint: tracepoint.SUBSYSTEM.EVENT or SUBSYSTEM.EVENT");
+			return false;
+		}
+		next(p);
+		r->len = (int)(part->off + (size_t)part->len - r->off);
+		if (!(r->name = sql_arena_strndup(p->a, p->text + r->off, (size_t)r->len))) {
+			nomem(p);
+			return false;
+		}
+	}
 	struct sql_token *a = peek(p);
 	if (accept_kw(p, SQL_KW_AS)) {
 		a = peek(p);

@@ -9,6 +9,7 @@
  * in the binder.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -441,15 +442,47 @@ static void group_key(struct qg *g, int s)
 
 /* ---- whole queries ----------------------------------------------------------- */
 
+/* Generic tracepoint tables the generator also reads (kernel-version-
+ * specific: those missing here are skipped). */
+static const char *const generic_tables[] = {
+	"syscalls.sys_enter_getppid", "raw_syscalls.sys_exit", "signal.signal_generate",
+	"sched.sched_process_fork", "sched.sched_switch", "syscalls.sys_enter_openat",
+};
+#define NGENERIC (sizeof(generic_tables) / sizeof(generic_tables[0]))
+
+static const struct sql_table *avail[64];   /* tables this kernel provides */
+static size_t navail, ngeneric;             /* catalog ones first, then generic ones */
+static pthread_once_t avail_once = PTHREAD_ONCE_INIT;
+
+/* Availability does not change while a process runs: looked up once. */
+static void find_available(void)
+{
+	char why[300];
+	for (size_t i = 0; i < sql_catalog_count() && navail < 48; i++)
+		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)))
+			avail[navail++] = sql_catalog_get(i);
+	for (size_t i = 0; i < NGENERIC; i++) {
+		const struct sql_table *t = sql_tptable_find(generic_tables[i], why, sizeof(why));
+		if (t && navail + ngeneric < 64)
+			avail[navail + ngeneric++] = t;
+	}
+}
+
+static bool is_available(const struct sql_table *t)
+{
+	pthread_once(&avail_once, find_available);
+	for (size_t i = 0; t && i < navail + ngeneric; i++)
+		if (avail[i] == t)
+			return true;
+	return false;
+}
+
 static const struct sql_table *random_table(struct qg *g)
 {
-	const struct sql_table *cand[32];
-	int n = 0;
-	char why[128];
-	for (size_t i = 0; i < sql_catalog_count() && n < 32; i++)
-		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)))
-			cand[n++] = sql_catalog_get(i);
-	return n ? cand[pick(g, n)] : sql_catalog_find("system_calls");
+	pthread_once(&avail_once, find_available);
+	if (ngeneric && chance(g, 10))
+		return avail[navail + (size_t)pick(g, (int)ngeneric)];
+	return navail ? avail[pick(g, (int)navail)] : sql_catalog_find("system_calls");
 }
 
 static void window_clause(struct qg *g)
@@ -545,13 +578,19 @@ static void gen_join(struct qg *g)
 		{ "file_opens", "block_io", "pid", "pid" },
 		{ "process_exec", "page_faults", "pid", "pid" },
 		{ "process_fork", "file_opens", "child_tid", "tid" },
+		{ "process_fork", "sched_wakeup_new", "child_tid", "target_tid" },
+		{ "exec_calls", "process_exec", "pid", "pid" },
+		{ "file_opens", "file_stats", "tid", "tid" },
+		{ "file_unlinks", "file_renames", "tid", "tid" },
+		{ "system_calls", "mounts", "tid", "tid" },
+		{ "tcp_state", "tcp_retransmits", "skaddr", "skaddr" },
+		{ "oom_kills", "process_exit", "target_tid", "tid" },
+		{ "syscalls.sys_enter_getppid", "system_calls", "tid", "tid" },
 	};
 	int j = pick(g, (int)(sizeof(joins) / sizeof(joins[0])));
 	g->t[0] = sql_catalog_find(joins[j].l);
 	g->t[1] = sql_catalog_find(joins[j].r);
-	char why[128];
-	if (!g->t[0] || !g->t[1] || !sql_table_available(g->t[0], why, sizeof(why)) ||
-	    !sql_table_available(g->t[1], why, sizeof(why))) {
+	if (!is_available(g->t[0]) || !is_available(g->t[1])) {
 		g->ntables = 1;
 		g->t[0] = sql_catalog_find("system_calls");
 		gen_select(g);

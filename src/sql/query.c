@@ -405,7 +405,7 @@ static int feed(struct runner *r, int side, const struct sql_value *row)
 {
 	if (r->done || r->err)
 		return 1;
-	if (r->filter && !traced(r, row[r->pidcol[side]].i)) {
+	if (r->filter && r->pidcol[side] >= 0 && !traced(r, row[r->pidcol[side]].i)) {
 		r->ufiltered++;
 		return 0;
 	}
@@ -521,8 +521,12 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 	r->uq = r->opened.uq;
 	if (r->opened.kpids)
 		r->filter = r->follow = false;
+	/* A table read only in any context (tcp_retransmits: timers, softirqs)
+	 * has no owner to match: -p/-c only bound its run, as in the kernel
+	 * plans (kprog.c applies no pid set there). */
 	for (int s = 0; s < q->ntables; s++)
-		r->pidcol[s] = r->filter ? sql_table_column(q->tables[s], "pid") : -1;
+		r->pidcol[s] = r->filter && !(q->tables[s]->nprobes == 1 && q->tables[s]->probes[0].any_context)
+				       ? sql_table_column(q->tables[s], "pid") : -1;
 	if (r->follow) {
 		const struct sql_table *ft = sql_catalog_find("process_fork");
 		bool *needed = ft ? sql_arena_alloc(a, ft->ncols * sizeof(bool)) : NULL;

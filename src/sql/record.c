@@ -44,14 +44,16 @@ static uint16_t ctx_size(enum sql_cap_kind k)
 }
 
 /* What an input of conversion @conv at position @pos must be. */
-enum want { WANT_NUM, WANT_STR, WANT_BYTES };
+enum want { WANT_NUM, WANT_STR, WANT_BYTES, WANT_ARGV };
 
 static enum want input_want(enum sql_conv conv, int pos)
 {
 	if (conv == SQL_CONV_STR)
 		return WANT_STR;
-	if (conv == SQL_CONV_INET_ADDR && pos > 0)
+	if ((conv == SQL_CONV_INET_ADDR && pos > 0) || conv == SQL_CONV_HEX)
 		return WANT_BYTES;
+	if (conv == SQL_CONV_ARGV || conv == SQL_CONV_ARGC)
+		return WANT_ARGV;
 	return WANT_NUM;
 }
 
@@ -65,6 +67,20 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 	memset(cap, 0, sizeof(*cap));
 	bind->elem = -1;
 	bind->part = SQL_PART_ALL;
+	if (!strncmp(in->name, "$task.", 6)) {
+		/* A member of the current task_struct, located through BTF. */
+		uint32_t off, size;
+		int rc = w == WANT_NUM ? sql_task_member(in->name + 6, &off, &size, err, errsz) : -EINVAL;
+		if (rc) {
+			if (w != WANT_NUM)
+				snprintf(err, errsz, "context value %s cannot be used here", in->name);
+			return rc;
+		}
+		cap->kind = SQL_CAP_TASK;
+		cap->toff = off;
+		cap->size = (uint16_t)size;
+		return 0;
+	}
 	if (in->name[0] == '$') {
 		for (size_t i = 0; i < sizeof(ctx_inputs) / sizeof(ctx_inputs[0]); i++) {
 			if (strcmp(ctx_inputs[i].name, in->name))
@@ -94,6 +110,14 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 	cap->field = f;
 	unsigned es = f->size / f->nelem;
 	switch (w) {
+	case WANT_ARGV:
+		if (f->kind != SQL_FIELD_PTR || f->size != 8 || strncmp(tp, "syscalls/", 9)) {
+			snprintf(err, errsz, "%s: field '%s' (%s) is not a user argv array", tp, in->name, f->type);
+			return -EINVAL;
+		}
+		cap->kind = SQL_CAP_UARGV;
+		cap->size = 8 + SQL_ARGV_MAX * SQL_ARGV_ARG;
+		return 0;
 	case WANT_STR:
 		if (f->kind == SQL_FIELD_CHARS || (f->kind == SQL_FIELD_INT && es == 1 && f->nelem > 1)) {
 			cap->kind = SQL_CAP_FIELD;
@@ -110,6 +134,11 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		}
 		return 0;
 	case WANT_BYTES:
+		if (f->kind == SQL_FIELD_DATA_LOC || f->kind == SQL_FIELD_REL_LOC) {
+			cap->kind = SQL_CAP_LOC_BYTES;
+			cap->size = (uint16_t)(8 + strmax);
+			return 0;
+		}
 		if (f->kind != SQL_FIELD_INT || es != 1) {
 			snprintf(err, errsz, "%s: field '%s' (%s) is not a byte array", tp, in->name, f->type);
 			return -EINVAL;
@@ -144,7 +173,7 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 static int add_cap(struct sql_layout *lay, const struct sql_cap *c)
 {
 	for (size_t i = 0; i < lay->ncaps; i++)
-		if (lay->caps[i].kind == c->kind && lay->caps[i].field == c->field) {
+		if (lay->caps[i].kind == c->kind && lay->caps[i].field == c->field && lay->caps[i].toff == c->toff) {
 			if (lay->caps[i].size < c->size)
 				lay->caps[i].size = c->size;
 			return (int)i;
@@ -283,7 +312,9 @@ int sql_recplan_build(struct sql_recplan *rp, const struct sql_table *t, const b
 			continue;
 		struct sql_colbind *cb = &rp->cols[col];
 		const struct sql_cap *cap = &rp->lay[cb->in[0].probe].caps[cb->in[0].cap];
-		cb->strsize = t->cols[col].src.conv == SQL_CONV_STR ? cap->size + 1u : FORMATTED_STR;
+		cb->strsize = t->cols[col].src.conv == SQL_CONV_STR ? cap->size + 1u
+			      : t->cols[col].src.conv == SQL_CONV_HEX ? 2u * cap->size + 1u
+			      : t->cols[col].src.conv == SQL_CONV_ARGV ? cap->size + 1u : FORMATTED_STR;
 		if (cb->strsize < FORMATTED_STR)
 			cb->strsize = FORMATTED_STR;
 		cb->stroff = strtotal;
@@ -506,6 +537,53 @@ static void decode_column(struct sql_recplan *rp, size_t col, const void *const 
 	case SQL_CONV_SIGNAL:
 		signal_name((int64_t)input_u64(rp, &b[0], recs[b[0].probe], &sgn), s, cb->strsize);
 		break;
+	case SQL_CONV_EXIT_STATUS:
+	case SQL_CONV_EXIT_SIGNAL:
+	case SQL_CONV_CORE_DUMP: {
+		uint64_t code = input_u64(rp, &b[0], recs[b[0].probe], &sgn);
+		v->i = c->src.conv == SQL_CONV_EXIT_STATUS ? (int64_t)((code >> 8) & 0xff)
+		     : c->src.conv == SQL_CONV_EXIT_SIGNAL ? (int64_t)(code & 0x7f) : (int64_t)((code >> 7) & 1);
+		return;
+	}
+	case SQL_CONV_ARGC: {
+		uint64_t n = input_u64(rp, &b[0], recs[b[0].probe], &sgn);
+		v->i = n > SQL_ARGV_MAX ? SQL_ARGV_MAX : (int64_t)n;
+		return;
+	}
+	case SQL_CONV_ARGV: {
+		const struct sql_cap *cap = &rp->lay[b[0].probe].caps[b[0].cap];
+		const char *a = (const char *)recs[b[0].probe] + cap->off;
+		uint64_t n = load_le((const uint8_t *)a, 8);
+		size_t len = 0;
+		for (uint64_t i = 0; i < n && i < SQL_ARGV_MAX; i++) {
+			const char *arg = a + 8 + i * SQL_ARGV_ARG;
+			size_t k = strnlen(arg, SQL_ARGV_ARG - 1);
+			if (len + k + 2 > cb->strsize)
+				break;
+			if (i)
+				s[len++] = ' ';
+			memcpy(s + len, arg, k);
+			len += k;
+		}
+		s[len] = '\0';
+		break;
+	}
+	case SQL_CONV_HEX: {
+		const struct sql_cap *cap = &rp->lay[b[0].probe].caps[b[0].cap];
+		const uint8_t *a = (const uint8_t *)recs[b[0].probe] + cap->off;
+		unsigned len = cap->size;
+		if (cap->kind == SQL_CAP_LOC_BYTES) { /* u32 length, then the bytes */
+			uint32_t l;
+			memcpy(&l, a, 4);
+			a += 8;
+			len = l < cap->size - 8u ? l : cap->size - 8u;
+		}
+		size_t n = 0;
+		for (unsigned i = 0; i < len && n + 3 <= cb->strsize; i++)
+			n += (size_t)snprintf(s + n, cb->strsize - n, "%02x", a[i]);
+		s[n] = '\0';
+		break;
+	}
 	}
 	v->s = s;
 }

@@ -64,6 +64,12 @@ enum sql_conv {
 	SQL_CONV_TCP_STATE,    /* TCP state number in[0] as "ESTABLISHED", ... */
 	SQL_CONV_TASK_STATE,   /* scheduler task state in[0] as "R", "S", "D", ... */
 	SQL_CONV_SIGNAL,       /* signal number in[0] as "KILL", "TERM", ... */
+	SQL_CONV_HEX,          /* byte array in[0] as lower-case hex ("7f000001") */
+	SQL_CONV_EXIT_STATUS,  /* task exit_code in[0]: the status given to exit (bits 8..15) */
+	SQL_CONV_EXIT_SIGNAL,  /* task exit_code in[0]: the terminating signal (bits 0..6) */
+	SQL_CONV_CORE_DUMP,    /* task exit_code in[0]: core dumped (bit 7) */
+	SQL_CONV_ARGV,         /* user argv array in[0] (SQL_CAP_UARGV): arguments joined by spaces */
+	SQL_CONV_ARGC,         /* user argv array in[0] (SQL_CAP_UARGV): arguments read */
 };
 
 struct sql_colsrc {
@@ -138,8 +144,29 @@ struct sql_table {
 
 size_t sql_catalog_count(void);
 const struct sql_table *sql_catalog_get(size_t i);
-/* Table by name or alias (case-insensitive), or NULL. */
+/* Table by name or alias (case-insensitive), or NULL; a dotted name is a
+ * generic tracepoint table (sql_tptable_find). */
 const struct sql_table *sql_catalog_find(const char *name);
+/* The context columns every table starts with (ts, cpu, pid, tid, comm,
+ * uid, gid, cgroup, taken at probe 0), @n of them. */
+const struct sql_column *sql_catalog_context(size_t *n);
+
+/* Generic tables (tptable.c): every tracepoint is a table,
+ * tracepoint.SUBSYSTEM.EVENT or SUBSYSTEM.EVENT, built from its tracefs
+ * format on first use and kept for the life of the process. */
+/* "tracepoint.oom.mark_victim" or "oom.mark_victim" -> "oom/mark_victim";
+ * -EINVAL when @name is not a dotted tracepoint name. */
+int sql_tptable_path(const char *name, char *tp, size_t tpsz);
+/* The generic table named @name, or NULL with errno and a reason in @err
+ * (not a tracepoint name, tracepoint missing on this kernel, ...). */
+const struct sql_table *sql_tptable_find(const char *name, char *err, size_t errsz);
+/* Whether @t is a generic table. */
+bool sql_table_generic(const struct sql_table *t);
+/* Every tracepoint of the running kernel ("sys/event"), sorted, in a
+ * malloc'ed vector (free with sql_tptable_list_free). 0 or -errno. */
+int sql_tptable_list(char ***out, size_t *n);
+void sql_tptable_list_free(char **v, size_t n);
+
 /* Column index by name or alias (case-insensitive), or -1. */
 int sql_table_column(const struct sql_table *t, const char *name);
 /* Whether every tracepoint of @t exists on the running kernel; when not,
@@ -157,6 +184,8 @@ enum sql_field_kind {
 	SQL_FIELD_DATA_LOC,    /* __data_loc: u32 (len << 16 | offset from record start) */
 	SQL_FIELD_REL_LOC,     /* __rel_loc: u32 (len << 16 | offset from the field's end) */
 	SQL_FIELD_PTR,         /* a pointer (const char *filename) */
+	SQL_FIELD_OPAQUE,      /* bytes of unknown length ("char buf[]" outside __data_loc):
+				  parsed so the other fields stay usable, never read */
 };
 
 struct sql_tp_field {
@@ -206,14 +235,27 @@ enum sql_cap_kind {
 	SQL_CAP_LOC_STR,       /* string behind a __data_loc/__rel_loc field (kernel memory) */
 	SQL_CAP_KPTR_STR,      /* string behind a pointer field into kernel memory */
 	SQL_CAP_UPTR_STR,      /* string behind a pointer field into user memory */
+	SQL_CAP_TASK,          /* integer member of the current task_struct (offset from BTF) */
+	SQL_CAP_LOC_BYTES,     /* u32 length, 4 bytes of padding, then up to size - 8 bytes of
+				  the array behind a __data_loc/__rel_loc field (not a string) */
+	SQL_CAP_UARGV,         /* u64 count, then SQL_ARGV_MAX strings of SQL_ARGV_ARG bytes: the
+				  user argv array behind a pointer field (const char *const *) */
 };
+
+#define SQL_ARGV_MAX 16        /* arguments read from a user argv array */
+#define SQL_ARGV_ARG 64        /* bytes kept per argument (NUL included) */
 
 struct sql_cap {
 	enum sql_cap_kind kind;           /* what to capture */
 	const struct sql_tp_field *field; /* tracepoint field (FIELD and *_STR), else NULL */
 	uint16_t off;                     /* byte offset in the record */
 	uint16_t size;                    /* bytes in the record */
+	uint32_t toff;                    /* SQL_CAP_TASK: byte offset in struct task_struct */
 };
+
+/* Offset and size of integer member @member of the running kernel's
+ * struct task_struct, from its BTF (taskbtf.c). 0 or -errno with @err. */
+int sql_task_member(const char *member, uint32_t *off, uint32_t *size, char *err, size_t errsz);
 
 /* Stack area of the identity recorded by an origin program (korigin.c),
  * filled at the start of a probe that has one: the key, then u64 pid_tgid,
@@ -1096,6 +1138,8 @@ enum sql_kcnt {
 /* SQL_ORIGIN_STK (16 bytes) and SQL_IDENT_STK (SQL_IDENT_SIZE): korigin.c */
 #define SQL_STK_CNT   (-232)  /* pointer to this CPU's counters of the epoch */
 #define SQL_STK_EPOCH (-240)  /* u32 epoch read at entry */
+#define SQL_STK_ARGV  (-248)  /* user pointer to an argv array being read (codegen.c) */
+#define SQL_STK_ARGP  (-256)  /* one argv entry read from it (codegen.c) */
 
 struct sql_stk_slot {
 	const char *name;      /* macro name */

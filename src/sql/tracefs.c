@@ -131,8 +131,11 @@ static int classify(struct sql_tp_field *f, long alen)
 		f->kind = is_char_type(f->type) ? SQL_FIELD_CHARS : SQL_FIELD_INT;
 		return 0;
 	}
-	if (alen < 0) /* "[]" outside __data_loc: bytes of unknown element count */
-		return -1;
+	if (alen < 0) { /* "[]" outside __data_loc: bytes of unknown length, never read */
+		f->kind = SQL_FIELD_OPAQUE;
+		f->nelem = 1;
+		return 0;
+	}
 	f->kind = SQL_FIELD_INT;
 	f->nelem = 1;
 	return 0;

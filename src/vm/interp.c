@@ -38,6 +38,7 @@ struct sbpf_vm {
 	enum sbpf_prog_type type;  /* program type */
 	uint64_t budget;           /* instructions per run */
 	uint64_t count;            /* instructions executed by the last run */
+	uint64_t *profile;         /* per-slot execution counts (sbpf_vm__set_profile), or NULL */
 	uint8_t *stack;            /* all frames: STACK_BYTES */
 	uint8_t *rodata;           /* copy of the read-only data (region "rodata"), or NULL */
 	size_t rodata_len;         /* its bytes */
@@ -182,6 +183,11 @@ sbpf_helper_fn sbpf_vm__helper(const struct sbpf_vm *vm, uint32_t id)
 const char *sbpf_vm__helper_name(const struct sbpf_vm *vm, uint32_t id)
 {
 	return id < SBPF_MAX_HELPERS ? vm->helpers[id].name : NULL;
+}
+
+void sbpf_vm__set_profile(struct sbpf_vm *vm, uint64_t *counts)
+{
+	vm->profile = counts;
 }
 
 uint64_t sbpf_vm__insn_count(const struct sbpf_vm *vm)
@@ -396,7 +402,10 @@ static int interp(struct sbpf_vm *vm, struct vm_run *r, uint64_t *r0, struct sbp
 	struct frame frames[SBPF_MAX_CALL_DEPTH];
 	int depth = 0;
 	size_t pc = 0;
-	const uint64_t budget = vm->budget;
+	/* with a profile, every instruction takes the budget check's branch,
+	 * which counts it; without, that branch is taken only at the budget */
+	uint64_t *const profile = vm->profile;
+	const uint64_t budget = profile ? 0 : vm->budget;
 	uint64_t count = 0, addr = 0, v;
 	int size = 0;
 	const char *what = "";
@@ -420,9 +429,12 @@ static int interp(struct sbpf_vm *vm, struct vm_run *r, uint64_t *r0, struct sbp
 
 	for (;;) {
 		if (count >= budget) {
-			vm->count = count;
-			return run_fail(err, pc, -E2BIG, "instruction budget of %" PRIu64
-					" exhausted (endless loop?)", budget);
+			if (!profile || count >= vm->budget) {
+				vm->count = count;
+				return run_fail(err, pc, -E2BIG, "instruction budget of %" PRIu64
+						" exhausted (endless loop?)", vm->budget);
+			}
+			profile[pc]++;
 		}
 		count++;
 		const struct vm_insn *in = &code[pc++];

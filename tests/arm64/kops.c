@@ -584,6 +584,7 @@ int kops_main(int argc, char **argv)
 	expect_caught(KOPS_MUT_A64_BSL16_REV, fill_bsl16, "bswap_load 16 with a 32-bit rev");
 	expect_caught(KOPS_MUT_A64_COPY_OVERLAP, fill_copy, "bulk_copy ldp/stp without the overlap check");
 	expect_caught(KOPS_MUT_A64_LEA_SHIFT, fill_lea, "lea index shifted one bit too far");
+	expect_caught(KOPS_MUT_A64_SEL_COND, fill_sel, "select with the inverted csel condition");
 	printf("kops: %ld passed, %ld failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

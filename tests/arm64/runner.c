@@ -24,6 +24,10 @@
  *   runner kops
  *       every Kops operation, variant and register assignment: native ARM64
  *       emit vs proof sequence (kops.c in this directory)
+ *   runner exec
+ *       raw AArch64 code on registers, flags and memory read from stdin,
+ *       what it left printed (exec.c: the prover's AArch64 semantics
+ *       against real execution, tests/unit/test_prove_arm64.c)
  *
  * Each mode ends with "<mode>: N passed, N failed" and exits 1 on a failure.
  */
@@ -42,6 +46,7 @@
 #include "safebpf/vm.h"
 
 int kops_main(int argc, char **argv); /* kops.c */
+int exec_main(void);                  /* exec.c */
 
 /* ---- running one program ---------------------------------------------- */
 
@@ -568,6 +573,8 @@ int main(int argc, char **argv)
 		return diff_main(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "kops"))
 		return kops_main(argc, argv);
-	fprintf(stderr, "usage: runner data|diff|kops ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "exec"))
+		return exec_main();
+	fprintf(stderr, "usage: runner data|diff|kops|exec|sites|big|features ...\n");
 	return 2;
 }

@@ -48,6 +48,26 @@
  *   --faults N      touch N fresh anonymous pages (one write page fault each)
  *   --exec N        N times: fork, the child execs this program with "--getppid 1",
  *                   the parent waits
+ *   --stat PATH N   N newfstatat(AT_FDCWD, PATH) calls
+ *   --unlink DIR N  N times: create DIR/wl-unlink-<pid>-<k>, unlinkat it
+ *   --rename DIR N  N times: create DIR/wl-ren-<pid>-<k>, renameat2 it to
+ *                   ...-<k>.new, unlinkat that
+ *   --mount DIR N   in a new private mount namespace: N times mount a tmpfs named
+ *                   "wl-tmpfs" on DIR and unmount it (one more mount call first:
+ *                   making "/" private, source NULL)
+ *   --exit-status N N children _exit(7), then N children kill themselves with
+ *                   SIGKILL; the parent waits for each and checks its status
+ *   --exec-fail N   N execve("/nonexistent/wl-missing", {"wl-missing", "a1", "a2"})
+ *                   calls, each failing with ENOENT
+ *   --syn-retransmit PORT
+ *                   in a new network namespace (loopback up): a loopback listener on PORT with a backlog of 0 keeps one
+ *                   connection unaccepted, so a second connection's SYN is dropped:
+ *                   with TCP_SYNCNT 1 the connect fails with ETIMEDOUT after about
+ *                   3 s; the retransmissions the kernel counted in the namespace
+ *                   (/proc/net/snmp RetransSegs) are printed:
+ *                   "workload: syn-retransmit: N retransmissions"
+ *   --hog MB        allocate and touch MB MiB, 1 MiB at a time (for an OOM kill in
+ *                   a memory cgroup; exits 0 if it survives)
  *   --paced M N     M times: N getppid() calls, then a 1 ms nanosleep (events that
  *                   keep flowing across window boundaries, at a moderate rate)
  *   --spin-ms M     getppid() in a loop for M milliseconds (the high-rate phase);
@@ -71,6 +91,8 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -81,6 +103,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
@@ -110,7 +133,8 @@ static void usage_exit(void)
 	fprintf(stderr, "usage: workload [--wait-fd FD] [--getppid N] [--open PATH K] [--fork F] [--sleep-ms M] "
 			"[--write-null N] [--tcp N] [--big-arg N] [--direct-write DIR N] [--wakeup N] "
 			"[--open-fstat PATH K] [--storm P T N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
-			"[--faults N] [--exec N] [--paced M N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
+			"[--faults N] [--exec N] [--stat PATH N] [--unlink DIR N] [--rename DIR N] [--mount DIR N] "
+			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
 	exit(2);
 }
 
@@ -552,6 +576,146 @@ static int do_exec(long n)
 	return 0;
 }
 
+/* See --unlink and --rename above. Returns 0 or -1. */
+static int do_paths(const char *dir, long n, bool rename_too)
+{
+	for (long k = 0; k < n; k++) {
+		char a[512], b[540];
+		snprintf(a, sizeof(a), "%s/wl-%s-%d-%ld", dir, rename_too ? "ren" : "unlink", (int)getpid(), k);
+		snprintf(b, sizeof(b), "%s.new", a);
+		int fd = (int)syscall(SYS_openat, AT_FDCWD, a, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		if (rename_too && syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 0))
+			return -1;
+		if (syscall(SYS_unlinkat, AT_FDCWD, rename_too ? b : a, 0))
+			return -1;
+	}
+	return 0;
+}
+
+/* See --mount above. Returns 0 or -1. */
+static int do_mount(const char *dir, long n)
+{
+	if (unshare(CLONE_NEWNS) || syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return -1;
+	for (long k = 0; k < n; k++)
+		if (syscall(SYS_mount, "wl-tmpfs", dir, "tmpfs", 0, NULL) || umount2(dir, 0))
+			return -1;
+	return 0;
+}
+
+/* See --exit-status above. Returns 0 or -1. */
+static int do_exit_status(long n)
+{
+	for (long k = 0; k < 2 * n; k++) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			if (k < n)
+				_exit(7);
+			kill(getpid(), SIGKILL);
+			_exit(1);
+		}
+		int status;
+		if (waitpid(pid, &status, 0) != pid)
+			return -1;
+		if (k < n ? !WIFEXITED(status) || WEXITSTATUS(status) != 7
+			  : !WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL)
+			return -1;
+	}
+	return 0;
+}
+
+/* See --exec-fail above. Returns 0 or -1. */
+static int do_exec_fail(long n)
+{
+	char *args[] = { "wl-missing", "a1", "a2", NULL };
+	char *env[] = { NULL };
+	for (long k = 0; k < n; k++)
+		if (syscall(SYS_execve, "/nonexistent/wl-missing", args, env) != -1 || errno != ENOENT)
+			return -1;
+	return 0;
+}
+
+/* RetransSegs of /proc/net/snmp (this network namespace), or -1. */
+static long retrans_segs(void)
+{
+	FILE *f = fopen("/proc/net/snmp", "r");
+	char names[1024], values[1024];
+	long v = -1;
+	while (f && fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
+		if (strncmp(names, "Tcp:", 4))
+			continue;
+		char *sn, *sv, *n = strtok_r(names, " \n", &sn), *x = strtok_r(values, " \n", &sv);
+		for (; n && x; n = strtok_r(NULL, " \n", &sn), x = strtok_r(NULL, " \n", &sv))
+			if (!strcmp(n, "RetransSegs"))
+				v = strtol(x, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* See --syn-retransmit above. Returns 0 or -1. */
+static int do_syn_retransmit(long port)
+{
+	/* A network namespace of its own: only this test's traffic, loopback up. */
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int ctl;
+	if (unshare(CLONE_NEWNET) || (ctl = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+		return -1;
+	if (ioctl(ctl, SIOCGIFFLAGS, &ifr) == 0)
+		ifr.ifr_flags |= IFF_UP;
+	int up = ioctl(ctl, SIOCSIFFLAGS, &ifr);
+	close(ctl);
+	long before = retrans_segs();
+	if (up || before < 0)
+		return -1;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, lfd = socket(AF_INET, SOCK_STREAM, 0), c1 = socket(AF_INET, SOCK_STREAM, 0),
+	    c2 = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+	if (lfd < 0 || c1 < 0 || c2 < 0)
+		goto out;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 0))
+		goto out;
+	if (connect(c1, (struct sockaddr *)&sa, sizeof(sa)))
+		goto out;
+	/* c1 sits in the accept queue (never accepted): the queue is full. */
+	if (setsockopt(c2, IPPROTO_TCP, TCP_SYNCNT, &one, sizeof(one)))
+		goto out;
+	if (connect(c2, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != ETIMEDOUT) {
+		fprintf(stderr, "workload: the second connection was not refused by silence (%s)\n", strerror(errno));
+		goto out;
+	}
+	/* The kernel's own count (this namespace), for the test to compare with. */
+	fprintf(stderr, "workload: syn-retransmit: %ld retransmissions\n", retrans_segs() - before);
+	rc = 0;
+out:
+	if (lfd >= 0)
+		close(lfd);
+	if (c1 >= 0)
+		close(c1);
+	if (c2 >= 0)
+		close(c2);
+	return rc;
+}
+
+/* See --hog above. */
+static void do_hog(long mb)
+{
+	for (long k = 0; k < mb; k++) {
+		char *p = malloc(1 << 20);
+		if (!p)
+			return;
+		memset(p, (int)k | 1, 1 << 20);
+	}
+}
+
 static void do_spin(long ms)
 {
 	long t0 = now_ns(), end = t0 + ms * 1000000L, calls = 0, t = t0;
@@ -786,6 +950,41 @@ static int run(int from, int to, char **argv)
 				perror("workload: exec");
 				rc = -1;
 			}
+		} else if (!strcmp(a, "--stat") && more >= 2) {
+			const char *path = argv[++i];
+			long n = count_arg(argv[++i]);
+			struct stat st;
+			for (long k = 0; k < n; k++)
+				syscall(SYS_newfstatat, AT_FDCWD, path, &st, 0);
+		} else if ((!strcmp(a, "--unlink") || !strcmp(a, "--rename")) && more >= 2) {
+			const char *dir = argv[++i];
+			if (do_paths(dir, count_arg(argv[++i]), !strcmp(a, "--rename"))) {
+				perror("workload: unlink/rename");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--mount") && more >= 2) {
+			const char *dir = argv[++i];
+			if (do_mount(dir, count_arg(argv[++i]))) {
+				perror("workload: mount");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--exit-status") && more >= 1) {
+			if (do_exit_status(count_arg(argv[++i]))) {
+				perror("workload: exit-status");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--exec-fail") && more >= 1) {
+			if (do_exec_fail(count_arg(argv[++i]))) {
+				perror("workload: exec-fail");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--syn-retransmit") && more >= 1) {
+			if (do_syn_retransmit(count_arg(argv[++i]))) {
+				perror("workload: syn-retransmit");
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--hog") && more >= 1) {
+			do_hog(count_arg(argv[++i]));
 		} else if (!strcmp(a, "--paced") && more >= 2) {
 			long m = count_arg(argv[++i]), n = count_arg(argv[++i]);
 			for (long k = 0; k < m; k++) {

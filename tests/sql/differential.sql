@@ -200,3 +200,32 @@ SELECT concat(comm, NULL, tid % 2) AS c, COUNT(*) AS n FROM system_calls GROUP B
 p: SELECT COUNT(*) AS n, P999(nsec(duration)) >= 0 AS a, PERCENTILE(nsec(duration), 99.99) >= 0 AS b FROM system_calls
 SELECT pid, COUNT(DISTINCT tid) AS threads, COUNT(DISTINCT syscall_number) AS calls FROM system_calls GROUP BY pid
 p: SELECT COUNT(DISTINCT comm) AS c, COUNT(DISTINCT errno_name(ret)) AS e FROM system_calls
+
+# --- exit status, execve calls, new tasks ---
+SELECT exit_code, exit_signal, core_dumped, COUNT(*) AS n FROM process_exit GROUP BY exit_code, exit_signal, core_dumped
+SELECT comm, COUNT(*) AS n FROM process_exit WHERE exit_code = 7 OR exit_signal = 9 GROUP BY comm
+SELECT filename, argc, ret, COUNT(*) AS n FROM exec_calls GROUP BY filename, argc, ret
+SELECT argv, new_comm, ret FROM exec_calls WHERE ret < 0
+SELECT target_comm, COUNT(*) AS n FROM sched_wakeup_new GROUP BY target_comm
+SELECT comm, target_cpu >= 0 AS ok, COUNT(*) AS n FROM sched_wakeup_new GROUP BY comm, target_cpu >= 0
+
+# --- paths of file system calls, retransmissions, OOM kills ---
+SELECT path, ret, COUNT(*) AS n FROM file_stats WHERE path = '/etc/hostname' OR path = '/nonexistent' GROUP BY path, ret
+SELECT dfd, flags, COUNT(*) AS n FROM file_stats WHERE path != '' GROUP BY dfd, flags
+SELECT basename(path) LIKE 'wl-unlink-%' AS mine, ret, COUNT(*) AS n FROM file_unlinks GROUP BY basename(path) LIKE 'wl-unlink-%', ret
+SELECT COUNT(*) AS n FROM file_renames WHERE new_path LIKE '%.new' AND ret = 0
+SELECT source, fstype, ret, COUNT(*) AS n FROM mounts GROUP BY source, fstype, ret
+SELECT state, COUNT(*) AS n FROM tcp_retransmits WHERE dport = 4242 GROUP BY state
+SELECT target_comm, COUNT(*) AS n FROM oom_kills GROUP BY target_comm
+
+# --- generic tracepoint tables (kernel-version-specific) ---
+SELECT COUNT(*) AS n FROM syscalls.sys_enter_getppid
+SELECT sig, event_comm, COUNT(*) AS n FROM signal.signal_generate WHERE sig IN (9, 10, 17) GROUP BY sig, event_comm
+SELECT filename, COUNT(*) AS n FROM syscalls.sys_enter_openat WHERE filename = '/etc/hostname' GROUP BY filename
+SELECT id, COUNT(*) AS n FROM raw_syscalls.sys_enter WHERE id IN (39, 110) GROUP BY id
+SELECT child_comm, COUNT(*) AS n FROM tracepoint.sched.sched_process_fork GROUP BY child_comm
+SELECT COUNT(*) AS n FROM syscalls.sys_enter_getppid AS E JOIN syscalls.sys_exit_getppid AS X ON E.tid = X.tid WHERE X.ret > 0
+
+# --- joins of the tables above ---
+SELECT F.child_comm, COUNT(*) AS n FROM process_fork AS F JOIN sched_wakeup_new AS W ON F.child_tid = W.target_tid GROUP BY F.child_comm
+SELECT C.ret, COUNT(*) AS n FROM process_exec AS E JOIN exec_calls AS C ON E.pid = C.pid GROUP BY C.ret

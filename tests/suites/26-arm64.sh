@@ -18,6 +18,7 @@
 #      on this host under the kernel verifier: interpreter on the lowered
 #      program vs the ARM64 JIT with native emits, as XDP (needs root)
 #   7. safebpf jit --arch arm64 --dump on this host (capstone AArch64)
+#   8. safebpf jit --count-mem: a loop's dynamic ARM64 instruction count
 # Skipped, with the reason, only when the cross compiler, its C library or
 # qemu-aarch64 is missing.
 set -u
@@ -143,6 +144,21 @@ if [ -x "$bin" ] && [ -f "$conf/tests/ldxh.data" ]; then
 		echo "jit --arch arm64 --dump: passed"; pass=$((pass + 1))
 	else
 		echo "$out"; echo "jit --arch arm64 --dump: FAILED"; fail=$((fail + 1))
+	fi
+fi
+# Dynamic instruction count (jit --count-mem, BENCHMARKS.md): a 10-round
+# loop executes 33 eBPF instructions; its ARM64 body is mov, mov, then
+# add, sub, cmp, b.ne per round: 2 + 10 * 4 = 42 instructions.
+if [ -x "$bin" ]; then
+	cdir=$(mktemp -d)
+	printf 'mov %%r0, 0\nmov %%r1, 10\nloop:\nadd %%r0, 1\nsub %%r1, 1\njne %%r1, 0, loop\nexit\n' >"$cdir/loop.s"
+	head -c 16 /dev/zero >"$cdir/mem.bin"
+	out=$("$bin" jit "$cdir/loop.s" --arch arm64 --unchecked --count-mem "$cdir/mem.bin" 2>&1)
+	rm -rf "$cdir"
+	if grep -q '^count: r0=0xa, 33 eBPF instructions executed -> .* (42 in the body' <<<"$out"; then
+		echo "jit --count-mem (dynamic arm64 instructions): passed"; pass=$((pass + 1))
+	else
+		echo "$out"; echo "jit --count-mem: FAILED"; fail=$((fail + 1))
 	fi
 fi
 echo "26-arm64: $pass passed, $fail failed, $skip skipped"

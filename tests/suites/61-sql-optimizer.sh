@@ -77,7 +77,8 @@ Q2='SELECT pid, tid, syscall, exit_ts - enter_ts AS latency FROM system_calls'
 WORK="$WL --getppid 100 --open /etc/hostname 5 --open /nonexistent 3 --fork 3 --write-null 20 --sleep-ms 120 --getppid 100 --tcp 2 --sleep-ms 120 --getppid 100"
 
 # 1. The differential corpus, on the hostile workload.
-HOSTILE="$WL --getppid 200 --open /etc/hostname 5 --open /nonexistent 2 --fork 2 --write-null 20 --procs 2 --getppid 50 --open /etc/hostname 2 --fsync $tmp 2 --threads 2 --getppid 30 --pingpong 20 --signal 2 --faults 8 --end --tcp-data 10 --end --exec 1 --tcp 2 --threads 2 --paced 150 20 --end --sleep-ms 5 --getppid 100"
+HOSTILE="$WL --getppid 200 --open /etc/hostname 5 --open /nonexistent 2 --fork 2 --write-null 20 --procs 2 --getppid 50 --open /etc/hostname 2 --fsync $tmp 2 --threads 2 --getppid 30 --pingpong 20 --signal 2 --faults 8 --end --tcp-data 10 --end --exec 1 --tcp 2 --threads 2 --paced 150 20 --end --sleep-ms 5 --getppid 100 --stat /etc/hostname 3 --stat /nonexistent 1 --unlink $tmp 2 --rename $tmp 2 --exit-status 1 --exec-fail 1 --mount $tmp/mnt 1"
+mkdir -p "$tmp/mnt"
 t0=$(date +%s)
 "$SB" sqlcheck -j 4 tests/sql/differential.sql --workload "$HOSTILE" >"$tmp/diff.out" 2>&1
 rc=$?

@@ -28,9 +28,10 @@ if [ $? -eq 4 ] || grep -q "tracefs is not mounted" "$tmp/selftest.err"; then
 	echo "62-sql-generator: 0 passed, 0 failed, 1 skipped"
 	exit 0
 fi
+mkdir -p "$tmp/mnt"
 t0=$(date +%s)
 "$SB" sqlcheck --generate "$N" --seed 1 -j 8 \
-	--workload "$WL --getppid 20 --open /etc/hostname 2 --fork 1 --procs 2 --getppid 10 --fsync $tmp 1 --threads 2 --pingpong 5 --signal 1 --faults 2 --end --tcp-data 2 --end --exec 1 --tcp 1 --threads 2 --paced 30 5 --end" >"$tmp/gen.out" 2>&1
+	--workload "$WL --getppid 20 --open /etc/hostname 2 --fork 1 --procs 2 --getppid 10 --fsync $tmp 1 --threads 2 --pingpong 5 --signal 1 --faults 2 --end --tcp-data 2 --end --exec 1 --tcp 1 --threads 2 --paced 30 5 --end --stat /etc/hostname 2 --unlink $tmp 1 --rename $tmp 1 --exit-status 1 --exec-fail 1 --mount $tmp/mnt 1" >"$tmp/gen.out" 2>&1
 rc=$?
 grep -v '^ok \|^KNOWN \|^  \|^workload: spin' "$tmp/gen.out" | head -50
 passed=$(sed -n 's/^sqlcheck: \([0-9]*\) passed.*/\1/p' "$tmp/gen.out")

@@ -517,10 +517,12 @@ Test(codegen, mvsf_shape_for_every_table)
 					k++;
 					continue;
 				}
-				/* No stack buffer: the stack holds the 4-byte map key and
-				 * the accounting slots (epoch, counters pointer). */
+				/* No stack buffer: the stack holds the 4-byte map key,
+				 * the accounting slots (epoch, counters pointer) and the
+				 * two 8-byte slots of an argv reader (exec_calls). */
 				int cls = SBPF_CLASS(in->code);
-				bool acct = in->off == SQL_STK_EPOCH || in->off == SQL_STK_CNT;
+				bool acct = in->off == SQL_STK_EPOCH || in->off == SQL_STK_CNT || in->off == SQL_STK_ARGV ||
+					    in->off == SQL_STK_ARGP;
 				if ((cls == SBPF_ST || cls == SBPF_STX) && in->dst_reg == SBPF_REG_FP)
 					cr_assert(in->off == -4 || acct, "%s: stack store at %d", t->name, in->off);
 				if (cls == SBPF_LDX && in->src_reg == SBPF_REG_FP)
@@ -580,4 +582,135 @@ Test(catalog, stack_slots_are_disjoint)
 				  "stack slots %s [%d, %d) and %s [%d, %d) overlap", sl[i].name, sl[i].off,
 				  sl[i].off + sl[i].size, sl[j].name, sl[j].off, sl[j].off + sl[j].size);
 	}
+}
+
+/* ---- generic tracepoint tables (tptable.c) ------------------------------ */
+
+Test(tptable, names_map_to_tracepoints)
+{
+	char tp[128];
+	cr_assert_eq(sql_tptable_path("oom.mark_victim", tp, sizeof(tp)), 0);
+	cr_assert_str_eq(tp, "oom/mark_victim");
+	cr_assert_eq(sql_tptable_path("TRACEPOINT.sched.sched_switch", tp, sizeof(tp)), 0);
+	cr_assert_str_eq(tp, "sched/sched_switch");
+	static const char *const bad[] = { "system_calls", "a.b.c", ".x", "x.", "tracepoint.x", "a/b.c", "a.b/c",
+					   "a..b", "", "tracepoint." };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(sql_tptable_path(bad[i], tp, sizeof(tp)), -EINVAL, "'%s' accepted", bad[i]);
+	cr_assert_eq(sql_tptable_path(NULL, tp, sizeof(tp)), -EINVAL);
+	/* Stable names are single words: none can be taken for a tracepoint. */
+	for (size_t i = 0; i < sql_catalog_count(); i++)
+		cr_expect_null(strchr(sql_catalog_get(i)->name, '.'), "%s", sql_catalog_get(i)->name);
+}
+
+/* Builds generic tables from this kernel's tracefs (skipped without it). */
+Test(tptable, columns_follow_the_format)
+{
+	char err[300];
+	const struct sql_table *t = sql_tptable_find("signal.signal_generate", err, sizeof(err));
+	if (!t) {
+		cr_log_warn("skipped: %s", err);
+		return;
+	}
+	cr_assert_str_eq(t->name, "tracepoint.signal.signal_generate");
+	cr_assert_str_eq(t->alias, "signal.signal_generate");
+	cr_assert(sql_table_generic(t) && !sql_table_generic(sql_catalog_find("signals")));
+	cr_assert_eq(sql_catalog_find("tracepoint.signal.signal_generate"), t, "one table per tracepoint");
+	cr_assert_eq(sql_catalog_find("signal.signal_generate"), t);
+	cr_assert_eq(t->nprobes, 1);
+	cr_assert_null(t->pair);
+	size_t nctx;
+	const struct sql_column *ctx = sql_catalog_context(&nctx);
+	cr_assert_eq(nctx, 8);
+	for (size_t i = 0; i < nctx; i++)
+		cr_assert_str_eq(t->cols[i].name, ctx[i].name);
+	/* pid, comm: renamed (context columns); group: renamed (a keyword). */
+	static const struct { const char *name; enum sql_type type; } want[] = {
+		{ "sig", SQL_T_INT }, { "errno", SQL_T_INT }, { "code", SQL_T_INT }, { "event_comm", SQL_T_STR },
+		{ "event_pid", SQL_T_INT }, { "event_group", SQL_T_INT }, { "result", SQL_T_INT },
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		int c = sql_table_column(t, want[i].name);
+		cr_assert_geq(c, 0, "no column %s", want[i].name);
+		cr_expect_eq(t->cols[c].type, want[i].type, "%s", want[i].name);
+	}
+	cr_assert_lt(sql_table_column(t, "group"), 0);
+	/* Every column binds to the live format. */
+	for (size_t c = 0; c < t->ncols; c++)
+		cr_expect(sql_column_available(t, c, err, sizeof(err)), "%s: %s", t->cols[c].name, err);
+
+	/* User strings behind syscalls/ pointers; hex byte arrays; array elements. */
+	const struct sql_table *o = sql_catalog_find("syscalls.sys_enter_openat");
+	cr_assert_not_null(o);
+	int fc = sql_table_column(o, "filename");
+	cr_assert(fc >= 0 && o->cols[fc].type == SQL_T_STR && o->cols[fc].src.conv == SQL_CONV_STR);
+	const struct sql_table *r = sql_catalog_find("raw_syscalls.sys_enter");
+	cr_assert_not_null(r);
+	for (int i = 0; i < 6; i++) {
+		char nm[32];
+		snprintf(nm, sizeof(nm), "args_%d", i);
+		int c = sql_table_column(r, nm);
+		cr_assert(c >= 0 && r->cols[c].src.in[0].elem == i, "%s", nm);
+	}
+	const struct sql_table *s = sql_catalog_find("sock.inet_sock_set_state");
+	if (s) {
+		int c = sql_table_column(s, "saddr");
+		cr_assert(c >= 0 && s->cols[c].src.conv == SQL_CONV_HEX && s->cols[c].type == SQL_T_STR);
+	}
+	cr_assert_null(sql_tptable_find("nosuch.tracepoint_here", err, sizeof(err)));
+	cr_assert(strstr(err, "does not exist"), "%s", err);
+}
+
+/* Fields of unknown length are kept as opaque, so the others stay usable. */
+Test(tracefs, flexible_arrays_are_opaque)
+{
+	struct sql_tp_format f;
+	char err[128];
+	cr_assert_eq(sql_tracefs_parse("name: x\nID: 1\nformat:\n\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n"
+				       "\tfield:unsigned long args[];\toffset:16;\tsize:0;\tsigned:0;\n",
+				       &f, err, sizeof(err)), -EINVAL, "size 0 is still refused");
+	cr_assert_eq(sql_tracefs_parse("name: x\nID: 1\nformat:\n\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n"
+				       "\tfield:char buf[];\toffset:12;\tsize:4;\tsigned:0;\n",
+				       &f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sql_tp_field(&f, "buf")->kind, SQL_FIELD_OPAQUE);
+	cr_assert_eq(sql_tp_field(&f, "a")->kind, SQL_FIELD_INT);
+	sql_tp_format_free(&f);
+}
+
+/* A __data_loc array of numbers is captured as (length, bytes) and shown
+ * as hex, cut at the capture; the length word bounds what is shown. */
+Test(record, data_loc_bytes_decode_as_hex)
+{
+	static const char fmt_text[] = "name: x\nID: 7\nformat:\n"
+				       "\tfield:int n;\toffset:8;\tsize:4;\tsigned:1;\n"
+				       "\tfield:__data_loc u64[] addrs;\toffset:12;\tsize:4;\tsigned:0;\n";
+	static const struct sql_probe probe = { "x/x", "test" };
+	static const char *const tps[] = { "x/x", NULL };
+	static const struct sql_column cols[] = {
+		{ "addrs", NULL, SQL_T_STR, "hex", { .conv = SQL_CONV_HEX, .in = { { 0, -1, "addrs" } }, .strmax = 16 } },
+	};
+	static const struct sql_table t = { "x", NULL, "test", cols, 1, tps, &probe, 1, NULL, NULL, NULL, NULL };
+	struct sql_tp_format f;
+	char err[200];
+	cr_assert_eq(sql_tracefs_parse(fmt_text, &f, err, sizeof(err)), 0, "%s", err);
+	const struct sql_tp_format *pf[1] = { &f };
+	struct sql_recplan rp;
+	cr_assert_eq(sql_recplan_build(&rp, &t, NULL, pf, err, sizeof(err)), 0, "%s", err);
+	const struct sql_cap *c = &rp.lay[0].caps[rp.cols[0].in[0].cap];
+	cr_assert_eq(c->kind, SQL_CAP_LOC_BYTES);
+	cr_assert_eq(c->size, 24);
+	uint8_t rec[64] = { 0 };
+	uint32_t len = 3;
+	memcpy(rec + c->off, &len, 4);
+	rec[c->off + 8] = 0x01, rec[c->off + 9] = 0xab, rec[c->off + 10] = 0xff, rec[c->off + 11] = 0x77;
+	struct sql_value v;
+	sql_recplan_row(&rp, rec, NULL, &v);
+	cr_assert_eq(v.type, SQL_T_STR);
+	cr_assert_str_eq(v.s, "01abff");
+	len = 1000; /* longer than the capture: cut at its 16 bytes */
+	memcpy(rec + c->off, &len, 4);
+	sql_recplan_row(&rp, rec, NULL, &v);
+	cr_assert_eq(strlen(v.s), 32);
+	sql_recplan_free(&rp);
+	sql_tp_format_free(&f);
 }

@@ -512,3 +512,35 @@ Test(interp, every_form_is_dispatched)
 		sbpf_vm__free(vm);
 	}
 }
+
+Test(interp, profile_counts_each_slot_and_keeps_the_budget)
+{
+	/* r1 = 10; loop: r0 += 1; r1 -= 1; if r1 != 0 goto loop; exit */
+	struct sbpf_insn p[] = {
+		SBPF_MOV64_IMM(0, 0), SBPF_MOV64_IMM(1, 10), SBPF_ALU64_IMM(SBPF_ADD, 0, 1),
+		SBPF_ALU64_IMM(SBPF_SUB, 1, 1), SBPF_JMP_IMM(SBPF_JNE, 1, 0, -3), SBPF_EXIT_INSN(),
+	};
+	struct sbpf_vm_opts o = { .sz = sizeof(o), .insn_budget = 20 };
+	struct sbpf_vm *vm = sbpf_vm__new(p, 6, NULL, NULL);
+	cr_assert_not_null(vm);
+	uint64_t counts[6] = { 0 }, r0 = 0;
+	sbpf_vm__set_profile(vm, counts);
+	cr_assert_eq(sbpf_vm__run(vm, NULL, 0, &r0, NULL), 0);
+	cr_assert_eq(r0, 10);
+	const uint64_t want[6] = { 1, 1, 10, 10, 10, 1 };
+	cr_assert_arr_eq(counts, want, sizeof(want));
+	cr_assert_eq(sbpf_vm__insn_count(vm), 33);
+	sbpf_vm__set_profile(vm, NULL); /* off: the counts stay */
+	cr_assert_eq(sbpf_vm__run(vm, NULL, 0, &r0, NULL), 0);
+	cr_assert_arr_eq(counts, want, sizeof(want));
+	sbpf_vm__free(vm);
+	/* the budget still stops a profiled run */
+	vm = sbpf_vm__new(p, 6, &o, NULL);
+	memset(counts, 0, sizeof(counts));
+	sbpf_vm__set_profile(vm, counts);
+	struct sbpf_run_error err;
+	cr_assert_eq(sbpf_vm__run(vm, NULL, 0, &r0, &err), -E2BIG);
+	cr_assert_eq(sbpf_vm__insn_count(vm), 20);
+	cr_assert_eq(counts[0] + counts[1] + counts[2] + counts[3] + counts[4] + counts[5], 20);
+	sbpf_vm__free(vm);
+}

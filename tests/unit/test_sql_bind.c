@@ -258,13 +258,13 @@ static const struct badcase bad[] = {
 	  "<query>:1:17: error: unknown table 'sytem_calls' — did you mean 'system_calls'?\n"
 	  "    1 | SELECT pid FROM sytem_calls\n"
 	  "      |                 ^~~~~~~~~~~\n"
-	  "      = hint: tables: system_calls, sched_switch, sched_wakeup, process_exec, process_exit, process_fork, block_io, tcp_state, page_faults, signals, file_opens\n"
+	  "      = hint: tables: system_calls, sched_switch, sched_wakeup, process_exec, process_exit, process_fork, block_io, tcp_state, page_faults, signals, sched_wakeup_new, exec_calls, file_stats, file_unlinks, file_renames, mounts, tcp_retransmits, oom_kills, file_opens\n"
 	  "" },
 	{ "SELECT pid FROM nosuchthing",
 	  "<query>:1:17: error: unknown table 'nosuchthing'\n"
 	  "    1 | SELECT pid FROM nosuchthing\n"
 	  "      |                 ^~~~~~~~~~~\n"
-	  "      = hint: tables: system_calls, sched_switch, sched_wakeup, process_exec, process_exit, process_fork, block_io, tcp_state, page_faults, signals, file_opens\n"
+	  "      = hint: tables: system_calls, sched_switch, sched_wakeup, process_exec, process_exit, process_fork, block_io, tcp_state, page_faults, signals, sched_wakeup_new, exec_calls, file_stats, file_unlinks, file_renames, mounts, tcp_retransmits, oom_kills, file_opens\n"
 	  "" },
 	{ "SELECT pid FROM system_calls WHERE COUNT(*) > 5",
 	  "<query>:1:36: error: aggregate functions are not allowed in WHERE\n"

@@ -451,3 +451,29 @@ Test(sql_parse, every_prefix_fails_cleanly)
 		}
 	}
 }
+
+/* Dotted table names are tracepoints: tracepoint.SUBSYSTEM.EVENT or
+ * SUBSYSTEM.EVENT, written without spaces; a keyword may follow a dot. */
+Test(sql_parse, dotted_table_names)
+{
+	struct sql_arena a = { 0 };
+	struct sql_stmt *st = parse_ok(&a, "SELECT COUNT(*) FROM oom.mark_victim AS o");
+	cr_assert_str_eq(st->from.name, "oom.mark_victim");
+	cr_assert_str_eq(st->from.alias, "o");
+	cr_assert_eq(st->from.off, 21);
+	cr_assert_eq(st->from.len, 15);
+	st = parse_ok(&a, "SELECT pid FROM tracepoint.syscalls.sys_enter_getppid e JOIN x.end AS y ON e.tid = y.tid");
+	cr_assert_str_eq(st->from.name, "tracepoint.syscalls.sys_enter_getppid");
+	cr_assert_str_eq(st->from.alias, "e");
+	cr_assert_str_eq(st->join.name, "x.end");
+	sql_arena_reset(&a);
+	static const char *const bad[] = { "SELECT 1 FROM oom . mark_victim", "SELECT 1 FROM oom.", "SELECT 1 FROM oom.5",
+					   "SELECT 1 FROM oom .mark_victim" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sbpf_diags d = { 0 };
+		struct sql_stmt *s = NULL;
+		cr_expect_eq(sql_parse(bad[i], "<t>", &a, &s, &d), -EINVAL, "%s", bad[i]);
+		sbpf_diags__free(&d);
+		sql_arena_reset(&a);
+	}
+}

@@ -884,6 +884,18 @@ static void kops_compare(struct kops_arm64 *x, int w, bool jset, int d, bool is_
 	compare(x->b, w, jset, d, is_x, s, imm);
 }
 
+uint32_t a64_reserved_regs(void)
+{
+	return 1u << RT | 1u << A64_FP_REG | 1u << A64_LR | 1u << A64_SP;
+}
+
+void a64_kops_helpers(struct kops_arm64 *x)
+{
+	x->add_imm = kops_add_imm;
+	x->compare = kops_compare;
+	x->ldst = kops_ldst;
+}
+
 /* jit_target.kops_emit: the site's AArch64 emit. */
 static int a64_kops_emit(struct jit_ctx *c, size_t pc, const struct sbpf_kops_site *s, size_t *max_len)
 {

@@ -38,6 +38,8 @@ enum {
 	KOPS_MUT_A64_BSL16_REV,       /* bswap_load 16: rev (32-bit) instead of rev16 */
 	KOPS_MUT_A64_COPY_OVERLAP,    /* bulk_copy: ldp/stp without the overlap check */
 	KOPS_MUT_A64_LEA_SHIFT,       /* lea: index shifted one bit too far */
+	KOPS_MUT_A64_SEL_COND,        /* select: csel on the inverted condition (dst and c swapped) */
+	KOPS_MUT_A64__END,            /* one past the last */
 };
 
 /* What an emit gets from the backend. */

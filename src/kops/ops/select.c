@@ -165,13 +165,18 @@ static int emit_arm64(const struct sbpf_kops_payload *p, struct kops_arm64 *x)
 	struct jit_buf *b = x->b;
 	int cond = (p->variant & KOPS_SEL_COND_MASK) << 4;
 	int d = kops_a64_reg(x, p->dst), c = kops_a64_reg(x, p->c);
-	x->compare(x, !(p->variant & KOPS_SEL_CMP32), cond == SBPF_JSET, kops_a64_reg(x, p->a),
-		   p->variant & KOPS_SEL_RHS_REG, kops_a64_reg(x, p->b), p->imm);  /* cmp/tst a, rhs */
+	bool rhs_reg = p->variant & KOPS_SEL_RHS_REG;
+	int rhs = rhs_reg ? kops_a64_reg(x, p->b) : 0; /* b is unused (any value) with an immediate */
+	x->compare(x, !(p->variant & KOPS_SEL_CMP32), cond == SBPF_JSET, kops_a64_reg(x, p->a), rhs_reg, rhs,
+		   p->imm);                                                           /* cmp/tst a, rhs */
 	if ((p->variant & KOPS_SEL_MOV32) && x->mutant != KOPS_MUT_A64_SEL_MOV32) {
 		emit_a64_mov(b, 0, A64_X9, c);                                      /* mov w9, wc */
 		c = A64_X9;
 	}
-	emit_a64_csel(b, 1, d, c, d, a64_cond_of_jump(cond));                      /* csel dst, c, dst, cond */
+	int cc = a64_cond_of_jump(cond);
+	if (x->mutant == KOPS_MUT_A64_SEL_COND)
+		cc ^= 1;
+	emit_a64_csel(b, 1, d, c, d, cc);                                          /* csel dst, c, dst, cond */
 	return 0;
 }
 

@@ -192,8 +192,14 @@ exec 3>&-
 FQ="SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (56, 110, 231) GROUP BY syscall_number"
 "$SB" query --plan kernel-max -f csv -c "$WL --fork 20000 --getppid 1000" "$FQ" >"$tmp/fork.csv" 2>"$tmp/err"
 rc=$?
-check "fork-heavy (kernel pairing): exits 0 and all 1000 getppid calls counted (rc $rc; $(grep -E '^(56|110|231),' "$tmp/fork.csv" | tr '\n' ' '))" \
-	"[ $rc -eq 0 ] && [ \$(sed -n 's/^110,//p' '$tmp/fork.csv') -ge 1000 ]"
+# Exactly 1000: the 20,000 forks wrap the pid space (pid_max 32768), and a
+# freed process's id leaves the kernel pid set (sched_process_free), so an
+# unrelated process reusing it is not counted (it was: 1,395 once). Short
+# only by what was reported lost.
+n110=$(sed -n 's/^110,//p' "$tmp/fork.csv")
+flost=$(sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/err" | tail -n 1)
+check "fork-heavy (kernel pairing): exits 0 and exactly the 1000 getppid calls of the workload (rc $rc; $(grep -E '^(56|110|231),' "$tmp/fork.csv" | tr '\n' ' ')${flost:+; $flost lost})" \
+	"[ $rc -eq 0 ] && [ '${n110:-0}' -le 1000 ] && [ \$(( ${n110:-0} + ${flost:-0} )) -ge 1000 ]"
 check "fork-heavy (kernel pairing): nothing evicted ($(grep -o '[0-9]* lost, [0-9]* evicted' "$tmp/err"))" \
 	"grep -q '^safebpf: [0-9]* events, [0-9]* lost, 0 evicted' '$tmp/err' && balanced"
 check "fork-heavy (kernel pairing): no call paired with a dead thread's exit_group" \

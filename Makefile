@@ -231,10 +231,11 @@ test:
 	@scripts/run-tests.sh
 
 # What make test samples, at full size (not in make test: about an hour on
-# 2 cores): llvm's differential test on 20,000 programs, and 10,000
-# generated SQL queries under the three plans.
+# 2 cores): the ARM64 Kops sweep under qemu, llvm's differential test on
+# 20,000 programs, and 10,000 generated SQL queries under the three plans.
 test-long:
 	@$(MAKE) --no-print-directory asan $(BUILD)/safebpf
+	ARM64_KOPS=quick bash tests/suites/26-arm64.sh
 	LLVM_DIFF_PROGRAMS=20000 bash tests/suites/27-llvm.sh
 	SQLGEN_QUERIES=10000 bash tests/suites/62-sql-generator.sh
 

@@ -53,6 +53,9 @@ if [ ! -d "$shared" ]; then
 	common=$(cd "$(git rev-parse --git-common-dir 2>/dev/null || echo .)" && pwd)
 	shared="$(dirname "$common")/../shared/bpf_conformance"
 fi
+# Part 2 spawns the binary twice per test: the optimized build when there
+# is one (part 1 and the data suites run the sanitized one).
+if [ -x build/safebpf ]; then bin=build/safebpf; fi
 if [ -d "$shared/tests" ]; then
 	n=0
 	for f in "$shared"/tests/*.data; do

@@ -8,7 +8,7 @@
 #      an xdp program the kernel refuses is refused, an accepted one runs
 #      (crc32.o with its read-only data)
 #   2b. the verifier's facts remove a bounds check implied by an earlier one
-#   3. LLVM_DIFF_PROGRAMS generated programs (default 6000 in make test,
+#   3. LLVM_DIFF_PROGRAMS generated programs (default 4000 in make test,
 #      20000 in make test-long; seeds from 1, the ones 40-difftest runs on
 #      the JIT), interpreter vs llvm, in two parallel halves; and 1000
 #      more whose kernel-safe xdp forms run on the kernel and on llvm
@@ -125,7 +125,7 @@ dtbin=build/safebpf
 [ -x "$dtbin" ] || dtbin=$bin
 save=$tmp/dt
 mkdir -p "$save"
-half=$(( ${LLVM_DIFF_PROGRAMS:-6000} / 2 ))
+half=$(( ${LLVM_DIFF_PROGRAMS:-4000} / 2 ))
 ( "$dtbin" difftest --engine llvm --count $half --seed 1 --save-dir "$save" > "$tmp/dt1" 2>&1; echo "rc=$?" >> "$tmp/dt1" ) &
 ( "$dtbin" difftest --engine llvm --count $half --seed $((half + 1)) --save-dir "$save" > "$tmp/dt2" 2>&1; echo "rc=$?" >> "$tmp/dt2" ) &
 wait

@@ -22,51 +22,6 @@ finish() { echo "69-sql-tracepoints: $pass passed, $fail failed, $skip skipped";
 
 if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
 	bad "build: $SB and $WL must exist (make asan)"
-	# New stable tables and columns, exact counts on the workload, every plan.
-d="$tmp/files"
-mkdir -p "$d" "$tmp/mnt"
-for plan in mvsf auto kernel-max; do
-	q() { "$SB" query --plan "$plan" -f csv -c "$1" "$2" >"$tmp/n.csv" 2>"$tmp/n.err"; tail -n +2 "$tmp/n.csv" | tr '\n' ' '; }
-	got=$(q "$WL --fork 3 --getppid 2" 'SELECT comm, COUNT(*) AS n FROM sched_wakeup_new GROUP BY comm')
-	check "$plan: sched_wakeup_new: 3 new tasks made runnable by workload ($got)" "[ '$got' = 'workload,3 ' ]"
-	got=$(q "$WL --exit-status 2" 'SELECT exit_code, exit_signal, core_dumped, COUNT(*) AS n FROM process_exit GROUP BY exit_code, exit_signal, core_dumped ORDER BY n, exit_code')
-	check "$plan: process_exit: 2 exit(7), 2 SIGKILL, the workload's exit(0) ($got)" \
-		"[ '$got' = '0,0,false,1 0,9,false,2 7,0,false,2 ' ]"
-	got=$(q "$WL --exec-fail 2 --getppid 1" "SELECT filename, argv, argc, ret, COUNT(*) AS n FROM exec_calls GROUP BY filename, argv, argc, ret ORDER BY n")
-	check "$plan: exec_calls: the command's exec with its argv, 2 failed with -ENOENT and their argv ($got)" \
-		"[ '$got' = '$WL,$WL --exec-fail 2 --getppid 1,5,0,1 /nonexistent/wl-missing,wl-missing a1 a2,3,-2,2 ' ]"
-	got=$(q "$WL --stat /etc/hostname 3 --stat $d/none 2" "SELECT path, ret, COUNT(*) AS n FROM file_stats WHERE path = '/etc/hostname' OR path LIKE '%/none' GROUP BY path, ret ORDER BY n")
-	check "$plan: file_stats: /etc/hostname 3 (ret 0), a missing path 2 (-ENOENT) ($got)" \
-		"[ '$got' = '$d/none,-2,2 /etc/hostname,0,3 ' ]"
-	got=$(q "$WL --unlink $d 4 --rename $d 3" "SELECT COUNT(*) AS n, SUM(ret) AS r FROM file_unlinks WHERE path LIKE '$d/wl-%'")
-	check "$plan: file_unlinks: 4 + 3 unlinkat of the workload's files, all 0 ($got)" "[ '$got' = '7,0 ' ]"
-	got=$(q "$WL --unlink $d 4 --rename $d 3" "SELECT COUNT(*) AS n, SUM(ret) AS r FROM file_renames WHERE old_path LIKE '$d/wl-ren-%' AND new_path LIKE '%.new'")
-	check "$plan: file_renames: 3 renameat2 old -> new, all 0 ($got)" "[ '$got' = '3,0 ' ]"
-	got=$(q "$WL --mount $tmp/mnt 3" "SELECT source, target, fstype, ret, COUNT(*) AS n FROM mounts WHERE source = 'wl-tmpfs' GROUP BY source, target, fstype, ret")
-	check "$plan: mounts: 3 tmpfs mounts named wl-tmpfs on the test's directory ($got)" \
-		"[ '$got' = 'wl-tmpfs,$tmp/mnt,tmpfs,0,3 ' ]"
-	got=$(q "$WL --syn-retransmit 4242" "SELECT state, daddr, COUNT(*) AS n FROM tcp_retransmits WHERE dport = 4242 AND daddr = '127.0.0.1' GROUP BY state, daddr")
-	want=$(sed -n 's/^workload: syn-retransmit: \([0-9]*\) retransmissions$/\1/p' "$tmp/n.err")
-	# Retransmissions run in softirqs: a run of ours can be skipped by the kernel
-	# when it interrupts another BPF program (reported as lost). Exact when
-	# nothing was lost, else short by at most the loss.
-	lost=$(sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/n.err" | tail -n 1)
-	n=${got##*,}; n=${n% }
-	check "$plan: tcp_retransmits: SYN retransmissions equal the kernel's RetransSegs ($want) ($got, ${lost:-?} lost)" \
-		"[ -n '$want' ] && [ '$want' -ge 1 ] && [ -n '$lost' ] && if [ '$lost' -eq 0 ]; then [ '$got' = 'SYN_SENT,127.0.0.1,$want ' ]; else [ \"\${n:-0}\" -le '$want' ] && [ \$(('$want' - \${n:-0})) -le '$lost' ]; fi"
-	cg=/sys/fs/cgroup/memory/sbpf-oom-$$
-	if [ -d /sys/fs/cgroup/memory ] && mkdir "$cg" 2>/dev/null && echo 32M >"$cg/memory.limit_in_bytes" &&
-		! grep -q . <(tail -n +2 /proc/swaps); then
-		got=$(q "sh -c 'echo \$\$ > $cg/cgroup.procs && exec $WL --hog 256'" \
-			'SELECT comm, target_comm, anon_rss_kb > 16384 AS big, COUNT(*) AS n FROM oom_kills GROUP BY comm, target_comm, anon_rss_kb > 16384')
-		check "$plan: oom_kills: one OOM kill of the hog in a 32 MiB memory cgroup ($got)" "[ '$got' = 'workload,workload,true,1 ' ]"
-		rmdir "$cg" 2>/dev/null
-	else
-		rmdir "$cg" 2>/dev/null
-		echo "skip $plan: oom_kills: needs a cgroup v1 memory controller at /sys/fs/cgroup/memory and no swap"
-		skip=$((skip + 1))
-	fi
-done
 
 finish
 fi
@@ -82,52 +37,6 @@ check "unknown tracepoint: caret and 'did you mean oom.mark_victim'" \
 if [ $? -ne 0 ]; then
 	echo "skip kernel tests: $(grep safebpf "$tmp/probe.err" | head -n 1)"
 	skip=$((skip + 30))
-	# New stable tables and columns, exact counts on the workload, every plan.
-d="$tmp/files"
-mkdir -p "$d" "$tmp/mnt"
-for plan in mvsf auto kernel-max; do
-	q() { "$SB" query --plan "$plan" -f csv -c "$1" "$2" >"$tmp/n.csv" 2>"$tmp/n.err"; tail -n +2 "$tmp/n.csv" | tr '\n' ' '; }
-	got=$(q "$WL --fork 3 --getppid 2" 'SELECT comm, COUNT(*) AS n FROM sched_wakeup_new GROUP BY comm')
-	check "$plan: sched_wakeup_new: 3 new tasks made runnable by workload ($got)" "[ '$got' = 'workload,3 ' ]"
-	got=$(q "$WL --exit-status 2" 'SELECT exit_code, exit_signal, core_dumped, COUNT(*) AS n FROM process_exit GROUP BY exit_code, exit_signal, core_dumped ORDER BY n, exit_code')
-	check "$plan: process_exit: 2 exit(7), 2 SIGKILL, the workload's exit(0) ($got)" \
-		"[ '$got' = '0,0,false,1 0,9,false,2 7,0,false,2 ' ]"
-	got=$(q "$WL --exec-fail 2 --getppid 1" "SELECT filename, argv, argc, ret, COUNT(*) AS n FROM exec_calls GROUP BY filename, argv, argc, ret ORDER BY n")
-	check "$plan: exec_calls: the command's exec with its argv, 2 failed with -ENOENT and their argv ($got)" \
-		"[ '$got' = '$WL,$WL --exec-fail 2 --getppid 1,5,0,1 /nonexistent/wl-missing,wl-missing a1 a2,3,-2,2 ' ]"
-	got=$(q "$WL --stat /etc/hostname 3 --stat $d/none 2" "SELECT path, ret, COUNT(*) AS n FROM file_stats WHERE path = '/etc/hostname' OR path LIKE '%/none' GROUP BY path, ret ORDER BY n")
-	check "$plan: file_stats: /etc/hostname 3 (ret 0), a missing path 2 (-ENOENT) ($got)" \
-		"[ '$got' = '$d/none,-2,2 /etc/hostname,0,3 ' ]"
-	got=$(q "$WL --unlink $d 4 --rename $d 3" "SELECT COUNT(*) AS n, SUM(ret) AS r FROM file_unlinks WHERE path LIKE '$d/wl-%'")
-	check "$plan: file_unlinks: 4 + 3 unlinkat of the workload's files, all 0 ($got)" "[ '$got' = '7,0 ' ]"
-	got=$(q "$WL --unlink $d 4 --rename $d 3" "SELECT COUNT(*) AS n, SUM(ret) AS r FROM file_renames WHERE old_path LIKE '$d/wl-ren-%' AND new_path LIKE '%.new'")
-	check "$plan: file_renames: 3 renameat2 old -> new, all 0 ($got)" "[ '$got' = '3,0 ' ]"
-	got=$(q "$WL --mount $tmp/mnt 3" "SELECT source, target, fstype, ret, COUNT(*) AS n FROM mounts WHERE source = 'wl-tmpfs' GROUP BY source, target, fstype, ret")
-	check "$plan: mounts: 3 tmpfs mounts named wl-tmpfs on the test's directory ($got)" \
-		"[ '$got' = 'wl-tmpfs,$tmp/mnt,tmpfs,0,3 ' ]"
-	got=$(q "$WL --syn-retransmit 4242" "SELECT state, daddr, COUNT(*) AS n FROM tcp_retransmits WHERE dport = 4242 AND daddr = '127.0.0.1' GROUP BY state, daddr")
-	want=$(sed -n 's/^workload: syn-retransmit: \([0-9]*\) retransmissions$/\1/p' "$tmp/n.err")
-	# Retransmissions run in softirqs: a run of ours can be skipped by the kernel
-	# when it interrupts another BPF program (reported as lost). Exact when
-	# nothing was lost, else short by at most the loss.
-	lost=$(sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/n.err" | tail -n 1)
-	n=${got##*,}; n=${n% }
-	check "$plan: tcp_retransmits: SYN retransmissions equal the kernel's RetransSegs ($want) ($got, ${lost:-?} lost)" \
-		"[ -n '$want' ] && [ '$want' -ge 1 ] && [ -n '$lost' ] && if [ '$lost' -eq 0 ]; then [ '$got' = 'SYN_SENT,127.0.0.1,$want ' ]; else [ \"\${n:-0}\" -le '$want' ] && [ \$(('$want' - \${n:-0})) -le '$lost' ]; fi"
-	cg=/sys/fs/cgroup/memory/sbpf-oom-$$
-	if [ -d /sys/fs/cgroup/memory ] && mkdir "$cg" 2>/dev/null && echo 32M >"$cg/memory.limit_in_bytes" &&
-		! grep -q . <(tail -n +2 /proc/swaps); then
-		got=$(q "sh -c 'echo \$\$ > $cg/cgroup.procs && exec $WL --hog 256'" \
-			'SELECT comm, target_comm, anon_rss_kb > 16384 AS big, COUNT(*) AS n FROM oom_kills GROUP BY comm, target_comm, anon_rss_kb > 16384')
-		check "$plan: oom_kills: one OOM kill of the hog in a 32 MiB memory cgroup ($got)" "[ '$got' = 'workload,workload,true,1 ' ]"
-		rmdir "$cg" 2>/dev/null
-	else
-		rmdir "$cg" 2>/dev/null
-		echo "skip $plan: oom_kills: needs a cgroup v1 memory controller at /sys/fs/cgroup/memory and no swap"
-		skip=$((skip + 1))
-	fi
-done
-
 finish
 fi
 

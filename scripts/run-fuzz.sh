@@ -35,7 +35,10 @@ for bin in "$@"; do
 	args+=(${FUZZ_FLAGS:-})
 	echo "=== $name: ${secs}s, seeds $seeds ($(ls "$seeds" | wc -l) files)"
 	log=build/fuzz/$name.log
-	"$bin" "${args[@]}" "$work" "$seeds" >"$log" 2>&1
+	# more seed directories, read where they are (tests/fuzz/<name>.seeds)
+	extra=()
+	[ -f "tests/fuzz/$name.seeds" ] && mapfile -t extra <"tests/fuzz/$name.seeds"
+	"$bin" "${args[@]}" "$work" "$seeds" "${extra[@]}" >"$log" 2>&1
 	rc=$?
 	runs=$(grep -E 'stat::number_of_executed_units' "$log" | awk '{print $2}')
 	cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+' || true)

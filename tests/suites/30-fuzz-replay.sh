@@ -18,7 +18,11 @@ for src in tests/fuzz/fuzz_*.c; do
 		echo "$name: FAILED to build $bin"
 		fail=$((fail + 1)); continue
 	fi
-	out=$(ASAN_OPTIONS=detect_leaks=1 "$bin" "$corpus" 2>&1); rc=$?
+	# tests/fuzz/<target>.seeds names more seed directories (the example
+	# programs of a language), read where they are rather than copied.
+	extra=()
+	[ -f "tests/fuzz/$name.seeds" ] && mapfile -t extra <"tests/fuzz/$name.seeds"
+	out=$(ASAN_OPTIONS=detect_leaks=1 "$bin" "$corpus" "${extra[@]}" 2>&1); rc=$?
 	if [ $rc -eq 0 ]; then
 		echo "$name: $(tail -n 1 <<<"$out")"
 		pass=$((pass + 1))

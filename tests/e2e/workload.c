@@ -812,13 +812,39 @@ static int run_group(int n, bool threads, int from, int to, char **argv)
 }
 
 /* Runs the actions argv[@from, @to). Returns 0, or -1 when one failed. */
+/* Actions that take one count (or port, or milliseconds): --NAME N runs
+ * fn(N); a failure is reported with perror("workload: WHAT"). */
+static const struct {
+	const char *flag;          /* "--pingpong" */
+	int (*fn)(long);           /* the action */
+	const char *what;          /* for perror */
+} counted_actions[] = {
+	{ "--sleep-ms", do_sleep, "workload: nanosleep" },
+	{ "--tcp-data", do_tcp_data, "workload: tcp-data" },
+	{ "--pingpong", do_pingpong, "workload: pingpong" },
+	{ "--signal", do_signal, "workload: signal" },
+	{ "--faults", do_faults, "workload: faults" },
+	{ "--exec", do_exec, "workload: exec" },
+	{ "--exit-status", do_exit_status, "workload: exit-status" },
+	{ "--exec-fail", do_exec_fail, "workload: exec-fail" },
+	{ "--syn-retransmit", do_syn_retransmit, "workload: syn-retransmit" },
+};
+
 static int run(int from, int to, char **argv)
 {
 	int rc = 0;
 	for (int i = from; i < to; i++) {
 		const char *a = argv[i];
 		int more = to - i - 1;
-		if (!strcmp(a, "--wait-fd") && more >= 1) {
+		size_t ca = 0;
+		while (ca < sizeof(counted_actions) / sizeof(counted_actions[0]) && strcmp(a, counted_actions[ca].flag))
+			ca++;
+		if (ca < sizeof(counted_actions) / sizeof(counted_actions[0]) && more >= 1) {
+			if (counted_actions[ca].fn(count_arg(argv[++i]))) {
+				perror(counted_actions[ca].what);
+				rc = -1;
+			}
+		} else if (!strcmp(a, "--wait-fd") && more >= 1) {
 			char c;
 			int fd = (int)count_arg(argv[++i]);
 			if (read(fd, &c, 1) != 1) {
@@ -844,11 +870,6 @@ static int run(int from, int to, char **argv)
 					perror("workload: fork");
 					rc = -1;
 				}
-		} else if (!strcmp(a, "--sleep-ms") && more >= 1) {
-			if (do_sleep(count_arg(argv[++i]))) {
-				perror("workload: nanosleep");
-				rc = -1;
-			}
 		} else if (!strcmp(a, "--write-null") && more >= 1) {
 			long n = count_arg(argv[++i]);
 			int fd = open("/dev/null", O_WRONLY);
@@ -919,35 +940,10 @@ static int run(int from, int to, char **argv)
 			long n = count_arg(argv[++i]);
 			for (long k = 0; k < n; k++)
 				syscall(SYS_lseek, -1, 12345678901234567890ull, SEEK_SET);
-		} else if (!strcmp(a, "--tcp-data") && more >= 1) {
-			if (do_tcp_data(count_arg(argv[++i]))) {
-				perror("workload: tcp-data");
-				rc = -1;
-			}
 		} else if (!strcmp(a, "--fsync") && more >= 2) {
 			const char *dir = argv[++i];
 			if (do_fsync(dir, count_arg(argv[++i]))) {
 				perror("workload: fsync");
-				rc = -1;
-			}
-		} else if (!strcmp(a, "--pingpong") && more >= 1) {
-			if (do_pingpong(count_arg(argv[++i]))) {
-				perror("workload: pingpong");
-				rc = -1;
-			}
-		} else if (!strcmp(a, "--signal") && more >= 1) {
-			if (do_signal(count_arg(argv[++i]))) {
-				perror("workload: signal");
-				rc = -1;
-			}
-		} else if (!strcmp(a, "--faults") && more >= 1) {
-			if (do_faults(count_arg(argv[++i]))) {
-				perror("workload: faults");
-				rc = -1;
-			}
-		} else if (!strcmp(a, "--exec") && more >= 1) {
-			if (do_exec(count_arg(argv[++i]))) {
-				perror("workload: exec");
 				rc = -1;
 			}
 		} else if (!strcmp(a, "--stat") && more >= 2) {
@@ -966,21 +962,6 @@ static int run(int from, int to, char **argv)
 			const char *dir = argv[++i];
 			if (do_mount(dir, count_arg(argv[++i]))) {
 				perror("workload: mount");
-				rc = -1;
-			}
-		} else if (!strcmp(a, "--exit-status") && more >= 1) {
-			if (do_exit_status(count_arg(argv[++i]))) {
-				perror("workload: exit-status");
-				rc = -1;
-			}
-		} else if (!strcmp(a, "--exec-fail") && more >= 1) {
-			if (do_exec_fail(count_arg(argv[++i]))) {
-				perror("workload: exec-fail");
-				rc = -1;
-			}
-		} else if (!strcmp(a, "--syn-retransmit") && more >= 1) {
-			if (do_syn_retransmit(count_arg(argv[++i]))) {
-				perror("workload: syn-retransmit");
 				rc = -1;
 			}
 		} else if (!strcmp(a, "--hog") && more >= 1) {

@@ -787,27 +787,38 @@ static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		.data = (uint64_t)(uintptr_t)mem, .data_end = (uint64_t)(uintptr_t)mem + len,
 		.data_meta = (uint64_t)(uintptr_t)mem, .ingress_ifindex = 1,
 	}; /* as sbpf_xdp_ctx__init(), inlined: this is the per-run path */
-	struct jit_region regs[2] = {
-		{ mem, len, true, "packet" },
-		{ &ctx, sizeof(ctx), false, "ctx" },
-	};
-	if (jit->rodata || !jit->target->native)
+	if (jit->rodata || !jit->target->native) {
+		struct jit_region regs[2] = {
+			{ mem, len, true, "packet" },
+			{ &ctx, sizeof(ctx), false, "ctx" },
+		};
 		return jit_run_regions(jit, (uint64_t)(uintptr_t)&ctx, 0, regs, 2, r0, err);
+	}
 	/* jit_run_regions() for exactly these two regions, without the
-	 * generic region shuffling (an empty program runs in a few ns) */
+	 * generic region shuffling (an empty program runs in a few ns).
+	 * Unchecked code never reads the block (its prologue does not even
+	 * load it), so only err_code is set for it. */
 	struct jit_rt rt;
-	rt.mem_lo = (uint64_t)(uintptr_t)mem;
-	region_counts(mem, len, rt.mem_cnt);
-	rt.stk_lo = rt.fp0 = 0;
-	rt.budget = jit->loop_budget;
-	rt.err_code = rt.err_addr = rt.err_fp = 0;
-	rt.extra[0].lo = (uint64_t)(uintptr_t)&ctx;
-	region_counts(&ctx, sizeof(ctx), rt.extra[0].rcnt);
-	memset(rt.extra[0].wcnt, 0, sizeof(rt.extra[0].wcnt));
+	rt.err_code = 0;
+	if (jit->checked) {
+		rt.mem_lo = (uint64_t)(uintptr_t)mem;
+		region_counts(mem, len, rt.mem_cnt);
+		rt.stk_lo = rt.fp0 = 0;
+		rt.budget = jit->loop_budget;
+		rt.err_addr = rt.err_fp = 0;
+		rt.extra[0].lo = (uint64_t)(uintptr_t)&ctx;
+		region_counts(&ctx, sizeof(ctx), rt.extra[0].rcnt);
+		memset(rt.extra[0].wcnt, 0, sizeof(rt.extra[0].wcnt));
+	}
 	jit_entry_fn entry = (jit_entry_fn)jit->image;
 	uint64_t ret = entry((uint64_t)(uintptr_t)&ctx, 0, &rt);
-	if (__builtin_expect(rt.err_code != 0, 0))
+	if (__builtin_expect(rt.err_code != 0, 0)) {
+		struct jit_region regs[2] = {
+			{ mem, len, true, "packet" },
+			{ &ctx, sizeof(ctx), false, "ctx" },
+		};
 		return describe_error_regions(jit, &rt, regs, 2, err);
+	}
 	if (r0)
 		*r0 = ret;
 	return 0;

@@ -3,6 +3,10 @@
  * result becomes part of a memory address is found but not written by the
  * default policy; the same select feeding only arithmetic is written; and
  * min_saved low enough (like `kops rewrite --all`) still writes the first.
+ * The extract policy (issue 17): zero-extensions keep clang's shifts as
+ * proof sequence, a lone mov32 is not written, a field from another
+ * register that only BEXTR would speed up is not written, bytes and
+ * halfwords at bit 0 are (movzx), an in-place and is not.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -161,4 +165,56 @@ Test(kops_policy, alu32_mov_alone_saves_nothing)
 	cr_assert_eq(zext_sites("mov32 %r0, %r2\n", 1, &low, &nlow, &p), 0,
 		     "one mov32 is already one mov r32: no site");
 	free(low);
+}
+
+/* Extract sites found / written for @body after r2 = a 64-bit value. */
+static void extract_policy(const char *body, size_t *found, size_t *sites)
+{
+	char text[512];
+	snprintf(text, sizeof(text), "ldxdw %%r2, [%%r1+0]\nmul %%r2, 31\n%sexit\n", body);
+	struct sbpf_insn *insns = NULL, *out = NULL;
+	size_t n = 0, out_n = 0;
+	struct sbpf_diags d = { 0 };
+	cr_assert_eq(sbpf_assemble(text, "extract.s", &insns, &n, &d), 0);
+	sbpf_diags__free(&d);
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	struct sbpf_kops_stats st;
+	memset(&st, 0, sizeof(st));
+	struct sbpf_validate_error err = { 0 };
+	cr_assert_eq(sbpf_kops_recognize(insns, n, &pol, &out, &out_n, &st, &err), 0, "%s", err.rule);
+	*found = st.found[SBPF_KOPS_EXTRACT];
+	*sites = st.sites[SBPF_KOPS_EXTRACT];
+	free(insns);
+	free(out);
+}
+
+/* BEXTR is 2 µops on Intel: mov r11d, ctl; bextr is no cheaper there than
+ * the mov; shr; and the JIT makes of the proof sequence, so a field taken
+ * from another register is found but not written (the rewrite must not
+ * depend on the host, and must never lose). */
+Test(kops_policy, unaligned_field_from_another_register_is_not_written)
+{
+	size_t found, sites;
+	extract_policy("mov %r0, %r2\nrsh %r0, 5\nand %r0, 63\nadd %r0, %r2\n", &found, &sites);
+	cr_assert_eq(found, 1);
+	cr_assert_eq(sites, 0, "bextr would be its only gain");
+}
+
+/* A byte or halfword at bit 0 from another register is one movzx instead
+ * of mov; and: written. In place, `and r, 0xff` is one instruction either
+ * way: not written. */
+Test(kops_policy, aligned_field_at_bit0_is_a_movzx)
+{
+	size_t found, sites;
+	extract_policy("mov %r0, %r2\nand %r0, 0xff\nadd %r0, %r2\n", &found, &sites);
+	cr_assert_eq(found, 1);
+	cr_assert_eq(sites, 1, "mov; and 0xff -> movzx saves one instruction");
+	extract_policy("mov %r0, %r2\nand %r0, 0xffff\nadd %r0, %r2\n", &found, &sites);
+	cr_assert_eq(sites, 1);
+	extract_policy("and %r2, 0xff\nmov %r0, 5\nadd %r0, %r2\n", &found, &sites);
+	cr_assert_eq(sites, 0, "an in-place and saves nothing");
+	/* a width no movzx takes is no field extract at bit 0 */
+	extract_policy("mov %r0, %r2\nand %r0, 0xfff\nadd %r0, %r2\n", &found, &sites);
+	cr_assert_eq(found, 0);
 }

@@ -448,7 +448,9 @@ static int join_row(struct sql_exec *x, int side, const struct sql_value *row, s
 		memset(x->lrow, 0, nl * sizeof(*x->lrow));
 		get_row(payload, plen, x->lrow, nl);
 		int64_t lts = row_ts(x->lrow, x->ts_col[0]);
-		if (rts < 0 || lts < 0 || lts <= rts) {
+		/* A self-join's left copy of this very event (and of any
+		 * event of the same time) is not "before" it. */
+		if (rts < 0 || lts < 0 || lts < rts || (lts == rts && !q->self_join)) {
 			/* Copy out: the payload dies at the next call on the pair. */
 			x->row.n = 0;
 			if (buf_put(&x->row, payload, plen))
@@ -475,7 +477,7 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row)
 	int rc = 0;
 	x->depth++;
 	if (x->pair) {
-		x->passed++;
+		x->passed += !(side == 1 && x->q->self_join); /* a self-join's event enters once, as both sides */
 		rc = join_row(x, side, row, &c);
 		if (rc <= 0)
 			goto out;

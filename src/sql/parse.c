@@ -1006,6 +1006,34 @@ static struct sql_stmt *parse_query(struct parser *p)
 				    "window of %.*s is too short", w->len, p->text + w->off);
 		st->window_ns = w->num;
 		st->window_len = (int)(p->prev_end - st->window_off);
+		/* [EVERY duration]: a sliding (hopping) window. EVERY is a word,
+		 * not a keyword, so that columns and aliases may keep the name. */
+		if (is_word(peek(p), "every")) {
+			struct sql_token *ev = next(p);
+			st->every_off = ev->off;
+			struct sql_token *d = peek(p);
+			if (d->kind != SQL_TK_DURATION)
+				return expected(p, "a duration after EVERY", "write WINDOW 10s EVERY 1s: a result every second over the last 10 seconds");
+			next(p);
+			st->every_len = (int)(p->prev_end - ev->off);
+			if (d->num < 1000000)
+				return perr(p, d->off, d->len, "use a step of at least 1ms",
+					    "EVERY %.*s is too short", d->len, p->text + d->off);
+			if (d->num > w->num)
+				return perr(p, d->off, d->len, "the step cannot be longer than the window: WINDOW 10s EVERY 1s",
+					    "EVERY %.*s is longer than WINDOW %.*s", d->len, p->text + d->off, w->len,
+					    p->text + w->off);
+			if (w->num % d->num)
+				return perr(p, d->off, d->len, "make the window a whole number of steps: WINDOW 10s EVERY 1s, or EVERY 500ms",
+					    "WINDOW %.*s is not a multiple of EVERY %.*s", w->len, p->text + w->off,
+					    d->len, p->text + d->off);
+			if (w->num / d->num > SQL_MAX_STEPS)
+				return perr(p, d->off, d->len, "a window spans at most 1000 steps: take a longer step",
+					    "WINDOW %.*s EVERY %.*s spans %llu steps", w->len, p->text + w->off, d->len,
+					    p->text + d->off, (unsigned long long)(w->num / d->num));
+			st->every_ns = d->num == w->num ? 0 : d->num;
+			st->window_len = (int)(p->prev_end - st->window_off);
+		}
 	}
 	if (accept_kw(p, SQL_KW_ORDER)) {
 		clause(p, "ORDER BY");

@@ -216,7 +216,14 @@ void sql_plan_print(const struct sql_plan *p, FILE *f)
 	if (q->window_ns) {
 		char d[32];
 		sql_fmt_duration((int64_t)q->window_ns, d, sizeof(d));
-		fprintf(f, "window: tumbling %s, aligned to the wall clock\n", d);
+		if (q->every_ns) {
+			char e[32];
+			sql_fmt_duration((int64_t)q->every_ns, e, sizeof(e));
+			fprintf(f, "window: sliding %s every %s (steps of %s counted apart, kernel epochs included, "
+				"and merged), aligned to the wall clock\n", d, e, e);
+		} else {
+			fprintf(f, "window: tumbling %s, aligned to the wall clock\n", d);
+		}
 	} else {
 		fprintf(f, "window: none (%s)\n", sql_query_streaming(q) ? "rows stream as they arrive"
 									 : "results when the run ends");

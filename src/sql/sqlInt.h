@@ -692,7 +692,10 @@ struct sql_stmt {
 	size_t having_off;                /* position of HAVING */
 	uint64_t window_ns;               /* WINDOW length (0: none) */
 	size_t window_off;                /* position of WINDOW */
-	int window_len;                   /* length of "WINDOW 1sec" */
+	int window_len;                   /* length of "WINDOW 1sec [EVERY 100ms]" */
+	uint64_t every_ns;                /* EVERY step of a sliding window (0: tumbling) */
+	size_t every_off;                 /* position of EVERY */
+	int every_len;                    /* length of "EVERY 100ms" */
 	struct sql_order_item *order;     /* ORDER BY keys */
 	size_t norder;                    /* their number */
 	int64_t limit;                    /* LIMIT n (-1: none) */
@@ -786,6 +789,8 @@ struct sql_query {
 	const char *file;                   /* name used in diagnostics */
 	struct sql_stmt *stmt;              /* parse tree */
 	int ntables;                        /* 1, or 2 with JOIN */
+	bool self_join;                     /* JOIN of a table with itself: one source feeds both
+					       sides, and a row pairs only with earlier rows */
 	const struct sql_table *tables[2];  /* FROM, JOIN */
 	const char *names[2];               /* alias or table name, as written */
 	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
@@ -804,8 +809,23 @@ struct sql_query {
 	size_t norder;                      /* sort keys */
 	bool distinct;                      /* DISTINCT over output rows */
 	int64_t limit;                      /* rows per window (-1: all) */
-	uint64_t window_ns;                 /* tumbling window (0: none) */
+	uint64_t window_ns;                 /* window length (0: none) */
+	uint64_t every_ns;                  /* sliding window: a result every every_ns over the
+					       last window_ns, which it divides (0: tumbling) */
 };
+/* Event sources a query reads: a self-join reads one stream for both sides. */
+static inline int sql_query_nsources(const struct sql_query *q)
+{
+	return q->self_join ? 1 : q->ntables;
+}
+/* Steps a sliding window may span (WINDOW / EVERY): sub-windows kept. */
+#define SQL_MAX_STEPS 1000
+/* The period at which windows are cut: the step of a sliding window, else
+ * the window (0: no window). */
+static inline uint64_t sql_query_cut_ns(const struct sql_query *q)
+{
+	return q->every_ns ? q->every_ns : q->window_ns;
+}
 
 /* Resolves names and types of @st against the catalog into @q (allocated in
  * @a). Returns 0, -EINVAL with one diagnostic in @d, or -ENOMEM. */

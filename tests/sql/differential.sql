@@ -229,3 +229,13 @@ SELECT COUNT(*) AS n FROM syscalls.sys_enter_getppid AS E JOIN syscalls.sys_exit
 # --- joins of the tables above ---
 SELECT F.child_comm, COUNT(*) AS n FROM process_fork AS F JOIN sched_wakeup_new AS W ON F.child_tid = W.target_tid GROUP BY F.child_comm
 SELECT C.ret, COUNT(*) AS n FROM process_exec AS E JOIN exec_calls AS C ON E.pid = C.pid GROUP BY C.ret
+
+# --- sliding windows (WINDOW ... EVERY): each result covers the steps of the
+# last 10 s, so with a run shorter than that it covers the run so far: the
+# maximum of a count (and of a MAX), the minimum of a MIN, per key, is the
+# run's total whatever the boundaries; kernel aggregation counts into steps ---
+merge-max: SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (0, 1, 39, 110) GROUP BY syscall_number WINDOW 10s EVERY 20ms
+merge=kxx: SELECT syscall_number, COUNT(*) AS n, MAX(ret) AS hi FROM system_calls WHERE syscall_number IN (0, 1, 110) GROUP BY syscall_number WINDOW 10s EVERY 50ms
+merge=kxn: SELECT comm, COUNT(*) AS n, MIN(ret) AS lo FROM system_calls GROUP BY comm WINDOW 10s EVERY 100ms
+merge-max: SELECT new_state, COUNT(*) AS n FROM tcp_state GROUP BY new_state WINDOW 10s EVERY 25ms
+merge-max: SELECT COUNT(*) AS n FROM process_fork WINDOW 10s EVERY 10ms

@@ -239,3 +239,7 @@ merge=kxx: SELECT syscall_number, COUNT(*) AS n, MAX(ret) AS hi FROM system_call
 merge=kxn: SELECT comm, COUNT(*) AS n, MIN(ret) AS lo FROM system_calls GROUP BY comm WINDOW 10s EVERY 100ms
 merge-max: SELECT new_state, COUNT(*) AS n FROM tcp_state GROUP BY new_state WINDOW 10s EVERY 25ms
 merge-max: SELECT COUNT(*) AS n FROM process_fork WINDOW 10s EVERY 10ms
+
+# --- self-join: one stream feeds both sides (user space under every plan) ---
+SELECT COUNT(*) AS n FROM process_exit AS a JOIN process_exit AS b ON a.pid = b.pid
+SELECT a.syscall_number AS first, b.syscall_number AS next, COUNT(*) AS n FROM system_calls AS a JOIN system_calls AS b ON a.tid = b.tid WHERE a.syscall_number IN (257, 5) AND b.syscall_number IN (5, 3) GROUP BY first, next

@@ -1252,6 +1252,8 @@ int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql
 	q->limit = st->limit;
 	q->window_ns = st->window_ns;
 	q->every_ns = st->every_ns;
+	q->left_join = st->left_join;
+	q->within_ns = st->within_ns;
 	q->distinct = st->distinct;
 	if (bind_tables(&b, st) || (st->has_join && collect_join_keys(&b, st->on)) || expand_select(&b, st))
 		return b.rc;

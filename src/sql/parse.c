@@ -849,11 +849,49 @@ static void clause(struct parser *p, const char *name)
 static bool parse_join(struct parser *p, struct sql_stmt *st)
 {
 	struct sql_token *t = peek(p);
+	/* LEFT [OUTER] JOIN */
+	if (is_word(t, "left") && (is_kw(peek2(p), SQL_KW_JOIN) ||
+				   (is_word(peek2(p), "outer") && is_kw(&p->t[p->pos + 2], SQL_KW_JOIN)))) {
+		st->left_join = true;
+		st->join_off = t->off;
+		clause(p, "JOIN");
+		next(p);
+		if (is_word(peek(p), "outer"))
+			next(p);
+		next(p); /* JOIN */
+		st->has_join = true;
+		if (!parse_table_ref(p, &st->join, "JOIN"))
+			return false;
+		if (!accept_kw(p, SQL_KW_ON)) {
+			expected(p, "ON after the joined table", "LEFT JOIN u AS b ON a.pid = b.pid");
+			return false;
+		}
+		if (!(st->on = parse_expr(p)))
+			return false;
+		/* [WITHIN duration]: how long a left row waits for its partner */
+		st->within_ns = SQL_LEFT_JOIN_WITHIN;
+		if (is_word(peek(p), "within")) {
+			next(p);
+			struct sql_token *d = peek(p);
+			if (d->kind != SQL_TK_DURATION) {
+				expected(p, "a duration after WITHIN", "LEFT JOIN u AS b ON a.k = b.k WITHIN 5s");
+				return false;
+			}
+			next(p);
+			if (!d->num) {
+				perr(p, d->off, d->len, "a left row waits for at least 1ns", "WITHIN needs a positive duration");
+				return false;
+			}
+			st->within_ns = d->num;
+		}
+		return true;
+	}
 	if (is_word(t, "left") || is_word(t, "right") || is_word(t, "full") || is_word(t, "cross") ||
 	    is_word(t, "outer") || is_word(t, "natural")) {
 		perr(p, t->off, t->len,
-		     "JOIN pairs each right event with the latest unmatched left event of equal keys (see docs/sql.md)",
-		     "only inner JOIN is supported");
+		     "JOIN and LEFT JOIN pair each right event with the latest unmatched left event of equal keys "
+		     "(see docs/sql.md)",
+		     "only inner JOIN and LEFT JOIN are supported");
 		return false;
 	}
 	if (is_p(t, SQL_P_COMMA)) {
@@ -878,7 +916,15 @@ static bool parse_join(struct parser *p, struct sql_stmt *st)
 		expected(p, "ON after the joined table", "JOIN u AS b ON a.pid = b.pid");
 		return false;
 	}
-	return (st->on = parse_expr(p)) != NULL;
+	if (!(st->on = parse_expr(p)))
+		return false;
+	if (is_word(peek(p), "within")) {
+		perr(p, peek(p)->off, peek(p)->len,
+		     "an inner JOIN keeps left rows until they are taken or evicted; write LEFT JOIN ... WITHIN 5s",
+		     "WITHIN bounds the wait of a LEFT JOIN");
+		return false;
+	}
+	return true;
 }
 
 /* order_item := expr [ASC | DESC] */

@@ -606,6 +606,8 @@ static void gen_join(struct qg *g)
 	g->alias[0] = "L";
 	g->alias[1] = "R";
 	bool agg = chance(g, 40);
+	/* LEFT JOIN: unmatched left rows after a wait (NULL right columns) */
+	const char *jk = chance(g, 25) ? "LEFT JOIN" : "JOIN", *within = jk[0] == 'L' ? " WITHIN 50ms" : "";
 	put(g, "SELECT ");
 	if (agg) {
 		int c = column(g, 0, K_STR);
@@ -614,7 +616,8 @@ static void gen_join(struct qg *g)
 			put(g, " AS k0, ");
 		}
 		put(g, "COUNT(*) AS a0");
-		put(g, " FROM %s AS L JOIN %s AS R ON L.%s = R.%s", joins[j].l, joins[j].r, joins[j].lk, joins[j].rk);
+		put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s", joins[j].l, jk, joins[j].r, joins[j].lk, joins[j].rk,
+		    within);
 		if (chance(g, 50)) {
 			put(g, " WHERE ");
 			pred(g, pick(g, 2), 1);
@@ -631,7 +634,8 @@ static void gen_join(struct qg *g)
 		expr_item(g, pick(g, 2));
 		alias(g, "c", i);
 	}
-	put(g, " FROM %s AS L JOIN %s AS R ON L.%s = R.%s", joins[j].l, joins[j].r, joins[j].lk, joins[j].rk);
+	put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s", joins[j].l, jk, joins[j].r, joins[j].lk, joins[j].rk,
+	    within);
 	if (chance(g, 60)) {
 		put(g, " WHERE ");
 		pred(g, pick(g, 2), 1);

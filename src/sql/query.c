@@ -111,7 +111,7 @@ static void explain_query(const struct sql_query *q, FILE *f)
 		fprintf(f, " AS %s", q->cols[i].name);
 	}
 	for (int s = 0; s < q->ntables; s++) {
-		fprintf(f, "\n  %s %s", s ? "JOIN" : "FROM", q->tables[s]->name);
+		fprintf(f, "\n  %s %s", s ? q->left_join ? "LEFT JOIN" : "JOIN" : "FROM", q->tables[s]->name);
 		if (strcmp(q->names[s], q->tables[s]->name))
 			fprintf(f, " AS %s", q->names[s]);
 	}
@@ -122,6 +122,11 @@ static void explain_query(const struct sql_query *q, FILE *f)
 			sql_expr_print(q, q->lkeys[i], f);
 			fputs(" = ", f);
 			sql_expr_print(q, q->rkeys[i], f);
+		}
+		if (q->left_join) {
+			char d[32];
+			sql_fmt_duration((int64_t)q->within_ns, d, sizeof(d));
+			fprintf(f, " WITHIN %s", d);
 		}
 	}
 	if (q->where) {
@@ -227,7 +232,8 @@ static void explain_user(const struct sql_plan *p, FILE *f)
 			q->tables[s]->pair ? " and pair its opening and closing events" : "",
 			q->self_join ? " (self-join: each row goes to both sides)" : "");
 	const char *what[] = {
-		[SQL_N_JOIN] = "join: right rows in ts order, each taking the latest unmatched left row with equal keys and ts <= its own",
+		[SQL_N_JOIN] = "join: right rows in ts order, each taking the latest unmatched left row with equal keys and ts <= its own "
+			       "(self-join: < its own; LEFT JOIN: within WITHIN, and left rows left unmatched that long go out with NULLs)",
 		[SQL_N_FILTER] = "filter: WHERE",
 		[SQL_N_PROJECT] = "project: compute the select list per row",
 		[SQL_N_AGGREGATE] = "aggregate: hash table of groups, aggregates updated per row",
@@ -532,6 +538,22 @@ static int release(struct runner *r, uint64_t before)
 	return r->err;
 }
 
+/* LEFT JOIN: every right row before @tR has been handed to the join, and
+ * none to come is older: the left rows whose wait ended before it go out
+ * unmatched. */
+static int expire(struct runner *r, uint64_t tR)
+{
+	const struct sql_query *q = r->q;
+	if (!q->left_join || r->err)
+		return r->err;
+	int rc = sql_exec_expire(r->x, tR > q->within_ns ? tR - q->within_ns : 0);
+	if (rc < 0 && !r->err)
+		r->err = rc;
+	if (sql_exec_done(r->x))
+		r->done = true;
+	return r->err;
+}
+
 /* JOIN round: read right rows; find a moment tR before which every right
  * event has been read, then read every left event that happened before a
  * later moment; the right rows before tR can now go, in time order, each
@@ -551,7 +573,7 @@ static int poll_join(struct runner *r, int timeout_ms)
 		rc = sql_source_drain(r->src[0], 100, on_self, r);
 		if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
 			return rc;
-		return ok && rc != -ETIMEDOUT ? release(r, tR) : r->err;
+		return ok && rc != -ETIMEDOUT ? (release(r, tR) ? r->err : expire(r, tR)) : r->err;
 	}
 	int rc = sql_source_poll(r->src[1], timeout_ms, hold1, r);
 	if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
@@ -568,7 +590,7 @@ static int poll_join(struct runner *r, int timeout_ms)
 	rc = sql_source_drain(r->src[0], 100, on_row0, r);
 	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
 		return rc;
-	return ok && rc != -ETIMEDOUT ? release(r, tR) : r->err;
+	return ok && rc != -ETIMEDOUT ? (release(r, tR) ? r->err : expire(r, tR)) : r->err;
 }
 
 static int poll_once(struct runner *r, int timeout_ms)
@@ -703,8 +725,11 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		krows += a[s].krows;
 		late |= a[s].timed_out;
 	}
-	/* Every event of the old epoch has been read: its right rows go. */
+	/* Every event of the old epoch has been read: its right rows go. At
+	 * the end of the run, so do the unmatched rows of a LEFT JOIN. */
 	if (r->held && (rc = release(r, UINT64_MAX)))
+		return rc;
+	if (last && q->left_join && (rc = expire(r, UINT64_MAX)))
 		return rc;
 	uint64_t passed, rejected, exevicted = sql_exec_evicted(r->x);
 	sql_exec_counts(r->x, &passed, &rejected);

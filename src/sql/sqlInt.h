@@ -395,6 +395,10 @@ const void *sql_pair_take(struct sql_pair *p, const void *key, size_t klen, size
  * insertion order, stopping at the first entry that is not older (events
  * arrive in nearly increasing time). Returns how many. */
 size_t sql_pair_expire(struct sql_pair *p, uint64_t before);
+/* Removes entries stored with ts < @before, oldest first, handing each
+ * payload to @fn (not counted as evicted). Returns the entries removed. */
+size_t sql_pair_drain(struct sql_pair *p, uint64_t before, void (*fn)(void *ctx, const void *payload, size_t len),
+		      void *ctx);
 uint64_t sql_pair_evicted(const struct sql_pair *p);
 size_t sql_pair_count(const struct sql_pair *p);   /* entries held */
 size_t sql_pair_bytes(const struct sql_pair *p);   /* key + payload bytes held */
@@ -694,6 +698,8 @@ struct sql_stmt {
 	size_t window_off;                /* position of WINDOW */
 	int window_len;                   /* length of "WINDOW 1sec [EVERY 100ms]" */
 	uint64_t every_ns;                /* EVERY step of a sliding window (0: tumbling) */
+	bool left_join;                   /* LEFT JOIN */
+	uint64_t within_ns;               /* LEFT JOIN ... WITHIN: a left row's wait for a partner */
 	size_t every_off;                 /* position of EVERY */
 	int every_len;                    /* length of "EVERY 100ms" */
 	struct sql_order_item *order;     /* ORDER BY keys */
@@ -791,6 +797,10 @@ struct sql_query {
 	int ntables;                        /* 1, or 2 with JOIN */
 	bool self_join;                     /* JOIN of a table with itself: one source feeds both
 					       sides, and a row pairs only with earlier rows */
+	bool left_join;                     /* LEFT JOIN: unmatched left rows are emitted with
+					       NULL right columns once older than within_ns */
+	uint64_t within_ns;                 /* LEFT JOIN: a right row takes a left row at most
+					       this much older; the left row's wait */
 	const struct sql_table *tables[2];  /* FROM, JOIN */
 	const char *names[2];               /* alias or table name, as written */
 	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
@@ -818,6 +828,8 @@ static inline int sql_query_nsources(const struct sql_query *q)
 {
 	return q->self_join ? 1 : q->ntables;
 }
+/* LEFT JOIN without WITHIN: a left row waits this long for its partner. */
+#define SQL_LEFT_JOIN_WITHIN 1000000000ull
 /* Steps a sliding window may span (WINDOW / EVERY): sub-windows kept. */
 #define SQL_MAX_STEPS 1000
 /* The period at which windows are cut: the step of a sliding window, else
@@ -1046,6 +1058,10 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
 /* Rows dropped by bounded executor state (join table, group table) so far. */
 uint64_t sql_exec_evicted(const struct sql_exec *x);
+/* LEFT JOIN: emits (with NULL right columns, through WHERE to the output)
+ * every unmatched left row that happened before @before, oldest stored
+ * first; no right row can take them any more. 0 or a negative error. */
+int sql_exec_expire(struct sql_exec *x, uint64_t before);
 /* Rows that passed WHERE (with a JOIN: input rows of both sides) and rows
  * WHERE rejected (single table), since the executor was made. */
 void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected);

@@ -243,3 +243,9 @@ merge-max: SELECT COUNT(*) AS n FROM process_fork WINDOW 10s EVERY 10ms
 # --- self-join: one stream feeds both sides (user space under every plan) ---
 SELECT COUNT(*) AS n FROM process_exit AS a JOIN process_exit AS b ON a.pid = b.pid
 SELECT a.syscall_number AS first, b.syscall_number AS next, COUNT(*) AS n FROM system_calls AS a JOIN system_calls AS b ON a.tid = b.tid WHERE a.syscall_number IN (257, 5) AND b.syscall_number IN (5, 3) GROUP BY first, next
+
+# --- LEFT JOIN ... WITHIN: unmatched left rows go out with NULL right columns
+# after their wait (forks without an exec: the workload's --fork children) ---
+SELECT f.child_comm, e.filename IS NULL AS unmatched, COUNT(*) AS n FROM process_fork AS f LEFT JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 100ms GROUP BY f.child_comm, unmatched
+SELECT o.path, c.syscall_number IS NULL AS unused, COUNT(*) AS n FROM file_opens AS o LEFT JOIN system_calls AS c ON o.tid = c.tid AND o.ret = c.arg0 WITHIN 50ms WHERE o.path = '/etc/hostname' GROUP BY o.path, unused
+SELECT COUNT(*) AS n, COUNT(b.ts) AS matched FROM process_exit AS a LEFT JOIN process_exit AS b ON a.pid = b.pid WITHIN 1s

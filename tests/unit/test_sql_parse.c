@@ -307,11 +307,23 @@ static const struct badcase bad[] = {
 	  "      |                                             ^~~~~\n"
 	  "      = hint: clauses go in this order: SELECT, FROM, JOIN, WHERE, GROUP BY, HAVING, WINDOW, ORDER BY, LIMIT\n"
 	  "" },
-	{ "SELECT pid FROM system_calls LEFT JOIN process_exec ON pid = pid",
-	  "<query>:1:30: error: only inner JOIN is supported\n"
-	  "    1 | SELECT pid FROM system_calls LEFT JOIN process_exec ON pid = pid\n"
-	  "      |                              ^~~~\n"
-	  "      = hint: JOIN pairs each right event with the latest unmatched left event of equal keys (see docs/sql.md)\n"
+	{ "SELECT pid FROM system_calls RIGHT JOIN process_exec ON pid = pid",
+	  "<query>:1:30: error: only inner JOIN and LEFT JOIN are supported\n"
+	  "    1 | SELECT pid FROM system_calls RIGHT JOIN process_exec ON pid = pid\n"
+	  "      |                              ^~~~~\n"
+	  "      = hint: JOIN and LEFT JOIN pair each right event with the latest unmatched left event of equal keys (see docs/sql.md)\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 1s",
+	  "<query>:1:86: error: WITHIN bounds the wait of a LEFT JOIN\n"
+	  "    1 | SELECT COUNT(*) FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 1s\n"
+	  "      |                                                                                      ^~~~~~\n"
+	  "      = hint: an inner JOIN keeps left rows until they are taken or evicted; write LEFT JOIN ... WITHIN 5s\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM process_fork AS f LEFT JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 5",
+	  "<query>:1:98: error: expected a duration after WITHIN, found '5'\n"
+	  "    1 | SELECT COUNT(*) FROM process_fork AS f LEFT JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 5\n"
+	  "      |                                                                                                  ^\n"
+	  "      = hint: LEFT JOIN u AS b ON a.k = b.k WITHIN 5s\n"
 	  "" },
 	{ "SELECT pid FROM (SELECT pid FROM system_calls)",
 	  "<query>:1:17: error: subqueries are not supported\n"

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=17
+NCHECKS=18
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -96,6 +96,10 @@ check "killsnoop: 4 SIGUSR1 sent" "[ \$(rows killsnoop \"r['sig'] == '10'\") -eq
 
 run pidpersec "$WL --fork 5"
 check "pidpersec: 5 new tasks over the run's windows" "[ \$(tail -n +2 '$tmp/pidpersec.csv' | awk -F, '{ s += \$2 } END { print s + 0 }') -eq 5 ]"
+
+run forkonly "$WL --fork 3 --exec 2"
+check "forkonly (LEFT JOIN): the 3 forks without exec, not the 2 that exec ($(tail -n +2 "$tmp/forkonly.csv" | wc -l) rows)" \
+	"[ \$(rows forkonly \"r['parent'] == 'workload'\") -eq 3 ] && [ \$(tail -n +2 '$tmp/forkonly.csv' | wc -l) -eq 3 ]"
 
 run tcpconnect "$WL --tcp 3"
 check "tcpconnect: 3 connections to 127.0.0.1" "[ \$(rows tcpconnect \"r['daddr'] == '127.0.0.1'\") -eq 3 ]"

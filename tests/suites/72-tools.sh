@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=18
+NCHECKS=20
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -114,6 +114,30 @@ lost=$(sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/tcpretra
 got=$(rows tcpretrans "r['dport'] == '4244' and r['state'] == 'SYN_SENT'")
 check "tcpretrans: SYN retransmissions to port 4244 equal the kernel's count ($got of ${want:-?}, ${lost:-?} lost)" \
 	"[ -n '$want' ] && [ '$want' -ge 1 ] && [ \$(($want - ${got:-0})) -ge 0 ] && [ \$(($want - ${got:-0})) -le ${lost:-0} ]"
+
+# biosnoop and biolatency: O_DIRECT writes on a directory backed by a block
+# device (tmpfs and overlays have no requests), when there is one.
+blkdir=
+for d in "${TMPDIR:-}" /var/tmp /tmp "$PWD/build"; do
+	[ -n "$d" ] && [ -d "$d" ] && [ -w "$d" ] || continue
+	mm=$(stat -c '%Hd:%Ld' "$d" 2>/dev/null) || continue
+	[ -e "/sys/dev/block/$mm" ] || continue
+	blkdir=$(mktemp -d -p "$d" safebpf-tools.XXXXXX) && break
+done
+if [ -z "$blkdir" ] || ! "$WL" --direct-write "$blkdir" 1 2>/dev/null; then
+	echo "skip biosnoop, biolatency: no directory on a block device that takes O_DIRECT writes"
+	skip=$((skip + 2))
+else
+	run biosnoop "$WL --direct-write $blkdir 4"
+	lost=$(sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/biosnoop.err" | tail -n 1)
+	got=$(rows biosnoop "r['rwbs'] == 'WS' and r['bytes'] == '28672'")
+	check "biosnoop: the workload's 4 O_DIRECT writes of 28 KiB ($got, ${lost:-?} lost)" \
+		"[ '$got' -eq 4 ] || { [ '$got' -lt 4 ] && [ \$((4 - $got)) -le ${lost:-0} ]; }"
+	run biolatency "$WL --direct-write $blkdir 4"
+	n=$(tail -n 1 "$tmp/biolatency.csv" | tr ';' '\n' | sed -n 's/.*=\([0-9]*\)"*$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	check "biolatency: a histogram of at least the 4 writes' latencies ($n requests)" "[ '$n' -ge 4 ]"
+	rm -rf "$blkdir"
+fi
 
 # cpudist and runqlat read sched_switch, whose rows belong to the task
 # switched out: they run without -c, the workload under a unique name on

@@ -66,6 +66,7 @@ struct run_args {
 	const char *maps_in;    /* --maps-in */
 	const char *maps_out;   /* --maps-out */
 	uint64_t seed;          /* --seed (0: default) */
+	struct sbpf_maps *own_maps; /* an empty set for --maps-out of a program without maps */
 };
 
 /* Parses argv into @a. Returns -1 to continue, else an exit code. */
@@ -215,10 +216,12 @@ static int load_inputs(struct run_args *a, struct sbpf_insn **insns, size_t *n,
 		a->exec.opts.rodata_len = a->rodata_len;
 	}
 	struct sbpf_maps *maps = cli_program_maps();
-	if ((a->maps_in || a->maps_out) && !maps) {
-		fprintf(stderr, "safebpf run: %s: --maps-in/--maps-out: the program has no maps\n", a->file);
+	if (a->maps_in && !maps) {
+		fprintf(stderr, "safebpf run: %s: --maps-in: the program has no maps\n", a->file);
 		return EXIT_USAGE;
 	}
+	if (a->maps_out && !maps && !(maps = a->own_maps = sbpf_maps__new())) /* dumps as {} */
+		return EXIT_INPUT;
 	if (maps) {
 		a->exec.opts.maps = maps;
 		if (a->seed)
@@ -365,5 +368,6 @@ out:
 		free(insns);
 	free(mem);
 	free(a.rodata);
+	sbpf_maps__free(a.own_maps);
 	return status;
 }

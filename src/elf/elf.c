@@ -539,6 +539,11 @@ static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out
 	if (bpf_program__type(chosen) == BPF_PROG_TYPE_UNSPEC)
 		bpf_program__set_type(chosen, BPF_PROG_TYPE_XDP);
 
+	/* Nothing is pinned: the maps are this run's (xdp-tools objects ask
+	 * for pinning by name). */
+	struct bpf_map *pm;
+	bpf_object__for_each_map(pm, bo)
+		bpf_map__set_pin_path(pm, NULL);
 	LIBBPF_OPTS(gen_loader_opts, gen);
 	libbpf_print_fn_t prev = quiet_begin();
 	rc = bpf_object__gen_loader(bo, &gen);

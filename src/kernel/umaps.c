@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define ENOTSUPP_KERNEL 524 /* the kernel's ENOTSUPP, which user space sees as is */
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -101,6 +103,43 @@ static int push_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* Reads every entry of kernel map @fd into @map with batched lookups
+ * (BPF_MAP_LOOKUP_BATCH: a few system calls instead of two per entry).
+ * Returns 0 when done, 1 when the kernel has no batch operation for the
+ * map (the caller iterates key by key), or a negative errno. */
+static int read_batch(struct sbpf_maps *m, struct sbpf_map *map, int fd, size_t vs)
+{
+	uint32_t ks = sbpf_map__key_size(map), chunk = 4096;
+	uint8_t *keys = malloc((size_t)chunk * ks), *vals = malloc((size_t)chunk * vs);
+	uint64_t in_batch = 0, out_batch = 0;
+	int first = 1, rc = 0;
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (;;) {
+		uint32_t count = chunk;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		int r = bpf_map_lookup_batch(fd, first ? NULL : &in_batch, &out_batch, keys, vals, &count, &bo);
+		int e = r ? errno : 0;
+		if (r && e != ENOENT) {
+			rc = first && (e == EINVAL || e == ENOTSUP || e == EOPNOTSUPP || e == ENOTSUPP_KERNEL) ? 1 : -e;
+			break;
+		}
+		for (uint32_t k = 0; k < count && !rc; k++)
+			rc = sbpf_map__update_all(map, keys + (size_t)k * ks, vals + (size_t)k * vs);
+		if (rc || e == ENOENT)
+			break;
+		in_batch = out_batch;
+		first = 0;
+	}
+	(void)m;
+	free(keys);
+	free(vals);
+	return rc;
+}
+
 int sbpf_kernel_maps_read(struct sbpf_maps *m, const int *fds, char *why, size_t whysz)
 {
 	sbpf_maps__reset(m);
@@ -121,6 +160,14 @@ int sbpf_kernel_maps_read(struct sbpf_maps *m, const int *fds, char *why, size_t
 		if (!has_entries(t) || sbpf_map__key_size(map) > 512)
 			continue;
 		size_t vs = values_size(m, map);
+		int brc = read_batch(m, map, fds[i], vs);
+		if (brc <= 0) {
+			if (brc < 0) {
+				snprintf(why, whysz, "cannot read kernel map '%s': %s", sbpf_map__name(map), strerror(-brc));
+				return brc;
+			}
+			continue;
+		}
 		uint8_t key[512], next[512];
 		uint8_t *vals = malloc(vs);
 		if (!vals)

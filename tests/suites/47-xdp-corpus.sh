@@ -37,13 +37,13 @@ fi
 tmp=$(mktemp -d /tmp/sbpf-corpus.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # Packets: UDP to port 53 from 10.0.0.1, TCP to port 22, IPv6 UDP from
-# fe80::1, ARP.
+# fe80::1 (jit-unchecked, which asks the kernel verifier first, on the
+# first packet only: the suite stays near a minute).
 eth="00112233445566778899aabb"
 pkts=(
 	"udp53 ${eth}0800450000280000000040110000 0a000001 0a000002 0035 0035 0014 0000 000000000000000000000000"
 	"tcp22 ${eth}08004500002800000000400600000a0000050a000002 c000 0016 00000000 00000000 5002 2000 0000 0000"
 	"udp6 ${eth}86dd6000000000081140 fe800000000000000000000000000001 fe800000000000000000000000000002 1234 0035 0008 0000"
-	"arp ${eth}0806000108000604000100112233445566778899aabb0a000001000000000000 0a000002"
 )
 # xdp-filter's filter maps: port 53 (index 0x3500: the port as it lies in
 # the packet; any protocol, either direction),
@@ -101,7 +101,9 @@ for obj in "$dir"/*.o; do
 				bad "$name/$prog $pname: kernel: $(cat "$tmp/k.err")"
 				continue
 			fi
-			for eng in "interp:" "jit:" "jit:--kops" "jit-unchecked:"; do
+			engs=("interp:" "jit:" "jit:--kops")
+			[ "$pname" = udp53 ] && engs+=("jit-unchecked:") # the verifier's view, once per program
+			for eng in "${engs[@]}"; do
 				e=${eng%%:*} f=${eng#*:}
 				run "$e" "$f" "$obj" "$prog" "$bytes" "$min" "$tmp/u" || true
 				if cmp -s "$tmp/k.out" "$tmp/u.out" && cmp -s "$tmp/k.maps" "$tmp/u.maps"; then

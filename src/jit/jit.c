@@ -789,8 +789,11 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 		}
 		regs = all;
 	}
-	struct jit_rt rt;
-	memset(&rt, 0, offsetof(struct jit_rt, extra) + (nregs > 1 ? nregs - 1 : 0) * sizeof(rt.extra[0]));
+	struct jit_rt rt; /* cleared as far as the code reads it: the extras it checks */
+	size_t nclear = (size_t)extra_regions(jit);
+	if (nregs > 1 && nregs - 1 > nclear)
+		nclear = nregs - 1;
+	memset(&rt, 0, offsetof(struct jit_rt, extra) + nclear * sizeof(rt.extra[0]));
 	if (nregs) {
 		rt.mem_lo = (uint64_t)(uintptr_t)regs[0].base;
 		for (int i = 0; i < 4; i++)

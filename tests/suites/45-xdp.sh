@@ -81,6 +81,12 @@ echo '{"uses_map.data": {"entries": [{"key": "00000000", "value": "02000000"}]}}
 out=$("$bin" run build/xdp/uses_map.o --prog xdp_global --maps-in "/tmp/sbpf-45-$$.json" --mem "$(pkt tcp_ssh)" 2>&1)
 [ "$(r0_of "$out")" = "0x1" ] && ok || bad "uses_map.o xdp_global with limit = 2: want XDP_DROP: $out"
 rm -f "/tmp/sbpf-45-$$.json"
+# a kernel-only helper is refused at load, by number and name
+for e in interp jit; do
+	out=$("$bin" run build/xdp/uses_printk.o --engine "$e" --mem "$(pkt tcp_ssh)" 2>&1); rc=$?
+	if [ $rc -eq 3 ] && grep -q "calls helper 6 (bpf_trace_printk), which is kernel-only" <<<"$out"; then ok
+	else bad "uses_printk.o on $e: want the kernel-only refusal, got $rc: $out"; fi
+done
 if [ $kernel_ok -eq 1 ]; then
 	out=$("$bin" run build/xdp/filter.o --type mem --engine kernel --mem "$(pkt tcp_ssh)" 2>&1)
 	grep -q "runs XDP programs only" <<<"$out" && ok || bad "kernel engine with --type mem: $out"

@@ -109,3 +109,88 @@ Test(umaps, kernel_run_matches_interpreter)
 	sbpf_maps__free(user);
 	sbpf_maps__free(kern);
 }
+
+/* Runs @insns as XDP on the interpreter (with an empty map set: the
+ * runtime helpers) and in the kernel on the same 64-byte packet; returns
+ * the interpreter's r0 after checking that the kernel's is the same. */
+static uint64_t both(const struct sbpf_insn *insns, size_t n)
+{
+	struct sbpf_maps *m = sbpf_maps__new();
+	uint8_t pkt[64], kpkt[64];
+	for (int i = 0; i < 64; i++)
+		pkt[i] = kpkt[i] = (uint8_t)(i * 7 + 1);
+	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = SBPF_PROG_XDP, .maps = m };
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, &verr);
+	cr_assert_not_null(vm, "%s", verr.rule);
+	uint64_t r0 = 0;
+	struct sbpf_run_error err = { 0 };
+	cr_assert_eq(sbpf_vm__run(vm, pkt, sizeof(pkt), &r0, &err), 0, "%s", err.reason);
+	char log[8192] = "";
+	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_XDP, .name = "umaps_helper",
+				      .log_buf = log, .log_size = sizeof(log) };
+	struct sbpf_ktest_opts to = { .sz = sizeof(to), .data_in = kpkt, .data_len = sizeof(kpkt) };
+	struct sbpf_ktest_result res = { 0 };
+	cr_assert_eq(sbpf_kernel_run_xdp(insns, n, &lo, &to, &res), 0, "kernel: %s", log);
+	cr_assert_eq(res.retval, (uint32_t)r0, "kernel r0 %u, interpreter %llu", res.retval, (unsigned long long)r0);
+	sbpf_vm__free(vm);
+	sbpf_maps__free(m);
+	return r0;
+}
+
+Test(umaps, csum_diff_matches_kernel)
+{
+	need_kernel();
+	const struct sbpf_insn p[] = {
+		{ .code = 0x18, .dst_reg = 1, .imm = 0x11223344 }, { .imm = 0x55667788 },
+		{ .code = 0x7b, .dst_reg = 10, .src_reg = 1, .off = -16 },
+		{ .code = 0x18, .dst_reg = 1, .imm = (int32_t)0x99aabbcc }, { .imm = (int32_t)0xddeeff00 },
+		{ .code = 0x7b, .dst_reg = 10, .src_reg = 1, .off = -8 },
+		{ .code = 0xbf, .dst_reg = 1, .src_reg = 10 }, { .code = 0x07, .dst_reg = 1, .imm = -16 },
+		{ .code = 0xb7, .dst_reg = 2, .imm = 8 },
+		{ .code = 0xbf, .dst_reg = 3, .src_reg = 10 }, { .code = 0x07, .dst_reg = 3, .imm = -8 },
+		{ .code = 0xb7, .dst_reg = 4, .imm = 8 },
+		{ .code = 0xb7, .dst_reg = 5, .imm = 0x1234 },
+		{ .code = 0x85, .imm = 28 },
+		{ .code = 0x95 },
+	};
+	uint64_t r0 = both(p, sizeof(p) / sizeof(p[0]));
+	cr_assert_neq(r0, 0);
+}
+
+Test(umaps, redirect_and_adjust_tail_match_kernel)
+{
+	need_kernel();
+	const struct sbpf_insn redir[] = {
+		{ .code = 0xb7, .dst_reg = 1, .imm = 1 }, { .code = 0xb7, .dst_reg = 2, .imm = 0 },
+		{ .code = 0x85, .imm = 23 }, { .code = 0x95 },
+	};
+	cr_assert_eq(both(redir, 4), 4); /* XDP_REDIRECT */
+	const struct sbpf_insn tail[] = {
+		{ .code = 0xbf, .dst_reg = 6, .src_reg = 1 },
+		{ .code = 0xb7, .dst_reg = 2, .imm = -4 },
+		{ .code = 0x85, .imm = 65 },                       /* xdp_adjust_tail(ctx, -4) */
+		{ .code = 0x61, .dst_reg = 2, .src_reg = 6, .off = 4 }, /* data_end */
+		{ .code = 0x61, .dst_reg = 3, .src_reg = 6, .off = 0 }, /* data */
+		{ .code = 0xbf, .dst_reg = 0, .src_reg = 2 },
+		{ .code = 0x1f, .dst_reg = 0, .src_reg = 3 },      /* r0 = data_end - data */
+		{ .code = 0x95 },
+	};
+	cr_assert_eq(both(tail, 8), 60);
+}
+
+Test(umaps, prandom_is_seeded)
+{
+	const struct sbpf_insn p[] = { { .code = 0x85, .imm = 7 }, { .code = 0x95 } };
+	uint64_t r[2];
+	for (int i = 0; i < 2; i++) {
+		struct sbpf_maps *m = sbpf_maps__new();
+		sbpf_maps__set_seed(m, 42);
+		struct sbpf_vm_opts vo = { .sz = sizeof(vo), .maps = m };
+		struct sbpf_vm *vm = sbpf_vm__new(p, 2, &vo, NULL);
+		cr_assert_eq(sbpf_vm__run(vm, NULL, 0, &r[i], NULL), 0);
+		sbpf_vm__free(vm);
+		sbpf_maps__free(m);
+	}
+	cr_assert_eq(r[0], r[1]);
+}

@@ -605,6 +605,9 @@ static const uint8_t *ring_walk(const struct sbpf_map *p, size_t i, uint32_t *le
 		uint32_t hdr;
 		memcpy(&hdr, p->values + pos, 4);
 		uint32_t sz = hdr & ~(RB_BUSY | RB_DISCARD);
+		/* the ring is program memory: a header it overwrote may lie */
+		if (sz > p->rb_pos - pos - RB_HDR)
+			break;
 		if (!(hdr & (RB_BUSY | RB_DISCARD))) {
 			if (k == i) {
 				*len = sz;

@@ -202,3 +202,23 @@ Test(maps, helper_refuses_a_key_outside_program_memory)
 	sbpf_vm__free(vm);
 	sbpf_maps__free(s);
 }
+
+Test(maps, ringbuf_header_overwritten_by_the_program_is_bounded)
+{
+	struct sbpf_maps *s = sbpf_maps__new();
+	char why[200] = "";
+	struct sbpf_map_def d = { .name = "r", .type = SBPF_MAP_RINGBUF, .max_entries = 4096 };
+	cr_assert_eq(sbpf_maps__add(s, &d, why, sizeof(why)), 0);
+	struct sbpf_map *m = sbpf_maps__get(s, 0);
+	cr_assert_eq(sbpf_map__ringbuf_push(m, "abcd", 4), 0);
+	void *base;
+	size_t len;
+	cr_assert_eq(sbpf_map__region(m, &base, &len), 0);
+	uint32_t lie = 0x3fffffff; /* a program wrote the record header: a huge length */
+	memcpy(base, &lie, 4);
+	cr_assert_eq(sbpf_map__ringbuf_count(m), 0);
+	char *out = sbpf_maps__dump_json(s); /* must not read past the ring */
+	cr_assert_not_null(out);
+	free(out);
+	sbpf_maps__free(s);
+}

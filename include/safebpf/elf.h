@@ -92,7 +92,9 @@ struct sbpf_elf_map {
  *   lddw dst, src=BPF_PSEUDO_MAP_FD (1), imm=K          map K of *@maps
  *   lddw dst, src=BPF_PSEUDO_MAP_VALUE (2), imm=K, off  byte OFF of its value
  * (safebpf/maps.h resolves them in user space, safebpf/kernel.h to kernel
- * maps). */
+ * maps). Objects with a legacy "maps" section (struct bpf_map_def), which
+ * libbpf refuses, are read without libbpf: one program per section, whose
+ * relocations must all be map references. */
 int sbpf_elf__prog_insns_maps(struct sbpf_elf *obj, size_t i, struct sbpf_insn **out,
 			      size_t *n, uint8_t **rodata, size_t *rodata_len,
 			      struct sbpf_elf_map **maps, size_t *nmaps, struct sbpf_elf_error *err);

@@ -136,10 +136,51 @@ static struct bpf_object *open_object(const char *path, struct sbpf_elf_error *e
 	return bo;
 }
 
+/* Listing of an object with a legacy "maps" section (legacy.c). */
+static struct sbpf_elf *open_legacy(const char *path, struct sbpf_elf_error *err)
+{
+	struct elf_blob b = { 0 };
+	uint32_t count = 0;
+	struct sbpf_elf *obj = NULL;
+	if (elf_legacy_list(path, &b, &count) || !count) {
+		elf_blob_free(&b);
+		errno = ENOENT;
+		return NULL; /* keep libbpf's reason in @err */
+	}
+	size_t pos = 0;
+	obj = calloc(1, sizeof(*obj));
+	if (!obj || !(obj->path = strdup(path)) || !(obj->progs = calloc(count, sizeof(*obj->progs))))
+		goto nomem;
+	for (uint32_t i = 0; i < count; i++) {
+		const char *name, *sec;
+		uint32_t xdp = 0;
+		elf_blob_get_str(&b, &pos, &name);
+		elf_blob_get_str(&b, &pos, &sec);
+		elf_blob_get_u32(&b, &pos, &xdp);
+		struct prog_entry *e = &obj->progs[obj->nprogs++];
+		e->name = strdup(name);
+		e->section = strdup(sec);
+		e->is_xdp = (int)xdp;
+		if (!e->name || !e->section)
+			goto nomem;
+	}
+	elf_blob_free(&b);
+	err->msg[0] = '\0';
+	return obj;
+nomem:
+	elf_blob_free(&b);
+	sbpf_elf__close(obj);
+	fail(err, 0, "out of memory");
+	errno = ENOMEM;
+	return NULL;
+}
+
 /* In-process listing (runs in the child). */
 static struct sbpf_elf *open_inproc(const char *path, struct sbpf_elf_error *err)
 {
 	struct bpf_object *bo = open_object(path, err);
+	if (!bo && elf_legacy_detect(path))
+		return open_legacy(path, err);
 	if (!bo)
 		return NULL;
 	struct sbpf_elf *obj = calloc(1, sizeof(*obj));
@@ -513,6 +554,21 @@ static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out
 	if (idx >= obj->nprogs)
 		return fail(err, -ENOENT, "no program #%zu in %s", idx, obj->path);
 	const struct prog_entry *want = &obj->progs[idx];
+	if (elf_legacy_detect(obj->path)) {
+		struct bpf_object *lbo = open_object(obj->path, NULL);
+		if (!lbo) { /* libbpf refuses it: read it ourselves */
+			if (!maps)
+				return fail(err, -EOPNOTSUPP, "program '%s' references maps of a legacy \"maps\" "
+					    "section: map references are not supported for user-space runs yet",
+					    want->name);
+			if (rodata) {
+				*rodata = NULL;
+				*rodata_len = 0;
+			}
+			return elf_legacy_insns(obj->path, want->section, out, n, maps, err->msg, sizeof(err->msg));
+		}
+		bpf_object__close(lbo);
+	}
 	long core = core_relos_for(obj->path, want->section);
 	if (core > 0)
 		return fail(err, -EOPNOTSUPP, "program '%s' needs %ld BTF CO-RE relocation%s (BPF_CORE_READ, "

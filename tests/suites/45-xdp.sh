@@ -81,6 +81,12 @@ echo '{"uses_map.data": {"entries": [{"key": "00000000", "value": "02000000"}]}}
 out=$("$bin" run build/xdp/uses_map.o --prog xdp_global --maps-in "/tmp/sbpf-45-$$.json" --mem "$(pkt tcp_ssh)" 2>&1)
 [ "$(r0_of "$out")" = "0x1" ] && ok || bad "uses_map.o xdp_global with limit = 2: want XDP_DROP: $out"
 rm -f "/tmp/sbpf-45-$$.json"
+# a legacy "maps" section (libbpf 1.0+ refuses it; src/elf/legacy.c reads it)
+for e in ${engines/llvm/}; do
+	out=$("$bin" run build/xdp/legacy_maps.o --engine "$e" --repeat 2 --mem "$(pkt tcp_ssh)" --maps-out - 2>&1)
+	grep -q '{"key": "01000000", "value": "0600000000000000"}' <<<"$out" && ok \
+		|| bad "legacy_maps.o on $e: want hits[1] = 6: $out"
+done
 # a kernel-only helper is refused at load, by number and name
 for e in interp jit; do
 	out=$("$bin" run build/xdp/uses_printk.o --engine "$e" --mem "$(pkt tcp_ssh)" 2>&1); rc=$?

@@ -38,6 +38,8 @@ struct sbpf_jit {
 	int passes;                           /* passes the compile needed */
 	uint8_t *rodata;                      /* copy of the read-only data (a read-only extra region), or NULL */
 	size_t rodata_len;                    /* its bytes */
+	struct sbpf_maps *maps;               /* the runtime's maps (opts.maps), or NULL */
+	int nmapregs;                         /* maps with a value block (extra regions after rodata) */
 	struct sbpf_kops_site *kops;          /* Kops sites (checked copy of opts.kops), or NULL */
 	size_t nkops;                         /* their count */
 	int kops_mutant;                      /* deliberately wrong emits (tests only) */
@@ -49,7 +51,7 @@ struct sbpf_jit {
  * its read-only data. */
 static int extra_regions(const struct sbpf_jit *jit)
 {
-	return jit_extra_regions(jit->type) + (jit->rodata ? 1 : 0);
+	return jit_extra_regions(jit->type) + (jit->rodata ? 1 : 0) + jit->nmapregs;
 }
 
 /* ---- code buffer ---- */
@@ -232,6 +234,26 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		memcpy(jit->rodata, o.rodata, o.rodata_len);
 		jit->rodata_len = o.rodata_len;
 		sbpf_rodata_resolve(jit->insns, n, jit->rodata, o.rodata_len);
+	}
+	/* Maps: references resolved to the runtime's maps, one extra region
+	 * per value block. */
+	if (o.maps) {
+		char why[160];
+		jit->maps = o.maps;
+		for (size_t k = 0; k < sbpf_maps__count(o.maps); k++) {
+			void *base;
+			size_t blen;
+			jit->nmapregs += !sbpf_map__region(sbpf_maps__get(o.maps, k), &base, &blen);
+		}
+		if (sbpf_maps__resolve(o.maps, jit->insns, n, why, sizeof(why)) < 0) {
+			if (err) {
+				err->index = 0;
+				snprintf(err->rule, sizeof(err->rule), "%s", why);
+			}
+			sbpf_jit__free(jit);
+			errno = EINVAL;
+			return NULL;
+		}
 	}
 	jit->n = n;
 	jit->type = o.type;
@@ -707,6 +729,31 @@ static inline void region_counts(const void *base, size_t len, uint64_t cnt[4])
 	cnt[3] = base && len >= 8 ? len - 7 : 0;
 }
 
+/* What rt_check() looks at: the run's block and regions. */
+struct rt_check {
+	const struct jit_rt *rt;         /* stk_lo/fp0 are current while the program runs */
+	const struct jit_region *regs;   /* the run's regions */
+	size_t nregs;                    /* their count */
+};
+
+/* sbpf_rt_env.check for checked code: [addr, addr+len) lies in the eBPF
+ * stack area in use (from the lowest frame the image reserved up to the
+ * outer frame's top) or in one region allowing the access. */
+static int rt_check(void *arg, uint64_t addr, uint64_t len, int write)
+{
+	const struct rt_check *c = arg;
+	if (c->rt->fp0 && addr >= c->rt->stk_lo && addr < c->rt->fp0 && len <= c->rt->fp0 - addr)
+		return 0;
+	for (size_t k = 0; k < c->nregs; k++) {
+		const struct jit_region *g = &c->regs[k];
+		uint64_t lo = (uint64_t)(uintptr_t)g->base;
+		if (!g->base || (write && !g->writable) || addr < lo || addr - lo >= g->len || len > g->len - (addr - lo))
+			continue;
+		return 0;
+	}
+	return -1;
+}
+
 /* Per-run cost matters here (an empty XDP program is a few ns of code):
  * the run-time block is filled field by field, only the extra regions the
  * image looks at (extra_regions()), and never cleared as a whole - a
@@ -731,9 +778,10 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 		}
 		return -EOPNOTSUPP;
 	}
-	/* The read-only data is the last extra region. */
+	/* After the program type's regions: the read-only data, then the
+	 * value block of each map. */
 	struct jit_region all[1 + JIT_MAX_EXTRA];
-	if (jit->rodata) {
+	if (jit->rodata || jit->nmapregs) {
 		struct jit_region none = { NULL, 0, true, "mem" };
 		for (size_t k = 0; k < nregs; k++)
 			all[k] = regs[k];
@@ -741,7 +789,15 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 			all[nregs++] = none;
 		while (nregs < 1 + (size_t)jit_extra_regions(jit->type))
 			all[nregs++] = (struct jit_region){ NULL, 0, false, "none" };
-		all[nregs++] = (struct jit_region){ jit->rodata, jit->rodata_len, false, "rodata" };
+		if (jit->rodata)
+			all[nregs++] = (struct jit_region){ jit->rodata, jit->rodata_len, false, "rodata" };
+		for (size_t k = 0; jit->maps && k < sbpf_maps__count(jit->maps); k++) {
+			struct sbpf_map *m = sbpf_maps__get(jit->maps, k);
+			void *base;
+			size_t blen;
+			if (!sbpf_map__region(m, &base, &blen) && nregs < 1 + JIT_MAX_EXTRA)
+				all[nregs++] = (struct jit_region){ base, blen, true, sbpf_map__name(m) };
+		}
 		regs = all;
 	}
 	struct jit_rt rt; /* every field the image reads is set below */
@@ -756,6 +812,8 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	rt.budget = jit->loop_budget;
 	rt.err_code = rt.err_addr = rt.err_fp = 0;
 	size_t nextra = (size_t)extra_regions(jit);
+	if (nregs > 1 && nregs - 1 > nextra)
+		nextra = nregs - 1;
 	for (size_t k = 0; k < nextra; k++) {
 		struct jit_rt_region *x = &rt.extra[k];
 		const struct jit_region *g = k + 1 < nregs ? &regs[k + 1] : NULL;
@@ -765,7 +823,21 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 			x->wcnt[i] = g && g->writable ? x->rcnt[i] : 0;
 	}
 	jit_entry_fn entry = (jit_entry_fn)jit->image;
-	uint64_t ret = entry(r1, r2, &rt);
+	uint64_t ret;
+	if (jit->maps) {
+		struct rt_check chk = { &rt, regs, nregs };
+		struct sbpf_rt_env env = { .maps = jit->maps, .check = jit->checked ? rt_check : NULL,
+					   .check_arg = &chk };
+		if (jit->type == SBPF_PROG_XDP && nregs && regs[0].base) {
+			env.pkt_start = (uint64_t)(uintptr_t)regs[0].base;
+			env.pkt_end = env.pkt_start + regs[0].len;
+		}
+		struct sbpf_rt_env *prev = sbpf_rt__enter(&env);
+		ret = entry(r1, r2, &rt);
+		sbpf_rt__leave(prev);
+	} else {
+		ret = entry(r1, r2, &rt);
+	}
 	if (__builtin_expect(rt.err_code != 0, 0))
 		return describe_error_regions(jit, &rt, regs, nregs, err);
 	if (r0)
@@ -787,15 +859,16 @@ static int run_xdp(struct sbpf_jit *jit, void *mem, size_t len, uint64_t *r0,
 		.data = (uint64_t)(uintptr_t)mem, .data_end = (uint64_t)(uintptr_t)mem + len,
 		.data_meta = (uint64_t)(uintptr_t)mem, .ingress_ifindex = 1,
 	}; /* as sbpf_xdp_ctx__init(), inlined: this is the per-run path */
-	if (jit->rodata || !jit->target->native) {
+	if (jit->rodata || jit->maps || jit->nmapregs || !jit->target->native) {
 		struct jit_region regs[2] = {
 			{ mem, len, true, "packet" },
 			{ &ctx, sizeof(ctx), false, "ctx" },
 		};
 		return jit_run_regions(jit, (uint64_t)(uintptr_t)&ctx, 0, regs, 2, r0, err);
 	}
-	/* jit_run_regions() for exactly these two regions, without the
-	 * generic region shuffling (an empty program runs in a few ns).
+	/* jit_run_regions() for exactly these two regions and no maps or
+	 * read-only data, without the generic region shuffling (an empty
+	 * program runs in a few ns).
 	 * Unchecked code never reads the block (its prologue does not even
 	 * load it), so only err_code is set for it. */
 	struct jit_rt rt;

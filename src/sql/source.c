@@ -169,6 +169,17 @@ static uint32_t ringbuf_size(size_t want)
 }
 
 /* Maps of kernel plans: counters live in lost_fd (SQL_KCNT__COUNT entries). */
+/* A new (empty) group map of the kernel plan. Groups are added rarely
+ * (once per window): allocate them then rather than preallocating every
+ * entry on every CPU. fd or -errno. */
+static int group_map(const struct sql_source *s)
+{
+	struct sbpf_kmap_opts go = { .sz = sizeof(go), .type = SBPF_KMAP_PERCPU_HASH, .name = "sbpf_groups",
+				     .key_size = s->agg.key_size, .value_size = s->agg.value_size,
+				     .max_entries = s->agg.max_groups, .map_flags = 1 /* BPF_F_NO_PREALLOC */ };
+	return sbpf_kmap_create(&go);
+}
+
 static int create_kernel_maps(struct sql_source *s)
 {
 	s->counters_fd = s->lost_fd;
@@ -180,13 +191,8 @@ static int create_kernel_maps(struct sql_source *s)
 			return s->pair_fd;
 	}
 	if (s->k->kagg) {
-		/* Groups are added rarely (once per window): allocate them then
-		 * rather than preallocating every entry on every CPU. */
-		struct sbpf_kmap_opts go = { .sz = sizeof(go), .type = SBPF_KMAP_PERCPU_HASH, .name = "sbpf_groups",
-					     .key_size = s->agg.key_size, .value_size = s->agg.value_size,
-					     .max_entries = s->agg.max_groups, .map_flags = 1 /* BPF_F_NO_PREALLOC */ };
 		for (int i = 0; i < 3; i++)
-			if ((s->inner_fd[i] = sbpf_kmap_create(&go)) < 0)
+			if ((s->inner_fd[i] = group_map(s)) < 0)
 				return s->inner_fd[i];
 		/* One slot per epoch; the spare replaces the slot of the epoch
 		 * being cut (the update waits for programs still using it). */
@@ -777,8 +783,16 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 	if (rows < 0 && rows != -ETIMEDOUT && rows != -ECANCELED)
 		return rows; /* (stopped by the query: the counters are read all the same) */
 	if (s->k && s->k->kagg) {
-		/* The old epoch's groups: in the spare map since the flip. */
-		int n = sql_kagg_read(&s->agg, s->k->q, s->inner_fd[s->spare], gfn, gctx);
+		/* The old epoch's groups: in the spare map since the flip. It
+		 * is read, then replaced by a new map (deleting many groups one
+		 * by one costs more than the reading); or, when no new map can
+		 * be made, emptied as it is read. */
+		int fresh = group_map(s);
+		int n = sql_kagg_read(&s->agg, s->k->q, s->inner_fd[s->spare], fresh < 0, gfn, gctx);
+		if (fresh >= 0) {
+			close(s->inner_fd[s->spare]);
+			s->inner_fd[s->spare] = fresh;
+		}
 		if (n < 0)
 			return n;
 	}
@@ -804,6 +818,7 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 	a->filtered = c[SQL_KCNT_FILTERED + u];
 	a->lost = c[SQL_KCNT_LOST + u] + c[SQL_KCNT_AGG_FULL] + dm + (dropped - s->dropped0) +
 		  (s->abandoned - abandoned0);
+	a->groupfull = c[SQL_KCNT_AGG_FULL];
 	a->unpaired = c[SQL_KCNT_UNPAIRED] + (s->unpaired - s->unpaired0);
 	a->krows = c[SQL_KCNT_ROWS];
 	a->open_fired = u ? c[SQL_KCNT_FIRED] : 0;

@@ -114,6 +114,16 @@ static int on_record(void *ctx, const void *data, size_t len)
 		s->ndeferred = need;
 		return 0;
 	}
+	uint32_t id;
+	if (s->pair && len == 16 && (memcpy(&id, data, 4), id == SQL_REC_THREAD_EXIT)) {
+		/* A thread exited: its opening event will never close, and a
+		 * later thread with its id must not take it (its first event
+		 * is the return of the clone that made it). */
+		uint64_t key[2] = { 0, 0 };
+		memcpy(&key[0], (const uint8_t *)data + 8, 8);
+		sql_pair_take(s->pair, key, s->rp.nkeys * sizeof(uint64_t), NULL);
+		return 0;
+	}
 	int probe = sql_recplan_probe(&s->rp, data, len);
 	if (probe < 0) {
 		s->dropped++;
@@ -336,18 +346,25 @@ static int load_probe(struct sql_source *s, size_t p, char *err, size_t errsz)
 	return 0;
 }
 
-/* A kernel pairing map keyed by thread id loses its dead threads' entries
- * at their exit (sql_kprog_exit_hook). Best effort: without the hook (a
- * kernel without sched_process_exit), such entries are evicted as before
- * (counted), and the run goes on. */
+/* A pairing keyed by thread id loses its dead threads' entries at their
+ * exit: a kernel pairing map by a program that deletes them
+ * (sql_kprog_exit_hook), the user-space pairing by thread-exit records in
+ * the table's ring buffer (sql_kprog_exit_forward, on_record). Best effort:
+ * without the hook (a kernel without sched_process_exit), such entries are
+ * evicted as before (counted), and the run goes on. */
 static void attach_exit_hook(struct sql_source *s)
 {
-	if (!s->k || !s->k->kpair || !s->t->pair || !s->t->pair->thread_key || s->pair_fd < 0)
+	if (!s->t->pair || !s->t->pair->thread_key)
 		return;
 	struct sbpf_insn *insns = NULL;
 	size_t n = 0;
-	if (sql_kprog_exit_hook(s->pair_fd, &insns, &n))
+	if (s->k && s->k->kpair) {
+		if (s->pair_fd < 0 || sql_kprog_exit_hook(s->pair_fd, &insns, &n))
+			return;
+	} else if (!s->pair || s->epoch_fd < 0 || sql_kprog_exit_forward(s->rb_fd, s->epoch_fd, &insns, &n)) {
+		/* (user-space pairing: the exits come in the table's stream, on_record) */
 		return;
+	}
 	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = "sbpf_pair_exit" };
 	int fd = sbpf_kernel_load(insns, n, &lo);
 	free(insns);

@@ -489,6 +489,15 @@ void sql_source_info(const struct sql_source *s, struct sql_source_info *info);
  * of dead threads neither fill the map nor pair with a later thread that
  * reuses the id. Fills *@out (malloc'd) and *@n; 0 or -errno. */
 int sql_kprog_exit_hook(int pair_fd, struct sbpf_insn **out, size_t *n);
+/* Header id of a thread-exit record (no tracepoint has it): 16 bytes, the
+ * header (id, size 16 | epoch bit) then the u64 id of the exiting thread. */
+#define SQL_REC_THREAD_EXIT 0xffffffffu
+/* The same for a user-space pairing keyed by thread id (the MVSF plan, and
+ * kernel plans that pair in user space): a sched/sched_process_exit program
+ * that submits a thread-exit record to ring buffer @ringbuf_fd, with the
+ * epoch bit of epoch map @epoch_fd, so that user space drops the exiting
+ * thread's entry in stream order (sql_source). 0 or -errno. */
+int sql_kprog_exit_forward(int ringbuf_fd, int epoch_fd, struct sbpf_insn **out, size_t *n);
 
 /* The run's output stream guarded against a reader that does not read
  * (output.c): returns a stream writing to @orig's descriptor that waits in

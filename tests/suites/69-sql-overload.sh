@@ -42,7 +42,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 WL=build/e2e/workload
 STOP_BOUND_MS=${STOP_BOUND_MS:-2000}
 pass=0 fail=0 skip=0
-NCHECKS=25
+NCHECKS=27
 tmp=$(mktemp -d)
 storm=
 cleanup() {
@@ -214,6 +214,22 @@ check "fork-heavy (kernel pairing): nothing evicted ($(grep -o '[0-9]* lost, [0-
 	"grep -q '^safebpf: [0-9]* events, [0-9]* lost, 0 evicted' '$tmp/err' && balanced"
 check "fork-heavy (kernel pairing): no call paired with a dead thread's exit_group" \
 	"! grep -q '^231,' '$tmp/fork.csv'"
+
+# ---- pid reuse under the user-space pairing (the MVSF plan) ---------------
+# 200 rounds of: a child that exits at once (its exit_group entry stays
+# open), then a child given the same pid (ns_last_pid), whose first event
+# is the return of the clone that made it. The user-space pairing drops a
+# thread's entry when the thread exits (a thread-exit record in the
+# stream), so that return is unpaired; before, it took the dead child's
+# exit_group entry (one '231' row per reused pid).
+"$SB" query --plan mvsf -f csv -c "$WL --reuse-pid 200" "$FQ" >"$tmp/reuse.csv" 2>"$tmp/reuse.err"
+rc=$?
+reused=$(sed -n 's/^workload: reuse-pid: \([0-9]*\) of 200$/\1/p' "$tmp/reuse.err")
+rrows=$(grep -E '^(56|110|231),' "$tmp/reuse.csv" | tr '\n' ' ')
+check "pid reuse (MVSF pairing): no call paired with a dead thread's exit_group (${reused:-?} of 200 pids reused; $rrows)" \
+	"[ $rc -eq 0 ] && [ '${reused:-0}' -gt 0 ] && ! grep -q '^231,' '$tmp/reuse.csv'"
+check "pid reuse (MVSF pairing): exactly the 400 forks and 200 getppid calls, nothing evicted ($(grep -o '[0-9]* lost, [0-9]* evicted' "$tmp/reuse.err"))" \
+	"grep -q '^56,400\$' '$tmp/reuse.csv' && grep -q '^110,200\$' '$tmp/reuse.csv' && grep -q '^safebpf: [0-9]* events, 0 lost, 0 evicted' '$tmp/reuse.err' && balanced_file '$tmp/reuse.err'"
 
 # ---- item 4: GROUP BY a computed key in the kernel --------------------------
 sumcol() { awk -F, 'NR > 1 { s += $NF } END { print s + 0 }' "$1"; }

@@ -32,6 +32,7 @@
 #ifndef SAFEBPF_VM_H
 #define SAFEBPF_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -75,6 +76,8 @@ struct sbpf_vm_opts {
 	uint64_t insn_budget;      /* instructions executed before giving up (0: SBPF_DEFAULT_BUDGET) */
 	const void *rodata;        /* the program's read-only data (copied), or NULL */
 	size_t rodata_len;         /* its bytes */
+	bool stack_escape;         /* the library's own comparison harness: stack addresses
+				      may leave the program (SBPF_VALIDATE_STACK_ESCAPE) */
 };
 
 /* Read-only data. A program addresses byte OFF of its read-only block with

@@ -123,8 +123,9 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 			     struct sbpf_validate_error *err)
 {
 	int rc = sbpf_validate(insns, n, err);
-	if (!rc)
-		rc = sbpf_validate_clobbers(insns, n, err); /* r1-r5 after a call */
+	if (!rc) /* r1-r5 after a call; no host address leaves the program */
+		rc = sbpf_validate_registers(insns, n, OPT(opts, stack_escape, false) ? SBPF_VALIDATE_STACK_ESCAPE : 0,
+					     err);
 	if (rc) {
 		errno = -rc;
 		return NULL;

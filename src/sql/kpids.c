@@ -18,12 +18,13 @@
 #include "sql/sqlInt.h"
 
 #define FORK_TP "sched/sched_process_fork"
+#define EXIT_TP "sched/sched_process_exit"
 #define FREE_TP "sched/sched_process_free"
 #define MAX_PIDS 65536
 
 struct sql_kpids {
 	struct sql_khelper h;     /* hash: u32 tgid -> u8, and the fork program */
-	struct sql_khelper freed; /* the program that forgets a freed task (no map of its own) */
+	struct sql_khelper forget; /* the program that forgets an exited process (no map of its own) */
 };
 
 /* The fork program: if the current tgid is traced, add child_pid. */
@@ -60,22 +61,38 @@ static int fork_program(int map_fd, const struct sql_tp_field *child, struct sbp
 	return rc;
 }
 
-/* The free program: forget pids[pid] of a task whose last reference is
- * gone. A traced process's id must not stay in the set once it can be
- * reused: an unrelated process given the same id would be counted. The
- * task is freed after its last event (and a group leader after its last
- * thread), so nothing of the traced process is filtered out. */
-static int free_program(int map_fd, const struct sql_tp_field *pidf, struct sbpf_insn **out, size_t *n)
+/* The forget program: drop a traced process's id from the set once it can
+ * be reused, or an unrelated process given the same id would be counted.
+ *
+ * Where sched_process_exit says group_dead (the last thread of the process
+ * is exiting; kernels since 6.15), the program runs there, in the exiting
+ * task: after the process's last system call and fault, and before its id
+ * can be released, so a new process can never be given the id first.
+ * Older kernels only have sched_process_free, which comes an RCU grace
+ * period after the id was released: a new process that reuses the id at
+ * once can be added by the fork program and then forgotten. */
+static int forget_program(int map_fd, const struct sql_tp_field *group_dead, const struct sql_tp_field *pidf,
+			  struct sbpf_insn **out, size_t *n)
 {
 	struct sbpf_builder *b = sbpf_builder__new();
 	if (!b)
 		return -ENOMEM;
-	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 2, 1, (int16_t)pidf->offset));      /* r2 = pid */
-	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 2, -4));               /* *(u32 *)(r10 - 4) = r2 */
+	int l_out = sbpf_builder__new_label(b);
+	if (group_dead) {
+		sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_B, 2, 1, (int16_t)group_dead->offset)); /* r2 = group_dead */
+		sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 2, 0, 0), l_out);                 /* threads remain */
+		sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_get_current_pid_tgid));         /* r0 = pid_tgid */
+		sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_RSH, 0, 32));                        /* r0 = tgid */
+		sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, -4));               /* *(u32 *)(r10 - 4) = r0 */
+	} else {
+		sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 2, 1, (int16_t)pidf->offset));      /* r2 = pid */
+		sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 2, -4));               /* *(u32 *)(r10 - 4) = r2 */
+	}
 	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)map_fd); /* r1 = pids */
 	sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));
-	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                        /* r2 = &pid */
-	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_delete_elem));             /* delete pids[pid] */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                        /* r2 = &id */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_delete_elem));             /* delete pids[id] */
+	sbpf_builder__bind(b, l_out);
 	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                                   /* r0 = 0 */
 	sbpf_builder__emit(b, SBPF_EXIT_INSN());                                       /* exit */
 	int rc = sbpf_builder__finish(b, out, n, NULL);
@@ -83,12 +100,22 @@ static int free_program(int map_fd, const struct sql_tp_field *pidf, struct sbpf
 	return rc;
 }
 
-/* Attaches the free program to the pid set of @k. */
-static int forget_freed(struct sql_kpids *k, char *err, size_t errsz)
+/* Attaches the forget program to the pid set of @k: on sched_process_exit
+ * when it has group_dead, else on sched_process_free. */
+static int forget_exited(struct sql_kpids *k, char *err, size_t errsz)
 {
 	struct sql_tp_format fmt;
 	char why[256];
-	int rc = sql_tracefs_load(FREE_TP, &fmt, why, sizeof(why));
+	const char *tp = EXIT_TP;
+	int rc = sql_tracefs_load(tp, &fmt, why, sizeof(why));
+	const struct sql_tp_field *group_dead = rc ? NULL : sql_tp_field(&fmt, "group_dead");
+	if (!group_dead || group_dead->size != 1 || group_dead->offset < 8) {
+		if (!rc)
+			sql_tp_format_free(&fmt);
+		group_dead = NULL;
+		tp = FREE_TP;
+		rc = sql_tracefs_load(tp, &fmt, why, sizeof(why));
+	}
 	if (rc) {
 		snprintf(err, errsz, "cannot forget exited processes: %s", why);
 		return rc;
@@ -96,13 +123,15 @@ static int forget_freed(struct sql_kpids *k, char *err, size_t errsz)
 	const struct sql_tp_field *pidf = sql_tp_field(&fmt, "pid");
 	struct sbpf_insn *insns = NULL;
 	size_t n = 0;
-	rc = !pidf || pidf->size != 4 || pidf->offset < 8 ? -ENOENT : free_program(k->h.map_fd, pidf, &insns, &n);
+	rc = !group_dead && (!pidf || pidf->size != 4 || pidf->offset < 8)
+		     ? -ENOENT
+		     : forget_program(k->h.map_fd, group_dead, pidf, &insns, &n);
 	sql_tp_format_free(&fmt);
 	if (rc) {
-		snprintf(err, errsz, "cannot forget exited processes: %s has no usable pid", FREE_TP);
+		snprintf(err, errsz, "cannot forget exited processes: %s has no usable pid", tp);
 		return rc;
 	}
-	rc = sql_khelper_attach(&k->freed, insns, n, "sbpf_freed", FREE_TP, "the free program", err, errsz);
+	rc = sql_khelper_attach(&k->forget, insns, n, "sbpf_forget", tp, "the forget program", err, errsz);
 	free(insns);
 	return rc;
 }
@@ -114,7 +143,7 @@ struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	k->h.map_fd = k->h.prog_fd = k->freed.map_fd = k->freed.prog_fd = -1;
+	k->h.map_fd = k->h.prog_fd = k->forget.map_fd = k->forget.prog_fd = -1;
 	struct sbpf_kmap_opts mo = { .sz = sizeof(mo), .type = SBPF_KMAP_HASH, .name = "sbpf_pids",
 				     .key_size = 4, .value_size = 1, .max_entries = MAX_PIDS };
 	int rc = k->h.map_fd = sbpf_kmap_create(&mo);
@@ -126,7 +155,7 @@ struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz)
 		snprintf(err, errsz, "cannot create the process map: %s", strerror(-rc));
 		goto fail;
 	}
-	if ((rc = forget_freed(k, err, errsz)))
+	if ((rc = forget_exited(k, err, errsz)))
 		goto fail;
 	if (!follow)
 		return k;
@@ -167,7 +196,7 @@ void sql_kpids_free(struct sql_kpids *k)
 {
 	if (!k)
 		return;
-	sql_khelper_close(&k->freed);
+	sql_khelper_close(&k->forget);
 	sql_khelper_close(&k->h);
 	free(k);
 }

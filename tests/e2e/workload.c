@@ -96,6 +96,7 @@
 #include <fcntl.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <linux/membarrier.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <net/if.h>
@@ -190,6 +191,12 @@ static int do_reuse_pid(void)
 	if (b < 0)
 		return -1;
 	if (b == 0) {
+		/* The first child's task is freed an RCU grace period after its
+		 * pid was: wait for two grace periods (membarrier's global
+		 * command is a synchronize_rcu) so that free comes before this
+		 * call, as it does for any process that lives a little longer. */
+		syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
+		syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0);
 		syscall(SYS_getppid);
 		_exit(0);
 	}

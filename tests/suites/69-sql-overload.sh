@@ -203,7 +203,7 @@ FQ="SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number 
 "$SB" query --plan kernel-max -f csv -c "$WL --fork 20000 --getppid 1000" "$FQ" >"$tmp/fork.csv" 2>"$tmp/err"
 rc=$?
 # Exactly 1000: the 20,000 forks wrap the pid space (pid_max 32768), and a
-# freed process's id leaves the kernel pid set (sched_process_free), so an
+# exited process's id leaves the kernel pid set (sched_process_exit), so an
 # unrelated process reusing it is not counted (it was: 1,395 once). Short
 # only by what was reported lost.
 n110=$(sed -n 's/^110,//p' "$tmp/fork.csv")
@@ -230,6 +230,20 @@ check "pid reuse (MVSF pairing): no call paired with a dead thread's exit_group 
 	"[ $rc -eq 0 ] && [ '${reused:-0}' -gt 0 ] && ! grep -q '^231,' '$tmp/reuse.csv'"
 check "pid reuse (MVSF pairing): exactly the 400 forks and 200 getppid calls, nothing evicted ($(grep -o '[0-9]* lost, [0-9]* evicted' "$tmp/reuse.err"))" \
 	"grep -q '^56,400\$' '$tmp/reuse.csv' && grep -q '^110,200\$' '$tmp/reuse.csv' && grep -q '^safebpf: [0-9]* events, 0 lost, 0 evicted' '$tmp/reuse.err' && balanced_file '$tmp/reuse.err'"
+
+# ---- pid reuse and the kernel pid set -------------------------------------
+# The same 200 reused pids, filtered in the kernel (-c follows children
+# through the pid set). The set forgets a process when its last thread
+# exits (sched_process_exit's group_dead), before its id can be reused; it
+# used to forget it at sched_process_free, an RCU grace period after the id
+# was free again, which could delete the new child's entry (199 of 200
+# calls counted, 0 lost).
+"$SB" query --plan kernel-max -f csv -c "$WL --reuse-pid 200" \
+	"SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 110" >"$tmp/kreuse.csv" 2>"$tmp/kreuse.err"
+rc=$?
+reused=$(sed -n 's/^workload: reuse-pid: \([0-9]*\) of 200$/\1/p' "$tmp/kreuse.err")
+check "pid reuse (kernel pid set): exactly the 200 getppid calls of the reused pids, 0 lost (rc $rc; ${reused:-?} reused; $(tail -n 1 "$tmp/kreuse.csv"))" \
+	"[ $rc -eq 0 ] && [ '${reused:-0}' -gt 0 ] && [ \"\$(tail -n 1 '$tmp/kreuse.csv')\" = 200 ] && grep -q '^safebpf: [0-9]* events, 0 lost' '$tmp/kreuse.err'"
 
 # ---- item 4: GROUP BY a computed key in the kernel --------------------------
 sumcol() { awk -F, 'NR > 1 { s += $NF } END { print s + 0 }' "$1"; }

@@ -995,6 +995,8 @@ static int expand_select(struct binder *b, struct sql_stmt *st)
 				continue;
 			const struct sql_table *t = q->tables[s];
 			for (size_t c = 0; c < t->ncols; c++) {
+				if (sql_column_is_stack(&t->cols[c]))
+					continue; /* stacks are asked for by name */
 				struct sql_expr *e = sql_arena_alloc(b->a, sizeof(*e));
 				if (!e)
 					return nomem(b);

@@ -36,6 +36,13 @@
 	{ "gid", NULL, SQL_T_UINT, "real group id of the current task", NUM(0, "$gid") }, \
 	{ "cgroup", NULL, SQL_T_UINT, "cgroup v2 id of the current task", NUM(0, "$cgroup") }
 
+/* The stacks of the task that runs probe @p: kernel and user return
+ * addresses taken with bpf_get_stack (the innermost SQL_STACK_DEPTH
+ * frames), named in user space (symbolize.c). Not part of SELECT *. */
+#define STACK_COLUMNS(p) \
+	{ "kstack", NULL, SQL_T_STR, "kernel stack of the current task, root first: \"f1;f2;...;leaf\" (/proc/kallsyms names, innermost 64 frames)", { .conv = SQL_CONV_KSTACK, .in = { IN(p, "$kstack") } } }, \
+	{ "ustack", NULL, SQL_T_STR, "user stack of the current task, root first (frame pointers; names from the ELF symbols of the mapped files, innermost 64 frames)", { .conv = SQL_CONV_USTACK, .in = { IN(p, "$ustack"), IN(p, "$pid") } } }
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- system_calls ----------------------------------------------------------- */
@@ -61,6 +68,7 @@ static const struct sql_column syscalls_cols[] = {
 	{ "arg3", NULL, SQL_T_UINT, "fourth argument register", ELEM(0, "args", 3) },
 	{ "arg4", NULL, SQL_T_UINT, "fifth argument register", ELEM(0, "args", 4) },
 	{ "arg5", NULL, SQL_T_UINT, "sixth argument register", ELEM(0, "args", 5) },
+	STACK_COLUMNS(0),
 };
 
 /* ---- scheduler ------------------------------------------------------------------ */
@@ -78,6 +86,7 @@ static const struct sql_column switch_cols[] = {
 	{ "next_comm", NULL, SQL_T_STR, "command name of the task switched in", STR(0, "next_comm", 16) },
 	{ "next_tid", "next_pid", SQL_T_INT, "thread id of the task switched in (0: idle)", NUM(0, "next_pid") },
 	{ "next_prio", NULL, SQL_T_INT, "kernel priority of the task switched in", NUM(0, "next_prio") },
+	STACK_COLUMNS(0),
 };
 
 static const char *const wakeup_tps[] = { "sched/sched_waking", "sched/sched_wakeup", NULL };
@@ -239,6 +248,7 @@ static const struct sql_column fault_cols[] = {
 	CONTEXT_COLUMNS(0),
 	{ "address", NULL, SQL_T_UINT, "faulting virtual address", NUM(0, "address") },
 	{ "ip", NULL, SQL_T_UINT, "instruction pointer of the faulting instruction", NUM(0, "ip") },
+	STACK_COLUMNS(0),
 	{ "error_code", NULL, SQL_T_UINT, "x86 error code bits: 1 protection violation (else not present), 2 write, 4 user, 16 instruction fetch", NUM(0, "error_code") },
 };
 
@@ -558,6 +568,13 @@ const struct sql_table *sql_catalog_find(const char *name)
 }
 
 static const struct sql_column context_cols[] = { CONTEXT_COLUMNS(0) };
+static const struct sql_column stack_cols[] = { STACK_COLUMNS(0) };
+
+const struct sql_column *sql_catalog_stacks(size_t *n)
+{
+	*n = NCOLS(stack_cols);
+	return stack_cols;
+}
 
 const struct sql_column *sql_catalog_context(size_t *n)
 {

@@ -84,8 +84,9 @@ static int column(struct qg *g, int s, enum kind k)
 	int cand[64], n = 0;
 	char why[128];
 	for (size_t c = 0; c < t->ncols && n < 64; c++)
-		if (kind_of(t->cols[c].type) == k && sql_column_available(t, c, why, sizeof(why)))
-			cand[n++] = (int)c;
+		if (kind_of(t->cols[c].type) == k && !sql_column_is_stack(&t->cols[c]) &&
+		    sql_column_available(t, c, why, sizeof(why)))
+			cand[n++] = (int)c; /* stacks: names depend on what is still mapped when decoded */
 	return n ? cand[pick(g, n)] : -1;
 }
 

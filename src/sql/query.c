@@ -753,6 +753,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		}
 	static const enum sql_sink_format fmts[] = {
 		[SBPF_QUERY_TABLE] = SQL_SINK_TABLE, [SBPF_QUERY_CSV] = SQL_SINK_CSV, [SBPF_QUERY_JSON] = SQL_SINK_JSON,
+		[SBPF_QUERY_FOLDED] = SQL_SINK_FOLDED, [SBPF_QUERY_SVG] = SQL_SINK_SVG,
 	};
 	struct runner r = { .q = q, .filter = o.pid > 0, .follow = o.pid > 0 && o.follow_forks, .o = &o,
 			    .deadline = UINT64_MAX };
@@ -760,7 +761,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	struct sql_output *guard = NULL;
 	r.out = sql_output_open(o.out, run_stopping, &r, &guard);
 	r.guard = guard;
-	struct sql_sink *sink = r.out ? sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], r.out, o.log)
+	struct sql_sink *sink = r.out ? sql_sink_new(q, fmts[o.format <= SBPF_QUERY_SVG ? o.format : 0], r.out, o.log)
 				      : NULL;
 	int rc = sink ? 0 : -ENOMEM;
 	if (!rc && o.row) {

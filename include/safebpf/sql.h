@@ -115,6 +115,8 @@ struct sbpf_query_run_opts {
 	int (*row)(void *ctx, const struct sbpf_row *row);
 	/* With @row: called at the end of every window and of the run. */
 	int (*window)(void *ctx, const struct sbpf_window *w);
+	/* cpu_samples: samples per second on each CPU (0: 99). */
+	unsigned sample_hz;
 };
 
 /* Runs @q: opens the event sources (the kernel verifies and attaches their

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	      "                     line; integers beyond 2^53 as strings), folded (flame-graph lines\n"
 	      "                     \"frame;frame;... count\": the columns, the last one the count) or\n"
 	      "                     svg (a flame graph of those lines; default for -o FILE.svg)\n"
+	      "      --freq HZ      cpu_samples: samples per second on each CPU (default 99)\n"
 	      "      --time T       time columns in csv/json: boot (default: nanoseconds since boot)\n"
 	      "                     or wall (RFC 3339 UTC with nanoseconds)\n"
 	      "  -o, --output FILE  write rows to FILE instead of standard output\n"
@@ -328,6 +329,15 @@ int cmd_query(int argc, char **argv)
 				fprintf(stderr, "safebpf: unknown format '%s' (table, csv, json, folded or svg)\n", val);
 				return EXIT_USAGE;
 			}
+			i++;
+		} else if (!strcmp(a, "--freq")) {
+			char *end;
+			long hz = strtol(val, &end, 10);
+			if (*end || hz < 1 || hz > 10000) {
+				fprintf(stderr, "safebpf: bad --freq '%s' (samples per second per CPU, 1..10000)\n", val);
+				return EXIT_USAGE;
+			}
+			ro.sample_hz = (unsigned)hz;
 			i++;
 		} else if (!strcmp(a, "--time")) {
 			if (!strcmp(val, "wall") || !strcmp(val, "boot")) {

@@ -396,6 +396,20 @@ static const struct sql_column oom_cols[] = {
 	{ "oom_score_adj", NULL, SQL_T_INT, "its oom_score_adj (-1000..1000)", NUM(0, "oom_score_adj") },
 };
 
+/* ---- sampling ----------------------------------------------------------------------------- */
+
+/* A software CPU clock (PERF_COUNT_SW_CPU_CLOCK) on every CPU, at the
+ * frequency the run asks for (--freq, default SQL_SAMPLE_HZ). */
+static const char *const sample_tps[] = { SQL_CPU_CLOCK_TP, NULL };
+static const struct sql_probe sample_probes[] = {
+	{ SQL_CPU_CLOCK_TP, "a CPU's software clock ticks (perf event, --freq times a second per CPU), in "
+			    "whatever task the CPU is running" },
+};
+static const struct sql_column sample_cols[] = {
+	CONTEXT_COLUMNS(0),
+	STACK_COLUMNS(0),
+};
+
 /* ---- the catalog ----------------------------------------------------------------------- */
 
 #define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt, at, gap) \
@@ -529,6 +543,15 @@ static const struct sql_table tables[] = {
 		    "retransmissions run in timers and softirqs, in whatever task the CPU was running: a row "
 		    "belongs to no process, and -p/-c only bound the run (filter on addresses and ports instead)",
 		    "retransmissions belong to no process: -p/-c do not filter this table, only bound the run"),
+	EVENT_TABLE("cpu_samples", "profile", "one row per CPU clock sample (--freq per second per CPU, default 99)",
+		    sample_cols, sample_tps, sample_probes,
+		    "A perf-event program (BPF_PROG_TYPE_PERF_EVENT) on a software CPU clock of every CPU, at "
+		    "the frequency of safebpf query --freq (default 99 Hz, off the usual timer rates). A "
+		    "sample of an idle CPU has pid 0 (comm swapper/N) and no user stack. GROUP BY kstack, "
+		    "ustack with COUNT(*) and -f folded or -f svg is a CPU profile.",
+		    "rows belong to the task the CPU was running when its clock fired (pid 0: idle); -p/-c "
+		    "match its pid",
+		    NULL),
 	EVENT_TABLE("oom_kills", NULL, "one row per task the OOM killer picks", oom_cols, oom_tps, oom_probes,
 		    "The context columns describe the task whose allocation failed (in a memory cgroup, a task "
 		    "of that cgroup); target_* the victim, which is then killed with SIGKILL.",

@@ -615,6 +615,7 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 			struct sql_source_opts so;
 			source_opts(p, c, s, mvsf ? mneeded[s] : NULL, &so);
 			so.pidset_fd = sql_kpids_fd(out->kpids);
+			so.sample_hz = req->sample_hz;
 			so.rejected = &rejected;
 			so.reject_why = why;
 			so.reject_whysz = sizeof(why);

@@ -511,7 +511,8 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 	const struct sql_query *q = r->q;
 	/* optimize.c: the cheapest candidate the verifier accepts; a kernel
 	 * plan filters processes itself (pid set), the MVSF plan here. */
-	struct sql_open_req req = { .pid = pid, .follow = r->follow, .pidcol_name = "pid" };
+	struct sql_open_req req = { .pid = pid, .follow = r->follow, .pidcol_name = "pid",
+				    .sample_hz = r->o->sample_hz };
 	int rc = sql_plan_open(&Q->plan, &Q->arena, &req, &r->opened, err, errsz);
 	if (rc)
 		return rc;

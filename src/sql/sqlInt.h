@@ -220,6 +220,21 @@ struct sql_tp_format {
 	size_t nfields;              /* entries in fields */
 };
 
+/* Event sources that are not tracepoints are probes with reserved names
+ * and built-in formats (sql_tracefs_load gives them): "perf/cpu_clock" (a
+ * sampling perf event; no fields), and "uprobe/PATH:FUNC",
+ * "uretprobe/PATH:FUNC" (a user function's entry and return; fields are
+ * the argument and return registers of struct pt_regs). */
+enum sql_probe_kind {
+	SQL_PROBE_TRACEPOINT,  /* tracefs events/<sys>/<name> */
+	SQL_PROBE_CPU_CLOCK,   /* "perf/cpu_clock": PERF_COUNT_SW_CPU_CLOCK samples */
+	SQL_PROBE_UPROBE,      /* "uprobe/PATH:FUNC" */
+	SQL_PROBE_URETPROBE,   /* "uretprobe/PATH:FUNC" */
+};
+enum sql_probe_kind sql_probe_kind(const char *tp);
+#define SQL_CPU_CLOCK_TP "perf/cpu_clock"
+#define SQL_SAMPLE_HZ 99       /* default sampling frequency of cpu_samples */
+
 /* Parses the text of an events/<sys>/<name>/format file. Returns 0, or
  * -EINVAL with the line and reason in @err. */
 int sql_tracefs_parse(const char *text, struct sql_tp_format *fmt, char *err, size_t errsz);
@@ -440,6 +455,8 @@ struct sql_source_opts {
 	bool include_self;         /* also record this process's own events (off by default:
 				      polling makes system calls that would feed back) */
 	bool load_only;            /* load (the verifier judges) but do not attach: no rows */
+	unsigned sample_hz;        /* sampling tables (cpu_samples): samples per second per CPU
+				      (0: SQL_SAMPLE_HZ) */
 	/* Kernel-side operators chosen by the optimizer (optimize.c): filters,
 	 * projection, pairing, aggregation, batched output. NULL: the minimum
 	 * verifier-safe functions only. */
@@ -1488,6 +1505,7 @@ struct sql_open_req {
 	int pid;                       /* pid filter (0: none) */
 	bool follow;                   /* with pid: descendants too */
 	const char *pidcol_name;       /* column user space filters by ("pid") */
+	unsigned sample_hz;            /* sampling tables: samples per second per CPU (0: default) */
 };
 struct sql_opened {
 	struct sql_source *src[2];     /* per side */

@@ -9,7 +9,7 @@
  *                the events while this process and its memory map still
  *                exist, so user stacks can be named)
  * --calls N      sbpf_stack_outer -> sbpf_stack_mid -> sbpf_stack_leaf, which
- *                makes one getppid system call itself (inline syscall
+ *                makes one sched_getscheduler(0) system call itself (inline syscall
  *                instruction, so the leaf is the innermost user frame), N times
  * --spin N       sbpf_spin_outer -> sbpf_spin_leaf: N million iterations of
  *                arithmetic in user space (CPU time for cpu_samples)
@@ -38,9 +38,10 @@ NOINLINE long sbpf_stack_after(long v)
 NOINLINE long sbpf_stack_leaf(void)
 {
 	long ret;
-	/* getppid (110 on x86-64) issued here, not in libc (which keeps no frame pointer);
-	 * the call after it makes this a non-leaf function, which keeps its frame */
-	__asm__ volatile("syscall" : "=a"(ret) : "a"(110L) : "rcx", "r11", "memory");
+	/* sched_getscheduler(0) (145 on x86-64; rarely called by anything else) issued
+	 * here, not in libc (which keeps no frame pointer); the call after it makes
+	 * this a non-leaf function, which keeps its frame */
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(145L), "D"(0L) : "rcx", "r11", "memory");
 	return sbpf_stack_after(ret) + 1;
 }
 
@@ -60,7 +61,8 @@ NOINLINE long sbpf_stack_outer(void)
 
 NOINLINE unsigned long sbpf_spin_leaf(unsigned long n)
 {
-	unsigned long x = n;
+	/* a call first: the frame is set up before the loop, not shrink-wrapped after it */
+	unsigned long x = (unsigned long)sbpf_stack_after((long)n);
 	for (unsigned long i = 0; i < n; i++) {
 		x = x * 6364136223846793005ul + 1442695040888963407ul;
 		__asm__ volatile("" : "+r"(x));

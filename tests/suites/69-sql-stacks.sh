@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# 69-sql-stacks.sh - stacks and sampling: kstack/ustack columns name the
+# functions of a test program (build/e2e/stackprog, frame pointers kept)
+# and of the kernel with exact counts; -f folded and -f svg; cpu_samples at
+# a chosen frequency finds the program's spinning function; GROUP BY a
+# stack never aggregates in the kernel. The program waits on a pipe before
+# and after its work, so the tracer reads its events while its memory map
+# still exists (user stacks are named from /proc/PID/maps). The program's
+# system call is sched_getscheduler (145), which nothing else here makes
+# in bulk. About 10 s.
+set -u
+cd "$(dirname "$0")/../.."
+SB=${SAFEBPF:-build/asan/safebpf}
+SP=$PWD/build/e2e/stackprog
+pass=0 fail=0 skip=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok()   { echo "ok   $1"; pass=$((pass + 1)); }
+bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+finish() { echo "69-sql-stacks: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
+
+if [ ! -x "$SB" ] || [ ! -x "$SP" ]; then
+	bad "build: $SB and $SP must exist (make asan)"
+	finish
+fi
+
+"$SB" query -d 1ms 'SELECT COUNT(*) FROM cpu_samples' >/dev/null 2>"$tmp/probe.err"
+if [ $? -ne 0 ]; then
+	echo "skip kernel tests: $(grep safebpf "$tmp/probe.err" | head -n 1)"
+	skip=$((skip + 10))
+	finish
+fi
+
+# run OUT ARGS -- QUERY-OPTIONS...: starts stackprog ARGS waiting on a pipe,
+# runs safebpf query -p on it, releases it after the "attached" line, waits
+# for its "done", stops the query with SIGINT (it reads every event
+# already produced), then lets the program exit. Output in OUT, stderr in
+# OUT.err.
+run() {
+	local out=$1; shift
+	local args=()
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	rm -f "$tmp/go" "$tmp/perr" "$tmp/dout"
+	mkfifo "$tmp/go" "$tmp/perr" "$tmp/dout"
+	exec 4<>"$tmp/go" 6<>"$tmp/dout"
+	"$SP" --wait-fd 3 "${args[@]}" 3<&4 >&6 &
+	local pid=$!
+	"$SB" query --show-plan -p "$pid" "$@" >"$out" 2>"$tmp/perr" &
+	local q=$!
+	exec 5<"$tmp/perr"
+	local line
+	while IFS= read -r line <&5; do case $line in *attached*) break ;; esac; done
+	echo go >&4
+	read -r line <&6
+	kill -INT "$q"
+	wait "$q"
+	cat <&5 >"$out.err"
+	echo bye >&4
+	wait "$pid"
+	exec 4>&- 5<&- 6>&-
+}
+
+# 1. ustack and kstack of exactly 300 system calls made in sbpf_stack_leaf.
+chain='main;sbpf_stack_outer;sbpf_stack_mid;sbpf_stack_leaf'
+run "$tmp/sys.csv" --calls 300 -- -f csv \
+	"SELECT ustack, kstack, COUNT(*) AS n FROM system_calls WHERE syscall_number = 145 GROUP BY ustack, kstack"
+check "system_calls: one stack pair, its ustack ends in $chain, count exactly 300 ($(tail -n +2 "$tmp/sys.csv" | cut -c1-60)...)" \
+	"[ \$(tail -n +2 '$tmp/sys.csv' | wc -l) -eq 1 ] && tail -n 1 '$tmp/sys.csv' | grep -q '$chain,' && tail -n 1 '$tmp/sys.csv' | grep -q ',300\$'"
+check "system_calls: kstack names the kernel's syscall entry (entry_SYSCALL_64...;do_syscall_64)" \
+	"tail -n 1 '$tmp/sys.csv' | grep -q 'entry_SYSCALL_64[a-z_]*;do_syscall_64'"
+check "GROUP BY a stack stays in user space ($(grep '^plan:' "$tmp/sys.csv.err"))" \
+	"grep -q '^plan:' '$tmp/sys.csv.err' && ! grep -q 'aggregate @kernel' '$tmp/sys.csv.err'"
+
+# 2. A generic tracepoint table under the MVSF plan: the same stack, folded.
+run "$tmp/gen.folded" --calls 200 -- --plan mvsf -f folded \
+	"SELECT comm, ustack, kstack, COUNT(*) FROM syscalls.sys_enter_sched_getscheduler GROUP BY comm, ustack, kstack"
+check "generic table, MVSF plan, -f folded: 'stackprog;...;$chain;...do_syscall_64... 200' ($(cut -c1-60 "$tmp/gen.folded"))" \
+	"grep -q '^stackprog;.*$chain;entry_SYSCALL_64.*;do_syscall_64.* 200\$' '$tmp/gen.folded'"
+
+# 3. offcputime: the program's blocking read appears in a sched_switch kstack.
+run "$tmp/off.csv" --calls 1 -- -f csv \
+	"SELECT kstack, ustack, COUNT(*) AS n FROM sched_switch GROUP BY kstack, ustack"
+check "sched_switch: the program's wait (a read blocking in schedule) is in a kstack, under main in ustack" \
+	"grep -q 'ksys_read.*;schedule;__schedule' '$tmp/off.csv' && grep 'ksys_read' '$tmp/off.csv' | grep -q ';main'"
+
+# 4. cpu_samples at 999 Hz: the spinning function, named under its caller.
+run "$tmp/prof.folded" --spin 300 -- --freq 999 -f folded \
+	"SELECT ustack, COUNT(*) FROM cpu_samples GROUP BY ustack"
+spin=$(grep 'main;sbpf_spin_outer;sbpf_spin_leaf' "$tmp/prof.folded" | awk '{ s += $NF } END { print s + 0 }')
+total=$(awk '{ s += $NF } END { print s + 0 }' "$tmp/prof.folded")
+check "cpu_samples --freq 999: $spin of $total samples in main;sbpf_spin_outer;sbpf_spin_leaf (>= 100, >= 80%)" \
+	"[ $spin -ge 100 ] && [ \$((spin * 100)) -ge \$((total * 80)) ]"
+
+# 5. A flame graph: -o FILE.svg writes SVG with the function in it.
+run "$tmp/prof.out" --spin 100 -- --freq 499 -o "$tmp/prof.svg" \
+	"SELECT comm, ustack, kstack, COUNT(*) FROM cpu_samples GROUP BY comm, ustack, kstack"
+check "-o FILE.svg: well-formed SVG, boxes titled stackprog and sbpf_spin_leaf" \
+	"python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' '$tmp/prof.svg' && grep -q '<title>stackprog (' '$tmp/prof.svg' && grep -q '<title>sbpf_spin_leaf (' '$tmp/prof.svg'"
+
+# 6. SELECT * leaves the stacks out; naming them is needed.
+"$SB" query -f csv -o "$tmp/star.csv" -c "$SP --calls 3" 'SELECT * FROM system_calls WHERE syscall_number = 145' >/dev/null 2>&1
+check "SELECT * has no stack column; 3 rows" \
+	"! head -n 1 '$tmp/star.csv' | grep -q 'stack' && [ \$(tail -n +2 '$tmp/star.csv' | wc -l) -eq 3 ]"
+
+# 7. --freq out of range is a usage error; a stack filter runs in user space under every plan.
+"$SB" query --freq 0 'SELECT COUNT(*) FROM cpu_samples' >/dev/null 2>"$tmp/freq.err"
+rc=$?
+check "--freq 0 exits 2 with a reason (rc $rc)" "[ $rc -eq 2 ] && grep -q 'bad --freq' '$tmp/freq.err'"
+run "$tmp/like.csv" --calls 50 -- --plan kernel-max -f csv \
+	"SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 145 AND ustack LIKE '%sbpf_stack_mid;sbpf_stack_leaf'"
+check "WHERE ustack LIKE ... under kernel-max: exactly 50, the stack filter @user ($(grep plan: "$tmp/like.csv.err"))" \
+	"[ \"\$(tail -n 1 '$tmp/like.csv')\" = 50 ] && grep -q 'filter 1/2 @user' '$tmp/like.csv.err'"
+
+finish

@@ -583,6 +583,10 @@ const struct sql_table *sql_catalog_find(const char *name)
 	for (size_t i = 0; i < NCOLS(tables); i++)
 		if (!strcasecmp(tables[i].name, name) || (tables[i].alias && !strcasecmp(tables[i].alias, name)))
 			return &tables[i];
+	if (sql_utable_name(name)) {
+		char err[300];
+		return sql_utable_find(name, err, sizeof(err));
+	}
 	if (strchr(name, '.')) {
 		char err[300];
 		return sql_tptable_find(name, err, sizeof(err));

@@ -182,6 +182,14 @@ bool sql_table_generic(const struct sql_table *t);
 int sql_tptable_list(char ***out, size_t *n);
 void sql_tptable_list_free(char **v, size_t n);
 
+/* User-space function tables (utable.c): "uprobe:PATH:FUNC",
+ * "uretprobe:PATH:FUNC", "ufunc:PATH:FUNC" (the parser's name for
+ * uprobe('PATH', 'FUNC') ...). Whether @name is one; the table (built on
+ * first use, kept), or NULL with errno and a reason in @err (missing file,
+ * not ELF, stripped, no such function). */
+bool sql_utable_name(const char *name);
+const struct sql_table *sql_utable_find(const char *name, char *err, size_t errsz);
+
 /* Column index by name or alias (case-insensitive), or -1. */
 int sql_table_column(const struct sql_table *t, const char *name);
 /* Whether every tracepoint of @t exists on the running kernel; when not,

@@ -53,6 +53,7 @@ struct symtab {
 	struct seg segs[MAX_SEGS]; /* PT_LOAD segments */
 	size_t nsegs;          /* entries in segs */
 	bool stripped;         /* neither .symtab nor .dynsym has a function */
+	bool has_symtab;       /* the functions come from .symtab (else .dynsym: exported only) */
 };
 
 struct file {
@@ -187,8 +188,10 @@ static struct symtab *symtab_read(int fd)
 			if (gelf_getshdr(scn, &sh) && sh.sh_type == want)
 				rc = add_symbols(e, scn, &sh, st, &cap, &namelen, &namecap);
 		}
-		if (st->nsyms)
+		if (st->nsyms) {
+			st->has_symtab = k == 0;
 			break;
+		}
 	}
 	elf_end(e);
 	if (rc) {
@@ -530,8 +533,12 @@ int sql_elf_func_offset(const char *path, const char *func, uint64_t *off, char 
 			}
 		}
 	}
-	if (rc == -ENOENT)
+	if (rc == -ENOENT && !st->has_symtab) {
+		snprintf(err, errsz, "'%s' is stripped and exports no function '%s'", path, func);
+		rc = -ENODATA;
+	} else if (rc == -ENOENT) {
 		snprintf(err, errsz, "'%s' has no function '%s'", path, func);
+	}
 	symtab_free(st);
 	return rc;
 }

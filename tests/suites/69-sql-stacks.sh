@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 69-sql-stacks.sh - stacks and sampling: kstack/ustack columns name the
+# 69-sql-stacks.sh - stacks, sampling and user functions: kstack/ustack columns name the
 # functions of a test program (build/e2e/stackprog, frame pointers kept)
 # and of the kernel with exact counts; -f folded and -f svg; cpu_samples at
 # a chosen frequency finds the program's spinning function; GROUP BY a
@@ -7,7 +7,10 @@
 # and after its work, so the tracer reads its events while its memory map
 # still exists (user stacks are named from /proc/PID/maps). The program's
 # system call is sched_getscheduler (145), which nothing else here makes
-# in bulk. About 10 s.
+# in bulk. Then uprobe/uretprobe/ufunc tables on the program's
+# sbpf_uprobe_target(i, 2i) = 3i, called 1,000 times: exact counts, sums of
+# arguments and return values under every plan, and caret errors for a
+# missing file, a stripped binary and a missing function. About 15 s.
 set -u
 cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
@@ -29,7 +32,7 @@ fi
 "$SB" query -d 1ms 'SELECT COUNT(*) FROM cpu_samples' >/dev/null 2>"$tmp/probe.err"
 if [ $? -ne 0 ]; then
 	echo "skip kernel tests: $(grep safebpf "$tmp/probe.err" | head -n 1)"
-	skip=$((skip + 10))
+	skip=$((skip + 20))
 	finish
 fi
 
@@ -113,5 +116,42 @@ run "$tmp/like.csv" --calls 50 -- --plan kernel-max -f csv \
 	"SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 145 AND ustack LIKE '%sbpf_stack_mid;sbpf_stack_leaf'"
 check "WHERE ustack LIKE ... under kernel-max: exactly 50, the stack filter @user ($(grep plan: "$tmp/like.csv.err"))" \
 	"[ \"\$(tail -n 1 '$tmp/like.csv')\" = 50 ] && grep -q 'filter 1/2 @user' '$tmp/like.csv.err'"
+
+# 8. User functions: uprobe (arguments), uretprobe (return value), ufunc (paired, duration).
+T="'$SP', 'sbpf_uprobe_target'"
+for plan in auto mvsf kernel-max; do
+	"$SB" query --plan "$plan" -f csv -o "$tmp/up.csv" -c "$SP --target 1000" \
+		"SELECT COUNT(*) AS n, SUM(arg0) AS a0, SUM(arg1) AS a1 FROM uprobe($T)" >/dev/null 2>&1
+	check "uprobe, --plan $plan: 1000 calls, arg0 sums to 500500, arg1 to 1001000 ($(tail -n 1 "$tmp/up.csv"))" \
+		"[ \"\$(tail -n 1 '$tmp/up.csv')\" = 1000,500500,1001000 ]"
+	"$SB" query --plan "$plan" -f csv -o "$tmp/uf.csv" -c "$SP --target 1000" \
+		"SELECT COUNT(*) AS n, SUM(retval) AS r, SUM(arg0) AS a0, MIN(duration) > 0ns AS pos FROM ufunc($T)" >/dev/null 2>&1
+	check "ufunc, --plan $plan: 1000 completed calls, retval sums to 1501500, durations > 0 ($(tail -n 1 "$tmp/uf.csv"))" \
+		"[ \"\$(tail -n 1 '$tmp/uf.csv')\" = 1000,1501500,500500,true ]"
+done
+"$SB" query -f csv -o "$tmp/ur.csv" -c "$SP --target 1000" \
+	"SELECT COUNT(*) AS n, SUM(retval) AS r FROM uretprobe($T)" >/dev/null 2>&1
+check "uretprobe: 1000 returns, retval sums to 1501500 ($(tail -n 1 "$tmp/ur.csv"))" "[ \"\$(tail -n 1 '$tmp/ur.csv')\" = 1000,1501500 ]"
+run "$tmp/ust.csv" --target 200 -- -f csv "SELECT ustack, COUNT(*) AS n FROM uprobe($T) GROUP BY ustack"
+check "uprobe ustack: the probed function is the innermost frame, 200 rows ($(tail -n 1 "$tmp/ust.csv"))" \
+	"[ \$(tail -n +2 '$tmp/ust.csv' | wc -l) -eq 1 ] && tail -n 1 '$tmp/ust.csv' | grep -q ';sbpf_uprobe_target,200\$'"
+
+# 9. Errors, with a caret under the function: missing file, stripped binary, missing function.
+"$SB" query "SELECT COUNT(*) FROM uprobe('/nonexistent/$$', 'f')" >/dev/null 2>"$tmp/e1.err"
+rc=$?
+check "uprobe of a missing file: exit 3, caret, 'cannot open'" \
+	"[ $rc -eq 3 ] && grep -q \"cannot open '/nonexistent/$$'\" '$tmp/e1.err' && grep -q '\\^~~' '$tmp/e1.err'"
+strip -o "$tmp/stripped" "$SP"
+"$SB" query "SELECT COUNT(*) FROM uprobe('$tmp/stripped', 'sbpf_uprobe_target')" >/dev/null 2>"$tmp/e2.err"
+rc=$?
+check "uprobe of a stripped binary: exit 3, 'is stripped', hint" \
+	"[ $rc -eq 3 ] && grep -q 'is stripped' '$tmp/e2.err' && grep -q 'hint: a stripped binary' '$tmp/e2.err'"
+"$SB" query "SELECT COUNT(*) FROM ufunc('$SP', 'sbpf_no_such_function')" >/dev/null 2>"$tmp/e3.err"
+rc=$?
+check "ufunc of a missing function: exit 3, \"has no function\", hint names nm" \
+	"[ $rc -eq 3 ] && grep -q \"has no function 'sbpf_no_such_function'\" '$tmp/e3.err' && grep -q 'hint: .nm' '$tmp/e3.err'"
+"$SB" query "SELECT COUNT(*) FROM uprobe('$SP')" >/dev/null 2>"$tmp/e4.err"
+rc=$?
+check "uprobe with one argument: exit 3, expected ','" "[ $rc -eq 3 ] && grep -q \"expected ','\" '$tmp/e4.err'"
 
 finish

@@ -229,3 +229,12 @@ SELECT COUNT(*) AS n FROM syscalls.sys_enter_getppid AS E JOIN syscalls.sys_exit
 # --- joins of the tables above ---
 SELECT F.child_comm, COUNT(*) AS n FROM process_fork AS F JOIN sched_wakeup_new AS W ON F.child_tid = W.target_tid GROUP BY F.child_comm
 SELECT C.ret, COUNT(*) AS n FROM process_exec AS E JOIN exec_calls AS C ON E.pid = C.pid GROUP BY C.ret
+
+# --- user functions of the workload binary (uprobes: deterministic counts) ---
+# Stack columns (kstack, ustack) and cpu_samples are not in this corpus: a
+# user stack is named when its record is read, from the memory map of a
+# process that may have exited by then (each plan reads at its own moment),
+# and each tracer's clock samples at its own instants.
+SELECT COUNT(*) AS n FROM uprobe('build/e2e/workload', 'do_signal')
+SELECT pid > 0 AS p, COUNT(*) AS n FROM ufunc('build/e2e/workload', 'do_fsync') WHERE duration > 0ns GROUP BY p
+SELECT COUNT(*) AS n FROM uretprobe('build/e2e/workload', 'do_faults')

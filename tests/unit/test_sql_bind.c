@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "safebpf/diag.h"
 #include "safebpf/sql.h"
@@ -611,4 +612,44 @@ Test(sql_bind, explain_without_kernel)
 	free(buf);
 	sbpf_query__free(q);
 	sbpf_diags__free(&d);
+}
+
+/* User functions bind against the ELF symbols of a real file (this test
+ * binary's own test functions), with the columns of each kind. */
+Test(sql_bind, user_function_tables)
+{
+	char exe[4096], q[5000];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert_gt(n, 0);
+	exe[n] = '\0';
+	struct bound b;
+	snprintf(q, sizeof(q), "SELECT arg0, arg5, ustack FROM uprobe('%s', 'main')", exe);
+	bind_ok(&b, q);
+	cr_expect_str_eq(b.q.names[0], "main");
+	cr_expect_eq(b.q.tables[0]->nprobes, 1);
+	cr_expect_lt(sql_table_column(b.q.tables[0], "retval"), 0);
+	unbind(&b);
+	snprintf(q, sizeof(q), "SELECT m.retval, m.duration, m.arg1 FROM ufunc('%s', 'main') AS m", exe);
+	bind_ok(&b, q);
+	cr_expect_eq(b.q.tables[0]->nprobes, 2);
+	cr_expect_neq(b.q.tables[0]->pair, NULL);
+	cr_expect_eq(b.q.cols[1].type, SQL_T_DURATION);
+	unbind(&b);
+	snprintf(q, sizeof(q), "SELECT retval FROM uretprobe('%s', 'main')", exe);
+	bind_ok(&b, q);
+	cr_expect_lt(sql_table_column(b.q.tables[0], "arg0"), 0);
+	unbind(&b);
+}
+
+/* Stack columns are left out of SELECT * and come when named. */
+Test(sql_bind, stacks_not_in_star)
+{
+	struct bound b;
+	bind_ok(&b, "SELECT * FROM sched_switch");
+	for (size_t i = 0; i < b.q.ncols; i++)
+		cr_expect(strcmp(b.q.cols[i].name, "kstack") && strcmp(b.q.cols[i].name, "ustack"), "%s", b.q.cols[i].name);
+	unbind(&b);
+	bind_ok(&b, "SELECT kstack, ustack, COUNT(*) FROM cpu_samples GROUP BY kstack, ustack");
+	cr_expect_eq(b.q.nkeys, 2);
+	unbind(&b);
 }

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsl/dsl.h"
 #include "sql/sqlInt.h"
 
 #define MAX_CONJ 64
@@ -542,7 +543,7 @@ void sql_opt_print(const struct sql_plan *p, FILE *f)
 			fprintf(f, "      %s%s: %s\n", c->verdict == SQL_VERDICT_REJECTED ? "verifier" : "reason",
 				c->cached ? " (cached)" : "", c->reason[0] ? c->reason : "?");
 		else if (c->cached)
-			fprintf(f, "      (verdict from the cache for kernel %s)\n", sql_kernel_release());
+			fprintf(f, "      (verdict from the cache for kernel %s)\n", dsl_kernel_release());
 	}
 	if (o->chosen >= 0)
 		fprintf(f, "  chosen: #%d, %s\n", o->chosen + 1, o->cands[o->chosen].placement);

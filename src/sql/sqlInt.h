@@ -1527,17 +1527,14 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 		  struct sql_opened *out, char *err, size_t errsz);
 void sql_opened_close(struct sql_opened *o);
 
-/* ---- verdict cache (vcache.c) ------------------------------------------------ */
+/* ---- verdict cache (vcache.c, over the DSLs' cache in src/dsl) ------------- */
 
 /* Looks up the verdict of @fingerprint on this kernel release. Returns
  * true when cached (verdict and reason filled). */
 bool sql_vcache_get(uint64_t fingerprint, enum sql_verdict *v, char *reason, size_t reasonsz);
-/* Records a verdict (ACCEPTED or REJECTED). Errors are ignored (a cache). */
+/* Records a verdict (ACCEPTED or REJECTED; others are ignored). Errors are
+ * ignored (a cache). The cache directory and kernel release are
+ * dsl_cache_dir() and dsl_kernel_release() (dsl/dsl.h). */
 void sql_vcache_put(uint64_t fingerprint, enum sql_verdict v, const char *reason);
-/* The cache directory ($SAFEBPF_CACHE_DIR, else $XDG_CACHE_HOME/safebpf,
- * else ~/.cache/safebpf), created when missing. NULL when unusable. */
-const char *sql_cache_dir(void);
-/* uname release of the running kernel. */
-const char *sql_kernel_release(void);
 
 #endif /* SAFEBPF_SQLINT_H */

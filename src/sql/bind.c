@@ -891,7 +891,7 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 					names[k++] = sql_catalog_get(i)->alias;
 			}
 			const char *best = sbpf_suggest(r->name, names, k);
-			char hint[256];
+			char hint[384];
 			size_t hn = (size_t)snprintf(hint, sizeof(hint), "tables:");
 			for (size_t i = 0; i < n && hn < sizeof(hint); i++)
 				hn += (size_t)snprintf(hint + hn, sizeof(hint) - hn, "%s %s", i ? "," : "",

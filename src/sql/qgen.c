@@ -587,6 +587,7 @@ static void gen_join(struct qg *g)
 		{ "tcp_state", "tcp_retransmits", "skaddr", "skaddr" },
 		{ "oom_kills", "process_exit", "target_tid", "tid" },
 		{ "syscalls.sys_enter_getppid", "system_calls", "tid", "tid" },
+		{ "cpu_samples", "system_calls", "tid", "tid" },
 	};
 	int j = pick(g, (int)(sizeof(joins) / sizeof(joins[0])));
 	g->t[0] = sql_catalog_find(joins[j].l);

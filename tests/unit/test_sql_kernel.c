@@ -188,7 +188,14 @@ static void layouts(const struct sql_table *t, struct sql_tp_format *fmt, struct
 {
 	const struct sql_tp_format *fmts[SQL_MAX_PROBES];
 	for (size_t p = 0; p < t->nprobes; p++) {
-		char *text = read_fixture(t->probes[p].tp), err[256];
+		char err[256];
+		if (sql_probe_kind(t->probes[p].tp) != SQL_PROBE_TRACEPOINT) {
+			/* a perf event or uprobe: its format is built in, no tracefs involved */
+			cr_assert_eq(sql_tracefs_load(t->probes[p].tp, &fmt[p], err, sizeof(err)), 0, "%s", err);
+			fmts[p] = &fmt[p];
+			continue;
+		}
+		char *text = read_fixture(t->probes[p].tp);
 		cr_assert_eq(sql_tracefs_parse(text, &fmt[p], err, sizeof(err)), 0, "%s", err);
 		free(text);
 		fmts[p] = &fmt[p];

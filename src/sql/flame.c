@@ -215,7 +215,8 @@ static void draw(FILE *out, struct node *n, const char *name, double x, size_t l
 		fputs("</text>", out);
 	}
 	fputs("</g>\n", out);
-	qsort(n->kids, n->nkids, sizeof(*n->kids), name_cmp);
+	if (n->nkids)
+		qsort(n->kids, n->nkids, sizeof(*n->kids), name_cmp);
 	for (size_t i = 0; i < n->nkids; i++) {
 		draw(out, n->kids[i], n->kids[i]->name, x, level + 1, scale, total, height);
 		x += (double)n->kids[i]->count * scale;

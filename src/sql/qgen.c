@@ -460,8 +460,9 @@ static void find_available(void)
 {
 	char why[300];
 	for (size_t i = 0; i < sql_catalog_count() && navail < 48; i++)
-		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)))
-			avail[navail++] = sql_catalog_get(i);
+		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)) &&
+		    sql_probe_kind(sql_catalog_get(i)->probes[0].tp) != SQL_PROBE_CPU_CLOCK)
+			avail[navail++] = sql_catalog_get(i); /* sampling: each plan samples other instants */
 	for (size_t i = 0; i < NGENERIC; i++) {
 		const struct sql_table *t = sql_tptable_find(generic_tables[i], why, sizeof(why));
 		if (t && navail + ngeneric < 64)
@@ -587,7 +588,6 @@ static void gen_join(struct qg *g)
 		{ "tcp_state", "tcp_retransmits", "skaddr", "skaddr" },
 		{ "oom_kills", "process_exit", "target_tid", "tid" },
 		{ "syscalls.sys_enter_getppid", "system_calls", "tid", "tid" },
-		{ "cpu_samples", "system_calls", "tid", "tid" },
 	};
 	int j = pick(g, (int)(sizeof(joins) / sizeof(joins[0])));
 	g->t[0] = sql_catalog_find(joins[j].l);

@@ -201,7 +201,8 @@ static struct symtab *symtab_read(int fd)
 	}
 	for (size_t i = 0; i < st->nsyms; i++)
 		st->syms[i].name = st->names + (uintptr_t)st->syms[i].name;
-	qsort(st->syms, st->nsyms, sizeof(*st->syms), sym_cmp);
+	if (st->nsyms)
+		qsort(st->syms, st->nsyms, sizeof(*st->syms), sym_cmp);
 	st->stripped = st->nsyms == 0;
 	return st;
 }
@@ -454,7 +455,8 @@ static void ksyms_load(void)
 		return;
 	for (size_t i = 0; i < st->nsyms; i++)
 		st->syms[i].name = st->names + (uintptr_t)st->syms[i].name;
-	qsort(st->syms, st->nsyms, sizeof(*st->syms), sym_cmp);
+	if (st->nsyms)
+		qsort(st->syms, st->nsyms, sizeof(*st->syms), sym_cmp);
 	ksyms = st;
 	return;
 fail:

@@ -451,6 +451,7 @@ Test(qgen, joins_cover_every_table)
 	}
 	cr_assert_geq(joins, n / 8, "joins: %d of %d", joins, n);
 	for (size_t i = 0; i < sql_catalog_count() && i < 64; i++)
-		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)))
+		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)) &&
+		    sql_probe_kind(sql_catalog_get(i)->probes[0].tp) != SQL_PROBE_CPU_CLOCK) /* sampled: not generated */
 			cr_assert(seen[i], "no generated join reads %s", sql_catalog_get(i)->name);
 }

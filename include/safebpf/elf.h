@@ -71,6 +71,35 @@ int sbpf_elf__prog_insns_rodata(struct sbpf_elf *obj, size_t i, struct sbpf_insn
 				size_t *n, uint8_t **rodata, size_t *rodata_len,
 				struct sbpf_elf_error *err);
 
+/* A map the object defines (BTF-defined .maps, legacy "maps", or global
+ * data .data/.bss/.kconfig as one-entry arrays), as sbpf_elf__prog_insns_maps
+ * reports it. */
+struct sbpf_elf_map {
+	char name[64];          /* libbpf's name (global data: "<obj>.data" style) */
+	uint32_t type;          /* kernel map type (safebpf/maps.h SBPF_MAP_*) */
+	uint32_t key_size;      /* bytes */
+	uint32_t value_size;    /* bytes */
+	uint32_t max_entries;   /* entries (ring buffers: bytes) */
+	uint32_t flags;         /* BPF_F_* creation flags */
+	uint8_t *init;          /* global data: initial value bytes (malloc'ed), else NULL */
+	size_t init_len;        /* their count */
+};
+
+/* As sbpf_elf__prog_insns_rodata(), and also takes programs that use maps
+ * and writable global data: every map of the object except the read-only
+ * data is returned in *@maps (*@nmaps entries, malloc'ed; free with
+ * sbpf_elf_maps__free), and each reference becomes
+ *   lddw dst, src=BPF_PSEUDO_MAP_FD (1), imm=K          map K of *@maps
+ *   lddw dst, src=BPF_PSEUDO_MAP_VALUE (2), imm=K, off  byte OFF of its value
+ * (safebpf/maps.h resolves them in user space, safebpf/kernel.h to kernel
+ * maps). Objects with a legacy "maps" section (struct bpf_map_def), which
+ * libbpf refuses, are read without libbpf: one program per section, whose
+ * relocations must all be map references. */
+int sbpf_elf__prog_insns_maps(struct sbpf_elf *obj, size_t i, struct sbpf_insn **out,
+			      size_t *n, uint8_t **rodata, size_t *rodata_len,
+			      struct sbpf_elf_map **maps, size_t *nmaps, struct sbpf_elf_error *err);
+void sbpf_elf_maps__free(struct sbpf_elf_map *maps, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

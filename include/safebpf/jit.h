@@ -50,6 +50,12 @@ struct sbpf_jit_opts {
 	 * sequence when the op has no usable emit. NULL: no native operations.
 	 * Only for programs the kernel verifier accepted (sbpf_kops_verify_kernel). */
 	const struct sbpf_kops_lowered *kops;
+	/* The user-space runtime (safebpf/maps.h; not freed, must outlive the
+	 * JIT): map references are resolved to it, each map's value block is
+	 * a read-write region of checked code, and runs make it the helpers'
+	 * environment. The helpers themselves are registered as usual
+	 * (sbpf_jit__helpers_from_vm of a VM made with the same maps). */
+	struct sbpf_maps *maps;
 };
 
 /* Feature bits that opts.features may switch off. */

@@ -163,7 +163,35 @@ struct sbpf_kload_opts {
 	int log_always;            /* also fill log_buf when the load succeeds */
 	const void *rodata;        /* the program's read-only data (vm.h SBPF_RODATA_PSEUDO), or NULL */
 	size_t rodata_len;         /* its bytes */
+	/* User-space map references (safebpf/maps.h: lddw src 1/2, imm = map
+	 * index K) name kernel map map_fds[K] (sbpf_kernel_maps_create).
+	 * NULL: the process default (sbpf_kernel_set_map_fds), and without one
+	 * the imm is taken as an fd. */
+	const int *map_fds;
+	size_t nmap_fds;           /* entries of map_fds */
 };
+
+/* The map fds every later sbpf_kernel_load() of this process uses for
+ * user-space map references when its options give none (for pipelines
+ * that load one program several times, e.g. the Kops verifier checks);
+ * NULL clears it. @fds must stay valid while set. */
+void sbpf_kernel_set_map_fds(const int *fds, size_t n);
+
+/* ---- user-space maps in the kernel (umaps.c) -------------------------------- */
+
+struct sbpf_maps;
+/* Creates one kernel map per map of @m (same type, sizes, flags; fds in
+ * @fds, SBPF_MAX_MAPS entries) and copies @m's contents into them (array
+ * entries that are not zero, every hash entry; global data). Returns 0,
+ * or a negative errno with the map named in @why (the fds made so far are
+ * closed). */
+int sbpf_kernel_maps_create(struct sbpf_maps *m, int *fds, char *why, size_t whysz);
+/* Replaces @m's contents with the kernel maps' (@fds as created above;
+ * ring buffers: the records waiting are consumed into @m's ring). Returns
+ * 0 or a negative errno with a reason. */
+int sbpf_kernel_maps_read(struct sbpf_maps *m, const int *fds, char *why, size_t whysz);
+/* Closes the fds of sbpf_kernel_maps_create(). */
+void sbpf_kernel_maps_close(const struct sbpf_maps *m, int *fds);
 
 /* Loads @insns into the kernel (the real verifier judges it). Returns the
  * program fd, or a negative errno; on rejection the verifier's log is in

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "safebpf/isa.h"
+#include "safebpf/maps.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -75,6 +76,12 @@ struct sbpf_vm_opts {
 	uint64_t insn_budget;      /* instructions executed before giving up (0: SBPF_DEFAULT_BUDGET) */
 	const void *rodata;        /* the program's read-only data (copied), or NULL */
 	size_t rodata_len;         /* its bytes */
+	/* The user-space runtime (safebpf/maps.h; not freed by the VM, must
+	 * outlive it): the program's maps, whose references are resolved at
+	 * load; the runtime helpers replace the defaults (docs/vm.md), and a
+	 * call to a kernel helper the runtime does not provide is refused at
+	 * load, naming it. NULL: no maps, default helpers. */
+	struct sbpf_maps *maps;
 };
 
 /* Read-only data. A program addresses byte OFF of its read-only block with

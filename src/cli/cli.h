@@ -63,6 +63,12 @@ struct sbpf_insn *cli_load_elf(const char *path, const char *prog, size_t *n, in
  * sbpf_elf__prog_insns_rodata): *@rodata malloc'ed or NULL. */
 struct sbpf_insn *cli_load_elf_rodata(const char *path, const char *prog, size_t *n, int *is_xdp,
 				      uint8_t **rodata, size_t *rodata_len);
+/* The maps (safebpf/maps.h) of the object cli_load_elf*() loaded last, or
+ * NULL when it has none; its references in the instructions name them
+ * (lddw src 1/2, imm = index). Kernel copies of them, when this process
+ * may make them, are what later kernel loads resolve those to
+ * (sbpf_kernel_set_map_fds). Lives until the next object is loaded. */
+struct sbpf_maps *cli_program_maps(void);
 
 /* Prints collected diagnostics (caret form) to stderr. */
 struct sbpf_diags;

@@ -42,7 +42,11 @@ static void usage(FILE *f)
 		"                    --kops, list the sites used and which ran natively\n"
 		"  --rodata F        the program's read-only data, from file F (what\n"
 		"                    `kops rewrite` writes for an object file's program; an\n"
-		"                    object file carries its own)\n");
+		"                    object file carries its own)\n"
+		"  --maps-in F       initial contents of the object's maps, JSON keyed by map\n"
+		"                    name (docs/vm.md, \"Map contents\")\n"
+		"  --maps-out F      write the maps' contents after the run(s) to F (- : stdout)\n"
+		"  --seed N          seed of bpf_get_prandom_u32 in user-space engines (default 1)\n");
 	cli_engine_usage(f);
 	fprintf(f, "\nExit: 0 ok, 1 run-time error, 2 usage, 3 bad program or input.\n");
 }
@@ -59,6 +63,10 @@ struct run_args {
 	uint8_t *rodata;        /* read-only data of an object file's program or --rodata, or NULL */
 	size_t rodata_len;      /* its bytes */
 	const char *rodata_file; /* --rodata */
+	const char *maps_in;    /* --maps-in */
+	const char *maps_out;   /* --maps-out */
+	uint64_t seed;          /* --seed (0: default) */
+	struct sbpf_maps *own_maps; /* an empty set for --maps-out of a program without maps */
 };
 
 /* Parses argv into @a. Returns -1 to continue, else an exit code. */
@@ -85,6 +93,18 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			a->prog = argv[++i];
 		} else if (!strcmp(arg, "--rodata") && i + 1 < argc) {
 			a->rodata_file = argv[++i];
+		} else if (!strcmp(arg, "--maps-in") && i + 1 < argc) {
+			a->maps_in = argv[++i];
+		} else if (!strcmp(arg, "--maps-out") && i + 1 < argc) {
+			a->maps_out = argv[++i];
+		} else if (!strcmp(arg, "--seed") && i + 1 < argc) {
+			char *end;
+			errno = 0;
+			a->seed = strtoull(argv[++i], &end, 0);
+			if (errno || *end || end == argv[i]) {
+				fprintf(stderr, "safebpf run: --seed wants a number, not '%s'\n", argv[i]);
+				return EXIT_USAGE;
+			}
 		} else if (!strcmp(arg, "--verbose")) {
 			a->exec.opts.verbose = 1;
 		} else if (!strcmp(arg, "--repeat") && i + 1 < argc) {
@@ -195,6 +215,30 @@ static int load_inputs(struct run_args *a, struct sbpf_insn **insns, size_t *n,
 		a->exec.opts.rodata = a->rodata;
 		a->exec.opts.rodata_len = a->rodata_len;
 	}
+	struct sbpf_maps *maps = cli_program_maps();
+	if (a->maps_in && !maps) {
+		fprintf(stderr, "safebpf run: %s: --maps-in: the program has no maps\n", a->file);
+		return EXIT_USAGE;
+	}
+	if (a->maps_out && !maps && !(maps = a->own_maps = sbpf_maps__new())) /* dumps as {} */
+		return EXIT_INPUT;
+	if (maps) {
+		a->exec.opts.maps = maps;
+		if (a->seed)
+			sbpf_maps__set_seed(maps, a->seed);
+	}
+	if (a->maps_in) {
+		char *text = cli_read_file(a->maps_in, NULL);
+		char why[300];
+		if (!text)
+			return EXIT_INPUT;
+		int jrc = sbpf_maps__load_json(maps, text, why, sizeof(why));
+		free(text);
+		if (jrc) {
+			fprintf(stderr, "safebpf: %s: %s\n", a->maps_in, why);
+			return EXIT_INPUT;
+		}
+	}
 	if (a->mem_hex && cli_parse_hex(a->mem_hex, mem, mem_len)) {
 		fprintf(stderr, "safebpf run: --mem: not hex bytes: %s\n", a->mem_hex);
 		return EXIT_USAGE;
@@ -226,6 +270,24 @@ static void dump_mem(const uint8_t *mem, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		printf("%02x%s", mem[i], (i + 1) % 16 == 0 || i + 1 == len ? "\n" : " ");
+}
+
+/* Writes the maps' contents as JSON to @path ("-": stdout). 0 or -1. */
+static int write_maps(const char *path, const struct sbpf_maps *maps)
+{
+	char *text = sbpf_maps__dump_json(maps);
+	if (!text) {
+		fprintf(stderr, "safebpf run: out of memory\n");
+		return -1;
+	}
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	int ok = f && fputs(text, f) >= 0;
+	if (f && f != stdout)
+		ok &= fclose(f) == 0;
+	if (!ok)
+		fprintf(stderr, "safebpf run: --maps-out %s: %s\n", path, strerror(errno));
+	free(text);
+	return ok ? 0 : -1;
 }
 
 int cmd_run(int argc, char **argv)
@@ -295,6 +357,8 @@ int cmd_run(int argc, char **argv)
 		if (a.dump_mem)
 			dump_mem(mem, mem_len);
 	}
+	if (!rc && a.maps_out && write_maps(a.maps_out, a.exec.opts.maps))
+		rc = -EIO;
 	a.exec.engine->unload(h);
 	status = rc ? EXIT_FAIL : EXIT_OK;
 out:
@@ -304,5 +368,6 @@ out:
 		free(insns);
 	free(mem);
 	free(a.rodata);
+	sbpf_maps__free(a.own_maps);
 	return status;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "safebpf/isa.h"
+#include "safebpf/maps.h"
 #include "safebpf/vm.h"
 
 /* How to load and run a program; filled by cli_engine_parse_opt(). */
@@ -33,6 +34,9 @@ struct cli_engine_opts {
 	int kops_verified;         /* the command's kernel verifier accepted @lowered */
 	int checked;               /* --checked: a verifier-accepted --kops program on the
 				    * "jit" engine keeps its checks (default: unchecked) */
+	struct sbpf_maps *maps;    /* the program's maps (safebpf/maps.h), or NULL; the
+				    * kernel engine copies them in at load and reads its
+				    * copies back into them after each run */
 };
 
 /* One engine. A handle from load() runs any number of times. */

@@ -25,7 +25,8 @@ void *engine_interp_load(const struct sbpf_insn *insns, size_t n, const struct c
 		n = l.n;
 	}
 	struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type, .insn_budget = o->budget,
-				     .rodata = o->rodata, .rodata_len = o->rodata_len };
+				     .rodata = o->rodata, .rodata_len = o->rodata_len,
+				     .maps = o->maps };
 	struct sbpf_validate_error verr = { 0 };
 	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, &verr);
 	sbpf_kops_lowered__free(&l);

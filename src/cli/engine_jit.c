@@ -95,7 +95,7 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 		struct sbpf_jit_opts jo = {
 			.sz = sizeof(jo), .type = o->type, .unchecked = unchecked, .loop_budget = o->budget,
 			.rodata = o->rodata, .rodata_len = o->rodata_len,
-			.kops = l && o->kops ? l : NULL,
+			.kops = l && o->kops ? l : NULL, .maps = o->maps,
 		};
 		struct sbpf_validate_error verr = { 0 };
 		jit = sbpf_jit__new(insns, n, &jo, &verr);
@@ -108,10 +108,18 @@ static void *jit_load(const struct sbpf_insn *insns, size_t n, const struct cli_
 			return NULL;
 		}
 		/* The interpreter's helper table: same ids, same functions. */
-		struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type };
-		struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, NULL);
+		struct sbpf_vm_opts vo = { .sz = sizeof(vo), .type = o->type, .maps = o->maps };
+		struct sbpf_validate_error vmerr = { 0 };
+		struct sbpf_vm *vm = sbpf_vm__new(insns, n, &vo, &vmerr);
 		int rc = vm ? sbpf_jit__helpers_from_vm(jit, vm) : -errno;
 		sbpf_vm__free(vm);
+		if (!vm && o->maps && rc == -EINVAL) {
+			/* the runtime refused it (a kernel-only helper): say which */
+			snprintf(why, whysz, "invalid program: instruction %zu: %s", vmerr.index, vmerr.rule);
+			sbpf_jit__free(jit);
+			jit = NULL;
+			break;
+		}
 		if (!rc)
 			rc = sbpf_jit__compile(jit);
 		if (!rc)

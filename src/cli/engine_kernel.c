@@ -5,6 +5,7 @@
  * the caller's buffer so the engine works in place like the others.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 /* A loaded program. */
 struct kernel_handle {
 	int fd;        /* program fd (closed by unload: nothing stays loaded) */
+	struct sbpf_maps *maps;          /* the user-space maps mirrored, or NULL */
+	int map_fds[SBPF_MAX_MAPS];      /* their kernel copies */
 };
 
 void *engine_kernel_load(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
@@ -42,10 +45,23 @@ void *engine_kernel_load(const struct sbpf_insn *insns, size_t n, const struct c
 		return NULL;
 	}
 	log[0] = '\0';
+	if (o->maps) {
+		/* fresh kernel maps holding what the user-space maps hold now */
+		char mwhy[256];
+		int mrc = sbpf_kernel_maps_create(o->maps, h->map_fds, mwhy, sizeof(mwhy));
+		if (mrc) {
+			snprintf(why, whysz, "%s", mwhy);
+			free(h);
+			free(log);
+			return NULL;
+		}
+		h->maps = o->maps;
+	}
 	struct sbpf_kload_opts lo = {
 		.sz = sizeof(lo), .type = SBPF_KPROG_XDP, .name = "safebpf_run",
 		.log_buf = log, .log_size = LOG_SIZE, .log_always = o->verbose,
 		.rodata = o->rodata, .rodata_len = o->rodata_len,
+		.map_fds = h->maps ? h->map_fds : NULL, .nmap_fds = h->maps ? sbpf_maps__count(h->maps) : 0,
 	};
 	h->fd = sbpf_kernel_load(insns, n, &lo);
 	if (o->verbose && log[0])
@@ -55,6 +71,8 @@ void *engine_kernel_load(const struct sbpf_insn *insns, size_t n, const struct c
 		sbpf_kernel_log_reason(log, reason, sizeof(reason));
 		snprintf(why, whysz, "the kernel verifier refused the program (%s): %s%s",
 			 strerror(-h->fd), reason, o->verbose ? "" : " (--verbose prints the whole log)");
+		if (h->maps)
+			sbpf_kernel_maps_close(h->maps, h->map_fds);
 		free(h);
 		h = NULL;
 	}
@@ -78,8 +96,27 @@ int engine_kernel_run_timed(void *hp, void *mem, size_t len, uint64_t repeat, ui
 		.repeat = (uint32_t)(repeat > UINT32_MAX ? UINT32_MAX : repeat),
 	};
 	struct sbpf_ktest_result res = { 0 };
+	/* Per-CPU maps: run on CPU 0, the CPU user-space runs count as. */
+	cpu_set_t old, one;
+	int pinned = h->maps && !sched_getaffinity(0, sizeof(old), &old);
+	if (pinned) {
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		pinned = !sched_setaffinity(0, sizeof(one), &one);
+	}
 	int rc = sbpf_kernel_test_run(h->fd, &to, &res);
+	if (pinned)
+		sched_setaffinity(0, sizeof(old), &old);
 	free(in);
+	if (!rc && h->maps) {
+		char mwhy[sizeof(err->reason)];
+		int mrc = sbpf_kernel_maps_read(h->maps, h->map_fds, mwhy, sizeof(mwhy));
+		if (mrc) {
+			err->pc = 0;
+			snprintf(err->reason, sizeof(err->reason), "%s", mwhy);
+			return mrc;
+		}
+	}
 	err->pc = 0;
 	if (rc == -EINVAL && len < 14) {
 		snprintf(err->reason, sizeof(err->reason), "BPF_PROG_TEST_RUN needs a packet of at least "
@@ -107,5 +144,7 @@ void engine_kernel_unload(void *hp)
 	if (!h)
 		return;
 	close(h->fd);
+	if (h->maps)
+		sbpf_kernel_maps_close(h->maps, h->map_fds);
 	free(h);
 }

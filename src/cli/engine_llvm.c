@@ -64,6 +64,11 @@ int cli_llvm_verify(const struct sbpf_insn *insns, size_t n, const struct cli_en
 void *engine_llvm_load(const struct sbpf_insn *insns, size_t n, const struct cli_engine_opts *o,
 		       char *why, size_t whysz)
 {
+	if (o->maps && sbpf_maps_referenced(insns, n)) {
+		snprintf(why, whysz, "the llvm engine has no maps yet (safebpf/maps.h): use interp, jit or "
+			 "jit-unchecked for programs that use maps or global data");
+		return NULL;
+	}
 	if (!o->unverified && cli_llvm_verify(insns, n, o, why, whysz))
 		return NULL;
 	struct sbpf_llvm_opts lo = {

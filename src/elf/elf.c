@@ -136,10 +136,51 @@ static struct bpf_object *open_object(const char *path, struct sbpf_elf_error *e
 	return bo;
 }
 
+/* Listing of an object with a legacy "maps" section (legacy.c). */
+static struct sbpf_elf *open_legacy(const char *path, struct sbpf_elf_error *err)
+{
+	struct elf_blob b = { 0 };
+	uint32_t count = 0;
+	struct sbpf_elf *obj = NULL;
+	if (elf_legacy_list(path, &b, &count) || !count) {
+		elf_blob_free(&b);
+		errno = ENOENT;
+		return NULL; /* keep libbpf's reason in @err */
+	}
+	size_t pos = 0;
+	obj = calloc(1, sizeof(*obj));
+	if (!obj || !(obj->path = strdup(path)) || !(obj->progs = calloc(count, sizeof(*obj->progs))))
+		goto nomem;
+	for (uint32_t i = 0; i < count; i++) {
+		const char *name, *sec;
+		uint32_t xdp = 0;
+		elf_blob_get_str(&b, &pos, &name);
+		elf_blob_get_str(&b, &pos, &sec);
+		elf_blob_get_u32(&b, &pos, &xdp);
+		struct prog_entry *e = &obj->progs[obj->nprogs++];
+		e->name = strdup(name);
+		e->section = strdup(sec);
+		e->is_xdp = (int)xdp;
+		if (!e->name || !e->section)
+			goto nomem;
+	}
+	elf_blob_free(&b);
+	err->msg[0] = '\0';
+	return obj;
+nomem:
+	elf_blob_free(&b);
+	sbpf_elf__close(obj);
+	fail(err, 0, "out of memory");
+	errno = ENOMEM;
+	return NULL;
+}
+
 /* In-process listing (runs in the child). */
 static struct sbpf_elf *open_inproc(const char *path, struct sbpf_elf_error *err)
 {
 	struct bpf_object *bo = open_object(path, err);
+	if (!bo && elf_legacy_detect(path))
+		return open_legacy(path, err);
 	if (!bo)
 		return NULL;
 	struct sbpf_elf *obj = calloc(1, sizeof(*obj));
@@ -350,7 +391,7 @@ static int is_rodata_map(struct bpf_object *bo, int idx)
 /* Refuses relocated instructions that reach outside the program; with
  * @want_rodata, references to read-only data maps are allowed. */
 static int check_insns(struct bpf_object *bo, const char *prog, const struct bpf_insn *in,
-		       size_t n, int want_rodata, struct sbpf_elf_error *err)
+		       size_t n, int want_rodata, int want_maps, struct sbpf_elf_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint8_t code = in[i].code;
@@ -359,12 +400,16 @@ static int check_insns(struct bpf_object *bo, const char *prog, const struct bpf
 			case 0:
 				break;
 			case BPF_PSEUDO_MAP_FD: case BPF_PSEUDO_MAP_IDX:
+				if (want_maps && in[i].src_reg == BPF_PSEUDO_MAP_IDX && map_at(bo, in[i].imm))
+					break; /* renumbered by collect_maps() */
 				return fail(err, -EOPNOTSUPP, "program '%s': instruction %zu references map '%s': "
 					    "map references are not supported for user-space runs yet",
 					    prog, i, map_name(bo, in[i].imm));
 			case BPF_PSEUDO_MAP_IDX_VALUE:
 				if (want_rodata && is_rodata_map(bo, in[i].imm))
 					break; /* merged by collect_rodata() */
+				if (want_maps && !is_rodata_map(bo, in[i].imm) && map_at(bo, in[i].imm))
+					break; /* global data: renumbered by collect_maps() */
 				if (is_rodata_map(bo, in[i].imm))
 					return fail(err, -EOPNOTSUPP, "program '%s': instruction %zu reads read-only "
 						    "data ('%s': const tables, string literals), which this caller "
@@ -456,14 +501,74 @@ static int collect_rodata(struct bpf_object *bo, struct sbpf_insn *in, size_t n,
 	return 0;
 }
 
+/* Serialises every map of @bo but the read-only data ones into @out (u32
+ * count; per map: str name, u32 type, key_size, value_size, max_entries,
+ * flags, init_len, the initial bytes) and renumbers the references of
+ * @in (@n slots) to them: map K becomes lddw src=BPF_PSEUDO_MAP_FD imm=K,
+ * global data src=BPF_PSEUDO_MAP_VALUE imm=K (safebpf/maps.h). */
+static void collect_maps(struct bpf_object *bo, struct sbpf_insn *in, size_t n, struct elf_blob *out)
+{
+	int idx = 0, count = 0, newidx[4096];
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, bo) {
+		if (idx < 4096)
+			newidx[idx] = is_rodata_map(bo, idx) ? -1 : count++;
+		idx++;
+	}
+	elf_blob_put_u32(out, (uint32_t)count);
+	idx = 0;
+	bpf_object__for_each_map(m, bo) {
+		if (is_rodata_map(bo, idx++))
+			continue;
+		size_t init_len = 0;
+		const void *init = bpf_map__is_internal(m) ? bpf_map__initial_value(m, &init_len) : NULL;
+		elf_blob_put_str(out, bpf_map__name(m));
+		elf_blob_put_u32(out, (uint32_t)bpf_map__type(m));
+		elf_blob_put_u32(out, bpf_map__key_size(m));
+		elf_blob_put_u32(out, bpf_map__value_size(m));
+		elf_blob_put_u32(out, bpf_map__max_entries(m));
+		elf_blob_put_u32(out, bpf_map__map_flags(m));
+		elf_blob_put_u32(out, init ? (uint32_t)init_len : 0);
+		if (init)
+			elf_blob_put(out, init, init_len);
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (in[i].code != (BPF_LD | BPF_DW | BPF_IMM))
+			continue;
+		int k = in[i].imm;
+		if ((in[i].src_reg == BPF_PSEUDO_MAP_IDX || in[i].src_reg == BPF_PSEUDO_MAP_IDX_VALUE) &&
+		    k >= 0 && k < idx && k < 4096 && newidx[k] >= 0) {
+			in[i].src_reg = in[i].src_reg == BPF_PSEUDO_MAP_IDX ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_VALUE;
+			in[i].imm = newidx[k];
+		}
+		i++;
+	}
+}
+
 /* In-process extraction (runs in the child); @rodata NULL refuses
  * programs that read read-only data. */
 static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
-			size_t *n, uint8_t **rodata, size_t *rodata_len, struct sbpf_elf_error *err)
+			size_t *n, uint8_t **rodata, size_t *rodata_len, struct elf_blob *maps,
+			struct sbpf_elf_error *err)
 {
 	if (idx >= obj->nprogs)
 		return fail(err, -ENOENT, "no program #%zu in %s", idx, obj->path);
 	const struct prog_entry *want = &obj->progs[idx];
+	if (elf_legacy_detect(obj->path)) {
+		struct bpf_object *lbo = open_object(obj->path, NULL);
+		if (!lbo) { /* libbpf refuses it: read it ourselves */
+			if (!maps)
+				return fail(err, -EOPNOTSUPP, "program '%s' references maps of a legacy \"maps\" "
+					    "section: map references are not supported for user-space runs yet",
+					    want->name);
+			if (rodata) {
+				*rodata = NULL;
+				*rodata_len = 0;
+			}
+			return elf_legacy_insns(obj->path, want->section, out, n, maps, err->msg, sizeof(err->msg));
+		}
+		bpf_object__close(lbo);
+	}
 	long core = core_relos_for(obj->path, want->section);
 	if (core > 0)
 		return fail(err, -EOPNOTSUPP, "program '%s' needs %ld BTF CO-RE relocation%s (BPF_CORE_READ, "
@@ -490,6 +595,11 @@ static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out
 	if (bpf_program__type(chosen) == BPF_PROG_TYPE_UNSPEC)
 		bpf_program__set_type(chosen, BPF_PROG_TYPE_XDP);
 
+	/* Nothing is pinned: the maps are this run's (xdp-tools objects ask
+	 * for pinning by name). */
+	struct bpf_map *pm;
+	bpf_object__for_each_map(pm, bo)
+		bpf_map__set_pin_path(pm, NULL);
 	LIBBPF_OPTS(gen_loader_opts, gen);
 	libbpf_print_fn_t prev = quiet_begin();
 	rc = bpf_object__gen_loader(bo, &gen);
@@ -504,7 +614,7 @@ static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out
 	}
 	const struct bpf_insn *insns = bpf_program__insns(chosen);
 	size_t cnt = bpf_program__insn_cnt(chosen);
-	rc = check_insns(bo, want->name, insns, cnt, rodata != NULL, err);
+	rc = check_insns(bo, want->name, insns, cnt, rodata != NULL, maps != NULL, err);
 	if (rc)
 		goto out;
 	if (!cnt) {
@@ -518,7 +628,9 @@ static int insns_inproc(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out
 	}
 	memcpy(*out, insns, cnt * sizeof(**out));
 	*n = cnt;
-	if (rodata)
+	if (maps)
+		collect_maps(bo, *out, cnt, maps);
+	if (rodata && !rc)
 		rc = collect_rodata(bo, *out, cnt, rodata, rodata_len, err);
 	if (rc) {
 		free(*out);
@@ -621,6 +733,7 @@ struct insns_job {
 	struct sbpf_elf *obj;    /* the listed object */
 	size_t idx;              /* program wanted */
 	int want_rodata;         /* accept and return read-only data */
+	int want_maps;           /* accept maps and global data, return their definitions */
 };
 
 /* Child: extracts one program. Answer: u32 -rc, str message, u32 slots,
@@ -632,37 +745,95 @@ static void insns_child(void *arg, struct elf_blob *out)
 	struct sbpf_insn *insns = NULL;
 	uint8_t *ro = NULL;
 	size_t n = 0, ro_len = 0;
-	int rc = insns_inproc(job->obj, job->idx, &insns, &n, job->want_rodata ? &ro : NULL, &ro_len, &err);
+	struct elf_blob maps = { 0 };
+	int rc = insns_inproc(job->obj, job->idx, &insns, &n, job->want_rodata ? &ro : NULL, &ro_len,
+			      job->want_maps ? &maps : NULL, &err);
 	elf_blob_put_u32(out, (uint32_t)-rc);
 	elf_blob_put_str(out, err.msg);
 	elf_blob_put_u32(out, rc ? 0 : (uint32_t)n);
 	elf_blob_put_u32(out, rc ? 0 : (uint32_t)ro_len);
+	elf_blob_put_u32(out, rc ? 0 : (uint32_t)maps.len);
 	if (!rc) {
 		elf_blob_put(out, insns, n * sizeof(*insns));
 		elf_blob_put(out, ro, ro_len);
+		elf_blob_put(out, maps.p, maps.len);
 	}
+	elf_blob_free(&maps);
 	free(insns);
 	free(ro);
+}
+
+void sbpf_elf_maps__free(struct sbpf_elf_map *maps, size_t n)
+{
+	for (size_t i = 0; maps && i < n; i++)
+		free(maps[i].init);
+	free(maps);
+}
+
+/* Reads the map definitions collect_maps() wrote (@len bytes at @p). */
+static int parse_maps(const uint8_t *p, size_t len, struct sbpf_elf_map **maps, size_t *nmaps)
+{
+	struct elf_blob b = { (uint8_t *)p, len, len, 0 };
+	size_t pos = 0;
+	uint32_t count = 0;
+	*maps = NULL;
+	*nmaps = 0;
+	if (elf_blob_get_u32(&b, &pos, &count) || count > 4096)
+		return -EIO;
+	struct sbpf_elf_map *m = calloc(count ? count : 1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		const char *name;
+		uint32_t init_len;
+		if (elf_blob_get_str(&b, &pos, &name) || elf_blob_get_u32(&b, &pos, &m[i].type) ||
+		    elf_blob_get_u32(&b, &pos, &m[i].key_size) || elf_blob_get_u32(&b, &pos, &m[i].value_size) ||
+		    elf_blob_get_u32(&b, &pos, &m[i].max_entries) || elf_blob_get_u32(&b, &pos, &m[i].flags) ||
+		    elf_blob_get_u32(&b, &pos, &init_len) || init_len > len - pos) {
+			sbpf_elf_maps__free(m, i);
+			return -EIO;
+		}
+		snprintf(m[i].name, sizeof(m[i].name), "%s", name);
+		if (init_len) {
+			if (!(m[i].init = malloc(init_len))) {
+				sbpf_elf_maps__free(m, i);
+				return -ENOMEM;
+			}
+			elf_blob_get(&b, &pos, m[i].init, init_len);
+			m[i].init_len = init_len;
+		}
+	}
+	*maps = m;
+	*nmaps = count;
+	return 0;
 }
 
 int sbpf_elf__prog_insns_rodata(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
 				size_t *n, uint8_t **rodata, size_t *rodata_len,
 				struct sbpf_elf_error *err)
 {
+	return sbpf_elf__prog_insns_maps(obj, idx, out, n, rodata, rodata_len, NULL, NULL, err);
+}
+
+int sbpf_elf__prog_insns_maps(struct sbpf_elf *obj, size_t idx, struct sbpf_insn **out,
+			      size_t *n, uint8_t **rodata, size_t *rodata_len,
+			      struct sbpf_elf_map **maps, size_t *nmaps, struct sbpf_elf_error *err)
+{
 	if (idx >= obj->nprogs)
 		return fail(err, -ENOENT, "no program #%zu in %s", idx, obj->path);
-	struct insns_job job = { obj, idx, rodata != NULL };
+	struct insns_job job = { obj, idx, rodata != NULL, maps != NULL };
 	struct elf_blob r;
 	int sig;
 	int rc = elf_isolated(insns_child, &job, &r, &sig);
 	if (rc)
 		return child_died(err, obj->path, rc, sig);
 	size_t pos = 0;
-	uint32_t e = 0, count = 0, ro_len = 0;
+	uint32_t e = 0, count = 0, ro_len = 0, maps_len = 0;
 	const char *msg = "";
 	if (elf_blob_get_u32(&r, &pos, &e) || elf_blob_get_str(&r, &pos, &msg) ||
 	    elf_blob_get_u32(&r, &pos, &count) || elf_blob_get_u32(&r, &pos, &ro_len) ||
-	    r.len - pos != (size_t)count * sizeof(struct sbpf_insn) + ro_len ||
+	    elf_blob_get_u32(&r, &pos, &maps_len) ||
+	    r.len - pos != (size_t)count * sizeof(struct sbpf_insn) + ro_len + maps_len ||
 	    (ro_len && !rodata)) {
 		elf_blob_free(&r);
 		return fail(err, -EIO, "%s: internal error: garbled answer from the reading process", obj->path);
@@ -688,6 +859,15 @@ int sbpf_elf__prog_insns_rodata(struct sbpf_elf *obj, size_t idx, struct sbpf_in
 	if (rodata) {
 		*rodata = ro;
 		*rodata_len = ro_len;
+	}
+	if (maps && parse_maps(r.p + pos + count * sizeof(**out) + ro_len, maps_len, maps, nmaps)) {
+		free(*out);
+		*out = NULL;
+		free(ro);
+		if (rodata)
+			*rodata = NULL;
+		elf_blob_free(&r);
+		return fail(err, -EIO, "%s: internal error: garbled map definitions", obj->path);
 	}
 	elf_blob_free(&r);
 	return 0;

@@ -42,4 +42,17 @@ int elf_isolated(void (*fn)(void *arg, struct elf_blob *out), void *arg,
  * production: a malformed object can then crash the caller. */
 void elf_set_in_process(int on);
 
+/* Objects with a legacy "maps" section, which libbpf refuses (legacy.c). */
+struct sbpf_insn;
+/* 1 when @path has a "maps" section and a symbol table. */
+int elf_legacy_detect(const char *path);
+/* Lists its programs into @progs (per program: str name, str section,
+ * u32 is_xdp), *@count of them. 0 or -EINVAL. */
+int elf_legacy_list(const char *path, struct elf_blob *progs, uint32_t *count);
+/* The program of section @section with its map references renumbered, and
+ * the map definitions serialised into @maps as elf.c's collect_maps()
+ * does. 0, or a negative errno with a reason in @why. */
+int elf_legacy_insns(const char *path, const char *section, struct sbpf_insn **out, size_t *n,
+		     struct elf_blob *maps, char *why, size_t whysz);
+
 #endif /* SAFEBPF_ELF_INT_H */

@@ -38,6 +38,8 @@ struct sbpf_jit {
 	int passes;                           /* passes the compile needed */
 	uint8_t *rodata;                      /* copy of the read-only data (a read-only extra region), or NULL */
 	size_t rodata_len;                    /* its bytes */
+	struct sbpf_maps *maps;               /* the runtime's maps (opts.maps), or NULL */
+	int nmapregs;                         /* maps with a value block (extra regions after rodata) */
 	struct sbpf_kops_site *kops;          /* Kops sites (checked copy of opts.kops), or NULL */
 	size_t nkops;                         /* their count */
 	int kops_mutant;                      /* deliberately wrong emits (tests only) */
@@ -49,7 +51,7 @@ struct sbpf_jit {
  * its read-only data. */
 static int extra_regions(const struct sbpf_jit *jit)
 {
-	return jit_extra_regions(jit->type) + (jit->rodata ? 1 : 0);
+	return jit_extra_regions(jit->type) + (jit->rodata ? 1 : 0) + jit->nmapregs;
 }
 
 /* ---- code buffer ---- */
@@ -232,6 +234,26 @@ struct sbpf_jit *sbpf_jit__new(const struct sbpf_insn *insns, size_t n,
 		memcpy(jit->rodata, o.rodata, o.rodata_len);
 		jit->rodata_len = o.rodata_len;
 		sbpf_rodata_resolve(jit->insns, n, jit->rodata, o.rodata_len);
+	}
+	/* Maps: references resolved to the runtime's maps, one extra region
+	 * per value block. */
+	if (o.maps) {
+		char why[160];
+		jit->maps = o.maps;
+		for (size_t k = 0; k < sbpf_maps__count(o.maps); k++) {
+			void *base;
+			size_t blen;
+			jit->nmapregs += !sbpf_map__region(sbpf_maps__get(o.maps, k), &base, &blen);
+		}
+		if (sbpf_maps__resolve(o.maps, jit->insns, n, why, sizeof(why)) < 0) {
+			if (err) {
+				err->index = 0;
+				snprintf(err->rule, sizeof(err->rule), "%s", why);
+			}
+			sbpf_jit__free(jit);
+			errno = EINVAL;
+			return NULL;
+		}
 	}
 	jit->n = n;
 	jit->type = o.type;
@@ -703,6 +725,31 @@ static uint64_t starts(const void *base, size_t len, size_t size)
 	return base && len >= size ? len - size + 1 : 0;
 }
 
+/* What rt_check() looks at: the run's block and regions. */
+struct rt_check {
+	const struct jit_rt *rt;         /* stk_lo/fp0 are current while the program runs */
+	const struct jit_region *regs;   /* the run's regions */
+	size_t nregs;                    /* their count */
+};
+
+/* sbpf_rt_env.check for checked code: [addr, addr+len) lies in the eBPF
+ * stack area in use (from the lowest frame the image reserved up to the
+ * outer frame's top) or in one region allowing the access. */
+static int rt_check(void *arg, uint64_t addr, uint64_t len, int write)
+{
+	const struct rt_check *c = arg;
+	if (c->rt->fp0 && addr >= c->rt->stk_lo && addr < c->rt->fp0 && len <= c->rt->fp0 - addr)
+		return 0;
+	for (size_t k = 0; k < c->nregs; k++) {
+		const struct jit_region *g = &c->regs[k];
+		uint64_t lo = (uint64_t)(uintptr_t)g->base;
+		if (!g->base || (write && !g->writable) || addr < lo || addr - lo >= g->len || len > g->len - (addr - lo))
+			continue;
+		return 0;
+	}
+	return -1;
+}
+
 int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct jit_region *regs,
 		    size_t nregs, uint64_t *r0, struct sbpf_run_error *err)
 {
@@ -720,9 +767,10 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 		}
 		return -EOPNOTSUPP;
 	}
-	/* The read-only data is the last extra region. */
+	/* After the program type's regions: the read-only data, then the
+	 * value block of each map. */
 	struct jit_region all[1 + JIT_MAX_EXTRA];
-	if (jit->rodata) {
+	if (jit->rodata || jit->nmapregs) {
 		struct jit_region none = { NULL, 0, true, "mem" };
 		for (size_t k = 0; k < nregs; k++)
 			all[k] = regs[k];
@@ -730,10 +778,22 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 			all[nregs++] = none;
 		while (nregs < 1 + (size_t)jit_extra_regions(jit->type))
 			all[nregs++] = (struct jit_region){ NULL, 0, false, "none" };
-		all[nregs++] = (struct jit_region){ jit->rodata, jit->rodata_len, false, "rodata" };
+		if (jit->rodata)
+			all[nregs++] = (struct jit_region){ jit->rodata, jit->rodata_len, false, "rodata" };
+		for (size_t k = 0; jit->maps && k < sbpf_maps__count(jit->maps); k++) {
+			struct sbpf_map *m = sbpf_maps__get(jit->maps, k);
+			void *base;
+			size_t blen;
+			if (!sbpf_map__region(m, &base, &blen) && nregs < 1 + JIT_MAX_EXTRA)
+				all[nregs++] = (struct jit_region){ base, blen, true, sbpf_map__name(m) };
+		}
 		regs = all;
 	}
-	struct jit_rt rt = { 0 };
+	struct jit_rt rt; /* cleared as far as the code reads it: the extras it checks */
+	size_t nclear = (size_t)extra_regions(jit);
+	if (nregs > 1 && nregs - 1 > nclear)
+		nclear = nregs - 1;
+	memset(&rt, 0, offsetof(struct jit_rt, extra) + nclear * sizeof(rt.extra[0]));
 	if (nregs) {
 		rt.mem_lo = (uint64_t)(uintptr_t)regs[0].base;
 		for (int i = 0; i < 4; i++)
@@ -749,7 +809,21 @@ int jit_run_regions(struct sbpf_jit *jit, uint64_t r1, uint64_t r2, const struct
 	}
 	rt.budget = jit->loop_budget;
 	jit_entry_fn entry = (jit_entry_fn)jit->image;
-	uint64_t ret = entry(r1, r2, &rt);
+	uint64_t ret;
+	if (jit->maps) {
+		struct rt_check chk = { &rt, regs, nregs };
+		struct sbpf_rt_env env = { .maps = jit->maps, .check = jit->checked ? rt_check : NULL,
+					   .check_arg = &chk };
+		if (jit->type == SBPF_PROG_XDP && nregs && regs[0].base) {
+			env.pkt_start = (uint64_t)(uintptr_t)regs[0].base;
+			env.pkt_end = env.pkt_start + regs[0].len;
+		}
+		struct sbpf_rt_env *prev = sbpf_rt__enter(&env);
+		ret = entry(r1, r2, &rt);
+		sbpf_rt__leave(prev);
+	} else {
+		ret = entry(r1, r2, &rt);
+	}
 	if (rt.err_code)
 		return describe_error_regions(jit, &rt, regs, nregs, err);
 	if (r0)

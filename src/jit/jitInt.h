@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "safebpf/jit.h"
+#include "safebpf/maps.h"
 
 /* ---- code buffer ------------------------------------------------------ */
 
@@ -60,7 +61,7 @@ struct jit_rt_region {
 	uint64_t rcnt[4];       /* loads: len-size+1, or 0 */
 	uint64_t wcnt[4];       /* stores and atomics: same, or 0 when read-only */
 };
-#define JIT_MAX_EXTRA 2     /* extra regions a program type may add */
+#define JIT_MAX_EXTRA (2 + SBPF_MAX_MAPS) /* extra regions: the program type's, read-only data, map values */
 
 /* What generated code in checked mode reads and writes through a pointer in
  * a callee-saved register. The fields the hot path uses come first so that

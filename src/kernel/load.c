@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "safebpf/kernel.h"
+#include "safebpf/maps.h"
 
 #define TRACEFS_MAGIC_NR 0x74726163
 
@@ -121,8 +122,71 @@ static int rodata_map(const void *data, size_t len)
 	return fd;
 }
 
+/* Map fds for user-space map references when the options give none
+ * (sbpf_kernel_set_map_fds). */
+static const int *default_map_fds;
+static size_t default_nmap_fds;
+
+void sbpf_kernel_set_map_fds(const int *fds, size_t n)
+{
+	default_map_fds = n ? fds : NULL;
+	default_nmap_fds = fds ? n : 0;
+}
+
+/* A copy of @insns whose map references (lddw src 1/2, imm = map index)
+ * name the fds @fds instead; NULL when there are none to rewrite (or on
+ * ENOMEM / a bad index, with *@rc set). */
+static struct sbpf_insn *with_map_fds(const struct sbpf_insn *insns, size_t n, const int *fds, size_t nfds,
+				      int *rc)
+{
+	*rc = 0;
+	if (!fds || !sbpf_maps_referenced(insns, n))
+		return NULL; /* nothing to do: without user-space maps an imm is an fd already */
+	struct sbpf_insn *copy = malloc(n * sizeof(*copy));
+	if (!copy) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	memcpy(copy, insns, n * sizeof(*copy));
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (copy[i].code != (SBPF_LD | SBPF_DW | SBPF_IMM))
+			continue;
+		if (copy[i].src_reg == 1 || copy[i].src_reg == 2) {
+			if (copy[i].imm < 0 || (size_t)copy[i].imm >= nfds) {
+				free(copy);
+				*rc = -EBADF;
+				return NULL;
+			}
+			copy[i].imm = fds[copy[i].imm];
+		}
+		i++;
+	}
+	return copy;
+}
+
 int sbpf_kernel_load(const struct sbpf_insn *insns, size_t n, const struct sbpf_kload_opts *opts)
 {
+	const int *fds = KOPT(opts, map_fds, NULL);
+	size_t nfds = KOPT(opts, nmap_fds, 0);
+	if (!fds) {
+		fds = default_map_fds;
+		nfds = default_nmap_fds;
+	}
+	int rc;
+	struct sbpf_insn *mapped = with_map_fds(insns, n, fds, nfds, &rc);
+	if (rc)
+		return rc;
+	if (mapped) {
+		struct sbpf_kload_opts o2 = *opts;
+		o2.map_fds = NULL;
+		o2.nmap_fds = 0;
+		const int *save = default_map_fds;
+		default_map_fds = NULL; /* already rewritten */
+		int fd = sbpf_kernel_load(mapped, n, &o2);
+		default_map_fds = save;
+		free(mapped);
+		return fd;
+	}
 	const void *ro = KOPT(opts, rodata, NULL);
 	size_t ro_len = KOPT(opts, rodata_len, 0);
 	if (ro && ro_len) {

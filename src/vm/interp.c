@@ -42,6 +42,7 @@ struct sbpf_vm {
 	uint8_t *stack;            /* all frames: STACK_BYTES */
 	uint8_t *rodata;           /* copy of the read-only data (region "rodata"), or NULL */
 	size_t rodata_len;         /* its bytes */
+	struct sbpf_maps *maps;    /* the runtime's maps (opts.maps), or NULL */
 	struct helper_slot helpers[SBPF_MAX_HELPERS]; /* by id */
 };
 
@@ -77,6 +78,40 @@ static void decode_all(struct sbpf_vm *vm)
 			vm->code[++i] = (struct vm_insn){ .op = SBPF_OP_INVALID };
 		}
 	}
+}
+
+/* With the runtime (opts.maps): map references resolved, runtime helpers
+ * registered, and a call to a helper the runtime lacks refused with its
+ * name. Returns 0 or -EINVAL with @err filled. */
+static int runtime_load(struct sbpf_vm *vm, struct sbpf_validate_error *err)
+{
+	char why[160];
+	int rc = sbpf_maps__resolve(vm->maps, vm->insns, vm->n, why, sizeof(why));
+	if (rc < 0)
+		return load_fail(err, why);
+	vm_helpers_register_runtime(vm);
+	for (size_t i = 0; i < vm->n; i++) {
+		const struct sbpf_insn *in = &vm->insns[i];
+		if (in->code == (SBPF_LD | SBPF_DW | SBPF_IMM)) {
+			i++;
+			continue;
+		}
+		if (in->code != (SBPF_JMP | SBPF_CALL) || in->src_reg != 0)
+			continue;
+		uint32_t id = (uint32_t)in->imm;
+		if (id < SBPF_MAX_HELPERS && vm->helpers[id].fn)
+			continue;
+		const char *name = sbpf_helper_name(id);
+		if (!name)
+			continue; /* not a kernel helper: "unknown helper" at run time, as without maps */
+		if (err) {
+			err->index = i;
+			snprintf(err->rule, sizeof(err->rule), "calls helper %u (bpf_%s), which is kernel-only: "
+				 "the user-space runtime does not provide it", id, name);
+		}
+		return -EINVAL;
+	}
+	return 0;
 }
 
 struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
@@ -137,8 +172,14 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 	vm->budget = OPT(opts, insn_budget, 0);
 	if (!vm->budget)
 		vm->budget = SBPF_DEFAULT_BUDGET;
-	decode_all(vm);
 	vm_helpers_register_defaults(vm);
+	vm->maps = OPT(opts, maps, NULL);
+	if (vm->maps && (rc = runtime_load(vm, err)) != 0) {
+		sbpf_vm__free(vm);
+		errno = -rc;
+		return NULL;
+	}
+	decode_all(vm);
 	return vm;
 }
 
@@ -670,6 +711,18 @@ fault:
 #undef STORE
 }
 
+/* sbpf_rt_env.check for the interpreter: [addr, addr+len) lies in one
+ * region of the run with the access allowed (the stack: the active
+ * frames, as for the program's own accesses). */
+static int run_check(void *arg, uint64_t addr, uint64_t len, int write)
+{
+	struct vm_run *r = arg;
+	const struct vm_region *g = find_region(r, addr, len);
+	if (!g || g->load || !(g->flags & (write ? VM_W : VM_R)))
+		return -1;
+	return 0;
+}
+
 int sbpf_vm__run(struct sbpf_vm *vm, void *mem, size_t len, uint64_t *r0,
 		 struct sbpf_run_error *err)
 {
@@ -701,8 +754,28 @@ int sbpf_vm__run(struct sbpf_vm *vm, void *mem, size_t len, uint64_t *r0,
 	};
 	if (vm->rodata && vm_run_add_region(&r, &ro))
 		return run_fail(err, 0, -ENOSPC, "too many memory regions");
+	struct sbpf_rt_env env = { .maps = vm->maps, .check = run_check, .check_arg = &r };
+	if (vm->maps) {
+		for (size_t i = 0; i < sbpf_maps__count(vm->maps); i++) {
+			struct sbpf_map *m = sbpf_maps__get(vm->maps, i);
+			void *base;
+			size_t blen;
+			if (sbpf_map__region(m, &base, &blen))
+				continue;
+			struct vm_region g = { .start = (uint64_t)(uintptr_t)base, .len = blen,
+					       .flags = VM_R | VM_W, .name = sbpf_map__name(m) };
+			if (vm_run_add_region(&r, &g))
+				return run_fail(err, 0, -ENOSPC, "too many memory regions");
+		}
+		if (vm->type == SBPF_PROG_XDP && mem) {
+			env.pkt_start = (uint64_t)(uintptr_t)mem;
+			env.pkt_end = env.pkt_start + len;
+		}
+	}
+	struct sbpf_rt_env *prev = sbpf_rt__enter(&env);
 	uint64_t result = 0;
 	rc = interp(vm, &r, &result, err);
+	sbpf_rt__leave(prev);
 	if (!rc && r0)
 		*r0 = result;
 	return rc;

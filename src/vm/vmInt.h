@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "safebpf/maps.h"
 #include "safebpf/vm.h"
 
 /* One instruction slot after decoding at load time. */
@@ -23,8 +24,9 @@ struct vm_insn {
 /* Access permissions of a region. */
 enum { VM_R = 1, VM_W = 2 };
 
-/* Maximum regions per run: the stack plus what a program type adds. */
-#define VM_MAX_REGIONS 6
+/* Maximum regions per run: the stack, what a program type adds, read-only
+ * data and one value block per map. */
+#define VM_MAX_REGIONS (6 + SBPF_MAX_MAPS)
 
 /* A range of host memory the program may touch. */
 struct vm_region {
@@ -65,5 +67,22 @@ int vm_run_add_region(struct vm_run *run, const struct vm_region *reg);
 
 /* Registers the default helpers (see vm.h) on @vm (helpers.c). */
 void vm_helpers_register_defaults(struct sbpf_vm *vm);
+/* Registers the runtime helpers (maps, packet, time, redirect, ring
+ * buffers...; docs/vm.md) on @vm, replacing the defaults where ids meet
+ * (5 is ktime_get_ns there, not identity). */
+void vm_helpers_register_runtime(struct sbpf_vm *vm);
+
+/* maps.c, for the helpers: */
+uint32_t vm_maps_prandom(struct sbpf_maps *m);      /* next get_prandom_u32 value */
+unsigned vm_maps_cpu(const struct sbpf_maps *m);    /* the CPU runs count as */
+int vm_map_is_redirect(uint32_t type);              /* devmap, cpumap, xskmap, devmap_hash */
+int vm_maps_owns(const struct sbpf_maps *m, uint64_t ptr); /* @ptr is one of m's maps */
+/* Reserves @size bytes in ring buffer @p: the record's data, or NULL. */
+void *vm_ringbuf_reserve(struct sbpf_map *p, uint64_t size);
+/* Submits (or discards) the reserved record whose data is at @data in any
+ * ring of @m: 0, or -EINVAL when @data is no reserved record. */
+int vm_ringbuf_commit(struct sbpf_maps *m, uint64_t data, int discard);
+/* The environment of the run in progress on this thread, or NULL. */
+struct sbpf_rt_env *vm_rt_current(void);
 
 #endif /* SAFEBPF_VM_INT_H */

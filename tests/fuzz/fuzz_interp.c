@@ -3,9 +3,11 @@
  * validation runs with a small budget. Whatever it does, the run must end
  * with r0 or a clean error - never a crash, sanitizer report or hang.
  *
- * Input layout: byte 0 = memory length (0..63), then that many memory bytes,
- * then the program (trailing bytes that do not fill an instruction are
- * dropped).
+ * Input layout: byte 0 = memory length (0..63) and, in bit 6, "with the
+ * user-space runtime" (safebpf/maps.h: one map of each type, lddw src 1/2
+ * naming them, the runtime helpers with fuzzed arguments), then that many
+ * memory bytes, then the program (trailing bytes that do not fill an
+ * instruction are dropped).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	size_t mem_len = data[0] & 63;
+	int runtime = data[0] & 64;
 	data++, size--;
 	if (mem_len > size)
 		mem_len = size;
@@ -39,7 +42,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (n)
 		memcpy(insns, data, n * sizeof(*insns));
-	struct sbpf_vm_opts o = { .sz = sizeof(o), .insn_budget = 10000 };
+	struct sbpf_maps *maps = runtime ? sbpf_maps__new() : NULL;
+	if (maps) {
+		static const struct sbpf_map_def defs[] = {
+			{ .name = "a", .type = SBPF_MAP_ARRAY, .key_size = 4, .value_size = 12, .max_entries = 4 },
+			{ .name = "h", .type = SBPF_MAP_HASH, .key_size = 4, .value_size = 8, .max_entries = 4 },
+			{ .name = "p", .type = SBPF_MAP_PERCPU_HASH, .key_size = 2, .value_size = 4, .max_entries = 2 },
+			{ .name = "l", .type = SBPF_MAP_LRU_HASH, .key_size = 8, .value_size = 8, .max_entries = 2 },
+			{ .name = "t", .type = SBPF_MAP_LPM_TRIE, .key_size = 8, .value_size = 4, .max_entries = 4 },
+			{ .name = "r", .type = SBPF_MAP_RINGBUF, .max_entries = 4096 },
+			{ .name = "x", .type = SBPF_MAP_XSKMAP, .key_size = 4, .value_size = 4, .max_entries = 4 },
+		};
+		char why[160];
+		for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+			sbpf_maps__add(maps, &defs[i], why, sizeof(why));
+	}
+	struct sbpf_vm_opts o = { .sz = sizeof(o), .insn_budget = 10000, .maps = maps };
 	struct sbpf_validate_error verr;
 	struct sbpf_vm *vm = sbpf_vm__new(insns, n, &o, &verr);
 	if (vm) {
@@ -52,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* the budget must hold */
 		sbpf_vm__free(vm);
 	}
+	sbpf_maps__free(maps);
 	free(insns);
 	free(mem);
 	return 0;

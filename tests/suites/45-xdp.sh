@@ -68,11 +68,31 @@ out=$("$bin" run build/xdp/multi.o --prog nope --mem "$(pkt tcp_ssh)" 2>&1)
 grep -q "no program or section named 'nope'" <<<"$out" && ok || bad "--prog nope: $out"
 
 # 4. refusals with a reason
-out=$("$bin" run build/xdp/uses_map.o --prog xdp_count --mem "$(pkt tcp_ssh)" 2>&1); rc=$?
-if [ $rc -eq 3 ] && grep -q "map references are not supported for user-space runs yet" <<<"$out"; then ok
-else bad "uses_map.o xdp_count: $rc: $out"; fi
-out=$("$bin" run build/xdp/uses_map.o --prog xdp_global --mem "$(pkt tcp_ssh)" 2>&1)
-grep -q "global data" <<<"$out" && ok || bad "uses_map.o xdp_global: $out"
+# maps and global data run on the user-space runtime (safebpf/maps.h; the
+# llvm engine has no maps yet)
+for e in ${engines/llvm/}; do
+	out=$("$bin" run build/xdp/uses_map.o --prog xdp_count --engine "$e" --repeat 3 --mem "$(pkt tcp_ssh)" \
+		--maps-out - 2>&1)
+	grep -q '"value": "0300000000000000"' <<<"$out" && ok || bad "uses_map.o xdp_count on $e: want counts[0] = 3: $out"
+	out=$("$bin" run build/xdp/uses_map.o --prog xdp_global --engine "$e" --mem "$(pkt tcp_ssh)" 2>&1)
+	[ "$(r0_of "$out")" = "0x2" ] && ok || bad "uses_map.o xdp_global on $e: want XDP_PASS: $out"
+done
+echo '{"uses_map.data": {"entries": [{"key": "00000000", "value": "02000000"}]}}' >"/tmp/sbpf-45-$$.json"
+out=$("$bin" run build/xdp/uses_map.o --prog xdp_global --maps-in "/tmp/sbpf-45-$$.json" --mem "$(pkt tcp_ssh)" 2>&1)
+[ "$(r0_of "$out")" = "0x1" ] && ok || bad "uses_map.o xdp_global with limit = 2: want XDP_DROP: $out"
+rm -f "/tmp/sbpf-45-$$.json"
+# a legacy "maps" section (libbpf 1.0+ refuses it; src/elf/legacy.c reads it)
+for e in ${engines/llvm/}; do
+	out=$("$bin" run build/xdp/legacy_maps.o --engine "$e" --repeat 2 --mem "$(pkt tcp_ssh)" --maps-out - 2>&1)
+	grep -q '{"key": "01000000", "value": "0600000000000000"}' <<<"$out" && ok \
+		|| bad "legacy_maps.o on $e: want hits[1] = 6: $out"
+done
+# a kernel-only helper is refused at load, by number and name
+for e in interp jit; do
+	out=$("$bin" run build/xdp/uses_printk.o --engine "$e" --mem "$(pkt tcp_ssh)" 2>&1); rc=$?
+	if [ $rc -eq 3 ] && grep -q "calls helper 6 (bpf_trace_printk), which is kernel-only" <<<"$out"; then ok
+	else bad "uses_printk.o on $e: want the kernel-only refusal, got $rc: $out"; fi
+done
 if [ $kernel_ok -eq 1 ]; then
 	out=$("$bin" run build/xdp/filter.o --type mem --engine kernel --mem "$(pkt tcp_ssh)" 2>&1)
 	grep -q "runs XDP programs only" <<<"$out" && ok || bad "kernel engine with --type mem: $out"

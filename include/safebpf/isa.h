@@ -187,6 +187,17 @@ int sbpf_validate(const struct sbpf_insn *insns, size_t n,
  * with @err filled (the reading instruction), or -ENOMEM. */
 int sbpf_validate_clobbers(const struct sbpf_insn *insns, size_t n,
 			   struct sbpf_validate_error *err);
+/* The same with @flags: SBPF_VALIDATE_STACK_ESCAPE lets stack addresses
+ * leave the program (for the library's own comparison harnesses, which
+ * compare stack addresses by their offset from r10; never for a user's
+ * program). sbpf_validate_clobbers() also refuses, in every program, a
+ * stack-derived value (r10, r10 plus or minus a number, anything computed
+ * from one except the distance between two) returned in r0, stored outside
+ * the stack or handed to an atomic operation: it is a host address, placed
+ * differently by each engine. */
+#define SBPF_VALIDATE_STACK_ESCAPE 1u
+int sbpf_validate_registers(const struct sbpf_insn *insns, size_t n, unsigned flags,
+			    struct sbpf_validate_error *err);
 
 /*
  * Builder: the code-generation API. Append instructions, jump to labels that

@@ -66,6 +66,14 @@ int sbpf_kmap_update(int fd, const void *key, const void *value, uint64_t flags)
 int sbpf_kmap_delete(int fd, const void *key);
 /* Iteration: the key after @key (NULL: the first) in @next; -ENOENT at the end. */
 int sbpf_kmap_next_key(int fd, const void *key, void *next);
+/* Batch read (and, with @del, delete) of a hash map: up to *@count entries
+ * into @keys and @values (packed as sbpf_kmap_lookup's), their number in
+ * *@count. @in is NULL at the first call, then the @out of the call before
+ * (@in and @out: at least 8 bytes and the map's key size). 0 while more
+ * may follow, -ENOENT after the last entries (*@count may still be
+ * non-zero), or another negative errno (-EINVAL/-EOPNOTSUPP: the kernel has
+ * no batch operations for this map; use next_key, lookup, delete). */
+int sbpf_kmap_read_batch(int fd, void *in, void *out, void *keys, void *values, uint32_t *count, bool del);
 /* Sum over CPUs of the u64 at entry @index of a per-CPU array of u64. */
 int sbpf_kmap_percpu_sum(int fd, uint32_t index, uint64_t *sum);
 

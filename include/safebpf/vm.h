@@ -32,6 +32,7 @@
 #ifndef SAFEBPF_VM_H
 #define SAFEBPF_VM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,8 @@ struct sbpf_vm_opts {
 	 * call to a kernel helper the runtime does not provide is refused at
 	 * load, naming it. NULL: no maps, default helpers. */
 	struct sbpf_maps *maps;
+	bool stack_escape;         /* the library's own comparison harness: stack addresses
+				      may leave the program (SBPF_VALIDATE_STACK_ESCAPE) */
 };
 
 /* Read-only data. A program addresses byte OFF of its read-only block with

@@ -26,8 +26,10 @@ struct bench_prog {
 	size_t n;                   /* its slots */
 	uint8_t *rodata;            /* its read-only data, or NULL */
 	size_t rodata_len;          /* bytes of rodata */
-	void *native_fn;            /* the same source built by cc -O2, or NULL */
+	void *native_fn;            /* the same source built by cc (gcc) -O2, or NULL */
 	size_t native_size;         /* bytes of that function's code (symbol size) */
+	void *native_clang_fn;      /* the same source built by clang -O2, or NULL */
+	size_t native_clang_size;   /* bytes of that function's code */
 };
 
 /* Kinds of engine. */
@@ -37,7 +39,10 @@ enum bench_kind {
 	BENCH_JIT,           /* safebpf JIT, bounds-checked */
 	BENCH_JIT_UNCHECKED, /* safebpf JIT, vanilla (verifier-trusting) */
 	BENCH_EINSN,         /* safebpf JIT with EInsn native operations */
-	BENCH_NATIVE,        /* the C source compiled by cc -O2 */
+	BENCH_NATIVE,        /* native code: per benchmark the faster of the two below (not
+			      * measured itself: filled from them, bench_native_best()) */
+	BENCH_NATIVE_GCC,    /* the C source compiled by cc (gcc) -O2 */
+	BENCH_NATIVE_CLANG,  /* the C source compiled by clang -O2 */
 	BENCH_LLVM,          /* the whole program through LLVM O2 (safebpf/llvm.h), verified first */
 };
 
@@ -130,6 +135,13 @@ int bench_report_csv(const struct bench_result *r, const char *dir);
  * and engine). Returns 0, or -errno / a positive gnuplot status, with
  * @why filled. */
 int bench_report_plot(const struct bench_result *r, const char *dir, char *why, size_t whysz);
+
+/* Fills the cells of the BENCH_NATIVE column of @r, per benchmark, with
+ * a copy of the faster (lower median) of its BENCH_NATIVE_GCC and
+ * BENCH_NATIVE_CLANG cells (the one that ran when only one did), and
+ * notes which one it is. Call after bench_cell_stats(). Returns 0 or
+ * -ENOMEM. */
+int bench_native_best(struct bench_result *r);
 
 /* Index of the baseline (kernel) engine in @r, or -1. */
 int bench_baseline(const struct bench_result *r);

@@ -295,13 +295,21 @@ struct bench_handle *bench_engine_load(const struct bench_engine *e, const struc
 		rc = load_llvm(h, p, why, whysz);
 		break;
 	case BENCH_NATIVE:
-		h->fn = (native_fn)p->native_fn;
-		h->code_size = p->native_size;
+		snprintf(why, whysz, "the native column is the faster of native-gcc and native-clang,"
+			 " not run itself");
+		rc = -1;
+		break;
+	case BENCH_NATIVE_GCC:
+	case BENCH_NATIVE_CLANG: {
+		int gcc = e->kind == BENCH_NATIVE_GCC;
+		h->fn = (native_fn)(gcc ? p->native_fn : p->native_clang_fn);
+		h->code_size = gcc ? p->native_size : p->native_clang_size;
 		if (!h->fn) {
-			snprintf(why, whysz, "no native build of bench_%s", p->name);
+			snprintf(why, whysz, "no %s build of bench_%s", gcc ? "gcc" : "clang", p->name);
 			rc = -1;
 		}
 		break;
+	}
 	}
 	if (rc) {
 		bench_engine_unload(h);
@@ -344,7 +352,8 @@ static int run_user(struct bench_handle *h, uint8_t *pkt, size_t len, uint64_t r
 		t1 = thread_ns();
 		break;
 	}
-	case BENCH_NATIVE: {
+	case BENCH_NATIVE_GCC:
+	case BENCH_NATIVE_CLANG: {
 		struct native_xdp_md ctx = {
 			.data = (unsigned long)pkt, .data_end = (unsigned long)(pkt + len),
 		};

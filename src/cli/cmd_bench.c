@@ -31,7 +31,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: safebpf bench [--only NAMES] [--engines NAMES] [--no-ablation] [--rounds N]\n"
 		"                     [--time MS] [--check] [--out DIR] [--no-plot]\n"
-		"                     [--suite FILE] [--objdir DIR] [--native SO] [--packet FILE]\n"
+		"                     [--suite FILE] [--objdir DIR] [--native SO] [--native-clang SO]\n"
+		"                     [--packet FILE]\n"
 		"\n"
 		"Runs the microbenchmarks of bench/micro on every engine, alternating engines\n"
 		"across rounds, checks every result against the suite's expected value, and\n"
@@ -43,7 +44,9 @@ static void usage(FILE *f)
 		"rounds), jit (checked), jit-unchecked (vanilla JIT), einsn (JIT with the seven\n"
 		"EInsn operations) and einsn:OP (one operation at a time: the per-op ablation),\n"
 		"llvm (the whole program through LLVM O2 after the kernel verifier; compile\n"
-		"times cold and from the cache), native (cc -O2).\n"
+		"times cold and from the cache), native-gcc (cc -O2), native-clang (clang -O2) and\n"
+		"native (per benchmark the faster of the two: the native gap is measured to it;\n"
+		"--engines native runs both).\n"
 		"\n"
 		"  --only NAMES      comma-separated benchmarks (default: all of the suite)\n"
 		"  --engines NAMES   comma-separated engines (default: all)\n"
@@ -55,14 +58,15 @@ static void usage(FILE *f)
 		"  --no-plot         do not run gnuplot\n"
 		"  --suite FILE      benchmark list (default bench/micro/SUITE)\n"
 		"  --objdir DIR      BPF objects NAME.o (default build/bench/micro)\n"
-		"  --native SO       native builds (default build/bench/micro/native.so)\n"
+		"  --native SO       gcc native builds (default build/bench/micro/native.so)\n"
+		"  --native-clang SO clang native builds (default build/bench/micro/native-clang.so)\n"
 		"  --packet FILE     input packet as hex (default bench/micro/packet.txt)\n"
 		"\n"
 		"Exit: 0 every engine agreed, 1 a wrong result or failed run, 2 usage, 3 bad input.\n");
 }
 
 struct bench_args {
-	const char *suite, *objdir, *native, *packet, *out; /* paths */
+	const char *suite, *objdir, *native, *native_clang, *packet, *out; /* paths */
 	const char *only;          /* --only */
 	const char *engines;       /* --engines */
 	int ablation;              /* per-op EInsn columns */
@@ -92,7 +96,8 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 {
 	*a = (struct bench_args){
 		.suite = "bench/micro/SUITE", .objdir = "build/bench/micro",
-		.native = "build/bench/micro/native.so", .packet = "bench/micro/packet.txt",
+		.native = "build/bench/micro/native.so",
+		.native_clang = "build/bench/micro/native-clang.so", .packet = "bench/micro/packet.txt",
 		.out = "build/bench/results", .ablation = 1, .rounds = 7, .time_ms = 25, .plot = 1,
 	};
 	for (int i = 1; i < argc; i++) {
@@ -136,6 +141,8 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
 			a->objdir = argv[++i];
 		} else if (!strcmp(arg, "--native") && more) {
 			a->native = argv[++i];
+		} else if (!strcmp(arg, "--native-clang") && more) {
+			a->native_clang = argv[++i];
 		} else if (!strcmp(arg, "--packet") && more) {
 			a->packet = argv[++i];
 		} else {
@@ -243,8 +250,19 @@ static struct bench_prog *read_suite(const char *path, const char *only, size_t 
 	return progs;
 }
 
-/* Loads bench_<name> from <objdir>/<name>.o and its native twin. */
-static int load_prog(struct bench_prog *p, const char *objdir, void *so)
+/* Function @fn of the shared object @so and its code size, or NULL. */
+static void *native_sym(void *so, const char *fn, size_t *size)
+{
+	void *f = so ? dlsym(so, fn) : NULL;
+	const ElfW(Sym) *sym = NULL;
+	Dl_info info;
+	*size = f && dladdr1(f, &info, (void **)&sym, RTLD_DL_SYMENT) && sym ? sym->st_size : 0;
+	return f;
+}
+
+/* Loads bench_<name> from <objdir>/<name>.o and its native twins (gcc
+ * build from @so, clang build from @so_clang; either may be NULL). */
+static int load_prog(struct bench_prog *p, const char *objdir, void *so, void *so_clang)
 {
 	char path[4096], fn[80];
 	snprintf(path, sizeof(path), "%s/%s.o", objdir, p->name);
@@ -263,13 +281,8 @@ static int load_prog(struct bench_prog *p, const char *objdir, void *so)
 		fprintf(stderr, "safebpf bench: %s\n", err.msg);
 		return -1;
 	}
-	if (so) {
-		p->native_fn = dlsym(so, fn);
-		const ElfW(Sym) *sym = NULL;
-		Dl_info info;
-		if (p->native_fn && dladdr1(p->native_fn, &info, (void **)&sym, RTLD_DL_SYMENT) && sym)
-			p->native_size = sym->st_size;
-	}
+	p->native_fn = native_sym(so, fn, &p->native_size);
+	p->native_clang_fn = native_sym(so_clang, fn, &p->native_clang_size);
 	return 0;
 }
 
@@ -281,11 +294,15 @@ static size_t pick_engines(const struct bench_args *a, struct bench_engine *e)
 	static const struct { const char *name; enum bench_kind kind; } main_engines[] = {
 		{ "kernel", BENCH_KERNEL }, { "interp", BENCH_INTERP }, { "jit", BENCH_JIT },
 		{ "jit-unchecked", BENCH_JIT_UNCHECKED }, { "einsn", BENCH_EINSN }, { "llvm", BENCH_LLVM },
+		{ "native-gcc", BENCH_NATIVE_GCC }, { "native-clang", BENCH_NATIVE_CLANG },
 		{ "native", BENCH_NATIVE },
 	};
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(main_engines) / sizeof(main_engines[0]); i++) {
-		if (!in_list(a->engines, main_engines[i].name))
+		/* "native" in --engines brings the two builds it is made of */
+		if (!in_list(a->engines, main_engines[i].name) &&
+		    !((main_engines[i].kind == BENCH_NATIVE_GCC || main_engines[i].kind == BENCH_NATIVE_CLANG) &&
+		      in_list(a->engines, "native")))
 			continue;
 		e[n] = (struct bench_engine){ .kind = main_engines[i].kind, .reference = main_engines[i].kind == BENCH_INTERP };
 		snprintf(e[n].name, sizeof(e[n].name), "%s", main_engines[i].name);
@@ -360,6 +377,8 @@ static void load_all(const struct bench_prog *p, const struct bench_engine *e, s
 {
 	for (size_t j = 0; j < ne; j++) {
 		h[j] = NULL;
+		if (e[j].kind == BENCH_NATIVE)
+			continue; /* not run: bench_native_best() */
 		if (unavail[j]) {
 			cells[j].state = 3;
 			snprintf(cells[j].note, sizeof(cells[j].note), "%s", unavail[j]);
@@ -495,14 +514,19 @@ int cmd_bench(int argc, char **argv)
 	}
 	const char *unavail[MAX_ENGINES] = { 0 };
 	static char reasons[MAX_ENGINES][200];
-	void *so = NULL;
+	void *so = NULL, *so_clang = NULL;
 	for (size_t j = 0; j < ne; j++) {
-		if (engines[j].kind == BENCH_NATIVE) {
-			so = dlopen(a.native, RTLD_NOW | RTLD_LOCAL);
-			if (!so) {
-				snprintf(reasons[j], sizeof(reasons[j]), "no native builds: %s", dlerror());
+		if (engines[j].kind == BENCH_NATIVE_GCC || engines[j].kind == BENCH_NATIVE_CLANG) {
+			int gcc = engines[j].kind == BENCH_NATIVE_GCC;
+			void **h = gcc ? &so : &so_clang;
+			*h = dlopen(gcc ? a.native : a.native_clang, RTLD_NOW | RTLD_LOCAL);
+			if (!*h) {
+				snprintf(reasons[j], sizeof(reasons[j]), "no %s native builds: %s",
+					 gcc ? "gcc" : "clang", dlerror());
 				unavail[j] = reasons[j];
 			}
+		} else if (engines[j].kind == BENCH_NATIVE) {
+			/* filled from the two builds after the runs */
 		} else if (bench_engine_available(engines[j].kind, reasons[j], sizeof(reasons[j]))) {
 			unavail[j] = reasons[j];
 		}
@@ -511,7 +535,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	rc = EXIT_OK;
 	for (size_t i = 0; i < np && rc == EXIT_OK; i++)
-		if (load_prog(&progs[i], a.objdir, so))
+		if (load_prog(&progs[i], a.objdir, so, so_clang))
 			rc = EXIT_INPUT;
 	struct bench_cell *cells = rc ? NULL : calloc(np * ne, sizeof(*cells));
 	if (!rc && !cells)
@@ -530,6 +554,8 @@ int cmd_bench(int argc, char **argv)
 			fputs("\r\033[K", stderr);
 		fprintf(stderr, "[%2zu/%zu] %-14s %.1f s\n", i + 1, np, progs[i].name, now_s() - t1);
 	}
+	if (!rc && bench_native_best(&res))
+		rc = EXIT_FAIL;
 	if (!rc && a.check) {
 		rc = print_check(&res) ? EXIT_FAIL : EXIT_OK;
 	} else if (!rc) {
@@ -568,5 +594,7 @@ int cmd_bench(int argc, char **argv)
 	free(pkt);
 	if (so)
 		dlclose(so);
+	if (so_clang)
+		dlclose(so_clang);
 	return rc;
 }

@@ -64,6 +64,16 @@ int sbpf_kmap_delete(int fd, const void *key)
 	return bpf_map_delete_elem(fd, key) ? -errno : 0;
 }
 
+int sbpf_kmap_read_batch(int fd, void *in, void *out, void *keys, void *values, uint32_t *count, bool del)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, o);
+	__u32 n = *count;
+	int rc = (del ? bpf_map_lookup_and_delete_batch(fd, in, out, keys, values, &n, &o)
+		      : bpf_map_lookup_batch(fd, in, out, keys, values, &n, &o)) ? -errno : 0;
+	*count = rc && rc != -ENOENT ? 0 : n;
+	return rc;
+}
+
 int sbpf_kmap_next_key(int fd, const void *key, void *next)
 {
 	return bpf_map_get_next_key(fd, key, next) ? -errno : 0;

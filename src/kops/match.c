@@ -134,21 +134,32 @@ int kops_match_extract(struct ksym *st, int d, struct kops_cand *c)
 	uint64_t s = 0, m = 0;
 	unsigned len;
 	if (o->op == SBPF_AND && const_of(st, o->b, &m)) {
-		if (!op_k(st, o->a, SBPF_RSH, w, &x, &s) || !m || (m & (m + 1)) || m > 0xffffffffull)
+		if (!m || (m & (m + 1)) || m > 0xffffffffull)
 			return 0;
+		if (!op_k(st, o->a, SBPF_RSH, w, &x, &s)) {
+			x = o->a; /* a field at bit 0 */
+			s = 0;
+		}
 		len = (unsigned)__builtin_popcountll(m);
 	} else if (o->op == SBPF_MOV && w == 32 && !o->x) {
-		/* low 32 bits of X >> s (or of X itself) */
+		/* low 32 bits of X >> s (or of X itself): the 64-bit variant,
+		 * whose proof sequence is shifts (extract.c: the kernel verifier
+		 * treats a mov32 differently from the lsh 32; rsh 32 clang
+		 * writes; an ALU32 `mov32` alone saves nothing and is not
+		 * written by the default policy) */
 		if (!op_k(st, o->b, SBPF_RSH, 64, &x, &s)) {
 			x = o->b;
 			s = 0;
 		}
 		len = 32;
+		w = 64;
 	} else {
 		return 0;
 	}
 	int xr = leaf_reg(st, x);
-	if (xr < 0 || (s == 0 && len != 32) || s + len > (unsigned)w)
+	/* at bit 0 only the widths one movzx / mov r32 takes: a plain `and`
+	 * of another width is no field extract worth a site */
+	if (xr < 0 || (s == 0 && len != 8 && len != 16 && len != 32) || s + len > (unsigned)w)
 		return 0;
 	c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_EXTRACT, .dst = (uint8_t)d, .a = (uint8_t)xr,
 					   .imm = (int32_t)(s | len << 8), .variant = w == 32 ? KOPS_EXT_32 : 0 };

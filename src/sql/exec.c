@@ -595,11 +595,12 @@ void sql_exec_free(struct sql_exec *x)
 
 /* ---- kernel aggregation (optimize.c) ---- */
 
-int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_aggstate *st)
+int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_value *keys,
+		   const struct sql_aggstate *st)
 {
 	struct sql_evalctx c = { .scratch = &x->scratch };
 	c.row[side] = row;
-	int rc = sql_win_merge(x->win, &c, st);
+	int rc = sql_win_merge(x->win, &c, keys, st);
 	sql_arena_reset(&x->scratch);
 	return rc;
 }

@@ -8,6 +8,11 @@
  * a key back into those columns and computes the real group keys, so a key
  * the kernel cannot compute (syscall_name(syscall_number)) still groups in
  * the kernel by its column; finer kernel groups merge in user space.
+ * Expressions the kernel computes (pid / 1000, ret < 0) and columns derived
+ * from two captures (duration = exit_ts - enter_ts) are keyed by their
+ * value instead, a u64 after the captures (sql_kagg_key_mode): keyed by
+ * their captures, every event could be a group of its own and the map
+ * would fill after as many events.
  * Value, per aggregate: u64 count of values, then a u64 accumulator (SUM,
  * AVG: sum; MIN, MAX: best so far) or histogram buckets (HIST, LHIST, with
  * agg.c's bucket numbering). COUNT has no accumulator.
@@ -75,6 +80,68 @@ bool sql_kagg_supported(const struct sql_query *q, const struct sql_agg *a, int 
 	}
 }
 
+/* A column whose value mixes two captures (duration = exit_ts - enter_ts):
+ * its captures are nearly unique per event. */
+static bool derived_column(const struct sql_table *t, const struct sql_expr *e, int side)
+{
+	return e->kind == SQL_E_COLUMN && e->side == side && e->col >= 0 && (size_t)e->col < t->ncols &&
+	       t->cols[e->col].src.conv == SQL_CONV_DIFF;
+}
+
+static bool reads_derived(const struct sql_table *t, const struct sql_expr *e, int side)
+{
+	if (!e)
+		return false;
+	if (derived_column(t, e, side))
+		return true;
+	if (reads_derived(t, e->a, side) || reads_derived(t, e->b, side) || reads_derived(t, e->c, side))
+		return true;
+	for (size_t i = 0; i < e->nlist; i++)
+		if (reads_derived(t, e->list[i], side))
+			return true;
+	return false;
+}
+
+enum sql_kkey sql_kagg_key_mode(const struct sql_table *t, int side, const struct sql_expr *e)
+{
+	if (e->kind == SQL_E_COLUMN && !derived_column(t, e, side))
+		return SQL_KKEY_CAPS;
+	if (sql_kx_ok(t, side, e, false, NULL))
+		return SQL_KKEY_VALUE;
+	return reads_derived(t, e, side) ? SQL_KKEY_NONE : SQL_KKEY_CAPS;
+}
+
+/* Lays out the value (one state per aggregate of @q): offsets and bucket
+ * counts into @off and @nbuckets (either may be NULL); returns its size. */
+static uint32_t value_layout(const struct sql_query *q, uint32_t *off, uint32_t *nbuckets)
+{
+	uint32_t v = 0;
+	for (size_t i = 0; i < q->naggs && i < SQL_KAGG_MAX; i++) {
+		const struct sql_agg *a = &q->aggs[i];
+		uint32_t nb = buckets_of(a);
+		if (off)
+			off[i] = v;
+		if (nbuckets)
+			nbuckets[i] = nb;
+		/* count, then: nothing (COUNT), buckets and their values' sum (HIST, LHIST),
+		 * a 128-bit sum (AVG: lo, hi), or one u64 */
+		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * nb + 8
+						   : a->kind == SQL_AGG_AVG ? 16 : 8);
+	}
+	return v ? v : 8;
+}
+
+uint32_t sql_kagg_max_groups(const struct sql_query *q)
+{
+	/* Bounded memory: about 8 MiB per group map over all CPUs (the map
+	 * allocates entries as groups appear). */
+	int ncpus = sbpf_kernel_ncpus();
+	uint64_t per = (uint64_t)value_layout(q, NULL, NULL) * (uint64_t)(ncpus > 0 ? ncpus : 1) +
+		       SQL_KAGG_MAX_KEY + 64;
+	uint64_t m = (8u << 20) / per;
+	return m < 1024 ? 1024 : m > 65536 ? 65536 : (uint32_t)m;
+}
+
 void sql_kagg_free(struct sql_kagg *ka)
 {
 	if (ka)
@@ -121,6 +188,18 @@ int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const stru
 			ka->key[ka->nkey++] = cp[i];
 		}
 	}
+	/* Then the keys computed in the kernel: one u64 each. */
+	off = (off + 7) & ~7u;
+	for (size_t i = 0; i < q->nkeys; i++) {
+		if (sql_kagg_key_mode(q->tables[spec->side], spec->side, q->keys[i]) != SQL_KKEY_VALUE)
+			continue;
+		if (ka->nkv == sizeof(ka->kv) / sizeof(ka->kv[0]) || off + 8 > SQL_KAGG_MAX_KEY) {
+			off = SQL_KAGG_MAX_KEY + 8;
+			break;
+		}
+		ka->kv[ka->nkv++] = (struct sql_kagg_kv){ .key = (uint16_t)i, .off = (uint16_t)off };
+		off += 8;
+	}
 	ka->key_size = off < 8 ? 8 : (off + 7) & ~7u;
 	if (ka->key_size > SQL_KAGG_MAX_KEY) {
 		snprintf(err, errsz, "group key of %u bytes (at most %d in the kernel)", ka->key_size, SQL_KAGG_MAX_KEY);
@@ -128,29 +207,15 @@ int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const stru
 		return -E2BIG;
 	}
 	/* Value: one state per aggregate. */
-	uint32_t v = 0;
 	ka->naggs = q->naggs;
-	for (size_t i = 0; i < q->naggs; i++) {
-		const struct sql_agg *a = &q->aggs[i];
-		ka->off[i] = v;
-		ka->nbuckets[i] = buckets_of(a);
-		/* count, then: nothing (COUNT), buckets and their values' sum (HIST, LHIST),
-		 * a 128-bit sum (AVG: lo, hi), or one u64 */
-		v += 8 + (a->kind == SQL_AGG_COUNT ? 0 : has_bucket_kind(a->kind) ? 8 * ka->nbuckets[i] + 8
-						   : a->kind == SQL_AGG_AVG ? 16 : 8);
-	}
-	ka->value_size = v ? v : 8;
+	ka->value_size = value_layout(q, ka->off, ka->nbuckets);
 	if (ka->value_size > SQL_KAGG_MAX_VALUE) {
 		snprintf(err, errsz, "aggregate state of %u bytes (at most %d in the kernel)", ka->value_size,
 			 SQL_KAGG_MAX_VALUE);
 		sql_kagg_free(ka);
 		return -E2BIG;
 	}
-	/* Bounded memory: about 8 MiB per group map over all CPUs. */
-	int ncpus = sbpf_kernel_ncpus();
-	uint64_t per = (uint64_t)ka->value_size * (uint64_t)(ncpus > 0 ? ncpus : 1) + ka->key_size + 64;
-	uint64_t m = (8u << 20) / per;
-	ka->max_groups = m < 1024 ? 1024 : m > 65536 ? 65536 : (uint32_t)m;
+	ka->max_groups = sql_kagg_max_groups(q);
 	return 0;
 }
 
@@ -358,6 +423,13 @@ int sql_kagg_emit(struct sbpf_builder *b, const struct sql_kprog *kp, const stru
 			j += s;
 		}
 	}
+	/* The keys computed here (kx: r0..r5; the records stay in r6..r8). */
+	for (size_t i = 0; i < ka->nkv; i++) {
+		int rc = sql_kx_value(kx, q->keys[ka->kv[i].key], 0);
+		if (rc)
+			return rc;
+		emit(&g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, (int16_t)(STK_GKEY + ka->kv[i].off))); /* key.kv = r0 */
+	}
 	/* The group map of the current window. */
 	int l_have = sbpf_builder__new_label(b), l_full = sbpf_builder__new_label(b);
 	lookup_window(&g, maps->outer_fd, l_out);
@@ -468,23 +540,88 @@ static int merge_cpus(const struct sql_kagg *ka, const struct sql_query *q, cons
 	return 0;
 }
 
-int sql_kagg_read(struct sql_kagg *ka, const struct sql_query *q, int fd, sql_group_fn fn, void *ctx)
+/* What reading one map needs (sql_kagg_read). */
+struct reader {
+	struct sql_kagg *ka;
+	const struct sql_query *q;
+	int ncpus;
+	size_t stride;                          /* bytes of one CPU's value */
+	uint8_t *recs[SQL_MAX_PROBES];          /* decoded key records */
+	struct sql_value *row;                  /* key columns */
+	struct sql_value *kv;                   /* keys computed in the kernel (NULL: none) */
+	struct sql_aggstate *st;                /* merged states */
+	sql_group_fn fn;
+	void *ctx;
+	bool del;                               /* delete what is read */
+	int groups;
+};
+
+/* Hands the group of key @k with per-CPU values @vals to the callback. */
+static int one_group(struct reader *r, const uint8_t *k, const uint8_t *vals)
 {
-	int ncpus = sbpf_kernel_ncpus();
-	if (ncpus <= 0)
-		return -EINVAL;
-	size_t stride = (ka->value_size + 7) & ~7u;
+	struct sql_kagg *ka = r->ka;
+	const struct sql_query *q = r->q;
 	const struct sql_table *t = ka->g.t;
+	int rc = merge_cpus(ka, q, vals, r->ncpus, r->stride, r->st);
+	if (!rc) {
+		for (size_t p = 0; p < t->nprobes; p++)
+			memset(r->recs[p], 0, ka->g.lay[p].size);
+		for (size_t c = 0; c < ka->nkey; c++)
+			memcpy(r->recs[ka->key[c].probe] + ka->key[c].back, k + ka->key[c].to, ka->key[c].size);
+		sql_recplan_row(&ka->g, r->recs[0], r->recs[1], r->row);
+		for (size_t j = 0; j < ka->nkv; j++) {
+			struct sql_value *v = &r->kv[ka->kv[j].key];
+			v->type = q->keys[ka->kv[j].key]->type;
+			v->u = rd(k, ka->kv[j].off);
+		}
+		r->groups++;
+		if (r->fn && r->fn(r->ctx, r->row, r->kv, r->st))
+			rc = -ECANCELED;
+	}
+	for (size_t a = 0; a < q->naggs; a++)
+		sql_agg_free(&r->st[a]);
+	return rc;
+}
+
+/* Entries per batch read (a hash bucket holding more than this fails the
+ * batch with -ENOSPC: the one-by-one walk takes over). */
+#define BATCH 1024
+
+/* The map read in batches (a few system calls for thousands of groups,
+ * instead of three per group): 0, or -EOPNOTSUPP and friends when the
+ * kernel cannot (nothing was read then). */
+static int read_batched(struct reader *r, int fd)
+{
+	size_t ksz = r->ka->key_size, vsz = r->stride * (size_t)r->ncpus;
+	uint8_t *keys = malloc(BATCH * ksz), *vals = malloc(BATCH * vsz);
+	uint8_t tok[2][SQL_KAGG_MAX_KEY + 8];
+	int rc = keys && vals ? 0 : -ENOMEM;
+	for (int first = 1; !rc; first = 0) {
+		uint32_t n = BATCH;
+		int b = sbpf_kmap_read_batch(fd, first ? NULL : tok[0], tok[1], keys, vals, &n, r->del);
+		if (b && b != -ENOENT) {
+			rc = b;
+			break;
+		}
+		for (uint32_t i = 0; i < n && !rc; i++)
+			rc = one_group(r, keys + i * ksz, vals + i * vsz);
+		if (b == -ENOENT)
+			break;
+		memcpy(tok[0], tok[1], sizeof(tok[0]));
+	}
+	free(keys);
+	free(vals);
+	return rc;
+}
+
+/* The map read one group at a time (kernels without batch operations). */
+static int read_walk(struct reader *r, int fd)
+{
+	struct sql_kagg *ka = r->ka;
 	size_t nkeys = 0, kcap = 0;
 	uint8_t *keys = NULL;
-	uint8_t *vals = malloc(stride * (size_t)ncpus);
-	uint8_t *recs[SQL_MAX_PROBES] = { NULL };
-	struct sql_value *row = calloc(t->ncols, sizeof(*row));
-	struct sql_aggstate *st = calloc(q->naggs ? q->naggs : 1, sizeof(*st));
-	int rc = vals && row && st ? 0 : -ENOMEM;
-	for (size_t p = 0; p < t->nprobes && !rc; p++)
-		if (!(recs[p] = calloc(1, ka->g.lay[p].size + 8)))
-			rc = -ENOMEM;
+	uint8_t *vals = malloc(r->stride * (size_t)r->ncpus);
+	int rc = vals ? 0 : -ENOMEM;
 	/* Collect the keys first: deleting while iterating restarts the walk. */
 	uint8_t prev[SQL_KAGG_MAX_KEY];
 	for (bool first = true; !rc; first = false) {
@@ -498,42 +635,55 @@ int sql_kagg_read(struct sql_kagg *ka, const struct sql_query *q, int fd, sql_gr
 			keys = nk;
 		}
 		uint8_t *k = keys + nkeys * ka->key_size;
-		int r = sbpf_kmap_next_key(fd, first ? NULL : prev, k);
-		if (r == -ENOENT)
+		int x = sbpf_kmap_next_key(fd, first ? NULL : prev, k);
+		if (x == -ENOENT)
 			break;
-		if (r) {
-			rc = r;
+		if (x) {
+			rc = x;
 			break;
 		}
 		memcpy(prev, k, ka->key_size);
 		nkeys++;
 	}
-	int groups = 0;
 	for (size_t i = 0; i < nkeys && !rc; i++) {
 		const uint8_t *k = keys + i * ka->key_size;
 		if (sbpf_kmap_lookup(fd, k, vals))
 			continue;
-		sbpf_kmap_delete(fd, k);
-		if ((rc = merge_cpus(ka, q, vals, ncpus, stride, st)))
-			break;
-		for (size_t p = 0; p < t->nprobes; p++)
-			memset(recs[p], 0, ka->g.lay[p].size);
-		for (size_t c = 0; c < ka->nkey; c++)
-			memcpy(recs[ka->key[c].probe] + ka->key[c].back, k + ka->key[c].to, ka->key[c].size);
-		sql_recplan_row(&ka->g, recs[0], recs[1], row);
-		groups++;
-		if (fn && fn(ctx, row, st))
-			rc = -ECANCELED;
-		for (size_t a = 0; a < q->naggs; a++)
-			sql_agg_free(&st[a]);
+		if (r->del)
+			sbpf_kmap_delete(fd, k);
+		rc = one_group(r, k, vals);
 	}
-	for (size_t a = 0; st && a < q->naggs; a++)
-		sql_agg_free(&st[a]);
-	for (size_t p = 0; p < SQL_MAX_PROBES; p++)
-		free(recs[p]);
 	free(keys);
 	free(vals);
-	free(row);
-	free(st);
-	return rc ? rc : groups;
+	return rc;
+}
+
+int sql_kagg_read(struct sql_kagg *ka, const struct sql_query *q, int fd, bool del, sql_group_fn fn, void *ctx)
+{
+	int ncpus = sbpf_kernel_ncpus();
+	if (ncpus <= 0)
+		return -EINVAL;
+	const struct sql_table *t = ka->g.t;
+	struct reader r = { .ka = ka, .q = q, .ncpus = ncpus, .stride = (ka->value_size + 7) & ~7u,
+			    .fn = fn, .ctx = ctx, .del = del };
+	r.row = calloc(t->ncols, sizeof(*r.row));
+	r.st = calloc(q->naggs ? q->naggs : 1, sizeof(*r.st));
+	r.kv = ka->nkv ? calloc(q->nkeys, sizeof(*r.kv)) : NULL; /* SQL_T_NULL: from row */
+	int rc = r.row && r.st && (r.kv || !ka->nkv) ? 0 : -ENOMEM;
+	for (size_t p = 0; p < t->nprobes && !rc; p++)
+		if (!(r.recs[p] = calloc(1, ka->g.lay[p].size + 8)))
+			rc = -ENOMEM;
+	if (!rc) {
+		rc = read_batched(&r, fd);
+		/* (with @del, what the batches read is gone; without, it
+		 * must not be read twice) */
+		if (rc && rc != -ENOMEM && rc != -ECANCELED && (del || !r.groups))
+			rc = read_walk(&r, fd);
+	}
+	for (size_t p = 0; p < SQL_MAX_PROBES; p++)
+		free(r.recs[p]);
+	free(r.row);
+	free(r.st);
+	free(r.kv);
+	return rc ? rc : r.groups;
 }

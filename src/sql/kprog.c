@@ -481,3 +481,42 @@ int sql_kprog_exit_hook(int pair_fd, struct sbpf_insn **out, size_t *n)
 	sbpf_builder__free(b);
 	return rc;
 }
+
+int sql_kprog_exit_forward(int ringbuf_fd, int epoch_fd, struct sbpf_insn **out, size_t *n)
+{
+	struct sbpf_builder *b = sbpf_builder__new();
+	if (!b)
+		return -ENOMEM;
+	int l_noep = sbpf_builder__new_label(b), l_out = sbpf_builder__new_label(b);
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_get_current_pid_tgid)); /* r0 = tgid << 32 | tid */
+	sbpf_builder__emit(b, SBPF_MOV32_REG(6, 0));                            /* r6 = tid */
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(7, 16));                           /* r7 = size 16 */
+	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_W, SBPF_REG_FP, -4, 0));         /* key = 0 */
+	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)epoch_fd); /* r1 = epoch map */
+	sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));                  /* r2 = r10 */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                 /* r2 = &key */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));      /* r0 = &epoch */
+	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_noep);         /* if !r0 goto noep */
+	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 1, 0, 0));                   /* r1 = epoch */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_AND, 1, 1));                  /* r1 &= 1 */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_LSH, 1, 31));                 /* r1 <<= 31 (SQL_REC_EPOCH) */
+	sbpf_builder__emit(b, SBPF_ALU64_REG(SBPF_OR, 7, 1));                   /* r7 |= r1 */
+	sbpf_builder__bind(b, l_noep);
+	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)ringbuf_fd); /* r1 = ring buffer */
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(2, 16));                           /* r2 = 16 */
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(3, 0));                            /* r3 = 0 */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_ringbuf_reserve));      /* r0 = record */
+	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);          /* full: the entry stays */
+	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_W, 0, 0, -1));                   /* id = SQL_REC_THREAD_EXIT */
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, 0, 7, 4));                   /* size = r7 */
+	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_DW, 0, 6, 8));                  /* tid = r6 */
+	sbpf_builder__emit(b, SBPF_MOV64_REG(1, 0));                            /* r1 = record */
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(2, 0));                            /* r2 = 0 */
+	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_ringbuf_submit));       /* submit */
+	sbpf_builder__bind(b, l_out);
+	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                            /* r0 = 0 */
+	sbpf_builder__emit(b, SBPF_EXIT_INSN());                                /* exit */
+	int rc = sbpf_builder__finish(b, out, n, NULL);
+	sbpf_builder__free(b);
+	return rc;
+}

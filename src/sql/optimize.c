@@ -219,7 +219,9 @@ static void kernel_side(struct gen *g, struct sql_cand *c, int s, size_t npush, 
 		mark_cols(pushed[i], s, k);
 	if (kagg) {
 		for (size_t i = 0; i < q->nkeys; i++) {
-			mark_cols(q->keys[i], s, gk);
+			/* (a key computed in the kernel needs its columns there, not in the map key) */
+			if (sql_kagg_key_mode(t, s, q->keys[i]) != SQL_KKEY_VALUE)
+				mark_cols(q->keys[i], s, gk);
 			mark_cols(q->keys[i], s, k);
 		}
 		for (size_t i = 0; i < q->naggs; i++)
@@ -298,6 +300,9 @@ static bool aggregate_ok(struct gen *g, size_t nok)
 	for (size_t i = 0; i < q->naggs; i++)
 		if (!sql_kagg_supported(q, &q->aggs[i], 0))
 			return false;
+	for (size_t i = 0; i < q->nkeys; i++)
+		if (sql_kagg_key_mode(q->tables[0], 0, q->keys[i]) == SQL_KKEY_NONE)
+			return false; /* (its grouping stays in user space) */
 	return true;
 }
 

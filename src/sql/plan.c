@@ -183,7 +183,11 @@ static void describe(const struct sql_plan *p, const struct sql_node *n, FILE *f
 				sql_expr_print(q, q->aggs[i].call, f);
 			}
 		}
-		fprintf(f, "  (hash table, at most %u groups)", SQL_MAX_GROUPS);
+		if (n->place == SQL_PLACE_KERNEL)
+			fprintf(f, "  (per-CPU hash map in the kernel, at most %u groups; a row of a further "
+				"group is lost: group map full)", sql_kagg_max_groups(q));
+		else
+			fprintf(f, "  (hash table, at most %u groups)", SQL_MAX_GROUPS);
 		break;
 	case SQL_N_HAVING:
 		fputc(' ', f);

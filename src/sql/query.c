@@ -648,10 +648,11 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 	return 0;
 }
 
-static int on_group(void *ctx, const struct sql_value *row, const struct sql_aggstate *st)
+static int on_group(void *ctx, const struct sql_value *row, const struct sql_value *keys,
+		    const struct sql_aggstate *st)
 {
 	struct runner *r = ctx;
-	int rc = sql_exec_merge(r->x, 0, row, st);
+	int rc = sql_exec_merge(r->x, 0, row, keys, st);
 	if (rc && !r->err)
 		r->err = rc;
 	return rc;
@@ -711,7 +712,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 			return rc;
 	}
 	struct sql_acct a[2];
-	uint64_t fired = 0, kfiltered = 0, rowlost = 0, unpaired = 0, krows = 0;
+	uint64_t fired = 0, kfiltered = 0, rowlost = 0, unpaired = 0, krows = 0, groupfull = 0;
 	bool late = false;
 	for (int s = 0; s < sql_query_nsources(q); s++) {
 		rc = sql_source_cut(r->src[s], timeout_ms, row_fn(r, s), r, on_group, r, &a[s]);
@@ -722,6 +723,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		fired += a[s].fired;
 		kfiltered += a[s].filtered;
 		rowlost += a[s].lost;
+		groupfull += a[s].groupfull;
 		unpaired += a[s].unpaired;
 		krows += a[s].krows;
 		late |= a[s].timed_out;
@@ -743,7 +745,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		.counted = r->opened.kagg ? krows : passed - r->passed0 - dev,
 		.filtered = kfiltered + (r->ufiltered - r->ufiltered0) + (rejected - r->rejected0),
 		.unpaired = unpaired, .rowlost = rowlost + (r->held_lost - r->held_lost0), .rowevicted = dev,
-		.late = late,
+		.late = late, .groupfull = groupfull, .window_ns = q->window_ns,
 	};
 	r->held_lost0 = r->held_lost;
 	r->passed0 = passed;
@@ -760,6 +762,8 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 	r->tot.total_unpaired += w.unpaired;
 	r->tot.total_rowlost += w.rowlost;
 	r->tot.total_rowevicted += w.rowevicted;
+	r->tot.total_groupfull += w.groupfull;
+	w.total_groupfull = r->tot.total_groupfull;
 	w.total_fired = r->tot.total_fired;
 	w.total_counted = r->tot.total_counted;
 	w.total_filtered = r->tot.total_filtered;

@@ -664,6 +664,10 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 				",\"rows_lost\":%" PRIu64 ",\"rows_evicted\":%" PRIu64 ",\"unpaired\":%" PRIu64 "%s",
 				w->fired, w->counted, w->filtered, w->rowlost, w->rowevicted, w->unpaired,
 				w->late ? ",\"late\":true" : "");
+		if (w->acct)
+			fprintf(s->out, ",\"group_map_full\":%" PRIu64, w->groupfull);
+		if (w->last && w->acct)
+			fprintf(s->out, ",\"total_group_map_full\":%" PRIu64, w->total_groupfull);
 		fprintf(s->out, "%s}}\n", w->last ? ",\"last\":true" : "");
 		break;
 	case SQL_SINK_TABLE:
@@ -689,17 +693,37 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 		/* Every window says what it lost, even when nothing: losses are
 		 * never silent, and a steady "0 lost" is itself information. */
 		if (s->windowed) {
-			fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
-			fprintf(s->log, "safebpf: window %s: %" PRIu64 " events, %" PRIu64 " lost (buffer or map full, or probe skipped), %"
-				PRIu64 " evicted (bounded state full)", a, w->events, w->lost, w->evicted);
+			/* a window wider or narrower than asked (a slow cut, the
+			 * run's first and last windows) says where it ended and
+			 * how wide it was */
+			uint64_t width = w->end_ns > w->start_ns ? w->end_ns - w->start_ns : 0;
+			if (w->window_ns && (width > w->window_ns + w->window_ns / 100 ||
+					     width + w->window_ns / 100 < w->window_ns)) {
+				fmt_boundary((int64_t)w->start_ns, a, sizeof(a));
+				fmt_boundary((int64_t)w->end_ns, b, sizeof(b));
+				fprintf(s->log, "safebpf: window %s to %s (%" PRIu64 ".%03" PRIu64 " s wide)", a, b,
+					width / 1000000000u, width / 1000000u % 1000u);
+			} else {
+				fmt_clock(s, (int64_t)w->start_ns, false, a, sizeof(a));
+				fprintf(s->log, "safebpf: window %s", a);
+			}
+			fprintf(s->log, ": %" PRIu64 " events, %" PRIu64 " lost (%s), %" PRIu64 " evicted (bounded state full)",
+				w->events, w->lost,
+				w->groupfull ? "group map full, buffer full, or probe skipped"
+					     : "buffer or map full, or probe skipped", w->evicted);
 			if (w->acct)
 				fprintf(s->log, "; %" PRIu64 " fired = %" PRIu64 " counted + %" PRIu64 " filtered + %" PRIu64
 					" lost + %" PRIu64 " evicted + %" PRIu64 " unpaired",
 					w->fired, w->counted, w->filtered, w->rowlost, w->rowevicted, w->unpaired);
+			if (w->groupfull)
+				fprintf(s->log, "; of the lost, %" PRIu64 " group map full", w->groupfull);
 			if (w->late)
 				fputs(" (the kernel's records could not all be read in time: some rows of this "
 				      "window are counted in the next)", s->log);
 			fputc('\n', s->log);
+		} else if (w->groupfull) {
+			fprintf(s->log, "safebpf: %" PRIu64 " events lost (group map full, buffer full, or probe "
+				"skipped), %" PRIu64 " evicted (bounded state full)\n", w->lost, w->evicted);
 		} else if (w->lost || w->evicted) {
 			fprintf(s->log, "safebpf: %" PRIu64 " events lost (buffer or map full, or probe skipped), %" PRIu64
 				" evicted (bounded state full)\n", w->lost, w->evicted);
@@ -712,6 +736,8 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 					" lost + %" PRIu64 " evicted + %" PRIu64 " unpaired",
 					w->total_fired, w->total_counted, w->total_filtered, w->total_rowlost,
 					w->total_rowevicted, w->total_unpaired);
+			if (w->total_groupfull)
+				fprintf(s->log, "; of the lost, %" PRIu64 " group map full", w->total_groupfull);
 			fputc('\n', s->log);
 		}
 		fflush(s->log);

@@ -117,6 +117,16 @@ static int on_record(void *ctx, const void *data, size_t len)
 		s->ndeferred = need;
 		return 0;
 	}
+	uint32_t id;
+	if (s->pair && len == 16 && (memcpy(&id, data, 4), id == SQL_REC_THREAD_EXIT)) {
+		/* A thread exited: its opening event will never close, and a
+		 * later thread with its id must not take it (its first event
+		 * is the return of the clone that made it). */
+		uint64_t key[2] = { 0, 0 };
+		memcpy(&key[0], (const uint8_t *)data + 8, 8);
+		sql_pair_take(s->pair, key, s->rp.nkeys * sizeof(uint64_t), NULL);
+		return 0;
+	}
 	int probe = sql_recplan_probe(&s->rp, data, len);
 	if (probe < 0) {
 		s->dropped++;
@@ -172,6 +182,17 @@ static uint32_t ringbuf_size(size_t want)
 }
 
 /* Maps of kernel plans: counters live in lost_fd (SQL_KCNT__COUNT entries). */
+/* A new (empty) group map of the kernel plan. Groups are added rarely
+ * (once per window): allocate them then rather than preallocating every
+ * entry on every CPU. fd or -errno. */
+static int group_map(const struct sql_source *s)
+{
+	struct sbpf_kmap_opts go = { .sz = sizeof(go), .type = SBPF_KMAP_PERCPU_HASH, .name = "sbpf_groups",
+				     .key_size = s->agg.key_size, .value_size = s->agg.value_size,
+				     .max_entries = s->agg.max_groups, .map_flags = 1 /* BPF_F_NO_PREALLOC */ };
+	return sbpf_kmap_create(&go);
+}
+
 static int create_kernel_maps(struct sql_source *s)
 {
 	s->counters_fd = s->lost_fd;
@@ -183,13 +204,8 @@ static int create_kernel_maps(struct sql_source *s)
 			return s->pair_fd;
 	}
 	if (s->k->kagg) {
-		/* Groups are added rarely (once per window): allocate them then
-		 * rather than preallocating every entry on every CPU. */
-		struct sbpf_kmap_opts go = { .sz = sizeof(go), .type = SBPF_KMAP_PERCPU_HASH, .name = "sbpf_groups",
-					     .key_size = s->agg.key_size, .value_size = s->agg.value_size,
-					     .max_entries = s->agg.max_groups, .map_flags = 1 /* BPF_F_NO_PREALLOC */ };
 		for (int i = 0; i < 3; i++)
-			if ((s->inner_fd[i] = sbpf_kmap_create(&go)) < 0)
+			if ((s->inner_fd[i] = group_map(s)) < 0)
 				return s->inner_fd[i];
 		/* One slot per epoch; the spare replaces the slot of the epoch
 		 * being cut (the update waits for programs still using it). */
@@ -370,18 +386,25 @@ static int load_probe(struct sql_source *s, size_t p, char *err, size_t errsz)
 	return 0;
 }
 
-/* A kernel pairing map keyed by thread id loses its dead threads' entries
- * at their exit (sql_kprog_exit_hook). Best effort: without the hook (a
- * kernel without sched_process_exit), such entries are evicted as before
- * (counted), and the run goes on. */
+/* A pairing keyed by thread id loses its dead threads' entries at their
+ * exit: a kernel pairing map by a program that deletes them
+ * (sql_kprog_exit_hook), the user-space pairing by thread-exit records in
+ * the table's ring buffer (sql_kprog_exit_forward, on_record). Best effort:
+ * without the hook (a kernel without sched_process_exit), such entries are
+ * evicted as before (counted), and the run goes on. */
 static void attach_exit_hook(struct sql_source *s)
 {
-	if (!s->k || !s->k->kpair || !s->t->pair || !s->t->pair->thread_key || s->pair_fd < 0)
+	if (!s->t->pair || !s->t->pair->thread_key)
 		return;
 	struct sbpf_insn *insns = NULL;
 	size_t n = 0;
-	if (sql_kprog_exit_hook(s->pair_fd, &insns, &n))
+	if (s->k && s->k->kpair) {
+		if (s->pair_fd < 0 || sql_kprog_exit_hook(s->pair_fd, &insns, &n))
+			return;
+	} else if (!s->pair || s->epoch_fd < 0 || sql_kprog_exit_forward(s->rb_fd, s->epoch_fd, &insns, &n)) {
+		/* (user-space pairing: the exits come in the table's stream, on_record) */
 		return;
+	}
 	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = "sbpf_pair_exit" };
 	int fd = sbpf_kernel_load(insns, n, &lo);
 	free(insns);
@@ -818,8 +841,16 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 	if (rows < 0 && rows != -ETIMEDOUT && rows != -ECANCELED)
 		return rows; /* (stopped by the query: the counters are read all the same) */
 	if (s->k && s->k->kagg) {
-		/* The old epoch's groups: in the spare map since the flip. */
-		int n = sql_kagg_read(&s->agg, s->k->q, s->inner_fd[s->spare], gfn, gctx);
+		/* The old epoch's groups: in the spare map since the flip. It
+		 * is read, then replaced by a new map (deleting many groups one
+		 * by one costs more than the reading); or, when no new map can
+		 * be made, emptied as it is read. */
+		int fresh = group_map(s);
+		int n = sql_kagg_read(&s->agg, s->k->q, s->inner_fd[s->spare], fresh < 0, gfn, gctx);
+		if (fresh >= 0) {
+			close(s->inner_fd[s->spare]);
+			s->inner_fd[s->spare] = fresh;
+		}
 		if (n < 0)
 			return n;
 	}
@@ -845,6 +876,7 @@ int sql_source_cut(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ct
 	a->filtered = c[SQL_KCNT_FILTERED + u];
 	a->lost = c[SQL_KCNT_LOST + u] + c[SQL_KCNT_AGG_FULL] + dm + (dropped - s->dropped0) +
 		  (s->abandoned - abandoned0);
+	a->groupfull = c[SQL_KCNT_AGG_FULL];
 	a->unpaired = c[SQL_KCNT_UNPAIRED] + (s->unpaired - s->unpaired0);
 	a->krows = c[SQL_KCNT_ROWS];
 	a->open_fired = u ? c[SQL_KCNT_FIRED] : 0;

@@ -549,6 +549,15 @@ void sql_source_info(const struct sql_source *s, struct sql_source_info *info);
  * of dead threads neither fill the map nor pair with a later thread that
  * reuses the id. Fills *@out (malloc'd) and *@n; 0 or -errno. */
 int sql_kprog_exit_hook(int pair_fd, struct sbpf_insn **out, size_t *n);
+/* Header id of a thread-exit record (no tracepoint has it): 16 bytes, the
+ * header (id, size 16 | epoch bit) then the u64 id of the exiting thread. */
+#define SQL_REC_THREAD_EXIT 0xffffffffu
+/* The same for a user-space pairing keyed by thread id (the MVSF plan, and
+ * kernel plans that pair in user space): a sched/sched_process_exit program
+ * that submits a thread-exit record to ring buffer @ringbuf_fd, with the
+ * epoch bit of epoch map @epoch_fd, so that user space drops the exiting
+ * thread's entry in stream order (sql_source). 0 or -errno. */
+int sql_kprog_exit_forward(int ringbuf_fd, int epoch_fd, struct sbpf_insn **out, size_t *n);
 
 /* The run's output stream guarded against a reader that does not read
  * (output.c): returns a stream writing to @orig's descriptor that waits in
@@ -1059,9 +1068,12 @@ struct sql_window_info {
 	uint64_t filtered;          /* rejected by a filter (kernel or user space) */
 	uint64_t unpaired;          /* closing events without an opening event */
 	uint64_t rowlost;           /* lost, in the unit of fired */
+	uint64_t groupfull;         /* of rowlost: the kernel group map was full */
 	uint64_t rowevicted;        /* evicted by the executor's bounded state */
 	bool late;                  /* the cut timed out: rows of this window may follow in the next */
 	uint64_t total_fired, total_counted, total_filtered, total_unpaired, total_rowlost, total_rowevicted;
+	uint64_t total_groupfull;   /* of total_rowlost: the kernel group map was full */
+	uint64_t window_ns;         /* width asked by WINDOW (0: none): a window of another width says so */
 };
 
 struct sql_sink;
@@ -1287,13 +1299,20 @@ struct sql_kcopy {
 #define SQL_KAGG_MAX_KEY 128     /* group key bytes */
 #define SQL_KAGG_MAX_VALUE 4096  /* aggregate state bytes per group and CPU */
 
-/* Layout of kernel groups: the key is the raw captures of the key columns,
- * the value one state per aggregate (u64 count, then u64 accumulator or
- * histogram buckets). */
+/* Layout of kernel groups: the key is the raw captures of the columns of
+ * the GROUP BY keys the kernel cannot (or need not) compute, then the
+ * values (u64) of those it computes; the value is one state per aggregate
+ * (u64 count, then u64 accumulator or histogram buckets). */
+struct sql_kagg_kv {
+	uint16_t key;          /* index into the query's GROUP BY keys */
+	uint16_t off;          /* offset of its u64 value in the map key */
+};
 struct sql_kagg {
 	struct sql_recplan g;                          /* key columns, for decoding keys */
 	struct sql_kcopy key[SQL_MAX_PROBES * SQL_MAX_CAPS]; /* key bytes from staged records */
 	size_t nkey;                                   /* entries in key */
+	struct sql_kagg_kv kv[SQL_KAGG_MAX_KEY / 8];   /* GROUP BY keys computed in the kernel */
+	size_t nkv;                                    /* entries in kv */
 	uint32_t key_size;                             /* bytes (at least 8) */
 	uint32_t value_size;                           /* bytes per CPU */
 	uint32_t off[SQL_KAGG_MAX];                    /* per aggregate: offset of its count */
@@ -1343,6 +1362,20 @@ void sql_layout_compact(struct sql_recplan *rp, bool keys);
 int sql_kcopy_plan(const struct sql_recplan *src, const struct sql_recplan *dst, int p, uint32_t base,
 		   struct sql_kcopy *out, size_t max);
 
+/* How a kernel group map keys GROUP BY key @e (over side @side of @t):
+ * by the raw captures of the columns it reads (a plain column, or what the
+ * kernel cannot compute, such as syscall_name(syscall_number): user space
+ * computes the key from the decoded columns and merges finer groups), by
+ * its value computed in the kernel (an expression, or a column derived
+ * from two captures such as duration = exit_ts - enter_ts: keyed on its
+ * captures, every event would be a group of its own), or not at all (an
+ * expression the kernel cannot compute over such a derived column: the
+ * grouping stays in user space). */
+enum sql_kkey { SQL_KKEY_NONE, SQL_KKEY_CAPS, SQL_KKEY_VALUE };
+enum sql_kkey sql_kagg_key_mode(const struct sql_table *t, int side, const struct sql_expr *e);
+/* Groups each kernel group map of @q holds (per window; a row of a new
+ * group beyond them is lost, counted as "group map full"). */
+uint32_t sql_kagg_max_groups(const struct sql_query *q);
 /* Kernel group layout for @spec (kneeded staged in @krp). 0 or -errno. */
 int sql_kagg_build(struct sql_kagg *ka, const struct sql_kspec *spec, const struct sql_recplan *krp,
 		   const struct sql_tp_format *const *fmts, char *err, size_t errsz);
@@ -1354,19 +1387,27 @@ bool sql_kagg_supported(const struct sql_query *q, const struct sql_agg *a, int 
 int sql_kagg_emit(struct sbpf_builder *b, const struct sql_kprog *kp, const struct sql_kmaps *maps,
 		  struct sql_kx *kx, int l_out);
 /* Called per kernel group: @row holds the key columns (others NULL),
- * @st one merged state per aggregate. Non-zero stops. */
-typedef int (*sql_group_fn)(void *ctx, const struct sql_value *row, const struct sql_aggstate *st);
-/* Reads every group of group map @fd (then empties it): merges the per-CPU
- * states and hands each group to @fn. Returns groups read or -errno. */
-int sql_kagg_read(struct sql_kagg *ka, const struct sql_query *q, int fd, sql_group_fn fn, void *ctx);
+ * @keys (NULL when none) the GROUP BY keys the kernel computed (entries
+ * SQL_T_NULL: compute from @row; a kernel value is never NULL), @st one
+ * merged state per aggregate. Non-zero stops. */
+typedef int (*sql_group_fn)(void *ctx, const struct sql_value *row, const struct sql_value *keys,
+			    const struct sql_aggstate *st);
+/* Reads every group of group map @fd (with @del, deleting each; without,
+ * the caller replaces the map: freeing many entries one by one costs the
+ * kernel far more than dropping the map): merges the per-CPU states and
+ * hands each group to @fn. Returns groups read or -errno. */
+int sql_kagg_read(struct sql_kagg *ka, const struct sql_query *q, int fd, bool del, sql_group_fn fn, void *ctx);
 
 /* Merges state @src of aggregate @a into @dst (agg.c). 0 or -ENOMEM. */
 int sql_agg_merge(const struct sql_agg *a, struct sql_aggstate *dst, const struct sql_aggstate *src);
 /* Kernel aggregation in the executor (window.c, exec.c): folds the partial
- * states @st of the group whose key columns are in @row into the current
- * window. 0 or a negative error. */
-int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st);
-int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_aggstate *st);
+ * states @st of the group whose key columns are in @row (and keys computed
+ * in the kernel in @keys, as sql_group_fn) into the current window. 0 or a
+ * negative error. */
+int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_value *keys,
+		  const struct sql_aggstate *st);
+int sql_exec_merge(struct sql_exec *x, int side, const struct sql_value *row, const struct sql_value *keys,
+		   const struct sql_aggstate *st);
 
 /* Accounting of one window of a source (sql_source_cut). The unit is an
  * event of the probe that makes rows (the closing probe of a paired
@@ -1378,6 +1419,7 @@ struct sql_acct {
 	uint64_t fired;          /* events of the row-making probe (the tracer's own excluded) */
 	uint64_t filtered;       /* rejected by kernel filters (pid set, WHERE) */
 	uint64_t lost;           /* ring buffer full, group map full, program not run, bad record */
+	uint64_t groupfull;      /* of lost: rows of a new group when the kernel group map was full */
 	uint64_t unpaired;       /* closing events without an opening event */
 	uint64_t krows;          /* rows folded into kernel groups (kernel aggregation) */
 	uint64_t open_fired;     /* paired tables: opening events */

@@ -547,7 +547,8 @@ void sql_win_free(struct sql_win *w)
 
 /* ---- kernel aggregation (optimize.c) ---- */
 
-int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st)
+int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_value *keys,
+		  const struct sql_aggstate *st)
 {
 	if (w->cur)
 		w = w->cur;
@@ -555,7 +556,7 @@ int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_agg
 	if (!w->grouped || w->streaming)
 		return -EINVAL;
 	for (size_t i = 0; i < q->nkeys; i++)
-		w->tmpkeys[i] = sql_eval(c, q->keys[i]);
+		w->tmpkeys[i] = keys && keys[i].type != SQL_T_NULL ? keys[i] : sql_eval(c, q->keys[i]);
 	bool created;
 	int rc;
 	struct group *g = find_group(w, w->tmpkeys, &created, &rc);

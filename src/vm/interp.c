@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ struct sbpf_vm {
 	uint8_t *stack;            /* all frames: STACK_BYTES */
 	uint8_t *rodata;           /* copy of the read-only data (region "rodata"), or NULL */
 	size_t rodata_len;         /* its bytes */
+	bool uses_fp;              /* some instruction names r10: the main frame is reachable */
 	struct sbpf_maps *maps;    /* the runtime's maps (opts.maps), or NULL */
 	struct helper_slot helpers[SBPF_MAX_HELPERS]; /* by id */
 };
@@ -68,6 +70,8 @@ static void decode_all(struct sbpf_vm *vm)
 	for (size_t i = 0; i < vm->n; i++) {
 		const struct sbpf_insn *in = &vm->insns[i];
 		enum sbpf_op op = sbpf_decode(in);
+		if (in->dst_reg == SBPF_REG_FP || in->src_reg == SBPF_REG_FP)
+			vm->uses_fp = true;
 		vm->code[i] = (struct vm_insn){
 			.op = (uint16_t)op, .dst = in->dst_reg, .src = in->src_reg,
 			.off = in->off, .imm = in->imm, .k = (uint64_t)(int64_t)in->imm,
@@ -119,8 +123,9 @@ struct sbpf_vm *sbpf_vm__new(const struct sbpf_insn *insns, size_t n,
 			     struct sbpf_validate_error *err)
 {
 	int rc = sbpf_validate(insns, n, err);
-	if (!rc)
-		rc = sbpf_validate_clobbers(insns, n, err); /* r1-r5 after a call */
+	if (!rc) /* r1-r5 after a call; no host address leaves the program */
+		rc = sbpf_validate_registers(insns, n, OPT(opts, stack_escape, false) ? SBPF_VALIDATE_STACK_ESCAPE : 0,
+					     err);
 	if (rc) {
 		errno = -rc;
 		return NULL;
@@ -734,12 +739,18 @@ int sbpf_vm__run(struct sbpf_vm *vm, void *mem, size_t len, uint64_t *r0,
 	if (!t->setup)
 		return run_fail(err, 0, -EOPNOTSUPP, "program type %s is not available in the interpreter",
 				t->name);
+	/* Per-run setup is part of every run's cost (an empty XDP program is
+	 * tens of ns): only the registers are cleared (setup() and
+	 * vm_run_add_region() fill what they use), and the main frame only
+	 * when the program can reach it (an instruction names r10). */
 	struct vm_run r;
-	memset(&r, 0, sizeof(r));
+	memset(r.reg, 0, sizeof(r.reg));
+	r.nregion = 0;
 	/* The main frame is the top SBPF_STACK_SIZE bytes of the stack area;
 	 * each frame is zeroed when it is entered. */
 	uint64_t top = (uint64_t)(uintptr_t)(vm->stack + STACK_BYTES);
-	memset(vm->stack + STACK_BYTES - SBPF_STACK_SIZE, 0, SBPF_STACK_SIZE);
+	if (vm->uses_fp)
+		memset(vm->stack + STACK_BYTES - SBPF_STACK_SIZE, 0, SBPF_STACK_SIZE);
 	r.reg[SBPF_REG_FP] = top;
 	r.region[0] = (struct vm_region){
 		.start = top - SBPF_STACK_SIZE, .len = SBPF_STACK_SIZE, .flags = VM_R | VM_W, .name = "stack",

@@ -124,13 +124,17 @@ static void build(const struct blk *blks, size_t nb, struct prog *pg)
 		sbpf_kops_encode(&bk->p, site);
 		put(pg, site[0]);
 		put(pg, site[1]);
+		/* an fp-relative result leaves as its distance from r10 (a stack
+		 * address must not leave the program: sbpf_validate_clobbers) */
+		if (bk->p.op == SBPF_KOPS_LEA && bk->p.a == SBPF_REG_FP && !(clob >> bk->p.dst & 1))
+			put(pg, SBPF_ALU64_REG(SBPF_SUB, bk->p.dst, SBPF_REG_FP));
 		if (!(clob & 1))
 			put(pg, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, -16));
 		put(pg, SBPF_LDX_MEM(SBPF_DW, 0, SBPF_REG_FP, -8));
 		for (int r = 1; r <= 9; r++)
 			if (!(clob >> r & 1))
 				put(pg, SBPF_STX_MEM(SBPF_DW, 0, r, (int16_t)(out + 8 * r)));
-		put(pg, SBPF_STX_MEM(SBPF_DW, 0, SBPF_REG_FP, (int16_t)(out + 80)));
+		put(pg, SBPF_ST_MEM(SBPF_DW, 0, (int16_t)(out + 80), 0)); /* r10: 0 (the distances above) */
 		if (!(clob & 1)) {
 			put(pg, SBPF_LDX_MEM(SBPF_DW, 1, SBPF_REG_FP, -16));
 			put(pg, SBPF_STX_MEM(SBPF_DW, 0, 1, out));

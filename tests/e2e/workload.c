@@ -70,6 +70,12 @@
  *                   a memory cgroup; exits 0 if it survives)
  *   --paced M N     M times: N getppid() calls, then a 1 ms nanosleep (events that
  *                   keep flowing across window boundaries, at a moderate rate)
+ *   --reuse-pid N   N times: a child that exits at once (its exit_group never
+ *                   returns), then (ns_last_pid set to the child's pid - 1) a
+ *                   second child that gets the same pid, unless another process
+ *                   took it first, and makes one getppid() call. Prints
+ *                   "workload: reuse-pid: R of N" (children that reused the pid)
+ *                   on stderr. Needs root (writes /proc/sys/kernel/ns_last_pid).
  *   --spin-ms M     getppid() in a loop for M milliseconds (the high-rate phase);
  *                   the number of calls is reported at the end of the group
  *   --threads N ACTION... --end
@@ -134,7 +140,7 @@ static void usage_exit(void)
 			"[--write-null N] [--tcp N] [--big-arg N] [--direct-write DIR N] [--wakeup N] "
 			"[--open-fstat PATH K] [--storm P T N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
 			"[--faults N] [--exec N] [--stat PATH N] [--unlink DIR N] [--rename DIR N] [--mount DIR N] "
-			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
+			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--reuse-pid N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
 	exit(2);
 }
 
@@ -160,6 +166,36 @@ static int do_fork(void)
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return 0;
+}
+
+/* One --reuse-pid round: 1 when the second child reused the first's pid,
+ * 0 when another process took it, -1 on failure. */
+static int do_reuse_pid(void)
+{
+	pid_t a = fork();
+	if (a < 0)
+		return -1;
+	if (a == 0)
+		_exit(0);
+	int status;
+	if (waitpid(a, &status, 0) != a)
+		return -1;
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	if (!f)
+		return -1;
+	int bad = fprintf(f, "%d", (int)a - 1) < 0;
+	if (fclose(f) || bad)
+		return -1;
+	pid_t b = fork();
+	if (b < 0)
+		return -1;
+	if (b == 0) {
+		syscall(SYS_getppid);
+		_exit(0);
+	}
+	if (waitpid(b, &status, 0) != b || !WIFEXITED(status))
+		return -1;
+	return b == a;
 }
 
 static int do_sleep(long ms)
@@ -976,6 +1012,18 @@ static int run(int from, int to, char **argv)
 					rc = -1;
 				}
 			}
+		} else if (!strcmp(a, "--reuse-pid") && more >= 1) {
+			long n = count_arg(argv[++i]), reused = 0;
+			for (long k = 0; k < n; k++) {
+				int r = do_reuse_pid();
+				if (r < 0) {
+					perror("workload: reuse-pid");
+					rc = -1;
+					break;
+				}
+				reused += r;
+			}
+			fprintf(stderr, "workload: reuse-pid: %ld of %ld\n", reused, n);
 		} else if (!strcmp(a, "--spin-ms") && more >= 1) {
 			do_spin(count_arg(argv[++i]));
 		} else if ((!strcmp(a, "--threads") || !strcmp(a, "--procs")) && more >= 2) {

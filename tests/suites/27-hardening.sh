@@ -125,5 +125,22 @@ for e in interp jit; do
 	grep -q '^r0 = 0x8 ' "$tmp/out" || { echo "FAIL $e rewritten.s: r0 = 8 expected"; fail=$((fail + 1)); }
 done
 
+# ---- item 7: no host address leaves the program -----------------------------
+# r10 is a host stack address in the JIT and a heap address in the
+# interpreter: returned, or stored into the caller's memory, it would hand
+# the caller a host address that differs between engines. Refused at load;
+# stack pointers used inside the program stay fine.
+printf 'mov %%r0, %%r10\nexit\n' >"$tmp/fp-ret.s"
+printf 'mov %%r2, %%r10\nadd %%r2, -8\nstxdw [%%r10-8], %%r2\nldxdw %%r3, [%%r10-8]\nstxdw [%%r1+0], %%r3\nmov %%r0, 0\nexit\n' >"$tmp/fp-store.s"
+printf 'stdw [%%r10-8], 7\nmov %%r2, %%r10\nadd %%r2, -8\nldxdw %%r0, [%%r2+0]\nmov %%r3, %%r10\nsub %%r3, %%r2\nadd %%r0, %%r3\nexit\n' >"$tmp/fp-inside.s"
+for e in interp jit; do
+	check "$e refuses returning r10" 3 'instruction 1: returns a stack address in r0' \
+		$S run "$tmp/fp-ret.s" --engine "$e" --mem 00
+	check "$e refuses storing a spilled stack address into memory" 3 'instruction 4: stores a stack address outside the stack' \
+		$S run "$tmp/fp-store.s" --engine "$e" --mem 0000000000000000
+	check "$e runs stack pointers used inside the program" 0 '' $S run "$tmp/fp-inside.s" --engine "$e" --mem 00
+	grep -q '^r0 = 0xf ' "$tmp/out" || { echo "FAIL $e fp-inside.s: r0 = 15 expected"; fail=$((fail + 1)); }
+done
+
 echo "27-hardening: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

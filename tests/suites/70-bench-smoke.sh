@@ -27,6 +27,7 @@ while read -r name _; do
 done < bench/micro/SUITE
 if [ "$nbench" -ge 24 ]; then ok; else bad "SUITE lists $nbench benchmarks, want at least 24"; fi
 if [ -f build/bench/micro/native.so ]; then ok; else bad "build/bench/micro/native.so missing"; fi
+if [ -f build/bench/micro/native-clang.so ]; then ok; else bad "build/bench/micro/native-clang.so missing"; fi
 
 # 2. every engine agrees with the expected result on every benchmark
 out=$("$bin" bench --check 2>"$tmp/err"); rc=$?
@@ -58,8 +59,9 @@ fi
 # 3. a wrong expectation is reported on every engine and fails the run
 printf 'crc32 0x12345678 wrong on purpose\n' > "$tmp/SUITE"
 out=$("$bin" bench --check --suite "$tmp/SUITE" --engines interp,jit-unchecked,native 2>&1); rc=$?
-if [ $rc -eq 1 ] && [ "$(grep -o '=WRONG(0x77985f6a)' <<<"$out" | wc -l)" -eq 3 ]; then ok
-else bad "a wrong expectation: want exit 1 and three WRONG(0x77985f6a), got $rc: $out"; fi
+# (native = native-gcc and native-clang, and the faster of them: five columns)
+if [ $rc -eq 1 ] && [ "$(grep -o '=WRONG(0x77985f6a)' <<<"$out" | wc -l)" -eq 5 ]; then ok
+else bad "a wrong expectation: want exit 1 and five WRONG(0x77985f6a), got $rc: $out"; fi
 
 # 4. safebpf run gives an object's read-only data (crc32's table) to every engine
 pkt=$(grep -v '^#' bench/micro/packet.txt | tr -d ' \n')
@@ -81,11 +83,20 @@ timed=jit-unchecked,native
 [ "${engines% kernel}" != "$engines" ] && timed=kernel,$timed
 out=$("$bin" bench --only crc32,jhash --engines "$timed" --rounds 2 --time 1 --out "$tmp/res" 2>&1); rc=$?
 if [ $rc -eq 0 ] && grep -q "^crc32 " <<<"$out"; then ok; else bad "timed run exited $rc: $out"; fi
-nmeas=$(( 2 * 2 * $(tr ',' '\n' <<<"$timed" | wc -l) ))
+# "native" is three columns: native-gcc, native-clang and the faster of them
+nmeas=$(( 2 * 2 * ($(tr ',' '\n' <<<"$timed" | wc -l) + 2) ))
 if [ "$(grep -c '^crc32,\|^jhash,' "$tmp/res/micro.csv" 2>/dev/null)" -eq "$nmeas" ]; then ok
 else bad "micro.csv: want $nmeas measurements: $(cat "$tmp/res/micro.csv" 2>&1)"; fi
 if head -1 "$tmp/res/micro-summary.csv" 2>/dev/null | grep -q "^benchmark,engine,state,rounds,runs,median_ns"; then ok
 else bad "micro-summary.csv header"; fi
+# the native column is, per benchmark, the faster of the gcc and clang builds
+for b in crc32 jhash; do
+	m=$(awk -F, -v b="$b" '$1 == b && $3 == "ok" { t[$2] = $6 } END {
+		best = t["native-gcc"] < t["native-clang"] ? t["native-gcc"] : t["native-clang"]
+		print (t["native"] != "" && t["native"] == best) ? "ok" : "bad " t["native-gcc"] " " t["native-clang"] " " t["native"] }' \
+		"$tmp/res/micro-summary.csv" 2>/dev/null)
+	[ "$m" = ok ] && ok || bad "$b: native is not the faster of gcc and clang: $m"
+done
 if [ "${timed#kernel}" = "$timed" ]; then
 	echo "ratios and plot: skipped (no kernel JIT baseline)"; skip=$((skip + 2))
 else

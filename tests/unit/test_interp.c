@@ -217,6 +217,67 @@ Test(interp, stack_bounds)
 	cr_assert(strstr(err.reason, "8-byte load at fp-4"), "%s", err.reason);
 }
 
+/* Loading @p fails with a rule containing @why (sbpf_validate_clobbers). */
+static void refused(const struct sbpf_insn *p, size_t n, const char *why)
+{
+	struct sbpf_validate_error verr = { 0 };
+	struct sbpf_vm *vm = sbpf_vm__new(p, n, NULL, &verr);
+	cr_assert_null(vm, "accepted; expected: %s", why);
+	cr_assert(strstr(verr.rule, why), "rule: %s", verr.rule);
+}
+
+/* Stack addresses are host addresses, placed differently by each engine:
+ * none may leave the program. Inside it they stay usable. */
+Test(interp, no_stack_address_leaves_the_program)
+{
+	struct sbpf_insn ret[] = { SBPF_MOV64_REG(0, 10), SBPF_EXIT_INSN() };
+	refused(ret, 2, "returns a stack address in r0");
+	struct sbpf_insn off[] = { SBPF_MOV64_REG(0, 10), SBPF_ALU64_IMM(SBPF_ADD, 0, -8),
+				   SBPF_ALU64_IMM(SBPF_AND, 0, 0xfff), SBPF_EXIT_INSN() };
+	refused(off, 4, "returns a stack address in r0");
+	struct sbpf_insn w32[] = { SBPF_MOV32_REG(0, 10), SBPF_EXIT_INSN() };
+	refused(w32, 2, "returns a stack address in r0");
+	/* spilled and reloaded from the same slot */
+	struct sbpf_insn spill[] = { SBPF_STX_MEM(SBPF_DW, 10, 10, -16), SBPF_LDX_MEM(SBPF_DW, 0, 10, -16),
+				     SBPF_EXIT_INSN() };
+	refused(spill, 3, "returns a stack address in r0");
+	/* stored into the caller's memory (r1) */
+	struct sbpf_insn out[] = { SBPF_STX_MEM(SBPF_DW, 1, 10, 0), SBPF_MOV64_IMM(0, 0), SBPF_EXIT_INSN() };
+	refused(out, 3, "stores a stack address outside the stack");
+	struct sbpf_insn out2[] = { SBPF_MOV64_REG(2, 10), SBPF_ALU64_IMM(SBPF_ADD, 2, -8),
+				    SBPF_STX_MEM(SBPF_DW, 10, 2, -8), SBPF_LDX_MEM(SBPF_DW, 3, 10, -8),
+				    SBPF_STX_MEM(SBPF_W, 1, 3, 0), SBPF_MOV64_IMM(0, 0), SBPF_EXIT_INSN() };
+	refused(out2, 7, "stores a stack address outside the stack");
+	/* a callee stores its frame's address through the caller's pointer;
+	 * the caller reads it back and returns it */
+	struct sbpf_insn via_call[] = {
+		SBPF_MOV64_REG(1, 10), SBPF_ALU64_IMM(SBPF_ADD, 1, -8),
+		SBPF_INSN(SBPF_JMP | SBPF_CALL, 0, SBPF_PSEUDO_CALL, 0, 2),
+		SBPF_LDX_MEM(SBPF_DW, 0, 10, -8), SBPF_EXIT_INSN(),
+		SBPF_STX_MEM(SBPF_DW, 1, 10, 0), SBPF_MOV64_IMM(0, 0), SBPF_EXIT_INSN(),
+	};
+	refused(via_call, ARRAY_LEN(via_call), "returns a stack address in r0");
+	/* allowed: another slot, an overwritten slot, a distance, a comparison */
+	uint64_t r0;
+	struct sbpf_run_error err;
+	struct sbpf_insn other[] = { SBPF_ST_MEM(SBPF_DW, 10, -8, 5), SBPF_STX_MEM(SBPF_DW, 10, 10, -16),
+				     SBPF_LDX_MEM(SBPF_DW, 0, 10, -8), SBPF_EXIT_INSN() };
+	cr_assert_eq(run_on(other, 4, NULL, 0, &r0, &err, 0), 0);
+	cr_assert_eq(r0, 5);
+	struct sbpf_insn over[] = { SBPF_STX_MEM(SBPF_DW, 10, 10, -8), SBPF_ST_MEM(SBPF_DW, 10, -8, 6),
+				    SBPF_LDX_MEM(SBPF_DW, 0, 10, -8), SBPF_EXIT_INSN() };
+	cr_assert_eq(run_on(over, 4, NULL, 0, &r0, &err, 0), 0);
+	cr_assert_eq(r0, 6);
+	struct sbpf_insn dist[] = { SBPF_MOV64_REG(2, 10), SBPF_ALU64_IMM(SBPF_ADD, 2, -24), SBPF_MOV64_REG(0, 10),
+				    SBPF_ALU64_REG(SBPF_SUB, 0, 2), SBPF_EXIT_INSN() };
+	cr_assert_eq(run_on(dist, 5, NULL, 0, &r0, &err, 0), 0);
+	cr_assert_eq(r0, 24);
+	struct sbpf_insn cmp[] = { SBPF_MOV64_REG(2, 10), SBPF_MOV64_IMM(0, 1),
+				   SBPF_JMP_REG(SBPF_JEQ, 2, 10, 1), SBPF_MOV64_IMM(0, 2), SBPF_EXIT_INSN() };
+	cr_assert_eq(run_on(cmp, 5, NULL, 0, &r0, &err, 0), 0);
+	cr_assert_eq(r0, 1);
+}
+
 Test(interp, stack_starts_zeroed_on_every_run)
 {
 	struct sbpf_insn p[] = { SBPF_LDX_MEM(SBPF_DW, 0, 10, -8), SBPF_ST_MEM(SBPF_DW, 10, -8, 55),
@@ -461,10 +522,11 @@ Test(interp, invalid_programs_are_refused_at_load)
 					SBPF_EXIT_INSN() };
 	cr_assert_null(sbpf_vm__new(fetch_fp, 2, NULL, &verr));
 	cr_assert(strstr(verr.rule, "r10 is the read-only frame pointer"), "%s", verr.rule);
+	/* a non-fetch atomic only reads r10 (no write to it); it is refused
+	 * for adding a host address into memory */
 	struct sbpf_insn add_fp[] = { SBPF_ATOMIC_OP(SBPF_DW, SBPF_ADD, 1, 10, 0), SBPF_EXIT_INSN() };
-	struct sbpf_vm *vm = sbpf_vm__new(add_fp, 2, NULL, &verr);
-	cr_assert_not_null(vm, "a non-fetch atomic only reads r10");
-	sbpf_vm__free(vm);
+	cr_assert_null(sbpf_vm__new(add_fp, 2, NULL, &verr));
+	cr_assert(strstr(verr.rule, "hands a stack address to an atomic operation"), "%s", verr.rule);
 	struct sbpf_vm_opts o = { .sz = sizeof(o), .type = (enum sbpf_prog_type)99 };
 	struct sbpf_insn ok[] = { SBPF_EXIT_INSN() };
 	cr_assert_null(sbpf_vm__new(ok, 1, &o, &verr));

@@ -205,7 +205,7 @@ Test(recognize, rotate32_alu32_and_zero_extended)
 		   "mov %r2, %r4\n"
 		   "lsh %r2, 7\n"
 		   "or %r2, %r3\n"
-		   "and %r2, 0xffff\n"
+		   "and %r2, 0xfff\n" /* not 0xffff: that and the mov after it are a movzx site */
 		   "mov %r0, %r2\n"
 		   "exit\n", SBPF_KOPS_ROTATE);
 }
@@ -670,7 +670,7 @@ Test(recognize, near_miss_32bit_traps)
 		    "mov %r2, %r4\n"
 		    "lsh %r2, 7\n"
 		    "or %r2, %r3\n"
-		    "and %r2, 0xffff\n"
+		    "and %r2, 0xfff\n" /* not 0xffff: that and the mov after it are a movzx site */
 		    "mov %r0, %r2\n"
 		    "exit\n");
 }

@@ -36,6 +36,11 @@
 #define KOPS_X86_F_BMI2  SBPF_JIT_NO_BMI2
 #define KOPS_X86_F_BMI1  SBPF_JIT_NO_BMI1
 #define KOPS_X86_F_MOVBE SBPF_JIT_NO_MOVBE
+/* Not a CPU feature but a cost: BEXTR is one 1-cycle µop (AMD Zen, probed
+ * from the CPU vendor with BMI1), where Intel cores split it in two; set
+ * only by the probe (and the prover); an emit uses BEXTR only with both
+ * this and KOPS_X86_F_BMI1, so --no-bmi1 switches it off too. */
+#define KOPS_X86_F_FAST_BEXTR (1u << 16)
 
 /* Deliberately wrong emits, for tests that prove the equivalence checks
  * catch each soundness trap (struct kops_x86 mutant; 0 in real use). */

@@ -28,17 +28,32 @@ static int check(const struct sbpf_kops_payload *p, char *why, size_t whysz)
 	       : kops_check_reg("source a", p->a, false, why, whysz);
 }
 
-/* dst = a; dst >>= shift; dst &= mask   (len 32 in 64-bit: dst = (u32)dst) */
+/* dst = a; dst >>= shift; dst &= mask. A 32-bit field of a 64-bit value
+ * is cut with shifts, the way clang writes it: dst = a; dst <<= 32 - shift;
+ * dst >>= 32 (the zero-extension `lsh 32; rsh 32` for shift 0; one `rsh
+ * 32` for the top half). Not `mov32 dst, dst`: the kernel verifier links
+ * the two registers of a mov32 whose source already fits in 32 bits (same
+ * scalar id: bounds learned on one apply to the other, precision marks
+ * spread to both), which the shifts do not, so in a loop the mov32 form
+ * kept states apart that the original code let it prune and a program it
+ * accepted hit the 1M-instruction limit (docs/kops.md, "The verifier's
+ * view"). The shifts are the original instructions: the verifier judges
+ * the site's region exactly as it judged the code it replaces. */
 static int instantiate(const struct sbpf_kops_payload *p, struct sbpf_builder *b)
 {
 	int is32 = p->variant & KOPS_EXT_32;
 	if (p->dst != p->a || is32)
 		sbpf_builder__emit(b, is32 ? SBPF_MOV32_REG(p->dst, p->a) : SBPF_MOV64_REG(p->dst, p->a));
+	if (LEN(p) == 32 && !is32) {
+		if (SHIFT(p) < 32)
+			sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_LSH, p->dst, 32 - SHIFT(p)));
+		return sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_RSH, p->dst, 32));
+	}
 	if (SHIFT(p))
 		sbpf_builder__emit(b, is32 ? SBPF_ALU32_IMM(SBPF_RSH, p->dst, SHIFT(p))
 					   : SBPF_ALU64_IMM(SBPF_RSH, p->dst, SHIFT(p)));
 	if (LEN(p) == 32)
-		return is32 ? 0 : sbpf_builder__emit(b, SBPF_MOV32_REG(p->dst, p->dst));
+		return 0; /* 32-bit variant: the mov32 (and rsh) zero-extended */
 	int32_t mask = (int32_t)((1u << LEN(p)) - 1);
 	return sbpf_builder__emit(b, is32 ? SBPF_ALU32_IMM(SBPF_AND, p->dst, mask)
 					  : SBPF_ALU64_IMM(SBPF_AND, p->dst, mask));
@@ -58,15 +73,19 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 }
 
 /* x86-64, the shortest form for the field (docs/kops.md, "Cost table"):
+ * never more than the JIT makes of the proof sequence.
  * - a field at bit 0 of 8, 16 or 32 bits is one movzx (mov r32 for 32
- *   bits: the zero-extension `lsh 32; rsh 32` becomes `mov dst32, a32`,
- *   what its proof sequence `mov32` JITs to);
+ *   bits: the zero-extension `lsh 32; rsh 32`, two instructions in the
+ *   JIT, becomes `mov dst32, a32`);
  * - a field that ends at the top of the value needs no mask: shr (a mov
  *   first when dst != a; a 32-bit shr in place zero-extends by itself);
  * - otherwise, in place, shr + and (two 1-µop instructions; bextr would be
- *   two too, with its control in r11, and 2 µops on Intel); from another
- *   register, mov r11d, ctl; bextr dst, a, r11 with BMI1 (two
- *   instructions instead of mov, shr, and), else mov, shr, and.
+ *   two too, with its control in r11); from another register, on a CPU
+ *   where BEXTR is one 1-cycle µop (AMD Zen: KOPS_X86_F_FAST_BEXTR),
+ *   mov r11d, ctl; bextr dst, a, r11 (the control's mov has no input, so
+ *   the field is ready a cycle earlier than through shr; and), elsewhere
+ *   (Intel: BEXTR is 2 µops, 2 cycles) mov, shr, and - the proof
+ *   sequence's own code, so the recognizer writes no such site.
  * A 32-bit field of a 64-bit value is cut with a 32-bit mov, which clears
  * the upper half; the 32-bit variant's shr and and are 32-bit operations,
  * which zero-extend by themselves. */
@@ -91,7 +110,7 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 		emit_shift_ri(b, w, X64_SH_SHR, d, (uint8_t)shift);        /* shr dst, shift */
 		return 0; /* the shift left only the field */
 	}
-	if ((x->features & KOPS_X86_F_BMI1) && d != a) {
+	if ((x->features & KOPS_X86_F_BMI1) && (x->features & KOPS_X86_F_FAST_BEXTR) && d != a) {
 		emit_mov_ri32(b, X64_R11, (uint32_t)(shift | len << 8));    /* mov r11d, shift | len << 8 */
 		emit_bextr(b, w, d, a, X64_R11);                           /* bextr dst, a, r11 */
 		return 0;

@@ -114,6 +114,16 @@ struct sbpf_klink;
  * of the tracepoint, then a BPF_PERF_EVENT link. NULL with errno and a
  * reason in @err on failure. */
 struct sbpf_klink *sbpf_klink__tracepoint(int prog_fd, const char *tp, char *err, size_t errsz);
+/* Attaches perf-event program @prog_fd to a software CPU clock
+ * (PERF_COUNT_SW_CPU_CLOCK) sampling @hz times a second on every online
+ * CPU: one perf event and one BPF_PERF_EVENT link per CPU. NULL with errno
+ * and a reason in @err on failure. */
+struct sbpf_klink *sbpf_klink__cpu_clock(int prog_fd, unsigned hz, char *err, size_t errsz);
+/* Attaches kprobe-type program @prog_fd as a uprobe (or, with @ret, a
+ * uretprobe) at byte @offset of ELF file @path, in every process (@pid -1)
+ * or one: perf_event_open of the uprobe PMU, then a BPF_PERF_EVENT link. */
+struct sbpf_klink *sbpf_klink__uprobe(int prog_fd, const char *path, uint64_t offset, bool ret, int pid,
+				      char *err, size_t errsz);
 /* Attaches raw-tracepoint program @prog_fd to raw tracepoint @name. */
 struct sbpf_klink *sbpf_klink__raw_tracepoint(int prog_fd, const char *name, char *err, size_t errsz);
 /* The kernel's id of the link (as `bpftool link` shows it), 0 if unknown. */
@@ -148,6 +158,8 @@ enum sbpf_kprog_type {
 	SBPF_KPROG_RAW_TRACEPOINT, /* BPF_PROG_TYPE_RAW_TRACEPOINT */
 	SBPF_KPROG_SOCKET_FILTER,  /* BPF_PROG_TYPE_SOCKET_FILTER */
 	SBPF_KPROG_SK_REUSEPORT,   /* BPF_PROG_TYPE_SK_REUSEPORT (socket selection in a group) */
+	SBPF_KPROG_PERF_EVENT,     /* BPF_PROG_TYPE_PERF_EVENT (sampling: ctx is bpf_perf_event_data) */
+	SBPF_KPROG_KPROBE,         /* BPF_PROG_TYPE_KPROBE (uprobes: ctx is struct pt_regs) */
 };
 
 struct sbpf_kload_opts {

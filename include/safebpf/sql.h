@@ -82,6 +82,9 @@ enum sbpf_query_format {
 	SBPF_QUERY_TABLE,   /* aligned columns; histograms drawn as bars */
 	SBPF_QUERY_CSV,     /* header line, then one line per row */
 	SBPF_QUERY_JSON,    /* NDJSON: one JSON object per line per row, one per window with its counts */
+	SBPF_QUERY_FOLDED,  /* flame-graph folded lines: "col;col;...;col count" (the last column is the
+			       count when it is an integer, else 1); stack columns are "root;...;leaf" */
+	SBPF_QUERY_SVG,     /* a flame-graph SVG of the folded lines of the whole run, written at the end */
 };
 
 /* How CSV and JSON write time columns. */
@@ -112,6 +115,8 @@ struct sbpf_query_run_opts {
 	int (*row)(void *ctx, const struct sbpf_row *row);
 	/* With @row: called at the end of every window and of the run. */
 	int (*window)(void *ctx, const struct sbpf_window *w);
+	/* cpu_samples: samples per second on each CPU (0: 99). */
+	unsigned sample_hz;
 };
 
 /* Runs @q: opens the event sources (the kernel verifies and attaches their

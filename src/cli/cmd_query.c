@@ -29,7 +29,10 @@ static void usage(FILE *f)
 	      "      --file FILE    read the query from FILE (- for standard input)\n"
 	      "  -d, --duration D   stop after D (10s, 500ms, 1m; default: until Ctrl-C or COMMAND exits)\n"
 	      "  -f, --format F     table (default), csv (RFC 4180) or json (NDJSON: one object per\n"
-	      "                     line; integers beyond 2^53 as strings)\n"
+	      "                     line; integers beyond 2^53 as strings), folded (flame-graph lines\n"
+	      "                     \"frame;frame;... count\": the columns, the last one the count) or\n"
+	      "                     svg (a flame graph of those lines; default for -o FILE.svg)\n"
+	      "      --freq HZ      cpu_samples: samples per second on each CPU (default 99)\n"
 	      "      --time T       time columns in csv/json: boot (default: nanoseconds since boot)\n"
 	      "                     or wall (RFC 3339 UTC with nanoseconds)\n"
 	      "  -o, --output FILE  write rows to FILE instead of standard output\n"
@@ -275,6 +278,7 @@ static void free_words(char **w)
 int cmd_query(int argc, char **argv)
 {
 	const char *sql = NULL, *outpath = NULL, *cmdline = NULL, *qfile = NULL;
+	bool fmt_given = false;
 	char **cmd = NULL;
 	struct sbpf_query_run_opts ro = { .sz = sizeof(ro), .format = SBPF_QUERY_TABLE, .log = stderr };
 	enum sbpf_plan_strategy plan = SBPF_PLAN_AUTO;
@@ -310,16 +314,30 @@ int cmd_query(int argc, char **argv)
 			}
 			i++;
 		} else if (!strcmp(a, "-f") || !strcmp(a, "--format")) {
+			fmt_given = true;
 			if (!strcmp(val, "table"))
 				ro.format = SBPF_QUERY_TABLE;
 			else if (!strcmp(val, "csv"))
 				ro.format = SBPF_QUERY_CSV;
 			else if (!strcmp(val, "json"))
 				ro.format = SBPF_QUERY_JSON;
+			else if (!strcmp(val, "folded"))
+				ro.format = SBPF_QUERY_FOLDED;
+			else if (!strcmp(val, "svg"))
+				ro.format = SBPF_QUERY_SVG;
 			else {
-				fprintf(stderr, "safebpf: unknown format '%s' (table, csv or json)\n", val);
+				fprintf(stderr, "safebpf: unknown format '%s' (table, csv, json, folded or svg)\n", val);
 				return EXIT_USAGE;
 			}
+			i++;
+		} else if (!strcmp(a, "--freq")) {
+			char *end;
+			long hz = strtol(val, &end, 10);
+			if (*end || hz < 1 || hz > 10000) {
+				fprintf(stderr, "safebpf: bad --freq '%s' (samples per second per CPU, 1..10000)\n", val);
+				return EXIT_USAGE;
+			}
+			ro.sample_hz = (unsigned)hz;
 			i++;
 		} else if (!strcmp(a, "--time")) {
 			if (!strcmp(val, "wall") || !strcmp(val, "boot")) {
@@ -406,6 +424,9 @@ int cmd_query(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	FILE *out = stdout;
+	size_t plen = outpath ? strlen(outpath) : 0;
+	if (!fmt_given && plen > 4 && !strcmp(outpath + plen - 4, ".svg"))
+		ro.format = SBPF_QUERY_SVG;
 	if (outpath && !(out = fopen(outpath, "w"))) {
 		fprintf(stderr, "safebpf: cannot write %s: %s\n", outpath, strerror(errno));
 		free_words(words);

@@ -174,8 +174,12 @@ static void show_table(const struct sql_table *t)
 	       t->doc);
 	printf("available on this kernel: %s%s%s\n\ntracepoints:\n", ok ? "yes" : "NO (", ok ? "" : why, ok ? "" : ")");
 	for (size_t p = 0; p < t->nprobes; p++) {
-		int id = sbpf_kernel_tracepoint_id(t->probes[p].tp);
-		if (id >= 0)
+		enum sql_probe_kind k = sql_probe_kind(t->probes[p].tp);
+		int id = k == SQL_PROBE_TRACEPOINT ? sbpf_kernel_tracepoint_id(t->probes[p].tp) : 0;
+		if (k != SQL_PROBE_TRACEPOINT)
+			printf("  %-28s %-8s %s\n", t->probes[p].tp, k == SQL_PROBE_CPU_CLOCK ? "perf" : "uprobe",
+			       t->probes[p].doc);
+		else if (id >= 0)
 			printf("  %-28s id %-5d %s\n", t->probes[p].tp, id, t->probes[p].doc);
 		else
 			printf("  %-28s MISSING  %s\n", t->probes[p].tp, t->probes[p].doc);

@@ -21,6 +21,8 @@ struct sbpf_klink {
 	int link_fd;       /* bpf_link fd (BPF_PERF_EVENT or raw tracepoint) */
 	int perf_fd;       /* perf event of the tracepoint, -1 for raw tracepoints */
 	uint32_t id;       /* kernel link id, 0 when unknown */
+	int *more;         /* per-CPU sampling: link and perf fds of the other CPUs, in pairs */
+	size_t nmore;      /* pairs in more */
 };
 
 int sbpf_kernel_tracepoint_id(const char *tp)
@@ -106,6 +108,142 @@ struct sbpf_klink *sbpf_klink__tracepoint(int prog_fd, const char *tp, char *err
 	return l;
 }
 
+/* perf_event_open(@attr) on @pid/@cpu, then a BPF_PERF_EVENT link of
+ * @prog_fd on it: 0 with both fds, or -errno with @err (@what names it). */
+static int perf_link(int prog_fd, struct perf_event_attr *attr, int pid, int cpu, const char *what, int *lfd,
+		     int *pfd, char *err, size_t errsz)
+{
+	*pfd = (int)syscall(SYS_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (*pfd < 0) {
+		int e = errno;
+		snprintf(err, errsz, "perf_event_open(%s): %s%s", what, strerror(e),
+			 e == EACCES || e == EPERM ? " (needs CAP_PERFMON)" : "");
+		return -e;
+	}
+	*lfd = bpf_link_create(prog_fd, *pfd, BPF_PERF_EVENT, NULL);
+	if (*lfd < 0) {
+		int e = errno;
+		snprintf(err, errsz, "attaching to %s: %s", what, strerror(e));
+		close(*pfd);
+		return -e;
+	}
+	return 0;
+}
+
+struct sbpf_klink *sbpf_klink__cpu_clock(int prog_fd, unsigned hz, char *err, size_t errsz)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	struct sbpf_klink *l = calloc(1, sizeof(*l));
+	int *fds = calloc(ncpu > 0 ? (size_t)ncpu : 1, 2 * sizeof(int));
+	if (!l || !fds || ncpu <= 0) {
+		free(l);
+		free(fds);
+		snprintf(err, errsz, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.size = sizeof(attr);
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.freq = 1;
+	attr.sample_freq = hz;
+	size_t n = 0;
+	int rc = 0;
+	for (long cpu = 0; cpu < ncpu; cpu++) {
+		char why[256];
+		int e = perf_link(prog_fd, &attr, -1, (int)cpu, "cpu-clock", &fds[2 * n], &fds[2 * n + 1], why,
+				  sizeof(why));
+		if (e == -ENODEV)
+			continue; /* an offline CPU */
+		if (e) {
+			snprintf(err, errsz, "CPU %ld: %s", cpu, why);
+			rc = e;
+			break;
+		}
+		n++;
+	}
+	if (!rc && !n) {
+		snprintf(err, errsz, "no CPU could be sampled");
+		rc = -ENODEV;
+	}
+	if (rc) {
+		for (size_t i = 0; i < 2 * n; i++)
+			close(fds[i]);
+		free(fds);
+		free(l);
+		errno = -rc;
+		return NULL;
+	}
+	l->link_fd = fds[0];
+	l->perf_fd = fds[1];
+	l->id = link_id(l->link_fd);
+	l->more = fds;
+	memmove(fds, fds + 2, 2 * (n - 1) * sizeof(int));
+	l->nmore = n - 1;
+	return l;
+}
+
+/* A number from a sysfs file of the uprobe PMU (its type), or -errno. */
+static int uprobe_pmu_type(void)
+{
+	FILE *f = fopen("/sys/bus/event_source/devices/uprobe/type", "re");
+	if (!f)
+		return -errno;
+	int t = -1;
+	int ok = fscanf(f, "%d", &t) == 1;
+	fclose(f);
+	return ok ? t : -EINVAL;
+}
+
+/* The config bit that makes a uprobe a uretprobe ("config:0"), or -errno. */
+static int uprobe_ret_bit(void)
+{
+	FILE *f = fopen("/sys/bus/event_source/devices/uprobe/format/retprobe", "re");
+	if (!f)
+		return -errno;
+	int bit = -1;
+	int ok = fscanf(f, "config:%d", &bit) == 1 && bit >= 0 && bit < 64;
+	fclose(f);
+	return ok ? bit : -EINVAL;
+}
+
+struct sbpf_klink *sbpf_klink__uprobe(int prog_fd, const char *path, uint64_t offset, bool ret, int pid,
+				      char *err, size_t errsz)
+{
+	int type = uprobe_pmu_type(), bit = ret ? uprobe_ret_bit() : 0;
+	if (type < 0 || bit < 0) {
+		snprintf(err, errsz, "this kernel has no uprobe event source (/sys/bus/event_source/devices/uprobe)");
+		errno = ENOTSUP;
+		return NULL;
+	}
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.type = (uint32_t)type;
+	attr.size = sizeof(attr);
+	attr.config = ret ? 1ull << bit : 0;
+	attr.config1 = (uint64_t)(uintptr_t)path; /* uprobe_path */
+	attr.config2 = offset;                     /* probe_offset */
+	attr.sample_period = 1;
+	attr.wakeup_events = 1;
+	struct sbpf_klink *l = calloc(1, sizeof(*l));
+	if (!l) {
+		snprintf(err, errsz, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	int rc = perf_link(prog_fd, &attr, pid > 0 ? pid : -1, pid > 0 ? -1 : 0, ret ? "uretprobe" : "uprobe",
+			   &l->link_fd, &l->perf_fd, err, errsz);
+	if (rc) {
+		free(l);
+		errno = -rc;
+		return NULL;
+	}
+	l->id = link_id(l->link_fd);
+	return l;
+}
+
 struct sbpf_klink *sbpf_klink__raw_tracepoint(int prog_fd, const char *name, char *err, size_t errsz)
 {
 	int lfd = bpf_raw_tracepoint_open(name, prog_fd);
@@ -137,6 +275,9 @@ void sbpf_klink__destroy(struct sbpf_klink *l)
 {
 	if (!l)
 		return;
+	for (size_t i = 0; i < 2 * l->nmore; i++)
+		close(l->more[i]);
+	free(l->more);
 	close(l->link_fd);
 	if (l->perf_fd >= 0)
 		close(l->perf_fd);

@@ -92,6 +92,8 @@ static enum bpf_prog_type kernel_type(enum sbpf_kprog_type t)
 	case SBPF_KPROG_RAW_TRACEPOINT: return BPF_PROG_TYPE_RAW_TRACEPOINT;
 	case SBPF_KPROG_SOCKET_FILTER:  return BPF_PROG_TYPE_SOCKET_FILTER;
 	case SBPF_KPROG_SK_REUSEPORT:   return BPF_PROG_TYPE_SK_REUSEPORT;
+	case SBPF_KPROG_PERF_EVENT:     return BPF_PROG_TYPE_PERF_EVENT;
+	case SBPF_KPROG_KPROBE:         return BPF_PROG_TYPE_KPROBE;
 	case SBPF_KPROG_XDP:
 	default:                        return BPF_PROG_TYPE_XDP;
 	}

@@ -869,6 +869,14 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 	for (int s = 0; s < q->ntables; s++) {
 		const struct sql_table_ref *r = refs[s];
 		const struct sql_table *t = sql_catalog_find(r->name);
+		if (!t && sql_utable_name(r->name)) {
+			char err[600];
+			sql_utable_find(r->name, err, sizeof(err));
+			return berr(b, r->off, r->len,
+				    errno == ENODATA ? "a stripped binary has no symbols: probe an unstripped build"
+				    : errno == ENOENT && strstr(err, "no function") ? "`nm -D FILE` or `nm FILE` lists its functions"
+				    : NULL, "%s", err);
+		}
 		if (!t && strchr(r->name, '.'))
 			return bind_tracepoint_error(b, r);
 		if (!t) {
@@ -883,7 +891,7 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 					names[k++] = sql_catalog_get(i)->alias;
 			}
 			const char *best = sbpf_suggest(r->name, names, k);
-			char hint[256];
+			char hint[384];
 			size_t hn = (size_t)snprintf(hint, sizeof(hint), "tables:");
 			for (size_t i = 0; i < n && hn < sizeof(hint); i++)
 				hn += (size_t)snprintf(hint + hn, sizeof(hint) - hn, "%s %s", i ? "," : "",
@@ -898,7 +906,9 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 		}
 		q->tables[s] = t;
 		/* A dotted (tracepoint) table is called by its event name. */
-		q->names[s] = r->alias ? r->alias : strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name;
+		q->names[s] = r->alias ? r->alias
+			    : sql_utable_name(r->name) ? strrchr(r->name, ':') + 1 /* a function by its name */
+			    : strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name;
 	}
 	if (q->ntables == 2) {
 		q->self_join = q->tables[0] == q->tables[1];
@@ -993,6 +1003,8 @@ static int expand_select(struct binder *b, struct sql_stmt *st)
 				continue;
 			const struct sql_table *t = q->tables[s];
 			for (size_t c = 0; c < t->ncols; c++) {
+				if (sql_column_is_stack(&t->cols[c]))
+					continue; /* stacks are asked for by name */
 				struct sql_expr *e = sql_arena_alloc(b->a, sizeof(*e));
 				if (!e)
 					return nomem(b);

@@ -36,6 +36,13 @@
 	{ "gid", NULL, SQL_T_UINT, "real group id of the current task", NUM(0, "$gid") }, \
 	{ "cgroup", NULL, SQL_T_UINT, "cgroup v2 id of the current task", NUM(0, "$cgroup") }
 
+/* The stacks of the task that runs probe @p: kernel and user return
+ * addresses taken with bpf_get_stack (the innermost SQL_STACK_DEPTH
+ * frames), named in user space (symbolize.c). Not part of SELECT *. */
+#define STACK_COLUMNS(p) \
+	{ "kstack", NULL, SQL_T_STR, "kernel stack of the current task, root first: \"f1;f2;...;leaf\" (/proc/kallsyms names, innermost 64 frames)", { .conv = SQL_CONV_KSTACK, .in = { IN(p, "$kstack") } } }, \
+	{ "ustack", NULL, SQL_T_STR, "user stack of the current task, root first (frame pointers; names from the ELF symbols of the mapped files, innermost 64 frames)", { .conv = SQL_CONV_USTACK, .in = { IN(p, "$ustack"), IN(p, "$pid") } } }
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- system_calls ----------------------------------------------------------- */
@@ -61,6 +68,7 @@ static const struct sql_column syscalls_cols[] = {
 	{ "arg3", NULL, SQL_T_UINT, "fourth argument register", ELEM(0, "args", 3) },
 	{ "arg4", NULL, SQL_T_UINT, "fifth argument register", ELEM(0, "args", 4) },
 	{ "arg5", NULL, SQL_T_UINT, "sixth argument register", ELEM(0, "args", 5) },
+	STACK_COLUMNS(0),
 };
 
 /* ---- scheduler ------------------------------------------------------------------ */
@@ -78,6 +86,7 @@ static const struct sql_column switch_cols[] = {
 	{ "next_comm", NULL, SQL_T_STR, "command name of the task switched in", STR(0, "next_comm", 16) },
 	{ "next_tid", "next_pid", SQL_T_INT, "thread id of the task switched in (0: idle)", NUM(0, "next_pid") },
 	{ "next_prio", NULL, SQL_T_INT, "kernel priority of the task switched in", NUM(0, "next_prio") },
+	STACK_COLUMNS(0),
 };
 
 static const char *const wakeup_tps[] = { "sched/sched_waking", "sched/sched_wakeup", NULL };
@@ -239,6 +248,7 @@ static const struct sql_column fault_cols[] = {
 	CONTEXT_COLUMNS(0),
 	{ "address", NULL, SQL_T_UINT, "faulting virtual address", NUM(0, "address") },
 	{ "ip", NULL, SQL_T_UINT, "instruction pointer of the faulting instruction", NUM(0, "ip") },
+	STACK_COLUMNS(0),
 	{ "error_code", NULL, SQL_T_UINT, "x86 error code bits: 1 protection violation (else not present), 2 write, 4 user, 16 instruction fetch", NUM(0, "error_code") },
 };
 
@@ -386,6 +396,20 @@ static const struct sql_column oom_cols[] = {
 	{ "oom_score_adj", NULL, SQL_T_INT, "its oom_score_adj (-1000..1000)", NUM(0, "oom_score_adj") },
 };
 
+/* ---- sampling ----------------------------------------------------------------------------- */
+
+/* A software CPU clock (PERF_COUNT_SW_CPU_CLOCK) on every CPU, at the
+ * frequency the run asks for (--freq, default SQL_SAMPLE_HZ). */
+static const char *const sample_tps[] = { SQL_CPU_CLOCK_TP, NULL };
+static const struct sql_probe sample_probes[] = {
+	{ SQL_CPU_CLOCK_TP, "a CPU's software clock ticks (perf event, --freq times a second per CPU), in "
+			    "whatever task the CPU is running" },
+};
+static const struct sql_column sample_cols[] = {
+	CONTEXT_COLUMNS(0),
+	STACK_COLUMNS(0),
+};
+
 /* ---- the catalog ----------------------------------------------------------------------- */
 
 #define EVENT_TABLE(nm, al, dc, cols, tps, probes, nt, at, gap) \
@@ -519,6 +543,15 @@ static const struct sql_table tables[] = {
 		    "retransmissions run in timers and softirqs, in whatever task the CPU was running: a row "
 		    "belongs to no process, and -p/-c only bound the run (filter on addresses and ports instead)",
 		    "retransmissions belong to no process: -p/-c do not filter this table, only bound the run"),
+	EVENT_TABLE("cpu_samples", "profile", "one row per CPU clock sample (--freq per second per CPU, default 99)",
+		    sample_cols, sample_tps, sample_probes,
+		    "A perf-event program (BPF_PROG_TYPE_PERF_EVENT) on a software CPU clock of every CPU, at "
+		    "the frequency of safebpf query --freq (default 99 Hz, off the usual timer rates). A "
+		    "sample of an idle CPU has pid 0 (comm swapper/N) and no user stack. GROUP BY kstack, "
+		    "ustack with COUNT(*) and -f folded or -f svg is a CPU profile.",
+		    "rows belong to the task the CPU was running when its clock fired (pid 0: idle); -p/-c "
+		    "match its pid",
+		    NULL),
 	EVENT_TABLE("oom_kills", NULL, "one row per task the OOM killer picks", oom_cols, oom_tps, oom_probes,
 		    "The context columns describe the task whose allocation failed (in a memory cgroup, a task "
 		    "of that cgroup); target_* the victim, which is then killed with SIGKILL.",
@@ -550,6 +583,10 @@ const struct sql_table *sql_catalog_find(const char *name)
 	for (size_t i = 0; i < NCOLS(tables); i++)
 		if (!strcasecmp(tables[i].name, name) || (tables[i].alias && !strcasecmp(tables[i].alias, name)))
 			return &tables[i];
+	if (sql_utable_name(name)) {
+		char err[300];
+		return sql_utable_find(name, err, sizeof(err));
+	}
 	if (strchr(name, '.')) {
 		char err[300];
 		return sql_tptable_find(name, err, sizeof(err));
@@ -558,6 +595,13 @@ const struct sql_table *sql_catalog_find(const char *name)
 }
 
 static const struct sql_column context_cols[] = { CONTEXT_COLUMNS(0) };
+static const struct sql_column stack_cols[] = { STACK_COLUMNS(0) };
+
+const struct sql_column *sql_catalog_stacks(size_t *n)
+{
+	*n = NCOLS(stack_cols);
+	return stack_cols;
+}
 
 const struct sql_column *sql_catalog_context(size_t *n)
 {

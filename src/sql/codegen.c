@@ -194,6 +194,17 @@ static void capture(struct gen *g, const struct sql_cap *c)
 	case SQL_CAP_UARGV:
 		capture_argv(g, c);
 		break;
+	case SQL_CAP_KSTACK:
+	case SQL_CAP_USTACK:
+		/* bpf_get_stack zero-fills what the stack does not use (all of it
+		 * on an error), so the record needs no length. */
+		emit(g, SBPF_MOV64_REG(1, R_CTX));                       /* r1 = ctx */
+		emit(g, SBPF_MOV64_REG(2, R_SCRATCH));                   /* r2 = r7 */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 2, c->off));            /* r2 += off */
+		emit(g, SBPF_MOV64_IMM(3, c->size));                     /* r3 = size */
+		emit(g, SBPF_MOV64_IMM(4, c->kind == SQL_CAP_USTACK ? BPF_F_USER_STACK : 0)); /* r4 = flags */
+		call(g, BPF_FUNC_get_stack);
+		break;
 	case SQL_CAP_LOC_BYTES: {
 		/* Bytes of an array: its length (clamped to the capture) first. */
 		int l_fits = sbpf_builder__new_label(g->b);

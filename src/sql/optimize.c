@@ -269,11 +269,34 @@ static void kernel_side(struct gen *g, struct sql_cand *c, int s, size_t npush, 
 #undef ADD
 }
 
+/* Whether @e reads a stack column (kstack, ustack): those are named in
+ * user space, so nothing that reads them runs in the kernel. */
+static bool reads_stack(const struct sql_query *q, const struct sql_expr *e)
+{
+	if (!e)
+		return false;
+	if (e->kind == SQL_E_COLUMN && e->side >= 0 && e->side < q->ntables && e->col >= 0 &&
+	    (size_t)e->col < q->tables[e->side]->ncols)
+		return sql_column_is_stack(&q->tables[e->side]->cols[e->col]);
+	if (reads_stack(q, e->a) || reads_stack(q, e->b) || reads_stack(q, e->c))
+		return true;
+	for (size_t i = 0; i < e->nlist; i++)
+		if (reads_stack(q, e->list[i]))
+			return true;
+	return false;
+}
+
 static bool aggregate_ok(struct gen *g, size_t nok)
 {
 	const struct sql_query *q = g->p->q;
 	if (q->ntables != 1 || !q->aggregate || q->distinct_groups || q->naggs > SQL_KAGG_MAX || nok != g->nconj)
 		return false;
+	for (size_t i = 0; i < q->nkeys; i++)
+		if (reads_stack(q, q->keys[i]))
+			return false;
+	for (size_t i = 0; i < q->naggs; i++)
+		if (reads_stack(q, q->aggs[i].arg))
+			return false;
 	for (size_t i = 0; i < q->naggs; i++)
 		if (!sql_kagg_supported(q, &q->aggs[i], 0))
 			return false;
@@ -603,6 +626,7 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 			struct sql_source_opts so;
 			source_opts(p, c, s, mvsf ? mneeded[s] : NULL, &so);
 			so.pidset_fd = sql_kpids_fd(out->kpids);
+			so.sample_hz = req->sample_hz;
 			so.rejected = &rejected;
 			so.reject_why = why;
 			so.reject_whysz = sizeof(why);

@@ -3,6 +3,7 @@
  * syntax error stops parsing with one caret diagnostic; SQL the language does
  * not support (subqueries, outer joins, ...) is refused here with a hint.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -772,6 +773,50 @@ static bool parse_select_item(struct parser *p, struct sql_select_item *it)
 	return true;
 }
 
+/* user_function := ('uprobe' | 'uretprobe' | 'ufunc') '(' string ',' string ')'
+ * after the name (already read into @r): a user-space function as a table,
+ * named "KIND:PATH:FUNC" for the binder (utable.c). */
+static bool parse_user_function(struct parser *p, struct sql_table_ref *r)
+{
+	static const char *const kinds[] = { "uprobe", "uretprobe", "ufunc" };
+	bool known = false;
+	for (size_t i = 0; i < 3; i++)
+		known |= !strcasecmp(r->name, kinds[i]);
+	if (!known) {
+		perr(p, r->off, r->len, "user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...)",
+		     "'%s' is not a table function", r->name);
+		return false;
+	}
+	next(p); /* ( */
+	const char *arg[2];
+	for (int i = 0; i < 2; i++) {
+		struct sql_token *a = peek(p);
+		if (a->kind != SQL_TK_STRING || !a->str[0] || strchr(a->str, ':')) {
+			expected(p, i ? "the function name as a string" : "the file path as a string",
+				 "uprobe('/path/to/file', 'function'): two non-empty strings without ':'");
+			return false;
+		}
+		arg[i] = next(p)->str;
+		if (!is_p(peek(p), i ? SQL_P_RPAREN : SQL_P_COMMA)) {
+			expected(p, i ? "')'" : "','", "uprobe('/path/to/file', 'function')");
+			return false;
+		}
+		struct sql_token *end = next(p);
+		r->len = (int)(end->off + (size_t)end->len - r->off);
+	}
+	size_t n = strlen(r->name) + strlen(arg[0]) + strlen(arg[1]) + 3;
+	char *name = sql_arena_alloc(p->a, n);
+	if (!name) {
+		nomem(p);
+		return false;
+	}
+	snprintf(name, n, "%s:%s:%s", r->name, arg[0], arg[1]);
+	for (char *c = name; *c != ':'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	r->name = name;
+	return true;
+}
+
 /* table_ref := name { '.' name } [ [AS] name ]   (dotted: a tracepoint,
  * tracepoint.SUBSYSTEM.EVENT or SUBSYSTEM.EVENT; a keyword may follow a dot) */
 static bool parse_table_ref(struct parser *p, struct sql_table_ref *r, const char *after)
@@ -792,6 +837,8 @@ static bool parse_table_ref(struct parser *p, struct sql_table_ref *r, const cha
 	r->name = t->str;
 	r->off = t->off;
 	r->len = t->len;
+	if (is_p(peek(p), SQL_P_LPAREN) && !parse_user_function(p, r))
+		return false;
 	while (is_p(peek(p), SQL_P_DOT)) {
 		struct sql_token *d = next(p), *part = peek(p);
 		if ((part->kind != SQL_TK_IDENT && part->kind != SQL_TK_KEYWORD) || d->off + 1 != part->off ||

@@ -84,8 +84,9 @@ static int column(struct qg *g, int s, enum kind k)
 	int cand[64], n = 0;
 	char why[128];
 	for (size_t c = 0; c < t->ncols && n < 64; c++)
-		if (kind_of(t->cols[c].type) == k && sql_column_available(t, c, why, sizeof(why)))
-			cand[n++] = (int)c;
+		if (kind_of(t->cols[c].type) == k && !sql_column_is_stack(&t->cols[c]) &&
+		    sql_column_available(t, c, why, sizeof(why)))
+			cand[n++] = (int)c; /* stacks: names depend on what is still mapped when decoded */
 	return n ? cand[pick(g, n)] : -1;
 }
 
@@ -459,8 +460,9 @@ static void find_available(void)
 {
 	char why[300];
 	for (size_t i = 0; i < sql_catalog_count() && navail < 48; i++)
-		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)))
-			avail[navail++] = sql_catalog_get(i);
+		if (sql_table_available(sql_catalog_get(i), why, sizeof(why)) &&
+		    sql_probe_kind(sql_catalog_get(i)->probes[0].tp) != SQL_PROBE_CPU_CLOCK)
+			avail[navail++] = sql_catalog_get(i); /* sampling: each plan samples other instants */
 	for (size_t i = 0; i < NGENERIC; i++) {
 		const struct sql_table *t = sql_tptable_find(generic_tables[i], why, sizeof(why));
 		if (t && navail + ngeneric < 64)

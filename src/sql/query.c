@@ -610,7 +610,8 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 	const struct sql_query *q = r->q;
 	/* optimize.c: the cheapest candidate the verifier accepts; a kernel
 	 * plan filters processes itself (pid set), the MVSF plan here. */
-	struct sql_open_req req = { .pid = pid, .follow = r->follow, .pidcol_name = "pid" };
+	struct sql_open_req req = { .pid = pid, .follow = r->follow, .pidcol_name = "pid",
+				    .sample_hz = r->o->sample_hz };
 	int rc = sql_plan_open(&Q->plan, &Q->arena, &req, &r->opened, err, errsz);
 	if (rc)
 		return rc;
@@ -894,6 +895,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		}
 	static const enum sql_sink_format fmts[] = {
 		[SBPF_QUERY_TABLE] = SQL_SINK_TABLE, [SBPF_QUERY_CSV] = SQL_SINK_CSV, [SBPF_QUERY_JSON] = SQL_SINK_JSON,
+		[SBPF_QUERY_FOLDED] = SQL_SINK_FOLDED, [SBPF_QUERY_SVG] = SQL_SINK_SVG,
 	};
 	struct runner r = { .q = q, .filter = o.pid > 0, .follow = o.pid > 0 && o.follow_forks, .o = &o,
 			    .deadline = UINT64_MAX };
@@ -901,7 +903,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	struct sql_output *guard = NULL;
 	r.out = sql_output_open(o.out, run_stopping, &r, &guard);
 	r.guard = guard;
-	struct sql_sink *sink = r.out ? sql_sink_new(q, fmts[o.format <= SBPF_QUERY_JSON ? o.format : 0], r.out, o.log)
+	struct sql_sink *sink = r.out ? sql_sink_new(q, fmts[o.format <= SBPF_QUERY_SVG ? o.format : 0], r.out, o.log)
 				      : NULL;
 	int rc = sink ? 0 : -ENOMEM;
 	if (!rc && o.row) {

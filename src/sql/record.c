@@ -36,15 +36,18 @@ static const struct ctx_input ctx_inputs[] = {
 	{ "$gid", SQL_CAP_UID_GID, SQL_PART_HI32 },
 	{ "$cgroup", SQL_CAP_CGROUP, SQL_PART_ALL },
 	{ "$comm", SQL_CAP_COMM, SQL_PART_ALL },
+	{ "$kstack", SQL_CAP_KSTACK, SQL_PART_ALL },
+	{ "$ustack", SQL_CAP_USTACK, SQL_PART_ALL },
 };
 
 static uint16_t ctx_size(enum sql_cap_kind k)
 {
-	return k == SQL_CAP_CPU ? 4 : k == SQL_CAP_COMM ? 16 : 8;
+	return k == SQL_CAP_CPU ? 4 : k == SQL_CAP_COMM ? 16
+	     : k == SQL_CAP_KSTACK || k == SQL_CAP_USTACK ? 8 * SQL_STACK_DEPTH : 8;
 }
 
 /* What an input of conversion @conv at position @pos must be. */
-enum want { WANT_NUM, WANT_STR, WANT_BYTES, WANT_ARGV };
+enum want { WANT_NUM, WANT_STR, WANT_BYTES, WANT_ARGV, WANT_STACK };
 
 static enum want input_want(enum sql_conv conv, int pos)
 {
@@ -54,6 +57,8 @@ static enum want input_want(enum sql_conv conv, int pos)
 		return WANT_BYTES;
 	if (conv == SQL_CONV_ARGV || conv == SQL_CONV_ARGC)
 		return WANT_ARGV;
+	if ((conv == SQL_CONV_KSTACK || conv == SQL_CONV_USTACK) && pos == 0)
+		return WANT_STACK;
 	return WANT_NUM;
 }
 
@@ -85,7 +90,9 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		for (size_t i = 0; i < sizeof(ctx_inputs) / sizeof(ctx_inputs[0]); i++) {
 			if (strcmp(ctx_inputs[i].name, in->name))
 				continue;
-			if ((w == WANT_STR) != (ctx_inputs[i].kind == SQL_CAP_COMM) || w == WANT_BYTES) {
+			bool stack = ctx_inputs[i].kind == SQL_CAP_KSTACK || ctx_inputs[i].kind == SQL_CAP_USTACK;
+			if ((w == WANT_STR) != (ctx_inputs[i].kind == SQL_CAP_COMM) || w == WANT_BYTES ||
+			    (w == WANT_STACK) != stack) {
 				snprintf(err, errsz, "context value %s cannot be used here", in->name);
 				return -EINVAL;
 			}
@@ -110,6 +117,9 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 	cap->field = f;
 	unsigned es = f->size / f->nelem;
 	switch (w) {
+	case WANT_STACK:
+		snprintf(err, errsz, "%s: field '%s' is not a stack", tp, in->name);
+		return -EINVAL;
 	case WANT_ARGV:
 		if (f->kind != SQL_FIELD_PTR || f->size != 8 || strncmp(tp, "syscalls/", 9)) {
 			snprintf(err, errsz, "%s: field '%s' (%s) is not a user argv array", tp, in->name, f->type);
@@ -314,7 +324,8 @@ int sql_recplan_build(struct sql_recplan *rp, const struct sql_table *t, const b
 		const struct sql_cap *cap = &rp->lay[cb->in[0].probe].caps[cb->in[0].cap];
 		cb->strsize = t->cols[col].src.conv == SQL_CONV_STR ? cap->size + 1u
 			      : t->cols[col].src.conv == SQL_CONV_HEX ? 2u * cap->size + 1u
-			      : t->cols[col].src.conv == SQL_CONV_ARGV ? cap->size + 1u : FORMATTED_STR;
+			      : t->cols[col].src.conv == SQL_CONV_ARGV ? cap->size + 1u
+			      : sql_column_is_stack(&t->cols[col]) ? SQL_STACK_STR : FORMATTED_STR;
 		if (cb->strsize < FORMATTED_STR)
 			cb->strsize = FORMATTED_STR;
 		cb->stroff = strtotal;
@@ -566,6 +577,16 @@ static void decode_column(struct sql_recplan *rp, size_t col, const void *const 
 			len += k;
 		}
 		s[len] = '\0';
+		break;
+	}
+	case SQL_CONV_KSTACK:
+	case SQL_CONV_USTACK: {
+		const struct sql_cap *cap = &rp->lay[b[0].probe].caps[b[0].cap];
+		uint64_t ips[SQL_STACK_DEPTH];
+		size_t n = cap->size / 8 < SQL_STACK_DEPTH ? cap->size / 8 : SQL_STACK_DEPTH;
+		memcpy(ips, (const uint8_t *)recs[b[0].probe] + cap->off, n * 8);
+		int pid = c->src.conv == SQL_CONV_USTACK ? (int)input_u64(rp, &b[1], recs[b[1].probe], &sgn) : 0;
+		sql_stack_format(ips, n, c->src.conv == SQL_CONV_USTACK, pid, s, cb->strsize);
 		break;
 	}
 	case SQL_CONV_HEX: {

@@ -50,7 +50,11 @@ struct sql_sink {
 	size_t nrows, rcap;         /* rows used / allocated */
 	struct sql_rows *typed;     /* typed rows to a callback instead of text, or NULL */
 	bool wall_time;             /* CSV / JSON: time columns as RFC 3339 */
+	struct sql_flame *flame;    /* SVG: the rows of every window, drawn at the end */
+	char *folded;               /* folded / SVG: one row's frames */
 };
+
+#define FOLDED_MAX (4 * SQL_STACK_STR) /* bytes of one folded line's frames */
 
 static int64_t ns_of(clockid_t id)
 {
@@ -73,7 +77,11 @@ struct sql_sink *sql_sink_new(const struct sql_query *q, enum sql_sink_format fm
 	s->flush_rows = s->streaming && !(out && !fstat(fileno(out), &st) && S_ISREG(st.st_mode));
 	s->windowed = q->window_ns != 0;
 	s->mono_to_real = ns_of(CLOCK_REALTIME) - ns_of(CLOCK_MONOTONIC);
-	if (!(s->width = calloc(q->ncols ? q->ncols : 1, sizeof(*s->width)))) {
+	if (!(s->width = calloc(q->ncols ? q->ncols : 1, sizeof(*s->width))) ||
+	    ((fmt == SQL_SINK_FOLDED || fmt == SQL_SINK_SVG) && !(s->folded = malloc(FOLDED_MAX))) ||
+	    (fmt == SQL_SINK_SVG && !(s->flame = sql_flame_new()))) {
+		free(s->width);
+		free(s->folded);
 		free(s);
 		return NULL;
 	}
@@ -615,6 +623,17 @@ int sql_sink_row(struct sql_sink *s, const struct sql_value *vals, struct sql_hi
 		break;
 	case SQL_SINK_TABLE:
 		return table_row(s, vals, hists);
+	case SQL_SINK_FOLDED:
+	case SQL_SINK_SVG: {
+		uint64_t n;
+		sql_folded_row(s->q, vals, s->folded, FOLDED_MAX, &n);
+		if (!n)
+			break;
+		if (s->fmt == SQL_SINK_SVG)
+			return sql_flame_add(s->flame, s->folded, n);
+		fprintf(s->out, "%s %" PRIu64 "\n", s->folded[0] ? s->folded : "[none]", n);
+		break;
+	}
 	}
 	if (s->flush_rows)
 		fflush(s->out);
@@ -661,6 +680,12 @@ int sql_sink_window(struct sql_sink *s, const struct sql_window_info *w)
 			s->header_done = true;
 		}
 		table_flush(s, w);
+		break;
+	case SQL_SINK_FOLDED:
+		break;
+	case SQL_SINK_SVG:
+		if (w->last)
+			sql_flame_write_svg(s->flame, s->out, s->q->text);
 		break;
 	}
 	fflush(s->out);
@@ -728,5 +753,7 @@ void sql_sink_free(struct sql_sink *s)
 	free(s->rows);
 	free(s->width);
 	sql_rows_free(s->typed);
+	sql_flame_free(s->flame);
+	free(s->folded);
 	free(s);
 }

@@ -4,6 +4,7 @@
  * ring-buffer records into rows, pairing opening and closing events of
  * paired tables (pair.c). Close detaches and frees everything.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 struct sql_source {
 	const struct sql_table *t;                 /* the table */
+	unsigned sample_hz;                        /* sampling frequency of a perf/cpu_clock probe */
 	struct sql_tp_format fmt[SQL_MAX_PROBES];  /* formats of its probes */
 	struct sql_recplan rp;                     /* record layouts and column bindings */
 	int rb_fd, scratch_fd, lost_fd;            /* maps (-1 when not created) */
@@ -281,8 +283,45 @@ static int create_maps(struct sql_source *s, char *err, size_t errsz)
 /* Program name for bpftool: "mvsf_" and the tracepoint name, 15 chars. */
 static void prog_name(const char *tp, char *out, size_t outsz)
 {
-	const char *slash = strchr(tp, '/');
+	const char *slash = strrchr(tp, '/');
 	snprintf(out, outsz, "mvsf_%.10s", slash ? slash + 1 : tp);
+	for (char *c = out; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '.')
+			*c = '_'; /* the kernel takes only these in a program name */
+}
+
+/* The program type of a probe of kind @k. */
+static enum sbpf_kprog_type prog_type(enum sql_probe_kind k)
+{
+	return k == SQL_PROBE_CPU_CLOCK ? SBPF_KPROG_PERF_EVENT
+	     : k == SQL_PROBE_UPROBE || k == SQL_PROBE_URETPROBE ? SBPF_KPROG_KPROBE : SBPF_KPROG_TRACEPOINT;
+}
+
+/* Attaches the program of probe @tp: a tracepoint, the sampling clock at
+ * @hz, or a uprobe at the function the name gives ("uprobe/PATH:FUNC",
+ * offset found with libelf). NULL with errno and @err. */
+static struct sbpf_klink *attach_probe(int fd, const char *tp, unsigned hz, char *err, size_t errsz)
+{
+	enum sql_probe_kind k = sql_probe_kind(tp);
+	if (k == SQL_PROBE_TRACEPOINT)
+		return sbpf_klink__tracepoint(fd, tp, err, errsz);
+	if (k == SQL_PROBE_CPU_CLOCK)
+		return sbpf_klink__cpu_clock(fd, hz ? hz : SQL_SAMPLE_HZ, err, errsz);
+	char path[4096];
+	const char *spec = strchr(tp, '/') + 1, *colon = strrchr(spec, ':');
+	if (!colon || (size_t)(colon - spec) >= sizeof(path)) {
+		snprintf(err, errsz, "bad uprobe name '%s'", tp);
+		errno = EINVAL;
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
+	uint64_t off;
+	int rc = sql_elf_func_offset(path, colon + 1, &off, err, errsz);
+	if (rc) {
+		errno = -rc;
+		return NULL;
+	}
+	return sbpf_klink__uprobe(fd, path, off, k == SQL_PROBE_URETPROBE, -1, err, errsz);
 }
 
 /* Generates the program of probe @p: the MVSF, or the kernel plan's. */
@@ -321,7 +360,7 @@ static int load_probe(struct sql_source *s, size_t p, char *err, size_t errsz)
 	char name[16];
 	char *log = malloc(LOG_SIZE);
 	prog_name(lay->tp, name, sizeof(name));
-	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = SBPF_KPROG_TRACEPOINT, .name = name,
+	struct sbpf_kload_opts lo = { .sz = sizeof(lo), .type = prog_type(sql_probe_kind(lay->tp)), .name = name,
 				      .log_buf = log, .log_size = log ? LOG_SIZE : 0 };
 	if (log)
 		log[0] = '\0';
@@ -539,6 +578,7 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 	if (rc == -ENOMEM)
 		snprintf(err, errsz, "out of memory");
 	s->include_self = o.include_self;
+	s->sample_hz = o.sample_hz;
 	if (fp) {
 		if (!rc && (rc = fingerprint(s, fp)))
 			snprintf(err, errsz, "cannot generate the programs of %s: %s", t->name, strerror(-rc));
@@ -553,7 +593,7 @@ static struct sql_source *open_source(const struct sql_table *t, const struct sq
 	/* Closing probes first: an opening event never waits for a closing
 	 * probe that is not attached yet. */
 	for (size_t p = t->nprobes; p-- > 0 && !rc && !o.load_only;) {
-		s->link[p] = sbpf_klink__tracepoint(s->prog_fd[p], t->probes[p].tp, why, sizeof(why));
+		s->link[p] = attach_probe(s->prog_fd[p], t->probes[p].tp, s->sample_hz, why, sizeof(why));
 		if (!s->link[p]) {
 			rc = -errno;
 			snprintf(err, errsz, "%s", why);

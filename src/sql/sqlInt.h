@@ -70,7 +70,11 @@ enum sql_conv {
 	SQL_CONV_CORE_DUMP,    /* task exit_code in[0]: core dumped (bit 7) */
 	SQL_CONV_ARGV,         /* user argv array in[0] (SQL_CAP_UARGV): arguments joined by spaces */
 	SQL_CONV_ARGC,         /* user argv array in[0] (SQL_CAP_UARGV): arguments read */
+	SQL_CONV_KSTACK,       /* kernel stack in[0] ("$kstack") as "root;...;leaf" names (kallsyms) */
+	SQL_CONV_USTACK,       /* user stack in[0] ("$ustack") of process in[1] ("$pid"), named from
+				  its memory map and the ELF symbols of the mapped files */
 };
+
 
 struct sql_colsrc {
 	enum sql_conv conv;        /* how inputs become the value */
@@ -86,6 +90,14 @@ struct sql_column {
 	const char *doc;       /* one line for `safebpf tables` and docs/schema.md */
 	struct sql_colsrc src; /* where the value comes from (source side) */
 };
+
+/* Whether column @c is a stack (kstack/ustack): a string made in user space
+ * from captured addresses, never compared or grouped in the kernel, and
+ * left out of SELECT * (asked for by name). */
+static inline bool sql_column_is_stack(const struct sql_column *c)
+{
+	return c->src.conv == SQL_CONV_KSTACK || c->src.conv == SQL_CONV_USTACK;
+}
 
 /* Roles of a table's probes. A table is either a plain event table (one
  * probe, one row per event) or a paired table: probe 0 opens an event
@@ -150,6 +162,9 @@ const struct sql_table *sql_catalog_find(const char *name);
 /* The context columns every table starts with (ts, cpu, pid, tid, comm,
  * uid, gid, cgroup, taken at probe 0), @n of them. */
 const struct sql_column *sql_catalog_context(size_t *n);
+/* The stack columns (kstack, ustack of the task running probe 0) that
+ * tables with a meaningful current task end with, @n of them. */
+const struct sql_column *sql_catalog_stacks(size_t *n);
 
 /* Generic tables (tptable.c): every tracepoint is a table,
  * tracepoint.SUBSYSTEM.EVENT or SUBSYSTEM.EVENT, built from its tracefs
@@ -166,6 +181,14 @@ bool sql_table_generic(const struct sql_table *t);
  * malloc'ed vector (free with sql_tptable_list_free). 0 or -errno. */
 int sql_tptable_list(char ***out, size_t *n);
 void sql_tptable_list_free(char **v, size_t n);
+
+/* User-space function tables (utable.c): "uprobe:PATH:FUNC",
+ * "uretprobe:PATH:FUNC", "ufunc:PATH:FUNC" (the parser's name for
+ * uprobe('PATH', 'FUNC') ...). Whether @name is one; the table (built on
+ * first use, kept), or NULL with errno and a reason in @err (missing file,
+ * not ELF, stripped, no such function). */
+bool sql_utable_name(const char *name);
+const struct sql_table *sql_utable_find(const char *name, char *err, size_t errsz);
 
 /* Column index by name or alias (case-insensitive), or -1. */
 int sql_table_column(const struct sql_table *t, const char *name);
@@ -205,6 +228,21 @@ struct sql_tp_format {
 	size_t nfields;              /* entries in fields */
 };
 
+/* Event sources that are not tracepoints are probes with reserved names
+ * and built-in formats (sql_tracefs_load gives them): "perf/cpu_clock" (a
+ * sampling perf event; no fields), and "uprobe/PATH:FUNC",
+ * "uretprobe/PATH:FUNC" (a user function's entry and return; fields are
+ * the argument and return registers of struct pt_regs). */
+enum sql_probe_kind {
+	SQL_PROBE_TRACEPOINT,  /* tracefs events/<sys>/<name> */
+	SQL_PROBE_CPU_CLOCK,   /* "perf/cpu_clock": PERF_COUNT_SW_CPU_CLOCK samples */
+	SQL_PROBE_UPROBE,      /* "uprobe/PATH:FUNC" */
+	SQL_PROBE_URETPROBE,   /* "uretprobe/PATH:FUNC" */
+};
+enum sql_probe_kind sql_probe_kind(const char *tp);
+#define SQL_CPU_CLOCK_TP "perf/cpu_clock"
+#define SQL_SAMPLE_HZ 99       /* default sampling frequency of cpu_samples */
+
 /* Parses the text of an events/<sys>/<name>/format file. Returns 0, or
  * -EINVAL with the line and reason in @err. */
 int sql_tracefs_parse(const char *text, struct sql_tp_format *fmt, char *err, size_t errsz);
@@ -240,7 +278,23 @@ enum sql_cap_kind {
 				  the array behind a __data_loc/__rel_loc field (not a string) */
 	SQL_CAP_UARGV,         /* u64 count, then SQL_ARGV_MAX strings of SQL_ARGV_ARG bytes: the
 				  user argv array behind a pointer field (const char *const *) */
+	SQL_CAP_KSTACK,        /* SQL_STACK_DEPTH u64 kernel return addresses, innermost first,
+				  zero-filled (bpf_get_stack) */
+	SQL_CAP_USTACK,        /* the same for the user stack (BPF_F_USER_STACK, frame pointers) */
 };
+
+#define SQL_STACK_DEPTH 64     /* frames kept per stack (the innermost ones) */
+#define SQL_STACK_STR 4096     /* bytes of a symbolized stack string (frames beyond are cut) */
+
+/* Symbolization (symbolize.c): the @n addresses @ips (innermost first, a
+ * zero ends them early) as "root;...;leaf" function names in @out; user
+ * addresses of process @pid when @user, else kernel addresses. Frames
+ * that do not fit in @outsz are left out at the leaf end. */
+void sql_stack_format(const uint64_t *ips, size_t n, bool user, int pid, char *out, size_t outsz);
+/* File offset of function @func in ELF file @path (what a uprobe attaches
+ * to). 0, or -ENOENT (no such file or function), -ENOEXEC (not ELF),
+ * -ENODATA (stripped) with a reason in @err. */
+int sql_elf_func_offset(const char *path, const char *func, uint64_t *off, char *err, size_t errsz);
 
 #define SQL_ARGV_MAX 16        /* arguments read from a user argv array */
 #define SQL_ARGV_ARG 64        /* bytes kept per argument (NUL included) */
@@ -413,6 +467,8 @@ struct sql_source_opts {
 	bool include_self;         /* also record this process's own events (off by default:
 				      polling makes system calls that would feed back) */
 	bool load_only;            /* load (the verifier judges) but do not attach: no rows */
+	unsigned sample_hz;        /* sampling tables (cpu_samples): samples per second per CPU
+				      (0: SQL_SAMPLE_HZ) */
 	/* Kernel-side operators chosen by the optimizer (optimize.c): filters,
 	 * projection, pairing, aggregation, batched output. NULL: the minimum
 	 * verifier-safe functions only. */
@@ -981,7 +1037,19 @@ uint64_t sql_value_hash(const struct sql_value *v, uint64_t h);
 
 /* ---- sinks (sink.c) ------------------------------------------------------ */
 
-enum sql_sink_format { SQL_SINK_TABLE, SQL_SINK_CSV, SQL_SINK_JSON };
+enum sql_sink_format { SQL_SINK_TABLE, SQL_SINK_CSV, SQL_SINK_JSON, SQL_SINK_FOLDED, SQL_SINK_SVG };
+
+/* Stack output (flame.c). A row as a folded line's frames (every column
+ * but a last integer one, joined by ';', empty ones left out) into @buf;
+ * *@count is that last column (else 1). Returns the frames' length. */
+size_t sql_folded_row(const struct sql_query *q, const struct sql_value *vals, char *buf, size_t bufsz,
+		      uint64_t *count);
+/* A flame graph: folded lines merged into a tree, drawn as SVG. */
+struct sql_flame;
+struct sql_flame *sql_flame_new(void);                                   /* NULL: no memory */
+int sql_flame_add(struct sql_flame *f, const char *frames, uint64_t count); /* 0 or -ENOMEM */
+int sql_flame_write_svg(struct sql_flame *f, FILE *out, const char *title); /* 0 or -EIO */
+void sql_flame_free(struct sql_flame *f);
 
 struct sql_window_info {
 	uint64_t start_ns, end_ns;  /* wall clock (CLOCK_REALTIME), end exclusive */
@@ -1523,6 +1591,7 @@ struct sql_open_req {
 	int pid;                       /* pid filter (0: none) */
 	bool follow;                   /* with pid: descendants too */
 	const char *pidcol_name;       /* column user space filters by ("pid") */
+	unsigned sample_hz;            /* sampling tables: samples per second per CPU (0: default) */
 };
 struct sql_opened {
 	struct sql_source *src[2];     /* per side */

@@ -40,7 +40,8 @@
 #include "sql/sqlInt.h"
 
 #define TPT_MAX_COLS 160      /* columns of one generic table */
-#define TPT_STR_BUDGET 3600   /* record bytes shared by the string columns */
+#define TPT_STR_BUDGET 2560   /* record bytes shared by the string columns (the two stacks
+				 take 2 x 512 more) */
 #define TPT_STR_MAX 256       /* bytes per string read through a pointer or __data_loc */
 #define TPT_MAX_ELEMS 16      /* arrays up to this many elements become columns */
 
@@ -82,6 +83,8 @@ static bool reserved(const char *name)
 	for (size_t i = 0; i < n; i++)
 		if (!strcasecmp(ctx[i].name, name) || (ctx[i].alias && !strcasecmp(ctx[i].alias, name)))
 			return true;
+	if (!strcasecmp(name, "kstack") || !strcasecmp(name, "ustack"))
+		return true;
 #define KW_TEXT(k) #k,
 	static const char *const kws[] = { SQL_KEYWORDS(KW_TEXT) };
 #undef KW_TEXT
@@ -139,7 +142,7 @@ static struct sql_column *add(struct builder *b, const char *name, enum sql_type
 {
 	char nm[96];
 	snprintf(nm, sizeof(nm), "%s%s", reserved(name) ? "event_" : "", name);
-	if (b->n == TPT_MAX_COLS || taken(b, nm))
+	if (b->n >= TPT_MAX_COLS - 2 || taken(b, nm)) /* two left for the stacks */
 		return NULL;
 	struct sql_column *c = &b->cols[b->n];
 	memset(c, 0, sizeof(*c));
@@ -267,6 +270,10 @@ static struct tpt *build(const char *tp, const struct sql_tp_format *fmt)
 	for (size_t i = 0; i < fmt->nfields; i++)
 		if (fmt->fields[i].offset >= 8 && field_columns(&b, &fmt->fields[i], (uint16_t)each))
 			goto nomem;
+	size_t nstk;
+	const struct sql_column *stk = sql_catalog_stacks(&nstk);
+	for (size_t i = 0; i < nstk && b.n < TPT_MAX_COLS; i++)
+		b.cols[b.n++] = stk[i];
 	const char *slash = strchr(x->tp, '/');
 	char name[200], alias[160], doc[300], notes[700];
 	snprintf(alias, sizeof(alias), "%.*s.%s", (int)(slash - x->tp), x->tp, slash + 1);

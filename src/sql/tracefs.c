@@ -253,9 +253,62 @@ static int valid_tp_name(const char *tp)
 	return 1;
 }
 
+enum sql_probe_kind sql_probe_kind(const char *tp)
+{
+	if (!strcmp(tp, SQL_CPU_CLOCK_TP))
+		return SQL_PROBE_CPU_CLOCK;
+	if (!strncmp(tp, "uprobe/", 7))
+		return SQL_PROBE_UPROBE;
+	if (!strncmp(tp, "uretprobe/", 10))
+		return SQL_PROBE_URETPROBE;
+	return SQL_PROBE_TRACEPOINT;
+}
+
+/* Record ids of the built-in probes (the record header's first word; only
+ * unique within one source, which never mixes them with tracepoints of
+ * the same id range: tracefs ids are small). */
+#define ID_CPU_CLOCK 0x7fff0001u
+#define ID_UPROBE 0x7fff0002u
+#define ID_URETPROBE 0x7fff0003u
+
+/* struct pt_regs (x86-64) offsets of the argument and return registers. */
+static const struct { const char *name; uint16_t off; } pt_regs_args[] = {
+	{ "di", 112 }, { "si", 104 }, { "dx", 96 }, { "cx", 88 }, { "r8", 72 }, { "r9", 64 }, { "ax", 80 },
+};
+
+/* The built-in format of a probe that is not a tracepoint. */
+static int builtin_format(const char *tp, enum sql_probe_kind k, struct sql_tp_format *fmt, char *err,
+			  size_t errsz)
+{
+	snprintf(fmt->name, sizeof(fmt->name), "%s", k == SQL_PROBE_CPU_CLOCK ? "cpu_clock" : "uprobe");
+	fmt->id = k == SQL_PROBE_CPU_CLOCK ? ID_CPU_CLOCK : k == SQL_PROBE_UPROBE ? ID_UPROBE : ID_URETPROBE;
+	if (k == SQL_PROBE_CPU_CLOCK)
+		return 0;
+	size_t n = sizeof(pt_regs_args) / sizeof(pt_regs_args[0]);
+	if (!(fmt->fields = calloc(n, sizeof(*fmt->fields)))) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sql_tp_field *f = &fmt->fields[i];
+		snprintf(f->name, sizeof(f->name), "%s", pt_regs_args[i].name);
+		snprintf(f->type, sizeof(f->type), "unsigned long");
+		f->kind = SQL_FIELD_INT;
+		f->offset = pt_regs_args[i].off;
+		f->size = 8;
+		f->nelem = 1;
+	}
+	fmt->nfields = n;
+	(void)tp;
+	return 0;
+}
+
 int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
 {
 	memset(fmt, 0, sizeof(*fmt));
+	enum sql_probe_kind kind = sql_probe_kind(tp);
+	if (kind != SQL_PROBE_TRACEPOINT)
+		return builtin_format(tp, kind, fmt, err, errsz);
 	if (!valid_tp_name(tp)) {
 		snprintf(err, errsz, "'%s' is not a tracepoint name (sys/name)", tp);
 		return -EINVAL;

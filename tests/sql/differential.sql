@@ -249,3 +249,12 @@ SELECT a.syscall_number AS first, b.syscall_number AS next, COUNT(*) AS n FROM s
 SELECT f.child_comm, e.filename IS NULL AS unmatched, COUNT(*) AS n FROM process_fork AS f LEFT JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 100ms GROUP BY f.child_comm, unmatched
 SELECT o.path, c.syscall_number IS NULL AS unused, COUNT(*) AS n FROM file_opens AS o LEFT JOIN system_calls AS c ON o.tid = c.tid AND o.ret = c.arg0 WITHIN 50ms WHERE o.path = '/etc/hostname' GROUP BY o.path, unused
 SELECT COUNT(*) AS n, COUNT(b.ts) AS matched FROM process_exit AS a LEFT JOIN process_exit AS b ON a.pid = b.pid WITHIN 1s
+
+# --- user functions of the workload binary (uprobes: deterministic counts) ---
+# Stack columns (kstack, ustack) and cpu_samples are not in this corpus: a
+# user stack is named when its record is read, from the memory map of a
+# process that may have exited by then (each plan reads at its own moment),
+# and each tracer's clock samples at its own instants.
+SELECT COUNT(*) AS n FROM uprobe('build/e2e/workload', 'do_signal')
+SELECT pid > 0 AS p, COUNT(*) AS n FROM ufunc('build/e2e/workload', 'do_fsync') WHERE duration > 0ns GROUP BY p
+SELECT COUNT(*) AS n FROM uretprobe('build/e2e/workload', 'do_faults')

@@ -185,6 +185,17 @@ Test(sql_parse, paper_query_shape)
 	sql_arena_reset(&a);
 }
 
+Test(sql_parse, user_function_tables)
+{
+	struct sql_arena a = { 0 };
+	struct sql_stmt *st = parse_ok(&a, "SELECT retval FROM UFUNC('/usr/bin/x y', 'main') AS f WHERE f.retval > 0");
+	cr_expect_str_eq(st->from.name, "ufunc:/usr/bin/x y:main");
+	cr_expect_str_eq(st->from.alias, "f");
+	cr_expect_eq(st->from.off, 19);
+	cr_expect_eq(st->from.len, (int)strlen("UFUNC('/usr/bin/x y', 'main')"));
+	sql_arena_reset(&a);
+}
+
 Test(sql_parse, every_clause)
 {
 	struct sql_arena a = { 0 };
@@ -217,6 +228,24 @@ struct badcase {
 };
 
 static const struct badcase bad[] = {
+	{ "SELECT COUNT(*) FROM uprobe('/bin/true')",
+	  "<query>:1:40: error: expected ',', found ')'\n"
+	  "    1 | SELECT COUNT(*) FROM uprobe('/bin/true')\n"
+	  "      |                                        ^\n"
+	  "      = hint: uprobe('/path/to/file', 'function')\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM uprobe('/bin/true', 'a:b')",
+	  "<query>:1:42: error: expected the function name as a string, found string 'a:b'\n"
+	  "    1 | SELECT COUNT(*) FROM uprobe('/bin/true', 'a:b')\n"
+	  "      |                                          ^~~~~\n"
+	  "      = hint: uprobe('/path/to/file', 'function'): two non-empty strings without ':'\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM kprobe('/bin/true', 'f')",
+	  "<query>:1:22: error: 'kprobe' is not a table function\n"
+	  "    1 | SELECT COUNT(*) FROM kprobe('/bin/true', 'f')\n"
+	  "      |                      ^~~~~~\n"
+	  "      = hint: user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...)\n"
+	  "" },
 	{ "SELECT pid",
 	  "<query>:1:11: error: expected FROM after the select list, found end of query\n"
 	  "    1 | SELECT pid\n"

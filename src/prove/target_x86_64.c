@@ -116,12 +116,13 @@ void prove_target_x86_64(struct prove_target *t)
 	 * two sets is proven once) */
 	static const struct { unsigned int bit; const char *name; } feats[] = {
 		{ KOPS_X86_F_BMI1, "bmi1" }, { KOPS_X86_F_BMI2, "bmi2" }, { KOPS_X86_F_MOVBE, "movbe" },
+		{ KOPS_X86_F_POPCNT, "popcnt" },
 	};
-	t->nfeatures = 8;
-	for (unsigned int set = 0; set < 8; set++) {
+	t->nfeatures = 16;
+	for (unsigned int set = 0; set < 16; set++) {
 		char *name = t->feature_names[set];
 		name[0] = 0;
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			if (set & (1u << i)) {
 				t->features[set] |= feats[i].bit;
 				snprintf(name + strlen(name), sizeof(t->feature_names[set]) - strlen(name), "%s%s",

@@ -761,6 +761,7 @@ Test(prove, correct_emits_are_proven_for_every_assignment, .timeout = 600)
 	expect_proved(SBPF_KOPS_PREFETCH, "every base");
 	expect_proved(SBPF_KOPS_BULK_COPY, "length 9..16");
 	expect_proved(SBPF_KOPS_LEA, "shift 3");
+	expect_proved(SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops");
 }
 
 Test(prove, select_writing_dst_before_the_compare_is_refuted)
@@ -848,6 +849,7 @@ Test(prove, the_jits_own_mistakes_are_refuted, .timeout = 600)
 		{ KOPS_MUT_BSL16_NOZX, SBPF_KOPS_BSWAP_LOAD, "16-bit" },
 		{ KOPS_MUT_COPY_OVERLAP, SBPF_KOPS_BULK_COPY, "length 17..32" },
 		{ KOPS_MUT_LEA32, SBPF_KOPS_LEA, "shift 2" },
+		{ KOPS_MUT_POP_WIDTH, SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops" },
 	};
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), KOPS_MUT__COUNT - 1, "a JIT mutant without a case here");
 	struct prove_group *g;

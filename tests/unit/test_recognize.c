@@ -826,6 +826,7 @@ static const struct {
 	{ "bswap", SBPF_KOPS_BSWAP_LOAD, 4 },
 	{ "copy", SBPF_KOPS_BULK_COPY, 3 },
 	{ "lea", SBPF_KOPS_LEA, 3 },
+	{ "popcount", SBPF_KOPS_POPCOUNT, 3 },
 };
 
 #define PKT 192

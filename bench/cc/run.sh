@@ -6,7 +6,9 @@
 # once (alternating, so drift hits all alike). Prints a table (median and
 # min-max of throughput, retransmissions, mean cwnd; for MVSF plans the ACK
 # records user space handled per second), writes build/bench/cc.csv and
-# draws build/bench/cc.png with gnuplot when it is installed.
+# draws build/bench/cc.png with gnuplot when it is installed. CONFIGS (e.g.
+# "kernel:bbr dsl:bbr:kernel") and TBF (the tbf options after the rate) narrow
+# or change a run.
 set -u
 cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/safebpf}
@@ -62,10 +64,10 @@ print("%.2f %d %.1f %.0f" % (e["bits_per_second"] / 1e6, e.get("retransmits", 0)
 PY
 }
 
-CONFIGS="kernel:reno dsl:reno:kernel dsl:reno:mvsf kernel:cubic dsl:cubic:kernel dsl:cubic:mvsf kernel:bbr dsl:bbr:kernel"
+CONFIGS=${CONFIGS:-"kernel:reno dsl:reno:kernel dsl:reno:mvsf kernel:cubic dsl:cubic:kernel dsl:cubic:mvsf kernel:bbr dsl:bbr:kernel"}
 echo "rate,config,round,mbit_s,retransmits,mean_cwnd,user_acks_per_s" >"$out/cc.csv"
 for rate in $RATES; do
-	ip netns exec "$NA" tc qdisc replace dev "$VA" root tbf rate "$rate" burst 64kb limit 300kb
+	ip netns exec "$NA" tc qdisc replace dev "$VA" root tbf rate "$rate" ${TBF:-burst 64kb limit 300kb}
 	for r in $(seq "$ROUNDS"); do
 		for c in $CONFIGS; do
 			res=$(run "$c") || { echo "bench-cc: $c failed"; continue; }

@@ -321,7 +321,7 @@ int cmd_selftest(int argc, char **argv)
 		double gs = (double)(t1.tv_sec - g0.tv_sec) + (double)(t1.tv_nsec - g0.tv_nsec) / 1e9;
 		printf("selftest --all: %zu tracepoint tables passed, %zu failed, %zu unavailable; %zu programs "
 		       "loaded and %zu verdicts reused from the cache of kernel %s in %.1fs\n",
-		       gpass, gfail, unreadable, gprog, cached, sql_kernel_release(), gs);
+		       gpass, gfail, unreadable, gprog, cached, dsl_kernel_release(), gs);
 		programs += gprog;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

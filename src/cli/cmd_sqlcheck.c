@@ -622,8 +622,11 @@ static void strip_self_terms(char *s)
  * "AS aN", expressions "AS cN"): 'd' for a column showing a time value,
  * 'k' for a key or an expression, 's', 'x', 'n' for COUNT or SUM, MAX,
  * MIN, '?' for an aggregate that does not merge over windows (AVG,
- * quantiles, histograms, COUNT(DISTINCT x)). False when the list cannot be read. */
-static bool item_ops(const char *q, char *ops, size_t cap)
+ * quantiles, histograms, COUNT(DISTINCT x)). A @sliding window (the
+ * generator's are longer than a run, so each result covers the run so far)
+ * merges COUNT by its maximum and SUM not at all. False when the list
+ * cannot be read. */
+static bool item_ops(const char *q, char *ops, size_t cap, bool sliding)
 {
 	const char *p = q + strlen("SELECT "), *end = strstr(q, " FROM ");
 	size_t n = 0;
@@ -661,6 +664,10 @@ static bool item_ops(const char *q, char *ops, size_t cap)
 			op = 'k';
 		else if (!strncmp(s, "COUNT(DISTINCT ", 15))
 			op = '?'; /* a value seen in two windows counts in both */
+		else if (sliding && !strncmp(s, "COUNT(", 6))
+			op = 'x'; /* windows longer than the run: counts only grow */
+		else if (sliding && !strncmp(s, "SUM(", 4))
+			op = '?'; /* a sum of signed values can also shrink */
 		else if (!strncmp(s, "COUNT(", 6) || (!strncmp(s, "SUM(", 4)))
 			op = 's';
 		else if (!strncmp(s, "MIN(", 4))
@@ -690,7 +697,9 @@ static struct sqlc_mode generated_mode(const char *q)
 	char ops[SQLC_MAX_COLS + 1], rest[2048];
 	snprintf(rest, sizeof(rest), "%s", from ? from : "");
 	strip_self_terms(rest);
-	if (!from || mentions_time(rest) || !item_ops(q, ops, sizeof(ops)) || (distinct && strchr(ops, 'd'))) {
+	bool sliding = window && strstr(q, " EVERY ");
+	if (!from || mentions_time(rest) || !item_ops(q, ops, sizeof(ops), sliding) ||
+	    (distinct && strchr(ops, 'd'))) {
 		m.cmp = SQLC_NONE;
 		return m;
 	}
@@ -702,6 +711,8 @@ static struct sqlc_mode generated_mode(const char *q)
 		m.cmp = limit ? SQLC_COUNT : SQLC_ROWS;   /* LIMIT n: min(n, rows) rows */
 	else if (limit || (aggregated && having) || strchr(ops, '?'))
 		m.cmp = SQLC_NONE;                        /* per window: depends on the boundaries */
+	else if (!aggregated && sliding)
+		m.cmp = SQLC_NONE;                        /* a row is in every window of its step */
 	else if (!aggregated)
 		m.cmp = distinct ? SQLC_DISTINCT : SQLC_ROWS;
 	else

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "safebpf/diag.h"
 #include "safebpf/kernel.h"
+#include "dsl/dsl.h"
 #include "sql/sqlInt.h"
 
 static void usage(FILE *f)
@@ -160,7 +161,7 @@ static int list_generic(void)
 	}
 	printf("\n%zu tracepoints on this kernel (%s), %zu readable as tables. Generic tables are\n"
 	       "kernel-version-specific; the stable tables above are the portable interface.\n",
-	       n, sql_kernel_release(), n - bad);
+	       n, dsl_kernel_release(), n - bad);
 	sql_tptable_list_free(tps, n);
 	return EXIT_OK;
 }

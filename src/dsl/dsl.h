@@ -41,14 +41,17 @@ enum dsl_verdict {
 
 /* Kernel release (uname -r) the cache is keyed by. */
 const char *dsl_kernel_release(void);
-/* The verdict remembered for fingerprint @fp on this kernel release, with
- * the refusal reason in @reason. False when none is known (or the cache is
- * off: SAFEBPF_NO_VERDICT_CACHE set, no cache directory). The cache lives in
- * $SAFEBPF_CACHE_DIR, else $XDG_CACHE_HOME/safebpf, else ~/.cache/safebpf,
- * file dsl-verdicts-<release>, one line per verdict (the last one wins). */
-bool dsl_vcache_get(uint64_t fp, enum dsl_verdict *v, char *reason, size_t reasonsz);
-/* Remembers a verdict; errors are ignored (it is a cache). */
-void dsl_vcache_put(uint64_t fp, enum dsl_verdict v, const char *reason);
+/* The cache directory ($SAFEBPF_CACHE_DIR, else $XDG_CACHE_HOME/safebpf,
+ * else ~/.cache/safebpf), created when missing. NULL when unusable. */
+const char *dsl_cache_dir(void);
+/* The verdict remembered for fingerprint @fp on this kernel release in cache
+ * file @file ("dsl-verdicts" for cc and sched, "verdicts" for SQL), with the
+ * refusal reason in @reason. False when none is known (or the cache is off:
+ * SAFEBPF_NO_VERDICT_CACHE set, no cache directory). The file is
+ * <cache dir>/<file>-<release>, one line per verdict (the last one wins). */
+bool dsl_vcache_get(const char *file, uint64_t fp, enum dsl_verdict *v, char *reason, size_t reasonsz);
+/* Remembers a verdict in cache file @file; errors are ignored (a cache). */
+void dsl_vcache_put(const char *file, uint64_t fp, enum dsl_verdict v, const char *reason);
 
 /* ---- DSL-guided iteration (iterate.c) --------------------------------------- */
 

@@ -9,6 +9,9 @@
 
 #include "dsl/dsl.h"
 
+/* The verdict file of the cc and sched DSLs (SQL keeps its own). */
+static const char vcache_file[] = "dsl-verdicts";
+
 uint64_t dsl_hash(uint64_t h, const void *p, size_t len)
 {
 	const unsigned char *b = p;
@@ -94,7 +97,7 @@ int dsl_iterate(struct dsl_candidate *c, size_t n, const struct dsl_judge *j, vo
 			continue;
 		}
 		enum dsl_verdict v;
-		if (dsl_vcache_get(x->fp, &v, x->reason, sizeof(x->reason)) && v == DSL_VERDICT_REJECTED) {
+		if (dsl_vcache_get(vcache_file, x->fp, &v, x->reason, sizeof(x->reason)) && v == DSL_VERDICT_REJECTED) {
 			x->verdict = v;
 			x->cached = true;
 			continue;
@@ -103,7 +106,7 @@ int dsl_iterate(struct dsl_candidate *c, size_t n, const struct dsl_judge *j, vo
 		err = j->load(ctx, x, x->reason, sizeof(x->reason));
 		if (!err) {
 			x->verdict = DSL_VERDICT_ACCEPTED;
-			dsl_vcache_put(x->fp, DSL_VERDICT_ACCEPTED, NULL);
+			dsl_vcache_put(vcache_file, x->fp, DSL_VERDICT_ACCEPTED, NULL);
 			chosen = (int)order[k];
 			break;
 		}
@@ -111,7 +114,7 @@ int dsl_iterate(struct dsl_candidate *c, size_t n, const struct dsl_judge *j, vo
 		if (!x->reason[0])
 			snprintf(x->reason, sizeof(x->reason), "load failed: %s", strerror(-err));
 		if (err == -EACCES || err == -EINVAL)
-			dsl_vcache_put(x->fp, DSL_VERDICT_REJECTED, x->reason);
+			dsl_vcache_put(vcache_file, x->fp, DSL_VERDICT_REJECTED, x->reason);
 	}
 	free(order);
 	return chosen;

@@ -1,8 +1,9 @@
-/* vcache.c - the DSLs' verifier-verdict cache: one line per plan
- * fingerprint in <cache dir>/dsl-verdicts-<kernel release>, so a candidate
- * this kernel refused once is skipped on the next run. Only a cache: every
- * error is ignored, and an accepted plan is still loaded (and so judged
- * again) when it runs.
+/* vcache.c - the verifier-verdict cache of every DSL (SQL, cc, sched): one
+ * line per plan fingerprint in <cache dir>/<file>-<kernel release> (SQL uses
+ * "verdicts", cc and sched "dsl-verdicts"), so a candidate this kernel
+ * refused once is skipped on the next run. Only a cache: every error is
+ * ignored, and an accepted plan is still loaded (and so judged again) when
+ * it runs.
  *
  * Line format: "%016llx accepted" or "%016llx rejected <reason>"; the last
  * line for a fingerprint wins. Lines are short single write()s on an
@@ -66,20 +67,26 @@ const char *dsl_kernel_release(void)
 	return rel;
 }
 
-/* The cache file of this kernel release, or -ENOENT when there is none. */
-static int cache_path(char *path, size_t sz)
+const char *dsl_cache_dir(void)
+{
+	pthread_once(&once, init_once);
+	return dir[0] ? dir : NULL;
+}
+
+/* Cache file @file of this kernel release, or -ENOENT when there is none. */
+static int cache_path(const char *file, char *path, size_t sz)
 {
 	pthread_once(&once, init_once);
 	if (!dir[0] || getenv("SAFEBPF_NO_VERDICT_CACHE"))
 		return -ENOENT;
-	snprintf(path, sz, "%s/dsl-verdicts-%s", dir, rel);
+	snprintf(path, sz, "%s/%s-%s", dir, file, rel);
 	return 0;
 }
 
-bool dsl_vcache_get(uint64_t fp, enum dsl_verdict *v, char *reason, size_t reasonsz)
+bool dsl_vcache_get(const char *file, uint64_t fp, enum dsl_verdict *v, char *reason, size_t reasonsz)
 {
 	char path[600], line[512];
-	if (!fp || cache_path(path, sizeof(path)))
+	if (!fp || cache_path(file, path, sizeof(path)))
 		return false;
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -109,14 +116,14 @@ bool dsl_vcache_get(uint64_t fp, enum dsl_verdict *v, char *reason, size_t reaso
 	return found;
 }
 
-void dsl_vcache_put(uint64_t fp, enum dsl_verdict v, const char *reason)
+void dsl_vcache_put(const char *file, uint64_t fp, enum dsl_verdict v, const char *reason)
 {
 	char path[600], line[400], clean[304];
 	enum dsl_verdict old;
 	char had[8];
-	if (!fp || (v != DSL_VERDICT_ACCEPTED && v != DSL_VERDICT_REJECTED) || cache_path(path, sizeof(path)))
+	if (!fp || (v != DSL_VERDICT_ACCEPTED && v != DSL_VERDICT_REJECTED) || cache_path(file, path, sizeof(path)))
 		return;
-	if (dsl_vcache_get(fp, &old, had, sizeof(had)) && old == v)
+	if (dsl_vcache_get(file, fp, &old, had, sizeof(had)) && old == v)
 		return; /* already known */
 	snprintf(clean, sizeof(clean), "%s", reason ? reason : "");
 	for (char *c = clean; *c; c++)

@@ -69,6 +69,14 @@ struct sbpf_klink *sbpf_klink__tracepoint(int prog_fd, const char *tp, char *err
 	/* One event (any task, CPU 0) is enough: the program runs wherever the
 	 * tracepoint fires. */
 	int pfd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0 && errno == EPERM) {
+		/* Some events refuse sampling (x86's irq_vectors: their perf
+		 * permission check says EPERM to any sampling event); a
+		 * counting event runs the attached program just the same. */
+		attr.sample_period = 0;
+		attr.wakeup_events = 0;
+		pfd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	}
 	if (pfd < 0) {
 		int e = errno;
 		snprintf(err, errsz, "perf_event_open(%s): %s%s", tp, strerror(e),

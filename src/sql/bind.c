@@ -901,9 +901,7 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 		q->names[s] = r->alias ? r->alias : strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name;
 	}
 	if (q->ntables == 2) {
-		if (q->tables[0] == q->tables[1])
-			return berr(b, st->join.off, st->join.len, "JOIN pairs events of two different tables",
-				    "JOIN of a table with itself is not supported");
+		q->self_join = q->tables[0] == q->tables[1];
 		if (!strcasecmp(q->names[0], q->names[1]))
 			return berr(b, st->join.alias ? st->join.alias_off : st->join.off,
 				    st->join.alias ? st->join.alias_len : st->join.len, "give each table its own alias",
@@ -1253,6 +1251,9 @@ int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql
 	q->stmt = st;
 	q->limit = st->limit;
 	q->window_ns = st->window_ns;
+	q->every_ns = st->every_ns;
+	q->left_join = st->left_join;
+	q->within_ns = st->within_ns;
 	q->distinct = st->distinct;
 	if (bind_tables(&b, st) || (st->has_join && collect_join_keys(&b, st->on)) || expand_select(&b, st))
 		return b.rc;
@@ -1310,6 +1311,12 @@ int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql
 		return berr(&b, st->window_off, st->window_len,
 			    "rows already stream as they happen; add an aggregate such as COUNT(*), or remove WINDOW",
 			    "WINDOW needs an aggregate, ORDER BY, LIMIT or DISTINCT");
+	/* A sliding window combines the states of its steps when it closes;
+	 * rows that stream (LIMIT or DISTINCT alone) are gone by then. */
+	if (st->every_ns && sql_query_streaming(q))
+		return berr(&b, st->every_off, st->every_len,
+			    "a sliding window needs an aggregate or ORDER BY: add COUNT(*), or use a tumbling WINDOW",
+			    "EVERY needs an aggregate or ORDER BY (rows of this query stream as they happen)");
 	return finish_columns(&b);
 }
 

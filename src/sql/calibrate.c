@@ -20,6 +20,7 @@
 #include <linux/bpf.h>
 
 #include "safebpf/kernel.h"
+#include "dsl/dsl.h"
 #include "sql/sqlInt.h"
 
 #define TP "raw_syscalls/sys_enter"
@@ -310,7 +311,7 @@ int sql_calibrate(struct sql_costk *k, FILE *log, char *err, size_t errsz)
 	if ((rc = user_costs(&k->user_rec, &k->user_pair, err, errsz)))
 		return rc;
 	k->calibrated = true;
-	snprintf(k->source, sizeof(k->source), "measured now on kernel %s", sql_kernel_release());
+	snprintf(k->source, sizeof(k->source), "measured now on kernel %s", dsl_kernel_release());
 	if (log)
 		fprintf(log, "per getppid(): %.1f ns without a program, %.1f with an empty one\n", med[V_NONE],
 			med[V_EMPTY]);

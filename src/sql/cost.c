@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsl/dsl.h"
 #include "sql/sqlInt.h"
 
 #define COSTK_FILE "cost-model.conf"
@@ -43,7 +44,7 @@ static double *field(struct sql_costk *k, size_t i)
 
 static int costk_path(char *path, size_t sz)
 {
-	const char *dir = sql_cache_dir();
+	const char *dir = dsl_cache_dir();
 	if (!dir)
 		return -ENOENT;
 	snprintf(path, sz, "%s/%s", dir, COSTK_FILE);
@@ -96,7 +97,7 @@ int sql_costk_save(const struct sql_costk *k, char *path, size_t pathsz)
 	if (!f)
 		return -errno;
 	fprintf(f, "# safebpf cost model constants (ns), written by `safebpf calibrate`\n");
-	fprintf(f, "release %s\n", sql_kernel_release());
+	fprintf(f, "release %s\n", dsl_kernel_release());
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		fprintf(f, "%s %.2f\n", fields[i].name, *field((struct sql_costk *)k, i));
 	if (fclose(f) || rename(tmp, path))

@@ -339,6 +339,8 @@ struct sql_exec {
 	bool done;                   /* streaming LIMIT reached */
 	uint64_t passed;             /* rows that passed WHERE (with a JOIN: rows entering it) */
 	uint64_t rejected;           /* rows WHERE rejected (single table) */
+	struct sql_value *nullrow;   /* LEFT JOIN: the right row of an unmatched left row (all NULL) */
+	int err;                     /* LEFT JOIN: first error while emitting unmatched rows */
 };
 
 bool sql_query_streaming(const struct sql_query *q)
@@ -358,7 +360,8 @@ struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink)
 	if (q->ntables == 2) {
 		struct sql_pair_opts po = { .sz = sizeof(po), .max_entries = SQL_MAX_JOIN };
 		if (!(x->pair = sql_pair_new(&po)) ||
-		    !(x->lrow = calloc(q->tables[0]->ncols, sizeof(*x->lrow))))
+		    !(x->lrow = calloc(q->tables[0]->ncols, sizeof(*x->lrow))) ||
+		    !(x->nullrow = calloc(q->tables[1]->ncols, sizeof(*x->nullrow))))
 			goto fail;
 		for (int s = 0; s < 2; s++)
 			x->ts_col[s] = sql_table_column(q->tables[s], "ts");
@@ -392,6 +395,15 @@ static int64_t row_ts(const struct sql_value *row, int col)
 	return col >= 0 && row[col].type != SQL_T_NULL ? row[col].i : -1;
 }
 
+/* The time a left row is stored with: its event time for a LEFT JOIN (its
+ * wait ends by it, sql_exec_expire), else the order of storing. */
+static uint64_t entry_ts(struct sql_exec *x, int64_t lts)
+{
+	if (x->q->left_join)
+		return lts < 0 ? 0 : (uint64_t)lts;
+	return x->seq++;
+}
+
 /* Puts back left rows taken while looking for an older one, oldest first so
  * that the newest is again the latest. */
 static int put_back(struct sql_exec *x)
@@ -400,9 +412,11 @@ static int put_back(struct sql_exec *x)
 	int rc = 0;
 	while (off > 0 && !rc) {
 		size_t len;
+		uint64_t ts;
 		memcpy(&len, x->stash.p + off - sizeof(len), sizeof(len));
-		off -= sizeof(len) + len;
-		rc = sql_pair_put(x->pair, x->rkey.p, x->rkey.n, x->stash.p + off, len, x->seq++);
+		memcpy(&ts, x->stash.p + off - sizeof(len) - sizeof(ts), sizeof(ts));
+		off -= sizeof(len) + sizeof(ts) + len;
+		rc = sql_pair_put(x->pair, x->rkey.p, x->rkey.n, x->stash.p + off, len, entry_ts(x, ts));
 	}
 	x->stash.n = 0;
 	return rc == -E2BIG ? 0 : rc;
@@ -423,7 +437,8 @@ static int join_row(struct sql_exec *x, int side, const struct sql_value *row, s
 		for (size_t i = 0; i < nl; i++)
 			if (put_value(&x->row, &row[i], false))
 				return -ENOMEM;
-		int rc = sql_pair_put(x->pair, x->lkey.p, x->lkey.n, x->row.p, x->row.n, x->seq++);
+		int rc = sql_pair_put(x->pair, x->lkey.p, x->lkey.n, x->row.p, x->row.n,
+				      entry_ts(x, row_ts(row, x->ts_col[0])));
 		return rc == -E2BIG ? 0 : rc;
 	}
 	c->row[1] = row;
@@ -448,7 +463,11 @@ static int join_row(struct sql_exec *x, int side, const struct sql_value *row, s
 		memset(x->lrow, 0, nl * sizeof(*x->lrow));
 		get_row(payload, plen, x->lrow, nl);
 		int64_t lts = row_ts(x->lrow, x->ts_col[0]);
-		if (rts < 0 || lts < 0 || lts <= rts) {
+		/* A self-join's left copy of this very event (and of any
+		 * event of the same time) is not "before" it. */
+		/* A LEFT JOIN's right row takes only a left row within its wait. */
+		bool waited = q->left_join && rts >= 0 && lts >= 0 && (uint64_t)(rts - lts) > q->within_ns;
+		if (!waited && (rts < 0 || lts < 0 || lts < rts || (lts == rts && !q->self_join))) {
 			/* Copy out: the payload dies at the next call on the pair. */
 			x->row.n = 0;
 			if (buf_put(&x->row, payload, plen))
@@ -460,8 +479,10 @@ static int join_row(struct sql_exec *x, int side, const struct sql_value *row, s
 			c->row[0] = x->lrow;
 			return 1;
 		}
-		/* It happened after the right row: keep it for a later one. */
-		if (buf_put(&x->stash, payload, plen) || buf_put(&x->stash, &plen, sizeof(plen)))
+		/* It happened after the right row (or waited too long): keep it. */
+		uint64_t sts = (uint64_t)lts;
+		if (buf_put(&x->stash, payload, plen) || buf_put(&x->stash, &sts, sizeof(sts)) ||
+		    buf_put(&x->stash, &plen, sizeof(plen)))
 			return -ENOMEM;
 	}
 	return put_back(x);
@@ -475,7 +496,7 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row)
 	int rc = 0;
 	x->depth++;
 	if (x->pair) {
-		x->passed++;
+		x->passed += !(side == 1 && x->q->self_join); /* a self-join's event enters once, as both sides */
 		rc = join_row(x, side, row, &c);
 		if (rc <= 0)
 			goto out;
@@ -497,6 +518,36 @@ out:
 	if (--x->depth == 0)
 		sql_arena_reset(&x->scratch);
 	return rc;
+}
+
+/* LEFT JOIN: one unmatched left row, emitted with NULL right columns. */
+static void expire_row(void *ctx, const void *payload, size_t plen)
+{
+	struct sql_exec *x = ctx;
+	const struct sql_query *q = x->q;
+	if (x->err)
+		return;
+	size_t nl = q->tables[0]->ncols;
+	memset(x->lrow, 0, nl * sizeof(*x->lrow));
+	get_row(payload, plen, x->lrow, nl);
+	struct sql_evalctx c = { .scratch = &x->scratch, .row = { x->lrow, x->nullrow } };
+	int rc = 0;
+	if (!q->where || sql_eval_true(&c, q->where))
+		rc = sql_win_row(x->win, &c);
+	if (rc < 0)
+		x->err = rc;
+	else if (rc == 1 && !q->window_ns)
+		x->done = true;
+	sql_arena_reset(&x->scratch);
+}
+
+int sql_exec_expire(struct sql_exec *x, uint64_t before)
+{
+	if (!x->pair || !x->q->left_join || x->done)
+		return 0;
+	x->err = 0;
+	sql_pair_drain(x->pair, before, expire_row, x);
+	return x->err;
 }
 
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w)
@@ -537,6 +588,7 @@ void sql_exec_free(struct sql_exec *x)
 	free(x->row.p);
 	free(x->stash.p);
 	free(x->lrow);
+	free(x->nullrow);
 	sql_arena_reset(&x->scratch);
 	free(x);
 }

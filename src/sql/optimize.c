@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsl/dsl.h"
 #include "sql/sqlInt.h"
 
 #define MAX_CONJ 64
@@ -333,7 +334,9 @@ int sql_optimize(struct sql_plan *p, struct sql_arena *a, enum sql_strategy stra
 		j++;
 	}
 	struct sql_cand *c;
-	if (strategy != SQL_STRATEGY_MVSF) {
+	/* A self-join reads one stream for both sides: only the MVSF plan has
+	 * that form (no kernel operator of it is verifier-checked yet). */
+	if (strategy != SQL_STRATEGY_MVSF && !q->self_join) {
 		if (q->ntables == 2) {
 			if ((c = new_cand(&g))) {
 				kernel_side(&g, c, 0, 0, false, false);
@@ -519,7 +522,7 @@ void sql_opt_print(const struct sql_plan *p, FILE *f)
 			fprintf(f, "      %s%s: %s\n", c->verdict == SQL_VERDICT_REJECTED ? "verifier" : "reason",
 				c->cached ? " (cached)" : "", c->reason[0] ? c->reason : "?");
 		else if (c->cached)
-			fprintf(f, "      (verdict from the cache for kernel %s)\n", sql_kernel_release());
+			fprintf(f, "      (verdict from the cache for kernel %s)\n", dsl_kernel_release());
 	}
 	if (o->chosen >= 0)
 		fprintf(f, "  chosen: #%d, %s\n", o->chosen + 1, o->cands[o->chosen].placement);
@@ -588,7 +591,10 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 		char why[256] = "";
 		int rc = 0;
 		out->tried++;
-		for (int s = 0; s < q->ntables && !rc; s++) {
+		if (q->self_join) /* one source reads what either side needs */
+			for (size_t k = 0; k < q->tables[0]->ncols; k++)
+				mneeded[0][k] |= mneeded[1][k];
+		for (int s = 0; s < (q->self_join ? 1 : q->ntables) && !rc; s++) {
 			struct sql_source_opts so;
 			source_opts(p, c, s, mvsf ? mneeded[s] : NULL, &so);
 			so.pidset_fd = sql_kpids_fd(out->kpids);

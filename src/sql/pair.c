@@ -219,6 +219,21 @@ size_t sql_pair_expire(struct sql_pair *p, uint64_t before)
 	return n;
 }
 
+size_t sql_pair_drain(struct sql_pair *p, uint64_t before, void (*fn)(void *ctx, const void *payload, size_t len),
+		      void *ctx)
+{
+	release_taken(p);
+	size_t n = 0;
+	while (p->oldest && p->oldest->ts < before) {
+		struct entry *e = p->oldest;
+		unlink_entry(p, e);
+		fn(ctx, e->data + e->klen, e->plen);
+		free(e);
+		n++;
+	}
+	return n;
+}
+
 uint64_t sql_pair_evicted(const struct sql_pair *p)
 {
 	return p->evicted;

@@ -849,11 +849,49 @@ static void clause(struct parser *p, const char *name)
 static bool parse_join(struct parser *p, struct sql_stmt *st)
 {
 	struct sql_token *t = peek(p);
+	/* LEFT [OUTER] JOIN */
+	if (is_word(t, "left") && (is_kw(peek2(p), SQL_KW_JOIN) ||
+				   (is_word(peek2(p), "outer") && is_kw(&p->t[p->pos + 2], SQL_KW_JOIN)))) {
+		st->left_join = true;
+		st->join_off = t->off;
+		clause(p, "JOIN");
+		next(p);
+		if (is_word(peek(p), "outer"))
+			next(p);
+		next(p); /* JOIN */
+		st->has_join = true;
+		if (!parse_table_ref(p, &st->join, "JOIN"))
+			return false;
+		if (!accept_kw(p, SQL_KW_ON)) {
+			expected(p, "ON after the joined table", "LEFT JOIN u AS b ON a.pid = b.pid");
+			return false;
+		}
+		if (!(st->on = parse_expr(p)))
+			return false;
+		/* [WITHIN duration]: how long a left row waits for its partner */
+		st->within_ns = SQL_LEFT_JOIN_WITHIN;
+		if (is_word(peek(p), "within")) {
+			next(p);
+			struct sql_token *d = peek(p);
+			if (d->kind != SQL_TK_DURATION) {
+				expected(p, "a duration after WITHIN", "LEFT JOIN u AS b ON a.k = b.k WITHIN 5s");
+				return false;
+			}
+			next(p);
+			if (!d->num) {
+				perr(p, d->off, d->len, "a left row waits for at least 1ns", "WITHIN needs a positive duration");
+				return false;
+			}
+			st->within_ns = d->num;
+		}
+		return true;
+	}
 	if (is_word(t, "left") || is_word(t, "right") || is_word(t, "full") || is_word(t, "cross") ||
 	    is_word(t, "outer") || is_word(t, "natural")) {
 		perr(p, t->off, t->len,
-		     "JOIN pairs each right event with the latest unmatched left event of equal keys (see docs/sql.md)",
-		     "only inner JOIN is supported");
+		     "JOIN and LEFT JOIN pair each right event with the latest unmatched left event of equal keys "
+		     "(see docs/sql.md)",
+		     "only inner JOIN and LEFT JOIN are supported");
 		return false;
 	}
 	if (is_p(t, SQL_P_COMMA)) {
@@ -878,7 +916,15 @@ static bool parse_join(struct parser *p, struct sql_stmt *st)
 		expected(p, "ON after the joined table", "JOIN u AS b ON a.pid = b.pid");
 		return false;
 	}
-	return (st->on = parse_expr(p)) != NULL;
+	if (!(st->on = parse_expr(p)))
+		return false;
+	if (is_word(peek(p), "within")) {
+		perr(p, peek(p)->off, peek(p)->len,
+		     "an inner JOIN keeps left rows until they are taken or evicted; write LEFT JOIN ... WITHIN 5s",
+		     "WITHIN bounds the wait of a LEFT JOIN");
+		return false;
+	}
+	return true;
 }
 
 /* order_item := expr [ASC | DESC] */
@@ -1006,6 +1052,34 @@ static struct sql_stmt *parse_query(struct parser *p)
 				    "window of %.*s is too short", w->len, p->text + w->off);
 		st->window_ns = w->num;
 		st->window_len = (int)(p->prev_end - st->window_off);
+		/* [EVERY duration]: a sliding (hopping) window. EVERY is a word,
+		 * not a keyword, so that columns and aliases may keep the name. */
+		if (is_word(peek(p), "every")) {
+			struct sql_token *ev = next(p);
+			st->every_off = ev->off;
+			struct sql_token *d = peek(p);
+			if (d->kind != SQL_TK_DURATION)
+				return expected(p, "a duration after EVERY", "write WINDOW 10s EVERY 1s: a result every second over the last 10 seconds");
+			next(p);
+			st->every_len = (int)(p->prev_end - ev->off);
+			if (d->num < 1000000)
+				return perr(p, d->off, d->len, "use a step of at least 1ms",
+					    "EVERY %.*s is too short", d->len, p->text + d->off);
+			if (d->num > w->num)
+				return perr(p, d->off, d->len, "the step cannot be longer than the window: WINDOW 10s EVERY 1s",
+					    "EVERY %.*s is longer than WINDOW %.*s", d->len, p->text + d->off, w->len,
+					    p->text + w->off);
+			if (w->num % d->num)
+				return perr(p, d->off, d->len, "make the window a whole number of steps: WINDOW 10s EVERY 1s, or EVERY 500ms",
+					    "WINDOW %.*s is not a multiple of EVERY %.*s", w->len, p->text + w->off,
+					    d->len, p->text + d->off);
+			if (w->num / d->num > SQL_MAX_STEPS)
+				return perr(p, d->off, d->len, "a window spans at most 1000 steps: take a longer step",
+					    "WINDOW %.*s EVERY %.*s spans %llu steps", w->len, p->text + w->off, d->len,
+					    p->text + d->off, (unsigned long long)(w->num / d->num));
+			st->every_ns = d->num == w->num ? 0 : d->num;
+			st->window_len = (int)(p->prev_end - st->window_off);
+		}
 	}
 	if (accept_kw(p, SQL_KW_ORDER)) {
 		clause(p, "ORDER BY");

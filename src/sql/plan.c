@@ -149,7 +149,16 @@ static void describe(const struct sql_plan *p, const struct sql_node *n, FILE *f
 			fputs(" = ", f);
 			sql_expr_print(q, q->rkeys[i], f);
 		}
-		fprintf(f, "  (latest unmatched left row per key; at most %u kept)", SQL_MAX_JOIN);
+		if (q->left_join) {
+			char d[32];
+			sql_fmt_duration((int64_t)q->within_ns, d, sizeof(d));
+			fprintf(f, "  (LEFT: latest unmatched left row per key at most %s older%s; left rows unmatched "
+				"after %s go out with NULLs; at most %u kept)", d, q->self_join ? ", one stream" : "", d,
+				SQL_MAX_JOIN);
+		} else {
+			fprintf(f, "  (latest unmatched left row per key%s; at most %u kept)",
+				q->self_join ? ", one stream, earlier rows only" : "", SQL_MAX_JOIN);
+		}
 		break;
 	case SQL_N_FILTER:
 		fputc(' ', f);
@@ -216,7 +225,14 @@ void sql_plan_print(const struct sql_plan *p, FILE *f)
 	if (q->window_ns) {
 		char d[32];
 		sql_fmt_duration((int64_t)q->window_ns, d, sizeof(d));
-		fprintf(f, "window: tumbling %s, aligned to the wall clock\n", d);
+		if (q->every_ns) {
+			char e[32];
+			sql_fmt_duration((int64_t)q->every_ns, e, sizeof(e));
+			fprintf(f, "window: sliding %s every %s (steps of %s counted apart, kernel epochs included, "
+				"and merged), aligned to the wall clock\n", d, e, e);
+		} else {
+			fprintf(f, "window: tumbling %s, aligned to the wall clock\n", d);
+		}
 	} else {
 		fprintf(f, "window: none (%s)\n", sql_query_streaming(q) ? "rows stream as they arrive"
 									 : "results when the run ends");

@@ -485,9 +485,15 @@ static const struct sql_table *random_table(struct qg *g)
 	return navail ? avail[pick(g, (int)navail)] : sql_catalog_find("system_calls");
 }
 
-static void window_clause(struct qg *g)
+/* WINDOW: tumbling, or sliding over a minute (longer than any generated
+ * run, so each result covers the run so far: comparable across plans). */
+static void window_clause(struct qg *g, bool sliding_ok)
 {
-	if (chance(g, 20))
+	if (!chance(g, 20))
+		return;
+	if (sliding_ok && chance(g, 30))
+		put(g, " WINDOW 1m EVERY %s", chance(g, 50) ? "100ms" : "250ms");
+	else
 		put(g, " WINDOW %s", chance(g, 50) ? "100ms" : "1s");
 }
 
@@ -508,7 +514,7 @@ static void gen_select(struct qg *g)
 	/* a streaming select takes a window only with ORDER BY or LIMIT */
 	bool order = chance(g, 25), limit = chance(g, 20);
 	if (order || limit)
-		window_clause(g);
+		window_clause(g, order);
 	if (order)
 		put(g, " ORDER BY c%d%s", pick(g, n), chance(g, 50) ? " DESC" : "");
 	if (limit)
@@ -549,7 +555,7 @@ static void gen_aggregate(struct qg *g)
 	}
 	if (chance(g, 20))
 		put(g, " HAVING COUNT(*) > %d", pick(g, 3));
-	window_clause(g);
+	window_clause(g, true);
 	if (chance(g, 30) && (nk || ns)) {
 		bool by_key = nk && (!ns || chance(g, 50));
 		put(g, " ORDER BY %s%d%s", by_key ? "k" : "a", by_key ? pick(g, nk) : sortable[pick(g, ns)],
@@ -600,6 +606,8 @@ static void gen_join(struct qg *g)
 	g->alias[0] = "L";
 	g->alias[1] = "R";
 	bool agg = chance(g, 40);
+	/* LEFT JOIN: unmatched left rows after a wait (NULL right columns) */
+	const char *jk = chance(g, 25) ? "LEFT JOIN" : "JOIN", *within = jk[0] == 'L' ? " WITHIN 50ms" : "";
 	put(g, "SELECT ");
 	if (agg) {
 		int c = column(g, 0, K_STR);
@@ -608,7 +616,8 @@ static void gen_join(struct qg *g)
 			put(g, " AS k0, ");
 		}
 		put(g, "COUNT(*) AS a0");
-		put(g, " FROM %s AS L JOIN %s AS R ON L.%s = R.%s", joins[j].l, joins[j].r, joins[j].lk, joins[j].rk);
+		put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s", joins[j].l, jk, joins[j].r, joins[j].lk, joins[j].rk,
+		    within);
 		if (chance(g, 50)) {
 			put(g, " WHERE ");
 			pred(g, pick(g, 2), 1);
@@ -625,7 +634,8 @@ static void gen_join(struct qg *g)
 		expr_item(g, pick(g, 2));
 		alias(g, "c", i);
 	}
-	put(g, " FROM %s AS L JOIN %s AS R ON L.%s = R.%s", joins[j].l, joins[j].r, joins[j].lk, joins[j].rk);
+	put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s", joins[j].l, jk, joins[j].r, joins[j].lk, joins[j].rk,
+	    within);
 	if (chance(g, 60)) {
 		put(g, " WHERE ");
 		pred(g, pick(g, 2), 1);

@@ -111,7 +111,7 @@ static void explain_query(const struct sql_query *q, FILE *f)
 		fprintf(f, " AS %s", q->cols[i].name);
 	}
 	for (int s = 0; s < q->ntables; s++) {
-		fprintf(f, "\n  %s %s", s ? "JOIN" : "FROM", q->tables[s]->name);
+		fprintf(f, "\n  %s %s", s ? q->left_join ? "LEFT JOIN" : "JOIN" : "FROM", q->tables[s]->name);
 		if (strcmp(q->names[s], q->tables[s]->name))
 			fprintf(f, " AS %s", q->names[s]);
 	}
@@ -122,6 +122,11 @@ static void explain_query(const struct sql_query *q, FILE *f)
 			sql_expr_print(q, q->lkeys[i], f);
 			fputs(" = ", f);
 			sql_expr_print(q, q->rkeys[i], f);
+		}
+		if (q->left_join) {
+			char d[32];
+			sql_fmt_duration((int64_t)q->within_ns, d, sizeof(d));
+			fprintf(f, " WITHIN %s", d);
 		}
 	}
 	if (q->where) {
@@ -143,6 +148,10 @@ static void explain_query(const struct sql_query *q, FILE *f)
 		char d[32];
 		sql_fmt_duration((int64_t)q->window_ns, d, sizeof(d));
 		fprintf(f, "\n  WINDOW %s", d);
+		if (q->every_ns) {
+			sql_fmt_duration((int64_t)q->every_ns, d, sizeof(d));
+			fprintf(f, " EVERY %s", d);
+		}
 	}
 	if (q->norder) {
 		fputs("\n  ORDER BY ", f);
@@ -190,7 +199,7 @@ static void explain_kernel(const struct sql_plan *p, FILE *f)
 	else
 		fputs("\nkernel (eBPF, minimum verifier-safe functions: read the event, copy the needed\n"
 		      "columns into a ring-buffer record, submit; nothing else runs in the kernel):\n", f);
-	for (int s = 0; s < q->ntables; s++) {
+	for (int s = 0; s < sql_query_nsources(q); s++) {
 		const struct sql_table *t = q->tables[s];
 		struct sql_source_opts so = { .sz = sizeof(so), .needed = p->needed[s], .load_only = true,
 					      .kspec = sql_plan_kspec(p, s) };
@@ -218,11 +227,13 @@ static void explain_user(const struct sql_plan *p, FILE *f)
 {
 	const struct sql_query *q = p->q;
 	fputs("\nuser space:\n", f);
-	for (int s = 0; s < q->ntables; s++)
-		fprintf(f, "  read the ring buffer of %s%s\n", q->tables[s]->name,
-			q->tables[s]->pair ? " and pair its opening and closing events" : "");
+	for (int s = 0; s < sql_query_nsources(q); s++)
+		fprintf(f, "  read the ring buffer of %s%s%s\n", q->tables[s]->name,
+			q->tables[s]->pair ? " and pair its opening and closing events" : "",
+			q->self_join ? " (self-join: each row goes to both sides)" : "");
 	const char *what[] = {
-		[SQL_N_JOIN] = "join: right rows in ts order, each taking the latest unmatched left row with equal keys and ts <= its own",
+		[SQL_N_JOIN] = "join: right rows in ts order, each taking the latest unmatched left row with equal keys and ts <= its own "
+			       "(self-join: < its own; LEFT JOIN: within WITHIN, and left rows left unmatched that long go out with NULLs)",
 		[SQL_N_FILTER] = "filter: WHERE",
 		[SQL_N_PROJECT] = "project: compute the select list per row",
 		[SQL_N_AGGREGATE] = "aggregate: hash table of groups, aggregates updated per row",
@@ -240,7 +251,10 @@ static void explain_user(const struct sql_plan *p, FILE *f)
 		if (chain[n]->kind != SQL_N_SCAN && chain[n]->place == SQL_PLACE_USER)
 			fprintf(f, "  %s%s\n", what[chain[n]->kind],
 				q->window_ns && chain[n]->kind >= SQL_N_AGGREGATE ? " (per window)" : "");
-	if (q->window_ns)
+	if (q->every_ns)
+		fputs("  every step boundary (wall clock): read what the kernel produced into the step, merge the "
+		      "window's steps, emit\n", f);
+	else if (q->window_ns)
 		fputs("  every window boundary (wall clock): read what the kernel produced, emit, reset\n", f);
 	else if (sql_query_streaming(q))
 		fputs("  rows go to the output as they arrive\n", f);
@@ -358,6 +372,9 @@ struct runner {
 	bool stopping;                  /* the last window is being closed */
 	uint64_t next_report;           /* next loss report (no WINDOW), CLOCK_REALTIME ns */
 	uint64_t reported_lost, reported_evicted; /* figures of the last report */
+	struct sql_sink *sink;          /* the output */
+	struct sql_window_info *steps;  /* sliding window: the terms of the last steps (ring) */
+	size_t nsteps, step_pos;        /* ring size (WINDOW / EVERY), next slot */
 };
 
 static uint64_t now_real(void)
@@ -431,7 +448,7 @@ static int on_row1(void *ctx, const struct sql_value *row)
 static uint64_t total_lost(const struct runner *r)
 {
 	uint64_t n = (r->forks ? sql_source_lost(r->forks) : 0) + r->held_lost;
-	for (int s = 0; s < r->q->ntables; s++)
+	for (int s = 0; s < sql_query_nsources(r->q); s++)
 		n += sql_source_lost(r->src[s]);
 	return n;
 }
@@ -439,7 +456,7 @@ static uint64_t total_lost(const struct runner *r)
 static uint64_t total_evicted(const struct runner *r)
 {
 	uint64_t n = sql_exec_evicted(r->x);
-	for (int s = 0; s < r->q->ntables; s++)
+	for (int s = 0; s < sql_query_nsources(r->q); s++)
 		n += sql_source_evicted(r->src[s]);
 	return n;
 }
@@ -461,11 +478,79 @@ static int hold1(void *ctx, const struct sql_value *row)
 	return rc != 0;
 }
 
+/* Self-join: one stream feeds both sides. A row is filtered once, then
+ * held as a right row and remembered as a left row at once; the event is
+ * counted once (as it enters the left side), and it is lost as a whole
+ * when the reorder buffer is full. */
+static int on_self(void *ctx, const struct sql_value *row)
+{
+	struct runner *r = ctx;
+	if (r->done || r->err)
+		return 1;
+	if (r->filter && r->pidcol[0] >= 0 && !traced(r, row[r->pidcol[0]].i)) {
+		r->ufiltered++;
+		return 0;
+	}
+	if (sql_merge_count(r->held) >= SQL_MAX_HELD) {
+		r->held_lost++;
+		return 0;
+	}
+	int rc = sql_merge_put(r->held, row);
+	if (rc) {
+		if (!r->err)
+			r->err = rc;
+		return 1;
+	}
+	r->events++;
+	rc = sql_exec_row(r->x, 0, row);
+	if (rc < 0)
+		r->err = rc;
+	else if (rc == 1)
+		r->done = true;
+	return rc != 0;
+}
+
+/* Self-join: a released right row (already filtered and counted). */
+static int on_self1(void *ctx, const struct sql_value *row)
+{
+	struct runner *r = ctx;
+	if (r->done || r->err)
+		return 1;
+	int rc = sql_exec_row(r->x, 1, row);
+	if (rc < 0)
+		r->err = rc;
+	else if (rc == 1)
+		r->done = true;
+	return rc != 0;
+}
+
+/* The callback that takes the rows of source @s. */
+static sql_row_fn row_fn(const struct runner *r, int s)
+{
+	return r->q->self_join ? on_self : s ? hold1 : on_row0;
+}
+
 static int release(struct runner *r, uint64_t before)
 {
-	int rc = sql_merge_release(r->held, before, on_row1, r);
+	int rc = sql_merge_release(r->held, before, r->q->self_join ? on_self1 : on_row1, r);
 	if (rc < 0 && !r->err)
 		r->err = rc;
+	return r->err;
+}
+
+/* LEFT JOIN: every right row before @tR has been handed to the join, and
+ * none to come is older: the left rows whose wait ended before it go out
+ * unmatched. */
+static int expire(struct runner *r, uint64_t tR)
+{
+	const struct sql_query *q = r->q;
+	if (!q->left_join || r->err)
+		return r->err;
+	int rc = sql_exec_expire(r->x, tR > q->within_ns ? tR - q->within_ns : 0);
+	if (rc < 0 && !r->err)
+		r->err = rc;
+	if (sql_exec_done(r->x))
+		r->done = true;
 	return r->err;
 }
 
@@ -476,6 +561,20 @@ static int release(struct runner *r, uint64_t before)
 static int poll_join(struct runner *r, int timeout_ms)
 {
 	uint64_t tR = 0, tL = 0;
+	if (r->q->self_join) {
+		/* One stream: every event before tR has been read (and
+		 * remembered as a left row) once the buffer is drained. */
+		int rc = sql_source_poll(r->src[0], timeout_ms, on_self, r);
+		if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
+			return rc;
+		if (r->err || r->done)
+			return r->err;
+		bool ok = !sql_source_quiesce(r->src[0], QUIESCE_US, &tR);
+		rc = sql_source_drain(r->src[0], 100, on_self, r);
+		if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
+			return rc;
+		return ok && rc != -ETIMEDOUT ? (release(r, tR) ? r->err : expire(r, tR)) : r->err;
+	}
 	int rc = sql_source_poll(r->src[1], timeout_ms, hold1, r);
 	if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
 		return rc;
@@ -491,7 +590,7 @@ static int poll_join(struct runner *r, int timeout_ms)
 	rc = sql_source_drain(r->src[0], 100, on_row0, r);
 	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
 		return rc;
-	return ok && rc != -ETIMEDOUT ? release(r, tR) : r->err;
+	return ok && rc != -ETIMEDOUT ? (release(r, tR) ? r->err : expire(r, tR)) : r->err;
 }
 
 static int poll_once(struct runner *r, int timeout_ms)
@@ -557,6 +656,39 @@ static int on_group(void *ctx, const struct sql_value *row, const struct sql_agg
 	return rc;
 }
 
+/* Sliding window: @w holds the terms of the step just closed; it becomes
+ * the window of the last WINDOW/EVERY steps: it starts where the oldest
+ * step started, and each term is the sum of the steps' terms (an event
+ * counts in every window that contains its step, so the accounting
+ * equation holds per window; the run's totals count each event once). */
+static void slide_terms(struct runner *r, struct sql_window_info *w)
+{
+	r->steps[r->step_pos] = *w;
+	r->step_pos = (r->step_pos + 1) % r->nsteps;
+	struct sql_window_info sum = *w;
+	sum.events = sum.lost = sum.evicted = sum.fired = sum.counted = 0;
+	sum.filtered = sum.unpaired = sum.rowlost = sum.rowevicted = 0;
+	for (size_t k = 0; k < r->nsteps; k++) {
+		const struct sql_window_info *t = &r->steps[(r->step_pos + k) % r->nsteps];
+		if (!t->end_ns)
+			continue; /* not yet used */
+		if (sum.start_ns > t->start_ns)
+			sum.start_ns = t->start_ns;
+		sum.events += t->events;
+		sum.lost += t->lost;
+		sum.evicted += t->evicted;
+		sum.fired += t->fired;
+		sum.counted += t->counted;
+		sum.filtered += t->filtered;
+		sum.unpaired += t->unpaired;
+		sum.rowlost += t->rowlost;
+		sum.rowevicted += t->rowevicted;
+		sum.late |= t->late;
+	}
+	*w = sum;
+	sql_sink_window_start(r->sink, w->start_ns);
+}
+
 /* Closes a window at a cut of every source: the sources switch epoch
  * (right side first, so that a right row of the old epoch finds every
  * older left row in the old epoch too), then the old epoch's records and
@@ -568,7 +700,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 {
 	const struct sql_query *q = r->q;
 	int rc = 0;
-	for (int s = q->ntables; s-- > 0 && !rc;)
+	for (int s = sql_query_nsources(q); s-- > 0 && !rc;)
 		rc = sql_source_flip(r->src[s]);
 	if (rc)
 		return rc;
@@ -580,8 +712,8 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 	struct sql_acct a[2];
 	uint64_t fired = 0, kfiltered = 0, rowlost = 0, unpaired = 0, krows = 0;
 	bool late = false;
-	for (int s = 0; s < q->ntables; s++) {
-		rc = sql_source_cut(r->src[s], timeout_ms, s ? hold1 : on_row0, r, on_group, r, &a[s]);
+	for (int s = 0; s < sql_query_nsources(q); s++) {
+		rc = sql_source_cut(r->src[s], timeout_ms, row_fn(r, s), r, on_group, r, &a[s]);
 		if (rc < 0 && rc != -ECANCELED)
 			return rc;
 		if (r->err)
@@ -593,8 +725,11 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		krows += a[s].krows;
 		late |= a[s].timed_out;
 	}
-	/* Every event of the old epoch has been read: its right rows go. */
+	/* Every event of the old epoch has been read: its right rows go. At
+	 * the end of the run, so do the unmatched rows of a LEFT JOIN. */
 	if (r->held && (rc = release(r, UINT64_MAX)))
+		return rc;
+	if (last && q->left_join && (rc = expire(r, UINT64_MAX)))
 		return rc;
 	uint64_t passed, rejected, exevicted = sql_exec_evicted(r->x);
 	sql_exec_counts(r->x, &passed, &rejected);
@@ -635,10 +770,12 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		w.total_lost = lost;
 		w.total_evicted = evicted;
 	}
+	if (r->steps)
+		slide_terms(r, &w);
 	if ((rc = sql_exec_window(r->x, &w)))
 		return rc;
-	for (int s = 0; s < q->ntables && !last; s++) {
-		rc = sql_source_replay(r->src[s], s ? hold1 : on_row0, r);
+	for (int s = 0; s < sql_query_nsources(q) && !last; s++) {
+		rc = sql_source_replay(r->src[s], row_fn(r, s), r);
 		if (rc < 0)
 			return rc;
 	}
@@ -684,7 +821,7 @@ static bool run_stopping(void *ctx)
 static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_query_run_opts *o)
 {
 	const struct sql_query *q = r->q;
-	uint64_t W = q->window_ns, start = now_real();
+	uint64_t W = sql_query_cut_ns(q), start = now_real();
 	uint64_t deadline = o->duration_ns ? start + o->duration_ns : UINT64_MAX;
 	r->deadline = deadline;
 	uint64_t win_start = start, boundary = W ? (start / W + 1) * W : UINT64_MAX;
@@ -719,13 +856,13 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 	r->stopping = true;
 	/* rows for an output nobody reads any more: no time spent on them */
 	int stop_ms = sql_output_gave_up(r->guard) ? 20 : STOP_MS;
-	for (int s = 0; s < q->ntables; s++)
+	for (int s = 0; s < sql_query_nsources(q); s++)
 		sql_source_stop(r->src[s], stop_ms);
 	if (r->forks)
 		sql_source_stop(r->forks, stop_ms);
 	rc = close_window(r, win_start, end, true, CUT_MS, &lost0, &evicted0);
 	uint64_t abandoned = 0;
-	for (int s = 0; s < q->ntables; s++)
+	for (int s = 0; s < sql_query_nsources(q); s++)
 		abandoned += sql_source_abandoned(r->src[s]);
 	if (abandoned && o->log)
 		fprintf(o->log, "safebpf: %" PRIu64 " events recorded but not read before the stop "
@@ -790,6 +927,12 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		rc = -ENOMEM;
 		snprintf(err, errsz, "out of memory");
 	}
+	r.sink = sink;
+	r.nsteps = q->every_ns ? (size_t)(q->window_ns / q->every_ns) : 0;
+	if (!rc && r.nsteps && !(r.steps = calloc(r.nsteps, sizeof(*r.steps)))) {
+		rc = -ENOMEM;
+		snprintf(err, errsz, "out of memory");
+	}
 	if (!rc && o.attached && o.attached(o.ctx)) {
 		snprintf(err, errsz, "the run was stopped before it started");
 		rc = -ECANCELED;
@@ -811,6 +954,7 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 			"not written\n", discarded);
 	pidset_clear(&r.mine);
 	pidset_clear(&r.foreign);
+	free(r.steps);
 	sql_arena_reset(&a);
 	return rc;
 }

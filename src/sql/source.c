@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "safebpf/kernel.h"
+#include "dsl/dsl.h"
 #include "sql/sqlInt.h"
 
 #define DEFAULT_RINGBUF (4u << 20)
@@ -386,7 +387,7 @@ static int fingerprint(struct sql_source *s, uint64_t *fp)
 	}
 	/* The build is part of it: a new safebpf judges its programs anew. */
 	static const char build[] = __DATE__ " " __TIME__;
-	const char *rel = sql_kernel_release();
+	const char *rel = dsl_kernel_release();
 	uint64_t h = fnv(0xcbf29ce484222325ull, rel, strlen(rel));
 	h = fnv(h, build, sizeof(build));
 	uint32_t defs[] = { s->rb_bytes, s->k ? s->pair_entries : 0, s->k && s->k->kagg ? s->agg.key_size : 0,

@@ -395,6 +395,10 @@ const void *sql_pair_take(struct sql_pair *p, const void *key, size_t klen, size
  * insertion order, stopping at the first entry that is not older (events
  * arrive in nearly increasing time). Returns how many. */
 size_t sql_pair_expire(struct sql_pair *p, uint64_t before);
+/* Removes entries stored with ts < @before, oldest first, handing each
+ * payload to @fn (not counted as evicted). Returns the entries removed. */
+size_t sql_pair_drain(struct sql_pair *p, uint64_t before, void (*fn)(void *ctx, const void *payload, size_t len),
+		      void *ctx);
 uint64_t sql_pair_evicted(const struct sql_pair *p);
 size_t sql_pair_count(const struct sql_pair *p);   /* entries held */
 size_t sql_pair_bytes(const struct sql_pair *p);   /* key + payload bytes held */
@@ -692,7 +696,12 @@ struct sql_stmt {
 	size_t having_off;                /* position of HAVING */
 	uint64_t window_ns;               /* WINDOW length (0: none) */
 	size_t window_off;                /* position of WINDOW */
-	int window_len;                   /* length of "WINDOW 1sec" */
+	int window_len;                   /* length of "WINDOW 1sec [EVERY 100ms]" */
+	uint64_t every_ns;                /* EVERY step of a sliding window (0: tumbling) */
+	bool left_join;                   /* LEFT JOIN */
+	uint64_t within_ns;               /* LEFT JOIN ... WITHIN: a left row's wait for a partner */
+	size_t every_off;                 /* position of EVERY */
+	int every_len;                    /* length of "EVERY 100ms" */
 	struct sql_order_item *order;     /* ORDER BY keys */
 	size_t norder;                    /* their number */
 	int64_t limit;                    /* LIMIT n (-1: none) */
@@ -786,6 +795,12 @@ struct sql_query {
 	const char *file;                   /* name used in diagnostics */
 	struct sql_stmt *stmt;              /* parse tree */
 	int ntables;                        /* 1, or 2 with JOIN */
+	bool self_join;                     /* JOIN of a table with itself: one source feeds both
+					       sides, and a row pairs only with earlier rows */
+	bool left_join;                     /* LEFT JOIN: unmatched left rows are emitted with
+					       NULL right columns once older than within_ns */
+	uint64_t within_ns;                 /* LEFT JOIN: a right row takes a left row at most
+					       this much older; the left row's wait */
 	const struct sql_table *tables[2];  /* FROM, JOIN */
 	const char *names[2];               /* alias or table name, as written */
 	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
@@ -804,8 +819,25 @@ struct sql_query {
 	size_t norder;                      /* sort keys */
 	bool distinct;                      /* DISTINCT over output rows */
 	int64_t limit;                      /* rows per window (-1: all) */
-	uint64_t window_ns;                 /* tumbling window (0: none) */
+	uint64_t window_ns;                 /* window length (0: none) */
+	uint64_t every_ns;                  /* sliding window: a result every every_ns over the
+					       last window_ns, which it divides (0: tumbling) */
 };
+/* Event sources a query reads: a self-join reads one stream for both sides. */
+static inline int sql_query_nsources(const struct sql_query *q)
+{
+	return q->self_join ? 1 : q->ntables;
+}
+/* LEFT JOIN without WITHIN: a left row waits this long for its partner. */
+#define SQL_LEFT_JOIN_WITHIN 1000000000ull
+/* Steps a sliding window may span (WINDOW / EVERY): sub-windows kept. */
+#define SQL_MAX_STEPS 1000
+/* The period at which windows are cut: the step of a sliding window, else
+ * the window (0: no window). */
+static inline uint64_t sql_query_cut_ns(const struct sql_query *q)
+{
+	return q->every_ns ? q->every_ns : q->window_ns;
+}
 
 /* Resolves names and types of @st against the catalog into @q (allocated in
  * @a). Returns 0, -EINVAL with one diagnostic in @d, or -ENOMEM. */
@@ -1026,6 +1058,10 @@ int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
 /* Rows dropped by bounded executor state (join table, group table) so far. */
 uint64_t sql_exec_evicted(const struct sql_exec *x);
+/* LEFT JOIN: emits (with NULL right columns, through WHERE to the output)
+ * every unmatched left row that happened before @before, oldest stored
+ * first; no right row can take them any more. 0 or a negative error. */
+int sql_exec_expire(struct sql_exec *x, uint64_t before);
 /* Rows that passed WHERE (with a JOIN: input rows of both sides) and rows
  * WHERE rejected (single table), since the executor was made. */
 void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected);
@@ -1458,17 +1494,14 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 		  struct sql_opened *out, char *err, size_t errsz);
 void sql_opened_close(struct sql_opened *o);
 
-/* ---- verdict cache (vcache.c) ------------------------------------------------ */
+/* ---- verdict cache (vcache.c, over the DSLs' cache in src/dsl) ------------- */
 
 /* Looks up the verdict of @fingerprint on this kernel release. Returns
  * true when cached (verdict and reason filled). */
 bool sql_vcache_get(uint64_t fingerprint, enum sql_verdict *v, char *reason, size_t reasonsz);
-/* Records a verdict (ACCEPTED or REJECTED). Errors are ignored (a cache). */
+/* Records a verdict (ACCEPTED or REJECTED; others are ignored). Errors are
+ * ignored (a cache). The cache directory and kernel release are
+ * dsl_cache_dir() and dsl_kernel_release() (dsl/dsl.h). */
 void sql_vcache_put(uint64_t fingerprint, enum sql_verdict v, const char *reason);
-/* The cache directory ($SAFEBPF_CACHE_DIR, else $XDG_CACHE_HOME/safebpf,
- * else ~/.cache/safebpf), created when missing. NULL when unusable. */
-const char *sql_cache_dir(void);
-/* uname release of the running kernel. */
-const char *sql_kernel_release(void);
 
 #endif /* SAFEBPF_SQLINT_H */

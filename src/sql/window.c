@@ -9,6 +9,14 @@
  *   group   - aggregates: groups are kept and emitted when the window closes.
  * All state is bounded (SQL_MAX_GROUPS, SQL_MAX_BUFFERED); rows refused by a
  * full table are counted as evicted.
+ *
+ * A sliding window (WINDOW 10s EVERY 1s) is a shell around tumbling
+ * windows of one step each: rows go into the current step; when a step
+ * closes it joins a ring of the last WINDOW/EVERY steps (a buffered step
+ * is first cut to its ORDER BY ... LIMIT), and the result is made by
+ * merging the ring's groups (sql_agg_merge: every aggregate state merges,
+ * quantile histograms and COUNT(DISTINCT) sets included) or copying its
+ * rows, oldest step first, into an output window that is then flushed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,7 +58,14 @@ struct sql_win {
 	uint64_t seq;               /* records made this window */
 	uint64_t emitted;           /* rows emitted this window */
 	uint64_t evicted;           /* rows refused by full tables, since start */
+	/* sliding window (q->every_ns): this window is a shell */
+	struct sql_win *cur;        /* the step rows go to now (NULL: tumbling) */
+	struct sql_win **steps;     /* ring of the last closed steps (NULL: not yet) */
+	size_t nsteps, pos;         /* ring size (WINDOW / EVERY), oldest slot */
+	struct sql_win *out;        /* merged result of the ring, emitted */
 };
+
+static struct sql_win *win_new(const struct sql_query *q, struct sql_sink *sink);
 
 static bool has_hists(const struct sql_query *q)
 {
@@ -61,6 +76,25 @@ static bool has_hists(const struct sql_query *q)
 }
 
 struct sql_win *sql_win_new(const struct sql_query *q, struct sql_sink *sink)
+{
+	if (!q->every_ns || !q->window_ns)
+		return win_new(q, sink);
+	struct sql_win *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->q = q;
+	w->sink = sink;
+	w->nsteps = (size_t)(q->window_ns / q->every_ns);
+	if (!(w->steps = calloc(w->nsteps, sizeof(*w->steps))) || !(w->cur = win_new(q, sink)) ||
+	    !(w->out = win_new(q, sink))) {
+		sql_win_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* A tumbling window (or one step of a sliding window). */
+static struct sql_win *win_new(const struct sql_query *q, struct sql_sink *sink)
 {
 	struct sql_win *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -294,6 +328,8 @@ static int stream_row(struct sql_win *w, struct sql_evalctx *c)
 
 int sql_win_row(struct sql_win *w, struct sql_evalctx *c)
 {
+	if (w->cur)
+		w = w->cur;
 	const struct sql_query *q = w->q;
 	if (!w->grouped) {
 		if (w->streaming)
@@ -353,7 +389,93 @@ static void reset(struct sql_win *w)
 	sql_arena_reset(&w->arena);
 }
 
+/* Adds the closed step @s to the output window @o: its groups merge into
+ * @o's (created as needed, strings copied), its buffered rows are copied.
+ * 0 or -ENOMEM; what a full @o refuses is counted as evicted there. */
+static int absorb(struct sql_win *o, const struct sql_win *s)
+{
+	const struct sql_query *q = o->q;
+	int rc = 0;
+	if (o->grouped) {
+		for (size_t i = 0; i < s->ngroups; i++) {
+			const struct group *g = &s->groups[i];
+			bool created;
+			struct group *d = find_group(o, g->keys, &created, &rc);
+			if (!d) {
+				if (rc)
+					return rc;
+				continue;
+			}
+			for (size_t a = 0; g->st && a < q->naggs; a++)
+				if ((rc = sql_agg_merge(&q->aggs[a], &d->st[a], &g->st[a])))
+					return rc;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < s->nrecs; i++) {
+		if (o->nrecs >= SQL_MAX_BUFFERED) {
+			o->evicted++;
+			continue;
+		}
+		if (o->nrecs == o->rcap) {
+			size_t ncap = o->rcap ? o->rcap * 2 : 64;
+			struct rec *nr = realloc(o->recs, ncap * sizeof(*nr));
+			if (!nr)
+				return -ENOMEM;
+			o->recs = nr;
+			o->rcap = ncap;
+		}
+		const struct rec *from = &s->recs[i];
+		struct rec *r = &o->recs[o->nrecs];
+		memset(r, 0, sizeof(*r));
+		r->seq = o->seq++;
+		if (!(r->vals = sql_arena_alloc(&o->arena, (q->ncols + q->norder) * sizeof(*r->vals))))
+			return -ENOMEM;
+		r->sort = r->vals + q->ncols;
+		for (size_t k = 0; k < q->ncols + q->norder; k++)
+			if (keep(o, &r->vals[k], &from->vals[k]))
+				return -ENOMEM;
+		o->nrecs++;
+	}
+	return 0;
+}
+
+static int64_t flush(struct sql_win *w);
+
+/* Sliding window: the current step joins the ring (replacing the oldest,
+ * which becomes the next current step), and the ring's merge is emitted. */
+static int64_t slide(struct sql_win *w)
+{
+	struct sql_win *step = w->cur;
+	if (!step->grouped)
+		sort_and_cut(step); /* the union's first LIMIT rows are among the steps' */
+	struct sql_win *old = w->steps[w->pos];
+	if (old)
+		reset(old);
+	else if (!(old = win_new(w->q, w->sink)))
+		return -ENOMEM;
+	w->steps[w->pos] = step;
+	w->cur = old;
+	w->pos = (w->pos + 1) % w->nsteps;
+	int rc = 0;
+	for (size_t k = 0; k < w->nsteps && !rc; k++) {
+		const struct sql_win *s = w->steps[(w->pos + k) % w->nsteps];
+		if (s)
+			rc = absorb(w->out, s);
+	}
+	if (rc) {
+		reset(w->out);
+		return rc;
+	}
+	return flush(w->out);
+}
+
 int64_t sql_win_flush(struct sql_win *w)
+{
+	return w->cur ? slide(w) : flush(w);
+}
+
+static int64_t flush(struct sql_win *w)
 {
 	const struct sql_query *q = w->q;
 	int rc = 0;
@@ -397,13 +519,24 @@ out:;
 
 uint64_t sql_win_evicted(const struct sql_win *w)
 {
-	return w->evicted;
+	uint64_t n = w->evicted;
+	if (w->cur)
+		n += sql_win_evicted(w->cur) + sql_win_evicted(w->out);
+	for (size_t i = 0; w->steps && i < w->nsteps; i++)
+		if (w->steps[i])
+			n += sql_win_evicted(w->steps[i]);
+	return n;
 }
 
 void sql_win_free(struct sql_win *w)
 {
 	if (!w)
 		return;
+	for (size_t i = 0; w->steps && i < w->nsteps; i++)
+		sql_win_free(w->steps[i]);
+	free(w->steps);
+	sql_win_free(w->cur);
+	sql_win_free(w->out);
 	reset(w);
 	free(w->groups);
 	free(w->buckets);
@@ -416,6 +549,8 @@ void sql_win_free(struct sql_win *w)
 
 int sql_win_merge(struct sql_win *w, struct sql_evalctx *c, const struct sql_aggstate *st)
 {
+	if (w->cur)
+		w = w->cur;
 	const struct sql_query *q = w->q;
 	if (!w->grouped || w->streaming)
 		return -EINVAL;

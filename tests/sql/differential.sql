@@ -229,3 +229,23 @@ SELECT COUNT(*) AS n FROM syscalls.sys_enter_getppid AS E JOIN syscalls.sys_exit
 # --- joins of the tables above ---
 SELECT F.child_comm, COUNT(*) AS n FROM process_fork AS F JOIN sched_wakeup_new AS W ON F.child_tid = W.target_tid GROUP BY F.child_comm
 SELECT C.ret, COUNT(*) AS n FROM process_exec AS E JOIN exec_calls AS C ON E.pid = C.pid GROUP BY C.ret
+
+# --- sliding windows (WINDOW ... EVERY): each result covers the steps of the
+# last 10 s, so with a run shorter than that it covers the run so far: the
+# maximum of a count (and of a MAX), the minimum of a MIN, per key, is the
+# run's total whatever the boundaries; kernel aggregation counts into steps ---
+merge-max: SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number IN (0, 1, 39, 110) GROUP BY syscall_number WINDOW 10s EVERY 20ms
+merge=kxx: SELECT syscall_number, COUNT(*) AS n, MAX(ret) AS hi FROM system_calls WHERE syscall_number IN (0, 1, 110) GROUP BY syscall_number WINDOW 10s EVERY 50ms
+merge=kxn: SELECT comm, COUNT(*) AS n, MIN(ret) AS lo FROM system_calls GROUP BY comm WINDOW 10s EVERY 100ms
+merge-max: SELECT new_state, COUNT(*) AS n FROM tcp_state GROUP BY new_state WINDOW 10s EVERY 25ms
+merge-max: SELECT COUNT(*) AS n FROM process_fork WINDOW 10s EVERY 10ms
+
+# --- self-join: one stream feeds both sides (user space under every plan) ---
+SELECT COUNT(*) AS n FROM process_exit AS a JOIN process_exit AS b ON a.pid = b.pid
+SELECT a.syscall_number AS first, b.syscall_number AS next, COUNT(*) AS n FROM system_calls AS a JOIN system_calls AS b ON a.tid = b.tid WHERE a.syscall_number IN (257, 5) AND b.syscall_number IN (5, 3) GROUP BY first, next
+
+# --- LEFT JOIN ... WITHIN: unmatched left rows go out with NULL right columns
+# after their wait (forks without an exec: the workload's --fork children) ---
+SELECT f.child_comm, e.filename IS NULL AS unmatched, COUNT(*) AS n FROM process_fork AS f LEFT JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 100ms GROUP BY f.child_comm, unmatched
+SELECT o.path, c.syscall_number IS NULL AS unused, COUNT(*) AS n FROM file_opens AS o LEFT JOIN system_calls AS c ON o.tid = c.tid AND o.ret = c.arg0 WITHIN 50ms WHERE o.path = '/etc/hostname' GROUP BY o.path, unused
+SELECT COUNT(*) AS n, COUNT(b.ts) AS matched FROM process_exit AS a LEFT JOIN process_exit AS b ON a.pid = b.pid WITHIN 1s

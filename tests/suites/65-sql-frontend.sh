@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # 65-sql-frontend.sh - the SQL front end from the command line (issue 11,
 # items 3, 5, 6, 7):
+#   - caret errors of the issue-12 additions (WINDOW ... EVERY, LEFT JOIN
+#     ... WITHIN, RIGHT JOIN, a self-join without aliases) and a self-join
+#     that compiles to one stream;
 #   - deeply nested expressions (20,000 parentheses or abs( calls) are
 #     refused with a caret error by query and explain, never a crash;
 #   - the query text: any non-option argument (also one starting with a
@@ -31,6 +34,29 @@ if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
 	bad "build: $SB and $WL must exist (make asan)"
 	finish
 fi
+
+# ---- issue 12 language additions: caret errors from the command line ----
+# caret_err NAME SQL LINE-REGEX CARET-COLUMN: explain refuses SQL with exit 3,
+# an error line matching LINE-REGEX and the caret under column CARET-COLUMN.
+caret_err() {
+	"$SB" explain --no-kernel "$2" >/dev/null 2>"$tmp/c.err"
+	local rc=$? col
+	col=$(sed -n 's/^ *| \( *\)^.*/\1/p' "$tmp/c.err" | head -n 1 | wc -c)
+	check "$1: exit 3, '$3', caret at column $4 (got rc $rc, column $col)" \
+		"[ $rc -eq 3 ] && grep -q '$3' '$tmp/c.err' && [ $col -eq $4 ]"
+}
+caret_err "WINDOW not a multiple of EVERY" "SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 3s" \
+	'^<query>:1:52: error: WINDOW 10s is not a multiple of EVERY 3s' 52
+caret_err "EVERY on a streaming query" "SELECT pid FROM system_calls WINDOW 10s EVERY 1s LIMIT 3" \
+	'^<query>:1:41: error: EVERY needs an aggregate or ORDER BY' 41
+caret_err "WITHIN on an inner JOIN" "SELECT COUNT(*) FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 1s" \
+	'^<query>:1:86: error: WITHIN bounds the wait of a LEFT JOIN' 86
+caret_err "RIGHT JOIN" "SELECT pid FROM system_calls RIGHT JOIN process_exec ON pid = pid" \
+	'^<query>:1:30: error: only inner JOIN and LEFT JOIN are supported' 30
+caret_err "self-join without aliases" "SELECT COUNT(*) FROM sched_switch JOIN sched_switch ON next_tid = prev_tid" \
+	'^<query>:1:40: error: two tables are called .sched_switch.' 40
+"$SB" explain --no-kernel "SELECT o.prev_comm, COUNT(*) FROM sched_switch AS i JOIN sched_switch AS o ON i.next_tid = o.prev_tid GROUP BY o.prev_comm" >"$tmp/sj.txt" 2>&1
+check "self-join compiles: one ring buffer read for both sides" "grep -q 'self-join: each row goes to both sides' '$tmp/sj.txt'"
 
 # ---- item 6: nesting limit (no kernel needed) ----
 deep() { # deep SHAPE N: a query nesting N levels

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=19
+NCHECKS=21
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -147,6 +147,44 @@ GQ="SELECT syscall_number, COUNT(*) AS n FROM system_calls WHERE syscall_number 
 "$SB" query -f csv --plan kernel-max -c "$WL --storm 2 2 $N" "$GQ" >"$tmp/grp.csv" 2>"$tmp/grp.err"
 check "grouped kernel aggregation: invariant per window, COUNT(*) = counted, issued accounted for" \
 	"verify kernel-max-grouped '$tmp/grp.err' '$tmp/grp.csv'"
+
+# 2b. Sliding windows (WINDOW 300ms EVERY 100ms): each window's terms are
+# the sums of its three steps' terms, so the invariant holds per window;
+# the steps, recovered from consecutive windows (step k = window k -
+# window k-1 + step k-3), are never negative and add up to the run's
+# totals (each event counts once there), and each window's COUNT(*) is
+# its counted term.
+SQ="SELECT COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 WINDOW 300ms EVERY 100ms"
+for plan in mvsf kernel-max; do
+	"$SB" query -f csv --plan "$plan" -c "$WL --storm 2 2 100000" "$SQ" >"$tmp/slide.$plan" 2>"$tmp/slide.$plan.err"
+	check "sliding window ($plan): invariant per window, windows = sums of 3 steps, steps add up to the total, COUNT(*) = counted per window" \
+		"python3 - '$tmp/slide.$plan.err' '$tmp/slide.$plan' <<'PY'
+import csv, re, sys
+text = open(sys.argv[1]).read()
+term = r'(\d+) fired = (\d+) counted \+ (\d+) filtered \+ (\d+) lost \+ (\d+) evicted \+ (\d+) unpaired'
+wins = [tuple(map(int, m)) for m in re.findall(r'^safebpf: window .*?; ' + term, text, re.M)]
+tot = re.search(r'^safebpf: \d+ events, \d+ lost, \d+ evicted; ' + term, text, re.M)
+rows = [int(r['n']) for r in csv.DictReader(open(sys.argv[2]))]
+problems = []
+if not tot or len(wins) < 4: problems.append('%d windows, total line %s' % (len(wins), bool(tot)))
+for i, w in enumerate(wins):
+    if w[0] != sum(w[1:]): problems.append('window %d: %d fired != %d' % (i, w[0], sum(w[1:])))
+if len(rows) != len(wins): problems.append('%d rows for %d windows' % (len(rows), len(wins)))
+for i, (r, w) in enumerate(zip(rows, wins)):
+    if r != w[1]: problems.append('window %d: COUNT(*) %d != counted %d' % (i, r, w[1]))
+steps = []
+for k, w in enumerate(wins):
+    prev = wins[k - 1] if k else (0,) * 6
+    old = steps[k - 3] if k >= 3 else (0,) * 6
+    steps.append(tuple(w[j] - prev[j] + old[j] for j in range(6)))
+if any(v < 0 for s in steps for v in s): problems.append('a negative step: %s' % steps)
+if tot and tuple(sum(s[j] for s in steps) for j in range(6)) != tuple(map(int, tot.groups())):
+    problems.append('steps %s do not add up to the total %s' % (tuple(sum(s[j] for s in steps) for j in range(6)), tot.groups()))
+print('sliding: %d windows, steps counted %s, total %s' % (len(wins), [s[1] for s in steps], tot.group(0).split('; ')[1] if tot else '?'))
+for p in problems: print('  ' + p)
+sys.exit(1 if problems else 0)
+PY"
+done
 
 # 3. The end of a -d run (item 4): a kernel-aggregated COUNT(*) equals the
 # rows counted and the "N events" summary, while calls keep coming.

@@ -100,7 +100,7 @@ Test(dsl, iterate_falls_back_and_caches_refusals, .fini = drop_cache)
 	cr_assert_str_eq(c[0].reason, "R0");
 	enum dsl_verdict v;
 	char why[64];
-	cr_assert(dsl_vcache_get(c[1].fp, &v, why, sizeof(why)));
+	cr_assert(dsl_vcache_get("dsl-verdicts", c[1].fp, &v, why, sizeof(why)));
 	cr_assert_eq(v, DSL_VERDICT_ACCEPTED);
 }
 

@@ -302,6 +302,12 @@ static const struct badcase bad[] = {
 	  "      |                              ^~~~~~~~~~~\n"
 	  "      = hint: rows already stream as they happen; add an aggregate such as COUNT(*), or remove WINDOW\n"
 	  "" },
+	{ "SELECT pid FROM system_calls WINDOW 10s EVERY 1s LIMIT 3",
+	  "<query>:1:41: error: EVERY needs an aggregate or ORDER BY (rows of this query stream as they happen)\n"
+	  "    1 | SELECT pid FROM system_calls WINDOW 10s EVERY 1s LIMIT 3\n"
+	  "      |                                         ^~~~~~~~\n"
+	  "      = hint: a sliding window needs an aggregate or ORDER BY: add COUNT(*), or use a tumbling WINDOW\n"
+	  "" },
 	{ "SELECT coutn(*) FROM system_calls",
 	  "<query>:1:8: error: unknown function 'coutn' — did you mean 'count'?\n"
 	  "    1 | SELECT coutn(*) FROM system_calls\n"
@@ -361,11 +367,11 @@ static const struct badcase bad[] = {
 	  "      |                                                               ^~~~~~~~~~~~~~~~~\n"
 	  "      = hint: JOIN ... ON takes equalities such as a.pid = b.pid joined by AND; put other conditions in WHERE\n"
 	  "" },
-	{ "SELECT a.pid FROM system_calls AS a JOIN system_calls AS b ON a.tid = b.tid",
-	  "<query>:1:42: error: JOIN of a table with itself is not supported\n"
-	  "    1 | SELECT a.pid FROM system_calls AS a JOIN system_calls AS b ON a.tid = b.tid\n"
-	  "      |                                          ^~~~~~~~~~~~\n"
-	  "      = hint: JOIN pairs events of two different tables\n"
+	{ "SELECT COUNT(*) FROM system_calls JOIN system_calls ON tid = tid",
+	  "<query>:1:40: error: two tables are called 'system_calls'\n"
+	  "    1 | SELECT COUNT(*) FROM system_calls JOIN system_calls ON tid = tid\n"
+	  "      |                                        ^~~~~~~~~~~~\n"
+	  "      = hint: give each table its own alias\n"
 	  "" },
 	{ "SELECT duration * 2 AS lat FROM system_calls WHERE lat > 1ms",
 	  "<query>:1:52: error: unknown column 'lat' in system_calls\n"

@@ -197,6 +197,80 @@ Test(sql_exec, order_limit_per_window_without_aggregates)
 	finish(&r);
 }
 
+/* WINDOW 3s EVERY 1s: each result merges the last three steps (groups,
+ * quantile histograms, COUNT(DISTINCT) sets), oldest step first. */
+Test(sql_exec, sliding_window_merges_the_last_steps)
+{
+	struct run r;
+	start(&r, "SELECT comm, COUNT(*) AS n, P50(duration) AS p, COUNT(DISTINCT pid) AS d, MAX(duration) AS hi "
+		  "FROM system_calls GROUP BY comm WINDOW 3s EVERY 1s", SQL_SINK_CSV);
+	call(&r, 1, "a", 0, 10, 0);
+	call(&r, 2, "a", 0, 20, 0);
+	call(&r, 1, "b", 0, 5, 0);
+	window(&r, 0);
+	call(&r, 1, "a", 0, 30, 0);
+	window(&r, 1);
+	window(&r, 2);
+	call(&r, 3, "b", 0, 7, 0);
+	window(&r, 3);
+	window(&r, 4);
+	window(&r, 5);
+	window(&r, 6);
+	cr_expect_str_eq(out(&r), "window,comm,n,p,d,hi\n"
+				  "1970-01-01T00:00:00.000Z,a,2,10,2,20\n1970-01-01T00:00:00.000Z,b,1,5,1,5\n"
+				  "1970-01-01T00:00:01.000Z,a,3,20,2,30\n1970-01-01T00:00:01.000Z,b,1,5,1,5\n"
+				  "1970-01-01T00:00:02.000Z,a,3,20,2,30\n1970-01-01T00:00:02.000Z,b,1,5,1,5\n"
+				  "1970-01-01T00:00:03.000Z,a,1,30,1,30\n1970-01-01T00:00:03.000Z,b,1,7,1,7\n"
+				  "1970-01-01T00:00:04.000Z,b,1,7,1,7\n"
+				  "1970-01-01T00:00:05.000Z,b,1,7,1,7\n");
+	finish(&r);
+}
+
+Test(sql_exec, sliding_window_without_groups_and_with_having)
+{
+	struct run r;
+	start(&r, "SELECT COUNT(*) AS n, SUM(duration) AS s FROM system_calls WINDOW 2s EVERY 1s", SQL_SINK_CSV);
+	call(&r, 1, "a", 0, 10, 0);
+	window(&r, 0);
+	call(&r, 1, "a", 0, 1, 0);
+	call(&r, 1, "a", 0, 2, 0);
+	window(&r, 1);
+	window(&r, 2);
+	window(&r, 3);
+	cr_expect_str_eq(out(&r), "window,n,s\n1970-01-01T00:00:00.000Z,1,10\n1970-01-01T00:00:01.000Z,3,13\n"
+				  "1970-01-01T00:00:02.000Z,2,3\n1970-01-01T00:00:03.000Z,0,\n");
+	finish(&r);
+	start(&r, "SELECT comm, COUNT(*) AS n FROM system_calls GROUP BY comm HAVING n >= 2 WINDOW 2s EVERY 1s",
+	      SQL_SINK_CSV);
+	call(&r, 1, "a", 0, 1, 0);
+	window(&r, 0);
+	call(&r, 1, "a", 0, 1, 0);
+	window(&r, 1);
+	window(&r, 2);
+	cr_expect_str_eq(out(&r), "window,comm,n\n1970-01-01T00:00:01.000Z,a,2\n", "HAVING sees the merged counts");
+	finish(&r);
+}
+
+Test(sql_exec, sliding_window_order_limit_without_aggregates)
+{
+	struct run r;
+	start(&r, "SELECT pid, duration FROM system_calls WINDOW 2s EVERY 1s ORDER BY duration DESC LIMIT 2",
+	      SQL_SINK_CSV);
+	int64_t d[] = { 5, 9, 1 };
+	for (int i = 0; i < 3; i++)
+		call(&r, i, "p", 0, d[i], 0);
+	window(&r, 0);
+	call(&r, 3, "p", 0, 7, 0);
+	window(&r, 1);
+	call(&r, 4, "p", 0, 3, 0);
+	window(&r, 2);
+	cr_expect_str_eq(out(&r), "window,pid,duration\n"
+				  "1970-01-01T00:00:00.000Z,1,9\n1970-01-01T00:00:00.000Z,0,5\n"
+				  "1970-01-01T00:00:01.000Z,1,9\n1970-01-01T00:00:01.000Z,3,7\n"
+				  "1970-01-01T00:00:02.000Z,3,7\n1970-01-01T00:00:02.000Z,4,3\n");
+	finish(&r);
+}
+
 Test(sql_exec, streaming_rows_and_limit)
 {
 	struct run r;
@@ -547,6 +621,62 @@ Test(sql_exec, join_never_pairs_with_a_later_left_event)
 	timed_row(&r, 1, "process_exec", 400, 10, "/c");    /* newer is the latest again */
 	timed_row(&r, 1, "process_exec", 500, 10, "/d");    /* then new */
 	cr_expect_str_eq(out(&r), "parent_comm,filename\nold,/a\nnewer,/c\nnew,/d\n");
+	finish(&r);
+}
+
+/* Self-join (cpudist): every event enters as a left row when read and as a
+ * right row in time order; a right row takes the latest unmatched left row
+ * of equal key strictly before it, so no event pairs with itself. */
+static void switch_row(struct sql_value *v, const struct sql_table *t, int64_t ts, int64_t prev, int64_t next)
+{
+	memset(v, 0, 64 * sizeof(*v));
+	v[sql_table_column(t, "ts")] = (struct sql_value){ .type = SQL_T_TIME, .i = ts };
+	v[sql_table_column(t, "prev_tid")] = (struct sql_value){ .type = SQL_T_INT, .i = prev };
+	v[sql_table_column(t, "next_tid")] = (struct sql_value){ .type = SQL_T_INT, .i = next };
+}
+
+Test(sql_exec, self_join_pairs_each_event_with_an_earlier_one)
+{
+	struct run r;
+	start(&r, "SELECT i.next_tid AS tid, o.ts - i.ts AS oncpu FROM sched_switch AS i JOIN sched_switch AS o "
+		  "ON i.next_tid = o.prev_tid", SQL_SINK_CSV);
+	cr_assert(r.q.self_join);
+	const struct sql_table *t = sql_catalog_find("sched_switch");
+	static const int64_t ev[][3] = { { 100, 1, 7 }, { 150, 7, 1 }, { 200, 1, 7 }, { 260, 7, 1 }, { 300, 5, 5 } };
+	struct sql_value v[5][64];
+	for (int i = 0; i < 5; i++) {
+		switch_row(v[i], t, ev[i][0], ev[i][1], ev[i][2]);
+		cr_assert_eq(sql_exec_row(r.x, 0, v[i]), 0);
+	}
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(sql_exec_row(r.x, 1, v[i]), 0);
+	/* 150 takes 100 (tid 7), 200 takes 150 (tid 1), 260 takes 200; 300
+	 * (prev 5 = next 5) has no earlier partner and does not take itself */
+	cr_expect_str_eq(out(&r), "tid,oncpu\n7,50\n1,50\n7,60\n");
+	uint64_t passed, rejected;
+	sql_exec_counts(r.x, &passed, &rejected);
+	cr_expect_eq(passed, 5, "each event enters the join once (got %llu)", (unsigned long long)passed);
+	finish(&r);
+}
+
+/* LEFT JOIN ... WITHIN: a right row takes only a left row at most WITHIN
+ * older; a left row whose wait ended goes out with NULL right columns when
+ * the runner says no older right row can come (sql_exec_expire). */
+Test(sql_exec, left_join_emits_unmatched_rows_after_their_wait)
+{
+	struct run r;
+	start(&r, "SELECT f.parent_comm, e.filename FROM process_fork AS f LEFT JOIN process_exec AS e "
+		  "ON f.child_tid = e.pid WITHIN 100ns", SQL_SINK_CSV);
+	cr_assert(r.q.left_join && r.q.within_ns == 100);
+	timed_row(&r, 0, "process_fork", 100, 10, "a");
+	timed_row(&r, 0, "process_fork", 150, 11, "b");
+	timed_row(&r, 0, "process_fork", 300, 10, "c");
+	timed_row(&r, 1, "process_exec", 180, 11, "/x");   /* takes b, 30ns older */
+	timed_row(&r, 1, "process_exec", 260, 10, "/y");   /* a is 160ns older: too old; c is later */
+	cr_assert_eq(sql_exec_expire(r.x, 250), 0);         /* a's wait ended: out with NULLs */
+	timed_row(&r, 1, "process_exec", 350, 10, "/z");   /* takes c */
+	cr_assert_eq(sql_exec_expire(r.x, UINT64_MAX), 0);  /* nothing left */
+	cr_expect_str_eq(out(&r), "parent_comm,filename\nb,/x\na,\nc,/z\n");
 	finish(&r);
 }
 

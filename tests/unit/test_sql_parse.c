@@ -247,6 +247,36 @@ static const struct badcase bad[] = {
 	  "      |                                          ^~~~~\n"
 	  "      = hint: write the unit right after the number: WINDOW 1sec\n"
 	  "" },
+	{ "SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 3s",
+	  "<query>:1:52: error: WINDOW 10s is not a multiple of EVERY 3s\n"
+	  "    1 | SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 3s\n"
+	  "      |                                                    ^~\n"
+	  "      = hint: make the window a whole number of steps: WINDOW 10s EVERY 1s, or EVERY 500ms\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM system_calls WINDOW 1s EVERY 2s",
+	  "<query>:1:51: error: EVERY 2s is longer than WINDOW 1s\n"
+	  "    1 | SELECT COUNT(*) FROM system_calls WINDOW 1s EVERY 2s\n"
+	  "      |                                                   ^~\n"
+	  "      = hint: the step cannot be longer than the window: WINDOW 10s EVERY 1s\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 1",
+	  "<query>:1:52: error: expected a duration after EVERY, found '1'\n"
+	  "    1 | SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 1\n"
+	  "      |                                                    ^\n"
+	  "      = hint: write WINDOW 10s EVERY 1s: a result every second over the last 10 seconds\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 1ms",
+	  "<query>:1:52: error: WINDOW 10s EVERY 1ms spans 10000 steps\n"
+	  "    1 | SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 1ms\n"
+	  "      |                                                    ^~~\n"
+	  "      = hint: a window spans at most 1000 steps: take a longer step\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 500us",
+	  "<query>:1:52: error: EVERY 500us is too short\n"
+	  "    1 | SELECT COUNT(*) FROM system_calls WINDOW 10s EVERY 500us\n"
+	  "      |                                                    ^~~~~\n"
+	  "      = hint: use a step of at least 1ms\n"
+	  "" },
 	{ "SELECT COUNT(*) FROM system_calls WINDOW 100us",
 	  "<query>:1:42: error: window of 100us is too short\n"
 	  "    1 | SELECT COUNT(*) FROM system_calls WINDOW 100us\n"
@@ -277,11 +307,23 @@ static const struct badcase bad[] = {
 	  "      |                                             ^~~~~\n"
 	  "      = hint: clauses go in this order: SELECT, FROM, JOIN, WHERE, GROUP BY, HAVING, WINDOW, ORDER BY, LIMIT\n"
 	  "" },
-	{ "SELECT pid FROM system_calls LEFT JOIN process_exec ON pid = pid",
-	  "<query>:1:30: error: only inner JOIN is supported\n"
-	  "    1 | SELECT pid FROM system_calls LEFT JOIN process_exec ON pid = pid\n"
-	  "      |                              ^~~~\n"
-	  "      = hint: JOIN pairs each right event with the latest unmatched left event of equal keys (see docs/sql.md)\n"
+	{ "SELECT pid FROM system_calls RIGHT JOIN process_exec ON pid = pid",
+	  "<query>:1:30: error: only inner JOIN and LEFT JOIN are supported\n"
+	  "    1 | SELECT pid FROM system_calls RIGHT JOIN process_exec ON pid = pid\n"
+	  "      |                              ^~~~~\n"
+	  "      = hint: JOIN and LEFT JOIN pair each right event with the latest unmatched left event of equal keys (see docs/sql.md)\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 1s",
+	  "<query>:1:86: error: WITHIN bounds the wait of a LEFT JOIN\n"
+	  "    1 | SELECT COUNT(*) FROM process_fork AS f JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 1s\n"
+	  "      |                                                                                      ^~~~~~\n"
+	  "      = hint: an inner JOIN keeps left rows until they are taken or evicted; write LEFT JOIN ... WITHIN 5s\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM process_fork AS f LEFT JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 5",
+	  "<query>:1:98: error: expected a duration after WITHIN, found '5'\n"
+	  "    1 | SELECT COUNT(*) FROM process_fork AS f LEFT JOIN process_exec AS e ON f.child_tid = e.pid WITHIN 5\n"
+	  "      |                                                                                                  ^\n"
+	  "      = hint: LEFT JOIN u AS b ON a.k = b.k WITHIN 5s\n"
 	  "" },
 	{ "SELECT pid FROM (SELECT pid FROM system_calls)",
 	  "<query>:1:17: error: subqueries are not supported\n"

@@ -64,6 +64,7 @@ enum {
 	SBPF_JIT_NO_BMI1 = 1u << 1,  /* Kops extract with shr + and instead of bextr */
 	SBPF_JIT_NO_MOVBE = 1u << 2, /* Kops bswap_load with mov + bswap instead of movbe */
 	SBPF_JIT_NO_LSE = 1u << 3,   /* arm64: atomics as LL/SC loops (ldaxr/stlxr) instead of LSE */
+	SBPF_JIT_NO_POPCNT = 1u << 4, /* Kops popcount runs its proof sequence instead of popcnt */
 };
 
 struct sbpf_jit;

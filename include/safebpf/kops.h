@@ -36,7 +36,8 @@ enum sbpf_kops_id {
 	SBPF_KOPS_PREFETCH = 5,
 	SBPF_KOPS_BULK_COPY = 6,
 	SBPF_KOPS_LEA = 7,
-	SBPF_KOPS__MAX = 8,
+	SBPF_KOPS_POPCOUNT = 8,
+	SBPF_KOPS__MAX = 9,
 };
 
 /* The operands of one site; each operation documents how it uses them. */

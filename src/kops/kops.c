@@ -21,6 +21,7 @@ static const struct kops_op *const registry[SBPF_KOPS__MAX] = {
 	[SBPF_KOPS_PREFETCH] = &kops_op_prefetch,
 	[SBPF_KOPS_BULK_COPY] = &kops_op_bulk_copy,
 	[SBPF_KOPS_LEA] = &kops_op_lea,
+	[SBPF_KOPS_POPCOUNT] = &kops_op_popcount,
 };
 
 const struct kops_op *kops_op(uint32_t id)

@@ -199,9 +199,12 @@ struct kops_cand {
 	uint32_t cone;               /* window slots the site replaces (bit i = start + i); 0: all */
 	int sym;                     /* 1: proven by symbolic evaluation; 0: by its shape */
 	uint16_t differs;            /* shape-proven: registers left with other values (must be dead) */
-	int scratch;                 /* the payload's c is a scratch register recognize.c picks */
+	int scratch;                 /* KOPS_SCRATCH_* bits: payload fields that are scratch registers
+				      * recognize.c picks (1 alone: c) */
 	int prefer;                  /* preferred scratch register, -1 for none */
 };
+
+enum { KOPS_SCRATCH_C = 1, KOPS_SCRATCH_B = 2 };
 
 /* Matchers (match.c). Symbolic ones look at register @d after a window
  * evaluated into @st, starting at @start with facts @in; each returns 1 and
@@ -209,6 +212,7 @@ struct kops_cand {
 int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_extract(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_lea(struct ksym *st, int d, struct kops_cand *c);
+int kops_match_popcount(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, struct kops_cand *c);
 /* @n as register + constant: 1 with *@reg and *@off, else 0. */
 int kops_sym_base(const struct ksym *st, int n, int *reg, int64_t *off);

@@ -390,3 +390,50 @@ int kops_match_copy(const struct sbpf_insn *insns, size_t n, size_t pc,
 	}
 	return 0;
 }
+
+/* ---- popcount -------------------------------------------------------------
+ * clang's SWAR count of __builtin_popcount(ll) (popcount.c shows its three
+ * shapes) ends in d = (S * 0x0101..01) >> 56 (64-bit), ((S * 0x01010101) &
+ * 0xff000000) >> 24 (32-bit value, 64-bit ops) or w(S * 0x01010101) >> 24
+ * (ALU32). The matcher only checks that end and finds the counted
+ * register, the one leaf the value depends on; recognize.c then proves
+ * the whole expression equal to the proof sequence's, node for node. */
+/* The leaf registers @n depends on (bit r), at most @budget nodes visited. */
+static uint16_t leaves(const struct ksym *st, int n, int *budget)
+{
+	const struct ksym_node *o = nd(st, n);
+	if (!o || --*budget < 0)
+		return 0xffff;
+	if (o->kind == KSYM_LEAF)
+		return R(o->k);
+	if (o->kind != KSYM_OP)
+		return o->kind == KSYM_CONST ? 0 : 0xffff;
+	return (uint16_t)((o->a >= 0 ? leaves(st, o->a, budget) : 0) | (o->b >= 0 ? leaves(st, o->b, budget) : 0));
+}
+
+int kops_match_popcount(struct ksym *st, int d, struct kops_cand *c)
+{
+	int x, y, budget = 200;
+	uint64_t k, m;
+	uint16_t variant;
+	if (op_k(st, st->reg[d], SBPF_RSH, 64, &x, &k) && k == 56 && op_k(st, x, SBPF_MUL, 64, &y, &m) &&
+	    m == 0x0101010101010101ull)
+		variant = 0;
+	else if (op_k(st, st->reg[d], SBPF_RSH, 64, &x, &k) && k == 24 && op_k(st, x, SBPF_AND, 64, &x, &m) &&
+		 m == 0xff000000ull && op_k(st, x, SBPF_MUL, 64, &y, &m) && m == 0x01010101)
+		variant = KOPS_POP_32;
+	else if (op_k(st, st->reg[d], SBPF_RSH, 32, &x, &k) && k == 24 && op_k(st, x, SBPF_MUL, 32, &y, &m) &&
+		 m == 0x01010101)
+		variant = KOPS_POP_32 | KOPS_POP_ALU32;
+	else
+		return 0;
+	uint16_t l = leaves(st, y, &budget);
+	if (budget < 0 || !l || (l & (l - 1)))
+		return 0;
+	c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_POPCOUNT, .dst = (uint8_t)d,
+					   .a = (uint8_t)__builtin_ctz(l), .variant = variant };
+	c->npre = 0;
+	c->scratch = variant & KOPS_POP_ALU32 ? KOPS_SCRATCH_B : KOPS_SCRATCH_B | KOPS_SCRATCH_C;
+	c->prefer = -1;
+	return 1;
+}

@@ -358,20 +358,25 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 			kept[nkept++] = cx->insns[w.pc[i] + 1];
 	}
 	int choices[SBPF_REG_FP], nch = 1;
+	int need = (cand->scratch & KOPS_SCRATCH_C ? 1 : 0) + (cand->scratch & KOPS_SCRATCH_B ? 1 : 0);
 	if (cand->scratch)
 		nch = scratch_choices(cand, live, w.written, choices);
 	uint16_t ptrs = window_ptrs(cx, &w);
-	REFUSE(cand->scratch && !nch ? "no dead register for the scratch" : "no payload fits");
+	REFUSE(cand->scratch && nch < need ? "no dead register for the scratch" : "no payload fits");
+	if (nch < need)
+		nch = 0;
 	for (int ci = 0; ci < nch; ci++) {
 		struct sbpf_kops_payload p = cand->p;
 		char why[160];
-		if (cand->scratch)
+		if (cand->scratch & KOPS_SCRATCH_C)
 			p.c = (uint8_t)choices[ci];
+		if (cand->scratch & KOPS_SCRATCH_B) /* with c: the next choice */
+			p.b = (uint8_t)choices[need == 2 ? (ci + 1) % nch : ci];
 		if (sbpf_kops_check_payload(&p, why, sizeof(why)))
 			continue;
 		uint16_t clob = sbpf_kops_clobbers(&p);
-		struct sbpf_insn proof[16];
-		int np = kops_proof(&p, proof, 16);
+		struct sbpf_insn proof[32];
+		int np = kops_proof(&p, proof, 32);
 		if (np < 0)
 			continue;
 		for (int order = 0; order < 2; order++) {
@@ -624,7 +629,8 @@ static int sym_candidates(struct ctx *cx, struct list *l)
 				continue; /* the window must start with the idiom */
 			struct kops_cand c = { .start = s, .end = e, .cone = cone, .sym = 1, .prefer = -1 };
 			if (!kops_match_rotate(st, d, &c) && !kops_match_extract(st, d, &c) &&
-			    !kops_match_lea(st, d, &c) && !kops_match_bswap(st, d, &cx->f.in[s], &c))
+			    !kops_match_lea(st, d, &c) && !kops_match_bswap(st, d, &cx->f.in[s], &c) &&
+			    !kops_match_popcount(st, d, &c))
 				continue;
 			if (nc == cap) {
 				size_t ncap = cap ? 2 * cap : 64;

@@ -25,7 +25,7 @@ static Z3_ast alu_op(struct prove_z3 *z, int op, bool is_signed, Z3_ast d, Z3_as
 	switch (op) {
 	case SBPF_ADD: return Z3_mk_bvadd(c, d, s);
 	case SBPF_SUB: return Z3_mk_bvsub(c, d, s);
-	case SBPF_MUL: return Z3_mk_bvmul(c, d, s);
+	case SBPF_MUL: return prove_mul(z, d, s);
 	case SBPF_OR:  return Z3_mk_bvor(c, d, s);
 	case SBPF_AND: return Z3_mk_bvand(c, d, s);
 	case SBPF_XOR: return Z3_mk_bvxor(c, d, s);

@@ -207,12 +207,31 @@ static void lea(struct glist *l)
 	}
 }
 
+static unsigned int f_popcount(const struct sbpf_kops_payload *p)
+{
+	return PF_DST | PF_A | PF_B | (p->variant & KOPS_POP_ALU32 ? 0u : PF_C);
+}
+
+static void popcount(struct glist *l)
+{
+	static const struct { uint16_t v; const char *label; } shapes[] = {
+		{ 0, "64-bit" },
+		{ KOPS_POP_32, "32-bit, 64-bit ops" },
+		{ KOPS_POP_32 | KOPS_POP_ALU32, "32-bit, ALU32 ops" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(shapes); i++) {
+		struct prove_group *g = add(l, SBPF_KOPS_POPCOUNT, shapes[i].label, f_popcount);
+		add_variant(l, g, shapes[i].v);
+		add_imm(l, g, 0);
+	}
+}
+
 int prove_groups(uint32_t op, struct prove_group **out, size_t *n)
 {
 	static void (*const makers[SBPF_KOPS__MAX])(struct glist *) = {
 		[SBPF_KOPS_ROTATE] = rotate, [SBPF_KOPS_SELECT] = select_, [SBPF_KOPS_EXTRACT] = extract,
 		[SBPF_KOPS_BSWAP_LOAD] = bswap_load, [SBPF_KOPS_PREFETCH] = prefetch,
-		[SBPF_KOPS_BULK_COPY] = bulk_copy, [SBPF_KOPS_LEA] = lea,
+		[SBPF_KOPS_BULK_COPY] = bulk_copy, [SBPF_KOPS_LEA] = lea, [SBPF_KOPS_POPCOUNT] = popcount,
 	};
 	struct glist l = { 0 };
 	for (uint32_t i = 1; i < SBPF_KOPS__MAX; i++)

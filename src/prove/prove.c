@@ -60,8 +60,8 @@ struct run {
 	size_t nreps;
 	uint8_t code[MAX_CODE];        /* scratch for emits */
 	uint8_t code2[MAX_CODE];
-	uint8_t prev[8][MAX_CODE];     /* one assignment's code per feature set, to skip repeats */
-	size_t prevlen[8];
+	uint8_t prev[16][MAX_CODE];     /* one assignment's code per feature set, to skip repeats */
+	size_t prevlen[16];   /* (16: struct prove_target features) */
 };
 
 static const uint8_t *field_ptr(const struct sbpf_kops_payload *p, int f)

@@ -44,6 +44,7 @@ struct prove_z3 {
 	struct prove_read *reads; /* its reads (malloc'ed) */
 	size_t nreads, reads_cap;
 	int reads_err;         /* -ENOMEM while recording */
+	int popcount_lemma[2]; /* SWAR == bit count proven for 32/64 bits: 1, refuted -1, not yet 0 */
 	/* Address comparisons between two different base registers: the
 	 * first pair seen, and whether others appeared (obligation.c then
 	 * rebuilds the obligation with y = x + delta, see mem.c). */
@@ -91,6 +92,12 @@ Z3_ast prove_sext(struct prove_z3 *z, Z3_ast t, unsigned int bits);
 Z3_ast prove_bit(struct prove_z3 *z, Z3_ast t, unsigned int i);
 /* Byte swap of a 16/32/64-bit term. */
 Z3_ast prove_bswap(struct prove_z3 *z, Z3_ast t);
+/* @d * @s; a constant @s with at most 8 ones is the sum of @d shifted by
+ * each one's position (the same value modulo 2^width, which bit-blasts to
+ * a few adders instead of a multiplier: popcount's multiply by 0x0101..01). */
+Z3_ast prove_mul(struct prove_z3 *z, Z3_ast d, Z3_ast s);
+/* Number of ones in a 16/32/64-bit term, in a term of the same width. */
+Z3_ast prove_popcount(struct prove_z3 *z, Z3_ast t);
 /* Declaration kind of application @t (Z3_OP_UNINTERPRETED for others),
  * its argument @i, its number of arguments (0 for non-applications). */
 Z3_decl_kind prove_kind(struct prove_z3 *z, Z3_ast t);
@@ -304,8 +311,8 @@ struct prove_target {
 	uint8_t map[SBPF_NREGS];         /* eBPF register -> hardware register */
 	uint32_t reserved;               /* hardware registers every emit must keep (rsp, r12; sp, x26, x29, x30) */
 	unsigned int nfeatures;          /* feature sets to prove (emits may differ per set) */
-	unsigned int features[8];        /* the sets */
-	char feature_names[8][24];       /* "bmi1+movbe", for people */
+	unsigned int features[16];       /* the sets */
+	char feature_names[16][32];      /* "bmi1+movbe", for people */
 	int mutant;                      /* deliberate mistake the emitter makes (tests), 0 = none */
 	/* Appends the native code of @p with @features to @out (cap bytes)
 	 * and stores its length. Returns 0, -EOPNOTSUPP when the emit declines

@@ -120,6 +120,13 @@ static void lea(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct pr
 				     prove_bv(z, (uint64_t)(int64_t)p->imm, 64));
 }
 
+/* popcount.c spec: dst = popcount(a), of its low 32 bits for the 32-bit shapes */
+static void popcount(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct prove_state *s)
+{
+	s->reg[p->dst] = p->variant & KOPS_POP_32 ? prove_zext(z, prove_popcount(z, prove_low(z, s->reg[p->a], 32)), 64)
+						  : prove_popcount(z, s->reg[p->a]);
+}
+
 int prove_spec(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct prove_state *st)
 {
 	switch (p->op) {
@@ -130,6 +137,7 @@ int prove_spec(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct pro
 	case SBPF_KOPS_PREFETCH:   return 0; /* a hint: no architectural effect */
 	case SBPF_KOPS_BULK_COPY:  return bulk_copy(z, p, st);
 	case SBPF_KOPS_LEA:        lea(z, p, st); return 0;
+	case SBPF_KOPS_POPCOUNT:   popcount(z, p, st); return 0;
 	default:                   return -EINVAL;
 	}
 }

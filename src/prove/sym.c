@@ -190,6 +190,144 @@ Z3_ast prove_bswap(struct prove_z3 *z, Z3_ast t)
 	return r;
 }
 
+Z3_ast prove_mul(struct prove_z3 *z, Z3_ast d, Z3_ast s)
+{
+	Z3_context c = z->c;
+	unsigned int bits = prove_width(z, d);
+	uint64_t k;
+	if (!Z3_is_numeral_ast(c, s) || !Z3_get_numeral_uint64(c, s, &k) || !k || __builtin_popcountll(k) > 8)
+		return Z3_mk_bvmul(c, d, s);
+	Z3_ast sum = NULL;
+	for (unsigned int i = 0; i < bits; i++)
+		if (k >> i & 1) {
+			Z3_ast t = i ? Z3_mk_bvshl(c, d, prove_bv(z, i, bits)) : d;
+			sum = sum ? Z3_mk_bvadd(c, sum, t) : t;
+		}
+	return sum;
+}
+
+/* A balanced tree of 8-bit adds over the @n 8-bit terms of @v (overwritten). */
+static Z3_ast sum8(struct prove_z3 *z, Z3_ast *v, unsigned int n)
+{
+	while (n > 1) {
+		unsigned int m = 0;
+		for (unsigned int i = 0; i + 1 < n; i += 2)
+			v[m++] = Z3_mk_bvadd(z->c, v[i], v[i + 1]);
+		if (n & 1)
+			v[m++] = v[n - 1];
+		n = m;
+	}
+	return v[0];
+}
+
+/* The number of ones of byte @i of @t, 8 bits wide: the sum of its bits. */
+static Z3_ast byte_ones(struct prove_z3 *z, Z3_ast t, unsigned int i)
+{
+	Z3_ast v[8];
+	for (unsigned int k = 0; k < 8; k++)
+		v[k] = prove_zext(z, Z3_mk_extract(z->c, 8 * i + k, 8 * i + k, t), 8);
+	return sum8(z, v, 8);
+}
+
+/* Byte @i of @t. */
+static Z3_ast byte_of(struct prove_z3 *z, Z3_ast t, unsigned int i)
+{
+	return Z3_mk_extract(z->c, 8 * i + 7, 8 * i, t);
+}
+
+/* The definition: the number of ones in @t, the sum over its bytes of
+ * the sum of each byte's bits (8-bit adds: a count fits 7 bits),
+ * zero-extended to @t's width. */
+static Z3_ast bitsum(struct prove_z3 *z, Z3_ast t)
+{
+	unsigned int w = prove_width(z, t);
+	Z3_ast v[8];
+	for (unsigned int i = 0; i < w / 8; i++)
+		v[i] = byte_ones(z, t, i);
+	Z3_ast r = sum8(z, v, w / 8);
+	return w == 8 ? r : prove_zext(z, r, w);
+}
+
+/* The first three steps of the SWAR count of a 32- or 64-bit @x,
+ * operation for operation the ones clang emits for
+ * __builtin_popcount(ll) (src/kops/ops/popcount.c): pairs, nibbles, bytes. */
+static Z3_ast swar_bytes(struct prove_z3 *z, Z3_ast x, unsigned int w)
+{
+	Z3_context c = z->c;
+	uint64_t m = w == 64 ? ~0ull : 0xffffffffull;
+#define K(v) prove_bv(z, (v) & m, w)
+	Z3_ast y = Z3_mk_bvsub(c, x, Z3_mk_bvand(c, Z3_mk_bvlshr(c, x, K(1)), K(0x5555555555555555ull)));
+	Z3_ast q = Z3_mk_bvadd(c, Z3_mk_bvand(c, y, K(0x3333333333333333ull)),
+			       Z3_mk_bvand(c, Z3_mk_bvlshr(c, y, K(2)), K(0x3333333333333333ull)));
+	return Z3_mk_bvand(c, Z3_mk_bvadd(c, q, Z3_mk_bvlshr(c, q, K(4))), K(0x0f0f0f0f0f0f0f0full));
+}
+
+/* Its last step: the byte sum, a multiply by 0x0101..01 and a shift. */
+static Z3_ast swar_sum(struct prove_z3 *z, Z3_ast b, unsigned int w)
+{
+	uint64_t m = w == 64 ? ~0ull : 0xffffffffull;
+	return Z3_mk_bvlshr(z->c, prove_mul(z, b, K(0x0101010101010101ull)), K(w - 8));
+#undef K
+}
+
+/* 1 when @claim holds under @hyp (NULL: none) for every value of its
+ * variables, on a solver of its own (the obligation's is in use). */
+static int valid(struct prove_z3 *z, Z3_ast hyp, Z3_ast claim)
+{
+	Z3_context c = z->c;
+	Z3_solver s = Z3_mk_simple_solver(c);
+	Z3_solver_inc_ref(c, s);
+	if (hyp)
+		Z3_solver_assert(c, s, hyp);
+	Z3_solver_assert(c, s, Z3_mk_not(c, claim));
+	int ok = Z3_solver_check(c, s) == Z3_L_FALSE;
+	Z3_solver_dec_ref(c, s);
+	return ok;
+}
+
+/* Proves swar_sum(swar_bytes(x)) == bitsum(x) for every @w-bit x, in two
+ * lemmas that SAT decides quickly (the whole at once takes minutes for 64
+ * bits):
+ *   1. byte i of swar_bytes(x) == byte_ones(x, i), for every i;
+ *   2. swar_sum(B) == the sum of B's bytes, for every B whose bytes are
+ *      at most 8.
+ * By 1 the bytes of swar_bytes(x) are byte counts (at most 8), so 2
+ * applies to B = swar_bytes(x), and the sum of the byte counts is bitsum(x)
+ * (the same sum8 tree over the same terms). 1 when both are proven. */
+static int swar_lemma(struct prove_z3 *z, unsigned int w)
+{
+	Z3_context c = z->c;
+	unsigned int n = w / 8;
+	Z3_ast x = prove_fresh(z, "popcount_x", w), b = prove_fresh(z, "popcount_b", w);
+	Z3_ast sb = swar_bytes(z, x, w), eq[8], le[8], v[8];
+	for (unsigned int i = 0; i < n; i++) {
+		eq[i] = prove_eq(z, byte_of(z, sb, i), byte_ones(z, x, i));
+		le[i] = Z3_mk_bvule(c, byte_of(z, b, i), prove_bv(z, 8, 8));
+		v[i] = byte_of(z, b, i);
+	}
+	Z3_ast bytesum = prove_zext(z, sum8(z, v, n), w);
+	return valid(z, NULL, Z3_mk_and(c, n, eq)) &&
+	       valid(z, Z3_mk_and(c, n, le), prove_eq(z, swar_sum(z, b, w), bytesum));
+}
+
+/* The number of ones in @t, a term of @t's width. For 32 and 64 bits the
+ * term is the SWAR count, which Z3 decides quickly against the SWAR proof
+ * sequences, once the lemma swar == bitsum (the definition) is proven in
+ * this context (once per width; a failed lemma counts as a Z3 error, which
+ * fails every obligation using it). Other widths: the definition. */
+Z3_ast prove_popcount(struct prove_z3 *z, Z3_ast t)
+{
+	unsigned int w = prove_width(z, t);
+	if (w != 32 && w != 64)
+		return bitsum(z, t);
+	int *lemma = &z->popcount_lemma[w == 64];
+	if (!*lemma)
+		*lemma = swar_lemma(z, w) ? 1 : -1;
+	if (*lemma < 0)
+		z3_errors++;
+	return swar_sum(z, swar_bytes(z, t, w), w);
+}
+
 /* ---- state ---------------------------------------------------------------- */
 
 int prove_state_copy(struct prove_state *dst, const struct prove_state *src)

@@ -118,13 +118,13 @@ void prove_target_x86_64(struct prove_target *t)
 		/* bmi1 with a fast BEXTR (AMD), the only case an emit uses BEXTR:
 		 * BMI1 alone emits what no BMI1 does */
 		{ KOPS_X86_F_BMI1 | KOPS_X86_F_FAST_BEXTR, "bmi1" }, { KOPS_X86_F_BMI2, "bmi2" },
-		{ KOPS_X86_F_MOVBE, "movbe" },
+		{ KOPS_X86_F_MOVBE, "movbe" }, { KOPS_X86_F_POPCNT, "popcnt" },
 	};
-	t->nfeatures = 8;
-	for (unsigned int set = 0; set < 8; set++) {
+	t->nfeatures = 16;
+	for (unsigned int set = 0; set < 16; set++) {
 		char *name = t->feature_names[set];
 		name[0] = 0;
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 			if (set & (1u << i)) {
 				t->features[set] |= feats[i].bit;
 				snprintf(name + strlen(name), sizeof(t->feature_names[set]) - strlen(name), "%s%s",

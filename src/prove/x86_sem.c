@@ -350,6 +350,36 @@ static void bmi(struct xexec *x, unsigned int id)
 	wr(x, d, r);
 }
 
+/* popcnt, tzcnt, lzcnt dst, src. popcnt: ZF = (src == 0), CF = OF = SF =
+ * PF = 0. tzcnt/lzcnt: the count of trailing/leading zeros, the width for
+ * 0; CF = (src == 0), ZF = (dst == 0), OF, SF and PF undefined. */
+static void bitcount(struct xexec *x, unsigned int id)
+{
+	struct prove_z3 *z = x->z;
+	const struct prove_x86_opnd *d = &x->in->op[0];
+	unsigned int n = 8u * d->size;
+	Z3_ast a = rd(x, &x->in->op[1], n), r, *f = x->s->flag;
+	Z3_ast zero = prove_eq(z, a, prove_bv(z, 0, n));
+	if (id == X86_INS_POPCNT) {
+		r = prove_popcount(z, a);
+		f[PF_ZF] = zero;
+		f[PF_CF] = f[PF_OF] = f[PF_SF] = f[PF_PF] = prove_false(z);
+	} else {
+		/* scan from the far end: the count of the first set bit's position */
+		r = prove_bv(z, n, n);
+		for (unsigned int i = n; i-- > 0;) {
+			unsigned int bit = id == X86_INS_TZCNT ? i : n - 1 - i;
+			r = prove_ite(z, prove_bit(z, a, bit), prove_bv(z, i, n), r);
+		}
+		f[PF_CF] = zero;
+		f[PF_ZF] = prove_eq(z, r, prove_bv(z, 0, n));
+		f[PF_OF] = undef_flag(x, "of");
+		f[PF_SF] = undef_flag(x, "sf");
+		f[PF_PF] = undef_flag(x, "pf");
+	}
+	wr(x, d, r);
+}
+
 /* One non-jump instruction. */
 static void step(struct xexec *x)
 {
@@ -405,6 +435,11 @@ static void step(struct xexec *x)
 		return;
 	case X86_INS_RORX: case X86_INS_SHLX: case X86_INS_SHRX: case X86_INS_SARX: case X86_INS_BEXTR:
 		bmi(x, id);
+		return;
+	case X86_INS_POPCNT: case X86_INS_TZCNT: case X86_INS_LZCNT:
+		if (bits != 16 && bits != 32 && bits != 64)
+			break;
+		bitcount(x, id);
 		return;
 	case X86_INS_BSWAP:
 		if (bits != 32 && bits != 64)

@@ -34,9 +34,13 @@ fi
 
 # 1. The proofs.
 t0=$SECONDS
-for op in rotate select extract bswap_load prefetch lea bulk_copy; do
+for op in rotate select extract bswap_load prefetch lea bulk_copy popcount; do
 	if [ $op = bulk_copy ]; then
 		groups=("length 1..8" "length 9..16")
+	elif [ $op = popcount ]; then
+		# the 64-bit shape declines on arm64 (its proof sequence runs);
+		# "32-bit, 64-bit ops" is proven too but takes minutes here
+		groups=("32-bit, ALU32 ops")
 	else
 		groups=("")
 	fi

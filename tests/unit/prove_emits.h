@@ -17,7 +17,7 @@
 #include "prove/proveInt.h"
 
 /* Feature bits of these emits. */
-enum { TE_BMI1 = 1, TE_MOVBE = 2 };
+enum { TE_BMI1 = 1, TE_MOVBE = 2, TE_POPCNT = 4 };
 
 /* Which deliberate mistake to make (0 = none). */
 enum {
@@ -230,6 +230,16 @@ static void te_lea(struct jit_buf *b, const struct sbpf_kops_payload *p)
 	te_mem_sib(b, 1, TR(p->dst), TR(p->a), TR(p->b), s, p->imm, op, 1, 0);   /* lea dst, [a+b*2^s+imm] */
 }
 
+/* popcount: one popcnt (32-bit for the 32-bit shapes); declines without
+ * POPCNT, as the JIT's emit does. */
+static int te_popcount(struct jit_buf *b, const struct sbpf_kops_payload *p, unsigned int fs)
+{
+	if (!(fs & TE_POPCNT))
+		return -EOPNOTSUPP;
+	emit_popcnt(b, !(p->variant & KOPS_POP_32), TR(p->dst), TR(p->a)); /* popcnt dst, a */
+	return 0;
+}
+
 /* The emitter the prover calls (struct prove_target's emit). */
 static int te_emit(const struct prove_target *t, const struct sbpf_kops_payload *p, unsigned int fs,
 		   uint8_t *out, size_t cap, size_t *len)
@@ -244,6 +254,10 @@ static int te_emit(const struct prove_target *t, const struct sbpf_kops_payload 
 	case SBPF_KOPS_PREFETCH: te_prefetch(&b, p); break;
 	case SBPF_KOPS_BULK_COPY: te_bulk_copy(&b, p); break;
 	case SBPF_KOPS_LEA: te_lea(&b, p); break;
+	case SBPF_KOPS_POPCOUNT:
+		if (te_popcount(&b, p, fs))
+			return -EOPNOTSUPP;
+		break;
 	default: return -EINVAL;
 	}
 	int rc = b.err;

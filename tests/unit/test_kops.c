@@ -189,8 +189,9 @@ Test(kops, encode_decode_round_trip)
 
 Test(kops, registry_names)
 {
-	static const char *names[] = { "rotate", "select", "extract", "bswap_load", "prefetch", "bulk_copy", "lea" };
-	for (int i = 0; i < 7; i++) {
+	static const char *names[] = { "rotate", "select", "extract", "bswap_load", "prefetch", "bulk_copy", "lea",
+				       "popcount" };
+	for (int i = 0; i < 8; i++) {
 		cr_assert_eq(sbpf_kops_by_name(names[i]), i + 1);
 		cr_assert_str_eq(sbpf_kops_info((uint32_t)i + 1)->name, names[i]);
 	}
@@ -287,6 +288,16 @@ Test(kops, lea_all_assignments)
 		runs += for_all_assignments((struct sbpf_kops_payload){ .op = SBPF_KOPS_LEA, .variant = (uint16_t)s, .imm = 0 }, 1, NULL, 0);
 	}
 	cr_log_info("lea: %ld comparisons", runs);
+}
+
+Test(kops, popcount_all_assignments)
+{
+	long runs = 0;
+	static const uint16_t shapes[] = { 0, KOPS_POP_32, KOPS_POP_32 | KOPS_POP_ALU32 };
+	for (int s = 0; s < 3; s++)
+		runs += for_all_assignments((struct sbpf_kops_payload){ .op = SBPF_KOPS_POPCOUNT, .variant = shapes[s] },
+					    1, NULL, 0);
+	cr_log_info("popcount: %ld comparisons", runs);
 }
 
 Test(kops, payload_rules)

@@ -44,14 +44,14 @@ struct mode {
 static const struct mode modes_all[] = {
 	{ "checked", 0, 0 },
 	{ "unchecked", 0 + 1, 0 },
-	{ "checked, no BMI1/MOVBE", 0, SBPF_JIT_NO_BMI1 | SBPF_JIT_NO_MOVBE },
-	{ "unchecked, no BMI1/MOVBE", 1, SBPF_JIT_NO_BMI1 | SBPF_JIT_NO_MOVBE },
+	{ "checked, no BMI1/MOVBE/POPCNT", 0, SBPF_JIT_NO_BMI1 | SBPF_JIT_NO_MOVBE | SBPF_JIT_NO_POPCNT },
+	{ "unchecked, no BMI1/MOVBE/POPCNT", 1, SBPF_JIT_NO_BMI1 | SBPF_JIT_NO_MOVBE | SBPF_JIT_NO_POPCNT },
 };
 
 /* Whether op @id has CPU-feature dependent emits (then the fallback modes run). */
 static int feature_dependent(uint32_t id)
 {
-	return id == SBPF_KOPS_EXTRACT || id == SBPF_KOPS_BSWAP_LOAD;
+	return id == SBPF_KOPS_EXTRACT || id == SBPF_KOPS_BSWAP_LOAD || id == SBPF_KOPS_POPCOUNT;
 }
 
 static void describe(const struct sbpf_kops_payload *p, char *buf, size_t sz)
@@ -135,8 +135,10 @@ static int run_batch(const struct blk *blks, size_t nb, int mutant, unsigned mod
 		cr_assert_not_null(jits[m], "JIT refused the sites: %s", verr.rule);
 		jit_set_kops_mutant(jits[m], mutant);
 		cr_assert_eq(sbpf_jit__compile(jits[m]), 0, "compile failed");
-		/* The emits really ran: every site native (bulk_copy: not in checked mode). */
-		int want_native = !(blks[0].p.op == SBPF_KOPS_BULK_COPY && !modes_all[m].unchecked);
+		/* The emits really ran: every site native (bulk_copy: not in checked
+		 * mode; popcount: not without POPCNT, where its proof sequence runs). */
+		int want_native = !(blks[0].p.op == SBPF_KOPS_BULK_COPY && !modes_all[m].unchecked) &&
+				  !(blks[0].p.op == SBPF_KOPS_POPCOUNT && (modes_all[m].features & SBPF_JIT_NO_POPCNT));
 		for (size_t i = 0; i < nb; i++) {
 			size_t from, to;
 			cr_assert_eq(sbpf_jit__kops_site(jits[m], i, &from, &to), want_native,
@@ -245,6 +247,7 @@ static void fields(const struct sbpf_kops_payload *p, int *used, int *fp_ok)
 	case SBPF_KOPS_BSWAP_LOAD: *used = 0x3; *fp_ok = 0x2; break;
 	case SBPF_KOPS_PREFETCH:   *used = 0x2; *fp_ok = 0x2; break;
 	case SBPF_KOPS_BULK_COPY:  *used = 0xb; *fp_ok = 0x3; break;
+	case SBPF_KOPS_POPCOUNT:   *used = p->variant & KOPS_POP_ALU32 ? 0x7 : 0xf; break;
 	default:                   *used = 0xf; *fp_ok = 0x2; break; /* lea */
 	}
 }
@@ -493,6 +496,17 @@ Test(kops_x86, lea_every_variant_and_assignment)
 		sweep_assignments(&s, (struct sbpf_kops_payload){ .op = SBPF_KOPS_LEA, .variant = (uint16_t)sh },
 				  NULL, imms, 6);
 	finish(&s, "lea");
+}
+
+Test(kops_x86, popcount_every_variant_and_assignment)
+{
+	static const uint16_t shapes[] = { 0, KOPS_POP_32, KOPS_POP_32 | KOPS_POP_ALU32 };
+	struct sweep s = { 0 };
+	srandom(23);
+	for (int v = 0; v < 3; v++)
+		sweep_assignments(&s, (struct sbpf_kops_payload){ .op = SBPF_KOPS_POPCOUNT, .variant = shapes[v] },
+				  NULL, NULL, 0);
+	finish(&s, "popcount");
 }
 
 /* ---- mutants: each soundness trap, deliberately fallen into, is caught ---- */
@@ -756,8 +770,13 @@ Test(kops_x86, emits_write_only_dst_clobbers_and_declared_scratch)
 					continue;
 				for (unsigned f = 0; f < 2; f++) {
 					struct jit_buf b = { 0 };
-					cr_assert_eq(emit_alone(&p, f ? KOPS_X86_F_BMI1 | KOPS_X86_F_FAST_BEXTR |
-								KOPS_X86_F_MOVBE : 0, &b), 0);
+					int rc = emit_alone(&p, f ? KOPS_X86_F_BMI1 | KOPS_X86_F_FAST_BEXTR | KOPS_X86_F_MOVBE |
+								 KOPS_X86_F_POPCNT : 0, &b);
+					if (o->id == SBPF_KOPS_POPCOUNT && !f) { /* without POPCNT: declines, emits nothing */
+						cr_assert(rc == -EOPNOTSUPP && b.len == 0);
+						continue;
+					}
+					cr_assert_eq(rc, 0);
 					cr_assert_leq(b.len, (size_t)o->native_max_x86_64, "%s: %zu bytes > bound %d",
 						      o->name, b.len, o->native_max_x86_64);
 					if (o->id != SBPF_KOPS_PREFETCH)

@@ -380,6 +380,9 @@ static void random_payload(uint32_t op, struct sbpf_kops_payload *p)
 			p->imm = (int32_t)((uint32_t)(uint16_t)(random() % 96 - 48) |
 					   (uint32_t)(uint16_t)(random() % 96 - 48) << 16);
 			break;
+		case SBPF_KOPS_POPCOUNT: /* the 32-bit shapes (the 64-bit one declines on AArch64) */
+			p->variant = random() % 2 ? KOPS_POP_32 : KOPS_POP_32 | KOPS_POP_ALU32;
+			break;
 		default: /* lea */
 			p->variant = (uint16_t)(random() % 4);
 			p->imm = (int32_t)(random() % 2 ? (int64_t)boundary[random() % NB] : random() % 20000 - 10000);
@@ -518,7 +521,7 @@ Test(prove_a64, the_jits_emits_are_proven, .timeout = 600)
 		{ SBPF_KOPS_SELECT, "jset, rhs reg, cmp/mov 64/32" },
 		{ SBPF_KOPS_EXTRACT, "32-bit, every field" }, { SBPF_KOPS_BSWAP_LOAD, "16-bit" },
 		{ SBPF_KOPS_PREFETCH, "every base" }, { SBPF_KOPS_BULK_COPY, "length 1..8" },
-		{ SBPF_KOPS_LEA, "shift 3" },
+		{ SBPF_KOPS_LEA, "shift 3" }, { SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops" },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct prove_group_result r = run_group(cases[k].op, cases[k].group, 0);
@@ -542,6 +545,7 @@ Test(prove_a64, the_jits_own_mistakes_are_refuted, .timeout = 600)
 		{ KOPS_MUT_A64_COPY_OVERLAP, SBPF_KOPS_BULK_COPY, "length 9..16", "ldp" },
 		{ KOPS_MUT_A64_LEA_SHIFT, SBPF_KOPS_LEA, "shift 2", "lsl #3" },
 		{ KOPS_MUT_A64_SEL_COND, SBPF_KOPS_SELECT, "jsge, rhs reg, cmp/mov 64/32", "csel" },
+		{ KOPS_MUT_A64_POP_MASK, SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops", "#0x1f" },
 	};
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), KOPS_MUT_A64__END - KOPS_MUT_A64_ROT_LEFT,
 		     "an AArch64 JIT mutant without a case here");

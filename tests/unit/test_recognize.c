@@ -826,6 +826,7 @@ static const struct {
 	{ "bswap", SBPF_KOPS_BSWAP_LOAD, 4 },
 	{ "copy", SBPF_KOPS_BULK_COPY, 3 },
 	{ "lea", SBPF_KOPS_LEA, 3 },
+	{ "popcount", SBPF_KOPS_POPCOUNT, 3 },
 };
 
 #define PKT 192
@@ -844,7 +845,10 @@ Test(recognize, clang_programs_sites_and_interpreter)
 			cr_assert_geq(r.st.sites[programs[i].op], programs[i].min, "%s: %zu %s sites, want >= %zu", file,
 				      r.st.sites[programs[i].op], sbpf_kops_info((uint32_t)programs[i].op)->name,
 				      programs[i].min);
-			cr_assert_lt(r.nlow, n + 8, "%s: lowered program grew to %zu from %zu", file, r.nlow, n);
+			/* a popcount's proof sequence loads its constants again where
+			 * clang kept them in registers shared by several counts */
+			cr_assert_lt(r.nlow, n + 8 + 10 * r.st.sites[SBPF_KOPS_POPCOUNT],
+				     "%s: lowered program grew to %zu from %zu", file, r.nlow, n);
 			cr_log_info("%s: %zu sites, %zu -> %zu slots, %zu lowered", file, total_sites(&r.st), n, r.n, r.nlow);
 			same_behaviour(p, n, r.low, r.nlow, SBPF_PROG_XDP, PKT, 200);
 			free(p);

@@ -351,9 +351,11 @@ Test(recognize_random, idiom_rich_programs, .timeout = 600)
 	}
 	cr_log_info("idiom-rich programs: %zu sites (rotate %zu, select %zu, extract %zu, bswap_load %zu, "
 		    "bulk_copy %zu, lea %zu)", total, per_op[1], per_op[2], per_op[3], per_op[4], per_op[6], per_op[7]);
-	/* the generator makes every operation often: each must be found */
+	/* the generator makes every operation often: each must be found
+	 * (popcount is not generated yet: test_recognize.c and the clang
+	 * programs cover its shapes) */
 	for (int op = 1; op < SBPF_KOPS__MAX; op++)
-		if (op != SBPF_KOPS_PREFETCH)
+		if (op != SBPF_KOPS_PREFETCH && op != SBPF_KOPS_POPCOUNT)
 			cr_assert_gt(per_op[op], 20, "%s: only %zu sites in 400 programs", sbpf_kops_info((uint32_t)op)->name,
 				     per_op[op]);
 }

@@ -549,6 +549,16 @@ static inline void emit_movbe_load(struct jit_buf *b, int size, int dst, int bas
 	x64_mem(b, dst, base, disp);
 }
 
+/* popcnt dst, src  (F3 [REX.W] 0F B8 /r; the 32-bit form zero-extends) */
+static inline void emit_popcnt(struct jit_buf *b, int w, int dst, int src)
+{
+	jit_put1(b, 0xf3);
+	x64_rex(b, w, dst, 0, src, false);
+	jit_put1(b, 0x0f);
+	jit_put1(b, 0xb8);
+	x64_modrm(b, 3, dst, src);
+}
+
 /* prefetcht0 [base+disp] */
 static inline void emit_prefetcht0(struct jit_buf *b, int base, int32_t disp)
 {

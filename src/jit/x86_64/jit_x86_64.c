@@ -53,6 +53,7 @@ static const uint8_t reg_map[SBPF_NREGS] = {
 #define X64_F_BMI2  SBPF_JIT_NO_BMI2
 #define X64_F_BMI1  SBPF_JIT_NO_BMI1
 #define X64_F_MOVBE SBPF_JIT_NO_MOVBE
+#define X64_F_POPCNT SBPF_JIT_NO_POPCNT
 #define X64_F_FAST_BEXTR (1u << 16) /* = KOPS_X86_F_FAST_BEXTR (kops_x86.h) */
 
 /* Shared labels (jit_ctx.labels). */
@@ -73,12 +74,12 @@ uint16_t x64_reserved_regs(void)
 	return (uint16_t)(1u << X64_RSP | 1u << RT);
 }
 
-/* CPUID: leaf 7 ebx bit 3 BMI1, bit 8 BMI2; leaf 1 ecx bit 22 MOVBE;
- * leaf 0 the vendor: BEXTR is 1 µop on AMD (X64_F_FAST_BEXTR). */
+/* CPUID: leaf 7 ebx bit 3 BMI1, bit 8 BMI2; leaf 1 ecx bit 22 MOVBE, bit 23
+ * POPCNT; leaf 0 the vendor: BEXTR is 1 µop on AMD (X64_F_FAST_BEXTR). */
 static unsigned int x64_probe(void)
 {
 #if !defined(__x86_64__)
-	return X64_F_BMI2 | X64_F_BMI1 | X64_F_MOVBE; /* compiled elsewhere: a recent x86-64 CPU */
+	return X64_F_BMI2 | X64_F_BMI1 | X64_F_MOVBE | X64_F_POPCNT; /* compiled elsewhere: a recent x86-64 CPU */
 #else
 	unsigned int eax, ebx, ecx, edx, f = 0;
 	if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
@@ -87,8 +88,12 @@ static unsigned int x64_probe(void)
 		if (ebx & (1u << 3))
 			f |= X64_F_BMI1;
 	}
-	if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 22)))
-		f |= X64_F_MOVBE;
+	if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+		if (ecx & (1u << 22))
+			f |= X64_F_MOVBE;
+		if (ecx & (1u << 23))
+			f |= X64_F_POPCNT;
+	}
 	/* "AuthenticAMD" in ebx, edx, ecx */
 	if ((f & X64_F_BMI1) && __get_cpuid(0, &eax, &ebx, &ecx, &edx) &&
 	    ebx == 0x68747541u && edx == 0x69746e65u && ecx == 0x444d4163u)

@@ -36,6 +36,7 @@
 #define KOPS_X86_F_BMI2  SBPF_JIT_NO_BMI2
 #define KOPS_X86_F_BMI1  SBPF_JIT_NO_BMI1
 #define KOPS_X86_F_MOVBE SBPF_JIT_NO_MOVBE
+#define KOPS_X86_F_POPCNT SBPF_JIT_NO_POPCNT
 /* Not a CPU feature but a cost: BEXTR is one 1-cycle µop (AMD Zen, probed
  * from the CPU vendor with BMI1), where Intel cores split it in two; set
  * only by the probe (and the prover); an emit uses BEXTR only with both
@@ -55,6 +56,7 @@ enum {
 	KOPS_MUT_COPY_OVERLAP,  /* bulk_copy: wide moves without the overlap check */
 	KOPS_MUT_LEA32,         /* lea: 32-bit result */
 	KOPS_MUT_SCRATCH,       /* rotate by imm: result built in an undeclared eBPF register */
+	KOPS_MUT_POP_WIDTH,     /* popcount 32-bit: 64-bit popcnt (counts the upper half) */
 	KOPS_MUT__COUNT,
 };
 

@@ -20,6 +20,8 @@ enum { KOPS_BSL_16 = 0, KOPS_BSL_32 = 1, KOPS_BSL_64 = 2 };
 /* bulk copy: variant = length in bytes */
 #define KOPS_COPY_MAX 256
 /* lea: variant = shift (0..3) */
+/* popcount: bit0 = 32-bit source; bit1 (with bit0) = ALU32 proof sequence */
+enum { KOPS_POP_32 = 1, KOPS_POP_ALU32 = 2 };
 
 extern const struct kops_op kops_op_rotate;
 extern const struct kops_op kops_op_select;
@@ -28,5 +30,6 @@ extern const struct kops_op kops_op_bswap_load;
 extern const struct kops_op kops_op_prefetch;
 extern const struct kops_op kops_op_bulk_copy;
 extern const struct kops_op kops_op_lea;
+extern const struct kops_op kops_op_popcount;
 
 #endif

@@ -335,6 +335,26 @@ static int pidset_add(struct pidset *s, int32_t pid)
 		}
 }
 
+/* Removes @pid (linear probing: later entries of its run move back). */
+static void pidset_del(struct pidset *s, int32_t pid)
+{
+	if (!pidset_has(s, pid))
+		return;
+	size_t mask = s->cap - 1, i = (size_t)pid * 0x9e3779b1u & mask;
+	while (s->slot[i] != pid)
+		i = (i + 1) & mask;
+	for (size_t j = (i + 1) & mask; s->slot[j]; j = (j + 1) & mask) {
+		size_t home = (size_t)s->slot[j] * 0x9e3779b1u & mask;
+		/* move slot j into the hole at i when its home is not in (i, j] */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			s->slot[i] = s->slot[j];
+			i = j;
+		}
+	}
+	s->slot[i] = 0;
+	s->n--;
+}
+
 static void pidset_clear(struct pidset *s)
 {
 	free(s->slot);
@@ -388,8 +408,12 @@ static int on_fork(void *ctx, const struct sql_value *row)
 {
 	struct runner *r = ctx;
 	int32_t parent = (int32_t)row[r->fork_pid].i, child = (int32_t)row[r->fork_child].i;
-	if (pidset_has(&r->mine, parent) && pidset_add(&r->mine, child))
+	if (!pidset_has(&r->mine, parent))
+		return 0;
+	if (pidset_add(&r->mine, child))
 		r->err = -ENOMEM;
+	/* the id may have been an untraced process's before (pid reuse) */
+	pidset_del(&r->foreign, child);
 	return 0;
 }
 
@@ -401,13 +425,15 @@ static void drain_forks(struct runner *r)
 
 /* Whether rows of process @pid are traced. A descendant's fork event is in
  * its ring buffer before the descendant runs, so an unknown pid is checked
- * again after reading the fork events already there. */
+ * again after reading the fork events already there. A pid known to be
+ * untraced is too when fork events wait: after pid reuse, it may now be a
+ * traced descendant's. */
 static bool traced(struct runner *r, int64_t pid)
 {
 	int32_t p = (int32_t)pid;
 	if (pidset_has(&r->mine, p))
 		return true;
-	if (!r->follow || pidset_has(&r->foreign, p))
+	if (!r->follow || (pidset_has(&r->foreign, p) && (!r->forks || !sql_source_pending(r->forks))))
 		return false;
 	drain_forks(r);
 	if (pidset_has(&r->mine, p))

@@ -631,6 +631,12 @@ int sql_source_poll(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *c
 	return s->rows;
 }
 
+bool sql_source_pending(const struct sql_source *s)
+{
+	uint64_t cons, prod;
+	return !sbpf_kringbuf__positions(s->rb, &cons, &prod) && cons != prod;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;

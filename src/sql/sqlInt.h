@@ -512,6 +512,9 @@ size_t sql_merge_count(const struct sql_merge *m);
  * (timeout 0: only what is already there, without waiting).
  * Returns the number of rows delivered or a negative error. */
 int sql_source_poll(struct sql_source *s, int timeout_ms, sql_row_fn fn, void *ctx);
+/* Whether records wait in @s's ring buffer (reads the mapped positions: no
+ * system call). */
+bool sql_source_pending(const struct sql_source *s);
 
 /* Delivers the rows of every event that happened before this call: waits
  * (up to @timeout_ms) until the consumer has passed every record reserved

@@ -76,6 +76,10 @@
  *                   took it first, and makes one getppid() call. Prints
  *                   "workload: reuse-pid: R of N" (children that reused the pid)
  *                   on stderr. Needs root (writes /proc/sys/kernel/ns_last_pid).
+ *   --fork-as PID N a child given pid PID (ns_last_pid set to PID - 1, unless
+ *                   another process takes it first) makes N getppid() calls;
+ *                   prints "workload: fork-as: got PID" (the child's pid) on
+ *                   stderr. Needs root.
  *   --spin-ms M     getppid() in a loop for M milliseconds (the high-rate phase);
  *                   the number of calls is reported at the end of the group
  *   --threads N ACTION... --end
@@ -141,7 +145,7 @@ static void usage_exit(void)
 			"[--write-null N] [--tcp N] [--big-arg N] [--direct-write DIR N] [--wakeup N] "
 			"[--open-fstat PATH K] [--storm P T N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
 			"[--faults N] [--exec N] [--stat PATH N] [--unlink DIR N] [--rename DIR N] [--mount DIR N] "
-			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--reuse-pid N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
+			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--reuse-pid N] [--fork-as PID N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
 	exit(2);
 }
 
@@ -203,6 +207,30 @@ static int do_reuse_pid(void)
 	if (waitpid(b, &status, 0) != b || !WIFEXITED(status))
 		return -1;
 	return b == a;
+}
+
+/* --fork-as: a child with pid @want (when free) makes @n getppid() calls;
+ * returns the child's pid or -1. */
+static pid_t do_fork_as(long want, long n)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	if (!f)
+		return -1;
+	int bad = fprintf(f, "%ld", want - 1) < 0;
+	if (fclose(f) || bad)
+		return -1;
+	pid_t c = fork();
+	if (c < 0)
+		return -1;
+	if (c == 0) {
+		for (long k = 0; k < n; k++)
+			syscall(SYS_getppid);
+		_exit(0);
+	}
+	int status;
+	if (waitpid(c, &status, 0) != c || !WIFEXITED(status))
+		return -1;
+	return c;
 }
 
 static int do_sleep(long ms)
@@ -1031,6 +1059,16 @@ static int run(int from, int to, char **argv)
 				reused += r;
 			}
 			fprintf(stderr, "workload: reuse-pid: %ld of %ld\n", reused, n);
+		} else if (!strcmp(a, "--fork-as") && more >= 2) {
+			long want = count_arg(argv[i + 1]), n = count_arg(argv[i + 2]);
+			i += 2;
+			pid_t c = do_fork_as(want, n);
+			if (c < 0) {
+				perror("workload: fork-as");
+				rc = -1;
+			} else {
+				fprintf(stderr, "workload: fork-as: got %d\n", (int)c);
+			}
 		} else if (!strcmp(a, "--spin-ms") && more >= 1) {
 			do_spin(count_arg(argv[++i]));
 		} else if ((!strcmp(a, "--threads") || !strcmp(a, "--procs")) && more >= 2) {

@@ -245,6 +245,33 @@ reused=$(sed -n 's/^workload: reuse-pid: \([0-9]*\) of 200$/\1/p' "$tmp/kreuse.e
 check "pid reuse (kernel pid set): exactly the 200 getppid calls of the reused pids, 0 lost (rc $rc; ${reused:-?} reused; $(tail -n 1 "$tmp/kreuse.csv"))" \
 	"[ $rc -eq 0 ] && [ '${reused:-0}' -gt 0 ] && [ \"\$(tail -n 1 '$tmp/kreuse.csv')\" = 200 ] && grep -q '^safebpf: [0-9]* events, 0 lost' '$tmp/kreuse.err'"
 
+# ---- pid reuse: an untraced process's id given to a traced child --------
+# An untraced process U makes 7 getppid calls (its rows are seen and
+# rejected) and exits; then the traced command forks a child given U's pid,
+# which makes 11. The user-space filter used to keep U's id as "not traced"
+# and rejected the child's 11 calls under the MVSF plan (0 against 11 under
+# the kernel's pid set); it now looks at the fork events that wait.
+for plan in mvsf auto; do
+	mkfifo "$tmp/go" "$tmp/gone"
+	("$WL" --wait-fd 0 --getppid 7 <"$tmp/go" &
+		echo $! >"$tmp/u.pid"
+		wait
+		echo >"$tmp/gone") &
+	"$SB" query --plan $plan -f csv -c "sh -c 'echo >$tmp/go; read x <$tmp/gone; exec $WL --fork-as \$(cat $tmp/u.pid) 11'" \
+		"SELECT pid, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY pid" >"$tmp/fa.csv" 2>"$tmp/fa.err"
+	rc=$?
+	wait
+	u=$(cat "$tmp/u.pid")
+	rm -f "$tmp/go" "$tmp/gone"
+	if ! grep -q "^workload: fork-as: got $u\$" "$tmp/fa.err"; then
+		echo "skip pid reuse ($plan): another process took pid $u first ($(grep -o 'got [0-9]*' "$tmp/fa.err"))"
+		skip=$((skip + 1))
+		continue
+	fi
+	check "pid reuse ($plan): the traced child given untraced pid $u counts its 11 calls, the untraced process's 7 none (rc $rc; $(tail -n +2 "$tmp/fa.csv" | tr '\n' ' '))" \
+		"[ $rc -eq 0 ] && grep -q '^$u,11\$' '$tmp/fa.csv'"
+done
+
 # ---- item 4: GROUP BY a computed key in the kernel --------------------------
 sumcol() { awk -F, 'NR > 1 { s += $NF } END { print s + 0 }' "$1"; }
 lostof() { sed -n 's/^safebpf: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$1" | tail -n 1; }

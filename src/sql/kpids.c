@@ -22,9 +22,20 @@
 #define FREE_TP "sched/sched_process_free"
 #define MAX_PIDS 65536
 
+/* Values of the pid set (see forget_program): a state and, for a dying
+ * process, the task whose exit marked it. */
+enum { PIDS_TRACED = 1, PIDS_DYING = 2 };
+struct pids_value {
+	uint8_t state;     /* PIDS_TRACED or PIDS_DYING (offset 0, SQL_PIDS_STATE) */
+	uint8_t pad[7];
+	uint64_t task;     /* dying: the exiting task (offset 8, SQL_PIDS_TASK) */
+};
+_Static_assert(sizeof(struct pids_value) == SQL_PIDS_VALUE_SIZE, "pid set value layout");
+
 struct sql_kpids {
 	struct sql_khelper h;     /* hash: u32 tgid -> u8, and the fork program */
-	struct sql_khelper forget; /* the program that forgets an exited process (no map of its own) */
+	struct sql_khelper mark;  /* marks a traced process dying at its exit (no map of its own) */
+	struct sql_khelper forget; /* forgets a freed one (no map of its own) */
 };
 
 /* The fork program: if the current tgid is traced, add child_pid. */
@@ -45,12 +56,13 @@ static int fork_program(int map_fd, const struct sql_tp_field *child, struct sbp
 	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);                 /* not traced */
 	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 1, 6, (int16_t)child->offset));     /* r1 = child_pid */
 	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, -8));               /* *(u32 *)(r10 - 8) = r1 */
-	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_B, SBPF_REG_FP, -12, 1));               /* *(u8 *)(r10 - 12) = 1 */
+	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_DW, SBPF_REG_FP, -24, PIDS_TRACED));    /* value.state = traced */
+	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_DW, SBPF_REG_FP, -16, 0));              /* value.task = 0 */
 	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)map_fd); /* r1 = pids */
 	sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));
 	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -8));                        /* r2 = &child */
 	sbpf_builder__emit(b, SBPF_MOV64_REG(3, SBPF_REG_FP));
-	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 3, -12));                       /* r3 = &one */
+	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 3, -24));                       /* r3 = &value */
 	sbpf_builder__emit(b, SBPF_MOV64_IMM(4, BPF_ANY));                             /* r4 = BPF_ANY */
 	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_update_elem));             /* pids[child] = 1 */
 	sbpf_builder__bind(b, l_out);
@@ -61,18 +73,25 @@ static int fork_program(int map_fd, const struct sql_tp_field *child, struct sbp
 	return rc;
 }
 
-/* The forget program: drop a traced process's id from the set once it can
- * be reused, or an unrelated process given the same id would be counted.
+/* Forgetting exited processes: a traced process's id must leave the set
+ * once it can be reused, or an unrelated process given the same id would
+ * be counted; but not before the process's own last events (its
+ * sched_process_exit rows among them) have been judged, and not when a
+ * traced child has been given the id meanwhile.
  *
- * Where sched_process_exit says group_dead (the last thread of the process
- * is exiting; kernels since 6.15), the program runs there, in the exiting
- * task: after the process's last system call and fault, and before its id
- * can be released, so a new process can never be given the id first.
- * Older kernels only have sched_process_free, which comes an RCU grace
- * period after the id was released: a new process that reuses the id at
- * once can be added by the fork program and then forgotten. */
+ * The set's value says which: 1 traced, 2 dying. Where sched_process_exit
+ * has group_dead (kernels since 6.15), the mark program sets 2 when the
+ * last thread of a traced process exits; the free program (on
+ * sched_process_free, an RCU grace period after the id was released)
+ * deletes the id only if it is still 2, so a traced child that reused the
+ * id (the fork program wrote 1) stays. Without group_dead, the free
+ * program deletes unconditionally (a traced child given the id within that
+ * grace period is then forgotten). Until the free, an unrelated process
+ * given the id would still be counted: one grace period after a reap. */
+/* The mark program (@group_dead the field) or the free program (@pidf the
+ * freed task's pid; @only_dying: delete only ids marked dying). */
 static int forget_program(int map_fd, const struct sql_tp_field *group_dead, const struct sql_tp_field *pidf,
-			  struct sbpf_insn **out, size_t *n)
+			  bool only_dying, struct sbpf_insn **out, size_t *n)
 {
 	struct sbpf_builder *b = sbpf_builder__new();
 	if (!b)
@@ -88,10 +107,28 @@ static int forget_program(int map_fd, const struct sql_tp_field *group_dead, con
 		sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 2, 1, (int16_t)pidf->offset));      /* r2 = pid */
 		sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 2, -4));               /* *(u32 *)(r10 - 4) = r2 */
 	}
-	sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)map_fd); /* r1 = pids */
-	sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));
-	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                        /* r2 = &id */
-	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_delete_elem));             /* delete pids[id] */
+	if (group_dead || only_dying) {
+		sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)map_fd); /* r1 = pids */
+		sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));
+		sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                        /* r2 = &id */
+		sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));             /* r0 = &pids[id] */
+		sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);                 /* not traced */
+	}
+	if (group_dead) {
+		sbpf_builder__emit(b, SBPF_MOV64_REG(6, 0));                                   /* r6 = &pids[id] */
+		sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_get_current_task));            /* r0 = this task */
+		sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_DW, 6, 0, SQL_PIDS_TASK));             /* value.task = r0 */
+		sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_B, 6, SQL_PIDS_STATE, PIDS_DYING));     /* value.state = dying */
+	} else {
+		if (only_dying) {
+			sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_B, 3, 0, SQL_PIDS_STATE));     /* r3 = value.state */
+			sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JNE, 3, PIDS_DYING, 0), l_out); /* reborn: keep */
+		}
+		sbpf_builder__emit_lddw(b, 1, SBPF_PSEUDO_MAP_FD, (uint64_t)(uint32_t)map_fd); /* r1 = pids */
+		sbpf_builder__emit(b, SBPF_MOV64_REG(2, SBPF_REG_FP));
+		sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                        /* r2 = &id */
+		sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_delete_elem));             /* delete pids[id] */
+	}
 	sbpf_builder__bind(b, l_out);
 	sbpf_builder__emit(b, SBPF_MOV64_IMM(0, 0));                                   /* r0 = 0 */
 	sbpf_builder__emit(b, SBPF_EXIT_INSN());                                       /* exit */
@@ -100,40 +137,51 @@ static int forget_program(int map_fd, const struct sql_tp_field *group_dead, con
 	return rc;
 }
 
-/* Attaches the forget program to the pid set of @k: on sched_process_exit
- * when it has group_dead, else on sched_process_free. */
-static int forget_exited(struct sql_kpids *k, char *err, size_t errsz)
+/* Attaches to @tp the program @h of the pid set of @k: the mark program
+ * when @field is "group_dead", else the free program reading the freed
+ * task's id from @field. */
+static int attach_forget(struct sql_kpids *k, struct sql_khelper *h, const char *tp, const char *field,
+			 bool only_dying, char *err, size_t errsz)
 {
 	struct sql_tp_format fmt;
 	char why[256];
-	const char *tp = EXIT_TP;
 	int rc = sql_tracefs_load(tp, &fmt, why, sizeof(why));
-	const struct sql_tp_field *group_dead = rc ? NULL : sql_tp_field(&fmt, "group_dead");
-	if (!group_dead || group_dead->size != 1 || group_dead->offset < 8) {
-		if (!rc)
-			sql_tp_format_free(&fmt);
-		group_dead = NULL;
-		tp = FREE_TP;
-		rc = sql_tracefs_load(tp, &fmt, why, sizeof(why));
-	}
 	if (rc) {
 		snprintf(err, errsz, "cannot forget exited processes: %s", why);
 		return rc;
 	}
-	const struct sql_tp_field *pidf = sql_tp_field(&fmt, "pid");
+	const struct sql_tp_field *f = sql_tp_field(&fmt, field);
+	bool mark = !strcmp(field, "group_dead");
 	struct sbpf_insn *insns = NULL;
 	size_t n = 0;
-	rc = !group_dead && (!pidf || pidf->size != 4 || pidf->offset < 8)
+	rc = !f || f->size != (mark ? 1 : 4) || f->offset < 8
 		     ? -ENOENT
-		     : forget_program(k->h.map_fd, group_dead, pidf, &insns, &n);
+		     : forget_program(k->h.map_fd, mark ? f : NULL, mark ? NULL : f, only_dying, &insns, &n);
 	sql_tp_format_free(&fmt);
 	if (rc) {
-		snprintf(err, errsz, "cannot forget exited processes: %s has no usable pid", tp);
+		snprintf(err, errsz, "cannot forget exited processes: %s has no usable %s", tp, field);
 		return rc;
 	}
-	rc = sql_khelper_attach(&k->forget, insns, n, "sbpf_forget", tp, "the forget program", err, errsz);
+	rc = sql_khelper_attach(h, insns, n, mark ? "sbpf_dying" : "sbpf_freed", tp,
+				mark ? "the exit mark program" : "the free program", err, errsz);
 	free(insns);
 	return rc;
+}
+
+/* The mark program where sched_process_exit has group_dead, and the free
+ * program. */
+static int forget_exited(struct sql_kpids *k, char *err, size_t errsz)
+{
+	struct sql_tp_format fmt;
+	char why[256];
+	bool has_group_dead = false;
+	if (!sql_tracefs_load(EXIT_TP, &fmt, why, sizeof(why))) {
+		const struct sql_tp_field *f = sql_tp_field(&fmt, "group_dead");
+		has_group_dead = f && f->size == 1 && f->offset >= 8;
+		sql_tp_format_free(&fmt);
+	}
+	int rc = has_group_dead ? attach_forget(k, &k->mark, EXIT_TP, "group_dead", false, err, errsz) : 0;
+	return rc ? rc : attach_forget(k, &k->forget, FREE_TP, "pid", has_group_dead, err, errsz);
 }
 
 struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz)
@@ -143,14 +191,14 @@ struct sql_kpids *sql_kpids_new(int pid, bool follow, char *err, size_t errsz)
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
-	k->h.map_fd = k->h.prog_fd = k->forget.map_fd = k->forget.prog_fd = -1;
+	k->h.map_fd = k->h.prog_fd = k->forget.map_fd = k->forget.prog_fd = k->mark.map_fd = k->mark.prog_fd = -1;
 	struct sbpf_kmap_opts mo = { .sz = sizeof(mo), .type = SBPF_KMAP_HASH, .name = "sbpf_pids",
-				     .key_size = 4, .value_size = 1, .max_entries = MAX_PIDS };
+				     .key_size = 4, .value_size = sizeof(struct pids_value), .max_entries = MAX_PIDS };
 	int rc = k->h.map_fd = sbpf_kmap_create(&mo);
 	uint32_t key = (uint32_t)pid;
-	uint8_t one = 1;
+	struct pids_value traced = { .state = PIDS_TRACED };
 	if (rc >= 0)
-		rc = sbpf_kmap_update(k->h.map_fd, &key, &one, 0);
+		rc = sbpf_kmap_update(k->h.map_fd, &key, &traced, 0);
 	if (rc < 0) {
 		snprintf(err, errsz, "cannot create the process map: %s", strerror(-rc));
 		goto fail;
@@ -196,6 +244,7 @@ void sql_kpids_free(struct sql_kpids *k)
 {
 	if (!k)
 		return;
+	sql_khelper_close(&k->mark);
 	sql_khelper_close(&k->forget);
 	sql_khelper_close(&k->h);
 	free(k);

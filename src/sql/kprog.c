@@ -140,7 +140,23 @@ static void pidset_check(struct gen *g, bool origin, int miss)
 	emit(g, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 0, STK_TGID));             /* *(u32 *)(r10 - 16) = r0 */
 	map_key_args(g, g->maps->pidset_fd, STK_TGID);
 	call(g, BPF_FUNC_map_lookup_elem);                                   /* r0 = lookup(pidset, tgid) */
-	jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_in);                      /* traced: go on */
+	if (origin) {
+		jump(g, SBPF_JMP_IMM(SBPF_JNE, 0, 0, 0), l_in);              /* traced: go on */
+	} else {
+		/* a dying id (its last thread exits) is still the process's
+		 * for that task's last events, and no other task's: a process
+		 * given the id before it is forgotten is another one */
+		int l_not = sbpf_builder__new_label(g->b);
+		jump(g, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_not);             /* not traced */
+		emit(g, SBPF_LDX_MEM(SBPF_B, 1, 0, SQL_PIDS_STATE));         /* r1 = value.state */
+		jump(g, SBPF_JMP_IMM(SBPF_JNE, 1, SQL_PIDS_DYING, 0), l_in); /* traced: go on */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 1, 0, SQL_PIDS_TASK));         /* r1 = value.task */
+		emit(g, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 1, STK_TGID));    /* *(u64 *)(r10 - 16) = r1 */
+		call(g, BPF_FUNC_get_current_task);                          /* r0 = this task */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 1, SBPF_REG_FP, STK_TGID));    /* r1 = value.task */
+		jump(g, SBPF_JMP_REG(SBPF_JEQ, 0, 1, 0), l_in);              /* the dying task: go on */
+		sbpf_builder__bind(g->b, l_not);
+	}
 	count(g, (enum sql_kcnt)(SQL_KCNT_FILTERED + g->kp->probe));
 	jump(g, SBPF_JA(0), miss);
 	sbpf_builder__bind(g->b, l_in);

@@ -1249,6 +1249,13 @@ enum sql_kcnt {
 /* Stack slots of generated probe programs, all defined here (offsets
  * from r10; sql_stack_slots() lists them with their sizes and a unit test
  * checks that they are disjoint): */
+/* The kernel pid set's value (kpids.c): a state byte, and for a process
+ * whose last thread is exiting the task doing so; the pid-set check of
+ * kprog.c lets a dying id's events through only from that task. */
+#define SQL_PIDS_VALUE_SIZE 16
+#define SQL_PIDS_STATE 0      /* u8: 1 traced, 2 dying */
+#define SQL_PIDS_TASK  8      /* u64: the exiting task (dying) */
+#define SQL_PIDS_DYING 2
 #define SQL_STK_MKEY  (-4)    /* u32 key of one-entry array lookups (codegen.c) */
 #define SQL_STK_KEY   (-8)    /* u32 index of array lookups (kprog.c, kagg.c) */
 #define SQL_STK_TGID  (-16)   /* u32 tgid, pid-set key (kprog.c) */

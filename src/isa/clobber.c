@@ -72,6 +72,7 @@ struct state {
 };
 
 #define ARGS 0x3eu /* r1..r5 */
+#define SAVED 0x3c0u /* r6..r9: a callee starts with the caller's values */
 
 static bool join(struct state *into, const struct state *s)
 {
@@ -238,9 +239,10 @@ static bool flow(const struct sbpf_insn *insns, size_t n, struct state *in, unsi
 			next[nn] = pc + 1, nst[nn++] = st;
 			break;
 		case SBPF_FMT_CALL_LOCAL: {
-			/* callee: fresh arguments (the stack pointers among them), its
-			 * own frame; what the caller spilled it may reach through them */
-			struct state callee = { .ptr = (uint16_t)((st.ptr & ARGS) | (1u << 10)),
+			/* callee: fresh arguments (the stack pointers among them), the
+			 * caller's r6..r9, its own frame; what the caller spilled it may
+			 * reach through them */
+			struct state callee = { .ptr = (uint16_t)((st.ptr & (ARGS | SAVED)) | (1u << 10)),
 						.anyspill = st.anyspill || st.slots };
 			if (call_spills && (st.ptr & ARGS))
 				st.anyspill = true;

@@ -38,7 +38,8 @@ struct sql_kpids {
 	struct sql_khelper forget; /* forgets a freed one (no map of its own) */
 };
 
-/* The fork program: if the current tgid is traced, add child_pid. */
+/* The fork program: if the current tgid is traced (and not dying), add
+ * child_pid. */
 static int fork_program(int map_fd, const struct sql_tp_field *child, struct sbpf_insn **out, size_t *n)
 {
 	struct sbpf_builder *b = sbpf_builder__new();
@@ -54,6 +55,10 @@ static int fork_program(int map_fd, const struct sql_tp_field *child, struct sbp
 	sbpf_builder__emit(b, SBPF_ALU64_IMM(SBPF_ADD, 2, -4));                        /* r2 += -4 */
 	sbpf_builder__emit(b, SBPF_CALL_HELPER(BPF_FUNC_map_lookup_elem));             /* r0 = lookup */
 	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 0, 0, 0), l_out);                 /* not traced */
+	/* a dying id forks only as another process given it (an exiting task
+	 * does not fork) */
+	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_B, 1, 0, SQL_PIDS_STATE));             /* r1 = value.state */
+	sbpf_builder__jump(b, SBPF_JMP_IMM(SBPF_JEQ, 1, PIDS_DYING, 0), l_out);        /* not traced */
 	sbpf_builder__emit(b, SBPF_LDX_MEM(SBPF_W, 1, 6, (int16_t)child->offset));     /* r1 = child_pid */
 	sbpf_builder__emit(b, SBPF_STX_MEM(SBPF_W, SBPF_REG_FP, 1, -8));               /* *(u32 *)(r10 - 8) = r1 */
 	sbpf_builder__emit(b, SBPF_ST_MEM(SBPF_DW, SBPF_REG_FP, -24, PIDS_TRACED));    /* value.state = traced */

@@ -586,7 +586,7 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 		}
 	}
 	struct sql_opt *o = p->opt;
-	/* MVSF with a process filter in user space: the pid column is read too. */
+	/* MVSF with a process filter in user space: the pid and ts columns are read too. */
 	bool *mneeded[2] = { NULL, NULL };
 	for (int s = 0; s < q->ntables; s++) {
 		const struct sql_table *t = q->tables[s];
@@ -601,6 +601,10 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 		}
 		if (pidf)
 			mneeded[s][pc] = true;
+		/* and its time: a traced process's rows end when it exits (query.c) */
+		int tc = sql_table_column(t, "ts");
+		if (pidf && tc >= 0)
+			mneeded[s][tc] = true;
 	}
 	char kpids_err[256] = "";
 	for (size_t i = 0; i < o->ncands; i++) {

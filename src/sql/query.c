@@ -289,22 +289,31 @@ int sbpf_query__explain(const struct sbpf_query *Q, FILE *out, unsigned flags, c
 
 /* ---- pid sets ---- */
 
-/* Open-addressing set of positive pids. */
+/* Open-addressing set of positive pids, each with up to PIDSET_TS times
+ * (0: none) whose meaning is the set's. */
+#define PIDSET_TS 4
 struct pidset {
 	int32_t *slot;   /* 0: empty */
+	uint64_t (*ts)[PIDSET_TS]; /* per slot */
 	size_t cap, n;   /* power of two / used */
 };
 
-static bool pidset_has(const struct pidset *s, int32_t pid)
+/* The slot of @pid, or -1. */
+static long pidset_find(const struct pidset *s, int32_t pid)
 {
 	if (!s->cap || pid <= 0) /* 0 marks an empty slot; the idle task is never traced */
-		return false;
+		return -1;
 	for (size_t i = (size_t)pid * 0x9e3779b1u & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
 		if (s->slot[i] == pid)
-			return true;
+			return (long)i;
 		if (!s->slot[i])
-			return false;
+			return -1;
 	}
+}
+
+static bool pidset_has(const struct pidset *s, int32_t pid)
+{
+	return pidset_find(s, pid) >= 0;
 }
 
 static int pidset_add(struct pidset *s, int32_t pid)
@@ -314,22 +323,30 @@ static int pidset_add(struct pidset *s, int32_t pid)
 	if ((s->n + 1) * 2 > s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 64;
 		int32_t *ns = calloc(ncap, sizeof(*ns));
-		if (!ns)
+		uint64_t (*nt)[PIDSET_TS] = calloc(ncap, sizeof(*nt));
+		if (!ns || !nt) {
+			free(ns);
+			free(nt);
 			return -ENOMEM;
+		}
 		for (size_t i = 0; i < s->cap; i++)
 			if (s->slot[i])
 				for (size_t j = (size_t)s->slot[i] * 0x9e3779b1u & (ncap - 1);; j = (j + 1) & (ncap - 1))
 					if (!ns[j]) {
 						ns[j] = s->slot[i];
+						memcpy(nt[j], s->ts[i], sizeof(nt[j]));
 						break;
 					}
 		free(s->slot);
+		free(s->ts);
 		s->slot = ns;
+		s->ts = nt;
 		s->cap = ncap;
 	}
 	for (size_t i = (size_t)pid * 0x9e3779b1u & (s->cap - 1);; i = (i + 1) & (s->cap - 1))
 		if (!s->slot[i]) {
 			s->slot[i] = pid;
+			memset(s->ts[i], 0, sizeof(s->ts[i]));
 			s->n++;
 			return 0;
 		}
@@ -348,6 +365,7 @@ static void pidset_del(struct pidset *s, int32_t pid)
 		/* move slot j into the hole at i when its home is not in (i, j] */
 		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
 			s->slot[i] = s->slot[j];
+			memcpy(s->ts[i], s->ts[j], sizeof(s->ts[i]));
 			i = j;
 		}
 	}
@@ -358,6 +376,7 @@ static void pidset_del(struct pidset *s, int32_t pid)
 static void pidset_clear(struct pidset *s)
 {
 	free(s->slot);
+	free(s->ts);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -369,11 +388,12 @@ struct runner {
 	struct sql_source *src[2];      /* per table side */
 	struct sql_opened opened;       /* sources of the chosen plan (optimize.c) */
 	struct sql_source *forks;       /* process_fork, when following descendants */
+	int tscol[2];                   /* ts column per side (-1: none) */
 	int pidcol[2];                  /* pid column per side (-1: no filter) */
-	int fork_pid, fork_child;       /* columns of process_fork */
+	int fork_pid, fork_child, fork_ts; /* columns of process_fork */
 	bool filter;                    /* filter rows by process */
 	bool follow;                    /* follow descendants */
-	struct pidset mine;             /* processes traced */
+	struct pidset mine;             /* processes traced, with when each id was theirs (LIFE_*) */
 	struct pidset foreign;          /* processes seen not to be traced */
 	uint64_t events, total_events;  /* rows given to the executor */
 	const struct sql_query *uq;     /* query the executor runs (residual WHERE) */
@@ -404,14 +424,52 @@ static uint64_t now_real(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* When an id in the traced set was a traced process's: from its birth (the
+ * fork that made it; 0 for the first process) until another process was
+ * given the id (the fork that made that one, by an untraced parent; 0:
+ * still), and the same for the id's previous traced process. Fork events
+ * come before any event of the new process, so a row is judged by its time
+ * whatever the order the streams are read in. */
+enum { LIFE_BORN, LIFE_END, LIFE_PREV_BORN, LIFE_PREV_END };
+
+/* Whether a row at @ts (0: unknown) of id slot @i of the traced set is the
+ * traced process's. */
+static bool alive_at(const struct runner *r, long i, uint64_t ts)
+{
+	const uint64_t *l = r->mine.ts[i];
+	if (!ts)
+		return true;
+	if (ts >= l[LIFE_BORN] && (!l[LIFE_END] || ts < l[LIFE_END]))
+		return true;
+	return l[LIFE_PREV_END] && ts >= l[LIFE_PREV_BORN] && ts < l[LIFE_PREV_END];
+}
+
 static int on_fork(void *ctx, const struct sql_value *row)
 {
 	struct runner *r = ctx;
 	int32_t parent = (int32_t)row[r->fork_pid].i, child = (int32_t)row[r->fork_child].i;
-	if (!pidset_has(&r->mine, parent))
+	uint64_t ts = (uint64_t)row[r->fork_ts].i;
+	long pi = pidset_find(&r->mine, parent), ci = pidset_find(&r->mine, child);
+	if (pi < 0 || !alive_at(r, pi, ts)) {
+		/* an untraced process: if it was given a traced id, that
+		 * id's traced process ended before */
+		if (ci >= 0 && !r->mine.ts[ci][LIFE_END] && ts > r->mine.ts[ci][LIFE_BORN])
+			r->mine.ts[ci][LIFE_END] = ts;
 		return 0;
-	if (pidset_add(&r->mine, child))
-		r->err = -ENOMEM;
+	}
+	if (ci < 0) {
+		if (pidset_add(&r->mine, child)) {
+			r->err = -ENOMEM;
+			return 0;
+		}
+		ci = pidset_find(&r->mine, child);
+	} else if (r->mine.ts[ci][LIFE_END]) {
+		/* a traced id given again to a traced child: keep the last life */
+		r->mine.ts[ci][LIFE_PREV_BORN] = r->mine.ts[ci][LIFE_BORN];
+		r->mine.ts[ci][LIFE_PREV_END] = r->mine.ts[ci][LIFE_END];
+	}
+	r->mine.ts[ci][LIFE_BORN] = ts;
+	r->mine.ts[ci][LIFE_END] = 0;
 	/* the id may have been an untraced process's before (pid reuse) */
 	pidset_del(&r->foreign, child);
 	return 0;
@@ -428,16 +486,22 @@ static void drain_forks(struct runner *r)
  * again after reading the fork events already there. A pid known to be
  * untraced is too when fork events wait: after pid reuse, it may now be a
  * traced descendant's. */
-static bool traced(struct runner *r, int64_t pid)
+static bool traced(struct runner *r, int64_t pid, uint64_t ts)
 {
 	int32_t p = (int32_t)pid;
-	if (pidset_has(&r->mine, p))
-		return true;
+	long i = pidset_find(&r->mine, p);
+	/* (a fork that gave the id to another process may wait to be read) */
+	if (i >= 0 && ts && r->forks && sql_source_pending(r->forks)) {
+		drain_forks(r);
+		i = pidset_find(&r->mine, p);
+	}
+	if (i >= 0)
+		return alive_at(r, i, ts);
 	if (!r->follow || (pidset_has(&r->foreign, p) && (!r->forks || !sql_source_pending(r->forks))))
 		return false;
 	drain_forks(r);
 	if (pidset_has(&r->mine, p))
-		return true;
+		return traced(r, pid, ts);
 	if (r->foreign.n > 65536)
 		pidset_clear(&r->foreign);
 	pidset_add(&r->foreign, p);
@@ -448,7 +512,8 @@ static int feed(struct runner *r, int side, const struct sql_value *row)
 {
 	if (r->done || r->err)
 		return 1;
-	if (r->filter && r->pidcol[side] >= 0 && !traced(r, row[r->pidcol[side]].i)) {
+	if (r->filter && r->pidcol[side] >= 0 &&
+	    !traced(r, row[r->pidcol[side]].i, r->tscol[side] >= 0 ? (uint64_t)row[r->tscol[side]].i : 0)) {
 		r->ufiltered++;
 		return 0;
 	}
@@ -513,7 +578,8 @@ static int on_self(void *ctx, const struct sql_value *row)
 	struct runner *r = ctx;
 	if (r->done || r->err)
 		return 1;
-	if (r->filter && r->pidcol[0] >= 0 && !traced(r, row[r->pidcol[0]].i)) {
+	if (r->filter && r->pidcol[0] >= 0 &&
+	    !traced(r, row[r->pidcol[0]].i, r->tscol[0] >= 0 ? (uint64_t)row[r->tscol[0]].i : 0)) {
 		r->ufiltered++;
 		return 0;
 	}
@@ -650,9 +716,11 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 	/* A table read only in any context (tcp_retransmits: timers, softirqs)
 	 * has no owner to match: -p/-c only bound its run, as in the kernel
 	 * plans (kprog.c applies no pid set there). */
-	for (int s = 0; s < q->ntables; s++)
+	for (int s = 0; s < q->ntables; s++) {
 		r->pidcol[s] = r->filter && !(q->tables[s]->nprobes == 1 && q->tables[s]->probes[0].any_context)
 				       ? sql_table_column(q->tables[s], "pid") : -1;
+		r->tscol[s] = sql_table_column(q->tables[s], "ts");
+	}
 	if (r->follow) {
 		const struct sql_table *ft = sql_catalog_find("process_fork");
 		bool *needed = ft ? sql_arena_alloc(a, ft->ncols * sizeof(bool)) : NULL;
@@ -662,11 +730,12 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 		}
 		r->fork_pid = sql_table_column(ft, "pid");
 		r->fork_child = sql_table_column(ft, "child_tid");
-		if (r->fork_pid < 0 || r->fork_child < 0) {
-			snprintf(err, errsz, "process_fork lacks the pid or child_tid column");
+		r->fork_ts = sql_table_column(ft, "ts");
+		if (r->fork_pid < 0 || r->fork_child < 0 || r->fork_ts < 0) {
+			snprintf(err, errsz, "process_fork lacks the pid, child_tid or ts column");
 			return -ENOENT;
 		}
-		needed[r->fork_pid] = needed[r->fork_child] = true;
+		needed[r->fork_pid] = needed[r->fork_child] = needed[r->fork_ts] = true;
 		struct sql_source_opts so = { .sz = sizeof(so), .needed = needed };
 		if (!(r->forks = sql_source_open(ft, &so, err, errsz)))
 			return errno ? -errno : -EINVAL;

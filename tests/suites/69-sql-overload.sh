@@ -260,9 +260,18 @@ for plan in mvsf auto; do
 	"$SB" query --plan $plan -f csv -c "sh -c 'echo >$tmp/go; read x <$tmp/gone; exec $WL --fork-as \$(cat $tmp/u.pid) 11'" \
 		"SELECT pid, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY pid" >"$tmp/fa.csv" 2>"$tmp/fa.err"
 	rc=$?
+	# if the command did not run, release the helper (read-write opens of
+	# a FIFO never block; a line nobody reads is dropped with the FIFO)
+	exec 8<>"$tmp/go" 9<>"$tmp/gone"
+	echo >&8
 	wait
+	exec 8>&- 9>&-
 	u=$(cat "$tmp/u.pid")
 	rm -f "$tmp/go" "$tmp/gone"
+	if [ $rc -ne 0 ]; then
+		bad "pid reuse ($plan): the query failed (rc $rc: $(tail -n 1 "$tmp/fa.err"))"
+		continue
+	fi
 	if ! grep -q "^workload: fork-as: got $u\$" "$tmp/fa.err"; then
 		echo "skip pid reuse ($plan): another process took pid $u first ($(grep -o 'got [0-9]*' "$tmp/fa.err"))"
 		skip=$((skip + 1))
@@ -288,7 +297,11 @@ for plan in mvsf auto; do
 	"$SB" query --plan $plan -f csv -c "sh -c '$WL --getppid 3 & p=\$!; wait; echo \$p >$tmp/go2; read x <$tmp/done2'" \
 		"SELECT pid, COUNT(*) AS n FROM system_calls WHERE syscall_number = 110 GROUP BY pid" >"$tmp/fb.csv" 2>"$tmp/fb.err"
 	rc=$?
+	# if the command did not run, release the helper (as above)
+	exec 8<>"$tmp/go2" 9<>"$tmp/done2"
+	echo 0 >&8
 	wait
+	exec 8>&- 9>&-
 	rm -f "$tmp/go2" "$tmp/done2"
 	t=$(sed -n 's/^workload: fork-as: got \([0-9]*\)$/\1/p' "$tmp/fb.w")
 	if [ -z "$t" ] || ! grep -q "^$t," "$tmp/fb.csv"; then

@@ -636,8 +636,59 @@ static int add_aggregate(struct binder *b, struct sql_expr *e, const struct sql_
 	return 0;
 }
 
+/* str(ptr[, len]) / kstr(ptr[, len]): becomes a reference to a string
+ * column derived from the pointer column for this query (strptr.c). */
+static int bind_strptr(struct binder *b, struct sql_expr *e, bool user, enum place where)
+{
+	const char *sig = user ? "str(address_column[, max_bytes]): max_bytes 1 to 1024, default 64"
+			       : "kstr(address_column[, max_bytes]): max_bytes 1 to 1024, default 64";
+	const char *fn = user ? "str" : "kstr";
+	if (e->nlist < 1 || e->nlist > 2)
+		return berr(b, e->off, e->len, sig, "%s() takes 1 to 2 arguments, not %zu", fn, e->nlist);
+	struct sql_expr *p = e->list[0];
+	if (p->kind == SQL_E_STAR)
+		return berr(b, p->off, 1, sig, "only COUNT accepts *");
+	if (p->kind != SQL_E_COLUMN)
+		return berr(b, p->off, p->len, sig,
+			    "%s() reads the string at the address in a column: its first argument must be a column "
+			    "(arg0, retval, ...), not an expression", fn);
+	if (bind_expr(b, p, where))
+		return b->rc;
+	const struct sql_column *c = &b->q->tables[p->side]->cols[p->col];
+	const char *why = sql_strptr_refusal(c);
+	if (why)
+		return berr(b, p->off, p->len, sig, "%s() of %s column '%s': %s", fn, sql_type_name(c->type),
+			    c->name, why);
+	unsigned len = SQL_STR_DEFAULT;
+	if (e->nlist == 2) {
+		struct sql_expr *l = e->list[1];
+		if (l->kind != SQL_E_LIT || (l->v.type != SQL_T_INT && l->v.type != SQL_T_UINT) ||
+		    l->v.i < 1 || l->v.i > SQL_STR_MAX)
+			return berr(b, l->off, l->len, sig,
+				    "%s(): the length must be an integer from 1 to %d (the most bytes kept)", fn,
+				    SQL_STR_MAX);
+		len = (unsigned)l->v.i;
+	}
+	int col = sql_strptr_column(b->a, b->q, p->side, p->col, user, len);
+	if (col < 0)
+		return nomem(b);
+	const struct sql_table *t = b->q->tables[p->side];
+	e->kind = SQL_E_COLUMN;
+	e->name = t->cols[col].name;
+	e->qual = p->qual;
+	e->side = p->side;
+	e->col = col;
+	e->type = SQL_T_STR;
+	e->list = NULL;
+	e->nlist = 0;
+	return 0;
+}
+
 static int bind_call(struct binder *b, struct sql_expr *e, enum place where)
 {
+	bool user;
+	if (sql_strptr_name(e->name, &user) && !e->distinct)
+		return bind_strptr(b, e, user, where);
 	const struct sql_aggdef *def = sql_aggdef_find(e->name);
 	if (def) {
 		if (where == P_AGGARG)
@@ -1003,7 +1054,7 @@ static int expand_select(struct binder *b, struct sql_stmt *st)
 				continue;
 			const struct sql_table *t = q->tables[s];
 			for (size_t c = 0; c < t->ncols; c++) {
-				if (sql_column_is_stack(&t->cols[c]))
+				if (sql_column_is_stack(&t->cols[c]) || sql_column_is_derived(&t->cols[c]))
 					continue; /* stacks are asked for by name */
 				struct sql_expr *e = sql_arena_alloc(b->a, sizeof(*e));
 				if (!e)

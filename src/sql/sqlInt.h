@@ -73,7 +73,13 @@ enum sql_conv {
 	SQL_CONV_KSTACK,       /* kernel stack in[0] ("$kstack") as "root;...;leaf" names (kallsyms) */
 	SQL_CONV_USTACK,       /* user stack in[0] ("$ustack") of process in[1] ("$pid"), named from
 				  its memory map and the ELF symbols of the mapped files */
+	SQL_CONV_USTR,         /* string at the user address in[0] (an integer field), read by the
+				  probe: str(arg0) (bind.c); strmax - 1 bytes at most */
+	SQL_CONV_KSTR,         /* the same at a kernel address: kstr(field) */
 };
+
+#define SQL_STR_DEFAULT 64     /* str()/kstr(): bytes kept without a length argument */
+#define SQL_STR_MAX 1024       /* str()/kstr(): the largest length argument */
 
 
 struct sql_colsrc {
@@ -97,6 +103,13 @@ struct sql_column {
 static inline bool sql_column_is_stack(const struct sql_column *c)
 {
 	return c->src.conv == SQL_CONV_KSTACK || c->src.conv == SQL_CONV_USTACK;
+}
+
+/* Whether column @c was derived by str()/kstr() for one query (bind.c):
+ * never part of SELECT * or of a table's listing. */
+static inline bool sql_column_is_derived(const struct sql_column *c)
+{
+	return c->src.conv == SQL_CONV_USTR || c->src.conv == SQL_CONV_KSTR;
 }
 
 /* Roles of a table's probes. A table is either a plain event table (one
@@ -189,6 +202,17 @@ void sql_tptable_list_free(char **v, size_t n);
  * not ELF, stripped, no such function). */
 bool sql_utable_name(const char *name);
 const struct sql_table *sql_utable_find(const char *name, char *err, size_t errsz);
+
+/* str(ptr[, len]) / kstr(ptr[, len]) (strptr.c): whether function @fn is
+ * one (*@user: str, reading user memory); why column @c cannot hold an
+ * address (NULL: it can); the index of the string column derived from
+ * column @col of side @side for a query, adding it to a copy of the table
+ * that replaces q->tables[@side] (arena-allocated), or -ENOMEM. */
+struct sql_arena;
+struct sql_query;
+bool sql_strptr_name(const char *fn, bool *user);
+const char *sql_strptr_refusal(const struct sql_column *c);
+int sql_strptr_column(struct sql_arena *a, struct sql_query *q, int side, int col, bool user, unsigned len);
 
 /* Column index by name or alias (case-insensitive), or -1. */
 int sql_table_column(const struct sql_table *t, const char *name);

@@ -136,6 +136,35 @@ run "$tmp/ust.csv" --target 200 -- -f csv "SELECT ustack, COUNT(*) AS n FROM upr
 check "uprobe ustack: the probed function is the innermost frame, 200 rows ($(tail -n 1 "$tmp/ust.csv"))" \
 	"[ \$(tail -n +2 '$tmp/ust.csv' | wc -l) -eq 1 ] && tail -n 1 '$tmp/ust.csv' | grep -q ';sbpf_uprobe_target,200\$'"
 
+# 8b. Strings behind pointers: str(retval) / str(arg0) read by the probe. sbpf_readline
+# (bash's readline stand-in) returns a fresh heap copy of "ls -l", "echo hello", "",
+# then 100 'x' + "END" (cut to 64), freed at once; its prompt argument is "p> ", then
+# NULL once (unreadable: the empty string). Same rows under every plan.
+R="'$SP', 'sbpf_readline'"
+want=$(printf '%s\n' line,p,n ',p> ,2' 'echo hello,p> ,2' 'ls -l,,1' 'ls -l,p> ,2' "$(printf 'x%.0s' $(seq 64)),p> ,2")
+for plan in auto mvsf kernel-max; do
+	"$SB" query --plan "$plan" -f csv -o "$tmp/rl.csv" -c "$SP --lines 8" \
+		"SELECT str(retval) AS line, str(arg0) AS p, COUNT(*) AS n FROM ufunc($R) GROUP BY line, p ORDER BY line, p" \
+		>/dev/null 2>&1
+	check "str(retval), str(arg0) on ufunc, --plan $plan: the 5 exact (line, prompt) groups of 9 calls" \
+		"[ \"\$(cat '$tmp/rl.csv')\" = \"\$want\" ]"
+done
+"$SB" query --plan kernel-max --show-plan -f csv -o "$tmp/rl2.csv" -c "$SP --lines 400" \
+	"SELECT str(retval, 3) AS s3, COUNT(*) AS n FROM uretprobe($R) WHERE str(retval) LIKE 'ls%' OR str(retval, 10) = 'xxxxxxxxxx' GROUP BY s3 ORDER BY s3" \
+	>/dev/null 2>"$tmp/rl2.err"
+check "str(retval, 3) and str(retval, 10) in one query, kernel-max: ls -> 101, xxx -> 100 ($(tr '\n' ' ' <"$tmp/rl2.csv"))" \
+	"[ \"\$(tr '\n' ' ' <'$tmp/rl2.csv')\" = 's3,n ls ,101 xxx,100 ' ]"
+"$SB" query "SELECT str(comm) FROM uprobe($R)" >/dev/null 2>"$tmp/s1.err"
+rc=$?
+check "str() of a string column: exit 3, caret under it" \
+	"[ $rc -eq 3 ] && grep -q \"str() of string column 'comm'\" '$tmp/s1.err' && grep -q '\^~~~' '$tmp/s1.err'"
+"$SB" query "SELECT str(arg0, 0) FROM uprobe($R)" >/dev/null 2>"$tmp/s2.err"
+rc=$?
+check "str() with length 0: exit 3, 'from 1 to 1024'" "[ $rc -eq 3 ] && grep -q 'from 1 to 1024' '$tmp/s2.err'"
+"$SB" query "SELECT kstr(pid) FROM uprobe($R)" >/dev/null 2>"$tmp/s3.err"
+rc=$?
+check "kstr() of pid (not an address field): exit 3" "[ $rc -eq 3 ] && grep -q \"kstr() of number column 'pid'\" '$tmp/s3.err'"
+
 # 9. Errors, with a caret under the function: missing file, stripped binary, missing function.
 "$SB" query "SELECT COUNT(*) FROM uprobe('/nonexistent/$$', 'f')" >/dev/null 2>"$tmp/e1.err"
 rc=$?

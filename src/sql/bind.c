@@ -640,8 +640,9 @@ static int add_aggregate(struct binder *b, struct sql_expr *e, const struct sql_
  * column derived from the pointer column for this query (strptr.c). */
 static int bind_strptr(struct binder *b, struct sql_expr *e, bool user, enum place where)
 {
-	const char *sig = user ? "str(address_column[, max_bytes]): max_bytes 1 to 1024, default 64"
-			       : "kstr(address_column[, max_bytes]): max_bytes 1 to 1024, default 64";
+	const char *sig = user ? "str(address_column, max_bytes) reads user memory: max_bytes 1 to 1024 "
+				 "(str(arg0) alone on a user function's register: 64)"
+			       : "kstr(address_column[, max_bytes]) reads kernel memory: max_bytes 1 to 1024, default 64";
 	const char *fn = user ? "str" : "kstr";
 	if (e->nlist < 1 || e->nlist > 2)
 		return berr(b, e->off, e->len, sig, "%s() takes 1 to 2 arguments, not %zu", fn, e->nlist);
@@ -687,8 +688,20 @@ static int bind_strptr(struct binder *b, struct sql_expr *e, bool user, enum pla
 static int bind_call(struct binder *b, struct sql_expr *e, enum place where)
 {
 	bool user;
-	if (sql_strptr_name(e->name, &user) && !e->distinct)
-		return bind_strptr(b, e, user, where);
+	if (sql_strptr_name(e->name, &user) && !e->distinct) {
+		/* kstr(p[, n]) and str(p, n) always read memory; str(x) reads it
+		 * when x is a user function's argument or return register (as
+		 * in bpftrace), else it is the text of any value (func.c). */
+		bool reads = !user || e->nlist == 2;
+		if (!reads && e->nlist == 1 && e->list[0]->kind == SQL_E_COLUMN) {
+			if (bind_expr(b, e->list[0], where))
+				return b->rc;
+			const struct sql_table *t = b->q->tables[e->list[0]->side];
+			reads = sql_utable_name(t->name) && !sql_strptr_refusal(&t->cols[e->list[0]->col]);
+		}
+		if (reads)
+			return bind_strptr(b, e, user, where);
+	}
 	const struct sql_aggdef *def = sql_aggdef_find(e->name);
 	if (def) {
 		if (where == P_AGGARG)

@@ -125,6 +125,56 @@ static void capture_argv(struct gen *g, const struct sql_cap *c)
 	sbpf_builder__bind(g->b, l_done);
 }
 
+/* Emits the reading of the current CPU's run-queue length (SQL_CAP_RUNQ):
+ * the current task's se.cfs_rq, its rq, rq->nr_running, each read with
+ * bpf_probe_read_kernel into the record's slot (a fault or a NULL pointer
+ * leaves 0), then less one for the running task (0 stays 0). The offsets
+ * come from the kernel's BTF (sql_runq_path); the recplan has checked
+ * that they exist, so a failure here leaves the value 0. */
+static void capture_runq(struct gen *g, const struct sql_cap *c)
+{
+	struct sql_runq_path rq;
+	char err[160];
+	int l_done = sbpf_builder__new_label(g->b);
+	emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, 0));                 /* value = 0 */
+	if (sql_runq_path(&rq, err, sizeof(err))) {
+		sbpf_builder__bind(g->b, l_done);
+		return;
+	}
+	call(g, BPF_FUNC_get_current_task);                                  /* r0 = current task */
+	emit(g, SBPF_MOV64_REG(3, 0));                                       /* r3 = r0 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)rq.cfs_rq));            /* r3 = &task->se.cfs_rq */
+	emit(g, SBPF_MOV64_REG(1, R_SCRATCH));
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off));                        /* r1 = &value */
+	emit(g, SBPF_MOV64_IMM(2, 8));
+	call(g, BPF_FUNC_probe_read_kernel);                                 /* value = cfs_rq */
+	emit(g, SBPF_LDX_MEM(SBPF_DW, 3, R_SCRATCH, c->off));                /* r3 = cfs_rq */
+	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 3, 0, 0), l_done);
+	if (rq.embedded) {
+		emit(g, SBPF_ALU64_IMM(SBPF_SUB, 3, (int32_t)rq.rq));        /* r3 = container rq */
+	} else {
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)rq.rq));        /* r3 = &cfs_rq->rq */
+		emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, 0));
+		emit(g, SBPF_MOV64_REG(1, R_SCRATCH));
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off));
+		emit(g, SBPF_MOV64_IMM(2, 8));
+		call(g, BPF_FUNC_probe_read_kernel);                         /* value = rq */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 3, R_SCRATCH, c->off));        /* r3 = rq */
+		sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 3, 0, 0), l_done);
+	}
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)rq.nr_running));        /* r3 = &rq->nr_running */
+	emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, 0));                 /* value = 0 */
+	emit(g, SBPF_MOV64_REG(1, R_SCRATCH));
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off));
+	emit(g, SBPF_MOV64_IMM(2, (int32_t)rq.nr_size));
+	call(g, BPF_FUNC_probe_read_kernel);                                 /* low bytes = nr_running */
+	emit(g, SBPF_LDX_MEM(SBPF_DW, 1, R_SCRATCH, c->off));                /* r1 = nr_running */
+	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 1, 0, 0), l_done);   /* idle: 0 */
+	emit(g, SBPF_ALU64_IMM(SBPF_SUB, 1, 1));                             /* less the running task */
+	emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 1, c->off));
+	sbpf_builder__bind(g->b, l_done);
+}
+
 /* Emits the instructions that fill capture @c of the staged record. */
 static void capture(struct gen *g, const struct sql_cap *c)
 {
@@ -193,6 +243,9 @@ static void capture(struct gen *g, const struct sql_cap *c)
 		break;
 	case SQL_CAP_UARGV:
 		capture_argv(g, c);
+		break;
+	case SQL_CAP_RUNQ:
+		capture_runq(g, c);
 		break;
 	case SQL_CAP_KSTACK:
 	case SQL_CAP_USTACK:

@@ -38,6 +38,7 @@ static const struct ctx_input ctx_inputs[] = {
 	{ "$comm", SQL_CAP_COMM, SQL_PART_ALL },
 	{ "$kstack", SQL_CAP_KSTACK, SQL_PART_ALL },
 	{ "$ustack", SQL_CAP_USTACK, SQL_PART_ALL },
+	{ "$runq", SQL_CAP_RUNQ, SQL_PART_ALL },
 };
 
 static uint16_t ctx_size(enum sql_cap_kind k)
@@ -98,6 +99,10 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 				snprintf(err, errsz, "context value %s cannot be used here", in->name);
 				return -EINVAL;
 			}
+			struct sql_runq_path rq;
+			int rc = ctx_inputs[i].kind == SQL_CAP_RUNQ ? sql_runq_path(&rq, err, errsz) : 0;
+			if (rc)
+				return rc;
 			cap->kind = ctx_inputs[i].kind;
 			cap->size = ctx_size(cap->kind);
 			bind->part = (uint8_t)ctx_inputs[i].part;

@@ -305,6 +305,8 @@ enum sql_cap_kind {
 	SQL_CAP_KSTACK,        /* SQL_STACK_DEPTH u64 kernel return addresses, innermost first,
 				  zero-filled (bpf_get_stack) */
 	SQL_CAP_USTACK,        /* the same for the user stack (BPF_F_USER_STACK, frame pointers) */
+	SQL_CAP_RUNQ,          /* u64 tasks waiting on the current CPU's run queue: rq->nr_running
+				  less the running task (0 when idle; sql_runq_path) */
 };
 
 #define SQL_STACK_DEPTH 64     /* frames kept per stack (the innermost ones) */
@@ -334,6 +336,19 @@ struct sql_cap {
 /* Offset and size of integer member @member of the running kernel's
  * struct task_struct, from its BTF (taskbtf.c). 0 or -errno with @err. */
 int sql_task_member(const char *member, uint32_t *off, uint32_t *size, char *err, size_t errsz);
+
+/* How the current CPU's run-queue length is reached from the current task
+ * (cpu_samples.runq_len, SQL_CAP_RUNQ): task->se.cfs_rq, then its rq
+ * (cfs_rq->rq, or container_of(cfs_rq, struct rq, cfs) without group
+ * scheduling), then rq->nr_running; offsets from the kernel's BTF. */
+struct sql_runq_path {
+	uint32_t cfs_rq;       /* offset of se.cfs_rq in struct task_struct */
+	uint32_t rq;           /* offset of rq in struct cfs_rq, or of cfs in struct rq */
+	bool embedded;         /* rq is offset cfs: subtract it from the cfs_rq pointer */
+	uint32_t nr_running;   /* offset of nr_running in struct rq */
+	uint32_t nr_size;      /* its size: 4 or 8 */
+};
+int sql_runq_path(struct sql_runq_path *rq, char *err, size_t errsz);
 
 /* Stack area of the identity recorded by an origin program (korigin.c),
  * filled at the start of a probe that has one: the key, then u64 pid_tgid,

@@ -15,6 +15,9 @@
  *                arithmetic in user space (CPU time for cpu_samples)
  * --target N     calls sbpf_uprobe_target(i, 2 * i) for i = 1..N (returns
  *                a + b), the uprobe target; its results are summed and printed
+ * --naps N       calls sbpf_nap() N times: a 1 ms nanosleep(2) issued there
+ *                (inline syscall, like the leaf above), so each call blocks
+ *                once, off the CPU, in a known user stack
  * --lines N      calls sbpf_readline(prompt) N times, a stand-in for bash's
  *                readline: the prompt is "p> " and call i (0-based) returns
  *                a fresh heap string, line i % 4 of: "ls -l", "echo hello",
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline, used))
@@ -88,6 +92,15 @@ NOINLINE unsigned long sbpf_spin_outer(unsigned long millions)
 	return x;
 }
 
+NOINLINE long sbpf_nap(void)
+{
+	struct timespec ts = { 0, 1000000 };
+	long ret;
+	/* nanosleep (35 on x86-64), not through libc (no frame pointer there) */
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(35L), "D"(&ts), "S"(0L) : "rcx", "r11", "memory");
+	return sbpf_stack_after(ret);
+}
+
 NOINLINE long sbpf_uprobe_target(long a, long b)
 {
 	__asm__ volatile("" ::: "memory");
@@ -113,11 +126,11 @@ static void wait_line(int fd)
 
 int main(int argc, char **argv)
 {
-	long calls = 0, spin = 0, target = 0, lines = 0;
+	long calls = 0, spin = 0, target = 0, lines = 0, naps = 0;
 	int fd = -1;
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 >= argc) {
-			fprintf(stderr, "usage: stackprog [--wait-fd FD] [--calls N] [--spin N] [--target N] [--lines N]\n");
+			fprintf(stderr, "usage: stackprog [--wait-fd FD] [--calls N] [--spin N] [--target N] [--naps N] [--lines N]\n");
 			return 2;
 		}
 		long v = strtol(argv[i + 1], NULL, 10);
@@ -131,6 +144,8 @@ int main(int argc, char **argv)
 			target = v;
 		else if (!strcmp(argv[i], "--lines"))
 			lines = v;
+		else if (!strcmp(argv[i], "--naps"))
+			naps = v;
 		else {
 			fprintf(stderr, "stackprog: unknown option %s\n", argv[i]);
 			return 2;
@@ -146,6 +161,8 @@ int main(int argc, char **argv)
 	long sum = 0;
 	for (long i = 1; i <= target; i++)
 		sum += sbpf_uprobe_target(i, 2 * i);
+	for (long i = 0; i < naps; i++)
+		sbpf_nap();
 	for (long i = 0; i < lines; i++) {
 		char *l = sbpf_readline("p> ", i);
 		sum += (long)strlen(l);

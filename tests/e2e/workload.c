@@ -82,6 +82,9 @@
  *                   stderr. Needs root.
  *   --spin-ms M     getppid() in a loop for M milliseconds (the high-rate phase);
  *                   the number of calls is reported at the end of the group
+ *   --pin C         pin the calling thread to CPU C (in a group: that copy;
+ *                   "--threads 3 --pin 0 --spin-ms 300 --end" runs three
+ *                   spinners on CPU 0, a run queue of at least 3)
  *   --threads N ACTION... --end
  *                   run the actions in N threads at once, thread i pinned to CPU
  *                   i mod (number of CPUs); the caller waits for all
@@ -145,7 +148,7 @@ static void usage_exit(void)
 			"[--write-null N] [--tcp N] [--big-arg N] [--direct-write DIR N] [--wakeup N] "
 			"[--open-fstat PATH K] [--storm P T N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
 			"[--faults N] [--exec N] [--stat PATH N] [--unlink DIR N] [--rename DIR N] [--mount DIR N] "
-			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--reuse-pid N] [--fork-as PID N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
+			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--reuse-pid N] [--fork-as PID N] [--spin-ms M] [--pin C] [--threads N ... --end] [--procs N ... --end]\n");
 	exit(2);
 }
 
@@ -1071,6 +1074,14 @@ static int run(int from, int to, char **argv)
 			}
 		} else if (!strcmp(a, "--spin-ms") && more >= 1) {
 			do_spin(count_arg(argv[++i]));
+		} else if (!strcmp(a, "--pin") && more >= 1) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET((int)count_arg(argv[++i]), &set);
+			if (sched_setaffinity(0, sizeof(set), &set)) {
+				perror("workload: --pin");
+				rc = -1;
+			}
 		} else if ((!strcmp(a, "--threads") || !strcmp(a, "--procs")) && more >= 2) {
 			long n = count_arg(argv[++i]);
 			int end = group_end(to, argv, i + 1);

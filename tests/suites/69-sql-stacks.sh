@@ -154,9 +154,9 @@ done
 	>/dev/null 2>"$tmp/rl2.err"
 check "str(retval, 3) and str(retval, 10) in one query, kernel-max: ls -> 101, xxx -> 100 ($(tr '\n' ' ' <"$tmp/rl2.csv"))" \
 	"[ \"\$(tr '\n' ' ' <'$tmp/rl2.csv')\" = 's3,n ls ,101 xxx,100 ' ]"
-"$SB" query "SELECT str(comm) FROM uprobe($R)" >/dev/null 2>"$tmp/s1.err"
+"$SB" query "SELECT str(comm, 8) FROM uprobe($R)" >/dev/null 2>"$tmp/s1.err"
 rc=$?
-check "str() of a string column: exit 3, caret under it" \
+check "str(comm, 8), a string column: exit 3, caret under it" \
 	"[ $rc -eq 3 ] && grep -q \"str() of string column 'comm'\" '$tmp/s1.err' && grep -q '\^~~~' '$tmp/s1.err'"
 "$SB" query "SELECT str(arg0, 0) FROM uprobe($R)" >/dev/null 2>"$tmp/s2.err"
 rc=$?

@@ -668,3 +668,47 @@ Test(sql_bind, stacks_not_in_star)
 	cr_expect_eq(b.q.nkeys, 2);
 	unbind(&b);
 }
+
+/* str(p[, n]) / kstr(p[, n]): a string column derived for the query on its
+ * own copy of the table (the cached table is untouched, SELECT * does not
+ * show it); str(x) of anything but a user function's register stays the
+ * text of the value. */
+Test(sql_bind, strings_behind_pointers)
+{
+	char exe[4096], q[5000];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert_gt(n, 0);
+	exe[n] = '\0';
+	struct bound b;
+	snprintf(q, sizeof(q), "SELECT str(m.retval) AS a, str(retval, 8) AS b, kstr(arg1), str(retval), str(pid) "
+		 "FROM ufunc('%s', 'sbpf_test_probe_target') AS m", exe);
+	bind_ok(&b, q);
+	const struct sql_table *t = b.q.tables[0];
+	size_t base = t->ncols - 3; /* three distinct calls: str(retval), str(retval, 8), kstr(arg1) */
+	cr_expect_str_eq(t->cols[base].name, "str(retval)");
+	cr_expect_eq(t->cols[base].src.conv, SQL_CONV_USTR);
+	cr_expect_eq(t->cols[base].src.strmax, SQL_STR_DEFAULT + 1);
+	cr_expect_str_eq(t->cols[base + 1].name, "str(retval, 8)");
+	cr_expect_eq(t->cols[base + 1].src.strmax, 9);
+	cr_expect_eq(t->cols[base + 2].src.conv, SQL_CONV_KSTR);
+	for (int i = 0; i < 4; i++)
+		cr_expect_eq(b.q.cols[i].type, SQL_T_STR);
+	cr_expect_eq(b.q.cols[3].e->col, b.q.cols[0].e->col, "str(retval) twice is one column");
+	cr_expect_eq(b.q.cols[4].e->kind, SQL_E_CALL, "str(pid) is the text of pid");
+	char err[200];
+	snprintf(q, sizeof(q), "ufunc:%s:sbpf_test_probe_target", exe);
+	const struct sql_table *cached = sql_utable_find(q, err, sizeof(err));
+	cr_assert_neq(cached, NULL, "%s", err);
+	cr_expect_neq(cached, t);
+	cr_expect_lt(sql_table_column(cached, "str(retval)"), 0);
+	unbind(&b);
+	snprintf(q, sizeof(q), "SELECT *, str(arg0) FROM uprobe('%s', 'sbpf_test_probe_target')", exe);
+	bind_ok(&b, q);
+	for (size_t i = 0; i + 1 < b.q.ncols; i++)
+		cr_expect(strncmp(b.q.cols[i].name, "str(", 4), "%s", b.q.cols[i].name);
+	cr_expect_str_eq(b.q.cols[b.q.ncols - 1].name, "str(arg0)");
+	unbind(&b);
+	bind_ok(&b, "SELECT str(duration), str(pid) FROM system_calls");
+	cr_expect_eq(b.q.cols[0].e->kind, SQL_E_CALL);
+	unbind(&b);
+}

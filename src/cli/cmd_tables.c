@@ -53,6 +53,7 @@ static void describe_input(const struct sql_table *t, const struct sql_input *in
 		{ "$cgroup", "bpf_get_current_cgroup_id()" },
 		{ "$comm", "bpf_get_current_comm()" },
 		{ "$task.exit_code", "current task_struct's exit_code (offset from BTF)" },
+		{ "$runq", "current task's se.cfs_rq->rq->nr_running, less 1 (offsets from BTF)" },
 	};
 	const char *tp = in->probe < t->nprobes ? t->probes[in->probe].tp : "?";
 	for (size_t i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++)

@@ -1473,7 +1473,11 @@ static void print_prec(const struct sql_query *q, const struct sql_expr *e, int 
 		print_value(&e->v, f);
 		break;
 	case SQL_E_COLUMN:
-		if (q && e->side >= 0)
+		if (q && e->side >= 0 && sql_column_is_derived(&q->tables[e->side]->cols[e->col])) {
+			/* "str(retval, 8)" -> str(name.retval, 8) */
+			const char *n = q->tables[e->side]->cols[e->col].name, *open = strchr(n, '(');
+			fprintf(f, "%.*s%s.%s", open ? (int)(open - n + 1) : 0, n, q->names[e->side], open ? open + 1 : n);
+		} else if (q && e->side >= 0)
 			fprintf(f, "%s.%s", q->names[e->side], q->tables[e->side]->cols[e->col].name);
 		else
 			fprintf(f, "%s%s%s", e->qual ? e->qual : "", e->qual ? "." : "", e->name);

@@ -53,8 +53,9 @@
  *   --rename DIR N  N times: create DIR/wl-ren-<pid>-<k>, renameat2 it to
  *                   ...-<k>.new, unlinkat that
  *   --mount DIR N   in a new private mount namespace: N times mount a tmpfs named
- *                   "wl-tmpfs" on DIR and unmount it (one more mount call first:
- *                   making "/" private, source NULL)
+ *                   "wl-tmpfs" with options "mode=0700" on DIR and unmount it
+ *                   (one more mount call first: making "/" private, source
+ *                   and options NULL)
  *   --exit-status N N children _exit(7), then N children kill themselves with
  *                   SIGKILL; the parent waits for each and checks its status
  *   --exec-fail N   N execve("/nonexistent/wl-missing", {"wl-missing", "a1", "a2"})
@@ -675,7 +676,7 @@ static int do_mount(const char *dir, long n)
 	if (unshare(CLONE_NEWNS) || syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -1;
 	for (long k = 0; k < n; k++)
-		if (syscall(SYS_mount, "wl-tmpfs", dir, "tmpfs", 0, NULL) || umount2(dir, 0))
+		if (syscall(SYS_mount, "wl-tmpfs", dir, "tmpfs", 0, "mode=0700") || umount2(dir, 0))
 			return -1;
 	return 0;
 }

@@ -10,11 +10,14 @@
 # in bulk. Then uprobe/uretprobe/ufunc tables on the program's
 # sbpf_uprobe_target(i, 2i) = 3i, called 1,000 times: exact counts, sums of
 # arguments and return values under every plan, and caret errors for a
-# missing file, a stripped binary and a missing function. About 15 s.
+# missing file, a stripped binary and a missing function. Strings behind
+# pointers (str, kstr) on sbpf_readline and on mount's options, exact
+# under every plan. About 20 s.
 set -u
 cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 SP=$PWD/build/e2e/stackprog
+WL=$PWD/build/e2e/workload
 pass=0 fail=0 skip=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -24,8 +27,8 @@ bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 finish() { echo "69-sql-stacks: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
 
-if [ ! -x "$SB" ] || [ ! -x "$SP" ]; then
-	bad "build: $SB and $SP must exist (make asan)"
+if [ ! -x "$SB" ] || [ ! -x "$SP" ] || [ ! -x "$WL" ]; then
+	bad "build: $SB, $SP and $WL must exist (make asan)"
 	finish
 fi
 
@@ -154,6 +157,16 @@ done
 	>/dev/null 2>"$tmp/rl2.err"
 check "str(retval, 3) and str(retval, 10) in one query, kernel-max: ls -> 101, xxx -> 100 ($(tr '\n' ' ' <"$tmp/rl2.csv"))" \
 	"[ \"\$(tr '\n' ' ' <'$tmp/rl2.csv')\" = 's3,n ls ,101 xxx,100 ' ]"
+# str() on a generic tracepoint table: mount's options (void *data, a number column),
+# "mode=0700" three times and NULL once (''); kstr() of that user address reads nothing.
+mkdir -p "$tmp/mnt"
+for plan in mvsf kernel-max; do
+	"$SB" query --plan "$plan" -f csv -o "$tmp/md.csv" -c "$WL --mount $tmp/mnt 3" \
+		"SELECT str(data, 32) AS opts, kstr(data, 8) AS k, COUNT(*) AS n FROM syscalls.sys_enter_mount GROUP BY opts, k ORDER BY opts" \
+		>/dev/null 2>&1
+	check "str(data, 32) on syscalls.sys_enter_mount, --plan $plan: mode=0700 x3, '' x1 (NULL); kstr of it '' ($(tail -n +2 "$tmp/md.csv" | tr '\n' ' '))" \
+		"[ \"\$(tail -n +2 '$tmp/md.csv' | tr '\n' ' ')\" = ',,1 mode=0700,,3 ' ]"
+done
 "$SB" query "SELECT str(comm, 8) FROM uprobe($R)" >/dev/null 2>"$tmp/s1.err"
 rc=$?
 check "str(comm, 8), a string column: exit 3, caret under it" \

@@ -13,6 +13,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,16 +304,53 @@ static int builtin_format(const char *tp, enum sql_probe_kind k, struct sql_tp_f
 	return 0;
 }
 
-int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
+/* Format texts read so far, per tracepoint: a format does not change while
+ * the kernel runs, and the binder and the query generator ask for the same
+ * ones thousands of times. Entries are never removed, so a text stays valid
+ * once found. */
+static pthread_mutex_t format_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct format_text { char *tp, *text; } *format_cache;
+static size_t format_cache_n, format_cache_cap;
+
+static const char *cached_format(const char *tp)
 {
-	memset(fmt, 0, sizeof(*fmt));
-	enum sql_probe_kind kind = sql_probe_kind(tp);
-	if (kind != SQL_PROBE_TRACEPOINT)
-		return builtin_format(tp, kind, fmt, err, errsz);
-	if (!valid_tp_name(tp)) {
-		snprintf(err, errsz, "'%s' is not a tracepoint name (sys/name)", tp);
-		return -EINVAL;
+	const char *text = NULL;
+	pthread_mutex_lock(&format_cache_mu);
+	for (size_t i = 0; i < format_cache_n && !text; i++)
+		if (!strcmp(format_cache[i].tp, tp))
+			text = format_cache[i].text;
+	pthread_mutex_unlock(&format_cache_mu);
+	return text;
+}
+
+/* Keeps @text (malloc'ed) as @tp's format; returns the text to parse (the
+ * one kept, or @text itself when memory is short). */
+static char *cache_format(const char *tp, char *text)
+{
+	pthread_mutex_lock(&format_cache_mu);
+	if (format_cache_n == format_cache_cap) {
+		size_t cap = format_cache_cap ? 2 * format_cache_cap : 64;
+		struct format_text *c = realloc(format_cache, cap * sizeof(*c));
+		if (c) {
+			format_cache = c;
+			format_cache_cap = cap;
+		}
 	}
+	char *name = format_cache_n < format_cache_cap ? strdup(tp) : NULL;
+	char *kept = name ? realloc(text, strlen(text) + 1) : NULL;
+	if (kept) {
+		format_cache[format_cache_n++] = (struct format_text){ name, kept };
+		text = kept;
+	} else {
+		free(name);
+	}
+	pthread_mutex_unlock(&format_cache_mu);
+	return kept ? NULL : text; /* NULL: the cache owns it */
+}
+
+/* Reads @tp's format file into a malloc'ed string. */
+static int read_format(const char *tp, char **out, char *err, size_t errsz)
+{
 	const char *root = sbpf_kernel_tracefs();
 	if (!root) {
 		int e = errno;
@@ -345,11 +383,35 @@ int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_
 		return -EIO;
 	}
 	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
+{
+	memset(fmt, 0, sizeof(*fmt));
+	enum sql_probe_kind kind = sql_probe_kind(tp);
+	if (kind != SQL_PROBE_TRACEPOINT)
+		return builtin_format(tp, kind, fmt, err, errsz);
+	if (!valid_tp_name(tp)) {
+		snprintf(err, errsz, "'%s' is not a tracepoint name (sys/name)", tp);
+		return -EINVAL;
+	}
+	const char *text = cached_format(tp);
+	char *own = NULL;
+	if (!text) {
+		char *buf;
+		int rc = read_format(tp, &buf, err, errsz);
+		if (rc)
+			return rc;
+		own = cache_format(tp, buf);
+		text = own ? own : cached_format(tp);
+	}
 	char why[160];
-	int rc = sql_tracefs_parse(buf, fmt, why, sizeof(why));
-	free(buf);
+	int rc = sql_tracefs_parse(text, fmt, why, sizeof(why));
+	free(own);
 	if (rc)
-		snprintf(err, errsz, "%s: %s", path, why);
+		snprintf(err, errsz, "%s/events/%s/format: %s", sbpf_kernel_tracefs(), tp, why);
 	return rc;
 }
 

@@ -164,7 +164,19 @@ static void capture(struct gen *g, const struct sql_cap *c)
 		call(g, BPF_FUNC_get_current_comm);
 		break;
 	case SQL_CAP_FIELD:
-		copy_field(g, f->offset, f->size, c->off);
+		if (f->kind == SQL_FIELD_UMEM) {
+			/* a USDT argument in user memory: size bytes at reg + imm */
+			emit(g, SBPF_LDX_MEM(SBPF_DW, 3, R_CTX, f->offset));   /* r3 = the base register */
+			emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)f->imm));  /* r3 += displacement */
+			string_dest(g, c);                                       /* r1 = &record[off], r2 = size */
+			call(g, BPF_FUNC_probe_read_user);
+		} else if (f->kind == SQL_FIELD_CONST) {
+			/* a USDT argument that is a constant */
+			sbpf_builder__emit_lddw(g->b, 1, 0, (uint64_t)f->imm);   /* r1 = imm */
+			emit(g, SBPF_STX_MEM(size_code(f->size), R_SCRATCH, 1, c->off)); /* *(rec + off) = r1 */
+		} else {
+			copy_field(g, f->offset, f->size, c->off);
+		}
 		break;
 	case SQL_CAP_LOC_STR:
 		/* u32 at the field: length << 16 | offset (from the record start for

@@ -261,6 +261,8 @@ enum sql_probe_kind sql_probe_kind(const char *tp)
 		return SQL_PROBE_UPROBE;
 	if (!strncmp(tp, "uretprobe/", 10))
 		return SQL_PROBE_URETPROBE;
+	if (!strncmp(tp, "usdt/", 5))
+		return SQL_PROBE_USDT;
 	return SQL_PROBE_TRACEPOINT;
 }
 
@@ -270,20 +272,61 @@ enum sql_probe_kind sql_probe_kind(const char *tp)
 #define ID_CPU_CLOCK 0x7fff0001u
 #define ID_UPROBE 0x7fff0002u
 #define ID_URETPROBE 0x7fff0003u
+#define ID_USDT 0x7fff0004u
 
 /* struct pt_regs (x86-64) offsets of the argument and return registers. */
 static const struct { const char *name; uint16_t off; } pt_regs_args[] = {
 	{ "di", 112 }, { "si", 104 }, { "dx", 96 }, { "cx", 88 }, { "r8", 72 }, { "r9", 64 }, { "ax", 80 },
 };
 
+/* The format of USDT probe @tp ("usdt/PATH:SPEC"): one field per argument,
+ * named arg0, arg1, ..., read where the probe's note says (usdt.c). */
+static int usdt_format(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
+{
+	char path[4096];
+	const char *spec = tp + 5, *colon = strchr(spec, ':');
+	if (!colon || (size_t)(colon - spec) >= sizeof(path)) {
+		snprintf(err, errsz, "bad USDT probe name '%s'", tp);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
+	struct sql_usdt_probe *p = malloc(sizeof(*p));
+	int rc = p ? sql_usdt_find(path, colon + 1, p, err, errsz) : -ENOMEM;
+	if (!rc && !(fmt->fields = calloc(p->nargs ? p->nargs : 1, sizeof(*fmt->fields))))
+		rc = -ENOMEM;
+	if (rc == -ENOMEM)
+		snprintf(err, errsz, "out of memory");
+	for (size_t i = 0; !rc && i < p->nargs; i++) {
+		const struct sql_usdt_arg *a = &p->args[i];
+		struct sql_tp_field *f = &fmt->fields[i];
+		snprintf(f->name, sizeof(f->name), "arg%zu", i);
+		snprintf(f->type, sizeof(f->type), "%s", a->text);
+		f->kind = a->loc == SQL_USDT_REG ? SQL_FIELD_INT : a->loc == SQL_USDT_MEM ? SQL_FIELD_UMEM
+			: a->loc == SQL_USDT_CONST ? SQL_FIELD_CONST : SQL_FIELD_OPAQUE;
+		f->offset = a->loc == SQL_USDT_CONST ? 0 : a->reg;
+		f->size = a->size;
+		f->nelem = 1;
+		f->is_signed = a->is_signed;
+		f->imm = a->imm;
+	}
+	if (!rc)
+		fmt->nfields = p->nargs;
+	free(p);
+	return rc;
+}
+
 /* The built-in format of a probe that is not a tracepoint. */
 static int builtin_format(const char *tp, enum sql_probe_kind k, struct sql_tp_format *fmt, char *err,
 			  size_t errsz)
 {
-	snprintf(fmt->name, sizeof(fmt->name), "%s", k == SQL_PROBE_CPU_CLOCK ? "cpu_clock" : "uprobe");
-	fmt->id = k == SQL_PROBE_CPU_CLOCK ? ID_CPU_CLOCK : k == SQL_PROBE_UPROBE ? ID_UPROBE : ID_URETPROBE;
+	snprintf(fmt->name, sizeof(fmt->name), "%s", k == SQL_PROBE_CPU_CLOCK ? "cpu_clock"
+		 : k == SQL_PROBE_USDT ? "usdt" : "uprobe");
+	fmt->id = k == SQL_PROBE_CPU_CLOCK ? ID_CPU_CLOCK : k == SQL_PROBE_UPROBE ? ID_UPROBE
+		: k == SQL_PROBE_USDT ? ID_USDT : ID_URETPROBE;
 	if (k == SQL_PROBE_CPU_CLOCK)
 		return 0;
+	if (k == SQL_PROBE_USDT)
+		return usdt_format(tp, fmt, err, errsz);
 	size_t n = sizeof(pt_regs_args) / sizeof(pt_regs_args[0]);
 	if (!(fmt->fields = calloc(n, sizeof(*fmt->fields)))) {
 		snprintf(err, errsz, "out of memory");

@@ -170,7 +170,7 @@ static void parse_arg(Elf *e, uint64_t pc, const char *text, struct sql_usdt_arg
 		const char *end = number(text, &sz);
 		if (end != at || !sz || (sz != 1 && sz != 2 && sz != 4 && sz != 8 && sz != -1 && sz != -2 &&
 					 sz != -4 && sz != -8)) {
-			snprintf(a->why, sizeof(a->why), "unsupported size in '%s' (1, 2, 4 or 8 bytes)", text);
+			snprintf(a->why, sizeof(a->why), "its size is not 1, 2, 4 or 8 bytes");
 			return;
 		}
 		a->is_signed = sz < 0;
@@ -180,7 +180,7 @@ static void parse_arg(Elf *e, uint64_t pc, const char *text, struct sql_usdt_arg
 	if (op[0] == '$') {
 		const char *end = number(op + 1, &a->imm);
 		if (!end || *end) {
-			snprintf(a->why, sizeof(a->why), "the constant '%s' is not a number", op);
+			snprintf(a->why, sizeof(a->why), "the constant is not a number");
 			return;
 		}
 		a->loc = SQL_USDT_CONST;
@@ -189,7 +189,7 @@ static void parse_arg(Elf *e, uint64_t pc, const char *text, struct sql_usdt_arg
 	if (op[0] == '%') {
 		int off = reg_offset(op + 1, strlen(op + 1));
 		if (off < 0 || off == 128) {
-			snprintf(a->why, sizeof(a->why), "unknown register '%s'", op);
+			snprintf(a->why, sizeof(a->why), "unknown register");
 			return;
 		}
 		a->loc = SQL_USDT_REG;
@@ -200,17 +200,17 @@ static void parse_arg(Elf *e, uint64_t pc, const char *text, struct sql_usdt_arg
 	const char *paren = strchr(op, '(');
 	const char *close = paren ? strchr(paren, ')') : NULL;
 	if (!paren || !close || close[1] || paren[1] != '%' || strchr(paren, ',') || strchr(op, ':')) {
-		snprintf(a->why, sizeof(a->why), "operand '%s' is not a register, a constant or base+displacement memory",
-			 op);
+		snprintf(a->why, sizeof(a->why), "only a register, a constant, or memory at a register plus a displacement "
+			 "can be read (not an index register, a segment or another form)");
 		return;
 	}
 	int off = reg_offset(paren + 2, (size_t)(close - paren - 2));
 	if (off < 0) {
-		snprintf(a->why, sizeof(a->why), "unknown register in '%s'", op);
+		snprintf(a->why, sizeof(a->why), "unknown base register");
 		return;
 	}
 	if (off % 8) {
-		snprintf(a->why, sizeof(a->why), "'%s' uses a byte register as a base", op);
+		snprintf(a->why, sizeof(a->why), "a byte register as a base");
 		return;
 	}
 	int64_t disp = 0;
@@ -225,20 +225,20 @@ static void parse_arg(Elf *e, uint64_t pc, const char *text, struct sql_usdt_arg
 		uint64_t sa;
 		if (!n || isdigit((unsigned char)sym[0]) || (op[n] != '(' && (!number(op + n, &disp) ||
 									    number(op + n, &disp) != paren))) {
-			snprintf(a->why, sizeof(a->why), "'%s' is relative to %%rip without a symbol", op);
+			snprintf(a->why, sizeof(a->why), "memory relative to %%rip without a symbol");
 			return;
 		}
 		if (symbol_addr(e, sym, &sa)) {
-			snprintf(a->why, sizeof(a->why), "'%.64s' names symbol '%.64s', which the file does not define", op, sym);
+			snprintf(a->why, sizeof(a->why), "symbol '%.64s' is not defined in the file", sym);
 			return;
 		}
 		disp += (int64_t)(sa - pc);
 	} else if (op != paren && number(op, &disp) != paren) {
-		snprintf(a->why, sizeof(a->why), "the displacement of '%s' is not a number", op);
+		snprintf(a->why, sizeof(a->why), "the displacement is not a number");
 		return;
 	}
 	if (disp < INT32_MIN || disp > INT32_MAX) {
-		snprintf(a->why, sizeof(a->why), "the displacement of '%s' does not fit in 32 bits", op);
+		snprintf(a->why, sizeof(a->why), "the displacement does not fit in 32 bits");
 		return;
 	}
 	a->loc = SQL_USDT_MEM;

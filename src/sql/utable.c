@@ -137,12 +137,12 @@ static int build_usdt(struct utable *u, const char *path, const char *spec, cons
 		u->cols[n++] = ctx[i];
 	for (size_t i = 0; i < p->nargs; i++) {
 		const struct sql_usdt_arg *a = &p->args[i];
-		snprintf(u->argdoc[i], sizeof(u->argdoc[i]), "argument %zu: %s (%s, %u bytes)", i + 1, a->text,
-			 a->is_signed ? "signed" : "unsigned", a->size);
+		snprintf(u->argdoc[i], sizeof(u->argdoc[i]), "probe argument %zu, operand %s (%s, %u bytes)", i + 1,
+			 a->text, a->is_signed ? "signed" : "unsigned", a->size);
 		col(u, &n, arg_names[i], a->is_signed ? SQL_T_INT : SQL_T_UINT, u->argdoc[i], NUM(0, arg_names[i]));
 		if (a->loc == SQL_USDT_BAD) {
-			snprintf(u->argwhy[i], sizeof(u->argwhy[i]), "probe %s:%s argument %zu: %s", p->provider,
-				 p->name, i + 1, a->why);
+			snprintf(u->argwhy[i], sizeof(u->argwhy[i]), "probe %s:%s has it at '%s': %s", p->provider,
+				 p->name, a->text, a->why);
 			u->cols[n - 1].unusable = u->argwhy[i];
 		}
 	}

@@ -279,16 +279,23 @@ static int list_usdt(const char *path)
 		snprintf(name, sizeof(name), "%s:%s", p->provider, p->name);
 		printf("%-32s %5zu %-9s", name, p->nsites, p->sema ? "yes" : "no");
 		if (!p->nargs)
-			printf(" (none)");
-		for (size_t a = 0; a < p->nargs; a++) {
-			const struct sql_usdt_arg *g = &p->args[a];
-			printf("%s arg%zu: %s %s%u", a ? "," : "", a, g->text, g->is_signed ? "int" : "uint", 8 * g->size);
-			if (g->loc == SQL_USDT_BAD)
-				printf(" (UNREADABLE: %s)", g->why);
+			printf(" (none)\n");
+		for (size_t v = 0; v < p->nvariants && p->nargs; v++) {
+			if (v)
+				printf("%-32s %5s %-9s", "", "", "");
+			for (size_t a = 0; a < p->nargs; a++) {
+				const struct sql_usdt_arg *g = &p->args[v][a];
+				printf("%s arg%zu: %s %s%u", a ? "," : "", a, g->text, g->is_signed ? "int" : "uint",
+				       8 * g->size);
+				if (g->loc == SQL_USDT_BAD)
+					printf(" (UNREADABLE: %s)", g->why);
+			}
+			if (p->nvariants > 1)
+				printf("  [sites in variant %zu]", v + 1);
+			printf("\n");
 		}
-		if (p->mixed)
-			printf("  [sites differ in where their arguments are: not queryable]");
-		printf("\n");
+		if (p->mixed[0])
+			printf("%-32s %5s %-9s NOT QUERYABLE: %s\n", "", "", "", p->mixed);
 	}
 	free(v);
 	return EXIT_OK;

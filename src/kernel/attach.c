@@ -110,8 +110,18 @@ struct sbpf_klink *sbpf_klink__tracepoint(int prog_fd, const char *tp, char *err
 
 /* perf_event_open(@attr) on @pid/@cpu, then a BPF_PERF_EVENT link of
  * @prog_fd on it: 0 with both fds, or -errno with @err (@what names it). */
+static int perf_link_cookie(int prog_fd, struct perf_event_attr *attr, int pid, int cpu, uint64_t cookie,
+			    const char *what, int *lfd, int *pfd, char *err, size_t errsz);
+
 static int perf_link(int prog_fd, struct perf_event_attr *attr, int pid, int cpu, const char *what, int *lfd,
 		     int *pfd, char *err, size_t errsz)
+{
+	return perf_link_cookie(prog_fd, attr, pid, cpu, 0, what, lfd, pfd, err, errsz);
+}
+
+/* perf_link() with attach cookie @cookie (bpf_get_attach_cookie in the program). */
+static int perf_link_cookie(int prog_fd, struct perf_event_attr *attr, int pid, int cpu, uint64_t cookie,
+			    const char *what, int *lfd, int *pfd, char *err, size_t errsz)
 {
 	*pfd = (int)syscall(SYS_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (*pfd < 0) {
@@ -120,7 +130,8 @@ static int perf_link(int prog_fd, struct perf_event_attr *attr, int pid, int cpu
 			 e == EACCES || e == EPERM ? " (needs CAP_PERFMON)" : "");
 		return -e;
 	}
-	*lfd = bpf_link_create(prog_fd, *pfd, BPF_PERF_EVENT, NULL);
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .perf_event.bpf_cookie = cookie);
+	*lfd = bpf_link_create(prog_fd, *pfd, BPF_PERF_EVENT, cookie ? &lo : NULL);
 	if (*lfd < 0) {
 		int e = errno;
 		snprintf(err, errsz, "attaching to %s: %s", what, strerror(e));
@@ -257,8 +268,8 @@ static int uprobe_ref_ctr_shift(void)
 	return ok ? lo : -EINVAL;
 }
 
-struct sbpf_klink *sbpf_klink__usdt(int prog_fd, const char *path, const uint64_t *offsets, size_t n,
-				    uint64_t ref_ctr_offset, char *err, size_t errsz)
+struct sbpf_klink *sbpf_klink__usdt(int prog_fd, const char *path, const uint64_t *offsets,
+				    const uint64_t *cookies, size_t n, uint64_t ref_ctr_offset, char *err, size_t errsz)
 {
 	int type = uprobe_pmu_type(), shift = ref_ctr_offset ? uprobe_ref_ctr_shift() : 0;
 	if (type < 0) {
@@ -292,7 +303,8 @@ struct sbpf_klink *sbpf_klink__usdt(int prog_fd, const char *path, const uint64_
 	size_t done = 0;
 	for (; done < n && !rc; done++) {
 		attr.config2 = offsets[done];          /* probe_offset */
-		rc = perf_link(prog_fd, &attr, -1, 0, "usdt", &fds[2 * done], &fds[2 * done + 1], err, errsz);
+		rc = perf_link_cookie(prog_fd, &attr, -1, 0, cookies ? cookies[done] : 0, "usdt", &fds[2 * done],
+				      &fds[2 * done + 1], err, errsz);
 	}
 	if (rc) {
 		for (size_t i = 0; i + 1 < done; i++) {

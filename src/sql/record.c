@@ -158,7 +158,7 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		return 0;
 	case WANT_NUM:
 		if (f->kind != SQL_FIELD_INT && f->kind != SQL_FIELD_PTR && f->kind != SQL_FIELD_UMEM &&
-		    f->kind != SQL_FIELD_CONST) {
+		    f->kind != SQL_FIELD_CONST && f->kind != SQL_FIELD_USDT_SITES) {
 			snprintf(err, errsz, "%s: field '%s' (%s) is not a number", tp, in->name, f->type);
 			return -EINVAL;
 		}

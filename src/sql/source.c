@@ -328,8 +328,12 @@ static struct sbpf_klink *attach_probe(int fd, const char *tp, unsigned hz, char
 				 p->nsites, SQL_USDT_MAX_SITES);
 			rc = -E2BIG;
 		}
+		uint64_t cookies[SQL_USDT_MAX_SITES]; /* each site's argument places (the variant) */
+		for (size_t i = 0; !rc && i < p->nsites; i++)
+			cookies[i] = p->site_variant[i];
 		if (!rc)
-			l = sbpf_klink__usdt(fd, path, p->sites, p->nsites, p->sema, err, errsz);
+			l = sbpf_klink__usdt(fd, path, p->sites, p->nvariants > 1 ? cookies : NULL, p->nsites, p->sema,
+					     err, errsz);
 		free(p);
 		if (rc)
 			errno = -rc;

@@ -197,6 +197,7 @@ const struct sql_table *sql_utable_find(const char *name, char *err, size_t errs
  * file, one entry per probe (provider:name) with all its sites. */
 #define SQL_USDT_MAX_ARGS 12   /* arguments per probe (sdt.h allows 12) */
 #define SQL_USDT_MAX_SITES 64  /* sites attached per probe */
+#define SQL_USDT_MAX_VARIANTS 8 /* different argument places among a probe's sites */
 
 enum sql_usdt_loc {
 	SQL_USDT_REG,          /* a register of struct pt_regs */
@@ -220,10 +221,16 @@ struct sql_usdt_probe {
 	char name[64];         /* "gc__start" */
 	uint64_t sites[SQL_USDT_MAX_SITES]; /* file offsets of the sites (uprobe offsets) */
 	size_t nsites;         /* sites in the file (only the first SQL_USDT_MAX_SITES kept) */
+	uint8_t site_variant[SQL_USDT_MAX_SITES]; /* the argument places of each site */
 	uint64_t sema;         /* file offset of the semaphore (reference counter), 0: none */
-	struct sql_usdt_arg args[SQL_USDT_MAX_ARGS]; /* decoded at the first site */
+	struct sql_usdt_arg args[SQL_USDT_MAX_VARIANTS][SQL_USDT_MAX_ARGS]; /* argument places:
+				  one set per variant (sites that keep their arguments in the same
+				  places share one), variant 0 at the first site */
+	size_t nvariants;      /* variants in args */
 	size_t nargs;          /* arguments */
-	bool mixed;            /* sites read their arguments from different places */
+	char mixed[200];       /* why the sites cannot be read by one table (a different
+				  number of arguments, type or more than SQL_USDT_MAX_VARIANTS
+				  variants), or "" */
 	char argstr[256];      /* the first site's argument string */
 };
 
@@ -259,6 +266,9 @@ enum sql_field_kind {
 				  at offset (struct pt_regs) plus imm, read with
 				  bpf_probe_read_user (zero when unreadable) */
 	SQL_FIELD_CONST,       /* a USDT argument that is the constant imm (size bytes; offset 0) */
+	SQL_FIELD_USDT_SITES,  /* a USDT argument kept in different places at different
+				  sites: sites[k] is where at the sites attached with cookie k
+				  (bpf_get_attach_cookie) */
 };
 
 struct sql_tp_field {
@@ -270,6 +280,9 @@ struct sql_tp_field {
 	uint16_t nelem;        /* array elements (1 for scalars) */
 	bool is_signed;        /* signed:1 */
 	int64_t imm;           /* SQL_FIELD_UMEM: displacement; SQL_FIELD_CONST: value */
+	const struct sql_usdt_arg *sites; /* SQL_FIELD_USDT_SITES: nsites places (owned by
+				  the format, in the fields' allocation) */
+	uint8_t nsites;        /* SQL_FIELD_USDT_SITES: entries in sites */
 };
 
 struct sql_tp_format {

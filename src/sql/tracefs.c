@@ -292,22 +292,36 @@ static int usdt_format(const char *tp, struct sql_tp_format *fmt, char *err, siz
 	snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
 	struct sql_usdt_probe *p = malloc(sizeof(*p));
 	int rc = p ? sql_usdt_find(path, colon + 1, p, err, errsz) : -ENOMEM;
-	if (!rc && !(fmt->fields = calloc(p->nargs ? p->nargs : 1, sizeof(*fmt->fields))))
+	/* the fields, then (several variants) each field's places, in one block */
+	size_t nv = !rc && p->nvariants > 1 ? p->nvariants : 0;
+	if (!rc && !(fmt->fields = calloc(1, (p->nargs ? p->nargs : 1) * (sizeof(*fmt->fields) +
+									   nv * sizeof(struct sql_usdt_arg)))))
 		rc = -ENOMEM;
 	if (rc == -ENOMEM)
 		snprintf(err, errsz, "out of memory");
+	struct sql_usdt_arg *places = rc ? NULL : (struct sql_usdt_arg *)(fmt->fields + p->nargs);
 	for (size_t i = 0; !rc && i < p->nargs; i++) {
-		const struct sql_usdt_arg *a = &p->args[i];
+		const struct sql_usdt_arg *a = &p->args[0][i];
 		struct sql_tp_field *f = &fmt->fields[i];
+		bool bad = false;
+		for (size_t v = 0; v < p->nvariants; v++)
+			bad |= p->args[v][i].loc == SQL_USDT_BAD;
 		snprintf(f->name, sizeof(f->name), "arg%zu", i);
 		snprintf(f->type, sizeof(f->type), "%s", a->text);
-		f->kind = a->loc == SQL_USDT_REG ? SQL_FIELD_INT : a->loc == SQL_USDT_MEM ? SQL_FIELD_UMEM
-			: a->loc == SQL_USDT_CONST ? SQL_FIELD_CONST : SQL_FIELD_OPAQUE;
-		f->offset = a->loc == SQL_USDT_CONST ? 0 : a->reg;
+		f->kind = bad ? SQL_FIELD_OPAQUE : nv ? SQL_FIELD_USDT_SITES : a->loc == SQL_USDT_REG ? SQL_FIELD_INT
+			: a->loc == SQL_USDT_MEM ? SQL_FIELD_UMEM : SQL_FIELD_CONST;
+		f->offset = a->loc == SQL_USDT_REG || a->loc == SQL_USDT_MEM ? a->reg : 0;
 		f->size = a->size;
 		f->nelem = 1;
 		f->is_signed = a->is_signed;
 		f->imm = a->imm;
+		if (nv) {
+			f->offset = 0; /* the record slot: 8-byte aligned */
+			for (size_t v = 0; v < nv; v++)
+				places[i * nv + v] = p->args[v][i];
+			f->sites = &places[i * nv];
+			f->nsites = (uint8_t)nv;
+		}
 	}
 	if (!rc)
 		fmt->nfields = p->nargs;

@@ -11,10 +11,14 @@
  * Addresses become file offsets through the PT_LOAD segment holding them
  * (what a uprobe and its reference counter are attached by).
  *
- * Arguments are decoded for x86-64 into one of three places (struct
- * sql_usdt_arg): a register of struct pt_regs, memory at a register plus
- * a displacement (sym(%rip) is memory at the probe's own address plus the
- * distance from the site to the symbol), or a constant. Anything else (an
+ * Sites of one probe may keep its arguments in different places (a
+ * macro expanded in two functions): each different set of places is a
+ * variant, and each site says which one it uses (the attach cookie of its
+ * uprobe, read by the generated program). Arguments are decoded for
+ * x86-64 into one of three places (struct sql_usdt_arg): a register of
+ * struct pt_regs, memory at a register plus a displacement (sym(%rip) is
+ * memory at the probe's own address plus the distance from the site to
+ * the symbol), or a constant. Anything else (an
  * index register, a segment, a bare number relative to %rip) is kept with
  * the reason it cannot be read, so that listing works and only a query
  * reading that argument fails.
@@ -246,18 +250,40 @@ static void parse_arg(Elf *e, uint64_t pc, const char *text, struct sql_usdt_arg
 	a->imm = disp;
 }
 
-/* Whether two sites read their arguments from the same places. */
-static bool same_args(const struct sql_usdt_probe *p, size_t nargs, const struct sql_usdt_arg *args)
+/* Whether argument lists @x and @y (@n each) are in the same places. */
+static bool same_args(const struct sql_usdt_arg *x, const struct sql_usdt_arg *y, size_t n)
 {
-	if (p->nargs != nargs)
-		return false;
-	for (size_t i = 0; i < nargs; i++) {
-		const struct sql_usdt_arg *x = &p->args[i], *y = &args[i];
-		if (x->loc != y->loc || x->size != y->size || x->is_signed != y->is_signed || x->reg != y->reg ||
-		    (x->imm != y->imm && x->loc != SQL_USDT_BAD))
+	for (size_t i = 0; i < n; i++)
+		if (x[i].loc != y[i].loc || x[i].size != y[i].size || x[i].is_signed != y[i].is_signed ||
+		    x[i].reg != y[i].reg || (x[i].imm != y[i].imm && x[i].loc != SQL_USDT_BAD))
 			return false;
-	}
 	return true;
+}
+
+/* The variant of @p whose places are @args (@nargs), added when new; -1
+ * with p->mixed set when the site cannot share the probe's table. */
+static int variant_of(struct sql_usdt_probe *p, const struct sql_usdt_arg *args, size_t nargs)
+{
+	if (nargs != p->nargs) {
+		snprintf(p->mixed, sizeof(p->mixed), "its sites have different numbers of arguments");
+		return -1;
+	}
+	for (size_t v = 0; v < p->nvariants; v++)
+		if (same_args(p->args[v], args, nargs))
+			return (int)v;
+	for (size_t i = 0; i < nargs && p->nvariants; i++)
+		if (args[i].size != p->args[0][i].size || args[i].is_signed != p->args[0][i].is_signed) {
+			snprintf(p->mixed, sizeof(p->mixed), "its sites give argument %zu different types (%s, %s)",
+				 i + 1, p->args[0][i].text, args[i].text);
+			return -1;
+		}
+	if (p->nvariants == SQL_USDT_MAX_VARIANTS) {
+		snprintf(p->mixed, sizeof(p->mixed), "its sites keep their arguments in more than %d different places",
+			 SQL_USDT_MAX_VARIANTS);
+		return -1;
+	}
+	memcpy(p->args[p->nvariants], args, nargs * sizeof(*args));
+	return (int)p->nvariants++;
 }
 
 /* Adds the site of note description @desc (@len bytes) to @v. */
@@ -316,14 +342,14 @@ static int add_site(Elf *e, const uint8_t *desc, size_t len, uint64_t base_now, 
 		snprintf(p->provider, sizeof(p->provider), "%s", prov);
 		snprintf(p->name, sizeof(p->name), "%s", name);
 		snprintf(p->argstr, sizeof(p->argstr), "%s", args);
-		memcpy(p->args, parsed, nargs * sizeof(parsed[0]));
 		p->nargs = nargs;
 		p->sema = soff;
-	} else if (!same_args(p, nargs, parsed)) {
-		p->mixed = true; /* sites read their arguments from different places */
 	}
-	if (p->nsites < SQL_USDT_MAX_SITES)
+	int var = p->mixed[0] ? -1 : variant_of(p, parsed, nargs);
+	if (p->nsites < SQL_USDT_MAX_SITES) {
 		p->sites[p->nsites] = off;
+		p->site_variant[p->nsites] = (uint8_t)(var < 0 ? 0 : var);
+	}
 	p->nsites++;
 	return 0;
 }

@@ -32,7 +32,7 @@ struct utable {
 	struct sql_pairing pair;         /* ufunc: by thread */
 	struct sql_column cols[UT_MAX_COLS]; /* columns */
 	struct sql_table t;              /* the table */
-	char argdoc[SQL_USDT_MAX_ARGS][96];  /* usdt: "argument 1: -4@%edi (signed, 4 bytes)" */
+	char argdoc[SQL_USDT_MAX_ARGS][192];  /* usdt: "argument 1: -4@%edi (signed, 4 bytes)" */
 	char argwhy[SQL_USDT_MAX_ARGS][400]; /* usdt: why an argument cannot be read */
 	char notes[768];                 /* usdt: the table's remarks */
 	struct utable *next;             /* cache list */
@@ -122,9 +122,9 @@ static void build(struct utable *u, int k, const char *path, const char *func)
 static int build_usdt(struct utable *u, const char *path, const char *spec, const struct sql_usdt_probe *p,
 		      char *err, size_t errsz)
 {
-	if (p->mixed) {
-		snprintf(err, errsz, "USDT probe %s:%s has %zu sites that keep their arguments in different "
-			 "places, which safebpf does not read yet", p->provider, p->name, p->nsites);
+	if (p->mixed[0]) {
+		snprintf(err, errsz, "USDT probe %s:%s (%zu sites) cannot be one table: %s", p->provider, p->name,
+			 p->nsites, p->mixed);
 		return -EINVAL;
 	}
 	size_t n = 0, nctx;
@@ -136,13 +136,21 @@ static int build_usdt(struct utable *u, const char *path, const char *spec, cons
 	for (size_t i = 0; i < nctx; i++)
 		u->cols[n++] = ctx[i];
 	for (size_t i = 0; i < p->nargs; i++) {
-		const struct sql_usdt_arg *a = &p->args[i];
-		snprintf(u->argdoc[i], sizeof(u->argdoc[i]), "probe argument %zu, operand %s (%s, %u bytes)", i + 1,
-			 a->text, a->is_signed ? "signed" : "unsigned", a->size);
+		const struct sql_usdt_arg *a = &p->args[0][i];
+		if (p->nvariants > 1)
+			snprintf(u->argdoc[i], sizeof(u->argdoc[i]), "probe argument %zu (%s, %u bytes; in %zu places "
+				 "among the sites, %s at the first)", i + 1, a->is_signed ? "signed" : "unsigned",
+				 a->size, p->nvariants, a->text);
+		else
+			snprintf(u->argdoc[i], sizeof(u->argdoc[i]), "probe argument %zu, operand %s (%s, %u bytes)",
+				 i + 1, a->text, a->is_signed ? "signed" : "unsigned", a->size);
 		col(u, &n, arg_names[i], a->is_signed ? SQL_T_INT : SQL_T_UINT, u->argdoc[i], NUM(0, arg_names[i]));
-		if (a->loc == SQL_USDT_BAD) {
-			snprintf(u->argwhy[i], sizeof(u->argwhy[i]), "probe %s:%s has it at '%s': %s", p->provider,
-				 p->name, a->text, a->why);
+		for (size_t v = 0; v < p->nvariants && !u->cols[n - 1].unusable; v++) {
+			const struct sql_usdt_arg *b = &p->args[v][i];
+			if (b->loc != SQL_USDT_BAD)
+				continue;
+			snprintf(u->argwhy[i], sizeof(u->argwhy[i]), "probe %s:%s has it at '%s'%s: %s", p->provider,
+				 p->name, b->text, v ? " at some sites" : "", b->why);
 			u->cols[n - 1].unusable = u->argwhy[i];
 		}
 	}

@@ -11,7 +11,9 @@
  *   sbpf:sema    one argument, i; guarded by its semaphore: it fires only
  *                while a tracer has incremented the semaphore
  *   sbpf:twice   two sites (two functions), each with the constant 3
- *   sbpf:mixed   two sites whose one argument differs (1 and 2)
+ *   sbpf:mixed   three sites keeping their int32 argument in different places:
+ *                the constant 1, a register (i), a stack slot (2 i)
+ *   sbpf:clash   two sites whose argument has different types (int32, int64)
  *   sbpf:odd     a hand-written note (no semaphore) whose first argument
  *                uses an index register (8@(%rax,%rbx,8)), an operand
  *                safebpf does not decode; its second is the constant 7
@@ -47,6 +49,7 @@ SEMAPHORE(sbpf, mem);
 SEMAPHORE(sbpf, consts);
 SEMAPHORE(sbpf, twice);
 SEMAPHORE(sbpf, mixed);
+SEMAPHORE(sbpf, clash);
 SEMAPHORE(sbpf2, regs);
 
 static volatile int32_t sbpf_global; /* read by sbpf:mem as sym(%rip) */
@@ -106,10 +109,28 @@ NOINLINE void sbpf_fire_twice_b(void)
 	STAP_PROBE1(sbpf, twice, 3);
 }
 
-NOINLINE void sbpf_fire_mixed(void)
+/* sbpf:mixed: three sites keeping their int32 argument in three kinds of
+ * place: the constant 1, a register holding i, a stack slot holding 2 i. */
+NOINLINE void sbpf_fire_mixed(long i)
 {
-	STAP_PROBE1(sbpf, mixed, 1);
-	STAP_PROBE1(sbpf, mixed, 2);
+	STAP_PROBE1(sbpf, mixed, (int32_t)1);
+#undef STAP_SDT_ARG_CONSTRAINT
+#define STAP_SDT_ARG_CONSTRAINT r
+	int32_t r = (int32_t)i;
+	STAP_PROBE1(sbpf, mixed, r);
+#undef STAP_SDT_ARG_CONSTRAINT
+#define STAP_SDT_ARG_CONSTRAINT m
+	volatile int32_t m = (int32_t)(2 * i);
+	STAP_PROBE1(sbpf, mixed, m);
+#undef STAP_SDT_ARG_CONSTRAINT
+#define STAP_SDT_ARG_CONSTRAINT n
+}
+
+/* sbpf:clash: two sites whose argument has different types (int32, int64). */
+NOINLINE void sbpf_fire_clash(void)
+{
+	STAP_PROBE1(sbpf, clash, (int32_t)1);
+	STAP_PROBE1(sbpf, clash, (int64_t)1);
 }
 
 NOINLINE void sbpf_fire_other(void)
@@ -177,7 +198,8 @@ int main(int argc, char **argv)
 		sbpf_fire_consts();
 		sbpf_fire_twice_a();
 		sbpf_fire_twice_b();
-		sbpf_fire_mixed();
+		sbpf_fire_mixed(i);
+		sbpf_fire_clash();
 		sbpf_fire_other();
 		sbpf_fire_odd();
 		sema += sbpf_fire_sema(i);

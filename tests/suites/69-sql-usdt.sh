@@ -5,11 +5,12 @@
 # sym(%rip)) and constants, signed and unsigned, 1/2/4/8 bytes, checked to
 # the exact SUM/MIN/MAX under every plan; a probe behind a semaphore fires
 # only while traced (the kernel increments the semaphore); a probe with two
-# sites counts both; the equal-results rule of sqlcheck on tests/sql/usdt.sql;
+# sites counts both; a probe whose sites keep its argument in a constant, a
+# register and memory reads each right (attach cookies) under every plan; the equal-results rule of sqlcheck on tests/sql/usdt.sql;
 # Python's own gc__start probe (a semaphore, an argument in memory) counted
 # exactly; `safebpf tables --usdt`; caret errors for a missing file, a file
 # without probes, an unknown probe (with names), an ambiguous name, sites
-# that disagree, and an operand safebpf does not decode. About 25 s.
+# that disagree on a type, and an operand safebpf does not decode. About 15 s.
 set -u
 cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
@@ -30,15 +31,15 @@ fi
 
 # 1. The probe list (no privileges needed).
 "$SB" tables --usdt "$UP" >"$tmp/list" 2>&1
-check "tables --usdt: 8 probes; sbpf:regs has -1@%al-style operands, sbpf:twice 2 sites, sbpf:odd an UNREADABLE operand" \
-	"grep -q ': 8 ' '$tmp/list' && grep -q '^sbpf:regs .* arg0: -1@%[a-z0-9]* int8' '$tmp/list' &&
+check "tables --usdt: 9 probes; sbpf:regs has -1@%al-style operands, sbpf:twice 2 sites, sbpf:mixed 3 variants, sbpf:odd an UNREADABLE operand" \
+	"grep -q ': 9 ' '$tmp/list' && grep -q 'sites in variant 3' '$tmp/list' && grep -q '^sbpf:regs .* arg0: -1@%[a-z0-9]* int8' '$tmp/list' &&
 	 grep -q '^sbpf:twice  *2 ' '$tmp/list' && grep -q '^sbpf:odd .*UNREADABLE' '$tmp/list' &&
 	 grep -q '^sbpf:mem .*(%rip) int32' '$tmp/list'"
 
 "$SB" query -d 1ms 'SELECT COUNT(*) FROM cpu_samples' >/dev/null 2>"$tmp/probe.err"
 if [ $? -ne 0 ]; then
 	echo "skip kernel tests: $(grep safebpf "$tmp/probe.err" | head -n 1)"
-	skip=$((skip + 16))
+	skip=$((skip + 19))
 	finish
 fi
 
@@ -74,6 +75,14 @@ check "usdt semaphore: untraced, the program sees it clear ($(cat "$tmp/untraced
 	"SELECT COUNT(*) AS n, SUM(arg0) AS s FROM usdt('$UP', 'sbpf:twice')" >/dev/null 2>&1
 check "usdt with two sites: both attached, 800 rows, arg0 sums to 2400 ($(tail -n 1 "$tmp/t.csv"))" \
 	"[ \"\$(tail -n 1 '$tmp/t.csv')\" = 800,2400 ]"
+# sbpf:mixed: sites with the constant 1, a register (i) and a stack slot (2 i):
+# each site's uprobe carries its variant as the attach cookie.
+for plan in mvsf auto kernel-max; do
+	"$SB" query --plan "$plan" -f csv -o "$tmp/m.csv" -c "$UP --n 200" \
+		"SELECT COUNT(*) AS n, SUM(arg0) AS s, MIN(arg0) AS lo, MAX(arg0) AS hi FROM usdt('$UP', 'mixed')" >/dev/null 2>&1
+	check "usdt with three sites keeping the argument in a constant, a register and memory, --plan $plan: 600 rows, sum 60500, 1..400 ($(tail -n 1 "$tmp/m.csv"))" \
+		"[ \"\$(tail -n 1 '$tmp/m.csv')\" = 600,60500,1,400 ]"
+done
 "$SB" query -f csv -o "$tmp/o.csv" -c "$UP --n 20" "SELECT * FROM usdt('$UP', 'sbpf:odd')" >/dev/null 2>&1
 check "SELECT * leaves out the undecodable arg0 and keeps arg1 = 7 (20 rows)" \
 	"head -n 1 '$tmp/o.csv' | grep -q ',cgroup,arg1\$' && [ \$(grep -c ',7\$' '$tmp/o.csv') -eq 20 ]"
@@ -111,9 +120,9 @@ check "unknown probe: exit 3, names some probes, hint tables --usdt" \
 rc=$(err "usdt('$UP', 'regs')")
 check "ambiguous name: exit 3, lists sbpf:regs and sbpf2:regs, hint provider:name" \
 	"[ $rc -eq 3 ] && grep -q 'is ambiguous.*sbpf:regs, sbpf2:regs' '$tmp/e.err' && grep -q 'hint: write usdt' '$tmp/e.err'"
-rc=$(err "usdt('$UP', 'mixed')")
-check "sites with different operands: exit 3, says so" \
-	"[ $rc -eq 3 ] && grep -q 'sbpf:mixed has 2 sites that keep their arguments in different places' '$tmp/e.err'"
+rc=$(err "usdt('$UP', 'clash')")
+check "sites giving an argument different types: exit 3, says so" \
+	"[ $rc -eq 3 ] && grep -q 'sbpf:clash (2 sites) cannot be one table: its sites give argument 1 different types' '$tmp/e.err'"
 "$SB" query "SELECT SUM(arg0) FROM usdt('$UP', 'sbpf:odd')" >/dev/null 2>"$tmp/e.err"
 rc=$?
 check "an undecodable operand: exit 3, caret under arg0, names the probe and the operand" \

@@ -212,7 +212,7 @@ struct sql_usdt_arg {
 	bool is_signed;        /* a negative size prefix */
 	uint16_t reg;          /* REG, MEM: byte offset in struct pt_regs (ip for %rip) */
 	int64_t imm;           /* MEM: displacement; CONST: the value */
-	char text[64];         /* the operand as the note writes it ("-4@%edi") */
+	char text[128];        /* the operand as the note writes it ("-4@%edi") */
 	char why[200];         /* BAD: why it cannot be read */
 };
 

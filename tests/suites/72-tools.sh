@@ -15,7 +15,7 @@ SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 SP=$PWD/build/e2e/stackprog
 pass=0 fail=0 skip=0
-NCHECKS=27
+NCHECKS=28
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -142,6 +142,17 @@ else
 	n=$(tail -n 1 "$tmp/biolatency.csv" | tr ';' '\n' | sed -n 's/.*=\([0-9]*\)"*$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
 	check "biolatency: a histogram of at least the 4 writes' latencies ($n requests)" "[ '$n' -ge 4 ]"
 	rm -rf "$blkdir"
+fi
+
+# ugc: CPython's USDT probe python:gc__start (Debian's python3.11 has it).
+PY=/usr/bin/python3.11
+if [ -x "$PY" ] && "$SB" tables --usdt "$PY" 2>/dev/null | grep -q '^python:gc__start '; then
+	run ugc "$PY -c 'import gc; gc.disable(); [gc.collect(1) for _ in range(7)]'"
+	check "ugc: gc.collect(1) 7 times, generation 1 counted exactly 7 times ($(grep '^1,' "$tmp/ugc.csv"))" \
+		"grep -qx '1,7' '$tmp/ugc.csv'"
+else
+	echo "skip ugc: $PY with USDT probe python:gc__start is not installed"
+	skip=$((skip + 1))
 fi
 
 # cpudist and runqlat read sched_switch, whose rows belong to the task

@@ -660,8 +660,8 @@ static int bind_strptr(struct binder *b, struct sql_expr *e, bool user, enum pla
 	if (bind_expr(b, p, where))
 		return b->rc;
 	const struct sql_column *c = &b->q->tables[p->side]->cols[p->col];
-	const char *why = sql_strptr_refusal(c);
-	if (why)
+	char why[200];
+	if (sql_strptr_refusal(b->q->tables[p->side], (size_t)p->col, why, sizeof(why)))
 		return berr(b, p->off, p->len, sig, "%s() of %s column '%s': %s", fn, sql_type_name(c->type),
 			    c->name, why);
 	unsigned len = SQL_STR_DEFAULT;
@@ -694,14 +694,17 @@ static int bind_call(struct binder *b, struct sql_expr *e, enum place where)
 	bool user;
 	if (sql_strptr_name(e->name, &user) && !e->distinct) {
 		/* kstr(p[, n]) and str(p, n) always read memory; str(x) reads it
-		 * when x is a user function's argument or return register (as
-		 * in bpftrace), else it is the text of any value (func.c). */
+		 * when x is a 64-bit argument or return register of a user
+		 * function or USDT probe (as in bpftrace), else it is the text of
+		 * any value (func.c). */
 		bool reads = !user || e->nlist == 2;
 		if (!reads && e->nlist == 1 && e->list[0]->kind == SQL_E_COLUMN) {
 			if (bind_expr(b, e->list[0], where))
 				return b->rc;
 			const struct sql_table *t = b->q->tables[e->list[0]->side];
-			reads = sql_utable_name(t->name) && !sql_strptr_refusal(&t->cols[e->list[0]->col]);
+			char why[200];
+			reads = sql_utable_name(t->name) &&
+				!sql_strptr_refusal(t, (size_t)e->list[0]->col, why, sizeof(why));
 		}
 		if (reads)
 			return bind_strptr(b, e, user, where);

@@ -207,14 +207,14 @@ bool sql_utable_name(const char *name);
 const struct sql_table *sql_utable_find(const char *name, char *err, size_t errsz);
 
 /* str(ptr[, len]) / kstr(ptr[, len]) (strptr.c): whether function @fn is
- * one (*@user: str, reading user memory); why column @c cannot hold an
- * address (NULL: it can); the index of the string column derived from
+ * one (*@user: str, reading user memory); whether column @col of @t cannot
+ * hold an address (true, with the reason in @why); the index of the string column derived from
  * column @col of side @side for a query, adding it to a copy of the table
  * that replaces q->tables[@side] (arena-allocated), or -ENOMEM. */
 struct sql_arena;
 struct sql_query;
 bool sql_strptr_name(const char *fn, bool *user);
-const char *sql_strptr_refusal(const struct sql_column *c);
+bool sql_strptr_refusal(const struct sql_table *t, size_t col, char *why, size_t whysz);
 int sql_strptr_column(struct sql_arena *a, struct sql_query *q, int side, int col, bool user, unsigned len);
 
 /* USDT probes (usdt.c): the SystemTap SDT notes (.note.stapsdt) of an ELF

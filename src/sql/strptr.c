@@ -30,15 +30,33 @@ bool sql_strptr_name(const char *fn, bool *user)
 	return true;
 }
 
-const char *sql_strptr_refusal(const struct sql_column *c)
+bool sql_strptr_refusal(const struct sql_table *t, size_t col, char *why, size_t whysz)
 {
-	if (c->type != SQL_T_INT && c->type != SQL_T_UINT)
-		return "it needs a column holding an address (an integer such as arg0 or retval)";
+	const struct sql_column *c = &t->cols[col];
+	if (c->type != SQL_T_INT && c->type != SQL_T_UINT) {
+		snprintf(why, whysz, "it needs a column holding an address (an integer such as arg0 or retval)");
+		return true;
+	}
 	const struct sql_input *in = &c->src.in[0];
-	if (c->src.conv != SQL_CONV_NUM || !in->name || in->name[0] == '$' || in->elem >= 0 || c->src.in[1].name)
-		return "that column is not read from the probe's fields as a whole 64-bit value "
-		       "(only arguments, return values and pointer fields hold addresses)";
-	return NULL;
+	if (c->src.conv != SQL_CONV_NUM || !in->name || in->name[0] == '$' || in->elem >= 0 || c->src.in[1].name ||
+	    in->probe >= t->nprobes) {
+		snprintf(why, whysz, "that column is not read from the probe's fields as a whole 64-bit value "
+			 "(only arguments, return values and pointer fields hold addresses)");
+		return true;
+	}
+	/* The field itself: a register or an 8-byte integer or pointer (not a
+	 * USDT argument kept in memory or a constant, not a narrower integer). */
+	struct sql_tp_format fmt;
+	char err[256];
+	if (sql_tracefs_load(t->probes[in->probe].tp, &fmt, err, sizeof(err)))
+		return false; /* the table's own error comes when its probes are read */
+	const struct sql_tp_field *f = sql_tp_field(&fmt, in->name);
+	bool ok = f && (f->kind == SQL_FIELD_INT || f->kind == SQL_FIELD_PTR) && f->size == 8 && f->nelem == 1;
+	if (!ok)
+		snprintf(why, whysz, "its value (%s%s) is not a 64-bit address the probe holds", f ? f->type : "?",
+			 f && f->kind == SQL_FIELD_UMEM ? ", kept in memory" : "");
+	sql_tp_format_free(&fmt);
+	return !ok;
 }
 
 int sql_strptr_column(struct sql_arena *a, struct sql_query *q, int side, int col, bool user, unsigned len)

@@ -35,7 +35,7 @@ fi
 "$SB" query -d 1ms 'SELECT COUNT(*) FROM cpu_samples' >/dev/null 2>"$tmp/probe.err"
 if [ $? -ne 0 ]; then
 	echo "skip kernel tests: $(grep safebpf "$tmp/probe.err" | head -n 1)"
-	skip=$((skip + 20))
+	skip=$((skip + 32))
 	finish
 fi
 
@@ -167,6 +167,24 @@ for plan in mvsf kernel-max; do
 	check "str(data, 32) on syscalls.sys_enter_mount, --plan $plan: mode=0700 x3, '' x1 (NULL); kstr of it '' ($(tail -n +2 "$tmp/md.csv" | tr '\n' ' '))" \
 		"[ \"\$(tail -n +2 '$tmp/md.csv' | tr '\n' ' ')\" = ',,1 mode=0700,,3 ' ]"
 done
+# str() on USDT arguments: python:audit's event name (arg0, 8@%rbx) is read as in
+# bpftrace; gc__start's generation (-4@112(%rsp), in memory) stays text with one
+# argument and is a caret error with a length.
+PY=/usr/bin/python3.11
+if [ -x "$PY" ] && "$SB" tables --usdt "$PY" 2>/dev/null | grep -q '^python:audit .*8@%'; then
+	"$SB" query -f csv -o "$tmp/au.csv" -c "$PY -c 'import json'" \
+		"SELECT str(arg0) AS event, COUNT(*) AS n FROM usdt('$PY', 'python:audit') WHERE str(arg0) IN ('import', 'open') GROUP BY event ORDER BY event" \
+		>/dev/null 2>&1
+	check "str(arg0) on usdt python:audit: the interpreter's import and open events ($(tail -n +2 "$tmp/au.csv" | tr '\n' ' '))" \
+		"[ \"\$(tail -n +2 '$tmp/au.csv' | cut -d, -f1 | tr '\n' ' ')\" = 'import open ' ]"
+	"$SB" query "SELECT str(arg0, 8) FROM usdt('$PY', 'python:gc__start')" >/dev/null 2>"$tmp/s4.err"
+	rc=$?
+	check "str(arg0, 8) of a USDT argument kept in memory: exit 3, 'not a 64-bit address'" \
+		"[ $rc -eq 3 ] && grep -q 'kept in memory) is not a 64-bit address' '$tmp/s4.err'"
+else
+	echo "skip str() on USDT arguments: $PY with its USDT probes is not installed"
+	skip=$((skip + 2))
+fi
 "$SB" query "SELECT str(comm, 8) FROM uprobe($R)" >/dev/null 2>"$tmp/s1.err"
 rc=$?
 check "str(comm, 8), a string column: exit 3, caret under it" \

@@ -195,11 +195,11 @@ Test(sql_bind, join_keys_and_star)
 	struct bound b;
 	bind_ok(&b, "SELECT * FROM process_fork AS f JOIN process_exec AS e ON e.pid = f.child_tid AND f.uid = e.uid");
 	cr_expect_eq(b.q.ntables, 2);
-	cr_expect_eq(b.q.njkeys, 2);
-	cr_expect_eq(b.q.lkeys[0]->side, 0);
-	cr_expect_eq(b.q.lkeys[0]->col, col("process_fork", "child_tid"));
-	cr_expect_eq(b.q.rkeys[0]->side, 1);
-	cr_expect_eq(b.q.rkeys[0]->col, col("process_exec", "pid"));
+	cr_expect_eq(b.q.join[0].nkeys, 2);
+	cr_expect_eq(b.q.join[0].lkeys[0]->side, 0);
+	cr_expect_eq(b.q.join[0].lkeys[0]->col, col("process_fork", "child_tid"));
+	cr_expect_eq(b.q.join[0].rkeys[0]->side, 1);
+	cr_expect_eq(b.q.join[0].rkeys[0]->col, col("process_exec", "pid"));
 	size_t n = sql_catalog_find("process_fork")->ncols + sql_catalog_find("process_exec")->ncols;
 	cr_expect_eq(b.q.ncols, n);
 	cr_expect_str_eq(b.q.cols[0].name, "f.ts");

@@ -667,13 +667,13 @@ Test(sql_exec, left_join_emits_unmatched_rows_after_their_wait)
 	struct run r;
 	start(&r, "SELECT f.parent_comm, e.filename FROM process_fork AS f LEFT JOIN process_exec AS e "
 		  "ON f.child_tid = e.pid WITHIN 100ns", SQL_SINK_CSV);
-	cr_assert(r.q.left_join && r.q.within_ns == 100);
+	cr_assert(r.q.join[0].left && r.q.join[0].within_ns == 100);
 	timed_row(&r, 0, "process_fork", 100, 10, "a");
 	timed_row(&r, 0, "process_fork", 150, 11, "b");
 	timed_row(&r, 0, "process_fork", 300, 10, "c");
 	timed_row(&r, 1, "process_exec", 180, 11, "/x");   /* takes b, 30ns older */
 	timed_row(&r, 1, "process_exec", 260, 10, "/y");   /* a is 160ns older: too old; c is later */
-	cr_assert_eq(sql_exec_expire(r.x, 250), 0);         /* a's wait ended: out with NULLs */
+	cr_assert_eq(sql_exec_expire(r.x, 350), 0);         /* a's wait ended (every exec before 350 came) */
 	timed_row(&r, 1, "process_exec", 350, 10, "/z");   /* takes c */
 	cr_assert_eq(sql_exec_expire(r.x, UINT64_MAX), 0);  /* nothing left */
 	cr_expect_str_eq(out(&r), "parent_comm,filename\nb,/x\na,\nc,/z\n");

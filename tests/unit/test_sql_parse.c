@@ -206,9 +206,9 @@ Test(sql_parse, every_clause)
 	cr_expect_eq(st->nitems, 2);
 	cr_expect_str_eq(st->items[0].alias, "y");
 	cr_expect_str_eq(st->items[1].star_qual, "b");
-	cr_expect(st->has_join);
-	cr_expect_str_eq(st->join.alias, "b");
-	cr_expect_neq(st->on, NULL);
+	cr_expect_eq(st->njoins, 1);
+	cr_expect_str_eq(st->joins[0].t.alias, "b");
+	cr_expect_neq(st->joins[0].on, NULL);
 	cr_expect_neq(st->where, NULL);
 	cr_expect_eq(st->ngroup, 1);
 	cr_expect_neq(st->having, NULL);
@@ -536,7 +536,7 @@ Test(sql_parse, dotted_table_names)
 	st = parse_ok(&a, "SELECT pid FROM tracepoint.syscalls.sys_enter_getppid e JOIN x.end AS y ON e.tid = y.tid");
 	cr_assert_str_eq(st->from.name, "tracepoint.syscalls.sys_enter_getppid");
 	cr_assert_str_eq(st->from.alias, "e");
-	cr_assert_str_eq(st->join.name, "x.end");
+	cr_assert_str_eq(st->joins[0].t.name, "x.end");
 	sql_arena_reset(&a);
 	static const char *const bad[] = { "SELECT 1 FROM oom . mark_victim", "SELECT 1 FROM oom.", "SELECT 1 FROM oom.5",
 					   "SELECT 1 FROM oom .mark_victim" };

@@ -1026,9 +1026,11 @@ static int collect_join_keys(struct binder *b, struct sql_expr *e, int k)
 		return berr(b, e->off, e->len, hint,
 			    "each side of a JOIN equality must read exactly one of the two tables");
 	} else {
-		char names[120];
+		char names[120], h[200];
 		table_names(q, k, names, sizeof(names));
-		return berr(b, e->off, e->len, hint,
+		snprintf(h, sizeof(h), "the ON of %s's JOIN takes equalities such as %s.pid = %s.pid joined by AND; "
+			 "put other conditions in WHERE", q->names[k], q->names[k - 1], q->names[k]);
+		return berr(b, e->off, e->len, h,
 			    "each JOIN equality compares an expression over %s (joined before) with one over %s only",
 			    names, q->names[k]);
 	}

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=20
+NCHECKS=21
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -167,5 +167,9 @@ Q=$(tool runqlat | sed "s/ GROUP BY / WHERE w.target_comm = 'wl-sleeper' AND w.c
 bg_run runqlat "$Q" "--wakeup 30"
 check "runqlat: 30 wakeups of the workload's sleeper, each with its run-queue latency ($(tail -n +2 "$tmp/runqlat.csv" | cut -d, -f1-2))" \
 	"[ \"\$(tail -n +2 '$tmp/runqlat.csv' | cut -d, -f1-2)\" = 'wl-sleeper,30' ]"
+Q=$(tool runqlat-oncpu | sed "s/ GROUP BY / WHERE w.target_comm = 'wl-sleeper' AND w.comm = '$name' GROUP BY /")
+bg_run runqlat-oncpu "$Q" "--wakeup 30"
+check "runqlat-oncpu (three tables): 30 wakeups of the sleeper, each then switched in and out ($(tail -n +2 "$tmp/runqlat-oncpu.csv" | cut -d, -f1-2))" \
+	"[ \"\$(tail -n +2 '$tmp/runqlat-oncpu.csv' | cut -d, -f1-2)\" = 'wl-sleeper,30' ]"
 
 finish

@@ -384,7 +384,7 @@ struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink)
 		if (!(x->step[s].pair = sql_pair_new(&po)))
 			goto fail;
 		for (int j = 0; j < s; j++)
-			x->step[s].same[j] = q->tables[j] == q->tables[s];
+			x->step[s].same[j] = q->source[j] == q->source[s];
 	}
 	return x;
 fail:

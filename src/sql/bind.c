@@ -271,7 +271,11 @@ static int resolve_column(struct binder *b, struct sql_expr *e, enum place where
 			return unknown_column(b, e, q->ntables == 1 ? 0 : -1, where);
 		}
 	}
-	e->type = q->tables[e->side]->cols[e->col].type;
+	const struct sql_column *col = &q->tables[e->side]->cols[e->col];
+	if (col->unusable)
+		return berr(b, e->off, e->len, "`safebpf tables --usdt FILE` lists each probe's argument operands",
+			    "column '%s' of %s cannot be read: %s", e->name, q->names[e->side], col->unusable);
+	e->type = col->type;
 	return 0;
 }
 
@@ -934,6 +938,14 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 		if (!t && sql_utable_name(r->name)) {
 			char err[600];
 			sql_utable_find(r->name, err, sizeof(err));
+			if (!strncmp(r->name, "usdt:", 5))
+				return berr(b, r->off, r->len,
+					    errno == ENODATA && strstr(err, "stapsdt")
+						    ? "USDT probes come from <sys/sdt.h> (DTRACE_PROBE, STAP_PROBE) in the program"
+					    : errno == ENOENT && strstr(err, "no USDT probe")
+						    ? "`safebpf tables --usdt FILE` lists its probes"
+					    : errno == EINVAL && strstr(err, "ambiguous") ? "write usdt('FILE', 'provider:name')"
+					    : NULL, "%s", err);
 			return berr(b, r->off, r->len,
 				    errno == ENODATA ? "a stripped binary has no symbols: probe an unstripped build"
 				    : errno == ENOENT && strstr(err, "no function") ? "`nm -D FILE` or `nm FILE` lists its functions"
@@ -1093,7 +1105,7 @@ static int expand_select(struct binder *b, struct sql_stmt *st)
 				continue;
 			const struct sql_table *t = q->tables[s];
 			for (size_t c = 0; c < t->ncols; c++) {
-				if (sql_column_is_stack(&t->cols[c]))
+				if (sql_column_is_stack(&t->cols[c]) || t->cols[c].unusable)
 					continue; /* stacks are asked for by name */
 				struct sql_expr *e = sql_arena_alloc(b->a, sizeof(*e));
 				if (!e)

@@ -773,32 +773,44 @@ static bool parse_select_item(struct parser *p, struct sql_select_item *it)
 	return true;
 }
 
-/* user_function := ('uprobe' | 'uretprobe' | 'ufunc') '(' string ',' string ')'
- * after the name (already read into @r): a user-space function as a table,
- * named "KIND:PATH:FUNC" for the binder (utable.c). */
+/* user_function := ('uprobe' | 'uretprobe' | 'ufunc' | 'usdt') '(' string ',' string ')'
+ * after the name (already read into @r): a user-space function (or, for
+ * usdt, a USDT probe: 'provider:name' or 'name') as a table, named
+ * "KIND:PATH:FUNC" for the binder (utable.c). */
 static bool parse_user_function(struct parser *p, struct sql_table_ref *r)
 {
-	static const char *const kinds[] = { "uprobe", "uretprobe", "ufunc" };
+	static const char *const kinds[] = { "uprobe", "uretprobe", "ufunc", "usdt" };
 	bool known = false;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		known |= !strcasecmp(r->name, kinds[i]);
 	if (!known) {
-		perr(p, r->off, r->len, "user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...)",
-		     "'%s' is not a table function", r->name);
+		perr(p, r->off, r->len, "user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...); "
+		     "USDT probes: usdt('/path/to/file', 'provider:name')", "'%s' is not a table function", r->name);
 		return false;
 	}
+	bool usdt = !strcasecmp(r->name, "usdt");
 	next(p); /* ( */
 	const char *arg[2];
 	for (int i = 0; i < 2; i++) {
 		struct sql_token *a = peek(p);
-		if (a->kind != SQL_TK_STRING || !a->str[0] || strchr(a->str, ':')) {
+		const char *colon = a->kind == SQL_TK_STRING ? strchr(a->str, ':') : NULL;
+		bool ok = a->kind == SQL_TK_STRING && a->str[0] &&
+			  (!colon || (usdt && i == 1 && colon != a->str && colon[1] && !strchr(colon + 1, ':')));
+		if (!ok && usdt) {
+			expected(p, i ? "the probe as a string" : "the file path as a string",
+				 "usdt('/path/to/file', 'provider:name') or usdt('/path/to/file', 'name'): a path "
+				 "without ':'");
+			return false;
+		}
+		if (!ok) {
 			expected(p, i ? "the function name as a string" : "the file path as a string",
 				 "uprobe('/path/to/file', 'function'): two non-empty strings without ':'");
 			return false;
 		}
 		arg[i] = next(p)->str;
 		if (!is_p(peek(p), i ? SQL_P_RPAREN : SQL_P_COMMA)) {
-			expected(p, i ? "')'" : "','", "uprobe('/path/to/file', 'function')");
+			expected(p, i ? "')'" : "','", usdt ? "usdt('/path/to/file', 'provider:name')"
+						    : "uprobe('/path/to/file', 'function')");
 			return false;
 		}
 		struct sql_token *end = next(p);

@@ -109,7 +109,7 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		snprintf(err, errsz, "tracepoint %s has no field '%s' on this kernel", tp, in->name);
 		return -ENOENT;
 	}
-	if (f->offset < 8) {
+	if (f->offset < 8 && sql_probe_kind(tp) == SQL_PROBE_TRACEPOINT) {
 		snprintf(err, errsz, "%s: field '%s' lies in the common header, which programs cannot read",
 			 tp, in->name);
 		return -EINVAL;
@@ -157,7 +157,8 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		cap->size = f->size;
 		return 0;
 	case WANT_NUM:
-		if (f->kind != SQL_FIELD_INT && f->kind != SQL_FIELD_PTR) {
+		if (f->kind != SQL_FIELD_INT && f->kind != SQL_FIELD_PTR && f->kind != SQL_FIELD_UMEM &&
+		    f->kind != SQL_FIELD_CONST && f->kind != SQL_FIELD_USDT_SITES) {
 			snprintf(err, errsz, "%s: field '%s' (%s) is not a number", tp, in->name, f->type);
 			return -EINVAL;
 		}

@@ -89,6 +89,8 @@ struct sql_column {
 	enum sql_type type;    /* value type */
 	const char *doc;       /* one line for `safebpf tables` and docs/schema.md */
 	struct sql_colsrc src; /* where the value comes from (source side) */
+	const char *unusable;  /* why the column cannot be read (a USDT operand safebpf does
+				  not decode): naming it is an error, SELECT * leaves it out; NULL */
 };
 
 /* Whether column @c is a stack (kstack/ustack): a string made in user space
@@ -184,11 +186,62 @@ void sql_tptable_list_free(char **v, size_t n);
 
 /* User-space function tables (utable.c): "uprobe:PATH:FUNC",
  * "uretprobe:PATH:FUNC", "ufunc:PATH:FUNC" (the parser's name for
- * uprobe('PATH', 'FUNC') ...). Whether @name is one; the table (built on
- * first use, kept), or NULL with errno and a reason in @err (missing file,
- * not ELF, stripped, no such function). */
+ * uprobe('PATH', 'FUNC') ...), and USDT probe tables "usdt:PATH:SPEC"
+ * (usdt('PATH', 'provider:name')). Whether @name is one; the table (built
+ * on first use, kept), or NULL with errno and a reason in @err (missing
+ * file, not ELF, stripped, no such function or probe, ambiguous probe). */
 bool sql_utable_name(const char *name);
 const struct sql_table *sql_utable_find(const char *name, char *err, size_t errsz);
+
+/* USDT probes (usdt.c): the SystemTap SDT notes (.note.stapsdt) of an ELF
+ * file, one entry per probe (provider:name) with all its sites. */
+#define SQL_USDT_MAX_ARGS 12   /* arguments per probe (sdt.h allows 12) */
+#define SQL_USDT_MAX_SITES 64  /* sites attached per probe */
+#define SQL_USDT_MAX_VARIANTS 8 /* different argument places among a probe's sites */
+
+enum sql_usdt_loc {
+	SQL_USDT_REG,          /* a register of struct pt_regs */
+	SQL_USDT_MEM,          /* user memory at a register + imm */
+	SQL_USDT_CONST,        /* the constant imm */
+	SQL_USDT_BAD,          /* an operand safebpf does not decode (why says which) */
+};
+
+struct sql_usdt_arg {
+	enum sql_usdt_loc loc; /* where the value is */
+	uint8_t size;          /* bytes: 1, 2, 4 or 8 ("N@" / "-N@") */
+	bool is_signed;        /* a negative size prefix */
+	uint16_t reg;          /* REG, MEM: byte offset in struct pt_regs (ip for %rip) */
+	int64_t imm;           /* MEM: displacement; CONST: the value */
+	char text[128];        /* the operand as the note writes it ("-4@%edi") */
+	char why[200];         /* BAD: why it cannot be read */
+};
+
+struct sql_usdt_probe {
+	char provider[64];     /* "python" */
+	char name[64];         /* "gc__start" */
+	uint64_t sites[SQL_USDT_MAX_SITES]; /* file offsets of the sites (uprobe offsets) */
+	size_t nsites;         /* sites in the file (only the first SQL_USDT_MAX_SITES kept) */
+	uint8_t site_variant[SQL_USDT_MAX_SITES]; /* the argument places of each site */
+	uint64_t sema;         /* file offset of the semaphore (reference counter), 0: none */
+	struct sql_usdt_arg args[SQL_USDT_MAX_VARIANTS][SQL_USDT_MAX_ARGS]; /* argument places:
+				  one set per variant (sites that keep their arguments in the same
+				  places share one), variant 0 at the first site */
+	size_t nvariants;      /* variants in args */
+	size_t nargs;          /* arguments */
+	char mixed[200];       /* why the sites cannot be read by one table (a different
+				  number of arguments, type or more than SQL_USDT_MAX_VARIANTS
+				  variants), or "" */
+	char argstr[256];      /* the first site's argument string */
+};
+
+/* Every USDT probe of ELF file @path in a malloc'ed vector (free()), in
+ * note order. 0, or -ENOENT (no file), -ENOEXEC (not a 64-bit ELF file),
+ * -ENODATA (no .note.stapsdt) with a reason in @err. */
+int sql_usdt_list(const char *path, struct sql_usdt_probe **out, size_t *n, char *err, size_t errsz);
+/* Probe @spec ("provider:name", or "name" when one provider has it) of
+ * @path into @out. 0, the errors of sql_usdt_list, -ENOENT (no such probe:
+ * @err lists a few) or -EINVAL (ambiguous: @err lists the candidates). */
+int sql_usdt_find(const char *path, const char *spec, struct sql_usdt_probe *out, char *err, size_t errsz);
 
 /* Column index by name or alias (case-insensitive), or -1. */
 int sql_table_column(const struct sql_table *t, const char *name);
@@ -209,6 +262,13 @@ enum sql_field_kind {
 	SQL_FIELD_PTR,         /* a pointer (const char *filename) */
 	SQL_FIELD_OPAQUE,      /* bytes of unknown length ("char buf[]" outside __data_loc):
 				  parsed so the other fields stay usable, never read */
+	SQL_FIELD_UMEM,        /* a USDT argument in user memory: size bytes at the register
+				  at offset (struct pt_regs) plus imm, read with
+				  bpf_probe_read_user (zero when unreadable) */
+	SQL_FIELD_CONST,       /* a USDT argument that is the constant imm (size bytes; offset 0) */
+	SQL_FIELD_USDT_SITES,  /* a USDT argument kept in different places at different
+				  sites: sites[k] is where at the sites attached with cookie k
+				  (bpf_get_attach_cookie) */
 };
 
 struct sql_tp_field {
@@ -219,6 +279,10 @@ struct sql_tp_field {
 	uint16_t size;         /* bytes (the whole array for arrays) */
 	uint16_t nelem;        /* array elements (1 for scalars) */
 	bool is_signed;        /* signed:1 */
+	int64_t imm;           /* SQL_FIELD_UMEM: displacement; SQL_FIELD_CONST: value */
+	const struct sql_usdt_arg *sites; /* SQL_FIELD_USDT_SITES: nsites places (owned by
+				  the format, in the fields' allocation) */
+	uint8_t nsites;        /* SQL_FIELD_USDT_SITES: entries in sites */
 };
 
 struct sql_tp_format {
@@ -238,6 +302,7 @@ enum sql_probe_kind {
 	SQL_PROBE_CPU_CLOCK,   /* "perf/cpu_clock": PERF_COUNT_SW_CPU_CLOCK samples */
 	SQL_PROBE_UPROBE,      /* "uprobe/PATH:FUNC" */
 	SQL_PROBE_URETPROBE,   /* "uretprobe/PATH:FUNC" */
+	SQL_PROBE_USDT,        /* "usdt/PATH:PROVIDER:NAME" (fields arg0..: usdt.c) */
 };
 enum sql_probe_kind sql_probe_kind(const char *tp);
 #define SQL_CPU_CLOCK_TP "perf/cpu_clock"

@@ -44,8 +44,10 @@
  *                   the journal commits in a kworker/jbd2 thread); the file is removed
  *   --pingpong N    N round trips of one byte through two pipes with a helper thread
  *                   on the other CPU (cross-CPU wakeups and context switches)
- *   --signal N      N times: send SIGUSR1 to this thread (handled, tgkill)
- *   --faults N      touch N fresh anonymous pages (one write page fault each)
+ *   --signal N      N times: send SIGUSR1 to this thread (handled, tgkill);
+ *                   before each, USDT probe workload:signal (k = 0..N-1, SIGUSR1)
+ *   --faults N      touch N fresh anonymous pages (one write page fault each);
+ *                   before each, USDT probe workload:fault (k = 0..N-1, page size)
  *   --exec N        N times: fork, the child execs this program with "--getppid 1",
  *                   the parent waits
  *   --stat PATH N   N newfstatat(AT_FDCWD, PATH) calls
@@ -119,6 +121,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sdt.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -608,9 +611,11 @@ static int do_signal(long n)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL))
 		return -1;
-	for (long k = 0; k < n; k++)
+	for (long k = 0; k < n; k++) {
+		STAP_PROBE2(workload, signal, k, SIGUSR1);
 		if (syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1))
 			return -1;
+	}
 	return 0;
 }
 
@@ -622,8 +627,10 @@ static int do_faults(long n)
 	char *m = mmap(NULL, (size_t)(n * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return -1;
-	for (long k = 0; k < n; k++)
+	for (long k = 0; k < n; k++) {
+		STAP_PROBE2(workload, fault, k, page);
 		((volatile char *)m)[k * page] = 1;
+	}
 	munmap(m, (size_t)(n * page));
 	return 0;
 }

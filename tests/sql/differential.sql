@@ -265,3 +265,6 @@ SELECT COUNT(*) AS n, COUNT(b.ts) AS matched FROM process_exit AS a LEFT JOIN pr
 SELECT COUNT(*) AS n FROM uprobe('build/e2e/workload', 'do_signal')
 SELECT pid > 0 AS p, COUNT(*) AS n FROM ufunc('build/e2e/workload', 'do_fsync') WHERE duration > 0ns GROUP BY p
 SELECT COUNT(*) AS n FROM uretprobe('build/e2e/workload', 'do_faults')
+# USDT probes of the workload binary (workload:signal, workload:fault)
+SELECT COUNT(*) AS n, SUM(arg0) AS s, MAX(arg1) AS sig FROM usdt('build/e2e/workload', 'workload:signal')
+SELECT arg1 AS page, COUNT(*) AS n, SUM(arg0) AS s FROM usdt('build/e2e/workload', 'fault') WHERE arg0 >= 2 GROUP BY page

@@ -139,6 +139,17 @@ else
 	rm -rf "$blkdir"
 fi
 
+# ugc: CPython's USDT probe python:gc__start (Debian's python3.11 has it).
+PY=/usr/bin/python3.11
+if [ -x "$PY" ] && "$SB" tables --usdt "$PY" 2>/dev/null | grep -q '^python:gc__start '; then
+	run ugc "$PY -c 'import gc; gc.disable(); [gc.collect(1) for _ in range(7)]'"
+	check "ugc: gc.collect(1) 7 times, generation 1 counted exactly 7 times ($(grep '^1,' "$tmp/ugc.csv"))" \
+		"grep -qx '1,7' '$tmp/ugc.csv'"
+else
+	echo "skip ugc: $PY with USDT probe python:gc__start is not installed"
+	skip=$((skip + 1))
+fi
+
 # cpudist and runqlat read sched_switch, whose rows belong to the task
 # switched out: they run without -c, the workload under a unique name on
 # CPU 1 and safebpf on CPU 0, so that no switch of the workload is made by

@@ -244,7 +244,20 @@ static const struct badcase bad[] = {
 	  "<query>:1:22: error: 'kprobe' is not a table function\n"
 	  "    1 | SELECT COUNT(*) FROM kprobe('/bin/true', 'f')\n"
 	  "      |                      ^~~~~~\n"
-	  "      = hint: user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...)\n"
+	  "      = hint: user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...); "
+	  "USDT probes: usdt('/path/to/file', 'provider:name')\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM usdt('/bin/true', 'a:b:c')",
+	  "<query>:1:40: error: expected the probe as a string, found string 'a:b:c'\n"
+	  "    1 | SELECT COUNT(*) FROM usdt('/bin/true', 'a:b:c')\n"
+	  "      |                                        ^~~~~~~\n"
+	  "      = hint: usdt('/path/to/file', 'provider:name') or usdt('/path/to/file', 'name'): a path without ':'\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM usdt('/a:b', 'p')",
+	  "<query>:1:27: error: expected the file path as a string, found string '/a:b'\n"
+	  "    1 | SELECT COUNT(*) FROM usdt('/a:b', 'p')\n"
+	  "      |                           ^~~~~~\n"
+	  "      = hint: usdt('/path/to/file', 'provider:name') or usdt('/path/to/file', 'name'): a path without ':'\n"
 	  "" },
 	{ "SELECT pid",
 	  "<query>:1:11: error: expected FROM after the select list, found end of query\n"

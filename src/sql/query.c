@@ -203,10 +203,16 @@ static void explain_kernel(const struct sql_plan *p, FILE *f)
 	for (int src = 0; src < sql_query_nsources(q); src++) {
 		int s = sql_source_side(q, src);
 		const struct sql_table *t = q->tables[s];
-		struct sql_source_opts so = { .sz = sizeof(so), .needed = p->needed[s], .load_only = true,
-					      .kspec = sql_plan_kspec(p, s) };
+		/* a source feeding several sides reads what any of them needs */
+		bool *needed = calloc(t->ncols + 1, sizeof(bool));
+		for (int k = 0; needed && k < q->ntables; k++)
+			for (size_t c = 0; q->source[k] == src && c < t->ncols; c++)
+				needed[c] |= p->needed[k][c];
+		struct sql_source_opts so = { .sz = sizeof(so), .needed = needed ? needed : p->needed[s],
+					      .load_only = true, .kspec = sql_plan_kspec(p, s) };
 		char err[512];
 		struct sql_source *src = sql_source_open(t, &so, err, sizeof(err));
+		free(needed);
 		if (!src) {
 			fprintf(f, "  %s: programs not shown: %s\n", t->name, err);
 			continue;

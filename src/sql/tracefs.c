@@ -457,7 +457,7 @@ int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_
 	const char *text = cached_format(tp);
 	char *own = NULL;
 	if (!text) {
-		char *buf = NULL; /* (gcc -O2 cannot see read_format sets it) */
+		char *buf = NULL;
 		int rc = read_format(tp, &buf, err, errsz);
 		if (rc)
 			return rc;

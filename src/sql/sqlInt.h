@@ -813,7 +813,7 @@ struct sql_expr {
 	struct sql_value v;         /* LIT value (strings arena-owned) */
 	/* filled by the binder */
 	enum sql_type type;         /* result type */
-	int side;                   /* COLUMN: 0 = FROM table, 1 = JOIN table */
+	int side;                   /* COLUMN: 0 = FROM table, 1, 2 = JOIN tables in order */
 	int col;                    /* COLUMN: index in the table's columns */
 	const struct sql_func *fn;  /* CALL: scalar function */
 	int idx;                    /* GROUPKEY / AGGREF index */
@@ -850,16 +850,27 @@ struct sql_order_item {
 	bool desc;            /* DESC */
 };
 
+/* Tables one query reads: FROM and up to two JOINs. */
+#define SQL_MAX_TABLES 3
+
+/* One [LEFT] JOIN clause (arena-owned). */
+struct sql_join_clause {
+	struct sql_table_ref t;           /* the joined table */
+	struct sql_expr *on;              /* ON condition */
+	size_t off;                       /* position of JOIN (or LEFT) */
+	int len;                          /* length of the keyword(s) */
+	bool left;                        /* LEFT JOIN */
+	uint64_t within_ns;               /* LEFT JOIN ... WITHIN: a left row's wait for a partner */
+};
+
 /* One parsed SELECT statement (all arena-owned). */
 struct sql_stmt {
 	bool distinct;                    /* SELECT DISTINCT */
 	struct sql_select_item *items;    /* select list */
 	size_t nitems;                    /* its items */
 	struct sql_table_ref from;        /* FROM table */
-	bool has_join;                    /* JOIN present */
-	struct sql_table_ref join;        /* JOIN table */
-	struct sql_expr *on;              /* JOIN ... ON condition */
-	size_t join_off;                  /* position of JOIN */
+	struct sql_join_clause joins[SQL_MAX_TABLES - 1]; /* JOIN clauses, in order (left-deep) */
+	size_t njoins;                    /* their number (0: one table) */
 	struct sql_expr *where;           /* WHERE, or NULL */
 	struct sql_expr **group;          /* GROUP BY keys */
 	size_t ngroup;                    /* their number */
@@ -870,8 +881,6 @@ struct sql_stmt {
 	size_t window_off;                /* position of WINDOW */
 	int window_len;                   /* length of "WINDOW 1sec [EVERY 100ms]" */
 	uint64_t every_ns;                /* EVERY step of a sliding window (0: tumbling) */
-	bool left_join;                   /* LEFT JOIN */
-	uint64_t within_ns;               /* LEFT JOIN ... WITHIN: a left row's wait for a partner */
 	size_t every_off;                 /* position of EVERY */
 	int every_len;                    /* length of "EVERY 100ms" */
 	struct sql_order_item *order;     /* ORDER BY keys */
@@ -960,23 +969,32 @@ struct sql_sortkey {
 	bool desc;                 /* descending */
 };
 
+/* One streaming JOIN step (exec.c): the rows made of sides 0..k-1 (left)
+ * with the rows of side k (right). */
+struct sql_jstep {
+	struct sql_expr **lkeys, **rkeys;   /* equality keys: over sides < k / over side k */
+	size_t nkeys;                       /* their number */
+	bool left;                          /* LEFT JOIN: unmatched left rows go on with NULL
+					       side-k columns once older than within_ns */
+	uint64_t within_ns;                 /* LEFT JOIN: a right row takes a left row at most
+					       this much older; the left row's wait */
+};
+
 /* The query after name resolution and type checking. Expressions point into
  * the statement's arena. */
 struct sql_query {
 	const char *text;                   /* query text (arena copy) */
 	const char *file;                   /* name used in diagnostics */
 	struct sql_stmt *stmt;              /* parse tree */
-	int ntables;                        /* 1, or 2 with JOIN */
-	bool self_join;                     /* JOIN of a table with itself: one source feeds both
+	int ntables;                        /* 1..SQL_MAX_TABLES: FROM, then each JOIN */
+	bool self_join;                     /* a table is joined with itself: one source feeds its
 					       sides, and a row pairs only with earlier rows */
-	bool left_join;                     /* LEFT JOIN: unmatched left rows are emitted with
-					       NULL right columns once older than within_ns */
-	uint64_t within_ns;                 /* LEFT JOIN: a right row takes a left row at most
-					       this much older; the left row's wait */
-	const struct sql_table *tables[2];  /* FROM, JOIN */
-	const char *names[2];               /* alias or table name, as written */
-	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
-	size_t njkeys;                      /* their number */
+	const struct sql_table *tables[SQL_MAX_TABLES]; /* per side: FROM, JOIN, JOIN */
+	const char *names[SQL_MAX_TABLES];  /* alias or table name, as written */
+	int source[SQL_MAX_TABLES];         /* per side: the event source feeding it (sources are
+					       numbered by the first side they feed) */
+	int nsources;                       /* distinct tables read */
+	struct sql_jstep join[SQL_MAX_TABLES - 1]; /* join[k-1]: sides 0..k-1 with side k */
 	struct sql_expr *where;             /* filter over input rows, or NULL */
 	bool aggregate;                     /* GROUP BY or aggregates present */
 	bool distinct_groups;               /* DISTINCT without aggregates: grouped by all columns */
@@ -998,7 +1016,23 @@ struct sql_query {
 /* Event sources a query reads: a self-join reads one stream for both sides. */
 static inline int sql_query_nsources(const struct sql_query *q)
 {
-	return q->self_join ? 1 : q->ntables;
+	return q->nsources ? q->nsources : q->ntables;
+}
+/* The first side source @src feeds (its table is q->tables of that side). */
+static inline int sql_source_side(const struct sql_query *q, int src)
+{
+	for (int s = 0; s < q->ntables; s++)
+		if (q->source[s] == src)
+			return s;
+	return src;
+}
+/* Whether any JOIN step is a LEFT JOIN. */
+static inline bool sql_query_left(const struct sql_query *q)
+{
+	for (int k = 1; k < q->ntables; k++)
+		if (q->join[k - 1].left)
+			return true;
+	return false;
 }
 /* LEFT JOIN without WITHIN: a left row waits this long for its partner. */
 #define SQL_LEFT_JOIN_WITHIN 1000000000ull
@@ -1018,7 +1052,7 @@ int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql
 
 /* Writes @e as SQL text (normalized, fully qualified) to @f. */
 void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f);
-/* Which table sides @e reads: bit 0 = FROM, bit 1 = JOIN (bind.c). */
+/* Which table sides @e reads: bit s = side s (bit 0 = FROM) (bind.c). */
 unsigned sql_expr_sides(const struct sql_expr *e);
 /* Human name of a type ("duration"). */
 const char *sql_type_name(enum sql_type t);
@@ -1045,7 +1079,7 @@ enum sql_place {
 struct sql_node {
 	enum sql_node_kind kind;    /* operator */
 	enum sql_place place;       /* where it runs */
-	struct sql_node *in[2];     /* inputs (JOIN has two) */
+	struct sql_node *in[2];     /* inputs (JOIN has two: the rows so far, a scan) */
 	int side;                   /* SCAN: table side */
 };
 
@@ -1055,9 +1089,10 @@ struct sql_node {
 struct sql_plan {
 	const struct sql_query *q;     /* the bound query */
 	struct sql_node *root;         /* last operator before the sink */
-	struct sql_node *scan[2];      /* scans, per side */
-	bool *needed[2];               /* per side: columns the source reads */
-	size_t nneeded[2];             /* columns read, per side */
+	struct sql_node *scan[SQL_MAX_TABLES];  /* scans, per side */
+	bool *needed[SQL_MAX_TABLES];  /* per side: columns the source reads (a source feeding
+					  several sides reads what any of them needs) */
+	size_t nneeded[SQL_MAX_TABLES];/* columns read, per side */
 	struct sql_node *nodes;        /* storage */
 	size_t nnodes;                 /* nodes used */
 	struct sql_opt *opt;           /* the optimizer's candidates (optimize.c), or NULL */
@@ -1126,7 +1161,7 @@ void sql_agg_free(struct sql_aggstate *s);
 /* ---- expression evaluation (exec.c) -------------------------------------- */
 
 struct sql_evalctx {
-	const struct sql_value *row[2];   /* input rows per side (row queries) */
+	const struct sql_value *row[SQL_MAX_TABLES]; /* input rows per side (row queries) */
 	const struct sql_value *keys;     /* group keys (aggregate queries) */
 	const struct sql_value *aggs;     /* aggregate results (aggregate queries) */
 	struct sql_arena *scratch;        /* strings made by functions */
@@ -1233,22 +1268,23 @@ bool sql_query_streaming(const struct sql_query *q);
 struct sql_exec;
 /* Runtime state of @q writing to @sink. NULL when out of memory. */
 struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink);
-/* With a JOIN: called when a right row finds no left row, so the caller can
- * deliver left rows that are already in the kernel's buffer (they happened
- * before the right one) by calling sql_exec_row(x, 0, ...) from inside. */
-void sql_exec_set_refill(struct sql_exec *x, void (*refill)(void *ctx), void *ctx);
-/* Feeds one input row of table @side. Returns 0, 1 when the query is done
- * (streaming LIMIT reached), or a negative error. */
+/* Feeds one input row of table @side. With a JOIN, rows of side 0 come as
+ * they are read; a row of side k > 0 comes only once every row of the
+ * sides before k that happened up to its time has come, and side k's rows
+ * come in time order. Returns 0, 1 when the query is done (streaming LIMIT
+ * reached), or a negative error. */
 int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
 /* Closes the current window (or, without WINDOW, the run): emits its rows
  * and reports @w to the sink (w->rows and w->evicted are added here). */
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
 /* Rows dropped by bounded executor state (join table, group table) so far. */
 uint64_t sql_exec_evicted(const struct sql_exec *x);
-/* LEFT JOIN: emits (with NULL right columns, through WHERE to the output)
- * every unmatched left row that happened before @before, oldest stored
- * first; no right row can take them any more. 0 or a negative error. */
-int sql_exec_expire(struct sql_exec *x, uint64_t before);
+/* LEFT JOIN: every row of the JOIN sides that happened before @tR has come
+ * (UINT64_MAX: the run ended): each LEFT step's left rows whose wait ended
+ * before it (time + WITHIN < @tR) go on with NULL right columns (to the
+ * next JOIN, or through WHERE to the output), oldest stored first. 0 or a
+ * negative error. */
+int sql_exec_expire(struct sql_exec *x, uint64_t tR);
 /* Rows that passed WHERE (with a JOIN: input rows of both sides) and rows
  * WHERE rejected (single table), since the executor was made. */
 void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected);
@@ -1662,8 +1698,8 @@ enum sql_verdict {
 
 /* One candidate plan: per side, what runs in the kernel. */
 struct sql_cand {
-	struct sql_kspec spec[2];     /* per side; spec[s] used when kernel[s] */
-	bool kernel[2];               /* side uses kernel operators (else MVSF) */
+	struct sql_kspec spec[SQL_MAX_TABLES]; /* per side; spec[s] used when kernel[s] */
+	bool kernel[SQL_MAX_TABLES];  /* side uses kernel operators (else MVSF) */
 	char placement[160];          /* "filter(2/2)+pair+agg @kernel", for explain */
 	struct sql_cost cost;         /* estimate */
 	enum sql_verdict verdict;     /* after trying */
@@ -1708,7 +1744,7 @@ struct sql_open_req {
 	unsigned sample_hz;            /* sampling tables: samples per second per CPU (0: default) */
 };
 struct sql_opened {
-	struct sql_source *src[2];     /* per side */
+	struct sql_source *src[SQL_MAX_TABLES]; /* per source (sql_query_nsources) */
 	struct sql_kpids *kpids;       /* kernel pid set (NULL: user space filters) */
 	const struct sql_query *uq;    /* query the executor runs */
 	bool kagg;                     /* groups come from the kernel */

@@ -183,6 +183,10 @@ Q=$(tool runqlat | sed "s/ GROUP BY / WHERE w.target_comm = 'wl-sleeper' AND w.c
 bg_run runqlat "$Q" "--wakeup 30"
 check "runqlat: 30 wakeups of the workload's sleeper, each with its run-queue latency ($(tail -n +2 "$tmp/runqlat.csv" | cut -d, -f1-2))" \
 	"[ \"\$(tail -n +2 '$tmp/runqlat.csv' | cut -d, -f1-2)\" = 'wl-sleeper,30' ]"
+Q=$(tool runqlat-oncpu | sed "s/ GROUP BY / WHERE w.target_comm = 'wl-sleeper' AND w.comm = '$name' GROUP BY /")
+bg_run runqlat-oncpu "$Q" "--wakeup 30"
+check "runqlat-oncpu (three tables): 30 wakeups of the sleeper, each then switched in and out ($(tail -n +2 "$tmp/runqlat-oncpu.csv" | cut -d, -f1-2))" \
+	"[ \"\$(tail -n +2 '$tmp/runqlat-oncpu.csv' | cut -d, -f1-2)\" = 'wl-sleeper,30' ]"
 
 # runqlen: three threads spinning on CPU 0; each sample of one finds the two others waiting.
 # At 999 Hz: on a busy machine the spinners get a small share of CPU 0's samples.

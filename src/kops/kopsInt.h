@@ -213,6 +213,7 @@ int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_extract(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_lea(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_popcount(struct ksym *st, int d, struct kops_cand *c);
+int kops_match_wide(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, struct kops_cand *c);
 /* @n as register + constant: 1 with *@reg and *@off, else 0. */
 int kops_sym_base(const struct ksym *st, int n, int *reg, int64_t *off);

@@ -1,8 +1,9 @@
 /* match.c - the recognizer's idiom patterns, one matcher per operation.
  *
- * Symbolic matchers (rotate, extract, lea, bswap_load) look at the value a
- * register holds after a window of straight-line code, as a canonical
- * expression over the registers' values at the window's start (sym.c), and
+ * Symbolic matchers (rotate, extract, lea, bswap_load, popcount, wide_load)
+ * look at the value a register holds after a window of straight-line code,
+ * as a canonical expression over the registers' values at the window's
+ * start (sym.c), and
  * recognize the operation's idiom in it whatever order clang scheduled the
  * instructions in. Shape matchers (select, bulk_copy) match instructions
  * directly: their proof sequence *is* clang's code, so the match is exact
@@ -265,6 +266,68 @@ int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, str
 					   .variant = nbytes == 2 ? KOPS_BSL_16 : nbytes == 4 ? KOPS_BSL_32 : KOPS_BSL_64 };
 	c->npre = 0;
 	c->scratch = 0;
+	return 1;
+}
+
+/* ---- wide_load ------------------------------------------------------------
+ * d = the 2, 4 or 8 bytes at A + off, each read by its own one-byte load,
+ * shifted into place little- or big-endian and combined with or (or with
+ * + or ^, equal when the bytes do not overlap: sym.c's byte provenance
+ * checks that). */
+/* 1 when every load @n depends on is a zero-extending one-byte load and
+ * there are at least two; *@loads counts them. */
+static int byte_loads_only(const struct ksym *st, int n, int *loads, int *budget)
+{
+	const struct ksym_node *o = nd(st, n);
+	if (!o || --*budget < 0)
+		return 0;
+	if (o->kind == KSYM_LOAD) {
+		++*loads;
+		return o->w == 1 && !o->sx;
+	}
+	if (o->kind != KSYM_OP)
+		return 1;
+	return (o->a < 0 || byte_loads_only(st, o->a, loads, budget)) &&
+	       (o->b < 0 || byte_loads_only(st, o->b, loads, budget));
+}
+
+int kops_match_wide(struct ksym *st, int d, struct kops_cand *c)
+{
+	struct ksym_bytes map;
+	int loads = 0, budget = 200;
+	if (kops_sym__bytes(st, st->reg[d], &map) || !byte_loads_only(st, st->reg[d], &loads, &budget) || loads < 2)
+		return 0;
+	int n = 0;
+	while (n < 8 && map.base[n] >= 0)
+		n++;
+	if (n != 2 && n != 4 && n != 8)
+		return 0;
+	for (int i = n; i < 8; i++)
+		if (map.base[i] >= 0)
+			return 0;
+	int le = 1, be = 1;
+	for (int i = 0; i < n; i++) {
+		if (map.base[i] != map.base[0])
+			return 0;
+		le &= map.off[i] == map.off[0] + i;
+		be &= map.off[i] == map.off[n - 1] + (n - 1 - i);
+	}
+	if (!le && !be)
+		return 0;
+	int reg;
+	int64_t boff;
+	if (!kops_sym_base(st, map.base[0], &reg, &boff))
+		return 0;
+	int64_t off = boff + (le ? map.off[0] : map.off[n - 1]);
+	if (off < INT16_MIN || off + n - 1 > INT16_MAX)
+		return 0;
+	c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_WIDE_LOAD, .dst = (uint8_t)d, .a = (uint8_t)reg,
+					   .imm = (int32_t)off,
+					   .variant = (uint16_t)((n == 2 ? KOPS_WIDE_16 : n == 4 ? KOPS_WIDE_32 : KOPS_WIDE_64) |
+								 (le ? 0 : KOPS_WIDE_BE)) };
+	c->npre = 0;
+	c->scratch = KOPS_SCRATCH_B | (d == reg && n > 2 ? KOPS_SCRATCH_C : 0);
+	c->prefer = -1;
 	return 1;
 }
 

@@ -571,6 +571,8 @@ static int bytes_of(const struct ksym *st, int n, struct ksym_bytes *o, int dept
 		}
 		return 0;
 	case SBPF_OR:
+	case SBPF_ADD: /* with no byte in both operands, + and ^ are | (no carry) */
+	case SBPF_XOR:
 		if (bytes_of(st, nd->a, &p, depth + 1) || bytes_of(st, nd->b, &q, depth + 1))
 			return -1;
 		for (int i = 0; i < width; i++) {

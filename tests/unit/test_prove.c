@@ -853,6 +853,7 @@ Test(prove, the_jits_own_mistakes_are_refuted, .timeout = 600)
 		{ KOPS_MUT_COPY_OVERLAP, SBPF_KOPS_BULK_COPY, "length 17..32" },
 		{ KOPS_MUT_LEA32, SBPF_KOPS_LEA, "shift 2" },
 		{ KOPS_MUT_POP_WIDTH, SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops" },
+		{ KOPS_MUT_WIDE_16_NOZX, SBPF_KOPS_WIDE_LOAD, "16-bit big-endian" },
 	};
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), KOPS_MUT__COUNT - 1, "a JIT mutant without a case here");
 	struct prove_group *g;

@@ -546,6 +546,7 @@ Test(prove_a64, the_jits_own_mistakes_are_refuted, .timeout = 600)
 		{ KOPS_MUT_A64_LEA_SHIFT, SBPF_KOPS_LEA, "shift 2", "lsl #3" },
 		{ KOPS_MUT_A64_SEL_COND, SBPF_KOPS_SELECT, "jsge, rhs reg, cmp/mov 64/32", "csel" },
 		{ KOPS_MUT_A64_POP_MASK, SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops", "#0x1f" },
+		{ KOPS_MUT_A64_WIDE_REV, SBPF_KOPS_WIDE_LOAD, "32-bit big-endian", "rev x" },
 	};
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), KOPS_MUT_A64__END - KOPS_MUT_A64_ROT_LEFT,
 		     "an AArch64 JIT mutant without a case here");

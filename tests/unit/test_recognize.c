@@ -425,6 +425,90 @@ Test(recognize, bswap_loads)
 		   "exit\n", SBPF_KOPS_BSWAP_LOAD);
 }
 
+Test(recognize, wide_loads)
+{
+	/* p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24, as clang orders it */
+	expect_one("ldxb %r0, [%r1+1]\n"
+		   "lsh %r0, 8\n"
+		   "ldxb %r2, [%r1+0]\n"
+		   "or %r0, %r2\n"
+		   "ldxb %r2, [%r1+2]\n"
+		   "lsh %r2, 16\n"
+		   "or %r0, %r2\n"
+		   "ldxb %r1, [%r1+3]\n"
+		   "lsh %r1, 24\n"
+		   "or %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* 8 bytes at an odd offset, sums instead of ors */
+	expect_one("ldxb %r0, [%r1+5]\n"
+		   "ldxb %r2, [%r1+6]\n"
+		   "lsh %r2, 8\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+7]\n"
+		   "lsh %r2, 16\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+8]\n"
+		   "lsh %r2, 24\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+9]\n"
+		   "lsh %r2, 32\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+10]\n"
+		   "lsh %r2, 40\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+11]\n"
+		   "lsh %r2, 48\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+12]\n"
+		   "lsh %r2, 56\n"
+		   "add %r0, %r2\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* 16 bits with xor, ALU32 */
+	expect_one("ldxb %r3, [%r1+21]\n"
+		   "lsh32 %r3, 8\n"
+		   "ldxb %r0, [%r1+20]\n"
+		   "xor32 %r0, %r3\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* the result replaces the base (dst == a: two scratch registers) */
+	expect_one("ldxb %r2, [%r1+1]\n"
+		   "lsh %r2, 8\n"
+		   "ldxb %r3, [%r1+0]\n"
+		   "or %r2, %r3\n"
+		   "ldxb %r3, [%r1+2]\n"
+		   "lsh %r3, 16\n"
+		   "or %r2, %r3\n"
+		   "ldxb %r1, [%r1+3]\n"
+		   "lsh %r1, 24\n"
+		   "or %r1, %r2\n"
+		   "mov %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* near misses: a gap between the bytes; a byte counted twice (a carry
+	 * in the sum); two different bases; a half-word load among the bytes */
+	expect_none("ldxb %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r1+2]\n"
+		    "lsh %r2, 8\n"
+		    "or %r0, %r2\n"
+		    "exit\n");
+	expect_none("ldxb %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r1+1]\n"
+		    "lsh %r2, 7\n"
+		    "add %r0, %r2\n"
+		    "exit\n");
+	expect_none("ldxb %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r3+1]\n"
+		    "lsh %r2, 8\n"
+		    "or %r0, %r2\n"
+		    "exit\n");
+	expect_none("ldxh %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r1+2]\n"
+		    "lsh %r2, 16\n"
+		    "or %r0, %r2\n"
+		    "ldxb %r2, [%r1+3]\n"
+		    "lsh %r2, 24\n"
+		    "or %r0, %r2\n"
+		    "exit\n");
+}
+
 Test(recognize, bulk_copy_runs)
 {
 	expect_one("ldxdw %r2, [%r1+0]\n"
@@ -587,15 +671,16 @@ Test(recognize, near_miss_wrong_masks_and_shapes)
 		    "or %r4, %r2\n"
 		    "mov %r0, %r4\n"
 		    "exit\n");
-	/* a misaligned stack word: the kernel would refuse the wide load */
-	expect_none("ldxdw %r2, [%r1+0]\n"
-		    "stxdw [%r10-8], %r2\n"
-		    "ldxb %r3, [%r10-7]\n"
-		    "lsh %r3, 8\n"
-		    "ldxb %r4, [%r10-6]\n"
-		    "or %r4, %r3\n"
-		    "mov %r0, %r4\n"
-		    "exit\n");
+	/* a misaligned stack word: the kernel would refuse bswap_load's wide
+	 * load; wide_load keeps the byte loads for the kernel */
+	expect_one("ldxdw %r2, [%r1+0]\n"
+		   "stxdw [%r10-8], %r2\n"
+		   "ldxb %r3, [%r10-7]\n"
+		   "lsh %r3, 8\n"
+		   "ldxb %r4, [%r10-6]\n"
+		   "or %r4, %r3\n"
+		   "mov %r0, %r4\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
 	/* scale 16 is not an x86 addressing mode */
 	expect_none("ldxb %r2, [%r1+0]\n"
 		    "mov %r3, %r2\n"
@@ -827,6 +912,7 @@ static const struct {
 	{ "copy", SBPF_KOPS_BULK_COPY, 3 },
 	{ "lea", SBPF_KOPS_LEA, 3 },
 	{ "popcount", SBPF_KOPS_POPCOUNT, 3 },
+	{ "wide", SBPF_KOPS_WIDE_LOAD, 4 },
 };
 
 #define PKT 192

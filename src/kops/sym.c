@@ -4,7 +4,8 @@
  * registers' values at the start of a window (or constants the forward
  * analysis proved). Nodes are built canonically - constants folded with the
  * interpreter's semantics, commutative operands ordered, 64-bit add chains
- * flattened and sorted, and a few exact identities applied - so that two
+ * flattened and sorted, + and ^ of operands with no bit in common made |,
+ * and a few exact identities applied - so that two
  * computations that are equal by those rules end up as the same node. The
  * recognizer evaluates a window and its replacement in one struct ksym and
  * compares registers node by node: equal nodes are equal values; different
@@ -235,6 +236,43 @@ static uint64_t ones(int bits)
 	return bits >= 64 ? ~0ull : (1ull << bits) - 1;
 }
 
+/* Bits of node @n's value that may be set (a conservative superset). */
+static uint64_t maybe_bits(const struct ksym *st, int n, int depth)
+{
+	if (n < 0 || depth > 12)
+		return ~0ull;
+	const struct ksym_node *nd = &st->node[n];
+	uint64_t k, wm = nd->w == 32 ? 0xffffffffull : ~0ull;
+	switch (nd->kind) {
+	case KSYM_CONST: return nd->k;
+	case KSYM_LOAD: return nd->sx ? ~0ull : ones(8 * nd->w);
+	case KSYM_OP: break;
+	default: return nd->zext ? 0xffffffffull : ~0ull;
+	}
+	switch (nd->op) {
+	case SBPF_LSH:
+		if (is_const(st, nd->b, &k) && k < 64)
+			return (maybe_bits(st, nd->a, depth + 1) << k) & wm;
+		break;
+	case SBPF_RSH:
+		if (is_const(st, nd->b, &k) && k < 64)
+			return (maybe_bits(st, nd->a, depth + 1) & wm) >> k;
+		break;
+	case SBPF_AND:
+		return maybe_bits(st, nd->a, depth + 1) & maybe_bits(st, nd->b, depth + 1) & wm;
+	case SBPF_OR:
+	case SBPF_XOR:
+		return (maybe_bits(st, nd->a, depth + 1) | maybe_bits(st, nd->b, depth + 1)) & wm;
+	case SBPF_MOV:
+		if (!nd->x)
+			return maybe_bits(st, nd->b, depth + 1) & wm;
+		break;
+	default:
+		break;
+	}
+	return nd->zext ? 0xffffffffull : wm;
+}
+
 /* Builds op(a, b) canonically (see the file comment). @a is the dst
  * operand (-1 for mov), @b the source operand (-1 for neg/end). */
 static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
@@ -279,6 +317,10 @@ static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
 		}
 		break;
 	case SBPF_ADD:
+		/* no bit set in both: + and ^ are | (no carry), so that
+		 * (x << k) + (x >> (w - k)) is the rotate (x << k) | ... */
+		if (!ca && !cb && !(maybe_bits(st, a, 0) & maybe_bits(st, b, 0) & wmask))
+			return mk_op(st, SBPF_OR, w, 0, a, b);
 		if (w == 64)
 			return mk_add64(st, a, b);
 		/* fall through */
@@ -286,6 +328,8 @@ static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
 	case SBPF_XOR:
 		if (is_const(st, b, &bv) && !bv)
 			return w == 64 ? a : mk_mov32(st, a);
+		if (op == SBPF_XOR && !ca && !cb && !(maybe_bits(st, a, 0) & maybe_bits(st, b, 0) & wmask))
+			return mk_op(st, SBPF_OR, w, 0, a, b);
 		break;
 	case SBPF_SUB:
 		if (is_const(st, b, &bv) && !bv)

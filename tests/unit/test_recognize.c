@@ -175,6 +175,41 @@ Test(recognize, rotate64_as_clang_writes_it)
 		   "exit\n", SBPF_KOPS_ROTATE);
 }
 
+/* The halves of a rotate have no bit in common: + and ^ join them as | does
+ * (sym.c makes them |), 64-bit and ALU32. */
+Test(recognize, rotate_joined_by_add_or_xor)
+{
+	expect_one("ldxdw %r4, [%r1+0]\n"
+		   "mov %r3, %r4\n"
+		   "rsh %r3, 51\n"
+		   "lsh %r4, 13\n"
+		   "add %r4, %r3\n"
+		   "mov %r0, %r4\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	expect_one("ldxdw %r4, [%r1+0]\n"
+		   "mov %r3, %r4\n"
+		   "lsh %r3, 7\n"
+		   "rsh %r4, 57\n"
+		   "xor %r4, %r3\n"
+		   "mov %r0, %r4\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "mov32 %r2, %r1\n"
+		   "rsh32 %r2, 28\n"
+		   "lsh32 %r1, 4\n"
+		   "add32 %r1, %r2\n"
+		   "mov %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* near miss: the halves overlap (13 + 52 = 65): a carry, no rotate */
+	expect_none("ldxdw %r4, [%r1+0]\n"
+		    "mov %r3, %r4\n"
+		    "rsh %r3, 50\n"
+		    "lsh %r4, 13\n"
+		    "add %r4, %r3\n"
+		    "mov %r0, %r4\n"
+		    "exit\n");
+}
+
 Test(recognize, rotate32_alu32_and_zero_extended)
 {
 	/* ALU32 (clang -mcpu=v3) */

@@ -75,6 +75,43 @@ static int zext_of_node(const struct ksym *st, int n, int *x)
 	return 1;
 }
 
+/* Rotate by a register: (X << n) | (X >> -n) in either order, the
+ * amounts as sym.c canonicalizes them (clang's `& 63` masks, `64 - n` and
+ * a 32-bit negation all become the 64-bit negation of n), w-bit shifts of
+ * one leaf X; n a leaf too. The left shift's amount is n: a left rotate;
+ * the right one's: a right rotate. */
+static int rotate_by_reg(struct ksym *st, int d, const struct ksym_node *o, struct kops_cand *c)
+{
+	int w = o->w;
+	for (int swap = 0; swap < 2; swap++) {
+		const struct ksym_node *l = nd(st, swap ? o->b : o->a), *r = nd(st, swap ? o->a : o->b);
+		if (!l || !r || l->kind != KSYM_OP || r->kind != KSYM_OP || l->op != SBPF_LSH || r->op != SBPF_RSH ||
+		    l->w != w || r->w != w || l->a != r->a)
+			continue;
+		int xr = leaf_reg(st, l->a), right;
+		const struct ksym_node *nl = nd(st, l->b), *nr = nd(st, r->b);
+		int amount;
+		if (nr && nr->kind == KSYM_OP && nr->op == SBPF_NEG && nr->a == l->b) {
+			amount = l->b, right = 0;
+		} else if (nl && nl->kind == KSYM_OP && nl->op == SBPF_NEG && nl->a == r->b) {
+			amount = r->b, right = 1;
+		} else {
+			continue;
+		}
+		int ar = leaf_reg(st, amount);
+		if (xr < 0 || ar < 0 || (ar == d && xr != d))
+			continue; /* the mov into dst would overwrite the amount */
+		c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_ROTATE, .dst = (uint8_t)d, .a = (uint8_t)ar,
+						   .variant = (uint16_t)(KOPS_ROT_REG | (w == 32 ? KOPS_ROT_32 : 0) |
+									 (right ? KOPS_ROT_RIGHT : 0)) };
+		c->scratch = KOPS_SCRATCH_B | KOPS_SCRATCH_C;
+		c->prefer = 4; /* r4 is rcx: a scratch there spares saving it around rol cl */
+		pre_mov(c, d, xr);
+		return 1;
+	}
+	return 0;
+}
+
 int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 {
 	int top = st->reg[d], inner, wrapped = 0;
@@ -88,6 +125,8 @@ int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 	const struct ksym_node *o = nd(st, top);
 	if (!o || o->kind != KSYM_OP || o->op != SBPF_OR)
 		return 0;
+	if (!wrapped && rotate_by_reg(st, d, o, c))
+		return 1;
 	int w = o->w;
 	for (int swap = 0; swap < 2; swap++) {
 		int l = swap ? o->b : o->a, r = swap ? o->a : o->b, x, y, zx;

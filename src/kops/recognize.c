@@ -124,7 +124,11 @@ static int native_cost(const struct sbpf_kops_payload *p)
 	case SBPF_KOPS_BULK_COPY: return 2 * ((p->variant + 15) / 16); /* 16-byte moves */
 	case SBPF_KOPS_WIDE_LOAD: /* mov(zx); big-endian as bswap_load */
 		return p->variant & KOPS_WIDE_BE && (p->variant & KOPS_WIDE_SIZE) == KOPS_WIDE_16 ? 2 : 1;
-	default: return 1;                             /* rol/ror, lea */
+	case SBPF_KOPS_ROTATE: /* by register: rol cl, rcx saved and restored unless it is free */
+		if (!(p->variant & KOPS_ROT_REG) || p->a == 4)
+			return 1;
+		return p->b == 4 || p->c == 4 ? 2 : 4;
+	default: return 1;                             /* lea */
 	}
 }
 

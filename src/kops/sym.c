@@ -273,6 +273,31 @@ static uint64_t maybe_bits(const struct ksym *st, int n, int depth)
 	return nd->zext ? 0xffffffffull : wm;
 }
 
+/* A shift amount @n of a @w-bit shift, which reads only its low log2(w)
+ * bits, in a canonical form with the same low bits: masks keeping them
+ * and zero-extensions dropped, -y and K - y (K a multiple of w) as the
+ * 64-bit negation of y's canonical form. */
+static int amount_canon(struct ksym *st, int n, int w, int depth)
+{
+	uint64_t k;
+	while (n >= 0 && depth++ < 8) {
+		const struct ksym_node *nd = &st->node[n];
+		if (nd->kind != KSYM_OP)
+			break;
+		if (nd->op == SBPF_AND && is_const(st, nd->b, &k) && (k & (uint64_t)(w - 1)) == (uint64_t)(w - 1))
+			n = nd->a;
+		else if (nd->op == SBPF_MOV && nd->w == 32 && !nd->x)
+			n = nd->b;
+		else if (nd->op == SBPF_NEG)
+			return raw_op(st, SBPF_NEG, 64, 0, amount_canon(st, nd->a, w, depth), -1);
+		else if (nd->op == SBPF_SUB && is_const(st, nd->a, &k) && !(k % (uint64_t)w))
+			return raw_op(st, SBPF_NEG, 64, 0, amount_canon(st, nd->b, w, depth), -1);
+		else
+			break;
+	}
+	return n;
+}
+
 /* Builds op(a, b) canonically (see the file comment). @a is the dst
  * operand (-1 for mov), @b the source operand (-1 for neg/end). */
 static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
@@ -297,6 +322,9 @@ static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
 	int ca = a < 0 || is_const(st, a, &av), cb = b < 0 || is_const(st, b, &bv);
 	if (ca && cb)
 		return mk_const(st, fold(op, w, x, av, bv));
+	/* shift amounts by register: only their low bits count */
+	if ((op == SBPF_LSH || op == SBPF_RSH || op == SBPF_ARSH) && !cb)
+		b = amount_canon(st, b, w, 0);
 	/* shift amounts: the interpreter masks them */
 	if ((op == SBPF_LSH || op == SBPF_RSH || op == SBPF_ARSH) && is_const(st, b, &bv)) {
 		bv &= (uint64_t)(w - 1);

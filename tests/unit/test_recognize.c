@@ -210,6 +210,80 @@ Test(recognize, rotate_joined_by_add_or_xor)
 		    "exit\n");
 }
 
+/* Rotates by a register as clang 14 -O2 writes rotl(x, n) and rotr(x, n):
+ * (x << (n & 63)) | (x >> (-n & 63)), the `64 - n` form, ALU32 forms. */
+Test(recognize, rotate_by_register)
+{
+	/* rotl64 (clang: mov; and 63; mov; lsh; neg; and 63; rsh; or) */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov %r3, %r2\n"
+		   "and %r3, 63\n"
+		   "mov %r0, %r1\n"
+		   "lsh %r0, %r3\n"
+		   "neg %r2\n"
+		   "and %r2, 63\n"
+		   "rsh %r1, %r2\n"
+		   "or %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* n &= 63; (x << n) | (x >> (64 - n)), ALU32 amounts (-mcpu=v3) */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov %r0, %r1\n"
+		   "and32 %r2, 63\n"
+		   "mov32 %r1, 64\n"
+		   "sub32 %r1, %r2\n"
+		   "mov %r3, %r0\n"
+		   "lsh %r3, %r2\n"
+		   "rsh %r0, %r1\n"
+		   "or %r0, %r3\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* rotr64 with a 32-bit negation */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov %r3, %r2\n"
+		   "and %r3, 63\n"
+		   "mov %r0, %r1\n"
+		   "rsh %r0, %r3\n"
+		   "neg32 %r2\n"
+		   "and %r2, 63\n"
+		   "lsh %r1, %r2\n"
+		   "or %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* rotl32, ALU32 */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov32 %r3, %r2\n"
+		   "and32 %r3, 31\n"
+		   "mov32 %r0, %r1\n"
+		   "lsh32 %r0, %r3\n"
+		   "neg32 %r2\n"
+		   "and32 %r2, 31\n"
+		   "rsh32 %r1, %r2\n"
+		   "or32 %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* near misses: a 64-bit rotate whose amounts are masked with 31 (not a
+	 * rotate for n >= 32); the right shift by n, not -n */
+	expect_none("ldxdw %r1, [%r1+0]\n"
+		    "ldxdw %r2, [%r10-8]\n"
+		    "mov %r3, %r2\n"
+		    "and %r3, 31\n"
+		    "mov %r0, %r1\n"
+		    "lsh %r0, %r3\n"
+		    "neg %r2\n"
+		    "and %r2, 31\n"
+		    "rsh %r1, %r2\n"
+		    "or %r0, %r1\n"
+		    "exit\n");
+	expect_none("ldxdw %r1, [%r1+0]\n"
+		    "ldxdw %r2, [%r10-8]\n"
+		    "mov %r0, %r1\n"
+		    "lsh %r0, %r2\n"
+		    "rsh %r1, %r2\n"
+		    "or %r0, %r1\n"
+		    "exit\n");
+}
+
 Test(recognize, rotate32_alu32_and_zero_extended)
 {
 	/* ALU32 (clang -mcpu=v3) */

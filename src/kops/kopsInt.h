@@ -194,8 +194,10 @@ int kops_sym__same_low32(struct ksym *st, int a, int b);
 struct kops_cand {
 	size_t start, end;           /* the window in the input program */
 	struct sbpf_kops_payload p;  /* the site */
-	struct sbpf_insn pre[2];     /* vanilla instructions before the site */
+	struct sbpf_insn pre[4];     /* vanilla instructions before the site */
 	int npre;                    /* how many */
+	int pre_scratch;             /* 1: pre's register KOPS_PRE_SCRATCH stands for the payload's
+				      * scratch c (chosen when the rewrite is proven) */
 	uint32_t cone;               /* window slots the site replaces (bit i = start + i); 0: all */
 	int sym;                     /* 1: proven by symbolic evaluation; 0: by its shape */
 	uint16_t differs;            /* shape-proven: registers left with other values (must be dead) */
@@ -205,6 +207,7 @@ struct kops_cand {
 };
 
 enum { KOPS_SCRATCH_C = 1, KOPS_SCRATCH_B = 2 };
+#define KOPS_PRE_SCRATCH 15          /* placeholder register in kops_cand.pre */
 
 /* Matchers (match.c). Symbolic ones look at register @d after a window
  * evaluated into @st, starting at @start with facts @in; each returns 1 and

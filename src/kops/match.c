@@ -112,6 +112,44 @@ static int rotate_by_reg(struct ksym *st, int d, const struct ksym_node *o, stru
 	return 0;
 }
 
+/* clang folds rotl(t * c, k) into (t * (c << k)) | ((t * c) >> (w - k)):
+ * two multiplies. The site multiplies once (pre: dst = t; dst *= c, the
+ * constant through the rotate's scratch when it does not fit an
+ * immediate) and rotates; sym.c makes the proof sequence's (t * c) << k
+ * the same node as clang's t * (c << k). */
+static int rotate_of_product(struct ksym *st, int d, const struct ksym_node *o, struct kops_cand *c)
+{
+	int w = o->w;
+	uint64_t wmask = w == 64 ? ~0ull : 0xffffffffull;
+	for (int swap = 0; swap < 2; swap++) {
+		int l = swap ? o->b : o->a, r = swap ? o->a : o->b, y, t, t2;
+		uint64_t kr, c1, c0;
+		if (!op_k(st, r, SBPF_RSH, w, &y, &kr) || kr < 1 || kr >= (uint64_t)w ||
+		    !op_k(st, y, SBPF_MUL, w, &t, &c0) || !op_k(st, l, SBPF_MUL, w, &t2, &c1) || t2 != t)
+			continue;
+		uint64_t k = (uint64_t)w - kr;
+		int tr = leaf_reg(st, t);
+		if (tr < 0 || ((c0 << k) & wmask) != c1 || !c0)
+			continue;
+		c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_ROTATE, .dst = (uint8_t)d, .imm = (int32_t)k,
+						   .variant = w == 32 ? KOPS_ROT_32 : 0 };
+		c->scratch = KOPS_SCRATCH_C;
+		c->prefer = -1;
+		pre_mov(c, d, tr);
+		if (w == 32 || (int64_t)c0 == (int64_t)(int32_t)c0) {
+			c->pre[c->npre++] = w == 32 ? SBPF_ALU32_IMM(SBPF_MUL, d, (int32_t)c0)
+						    : SBPF_ALU64_IMM(SBPF_MUL, d, (int32_t)c0);
+		} else {
+			c->pre[c->npre++] = SBPF_LD_IMM64_LO(KOPS_PRE_SCRATCH, 0, c0);
+			c->pre[c->npre++] = SBPF_LD_IMM64_HI(c0);
+			c->pre[c->npre++] = SBPF_ALU64_REG(SBPF_MUL, d, KOPS_PRE_SCRATCH);
+			c->pre_scratch = 1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 {
 	int top = st->reg[d], inner, wrapped = 0;
@@ -125,7 +163,7 @@ int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 	const struct ksym_node *o = nd(st, top);
 	if (!o || o->kind != KSYM_OP || o->op != SBPF_OR)
 		return 0;
-	if (!wrapped && rotate_by_reg(st, d, o, c))
+	if (!wrapped && (rotate_by_reg(st, d, o, c) || rotate_of_product(st, d, o, c)))
 		return 1;
 	int w = o->w;
 	for (int swap = 0; swap < 2; swap++) {

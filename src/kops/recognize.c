@@ -395,6 +395,12 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 				len = nkept;
 			}
 			memcpy(seq + len, cand->pre, (size_t)cand->npre * sizeof(*seq));
+			for (int k = 0; cand->pre_scratch && k < cand->npre; k++) {
+				if (seq[len + k].dst_reg == KOPS_PRE_SCRATCH)
+					seq[len + k].dst_reg = p.c;
+				if (seq[len + k].src_reg == KOPS_PRE_SCRATCH)
+					seq[len + k].src_reg = p.c;
+			}
 			len += cand->npre;
 			int at_site = len;
 			memcpy(seq + len, proof, (size_t)np * sizeof(*seq));

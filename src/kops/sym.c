@@ -5,7 +5,8 @@
  * analysis proved). Nodes are built canonically - constants folded with the
  * interpreter's semantics, commutative operands ordered, 64-bit add chains
  * flattened and sorted, + and ^ of operands with no bit in common made |,
- * and a few exact identities applied - so that two
+ * (x * c) << k made x * (c << k), shift amounts by register reduced to the
+ * bits the shift reads, and a few exact identities applied - so that two
  * computations that are equal by those rules end up as the same node. The
  * recognizer evaluates a window and its replacement in one struct ksym and
  * compares registers node by node: equal nodes are equal values; different
@@ -331,6 +332,12 @@ static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
 		b = mk_const(st, bv);
 		if (!bv)
 			return w == 64 ? a : mk_mov32(st, a);
+		/* (x * c) << k is x * (c << k) (modulo 2^w): clang folds a rotate
+		 * of a product that way */
+		const struct ksym_node *mn = op_node(st, a, SBPF_MUL, w);
+		uint64_t mc;
+		if (op == SBPF_LSH && mn && is_const(st, mn->b, &mc))
+			return mk_op(st, SBPF_MUL, w, 0, mn->a, mk_const(st, (mc << bv) & wmask));
 	}
 	switch (op) {
 	case SBPF_MOV:

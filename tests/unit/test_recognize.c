@@ -210,6 +210,41 @@ Test(recognize, rotate_joined_by_add_or_xor)
 		    "exit\n");
 }
 
+/* clang folds rotl(t * c, k) into (t * (c << k)) | ((t * c) >> (64 - k)):
+ * two multiplies become one and a rotate. */
+Test(recognize, rotate_of_a_product)
+{
+	/* rotl(t * 0x9e3779b97f4a7c15, 31), as clang 14 -O2 writes it */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "mov %r0, %r1\n"
+		   "lddw %r1, 0xbfa53e0a80000000\n"
+		   "mov %r2, %r0\n"
+		   "mul %r2, %r1\n"
+		   "lddw %r1, 0x9e3779b97f4a7c15\n"
+		   "mul %r0, %r1\n"
+		   "rsh %r0, 33\n"
+		   "or %r0, %r2\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* a constant that fits an immediate: rotl(t * 31, 8) */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "mov %r2, %r1\n"
+		   "mul %r2, 7936\n"
+		   "mul %r1, 31\n"
+		   "rsh %r1, 56\n"
+		   "or %r1, %r2\n"
+		   "mov %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* near miss: the constants do not match (c << k is 7937 here) */
+	expect_none("ldxdw %r1, [%r1+0]\n"
+		    "mov %r2, %r1\n"
+		    "mul %r2, 7937\n"
+		    "mul %r1, 31\n"
+		    "rsh %r1, 56\n"
+		    "or %r1, %r2\n"
+		    "mov %r0, %r1\n"
+		    "exit\n");
+}
+
 /* Rotates by a register as clang 14 -O2 writes rotl(x, n) and rotr(x, n):
  * (x << (n & 63)) | (x >> (-n & 63)), the `64 - n` form, ALU32 forms. */
 Test(recognize, rotate_by_register)
@@ -1230,6 +1265,9 @@ Test(recognize, bench_default_cpu_rotates_with_ret32)
 		}
 		cr_assert_eq(got[0], progs[i].rotates, "%s: %zu rotates (default CPU), want %zu", progs[i].name, got[0],
 			     progs[i].rotates);
-		cr_assert_eq(got[0], got[1], "%s: %zu rotates (default CPU), %zu (v3)", progs[i].name, got[0], got[1]);
+		/* v3 may have more: the ALU32 rotate of a product (murmur3's
+		 * rotl32(k * c1, 15)) is recognized; its default-CPU form (64-bit
+		 * multiplies, the low word masked) is not yet */
+		cr_assert_geq(got[1], got[0], "%s: %zu rotates (default CPU), %zu (v3)", progs[i].name, got[0], got[1]);
 	}
 }

@@ -39,9 +39,9 @@ static int check(const struct sbpf_kops_payload *p, char *why, size_t whysz)
 	if ((p->variant & ~(KOPS_WIDE_SIZE | KOPS_WIDE_BE)) || (p->variant & KOPS_WIDE_SIZE) > KOPS_WIDE_64)
 		return snprintf(why, whysz, "wide_load: variant 0x%x (bits 0-1 size 0=16, 1=32, 2=64; bit 2 big-endian)",
 				p->variant), -EINVAL;
-	if (p->imm < INT16_MIN || p->imm + nbytes(p) - 1 > INT16_MAX)
-		return snprintf(why, whysz, "wide_load: offsets %d..%d do not fit 16 bits", p->imm,
-				p->imm + nbytes(p) - 1), -EINVAL;
+	if (p->imm < INT16_MIN || (int64_t)p->imm + nbytes(p) - 1 > INT16_MAX)
+		return snprintf(why, whysz, "wide_load: offsets %d..%lld do not fit 16 bits", p->imm,
+				(long long)p->imm + nbytes(p) - 1), -EINVAL;
 	if (kops_check_reg("dst", p->dst, true, why, whysz) || kops_check_reg("base a", p->a, false, why, whysz) ||
 	    kops_check_reg("scratch b", p->b, true, why, whysz))
 		return -EINVAL;

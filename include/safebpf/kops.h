@@ -1,7 +1,7 @@
 /* safebpf/kops.h - Kops native operations: encoding of operation sites in
  * bytecode, lowering to proof sequences, site checks, and the registry of
  * operations (EInsn: rotate, select, extract, bswap load, prefetch, bulk
- * copy, lea). See docs/kops.md.
+ * copy, lea, popcount, wide load). See docs/kops.md.
  *
  * A site occupies two slots that vanilla tools still parse:
  *   sidecar  MOV64_K  dst_reg=dst  src_reg=SBPF_KOPS_SIDECAR_SRC
@@ -37,7 +37,8 @@ enum sbpf_kops_id {
 	SBPF_KOPS_BULK_COPY = 6,
 	SBPF_KOPS_LEA = 7,
 	SBPF_KOPS_POPCOUNT = 8,
-	SBPF_KOPS__MAX = 9,
+	SBPF_KOPS_WIDE_LOAD = 9,
+	SBPF_KOPS__MAX = 10,
 };
 
 /* The operands of one site; each operation documents how it uses them. */

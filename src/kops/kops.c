@@ -22,6 +22,7 @@ static const struct kops_op *const registry[SBPF_KOPS__MAX] = {
 	[SBPF_KOPS_BULK_COPY] = &kops_op_bulk_copy,
 	[SBPF_KOPS_LEA] = &kops_op_lea,
 	[SBPF_KOPS_POPCOUNT] = &kops_op_popcount,
+	[SBPF_KOPS_WIDE_LOAD] = &kops_op_wide_load,
 };
 
 const struct kops_op *kops_op(uint32_t id)

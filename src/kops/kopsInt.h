@@ -194,8 +194,10 @@ int kops_sym__same_low32(struct ksym *st, int a, int b);
 struct kops_cand {
 	size_t start, end;           /* the window in the input program */
 	struct sbpf_kops_payload p;  /* the site */
-	struct sbpf_insn pre[2];     /* vanilla instructions before the site */
+	struct sbpf_insn pre[4];     /* vanilla instructions before the site */
 	int npre;                    /* how many */
+	int pre_scratch;             /* 1: pre's register KOPS_PRE_SCRATCH stands for the payload's
+				      * scratch c (chosen when the rewrite is proven) */
 	uint32_t cone;               /* window slots the site replaces (bit i = start + i); 0: all */
 	int sym;                     /* 1: proven by symbolic evaluation; 0: by its shape */
 	uint16_t differs;            /* shape-proven: registers left with other values (must be dead) */
@@ -205,6 +207,7 @@ struct kops_cand {
 };
 
 enum { KOPS_SCRATCH_C = 1, KOPS_SCRATCH_B = 2 };
+#define KOPS_PRE_SCRATCH 15          /* placeholder register in kops_cand.pre */
 
 /* Matchers (match.c). Symbolic ones look at register @d after a window
  * evaluated into @st, starting at @start with facts @in; each returns 1 and
@@ -213,6 +216,7 @@ int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_extract(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_lea(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_popcount(struct ksym *st, int d, struct kops_cand *c);
+int kops_match_wide(struct ksym *st, int d, struct kops_cand *c);
 int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, struct kops_cand *c);
 /* @n as register + constant: 1 with *@reg and *@off, else 0. */
 int kops_sym_base(const struct ksym *st, int n, int *reg, int64_t *off);

@@ -1,8 +1,9 @@
 /* match.c - the recognizer's idiom patterns, one matcher per operation.
  *
- * Symbolic matchers (rotate, extract, lea, bswap_load) look at the value a
- * register holds after a window of straight-line code, as a canonical
- * expression over the registers' values at the window's start (sym.c), and
+ * Symbolic matchers (rotate, extract, lea, bswap_load, popcount, wide_load)
+ * look at the value a register holds after a window of straight-line code,
+ * as a canonical expression over the registers' values at the window's
+ * start (sym.c), and
  * recognize the operation's idiom in it whatever order clang scheduled the
  * instructions in. Shape matchers (select, bulk_copy) match instructions
  * directly: their proof sequence *is* clang's code, so the match is exact
@@ -74,6 +75,81 @@ static int zext_of_node(const struct ksym *st, int n, int *x)
 	return 1;
 }
 
+/* Rotate by a register: (X << n) | (X >> -n) in either order, the
+ * amounts as sym.c canonicalizes them (clang's `& 63` masks, `64 - n` and
+ * a 32-bit negation all become the 64-bit negation of n), w-bit shifts of
+ * one leaf X; n a leaf too. The left shift's amount is n: a left rotate;
+ * the right one's: a right rotate. */
+static int rotate_by_reg(struct ksym *st, int d, const struct ksym_node *o, struct kops_cand *c)
+{
+	int w = o->w;
+	for (int swap = 0; swap < 2; swap++) {
+		const struct ksym_node *l = nd(st, swap ? o->b : o->a), *r = nd(st, swap ? o->a : o->b);
+		if (!l || !r || l->kind != KSYM_OP || r->kind != KSYM_OP || l->op != SBPF_LSH || r->op != SBPF_RSH ||
+		    l->w != w || r->w != w || l->a != r->a)
+			continue;
+		int xr = leaf_reg(st, l->a), right;
+		const struct ksym_node *nl = nd(st, l->b), *nr = nd(st, r->b);
+		int amount;
+		if (nr && nr->kind == KSYM_OP && nr->op == SBPF_NEG && nr->a == l->b) {
+			amount = l->b, right = 0;
+		} else if (nl && nl->kind == KSYM_OP && nl->op == SBPF_NEG && nl->a == r->b) {
+			amount = r->b, right = 1;
+		} else {
+			continue;
+		}
+		int ar = leaf_reg(st, amount);
+		if (xr < 0 || ar < 0 || (ar == d && xr != d))
+			continue; /* the mov into dst would overwrite the amount */
+		c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_ROTATE, .dst = (uint8_t)d, .a = (uint8_t)ar,
+						   .variant = (uint16_t)(KOPS_ROT_REG | (w == 32 ? KOPS_ROT_32 : 0) |
+									 (right ? KOPS_ROT_RIGHT : 0)) };
+		c->scratch = KOPS_SCRATCH_B | KOPS_SCRATCH_C;
+		c->prefer = 4; /* r4 is rcx: a scratch there spares saving it around rol cl */
+		pre_mov(c, d, xr);
+		return 1;
+	}
+	return 0;
+}
+
+/* clang folds rotl(t * c, k) into (t * (c << k)) | ((t * c) >> (w - k)):
+ * two multiplies. The site multiplies once (pre: dst = t; dst *= c, the
+ * constant through the rotate's scratch when it does not fit an
+ * immediate) and rotates; sym.c makes the proof sequence's (t * c) << k
+ * the same node as clang's t * (c << k). */
+static int rotate_of_product(struct ksym *st, int d, const struct ksym_node *o, struct kops_cand *c)
+{
+	int w = o->w;
+	uint64_t wmask = w == 64 ? ~0ull : 0xffffffffull;
+	for (int swap = 0; swap < 2; swap++) {
+		int l = swap ? o->b : o->a, r = swap ? o->a : o->b, y, t, t2;
+		uint64_t kr, c1, c0;
+		if (!op_k(st, r, SBPF_RSH, w, &y, &kr) || kr < 1 || kr >= (uint64_t)w ||
+		    !op_k(st, y, SBPF_MUL, w, &t, &c0) || !op_k(st, l, SBPF_MUL, w, &t2, &c1) || t2 != t)
+			continue;
+		uint64_t k = (uint64_t)w - kr;
+		int tr = leaf_reg(st, t);
+		if (tr < 0 || ((c0 << k) & wmask) != c1 || !c0)
+			continue;
+		c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_ROTATE, .dst = (uint8_t)d, .imm = (int32_t)k,
+						   .variant = w == 32 ? KOPS_ROT_32 : 0 };
+		c->scratch = KOPS_SCRATCH_C;
+		c->prefer = -1;
+		pre_mov(c, d, tr);
+		if (w == 32 || (int64_t)c0 == (int64_t)(int32_t)c0) {
+			c->pre[c->npre++] = w == 32 ? SBPF_ALU32_IMM(SBPF_MUL, d, (int32_t)c0)
+						    : SBPF_ALU64_IMM(SBPF_MUL, d, (int32_t)c0);
+		} else {
+			c->pre[c->npre++] = SBPF_LD_IMM64_LO(KOPS_PRE_SCRATCH, 0, c0);
+			c->pre[c->npre++] = SBPF_LD_IMM64_HI(c0);
+			c->pre[c->npre++] = SBPF_ALU64_REG(SBPF_MUL, d, KOPS_PRE_SCRATCH);
+			c->pre_scratch = 1;
+		}
+		return 1;
+	}
+	return 0;
+}
+
 int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 {
 	int top = st->reg[d], inner, wrapped = 0;
@@ -87,6 +163,8 @@ int kops_match_rotate(struct ksym *st, int d, struct kops_cand *c)
 	const struct ksym_node *o = nd(st, top);
 	if (!o || o->kind != KSYM_OP || o->op != SBPF_OR)
 		return 0;
+	if (!wrapped && (rotate_by_reg(st, d, o, c) || rotate_of_product(st, d, o, c)))
+		return 1;
 	int w = o->w;
 	for (int swap = 0; swap < 2; swap++) {
 		int l = swap ? o->b : o->a, r = swap ? o->a : o->b, x, y, zx;
@@ -265,6 +343,68 @@ int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, str
 					   .variant = nbytes == 2 ? KOPS_BSL_16 : nbytes == 4 ? KOPS_BSL_32 : KOPS_BSL_64 };
 	c->npre = 0;
 	c->scratch = 0;
+	return 1;
+}
+
+/* ---- wide_load ------------------------------------------------------------
+ * d = the 2, 4 or 8 bytes at A + off, each read by its own one-byte load,
+ * shifted into place little- or big-endian and combined with or (or with
+ * + or ^, equal when the bytes do not overlap: sym.c's byte provenance
+ * checks that). */
+/* 1 when every load @n depends on is a zero-extending one-byte load and
+ * there are at least two; *@loads counts them. */
+static int byte_loads_only(const struct ksym *st, int n, int *loads, int *budget)
+{
+	const struct ksym_node *o = nd(st, n);
+	if (!o || --*budget < 0)
+		return 0;
+	if (o->kind == KSYM_LOAD) {
+		++*loads;
+		return o->w == 1 && !o->sx;
+	}
+	if (o->kind != KSYM_OP)
+		return 1;
+	return (o->a < 0 || byte_loads_only(st, o->a, loads, budget)) &&
+	       (o->b < 0 || byte_loads_only(st, o->b, loads, budget));
+}
+
+int kops_match_wide(struct ksym *st, int d, struct kops_cand *c)
+{
+	struct ksym_bytes map;
+	int loads = 0, budget = 200;
+	if (kops_sym__bytes(st, st->reg[d], &map) || !byte_loads_only(st, st->reg[d], &loads, &budget) || loads < 2)
+		return 0;
+	int n = 0;
+	while (n < 8 && map.base[n] >= 0)
+		n++;
+	if (n != 2 && n != 4 && n != 8)
+		return 0;
+	for (int i = n; i < 8; i++)
+		if (map.base[i] >= 0)
+			return 0;
+	int le = 1, be = 1;
+	for (int i = 0; i < n; i++) {
+		if (map.base[i] != map.base[0])
+			return 0;
+		le &= map.off[i] == map.off[0] + i;
+		be &= map.off[i] == map.off[n - 1] + (n - 1 - i);
+	}
+	if (!le && !be)
+		return 0;
+	int reg;
+	int64_t boff;
+	if (!kops_sym_base(st, map.base[0], &reg, &boff))
+		return 0;
+	int64_t off = boff + (le ? map.off[0] : map.off[n - 1]);
+	if (off < INT16_MIN || off + n - 1 > INT16_MAX)
+		return 0;
+	c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_WIDE_LOAD, .dst = (uint8_t)d, .a = (uint8_t)reg,
+					   .imm = (int32_t)off,
+					   .variant = (uint16_t)((n == 2 ? KOPS_WIDE_16 : n == 4 ? KOPS_WIDE_32 : KOPS_WIDE_64) |
+								 (le ? 0 : KOPS_WIDE_BE)) };
+	c->npre = 0;
+	c->scratch = KOPS_SCRATCH_B | (d == reg && n > 2 ? KOPS_SCRATCH_C : 0);
+	c->prefer = -1;
 	return 1;
 }
 

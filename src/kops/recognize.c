@@ -122,7 +122,13 @@ static int native_cost(const struct sbpf_kops_payload *p)
 	}
 	case SBPF_KOPS_BSWAP_LOAD: return p->variant == KOPS_BSL_16 ? 2 : 1; /* movbe (+ movzx) */
 	case SBPF_KOPS_BULK_COPY: return 2 * ((p->variant + 15) / 16); /* 16-byte moves */
-	default: return 1;                             /* rol/ror, lea */
+	case SBPF_KOPS_WIDE_LOAD: /* mov(zx); big-endian as bswap_load */
+		return p->variant & KOPS_WIDE_BE && (p->variant & KOPS_WIDE_SIZE) == KOPS_WIDE_16 ? 2 : 1;
+	case SBPF_KOPS_ROTATE: /* by register: rol cl, rcx saved and restored unless it is free */
+		if (!(p->variant & KOPS_ROT_REG) || p->a == 4)
+			return 1;
+		return p->b == 4 || p->c == 4 ? 2 : 4;
+	default: return 1;                             /* lea */
 	}
 }
 
@@ -255,7 +261,7 @@ static int scratch_choices(const struct kops_cand *c, uint16_t live, uint16_t wr
 {
 	int n = 0;
 	uint16_t taken = (uint16_t)(R(c->p.dst) | R(SBPF_REG_FP) | live);
-	if (c->p.op == SBPF_KOPS_LEA)
+	if (c->p.op == SBPF_KOPS_LEA || c->p.op == SBPF_KOPS_WIDE_LOAD)
 		taken |= R(c->p.a);
 	if (c->prefer >= 0 && !(taken & R(c->prefer))) {
 		out[n++] = c->prefer;
@@ -338,10 +344,11 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 			continue;
 		int reg;
 		int64_t off;
-		if (cand->p.op != SBPF_KOPS_BSWAP_LOAD || !kops_sym_base(&cx->st, w.load_base[i], &reg, &off) ||
+		int wide = cand->p.op == SBPF_KOPS_WIDE_LOAD;
+		if ((cand->p.op != SBPF_KOPS_BSWAP_LOAD && !wide) || !kops_sym_base(&cx->st, w.load_base[i], &reg, &off) ||
 		    reg != cand->p.a)
 			return REFUSE("a load of slot %zu would disappear", w.pc[i]);
-		int64_t lo = off + w.load_off[i], size = 2 << cand->p.variant;
+		int64_t lo = off + w.load_off[i], size = 2 << (cand->p.variant & (wide ? KOPS_WIDE_SIZE : 0xffff));
 		if (lo < cand->p.imm || lo + w.load_size[i] > cand->p.imm + size)
 			return REFUSE("the load of slot %zu reads bytes the site does not", w.pc[i]);
 	}
@@ -388,6 +395,12 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 				len = nkept;
 			}
 			memcpy(seq + len, cand->pre, (size_t)cand->npre * sizeof(*seq));
+			for (int k = 0; cand->pre_scratch && k < cand->npre; k++) {
+				if (seq[len + k].dst_reg == KOPS_PRE_SCRATCH)
+					seq[len + k].dst_reg = p.c;
+				if (seq[len + k].src_reg == KOPS_PRE_SCRATCH)
+					seq[len + k].src_reg = p.c;
+			}
 			len += cand->npre;
 			int at_site = len;
 			memcpy(seq + len, proof, (size_t)np * sizeof(*seq));
@@ -439,6 +452,12 @@ static int prove_sym(struct ctx *cx, const struct kops_cand *cand, struct rewrit
 			memcpy(out->repl + out->nrepl, seq + at_site + np, (size_t)tail * sizeof(*seq));
 			out->nrepl += tail;
 			out->saved = cost - cand->npre - native_cost(&p);
+			/* where both apply, bswap_load (one wide load in its proof
+			 * sequence: 2 slots for the kernel, not 3n - 2) is preferred;
+			 * a big-endian wide_load is written where bswap_load is not
+			 * (an unaligned stack field, or the kernel refusing it) */
+			if (p.op == SBPF_KOPS_WIDE_LOAD && (p.variant & KOPS_WIDE_BE))
+				out->saved--;
 			return 0;
 		}
 	}
@@ -627,22 +646,29 @@ static int sym_candidates(struct ctx *cx, struct list *l)
 			i = e;
 			if (!(cone & 1) || __builtin_popcount(cone) < 2)
 				continue; /* the window must start with the idiom */
-			struct kops_cand c = { .start = s, .end = e, .cone = cone, .sym = 1, .prefer = -1 };
-			if (!kops_match_rotate(st, d, &c) && !kops_match_extract(st, d, &c) &&
-			    !kops_match_lea(st, d, &c) && !kops_match_bswap(st, d, &cx->f.in[s], &c) &&
-			    !kops_match_popcount(st, d, &c))
-				continue;
-			if (nc == cap) {
-				size_t ncap = cap ? 2 * cap : 64;
-				struct kops_cand *v = realloc(cands, ncap * sizeof(*v));
-				if (!v) {
-					free(cands);
-					return -ENOMEM;
+			/* every matcher: a byte composition may be both a bswap_load
+			 * and a wide_load (the choice weighs them) */
+			for (int m = 0; m < 6; m++) {
+				struct kops_cand c = { .start = s, .end = e, .cone = cone, .sym = 1, .prefer = -1 };
+				int hit = m == 0 ? kops_match_rotate(st, d, &c) : m == 1 ? kops_match_extract(st, d, &c)
+					: m == 2 ? kops_match_lea(st, d, &c) : m == 3 ? kops_match_bswap(st, d, &cx->f.in[s], &c)
+					: m == 4 ? kops_match_popcount(st, d, &c) : kops_match_wide(st, d, &c);
+				if (!hit)
+					continue;
+				if (nc == cap) {
+					size_t ncap = cap ? 2 * cap : 64;
+					struct kops_cand *v = realloc(cands, ncap * sizeof(*v));
+					if (!v) {
+						free(cands);
+						return -ENOMEM;
+					}
+					cands = v;
+					cap = ncap;
 				}
-				cands = v;
-				cap = ncap;
+				cands[nc++] = c;
+				if (m < 3)
+					break; /* arithmetic idioms exclude each other */
 			}
-			cands[nc++] = c;
 		}
 	}
 	if (nc)

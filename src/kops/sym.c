@@ -4,7 +4,9 @@
  * registers' values at the start of a window (or constants the forward
  * analysis proved). Nodes are built canonically - constants folded with the
  * interpreter's semantics, commutative operands ordered, 64-bit add chains
- * flattened and sorted, and a few exact identities applied - so that two
+ * flattened and sorted, + and ^ of operands with no bit in common made |,
+ * (x * c) << k made x * (c << k), shift amounts by register reduced to the
+ * bits the shift reads, and a few exact identities applied - so that two
  * computations that are equal by those rules end up as the same node. The
  * recognizer evaluates a window and its replacement in one struct ksym and
  * compares registers node by node: equal nodes are equal values; different
@@ -235,6 +237,68 @@ static uint64_t ones(int bits)
 	return bits >= 64 ? ~0ull : (1ull << bits) - 1;
 }
 
+/* Bits of node @n's value that may be set (a conservative superset). */
+static uint64_t maybe_bits(const struct ksym *st, int n, int depth)
+{
+	if (n < 0 || depth > 12)
+		return ~0ull;
+	const struct ksym_node *nd = &st->node[n];
+	uint64_t k, wm = nd->w == 32 ? 0xffffffffull : ~0ull;
+	switch (nd->kind) {
+	case KSYM_CONST: return nd->k;
+	case KSYM_LOAD: return nd->sx ? ~0ull : ones(8 * nd->w);
+	case KSYM_OP: break;
+	default: return nd->zext ? 0xffffffffull : ~0ull;
+	}
+	switch (nd->op) {
+	case SBPF_LSH:
+		if (is_const(st, nd->b, &k) && k < 64)
+			return (maybe_bits(st, nd->a, depth + 1) << k) & wm;
+		break;
+	case SBPF_RSH:
+		if (is_const(st, nd->b, &k) && k < 64)
+			return (maybe_bits(st, nd->a, depth + 1) & wm) >> k;
+		break;
+	case SBPF_AND:
+		return maybe_bits(st, nd->a, depth + 1) & maybe_bits(st, nd->b, depth + 1) & wm;
+	case SBPF_OR:
+	case SBPF_XOR:
+		return (maybe_bits(st, nd->a, depth + 1) | maybe_bits(st, nd->b, depth + 1)) & wm;
+	case SBPF_MOV:
+		if (!nd->x)
+			return maybe_bits(st, nd->b, depth + 1) & wm;
+		break;
+	default:
+		break;
+	}
+	return nd->zext ? 0xffffffffull : wm;
+}
+
+/* A shift amount @n of a @w-bit shift, which reads only its low log2(w)
+ * bits, in a canonical form with the same low bits: masks keeping them
+ * and zero-extensions dropped, -y and K - y (K a multiple of w) as the
+ * 64-bit negation of y's canonical form. */
+static int amount_canon(struct ksym *st, int n, int w, int depth)
+{
+	uint64_t k;
+	while (n >= 0 && depth++ < 8) {
+		const struct ksym_node *nd = &st->node[n];
+		if (nd->kind != KSYM_OP)
+			break;
+		if (nd->op == SBPF_AND && is_const(st, nd->b, &k) && (k & (uint64_t)(w - 1)) == (uint64_t)(w - 1))
+			n = nd->a;
+		else if (nd->op == SBPF_MOV && nd->w == 32 && !nd->x)
+			n = nd->b;
+		else if (nd->op == SBPF_NEG)
+			return raw_op(st, SBPF_NEG, 64, 0, amount_canon(st, nd->a, w, depth), -1);
+		else if (nd->op == SBPF_SUB && is_const(st, nd->a, &k) && !(k % (uint64_t)w))
+			return raw_op(st, SBPF_NEG, 64, 0, amount_canon(st, nd->b, w, depth), -1);
+		else
+			break;
+	}
+	return n;
+}
+
 /* Builds op(a, b) canonically (see the file comment). @a is the dst
  * operand (-1 for mov), @b the source operand (-1 for neg/end). */
 static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
@@ -259,12 +323,21 @@ static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
 	int ca = a < 0 || is_const(st, a, &av), cb = b < 0 || is_const(st, b, &bv);
 	if (ca && cb)
 		return mk_const(st, fold(op, w, x, av, bv));
+	/* shift amounts by register: only their low bits count */
+	if ((op == SBPF_LSH || op == SBPF_RSH || op == SBPF_ARSH) && !cb)
+		b = amount_canon(st, b, w, 0);
 	/* shift amounts: the interpreter masks them */
 	if ((op == SBPF_LSH || op == SBPF_RSH || op == SBPF_ARSH) && is_const(st, b, &bv)) {
 		bv &= (uint64_t)(w - 1);
 		b = mk_const(st, bv);
 		if (!bv)
 			return w == 64 ? a : mk_mov32(st, a);
+		/* (x * c) << k is x * (c << k) (modulo 2^w): clang folds a rotate
+		 * of a product that way */
+		const struct ksym_node *mn = op_node(st, a, SBPF_MUL, w);
+		uint64_t mc;
+		if (op == SBPF_LSH && mn && is_const(st, mn->b, &mc))
+			return mk_op(st, SBPF_MUL, w, 0, mn->a, mk_const(st, (mc << bv) & wmask));
 	}
 	switch (op) {
 	case SBPF_MOV:
@@ -279,6 +352,10 @@ static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
 		}
 		break;
 	case SBPF_ADD:
+		/* no bit set in both: + and ^ are | (no carry), so that
+		 * (x << k) + (x >> (w - k)) is the rotate (x << k) | ... */
+		if (!ca && !cb && !(maybe_bits(st, a, 0) & maybe_bits(st, b, 0) & wmask))
+			return mk_op(st, SBPF_OR, w, 0, a, b);
 		if (w == 64)
 			return mk_add64(st, a, b);
 		/* fall through */
@@ -286,6 +363,8 @@ static int mk_op(struct ksym *st, uint8_t op, int w, uint8_t x, int a, int b)
 	case SBPF_XOR:
 		if (is_const(st, b, &bv) && !bv)
 			return w == 64 ? a : mk_mov32(st, a);
+		if (op == SBPF_XOR && !ca && !cb && !(maybe_bits(st, a, 0) & maybe_bits(st, b, 0) & wmask))
+			return mk_op(st, SBPF_OR, w, 0, a, b);
 		break;
 	case SBPF_SUB:
 		if (is_const(st, b, &bv) && !bv)
@@ -571,6 +650,8 @@ static int bytes_of(const struct ksym *st, int n, struct ksym_bytes *o, int dept
 		}
 		return 0;
 	case SBPF_OR:
+	case SBPF_ADD: /* with no byte in both operands, + and ^ are | (no carry) */
+	case SBPF_XOR:
 		if (bytes_of(st, nd->a, &p, depth + 1) || bytes_of(st, nd->b, &q, depth + 1))
 			return -1;
 		for (int i = 0; i < width; i++) {

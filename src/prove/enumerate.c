@@ -226,12 +226,34 @@ static void popcount(struct glist *l)
 	}
 }
 
+static unsigned int f_wide(const struct sbpf_kops_payload *p)
+{
+	return PF_DST | PF_A | PF_B | (p->dst == p->a && (p->variant & KOPS_WIDE_SIZE) ? PF_C : 0u);
+}
+
+static void wide_load(struct glist *l)
+{
+	static const char *const names[] = { "16-bit", "32-bit", "64-bit" };
+	for (int be = 0; be < 2; be++)
+		for (int v = 0; v <= KOPS_WIDE_64; v++) {
+			char label[48];
+			snprintf(label, sizeof(label), "%s %s-endian", names[v], be ? "big" : "little");
+			struct prove_group *g = add(l, SBPF_KOPS_WIDE_LOAD, label, f_wide);
+			add_variant(l, g, (uint16_t)(v | (be ? KOPS_WIDE_BE : 0)));
+			/* the 16-bit offsets whose last byte still fits */
+			for (size_t i = 0; i < ARRAY_LEN(off16_classes); i++)
+				if (off16_classes[i] + (2 << v) - 1 <= INT16_MAX)
+					add_imm(l, g, off16_classes[i]);
+		}
+}
+
 int prove_groups(uint32_t op, struct prove_group **out, size_t *n)
 {
 	static void (*const makers[SBPF_KOPS__MAX])(struct glist *) = {
 		[SBPF_KOPS_ROTATE] = rotate, [SBPF_KOPS_SELECT] = select_, [SBPF_KOPS_EXTRACT] = extract,
 		[SBPF_KOPS_BSWAP_LOAD] = bswap_load, [SBPF_KOPS_PREFETCH] = prefetch,
 		[SBPF_KOPS_BULK_COPY] = bulk_copy, [SBPF_KOPS_LEA] = lea, [SBPF_KOPS_POPCOUNT] = popcount,
+		[SBPF_KOPS_WIDE_LOAD] = wide_load,
 	};
 	struct glist l = { 0 };
 	for (uint32_t i = 1; i < SBPF_KOPS__MAX; i++)

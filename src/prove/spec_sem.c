@@ -127,6 +127,21 @@ static void popcount(struct prove_z3 *z, const struct sbpf_kops_payload *p, stru
 						  : prove_popcount(z, s->reg[p->a]);
 }
 
+/* wide_load.c spec: dst = the 2/4/8 bytes at a + off, the first byte least
+ * (little-endian) or most (big-endian) significant */
+static void wide_load(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct prove_state *s)
+{
+	Z3_context c = z->c;
+	Z3_ast addr = Z3_mk_bvadd(c, s->reg[p->a], prove_bv(z, (uint64_t)(int64_t)p->imm, 64));
+	unsigned int nbytes = 2u << (p->variant & KOPS_WIDE_SIZE);
+	Z3_ast v = NULL;
+	for (unsigned int i = 0; i < nbytes; i++) {
+		Z3_ast byte = prove_read_byte(z, s->mem, i ? Z3_mk_bvadd(c, addr, prove_bv(z, i, 64)) : addr);
+		v = !v ? byte : p->variant & KOPS_WIDE_BE ? Z3_mk_concat(c, v, byte) : Z3_mk_concat(c, byte, v);
+	}
+	s->reg[p->dst] = prove_zext(z, v, 64);
+}
+
 int prove_spec(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct prove_state *st)
 {
 	switch (p->op) {
@@ -138,6 +153,7 @@ int prove_spec(struct prove_z3 *z, const struct sbpf_kops_payload *p, struct pro
 	case SBPF_KOPS_BULK_COPY:  return bulk_copy(z, p, st);
 	case SBPF_KOPS_LEA:        lea(z, p, st); return 0;
 	case SBPF_KOPS_POPCOUNT:   popcount(z, p, st); return 0;
+	case SBPF_KOPS_WIDE_LOAD:  wide_load(z, p, st); return 0;
 	default:                   return -EINVAL;
 	}
 }

@@ -257,6 +257,7 @@ static void fields(const struct sbpf_kops_payload *p, int *used, int *fp_ok)
 	case SBPF_KOPS_PREFETCH:   *used = 0x2; *fp_ok = 0x2; break;
 	case SBPF_KOPS_BULK_COPY:  *used = 0xb; *fp_ok = 0x3; break;
 	case SBPF_KOPS_POPCOUNT:   *used = p->variant & KOPS_POP_ALU32 ? 0x7 : 0xf; break;
+	case SBPF_KOPS_WIDE_LOAD:  *used = 0xf; *fp_ok = 0x2; break;
 	default:                   *used = 0xf; *fp_ok = 0x2; break; /* lea */
 	}
 }
@@ -305,9 +306,12 @@ static void sweep_assignments(struct sweep *s, struct sbpf_kops_payload p, const
 					b.p.dst = (uint8_t)dst, b.p.a = (uint8_t)a, b.p.b = (uint8_t)bb, b.p.c = (uint8_t)c;
 					if (p.op == SBPF_KOPS_LEA && dst != a && c)
 						continue; /* c is used only when dst == a */
+					if (p.op == SBPF_KOPS_WIDE_LOAD && (dst != a || !(p.variant & KOPS_WIDE_SIZE)) && c)
+						continue; /* the same for wide_load (32/64 bits) */
 					if (imms)
 						b.p.imm = imms[k % (long)nimms];
-					if (p.op == SBPF_KOPS_BSWAP_LOAD || p.op == SBPF_KOPS_PREFETCH) {
+					if (p.op == SBPF_KOPS_BSWAP_LOAD || p.op == SBPF_KOPS_PREFETCH ||
+					    p.op == SBPF_KOPS_WIDE_LOAD) {
 						point(&b, a, pl->src_off, pl->ptr_bias, &b.p.imm);
 					} else if (p.op == SBPF_KOPS_BULK_COPY) {
 						int32_t so, dof;
@@ -431,6 +435,26 @@ static void extract_every_variant_and_assignment(void)
 			sweep_assignments(&s, p, NULL, NULL, 0);
 		}
 	finish(&s, "extract");
+}
+
+static void wide_load_every_variant_and_assignment(void)
+{
+	static const struct place places[] = {
+		{ 19, 0, -16 }, /* pointer 16 below the field: displacement +16 */
+		{ 59, 0, 5 },   /* pointer 5 above: displacement -5 */
+		{ 3, 0, 0 },    /* an odd byte of the area */
+		{ 120, 0, 0 },  /* last 8 bytes of the stack area */
+		{ 77, 0, 1000 },/* a displacement beyond the scaled immediates */
+	};
+	struct sweep s = { 0 };
+	srandom(29);
+	for (int be = 0; be < 2; be++)
+		for (int v = 0; v <= KOPS_WIDE_64; v++)
+			for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
+				sweep_assignments(&s, (struct sbpf_kops_payload){ .op = SBPF_KOPS_WIDE_LOAD,
+										  .variant = (uint16_t)(v | (be ? KOPS_WIDE_BE : 0)) },
+						  &places[i], NULL, 0);
+	finish(&s, "wide_load");
 }
 
 static void bswap_load_every_variant_and_assignment(void)
@@ -588,6 +612,7 @@ int kops_main(int argc, char **argv)
 	select_rhs_reg_every_variant_and_assignment();
 	extract_every_variant_and_assignment();
 	bswap_load_every_variant_and_assignment();
+	wide_load_every_variant_and_assignment();
 	prefetch_every_assignment_changes_nothing();
 	bulk_copy_every_assignment_and_overlap();
 	bulk_copy_long_in_memory();

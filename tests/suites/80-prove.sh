@@ -37,7 +37,7 @@ while read -r row; do
 	esac
 done < <(grep -E ' (proved|FAILED \([0-9]+\))$' "$out")
 check "prove exits 0 ($rc) and every group is proved" "[ $rc -eq 0 ] && ! grep -q FAILED '$out'"
-for op in rotate select extract bswap_load prefetch bulk_copy lea popcount; do
+for op in rotate select extract bswap_load prefetch bulk_copy lea popcount wide_load; do
 	check "$op: at least one group proved" "grep -qE '^$op .* proved\$' '$out'"
 done
 check "total line: obligations, nothing failed ($(grep '^total:' "$out"); $((t1 - t0))s wall)" \

@@ -34,7 +34,7 @@ fi
 
 # 1. The proofs.
 t0=$SECONDS
-for op in rotate select extract bswap_load prefetch lea bulk_copy popcount; do
+for op in rotate select extract bswap_load prefetch lea bulk_copy popcount wide_load; do
 	if [ $op = bulk_copy ]; then
 		groups=("length 1..8" "length 9..16")
 	elif [ $op = popcount ]; then

@@ -204,6 +204,17 @@ static void te_bswap_load(struct jit_buf *b, const struct sbpf_kops_payload *p, 
 		emit_bswap(b, size == 8, d);                                   /* bswap dst */
 }
 
+/* wide_load: little-endian one load; big-endian as bswap_load */
+static void te_wide_load(struct jit_buf *b, const struct sbpf_kops_payload *p, unsigned int fs)
+{
+	struct sbpf_kops_payload q = *p;
+	q.variant = p->variant & KOPS_WIDE_SIZE;
+	if (p->variant & KOPS_WIDE_BE)
+		te_bswap_load(b, &q, fs);
+	else
+		emit_load(b, 2 << q.variant, TR(p->dst), TR(p->a), p->imm);   /* mov(zx) dst, [a+off] */
+}
+
 static void te_prefetch(struct jit_buf *b, const struct sbpf_kops_payload *p)
 {
 	static const uint8_t op[] = { 0x0f, 0x18 };
@@ -254,6 +265,7 @@ static int te_emit(const struct prove_target *t, const struct sbpf_kops_payload 
 	case SBPF_KOPS_PREFETCH: te_prefetch(&b, p); break;
 	case SBPF_KOPS_BULK_COPY: te_bulk_copy(&b, p); break;
 	case SBPF_KOPS_LEA: te_lea(&b, p); break;
+	case SBPF_KOPS_WIDE_LOAD: te_wide_load(&b, p, fs); break;
 	case SBPF_KOPS_POPCOUNT:
 		if (te_popcount(&b, p, fs))
 			return -EOPNOTSUPP;

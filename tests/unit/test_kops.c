@@ -151,6 +151,8 @@ static long for_all_assignments(struct sbpf_kops_payload p, int rounds,
 			for (int b = 0; b < top[2]; b++)
 				for (int c = 0; c < top[3]; c++) {
 					p.dst = dst, p.a = a, p.b = b, p.c = c;
+					if (p.op == SBPF_KOPS_WIDE_LOAD && !(dst == a && (p.variant & KOPS_WIDE_SIZE)) && c)
+						continue; /* c is used only when dst is the base (32/64 bits) */
 					if (sbpf_kops_check_payload(&p, why, sizeof(why)))
 						continue;
 					accepted++;
@@ -190,8 +192,8 @@ Test(kops, encode_decode_round_trip)
 Test(kops, registry_names)
 {
 	static const char *names[] = { "rotate", "select", "extract", "bswap_load", "prefetch", "bulk_copy", "lea",
-				       "popcount" };
-	for (int i = 0; i < 8; i++) {
+				       "popcount", "wide_load" };
+	for (int i = 0; i < 9; i++) {
 		cr_assert_eq(sbpf_kops_by_name(names[i]), i + 1);
 		cr_assert_str_eq(sbpf_kops_info((uint32_t)i + 1)->name, names[i]);
 	}
@@ -290,6 +292,18 @@ Test(kops, lea_all_assignments)
 	cr_log_info("lea: %ld comparisons", runs);
 }
 
+Test(kops, wide_load_all_assignments)
+{
+	long runs = 0;
+	for (int v = 0; v < 8; v++) {
+		if ((v & KOPS_WIDE_SIZE) > KOPS_WIDE_64)
+			continue;
+		runs += for_all_assignments((struct sbpf_kops_payload){ .op = SBPF_KOPS_WIDE_LOAD, .variant = (uint16_t)v, .imm = 3 }, 1, ptr_a, 16);
+		runs += for_all_assignments((struct sbpf_kops_payload){ .op = SBPF_KOPS_WIDE_LOAD, .variant = (uint16_t)v, .imm = -5 }, 1, ptr_a, 64);
+	}
+	cr_log_info("wide_load: %ld comparisons", runs);
+}
+
 Test(kops, popcount_all_assignments)
 {
 	long runs = 0;
@@ -317,6 +331,13 @@ Test(kops, payload_rules)
 		{ .op = SBPF_KOPS_BULK_COPY, .variant = 8, .dst = 1, .a = 2, .c = 2 },
 		{ .op = SBPF_KOPS_LEA, .variant = 4, .dst = 1, .a = 2, .b = 3 },
 		{ .op = SBPF_KOPS_LEA, .variant = 1, .dst = 1, .a = 1, .b = 3, .c = 1 },
+		{ .op = SBPF_KOPS_WIDE_LOAD, .variant = 3, .dst = 1, .a = 2, .b = 3 },          /* size 3 */
+		{ .op = SBPF_KOPS_WIDE_LOAD, .variant = 8, .dst = 1, .a = 2, .b = 3 },          /* unknown bit */
+		{ .op = SBPF_KOPS_WIDE_LOAD, .variant = 1, .dst = 1, .a = 2, .b = 2 },          /* scratch == base */
+		{ .op = SBPF_KOPS_WIDE_LOAD, .variant = 1, .dst = 1, .a = 2, .b = 1 },          /* scratch == dst */
+		{ .op = SBPF_KOPS_WIDE_LOAD, .variant = 1, .dst = 2, .a = 2, .b = 3, .c = 3 },  /* c == b, dst == a */
+		{ .op = SBPF_KOPS_WIDE_LOAD, .variant = 2, .dst = 1, .a = 2, .b = 3, .imm = 0x7ffa }, /* last byte past 16 bits */
+		{ .op = SBPF_KOPS_WIDE_LOAD, .variant = 0, .dst = 10, .a = 2, .b = 3 },         /* writes r10 */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_neq(sbpf_kops_check_payload(&bad[i], why, sizeof(why)), 0, "case %zu accepted", i);

@@ -51,7 +51,8 @@ static const struct mode modes_all[] = {
 /* Whether op @id has CPU-feature dependent emits (then the fallback modes run). */
 static int feature_dependent(uint32_t id)
 {
-	return id == SBPF_KOPS_EXTRACT || id == SBPF_KOPS_BSWAP_LOAD || id == SBPF_KOPS_POPCOUNT;
+	return id == SBPF_KOPS_EXTRACT || id == SBPF_KOPS_BSWAP_LOAD || id == SBPF_KOPS_POPCOUNT ||
+	       id == SBPF_KOPS_WIDE_LOAD;
 }
 
 static void describe(const struct sbpf_kops_payload *p, char *buf, size_t sz)
@@ -248,6 +249,7 @@ static void fields(const struct sbpf_kops_payload *p, int *used, int *fp_ok)
 	case SBPF_KOPS_PREFETCH:   *used = 0x2; *fp_ok = 0x2; break;
 	case SBPF_KOPS_BULK_COPY:  *used = 0xb; *fp_ok = 0x3; break;
 	case SBPF_KOPS_POPCOUNT:   *used = p->variant & KOPS_POP_ALU32 ? 0x7 : 0xf; break;
+	case SBPF_KOPS_WIDE_LOAD:  *used = 0xf; *fp_ok = 0x2; break;
 	default:                   *used = 0xf; *fp_ok = 0x2; break; /* lea */
 	}
 }
@@ -296,9 +298,12 @@ static void sweep_assignments(struct sweep *s, struct sbpf_kops_payload p, const
 					b.p.dst = (uint8_t)dst, b.p.a = (uint8_t)a, b.p.b = (uint8_t)bb, b.p.c = (uint8_t)c;
 					if (p.op == SBPF_KOPS_LEA && dst != a && c)
 						continue; /* c is used only when dst == a */
+					if (p.op == SBPF_KOPS_WIDE_LOAD && (dst != a || !(p.variant & KOPS_WIDE_SIZE)) && c)
+						continue; /* the same for wide_load (32/64 bits) */
 					if (imms)
 						b.p.imm = imms[k % (long)nimms];
-					if (p.op == SBPF_KOPS_BSWAP_LOAD || p.op == SBPF_KOPS_PREFETCH) {
+					if (p.op == SBPF_KOPS_BSWAP_LOAD || p.op == SBPF_KOPS_PREFETCH ||
+					    p.op == SBPF_KOPS_WIDE_LOAD) {
 						point(&b, a, pl->src_off, pl->ptr_bias, &b.p.imm);
 					} else if (p.op == SBPF_KOPS_BULK_COPY) {
 						int32_t so, dof;
@@ -1004,6 +1009,89 @@ Test(kops_x86, jit_rechecks_sites)
 
 	sbpf_kops_lowered__free(&l);
 	free(pg.v);
+}
+
+Test(kops_x86, wide_load_every_variant_and_assignment)
+{
+	static const struct place places[] = {
+		{ 19, 0, -16 }, /* pointer 16 below the field: displacement +16 */
+		{ 59, 0, 5 },   /* pointer 5 above: displacement -5 */
+		{ 3, 0, 0 },    /* an odd byte of the area */
+		{ 120, 0, 0 },  /* last 8 bytes of the stack area */
+		{ 77, 0, 1000 },/* a displacement beyond disp8 */
+	};
+	struct sweep s = { 0 };
+	srandom(29);
+	for (int be = 0; be < 2; be++)
+		for (int v = 0; v <= KOPS_WIDE_64; v++)
+			for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
+				sweep_assignments(&s, (struct sbpf_kops_payload){ .op = SBPF_KOPS_WIDE_LOAD,
+										  .variant = (uint16_t)(v | (be ? KOPS_WIDE_BE : 0)) },
+						  &places[i], NULL, 0);
+	finish(&s, "wide_load");
+}
+
+/* Checked mode: a wide_load whose bytes are partly out of bounds stops at
+ * the byte load of the proof sequence where the interpreter stops (every
+ * byte's check comes first, in order), with its message and pc. */
+Test(kops_x86, wide_load_faults_like_the_interpreter)
+{
+	static const struct { int base; int32_t off; } cases[] = {
+		{ 1, 62 }, { 1, 63 }, { 1, 61 }, { 1, 57 }, { 1, -1 }, { 1, 1000 }, { 10, -2 }, { 10, -3 },
+		{ 10, 0 }, { 10, -513 }, { 1, 56 }, { 10, -8 },
+	};
+	for (int v = 0; v < 8; v++) {
+		if ((v & KOPS_WIDE_SIZE) > KOPS_WIDE_64)
+			continue;
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			for (int alias = 0; alias < 2; alias++) {
+				struct prog pg = { 0 };
+				put(&pg, SBPF_MOV64_IMM(0, 0));
+				put(&pg, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, -8)); /* the stack the load may read */
+				put(&pg, SBPF_STX_MEM(SBPF_DW, SBPF_REG_FP, 0, -16));
+				int dst = alias && cases[i].base != SBPF_REG_FP ? cases[i].base : 0;
+				struct sbpf_insn site[2];
+				sbpf_kops_encode(&(struct sbpf_kops_payload){ .op = SBPF_KOPS_WIDE_LOAD, .variant = (uint16_t)v,
+									      .dst = (uint8_t)dst, .a = (uint8_t)cases[i].base,
+									      .b = 3, .c = 4, .imm = cases[i].off }, site);
+				put(&pg, site[0]);
+				put(&pg, site[1]);
+				if (dst)
+					put(&pg, SBPF_MOV64_REG(0, dst));
+				put(&pg, SBPF_EXIT_INSN());
+				struct sbpf_kops_lowered l;
+				struct sbpf_validate_error verr;
+				cr_assert_eq(sbpf_kops_lower(pg.v, pg.n, &l, &verr), 0, "%s", verr.rule);
+				uint8_t mem[64], m2[64];
+				for (int k = 0; k < 64; k++)
+					mem[k] = m2[k] = (uint8_t)(k * 3 + 1);
+				struct sbpf_vm *vm = sbpf_vm__new(l.insns, l.n, NULL, NULL);
+				uint64_t want = 0, got = 0;
+				struct sbpf_run_error e1 = { 0 }, e2 = { 0 };
+				int rc1 = sbpf_vm__run(vm, mem, sizeof(mem), &want, &e1);
+				for (unsigned f = 0; f < 2; f++) {
+					struct sbpf_jit_opts jo = { .sz = sizeof(jo), .kops = &l, .features = f ? SBPF_JIT_NO_MOVBE : 0 };
+					struct sbpf_jit *jit = sbpf_jit__new(l.insns, l.n, &jo, &verr);
+					cr_assert_not_null(jit);
+					int rc2 = sbpf_jit__run(jit, m2, sizeof(m2), &got, &e2);
+					size_t from, to;
+					cr_assert_eq(sbpf_jit__kops_site(jit, 0, &from, &to), 1);
+					cr_assert_eq(rc2, rc1, "variant %d case %zu: rc %d, interpreter %d (%s)", v, i, rc2, rc1,
+						     e1.reason);
+					if (rc1) {
+						cr_assert_eq(e2.pc, e1.pc, "variant %d case %zu: pc %zu, interpreter %zu", v, i,
+							     e2.pc, e1.pc);
+						cr_assert_str_eq(e2.reason, e1.reason);
+					} else {
+						cr_assert_eq(got, want, "variant %d case %zu", v, i);
+					}
+					sbpf_jit__free(jit);
+				}
+				sbpf_vm__free(vm);
+				sbpf_kops_lowered__free(&l);
+				free(pg.v);
+			}
+	}
 }
 
 /* Checked mode: a bswap_load out of bounds stops at the proof sequence's

@@ -368,7 +368,7 @@ static void payload_regs(const struct sbpf_kops_payload *p, int round, uint8_t *
 	for (int hw = 0; hw < 16; hw++)
 		regs[hw] = pick(round, hw);
 	regs[X64_RSP] = 0;
-	if (p->op == SBPF_KOPS_BSWAP_LOAD || p->op == SBPF_KOPS_PREFETCH)
+	if (p->op == SBPF_KOPS_BSWAP_LOAD || p->op == SBPF_KOPS_PREFETCH || p->op == SBPF_KOPS_WIDE_LOAD)
 		regs[TR(p->a)] = (uintptr_t)buf + 512;
 	if (p->op == SBPF_KOPS_BULK_COPY) {
 		static const int bases[] = { 128, 200, 256, 384 };
@@ -407,6 +407,10 @@ static void random_payload(uint32_t op, struct sbpf_kops_payload *p)
 		}
 		case SBPF_KOPS_BSWAP_LOAD:
 			p->variant = (uint16_t)(random() % 3);
+			p->imm = (int32_t)(random() % 256 - 128);
+			break;
+		case SBPF_KOPS_WIDE_LOAD:
+			p->variant = (uint16_t)(random() % 3 | (random() % 2 ? KOPS_WIDE_BE : 0));
 			p->imm = (int32_t)(random() % 256 - 128);
 			break;
 		case SBPF_KOPS_PREFETCH:
@@ -455,7 +459,7 @@ Test(prove_x86, the_emits_match_this_cpu)
 			size_t lo = 0, hi = 0;
 			if (op == SBPF_KOPS_BULK_COPY)
 				lo = 64, hi = 704;
-			else if (op == SBPF_KOPS_BSWAP_LOAD || op == SBPF_KOPS_PREFETCH)
+			else if (op == SBPF_KOPS_BSWAP_LOAD || op == SBPF_KOPS_PREFETCH || op == SBPF_KOPS_WIDE_LOAD)
 				lo = 376, hi = 648;
 			x86_compare(&z, code, len, regs, flags, buf, lo, hi, what);
 			runs++;
@@ -652,7 +656,7 @@ Test(prove_spec, matches_the_c_specification)
 			size_t lo = 0, hi = 0; /* the bytes the symbolic memory holds */
 			if (op == SBPF_KOPS_BULK_COPY)
 				lo = 64, hi = 704;
-			else if (op == SBPF_KOPS_BSWAP_LOAD)
+			else if (op == SBPF_KOPS_BSWAP_LOAD || op == SBPF_KOPS_WIDE_LOAD)
 				lo = 376, hi = 648;
 			for (int i = 0; i < XBUF; i++)
 				buf[i] = cbuf[i] = (uint8_t)random();
@@ -853,6 +857,7 @@ Test(prove, the_jits_own_mistakes_are_refuted, .timeout = 600)
 		{ KOPS_MUT_COPY_OVERLAP, SBPF_KOPS_BULK_COPY, "length 17..32" },
 		{ KOPS_MUT_LEA32, SBPF_KOPS_LEA, "shift 2" },
 		{ KOPS_MUT_POP_WIDTH, SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops" },
+		{ KOPS_MUT_WIDE_16_NOZX, SBPF_KOPS_WIDE_LOAD, "16-bit big-endian" },
 	};
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), KOPS_MUT__COUNT - 1, "a JIT mutant without a case here");
 	struct prove_group *g;

@@ -375,6 +375,10 @@ static void random_payload(uint32_t op, struct sbpf_kops_payload *p)
 			p->dst = p->b = p->c = 0;
 			p->imm = (int32_t)(random() % 2 ? random() % 512 - 256 : (long)boundary[random() % NB]);
 			break;
+		case SBPF_KOPS_WIDE_LOAD:
+			p->variant = (uint16_t)(random() % 3 | (random() % 2 ? KOPS_WIDE_BE : 0));
+			p->imm = (int32_t)(random() % 256 - 128);
+			break;
 		case SBPF_KOPS_BULK_COPY:
 			p->variant = (uint16_t)(1 + random() % 96);
 			p->imm = (int32_t)((uint32_t)(uint16_t)(random() % 96 - 48) |
@@ -423,7 +427,7 @@ Test(prove_a64, instruction_forms_and_emits_match_qemu, .timeout = 900)
 			c->n = len / 4;
 			prove_payload_str(&p, c->what, sizeof(c->what));
 			fill_state(c, round, -1, -1);
-			if (op == SBPF_KOPS_BSWAP_LOAD || op == SBPF_KOPS_PREFETCH)
+			if (op == SBPF_KOPS_BSWAP_LOAD || op == SBPF_KOPS_PREFETCH || op == SBPF_KOPS_WIDE_LOAD)
 				c->regs[t.map[p.a]] = MEM_BASE + 512;
 			if (op == SBPF_KOPS_BULK_COPY) {
 				c->regs[t.map[p.a]] = MEM_BASE + 200 + (uint64_t)(random() % 300);
@@ -522,6 +526,7 @@ Test(prove_a64, the_jits_emits_are_proven, .timeout = 600)
 		{ SBPF_KOPS_EXTRACT, "32-bit, every field" }, { SBPF_KOPS_BSWAP_LOAD, "16-bit" },
 		{ SBPF_KOPS_PREFETCH, "every base" }, { SBPF_KOPS_BULK_COPY, "length 1..8" },
 		{ SBPF_KOPS_LEA, "shift 3" }, { SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops" },
+		{ SBPF_KOPS_WIDE_LOAD, "32-bit big-endian" },
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		struct prove_group_result r = run_group(cases[k].op, cases[k].group, 0);
@@ -546,6 +551,7 @@ Test(prove_a64, the_jits_own_mistakes_are_refuted, .timeout = 600)
 		{ KOPS_MUT_A64_LEA_SHIFT, SBPF_KOPS_LEA, "shift 2", "lsl #3" },
 		{ KOPS_MUT_A64_SEL_COND, SBPF_KOPS_SELECT, "jsge, rhs reg, cmp/mov 64/32", "csel" },
 		{ KOPS_MUT_A64_POP_MASK, SBPF_KOPS_POPCOUNT, "32-bit, ALU32 ops", "#0x1f" },
+		{ KOPS_MUT_A64_WIDE_REV, SBPF_KOPS_WIDE_LOAD, "32-bit big-endian", "rev x" },
 	};
 	cr_assert_eq(sizeof(cases) / sizeof(cases[0]), KOPS_MUT_A64__END - KOPS_MUT_A64_ROT_LEFT,
 		     "an AArch64 JIT mutant without a case here");

@@ -175,6 +175,150 @@ Test(recognize, rotate64_as_clang_writes_it)
 		   "exit\n", SBPF_KOPS_ROTATE);
 }
 
+/* The halves of a rotate have no bit in common: + and ^ join them as | does
+ * (sym.c makes them |), 64-bit and ALU32. */
+Test(recognize, rotate_joined_by_add_or_xor)
+{
+	expect_one("ldxdw %r4, [%r1+0]\n"
+		   "mov %r3, %r4\n"
+		   "rsh %r3, 51\n"
+		   "lsh %r4, 13\n"
+		   "add %r4, %r3\n"
+		   "mov %r0, %r4\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	expect_one("ldxdw %r4, [%r1+0]\n"
+		   "mov %r3, %r4\n"
+		   "lsh %r3, 7\n"
+		   "rsh %r4, 57\n"
+		   "xor %r4, %r3\n"
+		   "mov %r0, %r4\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "mov32 %r2, %r1\n"
+		   "rsh32 %r2, 28\n"
+		   "lsh32 %r1, 4\n"
+		   "add32 %r1, %r2\n"
+		   "mov %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* near miss: the halves overlap (13 + 52 = 65): a carry, no rotate */
+	expect_none("ldxdw %r4, [%r1+0]\n"
+		    "mov %r3, %r4\n"
+		    "rsh %r3, 50\n"
+		    "lsh %r4, 13\n"
+		    "add %r4, %r3\n"
+		    "mov %r0, %r4\n"
+		    "exit\n");
+}
+
+/* clang folds rotl(t * c, k) into (t * (c << k)) | ((t * c) >> (64 - k)):
+ * two multiplies become one and a rotate. */
+Test(recognize, rotate_of_a_product)
+{
+	/* rotl(t * 0x9e3779b97f4a7c15, 31), as clang 14 -O2 writes it */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "mov %r0, %r1\n"
+		   "lddw %r1, 0xbfa53e0a80000000\n"
+		   "mov %r2, %r0\n"
+		   "mul %r2, %r1\n"
+		   "lddw %r1, 0x9e3779b97f4a7c15\n"
+		   "mul %r0, %r1\n"
+		   "rsh %r0, 33\n"
+		   "or %r0, %r2\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* a constant that fits an immediate: rotl(t * 31, 8) */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "mov %r2, %r1\n"
+		   "mul %r2, 7936\n"
+		   "mul %r1, 31\n"
+		   "rsh %r1, 56\n"
+		   "or %r1, %r2\n"
+		   "mov %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* near miss: the constants do not match (c << k is 7937 here) */
+	expect_none("ldxdw %r1, [%r1+0]\n"
+		    "mov %r2, %r1\n"
+		    "mul %r2, 7937\n"
+		    "mul %r1, 31\n"
+		    "rsh %r1, 56\n"
+		    "or %r1, %r2\n"
+		    "mov %r0, %r1\n"
+		    "exit\n");
+}
+
+/* Rotates by a register as clang 14 -O2 writes rotl(x, n) and rotr(x, n):
+ * (x << (n & 63)) | (x >> (-n & 63)), the `64 - n` form, ALU32 forms. */
+Test(recognize, rotate_by_register)
+{
+	/* rotl64 (clang: mov; and 63; mov; lsh; neg; and 63; rsh; or) */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov %r3, %r2\n"
+		   "and %r3, 63\n"
+		   "mov %r0, %r1\n"
+		   "lsh %r0, %r3\n"
+		   "neg %r2\n"
+		   "and %r2, 63\n"
+		   "rsh %r1, %r2\n"
+		   "or %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* n &= 63; (x << n) | (x >> (64 - n)), ALU32 amounts (-mcpu=v3) */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov %r0, %r1\n"
+		   "and32 %r2, 63\n"
+		   "mov32 %r1, 64\n"
+		   "sub32 %r1, %r2\n"
+		   "mov %r3, %r0\n"
+		   "lsh %r3, %r2\n"
+		   "rsh %r0, %r1\n"
+		   "or %r0, %r3\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* rotr64 with a 32-bit negation */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov %r3, %r2\n"
+		   "and %r3, 63\n"
+		   "mov %r0, %r1\n"
+		   "rsh %r0, %r3\n"
+		   "neg32 %r2\n"
+		   "and %r2, 63\n"
+		   "lsh %r1, %r2\n"
+		   "or %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* rotl32, ALU32 */
+	expect_one("ldxdw %r1, [%r1+0]\n"
+		   "ldxdw %r2, [%r10-8]\n"
+		   "mov32 %r3, %r2\n"
+		   "and32 %r3, 31\n"
+		   "mov32 %r0, %r1\n"
+		   "lsh32 %r0, %r3\n"
+		   "neg32 %r2\n"
+		   "and32 %r2, 31\n"
+		   "rsh32 %r1, %r2\n"
+		   "or32 %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_ROTATE);
+	/* near misses: a 64-bit rotate whose amounts are masked with 31 (not a
+	 * rotate for n >= 32); the right shift by n, not -n */
+	expect_none("ldxdw %r1, [%r1+0]\n"
+		    "ldxdw %r2, [%r10-8]\n"
+		    "mov %r3, %r2\n"
+		    "and %r3, 31\n"
+		    "mov %r0, %r1\n"
+		    "lsh %r0, %r3\n"
+		    "neg %r2\n"
+		    "and %r2, 31\n"
+		    "rsh %r1, %r2\n"
+		    "or %r0, %r1\n"
+		    "exit\n");
+	expect_none("ldxdw %r1, [%r1+0]\n"
+		    "ldxdw %r2, [%r10-8]\n"
+		    "mov %r0, %r1\n"
+		    "lsh %r0, %r2\n"
+		    "rsh %r1, %r2\n"
+		    "or %r0, %r1\n"
+		    "exit\n");
+}
+
 Test(recognize, rotate32_alu32_and_zero_extended)
 {
 	/* ALU32 (clang -mcpu=v3) */
@@ -425,6 +569,90 @@ Test(recognize, bswap_loads)
 		   "exit\n", SBPF_KOPS_BSWAP_LOAD);
 }
 
+Test(recognize, wide_loads)
+{
+	/* p[0] | p[1] << 8 | p[2] << 16 | p[3] << 24, as clang orders it */
+	expect_one("ldxb %r0, [%r1+1]\n"
+		   "lsh %r0, 8\n"
+		   "ldxb %r2, [%r1+0]\n"
+		   "or %r0, %r2\n"
+		   "ldxb %r2, [%r1+2]\n"
+		   "lsh %r2, 16\n"
+		   "or %r0, %r2\n"
+		   "ldxb %r1, [%r1+3]\n"
+		   "lsh %r1, 24\n"
+		   "or %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* 8 bytes at an odd offset, sums instead of ors */
+	expect_one("ldxb %r0, [%r1+5]\n"
+		   "ldxb %r2, [%r1+6]\n"
+		   "lsh %r2, 8\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+7]\n"
+		   "lsh %r2, 16\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+8]\n"
+		   "lsh %r2, 24\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+9]\n"
+		   "lsh %r2, 32\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+10]\n"
+		   "lsh %r2, 40\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+11]\n"
+		   "lsh %r2, 48\n"
+		   "add %r0, %r2\n"
+		   "ldxb %r2, [%r1+12]\n"
+		   "lsh %r2, 56\n"
+		   "add %r0, %r2\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* 16 bits with xor, ALU32 */
+	expect_one("ldxb %r3, [%r1+21]\n"
+		   "lsh32 %r3, 8\n"
+		   "ldxb %r0, [%r1+20]\n"
+		   "xor32 %r0, %r3\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* the result replaces the base (dst == a: two scratch registers) */
+	expect_one("ldxb %r2, [%r1+1]\n"
+		   "lsh %r2, 8\n"
+		   "ldxb %r3, [%r1+0]\n"
+		   "or %r2, %r3\n"
+		   "ldxb %r3, [%r1+2]\n"
+		   "lsh %r3, 16\n"
+		   "or %r2, %r3\n"
+		   "ldxb %r1, [%r1+3]\n"
+		   "lsh %r1, 24\n"
+		   "or %r1, %r2\n"
+		   "mov %r0, %r1\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
+	/* near misses: a gap between the bytes; a byte counted twice (a carry
+	 * in the sum); two different bases; a half-word load among the bytes */
+	expect_none("ldxb %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r1+2]\n"
+		    "lsh %r2, 8\n"
+		    "or %r0, %r2\n"
+		    "exit\n");
+	expect_none("ldxb %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r1+1]\n"
+		    "lsh %r2, 7\n"
+		    "add %r0, %r2\n"
+		    "exit\n");
+	expect_none("ldxb %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r3+1]\n"
+		    "lsh %r2, 8\n"
+		    "or %r0, %r2\n"
+		    "exit\n");
+	expect_none("ldxh %r0, [%r1+0]\n"
+		    "ldxb %r2, [%r1+2]\n"
+		    "lsh %r2, 16\n"
+		    "or %r0, %r2\n"
+		    "ldxb %r2, [%r1+3]\n"
+		    "lsh %r2, 24\n"
+		    "or %r0, %r2\n"
+		    "exit\n");
+}
+
 Test(recognize, bulk_copy_runs)
 {
 	expect_one("ldxdw %r2, [%r1+0]\n"
@@ -587,15 +815,16 @@ Test(recognize, near_miss_wrong_masks_and_shapes)
 		    "or %r4, %r2\n"
 		    "mov %r0, %r4\n"
 		    "exit\n");
-	/* a misaligned stack word: the kernel would refuse the wide load */
-	expect_none("ldxdw %r2, [%r1+0]\n"
-		    "stxdw [%r10-8], %r2\n"
-		    "ldxb %r3, [%r10-7]\n"
-		    "lsh %r3, 8\n"
-		    "ldxb %r4, [%r10-6]\n"
-		    "or %r4, %r3\n"
-		    "mov %r0, %r4\n"
-		    "exit\n");
+	/* a misaligned stack word: the kernel would refuse bswap_load's wide
+	 * load; wide_load keeps the byte loads for the kernel */
+	expect_one("ldxdw %r2, [%r1+0]\n"
+		   "stxdw [%r10-8], %r2\n"
+		   "ldxb %r3, [%r10-7]\n"
+		   "lsh %r3, 8\n"
+		   "ldxb %r4, [%r10-6]\n"
+		   "or %r4, %r3\n"
+		   "mov %r0, %r4\n"
+		   "exit\n", SBPF_KOPS_WIDE_LOAD);
 	/* scale 16 is not an x86 addressing mode */
 	expect_none("ldxb %r2, [%r1+0]\n"
 		    "mov %r3, %r2\n"
@@ -827,6 +1056,7 @@ static const struct {
 	{ "copy", SBPF_KOPS_BULK_COPY, 3 },
 	{ "lea", SBPF_KOPS_LEA, 3 },
 	{ "popcount", SBPF_KOPS_POPCOUNT, 3 },
+	{ "wide", SBPF_KOPS_WIDE_LOAD, 4 },
 };
 
 #define PKT 192
@@ -1035,6 +1265,9 @@ Test(recognize, bench_default_cpu_rotates_with_ret32)
 		}
 		cr_assert_eq(got[0], progs[i].rotates, "%s: %zu rotates (default CPU), want %zu", progs[i].name, got[0],
 			     progs[i].rotates);
-		cr_assert_eq(got[0], got[1], "%s: %zu rotates (default CPU), %zu (v3)", progs[i].name, got[0], got[1]);
+		/* v3 may have more: the ALU32 rotate of a product (murmur3's
+		 * rotl32(k * c1, 15)) is recognized; its default-CPU form (64-bit
+		 * multiplies, the low word masked) is not yet */
+		cr_assert_geq(got[1], got[0], "%s: %zu rotates (default CPU), %zu (v3)", progs[i].name, got[0], got[1]);
 	}
 }

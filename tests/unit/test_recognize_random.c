@@ -77,7 +77,7 @@ static void idiom(struct sbpf_builder *b)
 {
 	int x = reg(0), t = reg(1u << x), d = reg(1u << t);
 	int k = 1 + pick(31);
-	switch (pick(13)) {
+	switch (pick(14)) {
 	case 0: /* rotate 64, two destinations */
 		k = 1 + pick(63);
 		E(SBPF_MOV64_REG(t, x));
@@ -203,6 +203,17 @@ static void idiom(struct sbpf_builder *b)
 		E(SBPF_ALU64_REG(SBPF_ADD, d, x));
 		E(SBPF_ALU64_IMM(SBPF_ADD, d, (int32_t)(rnd() % 100)));
 		break;
+	case 12: { /* little-endian bytes joined by or, + or ^, maybe with a gap */
+		static const uint8_t join[] = { SBPF_OR, SBPF_ADD, SBPF_XOR };
+		int n = 2 << pick(3), off = pick(100), gap = pick(8) == 0, j = join[pick(3)];
+		E(SBPF_LDX_MEM(SBPF_B, d, BASE, (int16_t)off));
+		for (int i = 1; i < n; i++) {
+			E(SBPF_LDX_MEM(SBPF_B, t, BASE, (int16_t)(off + i + (gap && i == n - 1))));
+			E(SBPF_ALU64_IMM(SBPF_LSH, t, 8 * i));
+			E(SBPF_ALU64_REG(j, d, t));
+		}
+		break;
+	}
 	default:
 		noise(b);
 		break;
@@ -350,7 +361,8 @@ Test(recognize_random, idiom_rich_programs, .timeout = 600)
 		free(p);
 	}
 	cr_log_info("idiom-rich programs: %zu sites (rotate %zu, select %zu, extract %zu, bswap_load %zu, "
-		    "bulk_copy %zu, lea %zu)", total, per_op[1], per_op[2], per_op[3], per_op[4], per_op[6], per_op[7]);
+		    "bulk_copy %zu, lea %zu, wide_load %zu)", total, per_op[1], per_op[2], per_op[3], per_op[4], per_op[6],
+		    per_op[7], per_op[SBPF_KOPS_WIDE_LOAD]);
 	/* the generator makes every operation often: each must be found
 	 * (popcount is not generated yet: test_recognize.c and the clang
 	 * programs cover its shapes) */

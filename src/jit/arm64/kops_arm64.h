@@ -40,6 +40,7 @@ enum {
 	KOPS_MUT_A64_LEA_SHIFT,       /* lea: index shifted one bit too far */
 	KOPS_MUT_A64_SEL_COND,        /* select: csel on the inverted condition (dst and c swapped) */
 	KOPS_MUT_A64_POP_MASK,        /* popcount 32-bit: final mask 0x1f (a count of 32 becomes 0) */
+	KOPS_MUT_A64_WIDE_REV,        /* wide_load 32 big-endian: rev of the 64-bit register */
 	KOPS_MUT_A64__END,            /* one past the last */
 };
 

@@ -57,6 +57,7 @@ enum {
 	KOPS_MUT_LEA32,         /* lea: 32-bit result */
 	KOPS_MUT_SCRATCH,       /* rotate by imm: result built in an undeclared eBPF register */
 	KOPS_MUT_POP_WIDTH,     /* popcount 32-bit: 64-bit popcnt (counts the upper half) */
+	KOPS_MUT_WIDE_16_NOZX,  /* wide_load 16 big-endian with MOVBE: no zero extension */
 	KOPS_MUT__COUNT,
 };
 

@@ -22,6 +22,8 @@ enum { KOPS_BSL_16 = 0, KOPS_BSL_32 = 1, KOPS_BSL_64 = 2 };
 /* lea: variant = shift (0..3) */
 /* popcount: bit0 = 32-bit source; bit1 (with bit0) = ALU32 proof sequence */
 enum { KOPS_POP_32 = 1, KOPS_POP_ALU32 = 2 };
+/* wide load: bits 0-1 = size (0=16, 1=32, 2=64 bit); bit 2 = big-endian */
+enum { KOPS_WIDE_16 = 0, KOPS_WIDE_32 = 1, KOPS_WIDE_64 = 2, KOPS_WIDE_SIZE = 3, KOPS_WIDE_BE = 4 };
 
 extern const struct kops_op kops_op_rotate;
 extern const struct kops_op kops_op_select;
@@ -31,5 +33,6 @@ extern const struct kops_op kops_op_prefetch;
 extern const struct kops_op kops_op_bulk_copy;
 extern const struct kops_op kops_op_lea;
 extern const struct kops_op kops_op_popcount;
+extern const struct kops_op kops_op_wide_load;
 
 #endif

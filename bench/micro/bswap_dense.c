@@ -1,6 +1,7 @@
 /* bswap_dense.c - big-endian loads: the payload read as network-order
- * 16-, 32- and 64-bit values (ntohs/ntohl/be64toh of memory) at every
- * offset step, summed and compared; 32 times. Idioms: dense byte-swapped
+ * 16-, 32- and 64-bit values (ntohs/ntohl/be64toh of memory) as the
+ * disjoint fields of 28-byte records at unaligned offsets, summed and
+ * compared; 32 times. Idioms: dense byte-swapped
  * loads (load + bswap).
  */
 #include "bench.h"
@@ -20,10 +21,10 @@ int bench_bswap_dense(struct xdp_md *ctx)
 		barrier();
 		const __u8 *p = pkt + OFF_PAY + (r & 7);
 		NOUNROLL
-		for (int i = 0; i < 240; i += 16) {
+		for (int i = 0; i < 224; i += 28) {      /* 28-byte records, disjoint fields */
 			__u64 a = load_be64(p + i), b = load_be64(p + i + 8);
-			__u32 c = load_be32(p + i + 2), d = load_be32(p + i + 10);
-			__u16 e = load_be16(p + i + 5), f = load_be16(p + i + 13);
+			__u32 c = load_be32(p + i + 16), d = load_be32(p + i + 20);
+			__u16 e = load_be16(p + i + 24), f = load_be16(p + i + 26);
 			s64 += a ^ (b >> 3);
 			s32 += c - d;
 			s16 += e * f;

@@ -327,6 +327,37 @@ Test(recognize, rotate32_returned_with_ret32)
 	r0_low32 = 0;
 }
 
+/* A 32-bit rotate whose garbage upper half is spilled and reloaded (chacha
+ * built for the default CPU keeps its state in stack slots): the spill
+ * slot's upper half is followed to the reloads. */
+Test(recognize, rotate32_spilled_upper_half_followed)
+{
+	size_t none[SBPF_KOPS__MAX] = { 0 }, one[SBPF_KOPS__MAX] = { 0 };
+	one[SBPF_KOPS_ROTATE] = 1;
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	pol.ret32 = 1;
+	r0_low32 = 1;
+	/* spilled, reloaded, only its low half observed (a 32-bit store) */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nmov %r4, 0\nldxdw %r2, [%r10-16]\n"
+		     "stxw [%r1+8], %r2\nmov %r0, %r2\nexit\n", one, &pol);
+	/* overwritten whole before anyone reads the slot */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nstdw [%r10-16], 7\nldxdw %r2, [%r10-16]\n"
+		     "stxdw [%r1+8], %r2\nmov %r0, %r4\nexit\n", one, &pol);
+	/* near misses: the reload is stored whole, compared with a 64-bit
+	 * jump, or the upper bytes are read by a narrow load */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nldxdw %r2, [%r10-16]\n"
+		     "stxdw [%r1+8], %r2\nmov %r0, 0\nexit\n", none, &pol);
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nldxdw %r2, [%r10-16]\nmov %r0, 0\n"
+		     "jgt %r2, 1000, out\nmov %r0, 1\nout:\nexit\n", none, &pol);
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nldxw %r2, [%r10-12]\nmov %r0, %r2\nexit\n",
+		     none, &pol);
+	/* a pointer to the slot escapes into a subprogram */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nmov %r1, %r10\nadd %r1, -16\ncall local sub\n"
+		     "exit\nsub:\nldxdw %r0, [%r1+0]\nexit\n", none, &pol);
+	r0_low32 = 0;
+}
+
 Test(recognize, select_jump_over_mov)
 {
 	static const char *conds[] = { "jgt", "jge", "jlt", "jle", "jeq", "jne", "jsgt", "jsge", "jslt", "jsle" };

@@ -374,7 +374,9 @@ Test(recognize, select_jump_over_mov)
 				 "exit\n", conds[i], w ? "32" : "", w ? "mov32" : "mov");
 			expect_one(text, SBPF_KOPS_SELECT);
 		}
-		/* against an immediate, dst also the compared register */
+		/* against an immediate, dst also the compared register: exact,
+		 * but a cmov chain (d = d < c ? ...: a running min/max) the
+		 * policy leaves to the branch predictor */
 		snprintf(text, sizeof(text),
 			 "ldxdw %%r0, [%%r1+0]\n"
 			 "ldxdw %%r3, [%%r1+8]\n"
@@ -382,8 +384,57 @@ Test(recognize, select_jump_over_mov)
 			 "mov %%r0, %%r3\n"
 			 "skip:\n"
 			 "exit\n", conds[i]);
-		expect_one(text, SBPF_KOPS_SELECT);
+		size_t none[SBPF_KOPS__MAX] = { 0 }, one[SBPF_KOPS__MAX] = { 0 };
+		one[SBPF_KOPS_SELECT] = 1;
+		struct sbpf_kops_policy pol;
+		sbpf_kops_policy__init(&pol);
+		expect_sites(text, none, &pol);
+		pol.min_saved = -100;
+		expect_sites(text, one, &pol);
 	}
+}
+
+/* Selects in a chain: the value a select wrote reaches the compare of the
+ * next select (a leading-zero cascade), or a select compares its own
+ * destination. The policy leaves them as branches; an independent select
+ * after them is still written. */
+Test(recognize, select_chains_left_to_branches)
+{
+	size_t none[SBPF_KOPS__MAX] = { 0 }, one[SBPF_KOPS__MAX] = { 0 };
+	one[SBPF_KOPS_SELECT] = 1;
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	/* cascade: r2 = r2 < 0x10000 ? r2 << 16 : r2, then r2 compared again */
+	expect_sites("ldxdw %r2, [%r1+0]\n"
+		     "ldxdw %r0, [%r1+8]\n"
+		     "mov %r3, %r2\n"
+		     "lsh %r3, 16\n"
+		     "jgt %r2, 0xffff, a\n"
+		     "mov %r2, %r3\n"
+		     "a:\n"
+		     "mov %r4, %r2\n"
+		     "lsh %r4, 8\n"
+		     "jgt %r2, 0xffffff, b\n"
+		     "mov %r0, %r4\n"
+		     "b:\n"
+		     "exit\n", one, &pol); /* the second, whose result no select compares */
+	/* independent selects: both written */
+	size_t two[SBPF_KOPS__MAX] = { 0 };
+	two[SBPF_KOPS_SELECT] = 2;
+	expect_sites("ldxdw %r2, [%r1+0]\n"
+		     "ldxdw %r3, [%r1+8]\n"
+		     "ldxdw %r0, [%r1+16]\n"
+		     "ldxdw %r5, [%r1+24]\n"
+		     "ldxdw %r4, [%r1+32]\n"
+		     "jgt %r2, %r3, a\n"
+		     "mov %r0, %r3\n"
+		     "a:\n"
+		     "jgt %r3, %r4, b\n"
+		     "mov %r5, %r2\n"
+		     "b:\n"
+		     "add %r0, %r5\n"
+		     "exit\n", two, &pol);
+	(void)none;
 }
 
 Test(recognize, extract_shapes)

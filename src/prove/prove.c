@@ -348,6 +348,8 @@ static double now(void)
 static int prove_unit(struct run *r, const struct prove_group *g, size_t vi, size_t ii)
 {
 	int rc = 0;
+	if (r->t->stop_at_failure && r->res->failed)
+		return 0;
 	for (int dst = 0; dst <= 10 && !rc; dst++)
 		for (int a = 0; a <= 10 && !rc; a++)
 			for (int b = 0; b <= 10 && !rc; b++)
@@ -364,7 +366,10 @@ static int prove_unit(struct run *r, const struct prove_group *g, size_t vi, siz
 					if (sbpf_kops_check_payload(&p, why, sizeof(why)))
 						continue;
 					rc = one(r, &p, f);
+					if (r->t->stop_at_failure && r->res->failed)
+						goto out;
 				}
+out:
 	free_reps(r);
 	return rc;
 }

@@ -314,6 +314,7 @@ struct prove_target {
 	unsigned int features[16];       /* the sets */
 	char feature_names[16][32];      /* "bmi1+movbe", for people */
 	int mutant;                      /* deliberate mistake the emitter makes (tests), 0 = none */
+	bool stop_at_failure;            /* prove_run_group stops at the first failed obligation (mutant tests) */
 	/* Appends the native code of @p with @features to @out (cap bytes)
 	 * and stores its length. Returns 0, -EOPNOTSUPP when the emit declines
 	 * (having emitted nothing: the JIT then runs the proof sequence), or

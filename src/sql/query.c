@@ -937,6 +937,11 @@ static int run_loop(struct runner *r, struct sql_sink *sink, const struct sbpf_q
 			win_start = boundary;
 			boundary = now >= boundary + W ? (now / W + 1) * W : boundary + W;
 			sql_sink_window_start(sink, win_start);
+			/* A cut can take longer than a window (each flip waits for an
+			 * RCU grace period): the end of the run is checked after every
+			 * cut, or windows of 10 ms would keep the run alive forever. */
+			if (r->done || (o->should_stop && o->should_stop(o->ctx)))
+				break;
 			continue;
 		}
 		if (now >= deadline || r->done || (o->should_stop && o->should_stop(o->ctx)))

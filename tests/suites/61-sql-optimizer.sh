@@ -25,7 +25,7 @@ cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
 pass=0 fail=0 skip=0
-NCHECKS=16
+NCHECKS=18
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SAFEBPF_CACHE_DIR="$tmp/cache"
@@ -108,6 +108,22 @@ else
 	echo "skip high-rate corpus: the machine is busy, no run reached 500k events/s (rates above)"
 	skip=$((skip + 1))
 fi
+
+# Windows shorter than a cut (every flip waits for an RCU grace period) end
+# with the traced command, and a SIGTERM stops a run that has no command:
+# the end was once checked only between cuts, and such runs never ended.
+timeout -k 30 60 "$SB" query -c "$WL --threads 2 --spin-ms 200 --end --getppid 10" \
+	"SELECT COUNT(*) AS n FROM system_calls WINDOW 1ms" >"$tmp/w1.out" 2>"$tmp/w1.err"
+rc=$?
+check "windows shorter than a cut: the run ends with its command (exit $rc, $(wc -l <"$tmp/w1.out") rows)" \
+	"[ $rc -eq 0 ] && grep -q ' events, 0 lost' '$tmp/w1.err'"
+timeout -k 30 2 "$SB" query "SELECT COUNT(*) AS n FROM system_calls WINDOW 1ms" >/dev/null 2>&1 &
+qpid=$!
+"$WL" --threads 2 --spin-ms 3000 --end >/dev/null 2>&1
+wait $qpid
+rc=$?
+check "windows shorter than a cut: SIGTERM stops the run under load (exit $rc: 124 is the TERM, 137 would be the KILL 30 s later)" \
+	"[ $rc -eq 124 ]"
 
 # A live difference that no loss explains fails: times differ between tracers.
 printf '%s\n' "SELECT tid, ts FROM system_calls WHERE syscall_number = 110" >"$tmp/ts.sql"

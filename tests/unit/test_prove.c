@@ -866,8 +866,18 @@ Test(prove, the_jits_own_mistakes_are_refuted, .timeout = 600)
 		struct prove_target t;
 		prove_target_x86_64(&t);
 		t.mutant = cases[k].mutant;
+		t.stop_at_failure = true; /* one counterexample refutes it */
+		/* The extract mutant is wrong for 32-bit fields only: prove those
+		 * first, not after the 300,000 obligations of shorter ones. */
+		struct prove_group sub = g[i];
+		if (cases[k].mutant == KOPS_MUT_EXT_NOZX) {
+			sub.nimms = 0;
+			for (size_t m = 0; m < g[i].nimms; m++)
+				if (g[i].imms[m] >> 8 == 32)
+					sub.imms[sub.nimms++] = g[i].imms[m];
+		}
 		struct prove_group_result r;
-		cr_assert_eq(prove_run_group(&t, &g[i], &r), 0);
+		cr_assert_eq(prove_run_group(&t, &sub, &r), 0);
 		cr_assert_gt(r.failed, 0, "mutant %d not refuted in %s %s", cases[k].mutant,
 			     sbpf_kops_info(cases[k].op)->name, cases[k].group);
 		cr_assert_not_null(r.report);

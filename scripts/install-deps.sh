@@ -5,6 +5,7 @@ set -eu
 packages=(
 	build-essential make pkg-config clang llvm libclang-rt-14-dev   # compilers, BPF target, libFuzzer
 	libbpf-dev libelf-dev zlib1g-dev                               # kernel interaction
+	systemtap-sdt-dev                                               # <sys/sdt.h>: the USDT test program
 	libcapstone-dev libz3-dev libcriterion-dev                     # disassembly, proofs, unit tests
 	bpftool bpftrace gnuplot-nox rocksdb-tools                     # tools, plots, probe-effect workload
 	qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross    # arm64 tests

@@ -124,6 +124,14 @@ struct sbpf_klink *sbpf_klink__cpu_clock(int prog_fd, unsigned hz, char *err, si
  * or one: perf_event_open of the uprobe PMU, then a BPF_PERF_EVENT link. */
 struct sbpf_klink *sbpf_klink__uprobe(int prog_fd, const char *path, uint64_t offset, bool ret, int pid,
 				      char *err, size_t errsz);
+/* Attaches kprobe-type program @prog_fd as a uprobe at each of the @n
+ * byte @offsets of ELF file @path (the sites of one USDT probe), in every
+ * process, the one at offsets[i] with attach cookie cookies[i] (NULL: no
+ * cookies); with a nonzero @ref_ctr_offset (the file offset of the probe's
+ * semaphore) the kernel increments the semaphore in every process that
+ * maps the file while the probe is attached (uprobe ref_ctr_offset). */
+struct sbpf_klink *sbpf_klink__usdt(int prog_fd, const char *path, const uint64_t *offsets,
+				    const uint64_t *cookies, size_t n, uint64_t ref_ctr_offset, char *err, size_t errsz);
 /* Attaches raw-tracepoint program @prog_fd to raw tracepoint @name. */
 struct sbpf_klink *sbpf_klink__raw_tracepoint(int prog_fd, const char *name, char *err, size_t errsz);
 /* The kernel's id of the link (as `bpftool link` shows it), 0 if unknown. */

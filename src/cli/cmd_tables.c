@@ -1,10 +1,14 @@
-/* cmd_tables.c - `safebpf tables [NAME] [--all] [--markdown]`: the schema.
+/* cmd_tables.c - `safebpf tables [NAME] [--all] [--markdown] [--usdt FILE]`:
+ * the schema.
  * Without NAME, every stable table and whether this kernel can run it
  * (--all: then the generic table of every tracepoint of this kernel); with
  * NAME (a stable table or a tracepoint, oom.mark_victim), its columns
  * (type, alias, meaning, origin), tracepoints and notes; --markdown prints
- * the stable schema as docs/schema.md.
+ * the stable schema as docs/schema.md; --usdt FILE lists the USDT probes
+ * of an ELF file (each one a usdt('FILE', 'provider:name') table) with
+ * their argument operands.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +22,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: safebpf tables [NAME] [--all] [--markdown]\n"
+		"usage: safebpf tables [NAME] [--all] [--markdown] [--usdt FILE]\n"
 		"Lists the tables of kernel events and whether this kernel has their tracepoints;\n"
 		"with NAME (a table, or a tracepoint as SUBSYSTEM.EVENT), its columns, tracepoints\n"
 		"and notes.\n\n"
 		"  --all        also list the generic table of every tracepoint of this kernel\n"
 		"               (kernel-version-specific: columns come from its tracefs format)\n"
-		"  --markdown   print the schema reference (docs/schema.md) instead\n");
+		"  --markdown   print the schema reference (docs/schema.md) instead\n"
+		"  --usdt FILE  list the USDT probes of ELF file FILE (its .note.stapsdt): each is\n"
+		"               a table usdt('FILE', 'provider:name') with columns arg0, arg1, ...\n");
 }
 
 static const char *type_name(enum sql_type t)
@@ -53,6 +59,7 @@ static void describe_input(const struct sql_table *t, const struct sql_input *in
 		{ "$cgroup", "bpf_get_current_cgroup_id()" },
 		{ "$comm", "bpf_get_current_comm()" },
 		{ "$task.exit_code", "current task_struct's exit_code (offset from BTF)" },
+		{ "$runq", "current task's se.cfs_rq->rq->nr_running, less 1 (offsets from BTF)" },
 	};
 	const char *tp = in->probe < t->nprobes ? t->probes[in->probe].tp : "?";
 	for (size_t i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++)
@@ -177,7 +184,7 @@ static void show_table(const struct sql_table *t)
 		enum sql_probe_kind k = sql_probe_kind(t->probes[p].tp);
 		int id = k == SQL_PROBE_TRACEPOINT ? sbpf_kernel_tracepoint_id(t->probes[p].tp) : 0;
 		if (k != SQL_PROBE_TRACEPOINT)
-			printf("  %-28s %-8s %s\n", t->probes[p].tp, k == SQL_PROBE_CPU_CLOCK ? "perf" : "uprobe",
+			printf("  %-28s %-8s %s\n", t->probes[p].tp, k == SQL_PROBE_CPU_CLOCK ? "perf" : k == SQL_PROBE_USDT ? "usdt" : "uprobe",
 			       t->probes[p].doc);
 		else if (id >= 0)
 			printf("  %-28s id %-5d %s\n", t->probes[p].tp, id, t->probes[p].doc);
@@ -254,9 +261,50 @@ static void markdown(void)
 	}
 }
 
+/* --usdt FILE: the probes, their sites, semaphores and arguments. */
+static int list_usdt(const char *path)
+{
+	struct sql_usdt_probe *v;
+	size_t n;
+	char err[512];
+	int rc = sql_usdt_list(path, &v, &n, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "safebpf: %s\n", err);
+		return rc == -ENODATA ? EXIT_USAGE : EXIT_FAIL;
+	}
+	printf("USDT probes of %s: %zu (query one as usdt('%s', 'provider:name'))\n\n", path, n, path);
+	printf("%-32s %5s %-9s %s\n", "PROBE", "SITES", "SEMAPHORE", "ARGUMENTS (column: operand, type)");
+	for (size_t i = 0; i < n; i++) {
+		const struct sql_usdt_probe *p = &v[i];
+		char name[160];
+		snprintf(name, sizeof(name), "%s:%s", p->provider, p->name);
+		printf("%-32s %5zu %-9s", name, p->nsites, p->sema ? "yes" : "no");
+		if (!p->nargs)
+			printf(" (none)\n");
+		for (size_t v = 0; v < p->nvariants && p->nargs; v++) {
+			if (v)
+				printf("%-32s %5s %-9s", "", "", "");
+			for (size_t a = 0; a < p->nargs; a++) {
+				const struct sql_usdt_arg *g = &p->args[v][a];
+				printf("%s arg%zu: %s %s%u", a ? "," : "", a, g->text, g->is_signed ? "int" : "uint",
+				       8 * g->size);
+				if (g->loc == SQL_USDT_BAD)
+					printf(" (UNREADABLE: %s)", g->why);
+			}
+			if (p->nvariants > 1)
+				printf("  [sites in variant %zu]", v + 1);
+			printf("\n");
+		}
+		if (p->mixed[0])
+			printf("%-32s %5s %-9s NOT QUERYABLE: %s\n", "", "", "", p->mixed);
+	}
+	free(v);
+	return EXIT_OK;
+}
+
 int cmd_tables(int argc, char **argv)
 {
-	const char *name = NULL;
+	const char *name = NULL, *usdt = NULL;
 	int md = 0, all = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -266,6 +314,8 @@ int cmd_tables(int argc, char **argv)
 			md = 1;
 		} else if (!strcmp(argv[i], "--all")) {
 			all = 1;
+		} else if (!strcmp(argv[i], "--usdt") && i + 1 < argc) {
+			usdt = argv[++i];
 		} else if (argv[i][0] != '-' && !name) {
 			name = argv[i];
 		} else {
@@ -278,6 +328,8 @@ int cmd_tables(int argc, char **argv)
 		markdown();
 		return EXIT_OK;
 	}
+	if (usdt)
+		return list_usdt(usdt);
 	if (!name) {
 		list_tables();
 		return all ? list_generic() : EXIT_OK;

@@ -110,8 +110,18 @@ struct sbpf_klink *sbpf_klink__tracepoint(int prog_fd, const char *tp, char *err
 
 /* perf_event_open(@attr) on @pid/@cpu, then a BPF_PERF_EVENT link of
  * @prog_fd on it: 0 with both fds, or -errno with @err (@what names it). */
+static int perf_link_cookie(int prog_fd, struct perf_event_attr *attr, int pid, int cpu, uint64_t cookie,
+			    const char *what, int *lfd, int *pfd, char *err, size_t errsz);
+
 static int perf_link(int prog_fd, struct perf_event_attr *attr, int pid, int cpu, const char *what, int *lfd,
 		     int *pfd, char *err, size_t errsz)
+{
+	return perf_link_cookie(prog_fd, attr, pid, cpu, 0, what, lfd, pfd, err, errsz);
+}
+
+/* perf_link() with attach cookie @cookie (bpf_get_attach_cookie in the program). */
+static int perf_link_cookie(int prog_fd, struct perf_event_attr *attr, int pid, int cpu, uint64_t cookie,
+			    const char *what, int *lfd, int *pfd, char *err, size_t errsz)
 {
 	*pfd = (int)syscall(SYS_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 	if (*pfd < 0) {
@@ -120,7 +130,8 @@ static int perf_link(int prog_fd, struct perf_event_attr *attr, int pid, int cpu
 			 e == EACCES || e == EPERM ? " (needs CAP_PERFMON)" : "");
 		return -e;
 	}
-	*lfd = bpf_link_create(prog_fd, *pfd, BPF_PERF_EVENT, NULL);
+	LIBBPF_OPTS(bpf_link_create_opts, lo, .perf_event.bpf_cookie = cookie);
+	*lfd = bpf_link_create(prog_fd, *pfd, BPF_PERF_EVENT, cookie ? &lo : NULL);
 	if (*lfd < 0) {
 		int e = errno;
 		snprintf(err, errsz, "attaching to %s: %s", what, strerror(e));
@@ -241,6 +252,76 @@ struct sbpf_klink *sbpf_klink__uprobe(int prog_fd, const char *path, uint64_t of
 		return NULL;
 	}
 	l->id = link_id(l->link_fd);
+	return l;
+}
+
+/* The config bits that hold a uprobe's reference counter offset
+ * ("config:32-63"): 0 with the first bit, or -errno (an older kernel). */
+static int uprobe_ref_ctr_shift(void)
+{
+	FILE *f = fopen("/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset", "re");
+	if (!f)
+		return -errno;
+	int lo = -1, hi = -1;
+	int ok = fscanf(f, "config:%d-%d", &lo, &hi) == 2 && lo >= 0 && lo < hi && hi < 64;
+	fclose(f);
+	return ok ? lo : -EINVAL;
+}
+
+struct sbpf_klink *sbpf_klink__usdt(int prog_fd, const char *path, const uint64_t *offsets,
+				    const uint64_t *cookies, size_t n, uint64_t ref_ctr_offset, char *err, size_t errsz)
+{
+	int type = uprobe_pmu_type(), shift = ref_ctr_offset ? uprobe_ref_ctr_shift() : 0;
+	if (type < 0) {
+		snprintf(err, errsz, "this kernel has no uprobe event source (/sys/bus/event_source/devices/uprobe)");
+		errno = ENOTSUP;
+		return NULL;
+	}
+	if (shift < 0) {
+		snprintf(err, errsz, "this kernel cannot count USDT semaphores (no uprobe ref_ctr_offset)");
+		errno = ENOTSUP;
+		return NULL;
+	}
+	struct sbpf_klink *l = calloc(1, sizeof(*l));
+	int *fds = n ? calloc(n, 2 * sizeof(int)) : NULL;
+	if (!l || !fds) {
+		free(l);
+		free(fds);
+		snprintf(err, errsz, n ? "out of memory" : "no probe site to attach to");
+		errno = n ? ENOMEM : EINVAL;
+		return NULL;
+	}
+	struct perf_event_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.type = (uint32_t)type;
+	attr.size = sizeof(attr);
+	attr.config = ref_ctr_offset << shift;     /* the kernel increments the semaphore */
+	attr.config1 = (uint64_t)(uintptr_t)path; /* uprobe_path */
+	attr.sample_period = 1;
+	attr.wakeup_events = 1;
+	int rc = 0;
+	size_t done = 0;
+	for (; done < n && !rc; done++) {
+		attr.config2 = offsets[done];          /* probe_offset */
+		rc = perf_link_cookie(prog_fd, &attr, -1, 0, cookies ? cookies[done] : 0, "usdt", &fds[2 * done],
+				      &fds[2 * done + 1], err, errsz);
+	}
+	if (rc) {
+		for (size_t i = 0; i + 1 < done; i++) {
+			close(fds[2 * i]);
+			close(fds[2 * i + 1]);
+		}
+		free(fds);
+		free(l);
+		errno = -rc;
+		return NULL;
+	}
+	l->link_fd = fds[0];
+	l->perf_fd = fds[1];
+	l->id = link_id(l->link_fd);
+	l->more = fds;
+	memmove(fds, fds + 2, 2 * (n - 1) * sizeof(int));
+	l->nmore = n - 1;
 	return l;
 }
 

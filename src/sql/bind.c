@@ -43,6 +43,7 @@ struct binder {
 	const char **selname;        /* header names */
 	const char **selalias;       /* AS names (NULL when none) */
 	size_t nsel;                 /* entries in the three arrays */
+	int nvisible;                /* tables names may refer to (fewer while binding an ON) */
 };
 
 #define berr(b, off, len, hint, ...) \
@@ -132,12 +133,18 @@ static int unknown_column(struct binder *b, struct sql_expr *e, int side, enum p
 		column_list(q->tables[side], cols, sizeof(cols));
 		snprintf(hint, sizeof(hint), "columns of %s: %s", q->tables[side]->name, cols);
 	} else {
-		for (int s = 0; s < q->ntables && !best; s++)
+		int n = b->nvisible;
+		for (int s = 0; s < n && !best; s++)
 			if (suggest_column(q->tables[s], e->name, &best))
 				return nomem(b);
-		snprintf(in, sizeof(in), "%s or %s", q->tables[0]->name, q->tables[1]->name);
-		snprintf(hint, sizeof(hint), "`safebpf tables %s` and `safebpf tables %s` list the columns",
-			 q->tables[0]->name, q->tables[1]->name);
+		size_t il = 0, hl = (size_t)snprintf(hint, sizeof(hint), "`safebpf tables NAME` lists the columns of ");
+		for (int s = 0; s < n; s++) {
+			const char *sep = !s ? "" : s == n - 1 ? " or " : ", ";
+			if (il < sizeof(in))
+				il += (size_t)snprintf(in + il, sizeof(in) - il, "%s%s", sep, q->tables[s]->name);
+			if (hl < sizeof(hint))
+				hl += (size_t)snprintf(hint + hl, sizeof(hint) - hl, "%s%s", sep, q->tables[s]->name);
+		}
 	}
 	if (!e->qual && (where == P_WHERE || where == P_GROUP || where == P_ON) &&
 	    select_alias_index(b, e->name) >= 0) {
@@ -152,17 +159,51 @@ static int unknown_column(struct binder *b, struct sql_expr *e, int side, enum p
 	return berr(b, e->off, e->len, hint, "unknown column '%s' in %s", e->name, in);
 }
 
+/* The names of the first @n tables of @q: "a", "a and b", "a, b and c". */
+static void table_names(const struct sql_query *q, int n, char *buf, size_t sz)
+{
+	size_t l = 0;
+	buf[0] = 0;
+	for (int s = 0; s < n && l < sz; s++)
+		l += (size_t)snprintf(buf + l, sz - l, "%s%s", !s ? "" : s == n - 1 ? " and " : ", ", q->names[s]);
+}
+
+/* The table reference of side @s. */
+static const struct sql_table_ref *side_ref(const struct sql_query *q, int s)
+{
+	if (!q->stmt)
+		return NULL;
+	return s == 0 ? &q->stmt->from : s - 1 < (int)q->stmt->njoins ? &q->stmt->joins[s - 1].t : NULL;
+}
+
+/* A name (of side @side) of a table joined after the ON being bound. */
+static int later_table(struct binder *b, struct sql_expr *e, int side)
+{
+	const struct sql_query *q = b->q;
+	char hint[200];
+	snprintf(hint, sizeof(hint), "the ON of a JOIN reads the tables joined so far; move the condition to the ON "
+		 "of %s's JOIN, or to WHERE", q->names[side]);
+	if (e->qual)
+		return berr(b, e->off, (int)strlen(e->qual), hint,
+			    "table %s is joined after this ON: it cannot be read here", q->names[side]);
+	return berr(b, e->off, e->len, hint, "column '%s' is %s's, which is joined after this ON", e->name,
+		    q->names[side]);
+}
+
 static int resolve_column(struct binder *b, struct sql_expr *e, enum place where)
 {
 	struct sql_query *q = b->q;
-	int side = -1;
+	int side = -1, nv = b->nvisible;
 	if (e->qual) {
 		for (int s = 0; s < q->ntables; s++)
 			if (!strcasecmp(e->qual, q->names[s]))
 				side = s;
+		if (side >= nv)
+			return later_table(b, e, side);
 		if (side < 0) {
-			for (int s = 0; s < q->ntables; s++)
-				if (q->stmt && ((s == 0 && q->stmt->from.alias) || (s == 1 && q->stmt->join.alias)) &&
+			for (int s = 0; s < nv; s++) {
+				const struct sql_table_ref *r = side_ref(q, s);
+				if (r && r->alias &&
 				    (!strcasecmp(e->qual, q->tables[s]->name) ||
 				     (q->tables[s]->alias && !strcasecmp(e->qual, q->tables[s]->alias)))) {
 					char hint[128];
@@ -171,13 +212,14 @@ static int resolve_column(struct binder *b, struct sql_expr *e, enum place where
 						    "table %s is called '%s' in this query", q->tables[s]->name,
 						    q->names[s]);
 				}
-			const char *cands[2] = { q->names[0], q->ntables > 1 ? q->names[1] : NULL };
-			const char *best = sbpf_suggest(e->qual, cands, (size_t)q->ntables);
-			char hint[128];
-			if (q->ntables > 1)
-				snprintf(hint, sizeof(hint), "the tables of this query are %s and %s", q->names[0], q->names[1]);
+			}
+			const char *best = sbpf_suggest(e->qual, q->names, (size_t)nv);
+			char hint[160], names[120];
+			table_names(q, nv, names, sizeof(names));
+			if (nv > 1)
+				snprintf(hint, sizeof(hint), "the tables of this query are %s", names);
 			else
-				snprintf(hint, sizeof(hint), "the table of this query is %s", q->names[0]);
+				snprintf(hint, sizeof(hint), "the table of this query is %s", names);
 			if (best)
 				return berr(b, e->off, (int)strlen(e->qual), hint,
 					    "unknown table or alias '%s' — did you mean '%s'?", e->qual, best);
@@ -190,25 +232,50 @@ static int resolve_column(struct binder *b, struct sql_expr *e, enum place where
 		e->col = c;
 	} else {
 		int found = 0;
-		for (int s = 0; s < q->ntables; s++) {
+		for (int s = 0; s < nv; s++) {
 			int c = sql_table_column(q->tables[s], e->name);
 			if (c >= 0) {
 				if (found) {
-					char hint[128];
-					snprintf(hint, sizeof(hint), "write %s.%s or %s.%s", q->names[0], e->name,
-						 q->names[1], e->name);
-					return berr(b, e->off, e->len, hint, "column '%s' is ambiguous: both %s and %s have it",
-						    e->name, q->names[0], q->names[1]);
+					char hint[200], msg[160];
+					size_t hl = (size_t)snprintf(hint, sizeof(hint), "write ");
+					size_t ml = 0;
+					msg[0] = 0;
+					int k = 0, nhave = 0;
+					for (int t = 0; t < nv; t++)
+						nhave += sql_table_column(q->tables[t], e->name) >= 0;
+					for (int t = 0; t < nv; t++) {
+						if (sql_table_column(q->tables[t], e->name) < 0)
+							continue;
+						const char *sep = !k ? "" : k == nhave - 1 ? " or " : ", ";
+						const char *msep = !k ? "" : k == nhave - 1 ? " and " : ", ";
+						k++;
+						if (hl < sizeof(hint))
+							hl += (size_t)snprintf(hint + hl, sizeof(hint) - hl, "%s%s.%s", sep,
+									       q->names[t], e->name);
+						if (ml < sizeof(msg))
+							ml += (size_t)snprintf(msg + ml, sizeof(msg) - ml, "%s%s", msep,
+									       q->names[t]);
+					}
+					return berr(b, e->off, e->len, hint, "column '%s' is ambiguous: %s%s have it",
+						    e->name, nhave == 2 ? "both " : "", msg);
 				}
 				found = 1;
 				e->side = s;
 				e->col = c;
 			}
 		}
-		if (!found)
+		if (!found) {
+			for (int s = nv; s < q->ntables; s++)
+				if (sql_table_column(q->tables[s], e->name) >= 0)
+					return later_table(b, e, s);
 			return unknown_column(b, e, q->ntables == 1 ? 0 : -1, where);
+		}
 	}
-	e->type = q->tables[e->side]->cols[e->col].type;
+	const struct sql_column *col = &q->tables[e->side]->cols[e->col];
+	if (col->unusable)
+		return berr(b, e->off, e->len, "`safebpf tables --usdt FILE` lists each probe's argument operands",
+			    "column '%s' of %s cannot be read: %s", e->name, q->names[e->side], col->unusable);
+	e->type = col->type;
 	return 0;
 }
 
@@ -636,8 +703,75 @@ static int add_aggregate(struct binder *b, struct sql_expr *e, const struct sql_
 	return 0;
 }
 
+/* str(ptr[, len]) / kstr(ptr[, len]): becomes a reference to a string
+ * column derived from the pointer column for this query (strptr.c). */
+static int bind_strptr(struct binder *b, struct sql_expr *e, bool user, enum place where)
+{
+	const char *sig = user ? "str(address_column, max_bytes) reads user memory: max_bytes 1 to 1024 "
+				 "(str(arg0) alone on a user function's register: 64)"
+			       : "kstr(address_column[, max_bytes]) reads kernel memory: max_bytes 1 to 1024, default 64";
+	const char *fn = user ? "str" : "kstr";
+	if (e->nlist < 1 || e->nlist > 2)
+		return berr(b, e->off, e->len, sig, "%s() takes 1 to 2 arguments, not %zu", fn, e->nlist);
+	struct sql_expr *p = e->list[0];
+	if (p->kind == SQL_E_STAR)
+		return berr(b, p->off, 1, sig, "only COUNT accepts *");
+	if (p->kind != SQL_E_COLUMN)
+		return berr(b, p->off, p->len, sig,
+			    "%s() reads the string at the address in a column: its first argument must be a column "
+			    "(arg0, retval, ...), not an expression", fn);
+	if (bind_expr(b, p, where))
+		return b->rc;
+	const struct sql_column *c = &b->q->tables[p->side]->cols[p->col];
+	char why[200];
+	if (sql_strptr_refusal(b->q->tables[p->side], (size_t)p->col, why, sizeof(why)))
+		return berr(b, p->off, p->len, sig, "%s() of %s column '%s': %s", fn, sql_type_name(c->type),
+			    c->name, why);
+	unsigned len = SQL_STR_DEFAULT;
+	if (e->nlist == 2) {
+		struct sql_expr *l = e->list[1];
+		if (l->kind != SQL_E_LIT || (l->v.type != SQL_T_INT && l->v.type != SQL_T_UINT) ||
+		    l->v.i < 1 || l->v.i > SQL_STR_MAX)
+			return berr(b, l->off, l->len, sig,
+				    "%s(): the length must be an integer from 1 to %d (the most bytes kept)", fn,
+				    SQL_STR_MAX);
+		len = (unsigned)l->v.i;
+	}
+	int col = sql_strptr_column(b->a, b->q, p->side, p->col, user, len);
+	if (col < 0)
+		return nomem(b);
+	const struct sql_table *t = b->q->tables[p->side];
+	e->kind = SQL_E_COLUMN;
+	e->name = t->cols[col].name;
+	e->qual = p->qual;
+	e->side = p->side;
+	e->col = col;
+	e->type = SQL_T_STR;
+	e->list = NULL;
+	e->nlist = 0;
+	return 0;
+}
+
 static int bind_call(struct binder *b, struct sql_expr *e, enum place where)
 {
+	bool user;
+	if (sql_strptr_name(e->name, &user) && !e->distinct) {
+		/* kstr(p[, n]) and str(p, n) always read memory; str(x) reads it
+		 * when x is a 64-bit argument or return register of a user
+		 * function or USDT probe (as in bpftrace), else it is the text of
+		 * any value (func.c). */
+		bool reads = !user || e->nlist == 2;
+		if (!reads && e->nlist == 1 && e->list[0]->kind == SQL_E_COLUMN) {
+			if (bind_expr(b, e->list[0], where))
+				return b->rc;
+			const struct sql_table *t = b->q->tables[e->list[0]->side];
+			char why[200];
+			reads = sql_utable_name(t->name) &&
+				!sql_strptr_refusal(t, (size_t)e->list[0]->col, why, sizeof(why));
+		}
+		if (reads)
+			return bind_strptr(b, e, user, where);
+	}
 	const struct sql_aggdef *def = sql_aggdef_find(e->name);
 	if (def) {
 		if (where == P_AGGARG)
@@ -864,14 +998,21 @@ static int bind_tracepoint_error(struct binder *b, const struct sql_table_ref *r
 static int bind_tables(struct binder *b, struct sql_stmt *st)
 {
 	struct sql_query *q = b->q;
-	const struct sql_table_ref *refs[2] = { &st->from, &st->join };
-	q->ntables = st->has_join ? 2 : 1;
+	q->ntables = 1 + (int)st->njoins;
 	for (int s = 0; s < q->ntables; s++) {
-		const struct sql_table_ref *r = refs[s];
+		const struct sql_table_ref *r = side_ref(q, s);
 		const struct sql_table *t = sql_catalog_find(r->name);
 		if (!t && sql_utable_name(r->name)) {
 			char err[600];
 			sql_utable_find(r->name, err, sizeof(err));
+			if (!strncmp(r->name, "usdt:", 5))
+				return berr(b, r->off, r->len,
+					    errno == ENODATA && strstr(err, "stapsdt")
+						    ? "USDT probes come from <sys/sdt.h> (DTRACE_PROBE, STAP_PROBE) in the program"
+					    : errno == ENOENT && strstr(err, "no USDT probe")
+						    ? "`safebpf tables --usdt FILE` lists its probes"
+					    : errno == EINVAL && strstr(err, "ambiguous") ? "write usdt('FILE', 'provider:name')"
+					    : NULL, "%s", err);
 			return berr(b, r->off, r->len,
 				    errno == ENODATA ? "a stripped binary has no symbols: probe an unstripped build"
 				    : errno == ENOENT && strstr(err, "no function") ? "`nm -D FILE` or `nm FILE` lists its functions"
@@ -910,54 +1051,81 @@ static int bind_tables(struct binder *b, struct sql_stmt *st)
 			    : sql_utable_name(r->name) ? strrchr(r->name, ':') + 1 /* a function by its name */
 			    : strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name;
 	}
-	if (q->ntables == 2) {
-		q->self_join = q->tables[0] == q->tables[1];
-		if (!strcasecmp(q->names[0], q->names[1]))
-			return berr(b, st->join.alias ? st->join.alias_off : st->join.off,
-				    st->join.alias ? st->join.alias_len : st->join.len, "give each table its own alias",
-				    "two tables are called '%s'", q->names[1]);
+	/* One event source per distinct table: a table joined with itself
+	 * reads one stream that feeds each of its sides. */
+	for (int s = 0; s < q->ntables; s++) {
+		q->source[s] = q->nsources;
+		for (int e = 0; e < s; e++)
+			if (q->tables[e] == q->tables[s]) {
+				q->source[s] = q->source[e];
+				q->self_join = true;
+				break;
+			}
+		if (q->source[s] == q->nsources)
+			q->nsources++;
+		for (int e = 0; e < s; e++)
+			if (!strcasecmp(q->names[e], q->names[s])) {
+				const struct sql_table_ref *r = side_ref(q, s);
+				return berr(b, r->alias ? r->alias_off : r->off, r->alias ? r->alias_len : r->len,
+					    "give each table its own alias", "two tables are called '%s'", q->names[s]);
+			}
 	}
 	return 0;
 }
 
-/* JOIN ... ON a = b [AND c = d ...]: each conjunct an equality between an
- * expression over the FROM table and one over the JOIN table. */
-static int collect_join_keys(struct binder *b, struct sql_expr *e)
+/* JOIN ... ON a = b [AND c = d ...] of side @k's JOIN: each conjunct an
+ * equality between an expression over the tables joined before (sides < k)
+ * and one over side k's table. */
+static int collect_join_keys(struct binder *b, struct sql_expr *e, int k)
 {
 	struct sql_query *q = b->q;
+	struct sql_jstep *j = &q->join[k - 1];
 	if (e->kind == SQL_E_BINARY && e->op == SQL_OP_AND)
-		return collect_join_keys(b, e->a) || collect_join_keys(b, e->b) ? b->rc : 0;
+		return collect_join_keys(b, e->a, k) || collect_join_keys(b, e->b, k) ? b->rc : 0;
 	static const char hint[] = "JOIN ... ON takes equalities such as a.pid = b.pid joined by AND; "
 				   "put other conditions in WHERE";
 	if (e->kind != SQL_E_BINARY || e->op != SQL_OP_EQ)
-		return berr(b, e->off, e->len, hint, "JOIN ... ON only takes equalities between the two tables");
-	if (bind_expr(b, e, P_ON))
+		return berr(b, e->off, e->len, hint, "JOIN ... ON only takes equalities between %s tables",
+			    k == 1 ? "the two" : "the");
+	b->nvisible = k + 1;
+	int rc = bind_expr(b, e, P_ON);
+	b->nvisible = q->ntables;
+	if (rc)
 		return b->rc;
 	unsigned sa = sql_expr_sides(e->a), sb = sql_expr_sides(e->b);
+	unsigned right = 1u << k, before = right - 1;
 	struct sql_expr *l, *r;
-	if (sa == 1 && sb == 2) {
+	if (sa && !(sa & ~before) && sb == right) {
 		l = e->a;
 		r = e->b;
-	} else if (sa == 2 && sb == 1) {
+	} else if (sb && !(sb & ~before) && sa == right) {
 		l = e->b;
 		r = e->a;
-	} else {
+	} else if (k == 1) {
 		return berr(b, e->off, e->len, hint,
 			    "each side of a JOIN equality must read exactly one of the two tables");
+	} else {
+		char names[120], h[200];
+		table_names(q, k, names, sizeof(names));
+		snprintf(h, sizeof(h), "the ON of %s's JOIN takes equalities such as %s.pid = %s.pid joined by AND; "
+			 "put other conditions in WHERE", q->names[k], q->names[k - 1], q->names[k]);
+		return berr(b, e->off, e->len, h,
+			    "each JOIN equality compares an expression over %s (joined before) with one over %s only",
+			    names, q->names[k]);
 	}
-	struct sql_expr **nl = sql_arena_alloc(b->a, (q->njkeys + 1) * sizeof(*nl));
-	struct sql_expr **nr = sql_arena_alloc(b->a, (q->njkeys + 1) * sizeof(*nr));
+	struct sql_expr **nl = sql_arena_alloc(b->a, (j->nkeys + 1) * sizeof(*nl));
+	struct sql_expr **nr = sql_arena_alloc(b->a, (j->nkeys + 1) * sizeof(*nr));
 	if (!nl || !nr)
 		return nomem(b);
-	if (q->njkeys) {
-		memcpy(nl, q->lkeys, q->njkeys * sizeof(*nl));
-		memcpy(nr, q->rkeys, q->njkeys * sizeof(*nr));
+	if (j->nkeys) {
+		memcpy(nl, j->lkeys, j->nkeys * sizeof(*nl));
+		memcpy(nr, j->rkeys, j->nkeys * sizeof(*nr));
 	}
-	nl[q->njkeys] = l;
-	nr[q->njkeys] = r;
-	q->lkeys = nl;
-	q->rkeys = nr;
-	q->njkeys++;
+	nl[j->nkeys] = l;
+	nr[j->nkeys] = r;
+	j->lkeys = nl;
+	j->rkeys = nr;
+	j->nkeys++;
 	return 0;
 }
 
@@ -968,7 +1136,8 @@ static int expand_select(struct binder *b, struct sql_stmt *st)
 	size_t cap = 0;
 	for (size_t i = 0; i < st->nitems; i++) {
 		struct sql_select_item *it = &st->items[i];
-		cap += it->e ? 1 : q->tables[0]->ncols + (q->ntables > 1 ? q->tables[1]->ncols : 0);
+		for (int t = 0; t < q->ntables; t++)
+			cap += it->e ? t == 0 : q->tables[t]->ncols;
 	}
 	b->sel = sql_arena_alloc(b->a, cap * sizeof(*b->sel));
 	b->selname = sql_arena_alloc(b->a, cap * sizeof(*b->selname));
@@ -1003,7 +1172,7 @@ static int expand_select(struct binder *b, struct sql_stmt *st)
 				continue;
 			const struct sql_table *t = q->tables[s];
 			for (size_t c = 0; c < t->ncols; c++) {
-				if (sql_column_is_stack(&t->cols[c]))
+				if (sql_column_is_stack(&t->cols[c]) || sql_column_is_derived(&t->cols[c]) || t->cols[c].unusable)
 					continue; /* stacks are asked for by name */
 				struct sql_expr *e = sql_arena_alloc(b->a, sizeof(*e));
 				if (!e)
@@ -1264,10 +1433,18 @@ int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql
 	q->limit = st->limit;
 	q->window_ns = st->window_ns;
 	q->every_ns = st->every_ns;
-	q->left_join = st->left_join;
-	q->within_ns = st->within_ns;
 	q->distinct = st->distinct;
-	if (bind_tables(&b, st) || (st->has_join && collect_join_keys(&b, st->on)) || expand_select(&b, st))
+	for (size_t k = 0; k < st->njoins; k++) {
+		q->join[k].left = st->joins[k].left;
+		q->join[k].within_ns = st->joins[k].within_ns;
+	}
+	if (bind_tables(&b, st))
+		return b.rc;
+	b.nvisible = q->ntables;
+	for (size_t k = 0; k < st->njoins; k++)
+		if (collect_join_keys(&b, st->joins[k].on, (int)k + 1))
+			return b.rc;
+	if (expand_select(&b, st))
 		return b.rc;
 	if (st->where) {
 		if (bind_expr(&b, st->where, P_WHERE) || want_condition(&b, st->where, "WHERE"))
@@ -1409,7 +1586,11 @@ static void print_prec(const struct sql_query *q, const struct sql_expr *e, int 
 		print_value(&e->v, f);
 		break;
 	case SQL_E_COLUMN:
-		if (q && e->side >= 0)
+		if (q && e->side >= 0 && sql_column_is_derived(&q->tables[e->side]->cols[e->col])) {
+			/* "str(retval, 8)" -> str(name.retval, 8) */
+			const char *n = q->tables[e->side]->cols[e->col].name, *open = strchr(n, '(');
+			fprintf(f, "%.*s%s.%s", open ? (int)(open - n + 1) : 0, n, q->names[e->side], open ? open + 1 : n);
+		} else if (q && e->side >= 0)
 			fprintf(f, "%s.%s", q->names[e->side], q->tables[e->side]->cols[e->col].name);
 		else
 			fprintf(f, "%s%s%s", e->qual ? e->qual : "", e->qual ? "." : "", e->name);

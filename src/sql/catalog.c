@@ -407,6 +407,7 @@ static const struct sql_probe sample_probes[] = {
 };
 static const struct sql_column sample_cols[] = {
 	CONTEXT_COLUMNS(0),
+	{ "runq_len", NULL, SQL_T_INT, "tasks waiting on the sampled CPU's run queue, the running one not counted (rq->nr_running - 1, 0 when idle; read through the kernel's BTF)", NUM(0, "$runq") },
 	STACK_COLUMNS(0),
 };
 

@@ -96,6 +96,26 @@ static void string_dest(struct gen *g, const struct sql_cap *c)
 	emit(g, SBPF_MOV64_IMM(2, c->size));                         /* r2 = size */
 }
 
+/* Emits the reading of a USDT argument of @size bytes into the record at
+ * @roff: register @reg (a struct pt_regs offset), user memory at that
+ * register + @imm (zero when unreadable), or the constant @imm. */
+static void usdt_arg(struct gen *g, enum sql_usdt_loc loc, uint16_t reg, int64_t imm, unsigned size, unsigned roff)
+{
+	if (loc == SQL_USDT_REG) {
+		copy_field(g, reg, size, roff);
+	} else if (loc == SQL_USDT_MEM) {
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 3, R_CTX, reg));          /* r3 = the base register */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)imm));      /* r3 += displacement */
+		emit(g, SBPF_MOV64_REG(1, R_SCRATCH));                   /* r1 = r7 */
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, (int32_t)roff));     /* r1 += off */
+		emit(g, SBPF_MOV64_IMM(2, (int32_t)size));               /* r2 = size */
+		call(g, BPF_FUNC_probe_read_user);
+	} else {
+		sbpf_builder__emit_lddw(g->b, 1, 0, (uint64_t)imm);      /* r1 = imm */
+		emit(g, SBPF_STX_MEM(size_code(size), R_SCRATCH, 1, (int16_t)roff)); /* *(rec + off) = r1 */
+	}
+}
+
 /* Emits the reading of a user argv array (SQL_CAP_UARGV): count = 0, then
  * for each of the first SQL_ARGV_MAX entries, read the pointer, stop at NULL
  * or a fault, read the string into its slot and count it. Unrolled: the
@@ -122,6 +142,56 @@ static void capture_argv(struct gen *g, const struct sql_cap *c)
 		call(g, BPF_FUNC_probe_read_user_str);
 		emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, i + 1));     /* count = i + 1 */
 	}
+	sbpf_builder__bind(g->b, l_done);
+}
+
+/* Emits the reading of the current CPU's run-queue length (SQL_CAP_RUNQ):
+ * the current task's se.cfs_rq, its rq, rq->nr_running, each read with
+ * bpf_probe_read_kernel into the record's slot (a fault or a NULL pointer
+ * leaves 0), then less one for the running task (0 stays 0). The offsets
+ * come from the kernel's BTF (sql_runq_path); the recplan has checked
+ * that they exist, so a failure here leaves the value 0. */
+static void capture_runq(struct gen *g, const struct sql_cap *c)
+{
+	struct sql_runq_path rq;
+	char err[160];
+	int l_done = sbpf_builder__new_label(g->b);
+	emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, 0));                 /* value = 0 */
+	if (sql_runq_path(&rq, err, sizeof(err))) {
+		sbpf_builder__bind(g->b, l_done);
+		return;
+	}
+	call(g, BPF_FUNC_get_current_task);                                  /* r0 = current task */
+	emit(g, SBPF_MOV64_REG(3, 0));                                       /* r3 = r0 */
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)rq.cfs_rq));            /* r3 = &task->se.cfs_rq */
+	emit(g, SBPF_MOV64_REG(1, R_SCRATCH));
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off));                        /* r1 = &value */
+	emit(g, SBPF_MOV64_IMM(2, 8));
+	call(g, BPF_FUNC_probe_read_kernel);                                 /* value = cfs_rq */
+	emit(g, SBPF_LDX_MEM(SBPF_DW, 3, R_SCRATCH, c->off));                /* r3 = cfs_rq */
+	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 3, 0, 0), l_done);
+	if (rq.embedded) {
+		emit(g, SBPF_ALU64_IMM(SBPF_SUB, 3, (int32_t)rq.rq));        /* r3 = container rq */
+	} else {
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)rq.rq));        /* r3 = &cfs_rq->rq */
+		emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, 0));
+		emit(g, SBPF_MOV64_REG(1, R_SCRATCH));
+		emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off));
+		emit(g, SBPF_MOV64_IMM(2, 8));
+		call(g, BPF_FUNC_probe_read_kernel);                         /* value = rq */
+		emit(g, SBPF_LDX_MEM(SBPF_DW, 3, R_SCRATCH, c->off));        /* r3 = rq */
+		sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 3, 0, 0), l_done);
+	}
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 3, (int32_t)rq.nr_running));        /* r3 = &rq->nr_running */
+	emit(g, SBPF_ST_MEM(SBPF_DW, R_SCRATCH, c->off, 0));                 /* value = 0 */
+	emit(g, SBPF_MOV64_REG(1, R_SCRATCH));
+	emit(g, SBPF_ALU64_IMM(SBPF_ADD, 1, c->off));
+	emit(g, SBPF_MOV64_IMM(2, (int32_t)rq.nr_size));
+	call(g, BPF_FUNC_probe_read_kernel);                                 /* low bytes = nr_running */
+	emit(g, SBPF_LDX_MEM(SBPF_DW, 1, R_SCRATCH, c->off));                /* r1 = nr_running */
+	sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JEQ, 1, 0, 0), l_done);   /* idle: 0 */
+	emit(g, SBPF_ALU64_IMM(SBPF_SUB, 1, 1));                             /* less the running task */
+	emit(g, SBPF_STX_MEM(SBPF_DW, R_SCRATCH, 1, c->off));
 	sbpf_builder__bind(g->b, l_done);
 }
 
@@ -164,7 +234,26 @@ static void capture(struct gen *g, const struct sql_cap *c)
 		call(g, BPF_FUNC_get_current_comm);
 		break;
 	case SQL_CAP_FIELD:
-		copy_field(g, f->offset, f->size, c->off);
+		if (f->kind == SQL_FIELD_UMEM || f->kind == SQL_FIELD_CONST) {
+			usdt_arg(g, f->kind == SQL_FIELD_UMEM ? SQL_USDT_MEM : SQL_USDT_CONST, f->offset, f->imm, f->size,
+				 c->off);
+		} else if (f->kind == SQL_FIELD_USDT_SITES) {
+			/* the places of the site that fired: its attach cookie */
+			int l_end = sbpf_builder__new_label(g->b);
+			emit(g, SBPF_MOV64_REG(1, R_CTX));                       /* r1 = ctx */
+			call(g, BPF_FUNC_get_attach_cookie);                     /* r0 = the site's variant */
+			for (uint8_t v = 0; v < f->nsites; v++) {
+				const struct sql_usdt_arg *a = &f->sites[v];
+				int l_next = sbpf_builder__new_label(g->b);
+				sbpf_builder__jump(g->b, SBPF_JMP_IMM(SBPF_JNE, 0, v, 0), l_next); /* if r0 != v goto next */
+				usdt_arg(g, a->loc, a->reg, a->imm, a->size, c->off);
+				sbpf_builder__jump(g->b, SBPF_JA(0), l_end);             /* goto end */
+				sbpf_builder__bind(g->b, l_next);
+			}
+			sbpf_builder__bind(g->b, l_end);
+		} else {
+			copy_field(g, f->offset, f->size, c->off);
+		}
 		break;
 	case SQL_CAP_LOC_STR:
 		/* u32 at the field: length << 16 | offset (from the record start for
@@ -193,6 +282,9 @@ static void capture(struct gen *g, const struct sql_cap *c)
 		break;
 	case SQL_CAP_UARGV:
 		capture_argv(g, c);
+		break;
+	case SQL_CAP_RUNQ:
+		capture_runq(g, c);
 		break;
 	case SQL_CAP_KSTACK:
 	case SQL_CAP_USTACK:

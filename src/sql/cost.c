@@ -114,7 +114,7 @@ static double column_bytes(const struct sql_column *c)
 		return 8;
 	if (c->src.in[0].name && !strcmp(c->src.in[0].name, "$comm"))
 		return 16;
-	if (c->src.conv != SQL_CONV_STR)
+	if (c->src.conv != SQL_CONV_STR && !sql_column_is_derived(c))
 		return 8; /* formatted in user space from a number */
 	return c->src.strmax ? c->src.strmax : 64;
 }

@@ -1,14 +1,18 @@
 /* exec.c - the row side of the executor: expression evaluation over rows
  * (NULL-aware, no undefined behaviour on any input), value comparison and
- * hashing, LIKE, the streaming JOIN of two event tables, and the WHERE
+ * hashing, LIKE, the streaming JOIN of two or three event tables, and the WHERE
  * filter. Rows that pass go to the output stage of the window (window.c).
  *
  * JOIN meaning: rows of the FROM table ("left") are remembered; each row of
  * the JOIN table ("right") takes the latest unmatched left row with equal
  * keys that did not happen after it (by the ts column) and produces one
  * joined row, or nothing when there is none. Left rows are used at most
- * once. At most SQL_MAX_JOIN unmatched left rows are kept; older ones are
- * evicted and counted (reported as "evicted").
+ * once. A third table joins the same way with the joined rows of the first
+ * two (left-deep): a joined row's time is its right row's (for a LEFT
+ * JOIN's unmatched row, the end of its wait), and it waits as a left row
+ * for the third table's rows. At most SQL_MAX_JOIN unmatched left rows are
+ * kept per step; older ones are evicted and counted (reported as
+ * "evicted").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -302,7 +306,8 @@ static int put_value(struct buf *b, const struct sql_value *v, bool key)
 	return buf_put(b, &v->u, sizeof(v->u));
 }
 
-static void get_row(const unsigned char *p, size_t n, struct sql_value *row, size_t ncols)
+/* Decodes @ncols values at @p (@n bytes) into @row; returns the bytes read. */
+static size_t get_row(const unsigned char *p, size_t n, struct sql_value *row, size_t ncols)
 {
 	size_t off = 0;
 	for (size_t i = 0; i < ncols && off < n; i++) {
@@ -318,28 +323,39 @@ static void get_row(const unsigned char *p, size_t n, struct sql_value *row, siz
 			off += sizeof(v->u);
 		}
 	}
+	return off;
 }
 
 /* ---- the executor ---- */
+
+/* One JOIN step k (1 <= k < ntables): left rows are made of sides 0..k-1
+ * (the FROM table's rows for k = 1, the joined rows of step k-1 after),
+ * right rows are side k's. A left row is stored as its time (int64: the
+ * time of the event that made it, -1 unknown) then the values of each
+ * side, and taken at most once. */
+struct jstep {
+	struct sql_pair *pair;            /* unmatched left rows */
+	bool same[SQL_MAX_TABLES];        /* sides before k reading side k's table: their
+					     event must be strictly before the right row */
+};
 
 struct sql_exec {
 	const struct sql_query *q;   /* bound query */
 	struct sql_win *win;         /* output stage */
 	struct sql_sink *sink;       /* where windows are reported */
-	struct sql_pair *pair;       /* JOIN: unmatched left rows */
-	struct buf lkey, rkey, row;  /* JOIN: key and payload encodings */
-	struct buf stash;            /* JOIN: left rows newer than the right row, to put back */
-	int ts_col[2];               /* JOIN: ts column per side (-1: none) */
-	struct sql_value *lrow;      /* JOIN: decoded left row */
+	struct jstep step[SQL_MAX_TABLES]; /* JOIN steps, by right side (1, 2) */
+	struct buf key, row;         /* JOIN: key and payload encodings */
+	struct buf stash;            /* JOIN: left rows taken while looking for an older one */
+	struct buf keep;             /* JOIN: the payload of the left row taken */
+	int ts_col[SQL_MAX_TABLES];  /* JOIN: ts column per side (-1: none) */
+	struct sql_value *lrow[SQL_MAX_TABLES]; /* JOIN: decoded left rows, per side */
+	struct sql_value *nullrow[SQL_MAX_TABLES]; /* LEFT JOIN: a missing side's row (all NULL) */
 	uint64_t seq;                /* JOIN: insertion order */
-	void (*refill)(void *);      /* JOIN: deliver pending left rows */
-	void *refill_ctx;            /* its argument */
-	int depth;                   /* nesting of sql_exec_row (refill re-enters) */
+	int depth;                   /* nesting of sql_exec_row */
 	struct sql_arena scratch;    /* strings made while evaluating one row */
 	bool done;                   /* streaming LIMIT reached */
 	uint64_t passed;             /* rows that passed WHERE (with a JOIN: rows entering it) */
 	uint64_t rejected;           /* rows WHERE rejected (single table) */
-	struct sql_value *nullrow;   /* LEFT JOIN: the right row of an unmatched left row (all NULL) */
 	int err;                     /* LEFT JOIN: first error while emitting unmatched rows */
 };
 
@@ -357,14 +373,18 @@ struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink)
 	x->sink = sink;
 	if (!(x->win = sql_win_new(q, sink)))
 		goto fail;
-	if (q->ntables == 2) {
-		struct sql_pair_opts po = { .sz = sizeof(po), .max_entries = SQL_MAX_JOIN };
-		if (!(x->pair = sql_pair_new(&po)) ||
-		    !(x->lrow = calloc(q->tables[0]->ncols, sizeof(*x->lrow))) ||
-		    !(x->nullrow = calloc(q->tables[1]->ncols, sizeof(*x->nullrow))))
+	for (int s = 0; s < q->ntables && q->ntables > 1; s++) {
+		x->ts_col[s] = sql_table_column(q->tables[s], "ts");
+		if (!(x->lrow[s] = calloc(q->tables[s]->ncols, sizeof(*x->lrow[s]))) ||
+		    !(x->nullrow[s] = calloc(q->tables[s]->ncols, sizeof(*x->nullrow[s]))))
 			goto fail;
-		for (int s = 0; s < 2; s++)
-			x->ts_col[s] = sql_table_column(q->tables[s], "ts");
+		if (!s)
+			continue;
+		struct sql_pair_opts po = { .sz = sizeof(po), .max_entries = SQL_MAX_JOIN };
+		if (!(x->step[s].pair = sql_pair_new(&po)))
+			goto fail;
+		for (int j = 0; j < s; j++)
+			x->step[s].same[j] = q->source[j] == q->source[s];
 	}
 	return x;
 fail:
@@ -372,21 +392,19 @@ fail:
 	return NULL;
 }
 
-void sql_exec_set_refill(struct sql_exec *x, void (*refill)(void *ctx), void *ctx)
-{
-	x->refill = refill;
-	x->refill_ctx = ctx;
-}
-
-static int encode_key(struct sql_exec *x, struct buf *b, struct sql_expr **keys, struct sql_evalctx *c)
+/* Encodes the keys @keys (@n) over @c into @b. Returns 1 when a key is NULL
+ * (it equals nothing), 0, or -ENOMEM. */
+static int encode_key(struct buf *b, struct sql_expr **keys, size_t n, struct sql_evalctx *c)
 {
 	b->n = 0;
-	for (size_t i = 0; i < x->q->njkeys; i++) {
+	int null = 0;
+	for (size_t i = 0; i < n; i++) {
 		struct sql_value v = sql_eval(c, keys[i]);
+		null |= v.type == SQL_T_NULL;
 		if (put_value(b, &v, true))
 			return -ENOMEM;
 	}
-	return 0;
+	return null;
 }
 
 /* Time of a row (the ts column), or -1 when the table has none or it is NULL. */
@@ -395,158 +413,252 @@ static int64_t row_ts(const struct sql_value *row, int col)
 	return col >= 0 && row[col].type != SQL_T_NULL ? row[col].i : -1;
 }
 
-/* The time a left row is stored with: its event time for a LEFT JOIN (its
- * wait ends by it, sql_exec_expire), else the order of storing. */
-static uint64_t entry_ts(struct sql_exec *x, int64_t lts)
+/* The time a left row of step @k is stored with: its time for a LEFT JOIN
+ * (its wait ends by it, sql_exec_expire), else the order of storing. */
+static uint64_t entry_ts(struct sql_exec *x, int k, int64_t lts)
 {
-	if (x->q->left_join)
+	if (x->q->join[k - 1].left)
 		return lts < 0 ? 0 : (uint64_t)lts;
 	return x->seq++;
 }
 
-/* Puts back left rows taken while looking for an older one, oldest first so
- * that the newest is again the latest. */
-static int put_back(struct sql_exec *x)
+/* The time stored at the start of a left row's payload. */
+static int64_t payload_time(const unsigned char *p)
+{
+	int64_t t;
+	memcpy(&t, p, sizeof(t));
+	return t;
+}
+
+/* Decodes the left row of step @k (sides 0..k-1) from @p into x->lrow. */
+static void decode_left(struct sql_exec *x, int k, const unsigned char *p, size_t n)
+{
+	size_t off = sizeof(int64_t);
+	for (int s = 0; s < k; s++) {
+		size_t nc = x->q->tables[s]->ncols;
+		memset(x->lrow[s], 0, nc * sizeof(*x->lrow[s]));
+		off += get_row(p + off, off < n ? n - off : 0, x->lrow[s], nc);
+	}
+}
+
+/* Puts back the left rows of step @k taken while looking for an older one,
+ * oldest first so that the newest is again the latest. */
+static int put_back(struct sql_exec *x, int k)
 {
 	size_t off = x->stash.n;
 	int rc = 0;
 	while (off > 0 && !rc) {
 		size_t len;
-		uint64_t ts;
 		memcpy(&len, x->stash.p + off - sizeof(len), sizeof(len));
-		memcpy(&ts, x->stash.p + off - sizeof(len) - sizeof(ts), sizeof(ts));
-		off -= sizeof(len) + sizeof(ts) + len;
-		rc = sql_pair_put(x->pair, x->rkey.p, x->rkey.n, x->stash.p + off, len, entry_ts(x, ts));
+		off -= sizeof(len) + len;
+		rc = sql_pair_put(x->step[k].pair, x->key.p, x->key.n, x->stash.p + off, len,
+				  entry_ts(x, k, payload_time(x->stash.p + off)));
 	}
 	x->stash.n = 0;
 	return rc == -E2BIG ? 0 : rc;
 }
 
-/* Left row: remember it. Right row: take the latest unmatched left row with
- * equal keys that did not happen after it; the joined row goes on. Returns
- * 1 with c->row[0] set when there is a joined row. */
-static int join_row(struct sql_exec *x, int side, const struct sql_value *row, struct sql_evalctx *c)
+static int emit(struct sql_exec *x, struct sql_evalctx *c);
+
+/* The joined row of sides 0..@k in @c, of time @t, goes on: to step k+1 as
+ * a left row, or (the last side) through WHERE to the output. */
+static int advance(struct sql_exec *x, int k, struct sql_evalctx *c, int64_t t)
 {
 	const struct sql_query *q = x->q;
-	size_t nl = q->tables[0]->ncols;
-	if (side == 0) {
-		c->row[0] = row;
-		if (encode_key(x, &x->lkey, q->lkeys, c))
-			return -ENOMEM;
-		x->row.n = 0;
-		for (size_t i = 0; i < nl; i++)
-			if (put_value(&x->row, &row[i], false))
-				return -ENOMEM;
-		int rc = sql_pair_put(x->pair, x->lkey.p, x->lkey.n, x->row.p, x->row.n,
-				      entry_ts(x, row_ts(row, x->ts_col[0])));
-		return rc == -E2BIG ? 0 : rc;
-	}
-	c->row[1] = row;
-	if (encode_key(x, &x->rkey, q->rkeys, c))
+	if (k + 1 >= q->ntables)
+		return emit(x, c);
+	const struct sql_jstep *j = &q->join[k];
+	int rc = encode_key(&x->key, j->lkeys, j->nkeys, c);
+	if (rc < 0)
+		return rc;
+	if (rc && !j->left)
+		return 0; /* a NULL key equals nothing: it can never be taken */
+	x->row.n = 0;
+	if (buf_put(&x->row, &t, sizeof(t)))
 		return -ENOMEM;
-	int64_t rts = row_ts(row, x->ts_col[1]);
-	bool refilled = !x->refill || x->depth != 1;
+	for (int s = 0; s <= k; s++)
+		for (size_t i = 0; i < q->tables[s]->ncols; i++)
+			if (put_value(&x->row, &c->row[s][i], false))
+				return -ENOMEM;
+	rc = sql_pair_put(x->step[k + 1].pair, x->key.p, x->key.n, x->row.p, x->row.n, entry_ts(x, k + 1, t));
+	return rc == -E2BIG ? 0 : rc;
+}
+
+/* LEFT JOIN step @k: emits the left rows whose wait ended before @before
+ * (their time + WITHIN < before), oldest stored first, with NULL side-k
+ * columns, at the time their wait ended. */
+static void expire_row(void *ctx, const void *payload, size_t plen);
+struct expire_ctx {
+	struct sql_exec *x;   /* executor */
+	int k;                /* step */
+};
+
+static int expire_step(struct sql_exec *x, int k, int64_t before)
+{
+	const struct sql_jstep *j = &x->q->join[k - 1];
+	if (!j->left || before <= 0 || x->done)
+		return x->err;
+	uint64_t b = (uint64_t)before;
+	if (b <= j->within_ns)
+		return x->err;
+	struct expire_ctx e = { .x = x, .k = k };
+	sql_pair_drain(x->step[k].pair, b - j->within_ns, expire_row, &e);
+	return x->err;
+}
+
+static void expire_row(void *ctx, const void *payload, size_t plen)
+{
+	struct expire_ctx *e = ctx;
+	struct sql_exec *x = e->x;
+	if (x->err || x->done)
+		return;
+	/* (the payload is freed after this call; strings point into a copy) */
+	unsigned char *copy = malloc(plen);
+	if (!copy) {
+		x->err = -ENOMEM;
+		return;
+	}
+	memcpy(copy, payload, plen);
+	decode_left(x, e->k, copy, plen);
+	struct sql_evalctx c = { .scratch = &x->scratch };
+	for (int s = 0; s < e->k; s++)
+		c.row[s] = x->lrow[s];
+	c.row[e->k] = x->nullrow[e->k];
+	int64_t t = payload_time(copy);
+	if (t >= 0)
+		t += (int64_t)x->q->join[e->k - 1].within_ns;
+	int rc = advance(x, e->k, &c, t);
+	free(copy);
+	if (rc < 0)
+		x->err = rc;
+	else if (rc == 1 && !x->q->window_ns)
+		x->done = true;
+	if (x->depth == 0)
+		sql_arena_reset(&x->scratch);
+}
+
+/* Right row @row of step @k: takes the latest unmatched left row with equal
+ * keys that did not happen after it (strictly before, for the sides that
+ * read its own table: an event never pairs with itself), and, for a LEFT
+ * JOIN, at most WITHIN older. Returns 1 with c->row[0..k] set when there is
+ * a joined row (its left part decoded from x->keep), 0, or an error. */
+static int take(struct sql_exec *x, int k, const struct sql_value *row, struct sql_evalctx *c)
+{
+	const struct sql_query *q = x->q;
+	const struct sql_jstep *j = &q->join[k - 1];
+	c->row[k] = row;
+	int rc = encode_key(&x->key, j->rkeys, j->nkeys, c);
+	if (rc)
+		return rc < 0 ? rc : 0; /* a NULL key equals nothing */
+	int64_t rts = row_ts(row, x->ts_col[k]);
+	x->stash.n = 0;
 	for (;;) {
 		size_t plen;
-		const unsigned char *payload = sql_pair_take(x->pair, x->rkey.p, x->rkey.n, &plen);
-		if (!payload && !refilled) {
-			/* Left rows already produced may still be in the kernel's buffer. */
-			refilled = true;
-			int rc = put_back(x);
-			if (rc)
-				return rc;
-			x->refill(x->refill_ctx);
-			continue;
-		}
+		const unsigned char *payload = sql_pair_take(x->step[k].pair, x->key.p, x->key.n, &plen);
 		if (!payload)
 			break;
-		memset(x->lrow, 0, nl * sizeof(*x->lrow));
-		get_row(payload, plen, x->lrow, nl);
-		int64_t lts = row_ts(x->lrow, x->ts_col[0]);
-		/* A self-join's left copy of this very event (and of any
-		 * event of the same time) is not "before" it. */
-		/* A LEFT JOIN's right row takes only a left row within its wait. */
-		bool waited = q->left_join && rts >= 0 && lts >= 0 && (uint64_t)(rts - lts) > q->within_ns;
-		if (!waited && (rts < 0 || lts < 0 || lts < rts || (lts == rts && !q->self_join))) {
+		int64_t lts = payload_time(payload);
+		bool ok = !(j->left && rts >= 0 && lts >= 0 && (uint64_t)(rts - lts) > j->within_ns);
+		ok = ok && (rts < 0 || lts < 0 || lts <= rts);
+		if (ok && rts >= 0) {
+			/* a side reading this table: its event strictly before */
+			decode_left(x, k, payload, plen);
+			for (int s = 0; s < k && ok; s++) {
+				int64_t sts = x->step[k].same[s] ? row_ts(x->lrow[s], x->ts_col[s]) : -1;
+				ok = sts < 0 || sts < rts;
+			}
+		}
+		if (ok) {
 			/* Copy out: the payload dies at the next call on the pair. */
-			x->row.n = 0;
-			if (buf_put(&x->row, payload, plen))
+			x->keep.n = 0;
+			if (buf_put(&x->keep, payload, plen))
 				return -ENOMEM;
-			get_row(x->row.p, plen, x->lrow, nl);
-			int rc = put_back(x);
+			decode_left(x, k, x->keep.p, plen);
+			rc = put_back(x, k);
 			if (rc)
 				return rc;
-			c->row[0] = x->lrow;
+			for (int s = 0; s < k; s++)
+				c->row[s] = x->lrow[s];
 			return 1;
 		}
 		/* It happened after the right row (or waited too long): keep it. */
-		uint64_t sts = (uint64_t)lts;
-		if (buf_put(&x->stash, payload, plen) || buf_put(&x->stash, &sts, sizeof(sts)) ||
-		    buf_put(&x->stash, &plen, sizeof(plen)))
+		if (buf_put(&x->stash, payload, plen) || buf_put(&x->stash, &plen, sizeof(plen)))
 			return -ENOMEM;
 	}
-	return put_back(x);
+	return put_back(x, k);
+}
+
+/* The joined row passes WHERE to the output stage. */
+static int emit(struct sql_exec *x, struct sql_evalctx *c)
+{
+	const struct sql_query *q = x->q;
+	bool join = q->ntables > 1;
+	int rc = 0;
+	if (!q->where || sql_eval_true(c, q->where)) {
+		x->passed += !join;
+		rc = sql_win_row(x->win, c);
+	} else {
+		x->rejected += !join;
+	}
+	if (rc == 1 && !q->window_ns)
+		x->done = true;
+	else if (rc == 1)
+		rc = 0;
+	return rc;
 }
 
 int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row)
 {
 	if (x->done)
 		return 1;
+	const struct sql_query *q = x->q;
 	struct sql_evalctx c = { .scratch = &x->scratch };
 	int rc = 0;
 	x->depth++;
-	if (x->pair) {
-		x->passed += !(side == 1 && x->q->self_join); /* a self-join's event enters once, as both sides */
-		rc = join_row(x, side, row, &c);
-		if (rc <= 0)
-			goto out;
-	} else {
+	if (q->ntables == 1) {
 		c.row[0] = row;
+		rc = emit(x, &c);
+		goto out;
 	}
-	rc = 0;
-	if (!x->q->where || sql_eval_true(&c, x->q->where)) {
-		x->passed += !x->pair;
-		rc = sql_win_row(x->win, &c);
-	} else {
-		x->rejected += !x->pair;
+	/* an event of a table joined with itself enters once, as its first side */
+	x->passed += sql_source_side(q, q->source[side]) == side;
+	if (side == 0) {
+		c.row[0] = row;
+		rc = advance(x, 0, &c, row_ts(row, x->ts_col[0]));
+		goto out;
 	}
-	if (rc == 1 && !x->q->window_ns)
-		x->done = true;
-	else if (rc == 1)
-		rc = 0;
+	/* Every row of the sides before this one that happened up to its time
+	 * has been handed (the runner's rounds): the left rows of the earlier
+	 * LEFT steps whose wait ended by then are decided, and go on first. */
+	int64_t rts = row_ts(row, x->ts_col[side]);
+	for (int k = 1; k < side && rts >= 0 && !rc; k++)
+		rc = expire_step(x, k, rts + 1);
+	if (!rc && rts >= 0 && side == 1 && q->ntables > 2)
+		rc = expire_step(x, 1, rts); /* keeps the joined rows of step 2 in time order */
+	if (rc < 0)
+		goto out;
+	if ((rc = take(x, side, row, &c)) <= 0)
+		goto out;
+	rc = advance(x, side, &c, rts);
 out:
+	if (x->done && rc == 0)
+		rc = 1;
 	if (--x->depth == 0)
 		sql_arena_reset(&x->scratch);
 	return rc;
 }
 
-/* LEFT JOIN: one unmatched left row, emitted with NULL right columns. */
-static void expire_row(void *ctx, const void *payload, size_t plen)
+int sql_exec_expire(struct sql_exec *x, uint64_t tR)
 {
-	struct sql_exec *x = ctx;
-	const struct sql_query *q = x->q;
-	if (x->err)
-		return;
-	size_t nl = q->tables[0]->ncols;
-	memset(x->lrow, 0, nl * sizeof(*x->lrow));
-	get_row(payload, plen, x->lrow, nl);
-	struct sql_evalctx c = { .scratch = &x->scratch, .row = { x->lrow, x->nullrow } };
-	int rc = 0;
-	if (!q->where || sql_eval_true(&c, q->where))
-		rc = sql_win_row(x->win, &c);
-	if (rc < 0)
-		x->err = rc;
-	else if (rc == 1 && !q->window_ns)
-		x->done = true;
-	sql_arena_reset(&x->scratch);
-}
-
-int sql_exec_expire(struct sql_exec *x, uint64_t before)
-{
-	if (!x->pair || !x->q->left_join || x->done)
-		return 0;
-	x->err = 0;
-	sql_pair_drain(x->pair, before, expire_row, x);
+	int64_t t = tR > INT64_MAX ? INT64_MAX : (int64_t)tR;
+	for (int k = 1; k < x->q->ntables && !x->err; k++)
+		if (tR == UINT64_MAX) {
+			struct expire_ctx e = { .x = x, .k = k };
+			if (x->q->join[k - 1].left && !x->done)
+				sql_pair_drain(x->step[k].pair, UINT64_MAX, expire_row, &e);
+		} else {
+			expire_step(x, k, t);
+		}
 	return x->err;
 }
 
@@ -561,7 +673,10 @@ int sql_exec_window(struct sql_exec *x, struct sql_window_info *w)
 
 uint64_t sql_exec_evicted(const struct sql_exec *x)
 {
-	return sql_win_evicted(x->win) + (x->pair ? sql_pair_evicted(x->pair) : 0);
+	uint64_t n = sql_win_evicted(x->win);
+	for (int k = 1; k < SQL_MAX_TABLES; k++)
+		n += x->step[k].pair ? sql_pair_evicted(x->step[k].pair) : 0;
+	return n;
 }
 
 void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected)
@@ -581,14 +696,15 @@ void sql_exec_free(struct sql_exec *x)
 		return;
 	if (x->win)
 		sql_win_free(x->win);
-	if (x->pair)
-		sql_pair_free(x->pair);
-	free(x->lkey.p);
-	free(x->rkey.p);
+	for (int k = 0; k < SQL_MAX_TABLES; k++) {
+		sql_pair_free(x->step[k].pair);
+		free(x->lrow[k]);
+		free(x->nullrow[k]);
+	}
+	free(x->key.p);
 	free(x->row.p);
 	free(x->stash.p);
-	free(x->lrow);
-	free(x->nullrow);
+	free(x->keep.p);
 	sql_arena_reset(&x->scratch);
 	free(x);
 }

@@ -15,6 +15,9 @@
  *     (the kernel deletes it), which user-space pairing of filtered streams
  *     could not see. JOIN queries keep their filters in user space: a left
  *     row that fails the filter still hides older left rows of its key.
+ *     A join of two or three different tables has one kernel candidate
+ *     (projection and batching in each table's program); a self-join has
+ *     only the MVSF plan.
  *   - pairing, for tables that keep one opening event per key;
  *   - aggregation, when every conjunct and aggregate moved (quantiles stay in
  *     user space), reading groups at each window boundary (kagg.c);
@@ -149,13 +152,14 @@ static bool *user_cols(struct gen *g, int s, struct sql_expr *const *res, size_t
 	else
 		mark_cols(q->where, s, c);
 	/* A join matches rows by event time (exec.c): every plan sends ts. */
-	int ts = q->ntables == 2 ? sql_table_column(q->tables[s], "ts") : -1;
+	int ts = q->ntables > 1 ? sql_table_column(q->tables[s], "ts") : -1;
 	if (ts >= 0)
 		c[ts] = true;
-	for (size_t i = 0; i < q->njkeys; i++) {
-		mark_cols(q->lkeys[i], s, c);
-		mark_cols(q->rkeys[i], s, c);
-	}
+	for (int k = 1; k < q->ntables; k++)
+		for (size_t i = 0; i < q->join[k - 1].nkeys; i++) {
+			mark_cols(q->join[k - 1].lkeys[i], s, c);
+			mark_cols(q->join[k - 1].rkeys[i], s, c);
+		}
 	if (!kagg) {
 		for (size_t i = 0; i < q->nkeys; i++)
 			mark_cols(q->keys[i], s, c);
@@ -242,7 +246,7 @@ static void kernel_side(struct gen *g, struct sql_cand *c, int s, size_t npush, 
 #define ADD(...) do { if (len < cap) len += (size_t)snprintf(pl + len, cap - len, __VA_ARGS__); } while (0)
 	if (len)
 		ADD("; ");
-	if (q->ntables == 2)
+	if (q->ntables > 1)
 		ADD("%s: ", q->names[s]);
 	if (sp->pidset) {
 		ADD("%spid-set", sep);
@@ -306,11 +310,20 @@ static bool aggregate_ok(struct gen *g, size_t nok)
 	return true;
 }
 
+/* Whether @c runs every side's minimum verifier-safe functions only. */
+static bool is_mvsf(const struct sql_cand *c)
+{
+	for (int s = 0; s < SQL_MAX_TABLES; s++)
+		if (c->kernel[s])
+			return false;
+	return true;
+}
+
 /* "Kernel-ness" for --plan kernel-max: operators moved. */
 static int kernel_score(const struct sql_cand *c)
 {
 	int s = 0;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < SQL_MAX_TABLES; i++) {
 		if (!c->kernel[i])
 			continue;
 		s += 1 + 2 * (int)(c->spec[i].npre + c->spec[i].npost) + 8 * c->spec[i].kpair + 32 * c->spec[i].kagg;
@@ -322,7 +335,7 @@ static int cand_cmp(const void *pa, const void *pb, void *ctx)
 {
 	const struct sql_cand *a = pa, *b = pb;
 	enum sql_strategy sort_strategy = *(const enum sql_strategy *)ctx;
-	bool am = !a->kernel[0] && !a->kernel[1], bm = !b->kernel[0] && !b->kernel[1];
+	bool am = is_mvsf(a), bm = is_mvsf(b);
 	if (am != bm)
 		return am ? 1 : -1; /* the MVSF plan goes last */
 	if (sort_strategy == SQL_STRATEGY_KERNEL_MAX && kernel_score(a) != kernel_score(b))
@@ -362,14 +375,15 @@ int sql_optimize(struct sql_plan *p, struct sql_arena *a, enum sql_strategy stra
 		j++;
 	}
 	struct sql_cand *c;
-	/* A self-join reads one stream for both sides: only the MVSF plan has
-	 * that form (no kernel operator of it is verifier-checked yet). */
+	/* A self-join reads one stream for two sides: only the MVSF plan has
+	 * that form (no kernel operator of it is verifier-checked yet). A
+	 * join of different tables projects and batches in each table's
+	 * program; matching stays in user space. */
 	if (strategy != SQL_STRATEGY_MVSF && !q->self_join) {
-		if (q->ntables == 2) {
-			if ((c = new_cand(&g))) {
-				kernel_side(&g, c, 0, 0, false, false);
-				kernel_side(&g, c, 1, 0, false, false);
-			}
+		if (q->ntables > 1) {
+			if ((c = new_cand(&g)))
+				for (int s = 0; s < q->ntables; s++)
+					kernel_side(&g, c, s, 0, false, false);
 		} else {
 			const struct sql_table *t = q->tables[0];
 			bool can_pair = t->pair && t->pair->max_per_key == 1;
@@ -401,11 +415,6 @@ int sql_optimize(struct sql_plan *p, struct sql_arena *a, enum sql_strategy stra
 
 /* ---- judging candidates ---------------------------------------------------- */
 
-static bool is_mvsf(const struct sql_cand *c)
-{
-	return !c->kernel[0] && !c->kernel[1];
-}
-
 /* Source options of side @s of @c. */
 static void source_opts(const struct sql_plan *p, const struct sql_cand *c, int s, const bool *needed,
 			struct sql_source_opts *so)
@@ -420,7 +429,8 @@ static void source_opts(const struct sql_plan *p, const struct sql_cand *c, int 
 uint64_t sql_cand_fingerprint(const struct sql_plan *p, const struct sql_cand *c)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int s = 0; s < p->q->ntables; s++) {
+	for (int src = 0; src < sql_query_nsources(p->q); src++) {
+		int s = sql_source_side(p->q, src);
 		struct sql_source_opts so;
 		source_opts(p, c, s, NULL, &so);
 		if (c->spec[s].pidset)
@@ -472,7 +482,8 @@ void sql_opt_verify_all(struct sql_plan *p)
 		bool rejected = false;
 		char why[256] = "", err[512] = "";
 		enum sql_verdict v = SQL_VERDICT_ACCEPTED;
-		for (int s = 0; s < p->q->ntables && v == SQL_VERDICT_ACCEPTED; s++) {
+		for (int src = 0; src < sql_query_nsources(p->q) && v == SQL_VERDICT_ACCEPTED; src++) {
+			int s = sql_source_side(p->q, src);
 			struct sql_source_opts so;
 			source_opts(p, c, s, NULL, &so);
 			so.load_only = true;
@@ -562,7 +573,7 @@ void sql_opt_print(const struct sql_plan *p, FILE *f)
 
 void sql_opened_close(struct sql_opened *op)
 {
-	for (int s = 0; s < 2; s++) {
+	for (int s = 0; s < SQL_MAX_TABLES; s++) {
 		if (op->src[s])
 			sql_source_close(op->src[s]);
 		op->src[s] = NULL;
@@ -587,7 +598,7 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 	}
 	struct sql_opt *o = p->opt;
 	/* MVSF with a process filter in user space: the pid and ts columns are read too. */
-	bool *mneeded[2] = { NULL, NULL };
+	bool *mneeded[SQL_MAX_TABLES] = { NULL };
 	for (int s = 0; s < q->ntables; s++) {
 		const struct sql_table *t = q->tables[s];
 		if (!(mneeded[s] = sql_arena_alloc(a, t->ncols * sizeof(bool) + 1)))
@@ -623,10 +634,14 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 		char why[256] = "";
 		int rc = 0;
 		out->tried++;
-		if (q->self_join) /* one source reads what either side needs */
-			for (size_t k = 0; k < q->tables[0]->ncols; k++)
-				mneeded[0][k] |= mneeded[1][k];
-		for (int s = 0; s < (q->self_join ? 1 : q->ntables) && !rc; s++) {
+		/* one source reads what any of its sides needs */
+		for (int s = 1; s < q->ntables; s++) {
+			int first = sql_source_side(q, q->source[s]);
+			for (size_t k = 0; first != s && k < q->tables[s]->ncols; k++)
+				mneeded[first][k] |= mneeded[s][k];
+		}
+		for (int src = 0; src < sql_query_nsources(q) && !rc; src++) {
+			int s = sql_source_side(q, src);
 			struct sql_source_opts so;
 			source_opts(p, c, s, mvsf ? mneeded[s] : NULL, &so);
 			so.pidset_fd = sql_kpids_fd(out->kpids);
@@ -634,7 +649,7 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 			so.rejected = &rejected;
 			so.reject_why = why;
 			so.reject_whysz = sizeof(why);
-			if (!(out->src[s] = sql_source_open(q->tables[s], &so, err, errsz)))
+			if (!(out->src[src] = sql_source_open(q->tables[s], &so, err, errsz)))
 				rc = errno ? -errno : -EINVAL;
 		}
 		if (!rc) {
@@ -649,7 +664,7 @@ int sql_plan_open(struct sql_plan *p, struct sql_arena *a, const struct sql_open
 			sql_opt_choose(p, (int)i);
 			return 0;
 		}
-		for (int s = 0; s < 2; s++) {
+		for (int s = 0; s < SQL_MAX_TABLES; s++) {
 			if (out->src[s])
 				sql_source_close(out->src[s]);
 			out->src[s] = NULL;

@@ -773,32 +773,44 @@ static bool parse_select_item(struct parser *p, struct sql_select_item *it)
 	return true;
 }
 
-/* user_function := ('uprobe' | 'uretprobe' | 'ufunc') '(' string ',' string ')'
- * after the name (already read into @r): a user-space function as a table,
- * named "KIND:PATH:FUNC" for the binder (utable.c). */
+/* user_function := ('uprobe' | 'uretprobe' | 'ufunc' | 'usdt') '(' string ',' string ')'
+ * after the name (already read into @r): a user-space function (or, for
+ * usdt, a USDT probe: 'provider:name' or 'name') as a table, named
+ * "KIND:PATH:FUNC" for the binder (utable.c). */
 static bool parse_user_function(struct parser *p, struct sql_table_ref *r)
 {
-	static const char *const kinds[] = { "uprobe", "uretprobe", "ufunc" };
+	static const char *const kinds[] = { "uprobe", "uretprobe", "ufunc", "usdt" };
 	bool known = false;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		known |= !strcasecmp(r->name, kinds[i]);
 	if (!known) {
-		perr(p, r->off, r->len, "user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...)",
-		     "'%s' is not a table function", r->name);
+		perr(p, r->off, r->len, "user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...); "
+		     "USDT probes: usdt('/path/to/file', 'provider:name')", "'%s' is not a table function", r->name);
 		return false;
 	}
+	bool usdt = !strcasecmp(r->name, "usdt");
 	next(p); /* ( */
 	const char *arg[2];
 	for (int i = 0; i < 2; i++) {
 		struct sql_token *a = peek(p);
-		if (a->kind != SQL_TK_STRING || !a->str[0] || strchr(a->str, ':')) {
+		const char *colon = a->kind == SQL_TK_STRING ? strchr(a->str, ':') : NULL;
+		bool ok = a->kind == SQL_TK_STRING && a->str[0] &&
+			  (!colon || (usdt && i == 1 && colon != a->str && colon[1] && !strchr(colon + 1, ':')));
+		if (!ok && usdt) {
+			expected(p, i ? "the probe as a string" : "the file path as a string",
+				 "usdt('/path/to/file', 'provider:name') or usdt('/path/to/file', 'name'): a path "
+				 "without ':'");
+			return false;
+		}
+		if (!ok) {
 			expected(p, i ? "the function name as a string" : "the file path as a string",
 				 "uprobe('/path/to/file', 'function'): two non-empty strings without ':'");
 			return false;
 		}
 		arg[i] = next(p)->str;
 		if (!is_p(peek(p), i ? SQL_P_RPAREN : SQL_P_COMMA)) {
-			expected(p, i ? "')'" : "','", "uprobe('/path/to/file', 'function')");
+			expected(p, i ? "')'" : "','", usdt ? "usdt('/path/to/file', 'provider:name')"
+						    : "uprobe('/path/to/file', 'function')");
 			return false;
 		}
 		struct sql_token *end = next(p);
@@ -892,31 +904,35 @@ static void clause(struct parser *p, const char *name)
 	p->last_clause = name;
 }
 
-/* join_clause := [INNER] JOIN table_ref ON expr */
-static bool parse_join(struct parser *p, struct sql_stmt *st)
+/* join_clause := [INNER] JOIN table_ref ON expr
+ *              | LEFT [OUTER] JOIN table_ref ON expr [WITHIN duration]
+ * One clause at the current token into @j; false at a token that starts no
+ * JOIN (*@none set) or after a diagnostic. */
+static bool parse_one_join(struct parser *p, struct sql_join_clause *j, bool *none)
 {
 	struct sql_token *t = peek(p);
+	*none = false;
 	/* LEFT [OUTER] JOIN */
 	if (is_word(t, "left") && (is_kw(peek2(p), SQL_KW_JOIN) ||
 				   (is_word(peek2(p), "outer") && is_kw(&p->t[p->pos + 2], SQL_KW_JOIN)))) {
-		st->left_join = true;
-		st->join_off = t->off;
+		j->left = true;
+		j->off = t->off;
 		clause(p, "JOIN");
 		next(p);
 		if (is_word(peek(p), "outer"))
 			next(p);
+		j->len = (int)(peek(p)->off + (size_t)peek(p)->len - j->off);
 		next(p); /* JOIN */
-		st->has_join = true;
-		if (!parse_table_ref(p, &st->join, "JOIN"))
+		if (!parse_table_ref(p, &j->t, "JOIN"))
 			return false;
 		if (!accept_kw(p, SQL_KW_ON)) {
 			expected(p, "ON after the joined table", "LEFT JOIN u AS b ON a.pid = b.pid");
 			return false;
 		}
-		if (!(st->on = parse_expr(p)))
+		if (!(j->on = parse_expr(p)))
 			return false;
 		/* [WITHIN duration]: how long a left row waits for its partner */
-		st->within_ns = SQL_LEFT_JOIN_WITHIN;
+		j->within_ns = SQL_LEFT_JOIN_WITHIN;
 		if (is_word(peek(p), "within")) {
 			next(p);
 			struct sql_token *d = peek(p);
@@ -929,7 +945,7 @@ static bool parse_join(struct parser *p, struct sql_stmt *st)
 				perr(p, d->off, d->len, "a left row waits for at least 1ns", "WITHIN needs a positive duration");
 				return false;
 			}
-			st->within_ns = d->num;
+			j->within_ns = d->num;
 		}
 		return true;
 	}
@@ -946,9 +962,11 @@ static bool parse_join(struct parser *p, struct sql_stmt *st)
 		     "a comma between tables is not supported");
 		return false;
 	}
-	if (!is_kw(t, SQL_KW_JOIN) && !is_kw(t, SQL_KW_INNER))
-		return true;
-	st->join_off = t->off;
+	if (!is_kw(t, SQL_KW_JOIN) && !is_kw(t, SQL_KW_INNER)) {
+		*none = true;
+		return false;
+	}
+	j->off = t->off;
 	clause(p, "JOIN");
 	if (accept_kw(p, SQL_KW_INNER) && !accept_kw(p, SQL_KW_JOIN)) {
 		expected(p, "JOIN after INNER", NULL);
@@ -956,14 +974,14 @@ static bool parse_join(struct parser *p, struct sql_stmt *st)
 	}
 	if (!is_kw(t, SQL_KW_INNER))
 		next(p);
-	st->has_join = true;
-	if (!parse_table_ref(p, &st->join, "JOIN"))
+	j->len = (int)(p->t[p->pos - 1].off + (size_t)p->t[p->pos - 1].len - j->off);
+	if (!parse_table_ref(p, &j->t, "JOIN"))
 		return false;
 	if (!accept_kw(p, SQL_KW_ON)) {
 		expected(p, "ON after the joined table", "JOIN u AS b ON a.pid = b.pid");
 		return false;
 	}
-	if (!(st->on = parse_expr(p)))
+	if (!(j->on = parse_expr(p)))
 		return false;
 	if (is_word(peek(p), "within")) {
 		perr(p, peek(p)->off, peek(p)->len,
@@ -972,6 +990,28 @@ static bool parse_join(struct parser *p, struct sql_stmt *st)
 		return false;
 	}
 	return true;
+}
+
+/* join_clause { join_clause }: left-deep, at most SQL_MAX_TABLES tables. */
+static bool parse_join(struct parser *p, struct sql_stmt *st)
+{
+	for (;;) {
+		struct sql_token *t = peek(p);
+		if (st->njoins == SQL_MAX_TABLES - 1 &&
+		    (is_kw(t, SQL_KW_JOIN) || is_kw(t, SQL_KW_INNER) ||
+		     (is_word(t, "left") && (is_kw(peek2(p), SQL_KW_JOIN) || is_word(peek2(p), "outer"))))) {
+			perr(p, t->off, t->len,
+			     "join at most three tables per query: run a second query for the fourth table, or "
+			     "keep its condition in WHERE of one of them",
+			     "a query joins at most %d tables; this is table %d", SQL_MAX_TABLES, SQL_MAX_TABLES + 1);
+			return false;
+		}
+		struct sql_join_clause j = { 0 };
+		bool none;
+		if (!parse_one_join(p, &j, &none))
+			return none;
+		st->joins[st->njoins++] = j;
+	}
 }
 
 /* order_item := expr [ASC | DESC] */
@@ -1008,7 +1048,7 @@ static bool parse_order(struct parser *p, struct sql_stmt *st)
 }
 
 /* query := SELECT [DISTINCT] select_item { ',' select_item }
- *          FROM table_ref [join_clause]
+ *          FROM table_ref { join_clause }   (at most SQL_MAX_TABLES tables)
  *          [WHERE expr] [GROUP BY expr { ',' expr }] [HAVING expr]
  *          [WINDOW DURATION] [ORDER BY order_item { ',' order_item }]
  *          [LIMIT INT] [';'] EOF */

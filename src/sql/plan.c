@@ -1,7 +1,7 @@
 /* plan.c - logical and physical plans. The logical plan is the operator
  * chain of a bound query:
  *
- *   scan [+ scan -> join] -> filter -> project | aggregate -> having
+ *   scan [+ scan -> join [+ scan -> join]] -> filter -> project | aggregate -> having
  *        -> distinct -> order -> limit          (the last three per window)
  *
  * The physical plan places every operator (kernel or user space) and says,
@@ -67,12 +67,13 @@ int sql_plan_build(const struct sql_query *q, struct sql_arena *a, struct sql_pl
 
 	/* Columns each source must read. */
 	mark(q, q->where, p);
-	for (size_t i = 0; i < q->njkeys; i++) {
-		mark(q, q->lkeys[i], p);
-		mark(q, q->rkeys[i], p);
-	}
-	/* A join orders its two streams by event time. */
-	for (int s = 0; q->ntables == 2 && s < 2; s++) {
+	for (int k = 1; k < q->ntables; k++)
+		for (size_t i = 0; i < q->join[k - 1].nkeys; i++) {
+			mark(q, q->join[k - 1].lkeys[i], p);
+			mark(q, q->join[k - 1].rkeys[i], p);
+		}
+	/* A join orders its streams by event time. */
+	for (int s = 0; q->ntables > 1 && s < q->ntables; s++) {
 		int ts = sql_table_column(q->tables[s], "ts");
 		if (ts >= 0 && !p->needed[s][ts]) {
 			p->needed[s][ts] = true;
@@ -91,11 +92,12 @@ int sql_plan_build(const struct sql_query *q, struct sql_arena *a, struct sql_pl
 	/* Operator chain. */
 	struct sql_node *cur = p->scan[0] = add(p, SQL_N_SCAN, NULL);
 	cur->side = 0;
-	if (q->ntables == 2) {
-		p->scan[1] = add(p, SQL_N_SCAN, NULL);
-		p->scan[1]->side = 1;
+	for (int k = 1; k < q->ntables; k++) {
+		p->scan[k] = add(p, SQL_N_SCAN, NULL);
+		p->scan[k]->side = k;
 		cur = add(p, SQL_N_JOIN, cur);
-		cur->in[1] = p->scan[1];
+		cur->in[1] = p->scan[k];
+		cur->side = k; /* the step joining side k */
 	}
 	if (q->where)
 		cur = add(p, SQL_N_FILTER, cur);
@@ -141,25 +143,31 @@ static void describe(const struct sql_plan *p, const struct sql_node *n, FILE *f
 			fprintf(f, " (no column: counts events)");
 		break;
 	}
-	case SQL_N_JOIN:
+	case SQL_N_JOIN: {
+		const struct sql_jstep *j = &q->join[n->side - 1];
+		bool self = false;
+		for (int s = 0; s < n->side; s++)
+			self |= q->source[s] == q->source[n->side];
 		fprintf(f, " on ");
-		for (size_t i = 0; i < q->njkeys; i++) {
+		for (size_t i = 0; i < j->nkeys; i++) {
 			fprintf(f, "%s", i ? " AND " : "");
-			sql_expr_print(q, q->lkeys[i], f);
+			sql_expr_print(q, j->lkeys[i], f);
 			fputs(" = ", f);
-			sql_expr_print(q, q->rkeys[i], f);
+			sql_expr_print(q, j->rkeys[i], f);
 		}
-		if (q->left_join) {
+		const char *what = n->side > 1 ? "joined row" : "left row";
+		if (j->left) {
 			char d[32];
-			sql_fmt_duration((int64_t)q->within_ns, d, sizeof(d));
-			fprintf(f, "  (LEFT: latest unmatched left row per key at most %s older%s; left rows unmatched "
-				"after %s go out with NULLs; at most %u kept)", d, q->self_join ? ", one stream" : "", d,
-				SQL_MAX_JOIN);
+			sql_fmt_duration((int64_t)j->within_ns, d, sizeof(d));
+			fprintf(f, "  (LEFT: latest unmatched %s per key at most %s older%s; %ss unmatched "
+				"after %s go on with NULLs; at most %u kept)", what, d, self ? ", one stream" : "", what,
+				d, SQL_MAX_JOIN);
 		} else {
-			fprintf(f, "  (latest unmatched left row per key%s; at most %u kept)",
-				q->self_join ? ", one stream, earlier rows only" : "", SQL_MAX_JOIN);
+			fprintf(f, "  (latest unmatched %s per key%s; at most %u kept)", what,
+				self ? ", one stream, earlier rows only" : "", SQL_MAX_JOIN);
 		}
 		break;
+	}
 	case SQL_N_FILTER:
 		fputc(' ', f);
 		sql_expr_print(q, q->where, f);

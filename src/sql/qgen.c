@@ -22,8 +22,8 @@ struct qg {
 	char *buf;                        /* output */
 	size_t len, cap;
 	bool overflow;                    /* the query did not fit */
-	const struct sql_table *t[2];     /* FROM, JOIN */
-	const char *alias[2];             /* qualifiers (NULL: none) */
+	const struct sql_table *t[3];     /* FROM, JOIN, JOIN */
+	const char *alias[3];             /* qualifiers (NULL: none) */
 	int ntables;
 	char scratch[64];                 /* aliases made up */
 };
@@ -568,7 +568,9 @@ static void gen_aggregate(struct qg *g)
 }
 
 /* JOINs between tables whose events pair up; together they take every
- * table, so that joins are tested on each table's sources. */
+ * table, so that joins are tested on each table's sources. Sometimes a
+ * third table joins the second one's rows where the pairs chain (the
+ * second table of one pair is the first of another). */
 static void gen_join(struct qg *g)
 {
 	static const struct {
@@ -610,6 +612,19 @@ static void gen_join(struct qg *g)
 	bool agg = chance(g, 40);
 	/* LEFT JOIN: unmatched left rows after a wait (NULL right columns) */
 	const char *jk = chance(g, 25) ? "LEFT JOIN" : "JOIN", *within = jk[0] == 'L' ? " WITHIN 50ms" : "";
+	/* a third table: " JOIN t AS T ON R.k = T.k" */
+	char third[160] = "";
+	int next[sizeof(joins) / sizeof(joins[0])], nnext = 0;
+	for (size_t i = 0; i < sizeof(joins) / sizeof(joins[0]); i++)
+		if (!strcmp(joins[i].l, joins[j].r) && is_available(sql_catalog_find(joins[i].r)))
+			next[nnext++] = (int)i;
+	if (nnext && chance(g, 35)) {
+		int k = next[pick(g, nnext)];
+		snprintf(third, sizeof(third), " %s %s AS T ON R.%s = T.%s%s", chance(g, 25) ? "LEFT JOIN" : "JOIN",
+			 joins[k].r, joins[k].lk, joins[k].rk, chance(g, 50) ? " WITHIN 50ms" : "");
+		if (!strstr(third, "LEFT") && strstr(third, "WITHIN"))
+			*strstr(third, " WITHIN") = '\0'; /* WITHIN bounds a LEFT JOIN only */
+	}
 	put(g, "SELECT ");
 	if (agg) {
 		int c = column(g, 0, K_STR);
@@ -618,8 +633,8 @@ static void gen_join(struct qg *g)
 			put(g, " AS k0, ");
 		}
 		put(g, "COUNT(*) AS a0");
-		put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s", joins[j].l, jk, joins[j].r, joins[j].lk, joins[j].rk,
-		    within);
+		put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s%s", joins[j].l, jk, joins[j].r, joins[j].lk,
+		    joins[j].rk, within, third);
 		if (chance(g, 50)) {
 			put(g, " WHERE ");
 			pred(g, pick(g, 2), 1);
@@ -636,8 +651,8 @@ static void gen_join(struct qg *g)
 		expr_item(g, pick(g, 2));
 		alias(g, "c", i);
 	}
-	put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s", joins[j].l, jk, joins[j].r, joins[j].lk, joins[j].rk,
-	    within);
+	put(g, " FROM %s AS L %s %s AS R ON L.%s = R.%s%s%s", joins[j].l, jk, joins[j].r, joins[j].lk, joins[j].rk,
+	    within, third);
 	if (chance(g, 60)) {
 		put(g, " WHERE ");
 		pred(g, pick(g, 2), 1);

@@ -111,21 +111,22 @@ static void explain_query(const struct sql_query *q, FILE *f)
 		fprintf(f, " AS %s", q->cols[i].name);
 	}
 	for (int s = 0; s < q->ntables; s++) {
-		fprintf(f, "\n  %s %s", s ? q->left_join ? "LEFT JOIN" : "JOIN" : "FROM", q->tables[s]->name);
+		const struct sql_jstep *j = s ? &q->join[s - 1] : NULL;
+		fprintf(f, "\n  %s %s", !s ? "FROM" : j->left ? "LEFT JOIN" : "JOIN", q->tables[s]->name);
 		if (strcmp(q->names[s], q->tables[s]->name))
 			fprintf(f, " AS %s", q->names[s]);
-	}
-	if (q->njkeys) {
+		if (!j || !j->nkeys)
+			continue;
 		fputs(" ON ", f);
-		for (size_t i = 0; i < q->njkeys; i++) {
+		for (size_t i = 0; i < j->nkeys; i++) {
 			fprintf(f, "%s", i ? " AND " : "");
-			sql_expr_print(q, q->lkeys[i], f);
+			sql_expr_print(q, j->lkeys[i], f);
 			fputs(" = ", f);
-			sql_expr_print(q, q->rkeys[i], f);
+			sql_expr_print(q, j->rkeys[i], f);
 		}
-		if (q->left_join) {
+		if (j->left) {
 			char d[32];
-			sql_fmt_duration((int64_t)q->within_ns, d, sizeof(d));
+			sql_fmt_duration((int64_t)j->within_ns, d, sizeof(d));
 			fprintf(f, " WITHIN %s", d);
 		}
 	}
@@ -199,12 +200,19 @@ static void explain_kernel(const struct sql_plan *p, FILE *f)
 	else
 		fputs("\nkernel (eBPF, minimum verifier-safe functions: read the event, copy the needed\n"
 		      "columns into a ring-buffer record, submit; nothing else runs in the kernel):\n", f);
-	for (int s = 0; s < sql_query_nsources(q); s++) {
+	for (int src = 0; src < sql_query_nsources(q); src++) {
+		int s = sql_source_side(q, src);
 		const struct sql_table *t = q->tables[s];
-		struct sql_source_opts so = { .sz = sizeof(so), .needed = p->needed[s], .load_only = true,
-					      .kspec = sql_plan_kspec(p, s) };
+		/* a source feeding several sides reads what any of them needs */
+		bool *needed = calloc(t->ncols + 1, sizeof(bool));
+		for (int k = 0; needed && k < q->ntables; k++)
+			for (size_t c = 0; q->source[k] == src && c < t->ncols; c++)
+				needed[c] |= p->needed[k][c];
+		struct sql_source_opts so = { .sz = sizeof(so), .needed = needed ? needed : p->needed[s],
+					      .load_only = true, .kspec = sql_plan_kspec(p, s) };
 		char err[512];
 		struct sql_source *src = sql_source_open(t, &so, err, sizeof(err));
+		free(needed);
 		if (!src) {
 			fprintf(f, "  %s: programs not shown: %s\n", t->name, err);
 			continue;
@@ -227,13 +235,18 @@ static void explain_user(const struct sql_plan *p, FILE *f)
 {
 	const struct sql_query *q = p->q;
 	fputs("\nuser space:\n", f);
-	for (int s = 0; s < sql_query_nsources(q); s++)
+	for (int src = 0; src < sql_query_nsources(q); src++) {
+		int s = sql_source_side(q, src), nsides = 0;
+		for (int k = 0; k < q->ntables; k++)
+			nsides += q->source[k] == src;
 		fprintf(f, "  read the ring buffer of %s%s%s\n", q->tables[s]->name,
 			q->tables[s]->pair ? " and pair its opening and closing events" : "",
-			q->self_join ? " (self-join: each row goes to both sides)" : "");
+			nsides == 3 ? " (self-join: each row goes to all three sides)"
+			: nsides == 2 ? " (self-join: each row goes to both of its sides)" : "");
+	}
 	const char *what[] = {
 		[SQL_N_JOIN] = "join: right rows in ts order, each taking the latest unmatched left row with equal keys and ts <= its own "
-			       "(self-join: < its own; LEFT JOIN: within WITHIN, and left rows left unmatched that long go out with NULLs)",
+			       "(self-join: < its own; LEFT JOIN: within WITHIN, and left rows left unmatched that long go on with NULLs)",
 		[SQL_N_FILTER] = "filter: WHERE",
 		[SQL_N_PROJECT] = "project: compute the select list per row",
 		[SQL_N_AGGREGATE] = "aggregate: hash table of groups, aggregates updated per row",
@@ -385,11 +398,11 @@ static void pidset_clear(struct pidset *s)
 struct runner {
 	const struct sql_query *q;      /* the query */
 	struct sql_exec *x;             /* executor */
-	struct sql_source *src[2];      /* per table side */
+	struct sql_source *src[SQL_MAX_TABLES]; /* per source (sql_query_nsources) */
 	struct sql_opened opened;       /* sources of the chosen plan (optimize.c) */
 	struct sql_source *forks;       /* process_fork, when following descendants */
-	int tscol[2];                   /* ts column per side (-1: none) */
-	int pidcol[2];                  /* pid column per side (-1: no filter) */
+	int tscol[SQL_MAX_TABLES];      /* ts column per source (-1: none) */
+	int pidcol[SQL_MAX_TABLES];     /* pid column per source (-1: no filter) */
 	int fork_pid, fork_child, fork_ts; /* columns of process_fork */
 	bool filter;                    /* filter rows by process */
 	bool follow;                    /* follow descendants */
@@ -400,7 +413,7 @@ struct runner {
 	uint64_t ufiltered;             /* rows the process filter rejected here */
 	uint64_t ufiltered0, passed0, rejected0, exevicted0; /* values at the last window */
 	struct sql_window_info tot;     /* accounting totals (total_* fields) */
-	struct sql_merge *held;         /* JOIN: right rows not yet released */
+	struct sql_merge *held[SQL_MAX_TABLES]; /* JOIN: per side k > 0, its rows not yet released */
 	uint64_t held_lost, held_lost0; /* JOIN: right rows dropped, reorder buffer full (lost) */
 	int err;                        /* first executor error */
 	bool done;                      /* executor finished (LIMIT) */
@@ -508,16 +521,9 @@ static bool traced(struct runner *r, int64_t pid, uint64_t ts)
 	return false;
 }
 
-static int feed(struct runner *r, int side, const struct sql_value *row)
+/* The executor's verdict on a row: stop at an error or the end (LIMIT). */
+static int exec_row(struct runner *r, int side, const struct sql_value *row)
 {
-	if (r->done || r->err)
-		return 1;
-	if (r->filter && r->pidcol[side] >= 0 &&
-	    !traced(r, row[r->pidcol[side]].i, r->tscol[side] >= 0 ? (uint64_t)row[r->tscol[side]].i : 0)) {
-		r->ufiltered++;
-		return 0;
-	}
-	r->events++;
 	int rc = sql_exec_row(r->x, side, row);
 	if (rc < 0)
 		r->err = rc;
@@ -526,14 +532,75 @@ static int feed(struct runner *r, int side, const struct sql_value *row)
 	return rc != 0;
 }
 
-static int on_row0(void *ctx, const struct sql_value *row)
+/* A row read from source @src: filtered once by process; with a JOIN, held
+ * in the reorder buffer of each side k > 0 it feeds (released in time
+ * order, release()) and given at once as a row of side 0. A table joined
+ * with itself is one source: its event enters the join (is counted) once,
+ * and when a reorder buffer is full it is lost as a whole. */
+static int take_row(struct runner *r, int src, const struct sql_value *row)
 {
-	return feed(ctx, 0, row);
+	const struct sql_query *q = r->q;
+	if (r->done || r->err)
+		return 1;
+	if (r->filter && r->pidcol[src] >= 0 &&
+	    !traced(r, row[r->pidcol[src]].i, r->tscol[src] >= 0 ? (uint64_t)row[r->tscol[src]].i : 0)) {
+		r->ufiltered++;
+		return 0;
+	}
+	for (int k = 1; k < q->ntables; k++)
+		if (q->source[k] == src && sql_merge_count(r->held[k]) >= SQL_MAX_HELD) {
+			r->held_lost++; /* bounded: counted as lost */
+			return 0;
+		}
+	for (int k = 1; k < q->ntables; k++) {
+		if (q->source[k] != src)
+			continue;
+		int rc = sql_merge_put(r->held[k], row);
+		if (rc) {
+			if (!r->err)
+				r->err = rc;
+			return 1;
+		}
+	}
+	if (q->source[0] != src)
+		return 0;
+	r->events++;
+	return exec_row(r, 0, row);
 }
 
-static int on_row1(void *ctx, const struct sql_value *row)
+static int on_src0(void *ctx, const struct sql_value *row)
 {
-	return feed(ctx, 1, row);
+	return take_row(ctx, 0, row);
+}
+
+static int on_src1(void *ctx, const struct sql_value *row)
+{
+	return take_row(ctx, 1, row);
+}
+
+static int on_src2(void *ctx, const struct sql_value *row)
+{
+	return take_row(ctx, 2, row);
+}
+
+/* A released row of JOIN side @side (already filtered; counted here when
+ * its event has not entered as an earlier side). */
+static int give(struct runner *r, int side, const struct sql_value *row)
+{
+	if (r->done || r->err)
+		return 1;
+	r->events += sql_source_side(r->q, r->q->source[side]) == side;
+	return exec_row(r, side, row);
+}
+
+static int on_give1(void *ctx, const struct sql_value *row)
+{
+	return give(ctx, 1, row);
+}
+
+static int on_give2(void *ctx, const struct sql_value *row)
+{
+	return give(ctx, 2, row);
 }
 
 static uint64_t total_lost(const struct runner *r)
@@ -555,90 +622,47 @@ static uint64_t total_evicted(const struct runner *r)
 /* How long a JOIN round looks for a moment when no program runs. */
 #define QUIESCE_US 500
 
-/* JOIN: right rows wait in the reorder buffer until released in time order. */
-static int hold1(void *ctx, const struct sql_value *row)
+/* The callback that takes the rows of source @src. */
+static sql_row_fn row_fn(const struct runner *r, int src)
 {
-	struct runner *r = ctx;
-	if (sql_merge_count(r->held) >= SQL_MAX_HELD) {
-		r->held_lost++; /* bounded: counted as lost */
-		return 0;
-	}
-	int rc = sql_merge_put(r->held, row);
-	if (rc && !r->err)
-		r->err = rc;
-	return rc != 0;
+	(void)r;
+	static const sql_row_fn fns[SQL_MAX_TABLES] = { on_src0, on_src1, on_src2 };
+	return fns[src];
 }
 
-/* Self-join: one stream feeds both sides. A row is filtered once, then
- * held as a right row and remembered as a left row at once; the event is
- * counted once (as it enters the left side), and it is lost as a whole
- * when the reorder buffer is full. */
-static int on_self(void *ctx, const struct sql_value *row)
+/* Hands the held rows of each JOIN side, in order, that happened before
+ * @before[k] to the join, in time order: side 1's first, so that every
+ * joined row of the first two tables older than a row of side 2 is made
+ * before it comes (sql_exec_row). */
+static int release(struct runner *r, const uint64_t *before)
 {
-	struct runner *r = ctx;
-	if (r->done || r->err)
-		return 1;
-	if (r->filter && r->pidcol[0] >= 0 &&
-	    !traced(r, row[r->pidcol[0]].i, r->tscol[0] >= 0 ? (uint64_t)row[r->tscol[0]].i : 0)) {
-		r->ufiltered++;
-		return 0;
-	}
-	if (sql_merge_count(r->held) >= SQL_MAX_HELD) {
-		r->held_lost++;
-		return 0;
-	}
-	int rc = sql_merge_put(r->held, row);
-	if (rc) {
-		if (!r->err)
+	static const sql_row_fn fns[SQL_MAX_TABLES] = { NULL, on_give1, on_give2 };
+	for (int k = 1; k < r->q->ntables && !r->err && !r->done; k++) {
+		int rc = sql_merge_release(r->held[k], before[k], fns[k], r);
+		if (rc < 0 && !r->err)
 			r->err = rc;
-		return 1;
 	}
-	r->events++;
-	rc = sql_exec_row(r->x, 0, row);
-	if (rc < 0)
-		r->err = rc;
-	else if (rc == 1)
-		r->done = true;
-	return rc != 0;
-}
-
-/* Self-join: a released right row (already filtered and counted). */
-static int on_self1(void *ctx, const struct sql_value *row)
-{
-	struct runner *r = ctx;
-	if (r->done || r->err)
-		return 1;
-	int rc = sql_exec_row(r->x, 1, row);
-	if (rc < 0)
-		r->err = rc;
-	else if (rc == 1)
-		r->done = true;
-	return rc != 0;
-}
-
-/* The callback that takes the rows of source @s. */
-static sql_row_fn row_fn(const struct runner *r, int s)
-{
-	return r->q->self_join ? on_self : s ? hold1 : on_row0;
-}
-
-static int release(struct runner *r, uint64_t before)
-{
-	int rc = sql_merge_release(r->held, before, r->q->self_join ? on_self1 : on_row1, r);
-	if (rc < 0 && !r->err)
-		r->err = rc;
 	return r->err;
 }
 
-/* LEFT JOIN: every right row before @tR has been handed to the join, and
- * none to come is older: the left rows whose wait ended before it go out
- * unmatched. */
+/* release() with one bound for every side. */
+static int release_all(struct runner *r, uint64_t before)
+{
+	uint64_t b[SQL_MAX_TABLES];
+	for (int k = 0; k < SQL_MAX_TABLES; k++)
+		b[k] = before;
+	return release(r, b);
+}
+
+/* LEFT JOIN: every row of the JOIN sides before @tR has been handed to the
+ * join, and none to come is older: the left rows whose wait ended before
+ * it go on unmatched. */
 static int expire(struct runner *r, uint64_t tR)
 {
 	const struct sql_query *q = r->q;
-	if (!q->left_join || r->err)
+	if (!sql_query_left(q) || r->err)
 		return r->err;
-	int rc = sql_exec_expire(r->x, tR > q->within_ns ? tR - q->within_ns : 0);
+	int rc = sql_exec_expire(r->x, tR);
 	if (rc < 0 && !r->err)
 		r->err = rc;
 	if (sql_exec_done(r->x))
@@ -646,51 +670,46 @@ static int expire(struct runner *r, uint64_t tR)
 	return r->err;
 }
 
-/* JOIN round: read right rows; find a moment tR before which every right
- * event has been read, then read every left event that happened before a
- * later moment; the right rows before tR can now go, in time order, each
- * finding every earlier left row (docs/sql.md, JOIN). */
+/* JOIN round: read the sources, the last one first: for each, find a
+ * moment before which every event of it has been read (no program of its
+ * table runs: sql_source_quiesce), then read its ring buffer to the end.
+ * The earliest such moment tR bounds every source: the held rows before tR
+ * can now go, in time order, each finding every earlier row of the sides
+ * before its own (docs/sql.md, JOIN). A table joined with itself is one
+ * source feeding several sides. */
 static int poll_join(struct runner *r, int timeout_ms)
 {
-	uint64_t tR = 0, tL = 0;
-	if (r->q->self_join) {
-		/* One stream: every event before tR has been read (and
-		 * remembered as a left row) once the buffer is drained. */
-		int rc = sql_source_poll(r->src[0], timeout_ms, on_self, r);
-		if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
-			return rc;
-		if (r->err || r->done)
-			return r->err;
-		bool ok = !sql_source_quiesce(r->src[0], QUIESCE_US, &tR);
-		rc = sql_source_drain(r->src[0], 100, on_self, r);
-		if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
-			return rc;
-		return ok && rc != -ETIMEDOUT ? (release(r, tR) ? r->err : expire(r, tR)) : r->err;
-	}
-	int rc = sql_source_poll(r->src[1], timeout_ms, hold1, r);
+	int n = sql_query_nsources(r->q);
+	int rc = sql_source_poll(r->src[n - 1], timeout_ms, row_fn(r, n - 1), r);
 	if (rc < 0 && rc != -EINTR && rc != -ECANCELED)
 		return rc;
 	if (r->err || r->done)
 		return r->err;
-	/* Without such a moment (programs kept running) both sides are still
+	/* Without such a moment (programs kept running) every source is still
 	 * read, but nothing is released this round. */
-	bool okR = !sql_source_quiesce(r->src[1], QUIESCE_US, &tR);
-	rc = sql_source_drain(r->src[1], 100, hold1, r);
-	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
-		return rc;
-	bool ok = okR && rc != -ETIMEDOUT && !sql_source_quiesce(r->src[0], QUIESCE_US, &tL);
-	rc = sql_source_drain(r->src[0], 100, on_row0, r);
-	if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
-		return rc;
-	return ok && rc != -ETIMEDOUT ? (release(r, tR) ? r->err : expire(r, tR)) : r->err;
+	bool ok = true;
+	uint64_t tR = UINT64_MAX;
+	for (int src = n; src-- > 0;) {
+		uint64_t t = 0;
+		ok = ok && !sql_source_quiesce(r->src[src], QUIESCE_US, &t);
+		rc = sql_source_drain(r->src[src], 100, row_fn(r, src), r);
+		if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR && rc != -ECANCELED)
+			return rc;
+		ok = ok && rc != -ETIMEDOUT;
+		if (ok && t < tR)
+			tR = t;
+		if (r->err || r->done)
+			return r->err;
+	}
+	return ok ? (release_all(r, tR) ? r->err : expire(r, tR)) : r->err;
 }
 
 static int poll_once(struct runner *r, int timeout_ms)
 {
 	drain_forks(r);
-	if (r->q->ntables == 2)
+	if (r->q->ntables > 1)
 		return poll_join(r, timeout_ms);
-	int rc = sql_source_poll(r->src[0], timeout_ms, on_row0, r);
+	int rc = sql_source_poll(r->src[0], timeout_ms, on_src0, r);
 	if (rc == -EINTR)
 		rc = 0;
 	return rc < 0 ? rc : r->err;
@@ -708,7 +727,7 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 	if (rc)
 		return rc;
 	Q->tried = r->opened.tried;
-	for (int s = 0; s < q->ntables; s++)
+	for (int s = 0; s < sql_query_nsources(q); s++)
 		r->src[s] = r->opened.src[s];
 	r->uq = r->opened.uq;
 	if (r->opened.kpids)
@@ -716,10 +735,11 @@ static int open_sources(struct runner *r, struct sbpf_query *Q, struct sql_arena
 	/* A table read only in any context (tcp_retransmits: timers, softirqs)
 	 * has no owner to match: -p/-c only bound its run, as in the kernel
 	 * plans (kprog.c applies no pid set there). */
-	for (int s = 0; s < q->ntables; s++) {
-		r->pidcol[s] = r->filter && !(q->tables[s]->nprobes == 1 && q->tables[s]->probes[0].any_context)
-				       ? sql_table_column(q->tables[s], "pid") : -1;
-		r->tscol[s] = sql_table_column(q->tables[s], "ts");
+	for (int src = 0; src < sql_query_nsources(q); src++) {
+		const struct sql_table *t = q->tables[sql_source_side(q, src)];
+		r->pidcol[src] = r->filter && !(t->nprobes == 1 && t->probes[0].any_context)
+					 ? sql_table_column(t, "pid") : -1;
+		r->tscol[src] = sql_table_column(t, "ts");
 	}
 	if (r->follow) {
 		const struct sql_table *ft = sql_catalog_find("process_fork");
@@ -786,6 +806,14 @@ static void slide_terms(struct runner *r, struct sql_window_info *w)
 	sql_sink_window_start(r->sink, w->start_ns);
 }
 
+/* CLOCK_MONOTONIC ns (the events' ts clock). */
+static uint64_t now_mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Closes a window at a cut of every source: the sources switch epoch
  * (right side first, so that a right row of the old epoch finds every
  * older left row in the old epoch too), then the old epoch's records and
@@ -797,8 +825,11 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 {
 	const struct sql_query *q = r->q;
 	int rc = 0;
-	for (int s = sql_query_nsources(q); s-- > 0 && !rc;)
+	uint64_t flipped[SQL_MAX_TABLES];
+	for (int s = sql_query_nsources(q); s-- > 0 && !rc;) {
+		flipped[s] = now_mono();
 		rc = sql_source_flip(r->src[s]);
+	}
 	if (rc)
 		return rc;
 	if (r->forks) {
@@ -806,7 +837,7 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		if (rc < 0 && rc != -ETIMEDOUT)
 			return rc;
 	}
-	struct sql_acct a[2];
+	struct sql_acct a[SQL_MAX_TABLES];
 	uint64_t fired = 0, kfiltered = 0, rowlost = 0, unpaired = 0, krows = 0, groupfull = 0;
 	bool late = false;
 	for (int s = 0; s < sql_query_nsources(q); s++) {
@@ -823,11 +854,23 @@ static int close_window(struct runner *r, uint64_t start, uint64_t end, bool las
 		krows += a[s].krows;
 		late |= a[s].timed_out;
 	}
-	/* Every event of the old epoch has been read: its right rows go. At
-	 * the end of the run, so do the unmatched rows of a LEFT JOIN. */
-	if (r->held && (rc = release(r, UINT64_MAX)))
+	/* Every event of the old epoch has been read: its held rows go, each
+	 * side's up to when the sources of the sides before it switched (held
+	 * rows are all of the old epoch; with the last side's source switched
+	 * first, as for different tables, that is every one of them). At the
+	 * end of the run every held row goes, and so do the unmatched rows of
+	 * a LEFT JOIN. */
+	uint64_t before[SQL_MAX_TABLES];
+	before[0] = UINT64_MAX;
+	for (int k = 1; k < q->ntables; k++) {
+		before[k] = before[k - 1];
+		for (int j = 0; j < k && !last; j++)
+			if (q->source[j] != q->source[k] && flipped[q->source[j]] < before[k])
+				before[k] = flipped[q->source[j]];
+	}
+	if (q->ntables > 1 && (rc = release(r, before)))
 		return rc;
-	if (last && q->left_join && (rc = expire(r, UINT64_MAX)))
+	if (last && sql_query_left(q) && (rc = expire(r, UINT64_MAX)))
 		return rc;
 	uint64_t passed, rejected, exevicted = sql_exec_evicted(r->x);
 	sql_exec_counts(r->x, &passed, &rejected);
@@ -1028,11 +1071,11 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 		rc = -ENOMEM;
 		snprintf(err, errsz, "out of memory");
 	}
-	if (!rc && q->ntables == 2 &&
-	    !(r.held = sql_merge_new(q->tables[1]->ncols, sql_table_column(q->tables[1], "ts")))) {
-		rc = -ENOMEM;
-		snprintf(err, errsz, "out of memory");
-	}
+	for (int k = 1; k < q->ntables && !rc; k++)
+		if (!(r.held[k] = sql_merge_new(q->tables[k]->ncols, sql_table_column(q->tables[k], "ts")))) {
+			rc = -ENOMEM;
+			snprintf(err, errsz, "out of memory");
+		}
 	r.sink = sink;
 	r.nsteps = q->every_ns ? (size_t)(q->window_ns / q->every_ns) : 0;
 	if (!rc && r.nsteps && !(r.steps = calloc(r.nsteps, sizeof(*r.steps)))) {
@@ -1052,7 +1095,8 @@ int sbpf_query__run(struct sbpf_query *Q, const struct sbpf_query_run_opts *opts
 	if (r.forks)
 		sql_source_close(r.forks);
 	sql_exec_free(r.x);
-	sql_merge_free(r.held);
+	for (int k = 1; k < SQL_MAX_TABLES; k++)
+		sql_merge_free(r.held[k]);
 	sql_sink_free(sink);
 	uint64_t discarded = r.out ? sql_output_close(r.out, guard) : 0;
 	if (discarded && o.log)
@@ -1092,7 +1136,8 @@ void sbpf_query__plan_info(const struct sbpf_query *Q, struct sbpf_query_plan_in
 		info->rejected += o->cands[i].verdict == SQL_VERDICT_REJECTED && !o->cands[i].cached;
 	if (o->chosen >= 0) {
 		info->chosen = o->chosen + 1;
-		info->kernel = sql_plan_kspec(&Q->plan, 0) || sql_plan_kspec(&Q->plan, 1);
+		for (int s = 0; s < Q->q.ntables; s++)
+			info->kernel = info->kernel || sql_plan_kspec(&Q->plan, s);
 		info->placement = o->cands[o->chosen].placement;
 	}
 }

@@ -38,6 +38,7 @@ static const struct ctx_input ctx_inputs[] = {
 	{ "$comm", SQL_CAP_COMM, SQL_PART_ALL },
 	{ "$kstack", SQL_CAP_KSTACK, SQL_PART_ALL },
 	{ "$ustack", SQL_CAP_USTACK, SQL_PART_ALL },
+	{ "$runq", SQL_CAP_RUNQ, SQL_PART_ALL },
 };
 
 static uint16_t ctx_size(enum sql_cap_kind k)
@@ -47,12 +48,14 @@ static uint16_t ctx_size(enum sql_cap_kind k)
 }
 
 /* What an input of conversion @conv at position @pos must be. */
-enum want { WANT_NUM, WANT_STR, WANT_BYTES, WANT_ARGV, WANT_STACK };
+enum want { WANT_NUM, WANT_STR, WANT_BYTES, WANT_ARGV, WANT_STACK, WANT_USTR, WANT_KSTR };
 
 static enum want input_want(enum sql_conv conv, int pos)
 {
 	if (conv == SQL_CONV_STR)
 		return WANT_STR;
+	if (conv == SQL_CONV_USTR || conv == SQL_CONV_KSTR)
+		return conv == SQL_CONV_USTR ? WANT_USTR : WANT_KSTR;
 	if ((conv == SQL_CONV_INET_ADDR && pos > 0) || conv == SQL_CONV_HEX)
 		return WANT_BYTES;
 	if (conv == SQL_CONV_ARGV || conv == SQL_CONV_ARGC)
@@ -96,6 +99,10 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 				snprintf(err, errsz, "context value %s cannot be used here", in->name);
 				return -EINVAL;
 			}
+			struct sql_runq_path rq;
+			int rc = ctx_inputs[i].kind == SQL_CAP_RUNQ ? sql_runq_path(&rq, err, errsz) : 0;
+			if (rc)
+				return rc;
 			cap->kind = ctx_inputs[i].kind;
 			cap->size = ctx_size(cap->kind);
 			bind->part = (uint8_t)ctx_inputs[i].part;
@@ -109,7 +116,7 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		snprintf(err, errsz, "tracepoint %s has no field '%s' on this kernel", tp, in->name);
 		return -ENOENT;
 	}
-	if (f->offset < 8) {
+	if (f->offset < 8 && sql_probe_kind(tp) == SQL_PROBE_TRACEPOINT) {
 		snprintf(err, errsz, "%s: field '%s' lies in the common header, which programs cannot read",
 			 tp, in->name);
 		return -EINVAL;
@@ -143,6 +150,16 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 			return -EINVAL;
 		}
 		return 0;
+	case WANT_USTR:
+	case WANT_KSTR:
+		/* str()/kstr(): the field holds an address (strptr.c). */
+		if ((f->kind != SQL_FIELD_INT && f->kind != SQL_FIELD_PTR) || f->size != 8 || f->nelem != 1) {
+			snprintf(err, errsz, "%s: field '%s' (%s) is not a 64-bit address", tp, in->name, f->type);
+			return -EINVAL;
+		}
+		cap->kind = w == WANT_USTR ? SQL_CAP_UPTR_STR : SQL_CAP_KPTR_STR;
+		cap->size = strmax;
+		return 0;
 	case WANT_BYTES:
 		if (f->kind == SQL_FIELD_DATA_LOC || f->kind == SQL_FIELD_REL_LOC) {
 			cap->kind = SQL_CAP_LOC_BYTES;
@@ -157,7 +174,8 @@ static int resolve_input(const char *tp, const struct sql_input *in, const struc
 		cap->size = f->size;
 		return 0;
 	case WANT_NUM:
-		if (f->kind != SQL_FIELD_INT && f->kind != SQL_FIELD_PTR) {
+		if (f->kind != SQL_FIELD_INT && f->kind != SQL_FIELD_PTR && f->kind != SQL_FIELD_UMEM &&
+		    f->kind != SQL_FIELD_CONST && f->kind != SQL_FIELD_USDT_SITES) {
 			snprintf(err, errsz, "%s: field '%s' (%s) is not a number", tp, in->name, f->type);
 			return -EINVAL;
 		}
@@ -322,7 +340,8 @@ int sql_recplan_build(struct sql_recplan *rp, const struct sql_table *t, const b
 			continue;
 		struct sql_colbind *cb = &rp->cols[col];
 		const struct sql_cap *cap = &rp->lay[cb->in[0].probe].caps[cb->in[0].cap];
-		cb->strsize = t->cols[col].src.conv == SQL_CONV_STR ? cap->size + 1u
+		enum sql_conv cv = t->cols[col].src.conv;
+		cb->strsize = cv == SQL_CONV_STR || cv == SQL_CONV_USTR || cv == SQL_CONV_KSTR ? cap->size + 1u
 			      : t->cols[col].src.conv == SQL_CONV_HEX ? 2u * cap->size + 1u
 			      : t->cols[col].src.conv == SQL_CONV_ARGV ? cap->size + 1u
 			      : sql_column_is_stack(&t->cols[col]) ? SQL_STACK_STR : FORMATTED_STR;
@@ -497,11 +516,17 @@ static void decode_column(struct sql_recplan *rp, size_t col, const void *const 
 		v->i = (int64_t)(a - z);
 		return;
 	}
-	case SQL_CONV_STR: {
+	case SQL_CONV_STR:
+	case SQL_CONV_USTR:
+	case SQL_CONV_KSTR: {
 		size_t len;
 		const char *p = input_str(rp, &b[0], recs[b[0].probe], &len);
 		if (len >= cb->strsize)
 			len = cb->strsize - 1;
+		/* str(p, 8) and str(p, 64) in one query share one capture (the
+		 * larger): each keeps its own length. */
+		if (c->src.conv != SQL_CONV_STR && c->src.strmax && len >= c->src.strmax)
+			len = c->src.strmax - 1u;
 		memcpy(s, p, len);
 		s[len] = '\0';
 		break;

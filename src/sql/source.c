@@ -294,7 +294,8 @@ static void prog_name(const char *tp, char *out, size_t outsz)
 static enum sbpf_kprog_type prog_type(enum sql_probe_kind k)
 {
 	return k == SQL_PROBE_CPU_CLOCK ? SBPF_KPROG_PERF_EVENT
-	     : k == SQL_PROBE_UPROBE || k == SQL_PROBE_URETPROBE ? SBPF_KPROG_KPROBE : SBPF_KPROG_TRACEPOINT;
+	     : k == SQL_PROBE_UPROBE || k == SQL_PROBE_URETPROBE || k == SQL_PROBE_USDT ? SBPF_KPROG_KPROBE
+	     : SBPF_KPROG_TRACEPOINT;
 }
 
 /* Attaches the program of probe @tp: a tracepoint, the sampling clock at
@@ -308,13 +309,36 @@ static struct sbpf_klink *attach_probe(int fd, const char *tp, unsigned hz, char
 	if (k == SQL_PROBE_CPU_CLOCK)
 		return sbpf_klink__cpu_clock(fd, hz ? hz : SQL_SAMPLE_HZ, err, errsz);
 	char path[4096];
-	const char *spec = strchr(tp, '/') + 1, *colon = strrchr(spec, ':');
+	const char *spec = strchr(tp, '/') + 1, *colon = k == SQL_PROBE_USDT ? strchr(spec, ':') : strrchr(spec, ':');
 	if (!colon || (size_t)(colon - spec) >= sizeof(path)) {
 		snprintf(err, errsz, "bad uprobe name '%s'", tp);
 		errno = EINVAL;
 		return NULL;
 	}
 	snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
+	if (k == SQL_PROBE_USDT) {
+		/* every site of the probe, and its semaphore (usdt.c) */
+		struct sql_usdt_probe *p = malloc(sizeof(*p));
+		int rc = p ? sql_usdt_find(path, colon + 1, p, err, errsz) : -ENOMEM;
+		struct sbpf_klink *l = NULL;
+		if (rc == -ENOMEM)
+			snprintf(err, errsz, "out of memory");
+		if (!rc && p->nsites > SQL_USDT_MAX_SITES) {
+			snprintf(err, errsz, "USDT probe %s has %zu sites; at most %d can be attached", colon + 1,
+				 p->nsites, SQL_USDT_MAX_SITES);
+			rc = -E2BIG;
+		}
+		uint64_t cookies[SQL_USDT_MAX_SITES]; /* each site's argument places (the variant) */
+		for (size_t i = 0; !rc && i < p->nsites; i++)
+			cookies[i] = p->site_variant[i];
+		if (!rc)
+			l = sbpf_klink__usdt(fd, path, p->sites, p->nvariants > 1 ? cookies : NULL, p->nsites, p->sema,
+					     err, errsz);
+		free(p);
+		if (rc)
+			errno = -rc;
+		return l;
+	}
 	uint64_t off;
 	int rc = sql_elf_func_offset(path, colon + 1, &off, err, errsz);
 	if (rc) {

@@ -73,7 +73,13 @@ enum sql_conv {
 	SQL_CONV_KSTACK,       /* kernel stack in[0] ("$kstack") as "root;...;leaf" names (kallsyms) */
 	SQL_CONV_USTACK,       /* user stack in[0] ("$ustack") of process in[1] ("$pid"), named from
 				  its memory map and the ELF symbols of the mapped files */
+	SQL_CONV_USTR,         /* string at the user address in[0] (an integer field), read by the
+				  probe: str(arg0) (bind.c); strmax - 1 bytes at most */
+	SQL_CONV_KSTR,         /* the same at a kernel address: kstr(field) */
 };
+
+#define SQL_STR_DEFAULT 64     /* str()/kstr(): bytes kept without a length argument */
+#define SQL_STR_MAX 1024       /* str()/kstr(): the largest length argument */
 
 
 struct sql_colsrc {
@@ -89,6 +95,8 @@ struct sql_column {
 	enum sql_type type;    /* value type */
 	const char *doc;       /* one line for `safebpf tables` and docs/schema.md */
 	struct sql_colsrc src; /* where the value comes from (source side) */
+	const char *unusable;  /* why the column cannot be read (a USDT operand safebpf does
+				  not decode): naming it is an error, SELECT * leaves it out; NULL */
 };
 
 /* Whether column @c is a stack (kstack/ustack): a string made in user space
@@ -97,6 +105,13 @@ struct sql_column {
 static inline bool sql_column_is_stack(const struct sql_column *c)
 {
 	return c->src.conv == SQL_CONV_KSTACK || c->src.conv == SQL_CONV_USTACK;
+}
+
+/* Whether column @c was derived by str()/kstr() for one query (bind.c):
+ * never part of SELECT * or of a table's listing. */
+static inline bool sql_column_is_derived(const struct sql_column *c)
+{
+	return c->src.conv == SQL_CONV_USTR || c->src.conv == SQL_CONV_KSTR;
 }
 
 /* Roles of a table's probes. A table is either a plain event table (one
@@ -184,11 +199,73 @@ void sql_tptable_list_free(char **v, size_t n);
 
 /* User-space function tables (utable.c): "uprobe:PATH:FUNC",
  * "uretprobe:PATH:FUNC", "ufunc:PATH:FUNC" (the parser's name for
- * uprobe('PATH', 'FUNC') ...). Whether @name is one; the table (built on
- * first use, kept), or NULL with errno and a reason in @err (missing file,
- * not ELF, stripped, no such function). */
+ * uprobe('PATH', 'FUNC') ...), and USDT probe tables "usdt:PATH:SPEC"
+ * (usdt('PATH', 'provider:name')). Whether @name is one; the table (built
+ * on first use, kept), or NULL with errno and a reason in @err (missing
+ * file, not ELF, stripped, no such function or probe, ambiguous probe). */
 bool sql_utable_name(const char *name);
 const struct sql_table *sql_utable_find(const char *name, char *err, size_t errsz);
+
+/* str(ptr[, len]) / kstr(ptr[, len]) (strptr.c): whether function @fn is
+ * one (*@user: str, reading user memory); whether column @col of @t cannot
+ * hold an address (true, with the reason in @why); the index of the string column derived from
+ * column @col of side @side for a query, adding it to a copy of the table
+ * that replaces q->tables[@side] (arena-allocated), or -ENOMEM. */
+struct sql_arena;
+struct sql_query;
+bool sql_strptr_name(const char *fn, bool *user);
+bool sql_strptr_refusal(const struct sql_table *t, size_t col, char *why, size_t whysz);
+int sql_strptr_column(struct sql_arena *a, struct sql_query *q, int side, int col, bool user, unsigned len);
+
+/* USDT probes (usdt.c): the SystemTap SDT notes (.note.stapsdt) of an ELF
+ * file, one entry per probe (provider:name) with all its sites. */
+#define SQL_USDT_MAX_ARGS 12   /* arguments per probe (sdt.h allows 12) */
+#define SQL_USDT_MAX_SITES 64  /* sites attached per probe */
+#define SQL_USDT_MAX_VARIANTS 8 /* different argument places among a probe's sites */
+
+enum sql_usdt_loc {
+	SQL_USDT_REG,          /* a register of struct pt_regs */
+	SQL_USDT_MEM,          /* user memory at a register + imm */
+	SQL_USDT_CONST,        /* the constant imm */
+	SQL_USDT_BAD,          /* an operand safebpf does not decode (why says which) */
+};
+
+struct sql_usdt_arg {
+	enum sql_usdt_loc loc; /* where the value is */
+	uint8_t size;          /* bytes: 1, 2, 4 or 8 ("N@" / "-N@") */
+	bool is_signed;        /* a negative size prefix */
+	uint16_t reg;          /* REG, MEM: byte offset in struct pt_regs (ip for %rip) */
+	int64_t imm;           /* MEM: displacement; CONST: the value */
+	char text[128];        /* the operand as the note writes it ("-4@%edi") */
+	char why[200];         /* BAD: why it cannot be read */
+};
+
+struct sql_usdt_probe {
+	char provider[64];     /* "python" */
+	char name[64];         /* "gc__start" */
+	uint64_t sites[SQL_USDT_MAX_SITES]; /* file offsets of the sites (uprobe offsets) */
+	size_t nsites;         /* sites in the file (only the first SQL_USDT_MAX_SITES kept) */
+	uint8_t site_variant[SQL_USDT_MAX_SITES]; /* the argument places of each site */
+	uint64_t sema;         /* file offset of the semaphore (reference counter), 0: none */
+	struct sql_usdt_arg args[SQL_USDT_MAX_VARIANTS][SQL_USDT_MAX_ARGS]; /* argument places:
+				  one set per variant (sites that keep their arguments in the same
+				  places share one), variant 0 at the first site */
+	size_t nvariants;      /* variants in args */
+	size_t nargs;          /* arguments */
+	char mixed[200];       /* why the sites cannot be read by one table (a different
+				  number of arguments, type or more than SQL_USDT_MAX_VARIANTS
+				  variants), or "" */
+	char argstr[256];      /* the first site's argument string */
+};
+
+/* Every USDT probe of ELF file @path in a malloc'ed vector (free()), in
+ * note order. 0, or -ENOENT (no file), -ENOEXEC (not a 64-bit ELF file),
+ * -ENODATA (no .note.stapsdt) with a reason in @err. */
+int sql_usdt_list(const char *path, struct sql_usdt_probe **out, size_t *n, char *err, size_t errsz);
+/* Probe @spec ("provider:name", or "name" when one provider has it) of
+ * @path into @out. 0, the errors of sql_usdt_list, -ENOENT (no such probe:
+ * @err lists a few) or -EINVAL (ambiguous: @err lists the candidates). */
+int sql_usdt_find(const char *path, const char *spec, struct sql_usdt_probe *out, char *err, size_t errsz);
 
 /* Column index by name or alias (case-insensitive), or -1. */
 int sql_table_column(const struct sql_table *t, const char *name);
@@ -209,6 +286,13 @@ enum sql_field_kind {
 	SQL_FIELD_PTR,         /* a pointer (const char *filename) */
 	SQL_FIELD_OPAQUE,      /* bytes of unknown length ("char buf[]" outside __data_loc):
 				  parsed so the other fields stay usable, never read */
+	SQL_FIELD_UMEM,        /* a USDT argument in user memory: size bytes at the register
+				  at offset (struct pt_regs) plus imm, read with
+				  bpf_probe_read_user (zero when unreadable) */
+	SQL_FIELD_CONST,       /* a USDT argument that is the constant imm (size bytes; offset 0) */
+	SQL_FIELD_USDT_SITES,  /* a USDT argument kept in different places at different
+				  sites: sites[k] is where at the sites attached with cookie k
+				  (bpf_get_attach_cookie) */
 };
 
 struct sql_tp_field {
@@ -219,6 +303,10 @@ struct sql_tp_field {
 	uint16_t size;         /* bytes (the whole array for arrays) */
 	uint16_t nelem;        /* array elements (1 for scalars) */
 	bool is_signed;        /* signed:1 */
+	int64_t imm;           /* SQL_FIELD_UMEM: displacement; SQL_FIELD_CONST: value */
+	const struct sql_usdt_arg *sites; /* SQL_FIELD_USDT_SITES: nsites places (owned by
+				  the format, in the fields' allocation) */
+	uint8_t nsites;        /* SQL_FIELD_USDT_SITES: entries in sites */
 };
 
 struct sql_tp_format {
@@ -238,6 +326,7 @@ enum sql_probe_kind {
 	SQL_PROBE_CPU_CLOCK,   /* "perf/cpu_clock": PERF_COUNT_SW_CPU_CLOCK samples */
 	SQL_PROBE_UPROBE,      /* "uprobe/PATH:FUNC" */
 	SQL_PROBE_URETPROBE,   /* "uretprobe/PATH:FUNC" */
+	SQL_PROBE_USDT,        /* "usdt/PATH:PROVIDER:NAME" (fields arg0..: usdt.c) */
 };
 enum sql_probe_kind sql_probe_kind(const char *tp);
 #define SQL_CPU_CLOCK_TP "perf/cpu_clock"
@@ -281,6 +370,8 @@ enum sql_cap_kind {
 	SQL_CAP_KSTACK,        /* SQL_STACK_DEPTH u64 kernel return addresses, innermost first,
 				  zero-filled (bpf_get_stack) */
 	SQL_CAP_USTACK,        /* the same for the user stack (BPF_F_USER_STACK, frame pointers) */
+	SQL_CAP_RUNQ,          /* u64 tasks waiting on the current CPU's run queue: rq->nr_running
+				  less the running task (0 when idle; sql_runq_path) */
 };
 
 #define SQL_STACK_DEPTH 64     /* frames kept per stack (the innermost ones) */
@@ -310,6 +401,19 @@ struct sql_cap {
 /* Offset and size of integer member @member of the running kernel's
  * struct task_struct, from its BTF (taskbtf.c). 0 or -errno with @err. */
 int sql_task_member(const char *member, uint32_t *off, uint32_t *size, char *err, size_t errsz);
+
+/* How the current CPU's run-queue length is reached from the current task
+ * (cpu_samples.runq_len, SQL_CAP_RUNQ): task->se.cfs_rq, then its rq
+ * (cfs_rq->rq, or container_of(cfs_rq, struct rq, cfs) without group
+ * scheduling), then rq->nr_running; offsets from the kernel's BTF. */
+struct sql_runq_path {
+	uint32_t cfs_rq;       /* offset of se.cfs_rq in struct task_struct */
+	uint32_t rq;           /* offset of rq in struct cfs_rq, or of cfs in struct rq */
+	bool embedded;         /* rq is offset cfs: subtract it from the cfs_rq pointer */
+	uint32_t nr_running;   /* offset of nr_running in struct rq */
+	uint32_t nr_size;      /* its size: 4 or 8 */
+};
+int sql_runq_path(struct sql_runq_path *rq, char *err, size_t errsz);
 
 /* Stack area of the identity recorded by an origin program (korigin.c),
  * filled at the start of a probe that has one: the key, then u64 pid_tgid,
@@ -709,7 +813,7 @@ struct sql_expr {
 	struct sql_value v;         /* LIT value (strings arena-owned) */
 	/* filled by the binder */
 	enum sql_type type;         /* result type */
-	int side;                   /* COLUMN: 0 = FROM table, 1 = JOIN table */
+	int side;                   /* COLUMN: 0 = FROM table, 1, 2 = JOIN tables in order */
 	int col;                    /* COLUMN: index in the table's columns */
 	const struct sql_func *fn;  /* CALL: scalar function */
 	int idx;                    /* GROUPKEY / AGGREF index */
@@ -746,16 +850,27 @@ struct sql_order_item {
 	bool desc;            /* DESC */
 };
 
+/* Tables one query reads: FROM and up to two JOINs. */
+#define SQL_MAX_TABLES 3
+
+/* One [LEFT] JOIN clause (arena-owned). */
+struct sql_join_clause {
+	struct sql_table_ref t;           /* the joined table */
+	struct sql_expr *on;              /* ON condition */
+	size_t off;                       /* position of JOIN (or LEFT) */
+	int len;                          /* length of the keyword(s) */
+	bool left;                        /* LEFT JOIN */
+	uint64_t within_ns;               /* LEFT JOIN ... WITHIN: a left row's wait for a partner */
+};
+
 /* One parsed SELECT statement (all arena-owned). */
 struct sql_stmt {
 	bool distinct;                    /* SELECT DISTINCT */
 	struct sql_select_item *items;    /* select list */
 	size_t nitems;                    /* its items */
 	struct sql_table_ref from;        /* FROM table */
-	bool has_join;                    /* JOIN present */
-	struct sql_table_ref join;        /* JOIN table */
-	struct sql_expr *on;              /* JOIN ... ON condition */
-	size_t join_off;                  /* position of JOIN */
+	struct sql_join_clause joins[SQL_MAX_TABLES - 1]; /* JOIN clauses, in order (left-deep) */
+	size_t njoins;                    /* their number (0: one table) */
 	struct sql_expr *where;           /* WHERE, or NULL */
 	struct sql_expr **group;          /* GROUP BY keys */
 	size_t ngroup;                    /* their number */
@@ -766,8 +881,6 @@ struct sql_stmt {
 	size_t window_off;                /* position of WINDOW */
 	int window_len;                   /* length of "WINDOW 1sec [EVERY 100ms]" */
 	uint64_t every_ns;                /* EVERY step of a sliding window (0: tumbling) */
-	bool left_join;                   /* LEFT JOIN */
-	uint64_t within_ns;               /* LEFT JOIN ... WITHIN: a left row's wait for a partner */
 	size_t every_off;                 /* position of EVERY */
 	int every_len;                    /* length of "EVERY 100ms" */
 	struct sql_order_item *order;     /* ORDER BY keys */
@@ -856,23 +969,32 @@ struct sql_sortkey {
 	bool desc;                 /* descending */
 };
 
+/* One streaming JOIN step (exec.c): the rows made of sides 0..k-1 (left)
+ * with the rows of side k (right). */
+struct sql_jstep {
+	struct sql_expr **lkeys, **rkeys;   /* equality keys: over sides < k / over side k */
+	size_t nkeys;                       /* their number */
+	bool left;                          /* LEFT JOIN: unmatched left rows go on with NULL
+					       side-k columns once older than within_ns */
+	uint64_t within_ns;                 /* LEFT JOIN: a right row takes a left row at most
+					       this much older; the left row's wait */
+};
+
 /* The query after name resolution and type checking. Expressions point into
  * the statement's arena. */
 struct sql_query {
 	const char *text;                   /* query text (arena copy) */
 	const char *file;                   /* name used in diagnostics */
 	struct sql_stmt *stmt;              /* parse tree */
-	int ntables;                        /* 1, or 2 with JOIN */
-	bool self_join;                     /* JOIN of a table with itself: one source feeds both
+	int ntables;                        /* 1..SQL_MAX_TABLES: FROM, then each JOIN */
+	bool self_join;                     /* a table is joined with itself: one source feeds its
 					       sides, and a row pairs only with earlier rows */
-	bool left_join;                     /* LEFT JOIN: unmatched left rows are emitted with
-					       NULL right columns once older than within_ns */
-	uint64_t within_ns;                 /* LEFT JOIN: a right row takes a left row at most
-					       this much older; the left row's wait */
-	const struct sql_table *tables[2];  /* FROM, JOIN */
-	const char *names[2];               /* alias or table name, as written */
-	struct sql_expr **lkeys, **rkeys;   /* JOIN equality keys (left/right side) */
-	size_t njkeys;                      /* their number */
+	const struct sql_table *tables[SQL_MAX_TABLES]; /* per side: FROM, JOIN, JOIN */
+	const char *names[SQL_MAX_TABLES];  /* alias or table name, as written */
+	int source[SQL_MAX_TABLES];         /* per side: the event source feeding it (sources are
+					       numbered by the first side they feed) */
+	int nsources;                       /* distinct tables read */
+	struct sql_jstep join[SQL_MAX_TABLES - 1]; /* join[k-1]: sides 0..k-1 with side k */
 	struct sql_expr *where;             /* filter over input rows, or NULL */
 	bool aggregate;                     /* GROUP BY or aggregates present */
 	bool distinct_groups;               /* DISTINCT without aggregates: grouped by all columns */
@@ -894,7 +1016,23 @@ struct sql_query {
 /* Event sources a query reads: a self-join reads one stream for both sides. */
 static inline int sql_query_nsources(const struct sql_query *q)
 {
-	return q->self_join ? 1 : q->ntables;
+	return q->nsources ? q->nsources : q->ntables;
+}
+/* The first side source @src feeds (its table is q->tables of that side). */
+static inline int sql_source_side(const struct sql_query *q, int src)
+{
+	for (int s = 0; s < q->ntables; s++)
+		if (q->source[s] == src)
+			return s;
+	return src;
+}
+/* Whether any JOIN step is a LEFT JOIN. */
+static inline bool sql_query_left(const struct sql_query *q)
+{
+	for (int k = 1; k < q->ntables; k++)
+		if (q->join[k - 1].left)
+			return true;
+	return false;
 }
 /* LEFT JOIN without WITHIN: a left row waits this long for its partner. */
 #define SQL_LEFT_JOIN_WITHIN 1000000000ull
@@ -914,7 +1052,7 @@ int sql_bind(struct sql_stmt *st, const char *text, const char *file, struct sql
 
 /* Writes @e as SQL text (normalized, fully qualified) to @f. */
 void sql_expr_print(const struct sql_query *q, const struct sql_expr *e, FILE *f);
-/* Which table sides @e reads: bit 0 = FROM, bit 1 = JOIN (bind.c). */
+/* Which table sides @e reads: bit s = side s (bit 0 = FROM) (bind.c). */
 unsigned sql_expr_sides(const struct sql_expr *e);
 /* Human name of a type ("duration"). */
 const char *sql_type_name(enum sql_type t);
@@ -941,7 +1079,7 @@ enum sql_place {
 struct sql_node {
 	enum sql_node_kind kind;    /* operator */
 	enum sql_place place;       /* where it runs */
-	struct sql_node *in[2];     /* inputs (JOIN has two) */
+	struct sql_node *in[2];     /* inputs (JOIN has two: the rows so far, a scan) */
 	int side;                   /* SCAN: table side */
 };
 
@@ -951,9 +1089,10 @@ struct sql_node {
 struct sql_plan {
 	const struct sql_query *q;     /* the bound query */
 	struct sql_node *root;         /* last operator before the sink */
-	struct sql_node *scan[2];      /* scans, per side */
-	bool *needed[2];               /* per side: columns the source reads */
-	size_t nneeded[2];             /* columns read, per side */
+	struct sql_node *scan[SQL_MAX_TABLES];  /* scans, per side */
+	bool *needed[SQL_MAX_TABLES];  /* per side: columns the source reads (a source feeding
+					  several sides reads what any of them needs) */
+	size_t nneeded[SQL_MAX_TABLES];/* columns read, per side */
 	struct sql_node *nodes;        /* storage */
 	size_t nnodes;                 /* nodes used */
 	struct sql_opt *opt;           /* the optimizer's candidates (optimize.c), or NULL */
@@ -1022,7 +1161,7 @@ void sql_agg_free(struct sql_aggstate *s);
 /* ---- expression evaluation (exec.c) -------------------------------------- */
 
 struct sql_evalctx {
-	const struct sql_value *row[2];   /* input rows per side (row queries) */
+	const struct sql_value *row[SQL_MAX_TABLES]; /* input rows per side (row queries) */
 	const struct sql_value *keys;     /* group keys (aggregate queries) */
 	const struct sql_value *aggs;     /* aggregate results (aggregate queries) */
 	struct sql_arena *scratch;        /* strings made by functions */
@@ -1129,22 +1268,23 @@ bool sql_query_streaming(const struct sql_query *q);
 struct sql_exec;
 /* Runtime state of @q writing to @sink. NULL when out of memory. */
 struct sql_exec *sql_exec_new(const struct sql_query *q, struct sql_sink *sink);
-/* With a JOIN: called when a right row finds no left row, so the caller can
- * deliver left rows that are already in the kernel's buffer (they happened
- * before the right one) by calling sql_exec_row(x, 0, ...) from inside. */
-void sql_exec_set_refill(struct sql_exec *x, void (*refill)(void *ctx), void *ctx);
-/* Feeds one input row of table @side. Returns 0, 1 when the query is done
- * (streaming LIMIT reached), or a negative error. */
+/* Feeds one input row of table @side. With a JOIN, rows of side 0 come as
+ * they are read; a row of side k > 0 comes only once every row of the
+ * sides before k that happened up to its time has come, and side k's rows
+ * come in time order. Returns 0, 1 when the query is done (streaming LIMIT
+ * reached), or a negative error. */
 int sql_exec_row(struct sql_exec *x, int side, const struct sql_value *row);
 /* Closes the current window (or, without WINDOW, the run): emits its rows
  * and reports @w to the sink (w->rows and w->evicted are added here). */
 int sql_exec_window(struct sql_exec *x, struct sql_window_info *w);
 /* Rows dropped by bounded executor state (join table, group table) so far. */
 uint64_t sql_exec_evicted(const struct sql_exec *x);
-/* LEFT JOIN: emits (with NULL right columns, through WHERE to the output)
- * every unmatched left row that happened before @before, oldest stored
- * first; no right row can take them any more. 0 or a negative error. */
-int sql_exec_expire(struct sql_exec *x, uint64_t before);
+/* LEFT JOIN: every row of the JOIN sides that happened before @tR has come
+ * (UINT64_MAX: the run ended): each LEFT step's left rows whose wait ended
+ * before it (time + WITHIN < @tR) go on with NULL right columns (to the
+ * next JOIN, or through WHERE to the output), oldest stored first. 0 or a
+ * negative error. */
+int sql_exec_expire(struct sql_exec *x, uint64_t tR);
 /* Rows that passed WHERE (with a JOIN: input rows of both sides) and rows
  * WHERE rejected (single table), since the executor was made. */
 void sql_exec_counts(const struct sql_exec *x, uint64_t *passed, uint64_t *rejected);
@@ -1558,8 +1698,8 @@ enum sql_verdict {
 
 /* One candidate plan: per side, what runs in the kernel. */
 struct sql_cand {
-	struct sql_kspec spec[2];     /* per side; spec[s] used when kernel[s] */
-	bool kernel[2];               /* side uses kernel operators (else MVSF) */
+	struct sql_kspec spec[SQL_MAX_TABLES]; /* per side; spec[s] used when kernel[s] */
+	bool kernel[SQL_MAX_TABLES];  /* side uses kernel operators (else MVSF) */
 	char placement[160];          /* "filter(2/2)+pair+agg @kernel", for explain */
 	struct sql_cost cost;         /* estimate */
 	enum sql_verdict verdict;     /* after trying */
@@ -1604,7 +1744,7 @@ struct sql_open_req {
 	unsigned sample_hz;            /* sampling tables: samples per second per CPU (0: default) */
 };
 struct sql_opened {
-	struct sql_source *src[2];     /* per side */
+	struct sql_source *src[SQL_MAX_TABLES]; /* per source (sql_query_nsources) */
 	struct sql_kpids *kpids;       /* kernel pid set (NULL: user space filters) */
 	const struct sql_query *uq;    /* query the executor runs */
 	bool kagg;                     /* groups come from the kernel */

@@ -224,6 +224,9 @@ static int field_columns(struct builder *b, const struct sql_tp_field *f, uint16
 		}
 		break;
 	case SQL_FIELD_OPAQUE:
+	case SQL_FIELD_UMEM:  /* USDT formats only (usdt.c) */
+	case SQL_FIELD_CONST:
+	case SQL_FIELD_USDT_SITES:
 		break;
 	}
 	return 0;

@@ -13,6 +13,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +262,8 @@ enum sql_probe_kind sql_probe_kind(const char *tp)
 		return SQL_PROBE_UPROBE;
 	if (!strncmp(tp, "uretprobe/", 10))
 		return SQL_PROBE_URETPROBE;
+	if (!strncmp(tp, "usdt/", 5))
+		return SQL_PROBE_USDT;
 	return SQL_PROBE_TRACEPOINT;
 }
 
@@ -270,20 +273,75 @@ enum sql_probe_kind sql_probe_kind(const char *tp)
 #define ID_CPU_CLOCK 0x7fff0001u
 #define ID_UPROBE 0x7fff0002u
 #define ID_URETPROBE 0x7fff0003u
+#define ID_USDT 0x7fff0004u
 
 /* struct pt_regs (x86-64) offsets of the argument and return registers. */
 static const struct { const char *name; uint16_t off; } pt_regs_args[] = {
 	{ "di", 112 }, { "si", 104 }, { "dx", 96 }, { "cx", 88 }, { "r8", 72 }, { "r9", 64 }, { "ax", 80 },
 };
 
+/* The format of USDT probe @tp ("usdt/PATH:SPEC"): one field per argument,
+ * named arg0, arg1, ..., read where the probe's note says (usdt.c). */
+static int usdt_format(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
+{
+	char path[4096];
+	const char *spec = tp + 5, *colon = strchr(spec, ':');
+	if (!colon || (size_t)(colon - spec) >= sizeof(path)) {
+		snprintf(err, errsz, "bad USDT probe name '%s'", tp);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
+	struct sql_usdt_probe *p = malloc(sizeof(*p));
+	int rc = p ? sql_usdt_find(path, colon + 1, p, err, errsz) : -ENOMEM;
+	/* the fields, then (several variants) each field's places, in one block */
+	size_t nv = !rc && p->nvariants > 1 ? p->nvariants : 0;
+	if (!rc && !(fmt->fields = calloc(1, (p->nargs ? p->nargs : 1) * (sizeof(*fmt->fields) +
+									   nv * sizeof(struct sql_usdt_arg)))))
+		rc = -ENOMEM;
+	if (rc == -ENOMEM)
+		snprintf(err, errsz, "out of memory");
+	struct sql_usdt_arg *places = rc ? NULL : (struct sql_usdt_arg *)(fmt->fields + p->nargs);
+	for (size_t i = 0; !rc && i < p->nargs; i++) {
+		const struct sql_usdt_arg *a = &p->args[0][i];
+		struct sql_tp_field *f = &fmt->fields[i];
+		bool bad = false;
+		for (size_t v = 0; v < p->nvariants; v++)
+			bad |= p->args[v][i].loc == SQL_USDT_BAD;
+		snprintf(f->name, sizeof(f->name), "arg%zu", i);
+		snprintf(f->type, sizeof(f->type), "%s", a->text);
+		f->kind = bad ? SQL_FIELD_OPAQUE : nv ? SQL_FIELD_USDT_SITES : a->loc == SQL_USDT_REG ? SQL_FIELD_INT
+			: a->loc == SQL_USDT_MEM ? SQL_FIELD_UMEM : SQL_FIELD_CONST;
+		f->offset = a->loc == SQL_USDT_REG || a->loc == SQL_USDT_MEM ? a->reg : 0;
+		f->size = a->size;
+		f->nelem = 1;
+		f->is_signed = a->is_signed;
+		f->imm = a->imm;
+		if (nv) {
+			f->offset = 0; /* the record slot: 8-byte aligned */
+			for (size_t v = 0; v < nv; v++)
+				places[i * nv + v] = p->args[v][i];
+			f->sites = &places[i * nv];
+			f->nsites = (uint8_t)nv;
+		}
+	}
+	if (!rc)
+		fmt->nfields = p->nargs;
+	free(p);
+	return rc;
+}
+
 /* The built-in format of a probe that is not a tracepoint. */
 static int builtin_format(const char *tp, enum sql_probe_kind k, struct sql_tp_format *fmt, char *err,
 			  size_t errsz)
 {
-	snprintf(fmt->name, sizeof(fmt->name), "%s", k == SQL_PROBE_CPU_CLOCK ? "cpu_clock" : "uprobe");
-	fmt->id = k == SQL_PROBE_CPU_CLOCK ? ID_CPU_CLOCK : k == SQL_PROBE_UPROBE ? ID_UPROBE : ID_URETPROBE;
+	snprintf(fmt->name, sizeof(fmt->name), "%s", k == SQL_PROBE_CPU_CLOCK ? "cpu_clock"
+		 : k == SQL_PROBE_USDT ? "usdt" : "uprobe");
+	fmt->id = k == SQL_PROBE_CPU_CLOCK ? ID_CPU_CLOCK : k == SQL_PROBE_UPROBE ? ID_UPROBE
+		: k == SQL_PROBE_USDT ? ID_USDT : ID_URETPROBE;
 	if (k == SQL_PROBE_CPU_CLOCK)
 		return 0;
+	if (k == SQL_PROBE_USDT)
+		return usdt_format(tp, fmt, err, errsz);
 	size_t n = sizeof(pt_regs_args) / sizeof(pt_regs_args[0]);
 	if (!(fmt->fields = calloc(n, sizeof(*fmt->fields)))) {
 		snprintf(err, errsz, "out of memory");
@@ -303,16 +361,53 @@ static int builtin_format(const char *tp, enum sql_probe_kind k, struct sql_tp_f
 	return 0;
 }
 
-int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
+/* Format texts read so far, per tracepoint: a format does not change while
+ * the kernel runs, and the binder and the query generator ask for the same
+ * ones thousands of times. Entries are never removed, so a text stays valid
+ * once found. */
+static pthread_mutex_t format_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct format_text { char *tp, *text; } *format_cache;
+static size_t format_cache_n, format_cache_cap;
+
+static const char *cached_format(const char *tp)
 {
-	memset(fmt, 0, sizeof(*fmt));
-	enum sql_probe_kind kind = sql_probe_kind(tp);
-	if (kind != SQL_PROBE_TRACEPOINT)
-		return builtin_format(tp, kind, fmt, err, errsz);
-	if (!valid_tp_name(tp)) {
-		snprintf(err, errsz, "'%s' is not a tracepoint name (sys/name)", tp);
-		return -EINVAL;
+	const char *text = NULL;
+	pthread_mutex_lock(&format_cache_mu);
+	for (size_t i = 0; i < format_cache_n && !text; i++)
+		if (!strcmp(format_cache[i].tp, tp))
+			text = format_cache[i].text;
+	pthread_mutex_unlock(&format_cache_mu);
+	return text;
+}
+
+/* Keeps @text (malloc'ed) as @tp's format; returns the text to parse (the
+ * one kept, or @text itself when memory is short). */
+static char *cache_format(const char *tp, char *text)
+{
+	pthread_mutex_lock(&format_cache_mu);
+	if (format_cache_n == format_cache_cap) {
+		size_t cap = format_cache_cap ? 2 * format_cache_cap : 64;
+		struct format_text *c = realloc(format_cache, cap * sizeof(*c));
+		if (c) {
+			format_cache = c;
+			format_cache_cap = cap;
+		}
 	}
+	char *name = format_cache_n < format_cache_cap ? strdup(tp) : NULL;
+	char *kept = name ? realloc(text, strlen(text) + 1) : NULL;
+	if (kept) {
+		format_cache[format_cache_n++] = (struct format_text){ name, kept };
+		text = kept;
+	} else {
+		free(name);
+	}
+	pthread_mutex_unlock(&format_cache_mu);
+	return kept ? NULL : text; /* NULL: the cache owns it */
+}
+
+/* Reads @tp's format file into a malloc'ed string. */
+static int read_format(const char *tp, char **out, char *err, size_t errsz)
+{
 	const char *root = sbpf_kernel_tracefs();
 	if (!root) {
 		int e = errno;
@@ -345,11 +440,35 @@ int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_
 		return -EIO;
 	}
 	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+int sql_tracefs_load(const char *tp, struct sql_tp_format *fmt, char *err, size_t errsz)
+{
+	memset(fmt, 0, sizeof(*fmt));
+	enum sql_probe_kind kind = sql_probe_kind(tp);
+	if (kind != SQL_PROBE_TRACEPOINT)
+		return builtin_format(tp, kind, fmt, err, errsz);
+	if (!valid_tp_name(tp)) {
+		snprintf(err, errsz, "'%s' is not a tracepoint name (sys/name)", tp);
+		return -EINVAL;
+	}
+	const char *text = cached_format(tp);
+	char *own = NULL;
+	if (!text) {
+		char *buf = NULL;
+		int rc = read_format(tp, &buf, err, errsz);
+		if (rc)
+			return rc;
+		own = cache_format(tp, buf);
+		text = own ? own : cached_format(tp);
+	}
 	char why[160];
-	int rc = sql_tracefs_parse(buf, fmt, why, sizeof(why));
-	free(buf);
+	int rc = sql_tracefs_parse(text, fmt, why, sizeof(why));
+	free(own);
 	if (rc)
-		snprintf(err, errsz, "%s: %s", path, why);
+		snprintf(err, errsz, "%s/events/%s/format: %s", sbpf_kernel_tracefs(), tp, why);
 	return rc;
 }
 

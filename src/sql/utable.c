@@ -2,9 +2,11 @@
  * row per call, with the argument registers), uretprobe('/path', 'func')
  * (one row per return, with the return value) and ufunc('/path', 'func')
  * (one row per completed call: the entry paired with its return on the
- * same thread, with arguments, return value and duration).
+ * same thread, with arguments, return value and duration); and USDT probes
+ * as tables: usdt('/path', 'provider:name') (one row per time the probe
+ * fires, with its arguments typed from the probe's note, usdt.c).
  *
- * The parser turns the call into the name "KIND:PATH:FUNC". The function
+ * The parser turns the call into the name "KIND:PATH:FUNC" ("usdt:PATH:SPEC"). The function
  * is looked up when the query is bound (libelf, symbolize.c), so a missing
  * file, a stripped binary or a missing function is a caret error at
  * compile time; the offset is looked up again when the probe is attached.
@@ -20,7 +22,7 @@
 
 #include "sql/sqlInt.h"
 
-#define UT_MAX_COLS 24
+#define UT_MAX_COLS 32
 
 struct utable {
 	char name[4200];                 /* "ufunc:/bin/bash:readline" */
@@ -30,17 +32,22 @@ struct utable {
 	struct sql_pairing pair;         /* ufunc: by thread */
 	struct sql_column cols[UT_MAX_COLS]; /* columns */
 	struct sql_table t;              /* the table */
+	char argdoc[SQL_USDT_MAX_ARGS][192];  /* usdt: "argument 1: -4@%edi (signed, 4 bytes)" */
+	char argwhy[SQL_USDT_MAX_ARGS][400]; /* usdt: why an argument cannot be read */
+	char notes[768];                 /* usdt: the table's remarks */
 	struct utable *next;             /* cache list */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct utable *cache;
 
-static const char *const kinds[] = { "uprobe", "uretprobe", "ufunc" };
+static const char *const kinds[] = { "uprobe", "uretprobe", "ufunc", "usdt" };
+#define NKINDS 4
+#define K_USDT 3
 
 bool sql_utable_name(const char *name)
 {
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < NKINDS; i++) {
 		size_t n = strlen(kinds[i]);
 		if (!strncmp(name, kinds[i], n) && name[n] == ':')
 			return true;
@@ -53,7 +60,9 @@ static const char *const arg_docs[] = {
 	"first integer argument (rdi at entry)", "second integer argument (rsi)", "third integer argument (rdx)",
 	"fourth integer argument (rcx)", "fifth integer argument (r8)", "sixth integer argument (r9)",
 };
-static const char *const arg_names[] = { "arg0", "arg1", "arg2", "arg3", "arg4", "arg5" };
+static const char *const arg_names[SQL_USDT_MAX_ARGS] = {
+	"arg0", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "arg7", "arg8", "arg9", "arg10", "arg11",
+};
 
 static void col(struct utable *u, size_t *n, const char *name, enum sql_type type, const char *doc,
 		struct sql_colsrc src)
@@ -108,13 +117,113 @@ static void build(struct utable *u, int k, const char *path, const char *func)
 	};
 }
 
+/* Fills @u for USDT probe @p (@spec as written) of @path: 0, or -EINVAL
+ * with @err when its sites read their arguments from different places. */
+static int build_usdt(struct utable *u, const char *path, const char *spec, const struct sql_usdt_probe *p,
+		      char *err, size_t errsz)
+{
+	if (p->mixed[0]) {
+		snprintf(err, errsz, "USDT probe %s:%s (%zu sites) cannot be one table: %s", p->provider, p->name,
+			 p->nsites, p->mixed);
+		return -EINVAL;
+	}
+	size_t n = 0, nctx;
+	snprintf(u->tp[0], sizeof(u->tp[0]), "usdt/%s:%s", path, spec);
+	u->tps[0] = u->tp[0];
+	u->tps[1] = NULL;
+	u->probes[0] = (struct sql_probe){ .tp = u->tp[0], .doc = "the probe fires" };
+	const struct sql_column *ctx = sql_catalog_context(&nctx);
+	for (size_t i = 0; i < nctx; i++)
+		u->cols[n++] = ctx[i];
+	for (size_t i = 0; i < p->nargs; i++) {
+		const struct sql_usdt_arg *a = &p->args[0][i];
+		if (p->nvariants > 1)
+			snprintf(u->argdoc[i], sizeof(u->argdoc[i]), "probe argument %zu (%s, %u bytes; in %zu places "
+				 "among the sites, %s at the first)", i + 1, a->is_signed ? "signed" : "unsigned",
+				 a->size, p->nvariants, a->text);
+		else
+			snprintf(u->argdoc[i], sizeof(u->argdoc[i]), "probe argument %zu, operand %s (%s, %u bytes)",
+				 i + 1, a->text, a->is_signed ? "signed" : "unsigned", a->size);
+		col(u, &n, arg_names[i], a->is_signed ? SQL_T_INT : SQL_T_UINT, u->argdoc[i], NUM(0, arg_names[i]));
+		for (size_t v = 0; v < p->nvariants && !u->cols[n - 1].unusable; v++) {
+			const struct sql_usdt_arg *b = &p->args[v][i];
+			if (b->loc != SQL_USDT_BAD)
+				continue;
+			snprintf(u->argwhy[i], sizeof(u->argwhy[i]), "probe %s:%s has it at '%s'%s: %s", p->provider,
+				 p->name, b->text, v ? " at some sites" : "", b->why);
+			u->cols[n - 1].unusable = u->argwhy[i];
+		}
+	}
+	size_t nstk;
+	const struct sql_column *stk = sql_catalog_stacks(&nstk);
+	for (size_t i = 0; i < nstk; i++)
+		u->cols[n++] = stk[i];
+	snprintf(u->notes, sizeof(u->notes),
+		 "USDT probe %s:%s (%zu site%s%s). Attached with a uprobe at each site (found in the file's "
+		 ".note.stapsdt with libelf), in every process that maps the file%s. Arguments are read where "
+		 "the probe's note says: a register, user memory at a register plus a displacement, or a "
+		 "constant; sign- or zero-extended from their size.",
+		 p->provider, p->name, p->nsites, p->nsites == 1 ? "" : "s", p->sema ? ", with a semaphore" : "",
+		 p->sema ? "; the kernel increments the probe's semaphore while it is attached" : "");
+	u->t = (struct sql_table){
+		.name = u->name, .doc = "one row per time a USDT probe fires",
+		.cols = u->cols, .ncols = n, .tracepoints = u->tps, .probes = u->probes, .nprobes = 1,
+		.notes = u->notes,
+		.attribution = "rows belong to the thread that reached the probe; -p/-c match its pid",
+	};
+	return 0;
+}
+
+/* The USDT table @name ("usdt:PATH:SPEC"); the lock is held. */
+static struct utable *find_usdt(const char *name, char *err, size_t errsz)
+{
+	const char *path0 = name + 5, *colon = strchr(path0, ':');
+	if (!colon || colon == path0 || !colon[1] || strlen(name) >= sizeof(cache->name)) {
+		snprintf(err, errsz, "not a USDT probe: write usdt('/path/to/file', 'provider:name')");
+		errno = EINVAL;
+		return NULL;
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%.*s", (int)(colon - path0), path0);
+	struct sql_usdt_probe *p = malloc(sizeof(*p));
+	struct utable *u = NULL;
+	int rc = p ? sql_usdt_find(path, colon + 1, p, err, errsz) : -ENOMEM;
+	if (!rc && !(u = calloc(1, sizeof(*u))))
+		rc = -ENOMEM;
+	if (rc == -ENOMEM)
+		snprintf(err, errsz, "out of memory");
+	if (!rc) {
+		snprintf(u->name, sizeof(u->name), "%s", name);
+		rc = build_usdt(u, path, colon + 1, p, err, errsz);
+	}
+	free(p);
+	if (rc) {
+		free(u);
+		errno = -rc;
+		return NULL;
+	}
+	return u;
+}
+
 const struct sql_table *sql_utable_find(const char *name, char *err, size_t errsz)
 {
 	int k = -1;
-	for (int i = 0; i < 3 && k < 0; i++) {
+	for (int i = 0; i < NKINDS && k < 0; i++) {
 		size_t n = strlen(kinds[i]);
 		if (!strncmp(name, kinds[i], n) && name[n] == ':')
 			k = i;
+	}
+	if (k == K_USDT) {
+		pthread_mutex_lock(&lock);
+		struct utable *u = cache;
+		while (u && strcmp(u->name, name))
+			u = u->next;
+		if (!u && (u = find_usdt(name, err, errsz))) {
+			u->next = cache;
+			cache = u;
+		}
+		pthread_mutex_unlock(&lock);
+		return u ? &u->t : NULL;
 	}
 	const char *spec = k >= 0 ? strchr(name, ':') + 1 : NULL, *colon = spec ? strrchr(spec, ':') : NULL;
 	if (!colon || colon == spec || !colon[1] || strlen(name) >= sizeof(cache->name)) {

@@ -15,6 +15,18 @@
  *                arithmetic in user space (CPU time for cpu_samples)
  * --target N     calls sbpf_uprobe_target(i, 2 * i) for i = 1..N (returns
  *                a + b), the uprobe target; its results are summed and printed
+ * --naps N       calls sbpf_nap() N times: a 1 ms nanosleep(2) issued there
+ *                (inline syscall, like the leaf above), so each call blocks
+ *                once, off the CPU, in a known user stack
+ * --lines N      calls sbpf_readline(prompt) N times, a stand-in for bash's
+ *                readline: the prompt is "p> " and call i (0-based) returns
+ *                a fresh heap string, line i % 4 of: "ls -l", "echo hello",
+ *                "" (an empty line), and a 100-character line of 'x' then
+ *                "END" (cut by a short str() length); freed at once, so only
+ *                a probe that reads it at the return sees it. Then
+ *                sbpf_readline(NULL) once: a NULL argument (an unreadable
+ *                address for str()); the lines' lengths are added to the
+ *                printed sum
  *
  * Frame pointers are kept (the pragma below) so that the kernel can walk
  * the user stack. Exit status 0, or 2 on a usage error.
@@ -23,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NOINLINE __attribute__((noinline, used))
@@ -79,10 +92,29 @@ NOINLINE unsigned long sbpf_spin_outer(unsigned long millions)
 	return x;
 }
 
+NOINLINE long sbpf_nap(void)
+{
+	struct timespec ts = { 0, 1000000 };
+	long ret;
+	/* nanosleep (35 on x86-64), not through libc (no frame pointer there) */
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(35L), "D"(&ts), "S"(0L) : "rcx", "r11", "memory");
+	return sbpf_stack_after(ret);
+}
+
 NOINLINE long sbpf_uprobe_target(long a, long b)
 {
 	__asm__ volatile("" ::: "memory");
 	return a + b;
+}
+
+/* bash's readline stand-in: a malloc'ed copy of line @i % 4 (see the
+ * header); @prompt is only read (it may be NULL). */
+NOINLINE char *sbpf_readline(const char *prompt, long i)
+{
+	static const char *const lines[] = { "ls -l", "echo hello", "",
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxEND" };
+	__asm__ volatile("" : : "r"(prompt) : "memory");
+	return strdup(lines[i % 4]);
 }
 
 static void wait_line(int fd)
@@ -94,11 +126,11 @@ static void wait_line(int fd)
 
 int main(int argc, char **argv)
 {
-	long calls = 0, spin = 0, target = 0;
+	long calls = 0, spin = 0, target = 0, lines = 0, naps = 0;
 	int fd = -1;
 	for (int i = 1; i < argc; i++) {
 		if (i + 1 >= argc) {
-			fprintf(stderr, "usage: stackprog [--wait-fd FD] [--calls N] [--spin N] [--target N]\n");
+			fprintf(stderr, "usage: stackprog [--wait-fd FD] [--calls N] [--spin N] [--target N] [--naps N] [--lines N]\n");
 			return 2;
 		}
 		long v = strtol(argv[i + 1], NULL, 10);
@@ -110,6 +142,10 @@ int main(int argc, char **argv)
 			spin = v;
 		else if (!strcmp(argv[i], "--target"))
 			target = v;
+		else if (!strcmp(argv[i], "--lines"))
+			lines = v;
+		else if (!strcmp(argv[i], "--naps"))
+			naps = v;
 		else {
 			fprintf(stderr, "stackprog: unknown option %s\n", argv[i]);
 			return 2;
@@ -125,6 +161,15 @@ int main(int argc, char **argv)
 	long sum = 0;
 	for (long i = 1; i <= target; i++)
 		sum += sbpf_uprobe_target(i, 2 * i);
+	for (long i = 0; i < naps; i++)
+		sbpf_nap();
+	for (long i = 0; i < lines; i++) {
+		char *l = sbpf_readline("p> ", i);
+		sum += (long)strlen(l);
+		free(l);
+	}
+	if (lines)
+		free(sbpf_readline(NULL, 0));
 	printf("done %ld\n", sum);
 	fflush(stdout);
 	if (fd >= 0)

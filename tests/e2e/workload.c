@@ -44,8 +44,10 @@
  *                   the journal commits in a kworker/jbd2 thread); the file is removed
  *   --pingpong N    N round trips of one byte through two pipes with a helper thread
  *                   on the other CPU (cross-CPU wakeups and context switches)
- *   --signal N      N times: send SIGUSR1 to this thread (handled, tgkill)
- *   --faults N      touch N fresh anonymous pages (one write page fault each)
+ *   --signal N      N times: send SIGUSR1 to this thread (handled, tgkill);
+ *                   before each, USDT probe workload:signal (k = 0..N-1, SIGUSR1)
+ *   --faults N      touch N fresh anonymous pages (one write page fault each);
+ *                   before each, USDT probe workload:fault (k = 0..N-1, page size)
  *   --exec N        N times: fork, the child execs this program with "--getppid 1",
  *                   the parent waits
  *   --stat PATH N   N newfstatat(AT_FDCWD, PATH) calls
@@ -53,8 +55,9 @@
  *   --rename DIR N  N times: create DIR/wl-ren-<pid>-<k>, renameat2 it to
  *                   ...-<k>.new, unlinkat that
  *   --mount DIR N   in a new private mount namespace: N times mount a tmpfs named
- *                   "wl-tmpfs" on DIR and unmount it (one more mount call first:
- *                   making "/" private, source NULL)
+ *                   "wl-tmpfs" with options "mode=0700" on DIR and unmount it
+ *                   (one more mount call first: making "/" private, source
+ *                   and options NULL)
  *   --exit-status N N children _exit(7), then N children kill themselves with
  *                   SIGKILL; the parent waits for each and checks its status
  *   --exec-fail N   N execve("/nonexistent/wl-missing", {"wl-missing", "a1", "a2"})
@@ -82,6 +85,9 @@
  *                   stderr. Needs root.
  *   --spin-ms M     getppid() in a loop for M milliseconds (the high-rate phase);
  *                   the number of calls is reported at the end of the group
+ *   --pin C         pin the calling thread to CPU C (in a group: that copy;
+ *                   "--threads 3 --pin 0 --spin-ms 300 --end" runs three
+ *                   spinners on CPU 0, a run queue of at least 3)
  *   --threads N ACTION... --end
  *                   run the actions in N threads at once, thread i pinned to CPU
  *                   i mod (number of CPUs); the caller waits for all
@@ -119,6 +125,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/sdt.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -145,7 +152,7 @@ static void usage_exit(void)
 			"[--write-null N] [--tcp N] [--big-arg N] [--direct-write DIR N] [--wakeup N] "
 			"[--open-fstat PATH K] [--storm P T N] [--tcp-data N] [--fsync DIR N] [--pingpong N] [--signal N] "
 			"[--faults N] [--exec N] [--stat PATH N] [--unlink DIR N] [--rename DIR N] [--mount DIR N] "
-			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--reuse-pid N] [--fork-as PID N] [--spin-ms M] [--threads N ... --end] [--procs N ... --end]\n");
+			"[--exit-status N] [--exec-fail N] [--syn-retransmit PORT] [--hog MB] [--paced M N] [--reuse-pid N] [--fork-as PID N] [--spin-ms M] [--pin C] [--threads N ... --end] [--procs N ... --end]\n");
 	exit(2);
 }
 
@@ -608,9 +615,11 @@ static int do_signal(long n)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL))
 		return -1;
-	for (long k = 0; k < n; k++)
+	for (long k = 0; k < n; k++) {
+		STAP_PROBE2(workload, signal, k, SIGUSR1);
 		if (syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR1))
 			return -1;
+	}
 	return 0;
 }
 
@@ -622,8 +631,10 @@ static int do_faults(long n)
 	char *m = mmap(NULL, (size_t)(n * page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return -1;
-	for (long k = 0; k < n; k++)
+	for (long k = 0; k < n; k++) {
+		STAP_PROBE2(workload, fault, k, page);
 		((volatile char *)m)[k * page] = 1;
+	}
 	munmap(m, (size_t)(n * page));
 	return 0;
 }
@@ -672,7 +683,7 @@ static int do_mount(const char *dir, long n)
 	if (unshare(CLONE_NEWNS) || syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 		return -1;
 	for (long k = 0; k < n; k++)
-		if (syscall(SYS_mount, "wl-tmpfs", dir, "tmpfs", 0, NULL) || umount2(dir, 0))
+		if (syscall(SYS_mount, "wl-tmpfs", dir, "tmpfs", 0, "mode=0700") || umount2(dir, 0))
 			return -1;
 	return 0;
 }
@@ -1071,6 +1082,14 @@ static int run(int from, int to, char **argv)
 			}
 		} else if (!strcmp(a, "--spin-ms") && more >= 1) {
 			do_spin(count_arg(argv[++i]));
+		} else if (!strcmp(a, "--pin") && more >= 1) {
+			cpu_set_t set;
+			CPU_ZERO(&set);
+			CPU_SET((int)count_arg(argv[++i]), &set);
+			if (sched_setaffinity(0, sizeof(set), &set)) {
+				perror("workload: --pin");
+				rc = -1;
+			}
 		} else if ((!strcmp(a, "--threads") || !strcmp(a, "--procs")) && more >= 2) {
 			long n = count_arg(argv[++i]);
 			int end = group_end(to, argv, i + 1);

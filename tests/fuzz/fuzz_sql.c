@@ -103,7 +103,7 @@ static void run_executor(const char *text, enum sql_sink_format fmt, uint64_t se
 		struct sql_value row[64];
 		for (int w = 0; w < 3; w++) {
 			for (int k = 0; k < 12; k++) {
-				int side = q.ntables == 2 ? k & 1 : 0;
+				int side = k % q.ntables;
 				memset(row, 0, sizeof(row));
 				if (q.tables[side]->ncols <= 64) {
 					make_row(q.tables[side], seed + (uint64_t)(w * 16 + k), row);

@@ -186,6 +186,13 @@ SELECT F.parent_comm, COUNT(*) AS n FROM process_fork AS F JOIN process_exit AS 
 SELECT X.comm, basename(X.filename) AS f FROM process_fork AS F JOIN process_exec AS X ON F.child_tid = X.pid
 SELECT syscall_name(C.syscall_number) AS first_use, COUNT(*) AS n FROM file_opens AS O JOIN system_calls AS C ON O.tid = C.tid AND O.ret = C.arg0 WHERE O.path = '/etc/hostname' GROUP BY syscall_name(C.syscall_number)
 SELECT S.signal, COUNT(*) AS n FROM signals AS S JOIN process_exit AS E ON S.target_tid = E.tid GROUP BY S.signal
+# three tables: fork -> exec -> exit (each table's program projects and
+# batches in the kernel plans); a LEFT JOIN at the second step; and a table
+# joined twice (one sched_wakeup stream feeds the first and third sides:
+# woken, switched out, woken again; only the MVSF plan has that form)
+SELECT X.comm, basename(E.filename) AS f, X.group_dead, COUNT(*) AS n FROM process_fork AS F JOIN process_exec AS E ON F.child_tid = E.pid JOIN process_exit AS X ON X.tid = E.pid GROUP BY X.comm, basename(E.filename), X.group_dead
+SELECT F.child_comm, X.tid IS NULL AS running, COUNT(*) AS n FROM process_fork AS F JOIN process_exec AS E ON F.child_tid = E.pid LEFT JOIN process_exit AS X ON X.tid = E.pid WITHIN 5s GROUP BY F.child_comm, X.tid IS NULL
+SELECT O.prev_comm AS task, COUNT(*) AS n, MIN(W2.ts - O.ts) > 0ns AS slept FROM sched_wakeup AS W JOIN sched_switch AS O ON O.prev_tid = W.target_tid JOIN sched_wakeup AS W2 ON W2.target_tid = O.prev_tid GROUP BY O.prev_comm
 SELECT E.comm, COUNT(*) AS n FROM process_exec AS E JOIN process_exit AS X ON E.pid = X.pid GROUP BY E.comm
 SELECT W.target_comm, COUNT(*) AS n FROM sched_wakeup AS W JOIN sched_switch AS S ON W.target_tid = S.next_tid WHERE W.target_comm = 'workload' GROUP BY W.target_comm
 SELECT O.path, C.syscall_number FROM file_opens AS O JOIN system_calls AS C ON O.tid = C.tid WHERE O.path = '/nonexistent' AND C.syscall_number = 257
@@ -258,3 +265,6 @@ SELECT COUNT(*) AS n, COUNT(b.ts) AS matched FROM process_exit AS a LEFT JOIN pr
 SELECT COUNT(*) AS n FROM uprobe('build/e2e/workload', 'do_signal')
 SELECT pid > 0 AS p, COUNT(*) AS n FROM ufunc('build/e2e/workload', 'do_fsync') WHERE duration > 0ns GROUP BY p
 SELECT COUNT(*) AS n FROM uretprobe('build/e2e/workload', 'do_faults')
+# USDT probes of the workload binary (workload:signal, workload:fault)
+SELECT COUNT(*) AS n, SUM(arg0) AS s, MAX(arg1) AS sig FROM usdt('build/e2e/workload', 'workload:signal')
+SELECT arg1 AS page, COUNT(*) AS n, SUM(arg0) AS s FROM usdt('build/e2e/workload', 'fault') WHERE arg0 >= 2 GROUP BY page

@@ -56,7 +56,7 @@ caret_err "RIGHT JOIN" "SELECT pid FROM system_calls RIGHT JOIN process_exec ON 
 caret_err "self-join without aliases" "SELECT COUNT(*) FROM sched_switch JOIN sched_switch ON next_tid = prev_tid" \
 	'^<query>:1:40: error: two tables are called .sched_switch.' 40
 "$SB" explain --no-kernel "SELECT o.prev_comm, COUNT(*) FROM sched_switch AS i JOIN sched_switch AS o ON i.next_tid = o.prev_tid GROUP BY o.prev_comm" >"$tmp/sj.txt" 2>&1
-check "self-join compiles: one ring buffer read for both sides" "grep -q 'self-join: each row goes to both sides' '$tmp/sj.txt'"
+check "self-join compiles: one ring buffer read for both sides" "grep -q 'self-join: each row goes to both of its sides' '$tmp/sj.txt'"
 
 # ---- item 6: nesting limit (no kernel needed) ----
 deep() { # deep SHAPE N: a query nesting N levels

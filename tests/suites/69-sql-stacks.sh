@@ -10,11 +10,14 @@
 # in bulk. Then uprobe/uretprobe/ufunc tables on the program's
 # sbpf_uprobe_target(i, 2i) = 3i, called 1,000 times: exact counts, sums of
 # arguments and return values under every plan, and caret errors for a
-# missing file, a stripped binary and a missing function. About 15 s.
+# missing file, a stripped binary and a missing function. Strings behind
+# pointers (str, kstr) on sbpf_readline and on mount's options, exact
+# under every plan. About 20 s.
 set -u
 cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 SP=$PWD/build/e2e/stackprog
+WL=$PWD/build/e2e/workload
 pass=0 fail=0 skip=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -24,15 +27,15 @@ bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 finish() { echo "69-sql-stacks: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
 
-if [ ! -x "$SB" ] || [ ! -x "$SP" ]; then
-	bad "build: $SB and $SP must exist (make asan)"
+if [ ! -x "$SB" ] || [ ! -x "$SP" ] || [ ! -x "$WL" ]; then
+	bad "build: $SB, $SP and $WL must exist (make asan)"
 	finish
 fi
 
 "$SB" query -d 1ms 'SELECT COUNT(*) FROM cpu_samples' >/dev/null 2>"$tmp/probe.err"
 if [ $? -ne 0 ]; then
 	echo "skip kernel tests: $(grep safebpf "$tmp/probe.err" | head -n 1)"
-	skip=$((skip + 20))
+	skip=$((skip + 32))
 	finish
 fi
 
@@ -135,6 +138,63 @@ check "uretprobe: 1000 returns, retval sums to 1501500 ($(tail -n 1 "$tmp/ur.csv
 run "$tmp/ust.csv" --target 200 -- -f csv "SELECT ustack, COUNT(*) AS n FROM uprobe($T) GROUP BY ustack"
 check "uprobe ustack: the probed function is the innermost frame, 200 rows ($(tail -n 1 "$tmp/ust.csv"))" \
 	"[ \$(tail -n +2 '$tmp/ust.csv' | wc -l) -eq 1 ] && tail -n 1 '$tmp/ust.csv' | grep -q ';sbpf_uprobe_target,200\$'"
+
+# 8b. Strings behind pointers: str(retval) / str(arg0) read by the probe. sbpf_readline
+# (bash's readline stand-in) returns a fresh heap copy of "ls -l", "echo hello", "",
+# then 100 'x' + "END" (cut to 64), freed at once; its prompt argument is "p> ", then
+# NULL once (unreadable: the empty string). Same rows under every plan.
+R="'$SP', 'sbpf_readline'"
+want=$(printf '%s\n' line,p,n ',p> ,2' 'echo hello,p> ,2' 'ls -l,,1' 'ls -l,p> ,2' "$(printf 'x%.0s' $(seq 64)),p> ,2")
+for plan in auto mvsf kernel-max; do
+	"$SB" query --plan "$plan" -f csv -o "$tmp/rl.csv" -c "$SP --lines 8" \
+		"SELECT str(retval) AS line, str(arg0) AS p, COUNT(*) AS n FROM ufunc($R) GROUP BY line, p ORDER BY line, p" \
+		>/dev/null 2>&1
+	check "str(retval), str(arg0) on ufunc, --plan $plan: the 5 exact (line, prompt) groups of 9 calls" \
+		"[ \"\$(cat '$tmp/rl.csv')\" = \"\$want\" ]"
+done
+"$SB" query --plan kernel-max --show-plan -f csv -o "$tmp/rl2.csv" -c "$SP --lines 400" \
+	"SELECT str(retval, 3) AS s3, COUNT(*) AS n FROM uretprobe($R) WHERE str(retval) LIKE 'ls%' OR str(retval, 10) = 'xxxxxxxxxx' GROUP BY s3 ORDER BY s3" \
+	>/dev/null 2>"$tmp/rl2.err"
+check "str(retval, 3) and str(retval, 10) in one query, kernel-max: ls -> 101, xxx -> 100 ($(tr '\n' ' ' <"$tmp/rl2.csv"))" \
+	"[ \"\$(tr '\n' ' ' <'$tmp/rl2.csv')\" = 's3,n ls ,101 xxx,100 ' ]"
+# str() on a generic tracepoint table: mount's options (void *data, a number column),
+# "mode=0700" three times and NULL once (''); kstr() of that user address reads nothing.
+mkdir -p "$tmp/mnt"
+for plan in mvsf kernel-max; do
+	"$SB" query --plan "$plan" -f csv -o "$tmp/md.csv" -c "$WL --mount $tmp/mnt 3" \
+		"SELECT str(data, 32) AS opts, kstr(data, 8) AS k, COUNT(*) AS n FROM syscalls.sys_enter_mount GROUP BY opts, k ORDER BY opts" \
+		>/dev/null 2>&1
+	check "str(data, 32) on syscalls.sys_enter_mount, --plan $plan: mode=0700 x3, '' x1 (NULL); kstr of it '' ($(tail -n +2 "$tmp/md.csv" | tr '\n' ' '))" \
+		"[ \"\$(tail -n +2 '$tmp/md.csv' | tr '\n' ' ')\" = ',,1 mode=0700,,3 ' ]"
+done
+# str() on USDT arguments: python:audit's event name (arg0, 8@%rbx) is read as in
+# bpftrace; gc__start's generation (-4@112(%rsp), in memory) stays text with one
+# argument and is a caret error with a length.
+PY=/usr/bin/python3.11
+if [ -x "$PY" ] && "$SB" tables --usdt "$PY" 2>/dev/null | grep -q '^python:audit .*8@%'; then
+	"$SB" query -f csv -o "$tmp/au.csv" -c "$PY -c 'import json'" \
+		"SELECT str(arg0) AS event, COUNT(*) AS n FROM usdt('$PY', 'python:audit') WHERE str(arg0) IN ('import', 'open') GROUP BY event ORDER BY event" \
+		>/dev/null 2>&1
+	check "str(arg0) on usdt python:audit: the interpreter's import and open events ($(tail -n +2 "$tmp/au.csv" | tr '\n' ' '))" \
+		"[ \"\$(tail -n +2 '$tmp/au.csv' | cut -d, -f1 | tr '\n' ' ')\" = 'import open ' ]"
+	"$SB" query "SELECT str(arg0, 8) FROM usdt('$PY', 'python:gc__start')" >/dev/null 2>"$tmp/s4.err"
+	rc=$?
+	check "str(arg0, 8) of a USDT argument kept in memory: exit 3, 'not a 64-bit address'" \
+		"[ $rc -eq 3 ] && grep -q 'kept in memory) is not a 64-bit address' '$tmp/s4.err'"
+else
+	echo "skip str() on USDT arguments: $PY with its USDT probes is not installed"
+	skip=$((skip + 2))
+fi
+"$SB" query "SELECT str(comm, 8) FROM uprobe($R)" >/dev/null 2>"$tmp/s1.err"
+rc=$?
+check "str(comm, 8), a string column: exit 3, caret under it" \
+	"[ $rc -eq 3 ] && grep -q \"str() of string column 'comm'\" '$tmp/s1.err' && grep -q '\^~~~' '$tmp/s1.err'"
+"$SB" query "SELECT str(arg0, 0) FROM uprobe($R)" >/dev/null 2>"$tmp/s2.err"
+rc=$?
+check "str() with length 0: exit 3, 'from 1 to 1024'" "[ $rc -eq 3 ] && grep -q 'from 1 to 1024' '$tmp/s2.err'"
+"$SB" query "SELECT kstr(pid) FROM uprobe($R)" >/dev/null 2>"$tmp/s3.err"
+rc=$?
+check "kstr() of pid (not an address field): exit 3" "[ $rc -eq 3 ] && grep -q \"kstr() of number column 'pid'\" '$tmp/s3.err'"
 
 # 9. Errors, with a caret under the function: missing file, stripped binary, missing function.
 "$SB" query "SELECT COUNT(*) FROM uprobe('/nonexistent/$$', 'f')" >/dev/null 2>"$tmp/e1.err"

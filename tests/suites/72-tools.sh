@@ -2,15 +2,20 @@
 # 72-tools.sh - the tool gallery (docs/tools.md): each classic bcc/bpftrace
 # tool written there as a query is read from the page and run on the
 # deterministic workload (build/e2e/workload) with an exact expected
-# result (auto plan). Tools that need a workload the machine cannot give
-# every run (block devices, OOM) or another change are listed on the page
-# and not run here. Kernel checks skip, saying why, without privileges.
+# result (auto plan); the stack and user-function tools run on
+# build/e2e/stackprog, kept alive until the query has read its events,
+# bashreadline on an interactive bash fed through script(1). Tools that
+# need a workload the machine cannot give every run (block devices, OOM)
+# are listed on the page and not run here; capable (a kprobe) must fail
+# with the very error the page shows. Kernel checks skip, saying why,
+# without privileges.
 set -u
 cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
+SP=$PWD/build/e2e/stackprog
 pass=0 fail=0 skip=0
-NCHECKS=20
+NCHECKS=28
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -19,8 +24,8 @@ bad()  { echo "FAIL $1"; fail=$((fail + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 finish() { echo "72-tools: $pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit $?; }
 
-if [ ! -x "$SB" ] || [ ! -x "$WL" ]; then
-	bad "build: $SB and $WL must exist (make asan)"
+if [ ! -x "$SB" ] || [ ! -x "$WL" ] || [ ! -x "$SP" ]; then
+	bad "build: $SB, $WL and $SP must exist (make asan)"
 	finish
 fi
 "$SB" query -d 1ms 'SELECT COUNT(*) FROM process_exit' >/dev/null 2>"$tmp/probe.err"
@@ -139,6 +144,17 @@ else
 	rm -rf "$blkdir"
 fi
 
+# ugc: CPython's USDT probe python:gc__start (Debian's python3.11 has it).
+PY=/usr/bin/python3.11
+if [ -x "$PY" ] && "$SB" tables --usdt "$PY" 2>/dev/null | grep -q '^python:gc__start '; then
+	run ugc "$PY -c 'import gc; gc.disable(); [gc.collect(1) for _ in range(7)]'"
+	check "ugc: gc.collect(1) 7 times, generation 1 counted exactly 7 times ($(grep '^1,' "$tmp/ugc.csv"))" \
+		"grep -qx '1,7' '$tmp/ugc.csv'"
+else
+	echo "skip ugc: $PY with USDT probe python:gc__start is not installed"
+	skip=$((skip + 1))
+fi
+
 # cpudist and runqlat read sched_switch, whose rows belong to the task
 # switched out: they run without -c, the workload under a unique name on
 # CPU 1 and safebpf on CPU 0, so that no switch of the workload is made by
@@ -167,5 +183,102 @@ Q=$(tool runqlat | sed "s/ GROUP BY / WHERE w.target_comm = 'wl-sleeper' AND w.c
 bg_run runqlat "$Q" "--wakeup 30"
 check "runqlat: 30 wakeups of the workload's sleeper, each with its run-queue latency ($(tail -n +2 "$tmp/runqlat.csv" | cut -d, -f1-2))" \
 	"[ \"\$(tail -n +2 '$tmp/runqlat.csv' | cut -d, -f1-2)\" = 'wl-sleeper,30' ]"
+Q=$(tool runqlat-oncpu | sed "s/ GROUP BY / WHERE w.target_comm = 'wl-sleeper' AND w.comm = '$name' GROUP BY /")
+bg_run runqlat-oncpu "$Q" "--wakeup 30"
+check "runqlat-oncpu (three tables): 30 wakeups of the sleeper, each then switched in and out ($(tail -n +2 "$tmp/runqlat-oncpu.csv" | cut -d, -f1-2))" \
+	"[ \"\$(tail -n +2 '$tmp/runqlat-oncpu.csv' | cut -d, -f1-2)\" = 'wl-sleeper,30' ]"
+
+# runqlen: three threads spinning on CPU 0; each sample of one finds the two others waiting.
+# At 999 Hz: on a busy machine the spinners get a small share of CPU 0's samples.
+"$SB" query --freq 999 -f csv -c "$WL --threads 3 --pin 0 --spin-ms 500 --end" "$(tool runqlen)" \
+	>"$tmp/runqlen.csv" 2>"$tmp/runqlen.err"
+rq=$(python3 - "$tmp/runqlen.csv" <<'PY'
+import csv, sys
+v = []
+for r in csv.DictReader(open(sys.argv[1])):
+    if r['cpu'] == '0':
+        v += [int(r['runq_len'])] * int(r['samples'])
+v.sort()
+print(len(v), v[len(v) // 2] if v else -1, v[-1] if v else -1)
+PY
+)
+set -- $rq
+check "runqlen: CPU 0 under 3 pinned spinners: $1 samples, median $2, max $3 (>= 5 samples, median and max >= 2, max < 1000)" \
+	"[ '${1:-0}' -ge 5 ] && [ '${2:--1}' -ge 2 ] && [ '${3:--1}' -ge 2 ] && [ '${3:-1000}' -lt 1000 ]"
+
+# funclatency: libc's fsync, called 5 times by the workload.
+run funclatency "$WL --fsync $tmp/files 5"
+n=$(tail -n 1 "$tmp/funclatency.csv" | tr ';' '\n' | sed -n 's/.*=\([0-9]*\)"*$/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+check "funclatency: exactly 5 calls of libc fsync, 5 in the histogram ($(tail -n 1 "$tmp/funclatency.csv" | cut -d, -f1), $n)" \
+	"[ \"\$(tail -n 1 '$tmp/funclatency.csv' | cut -d, -f1)\" = 5 ] && [ '$n' -eq 5 ]"
+
+# bashreadline: an interactive bash on a pseudo-terminal, fed three lines.
+if command -v script >/dev/null && nm -D /bin/bash 2>/dev/null | grep -q ' T readline$'; then
+	printf 'echo one\ntrue two\nexit\n' >"$tmp/lines"
+	printf '#!/bin/sh\nexec script -qec "bash --norc --noprofile -i" /dev/null <"%s" >/dev/null\n' "$tmp/lines" >"$tmp/rl.sh"
+	chmod +x "$tmp/rl.sh"
+	run bashreadline "$tmp/rl.sh"
+	got=$(tail -n +2 "$tmp/bashreadline.csv" | cut -d, -f2- | tr '\n' '|')
+	check "bashreadline: the 3 lines typed, in order ($got)" "[ '$got' = 'echo one|true two|exit|' ]"
+else
+	echo "skip bashreadline: no script(1), or /bin/bash does not export readline"
+	skip=$((skip + 1))
+fi
+
+# The stack tools on stackprog, held on a pipe before and after its work:
+# sp_run NAME STACKPROG-ARGS -- QUERY-OPTIONS: the tool's CSV output in $tmp/NAME.csv.
+sp_run() {
+	local name=$1; shift
+	local args=()
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	rm -f "$tmp/go" "$tmp/perr" "$tmp/dout"
+	mkfifo "$tmp/go" "$tmp/perr" "$tmp/dout"
+	exec 4<>"$tmp/go" 6<>"$tmp/dout"
+	"$SP" --wait-fd 3 "${args[@]}" 3<&4 >&6 &
+	local pid=$!
+	"$SB" query -p "$pid" -f csv "$@" "$(tool "$name")" >"$tmp/$name.csv" 2>"$tmp/perr" &
+	local q=$!
+	exec 5<"$tmp/perr"
+	local line
+	while IFS= read -r line <&5; do case $line in *attached*) break ;; esac; done
+	echo go >&4
+	read -r line <&6
+	kill -INT "$q"
+	wait "$q"
+	cat <&5 >"$tmp/$name.err"
+	echo bye >&4
+	wait "$pid"
+	exec 4>&- 5<&- 6>&-
+}
+# sumrows NAME COLUMN CONDITION: the sum of COLUMN over NAME's rows where CONDITION holds
+sumrows() { python3 - "$tmp/$1.csv" "$2" "$3" <<'PY'
+import csv, sys
+print(sum(int(r[sys.argv[2]]) for r in csv.DictReader(open(sys.argv[1])) if eval(sys.argv[3], {}, {'r': r})))
+PY
+}
+
+sp_run profile --spin 300 -- --freq 499
+all=$(sumrows profile samples "r['comm'] == 'stackprog'")
+spin=$(sumrows profile samples "r['comm'] == 'stackprog' and r['ustack'].endswith('main;sbpf_spin_outer;sbpf_spin_leaf')")
+check "profile: $spin of stackprog's $all samples in main;sbpf_spin_outer;sbpf_spin_leaf (>= 20, >= 80%)" \
+	"[ $spin -ge 20 ] && [ \$((spin * 100)) -ge \$((all * 80)) ]"
+
+sp_run offcputime --naps 20 --
+n=$(sumrows offcputime switches "r['comm'] == 'stackprog' and r['ustack'].endswith('main;sbpf_nap') and 'do_nanosleep;schedule' in r['kstack']")
+check "offcputime: exactly 20 switches out of stackprog in main;sbpf_nap, kernel stack through do_nanosleep;schedule ($n)" \
+	"[ '$n' -eq 20 ]"
+
+sp_run stackcount --calls 300 --
+check "stackcount: one stack ending in main;sbpf_stack_outer;sbpf_stack_mid;sbpf_stack_leaf, exactly 300 ($(tail -n +2 "$tmp/stackcount.csv" | wc -l) stacks)" \
+	"[ \$(tail -n +2 '$tmp/stackcount.csv' | wc -l) -eq 1 ] && tail -n 1 '$tmp/stackcount.csv' | grep -q 'main;sbpf_stack_outer;sbpf_stack_mid;sbpf_stack_leaf,300\$'"
+
+# capable needs a kprobe: the query fails with the error the page shows.
+cq=$(sed -n "s/^  \$ safebpf query '\(.*\)'$/\1/p" docs/tools.md | head -n 1)
+cwant=$(grep -A1 "^  \$ safebpf query '" docs/tools.md | sed -n 2p | sed 's/^  //')
+"$SB" query "$cq" >/dev/null 2>"$tmp/capable.err"
+rc=$?
+check "capable: exit 3 with the page's error line ($(head -n 1 "$tmp/capable.err"))" \
+	"[ $rc -eq 3 ] && [ -n '$cq' ] && [ \"\$(head -n 1 '$tmp/capable.err')\" = \"\$cwant\" ]"
 
 finish

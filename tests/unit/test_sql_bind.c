@@ -195,16 +195,59 @@ Test(sql_bind, join_keys_and_star)
 	struct bound b;
 	bind_ok(&b, "SELECT * FROM process_fork AS f JOIN process_exec AS e ON e.pid = f.child_tid AND f.uid = e.uid");
 	cr_expect_eq(b.q.ntables, 2);
-	cr_expect_eq(b.q.njkeys, 2);
-	cr_expect_eq(b.q.lkeys[0]->side, 0);
-	cr_expect_eq(b.q.lkeys[0]->col, col("process_fork", "child_tid"));
-	cr_expect_eq(b.q.rkeys[0]->side, 1);
-	cr_expect_eq(b.q.rkeys[0]->col, col("process_exec", "pid"));
+	cr_expect_eq(b.q.join[0].nkeys, 2);
+	cr_expect_eq(b.q.join[0].lkeys[0]->side, 0);
+	cr_expect_eq(b.q.join[0].lkeys[0]->col, col("process_fork", "child_tid"));
+	cr_expect_eq(b.q.join[0].rkeys[0]->side, 1);
+	cr_expect_eq(b.q.join[0].rkeys[0]->col, col("process_exec", "pid"));
 	size_t n = sql_catalog_find("process_fork")->ncols + sql_catalog_find("process_exec")->ncols;
 	cr_expect_eq(b.q.ncols, n);
 	cr_expect_str_eq(b.q.cols[0].name, "f.ts");
 	cr_expect_eq(b.p.root->kind, SQL_N_PROJECT);
 	cr_expect_eq(b.p.root->in[0]->kind, SQL_N_JOIN);
+	unbind(&b);
+}
+
+/* A JOIN of three tables: each ON reads the tables joined so far; its keys
+ * are kept per step; a table joined twice is one source feeding both sides. */
+Test(sql_bind, three_table_join_steps_and_sources)
+{
+	struct bound b;
+	bind_ok(&b, "SELECT a.pid, b.ts - a.ts AS wait, c.ts - b.ts AS run FROM sched_wakeup AS a "
+		    "JOIN sched_switch AS b ON b.next_tid = a.target_tid "
+		    "LEFT JOIN sched_switch AS c ON c.prev_tid = b.next_tid AND c.cpu = a.cpu + 0 WITHIN 5ms");
+	cr_expect_eq(b.q.ntables, 3);
+	cr_expect_eq(b.q.nsources, 2);
+	cr_expect_eq(b.q.source[0], 0);
+	cr_expect_eq(b.q.source[1], 1);
+	cr_expect_eq(b.q.source[2], 1, "c reads b's stream");
+	cr_expect(b.q.self_join);
+	cr_expect(!b.q.join[0].left);
+	cr_expect(b.q.join[1].left);
+	cr_expect_eq(b.q.join[1].within_ns, 5000000ull);
+	cr_expect_eq(b.q.join[0].nkeys, 1);
+	cr_expect_eq(b.q.join[1].nkeys, 2);
+	cr_expect_eq(b.q.join[1].lkeys[0]->side, 1);
+	cr_expect_eq(b.q.join[1].rkeys[0]->side, 2);
+	cr_expect_eq(sql_expr_sides(b.q.join[1].lkeys[1]), 1u, "a.cpu + 0 reads a");
+	cr_expect_eq(sql_expr_sides(b.q.join[1].rkeys[1]), 4u);
+	/* project <- join(c) <- join(b) <- scan a */
+	const struct sql_node *j2 = b.p.root->in[0];
+	cr_assert_eq(j2->kind, SQL_N_JOIN);
+	cr_expect_eq(j2->in[1]->side, 2);
+	cr_assert_eq(j2->in[0]->kind, SQL_N_JOIN);
+	cr_expect_eq(j2->in[0]->in[0]->side, 0);
+	cr_expect_eq(j2->in[0]->in[1]->side, 1);
+	cr_expect(b.p.needed[2][col("sched_switch", "ts")], "every side of a join reads ts");
+	unbind(&b);
+	bind_ok(&b, "SELECT * FROM process_fork AS f JOIN process_exec AS e ON e.pid = f.child_tid "
+		    "JOIN process_exit AS x ON x.pid = e.pid");
+	cr_expect_eq(b.q.nsources, 3);
+	cr_expect(!b.q.self_join);
+	size_t n = sql_catalog_find("process_fork")->ncols + sql_catalog_find("process_exec")->ncols +
+		   sql_catalog_find("process_exit")->ncols;
+	cr_expect_eq(b.q.ncols, n);
+	cr_expect_str_eq(b.q.cols[n - 1].name, "x.core_dumped");
 	unbind(&b);
 }
 
@@ -573,6 +616,48 @@ static const struct badcase bad[] = {
 	  "      |                                                        ^\n"
 	  "      = hint: give each table its own alias\n"
 	  "" },
+	/* joins of three tables: an ON reads only the tables joined so far; at most three */
+	{ "SELECT a.pid FROM sched_wakeup AS a\n"
+	  "JOIN sched_switch AS b ON b.next_tid = c.prev_tid\n"
+	  "JOIN sched_switch AS c ON c.prev_tid = b.next_tid",
+	  "<query>:2:40: error: table c is joined after this ON: it cannot be read here\n"
+	  "    2 | JOIN sched_switch AS b ON b.next_tid = c.prev_tid\n"
+	  "      |                                        ^\n"
+	  "      = hint: the ON of a JOIN reads the tables joined so far; move the condition to the ON of c's JOIN, or to WHERE\n"
+	  "" },
+	{ "SELECT a.pid FROM process_fork AS a\n"
+	  "JOIN process_exit AS b ON b.pid = a.child_tid AND filename = 'x'\n"
+	  "JOIN process_exec AS c ON c.pid = b.pid",
+	  "<query>:2:51: error: column 'filename' is c's, which is joined after this ON\n"
+	  "    2 | JOIN process_exit AS b ON b.pid = a.child_tid AND filename = 'x'\n"
+	  "      |                                                   ^~~~~~~~\n"
+	  "      = hint: the ON of a JOIN reads the tables joined so far; move the condition to the ON of c's JOIN, or to WHERE\n"
+	  "" },
+	{ "SELECT comm FROM process_fork AS a\n"
+	  "JOIN process_exec AS b ON b.pid = a.child_tid\n"
+	  "JOIN process_exit AS c ON c.pid = b.pid",
+	  "<query>:1:8: error: column 'comm' is ambiguous: a, b and c have it\n"
+	  "    1 | SELECT comm FROM process_fork AS a\n"
+	  "      |        ^~~~\n"
+	  "      = hint: write a.comm, b.comm or c.comm\n"
+	  "" },
+	{ "SELECT a.pid FROM process_fork AS a\n"
+	  "JOIN process_exec AS b ON b.pid = a.child_tid\n"
+	  "JOIN process_exit AS c ON a.pid = b.pid",
+	  "<query>:3:27: error: each JOIN equality compares an expression over a and b (joined before) with one over c only\n"
+	  "    3 | JOIN process_exit AS c ON a.pid = b.pid\n"
+	  "      |                           ^~~~~~~~~~~~~\n"
+	  "      = hint: the ON of c's JOIN takes equalities such as b.pid = c.pid joined by AND; put other conditions in WHERE\n"
+	  "" },
+	{ "SELECT a.pid FROM process_fork AS a\n"
+	  "JOIN process_exec AS b ON b.pid = a.child_tid\n"
+	  "JOIN process_exit AS c ON c.pid = b.pid\n"
+	  "JOIN process_exec AS d ON d.pid = c.pid",
+	  "<query>:4:1: error: a query joins at most 3 tables; this is table 4\n"
+	  "    4 | JOIN process_exec AS d ON d.pid = c.pid\n"
+	  "      | ^~~~\n"
+	  "      = hint: join at most three tables per query: run a second query for the fourth table, or keep its condition in WHERE of one of them\n"
+	  "" },
 	{ "SELECT comm FROM system_calls\n"
 	  "WHERE pid > 0\n"
 	  "GROUP BY pid",
@@ -666,5 +751,49 @@ Test(sql_bind, stacks_not_in_star)
 	unbind(&b);
 	bind_ok(&b, "SELECT kstack, ustack, COUNT(*) FROM cpu_samples GROUP BY kstack, ustack");
 	cr_expect_eq(b.q.nkeys, 2);
+	unbind(&b);
+}
+
+/* str(p[, n]) / kstr(p[, n]): a string column derived for the query on its
+ * own copy of the table (the cached table is untouched, SELECT * does not
+ * show it); str(x) of anything but a user function's register stays the
+ * text of the value. */
+Test(sql_bind, strings_behind_pointers)
+{
+	char exe[4096], q[5000];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert_gt(n, 0);
+	exe[n] = '\0';
+	struct bound b;
+	snprintf(q, sizeof(q), "SELECT str(m.retval) AS a, str(retval, 8) AS b, kstr(arg1), str(retval), str(pid) "
+		 "FROM ufunc('%s', 'sbpf_test_probe_target') AS m", exe);
+	bind_ok(&b, q);
+	const struct sql_table *t = b.q.tables[0];
+	size_t base = t->ncols - 3; /* three distinct calls: str(retval), str(retval, 8), kstr(arg1) */
+	cr_expect_str_eq(t->cols[base].name, "str(retval)");
+	cr_expect_eq(t->cols[base].src.conv, SQL_CONV_USTR);
+	cr_expect_eq(t->cols[base].src.strmax, SQL_STR_DEFAULT + 1);
+	cr_expect_str_eq(t->cols[base + 1].name, "str(retval, 8)");
+	cr_expect_eq(t->cols[base + 1].src.strmax, 9);
+	cr_expect_eq(t->cols[base + 2].src.conv, SQL_CONV_KSTR);
+	for (int i = 0; i < 4; i++)
+		cr_expect_eq(b.q.cols[i].type, SQL_T_STR);
+	cr_expect_eq(b.q.cols[3].e->col, b.q.cols[0].e->col, "str(retval) twice is one column");
+	cr_expect_eq(b.q.cols[4].e->kind, SQL_E_CALL, "str(pid) is the text of pid");
+	char err[200];
+	snprintf(q, sizeof(q), "ufunc:%s:sbpf_test_probe_target", exe);
+	const struct sql_table *cached = sql_utable_find(q, err, sizeof(err));
+	cr_assert_neq(cached, NULL, "%s", err);
+	cr_expect_neq(cached, t);
+	cr_expect_lt(sql_table_column(cached, "str(retval)"), 0);
+	unbind(&b);
+	snprintf(q, sizeof(q), "SELECT *, str(arg0) FROM uprobe('%s', 'sbpf_test_probe_target')", exe);
+	bind_ok(&b, q);
+	for (size_t i = 0; i + 1 < b.q.ncols; i++)
+		cr_expect(strncmp(b.q.cols[i].name, "str(", 4), "%s", b.q.cols[i].name);
+	cr_expect_str_eq(b.q.cols[b.q.ncols - 1].name, "str(arg0)");
+	unbind(&b);
+	bind_ok(&b, "SELECT str(duration), str(pid) FROM system_calls");
+	cr_expect_eq(b.q.cols[0].e->kind, SQL_E_CALL);
 	unbind(&b);
 }

@@ -667,13 +667,13 @@ Test(sql_exec, left_join_emits_unmatched_rows_after_their_wait)
 	struct run r;
 	start(&r, "SELECT f.parent_comm, e.filename FROM process_fork AS f LEFT JOIN process_exec AS e "
 		  "ON f.child_tid = e.pid WITHIN 100ns", SQL_SINK_CSV);
-	cr_assert(r.q.left_join && r.q.within_ns == 100);
+	cr_assert(r.q.join[0].left && r.q.join[0].within_ns == 100);
 	timed_row(&r, 0, "process_fork", 100, 10, "a");
 	timed_row(&r, 0, "process_fork", 150, 11, "b");
 	timed_row(&r, 0, "process_fork", 300, 10, "c");
 	timed_row(&r, 1, "process_exec", 180, 11, "/x");   /* takes b, 30ns older */
 	timed_row(&r, 1, "process_exec", 260, 10, "/y");   /* a is 160ns older: too old; c is later */
-	cr_assert_eq(sql_exec_expire(r.x, 250), 0);         /* a's wait ended: out with NULLs */
+	cr_assert_eq(sql_exec_expire(r.x, 350), 0);         /* a's wait ended (every exec before 350 came) */
 	timed_row(&r, 1, "process_exec", 350, 10, "/z");   /* takes c */
 	cr_assert_eq(sql_exec_expire(r.x, UINT64_MAX), 0);  /* nothing left */
 	cr_expect_str_eq(out(&r), "parent_comm,filename\nb,/x\na,\nc,/z\n");
@@ -694,6 +694,167 @@ Test(sql_exec, join_state_is_bounded_and_evictions_counted)
 	exec_row(&r, SQL_MAX_JOIN + 4, "/x");   /* kept */
 	window(&r, 0);
 	cr_expect_str_eq(out(&r), "n\n2\n");
+	finish(&r);
+}
+
+/* ---- JOIN of three tables ---- */
+
+/* One row of @table on @side at @ts with integer column @col = @v (and, when
+ * @col2, @col2 = @v2). */
+static void row3(struct run *r, int side, const char *table, int64_t ts, const char *col, int64_t v,
+		 const char *col2, int64_t v2)
+{
+	struct row w;
+	row_init(&w, table);
+	set(&w, "ts", ts);
+	set(&w, col, v);
+	if (col2)
+		set(&w, col2, v2);
+	cr_assert_eq(sql_exec_row(r->x, side, w.v), 0);
+}
+
+/* fork -> exec -> exit of one process: a row of the third table takes the
+ * latest unmatched joined row of the first two whose time (the exec's) is
+ * not after its own; rows of a side come in time order, after the rows of
+ * the sides before it up to their time (the runner's rounds). */
+Test(sql_exec, three_table_join_chains_rows_in_time_order)
+{
+	struct run r;
+	start(&r, "SELECT f.child_tid AS tid, e.ts - f.ts AS to_exec, x.ts - e.ts AS to_exit FROM process_fork AS f "
+		  "JOIN process_exec AS e ON e.pid = f.child_tid JOIN process_exit AS x ON x.pid = e.pid",
+		  SQL_SINK_CSV);
+	cr_assert_eq(r.q.nsources, 3);
+	row3(&r, 0, "process_fork", 100, "child_tid", 10, NULL, 0);
+	row3(&r, 0, "process_fork", 110, "child_tid", 11, NULL, 0);
+	row3(&r, 0, "process_fork", 500, "child_tid", 10, NULL, 0); /* read early, happened later */
+	row3(&r, 1, "process_exec", 200, "pid", 10, NULL, 0);        /* takes the fork at 100 */
+	row3(&r, 1, "process_exec", 210, "pid", 11, NULL, 0);
+	row3(&r, 2, "process_exit", 150, "pid", 11, NULL, 0);        /* 11's exec came later: nothing */
+	row3(&r, 2, "process_exit", 300, "pid", 10, NULL, 0);        /* 10: fork 100, exec 200 */
+	row3(&r, 2, "process_exit", 400, "pid", 11, NULL, 0);        /* 11: fork 110, exec 210 */
+	row3(&r, 2, "process_exit", 450, "pid", 11, NULL, 0);        /* used up */
+	row3(&r, 1, "process_exec", 600, "pid", 10, NULL, 0);        /* takes the fork at 500 */
+	row3(&r, 2, "process_exit", 700, "pid", 10, NULL, 0);
+	row3(&r, 2, "process_exit", 800, "pid", 12, NULL, 0);        /* no partner */
+	cr_expect_str_eq(out(&r), "tid,to_exec,to_exit\n10,100,100\n11,100,190\n10,100,100\n");
+	uint64_t passed, rejected;
+	sql_exec_counts(r.x, &passed, &rejected);
+	cr_expect_eq(passed, 12, "every row entered the join (got %llu)", (unsigned long long)passed);
+	cr_expect_eq(sql_exec_evicted(r.x), 0);
+	finish(&r);
+}
+
+/* runqlat then on-CPU time: sched_switch is joined twice (one stream feeds
+ * both sides); an event never pairs with itself, so the switch that took a
+ * wakeup cannot also be the one that ends the run (same nanosecond). */
+Test(sql_exec, three_table_self_join_keeps_one_stream_semantics)
+{
+	struct run r;
+	start(&r, "SELECT a.target_tid AS tid, b.ts - a.ts AS wait, c.ts - b.ts AS run FROM sched_wakeup AS a "
+		  "JOIN sched_switch AS b ON b.next_tid = a.target_tid JOIN sched_switch AS c ON c.prev_tid = b.next_tid",
+		  SQL_SINK_CSV);
+	cr_assert(r.q.self_join);
+	cr_assert_eq(r.q.nsources, 2);
+	row3(&r, 0, "sched_wakeup", 100, "target_tid", 7, NULL, 0);
+	row3(&r, 0, "sched_wakeup", 250, "target_tid", 5, NULL, 0);
+	static const int64_t sw[][3] = { { 150, 1, 7 }, { 230, 7, 1 }, { 300, 5, 5 } };
+	for (int k = 1; k <= 2; k++)
+		for (int i = 0; i < 3; i++)
+			row3(&r, k, "sched_switch", sw[i][0], "prev_tid", sw[i][1], "next_tid", sw[i][2]);
+	/* 7: woken at 100, on at 150, off at 230; 5: on at 300 by the switch
+	 * that would also have to end its run */
+	cr_expect_str_eq(out(&r), "tid,wait,run\n7,50,80\n");
+	uint64_t passed, rejected;
+	sql_exec_counts(r.x, &passed, &rejected);
+	cr_expect_eq(passed, 5, "each event enters once (got %llu)", (unsigned long long)passed);
+	finish(&r);
+}
+
+/* LEFT JOIN at the first step: a fork without exec goes on with NULL exec
+ * columns at the end of its wait (100 + 100ns), and the third table's rows
+ * from then on can take it. */
+Test(sql_exec, three_table_join_after_left_join_sees_unmatched_rows_from_the_end_of_their_wait)
+{
+	struct run r;
+	start(&r, "SELECT f.child_tid AS tid, e.ts - f.ts AS to_exec, x.ts - f.ts AS to_exit FROM process_fork AS f "
+		  "LEFT JOIN process_exec AS e ON e.pid = f.child_tid WITHIN 100ns "
+		  "JOIN process_exit AS x ON x.pid = f.child_tid",
+		  SQL_SINK_CSV);
+	row3(&r, 0, "process_fork", 100, "child_tid", 10, NULL, 0);
+	row3(&r, 0, "process_fork", 120, "child_tid", 11, NULL, 0);
+	row3(&r, 1, "process_exec", 130, "pid", 11, NULL, 0);
+	row3(&r, 2, "process_exit", 150, "pid", 10, NULL, 0); /* 10 may still exec until 200 */
+	row3(&r, 2, "process_exit", 200, "pid", 10, NULL, 0); /* its wait ended at 200: taken */
+	row3(&r, 2, "process_exit", 260, "pid", 11, NULL, 0);
+	cr_expect_str_eq(out(&r), "tid,to_exec,to_exit\n10,,100\n11,10,140\n");
+	finish(&r);
+}
+
+/* LEFT JOIN at the second step: a joined row of the first two tables that
+ * no row of the third takes within its wait goes out with NULLs once the
+ * runner says every row before its end came (sql_exec_expire); a fork left
+ * unmatched by the first (LEFT) step waits again at the second. */
+Test(sql_exec, three_table_left_joins_emit_unmatched_rows_at_each_step)
+{
+	struct run r;
+	start(&r, "SELECT f.child_tid AS tid, e.pid AS e, x.pid AS x FROM process_fork AS f "
+		  "LEFT JOIN process_exec AS e ON e.pid = f.child_tid WITHIN 100ns "
+		  "LEFT JOIN process_exit AS x ON x.pid = f.child_tid WITHIN 50ns",
+		  SQL_SINK_CSV);
+	row3(&r, 0, "process_fork", 100, "child_tid", 10, NULL, 0);
+	row3(&r, 0, "process_fork", 110, "child_tid", 11, NULL, 0);
+	row3(&r, 1, "process_exec", 150, "pid", 11, NULL, 0);  /* (11, 11) at 150, waits until 200 */
+	cr_assert_eq(sql_exec_expire(r.x, 200), 0);            /* nothing ended yet (10: until 200 then 250) */
+	cr_expect_str_eq(out(&r), "", "no row yet (the header comes with the first)");
+	cr_assert_eq(sql_exec_expire(r.x, 201), 0);            /* 11's wait for an exit ended */
+	cr_expect_str_eq(out(&r), "tid,e,x\n11,11,\n");
+	cr_assert_eq(sql_exec_expire(r.x, 251), 0);            /* 10: no exec by 200, no exit by 250 */
+	cr_expect_str_eq(out(&r), "tid,e,x\n11,11,\n10,,\n");
+	row3(&r, 0, "process_fork", 300, "child_tid", 12, NULL, 0);
+	cr_assert_eq(sql_exec_expire(r.x, UINT64_MAX), 0);     /* the end of the run: every waiting row */
+	cr_expect_str_eq(out(&r), "tid,e,x\n11,11,\n10,,\n12,,\n");
+	finish(&r);
+}
+
+/* Each step keeps at most SQL_MAX_JOIN unmatched left rows: joined rows of
+ * the first two tables beyond that are evicted (oldest first) and counted,
+ * never silently dropped. */
+Test(sql_exec, three_table_join_state_is_bounded_and_evictions_counted)
+{
+	struct run r;
+	start(&r, "SELECT COUNT(*) AS n FROM process_fork AS f JOIN process_exec AS e ON e.pid = f.child_tid "
+		  "JOIN process_exit AS x ON x.pid = e.pid",
+		  SQL_SINK_CSV);
+	int64_t n = SQL_MAX_JOIN + 5;
+	for (int64_t i = 0; i < n; i++)
+		row3(&r, 0, "process_fork", 10 + i, "child_tid", i, NULL, 0);
+	for (int64_t i = 0; i < n; i++)
+		row3(&r, 1, "process_exec", 10 + n + i, "pid", i, NULL, 0); /* each takes its fork */
+	cr_expect_eq(sql_exec_evicted(r.x), 5, "got %llu", (unsigned long long)sql_exec_evicted(r.x));
+	row3(&r, 2, "process_exit", 10 + 2 * n, "pid", 0, NULL, 0);     /* evicted: the oldest */
+	row3(&r, 2, "process_exit", 11 + 2 * n, "pid", 4, NULL, 0);     /* evicted */
+	row3(&r, 2, "process_exit", 12 + 2 * n, "pid", 5, NULL, 0);     /* kept */
+	row3(&r, 2, "process_exit", 13 + 2 * n, "pid", n - 1, NULL, 0); /* kept */
+	window(&r, 0);
+	cr_expect_str_eq(out(&r), "n\n2\n");
+	finish(&r);
+}
+
+/* A NULL key equals nothing: such a row is neither taken nor takes one. */
+Test(sql_exec, join_null_keys_match_nothing)
+{
+	struct run r;
+	start(&r, "SELECT f.child_tid, e.filename FROM process_fork AS f JOIN process_exec AS e "
+		  "ON f.child_tid = e.pid", SQL_SINK_CSV);
+	struct row w;
+	row_init(&w, "process_fork");
+	sets(&w, "parent_comm", "nokey");
+	cr_assert_eq(sql_exec_row(r.x, 0, w.v), 0);
+	row_init(&w, "process_exec");
+	sets(&w, "filename", "/nokey");
+	cr_assert_eq(sql_exec_row(r.x, 1, w.v), 0);
+	cr_expect_str_eq(out(&r), "", "no joined row");
+	cr_expect_eq(sql_exec_evicted(r.x), 0);
 	finish(&r);
 }
 

@@ -206,9 +206,9 @@ Test(sql_parse, every_clause)
 	cr_expect_eq(st->nitems, 2);
 	cr_expect_str_eq(st->items[0].alias, "y");
 	cr_expect_str_eq(st->items[1].star_qual, "b");
-	cr_expect(st->has_join);
-	cr_expect_str_eq(st->join.alias, "b");
-	cr_expect_neq(st->on, NULL);
+	cr_expect_eq(st->njoins, 1);
+	cr_expect_str_eq(st->joins[0].t.alias, "b");
+	cr_expect_neq(st->joins[0].on, NULL);
 	cr_expect_neq(st->where, NULL);
 	cr_expect_eq(st->ngroup, 1);
 	cr_expect_neq(st->having, NULL);
@@ -244,7 +244,20 @@ static const struct badcase bad[] = {
 	  "<query>:1:22: error: 'kprobe' is not a table function\n"
 	  "    1 | SELECT COUNT(*) FROM kprobe('/bin/true', 'f')\n"
 	  "      |                      ^~~~~~\n"
-	  "      = hint: user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...)\n"
+	  "      = hint: user functions: uprobe('/path/to/file', 'function'), uretprobe(...), ufunc(...); "
+	  "USDT probes: usdt('/path/to/file', 'provider:name')\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM usdt('/bin/true', 'a:b:c')",
+	  "<query>:1:40: error: expected the probe as a string, found string 'a:b:c'\n"
+	  "    1 | SELECT COUNT(*) FROM usdt('/bin/true', 'a:b:c')\n"
+	  "      |                                        ^~~~~~~\n"
+	  "      = hint: usdt('/path/to/file', 'provider:name') or usdt('/path/to/file', 'name'): a path without ':'\n"
+	  "" },
+	{ "SELECT COUNT(*) FROM usdt('/a:b', 'p')",
+	  "<query>:1:27: error: expected the file path as a string, found string '/a:b'\n"
+	  "    1 | SELECT COUNT(*) FROM usdt('/a:b', 'p')\n"
+	  "      |                           ^~~~~~\n"
+	  "      = hint: usdt('/path/to/file', 'provider:name') or usdt('/path/to/file', 'name'): a path without ':'\n"
 	  "" },
 	{ "SELECT pid",
 	  "<query>:1:11: error: expected FROM after the select list, found end of query\n"
@@ -482,6 +495,39 @@ static char *compile_error(const char *query)
 	return msg;
 }
 
+/* Joins are left-deep: FROM a JOIN b ON .. [LEFT] JOIN c ON .., each with
+ * its own ON, kind and WITHIN. */
+Test(sql_parse, three_table_joins)
+{
+	struct sql_arena a = { 0 };
+	struct sql_stmt *st = parse_ok(&a, "SELECT a.x FROM t a JOIN u AS b ON b.k = a.k "
+					  "LEFT OUTER JOIN v c ON c.k = b.k AND c.j = a.j WITHIN 20ms WHERE a.x > 1");
+	cr_assert_eq(st->njoins, 2);
+	cr_expect_str_eq(st->joins[0].t.name, "u");
+	cr_expect_str_eq(st->joins[0].t.alias, "b");
+	cr_expect(!st->joins[0].left);
+	cr_expect_str_eq(st->joins[1].t.name, "v");
+	cr_expect_str_eq(st->joins[1].t.alias, "c");
+	cr_expect(st->joins[1].left);
+	cr_expect_eq(st->joins[1].within_ns, 20000000ull);
+	cr_expect_eq(st->joins[1].on->op, SQL_OP_AND);
+	cr_expect_neq(st->where, NULL);
+	st = parse_ok(&a, "SELECT 1 FROM t a LEFT JOIN u b ON b.k = a.k INNER JOIN v c ON c.k = a.k");
+	cr_assert_eq(st->njoins, 2);
+	cr_expect(st->joins[0].left && st->joins[0].within_ns == SQL_LEFT_JOIN_WITHIN);
+	cr_expect(!st->joins[1].left);
+	/* a fourth table: refused at its JOIN */
+	struct sbpf_diags d = { 0 };
+	const char *four = "SELECT 1 FROM t a JOIN u b ON b.k = a.k JOIN v c ON c.k = a.k INNER JOIN w d ON d.k = a.k";
+	cr_expect_eq(sql_parse(four, "<t>", &a, &st, &d), -EINVAL);
+	cr_assert_eq(d.n, 1);
+	char *m = sbpf_diags__format(&d);
+	cr_expect(strstr(m, "<t>:1:63: error: a query joins at most 3 tables; this is table 4"), "%s", m);
+	free(m);
+	sbpf_diags__free(&d);
+	sql_arena_reset(&a);
+}
+
 Test(sql_parse, bad_queries_exact_messages)
 {
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -536,7 +582,7 @@ Test(sql_parse, dotted_table_names)
 	st = parse_ok(&a, "SELECT pid FROM tracepoint.syscalls.sys_enter_getppid e JOIN x.end AS y ON e.tid = y.tid");
 	cr_assert_str_eq(st->from.name, "tracepoint.syscalls.sys_enter_getppid");
 	cr_assert_str_eq(st->from.alias, "e");
-	cr_assert_str_eq(st->join.name, "x.end");
+	cr_assert_str_eq(st->joins[0].t.name, "x.end");
 	sql_arena_reset(&a);
 	static const char *const bad[] = { "SELECT 1 FROM oom . mark_victim", "SELECT 1 FROM oom.", "SELECT 1 FROM oom.5",
 					   "SELECT 1 FROM oom .mark_victim" };

@@ -303,7 +303,7 @@ static size_t jump_target(const struct sbpf_insn *in, size_t pc, enum sbpf_op op
 	return (size_t)((long)pc + 1 + in->off);
 }
 
-/* Marks function entries, loop headers and lddw second slots in @c->flags
+/* Marks function entries, loop headers, jump targets and lddw second slots in @c->flags
  * (already zeroed) and collects which registers the program names, whether
  * it calls functions or helpers, and how much stack it needs. */
 static void analyze(struct jit_ctx *c, uint8_t *flags)
@@ -323,6 +323,8 @@ static void analyze(struct jit_ctx *c, uint8_t *flags)
 			size_t t = jump_target(in, pc, op);
 			if (t <= pc)
 				flags[t] |= JIT_SLOT_LOOP_HEAD;
+			if (t < c->n)
+				flags[t] |= JIT_SLOT_TARGET;
 			break;
 		}
 		case SBPF_FMT_CALL_LOCAL:

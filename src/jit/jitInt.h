@@ -139,6 +139,7 @@ enum {
 	JIT_SLOT_LOOP_HEAD = 1 << 0,  /* target of a backward jump: budget check here */
 	JIT_SLOT_FUNC = 1 << 1,       /* entry of a bpf-to-bpf function (or slot 0) */
 	JIT_SLOT_LDDW_HI = 1 << 2,    /* second slot of an lddw: no code */
+	JIT_SLOT_TARGET = 1 << 3,     /* some jump lands here (forward or backward) */
 };
 
 /* One out-of-line stub requested while emitting an instruction; stubs are

@@ -13,7 +13,11 @@
  *    not high demanded, e.g. a 32-bit rotate that clang computed with 64-bit
  *    shifts on a zero-extended value. A shift left by 32 or more and a
  *    zero-extension drop the upper half; with ret32 (the kernel's u32
- *    return value) so does an exit of the main program.
+ *    return value) so does an exit of the main program. Spills are
+ *    followed: a register stored to a stack slot of its frame is high
+ *    demanded only if some reload of that slot is (or the slot's upper
+ *    bytes are read otherwise: narrow loads, pointers into the stack,
+ *    calls given one).
  *
  * Both are conservative: "known" and "zero" are must-facts, "demanded" is a
  * may-fact.
@@ -572,7 +576,59 @@ static void main_slots(const struct sbpf_insn *insns, size_t n, uint8_t *main)
 	free(work);
 }
 
-static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f, const uint8_t *main)
+/* Stack slots of this frame whose upper halves (bytes 4..7) instruction
+ * @in may read, given the registers high demanded after it (@hout) and the
+ * forward facts @s: an 8-byte reload of a spill slot reads them only when
+ * the register it loads is high demanded; a narrower load reads them when
+ * it touches those bytes; a load or atomic through a register that may
+ * point into the stack, and a call given such a pointer, may read any. */
+static uint64_t slot_high_uses(const struct sbpf_insn *in, const struct kops_regfacts *s, uint16_t hout)
+{
+	const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
+	int d = in->dst_reg, sr = in->src_reg;
+	switch (f->fmt) {
+	case SBPF_FMT_LDX: {
+		if (sr != SBPF_REG_FP)
+			return s->kind[sr] & KOPS_K_STACK ? ~0ull : 0;
+		int size = access_size(in->code), j = slot_of(in->off), lo, hi;
+		if (size == 8 && j >= 0 && (in->code & 0xe0) == SBPF_MEM)
+			return hout & R(d) ? 1ull << j : 0;
+		if (!slots_touched(in->off, size, &lo, &hi))
+			return 0;
+		uint64_t m = 0;
+		for (int i = lo; i <= hi; i++) {
+			int32_t a = in->off + 8 * KOPS_SLOTS - 8 * i; /* first byte read, in slot i */
+			if (a + size - 1 >= 4 && a < 8)
+				m |= 1ull << i;
+		}
+		return m;
+	}
+	case SBPF_FMT_ATOMIC:
+		return d == SBPF_REG_FP || (s->kind[d] & KOPS_K_STACK) ? ~0ull : 0;
+	case SBPF_FMT_CALL:
+	case SBPF_FMT_CALL_LOCAL:
+		for (int r = 1; r <= 5; r++)
+			if (s->kind[r] & KOPS_K_STACK)
+				return ~0ull;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The stack slot an instruction overwrites whole (an 8-byte store at a
+ * slot of this frame), or -1. */
+static int slot_def(const struct sbpf_insn *in)
+{
+	const struct sbpf_op_info *f = sbpf_op_info(sbpf_decode(in));
+	if ((f->fmt != SBPF_FMT_ST && f->fmt != SBPF_FMT_STX) || in->dst_reg != SBPF_REG_FP ||
+	    access_size(in->code) != 8 || (in->code & 0xe0) != SBPF_MEM)
+		return -1;
+	return slot_of(in->off);
+}
+
+static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts *f, const uint8_t *main,
+		     uint64_t *hslot)
 {
 	for (int changed = 1; changed;) {
 		changed = 0;
@@ -582,16 +638,24 @@ static void backward(const struct sbpf_insn *insns, size_t n, struct kops_facts 
 			size_t succ[2];
 			int ns = kops_successors(insns, n, k, succ);
 			uint16_t lout = 0, hout = 0;
+			uint64_t sout = 0;
 			for (int j = 0; j < ns; j++)
 				if (succ[j] < n) {
 					lout |= f->live[succ[j]];
 					hout |= f->high[succ[j]];
+					sout |= hslot[succ[j]];
 				}
-			uint16_t h = (uint16_t)((hout & ~defs(&insns[k])) |
-						high_uses(&insns[k], &f->in[k], lout, hout, main && main[k]));
+			uint16_t use = high_uses(&insns[k], &f->in[k], lout, hout, main && main[k]);
+			int j = slot_def(&insns[k]);
+			if (j >= 0 && SBPF_CLASS(insns[k].code) == SBPF_STX && !(sout & (1ull << j)))
+				use &= (uint16_t)~R(insns[k].src_reg); /* a spill nobody reads the upper half of */
+			uint64_t sh = (j >= 0 ? sout & ~(1ull << j) : sout) |
+				      slot_high_uses(&insns[k], &f->in[k], hout);
+			uint16_t h = (uint16_t)((hout & ~defs(&insns[k])) | use);
 			h &= f->live[k] | R(SBPF_REG_FP); /* only live registers can be observed */
-			if (h != f->high[k]) {
+			if (h != f->high[k] || sh != hslot[k]) {
 				f->high[k] = h;
+				hslot[k] = sh;
 				changed = 1;
 			}
 		}
@@ -652,9 +716,16 @@ int kops_facts__init(struct kops_facts *f, const struct sbpf_insn *insns, size_t
 		kops_facts__free(f);
 		return -ENOMEM;
 	}
+	uint64_t *hslot = calloc(m, sizeof(*hslot));
+	if (!hslot) {
+		free(main);
+		kops_facts__free(f);
+		return -ENOMEM;
+	}
 	if (main)
 		main_slots(insns, n, main);
-	backward(insns, n, f, main);
+	backward(insns, n, f, main, hslot);
+	free(hslot);
 	free(main);
 	return 0;
 }

@@ -330,12 +330,15 @@ int kops_match_bswap(struct ksym *st, int d, const struct kops_regfacts *in, str
 	int64_t off = boff + map.off[nbytes - 1];
 	if (off < INT16_MIN || off > INT16_MAX)
 		return 0;
-	/* the kernel insists on aligned stack accesses */
+	/* the kernel insists on aligned stack accesses; a base reloaded from a
+	 * spill slot is "maybe a stack pointer" to the offset facts, but the
+	 * kinds know whether that slot ever held one (a spilled packet
+	 * pointer does not) */
 	if (reg == SBPF_REG_FP || (in->fpknown & R(reg))) {
 		int64_t at = (reg == SBPF_REG_FP ? 0 : in->fpoff[reg]) + off;
 		if (at % nbytes)
 			return 0;
-	} else if (in->maybe_fp & R(reg)) {
+	} else if ((in->maybe_fp & R(reg)) && (in->kind[reg] & KOPS_K_STACK)) {
 		return 0;
 	}
 	c->p = (struct sbpf_kops_payload){ .op = SBPF_KOPS_BSWAP_LOAD, .dst = (uint8_t)d, .a = (uint8_t)reg,

@@ -277,6 +277,53 @@ Test(jit_select, jump_shrinking)
 	}
 }
 
+/* clang's loop latch `if COND goto +1; goto head` is one jump on the
+ * inverse condition (the ja has no code of its own), for every condition,
+ * 64- and 32-bit, register and immediate; where another jump lands on the
+ * ja it keeps its code. Every form agrees with the interpreter. */
+Test(jit_select, loop_latch_one_jump)
+{
+	static const uint8_t conds[] = { SBPF_JEQ, SBPF_JNE, SBPF_JGT, SBPF_JGE, SBPF_JLT, SBPF_JLE,
+					 SBPF_JSGT, SBPF_JSGE, SBPF_JSLT, SBPF_JSLE, SBPF_JSET };
+	for (size_t i = 0; i < ARRAY_LEN(conds); i++)
+		for (int form = 0; form < 4; form++) {
+			uint8_t cls = form & 1 ? SBPF_JMP32 : SBPF_JMP;
+			struct sbpf_insn cj = form & 2
+				? SBPF_INSN(cls | conds[i] | SBPF_X, 0, 2, 1, 0)
+				: SBPF_INSN(cls | conds[i] | SBPF_K, 0, 0, 1, 7);
+			/* r0 counts up from -5 until the condition holds (at most 40 rounds) */
+			struct sbpf_insn p[] = {
+				SBPF_MOV64_IMM(0, -5), SBPF_MOV64_IMM(2, 7), SBPF_MOV64_IMM(3, 0),
+				SBPF_ALU64_IMM(SBPF_ADD, 0, 1),        /* 3: head */
+				SBPF_ALU64_IMM(SBPF_ADD, 3, 1),
+				SBPF_JMP_IMM(SBPF_JGT, 3, 40, 2),     /* out */
+				cj,                                    /* 6: if COND goto +1 (exit) */
+				SBPF_JA(-5),                           /* 7: goto head */
+				SBPF_EXIT_INSN(),
+			};
+			struct sbpf_jit *jit = compile(p, ARRAY_LEN(p), 1);
+			cr_expect_eq(sbpf_jit__insn_offset(jit, 7), sbpf_jit__insn_offset(jit, 8),
+				     "cond 0x%x form %d: the ja has code of its own", conds[i], form);
+			sbpf_jit__free(jit);
+			cr_assert_eq(agree(p, ARRAY_LEN(p), NULL, 0, NULL), 0, "cond 0x%x form %d", conds[i], form);
+		}
+	/* another jump lands on the ja: not fused */
+	struct sbpf_insn q[] = {
+		SBPF_MOV64_IMM(0, 0), SBPF_MOV64_IMM(3, 0),
+		SBPF_ALU64_IMM(SBPF_ADD, 0, 1),               /* 2: head */
+		SBPF_JMP_IMM(SBPF_JEQ, 0, 3, 1),              /* to the ja */
+		SBPF_JMP_IMM(SBPF_JGT, 0, 9, 1),              /* 4: if r0 > 9 goto exit */
+		SBPF_JA(-4),                                  /* 5: goto head */
+		SBPF_EXIT_INSN(),
+	};
+	struct sbpf_jit *jit = compile(q, ARRAY_LEN(q), 1);
+	cr_expect_lt(sbpf_jit__insn_offset(jit, 5), sbpf_jit__insn_offset(jit, 6), "a jump target keeps its code");
+	sbpf_jit__free(jit);
+	uint64_t r0;
+	cr_assert_eq(agree(q, ARRAY_LEN(q), NULL, 0, &r0), 0);
+	cr_assert_eq(r0, 10);
+}
+
 Test(jit_select, offset_table_maps_every_slot)
 {
 	struct sbpf_insn p[] = {

@@ -471,6 +471,37 @@ Test(recognize, rotate32_returned_with_ret32)
 	r0_low32 = 0;
 }
 
+/* A 32-bit rotate whose garbage upper half is spilled and reloaded (chacha
+ * built for the default CPU keeps its state in stack slots): the spill
+ * slot's upper half is followed to the reloads. */
+Test(recognize, rotate32_spilled_upper_half_followed)
+{
+	size_t none[SBPF_KOPS__MAX] = { 0 }, one[SBPF_KOPS__MAX] = { 0 };
+	one[SBPF_KOPS_ROTATE] = 1;
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	pol.ret32 = 1;
+	r0_low32 = 1;
+	/* spilled, reloaded, only its low half observed (a 32-bit store) */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nmov %r4, 0\nldxdw %r2, [%r10-16]\n"
+		     "stxw [%r1+8], %r2\nmov %r0, %r2\nexit\n", one, &pol);
+	/* overwritten whole before anyone reads the slot */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nstdw [%r10-16], 7\nldxdw %r2, [%r10-16]\n"
+		     "stxdw [%r1+8], %r2\nmov %r0, %r4\nexit\n", one, &pol);
+	/* near misses: the reload is stored whole, compared with a 64-bit
+	 * jump, or the upper bytes are read by a narrow load */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nldxdw %r2, [%r10-16]\n"
+		     "stxdw [%r1+8], %r2\nmov %r0, 0\nexit\n", none, &pol);
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nldxdw %r2, [%r10-16]\nmov %r0, 0\n"
+		     "jgt %r2, 1000, out\nmov %r0, 1\nout:\nexit\n", none, &pol);
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nldxw %r2, [%r10-12]\nmov %r0, %r2\nexit\n",
+		     none, &pol);
+	/* a pointer to the slot escapes into a subprogram */
+	expect_sites(RET_HASH "stxdw [%r10-16], %r4\nmov %r1, %r10\nadd %r1, -16\ncall local sub\n"
+		     "exit\nsub:\nldxdw %r0, [%r1+0]\nexit\n", none, &pol);
+	r0_low32 = 0;
+}
+
 Test(recognize, select_jump_over_mov)
 {
 	static const char *conds[] = { "jgt", "jge", "jlt", "jle", "jeq", "jne", "jsgt", "jsge", "jslt", "jsle" };
@@ -487,7 +518,9 @@ Test(recognize, select_jump_over_mov)
 				 "exit\n", conds[i], w ? "32" : "", w ? "mov32" : "mov");
 			expect_one(text, SBPF_KOPS_SELECT);
 		}
-		/* against an immediate, dst also the compared register */
+		/* against an immediate, dst also the compared register: exact,
+		 * but a cmov chain (d = d < c ? ...: a running min/max) the
+		 * policy leaves to the branch predictor */
 		snprintf(text, sizeof(text),
 			 "ldxdw %%r0, [%%r1+0]\n"
 			 "ldxdw %%r3, [%%r1+8]\n"
@@ -495,8 +528,57 @@ Test(recognize, select_jump_over_mov)
 			 "mov %%r0, %%r3\n"
 			 "skip:\n"
 			 "exit\n", conds[i]);
-		expect_one(text, SBPF_KOPS_SELECT);
+		size_t none[SBPF_KOPS__MAX] = { 0 }, one[SBPF_KOPS__MAX] = { 0 };
+		one[SBPF_KOPS_SELECT] = 1;
+		struct sbpf_kops_policy pol;
+		sbpf_kops_policy__init(&pol);
+		expect_sites(text, none, &pol);
+		pol.min_saved = -100;
+		expect_sites(text, one, &pol);
 	}
+}
+
+/* Selects in a chain: the value a select wrote reaches the compare of the
+ * next select (a leading-zero cascade), or a select compares its own
+ * destination. The policy leaves them as branches; an independent select
+ * after them is still written. */
+Test(recognize, select_chains_left_to_branches)
+{
+	size_t none[SBPF_KOPS__MAX] = { 0 }, one[SBPF_KOPS__MAX] = { 0 };
+	one[SBPF_KOPS_SELECT] = 1;
+	struct sbpf_kops_policy pol;
+	sbpf_kops_policy__init(&pol);
+	/* cascade: r2 = r2 < 0x10000 ? r2 << 16 : r2, then r2 compared again */
+	expect_sites("ldxdw %r2, [%r1+0]\n"
+		     "ldxdw %r0, [%r1+8]\n"
+		     "mov %r3, %r2\n"
+		     "lsh %r3, 16\n"
+		     "jgt %r2, 0xffff, a\n"
+		     "mov %r2, %r3\n"
+		     "a:\n"
+		     "mov %r4, %r2\n"
+		     "lsh %r4, 8\n"
+		     "jgt %r2, 0xffffff, b\n"
+		     "mov %r0, %r4\n"
+		     "b:\n"
+		     "exit\n", one, &pol); /* the second, whose result no select compares */
+	/* independent selects: both written */
+	size_t two[SBPF_KOPS__MAX] = { 0 };
+	two[SBPF_KOPS_SELECT] = 2;
+	expect_sites("ldxdw %r2, [%r1+0]\n"
+		     "ldxdw %r3, [%r1+8]\n"
+		     "ldxdw %r0, [%r1+16]\n"
+		     "ldxdw %r5, [%r1+24]\n"
+		     "ldxdw %r4, [%r1+32]\n"
+		     "jgt %r2, %r3, a\n"
+		     "mov %r0, %r3\n"
+		     "a:\n"
+		     "jgt %r3, %r4, b\n"
+		     "mov %r5, %r2\n"
+		     "b:\n"
+		     "add %r0, %r5\n"
+		     "exit\n", two, &pol);
+	(void)none;
 }
 
 Test(recognize, extract_shapes)

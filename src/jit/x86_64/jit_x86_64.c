@@ -675,12 +675,29 @@ static void exit_insn(struct jit_ctx *c, size_t pc)
 
 /* ---- jumps ---- */
 
-static void cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
+/* 1 when the conditional jump at @pc skips exactly an unconditional `ja`
+ * nothing else jumps to (clang's loop latch `if cond goto +1; goto head`):
+ * cond_jump() then emits one jump on the inverse condition to the ja's
+ * target, saving a taken jump per iteration. A Kops site never starts
+ * at a ja (proof sequences have no jumps). */
+static bool skips_ja(const struct jit_ctx *c, size_t pc)
+{
+	const struct sbpf_insn *in = &c->insns[pc];
+	if (in->off != 1 || pc + 1 >= c->n || (c->flags[pc + 1] & (JIT_SLOT_TARGET | JIT_SLOT_FUNC)))
+		return false;
+	const struct sbpf_insn *ja = &c->insns[pc + 1];
+	return sbpf_op_info(sbpf_decode(ja))->fmt == SBPF_FMT_JA && ja->off != 0;
+}
+
+/* Emits the conditional jump at @pc; returns the slots it covered (2 when
+ * it absorbed the ja it skips, see skips_ja). */
+static int cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 {
 	struct jit_buf *b = &c->buf;
 	size_t target = (size_t)((long)pc + 1 + in->off);
 	if (target == pc + 1)
-		return; /* both ways lead to the next instruction */
+		return 1; /* both ways lead to the next instruction */
+	int fused = skips_ja(c, pc);
 	int w = SBPF_CLASS(in->code) == SBPF_JMP;
 	int jop = in->code & 0xf0;
 	int d = R(in->dst_reg);
@@ -699,7 +716,14 @@ static void cond_jump(struct jit_ctx *c, size_t pc, const struct sbpf_insn *in)
 	} else {
 		emit_alu_ri(b, w, X64_EXT_CMP, d, in->imm);                 /* cmp dst, imm */
 	}
+	if (fused) {
+		/* x86 condition codes come in pairs: cc ^ 1 is the inverse */
+		size_t far = (size_t)((long)pc + 2 + c->insns[pc + 1].off);
+		jump_to_pc(c, pc + 1, x64_cc_of_jump(jop) ^ 1, far, 0);    /* jncc far */
+		return 2;
+	}
 	jump_to_pc(c, pc, x64_cc_of_jump(jop), target, 0);
+	return 1;
 }
 
 /* ---- the vtable ---- */
@@ -790,8 +814,7 @@ static int x64_insn(struct jit_ctx *c, size_t pc)
 			jump_to_pc(c, pc, -1, (size_t)((long)pc + 1 + in->imm), 0);
 		return 1;
 	case SBPF_FMT_JCOND_K: case SBPF_FMT_JCOND_X:
-		cond_jump(c, pc, in);
-		return 1;
+		return cond_jump(c, pc, in);
 	case SBPF_FMT_CALL:
 		call_helper(c, pc, in);
 		return 1;

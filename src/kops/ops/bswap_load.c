@@ -46,9 +46,9 @@ static uint16_t clobbers(const struct sbpf_kops_payload *p)
 	return 0;
 }
 
-/* x86-64: movbe (which for 16 bits writes only the low word, so a movzx
- * follows), or without MOVBE a zero-extending mov + bswap (16 bits: rol by
- * 8 of the zero-extended word). In checked mode the JIT's bounds check of
+/* x86-64: movbe for 32/64 bits, or without MOVBE a zero-extending mov +
+ * bswap; 16 bits always movzx + rol by 8 of the zero-extended word (a
+ * movbe r16 would write only the low word). In checked mode the JIT's bounds check of
  * the proof sequence's load comes first: a bad address stops the program
  * at that load with the interpreter's message. */
 static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
@@ -58,10 +58,12 @@ static int emit_x86_64(const struct sbpf_kops_payload *p, struct kops_x86 *x)
 	int d = kops_x86_reg(x, p->dst);
 	int32_t disp = p->imm;
 	int base = x->checked ? x->mem_check(x, x->pc, &disp) : kops_x86_reg(x, p->a);
-	if (x->features & KOPS_X86_F_MOVBE) {
+	/* 16 bits: movzx + rol even with MOVBE. `movbe r16` writes a partial
+	 * register, which merges with (waits for) dst's previous value; the
+	 * zero-extending load starts a fresh dependency chain. (The mutant,
+	 * for tests only, is the movbe r16 without its zero extension.) */
+	if ((x->features & KOPS_X86_F_MOVBE) && (size != 2 || x->mutant == KOPS_MUT_BSL16_NOZX)) {
 		emit_movbe_load(b, size, d, base, disp);                   /* movbe dst, [a+off] */
-		if (size == 2 && x->mutant != KOPS_MUT_BSL16_NOZX)
-			emit_movzx_rr16(b, d, d);                          /* movzx dst32, dst16 */
 		return 0;
 	}
 	emit_load(b, size, d, base, disp);                                 /* mov(zx) dst, [a+off] */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 62-sql-generator.sh - 1000 random valid queries from the grammar-based
-# generator (sbpf_query_random: every table, every filter form, aggregates,
+# 62-sql-generator.sh - 600 random valid queries (10,000 in make test-long)
+# from the grammar-based generator (sbpf_query_random: every table, every filter form, aggregates,
 # windows, LIMIT, joins; one in three traced with -p, the others with -c):
 # every one must compile, pass the kernel verifier after the optimizer's
 # fallbacks, and run under mvsf, auto and kernel-max at once on a hostile
@@ -14,7 +14,7 @@ set -u
 cd "$(dirname "$0")/../.."
 SB=${SAFEBPF:-build/asan/safebpf}
 WL=build/e2e/workload
-N=${SQLGEN_QUERIES:-1000}
+N=${SQLGEN_QUERIES:-600}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export SAFEBPF_CACHE_DIR="$tmp/cache"

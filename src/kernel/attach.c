@@ -141,6 +141,28 @@ static int perf_link_cookie(int prog_fd, struct perf_event_attr *attr, int pid, 
 	return 0;
 }
 
+/* Ends the attachment of @n (link, perf event) pairs in @fds to @l: the
+ * first pair is the link's own, the others its "more". With @rc set, closes
+ * the @n pairs made, frees @l and @fds, and returns NULL with errno. */
+static struct sbpf_klink *several_links(struct sbpf_klink *l, int *fds, size_t n, int rc)
+{
+	if (rc) {
+		for (size_t i = 0; i < 2 * n; i++)
+			close(fds[i]);
+		free(fds);
+		free(l);
+		errno = -rc;
+		return NULL;
+	}
+	l->link_fd = fds[0];
+	l->perf_fd = fds[1];
+	l->id = link_id(l->link_fd);
+	l->more = fds;
+	memmove(fds, fds + 2, 2 * (n - 1) * sizeof(int));
+	l->nmore = n - 1;
+	return l;
+}
+
 struct sbpf_klink *sbpf_klink__cpu_clock(int prog_fd, unsigned hz, char *err, size_t errsz)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
@@ -179,21 +201,7 @@ struct sbpf_klink *sbpf_klink__cpu_clock(int prog_fd, unsigned hz, char *err, si
 		snprintf(err, errsz, "no CPU could be sampled");
 		rc = -ENODEV;
 	}
-	if (rc) {
-		for (size_t i = 0; i < 2 * n; i++)
-			close(fds[i]);
-		free(fds);
-		free(l);
-		errno = -rc;
-		return NULL;
-	}
-	l->link_fd = fds[0];
-	l->perf_fd = fds[1];
-	l->id = link_id(l->link_fd);
-	l->more = fds;
-	memmove(fds, fds + 2, 2 * (n - 1) * sizeof(int));
-	l->nmore = n - 1;
-	return l;
+	return several_links(l, fds, n, rc);
 }
 
 /* A number from a sysfs file of the uprobe PMU (its type), or -errno. */
@@ -306,23 +314,7 @@ struct sbpf_klink *sbpf_klink__usdt(int prog_fd, const char *path, const uint64_
 		rc = perf_link_cookie(prog_fd, &attr, -1, 0, cookies ? cookies[done] : 0, "usdt", &fds[2 * done],
 				      &fds[2 * done + 1], err, errsz);
 	}
-	if (rc) {
-		for (size_t i = 0; i + 1 < done; i++) {
-			close(fds[2 * i]);
-			close(fds[2 * i + 1]);
-		}
-		free(fds);
-		free(l);
-		errno = -rc;
-		return NULL;
-	}
-	l->link_fd = fds[0];
-	l->perf_fd = fds[1];
-	l->id = link_id(l->link_fd);
-	l->more = fds;
-	memmove(fds, fds + 2, 2 * (n - 1) * sizeof(int));
-	l->nmore = n - 1;
-	return l;
+	return several_links(l, fds, rc ? done - 1 : n, rc); /* done counts the failed one */
 }
 
 struct sbpf_klink *sbpf_klink__raw_tracepoint(int prog_fd, const char *name, char *err, size_t errsz)

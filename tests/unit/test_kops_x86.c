@@ -1031,6 +1031,42 @@ Test(kops_x86, wide_load_every_variant_and_assignment)
 	finish(&s, "wide_load");
 }
 
+/* Runs @pg (one site, then exit) lowered on the interpreter and on the
+ * checked JIT with and without MOVBE, on 64 bytes of memory: the same
+ * return code, and on a fault the same pc and message, else the same r0.
+ * @v and @i name the case in messages. */
+static void faults_like_the_interpreter(const struct prog *pg, int v, size_t i)
+{
+	struct sbpf_kops_lowered l;
+	struct sbpf_validate_error verr;
+	cr_assert_eq(sbpf_kops_lower(pg->v, pg->n, &l, &verr), 0, "%s", verr.rule);
+	uint8_t mem[64], m2[64];
+	for (int k = 0; k < 64; k++)
+		mem[k] = m2[k] = (uint8_t)(k * 3 + 1);
+	struct sbpf_vm *vm = sbpf_vm__new(l.insns, l.n, NULL, NULL);
+	uint64_t want = 0, got = 0;
+	struct sbpf_run_error e1 = { 0 }, e2 = { 0 };
+	int rc1 = sbpf_vm__run(vm, mem, sizeof(mem), &want, &e1);
+	for (unsigned f = 0; f < 2; f++) {
+		struct sbpf_jit_opts jo = { .sz = sizeof(jo), .kops = &l, .features = f ? SBPF_JIT_NO_MOVBE : 0 };
+		struct sbpf_jit *jit = sbpf_jit__new(l.insns, l.n, &jo, &verr);
+		cr_assert_not_null(jit);
+		int rc2 = sbpf_jit__run(jit, m2, sizeof(m2), &got, &e2);
+		size_t from, to;
+		cr_assert_eq(sbpf_jit__kops_site(jit, 0, &from, &to), 1);
+		cr_assert_eq(rc2, rc1, "variant %d case %zu: rc %d, interpreter %d (%s)", v, i, rc2, rc1, e1.reason);
+		if (rc1) {
+			cr_assert_eq(e2.pc, e1.pc, "variant %d case %zu: pc %zu, interpreter %zu", v, i, e2.pc, e1.pc);
+			cr_assert_str_eq(e2.reason, e1.reason);
+		} else {
+			cr_assert_eq(got, want, "variant %d case %zu", v, i);
+		}
+		sbpf_jit__free(jit);
+	}
+	sbpf_vm__free(vm);
+	sbpf_kops_lowered__free(&l);
+}
+
 /* Checked mode: a wide_load whose bytes are partly out of bounds stops at
  * the byte load of the proof sequence where the interpreter stops (every
  * byte's check comes first, in order), with its message and pc. */
@@ -1059,36 +1095,7 @@ Test(kops_x86, wide_load_faults_like_the_interpreter)
 				if (dst)
 					put(&pg, SBPF_MOV64_REG(0, dst));
 				put(&pg, SBPF_EXIT_INSN());
-				struct sbpf_kops_lowered l;
-				struct sbpf_validate_error verr;
-				cr_assert_eq(sbpf_kops_lower(pg.v, pg.n, &l, &verr), 0, "%s", verr.rule);
-				uint8_t mem[64], m2[64];
-				for (int k = 0; k < 64; k++)
-					mem[k] = m2[k] = (uint8_t)(k * 3 + 1);
-				struct sbpf_vm *vm = sbpf_vm__new(l.insns, l.n, NULL, NULL);
-				uint64_t want = 0, got = 0;
-				struct sbpf_run_error e1 = { 0 }, e2 = { 0 };
-				int rc1 = sbpf_vm__run(vm, mem, sizeof(mem), &want, &e1);
-				for (unsigned f = 0; f < 2; f++) {
-					struct sbpf_jit_opts jo = { .sz = sizeof(jo), .kops = &l, .features = f ? SBPF_JIT_NO_MOVBE : 0 };
-					struct sbpf_jit *jit = sbpf_jit__new(l.insns, l.n, &jo, &verr);
-					cr_assert_not_null(jit);
-					int rc2 = sbpf_jit__run(jit, m2, sizeof(m2), &got, &e2);
-					size_t from, to;
-					cr_assert_eq(sbpf_jit__kops_site(jit, 0, &from, &to), 1);
-					cr_assert_eq(rc2, rc1, "variant %d case %zu: rc %d, interpreter %d (%s)", v, i, rc2, rc1,
-						     e1.reason);
-					if (rc1) {
-						cr_assert_eq(e2.pc, e1.pc, "variant %d case %zu: pc %zu, interpreter %zu", v, i,
-							     e2.pc, e1.pc);
-						cr_assert_str_eq(e2.reason, e1.reason);
-					} else {
-						cr_assert_eq(got, want, "variant %d case %zu", v, i);
-					}
-					sbpf_jit__free(jit);
-				}
-				sbpf_vm__free(vm);
-				sbpf_kops_lowered__free(&l);
+				faults_like_the_interpreter(&pg, v, i);
 				free(pg.v);
 			}
 	}
@@ -1113,34 +1120,7 @@ Test(kops_x86, bswap_load_faults_like_the_interpreter)
 			put(&pg, site[0]);
 			put(&pg, site[1]);
 			put(&pg, SBPF_EXIT_INSN());
-			struct sbpf_kops_lowered l;
-			struct sbpf_validate_error verr;
-			cr_assert_eq(sbpf_kops_lower(pg.v, pg.n, &l, &verr), 0, "%s", verr.rule);
-			uint8_t mem[64], m2[64];
-			for (int k = 0; k < 64; k++)
-				mem[k] = m2[k] = (uint8_t)(k * 3 + 1);
-			struct sbpf_vm *vm = sbpf_vm__new(l.insns, l.n, NULL, NULL);
-			uint64_t want = 0, got = 0;
-			struct sbpf_run_error e1 = { 0 }, e2 = { 0 };
-			int rc1 = sbpf_vm__run(vm, mem, sizeof(mem), &want, &e1);
-			for (unsigned f = 0; f < 2; f++) {
-				struct sbpf_jit_opts jo = { .sz = sizeof(jo), .kops = &l, .features = f ? SBPF_JIT_NO_MOVBE : 0 };
-				struct sbpf_jit *jit = sbpf_jit__new(l.insns, l.n, &jo, &verr);
-				cr_assert_not_null(jit);
-				int rc2 = sbpf_jit__run(jit, m2, sizeof(m2), &got, &e2);
-				size_t from, to;
-				cr_assert_eq(sbpf_jit__kops_site(jit, 0, &from, &to), 1);
-				cr_assert_eq(rc2, rc1, "variant %d case %zu: rc %d, interpreter %d (%s)", v, i, rc2, rc1, e1.reason);
-				if (rc1) {
-					cr_assert_eq(e2.pc, e1.pc);
-					cr_assert_str_eq(e2.reason, e1.reason);
-				} else {
-					cr_assert_eq(got, want, "variant %d case %zu", v, i);
-				}
-				sbpf_jit__free(jit);
-			}
-			sbpf_vm__free(vm);
-			sbpf_kops_lowered__free(&l);
+			faults_like_the_interpreter(&pg, v, i);
 			free(pg.v);
 		}
 }

@@ -39,35 +39,8 @@ if [ $? -ne 0 ]; then
 	finish
 fi
 
-# run OUT ARGS -- QUERY-OPTIONS...: starts stackprog ARGS waiting on a pipe,
-# runs safebpf query -p on it, releases it after the "attached" line, waits
-# for its "done", stops the query with SIGINT (it reads every event
-# already produced), then lets the program exit. Output in OUT, stderr in
-# OUT.err.
-run() {
-	local out=$1; shift
-	local args=()
-	while [ "$1" != -- ]; do args+=("$1"); shift; done
-	shift
-	rm -f "$tmp/go" "$tmp/perr" "$tmp/dout"
-	mkfifo "$tmp/go" "$tmp/perr" "$tmp/dout"
-	exec 4<>"$tmp/go" 6<>"$tmp/dout"
-	"$SP" --wait-fd 3 "${args[@]}" 3<&4 >&6 &
-	local pid=$!
-	"$SB" query --show-plan -p "$pid" "$@" >"$out" 2>"$tmp/perr" &
-	local q=$!
-	exec 5<"$tmp/perr"
-	local line
-	while IFS= read -r line <&5; do case $line in *attached*) break ;; esac; done
-	echo go >&4
-	read -r line <&6
-	kill -INT "$q"
-	wait "$q"
-	cat <&5 >"$out.err"
-	echo bye >&4
-	wait "$pid"
-	exec 4>&- 5<&- 6>&-
-}
+. tests/common/stackprog.sh
+run() { stackprog_query "$@"; } # run OUT ARGS -- QUERY-OPTIONS...
 
 # 1. ustack and kstack of exactly 300 system calls made in sbpf_stack_leaf.
 chain='main;sbpf_stack_outer;sbpf_stack_mid;sbpf_stack_leaf'

@@ -227,30 +227,8 @@ fi
 
 # The stack tools on stackprog, held on a pipe before and after its work:
 # sp_run NAME STACKPROG-ARGS -- QUERY-OPTIONS: the tool's CSV output in $tmp/NAME.csv.
-sp_run() {
-	local name=$1; shift
-	local args=()
-	while [ "$1" != -- ]; do args+=("$1"); shift; done
-	shift
-	rm -f "$tmp/go" "$tmp/perr" "$tmp/dout"
-	mkfifo "$tmp/go" "$tmp/perr" "$tmp/dout"
-	exec 4<>"$tmp/go" 6<>"$tmp/dout"
-	"$SP" --wait-fd 3 "${args[@]}" 3<&4 >&6 &
-	local pid=$!
-	"$SB" query -p "$pid" -f csv "$@" "$(tool "$name")" >"$tmp/$name.csv" 2>"$tmp/perr" &
-	local q=$!
-	exec 5<"$tmp/perr"
-	local line
-	while IFS= read -r line <&5; do case $line in *attached*) break ;; esac; done
-	echo go >&4
-	read -r line <&6
-	kill -INT "$q"
-	wait "$q"
-	cat <&5 >"$tmp/$name.err"
-	echo bye >&4
-	wait "$pid"
-	exec 4>&- 5<&- 6>&-
-}
+. tests/common/stackprog.sh
+sp_run() { local name=$1; shift; stackprog_query "$tmp/$name.csv" "$@" -f csv "$(tool "$name")"; }
 # sumrows NAME COLUMN CONDITION: the sum of COLUMN over NAME's rows where CONDITION holds
 sumrows() { python3 - "$tmp/$1.csv" "$2" "$3" <<'PY'
 import csv, sys
